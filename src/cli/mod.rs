@@ -1,0 +1,29 @@
+//! The command line: clap commands and their output only; no engine logic lives here.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Cairn: declarative infrastructure with plan, apply and disaster recovery.
+#[derive(Debug, Parser)]
+#[command(name = "cairn", version, about)]
+pub struct Cli {
+    /// Show cause chains and debug logs.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Parses the command line, runs the command and turns errors into reports.
+///
+/// Exit codes: 0 success, 1 error, 2 changes present with `--detailed-exitcode`.
+// The command enum starts empty; each stage's commands are added beside their engine code.
+#[allow(unreachable_code)]
+pub fn main() -> ExitCode {
+    let Cli { command, .. } = Cli::parse();
+    match command {}
+}

@@ -1,0 +1,180 @@
+//! The resource kinds and, for each, which attribute changes update in place and which force
+//! a replacement.
+//!
+//! Attribute names and shapes below are the contract between config expansion (which writes
+//! them), the plan (which diffs them) and the providers (which map them onto cloud APIs).
+//! Every kind also carries `tags` (updated in place) and the cloud-assigned `id`.
+//!
+//! | kind | attributes (R = change replaces, U = change updates in place, C = computed by the cloud) |
+//! |---|---|
+//! | `network` | `cidr` R |
+//! | `subnet` | `network_id` R, `cidr` R, `zone` R, `public` U (map public IP on launch) |
+//! | `internet_gateway` | `network_id` R |
+//! | `route_table` | `network_id` R, `routes` U (`[{cidr, gateway_id}]`), `subnet_ids` U (associations) |
+//! | `security_group` | `name` R, `description` R, `network_id` R, `ingress` U, `egress` U — rules are `[{protocol, from_port, to_port, cidr}]` or `[{protocol, from_port, to_port, source_group_id}]`, one source per rule, `protocol` one of `tcp`, `udp`, `icmp`, `all` (`all` and "any ICMP" use `from_port` = `to_port` = -1, as AWS does) |
+//! | `launch_template` | `name` R, `image` U, `instance_type` U, `security_group_ids` U, `user_data` U, `volumes` U (`[{device, size_gb, encrypted}]`); an update makes a new version; `latest_version` C |
+//! | `autoscaling_group` | `name` R, `launch_template_id` R, `launch_template_version` U, `subnet_ids` U, `min` U, `max` U, `desired` U; `instances` C (`[{id, zone, subnet_id, state}]`) |
+//! | `scaling_policy` | `name` R, `group_name` R, `target_cpu` U |
+//! | `volume` | `zone` R, `size_gb` U (grow only), `encrypted` R, `snapshot_id` R, `volume_type` U |
+//! | `instance` | `image` R, `instance_type` R, `subnet_id` R, `security_group_ids` U; `state` C, `private_ip` C |
+//! | `snapshot` | `volume_id` R, `source_region` R, `source_snapshot_id` R (a cross-region copy), `description` R; `state` C, `size_gb` C, `started_at` C |
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A kind of cloud resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Network,
+    Subnet,
+    InternetGateway,
+    RouteTable,
+    SecurityGroup,
+    LaunchTemplate,
+    AutoscalingGroup,
+    ScalingPolicy,
+    Volume,
+    Instance,
+    Snapshot,
+}
+
+/// What a change to one attribute does to the resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeChange {
+    /// The provider changes the attribute on the existing resource.
+    Update,
+    /// The resource must be destroyed and created again.
+    Replace,
+    /// Set by the cloud; never part of a diff.
+    Computed,
+}
+
+impl Kind {
+    /// Every kind, in the order refresh reads them (parents before children).
+    pub const ALL: [Kind; 11] = [
+        Kind::Network,
+        Kind::Subnet,
+        Kind::InternetGateway,
+        Kind::RouteTable,
+        Kind::SecurityGroup,
+        Kind::LaunchTemplate,
+        Kind::AutoscalingGroup,
+        Kind::ScalingPolicy,
+        Kind::Volume,
+        Kind::Instance,
+        Kind::Snapshot,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Network => "network",
+            Kind::Subnet => "subnet",
+            Kind::InternetGateway => "internet_gateway",
+            Kind::RouteTable => "route_table",
+            Kind::SecurityGroup => "security_group",
+            Kind::LaunchTemplate => "launch_template",
+            Kind::AutoscalingGroup => "autoscaling_group",
+            Kind::ScalingPolicy => "scaling_policy",
+            Kind::Volume => "volume",
+            Kind::Instance => "instance",
+            Kind::Snapshot => "snapshot",
+        }
+    }
+
+    /// The attributes whose change forces a replacement.
+    pub fn replace_attributes(self) -> &'static [&'static str] {
+        match self {
+            Kind::Network => &["cidr"],
+            Kind::Subnet => &["network_id", "cidr", "zone"],
+            Kind::InternetGateway => &["network_id"],
+            Kind::RouteTable => &["network_id"],
+            Kind::SecurityGroup => &["name", "description", "network_id"],
+            Kind::LaunchTemplate => &["name"],
+            Kind::AutoscalingGroup => &["name", "launch_template_id"],
+            Kind::ScalingPolicy => &["name", "group_name"],
+            Kind::Volume => &["zone", "encrypted", "snapshot_id"],
+            Kind::Instance => &["image", "instance_type", "subnet_id"],
+            Kind::Snapshot => &[
+                "volume_id",
+                "source_region",
+                "source_snapshot_id",
+                "description",
+            ],
+        }
+    }
+
+    /// The attributes the cloud sets and the config never does.
+    pub fn computed_attributes(self) -> &'static [&'static str] {
+        match self {
+            Kind::LaunchTemplate => &["id", "latest_version"],
+            Kind::AutoscalingGroup => &["id", "instances"],
+            Kind::Instance => &["id", "state", "private_ip"],
+            Kind::Snapshot => &["id", "state", "size_gb", "started_at"],
+            _ => &["id"],
+        }
+    }
+
+    /// What changing `attribute` does to a resource of this kind.
+    pub fn change_for(self, attribute: &str) -> AttributeChange {
+        if self.computed_attributes().contains(&attribute) {
+            AttributeChange::Computed
+        } else if self.replace_attributes().contains(&attribute) {
+            AttributeChange::Replace
+        } else {
+            AttributeChange::Update
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Kind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| format!("unknown resource kind `{text}`"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in Kind::ALL {
+            assert_eq!(kind.as_str().parse::<Kind>(), Ok(kind));
+        }
+    }
+
+    #[test]
+    fn cidr_replaces_a_network_but_sizes_update_a_group() {
+        assert_eq!(Kind::Network.change_for("cidr"), AttributeChange::Replace);
+        assert_eq!(
+            Kind::AutoscalingGroup.change_for("desired"),
+            AttributeChange::Update
+        );
+        assert_eq!(
+            Kind::SecurityGroup.change_for("ingress"),
+            AttributeChange::Update
+        );
+        assert_eq!(
+            Kind::SecurityGroup.change_for("name"),
+            AttributeChange::Replace
+        );
+        assert_eq!(
+            Kind::Instance.change_for("state"),
+            AttributeChange::Computed
+        );
+    }
+}

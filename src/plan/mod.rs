@@ -1,0 +1,11 @@
+//! Plan: refresh live state in batches, diff desired against live, and order the actions.
+//!
+//! Planning is a pure function of the desired resources, the state and what the refresh
+//! observed; its output is deterministic (sorted by address) so that the same inputs give the
+//! same plan byte for byte.
+
+mod model;
+
+pub use model::{
+    Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, Step, Summary,
+};

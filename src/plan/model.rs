@@ -1,0 +1,177 @@
+//! The plan document: what a plan decided, in a form that can be rendered, saved to a file and
+//! executed by `apply` without reading the configuration again.
+
+use crate::model::{Address, Attributes, Kind, Lifecycle, Tags};
+use crate::provider::CallCount;
+use crate::state::{StateOutput, StateResource};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The plan file format this build writes and reads.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// A complete plan for one environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub stack: String,
+    pub environment: String,
+    /// The state the plan was made against; a saved plan is refused when either changed.
+    pub state_lineage: String,
+    pub state_serial: u64,
+    /// The cloud the environment runs on (`sim` or `aws`) and how to reach it, so apply needs
+    /// no config.
+    pub cloud: String,
+    #[serde(default)]
+    pub provider_settings: BTreeMap<String, String>,
+    /// What the user sees: one entry per address that changes, in a stable order.
+    pub changes: Vec<Change>,
+    /// What apply executes: primitive cloud operations with their ordering edges.
+    pub steps: Vec<Step>,
+    /// Differences between state and the cloud found by the refresh.
+    #[serde(default)]
+    pub drift: Vec<Drift>,
+    /// Resources found by their ownership tags that state did not know (a crash's trace), and
+    /// that this plan records instead of creating again.
+    #[serde(default)]
+    pub adopted: Vec<StateResource>,
+    /// Outputs as the configuration defines them (may hold references resolved at apply).
+    #[serde(default)]
+    pub outputs: BTreeMap<String, StateOutput>,
+    /// API calls the refresh made.
+    #[serde(default)]
+    pub refresh_calls: CallCount,
+    /// A `--refresh-only` plan records drift into state and changes nothing in the cloud.
+    #[serde(default)]
+    pub refresh_only: bool,
+}
+
+/// What happens to one address, as the user reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeAction {
+    Create,
+    Update,
+    /// Delete then create (or create then delete with `create_before_destroy`).
+    Replace,
+    Delete,
+}
+
+/// One user-visible change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: Address,
+    pub kind: Kind,
+    pub region: String,
+    pub action: ChangeAction,
+    /// Attributes before (None for a create).
+    pub before: Option<Attributes>,
+    /// Attributes after (None for a delete); unresolved references are "known after apply".
+    pub after: Option<Attributes>,
+    #[serde(default)]
+    pub before_tags: Tags,
+    #[serde(default)]
+    pub after_tags: Tags,
+    /// For a replace: the attributes that force it.
+    #[serde(default)]
+    pub replace_because: Vec<String>,
+    #[serde(default)]
+    pub create_before_destroy: bool,
+    #[serde(default)]
+    pub sensitive: BTreeSet<String>,
+}
+
+/// A primitive cloud operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+}
+
+/// One operation apply performs, after every step in `after` has completed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Index of this step in `Plan::steps`.
+    pub index: usize,
+    pub address: Address,
+    pub kind: Kind,
+    pub region: String,
+    pub operation: Operation,
+    /// The existing cloud id (update and delete).
+    pub id: Option<String>,
+    /// Attributes as last seen (update and delete).
+    pub before: Option<Attributes>,
+    /// Desired attributes (create and update); references are resolved from state when the
+    /// step runs.
+    pub after: Option<Attributes>,
+    /// User tags plus ownership tags.
+    #[serde(default)]
+    pub tags: Tags,
+    /// Whether this delete removes the deposed old object of a `create_before_destroy`
+    /// replacement (so state drops the deposed entry, not the live one).
+    #[serde(default)]
+    pub deposed: bool,
+    /// Indices of the steps that must complete before this one starts.
+    pub after_steps: Vec<usize>,
+    /// Recorded into state with the resource.
+    #[serde(default)]
+    pub dependencies: BTreeSet<Address>,
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+    #[serde(default)]
+    pub sensitive: BTreeSet<String>,
+}
+
+/// A difference between state and the cloud found by refresh.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    pub address: Address,
+    pub kind: Kind,
+    pub region: String,
+    pub what: DriftKind,
+    /// For a change: attribute → (recorded, live).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, (serde_json::Value, serde_json::Value)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// Attributes changed outside Cairn.
+    Changed,
+    /// Deleted outside Cairn.
+    Deleted,
+}
+
+/// Counts for the summary line and the JSON `summary` object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for change in &self.changes {
+            match change.action {
+                ChangeAction::Create => summary.create += 1,
+                ChangeAction::Update => summary.update += 1,
+                ChangeAction::Replace => summary.replace += 1,
+                ChangeAction::Delete => summary.delete += 1,
+            }
+        }
+        summary
+    }
+
+    /// Whether applying this plan changes anything (cloud or state).
+    pub fn has_changes(&self) -> bool {
+        !self.steps.is_empty()
+            || !self.adopted.is_empty()
+            || (self.refresh_only && !self.drift.is_empty())
+    }
+}

@@ -1,0 +1,1 @@
+//! Policy: built-in checks with ids and source locations.

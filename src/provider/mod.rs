@@ -1,0 +1,134 @@
+//! The provider boundary: one trait the engine calls, two implementations (`sim`, the built-in
+//! simulated cloud, and `aws`).
+//!
+//! A provider mirrors the operations the engine needs and nothing else: read every owned
+//! resource of one kind in one region in a batch, create, update, delete and import. It sees
+//! plain attributes (see [`crate::model`] for each kind's attribute contract), never HCL, and
+//! every reference in the attributes it receives has already been resolved.
+
+pub mod sim;
+
+use crate::model::{Attributes, Kind, Owner, Tags};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// A resource as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveResource {
+    pub kind: Kind,
+    pub region: String,
+    /// The cloud's id (`vpc-…`, `sg-…`, an autoscaling group's name, …).
+    pub id: String,
+    /// Attributes in the shape of the kind's contract, including computed ones.
+    pub attributes: Attributes,
+    /// All tags, ownership tags included.
+    pub tags: Tags,
+}
+
+/// A request to create one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateRequest {
+    pub kind: Kind,
+    pub region: String,
+    pub attributes: Attributes,
+    /// User tags plus ownership tags; a provider sets them in the creation call itself
+    /// (`TagSpecifications`), never in a second call, so a crash cannot leave an untagged
+    /// resource.
+    pub tags: Tags,
+    /// Idempotency token: the same token must not create a second resource where the API
+    /// supports tokens.
+    pub token: String,
+}
+
+/// A request to change an existing resource in place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRequest {
+    pub kind: Kind,
+    pub region: String,
+    pub id: String,
+    /// The attributes as last known (from refresh).
+    pub before: Attributes,
+    /// The attributes wanted; only attributes that update in place differ.
+    pub after: Attributes,
+    pub tags: Tags,
+    pub token: String,
+}
+
+/// What went wrong in a provider call, classified so the engine knows whether to retry.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProviderError {
+    /// The API asked us to slow down; retry with backoff.
+    #[error("throttled: {message}")]
+    Throttled { message: String },
+    /// A failure that may succeed when tried again (5xx, timeouts, eventual consistency).
+    #[error("transient error: {message}")]
+    Transient { message: String },
+    /// The resource does not exist (any more).
+    #[error("{kind} `{id}` not found in {region}")]
+    NotFound {
+        kind: Kind,
+        region: String,
+        id: String,
+    },
+    /// The region cannot be reached at all (outage, or unknown region).
+    #[error("region `{region}` is unavailable: {message}")]
+    RegionUnavailable { region: String, message: String },
+    /// The API refused the request; `code` is the cloud's error code
+    /// (`InvalidParameterValue`, `DependencyViolation`, …).
+    #[error("{code}: {message}")]
+    Api { code: String, message: String },
+    /// Credentials are missing or refused.
+    #[error("credentials: {message}")]
+    Credentials { message: String },
+}
+
+impl ProviderError {
+    /// Whether trying the same call again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::Throttled { .. } | ProviderError::Transient { .. }
+        )
+    }
+}
+
+/// Per-operation counts of the API calls a provider made, for `-v`, the JSON plan and benches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCount {
+    pub reads: u64,
+    pub mutations: u64,
+}
+
+/// The operations the engine needs from a cloud.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// `sim` or `aws`.
+    fn name(&self) -> &'static str;
+
+    /// Every resource of `kind` in `region` whose ownership tags match `owner`, read in
+    /// batches (filtered by tags, paginated), never one call per resource.
+    async fn read(
+        &self,
+        region: &str,
+        kind: Kind,
+        owner: &Owner,
+    ) -> Result<Vec<LiveResource>, ProviderError>;
+
+    async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError>;
+
+    async fn update(&self, request: &UpdateRequest) -> Result<LiveResource, ProviderError>;
+
+    /// Deletes the resource; deleting one that is already gone is `NotFound`.
+    async fn delete(&self, region: &str, kind: Kind, id: &str) -> Result<(), ProviderError>;
+
+    /// Reads one resource by id, owned or not (for `cairn import`).
+    async fn import(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+    ) -> Result<LiveResource, ProviderError>;
+
+    /// The API calls made so far through this provider.
+    fn calls(&self) -> CallCount;
+}

@@ -1,0 +1,1 @@
+//! The built-in simulated cloud with AWS semantics, persisted in a local file.

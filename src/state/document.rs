@@ -1,0 +1,95 @@
+//! The state document: what Cairn knows it manages in one environment.
+
+use crate::model::{Address, Attributes, Kind, Lifecycle, Tags, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The state format this build writes. A document with a larger number is refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One environment's state: every resource Cairn manages there, with its cloud id and the
+/// attributes last seen, plus outputs and the history of applied versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateDocument {
+    pub format_version: u32,
+    /// Random id fixed when the state is first created; a document of another lineage is
+    /// never written over this one.
+    pub lineage: String,
+    /// Increases by one on every write.
+    pub serial: u64,
+    pub stack: String,
+    pub environment: String,
+    #[serde(default)]
+    pub resources: BTreeMap<Address, StateResource>,
+    /// Old objects of a `create_before_destroy` replacement that still exist in the cloud
+    /// and wait to be deleted.
+    #[serde(default)]
+    pub deposed: Vec<StateResource>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, StateOutput>,
+    /// The region the environment currently runs in, when a failover moved it away from the
+    /// configured primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_region: Option<String>,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+}
+
+impl StateDocument {
+    /// An empty state with a fresh lineage.
+    pub fn new(stack: &str, environment: &str) -> Self {
+        StateDocument {
+            format_version: FORMAT_VERSION,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            stack: stack.to_string(),
+            environment: environment.to_string(),
+            resources: BTreeMap::new(),
+            deposed: Vec::new(),
+            outputs: BTreeMap::new(),
+            active_region: None,
+            history: Vec::new(),
+        }
+    }
+}
+
+/// One managed resource as last recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateResource {
+    pub address: Address,
+    pub kind: Kind,
+    pub region: String,
+    /// The cloud's id.
+    pub id: String,
+    /// Attributes as last read or written, computed ones included.
+    pub attributes: Attributes,
+    #[serde(default)]
+    pub tags: Tags,
+    /// What this resource depended on when it was applied, so a delete of a resource that is
+    /// gone from the config still runs in reverse dependency order.
+    #[serde(default)]
+    pub dependencies: BTreeSet<Address>,
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+    #[serde(default)]
+    pub sensitive: BTreeSet<String>,
+}
+
+/// An output value; sensitive outputs are stored but never shown unless asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateOutput {
+    pub value: Value,
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+/// One applied version of the state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub serial: u64,
+    /// RFC 3339 time of the write.
+    pub time: String,
+    /// `apply`, `destroy`, `import`, `state rm`, `dr failover`, …
+    pub operation: String,
+    pub summary: String,
+}

@@ -1,0 +1,9 @@
+//! State: the per-environment state document, its backends, locking and atomic writes.
+//!
+//! Promises: a write is atomic (temp file, fsync, rename) and keeps the previous version as a
+//! backup; a state that is corrupt, truncated, of a newer format or of another lineage is
+//! refused and never overwritten; two runs cannot hold one environment's lock at once.
+
+mod document;
+
+pub use document::{FORMAT_VERSION, HistoryEntry, StateDocument, StateOutput, StateResource};
