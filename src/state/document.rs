@@ -1,6 +1,6 @@
 //! The state document: what Cairn knows it manages in one environment.
 
-use crate::model::{Address, Attributes, Kind, Lifecycle, Tags, Value};
+use crate::model::{Address, Attributes, Kind, Lifecycle, Reference, Tags, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,6 +50,16 @@ impl StateDocument {
             active_region: None,
             history: Vec::new(),
         }
+    }
+
+    /// The recorded value of a reference: `id` is the cloud id, any other attribute comes from
+    /// the recorded attributes. `None` when the resource or attribute is not known.
+    pub fn lookup(&self, reference: &Reference) -> Option<Value> {
+        let resource = self.resources.get(&reference.address)?;
+        if reference.attribute == "id" {
+            return Some(Value::String(resource.id.clone()));
+        }
+        resource.attributes.get(&reference.attribute).cloned()
     }
 }
 
