@@ -159,8 +159,9 @@ struct Executor<'a> {
     running: HashMap<usize, Running>,
     tasks: JoinSet<AttemptResult>,
     task_steps: HashMap<TaskId, usize>,
-    /// Set by the first failure: nothing new is scheduled after it.
+    /// Set by the first failure or a stop request: nothing new is scheduled after it.
     stopping: bool,
+    interrupted: bool,
     completed: Vec<(Address, Operation)>,
     failed: Vec<(Address, Operation, String)>,
     unresolved_outputs: Vec<String>,
@@ -218,6 +219,7 @@ impl<'a> Executor<'a> {
             tasks: JoinSet::new(),
             task_steps: HashMap::new(),
             stopping: false,
+            interrupted: false,
             completed: Vec::new(),
             failed: Vec::new(),
             unresolved_outputs: Vec::new(),
@@ -253,6 +255,17 @@ impl<'a> Executor<'a> {
     }
 
     fn launch_ready(&mut self) -> Result<(), ApplyError> {
+        // Checking here is enough to honour a stop promptly: new work only ever starts here,
+        // at the beginning and after a call returns.
+        let stop_requested = self
+            .options
+            .stop
+            .as_ref()
+            .is_some_and(|stop| *stop.borrow());
+        if stop_requested && !self.stopping && !self.ready.is_empty() {
+            self.stopping = true;
+            self.interrupted = true;
+        }
         while !self.stopping && self.running.len() < self.concurrency.limit() {
             let Some(index) = self.ready.pop_first() else {
                 break;
@@ -473,6 +486,7 @@ impl<'a> Executor<'a> {
             state: self.state,
             unresolved_outputs: self.unresolved_outputs,
             fatal: self.fatal,
+            interrupted: self.interrupted,
             provider_calls: self.provider_calls,
             retries: self.retries,
             elapsed: started.elapsed(),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// Settings for [`super::execute`]. `ApplyOptions::default()` is what `cairn apply` uses
 /// without flags.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// The most provider calls in flight at once (`--parallelism`). The executor lowers its
     /// working limit when the provider throttles and raises it again on successes, never
@@ -22,6 +22,9 @@ pub struct ApplyOptions {
     pub jitter_seed: Option<u64>,
     /// What the history entry written at the end calls this run (`apply`, `destroy`, …).
     pub operation: String,
+    /// When this turns `true` (the CLI sets it on Ctrl-C), nothing new is scheduled; steps in
+    /// flight finish and are recorded, and the report lists the rest as not started.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for ApplyOptions {
@@ -33,6 +36,7 @@ impl Default for ApplyOptions {
             backoff_cap: Duration::from_secs(20),
             jitter_seed: None,
             operation: "apply".to_string(),
+            stop: None,
         }
     }
 }

@@ -169,3 +169,73 @@ pub(crate) fn record_outputs(
     state.outputs = outputs;
     unresolved
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Address, Attributes, Kind, Lifecycle};
+    use std::collections::BTreeSet;
+
+    fn entry(id: &str) -> StateResource {
+        StateResource {
+            address: Address::new("volume.data[us-east-1a]"),
+            kind: Kind::Volume,
+            region: "us-east-1".into(),
+            id: id.into(),
+            attributes: Attributes::new(),
+            tags: Tags::new(),
+            dependencies: BTreeSet::new(),
+            lifecycle: Lifecycle::default(),
+            sensitive: BTreeSet::new(),
+        }
+    }
+
+    fn delete_step(id: &str, deposed: bool) -> Step {
+        Step {
+            index: 0,
+            address: Address::new("volume.data[us-east-1a]"),
+            kind: Kind::Volume,
+            region: "us-east-1".into(),
+            operation: Operation::Delete,
+            id: Some(id.into()),
+            before: None,
+            after: None,
+            tags: Tags::new(),
+            deposed,
+            after_steps: Vec::new(),
+            dependencies: BTreeSet::new(),
+            lifecycle: Lifecycle::default(),
+            sensitive: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn a_delete_removes_the_object_with_its_id_and_never_the_new_one() {
+        let mut state = StateDocument::new("shop", "staging");
+        state
+            .resources
+            .insert(Address::new("volume.data[us-east-1a]"), entry("vol-new"));
+        state.deposed.push(entry("vol-old"));
+
+        // Even without the deposed flag, the old id must not take the new object with it.
+        record_step(
+            &mut state,
+            &delete_step("vol-old", false),
+            CallOutcome::Deleted,
+            false,
+        );
+        assert!(state.deposed.is_empty());
+        assert_eq!(
+            state.resources[&Address::new("volume.data[us-east-1a]")].id,
+            "vol-new"
+        );
+
+        record_step(
+            &mut state,
+            &delete_step("vol-new", false),
+            CallOutcome::AlreadyGone,
+            false,
+        );
+        assert!(state.resources.is_empty());
+    }
+}

@@ -24,6 +24,9 @@ pub struct ApplyReport {
     /// Why the apply stopped as a whole (state could not be saved, or the plan was
     /// inconsistent). `None` when only individual steps failed, or nothing did.
     pub fatal: Option<ApplyError>,
+    /// Whether a stop was requested (`ApplyOptions::stop`) and steps were left unstarted
+    /// because of it.
+    pub interrupted: bool,
     /// Provider calls made, retries included.
     pub provider_calls: u64,
     /// How many of those calls were retries.

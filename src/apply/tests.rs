@@ -1113,3 +1113,50 @@ fn idempotency_tokens_are_stable_per_step_and_differ_between_steps() {
     assert_ne!(token, prepare::idempotency_token("other", 3, &first));
     assert!(token.starts_with("cairn-") && token.len() <= 64);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_request_lets_calls_in_flight_finish_and_starts_nothing_new() {
+    let provider = Arc::new(FakeProvider::with_latency(Duration::from_secs(1)));
+    let state = empty_state();
+    let plan = plan_for(
+        &state,
+        vec![
+            create(0, NETWORK, &[], json!({})),
+            create(1, SUBNET, &[0], json!({})),
+        ],
+    );
+    let (stop, stop_requested) = tokio::sync::watch::channel(false);
+    let options = ApplyOptions {
+        stop: Some(stop_requested),
+        ..options(10)
+    };
+    let interrupter = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.send_replace(true);
+        stop
+    });
+
+    let Run { report, sink, .. } =
+        run_with(&plan, &provider, state, &options, MemorySink::default()).await;
+    let _stop = interrupter.await;
+
+    assert!(report.interrupted);
+    assert_eq!(addresses(&report.completed), [NETWORK]);
+    assert_eq!(addresses(&report.not_started), [SUBNET]);
+    assert!(report.failed.is_empty());
+    assert_eq!(sink.saved.last(), Some(&report.state));
+    assert!(report.state.resources.contains_key(&Address::new(NETWORK)));
+}
+
+/// The CLI may run the executor on a spawned task, so its future must be `Send`.
+#[test]
+fn the_executor_future_can_move_between_threads() {
+    fn assert_send<T: Send>(_: &T) {}
+    let provider: Arc<dyn Provider> = Arc::new(FakeProvider::default());
+    let state = empty_state();
+    let plan = plan_for(&state, Vec::new());
+    let mut sink = MemorySink::default();
+    let options = ApplyOptions::default();
+    let future = execute(&plan, provider, state, &mut sink, &options, &SilentObserver);
+    assert_send(&future);
+}
