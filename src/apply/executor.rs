@@ -30,14 +30,19 @@ use tokio::time::Instant;
 /// against, loaded and locked by the caller), saving every change through `sink` and telling
 /// `observer` about progress.
 ///
+/// The caller checks first that a saved plan still matches `state` (lineage and serial); the
+/// executor trusts the plan.
+///
 /// In order:
-/// 1. Resources the plan adopted and drift its refresh found are recorded and saved.
+/// 1. Resources the plan adopted and drift its refresh found (in any plan, not only a
+///    refresh-only one: it is what the cloud holds) are recorded and saved.
 /// 2. Unless the plan is refresh-only, steps run as soon as every step in their
 ///    `after_steps` completed, at most `options.parallelism` at once (fewer while the provider
 ///    throttles). Each step's attributes are resolved against state as it is then; its
 ///    result is recorded and state saved before dependents start.
-/// 3. On the first failed step nothing new is scheduled; calls in flight finish and are
-///    recorded.
+///    An update that is a no-op once resolved completes without a call or a save.
+/// 3. On the first failed step, or when `options.stop` turns true, nothing new is scheduled;
+///    calls in flight (retries included) finish and are recorded.
 /// 4. Outputs are resolved against state, a history entry is added and state saved.
 ///
 /// The executor increments `state.serial` before each save. It never panics on provider or
