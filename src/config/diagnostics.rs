@@ -254,14 +254,23 @@ impl miette::Diagnostic for Diagnostics {
     }
 }
 
-/// The name in `candidates` closest to `name`, if one is close enough to be a likely typo.
+/// The name in `candidates` closest to `name`, if one is close enough to be a likely typo:
+/// similar by Jaro-Winkler (good for long names) or within two edits (good for short ones,
+/// such as `wbe` for `web`).
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|left, right| left.0.total_cmp(&right.0))
-        .map(|(_, candidate)| candidate)
+        .filter(|candidate| *candidate != name)
+        .map(|candidate| {
+            let edits = strsim::osa_distance(name, candidate);
+            let close = strsim::jaro_winkler(name, candidate) > 0.8
+                || (edits <= 2
+                    && edits < name.chars().count().max(candidate.chars().count()) / 2 + 1);
+            (close, strsim::jaro_winkler(name, candidate), candidate)
+        })
+        .filter(|(close, _, _)| *close)
+        .max_by(|left, right| left.1.total_cmp(&right.1))
+        .map(|(_, _, candidate)| candidate)
 }
 
 /// `hint: did you mean ...` for a misspelt name, if a candidate is close.
@@ -304,6 +313,8 @@ mod tests {
             Some("instance_type")
         );
         assert_eq!(closest("zzz", ["image", "instance_type"]), None);
+        assert_eq!(closest("wbe", ["web", "app"]), Some("web"));
+        assert_eq!(closest("ab", ["xy"]), None);
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
     let files = read_dir(&mut sources, dir)?;
     let blocks = parse_all(&sources, &files, &mut diagnostics);
+    // A file that does not parse may hold the stack or environment blocks; saying they are
+    // missing would only add noise to the syntax error.
+    let complete = diagnostics.is_empty();
 
     let known = check_top_level(
         &sources,
@@ -50,10 +53,12 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
         .collect();
     let stack_block = match stacks.as_slice() {
         [] => {
-            diagnostics.push(
-                Diagnostic::error(format!("no `stack` block in `{}`", dir.display()))
-                    .hint("add `stack \"NAME\" {}` to one of the stack's files"),
-            );
+            if complete {
+                diagnostics.push(
+                    Diagnostic::error(format!("no `stack` block in `{}`", dir.display()))
+                        .hint("add `stack \"NAME\" {}` to one of the stack's files"),
+                );
+            }
             None
         }
         [first, rest @ ..] => {
@@ -114,7 +119,7 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
             Err(found) => diagnostics.extend(found),
         }
     }
-    if !blocks.iter().any(|block| block.ident == "environment") {
+    if complete && !blocks.iter().any(|block| block.ident == "environment") {
         diagnostics.push(
             Diagnostic::error(format!("no `environment` block in `{}`", dir.display()))
                 .hint("add `environment \"dev\" { cloud = \"sim\" ... }` with at least one region"),

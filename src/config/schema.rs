@@ -427,12 +427,19 @@ pub fn check_block(
             diagnostics.push(diagnostic);
         }
     }
+    // A misspelt required attribute is reported once, as the misspelling with its hint.
+    let misspelt: Vec<&str> = block
+        .attributes
+        .keys()
+        .filter(|name| !names.contains(&name.as_str()))
+        .filter_map(|name| super::diagnostics::closest(name, names.iter().copied()))
+        .collect();
     for attribute in schema
         .attributes
         .iter()
         .filter(|attribute| attribute.required)
     {
-        if !block.attributes.contains_key(attribute.name) {
+        if !block.attributes.contains_key(attribute.name) && !misspelt.contains(&attribute.name) {
             diagnostics.push(
                 Diagnostic::at(
                     sources,

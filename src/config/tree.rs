@@ -86,9 +86,17 @@ pub fn parse_file(sources: &Sources, file: FileId) -> Result<FileBody, Diagnosti
                 start: offset,
                 end: offset + 1,
             };
-            let message = error.message().to_string();
-            return Err(Diagnostic::at(sources, span, "invalid HCL syntax")
-                .expected(message)
+            let message = error.message();
+            let (what, expected) = match message.split_once("; expected ") {
+                Some((what, expected)) => (what, Some(expected)),
+                None => (message, None),
+            };
+            let mut diagnostic =
+                Diagnostic::at(sources, span, format!("invalid HCL syntax: {what}"));
+            if let Some(expected) = expected {
+                diagnostic = diagnostic.expected(expected.to_string());
+            }
+            return Err(diagnostic
                 .hint("a one-line block holds at most one attribute; objects separate items with commas")
                 .into());
         }

@@ -156,8 +156,8 @@ fn check_traversal(
     let name = traversal.attr(0);
     let undeclared = |what: String, candidates: Vec<&str>, name: &str| {
         let mut diagnostic = Diagnostic::at(sources, traversal.span_through(1), what);
-        if let Some(hint) = did_you_mean(name, candidates) {
-            diagnostic = diagnostic.hint(hint);
+        if let Some(candidate) = crate::config::diagnostics::closest(name, candidates) {
+            diagnostic = diagnostic.hint(format!("did you mean `{root}.{candidate}`?"));
         }
         diagnostic
     };
