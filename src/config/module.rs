@@ -64,6 +64,8 @@ pub struct Module {
     pub resources: Vec<BlockDef>,
     pub calls: Vec<ModuleCall>,
     pub outputs: BTreeMap<String, Output>,
+    /// `(type, name)` → position in `resources`, so lookups stay fast in large stacks.
+    resource_index: BTreeMap<(String, String), usize>,
 }
 
 impl Module {
@@ -74,9 +76,9 @@ impl Module {
 
     /// The resource block `TYPE.NAME`, if declared.
     pub fn resource(&self, block_type: &str, name: &str) -> Option<&BlockDef> {
-        self.resources
-            .iter()
-            .find(|block| block.ident == block_type && block.name() == name)
+        self.resource_index
+            .get(&(block_type.to_string(), name.to_string()))
+            .and_then(|index| self.resources.get(*index))
     }
 }
 
@@ -161,7 +163,13 @@ pub fn build_module(
                 );
             }
             "stack" | "environment" => {}
-            _ => module.resources.push((*block).clone()),
+            _ => {
+                module.resource_index.insert(
+                    (block.ident.clone(), block.name().to_string()),
+                    module.resources.len(),
+                );
+                module.resources.push((*block).clone());
+            }
         }
     }
     module
