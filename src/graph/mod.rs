@@ -7,6 +7,8 @@
 //!   (`TYPE.NAME["KEY"][REGION]` with `for_each`, `module.NAME.` in front inside modules);
 //! - attribute names and shapes are exactly those of [`crate::model::Kind`]'s table;
 //! - values the cloud assigns are [`crate::model::reference`] strings;
+//! - firewall rules are one source per rule, sorted; a `firewall` without `egress` blocks gets
+//!   no egress rules at all (unlike AWS's default allow-all), so write the egress you want;
 //! - the same config always gives the same addresses, attributes and DOT, byte for byte.
 
 mod analysis;
