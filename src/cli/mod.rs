@@ -1,5 +1,11 @@
 //! The command line: clap commands and their output only; no engine logic lives here.
 
+mod fmt;
+mod graph;
+mod report;
+mod validate;
+mod vars;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -16,14 +22,23 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Check a stack's configuration (every environment) without touching any cloud.
+    Validate(validate::ValidateArgs),
+    /// Print an environment's dependency graph (DOT or SVG).
+    Graph(graph::GraphArgs),
+    /// Rewrite a stack's `.hcl` files in the canonical format.
+    Fmt(fmt::FmtArgs),
+}
 
 /// Parses the command line, runs the command and turns errors into reports.
 ///
 /// Exit codes: 0 success, 1 error, 2 changes present with `--detailed-exitcode`.
-// The command enum starts empty; each stage's commands are added beside their engine code.
-#[allow(unreachable_code)]
 pub fn main() -> ExitCode {
     let Cli { command, .. } = Cli::parse();
-    match command {}
+    match command {
+        Command::Validate(args) => validate::run(args),
+        Command::Graph(args) => graph::run(args),
+        Command::Fmt(args) => fmt::run(args),
+    }
 }

@@ -1,1 +1,63 @@
-//! Config: loads a stack directory of HCL, checks it against the schema and evaluates it, with diagnostics that point at file, line and column.
+//! Config: loads a stack directory of HCL, checks it against the schema and evaluates what
+//! can be known before an environment is chosen (variables, environments, the backend), with
+//! diagnostics that point at file, line and column.
+//!
+//! The pipeline is `read files → parse (hcl-edit, keeps spans) → schema check → build module
+//! bodies → load called modules → resolve variables → read stack and environments`. Every
+//! stage keeps going after an error so that one run reports all of them. Resource blocks are
+//! kept as checked syntax; [`crate::graph`] evaluates them per environment and region.
+
+pub mod diagnostics;
+pub mod environment;
+pub mod eval;
+pub mod format;
+pub mod functions;
+mod load;
+pub mod module;
+pub mod references;
+pub mod schema;
+pub mod source;
+pub mod tree;
+pub mod types;
+pub mod value;
+pub mod variables;
+
+pub use diagnostics::{Diagnostic, DiagnosticKind, Diagnostics};
+pub use environment::{Backend, Cloud, DrMode, DrSpec, Environment, RegionSpec};
+pub use load::load;
+pub use module::{Module, ModuleCall, Output, Variable};
+pub use source::{Sources, Span};
+
+use crate::model::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Where variable values come from besides their defaults.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `-var NAME=VALUE` flags, in order (a later one wins).
+    pub vars: Vec<(String, String)>,
+    /// `-var-file FILE` flags: files of `NAME = VALUE` attributes.
+    pub var_files: Vec<PathBuf>,
+}
+
+/// A loaded and checked stack.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The stack directory as given.
+    pub dir: PathBuf,
+    /// Every file read, for diagnostics that point into them.
+    pub sources: Sources,
+    /// The `stack "NAME"` label.
+    pub stack: String,
+    pub backend: Backend,
+    /// Values of the root module's variables.
+    pub variables: BTreeMap<String, Value>,
+    pub environments: BTreeMap<String, Environment>,
+    /// The stack's own blocks.
+    pub root: Module,
+    /// Every module called (directly or not), by normalized directory.
+    pub modules: BTreeMap<PathBuf, Module>,
+    /// Top-level blocks in the stack's own files.
+    pub block_count: usize,
+}

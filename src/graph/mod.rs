@@ -1,1 +1,159 @@
-//! Graph: expands a config for one environment into resource instances with stable addresses and builds the dependency DAG.
+//! Graph: expands a config for one environment (and region) into resource instances with
+//! stable addresses, finds their references, builds the dependency DAG, reports cycles with
+//! their path, and exports DOT.
+//!
+//! What it promises the planner and the providers:
+//! - every block is instantiated once per active region, at `TYPE.NAME[REGION]`
+//!   (`TYPE.NAME["KEY"][REGION]` with `for_each`, `module.NAME.` in front inside modules);
+//! - attribute names and shapes are exactly those of [`crate::model::Kind`]'s table;
+//! - values the cloud assigns are [`crate::model::reference`] strings;
+//! - firewall rules are one source per rule, sorted; a `firewall` without `egress` blocks gets
+//!   no egress rules at all (unlike AWS's default allow-all), so write the egress you want;
+//! - the same config always gives the same addresses, attributes and DOT, byte for byte.
+
+mod analysis;
+pub mod dag;
+mod dot;
+mod expand;
+mod resources;
+
+pub use analysis::RESOURCE_TYPES;
+pub use dot::to_dot;
+pub use expand::expand;
+
+use crate::config::{Backend, Config, Diagnostics, Environment, LoadOptions};
+use crate::model::{Address, DesiredResource, SourceLocation, Tags, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Instantiate everything in another region than the environment's (a DR drill or failover).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionOverride {
+    pub region: String,
+    /// Zones of `region`; the n-th zone of the primary region maps to the n-th of these.
+    pub zones: Vec<String>,
+}
+
+/// Options of [`expand`].
+#[derive(Debug, Clone, Default)]
+pub struct ExpandOptions {
+    /// When set, the environment's primary region is replaced by this one and every block
+    /// active in the primary region is instantiated here instead, with the same addresses
+    /// except for the region or zone in brackets.
+    pub region_override: Option<RegionOverride>,
+}
+
+/// An `output` as the configuration defines it. The value may hold references that are only
+/// known after apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputSpec {
+    pub value: Value,
+    /// Declared `sensitive`, or computed from a sensitive variable.
+    pub sensitive: bool,
+}
+
+/// A `backup_policy` block, merged over the regions it is active in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupPolicySpec {
+    /// The block name (`module.NAME.` in front inside modules, `["KEY"]` after with `for_each`).
+    pub name: String,
+    /// Volumes carrying all these tags are backed up.
+    pub select: Tags,
+    /// Volumes named explicitly (`volumes = [volume.data]`).
+    pub volumes: Vec<Address>,
+    pub every_seconds: u64,
+    /// How many snapshots to keep.
+    pub retain: u32,
+    /// Region to copy each snapshot to.
+    pub copy_to: Option<String>,
+    pub source: SourceLocation,
+}
+
+/// How an autoscaling group replaces its instances when its launch template changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutStrategy {
+    /// Replace instances in batches at each checkpoint.
+    Rolling,
+    /// Replace a small share first and check health before going on.
+    Canary,
+    /// Replace everything at once.
+    AllAtOnce,
+}
+
+/// A `rollout { ... }` block of an autoscaling group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutSpec {
+    pub strategy: RolloutStrategy,
+    /// Percentages of instances replaced at each step, rising, ending at 100.
+    pub checkpoints: Vec<u32>,
+    /// Percentage of instances that must stay healthy during the rollout.
+    pub min_healthy: u32,
+    pub source: SourceLocation,
+}
+
+/// One environment's configuration, expanded into resource instances.
+#[derive(Debug, Clone)]
+pub struct Expansion {
+    pub stack: String,
+    pub backend: Backend,
+    /// The environment; with a region override its `regions` hold the override region.
+    pub environment: Environment,
+    pub resources: BTreeMap<Address, DesiredResource>,
+    pub outputs: BTreeMap<String, OutputSpec>,
+    pub backup_policies: Vec<BackupPolicySpec>,
+    /// Rollout settings by autoscaling group address.
+    pub rollouts: BTreeMap<Address, RolloutSpec>,
+    /// Every resource, with an edge from each resource to each of its dependencies, labelled
+    /// with where the dependency was written.
+    pub dag: dag::Dag<Address, SourceLocation>,
+}
+
+/// What `cairn validate` reports on success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationSummary {
+    pub dir: String,
+    pub environments: usize,
+    pub blocks: usize,
+    pub resources: usize,
+}
+
+/// Loads the stack in `dir` and expands every environment, reporting every problem.
+///
+/// # Errors
+///
+/// All diagnostics of loading, or of expanding any environment.
+pub fn validate(dir: &Path, options: &LoadOptions) -> Result<ValidationSummary, Diagnostics> {
+    let config = crate::config::load(dir, options)?;
+    let mut diagnostics = Diagnostics::new();
+    let mut resources = 0;
+    for name in config.environments.keys() {
+        match expand(&config, name, &ExpandOptions::default()) {
+            Ok(expansion) => resources += expansion.resources.len(),
+            Err(found) => diagnostics.extend(found),
+        }
+    }
+    diagnostics.into_result(ValidationSummary {
+        dir: dir.display().to_string(),
+        environments: config.environments.len(),
+        blocks: config.block_count,
+        resources,
+    })
+}
+
+/// Loads the stack in `dir` and expands one environment.
+///
+/// # Errors
+///
+/// All diagnostics of loading or expanding.
+pub fn load_and_expand(
+    dir: &Path,
+    options: &LoadOptions,
+    environment: &str,
+    expand_options: &ExpandOptions,
+) -> Result<(Config, Expansion), Diagnostics> {
+    let config = crate::config::load(dir, options)?;
+    let expansion = expand(&config, environment, expand_options)?;
+    Ok((config, expansion))
+}

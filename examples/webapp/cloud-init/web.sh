@@ -1,0 +1,3 @@
+#!/bin/sh
+# Boot script of the web servers.
+echo "starting web server"

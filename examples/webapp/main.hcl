@@ -1,0 +1,104 @@
+# A multi-zone web application with a data volume, daily backups copied to the DR region, and
+# a pilot-light DR setup for production.
+#
+#   cairn validate examples/webapp
+#   cairn graph -e production examples/webapp
+
+stack "webapp" {
+  backend "local" {
+    path = ".cairn"
+  }
+}
+
+variable "image" {
+  type    = string
+  default = "ami-12c6146b"
+}
+
+variable "admin_cidr" {
+  type    = string
+  default = "10.20.0.0/16"
+  validation {
+    condition     = length(split("/", var.admin_cidr)) == 2
+    error_message = "admin_cidr must be a CIDR block such as 10.20.0.0/16."
+  }
+}
+
+variable "db_password" {
+  type        = string
+  default     = "change-me-in-production"
+  sensitive   = true
+  description = "Handed to the instances through user data; never shown in plans."
+}
+
+environment "staging" {
+  cloud = "sim"
+  region "us-east-1" {
+    zones = ["us-east-1a", "us-east-1b"]
+  }
+  vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 50 }
+  tags = { env = "staging" }
+}
+
+environment "production" {
+  cloud = "sim"
+  region "us-east-1" {
+    zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
+  }
+  dr {
+    region = "us-west-2"
+    zones  = ["us-west-2a", "us-west-2b", "us-west-2c"]
+    mode   = "pilot_light"
+  }
+  vars    = { capacity = 3, instance_type = "t3.medium", data_size_gb = 100 }
+  tags    = { env = "production" }
+  protect = true
+}
+
+locals {
+  # Reads a sensitive variable, so every attribute built from it is sensitive too.
+  user_data = format("%s\nDB_PASSWORD=%s\n", file("cloud-init/web.sh"), var.db_password)
+}
+
+module "network" {
+  source = "../../modules/network"
+  cidr   = "10.0.0.0/16"
+}
+
+module "web" {
+  source        = "../../modules/web-tier"
+  network       = module.network.network
+  subnets       = module.network.public_subnet_ids
+  image         = var.image
+  instance_type = env.vars.instance_type
+  capacity      = env.vars.capacity
+  admin_cidr    = var.admin_cidr
+  user_data     = local.user_data
+}
+
+volume "data" {
+  zone      = region.zones[0]
+  size_gb   = env.vars.data_size_gb
+  encrypted = true
+  tags      = { tier = "data" }
+}
+
+backup_policy "daily" {
+  select  = { tier = "data" }
+  every   = "24h"
+  retain  = 14
+  copy_to = env.dr == null ? null : env.dr.region
+}
+
+output "web_group" {
+  value = module.web.group_name
+}
+
+output "data_volume" {
+  value = volume.data.id
+}
+
+output "user_data" {
+  value     = local.user_data
+  sensitive = true
+}

@@ -1,0 +1,19 @@
+//! Printing errors: configuration diagnostics are rendered with their source snippets; other
+//! errors go through miette.
+
+use crate::config::Diagnostics;
+use std::process::ExitCode;
+
+/// Prints every diagnostic to stderr and returns the error exit code.
+pub fn diagnostics(diagnostics: &Diagnostics) -> ExitCode {
+    // The diagnostics render their own snippets and carets; miette's wrapping would break the
+    // caret alignment, so only the text goes through stderr here.
+    eprint!("{diagnostics}");
+    ExitCode::FAILURE
+}
+
+/// Prints any other error as a miette report and returns the error exit code.
+pub fn error(report: miette::Report) -> ExitCode {
+    eprintln!("{report:?}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,440 @@
+//! Environments and the stack's backend: where a stack runs and where its state lives.
+//!
+//! Both are read at load time with only `var.*` in scope, because everything else (blocks,
+//! regions) depends on which environment is chosen.
+
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::eval::{self, Bindings};
+use super::source::Sources;
+use super::tree::BlockDef;
+use crate::model::{SourceLocation, Tags, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Which cloud an environment runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    /// The built-in simulated cloud.
+    Sim,
+    /// Amazon Web Services (or an emulator at `endpoint`).
+    Aws,
+}
+
+impl Cloud {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Sim => "sim",
+            Cloud::Aws => "aws",
+        }
+    }
+}
+
+/// One region an environment runs in, with its zones in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionSpec {
+    pub name: String,
+    pub zones: Vec<String>,
+}
+
+/// How the secondary region is kept ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrMode {
+    /// Nothing runs in the DR region; backups are copied there and restored on demand.
+    BackupRestore,
+    /// The network and templates exist in the DR region; compute is scaled up on failover.
+    PilotLight,
+    /// A scaled-down copy runs in the DR region all the time.
+    WarmStandby,
+}
+
+impl DrMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrMode::BackupRestore => "backup_restore",
+            DrMode::PilotLight => "pilot_light",
+            DrMode::WarmStandby => "warm_standby",
+        }
+    }
+}
+
+/// The `dr { ... }` block of an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrSpec {
+    pub region: String,
+    /// Zones of the DR region; the n-th primary zone maps to the n-th of these.
+    pub zones: Vec<String>,
+    pub mode: DrMode,
+    /// Desired instances per autoscaling group while running in the DR region before it is
+    /// scaled up; `None` keeps the primary's capacity.
+    pub capacity: Option<u32>,
+}
+
+/// One environment of a stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub name: String,
+    pub cloud: Cloud,
+    /// Active regions in declaration order; the first is the primary.
+    pub regions: Vec<RegionSpec>,
+    pub dr: Option<DrSpec>,
+    /// `vars = { ... }`, exposed to expressions as `env.vars.*`.
+    pub vars: BTreeMap<String, Value>,
+    /// Tags every resource of the environment carries.
+    pub tags: Tags,
+    /// Whether destroying the environment needs an explicit override.
+    pub protect: bool,
+    /// AWS profile to use.
+    pub profile: Option<String>,
+    /// Endpoint override (an AWS emulator such as moto).
+    pub endpoint: Option<String>,
+    pub source: SourceLocation,
+}
+
+impl Environment {
+    /// The value of `env` in expressions.
+    pub fn to_value(&self) -> Value {
+        let dr = match &self.dr {
+            Some(dr) => serde_json::json!({
+                "region": dr.region,
+                "zones": dr.zones,
+                "mode": dr.mode.as_str(),
+                "capacity": dr.capacity,
+            }),
+            None => Value::Null,
+        };
+        serde_json::json!({
+            "name": self.name,
+            "cloud": self.cloud.as_str(),
+            "regions": self.regions.iter().map(|region| region.name.clone()).collect::<Vec<_>>(),
+            "dr": dr,
+            "vars": self.vars,
+            "tags": self.tags,
+            "protect": self.protect,
+        })
+    }
+}
+
+/// Where the stack keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Backend {
+    /// A directory on this machine (relative paths are resolved against the stack directory).
+    Local { path: PathBuf },
+    /// An S3 bucket (or an S3-compatible endpoint).
+    S3 {
+        bucket: String,
+        key: String,
+        region: String,
+        endpoint: Option<String>,
+    },
+}
+
+/// Reads one `environment "NAME"` block.
+///
+/// # Errors
+///
+/// Every wrong value in the block.
+pub fn read_environment(
+    sources: &Sources,
+    block: &BlockDef,
+    bindings: &Bindings,
+    dir: &Path,
+) -> Result<Environment, Diagnostics> {
+    let mut diagnostics = Diagnostics::new();
+    let mut problems = Vec::new();
+    let cloud = match eval_attr(sources, bindings, dir, &mut diagnostics, block, "cloud") {
+        Some((Value::String(text), _)) if text == "sim" => Some(Cloud::Sim),
+        Some((Value::String(text), _)) if text == "aws" => Some(Cloud::Aws),
+        Some((value, attr)) => {
+            problems.push(eval::wrong_type(
+                sources,
+                attr,
+                &value,
+                "`\"sim\"` or `\"aws\"`",
+            ));
+            None
+        }
+        None => None,
+    };
+    let vars = match eval_attr(sources, bindings, dir, &mut diagnostics, block, "vars") {
+        Some((Value::Object(map), _)) => map.into_iter().collect(),
+        Some((value, attr)) => {
+            problems.push(eval::wrong_type(sources, attr, &value, "an object"));
+            BTreeMap::new()
+        }
+        None => BTreeMap::new(),
+    };
+    let tags = match eval_attr(sources, bindings, dir, &mut diagnostics, block, "tags") {
+        Some((value, attr)) => eval::as_tags(sources, attr, &value).unwrap_or_else(|diagnostic| {
+            problems.push(diagnostic);
+            Tags::new()
+        }),
+        None => Tags::new(),
+    };
+    let protect = match eval_attr(sources, bindings, dir, &mut diagnostics, block, "protect") {
+        Some((value, attr)) => eval::as_bool(sources, attr, &value).unwrap_or_else(|diagnostic| {
+            problems.push(diagnostic);
+            false
+        }),
+        None => false,
+    };
+    let mut optional_string =
+        |name: &str| match eval_attr(sources, bindings, dir, &mut diagnostics, block, name) {
+            Some((Value::Null, _)) | None => None,
+            Some((value, attr)) => eval::as_string(sources, attr, &value)
+                .map_err(|diagnostic| problems.push(diagnostic))
+                .ok(),
+        };
+    let profile = optional_string("profile");
+    let endpoint = optional_string("endpoint");
+
+    let mut regions: Vec<RegionSpec> = Vec::new();
+    for region in block.blocks_named("region") {
+        let Some((value, attr)) =
+            eval_attr(sources, bindings, dir, &mut diagnostics, region, "zones")
+        else {
+            continue;
+        };
+        match eval::as_string_list(sources, attr, &value) {
+            Ok(zones) if zones.is_empty() => problems.push(
+                Diagnostic::at(
+                    sources,
+                    attr.value_span,
+                    format!("region `{}` has no zones", region.name()),
+                )
+                .expected("at least one zone, for example `[\"us-east-1a\"]`"),
+            ),
+            Ok(zones) => {
+                if regions.iter().any(|known| known.name == region.name()) {
+                    problems.push(Diagnostic::at(
+                        sources,
+                        region.label_span,
+                        format!("region `{}` is declared twice", region.name()),
+                    ));
+                }
+                regions.push(RegionSpec {
+                    name: region.name().to_string(),
+                    zones,
+                });
+            }
+            Err(diagnostic) => problems.push(diagnostic),
+        }
+    }
+    if block.blocks_named("region").next().is_none() {
+        problems.push(
+            Diagnostic::at(
+                sources,
+                block.label_span,
+                format!("environment `{}` has no region", block.name()),
+            )
+            .hint("add `region \"us-east-1\" { zones = [\"us-east-1a\"] }` inside the environment"),
+        );
+    }
+
+    let mut dr = None;
+    for dr_block in block.blocks_named("dr") {
+        if dr.is_some() {
+            problems.push(Diagnostic::at(
+                sources,
+                dr_block.ident_span,
+                "only one `dr` block is allowed per environment",
+            ));
+            continue;
+        }
+        let region = match eval_attr(sources, bindings, dir, &mut diagnostics, dr_block, "region") {
+            Some((value, attr)) => eval::as_string(sources, attr, &value)
+                .map_err(|diagnostic| problems.push(diagnostic))
+                .ok(),
+            None => None,
+        };
+        let zones = match eval_attr(sources, bindings, dir, &mut diagnostics, dr_block, "zones") {
+            Some((value, attr)) => eval::as_string_list(sources, attr, &value)
+                .map_err(|diagnostic| problems.push(diagnostic))
+                .ok(),
+            None => None,
+        };
+        let mode = match eval_attr(sources, bindings, dir, &mut diagnostics, dr_block, "mode") {
+            None => Some(DrMode::BackupRestore),
+            Some((Value::String(text), _)) if text == "backup_restore" => {
+                Some(DrMode::BackupRestore)
+            }
+            Some((Value::String(text), _)) if text == "pilot_light" => Some(DrMode::PilotLight),
+            Some((Value::String(text), _)) if text == "warm_standby" => Some(DrMode::WarmStandby),
+            Some((value, attr)) => {
+                problems.push(eval::wrong_type(
+                    sources,
+                    attr,
+                    &value,
+                    "`\"backup_restore\"`, `\"pilot_light\"` or `\"warm_standby\"`",
+                ));
+                None
+            }
+        };
+        let capacity = match eval_attr(
+            sources,
+            bindings,
+            dir,
+            &mut diagnostics,
+            dr_block,
+            "capacity",
+        ) {
+            None | Some((Value::Null, _)) => Some(None),
+            Some((value, attr)) => eval::as_count(sources, attr, &value)
+                .map(|count| Some(u32::try_from(count).unwrap_or(u32::MAX)))
+                .map_err(|diagnostic| problems.push(diagnostic))
+                .ok(),
+        };
+        if let (Some(region), Some(zones), Some(mode), Some(capacity)) =
+            (region, zones, mode, capacity)
+        {
+            if regions.iter().any(|active| active.name == region) {
+                problems.push(
+                    Diagnostic::at(
+                        sources,
+                        dr_block.ident_span,
+                        format!("the DR region `{region}` is also an active region"),
+                    )
+                    .hint("pick a region the environment does not already run in"),
+                );
+            }
+            dr = Some(DrSpec {
+                region,
+                zones,
+                mode,
+                capacity,
+            });
+        }
+    }
+    for problem in problems {
+        diagnostics.push(problem);
+    }
+    let Some(cloud) = cloud else {
+        return Err(diagnostics);
+    };
+    diagnostics.into_result(Environment {
+        name: block.name().to_string(),
+        cloud,
+        regions,
+        dr,
+        vars,
+        tags,
+        protect,
+        profile,
+        endpoint,
+        source: sources.location(block.label_span),
+    })
+}
+
+fn eval_attr<'b>(
+    sources: &Sources,
+    bindings: &Bindings,
+    dir: &Path,
+    diagnostics: &mut Diagnostics,
+    block: &'b BlockDef,
+    name: &str,
+) -> Option<(Value, &'b super::tree::Attr)> {
+    let attr = block.attribute(name)?;
+    match eval::evaluate(sources, attr, bindings.clone(), dir) {
+        Ok(value) => Some((value, attr)),
+        Err(diagnostic) => {
+            diagnostics.push(diagnostic);
+            None
+        }
+    }
+}
+
+/// Reads the `backend` block of the `stack` block (a local `.cairn` directory when absent).
+///
+/// # Errors
+///
+/// An unknown backend type, or a missing or wrong attribute.
+pub fn read_backend(
+    sources: &Sources,
+    stack: &BlockDef,
+    bindings: &Bindings,
+    dir: &Path,
+) -> Result<Backend, Diagnostics> {
+    let Some(block) = stack.blocks_named("backend").next() else {
+        return Ok(Backend::Local {
+            path: dir.join(".cairn"),
+        });
+    };
+    let mut diagnostics = Diagnostics::new();
+    let mut string = |name: &str, required: bool| -> Option<String> {
+        match block.attribute(name) {
+            Some(attr) => eval::evaluate(sources, attr, bindings.clone(), dir)
+                .and_then(|value| eval::as_string(sources, attr, &value))
+                .map_err(|diagnostic| diagnostics.push(diagnostic))
+                .ok(),
+            None => {
+                if required {
+                    diagnostics.push(Diagnostic::at(
+                        sources,
+                        block.label_span,
+                        format!("backend `{}` needs `{name}`", block.name()),
+                    ));
+                }
+                None
+            }
+        }
+    };
+    let backend = match block.name() {
+        "local" => {
+            let path = string("path", false).unwrap_or_else(|| ".cairn".to_string());
+            for name in ["bucket", "key", "region", "endpoint"] {
+                if let Some(attr) = block.attribute(name) {
+                    diagnostics.push(
+                        Diagnostic::at(
+                            sources,
+                            attr.key_span,
+                            format!("backend `local` has no `{name}`"),
+                        )
+                        .expected("only `path`"),
+                    );
+                }
+            }
+            Some(Backend::Local {
+                path: dir.join(path),
+            })
+        }
+        "s3" => {
+            let bucket = string("bucket", true);
+            let key = string("key", true);
+            let region = string("region", false).unwrap_or_else(|| "us-east-1".to_string());
+            let endpoint = string("endpoint", false);
+            if let Some(attr) = block.attribute("path") {
+                diagnostics.push(
+                    Diagnostic::at(sources, attr.key_span, "backend `s3` has no `path`")
+                        .expected("`bucket`, `key`, `region` or `endpoint`"),
+                );
+            }
+            match (bucket, key) {
+                (Some(bucket), Some(key)) => Some(Backend::S3 {
+                    bucket,
+                    key,
+                    region,
+                    endpoint,
+                }),
+                _ => None,
+            }
+        }
+        other => {
+            diagnostics.push(
+                Diagnostic::at(
+                    sources,
+                    block.label_span,
+                    format!("unknown backend `{other}`"),
+                )
+                .expected("`\"local\"` or `\"s3\"`"),
+            );
+            None
+        }
+    };
+    match backend {
+        Some(backend) => diagnostics.into_result(backend),
+        None => Err(diagnostics),
+    }
+}

@@ -1,0 +1,570 @@
+//! The shape of the language: which blocks exist, their labels, attributes and nested blocks.
+//!
+//! Checking against this table happens before any evaluation, so a misspelt name is reported
+//! with the closest valid one and every such mistake of a run is reported together. Value
+//! types are checked later, when expressions are evaluated.
+
+use super::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
+use super::source::Sources;
+use super::tree::BlockDef;
+
+/// One attribute a block accepts.
+#[derive(Debug)]
+pub struct AttrSchema {
+    pub name: &'static str,
+    pub required: bool,
+}
+
+/// One block type.
+#[derive(Debug)]
+pub struct BlockSchema {
+    pub ident: &'static str,
+    /// Names of the labels, for messages (`["NAME"]`); their count is checked.
+    pub labels: &'static [&'static str],
+    pub attributes: &'static [AttrSchema],
+    pub blocks: &'static [&'static BlockSchema],
+    /// Whether any attribute is accepted (`locals`, module inputs).
+    pub open: bool,
+    /// Whether resource meta-arguments (`depends_on`, `for_each`, `regions`, `lifecycle`) apply.
+    pub meta: bool,
+}
+
+const fn required(name: &'static str) -> AttrSchema {
+    AttrSchema {
+        name,
+        required: true,
+    }
+}
+
+const fn optional(name: &'static str) -> AttrSchema {
+    AttrSchema {
+        name,
+        required: false,
+    }
+}
+
+const fn block(
+    ident: &'static str,
+    labels: &'static [&'static str],
+    attributes: &'static [AttrSchema],
+    blocks: &'static [&'static BlockSchema],
+) -> BlockSchema {
+    BlockSchema {
+        ident,
+        labels,
+        attributes,
+        blocks,
+        open: false,
+        meta: false,
+    }
+}
+
+const fn resource(
+    ident: &'static str,
+    attributes: &'static [AttrSchema],
+    blocks: &'static [&'static BlockSchema],
+) -> BlockSchema {
+    BlockSchema {
+        meta: true,
+        ..block(ident, &["NAME"], attributes, blocks)
+    }
+}
+
+/// The meta-arguments every resource block accepts.
+pub const META_ATTRIBUTES: [&str; 3] = ["depends_on", "for_each", "regions"];
+
+static LIFECYCLE: BlockSchema = block(
+    "lifecycle",
+    &[],
+    &[
+        optional("create_before_destroy"),
+        optional("prevent_destroy"),
+        optional("ignore_changes"),
+    ],
+    &[],
+);
+
+static BACKEND: BlockSchema = block(
+    "backend",
+    &["TYPE"],
+    &[
+        optional("path"),
+        optional("bucket"),
+        optional("key"),
+        optional("region"),
+        optional("endpoint"),
+    ],
+    &[],
+);
+
+pub static STACK: BlockSchema = block("stack", &["NAME"], &[], &[&BACKEND]);
+
+static VALIDATION: BlockSchema = block(
+    "validation",
+    &[],
+    &[required("condition"), required("error_message")],
+    &[],
+);
+
+pub static VARIABLE: BlockSchema = block(
+    "variable",
+    &["NAME"],
+    &[
+        optional("type"),
+        optional("default"),
+        optional("sensitive"),
+        optional("description"),
+    ],
+    &[&VALIDATION],
+);
+
+pub static LOCALS: BlockSchema = BlockSchema {
+    open: true,
+    ..block("locals", &[], &[], &[])
+};
+
+static REGION: BlockSchema = block("region", &["NAME"], &[required("zones")], &[]);
+
+static DR: BlockSchema = block(
+    "dr",
+    &[],
+    &[
+        required("region"),
+        required("zones"),
+        optional("mode"),
+        optional("capacity"),
+    ],
+    &[],
+);
+
+pub static ENVIRONMENT: BlockSchema = block(
+    "environment",
+    &["NAME"],
+    &[
+        required("cloud"),
+        optional("vars"),
+        optional("tags"),
+        optional("protect"),
+        optional("profile"),
+        optional("endpoint"),
+    ],
+    &[&REGION, &DR],
+);
+
+static SUBNET: BlockSchema = block(
+    "subnet",
+    &["NAME"],
+    &[required("newbits"), optional("public"), optional("offset")],
+    &[],
+);
+
+pub static NETWORK: BlockSchema = resource(
+    "network",
+    &[required("cidr"), optional("tags")],
+    &[&SUBNET, &LIFECYCLE],
+);
+
+static INGRESS: BlockSchema = block(
+    "ingress",
+    &[],
+    &[
+        required("protocol"),
+        optional("ports"),
+        required("from"),
+        optional("description"),
+    ],
+    &[],
+);
+
+static EGRESS: BlockSchema = block(
+    "egress",
+    &[],
+    &[
+        required("protocol"),
+        optional("ports"),
+        required("to"),
+        optional("description"),
+    ],
+    &[],
+);
+
+pub static FIREWALL: BlockSchema = resource(
+    "firewall",
+    &[required("network"), optional("tags")],
+    &[&INGRESS, &EGRESS, &LIFECYCLE],
+);
+
+static TEMPLATE_VOLUME: BlockSchema = block(
+    "volume",
+    &[],
+    &[
+        required("size_gb"),
+        optional("encrypted"),
+        optional("device"),
+    ],
+    &[],
+);
+
+pub static LAUNCH_TEMPLATE: BlockSchema = resource(
+    "launch_template",
+    &[
+        required("image"),
+        required("instance_type"),
+        optional("firewalls"),
+        optional("user_data"),
+        optional("tags"),
+    ],
+    &[&TEMPLATE_VOLUME, &LIFECYCLE],
+);
+
+static SCALING: BlockSchema = block("scaling", &["NAME"], &[required("target_cpu")], &[]);
+
+static ROLLOUT: BlockSchema = block(
+    "rollout",
+    &[],
+    &[
+        required("strategy"),
+        optional("checkpoints"),
+        optional("min_healthy"),
+    ],
+    &[],
+);
+
+pub static AUTOSCALING: BlockSchema = resource(
+    "autoscaling",
+    &[
+        required("template"),
+        required("subnets"),
+        required("min"),
+        required("max"),
+        optional("desired"),
+        optional("tags"),
+    ],
+    &[&SCALING, &ROLLOUT, &LIFECYCLE],
+);
+
+pub static VOLUME: BlockSchema = resource(
+    "volume",
+    &[
+        required("zone"),
+        required("size_gb"),
+        optional("encrypted"),
+        optional("type"),
+        optional("snapshot"),
+        optional("tags"),
+    ],
+    &[&LIFECYCLE],
+);
+
+pub static INSTANCE: BlockSchema = resource(
+    "instance",
+    &[
+        required("image"),
+        required("instance_type"),
+        required("subnet"),
+        optional("firewalls"),
+        optional("tags"),
+    ],
+    &[&LIFECYCLE],
+);
+
+pub static BACKUP_POLICY: BlockSchema = resource(
+    "backup_policy",
+    &[
+        optional("select"),
+        optional("volumes"),
+        required("every"),
+        required("retain"),
+        optional("copy_to"),
+    ],
+    &[],
+);
+
+pub static MODULE: BlockSchema = BlockSchema {
+    open: true,
+    ..block("module", &["NAME"], &[required("source")], &[])
+};
+
+pub static OUTPUT: BlockSchema = block(
+    "output",
+    &["NAME"],
+    &[
+        required("value"),
+        optional("sensitive"),
+        optional("description"),
+    ],
+    &[],
+);
+
+/// Blocks a stack's own files may hold.
+pub static STACK_BLOCKS: [&BlockSchema; 13] = [
+    &STACK,
+    &VARIABLE,
+    &LOCALS,
+    &ENVIRONMENT,
+    &NETWORK,
+    &FIREWALL,
+    &LAUNCH_TEMPLATE,
+    &AUTOSCALING,
+    &VOLUME,
+    &INSTANCE,
+    &BACKUP_POLICY,
+    &MODULE,
+    &OUTPUT,
+];
+
+/// Blocks a module's files may hold: a module has no stack and no environments of its own.
+pub static MODULE_BLOCKS: [&BlockSchema; 11] = [
+    &VARIABLE,
+    &LOCALS,
+    &NETWORK,
+    &FIREWALL,
+    &LAUNCH_TEMPLATE,
+    &AUTOSCALING,
+    &VOLUME,
+    &INSTANCE,
+    &BACKUP_POLICY,
+    &MODULE,
+    &OUTPUT,
+];
+
+/// Checks top-level `blocks` against `allowed`, recursively, reporting every mismatch.
+/// Returns the blocks whose type is known.
+pub fn check_top_level<'a>(
+    sources: &Sources,
+    blocks: &'a [BlockDef],
+    allowed: &[&'static BlockSchema],
+    where_: &str,
+    diagnostics: &mut Diagnostics,
+) -> Vec<(&'static BlockSchema, &'a BlockDef)> {
+    let mut known = Vec::new();
+    for block in blocks {
+        match allowed.iter().find(|schema| schema.ident == block.ident) {
+            Some(schema) => {
+                check_block(sources, block, schema, diagnostics);
+                known.push((*schema, block));
+            }
+            None => {
+                let names: Vec<&str> = allowed.iter().map(|schema| schema.ident).collect();
+                let mut diagnostic = Diagnostic::at(
+                    sources,
+                    block.ident_span,
+                    format!("unknown block type `{}` {where_}", block.ident),
+                )
+                .expected(format!("one of {}", list(&names)));
+                if let Some(hint) = did_you_mean(&block.ident, names.iter().copied()) {
+                    diagnostic = diagnostic.hint(hint);
+                }
+                diagnostics.push(diagnostic);
+            }
+        }
+    }
+    known
+}
+
+/// Checks one block (labels, attributes, nested blocks) against its schema.
+pub fn check_block(
+    sources: &Sources,
+    block: &BlockDef,
+    schema: &BlockSchema,
+    diagnostics: &mut Diagnostics,
+) {
+    if block.labels.len() != schema.labels.len() {
+        let expected = if schema.labels.is_empty() {
+            format!("`{} {{ ... }}` without labels", schema.ident)
+        } else {
+            let labels: Vec<String> = schema
+                .labels
+                .iter()
+                .map(|label| format!("\"{label}\""))
+                .collect();
+            format!("`{} {} {{ ... }}`", schema.ident, labels.join(" "))
+        };
+        diagnostics.push(
+            Diagnostic::at(
+                sources,
+                block.label_span,
+                format!(
+                    "block `{}` takes {} label(s), found {}",
+                    schema.ident,
+                    schema.labels.len(),
+                    block.labels.len()
+                ),
+            )
+            .expected(expected),
+        );
+    }
+    let mut names: Vec<&str> = schema
+        .attributes
+        .iter()
+        .map(|attribute| attribute.name)
+        .collect();
+    if schema.meta {
+        names.extend(META_ATTRIBUTES);
+    }
+    if !schema.open {
+        for attribute in block.attributes.values() {
+            if names.contains(&attribute.name.as_str()) {
+                continue;
+            }
+            let mut diagnostic = Diagnostic::at(
+                sources,
+                attribute.key_span,
+                format!(
+                    "unknown attribute `{}` in `{}`",
+                    attribute.name,
+                    block.display()
+                ),
+            )
+            .expected(if names.is_empty() {
+                "no attributes here".to_string()
+            } else {
+                format!("one of {}", list(&names))
+            });
+            if let Some(hint) = did_you_mean(&attribute.name, names.iter().copied()) {
+                diagnostic = diagnostic.hint(hint);
+            }
+            diagnostics.push(diagnostic);
+        }
+    }
+    // A misspelt required attribute is reported once, as the misspelling with its hint.
+    let misspelt: Vec<&str> = block
+        .attributes
+        .keys()
+        .filter(|name| !names.contains(&name.as_str()))
+        .filter_map(|name| super::diagnostics::closest(name, names.iter().copied()))
+        .collect();
+    for attribute in schema
+        .attributes
+        .iter()
+        .filter(|attribute| attribute.required)
+    {
+        if !block.attributes.contains_key(attribute.name) && !misspelt.contains(&attribute.name) {
+            diagnostics.push(
+                Diagnostic::at(
+                    sources,
+                    block.label_span,
+                    format!(
+                        "missing required attribute `{}` in `{}`",
+                        attribute.name,
+                        block.display()
+                    ),
+                )
+                .hint(format!("add `{} = ...` to the block", attribute.name)),
+            );
+        }
+    }
+    for nested in &block.blocks {
+        match schema
+            .blocks
+            .iter()
+            .find(|candidate| candidate.ident == nested.ident)
+        {
+            Some(nested_schema) => check_block(sources, nested, nested_schema, diagnostics),
+            None => {
+                let names: Vec<&str> = schema
+                    .blocks
+                    .iter()
+                    .map(|candidate| candidate.ident)
+                    .collect();
+                let mut diagnostic = Diagnostic::at(
+                    sources,
+                    nested.ident_span,
+                    format!(
+                        "unknown block type `{}` in `{}`",
+                        nested.ident,
+                        block.display()
+                    ),
+                )
+                .expected(if names.is_empty() {
+                    "no nested blocks here".to_string()
+                } else {
+                    format!("one of {}", list(&names))
+                });
+                if let Some(hint) = did_you_mean(&nested.ident, names.iter().copied()) {
+                    diagnostic = diagnostic.hint(hint);
+                }
+                diagnostics.push(diagnostic);
+            }
+        }
+    }
+}
+
+/// `` `a`, `b` or `c` `` for messages.
+pub fn list(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tree::parse_file;
+
+    fn check(text: &str) -> Vec<String> {
+        let mut sources = Sources::default();
+        let file = sources.add("main.hcl".into(), text.into());
+        let Ok(body) = parse_file(&sources, file) else {
+            panic!("test input parses");
+        };
+        let mut diagnostics = Diagnostics::new();
+        check_top_level(
+            &sources,
+            &body.blocks,
+            &STACK_BLOCKS,
+            "in a stack",
+            &mut diagnostics,
+        );
+        diagnostics
+            .iter()
+            .map(|diagnostic| {
+                format!(
+                    "{} {}",
+                    diagnostic
+                        .location()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    diagnostic.message
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reports_every_unknown_name_once() {
+        let found =
+            check("netwrk \"a\" {\n}\nnetwork \"b\" {\n  cidrr = \"x\"\n  subnt \"c\" {\n  }\n}\n");
+        assert_eq!(
+            found,
+            [
+                "main.hcl:1:1 unknown block type `netwrk` in a stack",
+                "main.hcl:4:3 unknown attribute `cidrr` in `network \"b\"`",
+                "main.hcl:5:3 unknown block type `subnt` in `network \"b\"`",
+            ]
+        );
+    }
+
+    #[test]
+    fn meta_arguments_are_accepted_on_resources_only() {
+        let found = check(
+            "volume \"v\" {\n  zone = \"a\"\n  size_gb = 1\n  regions = [\"x\"]\n}\noutput \"o\" {\n  value = 1\n  depends_on = []\n}\n",
+        );
+        assert_eq!(
+            found,
+            ["main.hcl:8:3 unknown attribute `depends_on` in `output \"o\"`"]
+        );
+    }
+
+    #[test]
+    fn reports_a_missing_required_attribute() {
+        let found = check("network \"b\" {\n  tags = {}\n}\n");
+        assert_eq!(
+            found,
+            ["main.hcl:1:9 missing required attribute `cidr` in `network \"b\"`"]
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! A small generic directed acyclic graph over petgraph: nodes are ordered keys, edges carry a
+//! label (for Cairn, where in the source the dependency was written). It knows nothing about
+//! clouds or HCL (Terraform's `internal/dag`).
+//!
+//! An edge `from → to` means "`from` depends on `to`": `to` must come first. Every iteration
+//! order is by node key, so results never depend on insertion order.
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
+
+/// A dependency graph.
+#[derive(Debug, Clone)]
+pub struct Dag<N, E> {
+    graph: DiGraph<N, E>,
+    index: BTreeMap<N, NodeIndex>,
+}
+
+impl<N: Ord + Clone, E: Clone> Default for Dag<N, E> {
+    fn default() -> Self {
+        Dag {
+            graph: DiGraph::new(),
+            index: BTreeMap::new(),
+        }
+    }
+}
+
+/// A cycle: each node with the label of the edge leading to the next one; the last edge leads
+/// back to the first node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cycle<N, E> {
+    pub edges: Vec<(N, N, E)>,
+}
+
+impl<N: Ord + Clone, E: Clone> Dag<N, E> {
+    pub fn new() -> Self {
+        Dag::default()
+    }
+
+    /// Adds a node (once; adding it again does nothing).
+    pub fn add_node(&mut self, node: N) {
+        if !self.index.contains_key(&node) {
+            let index = self.graph.add_node(node.clone());
+            self.index.insert(node, index);
+        }
+    }
+
+    /// Adds `from → to` ("`from` depends on `to`"), adding missing nodes. The first label
+    /// given for a pair is kept.
+    pub fn add_edge(&mut self, from: N, to: N, label: E) {
+        self.add_node(from.clone());
+        self.add_node(to.clone());
+        let (from, to) = (self.index[&from], self.index[&to]);
+        if self.graph.find_edge(from, to).is_none() {
+            self.graph.add_edge(from, to, label);
+        }
+    }
+
+    pub fn contains(&self, node: &N) -> bool {
+        self.index.contains_key(node)
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// Every node, in key order.
+    pub fn nodes(&self) -> impl Iterator<Item = &N> {
+        self.index.keys()
+    }
+
+    /// Every edge as `(from, to, label)`, sorted by `(from, to)`.
+    pub fn edges(&self) -> Vec<(&N, &N, &E)> {
+        let mut edges: Vec<(&N, &N, &E)> = self
+            .graph
+            .edge_indices()
+            .filter_map(|edge| {
+                let (from, to) = self.graph.edge_endpoints(edge)?;
+                Some((&self.graph[from], &self.graph[to], &self.graph[edge]))
+            })
+            .collect();
+        edges.sort_by(|left, right| (left.0, left.1).cmp(&(right.0, right.1)));
+        edges
+    }
+
+    /// What `node` depends on, in key order.
+    pub fn dependencies(&self, node: &N) -> Vec<&N> {
+        self.neighbours(node, Direction::Outgoing)
+    }
+
+    /// What depends on `node`, in key order.
+    pub fn dependents(&self, node: &N) -> Vec<&N> {
+        self.neighbours(node, Direction::Incoming)
+    }
+
+    fn neighbours(&self, node: &N, direction: Direction) -> Vec<&N> {
+        let Some(&index) = self.index.get(node) else {
+            return Vec::new();
+        };
+        let mut found: Vec<&N> = self
+            .graph
+            .neighbors_directed(index, direction)
+            .map(|neighbour| &self.graph[neighbour])
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    /// Nodes with dependencies before their dependents; among nodes that are ready at the same
+    /// time, the smallest key first (Kahn's algorithm over an ordered ready set).
+    ///
+    /// # Errors
+    ///
+    /// A cycle, when there is one.
+    pub fn topological_order(&self) -> Result<Vec<N>, Cycle<N, E>> {
+        let mut remaining: BTreeMap<NodeIndex, usize> = self
+            .index
+            .values()
+            .map(|&index| {
+                let count = self
+                    .graph
+                    .neighbors_directed(index, Direction::Outgoing)
+                    .collect::<BTreeSet<_>>()
+                    .len();
+                (index, count)
+            })
+            .collect();
+        let mut ready: BTreeSet<&N> = remaining
+            .iter()
+            .filter(|(_, count)| **count == 0)
+            .map(|(index, _)| &self.graph[*index])
+            .collect();
+        let mut order = Vec::with_capacity(self.index.len());
+        while let Some(node) = ready.pop_first() {
+            order.push(node.clone());
+            let index = self.index[node];
+            let dependents: BTreeSet<NodeIndex> = self
+                .graph
+                .neighbors_directed(index, Direction::Incoming)
+                .collect();
+            for dependent in dependents {
+                if let Some(count) = remaining.get_mut(&dependent) {
+                    *count -= 1;
+                    if *count == 0 {
+                        ready.insert(&self.graph[dependent]);
+                    }
+                }
+            }
+        }
+        if order.len() == self.index.len() {
+            return Ok(order);
+        }
+        let placed: BTreeSet<&N> = order.iter().collect();
+        let start = self
+            .index
+            .keys()
+            .find(|node| !placed.contains(node))
+            .cloned();
+        match start.and_then(|start| self.find_cycle_from(&start)) {
+            Some(cycle) => Err(cycle),
+            None => Err(Cycle { edges: Vec::new() }),
+        }
+    }
+
+    /// A cycle, if the graph has one (the one through the smallest key that lies on a cycle).
+    pub fn find_cycle(&self) -> Option<Cycle<N, E>> {
+        self.topological_order().err()
+    }
+
+    /// Walks dependencies from `start` (a node left over by the topological sort, so it is on
+    /// or behind a cycle) until a node repeats; the repeated stretch is the cycle.
+    fn find_cycle_from(&self, start: &N) -> Option<Cycle<N, E>> {
+        // Nodes left over by Kahn's algorithm all have a dependency that is also left over,
+        // so following the smallest such dependency must eventually revisit a node.
+        let placed_ok = self.topological_prefix();
+        let mut path: Vec<N> = vec![start.clone()];
+        let mut seen: BTreeMap<N, usize> = BTreeMap::from([(start.clone(), 0)]);
+        loop {
+            let current = path.last()?.clone();
+            let next = self
+                .dependencies(&current)
+                .into_iter()
+                .find(|candidate| !placed_ok.contains(*candidate))?
+                .clone();
+            if let Some(&position) = seen.get(&next) {
+                let mut nodes: Vec<N> = path[position..].to_vec();
+                nodes.push(next);
+                let edges = nodes
+                    .windows(2)
+                    .filter_map(|pair| {
+                        let from = self.index.get(&pair[0])?;
+                        let to = self.index.get(&pair[1])?;
+                        let edge = self.graph.find_edge(*from, *to)?;
+                        Some((pair[0].clone(), pair[1].clone(), self.graph[edge].clone()))
+                    })
+                    .collect();
+                return Some(Cycle { edges });
+            }
+            seen.insert(next.clone(), path.len());
+            path.push(next);
+        }
+    }
+
+    /// Nodes Kahn's algorithm can place (those not on or behind a cycle).
+    fn topological_prefix(&self) -> BTreeSet<N> {
+        let mut remaining: BTreeMap<NodeIndex, usize> = self
+            .index
+            .values()
+            .map(|&index| {
+                let count = self
+                    .graph
+                    .neighbors_directed(index, Direction::Outgoing)
+                    .collect::<BTreeSet<_>>()
+                    .len();
+                (index, count)
+            })
+            .collect();
+        let mut ready: Vec<NodeIndex> = remaining
+            .iter()
+            .filter(|(_, count)| **count == 0)
+            .map(|(index, _)| *index)
+            .collect();
+        let mut placed = BTreeSet::new();
+        while let Some(index) = ready.pop() {
+            placed.insert(self.graph[index].clone());
+            let dependents: BTreeSet<NodeIndex> = self
+                .graph
+                .neighbors_directed(index, Direction::Incoming)
+                .collect();
+            for dependent in dependents {
+                if let Some(count) = remaining.get_mut(&dependent) {
+                    *count -= 1;
+                    if *count == 0 {
+                        ready.push(dependent);
+                    }
+                }
+            }
+        }
+        placed
+    }
+}
+
+impl<N: Ord + Clone + Display, E: Clone> Dag<N, E> {
+    /// The graph in Graphviz DOT, nodes and edges sorted, edges from dependent to dependency.
+    pub fn to_dot(&self, name: &str) -> String {
+        let mut out = format!("digraph \"{}\" {{\n", escape(name));
+        out.push_str("  rankdir = \"RL\";\n");
+        out.push_str("  node [shape = \"box\"];\n");
+        for node in self.nodes() {
+            out.push_str(&format!("  \"{}\";\n", escape(&node.to_string())));
+        }
+        for (from, to, _) in self.edges() {
+            out.push_str(&format!(
+                "  \"{}\" -> \"{}\";\n",
+                escape(&from.to_string()),
+                escape(&to.to_string())
+            ));
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_dependencies_first_and_breaks_ties_by_key() {
+        let mut dag: Dag<&str, u32> = Dag::new();
+        dag.add_edge("c", "a", 1);
+        dag.add_edge("b", "a", 2);
+        dag.add_edge("d", "c", 3);
+        dag.add_node("e");
+        assert_eq!(dag.topological_order(), Ok(vec!["a", "b", "c", "d", "e"]));
+        assert_eq!(dag.dependents(&"a"), [&"b", &"c"]);
+        assert_eq!(dag.dependencies(&"d"), [&"c"]);
+    }
+
+    #[test]
+    fn reports_the_cycle_with_its_labels() {
+        let mut dag: Dag<&str, &str> = Dag::new();
+        dag.add_edge("x", "a", "x→a");
+        dag.add_edge("a", "b", "a→b");
+        dag.add_edge("b", "c", "b→c");
+        dag.add_edge("c", "a", "c→a");
+        let Err(cycle) = dag.topological_order() else {
+            panic!("the graph has a cycle");
+        };
+        let labels: Vec<&str> = cycle.edges.iter().map(|(_, _, label)| *label).collect();
+        assert_eq!(labels, ["a→b", "b→c", "c→a"]);
+    }
+
+    #[test]
+    fn dot_is_sorted_and_escaped() {
+        let mut dag: Dag<String, ()> = Dag::new();
+        dag.add_edge("b[\"k\"]".to_string(), "a".to_string(), ());
+        dag.add_edge("b[\"k\"]".to_string(), "a".to_string(), ());
+        assert_eq!(dag.edge_count(), 1);
+        assert_eq!(
+            dag.to_dot("g"),
+            "digraph \"g\" {\n  rankdir = \"RL\";\n  node [shape = \"box\"];\n  \"a\";\n  \"b[\\\"k\\\"]\";\n  \"b[\\\"k\\\"]\" -> \"a\";\n}\n"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! What users read when a configuration is wrong: `cairn validate` on small broken stacks
+//! under `tests/fixtures/<case>/`, each message snapshotted, each pointing at file:line:col.
+
+use assert_cmd::Command;
+
+/// Runs `cairn validate` on a fixture, checks it fails with exit code 1, and returns stderr.
+fn validate_fails(case: &str) -> String {
+    let output = Command::cargo_bin("cairn")
+        .map(|mut command| {
+            command
+                .args(["validate", &format!("tests/fixtures/{case}")])
+                .output()
+        })
+        .unwrap_or_else(|error| panic!("cannot find the cairn binary: {error}"))
+        .unwrap_or_else(|error| panic!("cannot run cairn: {error}"));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "validate must fail on {case}"
+    );
+    assert!(output.stdout.is_empty(), "errors go to stderr only");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_points_at(stderr: &str, location: &str) {
+    assert!(
+        stderr.contains(&format!("--> {location}")),
+        "expected a diagnostic at {location}, got:\n{stderr}"
+    );
+}
+
+#[test]
+fn syntax_error() {
+    let stderr = validate_fails("syntax_error");
+    assert_points_at(&stderr, "tests/fixtures/syntax_error/main.hcl:11:10");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn unknown_block() {
+    let stderr = validate_fails("unknown_block");
+    assert_points_at(&stderr, "tests/fixtures/unknown_block/main.hcl:10:1");
+    assert_points_at(&stderr, "tests/fixtures/unknown_block/main.hcl:14:1");
+    assert!(stderr.contains("hint: did you mean `network`?"));
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn unknown_attribute_with_suggestion() {
+    let stderr = validate_fails("unknown_attribute");
+    assert_points_at(&stderr, "tests/fixtures/unknown_attribute/main.hcl:20:3");
+    assert!(stderr.contains("hint: did you mean `instance_type`?"));
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn wrong_type() {
+    let stderr = validate_fails("wrong_type");
+    assert_points_at(&stderr, "tests/fixtures/wrong_type/main.hcl:31:14");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn undefined_variable() {
+    let stderr = validate_fails("undefined_variable");
+    assert_points_at(&stderr, "tests/fixtures/undefined_variable/main.hcl:16:19");
+    assert!(stderr.contains("hint: did you mean `var.image`?"));
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn reference_to_a_missing_block() {
+    let stderr = validate_fails("missing_block");
+    assert_points_at(&stderr, "tests/fixtures/missing_block/main.hcl:21:20");
+    assert!(stderr.contains("hint: did you mean `firewall.web`?"));
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn failed_variable_validation() {
+    let stderr = validate_fails("failed_validation");
+    assert_points_at(&stderr, "tests/fixtures/failed_validation/main.hcl:14:21");
+    assert!(stderr.contains("capacity must be at least 1."));
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn cycle_with_its_path() {
+    let stderr = validate_fails("cycle");
+    assert!(stderr.contains("dependency cycle: firewall.a -> firewall.b -> firewall.a"));
+    assert!(
+        stderr
+            .contains("`firewall.a` refers to `firewall.b` at tests/fixtures/cycle/main.hcl:19:17")
+    );
+    assert!(
+        stderr
+            .contains("`firewall.b` refers to `firewall.a` at tests/fixtures/cycle/main.hcl:28:17")
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn module_with_missing_input() {
+    let stderr = validate_fails("module_missing_input");
+    assert_points_at(&stderr, "tests/fixtures/module_missing_input/main.hcl:10:8");
+    assert!(stderr.contains("modules/net/main.hcl:1:10"));
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn every_error_of_a_run_is_reported_together() {
+    let stderr = validate_fails("several_errors");
+    assert_eq!(stderr.matches("error: ").count(), 3, "{stderr}");
+    assert!(stderr.ends_with("3 errors found\n"));
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn unknown_variable_flag_is_reported_with_a_hint() {
+    let output = Command::cargo_bin("cairn")
+        .map(|mut command| {
+            command
+                .args(["validate", "examples/quickstart", "--var", "imag=ami-1"])
+                .output()
+        })
+        .unwrap_or_else(|error| panic!("cannot find the cairn binary: {error}"))
+        .unwrap_or_else(|error| panic!("cannot run cairn: {error}"));
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("variable `imag` given with -var is not declared"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: did you mean `image`?"), "{stderr}");
+}
