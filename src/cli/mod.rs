@@ -1,5 +1,7 @@
 //! The command line: clap commands and their output only; no engine logic lives here.
 
+mod sim;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -16,14 +18,17 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Inspect and change the built-in simulated cloud.
+    Sim(sim::SimArgs),
+}
 
 /// Parses the command line, runs the command and turns errors into reports.
 ///
 /// Exit codes: 0 success, 1 error, 2 changes present with `--detailed-exitcode`.
-// The command enum starts empty; each stage's commands are added beside their engine code.
-#[allow(unreachable_code)]
 pub fn main() -> ExitCode {
-    let Cli { command, .. } = Cli::parse();
-    match command {}
+    let Cli { command, verbose } = Cli::parse();
+    match command {
+        Command::Sim(args) => sim::run(args, verbose),
+    }
 }
