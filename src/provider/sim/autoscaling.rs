@@ -319,11 +319,37 @@ pub fn reconcile_all(cloud: &mut Cloud, context: &Context) {
         .map(|group| group.id.clone())
         .collect();
     for name in names {
+        if is_settled(cloud, context.region, &name) {
+            continue;
+        }
         let mut draft = cloud.clone();
         if reconcile(&mut draft, context, &name).is_ok() {
             *cloud = draft;
         }
     }
+}
+
+/// Whether group `name` has its desired number of instances, all in its subnets, so that
+/// the background reconcile can skip it (and the copy of the cloud it works on).
+fn is_settled(cloud: &Cloud, region: &str, name: &str) -> bool {
+    let Some(group) = cloud.find(region, Kind::AutoscalingGroup, name) else {
+        return true;
+    };
+    let attributes = &group.attributes;
+    let Ok(min) = attributes::integer(attributes, "min") else {
+        return true;
+    };
+    let desired = attributes::optional_integer(attributes, "desired")
+        .ok()
+        .flatten()
+        .unwrap_or(min)
+        .max(0) as usize;
+    let subnet_ids = attributes::string_list(attributes, "subnet_ids").unwrap_or_default();
+    let current = members(cloud, region, name);
+    current.len() == desired
+        && current
+            .iter()
+            .all(|member| subnet_ids.contains(&member.subnet_id))
 }
 
 pub fn create_policy(

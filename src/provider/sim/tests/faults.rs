@@ -201,3 +201,22 @@ async fn crash_after_exits_the_process_after_the_nth_mutation() -> TestResult {
     assert_eq!(inventory.regions["us-east-1"][&Kind::Network].len(), 2);
     Ok(())
 }
+
+#[tokio::test(start_paused = true)]
+async fn latency_delays_every_call() -> TestResult {
+    let h = harness_with(FaultConfig {
+        settings: FaultSettings {
+            latency_ms: Some(250),
+            ..FaultSettings::default()
+        },
+        ..FaultConfig::default()
+    });
+    let start = tokio::time::Instant::now();
+    h.read("us-east-1", Kind::Network).await?;
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
+    Ok(())
+}
