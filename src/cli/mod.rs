@@ -3,6 +3,7 @@
 mod fmt;
 mod graph;
 mod report;
+mod sim;
 mod validate;
 mod vars;
 
@@ -29,16 +30,19 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Rewrite a stack's `.hcl` files in the canonical format.
     Fmt(fmt::FmtArgs),
+    /// Inspect and change the built-in simulated cloud.
+    Sim(sim::SimArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into reports.
 ///
 /// Exit codes: 0 success, 1 error, 2 changes present with `--detailed-exitcode`.
 pub fn main() -> ExitCode {
-    let Cli { command, .. } = Cli::parse();
+    let Cli { command, verbose } = Cli::parse();
     match command {
         Command::Validate(args) => validate::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
+        Command::Sim(args) => sim::run(args, verbose),
     }
 }

@@ -1,0 +1,300 @@
+//! `cairn sim`: inspect and tamper with the built-in simulated cloud of a stack: list what
+//! exists, change or delete a resource behind the engine's back (drift), reset it, and store
+//! faults and region outages. Each command calls one function of [`SimCloud`] and hands the
+//! result to a view below.
+
+use crate::provider::sim::{FaultSettings, Inventory, SimCloud, SimError, cloud_file_for_stack};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Inspect and change the simulated cloud (the cloud file is `DIR/.cairn/sim/cloud.json`, or
+/// `$CAIRN_SIM_FILE`).
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    #[command(subcommand)]
+    pub command: SimCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// List what exists, per region and kind: id, address tag and key attributes.
+    Show {
+        /// The stack directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change one attribute of a resource behind the engine's back (for drift tests).
+    Set {
+        /// The resource id (`sg-…`, or an autoscaling group's name).
+        id: String,
+        /// The attribute (`tags` replaces all tags).
+        attribute: String,
+        /// The new value as JSON (`3`, `true`, `["a"]`, `null` to remove); anything that is
+        /// not JSON is taken as a string.
+        value: String,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Delete a resource behind the engine's back (dependency checks still apply).
+    Delete {
+        /// The resource id.
+        id: String,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Remove every resource, stored fault and outage, and the call log.
+    Reset {
+        /// The stack directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Store fault settings applied to every later call (CAIRN_SIM_* variables still win).
+    Fault {
+        /// Milliseconds added to each call.
+        #[arg(long)]
+        latency_ms: Option<u64>,
+        /// Share of calls throttled, 0 to 1.
+        #[arg(long)]
+        throttle_rate: Option<f64>,
+        /// Share of calls failing with a transient error, 0 to 1.
+        #[arg(long)]
+        error_rate: Option<f64>,
+        /// Seed of the fault dice.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Remove every stored setting first.
+        #[arg(long)]
+        clear: bool,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Make every call to REGION fail as unavailable until `cairn sim restore REGION`.
+    Outage {
+        region: String,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// End a stored outage of REGION.
+    Restore {
+        region: String,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+/// Runs a `cairn sim` command; errors are reported on stderr with exit code 1.
+pub fn run(args: SimArgs, verbose: bool) -> ExitCode {
+    match execute(args.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{:?}", report(&error, verbose));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(dir: &Path) -> Result<SimCloud, SimError> {
+    SimCloud::open(&cloud_file_for_stack(dir))
+}
+
+fn execute(command: SimCommand) -> Result<(), SimError> {
+    match command {
+        SimCommand::Show { dir, json } => {
+            let cloud = open(&dir)?;
+            let inventory = cloud.inventory()?;
+            if json {
+                view::show_json(&inventory);
+            } else {
+                view::show(cloud.path(), &inventory);
+            }
+        }
+        SimCommand::Set {
+            id,
+            attribute,
+            value,
+            dir,
+        } => {
+            let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
+            open(&dir)?.set_attribute(&id, &attribute, value)?;
+            view::done(&format!("set `{attribute}` of `{id}`"));
+        }
+        SimCommand::Delete { id, dir } => {
+            open(&dir)?.delete(&id)?;
+            view::done(&format!("deleted `{id}`"));
+        }
+        SimCommand::Reset { dir } => {
+            let cloud = open(&dir)?;
+            cloud.reset()?;
+            view::done(&format!(
+                "reset the simulated cloud `{}`",
+                cloud.path().display()
+            ));
+        }
+        SimCommand::Fault {
+            latency_ms,
+            throttle_rate,
+            error_rate,
+            seed,
+            clear,
+            dir,
+        } => {
+            let cloud = open(&dir)?;
+            let base = if clear {
+                FaultSettings::default()
+            } else {
+                cloud.faults()?
+            };
+            let settings = base.overridden_by(&FaultSettings {
+                latency_ms,
+                throttle_rate,
+                error_rate,
+                seed,
+            });
+            cloud.set_faults(settings.clone())?;
+            view::faults(&settings);
+        }
+        SimCommand::Outage { region, dir } => {
+            open(&dir)?.set_outage(&region, true)?;
+            view::done(&format!("region `{region}` is now unavailable"));
+        }
+        SimCommand::Restore { region, dir } => {
+            open(&dir)?.set_outage(&region, false)?;
+            view::done(&format!("region `{region}` is available again"));
+        }
+    }
+    Ok(())
+}
+
+/// A report for a sim error: the message, its causes with `-v`, and a hint where one helps.
+fn report(error: &SimError, verbose: bool) -> miette::Report {
+    let mut message = error.to_string();
+    if verbose {
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            message.push_str(&format!("\n  caused by: {cause}"));
+            source = cause.source();
+        }
+    }
+    let hint = match error {
+        SimError::UnknownId { .. } => Some("run `cairn sim show` to list the ids that exist"),
+        SimError::AmbiguousId { .. } => Some("delete or change it in one region through the stack"),
+        SimError::Corrupt { .. } => Some(
+            "the file was not overwritten; fix it, or remove it with `cairn sim reset` after moving it aside",
+        ),
+        _ => None,
+    };
+    match hint {
+        Some(hint) => miette::miette!(help = hint, "{message}"),
+        None => miette::miette!("{message}"),
+    }
+}
+
+/// Rendering of `cairn sim` results.
+mod view {
+    use super::*;
+    use owo_colors::{OwoColorize, Style};
+    use std::io::IsTerminal;
+
+    /// `text` in `style` when stdout is a terminal and `NO_COLOR` is unset.
+    fn paint(text: &str, style: Style) -> String {
+        if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn show(path: &Path, inventory: &Inventory) {
+        println!(
+            "{} {}",
+            paint("Simulated cloud", Style::new().bold()),
+            path.display()
+        );
+        if inventory.regions.is_empty() {
+            println!("  (empty)");
+        }
+        for (region, kinds) in &inventory.regions {
+            let down = if inventory.outages.contains(region) {
+                format!(" {}", paint("(outage)", Style::new().red()))
+            } else {
+                String::new()
+            };
+            println!("\n{}{down}", paint(region, Style::new().bold()));
+            for (kind, items) in kinds {
+                println!("  {}", paint(kind.as_str(), Style::new().cyan()));
+                for item in items {
+                    let attributes: Vec<String> = item
+                        .attributes
+                        .iter()
+                        .map(|(name, value)| match value {
+                            serde_json::Value::String(text) => format!("{name}={text}"),
+                            other => format!("{name}={other}"),
+                        })
+                        .collect();
+                    let address = item.address.as_deref().unwrap_or("-");
+                    println!(
+                        "    {}  {}  {}",
+                        item.id,
+                        paint(address, Style::new().dimmed()),
+                        attributes.join(" ")
+                    );
+                }
+            }
+        }
+        let lone_outages: Vec<&String> = inventory
+            .outages
+            .iter()
+            .filter(|region| !inventory.regions.contains_key(*region))
+            .collect();
+        if !lone_outages.is_empty() {
+            let names: Vec<&str> = lone_outages.iter().map(|region| region.as_str()).collect();
+            println!("\noutages: {}", names.join(", "));
+        }
+        if inventory.faults != FaultSettings::default() {
+            println!();
+            faults(&inventory.faults);
+        }
+        println!("\n{} API calls so far", inventory.calls);
+    }
+
+    pub fn show_json(inventory: &Inventory) {
+        match serde_json::to_string_pretty(inventory) {
+            Ok(text) => println!("{text}"),
+            Err(error) => eprintln!("cannot render the inventory as JSON: {error}"),
+        }
+    }
+
+    pub fn faults(settings: &FaultSettings) {
+        let mut parts = Vec::new();
+        if let Some(latency) = settings.latency_ms {
+            parts.push(format!("latency {latency} ms"));
+        }
+        if let Some(rate) = settings.throttle_rate {
+            parts.push(format!("throttle rate {rate}"));
+        }
+        if let Some(rate) = settings.error_rate {
+            parts.push(format!("error rate {rate}"));
+        }
+        if let Some(seed) = settings.seed {
+            parts.push(format!("seed {seed}"));
+        }
+        if parts.is_empty() {
+            println!("faults: none");
+        } else {
+            println!("faults: {}", parts.join(", "));
+        }
+    }
+
+    pub fn done(message: &str) {
+        println!("{} {message}", paint("✓", Style::new().green()));
+    }
+}

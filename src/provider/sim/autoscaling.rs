@@ -1,0 +1,426 @@
+//! Autoscaling groups and their target-tracking scaling policies.
+//!
+//! A group keeps `desired` instances: on create, on update, and on every later call to its
+//! region (AWS replaces terminated instances on its own). New instances go to the zone of the
+//! group's subnets that has the fewest, so they spread round-robin; scale-in takes from the
+//! zone with the most, oldest template version first, then the oldest instance. Instances in
+//! a subnet the group no longer lists are replaced. Instances carry the tag
+//! `aws:autoscaling:groupName` and none of Cairn's ownership tags. Deleting a group terminates
+//! its instances and deletes its policies (like `ForceDelete`).
+//!
+//! Groups and policies are identified by name, unique per region. (AWS scopes policy names
+//! to their group and `PutScalingPolicy` overwrites; the sim refuses a second policy of the
+//! same name in a region so that an id names one policy.)
+
+use super::attributes;
+use super::cloud::Cloud;
+use super::cloud::Resource;
+use super::compute::{self, GROUP, GROUP_TAG, LAUNCHED_AT, TEMPLATE_VERSION, ZONE};
+use super::error::api;
+use super::network::replace_attributes;
+use super::operations::Context;
+use crate::model::{Attributes, Kind, Tags, Value};
+use crate::provider::ProviderError;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub fn create_group(
+    cloud: &mut Cloud,
+    context: &Context,
+    attributes: &Attributes,
+    tags: &Tags,
+) -> Result<String, ProviderError> {
+    let name = attributes::string(attributes, "name")?.to_string();
+    if cloud
+        .find(context.region, Kind::AutoscalingGroup, &name)
+        .is_some()
+    {
+        return Err(api(
+            "AlreadyExists",
+            format!(
+                "AutoScalingGroup by this name already exists - A group with the name {name} already exists"
+            ),
+        ));
+    }
+    check_group(cloud, context, attributes)?;
+    cloud.insert(
+        context.region,
+        Resource::new(
+            Kind::AutoscalingGroup,
+            name.clone(),
+            attributes.clone(),
+            tags.clone(),
+        ),
+    );
+    reconcile(cloud, context, &name)?;
+    Ok(name)
+}
+
+pub fn update_group(
+    cloud: &mut Cloud,
+    context: &Context,
+    name: &str,
+    after: &Attributes,
+) -> Result<(), ProviderError> {
+    cloud.target(context.region, Kind::AutoscalingGroup, name)?;
+    check_group(cloud, context, after)?;
+    let group = cloud.target_mut(context.region, Kind::AutoscalingGroup, name)?;
+    replace_attributes(group, after);
+    reconcile(cloud, context, name)
+}
+
+pub fn delete_group(cloud: &mut Cloud, context: &Context, name: &str) -> Result<(), ProviderError> {
+    cloud.target(context.region, Kind::AutoscalingGroup, name)?;
+    let doomed: Vec<String> = cloud
+        .region(context.region)
+        .into_iter()
+        .flat_map(|state| state.resources.values())
+        .filter(|resource| {
+            (resource.kind == Kind::Instance && resource.internal_text(GROUP) == Some(name))
+                || (resource.kind == Kind::ScalingPolicy
+                    && resource.text("group_name") == Some(name))
+        })
+        .map(|resource| resource.id.clone())
+        .collect();
+    for id in doomed {
+        cloud.remove(context.region, &id);
+    }
+    cloud.remove(context.region, name);
+    Ok(())
+}
+
+fn check_group(
+    cloud: &Cloud,
+    context: &Context,
+    attributes: &Attributes,
+) -> Result<(), ProviderError> {
+    let validation = |message: String| api("ValidationError", message);
+    let template_id = attributes::string(attributes, "launch_template_id")?;
+    compute::template_version(
+        cloud,
+        context.region,
+        template_id,
+        attributes.get("launch_template_version"),
+    )?;
+    let subnet_ids = attributes::string_list(attributes, "subnet_ids")?;
+    if subnet_ids.is_empty() {
+        return Err(validation(
+            "At least one Availability Zone or VPC Subnet is required.".to_string(),
+        ));
+    }
+    let mut networks = Vec::new();
+    for subnet_id in &subnet_ids {
+        let subnet = cloud
+            .find(context.region, Kind::Subnet, subnet_id)
+            .ok_or_else(|| validation(format!("The subnet ID '{subnet_id}' does not exist")))?;
+        let network = subnet.text("network_id").unwrap_or_default();
+        if !networks.contains(&network) {
+            networks.push(network);
+        }
+    }
+    if networks.len() > 1 {
+        return Err(validation(
+            "The subnets of an autoscaling group must all be in the same VPC.".to_string(),
+        ));
+    }
+    let min = attributes::integer(attributes, "min")?;
+    let max = attributes::integer(attributes, "max")?;
+    let desired = attributes::optional_integer(attributes, "desired")?.unwrap_or(min);
+    if min < 0 || max < min {
+        return Err(validation(format!(
+            "Max bound, {max}, must be greater than or equal to min bound, {min}"
+        )));
+    }
+    if desired < min || desired > max {
+        return Err(validation(format!(
+            "Desired capacity:{desired} must be between the specified min size:{min} and max size:{max}"
+        )));
+    }
+    Ok(())
+}
+
+/// Launches or terminates instances of group `name` until it has `desired` of them.
+///
+/// # Errors
+/// When the group's template version is gone or a subnet is full; instances launched before
+/// the failure stay.
+pub fn reconcile(cloud: &mut Cloud, context: &Context, name: &str) -> Result<(), ProviderError> {
+    let group = cloud.target(context.region, Kind::AutoscalingGroup, name)?;
+    let attributes = group.attributes.clone();
+    let min = attributes::integer(&attributes, "min")?;
+    let desired = attributes::optional_integer(&attributes, "desired")?
+        .unwrap_or(min)
+        .max(0) as usize;
+    let subnets: Vec<(String, String)> = attributes::string_list(&attributes, "subnet_ids")?
+        .into_iter()
+        .filter_map(|subnet_id| {
+            let zone = cloud
+                .find(context.region, Kind::Subnet, &subnet_id)?
+                .internal_text(ZONE)?
+                .to_string();
+            Some((subnet_id, zone))
+        })
+        .collect();
+
+    // Instances in subnets the group no longer uses are replaced (AZ rebalancing).
+    let stray: Vec<String> = members(cloud, context.region, name)
+        .into_iter()
+        .filter(|member| {
+            !subnets
+                .iter()
+                .any(|(subnet_id, _)| *subnet_id == member.subnet_id)
+        })
+        .map(|member| member.id)
+        .collect();
+    for id in stray {
+        cloud.remove(context.region, &id);
+    }
+
+    loop {
+        let current = members(cloud, context.region, name);
+        if current.len() <= desired {
+            break;
+        }
+        let Some(victim) = pick_victim(&current) else {
+            break;
+        };
+        cloud.remove(context.region, &victim);
+    }
+
+    let mut count = members(cloud, context.region, name).len();
+    if count < desired && !subnets.is_empty() {
+        let template_id = attributes::string(&attributes, "launch_template_id")?;
+        let (version, settings) = compute::template_version(
+            cloud,
+            context.region,
+            template_id,
+            attributes.get("launch_template_version"),
+        )?;
+        while count < desired {
+            let current = members(cloud, context.region, name);
+            let subnet_id = pick_subnet(&subnets, &current);
+            let mut instance = Attributes::new();
+            for field in ["image", "instance_type", "security_group_ids"] {
+                if let Some(value) = settings.get(field) {
+                    instance.insert(field.to_string(), value.clone());
+                }
+            }
+            instance.insert("subnet_id".to_string(), json!(subnet_id));
+            let internal = Attributes::from([
+                (GROUP.to_string(), json!(name)),
+                (TEMPLATE_VERSION.to_string(), json!(version)),
+            ]);
+            let tags = Tags::from([(GROUP_TAG.to_string(), name.to_string())]);
+            compute::launch(cloud, context, instance, tags, internal)?;
+            count += 1;
+        }
+    }
+    Ok(())
+}
+
+/// An instance of a group, as the group reports it.
+#[derive(Debug, Clone)]
+struct Member {
+    id: String,
+    zone: String,
+    subnet_id: String,
+    state: String,
+    version: i64,
+    launched: u64,
+}
+
+fn members(cloud: &Cloud, region: &str, name: &str) -> Vec<Member> {
+    cloud
+        .all_of(region, Kind::Instance)
+        .filter(|instance| instance.internal_text(GROUP) == Some(name))
+        .map(|instance| Member {
+            id: instance.id.clone(),
+            zone: instance.internal_text(ZONE).unwrap_or_default().to_string(),
+            subnet_id: instance.text("subnet_id").unwrap_or_default().to_string(),
+            state: instance.text("state").unwrap_or_default().to_string(),
+            version: instance
+                .internal
+                .get(TEMPLATE_VERSION)
+                .and_then(Value::as_i64)
+                .unwrap_or_default(),
+            launched: instance
+                .internal
+                .get(LAUNCHED_AT)
+                .and_then(Value::as_u64)
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The subnet for the next instance: the zone with the fewest instances (the earlier listed on
+/// a tie), then the subnet of that zone with the fewest.
+fn pick_subnet(subnets: &[(String, String)], current: &[Member]) -> String {
+    let in_zone = |zone: &str| current.iter().filter(|member| member.zone == zone).count();
+    let in_subnet = |subnet: &str| {
+        current
+            .iter()
+            .filter(|member| member.subnet_id == subnet)
+            .count()
+    };
+    let zone = subnets
+        .iter()
+        .map(|(_, zone)| zone)
+        .min_by_key(|zone| in_zone(zone))
+        .cloned()
+        .unwrap_or_default();
+    subnets
+        .iter()
+        .filter(|(_, subnet_zone)| *subnet_zone == zone)
+        .min_by_key(|(subnet_id, _)| in_subnet(subnet_id))
+        .map(|(subnet_id, _)| subnet_id.clone())
+        .unwrap_or_default()
+}
+
+/// The instance to terminate on scale-in: from the zone with the most instances, the oldest
+/// template version, then the oldest launch (AWS's default termination policy).
+fn pick_victim(current: &[Member]) -> Option<String> {
+    let mut per_zone: BTreeMap<&str, usize> = BTreeMap::new();
+    for member in current {
+        *per_zone.entry(&member.zone).or_default() += 1;
+    }
+    let most = per_zone.values().copied().max()?;
+    current
+        .iter()
+        .filter(|member| per_zone.get(member.zone.as_str()) == Some(&most))
+        .min_by(|left, right| {
+            (left.version, left.launched, &left.id).cmp(&(right.version, right.launched, &right.id))
+        })
+        .map(|member| member.id.clone())
+}
+
+/// The computed `instances` attribute of group `name`, sorted by id.
+pub fn instances_attribute(cloud: &Cloud, region: &str, name: &str) -> Value {
+    Value::Array(
+        members(cloud, region, name)
+            .into_iter()
+            .map(|member| {
+                json!({
+                    "id": member.id,
+                    "zone": member.zone,
+                    "subnet_id": member.subnet_id,
+                    "state": member.state,
+                    "launch_template_version": member.version,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Brings every group of the region back to its desired size, as AWS does in the
+/// background. A group that cannot launch stays short, as in AWS.
+pub fn reconcile_all(cloud: &mut Cloud, context: &Context) {
+    let names: Vec<String> = cloud
+        .all_of(context.region, Kind::AutoscalingGroup)
+        .map(|group| group.id.clone())
+        .collect();
+    for name in names {
+        if is_settled(cloud, context.region, &name) {
+            continue;
+        }
+        let mut draft = cloud.clone();
+        if reconcile(&mut draft, context, &name).is_ok() {
+            *cloud = draft;
+        }
+    }
+}
+
+/// Whether group `name` has its desired number of instances, all in its subnets, so that
+/// the background reconcile can skip it (and the copy of the cloud it works on).
+fn is_settled(cloud: &Cloud, region: &str, name: &str) -> bool {
+    let Some(group) = cloud.find(region, Kind::AutoscalingGroup, name) else {
+        return true;
+    };
+    let attributes = &group.attributes;
+    let Ok(min) = attributes::integer(attributes, "min") else {
+        return true;
+    };
+    let desired = attributes::optional_integer(attributes, "desired")
+        .ok()
+        .flatten()
+        .unwrap_or(min)
+        .max(0) as usize;
+    let subnet_ids = attributes::string_list(attributes, "subnet_ids").unwrap_or_default();
+    let current = members(cloud, region, name);
+    current.len() == desired
+        && current
+            .iter()
+            .all(|member| subnet_ids.contains(&member.subnet_id))
+}
+
+pub fn create_policy(
+    cloud: &mut Cloud,
+    context: &Context,
+    attributes: &Attributes,
+    tags: &Tags,
+) -> Result<String, ProviderError> {
+    let name = attributes::string(attributes, "name")?.to_string();
+    let group_name = attributes::string(attributes, "group_name")?;
+    if cloud
+        .find(context.region, Kind::AutoscalingGroup, group_name)
+        .is_none()
+    {
+        return Err(api(
+            "ValidationError",
+            format!("Group {group_name} not found"),
+        ));
+    }
+    if cloud
+        .find(context.region, Kind::ScalingPolicy, &name)
+        .is_some()
+    {
+        return Err(api(
+            "AlreadyExists",
+            format!("A scaling policy named {name} already exists in this region"),
+        ));
+    }
+    check_target(attributes)?;
+    cloud.insert(
+        context.region,
+        Resource::new(
+            Kind::ScalingPolicy,
+            name.clone(),
+            attributes.clone(),
+            tags.clone(),
+        ),
+    );
+    Ok(name)
+}
+
+pub fn update_policy(
+    cloud: &mut Cloud,
+    context: &Context,
+    name: &str,
+    after: &Attributes,
+) -> Result<(), ProviderError> {
+    check_target(after)?;
+    let policy = cloud.target_mut(context.region, Kind::ScalingPolicy, name)?;
+    replace_attributes(policy, after);
+    Ok(())
+}
+
+pub fn delete_policy(
+    cloud: &mut Cloud,
+    context: &Context,
+    name: &str,
+) -> Result<(), ProviderError> {
+    cloud.target(context.region, Kind::ScalingPolicy, name)?;
+    cloud.remove(context.region, name);
+    Ok(())
+}
+
+fn check_target(attributes: &Attributes) -> Result<(), ProviderError> {
+    let target = attributes::optional_number(attributes, "target_cpu")?
+        .ok_or_else(|| attributes::missing("target_cpu"))?;
+    if !(target > 0.0 && target <= 100.0) {
+        return Err(api(
+            "ValidationError",
+            format!("target_cpu {target} must be above 0 and at most 100"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! Block storage: volumes and snapshots, including cross-region snapshot copies and volumes
+//! restored from a snapshot.
+//!
+//! AWS rules kept: a volume lives in a zone of the request's region, is 1–16384 GiB and only
+//! grows; a volume restored from a snapshot uses a snapshot of its own region and is at least
+//! the snapshot's size; a snapshot is `completed` at once (as on moto) and records the size of
+//! its volume; a copy is made in the request's region from a snapshot of `source_region`.
+
+use super::attributes;
+use super::cloud::{Cloud, Resource};
+use super::error::api;
+use super::network::replace_attributes;
+use super::operations::Context;
+use super::regions;
+use crate::model::{Attributes, Kind, Tags, Value};
+use crate::provider::ProviderError;
+use chrono::SecondsFormat;
+use serde_json::json;
+
+/// Internal key: the size of a volume restored from a snapshot without an explicit size.
+const RESTORED_SIZE: &str = "size_gb";
+/// Internal key: whether a snapshot's data is encrypted.
+const ENCRYPTED: &str = "encrypted";
+
+const VOLUME_TYPES: [&str; 7] = ["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"];
+
+pub fn create_volume(
+    cloud: &mut Cloud,
+    context: &Context,
+    attributes: &Attributes,
+    tags: &Tags,
+) -> Result<String, ProviderError> {
+    let zone = attributes::string(attributes, "zone")?;
+    if regions::region_of_zone(zone) != Some(context.region) {
+        return Err(api(
+            "InvalidParameterValue",
+            format!("Invalid availability zone: [{zone}]"),
+        ));
+    }
+    let encrypted = attributes::optional_bool(attributes, "encrypted")?.unwrap_or(false);
+    check_volume_type(attributes)?;
+    let size = attributes::optional_integer(attributes, "size_gb")?;
+    let mut internal = Attributes::new();
+    let mut snapshot_encrypted = false;
+    let size = match attributes::optional_string(attributes, "snapshot_id")? {
+        Some(snapshot_id) => {
+            let snapshot = cloud.referenced(context.region, Kind::Snapshot, snapshot_id)?;
+            let snapshot_size = snapshot_size(snapshot);
+            snapshot_encrypted = snapshot.internal.get(ENCRYPTED) == Some(&json!(true));
+            match size {
+                Some(size) if size < snapshot_size => {
+                    return Err(api(
+                        "InvalidParameterValue",
+                        format!(
+                            "Volume of size {size}GiB is smaller than snapshot '{snapshot_id}', expect size >= {snapshot_size}GiB"
+                        ),
+                    ));
+                }
+                Some(size) => size,
+                None => {
+                    internal.insert(RESTORED_SIZE.to_string(), json!(snapshot_size));
+                    snapshot_size
+                }
+            }
+        }
+        None => size.ok_or_else(|| attributes::missing("size_gb"))?,
+    };
+    check_size(size)?;
+    internal.insert(
+        ENCRYPTED.to_string(),
+        json!(encrypted || snapshot_encrypted),
+    );
+    let id = cloud.new_id_for(Kind::Volume);
+    let mut volume = Resource::new(Kind::Volume, id.clone(), attributes.clone(), tags.clone());
+    volume.internal = internal;
+    cloud.insert(context.region, volume);
+    Ok(id)
+}
+
+pub fn update_volume(
+    cloud: &mut Cloud,
+    context: &Context,
+    id: &str,
+    after: &Attributes,
+) -> Result<(), ProviderError> {
+    check_volume_type(after)?;
+    let volume = cloud.target_mut(context.region, Kind::Volume, id)?;
+    let current = volume_size(volume);
+    if let Some(size) = attributes::optional_integer(after, "size_gb")? {
+        check_size(size)?;
+        if size < current {
+            return Err(api(
+                "InvalidParameterValue",
+                format!("New size {size} cannot be smaller than existing size {current}"),
+            ));
+        }
+        volume.internal.remove(RESTORED_SIZE);
+    }
+    replace_attributes(volume, after);
+    Ok(())
+}
+
+pub fn delete_volume(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(), ProviderError> {
+    cloud.target(context.region, Kind::Volume, id)?;
+    cloud.remove(context.region, id);
+    Ok(())
+}
+
+pub fn create_snapshot(
+    cloud: &mut Cloud,
+    context: &Context,
+    attributes: &Attributes,
+    tags: &Tags,
+) -> Result<String, ProviderError> {
+    attributes::optional_string(attributes, "description")?;
+    let (size, encrypted) = match attributes::optional_string(attributes, "source_snapshot_id")? {
+        Some(source_id) => {
+            let source_region = attributes::string(attributes, "source_region")?;
+            if !regions::is_region(source_region) {
+                return Err(api(
+                    "InvalidParameterValue",
+                    format!("Value ({source_region}) for parameter sourceRegion is invalid."),
+                ));
+            }
+            if context.outages.contains(source_region) {
+                return Err(ProviderError::RegionUnavailable {
+                    region: source_region.to_string(),
+                    message: format!("cannot copy {source_id}: the source region is unavailable"),
+                });
+            }
+            let source = cloud.referenced(source_region, Kind::Snapshot, source_id)?;
+            (
+                snapshot_size(source),
+                source.internal.get(ENCRYPTED) == Some(&json!(true)),
+            )
+        }
+        None => {
+            let volume_id = attributes::string(attributes, "volume_id")?;
+            let volume = cloud.referenced(context.region, Kind::Volume, volume_id)?;
+            (
+                volume_size(volume),
+                volume.internal.get(ENCRYPTED) == Some(&json!(true)),
+            )
+        }
+    };
+    let id = cloud.new_id_for(Kind::Snapshot);
+    let mut snapshot = Resource::new(Kind::Snapshot, id.clone(), attributes.clone(), tags.clone());
+    snapshot
+        .attributes
+        .insert("state".to_string(), json!("completed"));
+    snapshot
+        .attributes
+        .insert("size_gb".to_string(), json!(size));
+    snapshot.attributes.insert(
+        "started_at".to_string(),
+        json!(context.now.to_rfc3339_opts(SecondsFormat::Secs, true)),
+    );
+    snapshot
+        .internal
+        .insert(ENCRYPTED.to_string(), json!(encrypted));
+    cloud.insert(context.region, snapshot);
+    Ok(id)
+}
+
+pub fn delete_snapshot(
+    cloud: &mut Cloud,
+    context: &Context,
+    id: &str,
+) -> Result<(), ProviderError> {
+    cloud.target(context.region, Kind::Snapshot, id)?;
+    cloud.remove(context.region, id);
+    Ok(())
+}
+
+/// A volume's size: asked, or taken from the snapshot it was restored from.
+fn volume_size(volume: &Resource) -> i64 {
+    volume
+        .attributes
+        .get("size_gb")
+        .or_else(|| volume.internal.get(RESTORED_SIZE))
+        .and_then(attributes::as_integer)
+        .unwrap_or_default()
+}
+
+fn snapshot_size(snapshot: &Resource) -> i64 {
+    snapshot
+        .attributes
+        .get("size_gb")
+        .and_then(attributes::as_integer)
+        .unwrap_or_default()
+}
+
+fn check_size(size: i64) -> Result<(), ProviderError> {
+    if (1..=16384).contains(&size) {
+        Ok(())
+    } else {
+        Err(api(
+            "InvalidParameterValue",
+            format!("Volume of {size}GiB is out of the range 1-16384"),
+        ))
+    }
+}
+
+fn check_volume_type(attributes: &Attributes) -> Result<(), ProviderError> {
+    match attributes::optional_string(attributes, "volume_type")? {
+        Some(kind) if !VOLUME_TYPES.contains(&kind) => Err(attributes::invalid(
+            "volume_type",
+            &Value::String(kind.to_string()),
+            "expected one of gp2, gp3, io1, io2, st1, sc1, standard",
+        )),
+        _ => Ok(()),
+    }
+}

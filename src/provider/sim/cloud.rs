@@ -1,0 +1,259 @@
+//! The simulated cloud's whole content: every region's resources, the idempotency tokens
+//! already used, the id counter, the call sequence and the persistent fault settings. This is
+//! what the cloud file holds.
+//!
+//! Promise: this is plain data with lookups; the AWS rules live in the per-service modules
+//! (`network`, `security_group`, `compute`, `autoscaling`, `block_storage`), which change it.
+
+use super::error::{api, missing_reference};
+use super::faults::FaultSettings;
+use super::ids;
+use crate::model::{Attributes, Kind, Tags};
+use crate::provider::{LiveResource, ProviderError};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The format of the cloud file this code reads and writes.
+pub const FORMAT: u32 = 1;
+
+/// The whole simulated cloud.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cloud {
+    pub format: u32,
+    /// Number of API calls made against this cloud; the last call's sequence number.
+    pub sequence: u64,
+    /// Number of ids drawn so far.
+    pub id_counter: u64,
+    /// Drawn once per cloud so that two clouds do not share ids.
+    pub salt: u64,
+    #[serde(default)]
+    pub regions: BTreeMap<String, RegionState>,
+    /// Create tokens already used, and what each created.
+    #[serde(default)]
+    pub create_tokens: BTreeMap<String, TokenRecord>,
+    /// Update tokens already applied.
+    #[serde(default)]
+    pub update_tokens: BTreeMap<String, TokenRecord>,
+    /// Fault settings stored by `cairn sim fault`.
+    #[serde(default)]
+    pub faults: FaultSettings,
+    /// Regions in a persistent outage (`cairn sim outage`).
+    #[serde(default)]
+    pub outages: BTreeSet<String>,
+}
+
+/// What an idempotency token was used for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub region: String,
+    pub kind: Kind,
+    pub id: String,
+}
+
+/// The resources of one region.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegionState {
+    /// Id → resource. Autoscaling groups and scaling policies are keyed by name.
+    pub resources: BTreeMap<String, Resource>,
+}
+
+/// One resource as the cloud stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub kind: Kind,
+    pub id: String,
+    /// The contract's attributes, computed ones included (except an autoscaling group's
+    /// `instances`, which are derived from the instances when read).
+    pub attributes: Attributes,
+    #[serde(default)]
+    pub tags: Tags,
+    /// Bookkeeping that is not part of the contract (rule ids, template versions, zones,
+    /// the call that launched an instance, …).
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub internal: Attributes,
+}
+
+impl Default for Cloud {
+    fn default() -> Self {
+        Cloud {
+            format: FORMAT,
+            sequence: 0,
+            id_counter: 0,
+            salt: fastrand::u64(..),
+            regions: BTreeMap::new(),
+            create_tokens: BTreeMap::new(),
+            update_tokens: BTreeMap::new(),
+            faults: FaultSettings::default(),
+            outages: BTreeSet::new(),
+        }
+    }
+}
+
+impl Cloud {
+    /// A fresh id with `prefix`, unique in the whole cloud.
+    pub fn new_id(&mut self, prefix: &str) -> String {
+        loop {
+            self.id_counter += 1;
+            let id = ids::format_id(prefix, self.salt, self.id_counter);
+            if !self
+                .regions
+                .values()
+                .any(|region| region.resources.contains_key(&id))
+            {
+                return id;
+            }
+        }
+    }
+
+    /// A fresh id for a resource of `kind` (its name for kinds identified by name is chosen
+    /// by the caller, so those fall back to a plain prefix).
+    pub fn new_id_for(&mut self, kind: Kind) -> String {
+        self.new_id(ids::prefix(kind).unwrap_or(kind.as_str()))
+    }
+
+    /// The resources of `region` (empty if none were ever created there).
+    pub fn region(&self, region: &str) -> Option<&RegionState> {
+        self.regions.get(region)
+    }
+
+    /// The resources of `region`, creating its entry.
+    pub fn region_mut(&mut self, region: &str) -> &mut RegionState {
+        self.regions.entry(region.to_string()).or_default()
+    }
+
+    /// The resource `id` of `kind` in `region`, if it exists.
+    pub fn find(&self, region: &str, kind: Kind, id: &str) -> Option<&Resource> {
+        self.region(region)?
+            .resources
+            .get(id)
+            .filter(|resource| resource.kind == kind)
+    }
+
+    /// The resource `id` of `kind` in `region`, if it exists.
+    pub fn find_mut(&mut self, region: &str, kind: Kind, id: &str) -> Option<&mut Resource> {
+        self.regions
+            .get_mut(region)?
+            .resources
+            .get_mut(id)
+            .filter(|resource| resource.kind == kind)
+    }
+
+    /// The resource an attribute refers to, or the AWS "not found" refusal for it.
+    pub fn referenced(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+    ) -> Result<&Resource, ProviderError> {
+        self.find(region, kind, id)
+            .ok_or_else(|| missing_reference(kind, id))
+    }
+
+    /// The resource a call targets, or [`ProviderError::NotFound`].
+    pub fn target(&self, region: &str, kind: Kind, id: &str) -> Result<&Resource, ProviderError> {
+        self.find(region, kind, id)
+            .ok_or_else(|| ProviderError::NotFound {
+                kind,
+                region: region.to_string(),
+                id: id.to_string(),
+            })
+    }
+
+    /// The resource a call targets, or [`ProviderError::NotFound`].
+    pub fn target_mut(
+        &mut self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+    ) -> Result<&mut Resource, ProviderError> {
+        self.find_mut(region, kind, id)
+            .ok_or_else(|| ProviderError::NotFound {
+                kind,
+                region: region.to_string(),
+                id: id.to_string(),
+            })
+    }
+
+    /// Every resource of `kind` in `region`, in id order.
+    pub fn all_of(&self, region: &str, kind: Kind) -> impl Iterator<Item = &Resource> {
+        self.region(region)
+            .into_iter()
+            .flat_map(|state| state.resources.values())
+            .filter(move |resource| resource.kind == kind)
+    }
+
+    /// Stores a new resource.
+    pub fn insert(&mut self, region: &str, resource: Resource) {
+        self.region_mut(region)
+            .resources
+            .insert(resource.id.clone(), resource);
+    }
+
+    /// Removes a resource, returning it.
+    pub fn remove(&mut self, region: &str, id: &str) -> Option<Resource> {
+        self.regions.get_mut(region)?.resources.remove(id)
+    }
+
+    /// Every region holding a resource with this id.
+    pub fn regions_with(&self, id: &str) -> Vec<String> {
+        self.regions
+            .iter()
+            .filter(|(_, state)| state.resources.contains_key(id))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Refuses a name already taken by another resource of `kind` in `region`.
+    pub fn ensure_unique_name(
+        &self,
+        region: &str,
+        kind: Kind,
+        name: &str,
+        code: &str,
+        message: impl FnOnce() -> String,
+    ) -> Result<(), ProviderError> {
+        let taken = self
+            .all_of(region, kind)
+            .any(|resource| resource.attributes.get("name").and_then(|v| v.as_str()) == Some(name));
+        if taken {
+            Err(api(code, message()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Resource {
+    /// A resource with its contract attributes; `id` is added to them.
+    pub fn new(kind: Kind, id: String, mut attributes: Attributes, tags: Tags) -> Self {
+        attributes.insert("id".to_string(), id.clone().into());
+        Resource {
+            kind,
+            id,
+            attributes,
+            tags,
+            internal: Attributes::new(),
+        }
+    }
+
+    /// A string attribute, if present.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).and_then(|value| value.as_str())
+    }
+
+    /// A string kept in the internal bookkeeping, if present.
+    pub fn internal_text(&self, name: &str) -> Option<&str> {
+        self.internal.get(name).and_then(|value| value.as_str())
+    }
+
+    /// The resource as the engine sees it (without derived attributes).
+    pub fn live(&self, region: &str) -> LiveResource {
+        LiveResource {
+            kind: self.kind,
+            region: region.to_string(),
+            id: self.id.clone(),
+            attributes: self.attributes.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Launch templates (with their versions) and instances.
+//!
+//! A launch template update makes a new version and bumps `latest_version`; earlier versions
+//! stay available to autoscaling groups that pin them. An instance starts `pending` and is
+//! `running` from the next call to its region on; it gets a private address from its subnet
+//! (AWS reserves the first four and the last address of every subnet).
+
+use super::attributes;
+use super::cloud::{Cloud, Resource};
+use super::error::api;
+use super::network::replace_attributes;
+use super::operations::Context;
+use crate::model::{Attributes, Kind, Tags, Value};
+use crate::provider::ProviderError;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+/// Internal key: every version's settings, version 1 first.
+const VERSIONS: &str = "versions";
+/// Internal key: the zone an instance runs in.
+pub const ZONE: &str = "zone";
+/// Internal key: the call that launched an instance.
+pub const LAUNCHED_AT: &str = "launched_sequence";
+/// Internal key: the autoscaling group an instance belongs to.
+pub const GROUP: &str = "group";
+/// Internal key: the launch template version an instance was launched from.
+pub const TEMPLATE_VERSION: &str = "launch_template_version";
+/// The tag AWS puts on instances launched by an autoscaling group.
+pub const GROUP_TAG: &str = "aws:autoscaling:groupName";
+
+/// The template settings a version holds.
+const VERSION_FIELDS: [&str; 5] = [
+    "image",
+    "instance_type",
+    "security_group_ids",
+    "user_data",
+    "volumes",
+];
+
+pub fn create_launch_template(
+    cloud: &mut Cloud,
+    context: &Context,
+    attributes: &Attributes,
+    tags: &Tags,
+) -> Result<String, ProviderError> {
+    let name = attributes::string(attributes, "name")?;
+    let well_formed = (3..=128).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "().-/_".contains(c));
+    if !well_formed {
+        return Err(api(
+            "InvalidLaunchTemplateName.MalformedException",
+            format!("The launch template name '{name}' is malformed."),
+        ));
+    }
+    cloud.ensure_unique_name(
+        context.region,
+        Kind::LaunchTemplate,
+        name,
+        "InvalidLaunchTemplateName.AlreadyExistsException",
+        || format!("Launch template name '{name}' already in use."),
+    )?;
+    let version = check_version(cloud, context, attributes)?;
+    let id = cloud.new_id_for(Kind::LaunchTemplate);
+    let mut template = Resource::new(
+        Kind::LaunchTemplate,
+        id.clone(),
+        attributes.clone(),
+        tags.clone(),
+    );
+    template
+        .attributes
+        .insert("latest_version".to_string(), json!(1));
+    template
+        .internal
+        .insert(VERSIONS.to_string(), json!([version]));
+    cloud.insert(context.region, template);
+    Ok(id)
+}
+
+pub fn update_launch_template(
+    cloud: &mut Cloud,
+    context: &Context,
+    id: &str,
+    after: &Attributes,
+) -> Result<(), ProviderError> {
+    let version = check_version(cloud, context, after)?;
+    let template = cloud.target_mut(context.region, Kind::LaunchTemplate, id)?;
+    let mut versions = template
+        .internal
+        .get(VERSIONS)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    // Only a change of the template's settings makes a version; a tag change does not.
+    if versions.last() != Some(&version) {
+        versions.push(version);
+    }
+    let latest = versions.len();
+    replace_attributes(template, after);
+    template
+        .attributes
+        .insert("latest_version".to_string(), json!(latest));
+    template
+        .internal
+        .insert(VERSIONS.to_string(), Value::Array(versions));
+    Ok(())
+}
+
+pub fn delete_launch_template(
+    cloud: &mut Cloud,
+    context: &Context,
+    id: &str,
+) -> Result<(), ProviderError> {
+    cloud.target(context.region, Kind::LaunchTemplate, id)?;
+    cloud.remove(context.region, id);
+    Ok(())
+}
+
+/// Validates a template's settings and returns them as one version.
+fn check_version(
+    cloud: &Cloud,
+    context: &Context,
+    attributes: &Attributes,
+) -> Result<Value, ProviderError> {
+    attributes::optional_string(attributes, "image")?;
+    attributes::optional_string(attributes, "instance_type")?;
+    attributes::optional_string(attributes, "user_data")?;
+    for group_id in attributes::string_list(attributes, "security_group_ids")? {
+        cloud.referenced(context.region, Kind::SecurityGroup, &group_id)?;
+    }
+    for volume in attributes::object_list(attributes, "volumes")? {
+        attributes::string(&volume, "device")?;
+        let size = attributes::integer(&volume, "size_gb")?;
+        if !(1..=16384).contains(&size) {
+            return Err(api(
+                "InvalidParameterValue",
+                format!("Volume of {size} GiB is out of the range 1-16384"),
+            ));
+        }
+        attributes::optional_bool(&volume, "encrypted")?;
+    }
+    let version: serde_json::Map<String, Value> = VERSION_FIELDS
+        .iter()
+        .filter_map(|field| Some((field.to_string(), attributes.get(*field)?.clone())))
+        .collect();
+    Ok(Value::Object(version))
+}
+
+/// The settings of `version` of a template: `$Latest`, `$Default` (version 1), or a number
+/// (given as a number or as text).
+///
+/// # Errors
+/// `ValidationError` when the template or the version does not exist.
+pub fn template_version(
+    cloud: &Cloud,
+    region: &str,
+    template_id: &str,
+    version: Option<&Value>,
+) -> Result<(i64, Attributes), ProviderError> {
+    let template = cloud
+        .find(region, Kind::LaunchTemplate, template_id)
+        .ok_or_else(|| {
+            api(
+                "ValidationError",
+                format!(
+                    "The specified launch template, with template ID {template_id}, does not exist."
+                ),
+            )
+        })?;
+    let versions = template
+        .internal
+        .get(VERSIONS)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let latest = versions.len() as i64;
+    let number = match version {
+        None | Some(Value::Null) => Some(1),
+        Some(Value::String(text)) if text == "$Latest" => Some(latest),
+        Some(Value::String(text)) if text == "$Default" => Some(1),
+        Some(Value::String(text)) => text.parse().ok(),
+        Some(other) => attributes::as_integer(other),
+    };
+    let Some(number) = number.filter(|number| (1..=latest).contains(number)) else {
+        return Err(api(
+            "ValidationError",
+            format!(
+                "The specified launch template version {} of {template_id} does not exist.",
+                version.map(Value::to_string).unwrap_or_default()
+            ),
+        ));
+    };
+    let settings = versions
+        .get((number - 1) as usize)
+        .and_then(Value::as_object)
+        .map(|map| map.clone().into_iter().collect())
+        .unwrap_or_default();
+    Ok((number, settings))
+}
+
+pub fn create_instance(
+    cloud: &mut Cloud,
+    context: &Context,
+    attributes: &Attributes,
+    tags: &Tags,
+) -> Result<String, ProviderError> {
+    attributes::string(attributes, "image")?;
+    attributes::string(attributes, "instance_type")?;
+    let subnet_id = attributes::string(attributes, "subnet_id")?;
+    let subnet = cloud.referenced(context.region, Kind::Subnet, subnet_id)?;
+    let network_id = subnet.text("network_id").unwrap_or_default().to_string();
+    check_instance_groups(cloud, context, &network_id, attributes)?;
+    launch(
+        cloud,
+        context,
+        attributes.clone(),
+        tags.clone(),
+        Attributes::new(),
+    )
+}
+
+pub fn update_instance(
+    cloud: &mut Cloud,
+    context: &Context,
+    id: &str,
+    after: &Attributes,
+) -> Result<(), ProviderError> {
+    let instance = cloud.target(context.region, Kind::Instance, id)?;
+    let subnet_id = instance.text("subnet_id").unwrap_or_default();
+    let network_id = cloud
+        .find(context.region, Kind::Subnet, subnet_id)
+        .and_then(|subnet| subnet.text("network_id"))
+        .unwrap_or_default()
+        .to_string();
+    check_instance_groups(cloud, context, &network_id, after)?;
+    let instance = cloud.target_mut(context.region, Kind::Instance, id)?;
+    let kept: Vec<(String, Value)> = ["state", "private_ip"]
+        .iter()
+        .filter_map(|name| Some((name.to_string(), instance.attributes.get(*name)?.clone())))
+        .collect();
+    replace_attributes(instance, after);
+    instance.attributes.extend(kept);
+    Ok(())
+}
+
+pub fn delete_instance(
+    cloud: &mut Cloud,
+    context: &Context,
+    id: &str,
+) -> Result<(), ProviderError> {
+    cloud.target(context.region, Kind::Instance, id)?;
+    // A terminated instance leaves at once; an autoscaling group replaces it on a later call.
+    cloud.remove(context.region, id);
+    Ok(())
+}
+
+fn check_instance_groups(
+    cloud: &Cloud,
+    context: &Context,
+    network_id: &str,
+    attributes: &Attributes,
+) -> Result<(), ProviderError> {
+    for group_id in attributes::string_list(attributes, "security_group_ids")? {
+        let group = cloud.referenced(context.region, Kind::SecurityGroup, &group_id)?;
+        if group.text("network_id") != Some(network_id) {
+            return Err(api(
+                "InvalidParameter",
+                format!("Security group {group_id} and subnet belong to different networks."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Starts one instance in `attributes["subnet_id"]`: `pending`, with a private address.
+///
+/// # Errors
+/// `InsufficientFreeAddressesInSubnet` when the subnet is full.
+pub fn launch(
+    cloud: &mut Cloud,
+    context: &Context,
+    mut attributes: Attributes,
+    tags: Tags,
+    mut internal: Attributes,
+) -> Result<String, ProviderError> {
+    let subnet_id = attributes::string(&attributes, "subnet_id")?.to_string();
+    let subnet = cloud.referenced(context.region, Kind::Subnet, &subnet_id)?;
+    let zone = subnet.internal_text(ZONE).unwrap_or_default().to_string();
+    let address = free_address(cloud, context.region, subnet)?;
+    let id = cloud.new_id_for(Kind::Instance);
+    attributes.insert("state".to_string(), json!("pending"));
+    attributes.insert("private_ip".to_string(), json!(address.to_string()));
+    internal.insert(ZONE.to_string(), json!(zone));
+    internal.insert(LAUNCHED_AT.to_string(), json!(context.sequence));
+    let mut instance = Resource::new(Kind::Instance, id.clone(), attributes, tags);
+    instance.internal = internal;
+    cloud.insert(context.region, instance);
+    Ok(id)
+}
+
+fn free_address(cloud: &Cloud, region: &str, subnet: &Resource) -> Result<Ipv4Addr, ProviderError> {
+    let block: ipnet::Ipv4Net = subnet
+        .text("cidr")
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| {
+            api(
+                "InvalidSubnet",
+                format!("subnet {} has no valid cidr", subnet.id),
+            )
+        })?;
+    let used: BTreeSet<String> = cloud
+        .all_of(region, Kind::Instance)
+        .filter(|instance| instance.text("subnet_id") == Some(subnet.id.as_str()))
+        .filter_map(|instance| instance.text("private_ip").map(str::to_string))
+        .collect();
+    let first = u32::from(block.network()) + 4;
+    let last = u32::from(block.broadcast()).saturating_sub(1);
+    (first..=last)
+        .map(Ipv4Addr::from)
+        .find(|address| !used.contains(&address.to_string()))
+        .ok_or_else(|| {
+            api(
+                "InsufficientFreeAddressesInSubnet",
+                format!("There are not enough free addresses in subnet '{}' to satisfy the requested number of instances.", subnet.id),
+            )
+        })
+}
+
+/// Moves instances launched by earlier calls from `pending` to `running`.
+pub fn start_pending(cloud: &mut Cloud, context: &Context) {
+    let Some(state) = cloud.regions.get_mut(context.region) else {
+        return;
+    };
+    for instance in state.resources.values_mut() {
+        let launched = instance
+            .internal
+            .get(LAUNCHED_AT)
+            .and_then(Value::as_u64)
+            .unwrap_or_default();
+        if instance.kind == Kind::Instance
+            && instance.text("state") == Some("pending")
+            && launched < context.sequence
+        {
+            instance
+                .attributes
+                .insert("state".to_string(), json!("running"));
+        }
+    }
+}

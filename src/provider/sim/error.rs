@@ -1,0 +1,104 @@
+//! Errors of the simulated cloud itself (its file, its lock, out-of-band commands), and the
+//! constructors of the AWS-shaped API errors its operations return.
+//!
+//! A [`SimError`] is about the simulation's own machinery; an API refusal seen by the engine is
+//! a [`ProviderError::Api`] with an AWS error code, built with [`api`].
+
+use crate::model::Kind;
+use crate::provider::ProviderError;
+use std::path::PathBuf;
+
+/// What can go wrong with the simulated cloud's file or with an out-of-band change.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Reading, writing or locking a file failed.
+    #[error("cannot {action} `{path}`")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The cloud file exists but is not a valid simulated cloud; it is never reset silently.
+    #[error("the simulated cloud file `{path}` is corrupt")]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The cloud file was written by a newer Cairn.
+    #[error(
+        "the simulated cloud file `{path}` has format {found}, this Cairn reads format {supported}"
+    )]
+    UnsupportedFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    /// A line of the call log is not a call record.
+    #[error("line {line} of the call log `{path}` is not a call record")]
+    CorruptCallLog {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// No resource in any region has this id.
+    #[error("no resource `{id}` exists in the simulated cloud")]
+    UnknownId { id: String },
+    /// The id exists in several regions (autoscaling group names are per region).
+    #[error("`{id}` exists in several regions: {}", regions.join(", "))]
+    AmbiguousId { id: String, regions: Vec<String> },
+    /// The attribute cannot be changed out of band.
+    #[error("attribute `{attribute}` of {kind} `{id}` cannot be set: {reason}")]
+    InvalidAttribute {
+        kind: Kind,
+        id: String,
+        attribute: String,
+        reason: String,
+    },
+    /// A fault setting is out of range.
+    #[error("invalid fault setting `{name}`: {reason}")]
+    InvalidFault { name: String, reason: String },
+    /// The region is not one the simulated cloud has.
+    #[error("unknown region `{region}`")]
+    UnknownRegion { region: String },
+    /// The simulated API refused an out-of-band change (for example a dependency violation).
+    #[error(transparent)]
+    Refused(#[from] ProviderError),
+    /// A background task of the provider failed to run.
+    #[error("a simulated cloud task failed: {message}")]
+    Task { message: String },
+}
+
+/// An AWS-shaped API refusal.
+pub(crate) fn api(code: &str, message: impl Into<String>) -> ProviderError {
+    ProviderError::Api {
+        code: code.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The code AWS returns for a reference to a missing resource of `kind`.
+pub(crate) fn not_found_code(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Network => "InvalidVpcID.NotFound",
+        Kind::Subnet => "InvalidSubnetID.NotFound",
+        Kind::InternetGateway => "InvalidInternetGatewayID.NotFound",
+        Kind::RouteTable => "InvalidRouteTableID.NotFound",
+        Kind::SecurityGroup => "InvalidGroup.NotFound",
+        Kind::LaunchTemplate => "InvalidLaunchTemplateId.NotFound",
+        Kind::AutoscalingGroup | Kind::ScalingPolicy => "ValidationError",
+        Kind::Volume => "InvalidVolume.NotFound",
+        Kind::Instance => "InvalidInstanceID.NotFound",
+        Kind::Snapshot => "InvalidSnapshot.NotFound",
+    }
+}
+
+/// The refusal for an attribute that references a missing resource.
+pub(crate) fn missing_reference(kind: Kind, id: &str) -> ProviderError {
+    api(
+        not_found_code(kind),
+        format!("The {kind} ID '{id}' does not exist"),
+    )
+}

@@ -1,0 +1,340 @@
+//! The API surface of the simulated cloud: one request (read, create, update, delete, import)
+//! applied to a [`Cloud`], with AWS operation names for the call log, idempotency tokens, and
+//! the passage of time between calls (pending instances start, groups replace instances).
+//!
+//! Promise: [`perform`] either applies the whole request or returns an error; callers run it on
+//! a draft of the cloud and keep the draft only on success.
+
+use super::autoscaling;
+use super::block_storage;
+use super::cloud::{Cloud, Resource, TokenRecord};
+use super::compute;
+use super::error::api;
+use super::network::{self, replace_attributes};
+use super::security_group;
+use crate::model::{Attributes, Kind, Owner};
+use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+
+/// Where and when a call happens.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub region: &'a str,
+    /// The call's sequence number; instances launched by it start on a later call.
+    pub sequence: u64,
+    pub now: DateTime<Utc>,
+    /// Regions currently unavailable (for cross-region copies).
+    pub outages: &'a BTreeSet<String>,
+}
+
+/// One API call.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Read { kind: Kind, owner: Owner },
+    Create(CreateRequest),
+    Update(UpdateRequest),
+    Delete { kind: Kind, id: String },
+    Import { kind: Kind, id: String },
+}
+
+/// What a call returns.
+#[derive(Debug, Clone)]
+pub enum Response {
+    Many(Vec<LiveResource>),
+    One(LiveResource),
+    Done,
+}
+
+impl Request {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Request::Read { kind, .. }
+            | Request::Delete { kind, .. }
+            | Request::Import { kind, .. } => *kind,
+            Request::Create(request) => request.kind,
+            Request::Update(request) => request.kind,
+        }
+    }
+
+    pub fn is_mutating(&self) -> bool {
+        matches!(
+            self,
+            Request::Create(_) | Request::Update(_) | Request::Delete { .. }
+        )
+    }
+
+    /// The id the request names, if any.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Request::Delete { id, .. } | Request::Import { id, .. } => Some(id),
+            Request::Update(request) => Some(&request.id),
+            Request::Read { .. } | Request::Create(_) => None,
+        }
+    }
+
+    /// The AWS operation this request stands for.
+    pub fn operation(&self) -> &'static str {
+        let kind = self.kind();
+        match self {
+            Request::Read { .. } | Request::Import { .. } => describe_operation(kind),
+            Request::Create(request) => create_operation(kind, &request.attributes),
+            Request::Update(_) => update_operation(kind),
+            Request::Delete { .. } => delete_operation(kind),
+        }
+    }
+}
+
+fn describe_operation(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Network => "DescribeVpcs",
+        Kind::Subnet => "DescribeSubnets",
+        Kind::InternetGateway => "DescribeInternetGateways",
+        Kind::RouteTable => "DescribeRouteTables",
+        Kind::SecurityGroup => "DescribeSecurityGroups",
+        Kind::LaunchTemplate => "DescribeLaunchTemplates",
+        Kind::AutoscalingGroup => "DescribeAutoScalingGroups",
+        Kind::ScalingPolicy => "DescribePolicies",
+        Kind::Volume => "DescribeVolumes",
+        Kind::Instance => "DescribeInstances",
+        Kind::Snapshot => "DescribeSnapshots",
+    }
+}
+
+fn create_operation(kind: Kind, attributes: &Attributes) -> &'static str {
+    match kind {
+        Kind::Network => "CreateVpc",
+        Kind::Subnet => "CreateSubnet",
+        Kind::InternetGateway => "CreateInternetGateway",
+        Kind::RouteTable => "CreateRouteTable",
+        Kind::SecurityGroup => "CreateSecurityGroup",
+        Kind::LaunchTemplate => "CreateLaunchTemplate",
+        Kind::AutoscalingGroup => "CreateAutoScalingGroup",
+        Kind::ScalingPolicy => "PutScalingPolicy",
+        Kind::Volume => "CreateVolume",
+        Kind::Instance => "RunInstances",
+        Kind::Snapshot if attributes.contains_key("source_snapshot_id") => "CopySnapshot",
+        Kind::Snapshot => "CreateSnapshot",
+    }
+}
+
+fn update_operation(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Network | Kind::InternetGateway | Kind::Snapshot => "CreateTags",
+        Kind::Subnet => "ModifySubnetAttribute",
+        Kind::RouteTable => "ReplaceRoute",
+        Kind::SecurityGroup => "ModifySecurityGroupRules",
+        Kind::LaunchTemplate => "CreateLaunchTemplateVersion",
+        Kind::AutoscalingGroup => "UpdateAutoScalingGroup",
+        Kind::ScalingPolicy => "PutScalingPolicy",
+        Kind::Volume => "ModifyVolume",
+        Kind::Instance => "ModifyInstanceAttribute",
+    }
+}
+
+fn delete_operation(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Network => "DeleteVpc",
+        Kind::Subnet => "DeleteSubnet",
+        Kind::InternetGateway => "DeleteInternetGateway",
+        Kind::RouteTable => "DeleteRouteTable",
+        Kind::SecurityGroup => "DeleteSecurityGroup",
+        Kind::LaunchTemplate => "DeleteLaunchTemplate",
+        Kind::AutoscalingGroup => "DeleteAutoScalingGroup",
+        Kind::ScalingPolicy => "DeletePolicy",
+        Kind::Volume => "DeleteVolume",
+        Kind::Instance => "TerminateInstances",
+        Kind::Snapshot => "DeleteSnapshot",
+    }
+}
+
+/// Lets time pass in the call's region before the call is served: instances launched by
+/// earlier calls are running, and groups have replaced instances that went away.
+pub fn advance(cloud: &mut Cloud, context: &Context) {
+    compute::start_pending(cloud, context);
+    autoscaling::reconcile_all(cloud, context);
+}
+
+/// Applies one request.
+///
+/// # Errors
+/// The AWS-shaped refusal of the request; the cloud may then be partly changed, so callers
+/// apply requests to a draft.
+pub fn perform(
+    cloud: &mut Cloud,
+    context: &Context,
+    request: &Request,
+) -> Result<Response, ProviderError> {
+    match request {
+        Request::Read { kind, owner } => Ok(Response::Many(
+            cloud
+                .all_of(context.region, *kind)
+                .filter(|resource| owner.owns(&resource.tags))
+                .map(|resource| live(cloud, context.region, resource))
+                .collect(),
+        )),
+        Request::Import { kind, id } => {
+            let resource = cloud.target(context.region, *kind, id)?;
+            Ok(Response::One(live(cloud, context.region, resource)))
+        }
+        Request::Create(request) => create(cloud, context, request).map(Response::One),
+        Request::Update(request) => update(cloud, context, request).map(Response::One),
+        Request::Delete { kind, id } => delete(cloud, context, *kind, id).map(|()| Response::Done),
+    }
+}
+
+/// A stored resource as the engine sees it, derived attributes included.
+pub fn live(cloud: &Cloud, region: &str, resource: &Resource) -> LiveResource {
+    let mut live = resource.live(region);
+    if resource.kind == Kind::AutoscalingGroup {
+        live.attributes.insert(
+            "instances".to_string(),
+            autoscaling::instances_attribute(cloud, region, &resource.id),
+        );
+    }
+    live
+}
+
+/// The request's attributes without the computed ones, which the cloud sets itself.
+fn settable(kind: Kind, attributes: &Attributes) -> Attributes {
+    attributes
+        .iter()
+        .filter(|(name, _)| !kind.computed_attributes().contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+fn create(
+    cloud: &mut Cloud,
+    context: &Context,
+    request: &CreateRequest,
+) -> Result<LiveResource, ProviderError> {
+    if let Some(record) = cloud.create_tokens.get(&request.token).cloned() {
+        if record.kind != request.kind || record.region != context.region {
+            return Err(api(
+                "IdempotentParameterMismatch",
+                format!(
+                    "The client token {} was already used for a {} in {}",
+                    request.token, record.kind, record.region
+                ),
+            ));
+        }
+        if let Some(resource) = cloud.find(context.region, record.kind, &record.id) {
+            return Ok(live(cloud, context.region, resource));
+        }
+    }
+    let attributes = settable(request.kind, &request.attributes);
+    let tags = &request.tags;
+    let id = match request.kind {
+        Kind::Network => network::create_network(cloud, context, &attributes, tags),
+        Kind::Subnet => network::create_subnet(cloud, context, &attributes, tags),
+        Kind::InternetGateway => {
+            network::create_internet_gateway(cloud, context, &attributes, tags)
+        }
+        Kind::RouteTable => network::create_route_table(cloud, context, &attributes, tags),
+        Kind::SecurityGroup => security_group::create(cloud, context, &attributes, tags),
+        Kind::LaunchTemplate => compute::create_launch_template(cloud, context, &attributes, tags),
+        Kind::AutoscalingGroup => autoscaling::create_group(cloud, context, &attributes, tags),
+        Kind::ScalingPolicy => autoscaling::create_policy(cloud, context, &attributes, tags),
+        Kind::Volume => block_storage::create_volume(cloud, context, &attributes, tags),
+        Kind::Instance => compute::create_instance(cloud, context, &attributes, tags),
+        Kind::Snapshot => block_storage::create_snapshot(cloud, context, &attributes, tags),
+    }?;
+    if !request.token.is_empty() {
+        cloud.create_tokens.insert(
+            request.token.clone(),
+            TokenRecord {
+                region: context.region.to_string(),
+                kind: request.kind,
+                id: id.clone(),
+            },
+        );
+    }
+    let resource = cloud.target(context.region, request.kind, &id)?;
+    Ok(live(cloud, context.region, resource))
+}
+
+fn update(
+    cloud: &mut Cloud,
+    context: &Context,
+    request: &UpdateRequest,
+) -> Result<LiveResource, ProviderError> {
+    let kind = request.kind;
+    let applied = !request.token.is_empty() && cloud.update_tokens.contains_key(&request.token);
+    if !applied {
+        let current = cloud.target(context.region, kind, &request.id)?;
+        let after = settable(kind, &request.after);
+        for attribute in kind.replace_attributes() {
+            if current.attributes.get(*attribute) != after.get(*attribute) {
+                return Err(api(
+                    "InvalidParameterValue",
+                    format!(
+                        "{attribute} of {kind} {} cannot change in place; the resource must be replaced",
+                        request.id
+                    ),
+                ));
+            }
+        }
+        let id = request.id.as_str();
+        match kind {
+            Kind::Network | Kind::InternetGateway | Kind::Snapshot => {
+                let resource = cloud.target_mut(context.region, kind, id)?;
+                let kept: Vec<_> = kind
+                    .computed_attributes()
+                    .iter()
+                    .filter_map(|name| {
+                        Some((name.to_string(), resource.attributes.get(*name)?.clone()))
+                    })
+                    .collect();
+                replace_attributes(resource, &after);
+                resource.attributes.extend(kept);
+            }
+            Kind::Subnet => network::update_subnet(cloud, context, id, &after)?,
+            Kind::RouteTable => network::update_route_table(cloud, context, id, &after)?,
+            Kind::SecurityGroup => security_group::update(cloud, context, id, &after)?,
+            Kind::LaunchTemplate => compute::update_launch_template(cloud, context, id, &after)?,
+            Kind::AutoscalingGroup => autoscaling::update_group(cloud, context, id, &after)?,
+            Kind::ScalingPolicy => autoscaling::update_policy(cloud, context, id, &after)?,
+            Kind::Volume => block_storage::update_volume(cloud, context, id, &after)?,
+            Kind::Instance => compute::update_instance(cloud, context, id, &after)?,
+        }
+        cloud.target_mut(context.region, kind, id)?.tags = request.tags.clone();
+        if !request.token.is_empty() {
+            cloud.update_tokens.insert(
+                request.token.clone(),
+                TokenRecord {
+                    region: context.region.to_string(),
+                    kind,
+                    id: id.to_string(),
+                },
+            );
+        }
+    }
+    let resource = cloud.target(context.region, kind, &request.id)?;
+    Ok(live(cloud, context.region, resource))
+}
+
+/// Deletes one resource with the AWS dependency checks.
+///
+/// # Errors
+/// `NotFound` when it is gone, `DependencyViolation` and friends when something still uses it.
+pub fn delete(
+    cloud: &mut Cloud,
+    context: &Context,
+    kind: Kind,
+    id: &str,
+) -> Result<(), ProviderError> {
+    match kind {
+        Kind::Network => network::delete_network(cloud, context, id),
+        Kind::Subnet => network::delete_subnet(cloud, context, id),
+        Kind::InternetGateway => network::delete_internet_gateway(cloud, context, id),
+        Kind::RouteTable => network::delete_route_table(cloud, context, id),
+        Kind::SecurityGroup => security_group::delete(cloud, context, id),
+        Kind::LaunchTemplate => compute::delete_launch_template(cloud, context, id),
+        Kind::AutoscalingGroup => autoscaling::delete_group(cloud, context, id),
+        Kind::ScalingPolicy => autoscaling::delete_policy(cloud, context, id),
+        Kind::Volume => block_storage::delete_volume(cloud, context, id),
+        Kind::Instance => compute::delete_instance(cloud, context, id),
+        Kind::Snapshot => block_storage::delete_snapshot(cloud, context, id),
+    }
+}
