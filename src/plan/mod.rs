@@ -4,8 +4,15 @@
 //! observed; its output is deterministic (sorted by address) so that the same inputs give the
 //! same plan byte for byte.
 
+mod diff;
+mod error;
 mod model;
+mod order;
+mod refresh;
 
+pub use diff::{PlanOptions, plan};
+pub use error::{PlanError, ProtectedResource};
 pub use model::{
     Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, Step, Summary,
 };
+pub use refresh::{Observed, RefreshScope, refresh, refresh_scopes};
