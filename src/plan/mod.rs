@@ -9,6 +9,7 @@ mod error;
 mod model;
 mod order;
 mod refresh;
+mod render;
 
 pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
@@ -16,3 +17,4 @@ pub use model::{
     Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, Step, Summary,
 };
 pub use refresh::{Observed, RefreshScope, refresh, refresh_scopes};
+pub use render::{RenderOptions, render_json, render_text, summary_line};
