@@ -1,0 +1,241 @@
+//! Writing what happened into the state document: completed steps, adopted resources,
+//! drift, outputs. Pure functions of the state and their inputs; saving is the executor's job.
+
+use crate::model::{Reference, Tags, Value, is_known, resolve};
+use crate::plan::{Drift, DriftKind, Operation, Step};
+use crate::provider::LiveResource;
+use crate::state::{StateDocument, StateOutput, StateResource};
+use std::collections::BTreeMap;
+
+/// What a step's call came back with.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CallOutcome {
+    Created(LiveResource),
+    Updated(LiveResource),
+    Deleted,
+    /// The delete found nothing to delete: the goal is reached all the same.
+    AlreadyGone,
+}
+
+/// Records a completed step. `depose_existing` says the create is the new half of a
+/// `create_before_destroy` replacement: the entry at its address is the old object, which
+/// moves to `state.deposed` until its own delete step runs. Without it, an entry at the
+/// address of a create describes an object the plan found gone, and is replaced.
+pub(crate) fn record_step(
+    state: &mut StateDocument,
+    step: &Step,
+    outcome: CallOutcome,
+    depose_existing: bool,
+) {
+    match outcome {
+        CallOutcome::Created(live) => {
+            if let Some(old) = state.resources.remove(&step.address)
+                && depose_existing
+            {
+                state.deposed.push(old);
+            }
+            state
+                .resources
+                .insert(step.address.clone(), new_entry(step, live));
+        }
+        CallOutcome::Updated(live) => match state.resources.get_mut(&step.address) {
+            Some(entry) => {
+                entry.id = live.id;
+                entry.region = live.region;
+                entry.attributes = live.attributes;
+                entry.tags = live.tags;
+                entry.dependencies = step.dependencies.clone();
+                entry.lifecycle = step.lifecycle.clone();
+                entry.sensitive = step.sensitive.clone();
+            }
+            None => {
+                state
+                    .resources
+                    .insert(step.address.clone(), new_entry(step, live));
+            }
+        },
+        CallOutcome::Deleted | CallOutcome::AlreadyGone => remove_deleted(state, step),
+    }
+}
+
+fn new_entry(step: &Step, live: LiveResource) -> StateResource {
+    StateResource {
+        address: step.address.clone(),
+        kind: step.kind,
+        region: live.region,
+        id: live.id,
+        attributes: live.attributes,
+        tags: live.tags,
+        dependencies: step.dependencies.clone(),
+        lifecycle: step.lifecycle.clone(),
+        sensitive: step.sensitive.clone(),
+    }
+}
+
+/// Removes the object a delete step deleted. The id decides which object that was: after a
+/// `create_before_destroy` create, the live entry at the address is the new object and only
+/// the deposed one may go.
+fn remove_deleted(state: &mut StateDocument, step: &Step) {
+    debug_assert_eq!(step.operation, Operation::Delete);
+    let matches = |entry: &StateResource| {
+        entry.address == step.address && step.id.as_ref().is_none_or(|id| *id == entry.id)
+    };
+    if !step.deposed
+        && let Some(entry) = state.resources.get(&step.address)
+        && matches(entry)
+    {
+        state.resources.remove(&step.address);
+        return;
+    }
+    if let Some(position) = state.deposed.iter().position(matches) {
+        state.deposed.remove(position);
+    }
+}
+
+/// Records resources a refresh found by their ownership tags. Returns whether state changed.
+pub(crate) fn record_adopted(state: &mut StateDocument, adopted: &[StateResource]) -> bool {
+    for resource in adopted {
+        state
+            .resources
+            .insert(resource.address.clone(), resource.clone());
+    }
+    !adopted.is_empty()
+}
+
+/// Records what a refresh saw change outside Cairn. Returns whether state changed.
+pub(crate) fn record_drift(state: &mut StateDocument, drift: &[Drift]) -> bool {
+    let mut changed = false;
+    for found in drift {
+        match found.what {
+            DriftKind::Deleted => changed |= state.resources.remove(&found.address).is_some(),
+            DriftKind::Changed => {
+                let Some(entry) = state.resources.get_mut(&found.address) else {
+                    continue;
+                };
+                for (name, (_recorded, live)) in &found.attributes {
+                    changed = true;
+                    if name == "tags" {
+                        if let Some(tags) = tags_from(live) {
+                            entry.tags = tags;
+                        }
+                    } else if live.is_null() {
+                        entry.attributes.remove(name);
+                    } else {
+                        entry.attributes.insert(name.clone(), live.clone());
+                    }
+                }
+            }
+        }
+    }
+    changed
+}
+
+fn tags_from(value: &Value) -> Option<Tags> {
+    value
+        .as_object()?
+        .iter()
+        .map(|(key, value)| Some((key.clone(), value.as_str()?.to_string())))
+        .collect()
+}
+
+/// Resolves the configured outputs against state and stores them, replacing the outputs of
+/// earlier applies (an output removed from the config disappears). An output that still
+/// holds a reference (its resource was not created, because a step failed) keeps its previous
+/// value if it had one. Returns the names of those unresolved outputs.
+pub(crate) fn record_outputs(
+    state: &mut StateDocument,
+    configured: &BTreeMap<String, StateOutput>,
+) -> Vec<String> {
+    let lookup = |reference: &Reference| state.lookup(reference);
+    let mut outputs = BTreeMap::new();
+    let mut unresolved = Vec::new();
+    for (name, output) in configured {
+        let value = resolve(&output.value, &lookup);
+        if is_known(&value) {
+            outputs.insert(
+                name.clone(),
+                StateOutput {
+                    value,
+                    sensitive: output.sensitive,
+                },
+            );
+        } else {
+            unresolved.push(name.clone());
+            if let Some(previous) = state.outputs.get(name) {
+                outputs.insert(name.clone(), previous.clone());
+            }
+        }
+    }
+    state.outputs = outputs;
+    unresolved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Address, Attributes, Kind, Lifecycle};
+    use std::collections::BTreeSet;
+
+    fn entry(id: &str) -> StateResource {
+        StateResource {
+            address: Address::new("volume.data[us-east-1a]"),
+            kind: Kind::Volume,
+            region: "us-east-1".into(),
+            id: id.into(),
+            attributes: Attributes::new(),
+            tags: Tags::new(),
+            dependencies: BTreeSet::new(),
+            lifecycle: Lifecycle::default(),
+            sensitive: BTreeSet::new(),
+        }
+    }
+
+    fn delete_step(id: &str, deposed: bool) -> Step {
+        Step {
+            index: 0,
+            address: Address::new("volume.data[us-east-1a]"),
+            kind: Kind::Volume,
+            region: "us-east-1".into(),
+            operation: Operation::Delete,
+            id: Some(id.into()),
+            before: None,
+            after: None,
+            tags: Tags::new(),
+            deposed,
+            after_steps: Vec::new(),
+            dependencies: BTreeSet::new(),
+            lifecycle: Lifecycle::default(),
+            sensitive: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn a_delete_removes_the_object_with_its_id_and_never_the_new_one() {
+        let mut state = StateDocument::new("shop", "staging");
+        state
+            .resources
+            .insert(Address::new("volume.data[us-east-1a]"), entry("vol-new"));
+        state.deposed.push(entry("vol-old"));
+
+        // Even without the deposed flag, the old id must not take the new object with it.
+        record_step(
+            &mut state,
+            &delete_step("vol-old", false),
+            CallOutcome::Deleted,
+            false,
+        );
+        assert!(state.deposed.is_empty());
+        assert_eq!(
+            state.resources[&Address::new("volume.data[us-east-1a]")].id,
+            "vol-new"
+        );
+
+        record_step(
+            &mut state,
+            &delete_step("vol-new", false),
+            CallOutcome::AlreadyGone,
+            false,
+        );
+        assert!(state.resources.is_empty());
+    }
+}

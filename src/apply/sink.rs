@@ -1,0 +1,24 @@
+//! Where the executor saves state while it runs.
+
+use crate::state::StateDocument;
+
+/// Saves the state document. The executor calls [`StateSink::persist`] after every step that
+/// changed state (and once before the first step when the plan adopts resources or records
+/// drift, and once at the end with outputs and the history entry), so a crash loses at most
+/// the steps in flight.
+///
+/// The executor increments `serial` itself before each call: the document a sink receives is
+/// exactly the one to write, and a sink must not change its serial again.
+pub trait StateSink: Send {
+    /// Writes `state` durably (for the local backend: temp file, fsync, rename).
+    ///
+    /// # Errors
+    ///
+    /// Any failure to save. The executor treats it as fatal at once: it schedules nothing
+    /// more, abandons the calls in flight and reports the error, because continuing would
+    /// change the cloud without a record of it.
+    fn persist(
+        &mut self,
+        state: &StateDocument,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
