@@ -460,7 +460,7 @@ fn reconcile(
                     reconciled
                         .current
                         .insert(address.clone(), refreshed(recorded, live));
-                } else {
+                } else if candidates.is_empty() {
                     reconciled.drift.push(Drift {
                         address: address.clone(),
                         kind: recorded.kind,
@@ -469,14 +469,16 @@ fn reconcile(
                         attributes: BTreeMap::new(),
                         sensitive: recorded.sensitive.clone(),
                     });
-                    if !candidates.is_empty() {
-                        let live = candidates.remove(0);
-                        let mut adopted = adopt(address, live, wanted);
-                        adopted.dependencies = recorded.dependencies.clone();
-                        adopted.lifecycle = recorded.lifecycle.clone();
-                        reconciled.adopted.push(adopted.clone());
-                        reconciled.current.insert(address.clone(), adopted);
-                    }
+                } else {
+                    // The recorded object is gone but another carries its address (a
+                    // replacement a crash left unrecorded): adopting it replaces the record,
+                    // so no deletion is reported (apply would drop the adopted record).
+                    let live = candidates.remove(0);
+                    let mut adopted = adopt(address, live, wanted);
+                    adopted.dependencies = recorded.dependencies.clone();
+                    adopted.lifecycle = recorded.lifecycle.clone();
+                    reconciled.adopted.push(adopted.clone());
+                    reconciled.current.insert(address.clone(), adopted);
                 }
             }
             None => {

@@ -596,6 +596,33 @@ fn duplicates_keep_the_recorded_object_and_delete_the_others() {
 }
 
 #[test]
+fn recorded_object_gone_but_another_tagged_is_adopted_in_its_place() {
+    let mut fixture = Fixture::new();
+    fixture.want(NETWORK, Kind::Network, json!({"cidr": "10.0.0.0/16"}), &[]);
+    fixture.record(
+        NETWORK,
+        Kind::Network,
+        "vpc-old",
+        json!({"cidr": "10.0.0.0/16"}),
+        &[],
+    );
+    fixture.live.clear();
+    fixture.live_object(
+        NETWORK,
+        Kind::Network,
+        "vpc-new",
+        json!({"cidr": "10.0.0.0/16"}),
+    );
+    let plan = fixture.plan().unwrap();
+
+    // Apply records adoptions before drift; a `Deleted` drift would drop the adopted record.
+    assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+    assert_eq!(plan.adopted.len(), 1);
+    assert_eq!(plan.adopted[0].id, "vpc-new");
+    assert!(plan.steps.is_empty());
+}
+
+#[test]
 fn duplicates_without_state_keep_the_first_by_id() {
     let mut fixture = Fixture::new();
     fixture.want(NETWORK, Kind::Network, json!({"cidr": "10.0.0.0/16"}), &[]);

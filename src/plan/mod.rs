@@ -6,6 +6,7 @@
 
 mod diff;
 mod error;
+mod file;
 mod model;
 mod order;
 mod refresh;
@@ -13,6 +14,7 @@ mod render;
 
 pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
+pub use file::{ensure_applicable, load, save};
 pub use model::{
     Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, Step, Summary,
 };

@@ -135,3 +135,217 @@ pub async fn refresh(
     };
     Ok(observed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Tags;
+    use crate::provider::{CreateRequest, ProviderError, UpdateRequest};
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+
+    /// A cloud holding fixed resources, counting reads, throttling the first few.
+    struct FakeCloud {
+        resources: Vec<LiveResource>,
+        throttle_first: Mutex<u32>,
+        reads: Mutex<Vec<(String, Kind)>>,
+    }
+
+    impl FakeCloud {
+        fn new(resources: Vec<LiveResource>, throttle_first: u32) -> Self {
+            FakeCloud {
+                resources,
+                throttle_first: Mutex::new(throttle_first),
+                reads: Mutex::new(Vec::new()),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Provider for FakeCloud {
+        fn name(&self) -> &'static str {
+            "fake"
+        }
+
+        async fn read(
+            &self,
+            region: &str,
+            kind: Kind,
+            _owner: &Owner,
+        ) -> Result<Vec<LiveResource>, ProviderError> {
+            self.reads.lock().unwrap().push((region.to_string(), kind));
+            let mut throttle = self.throttle_first.lock().unwrap();
+            if *throttle > 0 {
+                *throttle -= 1;
+                return Err(ProviderError::Throttled {
+                    message: "Rate exceeded".to_string(),
+                });
+            }
+            Ok(self
+                .resources
+                .iter()
+                .filter(|resource| resource.region == region && resource.kind == kind)
+                .cloned()
+                .collect())
+        }
+
+        async fn create(&self, _request: &CreateRequest) -> Result<LiveResource, ProviderError> {
+            unreachable!("refresh never creates")
+        }
+
+        async fn update(&self, _request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
+            unreachable!("refresh never updates")
+        }
+
+        async fn delete(&self, _region: &str, _kind: Kind, _id: &str) -> Result<(), ProviderError> {
+            unreachable!("refresh never deletes")
+        }
+
+        async fn import(
+            &self,
+            _region: &str,
+            _kind: Kind,
+            _id: &str,
+        ) -> Result<LiveResource, ProviderError> {
+            unreachable!("refresh never imports")
+        }
+
+        fn calls(&self) -> CallCount {
+            CallCount {
+                reads: self.reads.lock().unwrap().len() as u64,
+                mutations: 0,
+            }
+        }
+    }
+
+    fn owner() -> Owner {
+        Owner {
+            stack: "shop".to_string(),
+            env: "staging".to_string(),
+        }
+    }
+
+    fn live(id: &str, kind: Kind, region: &str, tags: Tags) -> LiveResource {
+        LiveResource {
+            kind,
+            region: region.to_string(),
+            id: id.to_string(),
+            attributes: Default::default(),
+            tags,
+        }
+    }
+
+    fn scopes() -> BTreeSet<RefreshScope> {
+        BTreeSet::from([
+            ("us-east-1".to_string(), Kind::Network),
+            ("us-east-1".to_string(), Kind::Subnet),
+            ("us-west-2".to_string(), Kind::Network),
+        ])
+    }
+
+    #[tokio::test]
+    async fn reads_once_per_scope_and_groups_by_address_tag() {
+        let network = Address::new("network.main[us-east-1]");
+        let other_env = Owner {
+            stack: "shop".to_string(),
+            env: "production".to_string(),
+        };
+        let cloud = FakeCloud::new(
+            vec![
+                live(
+                    "vpc-2",
+                    Kind::Network,
+                    "us-east-1",
+                    owner().tags_for(&network),
+                ),
+                live(
+                    "vpc-1",
+                    Kind::Network,
+                    "us-east-1",
+                    owner().tags_for(&network),
+                ),
+                live(
+                    "vpc-3",
+                    Kind::Network,
+                    "us-east-1",
+                    other_env.tags_for(&network),
+                ),
+                live("vpc-4", Kind::Network, "us-east-1", Tags::new()),
+                live(
+                    "subnet-1",
+                    Kind::Subnet,
+                    "us-east-1",
+                    owner().tags_for(&Address::new("network.main.subnet.a[us-east-1a]")),
+                ),
+                live(
+                    "vol-1",
+                    Kind::Volume,
+                    "us-east-1",
+                    owner().tags_for(&Address::new("volume.data[us-east-1a]")),
+                ),
+            ],
+            0,
+        );
+        let observed = refresh(&cloud, &owner(), &scopes()).await.unwrap();
+
+        assert_eq!(cloud.reads.lock().unwrap().len(), 3);
+        assert_eq!(observed.calls.reads, 3);
+        assert_eq!(observed.scopes, scopes());
+        let ids: Vec<&str> = observed.resources[&network]
+            .iter()
+            .map(|resource| resource.id.as_str())
+            .collect();
+        assert_eq!(ids, vec!["vpc-1", "vpc-2"]);
+        assert_eq!(observed.resources.len(), 2);
+        assert!(observed.was_read("us-west-2", Kind::Network));
+        assert!(!observed.was_read("us-east-1", Kind::Volume));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttled_reads_are_retried_with_backoff() {
+        let cloud = FakeCloud::new(Vec::new(), 3);
+        let observed = refresh(&cloud, &owner(), &scopes()).await.unwrap();
+        assert_eq!(observed.calls.reads, 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn persistent_throttling_fails_naming_the_scope() {
+        let cloud = FakeCloud::new(Vec::new(), 100);
+        let error = refresh(&cloud, &owner(), &scopes()).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "refresh could not read network resources in `us-east-1`"
+        );
+        assert_eq!(cloud.reads.lock().unwrap().len(), READ_ATTEMPTS as usize);
+    }
+
+    #[test]
+    fn scopes_cover_desired_recorded_and_deposed_resources() {
+        let mut state = StateDocument::new("shop", "staging");
+        let recorded = crate::state::StateResource {
+            address: Address::new("volume.old[us-east-1a]"),
+            kind: Kind::Volume,
+            region: "eu-west-1".to_string(),
+            id: "vol-1".to_string(),
+            attributes: Default::default(),
+            tags: Tags::new(),
+            dependencies: BTreeSet::new(),
+            lifecycle: Default::default(),
+            sensitive: BTreeSet::new(),
+        };
+        state
+            .resources
+            .insert(recorded.address.clone(), recorded.clone());
+        let mut deposed = recorded;
+        deposed.kind = Kind::Snapshot;
+        state.deposed.push(deposed);
+        let scopes = refresh_scopes(&BTreeMap::new(), &state);
+        assert_eq!(
+            scopes,
+            BTreeSet::from([
+                ("eu-west-1".to_string(), Kind::Volume),
+                ("eu-west-1".to_string(), Kind::Snapshot),
+            ])
+        );
+    }
+}
