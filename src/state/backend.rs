@@ -36,6 +36,14 @@ pub trait StateBackend: Send + Sync {
         summary: &str,
     ) -> Result<(), StateError>;
 
+    /// Writes `document` exactly as given (its serial already set by the caller, as the apply
+    /// executor does), atomically, keeping the previous version as a backup.
+    ///
+    /// # Errors
+    /// Refuses, leaving the stored state untouched, when it is corrupt, of a newer format, of
+    /// another lineage, or when `document.serial` is not larger than the stored serial.
+    fn persist(&self, document: &StateDocument) -> Result<(), StateError>;
+
     /// Removes the lock if its id is `lock_id` (for a run that died holding it).
     ///
     /// # Errors

@@ -220,9 +220,22 @@ impl StateBackend for LocalBackend {
         operation: &str,
         summary: &str,
     ) -> Result<(), StateError> {
+        let mut next = document.clone();
+        next.serial = document.serial + 1;
+        next.history.push(HistoryEntry {
+            serial: next.serial,
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            operation: operation.to_string(),
+            summary: summary.to_string(),
+        });
+        self.persist(&next)?;
+        *document = next;
+        Ok(())
+    }
+
+    fn persist(&self, document: &StateDocument) -> Result<(), StateError> {
         let path = self.state_path();
         let stored = self.read_stored()?;
-        let serial = document.serial + 1;
         if let Some((_, on_disk)) = &stored {
             if on_disk.lineage != document.lineage {
                 return Err(StateError::LineageMismatch {
@@ -231,32 +244,23 @@ impl StateBackend for LocalBackend {
                     writing: document.lineage.clone(),
                 });
             }
-            if on_disk.serial >= serial {
+            if on_disk.serial >= document.serial {
                 return Err(StateError::StaleSerial {
                     path,
                     on_disk: on_disk.serial,
-                    writing: serial,
+                    writing: document.serial,
                 });
             }
         }
         let mut next = document.clone();
         next.format_version = FORMAT_VERSION;
-        next.serial = serial;
-        next.history.push(HistoryEntry {
-            serial,
-            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            operation: operation.to_string(),
-            summary: summary.to_string(),
-        });
         let mut bytes =
             serde_json::to_vec_pretty(&next).map_err(|source| StateError::Serialize { source })?;
         bytes.push(b'\n');
         if let Some((previous, _)) = &stored {
             write_atomically(&self.backup_path(), previous)?;
         }
-        write_atomically(&path, &bytes)?;
-        *document = next;
-        Ok(())
+        write_atomically(&path, &bytes)
     }
 
     fn force_unlock(&self, lock_id: &str) -> Result<(), StateError> {
@@ -422,6 +426,36 @@ mod tests {
                 }
             )
         });
+    }
+
+    #[test]
+    fn persist_writes_the_serial_given_and_refuses_one_that_does_not_increase() {
+        let (_directory, backend) = backend();
+        let mut document = StateDocument::new("shop", "staging");
+        document.serial = 5;
+        backend.persist(&document).unwrap();
+        assert_eq!(backend.load().unwrap().unwrap().serial, 5);
+        assert_refused_persist(&backend, &document);
+        document.serial = 6;
+        backend.persist(&document).unwrap();
+        assert_eq!(backend.load().unwrap().unwrap().serial, 6);
+    }
+
+    fn assert_refused_persist(backend: &LocalBackend, document: &StateDocument) {
+        let before = std::fs::read(backend.state_path()).unwrap();
+        let error = backend.persist(document).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                StateError::StaleSerial {
+                    on_disk: 5,
+                    writing: 5,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert_eq!(std::fs::read(backend.state_path()).unwrap(), before);
     }
 
     #[test]
