@@ -955,6 +955,7 @@ async fn a_refresh_only_plan_records_drift_and_calls_nothing() {
                 "cidr".to_string(),
                 (json!("10.0.0.0/16"), json!("10.5.0.0/16")),
             )]),
+            sensitive: Default::default(),
         },
         Drift {
             address: Address::new(SUBNET),
@@ -962,6 +963,7 @@ async fn a_refresh_only_plan_records_drift_and_calls_nothing() {
             region: "us-east-1".into(),
             what: DriftKind::Deleted,
             attributes: BTreeMap::new(),
+            sensitive: Default::default(),
         },
     ];
 

@@ -134,6 +134,9 @@ pub struct Drift {
     /// For a change: attribute → (recorded, live).
     #[serde(default)]
     pub attributes: BTreeMap<String, (serde_json::Value, serde_json::Value)>,
+    /// Attribute names whose values are sensitive, so views can hide them.
+    #[serde(default)]
+    pub sensitive: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

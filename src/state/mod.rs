@@ -4,6 +4,16 @@
 //! backup; a state that is corrupt, truncated, of a newer format or of another lineage is
 //! refused and never overwritten; two runs cannot hold one environment's lock at once.
 
+mod atomic;
+mod backend;
 mod document;
+mod error;
+mod local;
+mod lock;
 
+pub use atomic::write_atomically;
+pub use backend::StateBackend;
 pub use document::{FORMAT_VERSION, HistoryEntry, StateDocument, StateOutput, StateResource};
+pub use error::StateError;
+pub use local::LocalBackend;
+pub use lock::{LockInfo, StateLock};

@@ -1,0 +1,1082 @@
+//! Unit tests of the diff and the ordering, on hand-built desired resources, state and
+//! observations.
+
+use super::*;
+use crate::model::{Kind, Lifecycle, SourceLocation, reference};
+use crate::plan::refresh_scopes;
+use serde_json::json;
+
+const REGION: &str = "us-east-1";
+
+fn owner() -> Owner {
+    Owner {
+        stack: "shop".to_string(),
+        env: "staging".to_string(),
+    }
+}
+
+fn attributes(value: Value) -> Attributes {
+    match value {
+        Value::Object(map) => map.into_iter().collect(),
+        other => panic!("attributes must be an object, got {other}"),
+    }
+}
+
+fn id_of(address: &str) -> String {
+    reference(&Address::new(address), "id")
+}
+
+/// Desired resources, a state, and what the cloud holds, from which a plan is made.
+struct Fixture {
+    desired: BTreeMap<Address, DesiredResource>,
+    state: StateDocument,
+    live: Vec<LiveResource>,
+    options: PlanOptions,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let mut state = StateDocument::new("shop", "staging");
+        state.serial = 4;
+        Fixture {
+            desired: BTreeMap::new(),
+            state,
+            live: Vec::new(),
+            options: PlanOptions {
+                cloud: "sim".to_string(),
+                ..PlanOptions::default()
+            },
+        }
+    }
+
+    fn want(
+        &mut self,
+        address: &str,
+        kind: Kind,
+        values: Value,
+        depends_on: &[&str],
+    ) -> &mut DesiredResource {
+        let address = Address::new(address);
+        self.desired.insert(
+            address.clone(),
+            DesiredResource {
+                address: address.clone(),
+                kind,
+                region: REGION.to_string(),
+                attributes: attributes(values),
+                tags: Tags::new(),
+                depends_on: depends_on.iter().map(|name| Address::new(*name)).collect(),
+                lifecycle: Lifecycle::default(),
+                sensitive: BTreeSet::new(),
+                source: Some(SourceLocation {
+                    file: "main.hcl".to_string(),
+                    line: 3,
+                    column: 1,
+                }),
+            },
+        );
+        self.desired.get_mut(&address).unwrap()
+    }
+
+    /// Records a resource in state and puts the same object in the cloud.
+    fn record(
+        &mut self,
+        address: &str,
+        kind: Kind,
+        id: &str,
+        values: Value,
+        dependencies: &[&str],
+    ) -> &mut StateResource {
+        let address = Address::new(address);
+        self.live_object(address.as_str(), kind, id, values.clone());
+        self.state.resources.insert(
+            address.clone(),
+            StateResource {
+                address: address.clone(),
+                kind,
+                region: REGION.to_string(),
+                id: id.to_string(),
+                attributes: attributes(values),
+                tags: owner().tags_for(&address),
+                dependencies: dependencies
+                    .iter()
+                    .map(|name| Address::new(*name))
+                    .collect(),
+                lifecycle: Lifecycle::default(),
+                sensitive: BTreeSet::new(),
+            },
+        );
+        self.state.resources.get_mut(&address).unwrap()
+    }
+
+    /// Puts an object carrying `address`'s ownership tags in the cloud only.
+    fn live_object(&mut self, address: &str, kind: Kind, id: &str, values: Value) {
+        self.live.push(LiveResource {
+            kind,
+            region: REGION.to_string(),
+            id: id.to_string(),
+            attributes: attributes(values),
+            tags: owner().tags_for(&Address::new(address)),
+        });
+    }
+
+    fn live_mut(&mut self, id: &str) -> &mut LiveResource {
+        self.live.iter_mut().find(|live| live.id == id).unwrap()
+    }
+
+    fn observed(&self) -> Observed {
+        Observed::from_live(
+            refresh_scopes(&self.desired, &self.state),
+            self.live.clone(),
+        )
+    }
+
+    fn plan(&self) -> Result<Plan, PlanError> {
+        plan(
+            &self.desired,
+            &BTreeMap::new(),
+            &self.state,
+            &self.observed(),
+            &self.options,
+        )
+    }
+}
+
+/// `operation address` of each step, in plan order.
+fn step_names(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|step| {
+            let operation = match step.operation {
+                Operation::Create => "create",
+                Operation::Update => "update",
+                Operation::Delete if step.deposed => "delete-old",
+                Operation::Delete => "delete",
+            };
+            format!("{operation} {}", step.address)
+        })
+        .collect()
+}
+
+fn step<'a>(plan: &'a Plan, name: &str) -> &'a Step {
+    let index = step_names(plan)
+        .iter()
+        .position(|candidate| candidate == name)
+        .unwrap_or_else(|| panic!("no step `{name}` in {:?}", step_names(plan)));
+    &plan.steps[index]
+}
+
+/// Whether step `later` waits, directly or not, for step `earlier`.
+fn waits_for(plan: &Plan, later: &str, earlier: &str) -> bool {
+    let target = step(plan, earlier).index;
+    let mut stack = vec![step(plan, later).index];
+    let mut seen = BTreeSet::new();
+    while let Some(index) = stack.pop() {
+        for &before in &plan.steps[index].after_steps {
+            if before == target {
+                return true;
+            }
+            if seen.insert(before) {
+                stack.push(before);
+            }
+        }
+    }
+    false
+}
+
+fn actions(plan: &Plan) -> Vec<(String, ChangeAction)> {
+    plan.changes
+        .iter()
+        .map(|change| (change.address.to_string(), change.action))
+        .collect()
+}
+
+const NETWORK: &str = "network.main[us-east-1]";
+const SUBNET: &str = "network.main.subnet.public[us-east-1a]";
+const GROUP: &str = "firewall.web[us-east-1]";
+const TEMPLATE: &str = "launch_template.web[us-east-1]";
+const AUTOSCALING: &str = "autoscaling.web[us-east-1]";
+
+fn network_and_subnet(fixture: &mut Fixture) {
+    fixture.want(NETWORK, Kind::Network, json!({"cidr": "10.0.0.0/16"}), &[]);
+    fixture.want(
+        SUBNET,
+        Kind::Subnet,
+        json!({"network_id": id_of(NETWORK), "cidr": "10.0.1.0/24", "zone": "us-east-1a", "public": true}),
+        &[NETWORK],
+    );
+}
+
+fn record_network_and_subnet(fixture: &mut Fixture) {
+    fixture.record(
+        NETWORK,
+        Kind::Network,
+        "vpc-1",
+        json!({"cidr": "10.0.0.0/16"}),
+        &[],
+    );
+    fixture.record(
+        SUBNET,
+        Kind::Subnet,
+        "subnet-1",
+        json!({"network_id": "vpc-1", "cidr": "10.0.1.0/24", "zone": "us-east-1a", "public": true}),
+        &[NETWORK],
+    );
+}
+
+#[test]
+fn creates_in_dependency_order_with_unknown_ids() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    let plan = fixture.plan().unwrap();
+
+    assert_eq!(
+        actions(&plan),
+        vec![
+            (SUBNET.to_string(), ChangeAction::Create),
+            (NETWORK.to_string(), ChangeAction::Create),
+        ]
+    );
+    assert_eq!(
+        step_names(&plan),
+        vec![format!("create {NETWORK}"), format!("create {SUBNET}")]
+    );
+    assert_eq!(plan.steps[1].after_steps, vec![0]);
+    let subnet = &plan.changes[0];
+    assert!(!is_known(&subnet.after.as_ref().unwrap()["network_id"]));
+    assert_eq!(plan.steps[1].tags, owner().tags_for(&Address::new(SUBNET)));
+    assert_eq!(
+        plan.steps[1].dependencies,
+        BTreeSet::from([Address::new(NETWORK)])
+    );
+    assert_eq!(plan.state_lineage, fixture.state.lineage);
+    assert_eq!(plan.state_serial, 4);
+    assert_eq!(plan.summary().create, 2);
+}
+
+#[test]
+fn nothing_to_do_when_the_cloud_matches() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    let plan = fixture.plan().unwrap();
+    assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+    assert!(plan.steps.is_empty());
+    assert!(plan.drift.is_empty());
+    assert!(!plan.has_changes());
+}
+
+#[test]
+fn changed_update_attribute_updates_in_place() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    fixture
+        .desired
+        .get_mut(&Address::new(SUBNET))
+        .unwrap()
+        .attributes
+        .insert("public".into(), json!(false));
+    let plan = fixture.plan().unwrap();
+
+    assert_eq!(
+        actions(&plan),
+        vec![(SUBNET.to_string(), ChangeAction::Update)]
+    );
+    let update = step(&plan, &format!("update {SUBNET}"));
+    assert_eq!(update.id.as_deref(), Some("subnet-1"));
+    assert_eq!(update.before.as_ref().unwrap()["public"], json!(true));
+    assert_eq!(update.after.as_ref().unwrap()["public"], json!(false));
+    assert_eq!(update.after.as_ref().unwrap()["network_id"], json!("vpc-1"));
+}
+
+#[test]
+fn tag_change_is_an_update() {
+    let mut fixture = Fixture::new();
+    fixture
+        .want(NETWORK, Kind::Network, json!({"cidr": "10.0.0.0/16"}), &[])
+        .tags = Tags::from([("team".to_string(), "web".to_string())]);
+    fixture.record(
+        NETWORK,
+        Kind::Network,
+        "vpc-1",
+        json!({"cidr": "10.0.0.0/16"}),
+        &[],
+    );
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        actions(&plan),
+        vec![(NETWORK.to_string(), ChangeAction::Update)]
+    );
+    assert_eq!(plan.steps[0].tags["team"], "web");
+    assert_eq!(plan.steps[0].tags["cairn:address"], NETWORK);
+}
+
+#[test]
+fn replace_destroys_dependents_first_then_creates_in_order() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    fixture
+        .desired
+        .get_mut(&Address::new(NETWORK))
+        .unwrap()
+        .attributes
+        .insert("cidr".into(), json!("10.1.0.0/16"));
+    let plan = fixture.plan().unwrap();
+
+    assert_eq!(
+        actions(&plan),
+        vec![
+            (SUBNET.to_string(), ChangeAction::Replace),
+            (NETWORK.to_string(), ChangeAction::Replace),
+        ]
+    );
+    assert_eq!(plan.changes[1].replace_because, vec!["cidr".to_string()]);
+    // The subnet's network id is unknown, and a new network id replaces a subnet.
+    assert_eq!(
+        plan.changes[0].replace_because,
+        vec!["network_id".to_string()]
+    );
+    assert_eq!(
+        step_names(&plan),
+        vec![
+            format!("delete {SUBNET}"),
+            format!("delete {NETWORK}"),
+            format!("create {NETWORK}"),
+            format!("create {SUBNET}"),
+        ]
+    );
+    assert!(waits_for(
+        &plan,
+        &format!("delete {NETWORK}"),
+        &format!("delete {SUBNET}")
+    ));
+    assert!(waits_for(
+        &plan,
+        &format!("create {NETWORK}"),
+        &format!("delete {NETWORK}")
+    ));
+    assert!(waits_for(
+        &plan,
+        &format!("create {SUBNET}"),
+        &format!("create {NETWORK}")
+    ));
+    assert_eq!(plan.summary().replace, 2);
+}
+
+fn group_and_template(fixture: &mut Fixture) {
+    fixture.want(
+        GROUP,
+        Kind::SecurityGroup,
+        json!({"name": "web", "description": "web", "network_id": "vpc-1"}),
+        &[],
+    );
+    fixture.want(
+        TEMPLATE,
+        Kind::LaunchTemplate,
+        json!({"name": "web", "image": "ami-1", "security_group_ids": [id_of(GROUP)]}),
+        &[GROUP],
+    );
+    fixture.record(
+        GROUP,
+        Kind::SecurityGroup,
+        "sg-1",
+        json!({"name": "web", "description": "web", "network_id": "vpc-1"}),
+        &[],
+    );
+    fixture.record(
+        TEMPLATE,
+        Kind::LaunchTemplate,
+        "lt-1",
+        json!({"name": "web", "image": "ami-1", "security_group_ids": ["sg-1"], "latest_version": 1}),
+        &[GROUP],
+    );
+}
+
+#[test]
+fn create_before_destroy_creates_then_moves_dependents_then_deletes_the_old_object() {
+    let mut fixture = Fixture::new();
+    group_and_template(&mut fixture);
+    let group = fixture.desired.get_mut(&Address::new(GROUP)).unwrap();
+    group.attributes.insert("name".into(), json!("web-2"));
+    group.lifecycle.create_before_destroy = true;
+    let plan = fixture.plan().unwrap();
+
+    assert_eq!(
+        actions(&plan),
+        vec![
+            (GROUP.to_string(), ChangeAction::Replace),
+            (TEMPLATE.to_string(), ChangeAction::Update),
+        ]
+    );
+    assert!(plan.changes[0].create_before_destroy);
+    assert_eq!(
+        step_names(&plan),
+        vec![
+            format!("create {GROUP}"),
+            format!("update {TEMPLATE}"),
+            format!("delete-old {GROUP}"),
+        ]
+    );
+    let delete = step(&plan, &format!("delete-old {GROUP}"));
+    assert_eq!(delete.id.as_deref(), Some("sg-1"));
+    assert!(waits_for(
+        &plan,
+        &format!("delete-old {GROUP}"),
+        &format!("update {TEMPLATE}")
+    ));
+    assert!(waits_for(
+        &plan,
+        &format!("update {TEMPLATE}"),
+        &format!("create {GROUP}")
+    ));
+}
+
+#[test]
+fn create_before_destroy_of_a_dependent_applies_to_its_replaced_dependency() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    fixture
+        .desired
+        .get_mut(&Address::new(NETWORK))
+        .unwrap()
+        .attributes
+        .insert("cidr".into(), json!("10.1.0.0/16"));
+    fixture
+        .desired
+        .get_mut(&Address::new(SUBNET))
+        .unwrap()
+        .lifecycle
+        .create_before_destroy = true;
+    let plan = fixture.plan().unwrap();
+
+    assert!(
+        plan.changes
+            .iter()
+            .all(|change| change.create_before_destroy)
+    );
+    assert_eq!(
+        step_names(&plan),
+        vec![
+            format!("create {NETWORK}"),
+            format!("create {SUBNET}"),
+            format!("delete-old {SUBNET}"),
+            format!("delete-old {NETWORK}"),
+        ]
+    );
+    assert!(waits_for(
+        &plan,
+        &format!("delete-old {NETWORK}"),
+        &format!("delete-old {SUBNET}")
+    ));
+}
+
+#[test]
+fn removed_resources_are_deleted_in_reverse_dependency_order() {
+    let mut fixture = Fixture::new();
+    record_network_and_subnet(&mut fixture);
+    fixture.record(
+        "instance.web[us-east-1]",
+        Kind::Instance,
+        "i-1",
+        json!({"image": "ami-1", "instance_type": "t3.small", "subnet_id": "subnet-1"}),
+        &[SUBNET],
+    );
+    let plan = fixture.plan().unwrap();
+
+    assert_eq!(
+        step_names(&plan),
+        vec![
+            "delete instance.web[us-east-1]".to_string(),
+            format!("delete {SUBNET}"),
+            format!("delete {NETWORK}"),
+        ]
+    );
+    assert_eq!(plan.steps[1].after_steps, vec![0]);
+    assert_eq!(plan.steps[2].after_steps, vec![1]);
+    assert_eq!(plan.summary().delete, 3);
+}
+
+#[test]
+fn delete_waits_for_dependents_that_stop_using_it() {
+    let mut fixture = Fixture::new();
+    group_and_template(&mut fixture);
+    fixture.desired.remove(&Address::new(GROUP));
+    let template = fixture.desired.get_mut(&Address::new(TEMPLATE)).unwrap();
+    template
+        .attributes
+        .insert("security_group_ids".into(), json!([]));
+    template.depends_on.clear();
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        step_names(&plan),
+        vec![format!("update {TEMPLATE}"), format!("delete {GROUP}")]
+    );
+    assert_eq!(plan.steps[1].after_steps, vec![0]);
+}
+
+#[test]
+fn destroy_deletes_everything_in_reverse_order() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    fixture.options.destroy = true;
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        step_names(&plan),
+        vec![format!("delete {SUBNET}"), format!("delete {NETWORK}")]
+    );
+    assert_eq!(plan.steps[1].after_steps, vec![0]);
+    assert_eq!(plan.steps[0].id.as_deref(), Some("subnet-1"));
+}
+
+#[test]
+fn untracked_tagged_object_is_adopted_not_created_again() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    fixture.record(
+        NETWORK,
+        Kind::Network,
+        "vpc-1",
+        json!({"cidr": "10.0.0.0/16"}),
+        &[],
+    );
+    // A crash after the subnet's create call and before state recorded it.
+    fixture.live_object(
+        SUBNET,
+        Kind::Subnet,
+        "subnet-9",
+        json!({"network_id": "vpc-1", "cidr": "10.0.1.0/24", "zone": "us-east-1a", "public": false}),
+    );
+    let plan = fixture.plan().unwrap();
+
+    assert_eq!(plan.adopted.len(), 1);
+    assert_eq!(plan.adopted[0].id, "subnet-9");
+    assert_eq!(
+        plan.adopted[0].dependencies,
+        BTreeSet::from([Address::new(NETWORK)])
+    );
+    assert_eq!(
+        actions(&plan),
+        vec![(SUBNET.to_string(), ChangeAction::Update)]
+    );
+    assert_eq!(step_names(&plan), vec![format!("update {SUBNET}")]);
+    assert_eq!(plan.steps[0].id.as_deref(), Some("subnet-9"));
+    assert!(plan.has_changes());
+}
+
+#[test]
+fn duplicates_keep_the_recorded_object_and_delete_the_others() {
+    let mut fixture = Fixture::new();
+    fixture.want(NETWORK, Kind::Network, json!({"cidr": "10.0.0.0/16"}), &[]);
+    fixture.record(
+        NETWORK,
+        Kind::Network,
+        "vpc-2",
+        json!({"cidr": "10.0.0.0/16"}),
+        &[],
+    );
+    fixture.live_object(
+        NETWORK,
+        Kind::Network,
+        "vpc-1",
+        json!({"cidr": "10.0.0.0/16"}),
+    );
+    let plan = fixture.plan().unwrap();
+
+    assert_eq!(step_names(&plan), vec![format!("delete-old {NETWORK}")]);
+    assert_eq!(plan.steps[0].id.as_deref(), Some("vpc-1"));
+    assert!(plan.adopted.is_empty());
+    assert_eq!(
+        plan.changes[0].before.as_ref().unwrap()["id"],
+        json!("vpc-1")
+    );
+}
+
+#[test]
+fn recorded_object_gone_but_another_tagged_is_adopted_in_its_place() {
+    let mut fixture = Fixture::new();
+    fixture.want(NETWORK, Kind::Network, json!({"cidr": "10.0.0.0/16"}), &[]);
+    fixture.record(
+        NETWORK,
+        Kind::Network,
+        "vpc-old",
+        json!({"cidr": "10.0.0.0/16"}),
+        &[],
+    );
+    fixture.live.clear();
+    fixture.live_object(
+        NETWORK,
+        Kind::Network,
+        "vpc-new",
+        json!({"cidr": "10.0.0.0/16"}),
+    );
+    let plan = fixture.plan().unwrap();
+
+    // Apply records adoptions before drift; a `Deleted` drift would drop the adopted record.
+    assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+    assert_eq!(plan.adopted.len(), 1);
+    assert_eq!(plan.adopted[0].id, "vpc-new");
+    assert!(plan.steps.is_empty());
+}
+
+#[test]
+fn duplicates_without_state_keep_the_first_by_id() {
+    let mut fixture = Fixture::new();
+    fixture.want(NETWORK, Kind::Network, json!({"cidr": "10.0.0.0/16"}), &[]);
+    fixture.live_object(
+        NETWORK,
+        Kind::Network,
+        "vpc-b",
+        json!({"cidr": "10.0.0.0/16"}),
+    );
+    fixture.live_object(
+        NETWORK,
+        Kind::Network,
+        "vpc-a",
+        json!({"cidr": "10.0.0.0/16"}),
+    );
+    let plan = fixture.plan().unwrap();
+
+    assert_eq!(plan.adopted.len(), 1);
+    assert_eq!(plan.adopted[0].id, "vpc-a");
+    assert_eq!(step_names(&plan), vec![format!("delete-old {NETWORK}")]);
+    assert_eq!(plan.steps[0].id.as_deref(), Some("vpc-b"));
+}
+
+#[test]
+fn live_object_of_another_kind_is_ignored() {
+    let mut fixture = Fixture::new();
+    fixture.want(NETWORK, Kind::Network, json!({"cidr": "10.0.0.0/16"}), &[]);
+    fixture.live_object(NETWORK, Kind::Volume, "vol-1", json!({"size_gb": 10}));
+    let mut observed = fixture.observed();
+    observed.scopes.insert((REGION.to_string(), Kind::Volume));
+    let plan = plan(
+        &fixture.desired,
+        &BTreeMap::new(),
+        &fixture.state,
+        &observed,
+        &fixture.options,
+    )
+    .unwrap();
+    assert!(plan.adopted.is_empty());
+    assert_eq!(step_names(&plan), vec![format!("create {NETWORK}")]);
+}
+
+#[test]
+fn out_of_band_change_is_drift_and_is_set_back() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    fixture
+        .live_mut("subnet-1")
+        .attributes
+        .insert("public".into(), json!(false));
+    let plan = fixture.plan().unwrap();
+
+    assert_eq!(plan.drift.len(), 1);
+    let drift = &plan.drift[0];
+    assert_eq!(drift.what, DriftKind::Changed);
+    assert_eq!(drift.attributes["public"], (json!(true), json!(false)));
+    assert_eq!(
+        actions(&plan),
+        vec![(SUBNET.to_string(), ChangeAction::Update)]
+    );
+    assert_eq!(
+        plan.steps[0].before.as_ref().unwrap()["public"],
+        json!(false)
+    );
+    assert_eq!(plan.steps[0].after.as_ref().unwrap()["public"], json!(true));
+}
+
+#[test]
+fn object_deleted_outside_is_drift_and_created_again() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    fixture.live.retain(|live| live.id != "subnet-1");
+    let plan = fixture.plan().unwrap();
+
+    assert_eq!(plan.drift.len(), 1);
+    assert_eq!(plan.drift[0].what, DriftKind::Deleted);
+    assert_eq!(step_names(&plan), vec![format!("create {SUBNET}")]);
+    assert_eq!(
+        plan.steps[0].after.as_ref().unwrap()["network_id"],
+        json!("vpc-1")
+    );
+}
+
+#[test]
+fn without_refresh_the_recorded_state_is_trusted() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    let plan = plan(
+        &fixture.desired,
+        &BTreeMap::new(),
+        &fixture.state,
+        &Observed::not_refreshed(),
+        &fixture.options,
+    )
+    .unwrap();
+    assert!(plan.drift.is_empty());
+    assert!(plan.steps.is_empty());
+}
+
+#[test]
+fn ignored_attributes_never_diff_and_keep_their_live_value() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    let subnet = fixture.desired.get_mut(&Address::new(SUBNET)).unwrap();
+    subnet.lifecycle.ignore_changes.insert("public".to_string());
+    subnet.attributes.insert("public".into(), json!(false));
+    assert!(fixture.plan().unwrap().changes.is_empty());
+
+    fixture
+        .desired
+        .get_mut(&Address::new(SUBNET))
+        .unwrap()
+        .tags
+        .insert("team".into(), "web".into());
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        actions(&plan),
+        vec![(SUBNET.to_string(), ChangeAction::Update)]
+    );
+    assert_eq!(plan.steps[0].after.as_ref().unwrap()["public"], json!(true));
+}
+
+#[test]
+fn computed_attributes_never_diff() {
+    let mut fixture = Fixture::new();
+    group_and_template(&mut fixture);
+    fixture
+        .live_mut("lt-1")
+        .attributes
+        .insert("latest_version".into(), json!(7));
+    let plan = fixture.plan().unwrap();
+    assert!(plan.changes.is_empty());
+    assert!(plan.drift.is_empty());
+}
+
+#[test]
+fn prevent_destroy_refuses_a_delete_naming_the_address() {
+    let mut fixture = Fixture::new();
+    record_network_and_subnet(&mut fixture);
+    fixture.want(NETWORK, Kind::Network, json!({"cidr": "10.0.0.0/16"}), &[]);
+    fixture
+        .state
+        .resources
+        .get_mut(&Address::new(SUBNET))
+        .unwrap()
+        .lifecycle
+        .prevent_destroy = true;
+    let error = fixture.plan().unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, PlanError::PreventDestroy { .. }));
+    assert!(
+        message.contains(&format!("`{SUBNET}` (recorded in state")),
+        "{message}"
+    );
+}
+
+#[test]
+fn prevent_destroy_refuses_a_replacement_naming_the_source() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    let network = fixture.desired.get_mut(&Address::new(NETWORK)).unwrap();
+    network
+        .attributes
+        .insert("cidr".into(), json!("10.9.0.0/16"));
+    network.lifecycle.prevent_destroy = true;
+    let message = fixture.plan().unwrap_err().to_string();
+    assert!(
+        message.contains(&format!("`{NETWORK}` (defined at main.hcl:3:1)")),
+        "{message}"
+    );
+
+    // Updates in place stay allowed.
+    let network = fixture.desired.get_mut(&Address::new(NETWORK)).unwrap();
+    network
+        .attributes
+        .insert("cidr".into(), json!("10.0.0.0/16"));
+    network.tags.insert("team".into(), "web".into());
+    assert_eq!(fixture.plan().unwrap().summary().update, 1);
+}
+
+#[test]
+fn prevent_destroy_refuses_destroy() {
+    let mut fixture = Fixture::new();
+    record_network_and_subnet(&mut fixture);
+    fixture
+        .state
+        .resources
+        .get_mut(&Address::new(NETWORK))
+        .unwrap()
+        .lifecycle
+        .prevent_destroy = true;
+    fixture.options.destroy = true;
+    assert!(
+        matches!(fixture.plan(), Err(PlanError::PreventDestroy { resources }) if resources.len() == 1)
+    );
+}
+
+#[test]
+fn target_plans_only_the_target_and_its_dependencies() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    fixture.want(
+        "volume.data[us-east-1a]",
+        Kind::Volume,
+        json!({"zone": "us-east-1a", "size_gb": 10}),
+        &[],
+    );
+    fixture.record(
+        "volume.old[us-east-1a]",
+        Kind::Volume,
+        "vol-old",
+        json!({"size_gb": 5}),
+        &[],
+    );
+    fixture.options.target = vec!["network.main.subnet.public".to_string()];
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        step_names(&plan),
+        vec![format!("create {NETWORK}"), format!("create {SUBNET}")]
+    );
+
+    fixture.options.target = vec!["volume.old".to_string()];
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        step_names(&plan),
+        vec!["delete volume.old[us-east-1a]".to_string()]
+    );
+
+    fixture.options.target = vec!["network.mian".to_string()];
+    assert!(matches!(
+        fixture.plan(),
+        Err(PlanError::TargetMatchesNothing { .. })
+    ));
+}
+
+#[test]
+fn targeted_destroy_takes_dependents_along() {
+    let mut fixture = Fixture::new();
+    record_network_and_subnet(&mut fixture);
+    fixture.record(
+        "volume.data[us-east-1a]",
+        Kind::Volume,
+        "vol-1",
+        json!({"size_gb": 10}),
+        &[],
+    );
+    fixture.options.destroy = true;
+    fixture.options.target = vec!["network.main[us-east-1]".to_string()];
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        step_names(&plan),
+        vec![format!("delete {SUBNET}"), format!("delete {NETWORK}")]
+    );
+}
+
+#[test]
+fn refresh_only_reports_drift_and_plans_no_steps() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    fixture
+        .live_mut("subnet-1")
+        .attributes
+        .insert("public".into(), json!(false));
+    fixture.options.refresh_only = true;
+    let plan = fixture.plan().unwrap();
+    assert!(plan.refresh_only);
+    assert!(plan.steps.is_empty());
+    assert!(plan.changes.is_empty());
+    assert_eq!(plan.drift.len(), 1);
+    assert!(plan.has_changes());
+}
+
+#[test]
+fn update_of_a_template_leaves_its_new_version_unknown() {
+    let mut fixture = Fixture::new();
+    group_and_template(&mut fixture);
+    fixture.want(
+        AUTOSCALING,
+        Kind::AutoscalingGroup,
+        json!({
+            "name": "web",
+            "launch_template_id": id_of(TEMPLATE),
+            "launch_template_version": reference(&Address::new(TEMPLATE), "latest_version"),
+            "desired": 2,
+        }),
+        &[TEMPLATE],
+    );
+    fixture.record(
+        AUTOSCALING,
+        Kind::AutoscalingGroup,
+        "web",
+        json!({"name": "web", "launch_template_id": "lt-1", "launch_template_version": 1, "desired": 2}),
+        &[TEMPLATE],
+    );
+    assert!(fixture.plan().unwrap().changes.is_empty());
+
+    fixture
+        .desired
+        .get_mut(&Address::new(TEMPLATE))
+        .unwrap()
+        .attributes
+        .insert("image".into(), json!("ami-2"));
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        actions(&plan),
+        vec![
+            (AUTOSCALING.to_string(), ChangeAction::Update),
+            (TEMPLATE.to_string(), ChangeAction::Update),
+        ]
+    );
+    let after = plan.changes[0].after.as_ref().unwrap();
+    assert!(!is_known(&after["launch_template_version"]));
+    assert_eq!(after["launch_template_id"], json!("lt-1"));
+    assert_eq!(
+        step_names(&plan),
+        vec![
+            format!("update {TEMPLATE}"),
+            format!("update {AUTOSCALING}")
+        ]
+    );
+}
+
+#[test]
+fn deposed_objects_are_deleted() {
+    let mut fixture = Fixture::new();
+    fixture.want(NETWORK, Kind::Network, json!({"cidr": "10.0.0.0/16"}), &[]);
+    fixture.record(
+        NETWORK,
+        Kind::Network,
+        "vpc-new",
+        json!({"cidr": "10.0.0.0/16"}),
+        &[],
+    );
+    let mut old = fixture.state.resources[&Address::new(NETWORK)].clone();
+    old.id = "vpc-old".to_string();
+    fixture.state.deposed.push(old);
+    fixture.live_object(
+        NETWORK,
+        Kind::Network,
+        "vpc-old",
+        json!({"cidr": "10.0.0.0/16"}),
+    );
+    let plan = fixture.plan().unwrap();
+    assert_eq!(step_names(&plan), vec![format!("delete-old {NETWORK}")]);
+    assert_eq!(plan.steps[0].id.as_deref(), Some("vpc-old"));
+}
+
+#[test]
+fn attributes_fed_from_sensitive_ones_are_sensitive() {
+    let mut fixture = Fixture::new();
+    fixture
+        .want(
+            TEMPLATE,
+            Kind::LaunchTemplate,
+            json!({"name": "web", "user_data": "password=hunter2"}),
+            &[],
+        )
+        .sensitive
+        .insert("user_data".to_string());
+    fixture.want(
+        "instance.web[us-east-1]",
+        Kind::Instance,
+        json!({"image": reference(&Address::new(TEMPLATE), "user_data")}),
+        &[TEMPLATE],
+    );
+    let plan = fixture.plan().unwrap();
+    assert!(plan.changes[0].sensitive.contains("image"));
+    assert!(plan.changes[1].sensitive.contains("user_data"));
+}
+
+#[test]
+fn dependency_cycle_is_an_error() {
+    let mut fixture = Fixture::new();
+    fixture.want(
+        "network.a[us-east-1]",
+        Kind::Network,
+        json!({}),
+        &["network.b[us-east-1]"],
+    );
+    fixture.want(
+        "network.b[us-east-1]",
+        Kind::Network,
+        json!({}),
+        &["network.a[us-east-1]"],
+    );
+    assert!(
+        matches!(fixture.plan(), Err(PlanError::DependencyCycle { addresses }) if addresses.len() == 2)
+    );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A random DAG: node `i` may depend on any node before it.
+    fn dag() -> impl Strategy<Value = Vec<Vec<usize>>> {
+        (1usize..12).prop_flat_map(|count| {
+            (0..count)
+                .map(|node| {
+                    proptest::collection::btree_set(0..node.max(1), 0..=node.min(3)).prop_map(
+                        move |set| {
+                            set.into_iter()
+                                .filter(|&dependency| dependency < node)
+                                .collect::<Vec<_>>()
+                        },
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    }
+
+    fn name(node: usize) -> String {
+        format!("network.n{node:02}[us-east-1]")
+    }
+
+    proptest! {
+        #[test]
+        fn delete_order_is_the_reverse_of_create_order(graph in dag()) {
+            let mut fixture = Fixture::new();
+            for (node, dependencies) in graph.iter().enumerate() {
+                let names: Vec<String> = dependencies.iter().map(|&dependency| name(dependency)).collect();
+                let references: Vec<&str> = names.iter().map(String::as_str).collect();
+                fixture.want(&name(node), Kind::Network, json!({"cidr": "10.0.0.0/16"}), &references);
+            }
+            let create = fixture.plan().unwrap();
+            for (node, dependencies) in graph.iter().enumerate() {
+                let names: Vec<String> = dependencies.iter().map(|&dependency| name(dependency)).collect();
+                let references: Vec<&str> = names.iter().map(String::as_str).collect();
+                fixture.record(&name(node), Kind::Network, &format!("vpc-{node}"), json!({"cidr": "10.0.0.0/16"}), &references);
+            }
+            fixture.options.destroy = true;
+            let destroy = fixture.plan().unwrap();
+
+            for plan in [&create, &destroy] {
+                prop_assert_eq!(plan.steps.len(), graph.len());
+                for step in &plan.steps {
+                    prop_assert!(step.after_steps.iter().all(|&before| before < step.index));
+                }
+            }
+            for (node, dependencies) in graph.iter().enumerate() {
+                for &dependency in dependencies {
+                    let (later, earlier) = (name(node), name(dependency));
+                    let created_after = waits_for(&create, &format!("create {later}"), &format!("create {earlier}"));
+                    let deleted_after = waits_for(&destroy, &format!("delete {earlier}"), &format!("delete {later}"));
+                    prop_assert!(created_after, "create {} must wait for {}", later, earlier);
+                    prop_assert!(deleted_after, "delete {} must wait for {}", earlier, later);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Errors of refresh, planning and plan files.
+
+use crate::model::{Address, Kind, SourceLocation};
+use crate::provider::ProviderError;
+use crate::state::StateError;
+use std::fmt;
+use std::path::PathBuf;
+
+/// What went wrong making, saving or checking a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A batched read failed (after retries for throttling and transient errors).
+    #[error("refresh could not read {kind} resources in `{region}`")]
+    Refresh {
+        region: String,
+        kind: Kind,
+        #[source]
+        source: ProviderError,
+    },
+
+    /// The plan would destroy resources protected by `lifecycle.prevent_destroy`.
+    #[error(
+        "the plan would destroy {}, protected by `lifecycle {{ prevent_destroy = true }}`\nhint: remove `prevent_destroy` from the block first if destroying is really intended",
+        ProtectedList(.resources)
+    )]
+    PreventDestroy { resources: Vec<ProtectedResource> },
+
+    /// The desired resources depend on each other in a circle.
+    #[error("dependency cycle between {}", AddressList(.addresses))]
+    DependencyCycle { addresses: Vec<Address> },
+
+    /// The planned operations cannot be ordered (for example a destroy-then-create
+    /// replacement that other changes must wait for in both directions).
+    #[error(
+        "the planned operations cannot be ordered: {}\nhint: set `lifecycle {{ create_before_destroy = true }}` on the replaced resources, or apply in two steps with `--target`",
+        .steps.join(", ")
+    )]
+    StepCycle { steps: Vec<String> },
+
+    /// A `--target` names nothing in the configuration, the state or the cloud.
+    #[error(
+        "target `{target}` matches no resource\nhint: targets look like `network.main` or `network.main[us-east-1]`"
+    )]
+    TargetMatchesNothing { target: String },
+
+    /// A plan file could not be read or written.
+    #[error("could not {action} plan file `{path}`")]
+    PlanFileIo {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Writing the plan file failed.
+    #[error("could not write plan file `{path}`")]
+    PlanFileWrite {
+        path: PathBuf,
+        #[source]
+        source: StateError,
+    },
+
+    /// A plan file is not a plan.
+    #[error("plan file `{path}` is not a valid plan: {source}")]
+    PlanFileInvalid {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A plan file was written by a newer Cairn.
+    #[error(
+        "plan file `{path}` has format version {found}, newer than {supported}\nhint: apply it with the Cairn version that made it, or plan again"
+    )]
+    PlanFileNewer {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+    },
+
+    /// The saved plan was made against another state (lineage).
+    #[error(
+        "the saved plan was made for state lineage `{plan_lineage}`, but the current state has lineage `{state_lineage}`\nhint: run `cairn plan` again for this environment"
+    )]
+    StateLineageChanged {
+        plan_lineage: String,
+        state_lineage: String,
+    },
+
+    /// The state changed since the plan was made.
+    #[error(
+        "the saved plan is stale: it was made against state serial {plan_serial}, but the state is now at serial {state_serial}\nhint: run `cairn plan` again"
+    )]
+    StateSerialChanged { plan_serial: u64, state_serial: u64 },
+
+    /// The saved plan belongs to another stack or environment.
+    #[error(
+        "the saved plan is for `{plan_stack}` environment `{plan_environment}`, not `{stack}` environment `{environment}`"
+    )]
+    WrongEnvironment {
+        plan_stack: String,
+        plan_environment: String,
+        stack: String,
+        environment: String,
+    },
+
+    /// A plan could not be serialized (an internal error).
+    #[error("internal error: could not serialize the plan")]
+    Serialize {
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// A protected resource a plan would destroy, and where it was defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedResource {
+    pub address: Address,
+    /// `None` when the block is gone from the configuration (only state remembers it).
+    pub source: Option<SourceLocation>,
+}
+
+struct ProtectedList<'a>(&'a [ProtectedResource]);
+
+impl fmt::Display for ProtectedList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, resource) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
+            }
+            match &resource.source {
+                Some(source) => write!(f, "`{}` (defined at {source})", resource.address)?,
+                None => write!(
+                    f,
+                    "`{}` (recorded in state; its block is no longer in the configuration)",
+                    resource.address
+                )?,
+            }
+        }
+        Ok(())
+    }
+}
+
+struct AddressList<'a>(&'a [Address]);
+
+impl fmt::Display for AddressList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self
+            .0
+            .iter()
+            .map(|address| format!("`{address}`"))
+            .collect();
+        f.write_str(&names.join(" -> "))
+    }
+}

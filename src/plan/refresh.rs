@@ -1,0 +1,351 @@
+//! Refresh: what the cloud holds right now, read in batches by ownership tags.
+//!
+//! One `read` per (region, kind) that the configuration or the state mentions, never one call
+//! per resource. Live resources are grouped by their `cairn:address` tag, which is how a plan
+//! finds out-of-band changes, deletions, and resources a crash left out of state.
+
+use super::PlanError;
+use crate::model::{Address, DesiredResource, Kind, Owner, TAG_ADDRESS};
+use crate::provider::{CallCount, LiveResource, Provider};
+use crate::state::StateDocument;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// One batched read: a region and a kind.
+pub type RefreshScope = (String, Kind);
+
+/// What a refresh saw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    /// Owned live resources by their `cairn:address` tag, each list sorted by id. Several
+    /// entries under one address are duplicates (a retried create, a crash's trace).
+    pub resources: BTreeMap<Address, Vec<LiveResource>>,
+    /// The (region, kind) pairs that were read. A recorded resource in a pair that was not
+    /// read is assumed to exist as recorded; one in a pair that was read and is absent was
+    /// deleted outside Cairn.
+    pub scopes: BTreeSet<RefreshScope>,
+    /// API calls the refresh made.
+    pub calls: CallCount,
+}
+
+impl Observed {
+    /// Nothing observed: plan against the state as recorded (`--refresh=false`).
+    pub fn not_refreshed() -> Self {
+        Observed::default()
+    }
+
+    /// Groups `live` resources by their address tag; resources without one are not Cairn's
+    /// to manage and are left out.
+    pub fn from_live(
+        scopes: BTreeSet<RefreshScope>,
+        live: impl IntoIterator<Item = LiveResource>,
+    ) -> Self {
+        let mut resources: BTreeMap<Address, Vec<LiveResource>> = BTreeMap::new();
+        for resource in live {
+            if let Some(address) = resource.tags.get(TAG_ADDRESS) {
+                resources
+                    .entry(Address::new(address.clone()))
+                    .or_default()
+                    .push(resource);
+            }
+        }
+        for group in resources.values_mut() {
+            group.sort_by(|left, right| left.id.cmp(&right.id));
+        }
+        Observed {
+            resources,
+            scopes,
+            calls: CallCount::default(),
+        }
+    }
+
+    /// Whether resources of `kind` in `region` were read.
+    pub fn was_read(&self, region: &str, kind: Kind) -> bool {
+        self.scopes.contains(&(region.to_string(), kind))
+    }
+}
+
+/// The (region, kind) pairs a plan needs read: every one that a desired resource, a recorded
+/// resource or a deposed object lives in.
+pub fn refresh_scopes(
+    desired: &BTreeMap<Address, DesiredResource>,
+    state: &StateDocument,
+) -> BTreeSet<RefreshScope> {
+    desired
+        .values()
+        .map(|resource| (resource.region.clone(), resource.kind))
+        .chain(
+            state
+                .resources
+                .values()
+                .chain(&state.deposed)
+                .map(|resource| (resource.region.clone(), resource.kind)),
+        )
+        .collect()
+}
+
+/// How often a throttled or transient read is tried before the refresh gives up.
+const READ_ATTEMPTS: u32 = 5;
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Reads every owned resource in `scopes`, one batched call per scope (retrying throttling
+/// and transient errors with exponential backoff), and records the calls made.
+///
+/// # Errors
+/// [`PlanError::Refresh`] naming the region and kind when a read fails for good.
+pub async fn refresh(
+    provider: &dyn Provider,
+    owner: &Owner,
+    scopes: &BTreeSet<RefreshScope>,
+) -> Result<Observed, PlanError> {
+    let calls_before = provider.calls();
+    let mut live = Vec::new();
+    for (region, kind) in scopes {
+        let mut attempt = 1;
+        let resources = loop {
+            match provider.read(region, *kind, owner).await {
+                Ok(resources) => break resources,
+                Err(error) if error.is_retryable() && attempt < READ_ATTEMPTS => {
+                    tracing::debug!(%region, %kind, %error, attempt, "retrying refresh read");
+                    tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(attempt - 1)).await;
+                    attempt += 1;
+                }
+                Err(source) => {
+                    return Err(PlanError::Refresh {
+                        region: region.clone(),
+                        kind: *kind,
+                        source,
+                    });
+                }
+            }
+        };
+        // A provider filters by owner already; checking again keeps another stack's or
+        // environment's resources out even if a filter is loose.
+        live.extend(
+            resources
+                .into_iter()
+                .filter(|resource| owner.owns(&resource.tags)),
+        );
+    }
+    let calls_after = provider.calls();
+    let mut observed = Observed::from_live(scopes.clone(), live);
+    observed.calls = CallCount {
+        reads: calls_after.reads.saturating_sub(calls_before.reads),
+        mutations: calls_after.mutations.saturating_sub(calls_before.mutations),
+    };
+    Ok(observed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Tags;
+    use crate::provider::{CreateRequest, ProviderError, UpdateRequest};
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+
+    /// A cloud holding fixed resources, counting reads, throttling the first few.
+    struct FakeCloud {
+        resources: Vec<LiveResource>,
+        throttle_first: Mutex<u32>,
+        reads: Mutex<Vec<(String, Kind)>>,
+    }
+
+    impl FakeCloud {
+        fn new(resources: Vec<LiveResource>, throttle_first: u32) -> Self {
+            FakeCloud {
+                resources,
+                throttle_first: Mutex::new(throttle_first),
+                reads: Mutex::new(Vec::new()),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Provider for FakeCloud {
+        fn name(&self) -> &'static str {
+            "fake"
+        }
+
+        async fn read(
+            &self,
+            region: &str,
+            kind: Kind,
+            _owner: &Owner,
+        ) -> Result<Vec<LiveResource>, ProviderError> {
+            self.reads.lock().unwrap().push((region.to_string(), kind));
+            let mut throttle = self.throttle_first.lock().unwrap();
+            if *throttle > 0 {
+                *throttle -= 1;
+                return Err(ProviderError::Throttled {
+                    message: "Rate exceeded".to_string(),
+                });
+            }
+            Ok(self
+                .resources
+                .iter()
+                .filter(|resource| resource.region == region && resource.kind == kind)
+                .cloned()
+                .collect())
+        }
+
+        async fn create(&self, _request: &CreateRequest) -> Result<LiveResource, ProviderError> {
+            unreachable!("refresh never creates")
+        }
+
+        async fn update(&self, _request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
+            unreachable!("refresh never updates")
+        }
+
+        async fn delete(&self, _region: &str, _kind: Kind, _id: &str) -> Result<(), ProviderError> {
+            unreachable!("refresh never deletes")
+        }
+
+        async fn import(
+            &self,
+            _region: &str,
+            _kind: Kind,
+            _id: &str,
+        ) -> Result<LiveResource, ProviderError> {
+            unreachable!("refresh never imports")
+        }
+
+        fn calls(&self) -> CallCount {
+            CallCount {
+                reads: self.reads.lock().unwrap().len() as u64,
+                mutations: 0,
+            }
+        }
+    }
+
+    fn owner() -> Owner {
+        Owner {
+            stack: "shop".to_string(),
+            env: "staging".to_string(),
+        }
+    }
+
+    fn live(id: &str, kind: Kind, region: &str, tags: Tags) -> LiveResource {
+        LiveResource {
+            kind,
+            region: region.to_string(),
+            id: id.to_string(),
+            attributes: Default::default(),
+            tags,
+        }
+    }
+
+    fn scopes() -> BTreeSet<RefreshScope> {
+        BTreeSet::from([
+            ("us-east-1".to_string(), Kind::Network),
+            ("us-east-1".to_string(), Kind::Subnet),
+            ("us-west-2".to_string(), Kind::Network),
+        ])
+    }
+
+    #[tokio::test]
+    async fn reads_once_per_scope_and_groups_by_address_tag() {
+        let network = Address::new("network.main[us-east-1]");
+        let other_env = Owner {
+            stack: "shop".to_string(),
+            env: "production".to_string(),
+        };
+        let cloud = FakeCloud::new(
+            vec![
+                live(
+                    "vpc-2",
+                    Kind::Network,
+                    "us-east-1",
+                    owner().tags_for(&network),
+                ),
+                live(
+                    "vpc-1",
+                    Kind::Network,
+                    "us-east-1",
+                    owner().tags_for(&network),
+                ),
+                live(
+                    "vpc-3",
+                    Kind::Network,
+                    "us-east-1",
+                    other_env.tags_for(&network),
+                ),
+                live("vpc-4", Kind::Network, "us-east-1", Tags::new()),
+                live(
+                    "subnet-1",
+                    Kind::Subnet,
+                    "us-east-1",
+                    owner().tags_for(&Address::new("network.main.subnet.a[us-east-1a]")),
+                ),
+                live(
+                    "vol-1",
+                    Kind::Volume,
+                    "us-east-1",
+                    owner().tags_for(&Address::new("volume.data[us-east-1a]")),
+                ),
+            ],
+            0,
+        );
+        let observed = refresh(&cloud, &owner(), &scopes()).await.unwrap();
+
+        assert_eq!(cloud.reads.lock().unwrap().len(), 3);
+        assert_eq!(observed.calls.reads, 3);
+        assert_eq!(observed.scopes, scopes());
+        let ids: Vec<&str> = observed.resources[&network]
+            .iter()
+            .map(|resource| resource.id.as_str())
+            .collect();
+        assert_eq!(ids, vec!["vpc-1", "vpc-2"]);
+        assert_eq!(observed.resources.len(), 2);
+        assert!(observed.was_read("us-west-2", Kind::Network));
+        assert!(!observed.was_read("us-east-1", Kind::Volume));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttled_reads_are_retried_with_backoff() {
+        let cloud = FakeCloud::new(Vec::new(), 3);
+        let observed = refresh(&cloud, &owner(), &scopes()).await.unwrap();
+        assert_eq!(observed.calls.reads, 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn persistent_throttling_fails_naming_the_scope() {
+        let cloud = FakeCloud::new(Vec::new(), 100);
+        let error = refresh(&cloud, &owner(), &scopes()).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "refresh could not read network resources in `us-east-1`"
+        );
+        assert_eq!(cloud.reads.lock().unwrap().len(), READ_ATTEMPTS as usize);
+    }
+
+    #[test]
+    fn scopes_cover_desired_recorded_and_deposed_resources() {
+        let mut state = StateDocument::new("shop", "staging");
+        let recorded = crate::state::StateResource {
+            address: Address::new("volume.old[us-east-1a]"),
+            kind: Kind::Volume,
+            region: "eu-west-1".to_string(),
+            id: "vol-1".to_string(),
+            attributes: Default::default(),
+            tags: Tags::new(),
+            dependencies: BTreeSet::new(),
+            lifecycle: Default::default(),
+            sensitive: BTreeSet::new(),
+        };
+        state
+            .resources
+            .insert(recorded.address.clone(), recorded.clone());
+        let mut deposed = recorded;
+        deposed.kind = Kind::Snapshot;
+        state.deposed.push(deposed);
+        let scopes = refresh_scopes(&BTreeMap::new(), &state);
+        assert_eq!(
+            scopes,
+            BTreeSet::from([
+                ("eu-west-1".to_string(), Kind::Volume),
+                ("eu-west-1".to_string(), Kind::Snapshot),
+            ])
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! The JSON view of a plan, for programs and CI: changes with before/after values, the
+//! summary counts, drift, adoptions and the refresh's API calls.
+
+use super::value::json_value;
+use crate::model::{Attributes, Value};
+use crate::plan::Plan;
+use serde_json::{Map, json};
+use std::collections::BTreeSet;
+
+/// The plan as JSON:
+/// `{"format_version", "stack", "environment", "refresh_only", "changes": [{"address", "kind",
+/// "region", "action", "before", "after", "before_tags", "after_tags", "replace_because",
+/// "create_before_destroy"}], "summary": {"create", "update", "replace", "delete"}, "drift":
+/// [{"address", "kind", "region", "what", "attributes": {name: {"before", "after"}}}],
+/// "adopted": [{"address", "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"}}`.
+/// Sensitive values are `"(sensitive)"`; values only known after apply are
+/// `"(known after apply)"`.
+pub fn render_json(plan: &Plan) -> Value {
+    let changes: Vec<Value> = plan
+        .changes
+        .iter()
+        .map(|change| {
+            json!({
+                "address": change.address,
+                "kind": change.kind,
+                "region": change.region,
+                "action": change.action,
+                "before": change.before.as_ref().map(|values| masked(values, &change.sensitive)),
+                "after": change.after.as_ref().map(|values| masked(values, &change.sensitive)),
+                "before_tags": change.before_tags,
+                "after_tags": change.after_tags,
+                "replace_because": change.replace_because,
+                "create_before_destroy": change.create_before_destroy,
+            })
+        })
+        .collect();
+    let drift: Vec<Value> = plan
+        .drift
+        .iter()
+        .map(|entry| {
+            let attributes: Map<String, Value> = entry
+                .attributes
+                .iter()
+                .map(|(name, (recorded, live))| {
+                    let sensitive = entry.sensitive.contains(name);
+                    (
+                        name.clone(),
+                        json!({
+                            "before": json_value(recorded, sensitive),
+                            "after": json_value(live, sensitive),
+                        }),
+                    )
+                })
+                .collect();
+            json!({
+                "address": entry.address,
+                "kind": entry.kind,
+                "region": entry.region,
+                "what": entry.what,
+                "attributes": attributes,
+            })
+        })
+        .collect();
+    let adopted: Vec<Value> = plan
+        .adopted
+        .iter()
+        .map(|object| {
+            json!({
+                "address": object.address,
+                "kind": object.kind,
+                "region": object.region,
+                "id": object.id,
+            })
+        })
+        .collect();
+    json!({
+        "format_version": plan.format_version,
+        "stack": plan.stack,
+        "environment": plan.environment,
+        "refresh_only": plan.refresh_only,
+        "changes": changes,
+        "summary": plan.summary(),
+        "drift": drift,
+        "adopted": adopted,
+        "refresh_calls": plan.refresh_calls,
+    })
+}
+
+fn masked(values: &Attributes, sensitive: &BTreeSet<String>) -> Value {
+    Value::Object(
+        values
+            .iter()
+            .map(|(name, value)| (name.clone(), json_value(value, sensitive.contains(name))))
+            .collect(),
+    )
+}

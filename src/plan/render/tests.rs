@@ -1,0 +1,223 @@
+//! Snapshots of both views for one small plan that has every kind of change, and checks that
+//! secrets never appear.
+
+use super::*;
+use crate::model::{Address, DesiredResource, Kind, Lifecycle, Owner, Tags, reference};
+use crate::plan::{Observed, PlanOptions, plan};
+use crate::provider::LiveResource;
+use crate::state::{StateDocument, StateResource};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+const OLD_SECRET: &str = "old-secret-1234";
+const NEW_SECRET: &str = "new-secret-5678";
+
+fn attributes(value: Value) -> crate::model::Attributes {
+    value.as_object().unwrap().clone().into_iter().collect()
+}
+
+fn owner() -> Owner {
+    Owner {
+        stack: "shop".to_string(),
+        env: "staging".to_string(),
+    }
+}
+
+fn desired(
+    address: &str,
+    kind: Kind,
+    values: Value,
+    depends_on: &[&str],
+) -> (Address, DesiredResource) {
+    let address = Address::new(address);
+    let resource = DesiredResource {
+        address: address.clone(),
+        kind,
+        region: "us-east-1".to_string(),
+        attributes: attributes(values),
+        tags: Tags::new(),
+        depends_on: depends_on.iter().map(|name| Address::new(*name)).collect(),
+        lifecycle: Lifecycle::default(),
+        sensitive: BTreeSet::new(),
+        source: None,
+    };
+    (address, resource)
+}
+
+fn recorded(address: &str, kind: Kind, id: &str, values: Value) -> StateResource {
+    let address = Address::new(address);
+    StateResource {
+        tags: owner().tags_for(&address),
+        address,
+        kind,
+        region: "us-east-1".to_string(),
+        id: id.to_string(),
+        attributes: attributes(values),
+        dependencies: BTreeSet::new(),
+        lifecycle: Lifecycle::default(),
+        sensitive: BTreeSet::new(),
+    }
+}
+
+const OLD_USER_DATA: &str = "#cloud-config\npackages:\n  - nginx\nruncmd:\n  - systemctl enable nginx\n  - systemctl start nginx\n  - echo one\n  - echo two\n  - echo three\n  - echo four\n";
+
+fn sample_plan() -> crate::plan::Plan {
+    let new_user_data = OLD_USER_DATA.replace("  - nginx\n", "  - nginx\n  - curl\n");
+    let mut wanted = BTreeMap::from([
+        desired(
+            "network.main[us-east-1]",
+            Kind::Network,
+            json!({"cidr": "10.1.0.0/16"}),
+            &[],
+        ),
+        desired(
+            "launch_template.web[us-east-1]",
+            Kind::LaunchTemplate,
+            json!({"name": "web", "image": "ami-2", "user_data": new_user_data}),
+            &[],
+        ),
+        desired(
+            "launch_template.app[us-east-1]",
+            Kind::LaunchTemplate,
+            json!({"name": "app", "image": "ami-1", "user_data": format!("password={NEW_SECRET}")}),
+            &[],
+        ),
+        desired(
+            "autoscaling.web[us-east-1]",
+            Kind::AutoscalingGroup,
+            json!({
+                "name": "web",
+                "launch_template_id": reference(&Address::new("launch_template.web[us-east-1]"), "id"),
+                "launch_template_version": reference(&Address::new("launch_template.web[us-east-1]"), "latest_version"),
+                "min": 2,
+                "max": 12,
+                "desired": 2,
+            }),
+            &["launch_template.web[us-east-1]"],
+        ),
+    ]);
+    let app = wanted
+        .get_mut(&Address::new("launch_template.app[us-east-1]"))
+        .unwrap();
+    app.sensitive.insert("user_data".to_string());
+    let group = wanted
+        .get_mut(&Address::new("autoscaling.web[us-east-1]"))
+        .unwrap();
+    group.tags.insert("team".to_string(), "web".to_string());
+
+    let mut state = StateDocument::new("shop", "staging");
+    state.serial = 7;
+    let mut app_state = recorded(
+        "launch_template.app[us-east-1]",
+        Kind::LaunchTemplate,
+        "lt-app",
+        json!({"name": "app", "image": "ami-1", "user_data": format!("password={OLD_SECRET}"), "latest_version": 3}),
+    );
+    app_state.sensitive.insert("user_data".to_string());
+    for object in [
+        recorded(
+            "network.main[us-east-1]",
+            Kind::Network,
+            "vpc-1",
+            json!({"cidr": "10.0.0.0/16"}),
+        ),
+        recorded(
+            "launch_template.web[us-east-1]",
+            Kind::LaunchTemplate,
+            "lt-web",
+            json!({"name": "web", "image": "ami-1", "user_data": OLD_USER_DATA, "latest_version": 4}),
+        ),
+        app_state,
+        recorded(
+            "volume.old[us-east-1a]",
+            Kind::Volume,
+            "vol-1",
+            json!({"zone": "us-east-1a", "size_gb": 10}),
+        ),
+    ] {
+        state.resources.insert(object.address.clone(), object);
+    }
+    let mut live: Vec<LiveResource> = state
+        .resources
+        .values()
+        .map(|object| LiveResource {
+            kind: object.kind,
+            region: object.region.clone(),
+            id: object.id.clone(),
+            attributes: object.attributes.clone(),
+            tags: object.tags.clone(),
+        })
+        .collect();
+    // Someone changed the app template's secret and the web template's image by hand.
+    live[0]
+        .attributes
+        .insert("user_data".into(), json!("password=hand-made-secret"));
+    live[1].attributes.insert("image".into(), json!("ami-9"));
+    let observed = Observed::from_live(crate::plan::refresh_scopes(&wanted, &state), live);
+    let options = PlanOptions {
+        cloud: "sim".to_string(),
+        ..PlanOptions::default()
+    };
+    plan(&wanted, &BTreeMap::new(), &state, &observed, &options).unwrap()
+}
+
+#[test]
+fn text_rendering() {
+    let plan = sample_plan();
+    let text = render_text(&plan, &RenderOptions { color: false });
+    insta::assert_snapshot!(text);
+    assert!(text.ends_with("Plan: 2 to add, 2 to change, 2 to destroy.\n"));
+}
+
+#[test]
+fn json_rendering() {
+    let plan = sample_plan();
+    let rendered = render_json(&plan);
+    assert_eq!(
+        rendered["summary"],
+        json!({"create": 1, "update": 2, "replace": 1, "delete": 1})
+    );
+    insta::assert_snapshot!(serde_json::to_string_pretty(&rendered).unwrap());
+}
+
+#[test]
+fn secrets_appear_in_no_view() {
+    let plan = sample_plan();
+    let outputs = [
+        render_text(&plan, &RenderOptions { color: false }),
+        render_text(&plan, &RenderOptions { color: true }),
+        render_json(&plan).to_string(),
+    ];
+    for output in outputs {
+        for secret in [OLD_SECRET, NEW_SECRET, "hand-made-secret"] {
+            assert!(
+                !output.contains(secret),
+                "`{secret}` leaked into:\n{output}"
+            );
+        }
+    }
+}
+
+#[test]
+fn colors_are_switchable() {
+    let plan = sample_plan();
+    assert!(render_text(&plan, &RenderOptions { color: true }).contains('\u{1b}'));
+    assert!(!render_text(&plan, &RenderOptions { color: false }).contains('\u{1b}'));
+}
+
+#[test]
+fn empty_plan_says_no_changes() {
+    let state = StateDocument::new("shop", "staging");
+    let plan = plan(
+        &BTreeMap::new(),
+        &BTreeMap::new(),
+        &state,
+        &Observed::not_refreshed(),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        render_text(&plan, &RenderOptions::default()),
+        "No changes. Your infrastructure matches the configuration.\n"
+    );
+}

@@ -1,0 +1,110 @@
+//! Errors of the state backends: each names the file involved and says what to do.
+
+use super::lock::LockInfo;
+use std::path::PathBuf;
+
+/// What went wrong reading, writing or locking a state.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A file system operation failed.
+    #[error("could not {action} `{path}`")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The state file is not valid JSON or not a state document.
+    #[error(
+        "state file `{path}` is corrupt: {source}\nhint: Cairn will not overwrite it; restore it from `{path}.backup` or from your own copy"
+    )]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The state file ends early (an interrupted copy, a full disk).
+    #[error(
+        "state file `{path}` is truncated: {source}\nhint: Cairn will not overwrite it; restore it from `{path}.backup` or from your own copy"
+    )]
+    Truncated {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The state was written by a newer Cairn.
+    #[error(
+        "state file `{path}` has format version {found}, newer than the version {supported} this Cairn understands\nhint: upgrade Cairn; this version will not overwrite it"
+    )]
+    NewerFormat {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+    },
+
+    /// The file on disk belongs to another state than the document being written.
+    #[error(
+        "state file `{path}` has lineage `{on_disk}`, but the state being written has lineage `{writing}`; refusing to overwrite another environment's state\nhint: check the stack directory and `-e` environment, or move the file away if it is really obsolete"
+    )]
+    LineageMismatch {
+        path: PathBuf,
+        on_disk: String,
+        writing: String,
+    },
+
+    /// The file on disk is newer than the document being written (another run wrote it).
+    #[error(
+        "state file `{path}` is at serial {on_disk}, but this run's state would be written as serial {writing}; another run changed the state in the meantime\nhint: run `cairn plan` again"
+    )]
+    StaleSerial {
+        path: PathBuf,
+        on_disk: u64,
+        writing: u64,
+    },
+
+    /// Another run holds the lock.
+    #[error(
+        "state is locked by {holder}; lock file `{path}`\nhint: wait for that run to finish, or if it died: cairn force-unlock {}",
+        holder.id
+    )]
+    Locked {
+        path: PathBuf,
+        holder: Box<LockInfo>,
+    },
+
+    /// A lock file exists but cannot be read (a run died while taking it).
+    #[error(
+        "state is locked, but the lock file `{path}` cannot be read: {detail}\nhint: if no other run is active, delete `{path}`"
+    )]
+    LockUnreadable { path: PathBuf, detail: String },
+
+    /// `force-unlock` was given an id that is not the holder's.
+    #[error(
+        "lock id `{given}` does not match the lock held by {holder}\nhint: cairn force-unlock {}",
+        holder.id
+    )]
+    LockIdMismatch {
+        given: String,
+        holder: Box<LockInfo>,
+    },
+
+    /// `force-unlock` found no lock.
+    #[error("state is not locked (no lock file `{path}`)")]
+    NotLocked { path: PathBuf },
+
+    /// The environment name cannot be used as a file name.
+    #[error(
+        "environment name `{name}` cannot name a state file\nhint: use letters, digits, `-` and `_`"
+    )]
+    InvalidEnvironment { name: String },
+
+    /// A document could not be serialized (an internal error).
+    #[error("internal error: could not serialize the state")]
+    Serialize {
+        #[source]
+        source: serde_json::Error,
+    },
+}

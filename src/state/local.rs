@@ -1,0 +1,545 @@
+//! The local file backend: `<root>/state/<env>.json`, its backup `<env>.json.backup` and its
+//! lock `<env>.lock`, where `<root>` is the stack's `.cairn` directory by default.
+//!
+//! Promises: writes are atomic and keep the previous version as the backup; a state that is
+//! corrupt, truncated, of a newer format, of another lineage or newer than the document being
+//! written is refused and left byte for byte as it was; the lock file is created exclusively.
+
+use super::atomic::write_atomically;
+use super::{
+    FORMAT_VERSION, HistoryEntry, LockInfo, StateBackend, StateDocument, StateError, StateLock,
+};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+/// State kept in files next to the stack.
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    directory: PathBuf,
+    environment: String,
+}
+
+impl LocalBackend {
+    /// The backend for `environment` of the stack in `stack_dir`, under `stack_dir/.cairn`.
+    ///
+    /// # Errors
+    /// [`StateError::InvalidEnvironment`] when the name cannot be a file name.
+    pub fn new(stack_dir: impl AsRef<Path>, environment: &str) -> Result<Self, StateError> {
+        Self::with_root(stack_dir.as_ref().join(".cairn"), environment)
+    }
+
+    /// The backend for `environment` under `root` (the `path` of a `backend "local"` block,
+    /// already joined to the stack directory): files go to `root/state/`.
+    ///
+    /// # Errors
+    /// [`StateError::InvalidEnvironment`] when the name cannot be a file name.
+    pub fn with_root(root: impl AsRef<Path>, environment: &str) -> Result<Self, StateError> {
+        let valid = !environment.is_empty()
+            && !environment.starts_with('.')
+            && environment
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character));
+        if !valid {
+            return Err(StateError::InvalidEnvironment {
+                name: environment.to_string(),
+            });
+        }
+        Ok(LocalBackend {
+            directory: root.as_ref().join("state"),
+            environment: environment.to_string(),
+        })
+    }
+
+    /// `<env>.json`.
+    pub fn state_path(&self) -> PathBuf {
+        self.directory.join(format!("{}.json", self.environment))
+    }
+
+    /// `<env>.json.backup`: the version before the last write.
+    pub fn backup_path(&self) -> PathBuf {
+        self.directory
+            .join(format!("{}.json.backup", self.environment))
+    }
+
+    /// `<env>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        self.directory.join(format!("{}.lock", self.environment))
+    }
+
+    /// The stored bytes and the document they hold, or `None` when there is no file.
+    fn read_stored(&self) -> Result<Option<(Vec<u8>, StateDocument)>, StateError> {
+        let path = self.state_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Io {
+                    action: "read",
+                    path,
+                    source,
+                });
+            }
+        };
+        let document = parse_document(&path, &bytes)?;
+        Ok(Some((bytes, document)))
+    }
+}
+
+/// Parses a state file, checking the format version before the shape so that a newer format
+/// is reported as such rather than as corruption.
+fn parse_document(path: &Path, bytes: &[u8]) -> Result<StateDocument, StateError> {
+    let classify = |source: serde_json::Error| {
+        if source.is_eof() {
+            StateError::Truncated {
+                path: path.to_path_buf(),
+                source,
+            }
+        } else {
+            StateError::Corrupt {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(classify)?;
+    let found = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| StateError::Corrupt {
+            path: path.to_path_buf(),
+            source: serde::de::Error::custom("missing numeric `format_version`"),
+        })?;
+    if found > u64::from(FORMAT_VERSION) {
+        return Err(StateError::NewerFormat {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        });
+    }
+    serde_json::from_value(value).map_err(|source| StateError::Corrupt {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads a lock file's holder.
+fn read_holder(path: &Path) -> Result<Option<LockInfo>, StateError> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|error| StateError::LockUnreadable {
+                    path: path.to_path_buf(),
+                    detail: error.to_string(),
+                })
+        }
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(StateError::LockUnreadable {
+            path: path.to_path_buf(),
+            detail: error.to_string(),
+        }),
+    }
+}
+
+impl StateBackend for LocalBackend {
+    fn location(&self) -> String {
+        self.state_path().display().to_string()
+    }
+
+    fn load(&self) -> Result<Option<StateDocument>, StateError> {
+        Ok(self.read_stored()?.map(|(_, document)| document))
+    }
+
+    fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
+        let path = self.lock_path();
+        fs_err::create_dir_all(&self.directory).map_err(|source| StateError::Io {
+            action: "create directory",
+            path: self.directory.clone(),
+            source,
+        })?;
+        let info = LockInfo::for_this_process(operation);
+        let mut file = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(error) if error.kind() == ErrorKind::AlreadyExists => {
+                return Err(match read_holder(&path)? {
+                    Some(holder) => StateError::Locked {
+                        path,
+                        holder: Box::new(holder),
+                    },
+                    // Released between our attempt and the read: report it rather than retry,
+                    // the user simply runs again.
+                    None => StateError::LockUnreadable {
+                        path,
+                        detail: "it disappeared while being read; run again".to_string(),
+                    },
+                });
+            }
+            Err(source) => {
+                return Err(StateError::Io {
+                    action: "create lock file",
+                    path,
+                    source,
+                });
+            }
+        };
+        let written = serde_json::to_vec_pretty(&info)
+            .map_err(|source| StateError::Serialize { source })
+            .and_then(|bytes| {
+                file.write_all(&bytes)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|source| StateError::Io {
+                        action: "write lock file",
+                        path: path.clone(),
+                        source,
+                    })
+            });
+        if let Err(error) = written {
+            // A half-written lock would block every later run; it is ours, so remove it.
+            let _ = std::fs::remove_file(&path);
+            return Err(error);
+        }
+        let id = info.id.clone();
+        Ok(StateLock::new(info, move || {
+            // Only remove the file if it is still ours: after a force-unlock it may belong to
+            // another run.
+            if let Ok(Some(holder)) = read_holder(&path)
+                && holder.id == id
+            {
+                let _ = std::fs::remove_file(&path);
+            }
+        }))
+    }
+
+    fn write(
+        &self,
+        document: &mut StateDocument,
+        operation: &str,
+        summary: &str,
+    ) -> Result<(), StateError> {
+        let mut next = document.clone();
+        next.serial = document.serial + 1;
+        next.history.push(HistoryEntry {
+            serial: next.serial,
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            operation: operation.to_string(),
+            summary: summary.to_string(),
+        });
+        self.persist(&next)?;
+        *document = next;
+        Ok(())
+    }
+
+    fn persist(&self, document: &StateDocument) -> Result<(), StateError> {
+        let path = self.state_path();
+        let stored = self.read_stored()?;
+        if let Some((_, on_disk)) = &stored {
+            if on_disk.lineage != document.lineage {
+                return Err(StateError::LineageMismatch {
+                    path,
+                    on_disk: on_disk.lineage.clone(),
+                    writing: document.lineage.clone(),
+                });
+            }
+            if on_disk.serial >= document.serial {
+                return Err(StateError::StaleSerial {
+                    path,
+                    on_disk: on_disk.serial,
+                    writing: document.serial,
+                });
+            }
+        }
+        let mut next = document.clone();
+        next.format_version = FORMAT_VERSION;
+        let mut bytes =
+            serde_json::to_vec_pretty(&next).map_err(|source| StateError::Serialize { source })?;
+        bytes.push(b'\n');
+        if let Some((previous, _)) = &stored {
+            write_atomically(&self.backup_path(), previous)?;
+        }
+        write_atomically(&path, &bytes)
+    }
+
+    fn force_unlock(&self, lock_id: &str) -> Result<(), StateError> {
+        let path = self.lock_path();
+        match read_holder(&path)? {
+            None => Err(StateError::NotLocked { path }),
+            Some(holder) if holder.id != lock_id => Err(StateError::LockIdMismatch {
+                given: lock_id.to_string(),
+                holder: Box::new(holder),
+            }),
+            Some(_) => std::fs::remove_file(&path).map_err(|source| StateError::Io {
+                action: "remove lock file",
+                path,
+                source,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend() -> (tempfile::TempDir, LocalBackend) {
+        let directory = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(directory.path(), "staging").unwrap();
+        (directory, backend)
+    }
+
+    fn write_raw(backend: &LocalBackend, bytes: &[u8]) {
+        std::fs::create_dir_all(backend.state_path().parent().unwrap()).unwrap();
+        std::fs::write(backend.state_path(), bytes).unwrap();
+    }
+
+    #[test]
+    fn missing_file_is_a_new_state() {
+        let (_directory, backend) = backend();
+        assert_eq!(backend.load().unwrap(), None);
+    }
+
+    #[test]
+    fn writes_increment_serial_append_history_and_keep_a_backup() {
+        let (directory, backend) = backend();
+        let mut document = StateDocument::new("shop", "staging");
+        backend.write(&mut document, "apply", "1 added").unwrap();
+        assert_eq!(document.serial, 1);
+        assert!(!backend.backup_path().exists());
+        let first = std::fs::read(backend.state_path()).unwrap();
+
+        backend.write(&mut document, "apply", "1 changed").unwrap();
+        assert_eq!(document.serial, 2);
+        assert_eq!(std::fs::read(backend.backup_path()).unwrap(), first);
+        let loaded = backend.load().unwrap().unwrap();
+        assert_eq!(loaded, document);
+        let serials: Vec<_> = loaded.history.iter().map(|entry| entry.serial).collect();
+        assert_eq!(serials, vec![1, 2]);
+        assert_eq!(loaded.history[1].summary, "1 changed");
+        assert!(directory.path().join(".cairn/state/staging.json").is_file());
+    }
+
+    /// Asserts that a write is refused with an error `check` accepts and leaves the file as
+    /// it was.
+    fn assert_refused(
+        backend: &LocalBackend,
+        document: &mut StateDocument,
+        check: impl Fn(&StateError) -> bool,
+    ) {
+        let before = std::fs::read(backend.state_path()).unwrap();
+        let error = backend.write(document, "apply", "x").unwrap_err();
+        assert!(check(&error), "unexpected error: {error}");
+        assert!(error.to_string().contains("staging.json"), "{error}");
+        assert_eq!(std::fs::read(backend.state_path()).unwrap(), before);
+        assert!(!backend.backup_path().exists());
+    }
+
+    #[test]
+    fn corrupt_file_is_refused_and_untouched() {
+        let (_directory, backend) = backend();
+        write_raw(&backend, b"{ this is not json");
+        assert!(matches!(backend.load(), Err(StateError::Corrupt { .. })));
+        let mut document = StateDocument::new("shop", "staging");
+        assert_refused(&backend, &mut document, |error| {
+            matches!(error, StateError::Corrupt { .. })
+        });
+    }
+
+    #[test]
+    fn truncated_file_is_refused_and_untouched() {
+        let (_directory, backend) = backend();
+        let mut document = StateDocument::new("shop", "staging");
+        backend.write(&mut document, "apply", "x").unwrap();
+        let full = std::fs::read(backend.state_path()).unwrap();
+        std::fs::remove_file(backend.state_path()).unwrap();
+        write_raw(&backend, &full[..full.len() / 2]);
+        assert!(matches!(backend.load(), Err(StateError::Truncated { .. })));
+        assert_refused(&backend, &mut document, |error| {
+            matches!(error, StateError::Truncated { .. })
+        });
+
+        write_raw(&backend, b"");
+        assert_refused(&backend, &mut document, |error| {
+            matches!(error, StateError::Truncated { .. })
+        });
+    }
+
+    #[test]
+    fn wrong_shape_is_corrupt() {
+        let (_directory, backend) = backend();
+        write_raw(&backend, br#"{"format_version": 1, "lineage": 3}"#);
+        assert!(matches!(backend.load(), Err(StateError::Corrupt { .. })));
+        write_raw(&backend, br#"[1, 2]"#);
+        assert!(matches!(backend.load(), Err(StateError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn newer_format_is_refused_and_untouched() {
+        let (_directory, backend) = backend();
+        let mut document = StateDocument::new("shop", "staging");
+        let mut newer = serde_json::to_value(&document).unwrap();
+        newer["format_version"] = serde_json::json!(FORMAT_VERSION + 1);
+        newer["something_new"] = serde_json::json!({"shape": "unknown"});
+        write_raw(&backend, &serde_json::to_vec(&newer).unwrap());
+        let error = backend.load().unwrap_err();
+        assert!(
+            matches!(error, StateError::NewerFormat { found: 2, .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("upgrade Cairn"));
+        assert_refused(&backend, &mut document, |error| {
+            matches!(error, StateError::NewerFormat { .. })
+        });
+    }
+
+    #[test]
+    fn other_lineage_is_refused_and_untouched() {
+        let (_directory, backend) = backend();
+        let mut stored = StateDocument::new("shop", "staging");
+        backend.write(&mut stored, "apply", "x").unwrap();
+        std::fs::remove_file(backend.backup_path()).ok();
+        let mut other = StateDocument::new("shop", "staging");
+        other.serial = 10;
+        assert_refused(&backend, &mut other, |error| {
+            matches!(error, StateError::LineageMismatch { .. })
+        });
+    }
+
+    #[test]
+    fn serial_that_does_not_increase_is_refused() {
+        let (_directory, backend) = backend();
+        let mut first = StateDocument::new("shop", "staging");
+        let mut stale = first.clone();
+        backend.write(&mut first, "apply", "x").unwrap();
+        backend.write(&mut first, "apply", "y").unwrap();
+        std::fs::remove_file(backend.backup_path()).unwrap();
+        stale.serial = 1;
+        assert_refused(&backend, &mut stale, |error| {
+            matches!(
+                error,
+                StateError::StaleSerial {
+                    on_disk: 2,
+                    writing: 2,
+                    ..
+                }
+            )
+        });
+    }
+
+    #[test]
+    fn persist_writes_the_serial_given_and_refuses_one_that_does_not_increase() {
+        let (_directory, backend) = backend();
+        let mut document = StateDocument::new("shop", "staging");
+        document.serial = 5;
+        backend.persist(&document).unwrap();
+        assert_eq!(backend.load().unwrap().unwrap().serial, 5);
+        assert_refused_persist(&backend, &document);
+        document.serial = 6;
+        backend.persist(&document).unwrap();
+        assert_eq!(backend.load().unwrap().unwrap().serial, 6);
+    }
+
+    fn assert_refused_persist(backend: &LocalBackend, document: &StateDocument) {
+        let before = std::fs::read(backend.state_path()).unwrap();
+        let error = backend.persist(document).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                StateError::StaleSerial {
+                    on_disk: 5,
+                    writing: 5,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert_eq!(std::fs::read(backend.state_path()).unwrap(), before);
+    }
+
+    #[test]
+    fn second_lock_is_refused_naming_the_holder_until_released() {
+        let (_directory, backend) = backend();
+        let lock = backend.lock("apply").unwrap();
+        let error = backend.lock("plan").unwrap_err();
+        let message = error.to_string();
+        let info = lock.info();
+        assert!(
+            message.contains(&format!(
+                "state is locked by {}@{} (pid {}) for apply since {}",
+                info.user, info.host, info.pid, info.time
+            )),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!(
+                "hint: wait for that run to finish, or if it died: cairn force-unlock {}",
+                info.id
+            )),
+            "{message}"
+        );
+        drop(lock);
+        assert!(!backend.lock_path().exists());
+        let again = backend.lock("plan").unwrap();
+        assert_eq!(again.info().operation, "plan");
+    }
+
+    #[test]
+    fn force_unlock_needs_the_holders_id() {
+        let (_directory, backend) = backend();
+        let lock = backend.lock("apply").unwrap();
+        let id = lock.info().id.clone();
+        // The holder died: its guard is never dropped.
+        std::mem::forget(lock);
+
+        let error = backend.force_unlock("not-the-id").unwrap_err();
+        assert!(
+            matches!(error, StateError::LockIdMismatch { .. }),
+            "{error}"
+        );
+        assert!(backend.lock_path().exists());
+
+        backend.force_unlock(&id).unwrap();
+        assert!(!backend.lock_path().exists());
+        assert!(matches!(
+            backend.force_unlock(&id),
+            Err(StateError::NotLocked { .. })
+        ));
+    }
+
+    #[test]
+    fn releasing_a_force_unlocked_lock_keeps_the_new_holders_lock() {
+        let (_directory, backend) = backend();
+        let old = backend.lock("apply").unwrap();
+        backend.force_unlock(&old.info().id.clone()).unwrap();
+        let new = backend.lock("apply").unwrap();
+        drop(old);
+        assert_eq!(
+            read_holder(&backend.lock_path())
+                .unwrap()
+                .map(|holder| holder.id),
+            Some(new.info().id.clone())
+        );
+    }
+
+    #[test]
+    fn unreadable_lock_file_still_blocks() {
+        let (_directory, backend) = backend();
+        std::fs::create_dir_all(backend.lock_path().parent().unwrap()).unwrap();
+        std::fs::write(backend.lock_path(), b"").unwrap();
+        let error = backend.lock("apply").unwrap_err();
+        assert!(
+            matches!(error, StateError::LockUnreadable { .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn environment_names_cannot_escape_the_directory() {
+        for name in ["", "../prod", "a/b", ".hidden"] {
+            assert!(LocalBackend::new("/tmp", name).is_err(), "{name}");
+        }
+        assert!(LocalBackend::new("/tmp", "prod-eu_1").is_ok());
+    }
+}
