@@ -2,8 +2,8 @@
 //! which resources a describe should return.
 
 use super::error::CallError;
-use crate::model::{Kind, Owner};
-use crate::provider::{CallCount, ProviderError};
+use crate::model::{Attributes, Kind, Owner, Tags, Value};
+use crate::provider::{CallCount, LiveResource, ProviderError};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use std::future::Future;
 use std::sync::Arc;
@@ -89,11 +89,11 @@ impl RegionContext {
         &self,
         kind: Kind,
         id: &str,
-        mut attributes: crate::model::Attributes,
-        tags: crate::model::Tags,
-    ) -> crate::provider::LiveResource {
-        attributes.insert("id".to_string(), crate::model::Value::from(id));
-        crate::provider::LiveResource {
+        mut attributes: Attributes,
+        tags: Tags,
+    ) -> LiveResource {
+        attributes.insert("id".to_string(), Value::from(id));
+        LiveResource {
             kind,
             region: self.region.clone(),
             id: id.to_string(),

@@ -15,8 +15,9 @@
 //!   back sorted), so a plan right after an apply is empty.
 //! - Errors are classified (see [`error`]) so the engine knows what to retry.
 //!
-//! Each kind lives in its own module with the same four functions: `describe` (by owner or
-//! by id), `create` (returns the new id), `update` and `delete`.
+//! Each kind lives in its own module with the same functions: `describe` (by owner or by
+//! id), `create` (returns the new id), `delete`, and `update` where an attribute of the kind
+//! changes in place. Tags are synced here, for every kind, after the kind's own update.
 
 mod attributes;
 mod autoscaling_group;
@@ -126,7 +127,7 @@ impl AwsProvider {
         if let Err(error) = credentials.provide_credentials().await {
             return Err(AwsError::Credentials {
                 profile,
-                message: aws_sdk_ec2::error::DisplayErrorContext(&error).to_string(),
+                message: error::chain(&error),
             });
         }
         Ok(AwsProvider {
