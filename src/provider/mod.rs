@@ -6,6 +6,8 @@
 //! plain attributes (see [`crate::model`] for each kind's attribute contract), never HCL, and
 //! every reference in the attributes it receives has already been resolved.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod sim;
 
 use crate::model::{Attributes, Kind, Owner, Tags};

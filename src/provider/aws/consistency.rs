@@ -1,0 +1,117 @@
+//! Short retries for AWS's eventual consistency.
+//!
+//! EC2 and Auto Scaling answer a create before every endpoint knows the new id: a call that
+//! names an id created a moment ago (attaching a gateway just created, a subnet in a VPC the
+//! previous apply step created, describing the resource we just made) can fail with
+//! `InvalidVpcID.NotFound` and friends for a second or two. The SDK's own retries do not
+//! cover this (a `NotFound` is not a retryable error to it), so calls that may see a fresh id
+//! go through [`until_visible`], which retries only "not found" answers, a few times, with a
+//! doubling delay. Throttling and 5xx are left to the SDK's retry policy and then to the
+//! engine; everything else fails at once.
+
+use super::error::CallError;
+use crate::provider::ProviderError;
+use std::future::Future;
+use std::time::Duration;
+
+/// How many times a call that sees "not found" is tried in all.
+pub(crate) const VISIBILITY_ATTEMPTS: u32 = 5;
+/// The first delay; it doubles after each attempt (0.25 + 0.5 + 1 + 2 s = 3.75 s at most).
+pub(crate) const FIRST_DELAY: Duration = Duration::from_millis(250);
+
+/// Runs `call` until it succeeds, fails with something other than "not found", or
+/// [`VISIBILITY_ATTEMPTS`] attempts have seen "not found".
+///
+/// # Errors
+/// The last attempt's error.
+pub(crate) async fn until_visible<T, E, F, Fut>(mut call: F) -> Result<T, E>
+where
+    E: NotVisible,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut delay = FIRST_DELAY;
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(error) if error.not_visible() && attempt < VISIBILITY_ATTEMPTS => {
+                tracing::debug!(attempt, "id not visible yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Errors that can mean "the id exists but is not visible here yet".
+pub(crate) trait NotVisible {
+    fn not_visible(&self) -> bool;
+}
+
+impl NotVisible for CallError {
+    fn not_visible(&self) -> bool {
+        self.is_not_found()
+    }
+}
+
+impl NotVisible for ProviderError {
+    fn not_visible(&self) -> bool {
+        matches!(self, ProviderError::NotFound { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use tokio::time::Instant;
+
+    fn not_found() -> CallError {
+        CallError::from_code("InvalidVpcID.NotFound", "vpc-1 does not exist", Some(400))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fresh_id_becomes_visible_after_two_misses() {
+        let attempts = AtomicU32::new(0);
+        let started = Instant::now();
+        let result = until_visible(|| async {
+            if attempts.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(not_found())
+            } else {
+                Ok("vpc-1")
+            }
+        })
+        .await;
+        assert_eq!(result, Ok("vpc-1"));
+        assert_eq!(attempts.load(Ordering::SeqCst), 3);
+        // Waited 0.25 s, then 0.5 s, on the paused clock.
+        assert_eq!(started.elapsed(), Duration::from_millis(750));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_the_last_attempt_with_its_error() {
+        let attempts = AtomicU32::new(0);
+        let result: Result<(), _> = until_visible(|| async {
+            attempts.fetch_add(1, Ordering::SeqCst);
+            Err(not_found())
+        })
+        .await;
+        assert_eq!(result, Err(not_found()));
+        assert_eq!(attempts.load(Ordering::SeqCst), VISIBILITY_ATTEMPTS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_errors_fail_at_once() {
+        let attempts = AtomicU32::new(0);
+        let refused = CallError::from_code("InvalidParameterValue", "bad cidr", Some(400));
+        let result: Result<(), _> = until_visible(|| async {
+            attempts.fetch_add(1, Ordering::SeqCst);
+            Err(refused.clone())
+        })
+        .await;
+        assert_eq!(result, Err(refused));
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,123 @@
+//! What every kind module works with: the clients of one region, the call counter, and
+//! which resources a describe should return.
+
+use super::error::CallError;
+use crate::model::{Attributes, Kind, Owner, Tags, Value};
+use crate::provider::{CallCount, LiveResource, ProviderError};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// API calls made through one provider, shared by all its regions.
+#[derive(Debug, Default)]
+pub(crate) struct CallCounter {
+    reads: AtomicU64,
+    mutations: AtomicU64,
+}
+
+impl CallCounter {
+    pub fn snapshot(&self) -> CallCount {
+        CallCount {
+            reads: self.reads.load(Ordering::Relaxed),
+            mutations: self.mutations.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The SDK clients of one region and the provider's call counter.
+#[derive(Debug, Clone)]
+pub(crate) struct RegionContext {
+    pub region: String,
+    pub ec2: aws_sdk_ec2::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub counter: Arc<CallCounter>,
+}
+
+impl RegionContext {
+    /// Sends one read-only call (Describe*), counting it.
+    pub async fn read<T, E>(
+        &self,
+        call: impl Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<T, CallError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.counter.reads.fetch_add(1, Ordering::Relaxed);
+        call.await.map_err(CallError::from_sdk)
+    }
+
+    /// Sends one call that changes something, counting it.
+    pub async fn mutate<T, E>(
+        &self,
+        call: impl Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<T, CallError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.counter.mutations.fetch_add(1, Ordering::Relaxed);
+        call.await.map_err(CallError::from_sdk)
+    }
+
+    /// Sends a paginated read until the last page: `send` makes the call for a page token,
+    /// `next` extracts the following page's token. Every page is one counted call.
+    pub async fn read_pages<P, E, Fut>(
+        &self,
+        mut send: impl FnMut(Option<String>) -> Fut,
+        next: impl Fn(&P) -> Option<&str>,
+    ) -> Result<Vec<P>, CallError>
+    where
+        Fut: Future<Output = Result<P, SdkError<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let mut pages = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self.read(send(token.take())).await?;
+            token = next(&page)
+                .filter(|token| !token.is_empty())
+                .map(str::to_string);
+            pages.push(page);
+            if token.is_none() {
+                return Ok(pages);
+            }
+        }
+    }
+
+    /// A resource as read, with `id` among its attributes as the contract has it.
+    pub fn live(
+        &self,
+        kind: Kind,
+        id: &str,
+        mut attributes: Attributes,
+        tags: Tags,
+    ) -> LiveResource {
+        attributes.insert("id".to_string(), Value::from(id));
+        LiveResource {
+            kind,
+            region: self.region.clone(),
+            id: id.to_string(),
+            attributes,
+            tags,
+        }
+    }
+}
+
+/// Which resources a describe returns: every one an owner's tags select (refresh), or the one
+/// with a given id (import, and reading back after a create or update).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Selector<'a> {
+    Owner(&'a Owner),
+    Id(&'a str),
+}
+
+impl Selector<'_> {
+    /// Turns a describe call's failure into the engine's error: describing a missing id is
+    /// `NotFound` for that id; a failed batched read names no resource.
+    pub fn error(&self, kind: Kind, region: &str, error: CallError) -> ProviderError {
+        match self {
+            Selector::Owner(_) => error.general(),
+            Selector::Id(id) => error.about(kind, region, id),
+        }
+    }
+}

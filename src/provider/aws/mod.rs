@@ -1,0 +1,313 @@
+//! The AWS provider: the [`Provider`] trait over the real SDK clients (aws-config,
+//! aws-sdk-ec2, aws-sdk-autoscaling).
+//!
+//! Promises:
+//! - Credentials, profile, region and endpoint come from the standard aws-config chain
+//!   (environment, profiles, SSO, IMDS; `AWS_ENDPOINT_URL` included); [`AwsSettings`] only
+//!   overrides the profile and the endpoint. Nothing here knows whether it talks to AWS or to
+//!   an emulator.
+//! - A `read` is batched: Describe* calls filtered by the `cairn:stack`/`cairn:env` tags,
+//!   following every page, so calls grow with kinds × regions × pages, never with resources.
+//! - Tags are set by the creating call itself; idempotency tokens are passed where the API
+//!   takes one (RunInstances, CreateLaunchTemplate[Version], CreateVolume, CreateRouteTable).
+//! - `read` after `create` or `update` returns the attributes asked for plus the computed
+//!   ones, in the shapes of [`crate::model::Kind`]'s contract (sets such as subnet ids come
+//!   back sorted), so a plan right after an apply is empty.
+//! - Errors are classified (see [`error`]) so the engine knows what to retry.
+//!
+//! Each kind lives in its own module with the same functions: `describe` (by owner or by
+//! id), `create` (returns the new id), `delete`, and `update` where an attribute of the kind
+//! changes in place. Tags are synced here, for every kind, after the kind's own update.
+
+mod attributes;
+mod autoscaling_group;
+mod consistency;
+mod context;
+mod error;
+mod instance;
+mod internet_gateway;
+mod launch_template;
+mod network;
+mod region;
+mod route_table;
+mod scaling_policy;
+mod security_group;
+mod snapshot;
+mod subnet;
+mod tags;
+mod volume;
+
+pub use error::AwsError;
+pub use region::{KNOWN_REGIONS, check_region};
+
+use crate::model::{Kind, Owner};
+use crate::provider::{
+    CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
+};
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::config::ProvideCredentials;
+use consistency::until_visible;
+use context::{CallCounter, RegionContext, Selector};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How to reach AWS, beyond what the standard chain already reads from the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// The shared-config profile to use (the environment's `profile`); `None` keeps the
+    /// chain's default (`AWS_PROFILE`, then `default`).
+    pub profile: Option<String>,
+    /// An endpoint URL for every service (an emulator such as moto). `None` keeps the chain's
+    /// default, which honours `AWS_ENDPOINT_URL`.
+    pub endpoint: Option<String>,
+}
+
+/// SDK attempts per call, the first included. Standard mode retries throttling and 5xx with
+/// exponential backoff and jitter behind a client-side retry quota; adaptive mode's extra
+/// client-side rate limiting is left out because the executor already adapts its
+/// concurrency to `Throttled` errors. Five attempts (about 20 s of backoff at most) ride out
+/// a burst of throttling during a large apply without hiding a real outage for long.
+const SDK_MAX_ATTEMPTS: u32 = 5;
+
+/// The AWS provider. Cheap to share; SDK clients are created per region on first use and
+/// cached.
+#[derive(Debug)]
+pub struct AwsProvider {
+    config: SdkConfig,
+    regions: Mutex<BTreeMap<String, RegionContext>>,
+    counter: Arc<CallCounter>,
+}
+
+impl AwsProvider {
+    /// Loads the AWS configuration through the standard chain and checks that credentials
+    /// can be found, so a missing login fails before planning starts.
+    ///
+    /// # Errors
+    /// [`AwsError::Credentials`] when the chain finds no credentials;
+    /// [`AwsError::Setting`] when `endpoint` is not an http(s) URL.
+    pub async fn connect(settings: &AwsSettings) -> Result<AwsProvider, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(SDK_MAX_ATTEMPTS))
+            // A hung connection becomes a retryable timeout instead of an apply that never
+            // ends; 30 s per attempt is far above any EC2 or Auto Scaling call's latency.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            );
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(endpoint) = &settings.endpoint {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                return Err(AwsError::Setting {
+                    setting: "endpoint".to_string(),
+                    message: format!("`{endpoint}` is not an http:// or https:// URL"),
+                });
+            }
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        let profile = settings
+            .profile
+            .as_ref()
+            .map(|profile| format!(" for profile `{profile}`"))
+            .unwrap_or_default();
+        let Some(credentials) = config.credentials_provider() else {
+            return Err(AwsError::Credentials {
+                profile,
+                message: "no credentials provider is configured".to_string(),
+            });
+        };
+        if let Err(error) = credentials.provide_credentials().await {
+            return Err(AwsError::Credentials {
+                profile,
+                message: error::chain(&error),
+            });
+        }
+        Ok(AwsProvider {
+            config,
+            regions: Mutex::new(BTreeMap::new()),
+            counter: Arc::new(CallCounter::default()),
+        })
+    }
+
+    /// The clients of `region`, created on first use.
+    fn region(&self, region: &str) -> Result<RegionContext, ProviderError> {
+        check_region(region)?;
+        // A poisoned lock only means another thread panicked while inserting; the map is
+        // still a valid cache.
+        let mut regions = self
+            .regions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let context = regions.entry(region.to_string()).or_insert_with(|| {
+            let ec2 = aws_sdk_ec2::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .build();
+            let autoscaling = aws_sdk_autoscaling::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .build();
+            RegionContext {
+                region: region.to_string(),
+                ec2: aws_sdk_ec2::Client::from_conf(ec2),
+                autoscaling: aws_sdk_autoscaling::Client::from_conf(autoscaling),
+                counter: Arc::clone(&self.counter),
+            }
+        });
+        Ok(context.clone())
+    }
+}
+
+/// Describes resources of `kind`.
+async fn describe(
+    context: &RegionContext,
+    kind: Kind,
+    selector: Selector<'_>,
+) -> Result<Vec<LiveResource>, ProviderError> {
+    match kind {
+        Kind::Network => network::describe(context, selector).await,
+        Kind::Subnet => subnet::describe(context, selector).await,
+        Kind::InternetGateway => internet_gateway::describe(context, selector).await,
+        Kind::RouteTable => route_table::describe(context, selector).await,
+        Kind::SecurityGroup => security_group::describe(context, selector).await,
+        Kind::LaunchTemplate => launch_template::describe(context, selector).await,
+        Kind::AutoscalingGroup => autoscaling_group::describe(context, selector).await,
+        Kind::ScalingPolicy => scaling_policy::describe(context, selector).await,
+        Kind::Volume => volume::describe(context, selector).await,
+        Kind::Instance => instance::describe(context, selector).await,
+        Kind::Snapshot => snapshot::describe(context, selector).await,
+    }
+}
+
+/// Describes the one resource `id`, waiting briefly for a just-created id to become visible.
+async fn describe_one(
+    context: &RegionContext,
+    kind: Kind,
+    id: &str,
+) -> Result<LiveResource, ProviderError> {
+    until_visible(|| async {
+        describe(context, kind, Selector::Id(id))
+            .await?
+            .into_iter()
+            .find(|resource| resource.id == id)
+            .ok_or_else(|| ProviderError::NotFound {
+                kind,
+                region: context.region.clone(),
+                id: id.to_string(),
+            })
+    })
+    .await
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    async fn read(
+        &self,
+        region: &str,
+        kind: Kind,
+        owner: &Owner,
+    ) -> Result<Vec<LiveResource>, ProviderError> {
+        let context = self.region(region)?;
+        let mut resources = describe(&context, kind, Selector::Owner(owner)).await?;
+        resources.sort_by(|left, right| left.id.cmp(&right.id));
+        Ok(resources)
+    }
+
+    async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
+        let context = self.region(&request.region)?;
+        let id = match request.kind {
+            Kind::Network => network::create(&context, request).await?,
+            Kind::Subnet => subnet::create(&context, request).await?,
+            Kind::InternetGateway => internet_gateway::create(&context, request).await?,
+            Kind::RouteTable => route_table::create(&context, request).await?,
+            Kind::SecurityGroup => security_group::create(&context, request).await?,
+            Kind::LaunchTemplate => launch_template::create(&context, request).await?,
+            Kind::AutoscalingGroup => autoscaling_group::create(&context, request).await?,
+            Kind::ScalingPolicy => scaling_policy::create(&context, request).await?,
+            Kind::Volume => volume::create(&context, request).await?,
+            Kind::Instance => instance::create(&context, request).await?,
+            Kind::Snapshot => snapshot::create(&context, request).await?,
+        };
+        describe_one(&context, request.kind, &id).await
+    }
+
+    async fn update(&self, request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
+        let context = self.region(&request.region)?;
+        // The live resource, not `before`, is what the changes are computed against: rules,
+        // routes and tags changed outside Cairn since the refresh are brought in line too.
+        let current = describe_one(&context, request.kind, &request.id).await?;
+        match request.kind {
+            Kind::Network | Kind::InternetGateway | Kind::Snapshot => {}
+            Kind::Subnet => subnet::update(&context, &current, request).await?,
+            Kind::RouteTable => route_table::update(&context, &current, request).await?,
+            Kind::SecurityGroup => security_group::update(&context, &current, request).await?,
+            Kind::LaunchTemplate => launch_template::update(&context, &current, request).await?,
+            Kind::AutoscalingGroup => {
+                autoscaling_group::update(&context, &current, request).await?
+            }
+            Kind::ScalingPolicy => scaling_policy::update(&context, &current, request).await?,
+            Kind::Volume => volume::update(&context, &current, request).await?,
+            Kind::Instance => instance::update(&context, &current, request).await?,
+        }
+        match request.kind {
+            Kind::AutoscalingGroup => {
+                autoscaling_group::sync_tags(&context, &current, &request.tags).await?
+            }
+            // Scaling policies carry no tags; theirs are the group's.
+            Kind::ScalingPolicy => {}
+            _ => tags::sync_ec2(&context, &request.id, &current.tags, &request.tags)
+                .await
+                .map_err(|error| error.about(request.kind, &request.region, &request.id))?,
+        }
+        describe_one(&context, request.kind, &request.id).await
+    }
+
+    async fn delete(&self, region: &str, kind: Kind, id: &str) -> Result<(), ProviderError> {
+        let context = self.region(region)?;
+        match kind {
+            Kind::Network => network::delete(&context, id).await,
+            Kind::Subnet => subnet::delete(&context, id).await,
+            Kind::InternetGateway => internet_gateway::delete(&context, id).await,
+            Kind::RouteTable => route_table::delete(&context, id).await,
+            Kind::SecurityGroup => security_group::delete(&context, id).await,
+            Kind::LaunchTemplate => launch_template::delete(&context, id).await,
+            Kind::AutoscalingGroup => autoscaling_group::delete(&context, id).await,
+            Kind::ScalingPolicy => scaling_policy::delete(&context, id).await,
+            Kind::Volume => volume::delete(&context, id).await,
+            Kind::Instance => instance::delete(&context, id).await,
+            Kind::Snapshot => snapshot::delete(&context, id).await,
+        }
+    }
+
+    async fn import(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+    ) -> Result<LiveResource, ProviderError> {
+        let context = self.region(region)?;
+        describe(&context, kind, Selector::Id(id))
+            .await?
+            .into_iter()
+            .find(|resource| resource.id == id)
+            .ok_or_else(|| ProviderError::NotFound {
+                kind,
+                region: region.to_string(),
+                id: id.to_string(),
+            })
+    }
+
+    fn calls(&self) -> CallCount {
+        self.counter.snapshot()
+    }
+}

@@ -1,0 +1,71 @@
+//! `network` → VPC.
+
+use super::consistency::until_visible;
+use super::context::{RegionContext, Selector};
+use super::error::missing_id;
+use super::{attributes, tags};
+use crate::model::{Attributes, Kind, Value};
+use crate::provider::{CreateRequest, LiveResource, ProviderError};
+use aws_sdk_ec2::types::ResourceType;
+
+pub(super) async fn describe(
+    context: &RegionContext,
+    selector: Selector<'_>,
+) -> Result<Vec<LiveResource>, ProviderError> {
+    let pages = context
+        .read_pages(
+            |token| {
+                let call = context.ec2.describe_vpcs().set_next_token(token);
+                match selector {
+                    Selector::Owner(owner) => call
+                        .set_filters(Some(tags::owner_filters(owner)))
+                        .max_results(1000),
+                    Selector::Id(id) => call.vpc_ids(id),
+                }
+                .send()
+            },
+            |page| page.next_token(),
+        )
+        .await
+        .map_err(|error| selector.error(Kind::Network, &context.region, error))?;
+    Ok(pages
+        .iter()
+        .flat_map(|page| page.vpcs())
+        .filter_map(|vpc| {
+            let id = vpc.vpc_id()?;
+            let attributes = Attributes::from([(
+                "cidr".to_string(),
+                Value::from(vpc.cidr_block().unwrap_or_default()),
+            )]);
+            Some(context.live(Kind::Network, id, attributes, tags::from_ec2(vpc.tags())))
+        })
+        .collect())
+}
+
+pub(super) async fn create(
+    context: &RegionContext,
+    request: &CreateRequest,
+) -> Result<String, ProviderError> {
+    let cidr = attributes::string(&request.attributes, "cidr")?;
+    let call = context
+        .ec2
+        .create_vpc()
+        .cidr_block(cidr)
+        .tag_specifications(tags::specification(ResourceType::Vpc, &request.tags));
+    let output = until_visible(|| context.mutate(call.clone().send()))
+        .await
+        .map_err(|error| error.general())?;
+    output
+        .vpc()
+        .and_then(|vpc| vpc.vpc_id())
+        .map(str::to_string)
+        .ok_or_else(|| missing_id("CreateVpc"))
+}
+
+pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
+    context
+        .mutate(context.ec2.delete_vpc().vpc_id(id).send())
+        .await
+        .map_err(|error| error.about(Kind::Network, &context.region, id))?;
+    Ok(())
+}
