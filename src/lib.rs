@@ -17,6 +17,7 @@ pub mod config;
 pub mod dr;
 pub mod graph;
 pub mod model;
+pub mod ops;
 pub mod plan;
 pub mod policy;
 pub mod provider;

@@ -113,14 +113,9 @@ pub(crate) fn prepare(
 /// attributes (ids, instance lists, versions) are the cloud's business and appear only in
 /// `before`, so they are left out of the comparison.
 fn same_configured(kind: Kind, before: &Attributes, after: &Attributes) -> bool {
-    let configured = |attributes: &Attributes| -> Attributes {
-        attributes
-            .iter()
-            .filter(|(name, _)| !kind.computed_attributes().contains(&name.as_str()))
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect()
-    };
-    configured(before) == configured(after)
+    kind.same_attributes(before, after, &|name| {
+        kind.computed_attributes().contains(&name)
+    })
 }
 
 fn resolve_attributes(

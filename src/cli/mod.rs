@@ -1,9 +1,13 @@
 //! The command line: clap commands and their output only; no engine logic lives here.
 
+mod apply;
 mod fmt;
 mod graph;
+mod plan;
 mod report;
+mod show;
 mod sim;
+mod stack_args;
 mod validate;
 mod vars;
 
@@ -24,6 +28,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show what apply would change (refresh + diff), without changing anything.
+    Plan(plan::PlanArgs),
+    /// Make the cloud match the configuration, or apply a saved plan file.
+    Apply(apply::ApplyArgs),
+    /// Destroy everything cairn manages in an environment.
+    Destroy(apply::DestroyArgs),
+    /// Show the recorded resources and outputs of an environment.
+    Show(show::ShowArgs),
+    /// Print an environment's outputs.
+    Output(show::OutputArgs),
+    /// Inspect or edit recorded state (list, show, rm).
+    State(show::StateArgs),
+    /// Record an existing cloud resource in state at a configured address.
+    Import(show::ImportArgs),
+    /// Remove a lock left behind by a run that died.
+    ForceUnlock(show::ForceUnlockArgs),
     /// Check a stack's configuration (every environment) without touching any cloud.
     Validate(validate::ValidateArgs),
     /// Print an environment's dependency graph (DOT or SVG).
@@ -39,10 +59,31 @@ pub enum Command {
 /// Exit codes: 0 success, 1 error, 2 changes present with `--detailed-exitcode`.
 pub fn main() -> ExitCode {
     let Cli { command, verbose } = Cli::parse();
+    init_tracing(verbose);
     match command {
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run_apply(args),
+        Command::Destroy(args) => apply::run_destroy(args),
+        Command::Show(args) => show::run_show(args),
+        Command::Output(args) => show::run_output(args),
+        Command::State(args) => show::run_state(args),
+        Command::Import(args) => show::run_import(args),
+        Command::ForceUnlock(args) => show::run_force_unlock(args),
         Command::Validate(args) => validate::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Sim(args) => sim::run(args, verbose),
     }
+}
+
+/// Logs go to stderr: warnings by default, debug with `-v`, or as `CAIRN_LOG` says.
+fn init_tracing(verbose: bool) {
+    let default = if verbose { "cairn=debug" } else { "cairn=warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
 }

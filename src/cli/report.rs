@@ -17,3 +17,12 @@ pub fn error(report: miette::Report) -> ExitCode {
     eprintln!("{report:?}");
     ExitCode::FAILURE
 }
+
+/// Prints an operation's error: configuration diagnostics with their snippets, anything else
+/// as a miette report.
+pub fn ops(error: crate::ops::OpsError) -> ExitCode {
+    match error {
+        crate::ops::OpsError::Config(found) => diagnostics(&found),
+        other => self::error(miette::Report::new(other)),
+    }
+}

@@ -19,6 +19,7 @@
 //! | `instance` | `image` R, `instance_type` R, `subnet_id` R, `security_group_ids` U; `state` C, `private_ip` C |
 //! | `snapshot` | `volume_id` R, `source_region` R, `source_snapshot_id` R (a cross-region copy), `description` R; `state` C, `size_gb` C, `started_at` C |
 
+use super::Value;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -117,6 +118,50 @@ impl Kind {
         }
     }
 
+    /// Whether `attribute` is a set: its order carries no meaning (rules, id lists, routes),
+    /// so providers may return it in any order.
+    pub fn is_set_attribute(self, attribute: &str) -> bool {
+        matches!(
+            attribute,
+            "ingress" | "egress" | "security_group_ids" | "subnet_ids" | "routes" | "instances"
+        )
+    }
+
+    /// `value` in canonical form for comparison: set attributes sorted by their JSON text.
+    pub fn canonical(self, attribute: &str, value: &Value) -> Value {
+        match value {
+            Value::Array(items) if self.is_set_attribute(attribute) => {
+                let mut items = items.clone();
+                items.sort_by_cached_key(|item| item.to_string());
+                items.dedup();
+                Value::Array(items)
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Whether two values of `attribute` mean the same: equal in canonical form, with an
+    /// absent value the same as `null` (clouds leave unset attributes out).
+    pub fn same_value(self, attribute: &str, left: Option<&Value>, right: Option<&Value>) -> bool {
+        let null = Value::Null;
+        let left = left.unwrap_or(&null);
+        let right = right.unwrap_or(&null);
+        left == right || self.canonical(attribute, left) == self.canonical(attribute, right)
+    }
+
+    /// Whether two attribute maps agree on every attribute except `skip`ped ones.
+    pub fn same_attributes(
+        self,
+        left: &super::Attributes,
+        right: &super::Attributes,
+        skip: &dyn Fn(&str) -> bool,
+    ) -> bool {
+        left.keys()
+            .chain(right.keys())
+            .filter(|name| !skip(name))
+            .all(|name| self.same_value(name, left.get(name), right.get(name)))
+    }
+
     /// What changing `attribute` does to a resource of this kind.
     pub fn change_for(self, attribute: &str) -> AttributeChange {
         if self.computed_attributes().contains(&attribute) {
@@ -149,6 +194,24 @@ impl FromStr for Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_attributes_compare_without_order_and_null_equals_absent() {
+        let rule = |port: i64| serde_json::json!({"protocol": "tcp", "from_port": port, "to_port": port, "cidr": "0.0.0.0/0"});
+        let one = serde_json::json!([rule(22), rule(443)]);
+        let other = serde_json::json!([rule(443), rule(22)]);
+        assert!(Kind::SecurityGroup.same_value("ingress", Some(&one), Some(&other)));
+        assert!(!Kind::SecurityGroup.same_value(
+            "ingress",
+            Some(&one),
+            Some(&serde_json::json!([rule(22)]))
+        ));
+        assert!(Kind::LaunchTemplate.same_value("user_data", None, Some(&Value::Null)));
+        // Order matters where the attribute is a list, not a set.
+        let volumes = serde_json::json!([{"device": "a"}, {"device": "b"}]);
+        let swapped = serde_json::json!([{"device": "b"}, {"device": "a"}]);
+        assert!(!Kind::LaunchTemplate.same_value("volumes", Some(&volumes), Some(&swapped)));
+    }
 
     #[test]
     fn kinds_round_trip_through_their_names() {

@@ -552,7 +552,7 @@ fn drift_of(recorded: &StateResource, live: &LiveResource) -> Option<Drift> {
             continue;
         }
         let now = live.attributes.get(name).cloned().unwrap_or(Value::Null);
-        if &now != value {
+        if !recorded.kind.same_value(name, Some(&now), Some(value)) {
             attributes.insert(name.clone(), (value.clone(), now));
         }
     }
@@ -706,7 +706,7 @@ fn decide(
                     }
                     step_after.insert(name.clone(), value.clone());
                     // An unknown value is a change: it cannot be shown to be equal.
-                    if before != Some(value) {
+                    if !resource.kind.same_value(name, before, Some(value)) {
                         changed = true;
                         if change == AttributeChange::Replace {
                             decision.replace_because.push(name.clone());

@@ -165,6 +165,16 @@ impl StateBackend for LocalBackend {
         {
             Ok(file) => file,
             Err(error) if error.kind() == ErrorKind::AlreadyExists => {
+                if let Some(holder) = read_holder(&path)?
+                    && holder.is_stale()
+                {
+                    // The holder was killed on this very host (a crash, `kill -9`): nothing can
+                    // be writing any more, so its lock is taken over instead of making every
+                    // crash need a force-unlock. A lock held from another host is never broken.
+                    tracing::warn!("breaking the stale lock of dead process {}", holder.pid);
+                    let _ = std::fs::remove_file(&path);
+                    return self.lock(operation);
+                }
                 return Err(match read_holder(&path)? {
                     Some(holder) => StateError::Locked {
                         path,

@@ -21,6 +21,19 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
+    /// Whether the holder is a process of this host that no longer runs. Only decidable where
+    /// `/proc` lists processes; elsewhere a lock is never considered stale.
+    pub fn is_stale(&self) -> bool {
+        let this_host = hostname::get()
+            .map(|name| name.to_string_lossy() == self.host)
+            .unwrap_or(false);
+        let proc = std::path::Path::new("/proc");
+        this_host
+            && self.pid != std::process::id()
+            && proc.join("self").exists()
+            && !proc.join(self.pid.to_string()).exists()
+    }
+
     /// The identity of this process, taking a lock for `operation` now.
     pub fn for_this_process(operation: &str) -> Self {
         let user = std::env::var("USER")

@@ -1,0 +1,44 @@
+//! The arguments every command that works on one environment of a stack shares.
+
+use super::vars::VarArgs;
+use crate::ops::PlanRequest;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct StackArgs {
+    /// The environment to work on.
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub environment: String,
+
+    /// The stack directory.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+impl StackArgs {
+    pub fn request(&self) -> PlanRequest {
+        PlanRequest {
+            dir: self.dir.clone(),
+            environment: self.environment.clone(),
+            load: self.vars.load_options(),
+            ..PlanRequest::default()
+        }
+    }
+}
+
+/// Whether to color output: only on a terminal, and never with `NO_COLOR` set.
+pub fn color_enabled() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+/// A runtime for the async engine; commands are short-lived, so one per command.
+pub fn block_on<F: std::future::Future>(future: F) -> std::io::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(future))
+}

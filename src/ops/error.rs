@@ -1,0 +1,62 @@
+//! The errors an operation reports, each wrapping the stage that failed.
+
+use crate::config::Diagnostics;
+use crate::plan::PlanError;
+use crate::provider::ProviderError;
+use crate::provider::sim::SimError;
+use crate::state::StateError;
+
+/// What stopped an operation before or instead of applying.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum OpsError {
+    /// The configuration has errors; the diagnostics render themselves.
+    #[error("{0}")]
+    Config(Diagnostics),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("cannot reach the cloud")]
+    Provider(#[source] ProviderError),
+    #[error("cannot open the simulated cloud")]
+    Sim(#[from] SimError),
+    #[cfg(feature = "aws")]
+    #[error("cannot set up the AWS provider")]
+    Aws(#[from] crate::provider::aws::AwsError),
+    /// `backend "s3"` is parsed but not implemented yet.
+    #[error("the `s3` state backend (bucket `{bucket}`) is not supported by this version")]
+    #[diagnostic(help("use `backend \"local\"` for now"))]
+    S3Unsupported { bucket: String },
+    /// This binary was built without the AWS provider.
+    #[error(
+        "environment `{environment}` uses cloud `aws`, but this build of cairn has no AWS provider"
+    )]
+    #[diagnostic(help("build with the default features: cargo build (not --no-default-features)"))]
+    AwsUnavailable { environment: String },
+    /// `destroy` of an environment with `protect = true`.
+    #[error("environment `{environment}` is protected (`protect = true`); destroy refused")]
+    #[diagnostic(help("run `cairn destroy -e {environment} --force` if you really mean it"))]
+    Protected { environment: String },
+    /// Confirmation is needed and nobody can give it.
+    #[error("apply needs confirmation, but standard input is not a terminal")]
+    #[diagnostic(help("review the plan and run again with --auto-approve"))]
+    NoConfirmation,
+    /// An address given on the command line is unknown.
+    #[error("no resource `{address}` in {place}")]
+    UnknownAddress { address: String, place: String },
+    /// `import` of an address state already manages.
+    #[error("`{address}` is already managed by cairn")]
+    #[diagnostic(help(
+        "remove it first with `cairn state rm {address}` if you want to import another resource there"
+    ))]
+    AlreadyManaged { address: String },
+    /// The plan file belongs to another environment than the one asked for.
+    #[error("the plan file is for environment `{found}`, not `{wanted}`")]
+    PlanEnvironment { found: String, wanted: String },
+}
+
+impl From<Diagnostics> for OpsError {
+    fn from(diagnostics: Diagnostics) -> Self {
+        OpsError::Config(diagnostics)
+    }
+}

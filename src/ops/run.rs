@@ -1,0 +1,278 @@
+//! Plan and apply (and destroy, which is apply of a destroy plan).
+
+use super::OpsError;
+use super::provider::{open_provider, settings_for};
+use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
+use crate::config::{Backend, LoadOptions};
+use crate::graph::{self, ExpandOptions, Expansion};
+use crate::model::{Owner, resolve};
+use crate::plan::{self, Observed, Plan, PlanOptions};
+use crate::provider::Provider;
+use crate::state::{LocalBackend, StateBackend, StateDocument, StateOutput};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Setting key in a plan: the directory the state backend keeps its files in, so a saved plan
+/// finds its state without reading the configuration.
+const STATE_ROOT: &str = "state_root";
+
+/// What to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanRequest {
+    pub dir: PathBuf,
+    pub environment: String,
+    pub load: LoadOptions,
+    /// `--target` addresses.
+    pub target: Vec<String>,
+    pub refresh_only: bool,
+    pub destroy: bool,
+    /// `false` plans against state alone, without reading the cloud.
+    pub skip_refresh: bool,
+    /// Where the environment runs instead of its configured regions (DR).
+    pub expand: ExpandOptions,
+}
+
+/// A loaded, expanded stack for one environment, with its state backend.
+pub struct Stack {
+    pub dir: PathBuf,
+    pub expansion: Expansion,
+    pub backend: LocalBackend,
+    state_root: PathBuf,
+}
+
+impl Stack {
+    /// Loads and expands the stack at `request.dir` for `request.environment`.
+    ///
+    /// # Errors
+    /// Configuration diagnostics, or a backend this build cannot use.
+    pub fn load(request: &PlanRequest) -> Result<Stack, OpsError> {
+        let (_, expansion) = graph::load_and_expand(
+            &request.dir,
+            &request.load,
+            &request.environment,
+            &request.expand,
+        )?;
+        let state_root = match &expansion.backend {
+            Backend::Local { path } => request.dir.join(path),
+            Backend::S3 { bucket, .. } => {
+                return Err(OpsError::S3Unsupported {
+                    bucket: bucket.clone(),
+                });
+            }
+        };
+        let state_root = std::path::absolute(&state_root).unwrap_or(state_root);
+        let backend = LocalBackend::with_root(&state_root, &request.environment)?;
+        Ok(Stack {
+            dir: request.dir.clone(),
+            expansion,
+            backend,
+            state_root,
+        })
+    }
+
+    /// The environment's state, or a new empty one.
+    ///
+    /// # Errors
+    /// The state file is unreadable, corrupt or of a newer format.
+    pub fn state(&self) -> Result<StateDocument, OpsError> {
+        Ok(self.backend.load()?.unwrap_or_else(|| {
+            StateDocument::new(&self.expansion.stack, &self.expansion.environment.name)
+        }))
+    }
+
+    fn owner(&self) -> Owner {
+        Owner {
+            stack: self.expansion.stack.clone(),
+            env: self.expansion.environment.name.clone(),
+        }
+    }
+}
+
+/// A plan with the state it was made against.
+pub struct Planned {
+    pub plan: Plan,
+    pub state: StateDocument,
+}
+
+/// Refreshes and plans; reads state but takes no lock and changes nothing.
+///
+/// # Errors
+/// Configuration, state, refresh or planning errors.
+pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
+    let stack = Stack::load(request)?;
+    let state = stack.state()?;
+    let (plan, _) = plan_stack(&stack, &state, request).await?;
+    Ok(Planned { plan, state })
+}
+
+async fn plan_stack(
+    stack: &Stack,
+    state: &StateDocument,
+    request: &PlanRequest,
+) -> Result<(Plan, Arc<dyn Provider>), OpsError> {
+    let environment = &stack.expansion.environment;
+    let (cloud, mut settings) = settings_for(environment, &stack.dir);
+    let provider = open_provider(&cloud, &settings, &environment.name).await?;
+    let desired = &stack.expansion.resources;
+    let observed = if request.skip_refresh {
+        Observed::not_refreshed()
+    } else {
+        let scopes = plan::refresh_scopes(desired, state);
+        plan::refresh(provider.as_ref(), &stack.owner(), &scopes).await?
+    };
+    let outputs: BTreeMap<String, StateOutput> = stack
+        .expansion
+        .outputs
+        .iter()
+        .map(|(name, output)| {
+            let value = StateOutput {
+                value: output.value.clone(),
+                sensitive: output.sensitive,
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    settings.insert(
+        STATE_ROOT.to_string(),
+        stack.state_root.display().to_string(),
+    );
+    let options = PlanOptions {
+        target: request.target.clone(),
+        refresh_only: request.refresh_only,
+        destroy: request.destroy,
+        cloud,
+        provider_settings: settings,
+    };
+    let plan = plan::plan(desired, &outputs, state, &observed, &options)?;
+    Ok((plan, provider))
+}
+
+/// What to apply: a fresh plan of `plan`, or the saved plan in `plan_file`.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyRequest {
+    pub plan: PlanRequest,
+    pub plan_file: Option<PathBuf>,
+    pub options: ApplyOptions,
+    /// Destroy even a protected environment.
+    pub force: bool,
+}
+
+/// Asked once with the plan before anything changes; `Ok(false)` cancels.
+pub type Confirm<'a> = &'a mut dyn FnMut(&Plan) -> Result<bool, OpsError>;
+
+/// What an apply did.
+pub struct ApplyOutcome {
+    pub plan: Plan,
+    /// `None` when there was nothing to do or the user declined.
+    pub report: Option<ApplyReport>,
+    pub declined: bool,
+}
+
+/// Plans (or loads a saved plan), asks `confirm`, and executes, holding the state lock for
+/// the whole run and saving state after every completed step.
+///
+/// # Errors
+/// Anything that stops the run before execution starts; failures during execution are in the
+/// returned report instead, with state saved.
+pub async fn apply(
+    request: &ApplyRequest,
+    confirm: Confirm<'_>,
+    observer: &dyn ApplyObserver,
+) -> Result<ApplyOutcome, OpsError> {
+    let operation = if request.plan.destroy {
+        "destroy"
+    } else {
+        "apply"
+    };
+    let (plan, provider, backend, _lock, state) = match &request.plan_file {
+        Some(file) => {
+            let plan = plan::load(file)?;
+            if plan.environment != request.plan.environment && !request.plan.environment.is_empty()
+            {
+                return Err(OpsError::PlanEnvironment {
+                    found: plan.environment.clone(),
+                    wanted: request.plan.environment.clone(),
+                });
+            }
+            let root = plan
+                .provider_settings
+                .get(STATE_ROOT)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| request.plan.dir.join(".cairn"));
+            let backend = LocalBackend::with_root(&root, &plan.environment)?;
+            let lock = backend.lock(operation)?;
+            let state = backend
+                .load()?
+                .unwrap_or_else(|| StateDocument::new(&plan.stack, &plan.environment));
+            plan::ensure_applicable(&plan, &state)?;
+            let provider =
+                open_provider(&plan.cloud, &plan.provider_settings, &plan.environment).await?;
+            (plan, provider, backend, lock, state)
+        }
+        None => {
+            let stack = Stack::load(&request.plan)?;
+            if request.plan.destroy && stack.expansion.environment.protect && !request.force {
+                return Err(OpsError::Protected {
+                    environment: stack.expansion.environment.name.clone(),
+                });
+            }
+            let lock = stack.backend.lock(operation)?;
+            let state = stack.state()?;
+            let (plan, provider) = plan_stack(&stack, &state, &request.plan).await?;
+            (plan, provider, stack.backend, lock, state)
+        }
+    };
+    if !plan.has_changes() && !outputs_changed(&plan, &state) {
+        return Ok(ApplyOutcome {
+            plan,
+            report: None,
+            declined: false,
+        });
+    }
+    if !confirm(&plan)? {
+        return Ok(ApplyOutcome {
+            plan,
+            report: None,
+            declined: true,
+        });
+    }
+    let mut options = request.options.clone();
+    options.operation = operation.to_string();
+    let mut sink = BackendSink(&backend);
+    let report = apply::execute(&plan, provider, state, &mut sink, &options, observer).await;
+    Ok(ApplyOutcome {
+        plan,
+        report: Some(report),
+        declined: false,
+    })
+}
+
+/// Whether applying would change the recorded outputs even though no resource changes.
+fn outputs_changed(plan: &Plan, state: &StateDocument) -> bool {
+    let resolved: BTreeMap<String, StateOutput> = plan
+        .outputs
+        .iter()
+        .map(|(name, output)| {
+            let value = resolve(&output.value, &|reference| state.lookup(reference));
+            let output = StateOutput {
+                value,
+                sensitive: output.sensitive,
+            };
+            (name.clone(), output)
+        })
+        .collect();
+    resolved != state.outputs
+}
+
+/// Saves state through the backend after every step; the executor already set the serial.
+struct BackendSink<'a>(&'a LocalBackend);
+
+impl StateSink for BackendSink<'_> {
+    fn persist(
+        &mut self,
+        state: &StateDocument,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.persist(state).map_err(Into::into)
+    }
+}
