@@ -83,7 +83,7 @@ fn load(stack: &StackArgs) -> Result<StateDocument, ExitCode> {
         Ok(None) => Err({
             eprintln!(
                 "No state for environment `{}` yet: nothing has been applied.",
-                stack.environment
+                stack.environment.as_deref().unwrap_or_default()
             );
             ExitCode::FAILURE
         }),

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct StackArgs {
-    /// The environment to work on.
+    /// The environment to work on (required, except when applying a saved plan file).
     #[arg(short = 'e', long = "env", value_name = "ENV")]
-    pub environment: String,
+    pub environment: Option<String>,
 
     /// The stack directory.
     #[arg(default_value = ".")]
@@ -22,7 +22,7 @@ impl StackArgs {
     pub fn request(&self) -> PlanRequest {
         PlanRequest {
             dir: self.dir.clone(),
-            environment: self.environment.clone(),
+            environment: self.environment.clone().unwrap_or_default(),
             load: self.vars.load_options(),
             ..PlanRequest::default()
         }

@@ -44,6 +44,10 @@ pub enum OpsError {
     /// An address given on the command line is unknown.
     #[error("no resource `{address}` in {place}")]
     UnknownAddress { address: String, place: String },
+    /// A command that works on one environment was not told which.
+    #[error("no environment given")]
+    #[diagnostic(help("pass `-e ENV`; `cairn validate` lists the environments of a stack"))]
+    NoEnvironment,
     /// `import` of an address state already manages.
     #[error("`{address}` is already managed by cairn")]
     #[diagnostic(help(

@@ -47,6 +47,9 @@ impl Stack {
     /// # Errors
     /// Configuration diagnostics, or a backend this build cannot use.
     pub fn load(request: &PlanRequest) -> Result<Stack, OpsError> {
+        if request.environment.is_empty() {
+            return Err(OpsError::NoEnvironment);
+        }
         let (_, expansion) = graph::load_and_expand(
             &request.dir,
             &request.load,
@@ -121,10 +124,12 @@ async fn plan_stack(
         let scopes = plan::refresh_scopes(desired, state);
         plan::refresh(provider.as_ref(), &stack.owner(), &scopes).await?
     };
+    // A destroyed environment has no outputs left to record.
     let outputs: BTreeMap<String, StateOutput> = stack
         .expansion
         .outputs
         .iter()
+        .filter(|_| !request.destroy)
         .map(|(name, output)| {
             let value = StateOutput {
                 value: output.value.clone(),
