@@ -1,6 +1,8 @@
 //! The command line: clap commands and their output only; no engine logic lives here.
 
 mod apply;
+mod backup;
+mod dr;
 mod fmt;
 mod graph;
 mod plan;
@@ -52,6 +54,10 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Inspect and change the built-in simulated cloud.
     Sim(sim::SimArgs),
+    /// Run, list and verify an environment's backups.
+    Backup(backup::BackupArgs),
+    /// Disaster recovery: drill a redeploy into the DR region.
+    Dr(dr::DrArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into reports.
@@ -73,6 +79,8 @@ pub fn main() -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Sim(args) => sim::run(args, verbose),
+        Command::Backup(args) => backup::run(args),
+        Command::Dr(args) => dr::run(args),
     }
 }
 

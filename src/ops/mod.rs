@@ -14,6 +14,6 @@ mod run;
 mod state_ops;
 
 pub use error::OpsError;
-pub use provider::open_provider;
+pub use provider::{open_provider, settings_for};
 pub use run::{ApplyOutcome, ApplyRequest, Confirm, PlanRequest, Planned, Stack, apply, make_plan};
 pub use state_ops::{ImportRequest, force_unlock, import, read_state, state_remove};

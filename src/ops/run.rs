@@ -5,7 +5,7 @@ use super::provider::{open_provider, settings_for};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
 use crate::config::{Backend, LoadOptions};
 use crate::graph::{self, ExpandOptions, Expansion};
-use crate::model::{Owner, resolve};
+use crate::model::{Address, Attributes, Owner, resolve};
 use crate::plan::{self, Observed, Plan, PlanOptions};
 use crate::provider::Provider;
 use crate::state::{LocalBackend, StateBackend, StateDocument, StateOutput};
@@ -31,6 +31,23 @@ pub struct PlanRequest {
     pub skip_refresh: bool,
     /// Where the environment runs instead of its configured regions (DR).
     pub expand: ExpandOptions,
+    /// A separate instance of the environment (`drill`): its own state file
+    /// (`<env>-<instance>.json`) and its own ownership tags (`cairn:env = <env>-<instance>`),
+    /// so the environment's own state and refresh never see its resources.
+    pub instance: Option<String>,
+    /// Attributes set on desired resources after expansion, before planning (a drill restores
+    /// volumes from snapshots and sizes groups for the DR region).
+    pub attribute_overrides: BTreeMap<Address, Attributes>,
+}
+
+impl PlanRequest {
+    /// The name state and ownership tags use: the environment, or `<env>-<instance>`.
+    pub fn state_environment(&self) -> String {
+        match &self.instance {
+            Some(instance) => format!("{}-{instance}", self.environment),
+            None => self.environment.clone(),
+        }
+    }
 }
 
 /// A loaded, expanded stack for one environment, with its state backend.
@@ -39,6 +56,8 @@ pub struct Stack {
     pub expansion: Expansion,
     pub backend: LocalBackend,
     state_root: PathBuf,
+    /// The environment name in state and ownership tags (see [`PlanRequest::instance`]).
+    state_environment: String,
 }
 
 impl Stack {
@@ -50,12 +69,21 @@ impl Stack {
         if request.environment.is_empty() {
             return Err(OpsError::NoEnvironment);
         }
-        let (_, expansion) = graph::load_and_expand(
+        let (_, mut expansion) = graph::load_and_expand(
             &request.dir,
             &request.load,
             &request.environment,
             &request.expand,
         )?;
+        for (address, attributes) in &request.attribute_overrides {
+            let Some(resource) = expansion.resources.get_mut(address) else {
+                return Err(OpsError::UnknownAddress {
+                    address: address.to_string(),
+                    place: format!("environment `{}`", request.environment),
+                });
+            };
+            resource.attributes.extend(attributes.clone());
+        }
         let state_root = match &expansion.backend {
             Backend::Local { path } => request.dir.join(path),
             Backend::S3 { bucket, .. } => {
@@ -65,12 +93,14 @@ impl Stack {
             }
         };
         let state_root = std::path::absolute(&state_root).unwrap_or(state_root);
-        let backend = LocalBackend::with_root(&state_root, &request.environment)?;
+        let state_environment = request.state_environment();
+        let backend = LocalBackend::with_root(&state_root, &state_environment)?;
         Ok(Stack {
             dir: request.dir.clone(),
             expansion,
             backend,
             state_root,
+            state_environment,
         })
     }
 
@@ -79,15 +109,16 @@ impl Stack {
     /// # Errors
     /// The state file is unreadable, corrupt or of a newer format.
     pub fn state(&self) -> Result<StateDocument, OpsError> {
-        Ok(self.backend.load()?.unwrap_or_else(|| {
-            StateDocument::new(&self.expansion.stack, &self.expansion.environment.name)
-        }))
+        Ok(self
+            .backend
+            .load()?
+            .unwrap_or_else(|| StateDocument::new(&self.expansion.stack, &self.state_environment)))
     }
 
     fn owner(&self) -> Owner {
         Owner {
             stack: self.expansion.stack.clone(),
-            env: self.expansion.environment.name.clone(),
+            env: self.state_environment.clone(),
         }
     }
 }

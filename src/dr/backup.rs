@@ -1,0 +1,629 @@
+//! Backup policies: `cairn backup run` (snapshot, cross-region copy, retention), `cairn backup
+//! list` and `cairn backup verify` (restore the newest DR copy into a scratch volume).
+//!
+//! Promises: a run is idempotent within one `every` window (a volume whose newest snapshot is
+//! younger than `every` gets no new one, and a snapshot already copied is not copied again);
+//! retention keeps the `retain` newest snapshots of each volume in each region and never
+//! deletes the newest; creates carry deterministic idempotency tokens so a retried call makes
+//! no duplicate.
+
+use super::DrError;
+use super::catalog::{self, BackupCopy, RegionListing, TAG_COPY_OF};
+use crate::config::Environment;
+use crate::graph::{BackupPolicySpec, Expansion};
+use crate::model::{Address, Attributes, DesiredResource, Kind, Owner};
+use crate::ops::{self, PlanRequest, Stack};
+use crate::provider::{CreateRequest, Provider, ProviderError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// What to back up, list or verify, and the time the operation counts as happening at.
+#[derive(Debug, Clone)]
+pub struct BackupRequest {
+    pub plan: PlanRequest,
+    /// "Now" for windows, tags and ages; the CLI passes the clock, tests pass fixed times.
+    pub now: DateTime<Utc>,
+}
+
+/// What happened to the snapshot of one volume in its own region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "action", content = "snapshot_id")]
+pub enum SnapshotAction {
+    /// A new snapshot was taken.
+    Created(String),
+    /// The newest snapshot is younger than `every`; nothing was taken.
+    Recent(String),
+}
+
+/// What happened to the cross-region copy of a volume's newest snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "action", content = "snapshot_id")]
+pub enum CopyAction {
+    Created(String),
+    /// The newest snapshot had already been copied.
+    Existing(String),
+}
+
+/// One volume's backup in one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeBackup {
+    pub policy: String,
+    pub address: Address,
+    pub region: String,
+    /// `None` when the volume was skipped (see `skipped`).
+    pub snapshot: Option<SnapshotAction>,
+    pub copy_region: Option<String>,
+    pub copy: Option<CopyAction>,
+    /// Snapshots deleted by retention, as `(region, id)`.
+    pub pruned: Vec<(String, String)>,
+    /// Why the volume was not backed up (not applied yet).
+    pub skipped: Option<String>,
+}
+
+/// What `cairn backup run` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupRunReport {
+    pub environment: String,
+    pub now: DateTime<Utc>,
+    pub volumes: Vec<VolumeBackup>,
+}
+
+/// What `cairn backup list` found, per region.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupListing {
+    pub environment: String,
+    pub now: DateTime<Utc>,
+    pub regions: Vec<RegionListing>,
+}
+
+/// One restore test of `cairn backup verify`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifiedCopy {
+    pub policy: String,
+    pub source_address: Address,
+    pub region: String,
+    pub snapshot_id: String,
+    pub taken_at: DateTime<Utc>,
+    pub zone: String,
+    /// The scratch volume, deleted again.
+    pub volume_id: Option<String>,
+    pub size_gb: Option<i64>,
+    /// `None` when the restore, the check and the clean-up all succeeded.
+    pub problem: Option<String>,
+}
+
+/// What `cairn backup verify` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub environment: String,
+    pub now: DateTime<Utc>,
+    pub copies: Vec<VerifiedCopy>,
+}
+
+impl VerifyReport {
+    /// Whether at least one copy was restored and every restore succeeded.
+    pub fn succeeded(&self) -> bool {
+        !self.copies.is_empty() && self.copies.iter().all(|copy| copy.problem.is_none())
+    }
+}
+
+/// Loads the stack for `request` and opens its environment's provider.
+pub(super) async fn open(request: &PlanRequest) -> Result<(Stack, Arc<dyn Provider>), DrError> {
+    let stack = Stack::load(request)?;
+    let environment = &stack.expansion.environment;
+    let (cloud, settings) = ops::settings_for(environment, &stack.dir);
+    let provider = ops::open_provider(&cloud, &settings, &environment.name).await?;
+    Ok((stack, provider))
+}
+
+fn owner_of(expansion: &Expansion) -> Owner {
+    Owner {
+        stack: expansion.stack.clone(),
+        env: expansion.environment.name.clone(),
+    }
+}
+
+/// The volumes `policy` selects: named in `volumes`, or carrying every `select` tag.
+pub(super) fn selected_volumes<'a>(
+    policy: &BackupPolicySpec,
+    expansion: &'a Expansion,
+) -> Vec<&'a DesiredResource> {
+    expansion
+        .resources
+        .values()
+        .filter(|resource| resource.kind == Kind::Volume)
+        .filter(|resource| {
+            let named = policy.volumes.iter().any(|address| {
+                address == &resource.address || address.as_str() == resource.address.block_path()
+            });
+            let tagged = !policy.select.is_empty()
+                && policy
+                    .select
+                    .iter()
+                    .all(|(key, value)| resource.tags.get(key) == Some(value));
+            named || tagged
+        })
+        .collect()
+}
+
+/// Snapshots of one region, read once per operation.
+struct RegionCache<'a> {
+    provider: &'a dyn Provider,
+    owner: &'a Owner,
+    regions: BTreeMap<String, Vec<BackupCopy>>,
+}
+
+impl RegionCache<'_> {
+    async fn copies(&mut self, region: &str) -> Result<&mut Vec<BackupCopy>, DrError> {
+        if !self.regions.contains_key(region) {
+            let copies = catalog::read_region(self.provider, self.owner, region).await?;
+            self.regions.insert(region.to_string(), copies);
+        }
+        Ok(self.regions.entry(region.to_string()).or_default())
+    }
+}
+
+/// Runs every backup policy of the environment once: snapshot, copy, prune.
+///
+/// # Errors
+/// The stack or its state cannot be loaded, the environment has no backup policy, or a cloud
+/// call fails (what was done before the failure stays done; the next run carries on).
+pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, DrError> {
+    let (stack, provider) = open(&request.plan).await?;
+    let expansion = &stack.expansion;
+    if expansion.backup_policies.is_empty() {
+        return Err(DrError::NoPolicies {
+            environment: expansion.environment.name.clone(),
+        });
+    }
+    let state = stack.state()?;
+    let owner = owner_of(expansion);
+    let mut cache = RegionCache {
+        provider: provider.as_ref(),
+        owner: &owner,
+        regions: BTreeMap::new(),
+    };
+    let mut volumes = Vec::new();
+    for policy in &expansion.backup_policies {
+        for volume in selected_volumes(policy, expansion) {
+            let mut backup = VolumeBackup {
+                policy: policy.name.clone(),
+                address: volume.address.clone(),
+                region: volume.region.clone(),
+                snapshot: None,
+                copy_region: None,
+                copy: None,
+                pruned: Vec::new(),
+                skipped: None,
+            };
+            match state.resources.get(&volume.address) {
+                Some(recorded) => {
+                    back_up_volume(
+                        provider.as_ref(),
+                        &mut cache,
+                        &owner,
+                        policy,
+                        &recorded.id,
+                        request.now,
+                        &mut backup,
+                    )
+                    .await?;
+                }
+                None => backup.skipped = Some("not applied yet".to_string()),
+            }
+            volumes.push(backup);
+        }
+    }
+    Ok(BackupRunReport {
+        environment: expansion.environment.name.clone(),
+        now: request.now,
+        volumes,
+    })
+}
+
+async fn back_up_volume(
+    provider: &dyn Provider,
+    cache: &mut RegionCache<'_>,
+    owner: &Owner,
+    policy: &BackupPolicySpec,
+    volume_id: &str,
+    now: DateTime<Utc>,
+    backup: &mut VolumeBackup,
+) -> Result<(), DrError> {
+    let region = backup.region.clone();
+    let address = backup.address.clone();
+    let every = chrono::Duration::seconds(i64::try_from(policy.every_seconds).unwrap_or(i64::MAX));
+    let of_volume =
+        |copy: &BackupCopy| copy.policy == policy.name && copy.source_address == address;
+
+    let recent = cache
+        .copies(&region)
+        .await?
+        .iter()
+        .find(|copy| of_volume(copy) && !copy.is_copy())
+        .filter(|newest| newest.taken_at > now - every)
+        .cloned();
+    let source = match recent {
+        Some(newest) => {
+            backup.snapshot = Some(SnapshotAction::Recent(newest.id.clone()));
+            newest
+        }
+        None => {
+            let tags = BackupCopy::tags(owner, &policy.name, &address, &now);
+            let attributes = Attributes::from([
+                ("volume_id".to_string(), json!(volume_id)),
+                (
+                    "description".to_string(),
+                    json!(format!("cairn backup `{}` of {address}", policy.name)),
+                ),
+            ]);
+            let created = create(provider, &region, attributes, tags, "snapshot").await?;
+            backup.snapshot = Some(SnapshotAction::Created(created.id.clone()));
+            let copies = cache.copies(&region).await?;
+            copies.push(created.clone());
+            catalog::sort_newest_first(copies);
+            created
+        }
+    };
+
+    if let Some(destination) = policy.copy_to.as_ref().filter(|to| **to != region) {
+        backup.copy_region = Some(destination.clone());
+        let existing = cache
+            .copies(destination)
+            .await?
+            .iter()
+            .find(|copy| of_volume(copy) && copy.copy_of.as_deref() == Some(source.id.as_str()))
+            .map(|copy| copy.id.clone());
+        match existing {
+            Some(id) => backup.copy = Some(CopyAction::Existing(id)),
+            None => {
+                let mut tags = BackupCopy::tags(owner, &policy.name, &address, &source.taken_at);
+                tags.insert(TAG_COPY_OF.to_string(), source.id.clone());
+                let attributes = Attributes::from([
+                    ("source_region".to_string(), json!(region)),
+                    ("source_snapshot_id".to_string(), json!(source.id)),
+                    (
+                        "description".to_string(),
+                        json!(format!("cairn backup `{}` of {address}", policy.name)),
+                    ),
+                ]);
+                let created = create(provider, destination, attributes, tags, "copy").await?;
+                backup.copy = Some(CopyAction::Created(created.id.clone()));
+                let copies = cache.copies(destination).await?;
+                copies.push(created);
+                catalog::sort_newest_first(copies);
+            }
+        }
+    }
+
+    let keep = usize::try_from(policy.retain.max(1)).unwrap_or(usize::MAX);
+    let regions: Vec<String> = std::iter::once(region.clone())
+        .chain(backup.copy_region.clone())
+        .collect();
+    for place in regions {
+        let copies = cache.copies(&place).await?;
+        let doomed: Vec<String> = copies
+            .iter()
+            .filter(|copy| of_volume(copy))
+            .skip(keep)
+            .map(|copy| copy.id.clone())
+            .collect();
+        for id in doomed {
+            match provider.delete(&place, Kind::Snapshot, &id).await {
+                Ok(()) | Err(ProviderError::NotFound { .. }) => {}
+                Err(source) => {
+                    return Err(DrError::provider(
+                        format!("delete snapshot `{id}`"),
+                        &place,
+                        source,
+                    ));
+                }
+            }
+            copies.retain(|copy| copy.id != id);
+            backup.pruned.push((place.clone(), id));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a snapshot (or copy) and returns it as a catalog entry. The token is derived from
+/// the tags, so the same backup asked twice is one snapshot.
+async fn create(
+    provider: &dyn Provider,
+    region: &str,
+    attributes: Attributes,
+    tags: crate::model::Tags,
+    what: &str,
+) -> Result<BackupCopy, DrError> {
+    let token_source = format!("{region}|{tags:?}");
+    let request = CreateRequest {
+        kind: Kind::Snapshot,
+        region: region.to_string(),
+        attributes,
+        tags,
+        token: format!("cairn-backup-{:016x}", fnv1a(token_source.as_bytes())),
+    };
+    let live = provider
+        .create(&request)
+        .await
+        .map_err(|source| DrError::provider(format!("create a backup {what}"), region, source))?;
+    let mut live = live;
+    // The create answer carries the tags we sent; the catalog reads them back the same way.
+    live.tags.extend(request.tags);
+    BackupCopy::from_live(&live).ok_or_else(|| {
+        DrError::provider(
+            format!("create a backup {what}"),
+            region,
+            ProviderError::Api {
+                code: "InternalError".to_string(),
+                message: "the created snapshot lost its backup tags".to_string(),
+            },
+        )
+    })
+}
+
+/// FNV-1a: a stable hash for idempotency tokens (the std hasher may change between releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The regions a policy's snapshots live in: its volumes' regions and `copy_to`.
+fn backup_regions(expansion: &Expansion) -> BTreeSet<String> {
+    expansion
+        .backup_policies
+        .iter()
+        .flat_map(|policy| {
+            selected_volumes(policy, expansion)
+                .into_iter()
+                .map(|volume| volume.region.clone())
+                .chain(policy.copy_to.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Lists the environment's backup snapshots in every region its policies use; a region that
+/// cannot be read is listed with its error rather than failing the listing.
+///
+/// # Errors
+/// The stack cannot be loaded or the environment has no backup policy.
+pub async fn list_backups(request: &BackupRequest) -> Result<BackupListing, DrError> {
+    let (stack, provider) = open(&request.plan).await?;
+    let expansion = &stack.expansion;
+    if expansion.backup_policies.is_empty() {
+        return Err(DrError::NoPolicies {
+            environment: expansion.environment.name.clone(),
+        });
+    }
+    let owner = owner_of(expansion);
+    let mut regions = Vec::new();
+    for region in backup_regions(expansion) {
+        let listing = match catalog::read_region(provider.as_ref(), &owner, &region).await {
+            Ok(copies) => RegionListing {
+                region,
+                copies,
+                error: None,
+            },
+            Err(error) => RegionListing {
+                region,
+                copies: Vec::new(),
+                error: Some(error_chain(&error)),
+            },
+        };
+        regions.push(listing);
+    }
+    Ok(BackupListing {
+        environment: expansion.environment.name.clone(),
+        now: request.now,
+        regions,
+    })
+}
+
+/// An error and its causes on one line.
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The zone of `target_region` that stands for `zone` of the primary region: the same position
+/// in the DR zones (or in the region's known zones), the first when `zone` is unknown.
+pub(super) fn mapped_zone(
+    environment: &Environment,
+    zone: Option<&str>,
+    target_region: &str,
+    target_zones: &[String],
+) -> Option<String> {
+    let position = environment
+        .regions
+        .iter()
+        .find_map(|region| {
+            region
+                .zones
+                .iter()
+                .position(|candidate| Some(candidate.as_str()) == zone)
+        })
+        .unwrap_or(0);
+    target_zones
+        .get(position)
+        .or_else(|| target_zones.first())
+        .cloned()
+        .or_else(|| {
+            crate::provider::sim::zones(target_region)
+                .and_then(|zones| zones.get(position).or_else(|| zones.first()).cloned())
+        })
+}
+
+/// The zones of `region` the environment's DR block names, if it names that region.
+pub(super) fn dr_zones(environment: &Environment, region: &str) -> Vec<String> {
+    environment
+        .dr
+        .as_ref()
+        .filter(|dr| dr.region == region)
+        .map(|dr| dr.zones.clone())
+        .unwrap_or_default()
+}
+
+/// Restores the newest copy of every backed-up volume in its policy's `copy_to` region (or
+/// the DR region) into a scratch volume, checks it, and deletes it again.
+///
+/// # Errors
+/// The stack cannot be loaded, the environment has no backup policy, or the region cannot be
+/// listed. A failed restore is reported in the returned report instead.
+pub async fn verify_backups(request: &BackupRequest) -> Result<VerifyReport, DrError> {
+    let (stack, provider) = open(&request.plan).await?;
+    let expansion = &stack.expansion;
+    if expansion.backup_policies.is_empty() {
+        return Err(DrError::NoPolicies {
+            environment: expansion.environment.name.clone(),
+        });
+    }
+    let owner = owner_of(expansion);
+    let scratch_owner = Owner {
+        stack: owner.stack.clone(),
+        env: format!("{}-verify", owner.env),
+    };
+    let environment = &expansion.environment;
+    let mut copies = Vec::new();
+    for policy in &expansion.backup_policies {
+        let Some(region) = policy
+            .copy_to
+            .clone()
+            .or_else(|| environment.dr.as_ref().map(|dr| dr.region.clone()))
+        else {
+            continue;
+        };
+        let found = catalog::read_region(provider.as_ref(), &owner, &region).await?;
+        let of_policy: Vec<BackupCopy> = found
+            .into_iter()
+            .filter(|copy| copy.policy == policy.name)
+            .collect();
+        for newest in catalog::newest_by_block(&of_policy).into_values() {
+            let zone_in_primary = expansion
+                .resources
+                .get(&newest.source_address)
+                .and_then(|volume| volume.attributes.get("zone"))
+                .and_then(|zone| zone.as_str());
+            let zone = mapped_zone(
+                environment,
+                zone_in_primary,
+                &region,
+                &dr_zones(environment, &region),
+            )
+            .unwrap_or_else(|| format!("{region}a"));
+            copies.push(
+                restore_and_check(provider.as_ref(), &scratch_owner, &newest, &region, zone).await,
+            );
+        }
+    }
+    Ok(VerifyReport {
+        environment: environment.name.clone(),
+        now: request.now,
+        copies,
+    })
+}
+
+async fn restore_and_check(
+    provider: &dyn Provider,
+    owner: &Owner,
+    copy: &BackupCopy,
+    region: &str,
+    zone: String,
+) -> VerifiedCopy {
+    let mut verified = VerifiedCopy {
+        policy: copy.policy.clone(),
+        source_address: copy.source_address.clone(),
+        region: region.to_string(),
+        snapshot_id: copy.id.clone(),
+        taken_at: copy.taken_at,
+        zone: zone.clone(),
+        volume_id: None,
+        size_gb: None,
+        problem: None,
+    };
+    let mut attributes = Attributes::from([
+        ("zone".to_string(), json!(zone)),
+        ("snapshot_id".to_string(), json!(copy.id)),
+    ]);
+    if let Some(size) = copy.size_gb {
+        attributes.insert("size_gb".to_string(), json!(size));
+    }
+    let scratch = Address::new(format!(
+        "backup-verify.{}",
+        copy.source_address.block_path()
+    ));
+    let request = CreateRequest {
+        kind: Kind::Volume,
+        region: region.to_string(),
+        attributes,
+        tags: owner.tags_for(&scratch),
+        token: String::new(),
+    };
+    let volume = match provider.create(&request).await {
+        Ok(volume) => volume,
+        Err(error) => {
+            verified.problem = Some(format!("restore failed: {}", error_chain(&error)));
+            return verified;
+        }
+    };
+    verified.volume_id = Some(volume.id.clone());
+    // Read it back as a separate call: the check is what the cloud reports, not what we sent.
+    match provider.import(region, Kind::Volume, &volume.id).await {
+        Ok(found) => {
+            verified.size_gb = found
+                .attributes
+                .get("size_gb")
+                .and_then(|size| size.as_i64());
+            let restored_from = found
+                .attributes
+                .get("snapshot_id")
+                .and_then(|id| id.as_str());
+            if restored_from != Some(copy.id.as_str()) {
+                verified.problem = Some(format!(
+                    "the scratch volume reports snapshot {restored_from:?}, not `{}`",
+                    copy.id
+                ));
+            } else if verified
+                .size_gb
+                .is_some_and(|size| copy.size_gb.is_some_and(|want| size < want))
+            {
+                verified.problem =
+                    Some("the scratch volume is smaller than the snapshot".to_string());
+            }
+        }
+        Err(error) => verified.problem = Some(format!("check failed: {}", error_chain(&error))),
+    }
+    if let Err(error) = provider.delete(region, Kind::Volume, &volume.id).await {
+        let cleanup = format!(
+            "the scratch volume `{}` could not be deleted: {}",
+            volume.id,
+            error_chain(&error)
+        );
+        verified.problem = Some(match verified.problem.take() {
+            Some(problem) => format!("{problem}; {cleanup}"),
+            None => cleanup,
+        });
+    }
+    verified
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stable_and_distinct() {
+        assert_eq!(fnv1a(b"us-east-1|a"), fnv1a(b"us-east-1|a"));
+        assert_ne!(fnv1a(b"us-east-1|a"), fnv1a(b"us-west-2|a"));
+    }
+}

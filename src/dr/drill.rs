@@ -1,0 +1,486 @@
+//! `cairn dr drill`: redeploy the whole environment into its DR region under a separate state,
+//! with data volumes restored from the newest cross-region backup copies, wait until every
+//! autoscaling group has its minimum in service, measure RTO and RPO, audit, and tear down.
+//!
+//! Promise: a drill never calls the primary region. The configuration is expanded with a
+//! region override (zones mapped by position), the backup copies are listed in the DR region
+//! only, and the drill's state (`<env>-drill`) and ownership tags are its own, so neither the
+//! primary's state nor its refresh ever sees a drill resource.
+
+use super::DrError;
+use super::audit::{AuditRecord, append_audit, audit_path};
+use super::backup::{dr_zones, error_chain, open, selected_volumes};
+use super::catalog::{self, BackupCopy};
+use crate::apply::{ApplyObserver, ApplyOptions};
+use crate::graph::RegionOverride;
+use crate::model::{Address, Attributes, Kind, Owner, TAG_ADDRESS};
+use crate::ops::{self, ApplyRequest, OpsError, PlanRequest, Stack};
+use crate::plan::Plan;
+use crate::provider::Provider;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The instance name of a drill: state `<env>-drill`, ownership `cairn:env = <env>-drill`.
+pub const DRILL_INSTANCE: &str = "drill";
+
+/// How often the drill looks at its autoscaling groups while waiting for them.
+const HEALTH_POLL: Duration = Duration::from_millis(250);
+
+/// What to drill.
+#[derive(Debug, Clone)]
+pub struct DrillRequest {
+    /// The stack, environment and variables (as for `plan`).
+    pub plan: PlanRequest,
+    /// The region to drill into; the environment's DR region when `None`.
+    pub to: Option<String>,
+    /// Leave the drill running instead of tearing it down.
+    pub keep: bool,
+    /// How long to wait for the groups to reach their minimum in service.
+    pub timeout: Duration,
+    pub apply: ApplyOptions,
+}
+
+/// A data volume restored from a backup copy.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoredVolume {
+    pub address: Address,
+    pub source_address: Address,
+    pub snapshot_id: String,
+    pub taken_at: DateTime<Utc>,
+    /// Age of the copy when the drill started: this volume's data loss.
+    pub age_seconds: i64,
+}
+
+/// An autoscaling group of the drill and how many instances it had in service.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupHealth {
+    pub address: Address,
+    pub min: usize,
+    pub in_service: usize,
+}
+
+/// What a drill did and measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillReport {
+    pub stack: String,
+    pub environment: String,
+    pub region: String,
+    pub started_at: DateTime<Utc>,
+    /// Wall time from start until every group had its minimum in service.
+    pub rto_seconds: f64,
+    /// Age of the oldest of the newest restored copies (the worst data loss); `None` when
+    /// nothing was restored.
+    pub rpo_seconds: Option<i64>,
+    pub restored: Vec<RestoredVolume>,
+    pub groups: Vec<GroupHealth>,
+    /// Resources the drill created.
+    pub created: usize,
+    pub kept: bool,
+    /// Resources the teardown destroyed; `None` with `--keep`.
+    pub destroyed: Option<usize>,
+    /// Drill resources still in the DR region after the teardown (should be none).
+    pub leftovers: Vec<String>,
+    pub teardown_seconds: Option<f64>,
+    pub audit_log: PathBuf,
+}
+
+/// Runs a drill (see the module documentation).
+///
+/// # Errors
+/// No DR region or zones, no backup copy of a data volume in the DR region, the apply failed,
+/// or the groups did not come up in time. In the last two cases the drill is torn down first
+/// (unless `keep`), and the failure is recorded in the audit log.
+pub async fn run_drill(
+    request: &DrillRequest,
+    observer: &dyn ApplyObserver,
+) -> Result<DrillReport, DrError> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let primary = Stack::load(&request.plan)?;
+    let environment = primary.expansion.environment.clone();
+    let region = match (&request.to, &environment.dr) {
+        (Some(region), _) => region.clone(),
+        (None, Some(dr)) => dr.region.clone(),
+        (None, None) => {
+            return Err(DrError::NoDrRegion {
+                environment: environment.name.clone(),
+            });
+        }
+    };
+    let mut zones = dr_zones(&environment, &region);
+    if zones.is_empty() {
+        zones = crate::provider::sim::zones(&region).unwrap_or_default();
+    }
+    if zones.is_empty() {
+        return Err(DrError::NoZones { region });
+    }
+    let mut drill_plan = PlanRequest {
+        instance: Some(DRILL_INSTANCE.to_string()),
+        expand: crate::graph::ExpandOptions {
+            region_override: Some(RegionOverride {
+                region: region.clone(),
+                zones,
+            }),
+        },
+        attribute_overrides: BTreeMap::new(),
+        destroy: false,
+        ..request.plan.clone()
+    };
+    let (drill_stack, provider) = open(&drill_plan).await?;
+
+    // Data volumes: those a backup policy selects in the primary expansion, by block path.
+    let data_blocks: BTreeSet<String> = primary
+        .expansion
+        .backup_policies
+        .iter()
+        .flat_map(|policy| selected_volumes(policy, &primary.expansion))
+        .map(|volume| volume.address.block_path().to_string())
+        .collect();
+    let primary_owner = Owner {
+        stack: primary.expansion.stack.clone(),
+        env: environment.name.clone(),
+    };
+    let copies = catalog::read_region(provider.as_ref(), &primary_owner, &region).await?;
+    let newest = catalog::newest_by_block(&copies);
+    let (overrides, restored) = restore_plan(
+        &drill_stack,
+        &data_blocks,
+        &newest,
+        started_at,
+        &environment,
+        &region,
+    )?;
+    drill_plan.attribute_overrides = overrides;
+
+    let drill_owner = Owner {
+        stack: drill_stack.expansion.stack.clone(),
+        env: drill_plan.state_environment(),
+    };
+    let groups: BTreeMap<Address, usize> = drill_stack
+        .expansion
+        .resources
+        .values()
+        .filter(|resource| resource.kind == Kind::AutoscalingGroup)
+        .map(|resource| {
+            let min = resource
+                .attributes
+                .get("min")
+                .and_then(|min| min.as_u64())
+                .and_then(|min| usize::try_from(min).ok())
+                .unwrap_or(0);
+            (resource.address.clone(), min)
+        })
+        .collect();
+
+    let brought_up = bring_up(request, &drill_plan, observer).await;
+    let health = match &brought_up {
+        Ok(_) => {
+            wait_healthy(
+                provider.as_ref(),
+                &drill_owner,
+                &region,
+                &groups,
+                request.timeout,
+            )
+            .await
+        }
+        Err(_) => Ok(Vec::new()),
+    };
+    let rto = started.elapsed();
+
+    let (destroyed, teardown_seconds, leftovers) = if request.keep {
+        (None, None, Vec::new())
+    } else {
+        let teardown_started = Instant::now();
+        let destroyed = tear_down(request, &drill_plan, observer).await;
+        let leftovers = leftovers(provider.as_ref(), &drill_owner, &region).await;
+        (
+            Some(destroyed),
+            Some(teardown_started.elapsed().as_secs_f64()),
+            leftovers,
+        )
+    };
+
+    let rpo_seconds = restored.iter().map(|volume| volume.age_seconds).max();
+    let failure = match (&brought_up, &health) {
+        (Err(error), _) => Some(error_chain(error)),
+        (_, Err(error)) => Some(error_chain(error)),
+        (Ok(_), Ok(_)) => match &destroyed {
+            Some(Err(error)) => Some(format!("teardown failed: {}", error_chain(error))),
+            _ if !leftovers.is_empty() => {
+                Some(format!("teardown left {} resources", leftovers.len()))
+            }
+            _ => None,
+        },
+    };
+    let audit = AuditRecord {
+        time: started_at,
+        operation: "dr drill".to_string(),
+        stack: drill_stack.expansion.stack.clone(),
+        environment: environment.name.clone(),
+        region: region.clone(),
+        outcome: match &failure {
+            Some(reason) => format!("failed: {reason}"),
+            None => "succeeded".to_string(),
+        },
+        rto_seconds: failure.is_none().then_some(rto.as_secs_f64()),
+        rpo_seconds,
+        kept: request.keep,
+    };
+    append_audit(&request.plan.dir, &audit)?;
+
+    let created = brought_up?;
+    let groups = health?;
+    let destroyed = match destroyed {
+        Some(result) => Some(result?),
+        None => None,
+    };
+    Ok(DrillReport {
+        stack: drill_stack.expansion.stack.clone(),
+        environment: environment.name.clone(),
+        region,
+        started_at,
+        rto_seconds: rto.as_secs_f64(),
+        rpo_seconds,
+        restored,
+        groups,
+        created,
+        kept: request.keep,
+        destroyed,
+        leftovers,
+        teardown_seconds,
+        audit_log: audit_path(&request.plan.dir),
+    })
+}
+
+/// The attribute overrides that restore each data volume of the drill from the newest copy of
+/// its block in the DR region, and size groups as the DR block says.
+fn restore_plan(
+    drill_stack: &Stack,
+    data_blocks: &BTreeSet<String>,
+    newest: &BTreeMap<String, BackupCopy>,
+    started_at: DateTime<Utc>,
+    environment: &crate::config::Environment,
+    region: &str,
+) -> Result<(BTreeMap<Address, Attributes>, Vec<RestoredVolume>), DrError> {
+    let mut overrides = BTreeMap::new();
+    let mut restored = Vec::new();
+    for resource in drill_stack.expansion.resources.values() {
+        let block = resource.address.block_path();
+        match resource.kind {
+            Kind::Volume if data_blocks.contains(block) => {
+                let Some(copy) = newest.get(block) else {
+                    return Err(DrError::NoBackup {
+                        address: resource.address.to_string(),
+                        region: region.to_string(),
+                        environment: environment.name.clone(),
+                    });
+                };
+                let mut attributes =
+                    Attributes::from([("snapshot_id".to_string(), json!(copy.id))]);
+                let configured = resource
+                    .attributes
+                    .get("size_gb")
+                    .and_then(|size| size.as_i64());
+                if let (Some(configured), Some(snapshot)) = (configured, copy.size_gb)
+                    && configured < snapshot
+                {
+                    attributes.insert("size_gb".to_string(), json!(snapshot));
+                }
+                overrides.insert(resource.address.clone(), attributes);
+                restored.push(RestoredVolume {
+                    address: resource.address.clone(),
+                    source_address: copy.source_address.clone(),
+                    snapshot_id: copy.id.clone(),
+                    taken_at: copy.taken_at,
+                    age_seconds: (started_at - copy.taken_at).num_seconds().max(0),
+                });
+            }
+            Kind::AutoscalingGroup => {
+                let capacity = environment
+                    .dr
+                    .as_ref()
+                    .filter(|dr| dr.region == region)
+                    .and_then(|dr| dr.capacity);
+                if let Some(capacity) = capacity {
+                    let min = resource
+                        .attributes
+                        .get("min")
+                        .and_then(|min| min.as_u64())
+                        .unwrap_or(0);
+                    let max = resource
+                        .attributes
+                        .get("max")
+                        .and_then(|max| max.as_u64())
+                        .unwrap_or(u64::MAX);
+                    let desired = u64::from(capacity).clamp(min, max.max(min));
+                    overrides.insert(
+                        resource.address.clone(),
+                        Attributes::from([("desired".to_string(), json!(desired))]),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((overrides, restored))
+}
+
+fn approve(_plan: &Plan) -> Result<bool, OpsError> {
+    Ok(true)
+}
+
+/// Applies the drill; returns how many resources it created.
+async fn bring_up(
+    request: &DrillRequest,
+    plan: &PlanRequest,
+    observer: &dyn ApplyObserver,
+) -> Result<usize, DrError> {
+    let apply = ApplyRequest {
+        plan: plan.clone(),
+        plan_file: None,
+        options: request.apply.clone(),
+        force: false,
+    };
+    let outcome = ops::apply(&apply, &mut approve, observer).await?;
+    match outcome.report {
+        None => Ok(0),
+        Some(report) if report.succeeded() => Ok(report
+            .completed
+            .iter()
+            .filter(|(_, operation)| *operation == crate::plan::Operation::Create)
+            .count()),
+        Some(report) => Err(DrError::DrillApply {
+            reason: report
+                .failed
+                .iter()
+                .map(|(address, _, error)| format!("{address}: {error}"))
+                .chain(report.fatal.as_ref().map(|fatal| fatal.to_string()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }),
+    }
+}
+
+/// Destroys the drill; returns how many resources it destroyed.
+async fn tear_down(
+    request: &DrillRequest,
+    plan: &PlanRequest,
+    observer: &dyn ApplyObserver,
+) -> Result<usize, DrError> {
+    let apply = ApplyRequest {
+        plan: PlanRequest {
+            destroy: true,
+            ..plan.clone()
+        },
+        plan_file: None,
+        options: request.apply.clone(),
+        // The drill is not the protected environment itself; `protect` guards the primary.
+        force: true,
+    };
+    let outcome = ops::apply(&apply, &mut approve, observer).await?;
+    match outcome.report {
+        None => Ok(0),
+        Some(report) if report.succeeded() => Ok(report.completed.len()),
+        Some(report) => Err(DrError::DrillApply {
+            reason: format!(
+                "teardown: {}",
+                report
+                    .failed
+                    .iter()
+                    .map(|(address, _, error)| format!("{address}: {error}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }),
+    }
+}
+
+/// Polls the drill's groups until each has `min` instances running.
+async fn wait_healthy(
+    provider: &dyn Provider,
+    owner: &Owner,
+    region: &str,
+    groups: &BTreeMap<Address, usize>,
+    timeout: Duration,
+) -> Result<Vec<GroupHealth>, DrError> {
+    let started = Instant::now();
+    loop {
+        let live = provider
+            .read(region, Kind::AutoscalingGroup, owner)
+            .await
+            .map_err(|source| DrError::provider("read autoscaling groups", region, source))?;
+        let health: Vec<GroupHealth> = groups
+            .iter()
+            .map(|(address, min)| {
+                let in_service = live
+                    .iter()
+                    .find(|group| group.tags.get(TAG_ADDRESS) == Some(&address.to_string()))
+                    .and_then(|group| group.attributes.get("instances"))
+                    .and_then(|instances| instances.as_array())
+                    .map(|instances| {
+                        instances
+                            .iter()
+                            .filter(|instance| {
+                                matches!(
+                                    instance.get("state").and_then(|state| state.as_str()),
+                                    Some("running" | "InService")
+                                )
+                            })
+                            .count()
+                    })
+                    .unwrap_or(0);
+                GroupHealth {
+                    address: address.clone(),
+                    min: *min,
+                    in_service,
+                }
+            })
+            .collect();
+        match health.iter().find(|group| group.in_service < group.min) {
+            None => return Ok(health),
+            Some(group) if started.elapsed() >= timeout => {
+                return Err(DrError::Unhealthy {
+                    group: group.address.to_string(),
+                    in_service: group.in_service,
+                    min: group.min,
+                    waited_seconds: started.elapsed().as_secs(),
+                });
+            }
+            Some(_) => tokio::time::sleep(HEALTH_POLL).await,
+        }
+    }
+}
+
+/// Every drill resource still in `region`, as `kind id`; a kind that cannot be read counts as
+/// a leftover too, since nothing proves it is empty.
+async fn leftovers(provider: &dyn Provider, owner: &Owner, region: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for kind in Kind::ALL {
+        match provider.read(region, kind, owner).await {
+            Ok(resources) => found.extend(
+                resources
+                    .into_iter()
+                    .filter(|resource| !is_gone(resource))
+                    .map(|resource| format!("{kind} {}", resource.id)),
+            ),
+            Err(error) => found.push(format!("{kind} (unreadable: {error})")),
+        }
+    }
+    found
+}
+
+/// Terminated instances linger in listings for a while, as on AWS; they are not leftovers.
+fn is_gone(resource: &crate::provider::LiveResource) -> bool {
+    matches!(
+        resource
+            .attributes
+            .get("state")
+            .and_then(|state| state.as_str()),
+        Some("terminated" | "shutting-down")
+    )
+}

@@ -1,0 +1,73 @@
+//! The errors of backup and DR operations.
+
+use crate::ops::OpsError;
+use crate::provider::ProviderError;
+
+/// What stopped a backup or DR operation.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DrError {
+    /// Loading the stack, its state or its provider failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Ops(#[from] OpsError),
+    /// A cloud call failed.
+    #[error("cannot {action} in `{region}`")]
+    Provider {
+        action: String,
+        region: String,
+        #[source]
+        source: ProviderError,
+    },
+    /// The environment defines no `backup_policy`.
+    #[error("environment `{environment}` has no backup policy")]
+    #[diagnostic(help("add a `backup_policy` block that selects the data volumes"))]
+    NoPolicies { environment: String },
+    /// A drill of an environment without a DR region.
+    #[error("environment `{environment}` has no DR region")]
+    #[diagnostic(help(
+        "add a `dr {{ region = ..., zones = [...] }}` block, or pass `--to REGION`"
+    ))]
+    NoDrRegion { environment: String },
+    /// A drill into a region whose zones are unknown.
+    #[error("no zones known for region `{region}`")]
+    #[diagnostic(help("set `dr {{ region = \"{region}\", zones = [...] }}` in the environment"))]
+    NoZones { region: String },
+    /// A data volume has no backup copy in the region a drill restores into.
+    #[error("no backup copy of `{address}` in `{region}`")]
+    #[diagnostic(help("run `cairn backup run -e {environment}` first"))]
+    NoBackup {
+        address: String,
+        region: String,
+        environment: String,
+    },
+    /// The drill's apply did not complete.
+    #[error("the drill's apply failed: {reason}")]
+    DrillApply { reason: String },
+    /// The drill's groups did not reach their minimum in service in time.
+    #[error(
+        "autoscaling group `{group}` has {in_service} of {min} instances in service after {waited_seconds}s"
+    )]
+    Unhealthy {
+        group: String,
+        in_service: usize,
+        min: usize,
+        waited_seconds: u64,
+    },
+    /// The audit log could not be written.
+    #[error("cannot append to the audit log `{path}`")]
+    Audit {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl DrError {
+    pub(crate) fn provider(action: impl Into<String>, region: &str, source: ProviderError) -> Self {
+        DrError::Provider {
+            action: action.into(),
+            region: region.to_string(),
+            source,
+        }
+    }
+}
