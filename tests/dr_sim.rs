@@ -1,0 +1,229 @@
+//! Backups and DR drills through the CLI on the simulated cloud (issue 5): one snapshot per
+//! window, retention, and a drill that never touches the primary region and leaves nothing
+//! behind.
+
+use assert_cmd::Command;
+use cairn::model::{Kind, Owner};
+use cairn::provider::Provider;
+use cairn::provider::sim::{FaultConfig, SimProvider, read_call_log};
+use serde_json::Value;
+use std::path::Path;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dr/main.hcl");
+
+fn cairn(dir: &Path) -> Result<Command, Box<dyn std::error::Error>> {
+    let mut command = Command::cargo_bin("cairn")?;
+    command
+        .current_dir(dir)
+        .env_remove("CAIRN_SIM_FILE")
+        .env_remove("CAIRN_SIM_OUTAGE")
+        .env("NO_COLOR", "1");
+    Ok(command)
+}
+
+/// The fixture stack in a fresh directory, applied to production.
+fn applied_stack() -> Result<tempfile::TempDir, Box<dyn std::error::Error>> {
+    let stack = tempfile::tempdir()?;
+    std::fs::copy(FIXTURE, stack.path().join("main.hcl"))?;
+    cairn(stack.path())?
+        .args(["apply", "-e", "production", "--auto-approve"])
+        .assert()
+        .success();
+    Ok(stack)
+}
+
+fn json_of(command: &mut Command) -> Result<Value, Box<dyn std::error::Error>> {
+    let output = command.output()?;
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+fn backup_run(dir: &Path, at: &str) -> TestResult {
+    cairn(dir)?
+        .args(["backup", "run", "-e", "production", "--at", at])
+        .assert()
+        .success();
+    Ok(())
+}
+
+/// Region → the ids and times of its backups, newest first.
+fn listing(dir: &Path) -> Result<Vec<(String, Vec<(String, String)>)>, Box<dyn std::error::Error>> {
+    let listing = json_of(cairn(dir)?.args(["backup", "list", "-e", "production", "--json"]))?;
+    let regions = listing["regions"].as_array().cloned().unwrap_or_default();
+    Ok(regions
+        .iter()
+        .map(|region| {
+            let copies = region["copies"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|copy| {
+                    (
+                        copy["id"].as_str().unwrap_or_default().to_string(),
+                        copy["taken_at"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            (
+                region["region"].as_str().unwrap_or_default().to_string(),
+                copies,
+            )
+        })
+        .collect())
+}
+
+#[test]
+fn backup_run_twice_in_one_window_makes_one_snapshot_and_one_copy() -> TestResult {
+    let stack = applied_stack()?;
+    backup_run(stack.path(), "2025-03-01T00:00:00Z")?;
+    backup_run(stack.path(), "2025-03-01T06:00:00Z")?;
+
+    let regions = listing(stack.path())?;
+    let counts: Vec<(&str, usize)> = regions
+        .iter()
+        .map(|(region, copies)| (region.as_str(), copies.len()))
+        .collect();
+    assert_eq!(counts, vec![("us-east-1", 1), ("us-west-2", 1)]);
+    // The copy keeps its source's time, not the second run's.
+    assert_eq!(regions[1].1[0].1, "2025-03-01T00:00:00Z");
+
+    let creates = read_call_log(&stack.path().join(".cairn/sim/cloud.json"))?
+        .into_iter()
+        .filter(|call| call.kind == Kind::Snapshot && call.mutating)
+        .count();
+    assert_eq!(creates, 2, "one snapshot and one copy, nothing else");
+    Ok(())
+}
+
+#[test]
+fn retention_prunes_each_region_to_retain_and_keeps_the_newest() -> TestResult {
+    let stack = applied_stack()?;
+    for at in [
+        "2025-03-01T00:00:00Z",
+        "2025-03-02T01:00:00Z",
+        "2025-03-03T02:00:00Z",
+        "2025-03-04T03:00:00Z",
+    ] {
+        backup_run(stack.path(), at)?;
+    }
+    let regions = listing(stack.path())?;
+    for (region, copies) in &regions {
+        let times: Vec<&str> = copies.iter().map(|(_, time)| time.as_str()).collect();
+        assert_eq!(
+            times,
+            vec!["2025-03-04T03:00:00Z", "2025-03-03T02:00:00Z"],
+            "in {region}"
+        );
+    }
+    assert_eq!(regions.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn verify_restores_the_newest_dr_copy_and_removes_the_scratch_volume() -> TestResult {
+    let stack = applied_stack()?;
+    backup_run(stack.path(), "2025-03-01T00:00:00Z")?;
+    let report =
+        json_of(cairn(stack.path())?.args(["backup", "verify", "-e", "production", "--json"]))?;
+    let copies = report["copies"].as_array().cloned().unwrap_or_default();
+    assert_eq!(copies.len(), 1);
+    assert_eq!(copies[0]["region"], "us-west-2");
+    assert_eq!(copies[0]["zone"], "us-west-2a");
+    assert_eq!(copies[0]["size_gb"], 20);
+    assert_eq!(copies[0]["problem"], Value::Null);
+    let calls = read_call_log(&stack.path().join(".cairn/sim/cloud.json"))?;
+    let volume_calls: Vec<&str> = calls
+        .iter()
+        .filter(|call| call.kind == Kind::Volume && call.mutating && call.region == "us-west-2")
+        .map(|call| call.operation.as_str())
+        .collect();
+    assert_eq!(
+        volume_calls.len(),
+        2,
+        "create then delete: {volume_calls:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn drill_during_a_primary_outage_never_calls_the_primary_and_leaves_nothing() -> TestResult {
+    let stack = applied_stack()?;
+    backup_run(stack.path(), &chrono::Utc::now().to_rfc3339())?;
+    let cloud_file = stack.path().join(".cairn/sim/cloud.json");
+    let calls_before = read_call_log(&cloud_file)?.len();
+    let primary_state = std::fs::read(stack.path().join(".cairn/state/production.json"))?;
+
+    let report = json_of(
+        cairn(stack.path())?
+            .env("CAIRN_SIM_OUTAGE", "us-east-1")
+            .args(["dr", "drill", "-e", "production", "--json"]),
+    )?;
+
+    assert_eq!(report["region"], "us-west-2");
+    let created = report["created"].as_u64().unwrap_or_default();
+    assert!(created > 0, "the drill created resources: {report}");
+    assert_eq!(report["destroyed"].as_u64(), Some(created));
+    assert_eq!(report["leftovers"], serde_json::json!([]));
+    assert!(report["rto_seconds"].as_f64().is_some_and(|rto| rto > 0.0));
+    assert!(report["rpo_seconds"].as_i64().is_some());
+    assert_eq!(report["restored"][0]["address"], "volume.data[us-west-2]");
+    assert_eq!(report["groups"][0]["min"], 2);
+    assert!(report["groups"][0]["in_service"].as_u64() >= Some(2));
+
+    let drill_calls = &read_call_log(&cloud_file)?[calls_before..];
+    assert!(drill_calls.iter().any(|call| call.mutating));
+    let in_primary: Vec<_> = drill_calls
+        .iter()
+        .filter(|call| call.region == "us-east-1")
+        .collect();
+    assert!(
+        in_primary.is_empty(),
+        "calls to the primary: {in_primary:?}"
+    );
+    assert_eq!(
+        std::fs::read(stack.path().join(".cairn/state/production.json"))?,
+        primary_state
+    );
+
+    // Independently of the report: nothing owned by the drill is left in the DR region.
+    let provider = SimProvider::open_with_faults(&cloud_file, FaultConfig::default())?;
+    let owner = Owner {
+        stack: "drfix".to_string(),
+        env: "production-drill".to_string(),
+    };
+    for kind in Kind::ALL {
+        let live = provider.read("us-west-2", kind, &owner).await?;
+        let alive: Vec<_> = live
+            .iter()
+            .filter(|resource| resource.attributes.get("state") != Some(&"terminated".into()))
+            .collect();
+        assert!(alive.is_empty(), "{kind} left: {alive:?}");
+    }
+
+    let audit = std::fs::read_to_string(stack.path().join(".cairn/audit.jsonl"))?;
+    let record: Value = serde_json::from_str(audit.lines().last().unwrap_or_default())?;
+    assert_eq!(record["operation"], "dr drill");
+    assert_eq!(record["outcome"], "succeeded");
+    Ok(())
+}
+
+#[test]
+fn drill_without_backups_refuses_and_names_the_volume() -> TestResult {
+    let stack = applied_stack()?;
+    cairn(stack.path())?
+        .args(["dr", "drill", "-e", "production"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "no backup copy of `volume.data[us-west-2]`",
+        ));
+    Ok(())
+}
