@@ -53,8 +53,10 @@ fn backup_run(dir: &Path, at: &str) -> TestResult {
     Ok(())
 }
 
-/// Region → the ids and times of its backups, newest first.
-fn listing(dir: &Path) -> Result<Vec<(String, Vec<(String, String)>)>, Box<dyn std::error::Error>> {
+/// Each region with the `(id, taken_at)` of its backups, newest first.
+type Listing = Vec<(String, Vec<(String, String)>)>;
+
+fn listing(dir: &Path) -> Result<Listing, Box<dyn std::error::Error>> {
     let listing = json_of(cairn(dir)?.args(["backup", "list", "-e", "production", "--json"]))?;
     let regions = listing["regions"].as_array().cloned().unwrap_or_default();
     Ok(regions
