@@ -85,7 +85,9 @@ impl Stack {
             resource.attributes.extend(attributes.clone());
         }
         let state_root = match &expansion.backend {
-            Backend::Local { path } => request.dir.join(path),
+            // The configuration already resolved `path` against the stack directory; joining
+            // it again put the state under `DIR/DIR/.cairn` whenever DIR was relative.
+            Backend::Local { path } => path.clone(),
             Backend::S3 { bucket, .. } => {
                 return Err(OpsError::S3Unsupported {
                     bucket: bucket.clone(),

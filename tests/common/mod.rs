@@ -1,0 +1,184 @@
+//! Helpers shared by the end-to-end tests: a stack fixture copied into a tempdir, the `cairn`
+//! binary run in it against the simulated cloud, and readers for the sim and the state.
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub type Error = Box<dyn std::error::Error>;
+
+/// The fault variables the sim reads; cleared so the caller's environment cannot leak in.
+pub const SIM_VARIABLES: [&str; 7] = [
+    "CAIRN_SIM_LATENCY_MS",
+    "CAIRN_SIM_THROTTLE_RATE",
+    "CAIRN_SIM_ERROR_RATE",
+    "CAIRN_SIM_SEED",
+    "CAIRN_SIM_CRASH_AFTER",
+    "CAIRN_SIM_OUTAGE",
+    "CAIRN_SIM_FILE",
+];
+
+/// A stack directory in a tempdir.
+pub struct Stack {
+    pub directory: tempfile::TempDir,
+}
+
+impl Stack {
+    /// Copies `tests/fixtures/<case>/` into a fresh tempdir.
+    pub fn fixture(case: &str) -> Result<Stack, Error> {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(case);
+        let directory = tempfile::tempdir()?;
+        for entry in std::fs::read_dir(&source)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                std::fs::copy(entry.path(), directory.path().join(entry.file_name()))?;
+            }
+        }
+        Ok(Stack { directory })
+    }
+
+    /// A stack whose only file is `main.hcl` with `text`.
+    pub fn from_text(text: &str) -> Result<Stack, Error> {
+        let directory = tempfile::tempdir()?;
+        std::fs::write(directory.path().join("main.hcl"), text)?;
+        Ok(Stack { directory })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.directory.path()
+    }
+
+    /// `cairn ARGS…` in the stack directory, with no fault variables and no colour.
+    pub fn cairn(&self, args: &[&str]) -> Result<Command, Error> {
+        let mut command = Command::cargo_bin("cairn")?;
+        command.current_dir(self.path()).env("NO_COLOR", "1");
+        for variable in SIM_VARIABLES {
+            command.env_remove(variable);
+        }
+        command.args(args);
+        Ok(command)
+    }
+
+    pub fn state_path(&self, environment: &str) -> PathBuf {
+        self.path().join(format!(".cairn/state/{environment}.json"))
+    }
+
+    pub fn lock_path(&self, environment: &str) -> PathBuf {
+        self.path().join(format!(".cairn/state/{environment}.lock"))
+    }
+
+    pub fn cloud_path(&self) -> PathBuf {
+        self.path().join(".cairn/sim/cloud.json")
+    }
+
+    pub fn call_log_path(&self) -> PathBuf {
+        self.path().join(".cairn/sim/calls.jsonl")
+    }
+
+    /// The state document of `environment` as JSON.
+    pub fn state(&self, environment: &str) -> Result<Value, Error> {
+        Ok(serde_json::from_slice(&std::fs::read(
+            self.state_path(environment),
+        )?)?)
+    }
+
+    /// The addresses recorded in the state of `environment`, with their ids.
+    pub fn state_resources(&self, environment: &str) -> Result<BTreeMap<String, String>, Error> {
+        let state = self.state(environment)?;
+        let mut resources = BTreeMap::new();
+        if let Some(map) = state["resources"].as_object() {
+            for (address, resource) in map {
+                resources.insert(
+                    address.clone(),
+                    resource["id"].as_str().unwrap_or_default().to_string(),
+                );
+            }
+        }
+        Ok(resources)
+    }
+
+    /// Every resource in the sim carrying the ownership tags of `environment`, as
+    /// `(address, id, attributes)`, via `cairn sim show --json`.
+    pub fn owned(&self, environment: &str) -> Result<Vec<Owned>, Error> {
+        let output = self.cairn(&["sim", "show", "--json"])?.output()?;
+        if !output.status.success() {
+            return Err(format!(
+                "sim show failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+        let inventory: Value = serde_json::from_slice(&output.stdout)?;
+        let mut owned = Vec::new();
+        for kinds in inventory["regions"]
+            .as_object()
+            .into_iter()
+            .flat_map(|r| r.values())
+        {
+            for (kind, resources) in kinds.as_object().into_iter().flatten() {
+                for resource in resources.as_array().into_iter().flatten() {
+                    let tags = &resource["tags"];
+                    if tags["cairn:env"].as_str() != Some(environment) {
+                        continue;
+                    }
+                    owned.push(Owned {
+                        kind: kind.clone(),
+                        address: tags["cairn:address"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                        id: resource["id"].as_str().unwrap_or_default().to_string(),
+                        attributes: resource["attributes"].clone(),
+                    });
+                }
+            }
+        }
+        owned.sort_by(|a, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
+        Ok(owned)
+    }
+
+    /// The number of resources in the sim carrying any `cairn:stack` tag.
+    pub fn cairn_tagged_count(&self) -> Result<usize, Error> {
+        let output = self.cairn(&["sim", "show", "--json"])?.output()?;
+        let inventory: Value = serde_json::from_slice(&output.stdout)?;
+        Ok(inventory["regions"]
+            .as_object()
+            .into_iter()
+            .flat_map(|regions| regions.values())
+            .flat_map(|kinds| kinds.as_object().into_iter().flat_map(|k| k.values()))
+            .flat_map(|list| list.as_array().into_iter().flatten())
+            .filter(|resource| resource["tags"].get("cairn:stack").is_some())
+            .count())
+    }
+}
+
+/// One owned resource as the sim shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Owned {
+    pub kind: String,
+    pub address: String,
+    pub id: String,
+    pub attributes: Value,
+}
+
+/// Text with all whitespace and miette's gutter removed, so an assertion does not depend on
+/// where the report wrapped its lines.
+pub fn squeeze(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && *c != '│')
+        .collect()
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
