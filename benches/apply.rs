@@ -1,6 +1,8 @@
 //! How long a wide apply takes against the simulated cloud with 50 ms of latency per call,
 //! next to the two lower bounds: graph depth × latency (the critical path) and
-//! resources × latency / 10 (the default parallelism of 10). Prints numbers; asserts nothing.
+//! resources × latency / 10 (the default parallelism of 10). It applies three times: without
+//! latency (the fixed overhead), at parallelism 10 and at parallelism 256. Prints numbers;
+//! asserts nothing.
 //!
 //! Run with `cargo bench --no-default-features --bench apply`.
 
@@ -13,6 +15,8 @@ use std::time::Instant;
 const VOLUMES: usize = 200;
 const LATENCY_MS: u64 = 50;
 const PARALLELISM: u64 = 10;
+/// Wider than the graph: only the dependency chain and refresh reads limit the apply.
+const WIDE: u64 = 256;
 
 /// 200 independent volumes beside a chain network → firewall → firewall → launch template →
 /// autoscaling group → scaling policy (with subnets, gateway and route table on the side).
@@ -119,41 +123,64 @@ fn depth(resources: &serde_json::Map<String, Value>) -> usize {
         .unwrap_or(0)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Applies the stack in a fresh directory; returns the wall time and the recorded state.
+fn run(
+    latency_ms: u64,
+    parallelism: u64,
+) -> Result<(std::time::Duration, Value), Box<dyn std::error::Error>> {
     let directory = tempfile::tempdir()?;
     std::fs::write(directory.path().join("main.hcl"), stack_text())?;
-
     let start = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_cairn"))
         .current_dir(directory.path())
         .args(["apply", "-e", "bench", "--auto-approve", "."])
-        .env("CAIRN_SIM_LATENCY_MS", LATENCY_MS.to_string())
+        .args(["--parallelism", &parallelism.to_string()])
+        .env("CAIRN_SIM_LATENCY_MS", latency_ms.to_string())
         .env("NO_COLOR", "1")
         .output()?;
     let wall = start.elapsed();
     if !output.status.success() {
         return Err(format!("apply failed: {}", String::from_utf8_lossy(&output.stderr)).into());
     }
-
     let state: Value = serde_json::from_slice(&std::fs::read(
         directory.path().join(".cairn/state/bench.json"),
     )?)?;
+    Ok((wall, state))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Without latency: what the engine, process start and the sim's file writes cost alone.
+    let (baseline, _) = run(0, WIDE)?;
+    let (narrow, _) = run(LATENCY_MS, PARALLELISM)?;
+    let (wide, state) = run(LATENCY_MS, WIDE)?;
+
     let resources = state["resources"]
         .as_object()
         .ok_or("state has no resources")?;
     let depth = depth(resources);
     let count = resources.len() as u64;
-    println!("resources:                       {count}");
-    println!("graph depth:                     {depth}");
-    println!("latency per call:                {LATENCY_MS} ms");
+    println!("resources:                              {count}");
+    println!("graph depth:                            {depth}");
+    println!("latency per call:                       {LATENCY_MS} ms");
     println!(
-        "depth × latency:                 {} ms",
+        "depth × latency:                        {} ms",
         depth as u64 * LATENCY_MS
     );
     println!(
-        "resources × latency / {PARALLELISM}:     {} ms",
+        "resources × latency / {PARALLELISM}:            {} ms",
         count * LATENCY_MS / PARALLELISM
     );
-    println!("measured apply wall time:        {} ms", wall.as_millis());
+    println!(
+        "apply, no latency (overhead):           {} ms",
+        baseline.as_millis()
+    );
+    println!(
+        "apply, parallelism {PARALLELISM}:                 {} ms",
+        narrow.as_millis()
+    );
+    println!(
+        "apply, parallelism {WIDE}:                {} ms",
+        wide.as_millis()
+    );
     Ok(())
 }
