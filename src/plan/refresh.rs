@@ -86,6 +86,8 @@ pub fn refresh_scopes(
 
 /// How often a throttled or transient read is tried before the refresh gives up.
 const READ_ATTEMPTS: u32 = 5;
+/// Scopes read at once.
+const READ_CONCURRENCY: usize = 8;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
 /// Reads every owned resource in `scopes`, one batched call per scope (retrying throttling
@@ -98,35 +100,23 @@ pub async fn refresh(
     owner: &Owner,
     scopes: &BTreeSet<RefreshScope>,
 ) -> Result<Observed, PlanError> {
+    use futures_util::{StreamExt, TryStreamExt};
+
     let calls_before = provider.calls();
-    let mut live = Vec::new();
-    for (region, kind) in scopes {
-        let mut attempt = 1;
-        let resources = loop {
-            match provider.read(region, *kind, owner).await {
-                Ok(resources) => break resources,
-                Err(error) if error.is_retryable() && attempt < READ_ATTEMPTS => {
-                    tracing::debug!(%region, %kind, %error, attempt, "retrying refresh read");
-                    tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(attempt - 1)).await;
-                    attempt += 1;
-                }
-                Err(source) => {
-                    return Err(PlanError::Refresh {
-                        region: region.clone(),
-                        kind: *kind,
-                        source,
-                    });
-                }
-            }
-        };
-        // A provider filters by owner already; checking again keeps another stack's or
-        // environment's resources out even if a filter is loose.
-        live.extend(
-            resources
-                .into_iter()
-                .filter(|resource| owner.owns(&resource.tags)),
-        );
-    }
+    // The scopes are independent: reading them concurrently makes a refresh cost about one
+    // round trip per wave instead of one per (region, kind). The bound keeps the burst polite
+    // to rate-limited APIs.
+    let batches: Vec<Vec<LiveResource>> = futures_util::stream::iter(scopes)
+        .map(|(region, kind)| read_scope(provider, owner, region, *kind))
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    // A provider filters by owner already; checking again keeps another stack's or
+    // environment's resources out even if a filter is loose.
+    let live = batches
+        .into_iter()
+        .flatten()
+        .filter(|resource| owner.owns(&resource.tags));
     let calls_after = provider.calls();
     let mut observed = Observed::from_live(scopes.clone(), live);
     observed.calls = CallCount {
@@ -134,6 +124,33 @@ pub async fn refresh(
         mutations: calls_after.mutations.saturating_sub(calls_before.mutations),
     };
     Ok(observed)
+}
+
+/// One batched read of a scope, retrying throttling and transient errors with backoff.
+async fn read_scope(
+    provider: &dyn Provider,
+    owner: &Owner,
+    region: &str,
+    kind: Kind,
+) -> Result<Vec<LiveResource>, PlanError> {
+    let mut attempt = 1;
+    loop {
+        match provider.read(region, kind, owner).await {
+            Ok(resources) => return Ok(resources),
+            Err(error) if error.is_retryable() && attempt < READ_ATTEMPTS => {
+                tracing::debug!(%region, %kind, %error, attempt, "retrying refresh read");
+                tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(attempt - 1)).await;
+                attempt += 1;
+            }
+            Err(source) => {
+                return Err(PlanError::Refresh {
+                    region: region.to_string(),
+                    kind,
+                    source,
+                });
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -316,7 +333,15 @@ mod tests {
             error.to_string(),
             "refresh could not read network resources in `us-east-1`"
         );
-        assert_eq!(cloud.reads.lock().unwrap().len(), READ_ATTEMPTS as usize);
+        // Scopes are read concurrently; the one named gave up after its own attempts.
+        let failed_scope_reads = cloud
+            .reads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(region, kind)| region == "us-east-1" && *kind == Kind::Network)
+            .count();
+        assert_eq!(failed_scope_reads, READ_ATTEMPTS as usize);
     }
 
     #[test]
