@@ -119,7 +119,7 @@ async fn plan_stack(
         Observed::not_refreshed()
     } else {
         let scopes = plan::refresh_scopes(desired, state);
-        plan::refresh(provider.as_ref(), &stack.owner(), &scopes).await?
+        plan::refresh(provider.as_ref(), &stack.owner(), &scopes, state).await?
     };
     let outputs: BTreeMap<String, StateOutput> = stack
         .expansion
