@@ -3,6 +3,7 @@
 #
 #   cairn validate examples/webapp
 #   cairn graph -e production examples/webapp
+#   eval "$(scripts/moto start)" && cairn plan -e aws examples/webapp
 
 stack "webapp" {
   backend "local" {
@@ -53,6 +54,23 @@ environment "production" {
   vars    = { capacity = 3, instance_type = "t3.medium", data_size_gb = 100 }
   tags    = { env = "production" }
   protect = true
+}
+
+# The same application on AWS. The endpoint comes from AWS_ENDPOINT_URL (or an `endpoint`
+# attribute here), so `scripts/moto start` makes this run against the moto emulator; the
+# image is one that moto (and this example) has in both regions.
+environment "aws" {
+  cloud = "aws"
+  region "us-east-1" {
+    zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
+  }
+  dr {
+    region = "us-west-2"
+    zones  = ["us-west-2a", "us-west-2b"]
+    mode   = "pilot_light"
+  }
+  vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 20 }
+  tags = { env = "aws" }
 }
 
 locals {

@@ -85,6 +85,13 @@ impl Kind {
         }
     }
 
+    /// Whether the cloud keeps tags on resources of this kind. AWS scaling policies take
+    /// none: they are found through their group's ownership and matched to state by id, and
+    /// their tags are never diffed.
+    pub fn takes_tags(self) -> bool {
+        self != Kind::ScalingPolicy
+    }
+
     /// The attributes whose change forces a replacement.
     pub fn replace_attributes(self) -> &'static [&'static str] {
         match self {

@@ -155,7 +155,7 @@ async fn plan_stack(
         Observed::not_refreshed()
     } else {
         let scopes = plan::refresh_scopes(desired, state);
-        plan::refresh(provider.as_ref(), &stack.owner(), &scopes).await?
+        plan::refresh(provider.as_ref(), &stack.owner(), &scopes, state).await?
     };
     // A destroyed environment has no outputs left to record.
     let outputs: BTreeMap<String, StateOutput> = stack

@@ -558,7 +558,7 @@ fn drift_of(recorded: &StateResource, live: &LiveResource) -> Option<Drift> {
     }
     let recorded_tags = comparable_tags(&recorded.tags);
     let live_tags = comparable_tags(&live.tags);
-    if recorded_tags != live_tags {
+    if recorded.kind.takes_tags() && recorded_tags != live_tags {
         attributes.insert(
             "tags".to_string(),
             (tags_value(&recorded_tags), tags_value(&live_tags)),
@@ -713,7 +713,9 @@ fn decide(
                         }
                     }
                 }
-                let tags_changed = comparable_tags(&existing.tags) != decision.tags;
+                // A kind the cloud keeps no tags on can never match the wanted tags.
+                let tags_changed =
+                    resource.kind.takes_tags() && comparable_tags(&existing.tags) != decision.tags;
                 decision.step_after = step_after;
                 decision.action = if !decision.replace_because.is_empty() {
                     Some(ChangeAction::Replace)

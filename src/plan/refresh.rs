@@ -91,7 +91,8 @@ const READ_CONCURRENCY: usize = 8;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
 /// Reads every owned resource in `scopes`, one batched call per scope (retrying throttling
-/// and transient errors with exponential backoff), and records the calls made.
+/// and transient errors with exponential backoff), and records the calls made. Untaggable
+/// resources are placed by their id in `state`.
 ///
 /// # Errors
 /// [`PlanError::Refresh`] naming the region and kind when a read fails for good.
@@ -99,6 +100,7 @@ pub async fn refresh(
     provider: &dyn Provider,
     owner: &Owner,
     scopes: &BTreeSet<RefreshScope>,
+    state: &StateDocument,
 ) -> Result<Observed, PlanError> {
     use futures_util::{StreamExt, TryStreamExt};
 
@@ -116,9 +118,30 @@ pub async fn refresh(
     let live = batches
         .into_iter()
         .flatten()
-        .filter(|resource| owner.owns(&resource.tags));
+        .filter(|resource| owner.owns(&resource.tags))
+        .collect::<Vec<_>>();
     let calls_after = provider.calls();
-    let mut observed = Observed::from_live(scopes.clone(), live);
+    let mut observed = Observed::from_live(scopes.clone(), live.iter().cloned());
+    // Kinds the cloud keeps no tags on (AWS scaling policies) carry no address tag: they are
+    // matched to the state record with the same region, kind and id. Without this a policy
+    // reads as deleted outside Cairn on every plan.
+    for resource in live {
+        if resource.kind.takes_tags() || resource.tags.contains_key(TAG_ADDRESS) {
+            continue;
+        }
+        let recorded = state.resources.values().find(|recorded| {
+            recorded.kind == resource.kind
+                && recorded.region == resource.region
+                && recorded.id == resource.id
+        });
+        if let Some(recorded) = recorded {
+            observed
+                .resources
+                .entry(recorded.address.clone())
+                .or_default()
+                .push(resource);
+        }
+    }
     observed.calls = CallCount {
         reads: calls_after.reads.saturating_sub(calls_before.reads),
         mutations: calls_after.mutations.saturating_sub(calls_before.mutations),
@@ -303,7 +326,14 @@ mod tests {
             ],
             0,
         );
-        let observed = refresh(&cloud, &owner(), &scopes()).await.unwrap();
+        let observed = refresh(
+            &cloud,
+            &owner(),
+            &scopes(),
+            &StateDocument::new("shop", "staging"),
+        )
+        .await
+        .unwrap();
 
         assert_eq!(cloud.reads.lock().unwrap().len(), 3);
         assert_eq!(observed.calls.reads, 3);
@@ -321,14 +351,28 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn throttled_reads_are_retried_with_backoff() {
         let cloud = FakeCloud::new(Vec::new(), 3);
-        let observed = refresh(&cloud, &owner(), &scopes()).await.unwrap();
+        let observed = refresh(
+            &cloud,
+            &owner(),
+            &scopes(),
+            &StateDocument::new("shop", "staging"),
+        )
+        .await
+        .unwrap();
         assert_eq!(observed.calls.reads, 6);
     }
 
     #[tokio::test(start_paused = true)]
     async fn persistent_throttling_fails_naming_the_scope() {
         let cloud = FakeCloud::new(Vec::new(), 100);
-        let error = refresh(&cloud, &owner(), &scopes()).await.unwrap_err();
+        let error = refresh(
+            &cloud,
+            &owner(),
+            &scopes(),
+            &StateDocument::new("shop", "staging"),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             error.to_string(),
             "refresh could not read network resources in `us-east-1`"

@@ -19,7 +19,7 @@ use super::compute::{self, GROUP, GROUP_TAG, LAUNCHED_AT, TEMPLATE_VERSION, ZONE
 use super::error::api;
 use super::network::replace_attributes;
 use super::operations::Context;
-use crate::model::{Attributes, Kind, Tags, Value};
+use crate::model::{Attributes, Kind, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::provider::ProviderError;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -356,19 +356,24 @@ pub fn create_policy(
     cloud: &mut Cloud,
     context: &Context,
     attributes: &Attributes,
-    tags: &Tags,
 ) -> Result<String, ProviderError> {
     let name = attributes::string(attributes, "name")?.to_string();
     let group_name = attributes::string(attributes, "group_name")?;
-    if cloud
-        .find(context.region, Kind::AutoscalingGroup, group_name)
-        .is_none()
-    {
+    let Some(group) = cloud.find(context.region, Kind::AutoscalingGroup, group_name) else {
         return Err(api(
             "ValidationError",
             format!("Group {group_name} not found"),
         ));
-    }
+    };
+    // AWS scaling policies take no tags: the AWS provider reads a policy with its group's
+    // stack and env, and no address. The sim does the same so that the engine never relies
+    // on a policy's `cairn:address`, which real AWS cannot keep.
+    let owner_tags: Tags = group
+        .tags
+        .iter()
+        .filter(|(key, _)| *key == TAG_STACK || *key == TAG_ENV)
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
     if cloud
         .find(context.region, Kind::ScalingPolicy, &name)
         .is_some()
@@ -385,7 +390,7 @@ pub fn create_policy(
             Kind::ScalingPolicy,
             name.clone(),
             attributes.clone(),
-            tags.clone(),
+            owner_tags,
         ),
     );
     Ok(name)

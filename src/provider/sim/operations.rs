@@ -235,7 +235,7 @@ fn create(
         Kind::SecurityGroup => security_group::create(cloud, context, &attributes, tags),
         Kind::LaunchTemplate => compute::create_launch_template(cloud, context, &attributes, tags),
         Kind::AutoscalingGroup => autoscaling::create_group(cloud, context, &attributes, tags),
-        Kind::ScalingPolicy => autoscaling::create_policy(cloud, context, &attributes, tags),
+        Kind::ScalingPolicy => autoscaling::create_policy(cloud, context, &attributes),
         Kind::Volume => block_storage::create_volume(cloud, context, &attributes, tags),
         Kind::Instance => compute::create_instance(cloud, context, &attributes, tags),
         Kind::Snapshot => block_storage::create_snapshot(cloud, context, &attributes, tags),

@@ -1,0 +1,132 @@
+//! How many API calls a no-op plan makes against AWS (moto), at two stack sizes.
+//!
+//! Applies a stack with N volumes and N firewalls (N = 2, then 20) through the CLI, then runs
+//! `cairn plan --json` and prints its `refresh_calls`: refresh reads each (region, kind) in
+//! one batch, so the count must not grow with N. Prints numbers; asserts nothing about time.
+//!
+//! Needs a moto server: `eval "$(scripts/moto start)"`, then
+//! `cargo bench --bench aws_calls`.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+const SIZES: [usize; 2] = [2, 20];
+
+/// A stack of `size` volumes and `size` firewalls in one network.
+fn stack(size: usize) -> String {
+    let keys = |prefix: &str| {
+        (0..size)
+            .map(|index| format!("\"{prefix}{index}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        r#"stack "bench-{run}" {{
+  backend "local" {{
+    path = ".cairn"
+  }}
+}}
+
+environment "aws" {{
+  cloud = "aws"
+  region "us-east-1" {{
+    zones = ["us-east-1a"]
+  }}
+}}
+
+network "main" {{
+  cidr = "10.0.0.0/16"
+}}
+
+volume "data" {{
+  for_each = [{volumes}]
+  zone     = region.zones[0]
+  size_gb  = 1
+}}
+
+firewall "edge" {{
+  for_each = [{firewalls}]
+  network  = network.main
+  ingress {{
+    protocol = "tcp"
+    ports    = 443
+    from     = ["0.0.0.0/0"]
+  }}
+}}
+"#,
+        run = &uuid::Uuid::new_v4().simple().to_string()[..10],
+        volumes = keys("v"),
+        firewalls = keys("f"),
+    )
+}
+
+/// Runs the CLI on `dir` with the aws environment; stdout on success.
+fn cairn(endpoint: &str, dir: &Path, args: &[&str]) -> Result<String, String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(args)
+        .args(["-e", "aws"])
+        .arg(dir)
+        .output()
+        .map_err(|error| format!("cannot run cairn: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cairn {args:?} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn measure(endpoint: &str, size: usize) -> Result<(Value, usize), String> {
+    let directory = tempfile::tempdir().map_err(|error| error.to_string())?;
+    fs_err::write(directory.path().join("main.hcl"), stack(size))
+        .map_err(|error| error.to_string())?;
+    cairn(endpoint, directory.path(), &["apply", "--auto-approve"])?;
+    let plan: Value =
+        serde_json::from_str(&cairn(endpoint, directory.path(), &["plan", "--json"])?)
+            .map_err(|error| format!("plan --json printed no JSON: {error}"))?;
+    let changes = plan["changes"].as_array().map_or(0, Vec::len);
+    cairn(endpoint, directory.path(), &["destroy", "--auto-approve"])?;
+    Ok((plan["refresh_calls"].clone(), changes))
+}
+
+fn main() -> ExitCode {
+    let Ok(endpoint) = std::env::var("CAIRN_TEST_AWS_ENDPOINT") else {
+        eprintln!(
+            "aws_calls: CAIRN_TEST_AWS_ENDPOINT is not set; this benchmark needs a moto server.\n\
+             hint: eval \"$(scripts/moto start)\" && cargo bench --bench aws_calls"
+        );
+        return ExitCode::FAILURE;
+    };
+    println!("no-op plan against moto at {endpoint}");
+    println!(
+        "{:>10} {:>10} {:>12} {:>10}",
+        "per kind", "resources", "reads", "mutations"
+    );
+    for size in SIZES {
+        match measure(&endpoint, size) {
+            Ok((calls, changes)) => println!(
+                "{size:>10} {:>10} {:>12} {:>10}{}",
+                2 * size + 1,
+                calls["reads"].as_u64().unwrap_or_default(),
+                calls["mutations"].as_u64().unwrap_or_default(),
+                if changes == 0 {
+                    ""
+                } else {
+                    "  (plan not empty!)"
+                }
+            ),
+            Err(error) => {
+                eprintln!("aws_calls: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
