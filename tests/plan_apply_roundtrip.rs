@@ -264,6 +264,7 @@ impl Stack {
             self.cloud.as_ref(),
             &owner,
             &refresh_scopes(desired, &state),
+            &state,
         )
         .await
         .unwrap();
