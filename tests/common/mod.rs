@@ -115,6 +115,16 @@ impl Stack {
             .into());
         }
         let inventory: Value = serde_json::from_slice(&output.stdout)?;
+        // Scaling policies cannot hold tags of their own (as in AWS): they carry only their
+        // group's stack and environment tags and are known by the id state recorded.
+        let recorded_by_id: BTreeMap<String, String> = match self.state(environment) {
+            Ok(_) => self
+                .state_resources(environment)?
+                .into_iter()
+                .map(|(address, id)| (id, address))
+                .collect(),
+            Err(_) => BTreeMap::new(),
+        };
         let mut owned = Vec::new();
         for kinds in inventory["regions"]
             .as_object()
@@ -127,13 +137,15 @@ impl Stack {
                     if tags["cairn:env"].as_str() != Some(environment) {
                         continue;
                     }
+                    let id = resource["id"].as_str().unwrap_or_default().to_string();
+                    let address = match tags["cairn:address"].as_str() {
+                        Some(address) => address.to_string(),
+                        None => recorded_by_id.get(&id).cloned().unwrap_or_default(),
+                    };
                     owned.push(Owned {
                         kind: kind.clone(),
-                        address: tags["cairn:address"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string(),
-                        id: resource["id"].as_str().unwrap_or_default().to_string(),
+                        address,
+                        id,
                         attributes: resource["attributes"].clone(),
                     });
                 }

@@ -374,16 +374,20 @@ pub fn create_policy(
         .filter(|(key, _)| *key == TAG_STACK || *key == TAG_ENV)
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
-    if cloud
-        .find(context.region, Kind::ScalingPolicy, &name)
-        .is_some()
-    {
+    check_target(attributes)?;
+    if let Some(existing) = cloud.find(context.region, Kind::ScalingPolicy, &name) {
+        // PutScalingPolicy is an upsert in AWS: putting a policy the group already has
+        // replaces it. That is also what lets an apply that crashed right after the call
+        // (leaving an untaggable policy the next refresh cannot adopt) simply put it again.
+        if existing.attributes.get("group_name") == attributes.get("group_name") {
+            update_policy(cloud, context, &name, attributes)?;
+            return Ok(name);
+        }
         return Err(api(
             "AlreadyExists",
             format!("A scaling policy named {name} already exists in this region"),
         ));
     }
-    check_target(attributes)?;
     cloud.insert(
         context.region,
         Resource::new(
