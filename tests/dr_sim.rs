@@ -229,3 +229,160 @@ fn drill_without_backups_refuses_and_names_the_volume() -> TestResult {
         ));
     Ok(())
 }
+
+/// The recorded objects of an environment's state: address -> (region, id, attributes).
+fn state_resources(
+    dir: &Path,
+) -> Result<serde_json::Map<String, Value>, Box<dyn std::error::Error>> {
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".cairn/state/production.json"))?)?;
+    Ok(state["resources"].as_object().cloned().unwrap_or_default())
+}
+
+fn calls_to(
+    dir: &Path,
+    from: usize,
+    region: &str,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    Ok(read_call_log(&dir.join(".cairn/sim/cloud.json"))?[from..]
+        .iter()
+        .filter(|call| call.region == region)
+        .map(|call| call.operation.clone())
+        .collect())
+}
+
+#[tokio::test]
+async fn failover_during_an_outage_then_failback_converges_and_keeps_the_data() -> TestResult {
+    let stack = applied_stack()?;
+    let dir = stack.path();
+    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    let cloud_file = dir.join(".cairn/sim/cloud.json");
+    let primary_before = state_resources(dir)?;
+    let calls_before = read_call_log(&cloud_file)?.len();
+
+    // The primary refuses every call; the failover must not need it.
+    let report = json_of(cairn(dir)?.env("CAIRN_SIM_OUTAGE", "us-east-1").args([
+        "dr",
+        "failover",
+        "-e",
+        "production",
+        "--auto-approve",
+        "--json",
+    ]))?;
+    assert_eq!(report["from"], "us-east-1");
+    assert_eq!(report["region"], "us-west-2");
+    assert_eq!(report["restored"][0]["address"], "volume.data[us-west-2]");
+    assert!(
+        report["groups"][0]["in_service"].as_u64() >= Some(2),
+        "{report}"
+    );
+    assert!(report["rto_seconds"].as_f64().is_some_and(|rto| rto > 0.0));
+    assert!(report["rpo_seconds"].as_i64().is_some());
+    assert_eq!(
+        calls_to(dir, calls_before, "us-east-1")?,
+        Vec::<String>::new()
+    );
+
+    // Later plans target the DR region and leave the primary's records alone.
+    let failed_over = state_resources(dir)?;
+    for (address, object) in &primary_before {
+        assert_eq!(
+            failed_over.get(address),
+            Some(object),
+            "{address} kept as it was"
+        );
+    }
+    let dr_volume = failed_over["volume.data[us-west-2]"].clone();
+    assert_eq!(
+        dr_volume["attributes"]["snapshot_id"],
+        report["restored"][0]["snapshot_id"]
+    );
+    let calls_before = read_call_log(&cloud_file)?.len();
+    cairn(dir)?
+        .env("CAIRN_SIM_OUTAGE", "us-east-1")
+        .args(["plan", "-e", "production", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        calls_to(dir, calls_before, "us-east-1")?,
+        Vec::<String>::new()
+    );
+    let status = json_of(cairn(dir)?.env("CAIRN_SIM_OUTAGE", "us-east-1").args([
+        "dr",
+        "status",
+        "-e",
+        "production",
+        "--json",
+    ]))?;
+    assert_eq!(status["active_region"], "us-west-2");
+    assert_eq!(status["last_failover"]["outcome"], "succeeded");
+
+    // Failback once the primary answers again.
+    let report = json_of(cairn(dir)?.args([
+        "dr",
+        "failback",
+        "-e",
+        "production",
+        "--auto-approve",
+        "--json",
+    ]))?;
+    assert_eq!(report["region"], "us-east-1");
+    assert_eq!(report["restored"][0]["address"], "volume.data[us-east-1]");
+    cairn(dir)?
+        .args(["plan", "-e", "production", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+    let status = json_of(cairn(dir)?.args(["dr", "status", "-e", "production", "--json"]))?;
+    assert_eq!(status["active_region"], "us-east-1");
+
+    // Everything runs in the primary again, and nothing of the environment is left in the
+    // DR region (backup_restore keeps no standby) but its backups.
+    let after = state_resources(dir)?;
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        primary_before.keys().collect::<Vec<_>>()
+    );
+    let provider = SimProvider::open_with_faults(&cloud_file, FaultConfig::default())?;
+    let owner = Owner {
+        stack: "drfix".to_string(),
+        env: "production".to_string(),
+    };
+    for kind in Kind::ALL.into_iter().filter(|kind| *kind != Kind::Snapshot) {
+        let alive: Vec<_> = provider
+            .read("us-west-2", kind, &owner)
+            .await?
+            .into_iter()
+            .filter(|resource| resource.attributes.get("state") != Some(&"terminated".into()))
+            .collect();
+        assert!(alive.is_empty(), "{kind} left in us-west-2: {alive:?}");
+    }
+
+    // No data lost: the primary's data volume starts from a copy of a snapshot of the volume
+    // that served while failed over.
+    let volume = &after["volume.data[us-east-1]"];
+    let restored_from = volume["attributes"]["snapshot_id"]
+        .as_str()
+        .unwrap_or_default();
+    let copy = provider
+        .import("us-east-1", Kind::Snapshot, restored_from)
+        .await?;
+    let copy_of = copy.tags.get("cairn:copy-of").cloned().unwrap_or_default();
+    let snapshot = provider
+        .import("us-west-2", Kind::Snapshot, &copy_of)
+        .await?;
+    assert_eq!(snapshot.attributes["volume_id"], dr_volume["id"]);
+    Ok(())
+}
+
+#[test]
+fn failback_of_an_environment_in_its_primary_is_refused() -> TestResult {
+    let stack = applied_stack()?;
+    cairn(stack.path())?
+        .args(["dr", "failback", "-e", "production", "--auto-approve"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "environment `production` is not failed over",
+        ));
+    Ok(())
+}

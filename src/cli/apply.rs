@@ -117,12 +117,16 @@ fn execute(request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCode {
 
 /// Asks on the terminal; only `yes` proceeds.
 fn ask(verb: &str) -> Result<bool, OpsError> {
+    ask_question(&format!("Do you want to {verb} these changes?"))
+}
+
+/// Asks `question` on the terminal; only `yes` proceeds, and nobody at a terminal is an
+/// error rather than a silent no.
+pub(super) fn ask_question(question: &str) -> Result<bool, OpsError> {
     if !std::io::stdin().is_terminal() {
         return Err(OpsError::NoConfirmation);
     }
-    print!(
-        "\nDo you want to {verb} these changes?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-    );
+    print!("\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -141,7 +145,7 @@ fn capitalized(verb: &str) -> String {
 }
 
 /// Prints one line per step as it starts, retries, completes or fails.
-struct Progress;
+pub(super) struct Progress;
 
 impl ApplyObserver for Progress {
     fn on_event(&self, event: &ApplyEvent) {

@@ -45,6 +45,7 @@ impl BackupOptions {
         BackupRequest {
             plan: self.stack.request(),
             now: self.at.unwrap_or_else(Utc::now),
+            fresh: false,
         }
     }
 }

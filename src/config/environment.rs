@@ -44,9 +44,11 @@ pub struct RegionSpec {
 pub enum DrMode {
     /// Nothing runs in the DR region; backups are copied there and restored on demand.
     BackupRestore,
-    /// The network and templates exist in the DR region; compute is scaled up on failover.
+    /// The networks, subnets and firewalls exist in the DR region all the time (kept by normal
+    /// applies); everything else is created on failover.
     PilotLight,
-    /// A scaled-down copy runs in the DR region all the time.
+    /// A scaled-down copy (see [`DrSpec::capacity`]) runs in the DR region all the time, kept
+    /// by normal applies; data volumes are restored from backups on failover.
     WarmStandby,
 }
 
@@ -61,15 +63,31 @@ impl DrMode {
 }
 
 /// The `dr { ... }` block of an environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DrSpec {
     pub region: String,
     /// Zones of the DR region; the n-th primary zone maps to the n-th of these.
     pub zones: Vec<String>,
     pub mode: DrMode,
-    /// Desired instances per autoscaling group while running in the DR region before it is
-    /// scaled up; `None` keeps the primary's capacity.
-    pub capacity: Option<u32>,
+    /// The size of each autoscaling group in the DR region before it is scaled up (a warm
+    /// standby, a drill): below 1 a fraction of the group's `desired` (`0.5`), from 1 a number
+    /// of instances (`2`); `None`: one instance for a warm standby, the full size for a drill.
+    pub capacity: Option<f64>,
+}
+
+impl DrSpec {
+    /// The `desired` of a group scaled down by [`DrSpec::capacity`], at least one instance;
+    /// `None` when no capacity is set.
+    pub fn scaled_desired(&self, desired: u64) -> Option<u64> {
+        let capacity = self.capacity?;
+        let scaled = if capacity < 1.0 {
+            // Rounded up: a fraction of a group still runs an instance.
+            (desired as f64 * capacity).ceil() as u64
+        } else {
+            capacity.floor() as u64
+        };
+        Some(scaled.max(1))
+    }
 }
 
 /// One environment of a stack.
@@ -282,10 +300,20 @@ pub fn read_environment(
             "capacity",
         ) {
             None | Some((Value::Null, _)) => Some(None),
-            Some((value, attr)) => eval::as_count(sources, attr, &value)
-                .map(|count| Some(u32::try_from(count).unwrap_or(u32::MAX)))
-                .map_err(|diagnostic| problems.push(diagnostic))
-                .ok(),
+            Some((Value::Number(number), _))
+                if number.as_f64().is_some_and(|n| n > 0.0 && n.is_finite()) =>
+            {
+                Some(number.as_f64())
+            }
+            Some((value, attr)) => {
+                problems.push(eval::wrong_type(
+                    sources,
+                    attr,
+                    &value,
+                    "a fraction of each group's size (`0.5`) or a number of instances (`2`)",
+                ));
+                None
+            }
         };
         if let (Some(region), Some(zones), Some(mode), Some(capacity)) =
             (region, zones, mode, capacity)

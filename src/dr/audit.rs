@@ -1,4 +1,5 @@
-//! The audit log: one JSON line per DR operation (drills), appended to
+//! The audit log: one JSON line per DR operation (backup runs, drills, failovers, failbacks),
+//! appended to
 //! `<stack>/.cairn/audit.jsonl`, so a team can show when it last proved its recovery works.
 //!
 //! Promise: records only what was done and measured; no attribute values, so no secrets.
@@ -16,7 +17,7 @@ pub const AUDIT_FILE: &str = "audit.jsonl";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub time: DateTime<Utc>,
-    /// `dr drill`, …
+    /// `backup run`, `dr drill`, `dr failover`, `dr failback`
     pub operation: String,
     pub stack: String,
     pub environment: String,
@@ -59,6 +60,29 @@ pub fn append_audit(stack_dir: &Path, record: &AuditRecord) -> Result<(), DrErro
     file.write_all(line.as_bytes()).map_err(failure)
 }
 
+/// Every record of the stack's audit log, oldest first; none when there is no log yet. A line
+/// that does not parse (a crash mid-append) is skipped.
+///
+/// # Errors
+/// [`DrError::Audit`] when the log exists but cannot be read.
+pub fn read_audit(stack_dir: &Path) -> Result<Vec<AuditRecord>, DrError> {
+    let path = audit_path(stack_dir);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(DrError::Audit {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    Ok(text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,7 +108,17 @@ mod tests {
             .lines()
             .map(serde_json::from_str)
             .collect::<Result<_, _>>()?;
-        assert_eq!(lines, vec![record.clone(), record]);
+        assert_eq!(lines, vec![record.clone(), record.clone()]);
+        // A torn last line (a crash mid-append) is skipped by the reader.
+        std::fs::write(audit_path(dir.path()), format!("{text}{{\"time\":"))?;
+        assert_eq!(read_audit(dir.path())?, vec![record.clone(), record]);
+        Ok(())
+    }
+
+    #[test]
+    fn no_log_reads_as_empty() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        assert!(read_audit(dir.path())?.is_empty());
         Ok(())
     }
 }

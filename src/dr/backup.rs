@@ -8,12 +8,13 @@
 //! no duplicate.
 
 use super::DrError;
+use super::audit::{AuditRecord, append_audit};
 use super::catalog::{self, BackupCopy, RegionListing, TAG_COPY_OF};
 use crate::config::Environment;
 use crate::graph::{BackupPolicySpec, Expansion};
 use crate::model::{Address, Attributes, DesiredResource, Kind, Owner};
 use crate::ops::{self, PlanRequest, Stack};
-use crate::provider::{CreateRequest, Provider, ProviderError};
+use crate::provider::{CreateRequest, Provider, ProviderError, Retrying};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -26,6 +27,8 @@ pub struct BackupRequest {
     pub plan: PlanRequest,
     /// "Now" for windows, tags and ages; the CLI passes the clock, tests pass fixed times.
     pub now: DateTime<Utc>,
+    /// Take a new snapshot even inside the `every` window (failback wants the newest data).
+    pub fresh: bool,
 }
 
 /// What happened to the snapshot of one volume in its own region.
@@ -116,7 +119,9 @@ pub(super) async fn open(request: &PlanRequest) -> Result<(Stack, Arc<dyn Provid
     let environment = &stack.expansion.environment;
     let (cloud, settings) = ops::settings_for(environment, &stack.dir);
     let provider = ops::open_provider(&cloud, &settings, &environment.name).await?;
-    Ok((stack, provider))
+    // Backups and restores run outside the apply executor: they get its patience with
+    // throttling and transient errors from the wrapper.
+    Ok((stack, Retrying::wrap(provider)))
 }
 
 fn owner_of(expansion: &Expansion) -> Owner {
@@ -134,18 +139,7 @@ pub(super) fn selected_volumes<'a>(
     expansion
         .resources
         .values()
-        .filter(|resource| resource.kind == Kind::Volume)
-        .filter(|resource| {
-            let named = policy.volumes.iter().any(|address| {
-                address == &resource.address || address.as_str() == resource.address.block_path()
-            });
-            let tagged = !policy.select.is_empty()
-                && policy
-                    .select
-                    .iter()
-                    .all(|(key, value)| resource.tags.get(key) == Some(value));
-            named || tagged
-        })
+        .filter(|resource| policy.selects(resource))
         .collect()
 }
 
@@ -179,10 +173,61 @@ pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, DrE
             environment: expansion.environment.name.clone(),
         });
     }
+    let result = back_up_all(request, &stack, provider.as_ref()).await;
+    // Every run is audited, failed ones too: the log shows when data was last protected.
+    let (outcome, regions) = match &result {
+        Ok(report) => {
+            let taken = report
+                .volumes
+                .iter()
+                .filter(|volume| matches!(volume.snapshot, Some(SnapshotAction::Created(_))))
+                .count();
+            let copied = report
+                .volumes
+                .iter()
+                .filter(|volume| matches!(volume.copy, Some(CopyAction::Created(_))))
+                .count();
+            let regions: BTreeSet<String> = report
+                .volumes
+                .iter()
+                .flat_map(|volume| std::iter::once(&volume.region).chain(&volume.copy_region))
+                .cloned()
+                .collect();
+            (
+                format!("succeeded: {taken} snapshots taken, {copied} copied"),
+                regions,
+            )
+        }
+        Err(error) => (
+            format!("failed: {}", error_chain(error)),
+            backup_regions(expansion),
+        ),
+    };
+    let record = AuditRecord {
+        time: request.now,
+        operation: "backup run".to_string(),
+        stack: expansion.stack.clone(),
+        environment: expansion.environment.name.clone(),
+        region: regions.into_iter().collect::<Vec<_>>().join(","),
+        outcome,
+        rto_seconds: None,
+        rpo_seconds: None,
+        kept: false,
+    };
+    append_audit(&request.plan.dir, &record)?;
+    result
+}
+
+async fn back_up_all(
+    request: &BackupRequest,
+    stack: &Stack,
+    provider: &dyn Provider,
+) -> Result<BackupRunReport, DrError> {
+    let expansion = &stack.expansion;
     let state = stack.state()?;
     let owner = owner_of(expansion);
     let mut cache = RegionCache {
-        provider: provider.as_ref(),
+        provider,
         owner: &owner,
         regions: BTreeMap::new(),
     };
@@ -202,12 +247,12 @@ pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, DrE
             match state.resources.get(&volume.address) {
                 Some(recorded) => {
                     back_up_volume(
-                        provider.as_ref(),
+                        provider,
                         &mut cache,
                         &owner,
                         policy,
                         &recorded.id,
-                        request.now,
+                        request,
                         &mut backup,
                     )
                     .await?;
@@ -230,9 +275,10 @@ async fn back_up_volume(
     owner: &Owner,
     policy: &BackupPolicySpec,
     volume_id: &str,
-    now: DateTime<Utc>,
+    request: &BackupRequest,
     backup: &mut VolumeBackup,
 ) -> Result<(), DrError> {
+    let now = request.now;
     let region = backup.region.clone();
     let address = backup.address.clone();
     let every = chrono::Duration::seconds(i64::try_from(policy.every_seconds).unwrap_or(i64::MAX));
@@ -244,7 +290,7 @@ async fn back_up_volume(
         .await?
         .iter()
         .find(|copy| of_volume(copy) && !copy.is_copy())
-        .filter(|newest| newest.taken_at > now - every)
+        .filter(|newest| !request.fresh && newest.taken_at > now - every)
         .cloned();
     let source = match recent {
         Some(newest) => {

@@ -102,6 +102,13 @@ pub async fn run_drill(
     let started_at = Utc::now();
     let primary = Stack::load(&request.plan)?;
     let environment = primary.expansion.environment.clone();
+    if let Some(failover) = &primary.failover {
+        // The environment runs where a drill would go; drilling would fight the real thing.
+        return Err(DrError::FailedOver {
+            environment: environment.name.clone(),
+            region: failover.region.clone(),
+        });
+    }
     let region = match (&request.to, &environment.dr) {
         (Some(region), _) => region.clone(),
         (None, Some(dr)) => dr.region.clone(),
@@ -160,21 +167,7 @@ pub async fn run_drill(
         stack: drill_stack.expansion.stack.clone(),
         env: drill_plan.state_environment(),
     };
-    let groups: BTreeMap<Address, usize> = drill_stack
-        .expansion
-        .resources
-        .values()
-        .filter(|resource| resource.kind == Kind::AutoscalingGroup)
-        .map(|resource| {
-            let min = resource
-                .attributes
-                .get("min")
-                .and_then(|min| min.as_u64())
-                .and_then(|min| usize::try_from(min).ok())
-                .unwrap_or(0);
-            (resource.address.clone(), min)
-        })
-        .collect();
+    let groups = group_minimums(&drill_stack.expansion);
 
     let brought_up = bring_up(request, &drill_plan, observer).await;
     let health = match &brought_up {
@@ -257,6 +250,24 @@ pub async fn run_drill(
     })
 }
 
+/// Each autoscaling group of `expansion` with its `min`: what "healthy" waits for.
+pub(super) fn group_minimums(expansion: &crate::graph::Expansion) -> BTreeMap<Address, usize> {
+    expansion
+        .resources
+        .values()
+        .filter(|resource| resource.kind == Kind::AutoscalingGroup)
+        .map(|resource| {
+            let min = resource
+                .attributes
+                .get("min")
+                .and_then(|min| min.as_u64())
+                .and_then(|min| usize::try_from(min).ok())
+                .unwrap_or(0);
+            (resource.address.clone(), min)
+        })
+        .collect()
+}
+
 /// The attribute overrides that restore each data volume of the drill from the newest copy of
 /// its block in the DR region, and size groups as the DR block says.
 fn restore_plan(
@@ -301,23 +312,21 @@ fn restore_plan(
                 });
             }
             Kind::AutoscalingGroup => {
-                let capacity = environment
+                let size = |name: &str| {
+                    resource
+                        .attributes
+                        .get(name)
+                        .and_then(|value| value.as_u64())
+                };
+                let scaled = environment
                     .dr
                     .as_ref()
                     .filter(|dr| dr.region == region)
-                    .and_then(|dr| dr.capacity);
-                if let Some(capacity) = capacity {
-                    let min = resource
-                        .attributes
-                        .get("min")
-                        .and_then(|min| min.as_u64())
-                        .unwrap_or(0);
-                    let max = resource
-                        .attributes
-                        .get("max")
-                        .and_then(|max| max.as_u64())
-                        .unwrap_or(u64::MAX);
-                    let desired = u64::from(capacity).clamp(min, max.max(min));
+                    .and_then(|dr| dr.scaled_desired(size("desired").unwrap_or(1)));
+                if let Some(scaled) = scaled {
+                    let min = size("min").unwrap_or(0);
+                    let max = size("max").unwrap_or(u64::MAX);
+                    let desired = scaled.clamp(min, max.max(min));
                     overrides.insert(
                         resource.address.clone(),
                         Attributes::from([("desired".to_string(), json!(desired))]),
@@ -330,7 +339,7 @@ fn restore_plan(
     Ok((overrides, restored))
 }
 
-fn approve(_plan: &Plan) -> Result<bool, OpsError> {
+pub(super) fn approve(_plan: &Plan) -> Result<bool, OpsError> {
     Ok(true)
 }
 
@@ -401,7 +410,7 @@ async fn tear_down(
 }
 
 /// Polls the drill's groups until each has `min` instances running.
-async fn wait_healthy(
+pub(super) async fn wait_healthy(
     provider: &dyn Provider,
     owner: &Owner,
     region: &str,

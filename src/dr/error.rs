@@ -43,6 +43,29 @@ pub enum DrError {
     /// The drill's apply did not complete.
     #[error("the drill's apply failed: {reason}")]
     DrillApply { reason: String },
+    /// A failover's or failback's apply did not complete; the environment stays recorded where
+    /// the operation moved it, so running it again resumes.
+    #[error("the {operation}'s apply failed: {reason}")]
+    #[diagnostic(help("fix the cause and run `cairn dr {operation}` again; it resumes"))]
+    Apply { operation: String, reason: String },
+    /// A drill or failover of an environment that already runs in its DR region.
+    #[error("environment `{environment}` is failed over to `{region}`")]
+    #[diagnostic(help("run `cairn dr failback -e {environment}` once the primary is back"))]
+    FailedOver { environment: String, region: String },
+    /// A failback of an environment that runs in its primary region.
+    #[error("environment `{environment}` is not failed over; it runs in its primary `{region}`")]
+    #[diagnostic(help(
+        "if an earlier failback stopped during its apply, `cairn apply -e {environment}` completes it"
+    ))]
+    NotFailedOver { environment: String, region: String },
+    /// Failback needs the primary region to answer.
+    #[error("the primary region `{region}` is still unavailable")]
+    #[diagnostic(help("fail back once the primary region answers again"))]
+    PrimaryUnavailable {
+        region: String,
+        #[source]
+        source: ProviderError,
+    },
     /// The drill's groups did not reach their minimum in service in time.
     #[error(
         "autoscaling group `{group}` has {in_service} of {min} instances in service after {waited_seconds}s"

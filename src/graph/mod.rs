@@ -16,10 +16,12 @@ pub mod dag;
 mod dot;
 mod expand;
 mod resources;
+mod standby;
 
 pub use analysis::RESOURCE_TYPES;
 pub use dot::to_dot;
 pub use expand::expand;
+pub use standby::standby;
 
 use crate::config::{Backend, Config, Diagnostics, Environment, LoadOptions};
 use crate::model::{Address, DesiredResource, SourceLocation, Tags, Value};
@@ -68,6 +70,25 @@ pub struct BackupPolicySpec {
     /// Region to copy each snapshot to.
     pub copy_to: Option<String>,
     pub source: SourceLocation,
+}
+
+impl BackupPolicySpec {
+    /// Whether the policy backs up `resource`: a volume named in `volumes` (by address or
+    /// block) or carrying every `select` tag.
+    pub fn selects(&self, resource: &DesiredResource) -> bool {
+        if resource.kind != crate::model::Kind::Volume {
+            return false;
+        }
+        let named = self.volumes.iter().any(|address| {
+            address == &resource.address || address.as_str() == resource.address.block_path()
+        });
+        let tagged = !self.select.is_empty()
+            && self
+                .select
+                .iter()
+                .all(|(key, value)| resource.tags.get(key) == Some(value));
+        named || tagged
+    }
 }
 
 /// How an autoscaling group replaces its instances when its launch template changes.

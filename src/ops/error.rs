@@ -44,6 +44,10 @@ pub enum OpsError {
     /// An address given on the command line is unknown.
     #[error("no resource `{address}` in {place}")]
     UnknownAddress { address: String, place: String },
+    /// A failover or failback happened between reading the configuration and taking the lock.
+    #[error("environment `{environment}` failed over or back while this run was starting")]
+    #[diagnostic(help("run the command again"))]
+    FailoverChanged { environment: String },
     /// A command that works on one environment was not told which.
     #[error("no environment given")]
     #[diagnostic(help("pass `-e ENV`; `cairn validate` lists the environments of a stack"))]

@@ -3,13 +3,13 @@
 use super::OpsError;
 use super::provider::{open_provider, settings_for};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
-use crate::config::{Backend, LoadOptions};
-use crate::graph::{self, ExpandOptions, Expansion};
-use crate::model::{Address, Attributes, Owner, resolve};
+use crate::config::{Backend, DrMode, LoadOptions};
+use crate::graph::{self, ExpandOptions, Expansion, RegionOverride};
+use crate::model::{Address, Attributes, Kind, Owner, Value, resolve};
 use crate::plan::{self, Observed, Plan, PlanOptions};
 use crate::provider::Provider;
-use crate::state::{LocalBackend, StateBackend, StateDocument, StateOutput};
-use std::collections::BTreeMap;
+use crate::state::{Failover, LocalBackend, StateBackend, StateDocument, StateOutput};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -58,6 +58,10 @@ pub struct Stack {
     state_root: PathBuf,
     /// The environment name in state and ownership tags (see [`PlanRequest::instance`]).
     state_environment: String,
+    /// Where the environment runs when its state says it failed over.
+    pub failover: Option<Failover>,
+    /// Regions whose recorded resources the plan leaves alone (the primary while failed over).
+    pub parked_regions: BTreeSet<String>,
 }
 
 impl Stack {
@@ -69,21 +73,12 @@ impl Stack {
         if request.environment.is_empty() {
             return Err(OpsError::NoEnvironment);
         }
-        let (_, mut expansion) = graph::load_and_expand(
+        let (config, mut expansion) = graph::load_and_expand(
             &request.dir,
             &request.load,
             &request.environment,
             &request.expand,
         )?;
-        for (address, attributes) in &request.attribute_overrides {
-            let Some(resource) = expansion.resources.get_mut(address) else {
-                return Err(OpsError::UnknownAddress {
-                    address: address.to_string(),
-                    place: format!("environment `{}`", request.environment),
-                });
-            };
-            resource.attributes.extend(attributes.clone());
-        }
         let state_root = match &expansion.backend {
             // The configuration already resolved `path` against the stack directory; joining
             // it again put the state under `DIR/DIR/.cairn` whenever DIR was relative.
@@ -97,12 +92,89 @@ impl Stack {
         let state_root = std::path::absolute(&state_root).unwrap_or(state_root);
         let state_environment = request.state_environment();
         let backend = LocalBackend::with_root(&state_root, &state_environment)?;
+
+        // Where the environment runs decides what it is made of, so the state is read here
+        // already. An unreadable state is reported by whoever reads it for real (plan, apply).
+        let recorded = backend.load().ok().flatten();
+        let failover = recorded
+            .as_ref()
+            .and_then(|state| state.failover.clone())
+            .filter(|_| request.expand.region_override.is_none());
+        let mut parked_regions = BTreeSet::new();
+        if let Some(failover) = &failover {
+            // The whole environment runs in the failover region; the primary's resources
+            // stay in state untouched until failback (the primary may not even answer).
+            parked_regions = expansion
+                .environment
+                .regions
+                .iter()
+                .map(|region| region.name.clone())
+                .collect();
+            let options = ExpandOptions {
+                region_override: Some(RegionOverride {
+                    region: failover.region.clone(),
+                    zones: failover.zones.clone(),
+                }),
+            };
+            expansion = graph::expand(&config, &request.environment, &options)?;
+            // Backups taken while failed over go back to the primary, for failback.
+            for policy in &mut expansion.backup_policies {
+                if policy.copy_to.as_deref() == Some(failover.region.as_str()) {
+                    policy.copy_to = Some(failover.primary.clone());
+                }
+            }
+        } else if request.instance.is_none()
+            && request.expand.region_override.is_none()
+            && let Some(dr) = expansion.environment.dr.clone()
+            && dr.mode != DrMode::BackupRestore
+        {
+            let options = ExpandOptions {
+                region_override: Some(RegionOverride {
+                    region: dr.region.clone(),
+                    zones: dr.zones.clone(),
+                }),
+            };
+            let in_dr = graph::expand(&config, &request.environment, &options)?;
+            let standby = graph::standby(&expansion, in_dr, &dr);
+            expansion.resources.extend(standby);
+        }
+
+        // Volumes restored from backups keep starting from their snapshot (a volume created
+        // again after a failover must not come back empty).
+        let restores = recorded
+            .iter()
+            .flat_map(|state| &state.restores)
+            .filter(|_| request.instance.is_none());
+        for (address, snapshot) in restores {
+            if let Some(resource) = expansion.resources.get_mut(address)
+                && resource.kind == Kind::Volume
+                && resource
+                    .attributes
+                    .get("snapshot_id")
+                    .is_none_or(Value::is_null)
+            {
+                resource
+                    .attributes
+                    .insert("snapshot_id".to_string(), Value::String(snapshot.clone()));
+            }
+        }
+        for (address, attributes) in &request.attribute_overrides {
+            let Some(resource) = expansion.resources.get_mut(address) else {
+                return Err(OpsError::UnknownAddress {
+                    address: address.to_string(),
+                    place: format!("environment `{}`", request.environment),
+                });
+            };
+            resource.attributes.extend(attributes.clone());
+        }
         Ok(Stack {
             dir: request.dir.clone(),
             expansion,
             backend,
             state_root,
             state_environment,
+            failover,
+            parked_regions,
         })
     }
 
@@ -154,7 +226,8 @@ async fn plan_stack(
     let observed = if request.skip_refresh {
         Observed::not_refreshed()
     } else {
-        let scopes = plan::refresh_scopes(desired, state);
+        let mut scopes = plan::refresh_scopes(desired, state);
+        scopes.retain(|(region, _)| !stack.parked_regions.contains(region));
         plan::refresh(provider.as_ref(), &stack.owner(), &scopes, state).await?
     };
     // A destroyed environment has no outputs left to record.
@@ -181,6 +254,7 @@ async fn plan_stack(
         destroy: request.destroy,
         cloud,
         provider_settings: settings,
+        parked_regions: stack.parked_regions.clone(),
     };
     let plan = plan::plan(desired, &outputs, state, &observed, &options)?;
     Ok((plan, provider))
@@ -257,6 +331,13 @@ pub async fn apply(
             }
             let lock = stack.backend.lock(operation)?;
             let state = stack.state()?;
+            // The configuration was expanded for where the state said the environment runs;
+            // a failover or failback in between makes that expansion wrong.
+            if state.failover != stack.failover {
+                return Err(OpsError::FailoverChanged {
+                    environment: stack.expansion.environment.name.clone(),
+                });
+            }
             let (plan, provider) = plan_stack(&stack, &state, &request.plan).await?;
             (plan, provider, stack.backend, lock, state)
         }

@@ -34,6 +34,9 @@ pub struct PlanOptions {
     pub cloud: String,
     /// How to reach the cloud, copied into the plan for apply.
     pub provider_settings: BTreeMap<String, String>,
+    /// Regions left out entirely (a failed-over environment's primary): what state records
+    /// there is neither read, changed nor deleted, and stays in state as it is.
+    pub parked_regions: BTreeSet<String>,
 }
 
 /// Tags the cloud adds by itself and that Cairn neither sets nor diffs.
@@ -309,6 +312,8 @@ fn delete_spec(object: &StateResource, role: Role, deposed: bool) -> StepSpec {
 struct Scope {
     all: bool,
     addresses: BTreeSet<Address>,
+    /// Recorded objects in parked regions: never in scope.
+    parked: BTreeSet<Address>,
 }
 
 impl Scope {
@@ -318,10 +323,18 @@ impl Scope {
         observed: &Observed,
         options: &PlanOptions,
     ) -> Result<Self, PlanError> {
+        let parked: BTreeSet<Address> = state
+            .resources
+            .values()
+            .chain(&state.deposed)
+            .filter(|object| options.parked_regions.contains(&object.region))
+            .map(|object| object.address.clone())
+            .collect();
         if options.target.is_empty() {
             return Ok(Scope {
                 all: true,
                 addresses: BTreeSet::new(),
+                parked,
             });
         }
         let universe: BTreeSet<&Address> = desired
@@ -379,11 +392,12 @@ impl Scope {
         Ok(Scope {
             all: false,
             addresses: selected,
+            parked,
         })
     }
 
     fn contains(&self, address: &Address) -> bool {
-        self.all || self.addresses.contains(address)
+        !self.parked.contains(address) && (self.all || self.addresses.contains(address))
     }
 }
 

@@ -8,7 +8,10 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+mod retry;
 pub mod sim;
+
+pub use retry::Retrying;
 
 use crate::model::{Attributes, Kind, Owner, Tags};
 use async_trait::async_trait;

@@ -27,10 +27,15 @@ pub struct StateDocument {
     pub deposed: Vec<StateResource>,
     #[serde(default)]
     pub outputs: BTreeMap<String, StateOutput>,
-    /// The region the environment currently runs in, when a failover moved it away from the
-    /// configured primary.
+    /// Set while the environment runs in another region than its configured primary (after
+    /// `cairn dr failover`, until `cairn dr failback`): later plans target that region and
+    /// leave the primary's resources as they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active_region: Option<String>,
+    pub failover: Option<Failover>,
+    /// Data volumes restored from backups, as the snapshot each one starts from: a volume
+    /// created (or created again) at one of these addresses is restored from its snapshot.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub restores: BTreeMap<Address, String>,
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
 }
@@ -47,7 +52,8 @@ impl StateDocument {
             resources: BTreeMap::new(),
             deposed: Vec::new(),
             outputs: BTreeMap::new(),
-            active_region: None,
+            failover: None,
+            restores: BTreeMap::new(),
             history: Vec::new(),
         }
     }
@@ -91,6 +97,19 @@ pub struct StateOutput {
     pub value: Value,
     #[serde(default)]
     pub sensitive: bool,
+}
+
+/// Where a failed-over environment runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failover {
+    /// The active region.
+    pub region: String,
+    /// Its zones; the n-th zone of the primary maps to the n-th of these.
+    pub zones: Vec<String>,
+    /// The configured primary region it replaces.
+    pub primary: String,
+    /// RFC 3339 time of the failover.
+    pub since: String,
 }
 
 /// One applied version of the state.

@@ -13,7 +13,9 @@ mod lock;
 
 pub use atomic::write_atomically;
 pub use backend::StateBackend;
-pub use document::{FORMAT_VERSION, HistoryEntry, StateDocument, StateOutput, StateResource};
+pub use document::{
+    FORMAT_VERSION, Failover, HistoryEntry, StateDocument, StateOutput, StateResource,
+};
 pub use error::StateError;
 pub use local::LocalBackend;
 pub use lock::{LockInfo, StateLock};
