@@ -302,7 +302,10 @@ async fn failover_during_an_outage_then_failback_converges_and_keeps_the_data() 
         .env("CAIRN_SIM_OUTAGE", "us-east-1")
         .args(["plan", "-e", "production", "--detailed-exitcode"])
         .assert()
-        .code(0);
+        .code(0)
+        .stdout(predicates::str::contains(
+            "Environment `production` runs in us-west-2 (failed over from us-east-1",
+        ));
     assert_eq!(
         calls_to(dir, calls_before, "us-east-1")?,
         Vec::<String>::new()
@@ -384,5 +387,134 @@ fn failback_of_an_environment_in_its_primary_is_refused() -> TestResult {
         .stderr(predicates::str::contains(
             "environment `production` is not failed over",
         ));
+    Ok(())
+}
+
+/// The fixture with another `dr.mode` (and extra `dr` attributes), applied to production.
+fn applied_with_mode(
+    mode: &str,
+    extra: &str,
+) -> Result<tempfile::TempDir, Box<dyn std::error::Error>> {
+    let stack = tempfile::tempdir()?;
+    let text = std::fs::read_to_string(FIXTURE)?.replace(
+        "mode   = \"backup_restore\"",
+        &format!("mode   = \"{mode}\"\n    {extra}"),
+    );
+    assert!(text.contains(mode));
+    std::fs::write(stack.path().join("main.hcl"), text)?;
+    cairn(stack.path())?
+        .args(["apply", "-e", "production", "--auto-approve"])
+        .assert()
+        .success();
+    Ok(stack)
+}
+
+fn in_region(resources: &serde_json::Map<String, Value>, region: &str) -> Vec<String> {
+    resources
+        .iter()
+        .filter(|(_, object)| object["region"] == region)
+        .map(|(address, _)| address.clone())
+        .collect()
+}
+
+#[test]
+fn pilot_light_keeps_networks_and_firewalls_in_the_dr_region_through_normal_applies() -> TestResult
+{
+    let stack = applied_with_mode("pilot_light", "")?;
+    let dir = stack.path();
+    assert_eq!(
+        in_region(&state_resources(dir)?, "us-west-2"),
+        [
+            "firewall.web[us-west-2]",
+            "network.main.gateway[us-west-2]",
+            "network.main.route_table.public[us-west-2]",
+            "network.main.subnet.public[us-west-2a]",
+            "network.main.subnet.public[us-west-2b]",
+            "network.main[us-west-2]",
+        ]
+    );
+    cairn(dir)?
+        .args(["plan", "-e", "production", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+
+    // A failover grows the pilot light in place: the network it already has is reused.
+    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    let network = state_resources(dir)?["network.main[us-west-2]"]["id"].clone();
+    json_of(cairn(dir)?.env("CAIRN_SIM_OUTAGE", "us-east-1").args([
+        "dr",
+        "failover",
+        "-e",
+        "production",
+        "--auto-approve",
+        "--json",
+    ]))?;
+    let failed_over = state_resources(dir)?;
+    assert_eq!(failed_over["network.main[us-west-2]"]["id"], network);
+    assert!(failed_over.contains_key("autoscaling.web[us-west-2]"));
+
+    // Failback shrinks the DR region back to the pilot light, network still the same.
+    json_of(cairn(dir)?.args([
+        "dr",
+        "failback",
+        "-e",
+        "production",
+        "--auto-approve",
+        "--json",
+    ]))?;
+    let after = state_resources(dir)?;
+    assert_eq!(after["network.main[us-west-2]"]["id"], network);
+    assert_eq!(
+        in_region(&after, "us-west-2").len(),
+        6,
+        "{:?}",
+        in_region(&after, "us-west-2")
+    );
+    cairn(dir)?
+        .args(["plan", "-e", "production", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+    Ok(())
+}
+
+#[test]
+fn warm_standby_runs_a_scaled_down_copy_that_a_failover_scales_up_in_place() -> TestResult {
+    let stack = applied_with_mode("warm_standby", "capacity = 0.5")?;
+    let dir = stack.path();
+    let standby = state_resources(dir)?;
+    let group = &standby["autoscaling.web[us-west-2]"];
+    // The primary's group is min 2 / desired 2; half of it is one instance.
+    assert_eq!(group["attributes"]["desired"], 1);
+    assert_eq!(group["attributes"]["min"], 1);
+    assert!(standby.contains_key("launch_template.web[us-west-2]"));
+    assert!(
+        !standby.contains_key("volume.data[us-west-2]"),
+        "data volumes come from backups on failover"
+    );
+    cairn(dir)?
+        .args(["plan", "-e", "production", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+
+    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    let report = json_of(cairn(dir)?.env("CAIRN_SIM_OUTAGE", "us-east-1").args([
+        "dr",
+        "failover",
+        "-e",
+        "production",
+        "--auto-approve",
+        "--json",
+    ]))?;
+    assert!(
+        report["groups"][0]["in_service"].as_u64() >= Some(2),
+        "{report}"
+    );
+    let failed_over = state_resources(dir)?;
+    let scaled = &failed_over["autoscaling.web[us-west-2]"];
+    assert_eq!(
+        scaled["id"], group["id"],
+        "scaled up in place, not replaced"
+    );
+    assert_eq!(scaled["attributes"]["desired"], 2);
     Ok(())
 }

@@ -195,13 +195,13 @@ fn view_move(report: &MoveReport, json: bool) -> ExitCode {
     }
     for group in &report.groups {
         println!(
-            "  {}: {}/{} in service",
+            "  {}: {} in service (min {})",
             group.address, group.in_service, group.min
         );
     }
     println!("RTO: {:.1}s", report.rto_seconds);
     match report.rpo_seconds {
-        Some(seconds) => println!("RPO: {seconds}s ({})", age(seconds)),
+        Some(seconds) => println!("RPO: {}", age(seconds)),
         None => println!("RPO: - (no data volumes restored)"),
     }
     println!("Active region: {}.", report.region);
@@ -291,13 +291,13 @@ fn view_drill(report: &DrillReport, json: bool) -> ExitCode {
     }
     for group in &report.groups {
         println!(
-            "  {}: {}/{} in service",
+            "  {}: {} in service (min {})",
             group.address, group.in_service, group.min
         );
     }
     println!("RTO: {:.1}s", report.rto_seconds);
     match report.rpo_seconds {
-        Some(seconds) => println!("RPO: {seconds}s ({})", age(seconds)),
+        Some(seconds) => println!("RPO: {}", age(seconds)),
         None => println!("RPO: - (no data volumes restored)"),
     }
     match report.destroyed {

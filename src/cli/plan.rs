@@ -59,6 +59,16 @@ pub fn run(args: PlanArgs) -> ExitCode {
             serde_json::to_string_pretty(&plan::render_json(&plan)).unwrap_or_default()
         );
     } else {
+        if let Some(failover) = &planned.state.failover {
+            println!(
+                "Environment `{}` runs in {} (failed over from {} at {}); what it has in {} is left as it is until `cairn dr failback`.\n",
+                plan.environment,
+                failover.region,
+                failover.primary,
+                failover.since,
+                failover.primary
+            );
+        }
         print!(
             "{}",
             plan::render_text(

@@ -208,7 +208,7 @@ pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, DrE
         operation: "backup run".to_string(),
         stack: expansion.stack.clone(),
         environment: expansion.environment.name.clone(),
-        region: regions.into_iter().collect::<Vec<_>>().join(","),
+        region: regions.into_iter().collect::<Vec<_>>().join(", "),
         outcome,
         rto_seconds: None,
         rpo_seconds: None,

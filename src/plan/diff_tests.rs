@@ -1080,3 +1080,26 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn parked_regions_are_neither_changed_nor_deleted_nor_treated_as_gone() {
+    // Failed over: state records the primary's network and subnet, and the configuration now
+    // wants nothing there.
+    let mut fixture = Fixture::new();
+    record_network_and_subnet(&mut fixture);
+    fixture.options.parked_regions = BTreeSet::from([REGION.to_string()]);
+    let plan = fixture.plan().unwrap();
+    assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+    assert!(plan.steps.is_empty());
+
+    // The primary is down: nothing read there is not "deleted outside Cairn".
+    let live = std::mem::take(&mut fixture.live);
+    let plan = fixture.plan().unwrap();
+    assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+    assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+
+    // Without parking, the same configuration deletes both.
+    fixture.live = live;
+    fixture.options.parked_regions.clear();
+    assert_eq!(fixture.plan().unwrap().summary().delete, 2);
+}
