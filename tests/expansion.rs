@@ -239,6 +239,65 @@ fn region_override_keeps_addresses_and_maps_zones_by_position() {
     assert_eq!(drill.environment.regions[0].name, "us-west-2");
 }
 
+/// Images are regional: a template redeployed into the DR region takes its image from a
+/// per-region map (`lookup(var.images, region.name)`) or from the `image` of the region and
+/// `dr` blocks (`region.image`).
+#[test]
+fn images_follow_the_region_through_a_map_or_the_region_blocks() {
+    let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let text = r#"
+stack "images" {}
+variable "images" {
+  default = { "us-east-1" = "ami-0east", "us-west-2" = "ami-0west" }
+}
+environment "by_map" {
+  cloud = "sim"
+  region "us-east-1" { zones = ["us-east-1a"] }
+  dr {
+    region = "us-west-2"
+    zones  = ["us-west-2a"]
+  }
+}
+environment "by_block" {
+  cloud = "sim"
+  region "us-east-1" {
+    zones = ["us-east-1a"]
+    image = "ami-1east"
+  }
+  dr {
+    region = "us-west-2"
+    zones  = ["us-west-2a"]
+    image  = "ami-1west"
+  }
+}
+launch_template "web" {
+  image         = region.image == null ? lookup(var.images, region.name) : region.image
+  instance_type = "t3.small"
+}
+"#;
+    std::fs::write(dir.path().join("main.hcl"), text).unwrap_or_else(|error| panic!("{error}"));
+    let config = load(dir.path(), &LoadOptions::default())
+        .unwrap_or_else(|diagnostics| panic!("loads:\n{diagnostics}"));
+    let image = |environment: &str, region: Option<&str>| {
+        let options = ExpandOptions {
+            region_override: region.map(|region| RegionOverride {
+                region: region.to_string(),
+                zones: vec![format!("{region}a")],
+            }),
+        };
+        let expansion = expand(&config, environment, &options)
+            .unwrap_or_else(|diagnostics| panic!("expands:\n{diagnostics}"));
+        let place = region.unwrap_or("us-east-1");
+        expansion.resources[&Address::new(format!("launch_template.web[{place}]"))].attributes
+            ["image"]
+            .clone()
+    };
+    assert_eq!(image("by_map", None), json!("ami-0east"));
+    assert_eq!(image("by_map", Some("us-west-2")), json!("ami-0west"));
+    assert_eq!(image("by_block", None), json!("ami-1east"));
+    assert_eq!(image("by_block", Some("us-west-2")), json!("ami-1west"));
+}
+
 /// The blocks of the quickstart, one string each, to spread over files in any order.
 fn quickstart_blocks() -> Vec<String> {
     let text = std::fs::read_to_string("examples/quickstart/main.hcl").unwrap_or_default();

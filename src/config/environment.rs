@@ -36,6 +36,10 @@ impl Cloud {
 pub struct RegionSpec {
     pub name: String,
     pub zones: Vec<String>,
+    /// The machine image to use in this region (`region.image` in expressions): images are
+    /// regional, so a template that should run in several regions reads it from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// How the secondary region is kept ready.
@@ -73,6 +77,9 @@ pub struct DrSpec {
     /// standby, a drill): below 1 a fraction of the group's `desired` (`0.5`), from 1 a number
     /// of instances (`2`); `None`: one instance for a warm standby, the full size for a drill.
     pub capacity: Option<f64>,
+    /// The machine image in the DR region (`region.image` while deployed there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 impl DrSpec {
@@ -120,6 +127,7 @@ impl Environment {
                 "zones": dr.zones,
                 "mode": dr.mode.as_str(),
                 "capacity": dr.capacity,
+                "image": dr.image,
             }),
             None => Value::Null,
         };
@@ -199,18 +207,18 @@ pub fn read_environment(
         }),
         None => false,
     };
-    let mut optional_string =
-        |name: &str| match eval_attr(sources, bindings, dir, &mut diagnostics, block, name) {
-            Some((Value::Null, _)) | None => None,
-            Some((value, attr)) => eval::as_string(sources, attr, &value)
-                .map_err(|diagnostic| problems.push(diagnostic))
-                .ok(),
-        };
-    let profile = optional_string("profile");
-    let endpoint = optional_string("endpoint");
+    let context = (sources, bindings, dir);
+    let profile = optional_string(context, (&mut diagnostics, &mut problems), block, "profile");
+    let endpoint = optional_string(
+        context,
+        (&mut diagnostics, &mut problems),
+        block,
+        "endpoint",
+    );
 
     let mut regions: Vec<RegionSpec> = Vec::new();
     for region in block.blocks_named("region") {
+        let image = optional_string(context, (&mut diagnostics, &mut problems), region, "image");
         let Some((value, attr)) =
             eval_attr(sources, bindings, dir, &mut diagnostics, region, "zones")
         else {
@@ -236,6 +244,7 @@ pub fn read_environment(
                 regions.push(RegionSpec {
                     name: region.name().to_string(),
                     zones,
+                    image,
                 });
             }
             Err(diagnostic) => problems.push(diagnostic),
@@ -315,6 +324,12 @@ pub fn read_environment(
                 None
             }
         };
+        let image = optional_string(
+            context,
+            (&mut diagnostics, &mut problems),
+            dr_block,
+            "image",
+        );
         if let (Some(region), Some(zones), Some(mode), Some(capacity)) =
             (region, zones, mode, capacity)
         {
@@ -333,6 +348,7 @@ pub fn read_environment(
                 zones,
                 mode,
                 capacity,
+                image,
             });
         }
     }
@@ -354,6 +370,21 @@ pub fn read_environment(
         endpoint,
         source: sources.location(block.label_span),
     })
+}
+
+/// An optional string attribute; `null` counts as absent.
+fn optional_string(
+    (sources, bindings, dir): (&Sources, &Bindings, &Path),
+    (diagnostics, problems): (&mut Diagnostics, &mut Vec<Diagnostic>),
+    block: &BlockDef,
+    name: &str,
+) -> Option<String> {
+    match eval_attr(sources, bindings, dir, diagnostics, block, name) {
+        Some((Value::Null, _)) | None => None,
+        Some((value, attr)) => eval::as_string(sources, attr, &value)
+            .map_err(|diagnostic| problems.push(diagnostic))
+            .ok(),
+    }
 }
 
 fn eval_attr<'b>(

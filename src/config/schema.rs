@@ -123,7 +123,12 @@ pub static LOCALS: BlockSchema = BlockSchema {
     ..block("locals", &[], &[], &[])
 };
 
-static REGION: BlockSchema = block("region", &["NAME"], &[required("zones")], &[]);
+static REGION: BlockSchema = block(
+    "region",
+    &["NAME"],
+    &[required("zones"), optional("image")],
+    &[],
+);
 
 static DR: BlockSchema = block(
     "dr",
@@ -133,6 +138,7 @@ static DR: BlockSchema = block(
         required("zones"),
         optional("mode"),
         optional("capacity"),
+        optional("image"),
     ],
     &[],
 );

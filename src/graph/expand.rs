@@ -69,9 +69,16 @@ pub fn expand(
             for (from, to) in primary.zones.iter().zip(&region_override.zones) {
                 zone_map.insert(from.clone(), to.clone());
             }
+            // The image of the DR block when redeploying into the DR region.
+            let image = original
+                .dr
+                .as_ref()
+                .filter(|dr| dr.region == region_override.region)
+                .and_then(|dr| dr.image.clone());
             let region = RegionSpec {
                 name: region_override.region.clone(),
                 zones: region_override.zones[..primary.zones.len()].to_vec(),
+                image,
             };
             environment.regions = vec![region.clone()];
             vec![(region, primary.name.clone())]
@@ -119,9 +126,11 @@ pub fn expand(
         let placement = Placement {
             region,
             active_name,
-            region_value: from_model(
-                &serde_json::json!({ "name": region.name, "zones": region.zones }),
-            ),
+            region_value: from_model(&serde_json::json!({
+                "name": region.name,
+                "zones": region.zones,
+                "image": region.image,
+            })),
         };
         let mut scope = Scope::root(config);
         expander.run_scope(&mut scope, &placement);
