@@ -133,3 +133,10 @@ fn unknown_variable_flag_is_reported_with_a_hint() {
     );
     assert!(stderr.contains("hint: did you mean `image`?"), "{stderr}");
 }
+
+#[test]
+fn dr_region_with_fewer_zones_than_the_primary() {
+    let stderr = validate_fails("dr_too_few_zones");
+    assert_points_at(&stderr, "tests/fixtures/dr_too_few_zones/main.hcl:13:14");
+    insta::assert_snapshot!(stderr);
+}

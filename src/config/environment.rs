@@ -278,9 +278,38 @@ pub fn read_environment(
             None => None,
         };
         let zones = match eval_attr(sources, bindings, dir, &mut diagnostics, dr_block, "zones") {
-            Some((value, attr)) => eval::as_string_list(sources, attr, &value)
-                .map_err(|diagnostic| problems.push(diagnostic))
-                .ok(),
+            Some((value, attr)) => match eval::as_string_list(sources, attr, &value) {
+                // Zones map by position: each primary zone needs a DR zone.
+                Ok(zones)
+                    if regions
+                        .first()
+                        .is_some_and(|primary| zones.len() < primary.zones.len()) =>
+                {
+                    let primary = &regions[0];
+                    problems.push(
+                        Diagnostic::at(
+                            sources,
+                            attr.value_span,
+                            format!(
+                                "the DR region has {} zone(s) but the primary region `{}` has {}",
+                                zones.len(),
+                                primary.name,
+                                primary.zones.len()
+                            ),
+                        )
+                        .expected(format!(
+                            "at least {} zones: the n-th primary zone moves to the n-th DR zone",
+                            primary.zones.len()
+                        )),
+                    );
+                    None
+                }
+                Ok(zones) => Some(zones),
+                Err(diagnostic) => {
+                    problems.push(diagnostic);
+                    None
+                }
+            },
             None => None,
         };
         let mode = match eval_attr(sources, bindings, dir, &mut diagnostics, dr_block, "mode") {
