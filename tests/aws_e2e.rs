@@ -3,7 +3,7 @@
 //! `cairn apply -e aws` on a copy of `examples/webapp`, then the cloud is inspected with boto3
 //! from the project venv (never through Cairn): ownership tags on every resource, the
 //! firewall rules as written, the autoscaling group over its subnets with running instances,
-//! its scaling policy. Changes made behind Cairn's back show as drift and are put back; a
+//! its scaling policy, and the pilot light (network and firewalls) in the DR region. Changes made behind Cairn's back show as drift and are put back; a
 //! destroy leaves nothing tagged with the stack.
 //!
 //! Needs `CAIRN_TEST_AWS_ENDPOINT` (set by `scripts/test` / `scripts/moto start`); without it
@@ -109,12 +109,14 @@ fn cairn(copy: &Copy, args: &[&str]) -> (Option<i32>, String) {
     (code, stdout)
 }
 
-/// Runs a boto3 script with the venv's python; its stdout is one JSON document.
-fn boto3(script: &str, stack: &str) -> Value {
+/// Runs a boto3 script with the venv's python in `region`; its stdout is one JSON document.
+fn boto3_in(script: &str, stack: &str, region: &str) -> Value {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     let output = std::process::Command::new(&python)
         .args(["-c", script, stack])
         .envs(aws_env(&endpoint()))
+        .env("AWS_DEFAULT_REGION", region)
+        .env("AWS_REGION", region)
         .output()
         .unwrap_or_else(|error| {
             panic!(
@@ -131,7 +133,14 @@ fn boto3(script: &str, stack: &str) -> Value {
         .unwrap_or_else(|error| panic!("boto3 script printed no JSON: {error}"))
 }
 
-/// Everything in us-east-1 tagged with the stack, described kind by kind.
+fn boto3(script: &str, stack: &str) -> Value {
+    boto3_in(script, stack, REGION)
+}
+
+/// The pilot light's region (`dr.region` of the `aws` environment).
+const DR_REGION: &str = "us-west-2";
+
+/// Everything in the script's region tagged with the stack, described kind by kind.
 const INVENTORY: &str = r#"
 import boto3, json, sys
 stack = sys.argv[1]
@@ -216,9 +225,35 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
     let (code, stdout) = cairn(&copy, &["apply", "--auto-approve"]);
     assert_eq!(code, Some(0));
     assert!(
-        stdout.contains("Apply complete! Resources: 15 added, 0 changed, 0 destroyed."),
+        stdout.contains("Apply complete! Resources: 26 added, 0 changed, 0 destroyed."),
         "{stdout}"
     );
+
+    // `dr.mode = "pilot_light"`: the DR region keeps the network and the firewalls, and
+    // nothing that runs or holds data.
+    let standby = boto3_in(INVENTORY, stack, DR_REGION);
+    let standby_counts = [
+        ("vpc", 1),
+        ("subnet", 6),
+        ("internet_gateway", 1),
+        ("route_table", 1),
+        ("security_group", 2),
+        ("launch_template", 0),
+        ("volume", 0),
+        ("autoscaling_group", 0),
+    ];
+    for (kind, count) in standby_counts {
+        let resources = list(&standby, kind);
+        assert_eq!(resources.len(), count, "{DR_REGION} {kind}: {resources:?}");
+        for resource in resources {
+            assert!(
+                resource["tags"]["cairn:address"]
+                    .as_str()
+                    .is_some_and(|address| address.contains("[us-west-2")),
+                "{kind} {resource}"
+            );
+        }
+    }
 
     let inventory = boto3(INVENTORY, stack);
     // One network with 3 public and 3 private subnets, a gateway, a route table, two
@@ -351,12 +386,14 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
     let (code, stdout) = cairn(&copy, &["destroy", "--auto-approve"]);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("Destroy complete!"), "{stdout}");
-    let left = boto3(INVENTORY, stack);
-    for (kind, _) in counts.iter().chain(&[("scaling_policy", 0)]) {
-        assert_eq!(
-            list(&left, kind),
-            &Vec::<Value>::new(),
-            "{kind} left behind"
-        );
+    for region in [REGION, DR_REGION] {
+        let left = boto3_in(INVENTORY, stack, region);
+        for (kind, _) in counts.iter().chain(&[("scaling_policy", 0)]) {
+            assert_eq!(
+                list(&left, kind),
+                &Vec::<Value>::new(),
+                "{kind} left behind in {region}"
+            );
+        }
     }
 }
