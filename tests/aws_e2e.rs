@@ -3,8 +3,8 @@
 //! `cairn apply -e aws` on a copy of `examples/webapp`, then the cloud is inspected with boto3
 //! from the project venv (never through Cairn): ownership tags on every resource, the
 //! firewall rules as written, the autoscaling group over its subnets with running instances,
-//! its scaling policy. Changes made behind Cairn's back show as drift and are put back; a
-//! destroy leaves nothing tagged with the stack.
+//! its scaling policy, the pilot light (network and firewalls) in the DR region. Changes made behind Cairn's back show as drift and are put back; a
+//! destroy leaves nothing tagged with the stack in either region.
 //!
 //! Needs `CAIRN_TEST_AWS_ENDPOINT` (set by `scripts/test` / `scripts/moto start`); without it
 //! the test fails. Each run gets its own stack name, so runs share one moto without resets.
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 const REGION: &str = "us-east-1";
+const DR_REGION: &str = "us-west-2";
 
 fn endpoint() -> String {
     std::env::var("CAIRN_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
@@ -109,11 +110,12 @@ fn cairn(copy: &Copy, args: &[&str]) -> (Option<i32>, String) {
     (code, stdout)
 }
 
-/// Runs a boto3 script with the venv's python; its stdout is one JSON document.
-fn boto3(script: &str, stack: &str) -> Value {
+/// Runs a boto3 script with the venv's python and `args`; its stdout is one JSON document.
+fn boto3(script: &str, args: &[&str]) -> Value {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     let output = std::process::Command::new(&python)
-        .args(["-c", script, stack])
+        .args(["-c", script])
+        .args(args)
         .envs(aws_env(&endpoint()))
         .output()
         .unwrap_or_else(|error| {
@@ -131,12 +133,14 @@ fn boto3(script: &str, stack: &str) -> Value {
         .unwrap_or_else(|error| panic!("boto3 script printed no JSON: {error}"))
 }
 
-/// Everything in us-east-1 tagged with the stack, described kind by kind.
+/// Everything in a region (us-east-1 unless a second argument names one) tagged with the
+/// stack, described kind by kind.
 const INVENTORY: &str = r#"
 import boto3, json, sys
 stack = sys.argv[1]
-ec2 = boto3.client("ec2")
-autoscaling = boto3.client("autoscaling")
+region = sys.argv[2] if len(sys.argv) > 2 else "us-east-1"
+ec2 = boto3.client("ec2", region_name=region)
+autoscaling = boto3.client("autoscaling", region_name=region)
 owned = [{"Name": "tag:cairn:stack", "Values": [stack]}]
 def tags(items):
     return {item["Key"]: item["Value"] for item in items or []}
@@ -215,12 +219,13 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
 
     let (code, stdout) = cairn(&copy, &["apply", "--auto-approve"]);
     assert_eq!(code, Some(0));
+    // 15 in us-east-1, and the pilot light's 11 in us-west-2.
     assert!(
-        stdout.contains("Apply complete! Resources: 15 added, 0 changed, 0 destroyed."),
+        stdout.contains("Apply complete! Resources: 26 added, 0 changed, 0 destroyed."),
         "{stdout}"
     );
 
-    let inventory = boto3(INVENTORY, stack);
+    let inventory = boto3(INVENTORY, &[stack]);
     // One network with 3 public and 3 private subnets, a gateway, a route table, two
     // firewalls, a launch template, a data volume and a group: every one carries the
     // ownership tags, the address one naming where it sits in the configuration.
@@ -250,6 +255,36 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
             assert_eq!(tags["env"], json!("aws"), "{kind}: environment tags");
         }
     }
+    // The pilot light in the DR region: the network and firewalls, nothing that runs.
+    let standby = boto3(INVENTORY, &[stack, DR_REGION]);
+    let standby_counts = [
+        ("vpc", 1),
+        ("subnet", 6),
+        ("internet_gateway", 1),
+        ("route_table", 1),
+        ("security_group", 2),
+        ("launch_template", 0),
+        ("volume", 0),
+        ("autoscaling_group", 0),
+    ];
+    for (kind, count) in standby_counts {
+        let resources = list(&standby, kind);
+        assert_eq!(
+            resources.len(),
+            count,
+            "{kind} in {DR_REGION}: {resources:?}"
+        );
+        for resource in resources {
+            assert_eq!(resource["tags"]["cairn:env"], json!("aws"), "{resource}");
+            assert!(
+                resource["tags"]["cairn:address"]
+                    .as_str()
+                    .is_some_and(|address| address.contains("us-west-2")),
+                "{resource}"
+            );
+        }
+    }
+
     let group_address = |kind: &str| -> Vec<String> {
         list(&inventory, kind)
             .iter()
@@ -320,7 +355,7 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
     assert_eq!(code, Some(0), "{stdout}");
 
     // Behind Cairn's back: a new ingress rule and a larger group.
-    boto3(TAMPER, stack);
+    boto3(TAMPER, &[stack]);
     let (code, stdout) = cairn(&copy, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, Some(2), "{stdout}");
     assert!(
@@ -336,7 +371,7 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
 
     let (code, _) = cairn(&copy, &["apply", "--auto-approve"]);
     assert_eq!(code, Some(0));
-    let corrected = boto3(INVENTORY, stack);
+    let corrected = boto3(INVENTORY, &[stack]);
     assert_eq!(
         by_name(&corrected, &format!("{stack}-aws-web-web"))["ingress"],
         web["ingress"]
@@ -351,12 +386,14 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
     let (code, stdout) = cairn(&copy, &["destroy", "--auto-approve"]);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("Destroy complete!"), "{stdout}");
-    let left = boto3(INVENTORY, stack);
-    for (kind, _) in counts.iter().chain(&[("scaling_policy", 0)]) {
-        assert_eq!(
-            list(&left, kind),
-            &Vec::<Value>::new(),
-            "{kind} left behind"
-        );
+    for region in [REGION, DR_REGION] {
+        let left = boto3(INVENTORY, &[stack, region]);
+        for (kind, _) in counts.iter().chain(&[("scaling_policy", 0)]) {
+            assert_eq!(
+                list(&left, kind),
+                &Vec::<Value>::new(),
+                "{kind} left behind in {region}"
+            );
+        }
     }
 }

@@ -66,7 +66,7 @@ environment "aws" {
   }
   dr {
     region = "us-west-2"
-    zones  = ["us-west-2a", "us-west-2b"]
+    zones  = ["us-west-2a", "us-west-2b", "us-west-2c"]
     mode   = "pilot_light"
   }
   vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 20 }
