@@ -78,6 +78,11 @@ async fn snapshot_copy_across_regions() {
 }
 
 #[tokio::test]
+async fn volume_restored_from_a_copy() {
+    conformance::volume_restored_from_a_copy(&provider().await, &fixture("restore")).await;
+}
+
+#[tokio::test]
 async fn batched_reads() {
     conformance::batched_reads(
         &provider().await,

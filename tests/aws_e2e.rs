@@ -3,8 +3,9 @@
 //! `cairn apply -e aws` on a copy of `examples/webapp`, then the cloud is inspected with boto3
 //! from the project venv (never through Cairn): ownership tags on every resource, the
 //! firewall rules as written, the autoscaling group over its subnets with running instances,
-//! its scaling policy, and the pilot light (network and firewalls) in the DR region. Changes made behind Cairn's back show as drift and are put back; a
-//! destroy leaves nothing tagged with the stack.
+//! its scaling policy, the pilot light (network and firewalls) in the DR region. Changes made
+//! behind Cairn's back show as drift and are put back; a destroy leaves nothing tagged with the
+//! stack in either region.
 //!
 //! Needs `CAIRN_TEST_AWS_ENDPOINT` (set by `scripts/test` / `scripts/moto start`); without it
 //! the test fails. Each run gets its own stack name, so runs share one moto without resets.
@@ -13,139 +14,26 @@
 //! with the per-kind `Describe*` calls filtered by the `cairn:stack` tag.
 #![cfg(feature = "aws")]
 
-use assert_cmd::Command;
+mod moto;
+
+use moto::{DR_REGION, REGION, Webapp, boto3, copy_webapp};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-
-const REGION: &str = "us-east-1";
-
-fn endpoint() -> String {
-    std::env::var("CAIRN_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
-        panic!(
-            "CAIRN_TEST_AWS_ENDPOINT is not set: the AWS tests need the moto server.\n\
-             hint: run `scripts/test`, or `scripts/moto start` and source the lines it prints"
-        )
-    })
-}
-
-/// The dummy credentials and endpoint both the CLI and boto3 get.
-fn aws_env(endpoint: &str) -> [(&'static str, String); 7] {
-    [
-        ("AWS_ENDPOINT_URL", endpoint.to_string()),
-        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
-        ("AWS_SESSION_TOKEN", "testing".to_string()),
-        ("AWS_DEFAULT_REGION", REGION.to_string()),
-        ("AWS_REGION", REGION.to_string()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-    ]
-}
-
-/// A copy of the example (and the modules it sources) under a stack name unique to the run.
-struct Copy {
-    _root: tempfile::TempDir,
-    dir: PathBuf,
-    stack: String,
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs_err::create_dir_all(to).unwrap_or_else(|error| panic!("{error}"));
-    for entry in fs_err::read_dir(from).unwrap_or_else(|error| panic!("{error}")) {
-        let entry = entry.unwrap_or_else(|error| panic!("{error}"));
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            if entry.file_name() != ".cairn" {
-                copy_tree(&entry.path(), &target);
-            }
-        } else {
-            fs_err::copy(entry.path(), &target).unwrap_or_else(|error| panic!("{error}"));
-        }
-    }
-}
-
-fn copy_webapp() -> Copy {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = tempfile::tempdir().unwrap_or_else(|error| panic!("tempdir: {error}"));
-    // `examples/webapp` sources `../../modules/...`: keep the same layout.
-    copy_tree(&source.join("modules"), &root.path().join("modules"));
-    let dir = root.path().join("examples/webapp");
-    copy_tree(&source.join("examples/webapp"), &dir);
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    let stack = format!("webapp-{}", &run[..10]);
-    let main = dir.join("main.hcl");
-    let text = fs_err::read_to_string(&main).unwrap_or_else(|error| panic!("{error}"));
-    assert!(text.contains("stack \"webapp\""));
-    fs_err::write(
-        &main,
-        text.replace("stack \"webapp\"", &format!("stack \"{stack}\"")),
-    )
-    .unwrap_or_else(|error| panic!("{error}"));
-    Copy {
-        _root: root,
-        dir,
-        stack,
-    }
-}
 
 /// Runs `cairn ARGS -e aws DIR` against moto; returns the exit code and stdout.
-fn cairn(copy: &Copy, args: &[&str]) -> (Option<i32>, String) {
-    let endpoint = endpoint();
-    let output = Command::cargo_bin("cairn")
-        .unwrap_or_else(|error| panic!("cannot find the cairn binary: {error}"))
-        .args(args)
-        .args(["-e", "aws"])
-        .arg(&copy.dir)
-        .envs(aws_env(&endpoint))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run cairn: {error}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let code = output.status.code();
-    assert!(
-        matches!(code, Some(0 | 2)),
-        "cairn {args:?} exited {code:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (code, stdout)
+fn cairn(copy: &Webapp, args: &[&str]) -> (Option<i32>, String) {
+    let mut args = args.to_vec();
+    args.extend(["-e", "aws"]);
+    copy.cairn(&args)
 }
 
-/// Runs a boto3 script with the venv's python in `region`; its stdout is one JSON document.
-fn boto3_in(script: &str, stack: &str, region: &str) -> Value {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    let output = std::process::Command::new(&python)
-        .args(["-c", script, stack])
-        .envs(aws_env(&endpoint()))
-        .env("AWS_DEFAULT_REGION", region)
-        .env("AWS_REGION", region)
-        .output()
-        .unwrap_or_else(|error| {
-            panic!(
-                "cannot run {} (installed by `scripts/moto start`): {error}",
-                python.display()
-            )
-        });
-    assert!(
-        output.status.success(),
-        "boto3 script failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|error| panic!("boto3 script printed no JSON: {error}"))
-}
-
-fn boto3(script: &str, stack: &str) -> Value {
-    boto3_in(script, stack, REGION)
-}
-
-/// The pilot light's region (`dr.region` of the `aws` environment).
-const DR_REGION: &str = "us-west-2";
-
-/// Everything in the script's region tagged with the stack, described kind by kind.
+/// Everything in a region (us-east-1 unless a second argument names one) tagged with the
+/// stack, described kind by kind.
 const INVENTORY: &str = r#"
 import boto3, json, sys
 stack = sys.argv[1]
-ec2 = boto3.client("ec2")
-autoscaling = boto3.client("autoscaling")
+region = sys.argv[2] if len(sys.argv) > 2 else "us-east-1"
+ec2 = boto3.client("ec2", region_name=region)
+autoscaling = boto3.client("autoscaling", region_name=region)
 owned = [{"Name": "tag:cairn:stack", "Values": [stack]}]
 def tags(items):
     return {item["Key"]: item["Value"] for item in items or []}
@@ -224,38 +112,13 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
 
     let (code, stdout) = cairn(&copy, &["apply", "--auto-approve"]);
     assert_eq!(code, Some(0));
+    // 15 in us-east-1, and the pilot light's 11 in us-west-2.
     assert!(
         stdout.contains("Apply complete! Resources: 26 added, 0 changed, 0 destroyed."),
         "{stdout}"
     );
 
-    // `dr.mode = "pilot_light"`: the DR region keeps the network and the firewalls, and
-    // nothing that runs or holds data.
-    let standby = boto3_in(INVENTORY, stack, DR_REGION);
-    let standby_counts = [
-        ("vpc", 1),
-        ("subnet", 6),
-        ("internet_gateway", 1),
-        ("route_table", 1),
-        ("security_group", 2),
-        ("launch_template", 0),
-        ("volume", 0),
-        ("autoscaling_group", 0),
-    ];
-    for (kind, count) in standby_counts {
-        let resources = list(&standby, kind);
-        assert_eq!(resources.len(), count, "{DR_REGION} {kind}: {resources:?}");
-        for resource in resources {
-            assert!(
-                resource["tags"]["cairn:address"]
-                    .as_str()
-                    .is_some_and(|address| address.contains("[us-west-2")),
-                "{kind} {resource}"
-            );
-        }
-    }
-
-    let inventory = boto3(INVENTORY, stack);
+    let inventory = boto3(INVENTORY, &[stack]);
     // One network with 3 public and 3 private subnets, a gateway, a route table, two
     // firewalls, a launch template, a data volume and a group: every one carries the
     // ownership tags, the address one naming where it sits in the configuration.
@@ -285,6 +148,36 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
             assert_eq!(tags["env"], json!("aws"), "{kind}: environment tags");
         }
     }
+    // The pilot light in the DR region: the network and firewalls, nothing that runs.
+    let standby = boto3(INVENTORY, &[stack, DR_REGION]);
+    let standby_counts = [
+        ("vpc", 1),
+        ("subnet", 6),
+        ("internet_gateway", 1),
+        ("route_table", 1),
+        ("security_group", 2),
+        ("launch_template", 0),
+        ("volume", 0),
+        ("autoscaling_group", 0),
+    ];
+    for (kind, count) in standby_counts {
+        let resources = list(&standby, kind);
+        assert_eq!(
+            resources.len(),
+            count,
+            "{kind} in {DR_REGION}: {resources:?}"
+        );
+        for resource in resources {
+            assert_eq!(resource["tags"]["cairn:env"], json!("aws"), "{resource}");
+            assert!(
+                resource["tags"]["cairn:address"]
+                    .as_str()
+                    .is_some_and(|address| address.contains("us-west-2")),
+                "{resource}"
+            );
+        }
+    }
+
     let group_address = |kind: &str| -> Vec<String> {
         list(&inventory, kind)
             .iter()
@@ -355,7 +248,7 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
     assert_eq!(code, Some(0), "{stdout}");
 
     // Behind Cairn's back: a new ingress rule and a larger group.
-    boto3(TAMPER, stack);
+    boto3(TAMPER, &[stack]);
     let (code, stdout) = cairn(&copy, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, Some(2), "{stdout}");
     assert!(
@@ -371,7 +264,7 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
 
     let (code, _) = cairn(&copy, &["apply", "--auto-approve"]);
     assert_eq!(code, Some(0));
-    let corrected = boto3(INVENTORY, stack);
+    let corrected = boto3(INVENTORY, &[stack]);
     assert_eq!(
         by_name(&corrected, &format!("{stack}-aws-web-web"))["ingress"],
         web["ingress"]
@@ -387,7 +280,7 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
     assert_eq!(code, Some(0));
     assert!(stdout.contains("Destroy complete!"), "{stdout}");
     for region in [REGION, DR_REGION] {
-        let left = boto3_in(INVENTORY, stack, region);
+        let left = boto3(INVENTORY, &[stack, region]);
         for (kind, _) in counts.iter().chain(&[("scaling_policy", 0)]) {
             assert_eq!(
                 list(&left, kind),

@@ -217,6 +217,68 @@ async fn drill_during_a_primary_outage_never_calls_the_primary_and_leaves_nothin
     Ok(())
 }
 
+#[tokio::test]
+async fn a_kept_drill_is_torn_down_by_teardown_and_leaves_nothing() -> TestResult {
+    let stack = applied_stack()?;
+    let dir = stack.path();
+    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    let primary_state = std::fs::read(dir.join(".cairn/state/production.json"))?;
+    let kept = json_of(cairn(dir)?.args(["dr", "drill", "-e", "production", "--keep", "--json"]))?;
+    let created = kept["created"].as_u64().unwrap_or_default();
+    assert!(created > 0, "{kept}");
+    assert_eq!(kept["destroyed"], Value::Null);
+
+    let cloud_file = dir.join(".cairn/sim/cloud.json");
+    let calls_before = read_call_log(&cloud_file)?.len();
+    let report = json_of(cairn(dir)?.env("CAIRN_SIM_OUTAGE", "us-east-1").args([
+        "dr",
+        "drill",
+        "-e",
+        "production",
+        "--teardown",
+        "--json",
+    ]))?;
+    assert_eq!(report["region"], "us-west-2");
+    assert_eq!(report["destroyed"].as_u64(), Some(created));
+    assert_eq!(report["leftovers"], serde_json::json!([]));
+    assert_eq!(
+        calls_to(dir, calls_before, "us-east-1")?,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        std::fs::read(dir.join(".cairn/state/production.json"))?,
+        primary_state
+    );
+    let provider = SimProvider::open_with_faults(&cloud_file, FaultConfig::default())?;
+    let owner = Owner {
+        stack: "drfix".to_string(),
+        env: "production-drill".to_string(),
+    };
+    for kind in Kind::ALL {
+        let alive: Vec<_> = provider
+            .read("us-west-2", kind, &owner)
+            .await?
+            .into_iter()
+            .filter(|resource| resource.attributes.get("state") != Some(&"terminated".into()))
+            .collect();
+        assert!(alive.is_empty(), "{kind} left: {alive:?}");
+    }
+    let audit = std::fs::read_to_string(dir.join(".cairn/audit.jsonl"))?;
+    let record: Value = serde_json::from_str(audit.lines().last().unwrap_or_default())?;
+    assert_eq!(record["operation"], "dr drill teardown");
+    assert_eq!(record["outcome"], "succeeded");
+
+    // Nothing left to tear down is not an error.
+    cairn(dir)?
+        .args(["dr", "drill", "-e", "production", "--teardown"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "No drill of `production` was running in us-west-2.",
+        ));
+    Ok(())
+}
+
 #[test]
 fn drill_without_backups_refuses_and_names_the_volume() -> TestResult {
     let stack = applied_stack()?;

@@ -77,6 +77,12 @@ async fn snapshot_copy_across_regions() {
 }
 
 #[tokio::test]
+async fn volume_restored_from_a_copy() {
+    let (_directory, provider) = provider();
+    conformance::volume_restored_from_a_copy(&provider, &fixture("restore")).await;
+}
+
+#[tokio::test]
 async fn batched_reads() {
     let (_directory, provider) = provider();
     conformance::batched_reads(&provider, &fixture("batch"), &fixture("batch-other")).await;

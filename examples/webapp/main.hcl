@@ -4,6 +4,12 @@
 #   cairn validate examples/webapp
 #   cairn graph -e production examples/webapp
 #   eval "$(scripts/moto start)" && cairn plan -e aws examples/webapp
+#
+# Production on moto instead of the simulated cloud, and its DR drill there:
+#
+#   cairn apply -e production --var production_cloud=aws examples/webapp
+#   cairn backup run -e production --var production_cloud=aws examples/webapp
+#   cairn dr drill -e production --var production_cloud=aws examples/webapp
 
 stack "webapp" {
   backend "local" {
@@ -25,6 +31,12 @@ variable "admin_cidr" {
   }
 }
 
+variable "production_cloud" {
+  type        = string
+  default     = "sim"
+  description = "Where production runs: \"sim\" or \"aws\" (moto via AWS_ENDPOINT_URL). One state either way: destroy before switching."
+}
+
 variable "db_password" {
   type        = string
   default     = "change-me-in-production"
@@ -42,7 +54,7 @@ environment "staging" {
 }
 
 environment "production" {
-  cloud = "sim"
+  cloud = var.production_cloud
   region "us-east-1" {
     zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
   }

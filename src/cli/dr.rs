@@ -1,11 +1,13 @@
 //! `cairn dr drill`: redeploy the environment into its DR region, measure RTO and RPO, tear
-//! the drill down.
+//! the drill down (or later, with `--teardown`); `cairn dr failover|failback|status`.
 
 use super::apply::{Progress, ask_question};
 use super::backup::{age, finish};
 use super::stack_args::{StackArgs, block_on};
 use crate::apply::{ApplyObserver, ApplyOptions, SilentObserver};
-use crate::dr::{self, DrillReport, DrillRequest, MoveReport, MoveRequest, StatusReport};
+use crate::dr::{
+    self, DrillReport, DrillRequest, DrillTeardownReport, MoveReport, MoveRequest, StatusReport,
+};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -74,9 +76,14 @@ pub struct DrillArgs {
     #[arg(long, value_name = "REGION")]
     pub to: Option<String>,
 
-    /// Leave the drill running (its state is `<env>-drill`).
+    /// Leave the drill running (its state is `<env>-drill`); `--teardown` removes it later.
     #[arg(long)]
     pub keep: bool,
+
+    /// Tear down a drill left running by `--keep` instead of drilling: destroy state
+    /// `<env>-drill` and check that nothing of it is left in the drill's region.
+    #[arg(long, conflicts_with = "keep")]
+    pub teardown: bool,
 
     /// Seconds to wait for the autoscaling groups to have their minimum in service.
     #[arg(long, default_value_t = 600)]
@@ -98,6 +105,11 @@ pub fn run(args: DrArgs) -> ExitCode {
                 apply: ApplyOptions::default(),
             };
             let json = args.json;
+            if args.teardown {
+                let result =
+                    block_on(async { dr::tear_down_drill(&request, &SilentObserver).await });
+                return finish(result, |report| view_teardown(report, json));
+            }
             let result = block_on(async { dr::run_drill(&request, &SilentObserver).await });
             finish(result, |report| view_drill(report, json))
         }
@@ -302,8 +314,8 @@ fn view_drill(report: &DrillReport, json: bool) -> ExitCode {
     }
     match report.destroyed {
         None => println!(
-            "Kept running; tear it down with `cairn dr drill` without --keep, or destroy state `{}-drill`.",
-            report.environment
+            "Kept running (state `{}-drill`); tear it down with `cairn dr drill --teardown -e {}`.",
+            report.environment, report.environment
         ),
         Some(destroyed) => {
             println!(
@@ -321,6 +333,42 @@ fn view_drill(report: &DrillReport, json: bool) -> ExitCode {
         }
     }
     println!("Recorded in {}.", report.audit_log.display());
+    if report.leftovers.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Exits 1 when something of the drill was left behind, in JSON too.
+fn view_teardown(report: &DrillTeardownReport, json: bool) -> ExitCode {
+    if json {
+        let printed = print_json(report);
+        if report.leftovers.is_empty() {
+            return printed;
+        }
+    } else {
+        if report.destroyed == 0 {
+            println!(
+                "No drill of `{}` was running in {}.",
+                report.environment, report.region
+            );
+        } else {
+            println!(
+                "Torn down the drill of `{}` in {}: {} resources destroyed in {:.1}s.",
+                report.environment, report.region, report.destroyed, report.teardown_seconds
+            );
+        }
+        if report.leftovers.is_empty() {
+            println!("Nothing of the drill left in {}.", report.region);
+        } else {
+            println!("Left behind:");
+            for leftover in &report.leftovers {
+                println!("  {leftover}");
+            }
+        }
+        println!("Recorded in {}.", report.audit_log.display());
+    }
     if report.leftovers.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -2,6 +2,8 @@
 //! with data volumes restored from the newest cross-region backup copies, wait until every
 //! autoscaling group has its minimum in service, measure RTO and RPO, audit, and tear down.
 //!
+//! A drill left running (`keep`) is removed by [`tear_down_drill`] (`cairn dr drill --teardown`).
+//!
 //! Promise: a drill never calls the primary region. The configuration is expanded with a
 //! region override (zones mapped by position), the backup copies are listed in the DR region
 //! only, and the drill's state (`<env>-drill`) and ownership tags are its own, so neither the
@@ -109,34 +111,8 @@ pub async fn run_drill(
             region: failover.region.clone(),
         });
     }
-    let region = match (&request.to, &environment.dr) {
-        (Some(region), _) => region.clone(),
-        (None, Some(dr)) => dr.region.clone(),
-        (None, None) => {
-            return Err(DrError::NoDrRegion {
-                environment: environment.name.clone(),
-            });
-        }
-    };
-    let mut zones = dr_zones(&environment, &region);
-    if zones.is_empty() {
-        zones = crate::provider::sim::zones(&region).unwrap_or_default();
-    }
-    if zones.is_empty() {
-        return Err(DrError::NoZones { region });
-    }
-    let mut drill_plan = PlanRequest {
-        instance: Some(DRILL_INSTANCE.to_string()),
-        expand: crate::graph::ExpandOptions {
-            region_override: Some(RegionOverride {
-                region: region.clone(),
-                zones,
-            }),
-        },
-        attribute_overrides: BTreeMap::new(),
-        destroy: false,
-        ..request.plan.clone()
-    };
+    let mut drill_plan = drill_request(request, &environment)?;
+    let region = drill_region(&drill_plan);
     let (drill_stack, provider) = open(&drill_plan).await?;
 
     // Data volumes: those a backup policy selects in the primary expansion, by block path.
@@ -248,6 +224,132 @@ pub async fn run_drill(
         teardown_seconds,
         audit_log: audit_path(&request.plan.dir),
     })
+}
+
+/// What tearing down a kept drill did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillTeardownReport {
+    pub stack: String,
+    pub environment: String,
+    pub region: String,
+    /// Resources the teardown destroyed (0 when no drill was kept).
+    pub destroyed: usize,
+    /// Drill resources still in the drill's regions afterwards (should be none).
+    pub leftovers: Vec<String>,
+    pub teardown_seconds: f64,
+    pub audit_log: PathBuf,
+}
+
+/// Tears down a drill left running by `keep`: destroys everything in state `<env>-drill`,
+/// then lists what the drill's ownership tags still find in its regions.
+///
+/// The regions are those the drill's state records, plus the one a drill of `request` would
+/// go to (`to`, else the DR region), so a drill kept with `--to` is found without it. Like the
+/// drill, this never calls the primary region, and it works while the environment is failed
+/// over (a drill kept from before the failover is still the drill's to remove).
+///
+/// # Errors
+/// No DR region or zones, the drill's state cannot be read, or the destroy failed (recorded
+/// in the audit log first).
+pub async fn tear_down_drill(
+    request: &DrillRequest,
+    observer: &dyn ApplyObserver,
+) -> Result<DrillTeardownReport, DrError> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let primary = Stack::load(&request.plan)?;
+    let environment = primary.expansion.environment.clone();
+    let drill_plan = drill_request(request, &environment)?;
+    let region = drill_region(&drill_plan);
+    let (drill_stack, provider) = open(&drill_plan).await?;
+    let mut regions: BTreeSet<String> = drill_stack
+        .state()?
+        .resources
+        .values()
+        .map(|resource| resource.region.clone())
+        .collect();
+    regions.insert(region.clone());
+    let drill_owner = Owner {
+        stack: drill_stack.expansion.stack.clone(),
+        env: drill_plan.state_environment(),
+    };
+
+    let destroyed = tear_down(request, &drill_plan, observer).await;
+    let mut found = Vec::new();
+    for region in &regions {
+        found.extend(leftovers(provider.as_ref(), &drill_owner, region).await);
+    }
+    let failure = match &destroyed {
+        Err(error) => Some(error_chain(error)),
+        Ok(_) if !found.is_empty() => Some(format!("teardown left {} resources", found.len())),
+        Ok(_) => None,
+    };
+    let audit = AuditRecord {
+        time: started_at,
+        operation: "dr drill teardown".to_string(),
+        stack: drill_stack.expansion.stack.clone(),
+        environment: environment.name.clone(),
+        region: region.clone(),
+        outcome: match &failure {
+            Some(reason) => format!("failed: {reason}"),
+            None => "succeeded".to_string(),
+        },
+        rto_seconds: None,
+        rpo_seconds: None,
+        kept: false,
+    };
+    append_audit(&request.plan.dir, &audit)?;
+    Ok(DrillTeardownReport {
+        stack: drill_stack.expansion.stack.clone(),
+        environment: environment.name.clone(),
+        region,
+        destroyed: destroyed?,
+        leftovers: found,
+        teardown_seconds: started.elapsed().as_secs_f64(),
+        audit_log: audit_path(&request.plan.dir),
+    })
+}
+
+/// The plan request of the drill of `environment`: its own instance (state `<env>-drill`),
+/// expanded into the drill's region (`--to`, else the DR region) with zones mapped by position.
+fn drill_request(
+    request: &DrillRequest,
+    environment: &crate::config::Environment,
+) -> Result<PlanRequest, DrError> {
+    let region = match (&request.to, &environment.dr) {
+        (Some(region), _) => region.clone(),
+        (None, Some(dr)) => dr.region.clone(),
+        (None, None) => {
+            return Err(DrError::NoDrRegion {
+                environment: environment.name.clone(),
+            });
+        }
+    };
+    let mut zones = dr_zones(environment, &region);
+    if zones.is_empty() {
+        zones = crate::provider::sim::zones(&region).unwrap_or_default();
+    }
+    if zones.is_empty() {
+        return Err(DrError::NoZones { region });
+    }
+    Ok(PlanRequest {
+        instance: Some(DRILL_INSTANCE.to_string()),
+        expand: crate::graph::ExpandOptions {
+            region_override: Some(RegionOverride { region, zones }),
+        },
+        attribute_overrides: BTreeMap::new(),
+        destroy: false,
+        ..request.plan.clone()
+    })
+}
+
+/// The region a drill plan expands into.
+fn drill_region(plan: &PlanRequest) -> String {
+    plan.expand
+        .region_override
+        .as_ref()
+        .map(|target| target.region.clone())
+        .unwrap_or_default()
 }
 
 /// Each autoscaling group of `expansion` with its `min`: what "healthy" waits for.

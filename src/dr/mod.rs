@@ -26,6 +26,9 @@ pub use backup::{
 pub use catalog::{
     BackupCopy, RegionListing, TAG_COPY_OF, TAG_POLICY, TAG_SOURCE_ADDRESS, TAG_TAKEN_AT,
 };
-pub use drill::{DrillReport, DrillRequest, GroupHealth, RestoredVolume, run_drill};
+pub use drill::{
+    DrillReport, DrillRequest, DrillTeardownReport, GroupHealth, RestoredVolume, run_drill,
+    tear_down_drill,
+};
 pub use error::DrError;
 pub use failover::{MoveReport, MoveRequest, StatusReport, run_failback, run_failover, status};
