@@ -445,7 +445,11 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
     for group in &drill_groups {
         assert_eq!(&group["vpc"], vpc_id, "{group}");
         let twin = at(&primary_groups, &address(group).replace(DR_REGION, REGION));
-        assert_eq!(group["name"], twin["name"]);
+        // Same name but for the drill's instance, so it never clashes with a standby's.
+        let drill_name = twin["name"]
+            .as_str()
+            .map(|name| name.replacen("-production-", "-production-drill-", 1));
+        assert_eq!(group["name"].as_str(), drill_name.as_deref(), "{group}");
         assert!(!group["ingress"].as_array().is_none_or(Vec::is_empty));
         assert_eq!(moved(&twin["ingress"]), moved(&group["ingress"]), "{group}");
         assert_eq!(moved(&twin["egress"]), moved(&group["egress"]), "{group}");

@@ -580,3 +580,18 @@ fn warm_standby_runs_a_scaled_down_copy_that_a_failover_scales_up_in_place() -> 
     assert_eq!(scaled["attributes"]["desired"], 2);
     Ok(())
 }
+
+#[test]
+fn a_drill_beside_a_warm_standby_names_its_resources_apart() -> TestResult {
+    let stack = applied_with_mode("warm_standby", "")?;
+    let dir = stack.path();
+    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    let report = json_of(cairn(dir)?.args(["dr", "drill", "-e", "production", "--json"]))?;
+    assert_eq!(report["leftovers"], serde_json::json!([]), "{report}");
+    // The standby is untouched by the drill and its teardown.
+    cairn(dir)?
+        .args(["plan", "-e", "production", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+    Ok(())
+}

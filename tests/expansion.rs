@@ -161,6 +161,19 @@ fn webapp_tracks_sensitivity_policies_and_rollouts() {
         template.attributes["name"],
         json!("webapp-production-web-web")
     );
+    // A drill's cloud names carry its instance, so they never clash with the environment's.
+    let drill = self::expansion(
+        "examples/webapp",
+        "production",
+        &ExpandOptions {
+            instance: Some("drill".to_string()),
+            ..ExpandOptions::default()
+        },
+    );
+    assert_eq!(
+        drill.resources[&Address::new("module.web.launch_template.web[us-east-1]")].attributes["name"],
+        json!("webapp-production-drill-web-web")
+    );
     assert!(expansion.outputs["user_data"].sensitive);
     assert!(!expansion.outputs["web_group"].sensitive);
 
@@ -217,6 +230,7 @@ fn region_override_keeps_addresses_and_maps_zones_by_position() {
                 "us-west-2c".into(),
             ],
         }),
+        ..Default::default()
     };
     let drill = expansion("examples/webapp", "production", &options);
     let primary = expansion("examples/webapp", "production", &ExpandOptions::default());
@@ -284,6 +298,7 @@ launch_template "web" {
                 region: region.to_string(),
                 zones: vec![format!("{region}a")],
             }),
+            ..Default::default()
         };
         let expansion = expand(&config, environment, &options)
             .unwrap_or_else(|diagnostics| panic!("expands:\n{diagnostics}"));

@@ -336,6 +336,7 @@ fn drill_request(
         instance: Some(DRILL_INSTANCE.to_string()),
         expand: crate::graph::ExpandOptions {
             region_override: Some(RegionOverride { region, zones }),
+            ..Default::default()
         },
         attribute_overrides: BTreeMap::new(),
         destroy: false,

@@ -123,6 +123,7 @@ pub async fn run_failover(
             };
             let options = ExpandOptions {
                 region_override: Some(RegionOverride { region, zones }),
+                ..Default::default()
             };
             let in_dr = expand(&request.plan, &options)?;
             let copies = catalog::read_region(provider.as_ref(), &owner, &failover.region).await?;

@@ -109,7 +109,12 @@ pub fn expand(
 
     // Step 4: evaluate each placement's root module in that order. Module calls recurse into
     // their bodies, so every resource is produced after everything it refers to.
+    let name_environment = match &options.instance {
+        Some(instance) => format!("{}-{instance}", original.name),
+        None => original.name.clone(),
+    };
     let mut expander = Expander {
+        name_environment,
         config,
         environment: &environment,
         env_value: from_model(&environment.to_value()),
@@ -284,6 +289,8 @@ impl<'c> Scope<'c> {
 
 struct Expander<'c> {
     config: &'c Config,
+    /// The environment part of cloud names (`production`, `production-drill`).
+    name_environment: String,
     environment: &'c Environment,
     env_value: hcl::Value,
     orders: BTreeMap<PathBuf, Vec<ItemKey>>,
@@ -675,7 +682,7 @@ impl<'c> Expander<'c> {
                 .as_ref()
                 .map(|instance_key| format!("[\"{instance_key}\"]"))
                 .unwrap_or_default();
-            let mut name_parts = vec![self.config.stack.clone(), self.environment.name.clone()];
+            let mut name_parts = vec![self.config.stack.clone(), self.name_environment.clone()];
             if !module_names.is_empty() {
                 name_parts.push(module_names.clone());
             }

@@ -44,6 +44,10 @@ pub struct ExpandOptions {
     /// active in the primary region is instantiated here instead, with the same addresses
     /// except for the region or zone in brackets.
     pub region_override: Option<RegionOverride>,
+    /// A separate instance of the environment (a drill): cloud names carry it after the
+    /// environment (`webapp-production-drill-web`), so they never clash with the
+    /// environment's own resources in the same region (a warm standby's group).
+    pub instance: Option<String>,
 }
 
 /// An `output` as the configuration defines it. The value may hold references that are only

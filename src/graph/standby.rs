@@ -154,6 +154,7 @@ backup_policy "daily" {
                 region: dr.region.clone(),
                 zones: dr.zones.clone(),
             }),
+            ..Default::default()
         };
         let in_dr = crate::graph::expand(&config, "prod", &options).unwrap();
         standby(&primary, in_dr, &dr)

@@ -73,12 +73,13 @@ impl Stack {
         if request.environment.is_empty() {
             return Err(OpsError::NoEnvironment);
         }
-        let (config, mut expansion) = graph::load_and_expand(
-            &request.dir,
-            &request.load,
-            &request.environment,
-            &request.expand,
-        )?;
+        // A separate instance (a drill) names its cloud resources after itself.
+        let mut expand = request.expand.clone();
+        if expand.instance.is_none() {
+            expand.instance.clone_from(&request.instance);
+        }
+        let (config, mut expansion) =
+            graph::load_and_expand(&request.dir, &request.load, &request.environment, &expand)?;
         let state_root = match &expansion.backend {
             // The configuration already resolved `path` against the stack directory; joining
             // it again put the state under `DIR/DIR/.cairn` whenever DIR was relative.
@@ -115,6 +116,7 @@ impl Stack {
                     region: failover.region.clone(),
                     zones: failover.zones.clone(),
                 }),
+                ..Default::default()
             };
             expansion = graph::expand(&config, &request.environment, &options)?;
             // Backups taken while failed over go back to the primary, for failback.
@@ -133,6 +135,7 @@ impl Stack {
                     region: dr.region.clone(),
                     zones: dr.zones.clone(),
                 }),
+                ..Default::default()
             };
             let in_dr = graph::expand(&config, &request.environment, &options)?;
             let standby = graph::standby(&expansion, in_dr, &dr);
