@@ -9,8 +9,9 @@
 //! - The whole cloud lives in one JSON file ([`SimProvider::open`]); every call is
 //!   load-modify-save under an exclusive file lock with an atomic write, so separate `cairn`
 //!   processes see one cloud, and parallel calls of one process are serialized by an async
-//!   mutex (latency is slept outside it, so parallel calls overlap). A corrupt file is an
-//!   error, never reset.
+//!   mutex (latency is slept outside it, so parallel calls overlap). A call that returned is
+//!   saved, also across the process's exit (not flushed against a machine crash; see
+//!   `store`). A corrupt file is an error, never reset.
 //! - Every call is appended to `calls.jsonl` beside the cloud file ([`read_call_log`]).
 //! - Faults are injected from `CAIRN_SIM_*` variables and from settings stored in the file
 //!   (see [`faults`]), reproducibly for a given seed.
@@ -254,7 +255,7 @@ fn execute_locked(
         outcome,
         error_code,
     };
-    locked.save(&cloud)?;
+    locked.save(cloud)?;
     locked.append_call(&record)?;
     if request.is_mutating() && effect && faults::count_mutation_and_check_crash(faults.crash_after)
     {
