@@ -239,12 +239,12 @@ impl Locked<'_> {
         Ok(())
     }
 
-    /// Appends one record to the call log beside the cloud file.
+    /// Appends records, in order, to the call log beside the cloud file.
     ///
     /// # Errors
     /// [`SimError::Io`] when the log cannot be written.
-    pub fn append_call(&self, record: &CallRecord) -> Result<(), SimError> {
-        call_log::append(&call_log::log_path(&self.store.path), record)
+    pub fn append_calls(&self, records: &[CallRecord]) -> Result<(), SimError> {
+        call_log::append(&call_log::log_path(&self.store.path), records)
     }
 
     /// Empties the call log.
