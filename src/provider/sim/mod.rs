@@ -199,8 +199,14 @@ fn execute_batch(
 ) {
     let (calls, replies): (Vec<_>, Vec<_>) = batch
         .into_iter()
+        // A caller that went away before its call ran gave up on it: the call never reaches
+        // the cloud, as a request never sent.
+        .filter(|waiting| !waiting.reply.is_closed())
         .map(|waiting| ((waiting.region, waiting.request), waiting.reply))
         .unzip();
+    if calls.is_empty() {
+        return;
+    }
     match run_batch(store, faults, dice, &calls) {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {

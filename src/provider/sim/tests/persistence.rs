@@ -107,6 +107,31 @@ async fn parallel_calls_of_one_provider_each_get_their_own_answer() -> TestResul
 }
 
 #[tokio::test]
+async fn a_call_given_up_before_it_ran_never_reaches_the_cloud() -> TestResult {
+    let h = harness();
+    let request = h.request(
+        "us-east-1",
+        Kind::Network,
+        "network.main[us-east-1]",
+        json!({ "cidr": "10.0.0.0/16" }),
+    );
+    {
+        // Another call of this process holds the gate, so the create only queues up.
+        let _gate = h.provider.gate.lock().await;
+        let mut create = Box::pin(h.provider.create(&request));
+        assert!(futures_util::poll!(&mut create).is_pending());
+    }
+    // The next call runs the batch holding the abandoned create, which it leaves out.
+    assert_eq!(h.read("us-east-1", Kind::Network).await?, Vec::new());
+    let operations: Vec<String> = read_call_log(&h.cloud_file())?
+        .into_iter()
+        .map(|call| call.operation)
+        .collect();
+    assert_eq!(operations, ["DescribeVpcs"]);
+    Ok(())
+}
+
+#[tokio::test]
 async fn the_call_log_records_every_call_in_order() -> TestResult {
     let h = harness();
     let network = h.network("us-east-1", "10.0.0.0/16").await?;
