@@ -1,5 +1,5 @@
-//! How fast the simulated cloud serves calls: every call locks, loads, saves (with fsync) and
-//! logs the whole cloud file, so cost grows with the cloud's size. Prints numbers; asserts
+//! How fast the simulated cloud serves calls: every call locks the cloud file, saves the whole
+//! cloud and logs the call, so cost grows with the cloud's size. Prints numbers; asserts
 //! nothing.
 //!
 //! Run with `cargo bench --no-default-features --bench sim`.

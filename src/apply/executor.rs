@@ -6,6 +6,11 @@
 //! one task makes the order of state writes and events follow completions exactly, and needs
 //! no locks. A step waiting out a retry delay keeps its concurrency slot, so that backing off
 //! really lowers the rate of calls.
+//!
+//! Results that are in when the executor wakes up are taken together and saved with one
+//! write: a save rewrites the whole document, so saving once per step made a wide apply
+//! cost (steps × document size) and held back every step waiting on one of them. Nothing is
+//! reported completed, and no dependent starts, before the save that holds it returned.
 
 use super::backoff::Backoff;
 use super::concurrency::{Concurrency, LimitChange};
@@ -39,7 +44,8 @@ use tokio::time::Instant;
 /// 2. Unless the plan is refresh-only, steps run as soon as every step in their
 ///    `after_steps` completed, at most `options.parallelism` at once (fewer while the provider
 ///    throttles). Each step's attributes are resolved against state as it is then; its
-///    result is recorded and state saved before dependents start.
+///    result is recorded and state saved before dependents start (one save for all the
+///    results that came in together).
 ///    An update that is a no-op once resolved completes without a call or a save.
 /// 3. On the first failed step, or when `options.stop` turns true, nothing new is scheduled;
 ///    calls in flight (retries included) finish and are recorded.
@@ -145,6 +151,14 @@ struct Running {
 
 type AttemptResult = (usize, Result<CallOutcome, ProviderError>);
 
+/// A step whose work is done, waiting to be recorded and saved.
+struct Finished {
+    index: usize,
+    /// `None` when nothing needed calling.
+    outcome: Option<CallOutcome>,
+    started: Instant,
+}
+
 struct Executor<'a> {
     plan: &'a Plan,
     provider: Arc<dyn Provider>,
@@ -242,21 +256,38 @@ impl<'a> Executor<'a> {
     async fn run(&mut self) -> Result<(), ApplyError> {
         self.launch_ready()?;
         while let Some(joined) = self.tasks.join_next_with_id().await {
-            match joined {
-                Ok((task, (index, result))) => {
-                    self.task_steps.remove(&task);
-                    self.finish_attempt(index, result)?;
-                }
-                Err(error) => {
-                    if let Some(index) = self.task_steps.remove(&error.id()) {
-                        self.running.remove(&index);
-                        self.fail(index, StepError::Panicked);
-                    }
-                }
+            let mut done = Vec::new();
+            self.take_result(joined, &mut done);
+            while let Some(joined) = self.tasks.try_join_next_with_id() {
+                self.take_result(joined, &mut done);
             }
+            self.complete(done)?;
             self.launch_ready()?;
         }
         Ok(())
+    }
+
+    /// Handles one finished attempt; a successful call joins `done`, to be completed with
+    /// the others taken at the same time.
+    fn take_result(
+        &mut self,
+        joined: Result<(TaskId, AttemptResult), tokio::task::JoinError>,
+        done: &mut Vec<Finished>,
+    ) {
+        match joined {
+            Ok((task, (index, result))) => {
+                self.task_steps.remove(&task);
+                if let Some(finished) = self.finish_attempt(index, result) {
+                    done.push(finished);
+                }
+            }
+            Err(error) => {
+                if let Some(index) = self.task_steps.remove(&error.id()) {
+                    self.running.remove(&index);
+                    self.fail(index, StepError::Panicked);
+                }
+            }
+        }
     }
 
     fn launch_ready(&mut self) -> Result<(), ApplyError> {
@@ -291,7 +322,11 @@ impl<'a> Executor<'a> {
         let token = idempotency_token(&self.plan.state_lineage, self.plan.state_serial, step);
         match prepare(step, &self.state, token) {
             Err(error) => self.fail(index, error),
-            Ok(Prepared::NoChange) => self.complete(index, None, Instant::now())?,
+            Ok(Prepared::NoChange) => self.complete(vec![Finished {
+                index,
+                outcome: None,
+                started: Instant::now(),
+            }])?,
             Ok(Prepared::Call(call)) => {
                 self.running.insert(
                     index,
@@ -326,14 +361,13 @@ impl<'a> Executor<'a> {
         self.task_steps.insert(handle.id(), index);
     }
 
+    /// Retries or fails a step whose attempt failed; returns the step when it succeeded.
     fn finish_attempt(
         &mut self,
         index: usize,
         result: Result<CallOutcome, ProviderError>,
-    ) -> Result<(), ApplyError> {
-        let Some(running) = self.running.get(&index) else {
-            return Ok(());
-        };
+    ) -> Option<Finished> {
+        let running = self.running.get(&index)?;
         let (attempts, generation, started) =
             (running.attempts, running.generation, running.started);
         match result {
@@ -341,7 +375,11 @@ impl<'a> Executor<'a> {
                 self.running.remove(&index);
                 let change = self.concurrency.succeeded();
                 self.limit_changed(change);
-                self.complete(index, Some(outcome), started)
+                Some(Finished {
+                    index,
+                    outcome: Some(outcome),
+                    started,
+                })
             }
             Err(error) if error.is_retryable() && attempts < self.options.max_attempts => {
                 if matches!(error, ProviderError::Throttled { .. }) {
@@ -360,45 +398,56 @@ impl<'a> Executor<'a> {
                 });
                 self.retries += 1;
                 self.spawn_attempt(index, delay);
-                Ok(())
+                None
             }
             Err(source) => {
                 self.running.remove(&index);
                 self.fail(index, StepError::Provider { source, attempts });
-                Ok(())
+                None
             }
         }
     }
 
-    /// Records a completed step (`None`: nothing needed calling), saves state when it
-    /// changed, and releases the steps waiting on it.
-    fn complete(
-        &mut self,
-        index: usize,
-        outcome: Option<CallOutcome>,
-        started: Instant,
-    ) -> Result<(), ApplyError> {
+    /// Records completed steps, saves state once if any of them changed it, then reports
+    /// them and releases the steps waiting on them.
+    fn complete(&mut self, done: Vec<Finished>) -> Result<(), ApplyError> {
         let plan = self.plan;
-        let step = &plan.steps[index];
-        self.completed.push((step.address.clone(), step.operation));
-        let called_provider = outcome.is_some();
-        if let Some(outcome) = outcome {
-            let depose = self.deposing.contains(&step.address);
-            record_step(&mut self.state, step, outcome, depose);
+        let mut reports = Vec::with_capacity(done.len());
+        let mut changed = false;
+        for Finished {
+            index,
+            outcome,
+            started,
+        } in done
+        {
+            let step = &plan.steps[index];
+            self.completed.push((step.address.clone(), step.operation));
+            let called_provider = outcome.is_some();
+            if let Some(outcome) = outcome {
+                let depose = self.deposing.contains(&step.address);
+                record_step(&mut self.state, step, outcome, depose);
+                changed = true;
+            }
+            reports.push((index, called_provider, started));
+        }
+        if changed {
             self.persist()?;
         }
-        self.emit(ApplyEvent::StepCompleted {
-            index,
-            address: step.address.clone(),
-            operation: step.operation,
-            called_provider,
-            elapsed: started.elapsed(),
-        });
-        let dependents = std::mem::take(&mut self.dependents[index]);
-        for dependent in dependents {
-            self.waiting[dependent] -= 1;
-            if self.waiting[dependent] == 0 {
-                self.ready.insert(dependent);
+        for (index, called_provider, started) in reports {
+            let step = &plan.steps[index];
+            self.emit(ApplyEvent::StepCompleted {
+                index,
+                address: step.address.clone(),
+                operation: step.operation,
+                called_provider,
+                elapsed: started.elapsed(),
+            });
+            let dependents = std::mem::take(&mut self.dependents[index]);
+            for dependent in dependents {
+                self.waiting[dependent] -= 1;
+                if self.waiting[dependent] == 0 {
+                    self.ready.insert(dependent);
+                }
             }
         }
         Ok(())

@@ -2,10 +2,11 @@
 
 use crate::state::StateDocument;
 
-/// Saves the state document. The executor calls [`StateSink::persist`] after every step that
-/// changed state (and once before the first step when the plan adopts resources or records
-/// drift, and once at the end with outputs and the history entry), so a crash loses at most
-/// the steps in flight.
+/// Saves the state document. The executor calls [`StateSink::persist`] after steps that
+/// changed state complete, once for all the steps whose results came in together, and before
+/// it reports them or starts what waits on them (and once before the first step when the plan
+/// adopts resources or records drift, and once at the end with outputs and the history
+/// entry), so a crash loses at most the steps in flight.
 ///
 /// The executor increments `serial` itself before each call: the document a sink receives is
 /// exactly the one to write, and a sink must not change its serial again.

@@ -676,31 +676,74 @@ async fn a_failure_stops_scheduling_and_lets_in_flight_steps_finish() {
     assert_eq!(failed_events, 1);
 }
 
-#[tokio::test(start_paused = true)]
-async fn state_is_saved_after_every_completed_step() {
+/// Four independent creates, `network.n0` … `network.n3`, the `n`-th taking `latencies[n]`.
+fn four_networks(latencies: [u64; 4]) -> (Arc<FakeProvider>, Plan) {
     let provider = Arc::new(FakeProvider::with_latency(Duration::from_millis(10)));
     let state = empty_state();
     let steps = (0..4)
         .map(|index| {
-            create(
-                index,
-                &format!("network.n{index}[us-east-1]"),
-                &[],
-                json!({}),
-            )
+            let address = format!("network.n{index}[us-east-1]");
+            provider
+                .cloud()
+                .latency
+                .insert(address.clone(), Duration::from_millis(latencies[index]));
+            create(index, &address, &[], json!({}))
         })
         .collect();
-    let plan = plan_for(&state, steps);
+    (provider, plan_for(&state, steps))
+}
 
-    let Run { report, sink, .. } = run(&plan, &provider, state).await;
+/// The crash-safety promise: when a step is reported completed, a save holding it was made.
+fn assert_saved_before_reported(run: &Run) {
+    let mut last_saved = None;
+    for event in run.recorder.events() {
+        match event {
+            ApplyEvent::StatePersisted { serial } => last_saved = Some(serial),
+            ApplyEvent::StepCompleted { address, .. } => {
+                let serial = last_saved.expect("a step was reported before any save");
+                let saved = &run.sink.saved[serial as usize - 1];
+                assert_eq!(saved.serial, serial);
+                assert!(
+                    saved.resources.contains_key(&address),
+                    "`{address}` was reported completed before a save held it"
+                );
+            }
+            _ => {}
+        }
+    }
+}
 
-    assert!(report.succeeded());
-    assert_eq!(sink.saved.len(), 5);
-    for (position, saved) in sink.saved.iter().enumerate() {
+#[tokio::test(start_paused = true)]
+async fn state_is_saved_after_every_completed_step() {
+    let (provider, plan) = four_networks([10, 20, 30, 40]);
+
+    let run = run(&plan, &provider, empty_state()).await;
+
+    assert!(run.report.succeeded());
+    assert_saved_before_reported(&run);
+    // The steps finish one at a time: one save each, and one at the end.
+    assert_eq!(run.sink.saved.len(), 5);
+    for (position, saved) in run.sink.saved.iter().enumerate() {
         assert_eq!(saved.serial, position as u64 + 1);
         assert_eq!(saved.resources.len(), (position + 1).min(4));
     }
-    assert_eq!(report.state.serial, 5);
+    assert_eq!(run.report.state.serial, 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn steps_that_finish_together_are_saved_once() {
+    // All four calls end at the same instant; on the test's single-threaded runtime they all
+    // return before the executor wakes up, so it finds the four results waiting.
+    let (provider, plan) = four_networks([10, 10, 10, 10]);
+
+    let run = run(&plan, &provider, empty_state()).await;
+
+    assert!(run.report.succeeded());
+    assert_saved_before_reported(&run);
+    // One save for the four steps, one at the end.
+    assert_eq!(run.sink.saved.len(), 2);
+    assert_eq!(run.sink.saved[0].resources.len(), 4);
+    assert_eq!(run.report.state.serial, 2);
 }
 
 #[tokio::test(start_paused = true)]

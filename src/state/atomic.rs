@@ -14,6 +14,17 @@ use std::path::Path;
 /// # Errors
 /// [`StateError::Io`] naming the file when any step fails; the target is then unchanged.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    write_atomically_and_open(path, bytes).map(drop)
+}
+
+/// As [`write_atomically`], returning the new file open.
+///
+/// # Errors
+/// As [`write_atomically`].
+pub(super) fn write_atomically_and_open(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<std::fs::File, StateError> {
     let io = |action: &'static str, path: &Path| {
         let path = path.to_path_buf();
         move |source| StateError::Io {
@@ -43,16 +54,17 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
         .as_file()
         .sync_all()
         .map_err(io("flush a temporary file in", directory))?;
-    temporary.persist(path).map_err(|error| StateError::Io {
+    let file = temporary.persist(path).map_err(|error| StateError::Io {
         action: "replace",
         path: path.to_path_buf(),
         source: error.error,
     })?;
-    sync_directory(directory)
+    sync_directory(directory)?;
+    Ok(file)
 }
 
 #[cfg(unix)]
-fn sync_directory(directory: &Path) -> Result<(), StateError> {
+pub(super) fn sync_directory(directory: &Path) -> Result<(), StateError> {
     std::fs::File::open(directory)
         .and_then(|handle| handle.sync_all())
         .map_err(|source| StateError::Io {
@@ -63,7 +75,7 @@ fn sync_directory(directory: &Path) -> Result<(), StateError> {
 }
 
 #[cfg(not(unix))]
-fn sync_directory(_directory: &Path) -> Result<(), StateError> {
+pub(super) fn sync_directory(_directory: &Path) -> Result<(), StateError> {
     // Directories cannot be opened for flushing on every platform; the rename is still atomic.
     Ok(())
 }

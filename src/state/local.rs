@@ -4,19 +4,71 @@
 //! Promises: writes are atomic and keep the previous version as the backup; a state that is
 //! corrupt, truncated, of a newer format, of another lineage or newer than the document being
 //! written is refused and left byte for byte as it was; the lock file is created exclusively.
+//!
+//! An apply writes the whole state after every step, so a write is kept cheap: the file this
+//! backend wrote last is not read back to check it when it is still the file at the path (see
+//! [`FileIdentity`]), and the previous version becomes the backup by a hard link instead of a
+//! copy.
 
-use super::atomic::write_atomically;
+use super::atomic::{write_atomically, write_atomically_and_open};
 use super::{
     FORMAT_VERSION, HistoryEntry, LockInfo, StateBackend, StateDocument, StateError, StateLock,
 };
+use std::fs::File;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// State kept in files next to the stack.
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
     directory: PathBuf,
     environment: String,
+    /// The state file as this backend (or a clone, writing the same file) last wrote it.
+    written: Arc<Mutex<Option<Written>>>,
+}
+
+/// A state file this backend wrote, and what the next write checks against it.
+#[derive(Debug)]
+struct Written {
+    /// Held open so that its inode cannot be reused by another file: the same identity at the
+    /// path then really is this file.
+    _file: File,
+    identity: FileIdentity,
+    lineage: String,
+    serial: u64,
+}
+
+/// What tells one version of a file from another without reading it: the file (device and
+/// inode; every write renames a new file into place) and, for changes made in place, its
+/// length and modification and change times.
+#[derive(Debug, PartialEq, Eq)]
+struct FileIdentity {
+    device: u64,
+    inode: u64,
+    length: u64,
+    modified: Option<std::time::SystemTime>,
+    changed: (i64, i64),
+}
+
+impl FileIdentity {
+    /// `None` where files have no inode numbers: every write then reads the file back.
+    #[cfg(unix)]
+    fn of(metadata: &std::fs::Metadata) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        Some(FileIdentity {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+            length: metadata.len(),
+            modified: metadata.modified().ok(),
+            changed: (metadata.ctime(), metadata.ctime_nsec()),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn of(_metadata: &std::fs::Metadata) -> Option<FileIdentity> {
+        None
+    }
 }
 
 impl LocalBackend {
@@ -47,6 +99,7 @@ impl LocalBackend {
         Ok(LocalBackend {
             directory: root.as_ref().join("state"),
             environment: environment.to_string(),
+            written: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -82,6 +135,55 @@ impl LocalBackend {
         };
         let document = parse_document(&path, &bytes)?;
         Ok(Some((bytes, document)))
+    }
+
+    fn written(&self) -> std::sync::MutexGuard<'_, Option<Written>> {
+        // Only ever replaced whole, so a panic elsewhere cannot leave it torn.
+        self.written
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The lineage and serial of the state file, without reading it, when it is still the
+    /// file this backend last wrote.
+    fn known_on_disk(&self, path: &Path) -> Option<(String, u64)> {
+        let written = self.written();
+        let written = written.as_ref()?;
+        let current = std::fs::metadata(path).ok()?;
+        (FileIdentity::of(&current).as_ref() == Some(&written.identity))
+            .then(|| (written.lineage.clone(), written.serial))
+    }
+
+    /// Makes the state file at `path` the backup, replacing the old backup atomically. A hard
+    /// link does it without copying (the file was flushed when it was written); where links
+    /// are not supported it is copied. The rename is made durable by the directory flush of
+    /// the state write that follows.
+    fn back_up(&self, path: &Path) -> Result<(), StateError> {
+        let backup = self.backup_path();
+        let linked = tempfile::Builder::new()
+            .prefix(".cairn-")
+            .suffix(".tmp")
+            .make_in(&self.directory, |temporary| {
+                std::fs::hard_link(path, temporary)
+            });
+        match linked {
+            Ok(link) => link
+                .persist(&backup)
+                .map(drop)
+                .map_err(|error| StateError::Io {
+                    action: "replace",
+                    path: backup,
+                    source: error.error,
+                }),
+            Err(_) => {
+                let previous = std::fs::read(path).map_err(|source| StateError::Io {
+                    action: "read",
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                write_atomically(&backup, &previous)
+            }
+        }
     }
 }
 
@@ -245,32 +347,53 @@ impl StateBackend for LocalBackend {
 
     fn persist(&self, document: &StateDocument) -> Result<(), StateError> {
         let path = self.state_path();
-        let stored = self.read_stored()?;
-        if let Some((_, on_disk)) = &stored {
-            if on_disk.lineage != document.lineage {
+        let on_disk = match self.known_on_disk(&path) {
+            Some(known) => Some(known),
+            None => self
+                .read_stored()?
+                .map(|(_, stored)| (stored.lineage, stored.serial)),
+        };
+        if let Some((lineage, serial)) = on_disk.as_ref() {
+            if *lineage != document.lineage {
                 return Err(StateError::LineageMismatch {
                     path,
-                    on_disk: on_disk.lineage.clone(),
+                    on_disk: lineage.clone(),
                     writing: document.lineage.clone(),
                 });
             }
-            if on_disk.serial >= document.serial {
+            if *serial >= document.serial {
                 return Err(StateError::StaleSerial {
                     path,
-                    on_disk: on_disk.serial,
+                    on_disk: *serial,
                     writing: document.serial,
                 });
             }
         }
-        let mut next = document.clone();
-        next.format_version = FORMAT_VERSION;
-        let mut bytes =
-            serde_json::to_vec_pretty(&next).map_err(|source| StateError::Serialize { source })?;
+        let serialized = if document.format_version == FORMAT_VERSION {
+            serde_json::to_vec_pretty(document)
+        } else {
+            let mut next = document.clone();
+            next.format_version = FORMAT_VERSION;
+            serde_json::to_vec_pretty(&next)
+        };
+        let mut bytes = serialized.map_err(|source| StateError::Serialize { source })?;
         bytes.push(b'\n');
-        if let Some((previous, _)) = &stored {
-            write_atomically(&self.backup_path(), previous)?;
+        if on_disk.is_some() {
+            self.back_up(&path)?;
         }
-        write_atomically(&path, &bytes)
+        let file = write_atomically_and_open(&path, &bytes)?;
+        *self.written() = file
+            .metadata()
+            .ok()
+            .as_ref()
+            .and_then(FileIdentity::of)
+            .map(|identity| Written {
+                _file: file,
+                identity,
+                lineage: document.lineage.clone(),
+                serial: document.serial,
+            });
+        Ok(())
     }
 
     fn force_unlock(&self, lock_id: &str) -> Result<(), StateError> {
@@ -329,6 +452,68 @@ mod tests {
         assert_eq!(serials, vec![1, 2]);
         assert_eq!(loaded.history[1].summary, "1 changed");
         assert!(directory.path().join(".cairn/state/staging.json").is_file());
+    }
+
+    #[test]
+    fn the_backup_is_always_the_version_before_the_last_write() {
+        let (_directory, backend) = backend();
+        let mut document = StateDocument::new("shop", "staging");
+        let mut versions = Vec::new();
+        for summary in ["first", "second", "third"] {
+            backend.write(&mut document, "apply", summary).unwrap();
+            versions.push(std::fs::read(backend.state_path()).unwrap());
+        }
+        assert_eq!(std::fs::read(backend.backup_path()).unwrap(), versions[1]);
+        assert_eq!(std::fs::read(backend.state_path()).unwrap(), versions[2]);
+    }
+
+    #[test]
+    fn a_state_replaced_by_another_writer_is_read_again_before_writing() {
+        let (directory, backend) = backend();
+        let mut document = StateDocument::new("shop", "staging");
+        backend.write(&mut document, "apply", "x").unwrap();
+        // Another process (a run that broke the lock) writes a newer version.
+        let other = LocalBackend::new(directory.path(), "staging").unwrap();
+        let mut newer = document.clone();
+        newer.serial = 7;
+        other.persist(&newer).unwrap();
+        std::fs::remove_file(backend.backup_path()).unwrap();
+
+        document.serial = 2;
+        let before = std::fs::read(backend.state_path()).unwrap();
+        let error = backend.persist(&document).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                StateError::StaleSerial {
+                    on_disk: 7,
+                    writing: 2,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert_eq!(std::fs::read(backend.state_path()).unwrap(), before);
+    }
+
+    #[test]
+    fn a_state_changed_in_place_is_read_again_before_writing() {
+        let (_directory, backend) = backend();
+        let mut document = StateDocument::new("shop", "staging");
+        backend.write(&mut document, "apply", "x").unwrap();
+        let mut other = StateDocument::new("shop", "staging");
+        other.serial = 1;
+        write_raw(&backend, &serde_json::to_vec(&other).unwrap());
+        std::fs::remove_file(backend.backup_path()).ok();
+
+        document.serial = 2;
+        let before = std::fs::read(backend.state_path()).unwrap();
+        let error = backend.persist(&document).unwrap_err();
+        assert!(
+            matches!(error, StateError::LineageMismatch { .. }),
+            "{error}"
+        );
+        assert_eq!(std::fs::read(backend.state_path()).unwrap(), before);
     }
 
     /// Asserts that a write is refused with an error `check` accepts and leaves the file as

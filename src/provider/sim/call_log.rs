@@ -59,24 +59,29 @@ pub fn log_path(cloud_file: &Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(LOG_FILE_NAME))
 }
 
-pub(super) fn append(log: &Path, record: &CallRecord) -> Result<(), SimError> {
+/// Appends `records` to the log at `log`, in order, with one write.
+pub(super) fn append(log: &Path, records: &[CallRecord]) -> Result<(), SimError> {
     let io = |source| SimError::Io {
         action: "append to",
         path: log.to_path_buf(),
         source,
     };
-    let mut line = serde_json::to_string(record).map_err(|source| SimError::CorruptCallLog {
-        path: log.to_path_buf(),
-        line: 0,
-        source,
-    })?;
-    line.push('\n');
+    let mut lines = String::new();
+    for record in records {
+        let line = serde_json::to_string(record).map_err(|source| SimError::CorruptCallLog {
+            path: log.to_path_buf(),
+            line: 0,
+            source,
+        })?;
+        lines.push_str(&line);
+        lines.push('\n');
+    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .map_err(io)?;
-    file.write_all(line.as_bytes()).map_err(io)
+    file.write_all(lines.as_bytes()).map_err(io)
 }
 
 /// Reads every call recorded for a simulated cloud. `path` is the cloud file (its

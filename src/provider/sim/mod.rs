@@ -9,8 +9,10 @@
 //! - The whole cloud lives in one JSON file ([`SimProvider::open`]); every call is
 //!   load-modify-save under an exclusive file lock with an atomic write, so separate `cairn`
 //!   processes see one cloud, and parallel calls of one process are serialized by an async
-//!   mutex (latency is slept outside it, so parallel calls overlap). A corrupt file is an
-//!   error, never reset.
+//!   mutex (latency is slept outside it, so parallel calls overlap); calls waiting for the
+//!   mutex together run in order as one batch with one load and save. A call that returned is
+//!   saved, also across the process's exit (not flushed against a machine crash; see
+//!   `store`). A corrupt file is an error, never reset.
 //! - Every call is appended to `calls.jsonl` beside the cloud file ([`read_call_log`]).
 //! - Faults are injected from `CAIRN_SIM_*` variables and from settings stored in the file
 //!   (see [`faults`]), reproducibly for a given seed.
@@ -48,6 +50,7 @@ use crate::provider::{
 };
 use async_trait::async_trait;
 use call_log::CallOutcome as Outcome;
+use cloud::Cloud;
 use faults::Fault;
 use operations::{Context, Request, Response};
 use std::path::{Path, PathBuf};
@@ -75,6 +78,11 @@ pub struct SimProvider {
     dice: Arc<std::sync::Mutex<fastrand::Rng>>,
     /// Serializes this process's calls; the file lock serializes processes.
     gate: tokio::sync::Mutex<()>,
+    /// Calls waiting for the gate. Its holder runs them all as one batch, with one load and
+    /// one save of the cloud: when many calls arrive together (a wide apply) that costs one
+    /// save of the whole cloud instead of one per call, and a call never waits for more than
+    /// the batch before it.
+    waiting: std::sync::Mutex<Vec<Waiting>>,
     reads: AtomicU64,
     mutations: AtomicU64,
 }
@@ -108,6 +116,7 @@ impl SimProvider {
             faults: Arc::new(faults),
             dice: Arc::new(std::sync::Mutex::new(fastrand::Rng::with_seed(seed))),
             gate: tokio::sync::Mutex::new(()),
+            waiting: std::sync::Mutex::new(Vec::new()),
             reads: AtomicU64::new(0),
             mutations: AtomicU64::new(0),
         })
@@ -126,50 +135,139 @@ impl SimProvider {
         };
         counter.fetch_add(1, Ordering::Relaxed);
 
-        let gate = self.gate.lock().await;
-        let store = Arc::clone(&self.store);
-        let faults = Arc::clone(&self.faults);
-        let dice = Arc::clone(&self.dice);
-        let region = region.to_string();
-        let (result, latency) =
-            tokio::task::spawn_blocking(move || execute(&store, &faults, &dice, &region, &request))
-                .await
-                .map_err(|error| {
-                    storage_failure(&SimError::Task {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queue().push(Waiting {
+            region: region.to_string(),
+            request,
+            reply,
+        });
+        {
+            let _gate = self.gate.lock().await;
+            // Whoever holds the gate runs every call waiting by then, ours included unless the
+            // previous holder took it already (its batch has then answered before letting go).
+            let batch = std::mem::take(&mut *self.queue());
+            if !batch.is_empty() {
+                let store = Arc::clone(&self.store);
+                let faults = Arc::clone(&self.faults);
+                let dice = Arc::clone(&self.dice);
+                let ran = tokio::task::spawn_blocking(move || {
+                    execute_batch(&store, &faults, &dice, batch);
+                })
+                .await;
+                if let Err(error) = ran {
+                    return Err(storage_failure(&SimError::Task {
                         message: error.to_string(),
-                    })
-                })?;
-        drop(gate);
+                    }));
+                }
+            }
+        }
+        let (result, latency) = answer.await.map_err(|_| {
+            storage_failure(&SimError::Task {
+                message: "the batch running the call ended without answering it".to_string(),
+            })
+        })?;
         if latency > 0 {
             tokio::time::sleep(Duration::from_millis(latency)).await;
         }
         result
     }
-}
 
-/// One call: lock, load, roll the dice, apply, save, log, and crash if asked to.
-fn execute(
-    store: &Store,
-    faults: &FaultConfig,
-    dice: &std::sync::Mutex<fastrand::Rng>,
-    region: &str,
-    request: &Request,
-) -> (Result<Response, ProviderError>, u64) {
-    match execute_locked(store, faults, dice, region, request) {
-        Ok(done) => done,
-        Err(error) => (Err(storage_failure(&error)), 0),
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
+        // Only pushed to and taken whole, so a panic elsewhere cannot leave it torn.
+        self.waiting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-fn execute_locked(
+/// A call waiting for the gate, and where to send its result and latency.
+struct Waiting {
+    region: String,
+    request: Request,
+    reply: tokio::sync::oneshot::Sender<Answer>,
+}
+
+/// A call's result, and the latency to wait before handing it over.
+type Answer = (Result<Response, ProviderError>, u64);
+
+/// Runs a batch of calls and answers each (see [`run_batch`]).
+fn execute_batch(
     store: &Store,
+    faults: &FaultConfig,
+    dice: &std::sync::Mutex<fastrand::Rng>,
+    batch: Vec<Waiting>,
+) {
+    let (calls, replies): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        // A caller that went away before its call ran gave up on it: the call never reaches
+        // the cloud, as a request never sent.
+        .filter(|waiting| !waiting.reply.is_closed())
+        .map(|waiting| ((waiting.region, waiting.request), waiting.reply))
+        .unzip();
+    if calls.is_empty() {
+        return;
+    }
+    match run_batch(store, faults, dice, &calls) {
+        Ok(answers) => {
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                // A caller that went away no longer wants its answer.
+                let _ = reply.send(answer);
+            }
+        }
+        Err(error) => {
+            // Nothing of the batch is known to be saved: every call fails.
+            for reply in replies {
+                let _ = reply.send((Err(storage_failure(&error)), 0));
+            }
+        }
+    }
+}
+
+/// Runs `calls` in order under one lock, load and save, returning each call's result and
+/// latency once the save that holds them all is done. With a crash injected, saves and logs up
+/// to the call it follows and exits without answering.
+///
+/// # Errors
+/// A failure to lock, load, save or log; nothing of the batch is then known to be saved.
+fn run_batch(
+    store: &Store,
+    faults: &FaultConfig,
+    dice: &std::sync::Mutex<fastrand::Rng>,
+    calls: &[(String, Request)],
+) -> Result<Vec<Answer>, SimError> {
+    let locked = store.lock()?;
+    let mut cloud = locked.load()?;
+    let mut answers = Vec::with_capacity(calls.len());
+    let mut records = Vec::with_capacity(calls.len());
+    let mut crash = false;
+    for (region, request) in calls {
+        let (result, latency, record, crash_now) =
+            execute_one(&mut cloud, faults, dice, region, request);
+        answers.push((result, latency));
+        records.push(record);
+        if crash_now {
+            // The calls after this one never reach the cloud.
+            crash = true;
+            break;
+        }
+    }
+    locked.save(cloud)?;
+    locked.append_calls(&records)?;
+    if crash {
+        // The simulated kill: the change is saved and logged, the caller never hears back.
+        std::process::exit(faults::CRASH_EXIT_CODE);
+    }
+    Ok(answers)
+}
+
+/// One call against the loaded cloud: roll the dice, apply, and say whether to crash now.
+fn execute_one(
+    cloud: &mut Cloud,
     faults: &FaultConfig,
     dice: &std::sync::Mutex<fastrand::Rng>,
     region: &str,
     request: &Request,
-) -> Result<(Result<Response, ProviderError>, u64), SimError> {
-    let locked = store.lock()?;
-    let mut cloud = locked.load()?;
+) -> (Result<Response, ProviderError>, u64, CallRecord, bool) {
     cloud.sequence += 1;
     let now = chrono::Utc::now();
     let settings = cloud.faults.overridden_by(&faults.settings);
@@ -208,11 +306,20 @@ fn execute_locked(
             message: "simulated: the request failed before reaching the service".to_string(),
         })
     } else {
-        operations::advance(&mut cloud, &context);
-        let mut draft = cloud.clone();
-        match operations::perform(&mut draft, &context, request) {
+        operations::advance(cloud, &context);
+        let performed = if request.is_mutating() {
+            // A refused change may have been partly made: it is made on a copy.
+            let mut draft = cloud.clone();
+            let performed = operations::perform(&mut draft, &context, request);
+            if performed.is_ok() {
+                *cloud = draft;
+            }
+            performed
+        } else {
+            operations::perform(cloud, &context, request)
+        };
+        match performed {
             Ok(response) => {
-                cloud = draft;
                 effect = true;
                 if fault == Fault::ErrorAfter {
                     Err(ProviderError::Transient {
@@ -254,14 +361,10 @@ fn execute_locked(
         outcome,
         error_code,
     };
-    locked.save(&cloud)?;
-    locked.append_call(&record)?;
-    if request.is_mutating() && effect && faults::count_mutation_and_check_crash(faults.crash_after)
-    {
-        // The simulated kill: the change is saved and logged, the caller never hears back.
-        std::process::exit(faults::CRASH_EXIT_CODE);
-    }
-    Ok((result, settings.latency_ms.unwrap_or(0)))
+    let crash = request.is_mutating()
+        && effect
+        && faults::count_mutation_and_check_crash(faults.crash_after);
+    (result, settings.latency_ms.unwrap_or(0), record, crash)
 }
 
 /// A failure of the simulation's own storage, reported as a non-retryable API error.

@@ -73,7 +73,7 @@ impl SimCloud {
         let locked = self.store.lock()?;
         let mut cloud = locked.load()?;
         let out = change(&mut cloud)?;
-        locked.save(&cloud)?;
+        locked.save(cloud)?;
         Ok(out)
     }
 
@@ -237,7 +237,7 @@ impl SimCloud {
         let locked = self.store.lock()?;
         // Loading first keeps the promise that a corrupt file is never overwritten silently.
         locked.load()?;
-        locked.save(&Cloud::default())?;
+        locked.save(Cloud::default())?;
         locked.clear_calls()
     }
 

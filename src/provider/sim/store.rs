@@ -2,7 +2,19 @@
 //!
 //! Promises: every change is load-modify-save under an exclusive lock on a sibling lock file,
 //! so separate processes see one cloud; a save is atomic (temp file in the same directory,
-//! fsync, rename); a file that does not parse is an error and is never overwritten.
+//! then rename) and is on disk for every other process by the time it returns; a file that
+//! does not parse is an error and is never overwritten.
+//!
+//! Two choices keep a call cheap however large the cloud grows:
+//! - The cloud a store last loaded or saved is kept in memory with the file it came from, and
+//!   is only parsed again when the path names another file or the file changed (see
+//!   [`Identity`]). Another process's save replaces the file, so it is always noticed.
+//! - A save is not flushed with fsync. The simulator's durability promise is about processes:
+//!   a call that returned is seen by every later call, also after the process exits or is
+//!   killed (the crash tests), and the rename gives exactly that, because the written bytes
+//!   sit in the kernel's page cache, not in the process. Only a machine crash could lose the
+//!   latest calls, which would leave the simulated cloud older than a state written since;
+//!   that is acceptable for a simulator, and the fsyncs were most of the cost of every call.
 
 use super::call_log::{self, CallRecord};
 use super::cloud::{Cloud, FORMAT};
@@ -10,11 +22,58 @@ use super::error::SimError;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Where a cloud lives on disk.
 #[derive(Debug, Clone)]
 pub struct Store {
     path: PathBuf,
+    /// The cloud as this store last loaded or saved it; taken out by a load and put back by a
+    /// save, so a call that fails in between leaves it empty and the next one reads the file.
+    cache: Arc<Mutex<Option<Cached>>>,
+}
+
+/// A cloud in memory and the file it was read from or written to.
+#[derive(Debug)]
+struct Cached {
+    /// Held open so that its inode cannot be reused by another file while cached: the same
+    /// inode at the path then really is the same file.
+    _file: File,
+    identity: Identity,
+    cloud: Cloud,
+}
+
+/// What tells one version of the cloud file from another without reading it: the file
+/// (device and inode, stable while [`Cached::_file`] holds it open; every save renames a new
+/// file into place) and, for changes made in place, its length and modification and change
+/// times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity {
+    device: u64,
+    inode: u64,
+    length: u64,
+    modified: Option<std::time::SystemTime>,
+    changed: (i64, i64),
+}
+
+impl Identity {
+    /// `None` where files have no inode numbers: nothing is cached there.
+    #[cfg(unix)]
+    fn of(metadata: &std::fs::Metadata) -> Option<Identity> {
+        use std::os::unix::fs::MetadataExt;
+        Some(Identity {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+            length: metadata.len(),
+            modified: metadata.modified().ok(),
+            changed: (metadata.ctime(), metadata.ctime_nsec()),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn of(_metadata: &std::fs::Metadata) -> Option<Identity> {
+        None
+    }
 }
 
 /// An exclusive hold on the cloud file; released when dropped.
@@ -28,7 +87,15 @@ impl Store {
     pub fn new(path: &Path) -> Store {
         Store {
             path: path.to_path_buf(),
+            cache: Arc::new(Mutex::new(None)),
         }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Option<Cached>> {
+        // The cache is only ever replaced whole, so a panic elsewhere cannot leave it torn.
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The cloud file.
@@ -91,18 +158,24 @@ impl Store {
     /// # Errors
     /// [`SimError::Io`], [`SimError::Corrupt`] or [`SimError::UnsupportedFormat`].
     pub fn peek(&self) -> Result<Option<Cloud>, SimError> {
-        let text = match std::fs::read_to_string(&self.path) {
+        let text = match std::fs::read(&self.path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(SimError::Io {
-                    action: "read",
-                    path: self.path.clone(),
-                    source,
-                });
-            }
+            Err(source) => return Err(self.io("read")(source)),
         };
-        let cloud: Cloud = serde_json::from_str(&text).map_err(|source| SimError::Corrupt {
+        self.parse(&text).map(Some)
+    }
+
+    fn io(&self, action: &'static str) -> impl FnOnce(std::io::Error) -> SimError + '_ {
+        move |source| SimError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn parse(&self, text: &[u8]) -> Result<Cloud, SimError> {
+        let cloud: Cloud = serde_json::from_slice(text).map_err(|source| SimError::Corrupt {
             path: self.path.clone(),
             source,
         })?;
@@ -113,57 +186,65 @@ impl Store {
                 supported: FORMAT,
             });
         }
-        Ok(Some(cloud))
+        Ok(cloud)
     }
 }
 
 impl Locked<'_> {
-    /// Loads the cloud (a missing file is a new, empty cloud).
+    /// Loads the cloud (a missing file is a new, empty cloud): the one kept in memory when
+    /// the file is still the one it came from, else the file's content.
     ///
     /// # Errors
     /// As [`Store::peek`].
     pub fn load(&self) -> Result<Cloud, SimError> {
-        Ok(self.store.peek()?.unwrap_or_default())
+        let store = self.store;
+        if let Some(cached) = store.cache().take() {
+            let current = match std::fs::metadata(&store.path) {
+                Ok(metadata) => Identity::of(&metadata),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+                Err(source) => return Err(store.io("read")(source)),
+            };
+            if current.as_ref() == Some(&cached.identity) {
+                return Ok(cached.cloud);
+            }
+        }
+        Ok(store.peek()?.unwrap_or_default())
     }
 
-    /// Saves the cloud atomically.
+    /// Saves the cloud atomically (see the module header on why without fsync) and keeps it
+    /// in memory for the next [`Locked::load`].
     ///
     /// # Errors
-    /// [`SimError::Io`] when writing, syncing or renaming fails; the old file is then intact.
-    pub fn save(&self, cloud: &Cloud) -> Result<(), SimError> {
-        let path = &self.store.path;
-        let io = |action| {
-            move |source| SimError::Io {
-                action,
-                path: path.clone(),
-                source,
-            }
-        };
-        let text = serde_json::to_vec_pretty(cloud).map_err(|source| SimError::Corrupt {
-            path: path.clone(),
+    /// [`SimError::Io`] when writing or renaming fails; the old file is then intact.
+    pub fn save(&self, cloud: Cloud) -> Result<(), SimError> {
+        let store = self.store;
+        let text = serde_json::to_vec_pretty(&cloud).map_err(|source| SimError::Corrupt {
+            path: store.path.clone(),
             source,
         })?;
-        let mut temporary = tempfile::NamedTempFile::new_in(self.store.directory())
-            .map_err(io("create a temporary file beside"))?;
-        temporary.write_all(&text).map_err(io("write"))?;
-        temporary.as_file().sync_all().map_err(io("sync"))?;
-        temporary
-            .persist(path)
-            .map_err(|error| io("replace")(error.error))?;
-        // The rename is durable only once the directory entry is synced; not every platform
-        // lets a directory be opened for that, so a failure here is not an error.
-        if let Ok(directory) = File::open(self.store.directory()) {
-            let _ = directory.sync_all();
+        let mut temporary = tempfile::NamedTempFile::new_in(store.directory())
+            .map_err(store.io("create a temporary file beside"))?;
+        temporary.write_all(&text).map_err(store.io("write"))?;
+        let file = temporary
+            .persist(&store.path)
+            .map_err(|error| store.io("replace")(error.error))?;
+        // The cloud is saved whatever happens here; without an identity it is simply not kept.
+        if let Some(identity) = file.metadata().ok().as_ref().and_then(Identity::of) {
+            *store.cache() = Some(Cached {
+                _file: file,
+                identity,
+                cloud,
+            });
         }
         Ok(())
     }
 
-    /// Appends one record to the call log beside the cloud file.
+    /// Appends records, in order, to the call log beside the cloud file.
     ///
     /// # Errors
     /// [`SimError::Io`] when the log cannot be written.
-    pub fn append_call(&self, record: &CallRecord) -> Result<(), SimError> {
-        call_log::append(&call_log::log_path(&self.store.path), record)
+    pub fn append_calls(&self, records: &[CallRecord]) -> Result<(), SimError> {
+        call_log::append(&call_log::log_path(&self.store.path), records)
     }
 
     /// Empties the call log.
@@ -190,17 +271,52 @@ mod tests {
 
     #[test]
     fn saves_and_loads_the_same_cloud() -> Result<(), SimError> {
-        let directory = tempfile::tempdir().map_err(|source| SimError::Io {
-            action: "create",
-            path: PathBuf::new(),
-            source,
-        })?;
+        let directory = temporary_directory()?;
         let store = Store::new(&directory.path().join("sim/cloud.json"));
         let locked = store.lock()?;
         let mut cloud = locked.load()?;
         cloud.sequence = 41;
-        locked.save(&cloud)?;
+        locked.save(cloud.clone())?;
         assert_eq!(locked.load()?, cloud);
+        Ok(())
+    }
+
+    fn temporary_directory() -> Result<tempfile::TempDir, SimError> {
+        tempfile::tempdir().map_err(|source| SimError::Io {
+            action: "create",
+            path: PathBuf::new(),
+            source,
+        })
+    }
+
+    #[test]
+    fn a_save_by_another_store_is_seen() -> Result<(), SimError> {
+        let directory = temporary_directory()?;
+        let path = directory.path().join("cloud.json");
+        let (mine, theirs) = (Store::new(&path), Store::new(&path));
+        let mut cloud = mine.lock()?.load()?;
+        mine.lock()?.save(cloud.clone())?;
+
+        cloud.sequence = 7;
+        theirs.lock()?.save(cloud.clone())?;
+
+        assert_eq!(mine.lock()?.load()?, cloud);
+        Ok(())
+    }
+
+    #[test]
+    fn a_file_changed_in_place_is_read_again() -> Result<(), Box<dyn std::error::Error>> {
+        let directory = tempfile::tempdir()?;
+        let path = directory.path().join("cloud.json");
+        let store = Store::new(&path);
+        let mut cloud = store.lock()?.load()?;
+        store.lock()?.save(cloud.clone())?;
+
+        // Written into the same file rather than renamed over it, as an editor might.
+        cloud.sequence = 12_345;
+        std::fs::write(&path, serde_json::to_vec(&cloud)?)?;
+
+        assert_eq!(store.lock()?.load()?, cloud);
         Ok(())
     }
 

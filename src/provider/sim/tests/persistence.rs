@@ -56,6 +56,81 @@ async fn parallel_creates_from_two_providers_lose_nothing() -> TestResult {
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_calls_of_one_provider_each_get_their_own_answer() -> TestResult {
+    // Calls arriving together run as one batch with one save; a refusal in the middle of a
+    // batch must neither undo the calls around it nor be answered to another caller.
+    let h = harness();
+    let provider = Arc::new(SimProvider::open_with_faults(
+        &h.cloud_file(),
+        FaultConfig::default(),
+    )?);
+    let mut tasks = Vec::new();
+    for index in 0..30u32 {
+        let cidr = if index % 2 == 0 {
+            format!("10.{index}.0.0/16")
+        } else {
+            "not-a-cidr".to_string()
+        };
+        let request = h.request(
+            "us-east-1",
+            Kind::Network,
+            &format!("network.n{index}[us-east-1]"),
+            json!({ "cidr": cidr }),
+        );
+        let provider = Arc::clone(&provider);
+        tasks.push(tokio::spawn(async move {
+            (index, provider.create(&request).await)
+        }));
+    }
+    for task in tasks {
+        let (index, result) = task.await?;
+        match result {
+            Ok(network) => {
+                assert_eq!(index % 2, 0, "network.n{index} was refused elsewhere");
+                assert_eq!(
+                    network.attributes["cidr"],
+                    json!(format!("10.{index}.0.0/16"))
+                );
+            }
+            Err(error) => assert_eq!(index % 2, 1, "network.n{index}: {error}"),
+        }
+    }
+    assert_eq!(h.read("us-east-1", Kind::Network).await?.len(), 15);
+    let sequences: Vec<u64> = read_call_log(&h.cloud_file())?
+        .iter()
+        .map(|call| call.sequence)
+        .collect();
+    // The 30 creates, then the read above.
+    assert_eq!(sequences, (1..=31).collect::<Vec<u64>>());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_call_given_up_before_it_ran_never_reaches_the_cloud() -> TestResult {
+    let h = harness();
+    let request = h.request(
+        "us-east-1",
+        Kind::Network,
+        "network.main[us-east-1]",
+        json!({ "cidr": "10.0.0.0/16" }),
+    );
+    {
+        // Another call of this process holds the gate, so the create only queues up.
+        let _gate = h.provider.gate.lock().await;
+        let mut create = Box::pin(h.provider.create(&request));
+        assert!(futures_util::poll!(&mut create).is_pending());
+    }
+    // The next call runs the batch holding the abandoned create, which it leaves out.
+    assert_eq!(h.read("us-east-1", Kind::Network).await?, Vec::new());
+    let operations: Vec<String> = read_call_log(&h.cloud_file())?
+        .into_iter()
+        .map(|call| call.operation)
+        .collect();
+    assert_eq!(operations, ["DescribeVpcs"]);
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_call_log_records_every_call_in_order() -> TestResult {
     let h = harness();
