@@ -475,9 +475,18 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
     let primary_group = primary_of("autoscaling_group")[0];
     assert_eq!(group["subnets"], json!(ids(&public)));
     assert_eq!(group["template"], template["id"]);
-    for attribute in ["min", "max", "desired", "policies"] {
+    for attribute in ["min", "max", "desired"] {
         assert_eq!(group[attribute], primary_group[attribute], "{attribute}");
     }
+    // The drill's names carry its instance (`production-drill`).
+    let drill_policies: Vec<String> = primary_group["policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|name| name.replacen("-production-", "-production-drill-", 1))
+        .collect();
+    assert_eq!(group["policies"], json!(drill_policies), "policies");
     let instances = of_env(&after, DR_REGION, DRILL_ENV)["instance"].clone();
     let instances = instances.as_array().cloned().unwrap_or_default();
     assert_eq!(json!(instances.len()), group["desired"], "{group}");
@@ -573,4 +582,90 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
     ]);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("Destroy complete!"), "{stdout}");
+}
+
+/// Failover and failback of production on moto: the whole environment moves to us-west-2
+/// with its data volume restored from the copy there, later plans are empty, and failback
+/// brings it home with the data volume restored from the DR volume's fresh backup, leaving
+/// the pilot light (and nothing else) in us-west-2.
+#[test]
+fn production_fails_over_to_the_dr_region_and_back_on_moto() {
+    let webapp = copy_webapp();
+    let stack = webapp.stack.as_str();
+    production(&webapp, &["apply", "--auto-approve"]);
+    production(&webapp, &["backup", "run"]);
+
+    let failover = json_of(&production(
+        &webapp,
+        &["dr", "failover", "--auto-approve", "--json"],
+    ));
+    assert_eq!(failover["region"], json!(DR_REGION), "{failover}");
+    let restored_from = failover["restored"][0]["snapshot_id"].clone();
+    eprintln!(
+        "moto failover: RTO {}s, RPO {}s",
+        failover["rto_seconds"], failover["rpo_seconds"]
+    );
+    production(&webapp, &["plan", "--detailed-exitcode"]);
+
+    let moved = boto3(INVENTORY, &[stack]);
+    let running = of_env(&moved, DR_REGION, "production");
+    let volume = at(
+        &owned(&moved, DR_REGION, "volume", "production"),
+        "volume.data[us-west-2]",
+    );
+    assert_eq!(volume["snapshot"], restored_from, "{volume}");
+    assert_eq!(
+        running["autoscaling_group"].as_array().map(Vec::len),
+        Some(1),
+        "{running}"
+    );
+    assert!(
+        running["instance"]
+            .as_array()
+            .is_some_and(|instances| !instances.is_empty()),
+        "{running}"
+    );
+
+    let failback = json_of(&production(
+        &webapp,
+        &["dr", "failback", "--auto-approve", "--json"],
+    ));
+    assert_eq!(failback["region"], json!(REGION), "{failback}");
+    eprintln!(
+        "moto failback: RTO {}s, RPO {}s",
+        failback["rto_seconds"], failback["rpo_seconds"]
+    );
+    production(&webapp, &["plan", "--detailed-exitcode"]);
+
+    let home = boto3(INVENTORY, &[stack]);
+    // The primary's data volume starts from the copy of the DR volume's fresh snapshot.
+    let volume = at(
+        &owned(&home, REGION, "volume", "production"),
+        "volume.data[us-east-1]",
+    );
+    assert_eq!(
+        volume["snapshot"], failback["restored"][0]["snapshot_id"],
+        "{volume}"
+    );
+    let copy = owned(&home, REGION, "snapshot", "production")
+        .into_iter()
+        .find(|snapshot| snapshot["id"] == volume["snapshot"])
+        .unwrap_or_else(|| panic!("no snapshot {} in {REGION}", volume["snapshot"]));
+    let source = copy["tags"]["cairn:copy-of"].clone();
+    let original = owned(&home, DR_REGION, "snapshot", "production")
+        .into_iter()
+        .find(|snapshot| snapshot["id"] == source)
+        .unwrap_or_else(|| panic!("no snapshot {source} in {DR_REGION}"));
+    assert_eq!(
+        original["tags"]["cairn:source-address"],
+        json!("volume.data[us-west-2]")
+    );
+    // Back to the pilot light in us-west-2: network and firewalls, nothing that runs.
+    let standby = of_env(&home, DR_REGION, "production");
+    for kind in ["launch_template", "volume", "autoscaling_group", "instance"] {
+        assert_eq!(standby[kind], json!([]), "{kind} left in {DR_REGION}");
+    }
+    assert_eq!(standby["vpc"].as_array().map(Vec::len), Some(1));
+
+    production(&webapp, &["destroy", "--auto-approve", "--force"]);
 }
