@@ -86,8 +86,10 @@ pub fn refresh_scopes(
 
 /// How often a throttled or transient read is tried before the refresh gives up.
 const READ_ATTEMPTS: u32 = 5;
-/// Scopes read at once.
-const READ_CONCURRENCY: usize = 8;
+/// Scopes read at once: enough for every kind of one region in a single wave (a typical
+/// environment's refresh is then one round trip), well under the burst EC2 allows for
+/// Describe calls; throttled reads are retried with backoff anyway.
+const READ_CONCURRENCY: usize = 16;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
 /// Reads every owned resource in `scopes`, one batched call per scope (retrying throttling
