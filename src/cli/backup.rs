@@ -80,7 +80,7 @@ pub(super) fn finish<T>(
     }
 }
 
-fn print_json(value: &impl serde::Serialize) -> ExitCode {
+pub(super) fn print_json(value: &impl serde::Serialize) -> ExitCode {
     match serde_json::to_string_pretty(value) {
         Ok(text) => {
             println!("{text}");

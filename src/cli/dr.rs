@@ -2,7 +2,7 @@
 //! the drill down (or later, with `--teardown`); `cairn dr failover|failback|status`.
 
 use super::apply::{Progress, ask_question};
-use super::backup::{age, finish};
+use super::backup::{age, finish, print_json};
 use super::stack_args::{StackArgs, block_on};
 use crate::apply::{ApplyObserver, ApplyOptions, SilentObserver};
 use crate::dr::{
@@ -160,16 +160,6 @@ fn move_environment(args: MoveArgs, operation: &str) -> ExitCode {
         }
     });
     finish(result, |report| view_move(report, json))
-}
-
-fn print_json<T: serde::Serialize>(value: &T) -> ExitCode {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => {
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => super::report::error(miette::miette!("cannot render JSON: {error}")),
-    }
 }
 
 fn view_move(report: &MoveReport, json: bool) -> ExitCode {

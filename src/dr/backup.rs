@@ -124,7 +124,7 @@ pub(super) async fn open(request: &PlanRequest) -> Result<(Stack, Arc<dyn Provid
     Ok((stack, Retrying::wrap(provider)))
 }
 
-fn owner_of(expansion: &Expansion) -> Owner {
+pub(super) fn owner_of(expansion: &Expansion) -> Owner {
     Owner {
         stack: expansion.stack.clone(),
         env: expansion.environment.name.clone(),
@@ -140,6 +140,16 @@ pub(super) fn selected_volumes<'a>(
         .resources
         .values()
         .filter(|resource| policy.selects(resource))
+        .collect()
+}
+
+/// The blocks (`volume.data`) of the volumes the backup policies select.
+pub(super) fn data_blocks(expansion: &Expansion) -> BTreeSet<String> {
+    expansion
+        .backup_policies
+        .iter()
+        .flat_map(|policy| selected_volumes(policy, expansion))
+        .map(|volume| volume.address.block_path().to_string())
         .collect()
 }
 

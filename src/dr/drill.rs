@@ -11,7 +11,7 @@
 
 use super::DrError;
 use super::audit::{AuditRecord, append_audit, audit_path};
-use super::backup::{dr_zones, error_chain, open, selected_volumes};
+use super::backup::{data_blocks, dr_zones, error_chain, open, owner_of};
 use super::catalog::{self, BackupCopy};
 use crate::apply::{ApplyObserver, ApplyOptions};
 use crate::graph::RegionOverride;
@@ -116,17 +116,8 @@ pub async fn run_drill(
     let (drill_stack, provider) = open(&drill_plan).await?;
 
     // Data volumes: those a backup policy selects in the primary expansion, by block path.
-    let data_blocks: BTreeSet<String> = primary
-        .expansion
-        .backup_policies
-        .iter()
-        .flat_map(|policy| selected_volumes(policy, &primary.expansion))
-        .map(|volume| volume.address.block_path().to_string())
-        .collect();
-    let primary_owner = Owner {
-        stack: primary.expansion.stack.clone(),
-        env: environment.name.clone(),
-    };
+    let data_blocks = data_blocks(&primary.expansion);
+    let primary_owner = owner_of(&primary.expansion);
     let copies = catalog::read_region(provider.as_ref(), &primary_owner, &region).await?;
     let newest = catalog::newest_by_block(&copies);
     let (overrides, restored) = restore_plan(
@@ -316,8 +307,27 @@ fn drill_request(
     request: &DrillRequest,
     environment: &crate::config::Environment,
 ) -> Result<PlanRequest, DrError> {
-    let region = match (&request.to, &environment.dr) {
-        (Some(region), _) => region.clone(),
+    let (region, zones) = dr_target(request.to.as_deref(), environment)?;
+    Ok(PlanRequest {
+        instance: Some(DRILL_INSTANCE.to_string()),
+        expand: crate::graph::ExpandOptions {
+            region_override: Some(RegionOverride { region, zones }),
+            ..Default::default()
+        },
+        attribute_overrides: BTreeMap::new(),
+        destroy: false,
+        ..request.plan.clone()
+    })
+}
+
+/// The region to redeploy into (`to`, else the DR region) and its zones (the `dr` block's, or
+/// the ones the simulated cloud knows for it).
+pub(super) fn dr_target(
+    to: Option<&str>,
+    environment: &crate::config::Environment,
+) -> Result<(String, Vec<String>), DrError> {
+    let region = match (to, &environment.dr) {
+        (Some(region), _) => region.to_string(),
         (None, Some(dr)) => dr.region.clone(),
         (None, None) => {
             return Err(DrError::NoDrRegion {
@@ -332,16 +342,7 @@ fn drill_request(
     if zones.is_empty() {
         return Err(DrError::NoZones { region });
     }
-    Ok(PlanRequest {
-        instance: Some(DRILL_INSTANCE.to_string()),
-        expand: crate::graph::ExpandOptions {
-            region_override: Some(RegionOverride { region, zones }),
-            ..Default::default()
-        },
-        attribute_overrides: BTreeMap::new(),
-        destroy: false,
-        ..request.plan.clone()
-    })
+    Ok((region, zones))
 }
 
 /// The region a drill plan expands into.
@@ -372,7 +373,8 @@ pub(super) fn group_minimums(expansion: &crate::graph::Expansion) -> BTreeMap<Ad
 }
 
 /// The attribute overrides that restore each data volume of the drill from the newest copy of
-/// its block in the DR region, and size groups as the DR block says.
+/// its block in the DR region (grown to the copy's size when configured smaller), and size
+/// groups as the DR block says.
 fn restore_plan(
     drill_stack: &Stack,
     data_blocks: &BTreeSet<String>,
@@ -381,65 +383,92 @@ fn restore_plan(
     environment: &crate::config::Environment,
     region: &str,
 ) -> Result<(BTreeMap<Address, Attributes>, Vec<RestoredVolume>), DrError> {
+    let resources = &drill_stack.expansion.resources;
+    let (restores, restored) = restores_for(
+        &drill_stack.expansion,
+        data_blocks,
+        newest,
+        started_at,
+        region,
+    )?;
     let mut overrides = BTreeMap::new();
-    let mut restored = Vec::new();
-    for resource in drill_stack.expansion.resources.values() {
-        let block = resource.address.block_path();
-        match resource.kind {
-            Kind::Volume if data_blocks.contains(block) => {
-                let Some(copy) = newest.get(block) else {
-                    return Err(DrError::NoBackup {
-                        address: resource.address.to_string(),
-                        region: region.to_string(),
-                        environment: environment.name.clone(),
-                    });
-                };
-                let mut attributes =
-                    Attributes::from([("snapshot_id".to_string(), json!(copy.id))]);
-                let configured = resource
-                    .attributes
-                    .get("size_gb")
-                    .and_then(|size| size.as_i64());
-                if let (Some(configured), Some(snapshot)) = (configured, copy.size_gb)
-                    && configured < snapshot
-                {
-                    attributes.insert("size_gb".to_string(), json!(snapshot));
-                }
-                overrides.insert(resource.address.clone(), attributes);
-                restored.push(RestoredVolume {
-                    address: resource.address.clone(),
-                    source_address: copy.source_address.clone(),
-                    snapshot_id: copy.id.clone(),
-                    taken_at: copy.taken_at,
-                    age_seconds: (started_at - copy.taken_at).num_seconds().max(0),
-                });
-            }
-            Kind::AutoscalingGroup => {
-                let size = |name: &str| {
-                    resource
-                        .attributes
-                        .get(name)
-                        .and_then(|value| value.as_u64())
-                };
-                let scaled = environment
-                    .dr
-                    .as_ref()
-                    .filter(|dr| dr.region == region)
-                    .and_then(|dr| dr.scaled_desired(size("desired").unwrap_or(1)));
-                if let Some(scaled) = scaled {
-                    let min = size("min").unwrap_or(0);
-                    let max = size("max").unwrap_or(u64::MAX);
-                    let desired = scaled.clamp(min, max.max(min));
-                    overrides.insert(
-                        resource.address.clone(),
-                        Attributes::from([("desired".to_string(), json!(desired))]),
-                    );
-                }
-            }
-            _ => {}
+    for (address, snapshot) in restores {
+        let mut attributes = Attributes::from([("snapshot_id".to_string(), json!(snapshot))]);
+        let configured = resources
+            .get(&address)
+            .and_then(|volume| volume.attributes.get("size_gb"))
+            .and_then(|size| size.as_i64());
+        let copied = newest
+            .get(address.block_path())
+            .and_then(|copy| copy.size_gb);
+        if let (Some(configured), Some(copied)) = (configured, copied)
+            && configured < copied
+        {
+            attributes.insert("size_gb".to_string(), json!(copied));
+        }
+        overrides.insert(address, attributes);
+    }
+    let groups = resources
+        .values()
+        .filter(|resource| resource.kind == Kind::AutoscalingGroup);
+    for resource in groups {
+        let size = |name: &str| {
+            resource
+                .attributes
+                .get(name)
+                .and_then(|value| value.as_u64())
+        };
+        let scaled = environment
+            .dr
+            .as_ref()
+            .filter(|dr| dr.region == region)
+            .and_then(|dr| dr.scaled_desired(size("desired").unwrap_or(1)));
+        if let Some(scaled) = scaled {
+            let min = size("min").unwrap_or(0);
+            let max = size("max").unwrap_or(u64::MAX);
+            let desired = scaled.clamp(min, max.max(min));
+            overrides.insert(
+                resource.address.clone(),
+                Attributes::from([("desired".to_string(), json!(desired))]),
+            );
         }
     }
     Ok((overrides, restored))
+}
+
+/// The snapshot each data volume of `expansion` is restored from: the newest copy of its
+/// block in `region`.
+pub(super) fn restores_for(
+    expansion: &crate::graph::Expansion,
+    data_blocks: &BTreeSet<String>,
+    newest: &BTreeMap<String, BackupCopy>,
+    started_at: DateTime<Utc>,
+    region: &str,
+) -> Result<(BTreeMap<Address, String>, Vec<RestoredVolume>), DrError> {
+    let mut restores = BTreeMap::new();
+    let mut restored = Vec::new();
+    for resource in expansion.resources.values() {
+        let block = resource.address.block_path();
+        if resource.kind != Kind::Volume || !data_blocks.contains(block) {
+            continue;
+        }
+        let Some(copy) = newest.get(block) else {
+            return Err(DrError::NoBackup {
+                address: resource.address.to_string(),
+                region: region.to_string(),
+                environment: expansion.environment.name.clone(),
+            });
+        };
+        restores.insert(resource.address.clone(), copy.id.clone());
+        restored.push(RestoredVolume {
+            address: resource.address.clone(),
+            source_address: copy.source_address.clone(),
+            snapshot_id: copy.id.clone(),
+            taken_at: copy.taken_at,
+            age_seconds: (started_at - copy.taken_at).num_seconds().max(0),
+        });
+    }
+    Ok((restores, restored))
 }
 
 pub(super) fn approve(_plan: &Plan) -> Result<bool, OpsError> {
@@ -467,15 +496,20 @@ async fn bring_up(
             .filter(|(_, operation)| *operation == crate::plan::Operation::Create)
             .count()),
         Some(report) => Err(DrError::DrillApply {
-            reason: report
-                .failed
-                .iter()
-                .map(|(address, _, error)| format!("{address}: {error}"))
-                .chain(report.fatal.as_ref().map(|fatal| fatal.to_string()))
-                .collect::<Vec<_>>()
-                .join("; "),
+            reason: failure_reason(&report),
         }),
     }
+}
+
+/// What failed in an apply, on one line: each failed step, then the fatal error if any.
+pub(super) fn failure_reason(report: &crate::apply::ApplyReport) -> String {
+    report
+        .failed
+        .iter()
+        .map(|(address, _, error)| format!("{address}: {error}"))
+        .chain(report.fatal.as_ref().map(ToString::to_string))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Destroys the drill; returns how many resources it destroyed.

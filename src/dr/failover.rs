@@ -15,11 +15,14 @@
 use super::DrError;
 use super::audit::{AuditRecord, append_audit, audit_path, read_audit};
 use super::backup::{
-    BackupRequest, CopyAction, VolumeBackup, dr_zones, error_chain, list_backups, open,
-    run_backups, selected_volumes,
+    BackupRequest, CopyAction, VolumeBackup, data_blocks, error_chain, list_backups, open,
+    owner_of, run_backups,
 };
 use super::catalog::{self, BackupCopy, RegionListing};
-use super::drill::{GroupHealth, RestoredVolume, approve, group_minimums, wait_healthy};
+use super::drill::{
+    GroupHealth, RestoredVolume, approve, dr_target, failure_reason, group_minimums, restores_for,
+    wait_healthy,
+};
 use crate::apply::{ApplyObserver, ApplyOptions};
 use crate::graph::{self, ExpandOptions, Expansion, RegionOverride};
 use crate::model::{Address, Kind, Owner};
@@ -86,7 +89,7 @@ pub async fn run_failover(
     let started_at = Utc::now();
     let (stack, provider) = open(&request.plan).await?;
     let environment = stack.expansion.environment.clone();
-    let owner = owner_of(&stack);
+    let owner = owner_of(&stack.expansion);
 
     let (failover, restored, resumed) = match &stack.failover {
         Some(failover) => {
@@ -99,22 +102,7 @@ pub async fn run_failover(
             (failover.clone(), Vec::new(), true)
         }
         None => {
-            let region = match (&request.to, &environment.dr) {
-                (Some(region), _) => region.clone(),
-                (None, Some(dr)) => dr.region.clone(),
-                (None, None) => {
-                    return Err(DrError::NoDrRegion {
-                        environment: environment.name.clone(),
-                    });
-                }
-            };
-            let mut zones = dr_zones(&environment, &region);
-            if zones.is_empty() {
-                zones = crate::provider::sim::zones(&region).unwrap_or_default();
-            }
-            if zones.is_empty() {
-                return Err(DrError::NoZones { region });
-            }
+            let (region, zones) = dr_target(request.to.as_deref(), &environment)?;
             let failover = Failover {
                 primary: environment.regions[0].name.clone(),
                 region: region.clone(),
@@ -184,7 +172,7 @@ pub async fn run_failback(
     let started = Instant::now();
     let started_at = Utc::now();
     let (stack, provider) = open(&request.plan).await?;
-    let owner = owner_of(&stack);
+    let owner = owner_of(&stack.expansion);
     let primary_expansion = expand(&request.plan, &ExpandOptions::default())?;
     let primary = primary_expansion.environment.regions[0].name.clone();
     let Some(failover) = stack.failover.clone() else {
@@ -294,13 +282,7 @@ async fn converge(
         Some(report) => {
             return Err(DrError::Apply {
                 operation: operation.to_string(),
-                reason: report
-                    .failed
-                    .iter()
-                    .map(|(address, _, error)| format!("{address}: {error}"))
-                    .chain(report.fatal.as_ref().map(ToString::to_string))
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                reason: failure_reason(&report),
             });
         }
     };
@@ -397,64 +379,12 @@ fn record(
     Ok(())
 }
 
-fn owner_of(stack: &Stack) -> Owner {
-    Owner {
-        stack: stack.expansion.stack.clone(),
-        env: stack.expansion.environment.name.clone(),
-    }
-}
-
 /// The environment of `request` expanded with `options` alone (no failover, no standby).
 fn expand(request: &PlanRequest, options: &ExpandOptions) -> Result<Expansion, DrError> {
     let (_, expansion) =
         graph::load_and_expand(&request.dir, &request.load, &request.environment, options)
             .map_err(OpsError::from)?;
     Ok(expansion)
-}
-
-/// The blocks (`volume.data`) of the volumes the backup policies select.
-fn data_blocks(expansion: &Expansion) -> BTreeSet<String> {
-    expansion
-        .backup_policies
-        .iter()
-        .flat_map(|policy| selected_volumes(policy, expansion))
-        .map(|volume| volume.address.block_path().to_string())
-        .collect()
-}
-
-/// The snapshot each data volume of `expansion` is restored from: the newest copy of its
-/// block in `region`.
-fn restores_for(
-    expansion: &Expansion,
-    data_blocks: &BTreeSet<String>,
-    newest: &BTreeMap<String, BackupCopy>,
-    started_at: DateTime<Utc>,
-    region: &str,
-) -> Result<(BTreeMap<Address, String>, Vec<RestoredVolume>), DrError> {
-    let mut restores = BTreeMap::new();
-    let mut restored = Vec::new();
-    for resource in expansion.resources.values() {
-        let block = resource.address.block_path();
-        if resource.kind != Kind::Volume || !data_blocks.contains(block) {
-            continue;
-        }
-        let Some(copy) = newest.get(block) else {
-            return Err(DrError::NoBackup {
-                address: resource.address.to_string(),
-                region: region.to_string(),
-                environment: expansion.environment.name.clone(),
-            });
-        };
-        restores.insert(resource.address.clone(), copy.id.clone());
-        restored.push(RestoredVolume {
-            address: resource.address.clone(),
-            source_address: copy.source_address.clone(),
-            snapshot_id: copy.id.clone(),
-            taken_at: copy.taken_at,
-            age_seconds: (started_at - copy.taken_at).num_seconds().max(0),
-        });
-    }
-    Ok((restores, restored))
 }
 
 /// What `cairn dr status` shows.
