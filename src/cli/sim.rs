@@ -178,10 +178,8 @@ fn execute(command: SimCommand) -> Result<(), SimError> {
 fn report(error: &SimError, verbose: bool) -> miette::Report {
     let mut message = error.to_string();
     if verbose {
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
+        for cause in crate::util::errors::causes(error) {
             message.push_str(&format!("\n  caused by: {cause}"));
-            source = cause.source();
         }
     }
     let hint = match error {

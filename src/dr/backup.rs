@@ -15,6 +15,8 @@ use crate::graph::{BackupPolicySpec, Expansion};
 use crate::model::{Address, Attributes, DesiredResource, Kind, Owner};
 use crate::ops::{self, PlanRequest, Stack};
 use crate::provider::{CreateRequest, Provider, ProviderError, Retrying};
+use crate::util::errors::error_chain;
+use crate::util::hash::stable_hash;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -400,7 +402,7 @@ async fn create(
         region: region.to_string(),
         attributes,
         tags,
-        token: format!("cairn-backup-{:016x}", fnv1a(token_source.as_bytes())),
+        token: format!("cairn-backup-{:016x}", stable_hash(token_source.as_bytes())),
     };
     let live = provider
         .create(&request)
@@ -418,13 +420,6 @@ async fn create(
                 message: "the created snapshot lost its backup tags".to_string(),
             },
         )
-    })
-}
-
-/// FNV-1a: a stable hash for idempotency tokens (the std hasher may change between releases).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
@@ -478,18 +473,6 @@ pub async fn list_backups(request: &BackupRequest) -> Result<BackupListing, DrEr
         now: request.now,
         regions,
     })
-}
-
-/// An error and its causes on one line.
-pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The zone of `target_region` that stands for `zone` of the primary region: the same position
@@ -671,15 +654,4 @@ async fn restore_and_check(
         });
     }
     verified
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_stable_and_distinct() {
-        assert_eq!(fnv1a(b"us-east-1|a"), fnv1a(b"us-east-1|a"));
-        assert_ne!(fnv1a(b"us-east-1|a"), fnv1a(b"us-west-2|a"));
-    }
 }

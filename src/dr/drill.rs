@@ -11,7 +11,7 @@
 
 use super::DrError;
 use super::audit::{AuditRecord, append_audit, audit_path};
-use super::backup::{data_blocks, dr_zones, error_chain, open, owner_of};
+use super::backup::{data_blocks, dr_zones, open, owner_of};
 use super::catalog::{self, BackupCopy};
 use crate::apply::{ApplyObserver, ApplyOptions};
 use crate::graph::RegionOverride;
@@ -19,6 +19,7 @@ use crate::model::{Address, Attributes, Kind, Owner, TAG_ADDRESS};
 use crate::ops::{self, ApplyRequest, OpsError, PlanRequest, Stack};
 use crate::plan::Plan;
 use crate::provider::Provider;
+use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;

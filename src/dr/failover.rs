@@ -15,8 +15,7 @@
 use super::DrError;
 use super::audit::{AuditRecord, append_audit, audit_path, read_audit};
 use super::backup::{
-    BackupRequest, CopyAction, VolumeBackup, data_blocks, error_chain, list_backups, open,
-    owner_of, run_backups,
+    BackupRequest, CopyAction, VolumeBackup, data_blocks, list_backups, open, owner_of, run_backups,
 };
 use super::catalog::{self, BackupCopy, RegionListing};
 use super::drill::{
@@ -29,6 +28,7 @@ use crate::model::{Address, Kind, Owner};
 use crate::ops::{self, ApplyRequest, OpsError, PlanRequest, Stack};
 use crate::provider::Provider;
 use crate::state::{Failover, StateBackend};
+use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,3 +5,6 @@
 //! is done, so that a fix to it (a better jitter, a cause printed twice) reaches every caller.
 
 pub mod backoff;
+pub mod errors;
+pub mod file_identity;
+pub mod hash;
