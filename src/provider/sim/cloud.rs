@@ -108,7 +108,7 @@ impl Cloud {
     /// A fresh id for a resource of `kind` (its name for kinds identified by name is chosen
     /// by the caller, so those fall back to a plain prefix).
     pub fn new_id_for(&mut self, kind: Kind) -> String {
-        self.new_id(ids::prefix(kind).unwrap_or(kind.as_str()))
+        self.new_id(crate::model::cloud::id_prefix(kind).unwrap_or(kind.as_str()))
     }
 
     /// The resources of `region` (empty if none were ever created there).
