@@ -113,12 +113,6 @@ pub fn evaluation_order(config: &Config, module: &Module) -> Result<Vec<ItemKey>
         return Err(diagnostics);
     }
     dag.topological_order().map_err(|cycle| {
-        let path: Vec<String> = cycle
-            .edges
-            .iter()
-            .map(|(from, _, _)| from.to_string())
-            .chain(cycle.edges.first().map(|(from, _, _)| from.to_string()))
-            .collect();
         let Some((_, _, first)) = cycle.edges.first() else {
             return Diagnostic::internal(
                 "a dependency cycle was found but its path could not be traced",
@@ -129,7 +123,7 @@ pub fn evaluation_order(config: &Config, module: &Module) -> Result<Vec<ItemKey>
         let mut diagnostic = Diagnostic::at(
             sources,
             first,
-            format!("dependency cycle: {}", path.join(" -> ")),
+            format!("dependency cycle: {}", cycle.path()),
         );
         for (from, to, span) in &cycle.edges {
             diagnostic = diagnostic.note(format!(

@@ -1,6 +1,7 @@
 //! A small generic directed acyclic graph over petgraph: nodes are ordered keys, edges carry a
 //! label (for Cairn, where in the source the dependency was written). It knows nothing about
-//! clouds or HCL (Terraform's `internal/dag`).
+//! clouds or HCL (Terraform's `internal/dag`), and it is the one topological sort of the
+//! engine: the graph of blocks, of resources and of a plan's steps are all ordered here.
 //!
 //! An edge `from → to` means "`from` depends on `to`": `to` must come first. Every iteration
 //! order is by node key, so results never depend on insertion order.
@@ -31,6 +32,25 @@ impl<N: Ord + Clone, E: Clone> Default for Dag<N, E> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cycle<N, E> {
     pub edges: Vec<(N, N, E)>,
+}
+
+impl<N, E> Cycle<N, E> {
+    /// The nodes of the cycle in order, each once.
+    pub fn nodes(&self) -> impl Iterator<Item = &N> {
+        self.edges.iter().map(|(from, _, _)| from)
+    }
+}
+
+impl<N: Display, E> Cycle<N, E> {
+    /// `a -> b -> c -> a`: the cycle as a path back to its first node.
+    pub fn path(&self) -> String {
+        let names: Vec<String> = self
+            .nodes()
+            .chain(self.nodes().take(1))
+            .map(ToString::to_string)
+            .collect();
+        names.join(" -> ")
+    }
 }
 
 impl<N: Ord + Clone, E: Clone> Dag<N, E> {
@@ -157,15 +177,12 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
             return Ok(order);
         }
         let placed: BTreeSet<&N> = order.iter().collect();
-        let start = self
+        let cycle = self
             .index
             .keys()
             .find(|node| !placed.contains(node))
-            .cloned();
-        match start.and_then(|start| self.find_cycle_from(&start)) {
-            Some(cycle) => Err(cycle),
-            None => Err(Cycle { edges: Vec::new() }),
-        }
+            .and_then(|start| self.find_cycle_from(start, &placed));
+        Err(cycle.unwrap_or(Cycle { edges: Vec::new() }))
     }
 
     /// A cycle, if the graph has one (the one through the smallest key that lies on a cycle).
@@ -173,12 +190,11 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
         self.topological_order().err()
     }
 
-    /// Walks dependencies from `start` (a node left over by the topological sort, so it is on
-    /// or behind a cycle) until a node repeats; the repeated stretch is the cycle.
-    fn find_cycle_from(&self, start: &N) -> Option<Cycle<N, E>> {
-        // Nodes left over by Kahn's algorithm all have a dependency that is also left over,
-        // so following the smallest such dependency must eventually revisit a node.
-        let placed_ok = self.topological_prefix();
+    /// Walks dependencies from `start` (a node the topological sort could not place, so it
+    /// is on or behind a cycle) until a node repeats; the repeated stretch is the cycle.
+    fn find_cycle_from(&self, start: &N, placed: &BTreeSet<&N>) -> Option<Cycle<N, E>> {
+        // Every node the sort could not place has a dependency it could not place either, so
+        // following the smallest such dependency must eventually revisit a node.
         let mut path: Vec<N> = vec![start.clone()];
         let mut seen: BTreeMap<N, usize> = BTreeMap::from([(start.clone(), 0)]);
         loop {
@@ -186,7 +202,7 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
             let next = self
                 .dependencies(&current)
                 .into_iter()
-                .find(|candidate| !placed_ok.contains(*candidate))?
+                .find(|candidate| !placed.contains(candidate))?
                 .clone();
             if let Some(&position) = seen.get(&next) {
                 let mut nodes: Vec<N> = path[position..].to_vec();
@@ -205,44 +221,6 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
             seen.insert(next.clone(), path.len());
             path.push(next);
         }
-    }
-
-    /// Nodes Kahn's algorithm can place (those not on or behind a cycle).
-    fn topological_prefix(&self) -> BTreeSet<N> {
-        let mut remaining: BTreeMap<NodeIndex, usize> = self
-            .index
-            .values()
-            .map(|&index| {
-                let count = self
-                    .graph
-                    .neighbors_directed(index, Direction::Outgoing)
-                    .collect::<BTreeSet<_>>()
-                    .len();
-                (index, count)
-            })
-            .collect();
-        let mut ready: Vec<NodeIndex> = remaining
-            .iter()
-            .filter(|(_, count)| **count == 0)
-            .map(|(index, _)| *index)
-            .collect();
-        let mut placed = BTreeSet::new();
-        while let Some(index) = ready.pop() {
-            placed.insert(self.graph[index].clone());
-            let dependents: BTreeSet<NodeIndex> = self
-                .graph
-                .neighbors_directed(index, Direction::Incoming)
-                .collect();
-            for dependent in dependents {
-                if let Some(count) = remaining.get_mut(&dependent) {
-                    *count -= 1;
-                    if *count == 0 {
-                        ready.push(dependent);
-                    }
-                }
-            }
-        }
-        placed
     }
 }
 
@@ -299,6 +277,8 @@ mod tests {
         };
         let labels: Vec<&str> = cycle.edges.iter().map(|(_, _, label)| *label).collect();
         assert_eq!(labels, ["a→b", "b→c", "c→a"]);
+        assert_eq!(cycle.path(), "a -> b -> c -> a");
+        assert_eq!(cycle.nodes().collect::<Vec<_>>(), [&"a", &"b", &"c"]);
     }
 
     #[test]

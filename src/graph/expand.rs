@@ -160,13 +160,7 @@ pub fn expand(
         }
     }
     if let Some(cycle) = dag.find_cycle() {
-        let path: Vec<String> = cycle
-            .edges
-            .iter()
-            .map(|(from, _, _)| from.to_string())
-            .chain(cycle.edges.first().map(|(from, _, _)| from.to_string()))
-            .collect();
-        let mut diagnostic = Diagnostic::error(format!("dependency cycle: {}", path.join(" -> ")));
+        let mut diagnostic = Diagnostic::error(format!("dependency cycle: {}", cycle.path()));
         for (from, to, location) in &cycle.edges {
             diagnostic = diagnostic.note(format!("`{from}` depends on `{to}` at {location}"));
         }
