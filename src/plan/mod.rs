@@ -4,13 +4,16 @@
 //! observed; its output is deterministic (sorted by address) so that the same inputs give the
 //! same plan byte for byte.
 
+mod decide;
 mod diff;
 mod error;
 mod file;
 mod model;
 mod order;
+mod reconcile;
 mod refresh;
 mod render;
+mod scope;
 
 pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
