@@ -5,22 +5,12 @@
 //! cycle is reported with the exact reference in the source, whatever the environment.
 
 use super::dag::Dag;
+use super::resources::RESOURCE_TYPES;
 use crate::config::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use crate::config::references::{Step, Traversal, traversals};
 use crate::config::tree::{Attr, BlockDef};
 use crate::config::{Config, Module, Span};
 use std::fmt;
-
-/// Block types that declare resources (and can be referred to as `TYPE.NAME`).
-pub const RESOURCE_TYPES: [&str; 7] = [
-    "network",
-    "firewall",
-    "launch_template",
-    "autoscaling",
-    "volume",
-    "instance",
-    "backup_policy",
-];
 
 /// Roots every expression may read besides resource types.
 const SCOPE_ROOTS: [&str; 6] = ["var", "local", "env", "region", "each", "module"];

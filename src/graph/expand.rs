@@ -1,9 +1,9 @@
 //! The expansion of one environment: an ordered list of steps, each saying why it comes where
 //! it does.
 
-use super::analysis::{ItemKey, RESOURCE_TYPES, block_attributes, evaluation_order};
+use super::analysis::{ItemKey, block_attributes, evaluation_order};
 use super::dag::Dag;
-use super::resources::{Built, Instance, build};
+use super::resources::{Built, Instance, RESOURCE_TYPES, build};
 use super::{BackupPolicySpec, ExpandOptions, Expansion, OutputSpec, RolloutSpec};
 use crate::config::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use crate::config::eval::{self, Bindings};
