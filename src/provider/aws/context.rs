@@ -103,6 +103,62 @@ impl RegionContext {
     }
 }
 
+/// Reads every page of an EC2 Describe call, counting each page, and turns a failure into the
+/// engine's error. Every EC2 kind reads the same way; only the operation, its fixed
+/// parameters and its id parameter differ, and the SDK gives each operation a request type of
+/// its own with no trait in common, hence a macro rather than a function. Two forms:
+///
+/// - `describe_pages!(context, kind, selector, request, id_method, page_size)`: the resources
+///   a [`Selector`] picks — with `Owner`, those carrying the owner's tags, `page_size` a page
+///   (the operation's own maximum); with `Id`, the one resource, through `id_method`.
+///   `request` is the call with its fixed parameters (`context.ec2.describe_vpcs()`).
+/// - `describe_pages!(context, request, filter: name, values, page_size)`: the resources an
+///   EC2 filter selects (`group-id` in a list of ids), for reads that follow a batched one.
+///
+/// Returns `Result<Vec<Page>, ProviderError>`.
+macro_rules! describe_pages {
+    ($context:expr, $kind:expr, $selector:expr, $request:expr, $id_method:ident, $page_size:expr) => {{
+        let context: &$crate::provider::aws::context::RegionContext = $context;
+        let selector: $crate::provider::aws::context::Selector<'_> = $selector;
+        context
+            .read_pages(
+                |token| {
+                    let request = $request.set_next_token(token);
+                    match selector {
+                        $crate::provider::aws::context::Selector::Owner(owner) => {
+                            $crate::provider::aws::tags::owner_filters(owner)
+                                .into_iter()
+                                .fold(request, |request, filter| request.filters(filter))
+                                .max_results($page_size)
+                        }
+                        $crate::provider::aws::context::Selector::Id(id) => request.$id_method(id),
+                    }
+                    .send()
+                },
+                |page| page.next_token(),
+            )
+            .await
+            .map_err(|error| selector.error($kind, &context.region, error))
+    }};
+    ($context:expr, $request:expr, filter: $name:expr, $values:expr, $page_size:expr) => {{
+        let context: &$crate::provider::aws::context::RegionContext = $context;
+        context
+            .read_pages(
+                |token| {
+                    $request
+                        .filters($crate::provider::aws::tags::filter($name, $values))
+                        .max_results($page_size)
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+            )
+            .await
+            .map_err(|error| error.general())
+    }};
+}
+pub(crate) use describe_pages;
+
 /// Which resources a describe returns: every one an owner's tags select (refresh), or the one
 /// with a given id (import, and reading back after a create or update).
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,7 @@
 //! `internet_gateway` → internet gateway attached to `network_id`.
 
 use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -12,25 +12,14 @@ async fn gateways(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<InternetGateway>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context
-                    .ec2
-                    .describe_internet_gateways()
-                    .set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(1000),
-                    Selector::Id(id) => call.internet_gateway_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::InternetGateway, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::InternetGateway,
+        selector,
+        context.ec2.describe_internet_gateways(),
+        internet_gateway_ids,
+        1000
+    )?;
     Ok(pages
         .into_iter()
         .flat_map(|page| page.internet_gateways.unwrap_or_default())

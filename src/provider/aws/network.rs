@@ -1,7 +1,7 @@
 //! `network` → VPC.
 
 use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -12,22 +12,14 @@ pub(super) async fn describe(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context.ec2.describe_vpcs().set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(1000),
-                    Selector::Id(id) => call.vpc_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::Network, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::Network,
+        selector,
+        context.ec2.describe_vpcs(),
+        vpc_ids,
+        1000
+    )?;
     Ok(pages
         .iter()
         .flat_map(|page| page.vpcs())

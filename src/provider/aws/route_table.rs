@@ -3,7 +3,7 @@
 //! association are the VPC's, not ours, and are never read or changed.
 
 use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -15,22 +15,14 @@ async fn tables(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<RouteTable>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context.ec2.describe_route_tables().set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(100),
-                    Selector::Id(id) => call.route_table_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::RouteTable, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::RouteTable,
+        selector,
+        context.ec2.describe_route_tables(),
+        route_table_ids,
+        100
+    )?;
     Ok(pages
         .into_iter()
         .flat_map(|page| page.route_tables.unwrap_or_default())

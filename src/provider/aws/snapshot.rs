@@ -7,7 +7,7 @@
 //! the `source_*` attributes and leave them out of the returned tags.
 
 use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Tags, Value};
@@ -27,26 +27,14 @@ pub(super) async fn describe(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context
-                    .ec2
-                    .describe_snapshots()
-                    .owner_ids("self")
-                    .set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(1000),
-                    Selector::Id(id) => call.snapshot_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::Snapshot, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::Snapshot,
+        selector,
+        context.ec2.describe_snapshots().owner_ids("self"),
+        snapshot_ids,
+        1000
+    )?;
     Ok(pages
         .iter()
         .flat_map(|page| page.snapshots())
