@@ -8,7 +8,7 @@ use super::PlanError;
 use crate::model::{Address, DesiredResource, Kind, Owner, TAG_ADDRESS};
 use crate::provider::{CallCount, LiveResource, Provider, ProviderError};
 use crate::state::StateDocument;
-use crate::util::backoff::{RetryPolicy, retry};
+use crate::util::backoff::{Jitter, RetryPolicy, retry};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -87,11 +87,13 @@ pub fn refresh_scopes(
 
 /// How a throttled or transient read is retried: five tries in all before the refresh gives
 /// up, waits from 200 ms doubling (about 3 s at most in all), so a plan fails soon when the
-/// cloud is really unavailable.
+/// cloud is really unavailable. Jittered, because the reads of a refresh run at once and
+/// are throttled together.
 const READ_RETRIES: RetryPolicy = RetryPolicy {
     attempts: 5,
     base: Duration::from_millis(200),
     cap: Duration::from_secs(2),
+    jitter: Jitter::Full,
 };
 /// Scopes read at once: enough for every kind of one region in a single wave (a typical
 /// environment's refresh is then one round trip), well under the burst EC2 allows for

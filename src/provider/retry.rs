@@ -7,7 +7,7 @@
 
 use super::{CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
 use crate::model::{Kind, Owner};
-use crate::util::backoff::{RetryPolicy, retry};
+use crate::util::backoff::{Jitter, RetryPolicy, retry};
 use async_trait::async_trait;
 use std::future::Future;
 use std::sync::Arc;
@@ -19,6 +19,7 @@ const POLICY: RetryPolicy = RetryPolicy {
     attempts: 6,
     base: Duration::from_millis(100),
     cap: Duration::from_secs(5),
+    jitter: Jitter::Full,
 };
 
 /// Wraps a provider; every call is retried while it fails with a retryable error.

@@ -1,8 +1,12 @@
-//! Retry waits: exponential backoff with full jitter, and a retry loop built on it.
+//! Retry waits: exponential backoff, with full jitter or without, and a retry loop built on
+//! it.
 //!
-//! The wait before retry `n` is uniform in `[0, min(cap, base · 2ⁿ⁻¹)]`. Full jitter spreads
-//! the retries of many throttled calls instead of sending them back in one burst (see the AWS
-//! architecture blog, "Exponential Backoff And Jitter").
+//! The ceiling of the wait before retry `n` is `min(cap, base · 2ⁿ⁻¹)`. With full jitter the
+//! wait is uniform in `[0, ceiling]`, which spreads the retries of many throttled calls instead
+//! of sending them back in one burst (see the AWS architecture blog, "Exponential Backoff And
+//! Jitter"); that is the choice wherever calls compete for a rate limit. Without jitter the
+//! wait is the ceiling itself, for waits that are there to let time pass (a new id spreading
+//! through AWS's endpoints), where a short random wait would only be a wasted try.
 //!
 //! Written here rather than taken from a retry crate because the apply executor schedules
 //! retries itself (it needs only the wait, from a seeded source, so tests are repeatable),
@@ -13,22 +17,46 @@ use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
-/// Computes retry waits from a base, a cap and a random source.
+/// How a wait is drawn below its ceiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// Uniform in `[0, ceiling]`: for calls that compete for a rate limit.
+    Full,
+    /// The ceiling itself: for waits that give something time to happen.
+    None,
+}
+
+/// Computes retry waits from a base, a cap, a jitter and a random source.
 #[derive(Debug)]
 pub struct Backoff {
     base: Duration,
     cap: Duration,
+    jitter: Jitter,
     random: fastrand::Rng,
 }
 
 impl Backoff {
-    /// Waits from `base` doubling up to `cap`; `seed` makes the jitter repeatable.
+    /// Waits with full jitter from `base` doubling up to `cap`; `seed` makes the jitter
+    /// repeatable.
     pub fn new(base: Duration, cap: Duration, seed: Option<u64>) -> Self {
         let random = match seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),
         };
-        Backoff { base, cap, random }
+        Backoff {
+            base,
+            cap,
+            jitter: Jitter::Full,
+            random,
+        }
+    }
+
+    /// The waits of `policy`.
+    pub fn of(policy: &RetryPolicy) -> Self {
+        Backoff {
+            jitter: policy.jitter,
+            ..Backoff::new(policy.base, policy.cap, None)
+        }
     }
 
     /// The ceiling of the wait after `failed_attempts` failures (at least 1).
@@ -37,11 +65,17 @@ impl Backoff {
         self.base.saturating_mul(1u32 << doublings).min(self.cap)
     }
 
-    /// A random wait in `[0, ceiling(failed_attempts)]`.
+    /// The wait after `failed_attempts` failures: random in `[0, ceiling(failed_attempts)]`
+    /// with full jitter, the ceiling without.
     pub fn delay(&mut self, failed_attempts: u32) -> Duration {
         let ceiling = self.ceiling(failed_attempts);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(self.random.u64(0..=nanos))
+        match self.jitter {
+            Jitter::Full => {
+                let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+                Duration::from_nanos(self.random.u64(0..=nanos))
+            }
+            Jitter::None => ceiling,
+        }
     }
 }
 
@@ -54,6 +88,7 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// Ceiling of every wait.
     pub cap: Duration,
+    pub jitter: Jitter,
 }
 
 /// Calls `call` until it succeeds, fails with an error `is_retryable` refuses, or has been
@@ -73,7 +108,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let mut backoff = Backoff::new(policy.base, policy.cap, None);
+    let mut backoff = Backoff::of(&policy);
     let mut attempt = 1;
     loop {
         match call().await {
@@ -131,6 +166,7 @@ mod tests {
         attempts: 4,
         base: Duration::from_millis(100),
         cap: Duration::from_secs(1),
+        jitter: Jitter::Full,
     };
 
     /// An error that says whether it may be retried.
@@ -213,5 +249,22 @@ mod tests {
         // Three waits with ceilings 100, 200 and 400 ms: the paused clock advanced by their
         // sum at most.
         assert!(started.elapsed() <= Duration::from_millis(700));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_jitter_each_wait_is_its_ceiling() {
+        let started = tokio::time::Instant::now();
+        let exact = RetryPolicy {
+            jitter: Jitter::None,
+            ..POLICY
+        };
+        let _: Result<(), Failure> = retry(
+            exact,
+            "test",
+            |_: &Failure| true,
+            || async { Err(Failure { retryable: true }) },
+        )
+        .await;
+        assert_eq!(started.elapsed(), Duration::from_millis(100 + 200 + 400));
     }
 }

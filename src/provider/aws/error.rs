@@ -59,6 +59,12 @@ pub(crate) struct CallError {
     pub class: ErrorClass,
 }
 
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
 /// Error codes AWS uses to ask callers to slow down.
 const THROTTLING_CODES: &[&str] = &[
     "Throttling",
