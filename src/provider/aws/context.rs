@@ -1,6 +1,7 @@
 //! What every kind module works with: the clients of one region, the call counter, and
 //! which resources a describe should return.
 
+use super::consistency::until_visible;
 use super::error::CallError;
 use crate::model::{Attributes, Kind, Owner, Tags, Value};
 use crate::provider::{CallCount, LiveResource, ProviderError};
@@ -57,6 +58,39 @@ impl RegionContext {
     {
         self.counter.mutations.fetch_add(1, Ordering::Relaxed);
         call.await.map_err(CallError::from_sdk)
+    }
+
+    /// Sends a call that changes something, trying it again while it names an id that is not
+    /// visible yet (see [`until_visible`]); `send` makes the call anew for every try. A failure
+    /// names no resource.
+    pub async fn mutate_visible<T, E, Fut>(
+        &self,
+        mut send: impl FnMut() -> Fut,
+    ) -> Result<T, ProviderError>
+    where
+        Fut: Future<Output = Result<T, SdkError<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        until_visible(|| self.mutate(send()))
+            .await
+            .map_err(|error| error.general())
+    }
+
+    /// Deletes `id`, a resource of `kind`, with `call`: a missing id is
+    /// [`ProviderError::NotFound`] for it.
+    pub async fn delete<T, E>(
+        &self,
+        kind: Kind,
+        id: &str,
+        call: impl Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<(), ProviderError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.mutate(call)
+            .await
+            .map_err(|error| error.about(kind, &self.region, id))?;
+        Ok(())
     }
 
     /// Sends a paginated read until the last page: `send` makes the call for a page token,

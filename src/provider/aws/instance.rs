@@ -1,6 +1,5 @@
 //! `instance` → EC2 instance. Terminated and terminating instances are gone for the plan.
 
-use super::consistency::until_visible;
 use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
@@ -146,9 +145,7 @@ pub(super) async fn create(
         .client_token(&request.token)
         .tag_specifications(tags::specification(ResourceType::Instance, &request.tags))
         .tag_specifications(tags::specification(ResourceType::Volume, &request.tags));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     output
         .instances()
         .first()
@@ -172,16 +169,16 @@ pub(super) async fn update(
         .modify_instance_attribute()
         .instance_id(&request.id)
         .set_groups(Some(wanted));
-    until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    context.mutate_visible(|| call.clone().send()).await?;
     Ok(())
 }
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.terminate_instances().instance_ids(id).send())
+        .delete(
+            Kind::Instance,
+            id,
+            context.ec2.terminate_instances().instance_ids(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::Instance, &context.region, id))?;
-    Ok(())
 }

@@ -1,6 +1,5 @@
 //! `internet_gateway` → internet gateway attached to `network_id`.
 
-use super::consistency::until_visible;
 use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
@@ -65,9 +64,7 @@ pub(super) async fn create(
             ResourceType::InternetGateway,
             &request.tags,
         ));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     let id = output
         .internet_gateway()
         .and_then(|gateway| gateway.internet_gateway_id())
@@ -80,9 +77,7 @@ pub(super) async fn create(
         .attach_internet_gateway()
         .internet_gateway_id(&id)
         .vpc_id(&network_id);
-    until_visible(|| context.mutate(attach.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    context.mutate_visible(|| attach.clone().send()).await?;
     Ok(id)
 }
 
@@ -108,7 +103,9 @@ pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), Prov
         }
     }
     context
-        .mutate(
+        .delete(
+            Kind::InternetGateway,
+            id,
             context
                 .ec2
                 .delete_internet_gateway()
@@ -116,6 +113,4 @@ pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), Prov
                 .send(),
         )
         .await
-        .map_err(|error| error.about(Kind::InternetGateway, &context.region, id))?;
-    Ok(())
 }

@@ -197,9 +197,7 @@ pub(super) async fn create(
             ResourceType::LaunchTemplate,
             &request.tags,
         ));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     output
         .launch_template()
         .and_then(|template| template.launch_template_id())
@@ -239,9 +237,7 @@ pub(super) async fn update(
         .launch_template_id(id)
         .launch_template_data(data(&request.after)?)
         .client_token(&request.token);
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     let version = output
         .launch_template_version()
         .and_then(|version| version.version_number())
@@ -259,7 +255,9 @@ pub(super) async fn update(
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(
+        .delete(
+            Kind::LaunchTemplate,
+            id,
             context
                 .ec2
                 .delete_launch_template()
@@ -267,6 +265,4 @@ pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), Prov
                 .send(),
         )
         .await
-        .map_err(|error| error.about(Kind::LaunchTemplate, &context.region, id))?;
-    Ok(())
 }

@@ -1,6 +1,5 @@
 //! `network` → VPC.
 
-use super::consistency::until_visible;
 use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
@@ -44,9 +43,7 @@ pub(super) async fn create(
         .create_vpc()
         .cidr_block(cidr)
         .tag_specifications(tags::specification(ResourceType::Vpc, &request.tags));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     output
         .vpc()
         .and_then(|vpc| vpc.vpc_id())
@@ -56,8 +53,10 @@ pub(super) async fn create(
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.delete_vpc().vpc_id(id).send())
+        .delete(
+            Kind::Network,
+            id,
+            context.ec2.delete_vpc().vpc_id(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::Network, &context.region, id))?;
-    Ok(())
 }

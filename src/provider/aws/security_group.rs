@@ -276,9 +276,7 @@ pub(super) async fn create(
             ResourceType::SecurityGroup,
             &request.tags,
         ));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     let id = output
         .group_id()
         .map(str::to_string)
@@ -346,9 +344,7 @@ async fn apply_rules(
             .authorize_security_group_ingress()
             .group_id(id)
             .set_ip_permissions(Some(authorize));
-        until_visible(|| context.mutate(call.clone().send()))
-            .await
-            .map_err(|error| error.general())?;
+        context.mutate_visible(|| call.clone().send()).await?;
     }
     if let Some(authorize) = permissions(egress.difference(&live.egress).collect()) {
         let call = context
@@ -356,19 +352,19 @@ async fn apply_rules(
             .authorize_security_group_egress()
             .group_id(id)
             .set_ip_permissions(Some(authorize));
-        until_visible(|| context.mutate(call.clone().send()))
-            .await
-            .map_err(|error| error.general())?;
+        context.mutate_visible(|| call.clone().send()).await?;
     }
     Ok(())
 }
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.delete_security_group().group_id(id).send())
+        .delete(
+            Kind::SecurityGroup,
+            id,
+            context.ec2.delete_security_group().group_id(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::SecurityGroup, &context.region, id))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -60,9 +60,7 @@ pub(super) async fn create(
         .cidr_block(attributes::string(attributes, "cidr")?)
         .availability_zone(attributes::string(attributes, "zone")?)
         .tag_specifications(tags::specification(ResourceType::Subnet, &request.tags));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     let id = output
         .subnet()
         .and_then(|subnet| subnet.subnet_id())
@@ -102,8 +100,10 @@ async fn set_public(context: &RegionContext, id: &str, public: bool) -> Result<(
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.delete_subnet().subnet_id(id).send())
+        .delete(
+            Kind::Subnet,
+            id,
+            context.ec2.delete_subnet().subnet_id(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::Subnet, &context.region, id))?;
-    Ok(())
 }

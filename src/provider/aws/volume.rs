@@ -78,9 +78,7 @@ pub(super) async fn create(
         )
         .client_token(&request.token)
         .tag_specifications(tags::specification(ResourceType::Volume, &request.tags));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     output
         .volume_id()
         .map(str::to_string)
@@ -137,8 +135,10 @@ pub(super) async fn update(
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.delete_volume().volume_id(id).send())
+        .delete(
+            Kind::Volume,
+            id,
+            context.ec2.delete_volume().volume_id(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::Volume, &context.region, id))?;
-    Ok(())
 }
