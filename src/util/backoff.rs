@@ -202,38 +202,34 @@ mod tests {
         assert_eq!(result, Ok(3));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn retries_stop_at_the_attempt_limit_and_return_the_last_error() {
+    /// Retries a call that always fails with `retryable`; its result and how often it ran.
+    async fn always_failing(retryable: bool) -> (Result<(), Failure>, u32) {
         let calls = Cell::new(0);
-        let result: Result<(), Failure> = retry(
+        let result = retry(
             POLICY,
             "test",
             |error: &Failure| error.retryable,
             || {
                 calls.set(calls.get() + 1);
-                async { Err(Failure { retryable: true }) }
+                async move { Err(Failure { retryable }) }
             },
         )
         .await;
+        (result, calls.get())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_stop_at_the_attempt_limit_and_return_the_last_error() {
+        let (result, calls) = always_failing(true).await;
         assert_eq!(result, Err(Failure { retryable: true }));
-        assert_eq!(calls.get(), POLICY.attempts);
+        assert_eq!(calls, POLICY.attempts);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_permanent_failure_is_returned_at_once() {
-        let calls = Cell::new(0);
-        let result: Result<(), Failure> = retry(
-            POLICY,
-            "test",
-            |error: &Failure| error.retryable,
-            || {
-                calls.set(calls.get() + 1);
-                async { Err(Failure { retryable: false }) }
-            },
-        )
-        .await;
+        let (result, calls) = always_failing(false).await;
         assert_eq!(result, Err(Failure { retryable: false }));
-        assert_eq!(calls.get(), 1);
+        assert_eq!(calls, 1);
     }
 
     #[tokio::test(start_paused = true)]

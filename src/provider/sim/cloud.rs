@@ -183,6 +183,19 @@ impl Cloud {
     }
 
     /// Stores a new resource.
+    /// A resource of `kind` with a fresh id, not yet in any region.
+    pub fn new_resource(&mut self, kind: Kind, attributes: &Attributes, tags: &Tags) -> Resource {
+        let id = self.new_id_for(kind);
+        Resource::new(kind, id, attributes.clone(), tags.clone())
+    }
+
+    /// Adds a new resource to `region`, answering its id as a create does.
+    pub fn add(&mut self, region: &str, resource: Resource) -> String {
+        let id = resource.id.clone();
+        self.insert(region, resource);
+        id
+    }
+
     pub fn insert(&mut self, region: &str, resource: Resource) {
         self.region_mut(region)
             .resources
