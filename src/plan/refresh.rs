@@ -360,31 +360,24 @@ mod tests {
         assert!(!observed.was_read("us-east-1", Kind::Volume));
     }
 
+    /// Refreshes the test scopes of an empty cloud whose first `throttled` reads are refused.
+    async fn refresh_throttled(throttled: u32) -> (FakeCloud, Result<Observed, PlanError>) {
+        let cloud = FakeCloud::new(Vec::new(), throttled);
+        let state = StateDocument::new("shop", "staging");
+        let result = refresh(&cloud, &owner(), &scopes(), &state).await;
+        (cloud, result)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn throttled_reads_are_retried_with_backoff() {
-        let cloud = FakeCloud::new(Vec::new(), 3);
-        let observed = refresh(
-            &cloud,
-            &owner(),
-            &scopes(),
-            &StateDocument::new("shop", "staging"),
-        )
-        .await
-        .unwrap();
-        assert_eq!(observed.calls.reads, 6);
+        let (_, result) = refresh_throttled(3).await;
+        assert_eq!(result.unwrap().calls.reads, 6);
     }
 
     #[tokio::test(start_paused = true)]
     async fn persistent_throttling_fails_naming_the_scope() {
-        let cloud = FakeCloud::new(Vec::new(), 100);
-        let error = refresh(
-            &cloud,
-            &owner(),
-            &scopes(),
-            &StateDocument::new("shop", "staging"),
-        )
-        .await
-        .unwrap_err();
+        let (cloud, result) = refresh_throttled(100).await;
+        let error = result.unwrap_err();
         assert_eq!(
             error.to_string(),
             "refresh could not read network resources in `us-east-1`"

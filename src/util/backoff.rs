@@ -181,8 +181,9 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_retryable_failure_is_tried_again_until_the_call_succeeds() {
+    /// Retries a call that fails `failures` times, with `retryable` errors, then answers how
+    /// often it ran; the result, and how often it ran in all.
+    async fn tries(failures: u32, retryable: bool) -> (Result<u32, Failure>, u32) {
         let calls = Cell::new(0);
         let result = retry(
             POLICY,
@@ -190,8 +191,8 @@ mod tests {
             |error: &Failure| error.retryable,
             || {
                 calls.set(calls.get() + 1);
-                let outcome = if calls.get() < 3 {
-                    Err(Failure { retryable: true })
+                let outcome = if calls.get() <= failures {
+                    Err(Failure { retryable })
                 } else {
                     Ok(calls.get())
                 };
@@ -199,68 +200,57 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(result, Ok(3));
-    }
-
-    /// Retries a call that always fails with `retryable`; its result and how often it ran.
-    async fn always_failing(retryable: bool) -> (Result<(), Failure>, u32) {
-        let calls = Cell::new(0);
-        let result = retry(
-            POLICY,
-            "test",
-            |error: &Failure| error.retryable,
-            || {
-                calls.set(calls.get() + 1);
-                async move { Err(Failure { retryable }) }
-            },
-        )
-        .await;
         (result, calls.get())
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_retryable_failure_is_tried_again_until_the_call_succeeds() {
+        assert_eq!(tries(2, true).await, (Ok(3), 3));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn retries_stop_at_the_attempt_limit_and_return_the_last_error() {
-        let (result, calls) = always_failing(true).await;
+        let (result, calls) = tries(u32::MAX, true).await;
         assert_eq!(result, Err(Failure { retryable: true }));
         assert_eq!(calls, POLICY.attempts);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_permanent_failure_is_returned_at_once() {
-        let (result, calls) = always_failing(false).await;
-        assert_eq!(result, Err(Failure { retryable: false }));
-        assert_eq!(calls, 1);
+        assert_eq!(
+            tries(u32::MAX, false).await,
+            (Err(Failure { retryable: false }), 1)
+        );
+    }
+
+    /// How long, on the paused clock, `policy` waits in all for a call that always fails.
+    async fn time_spent_failing(policy: RetryPolicy) -> Duration {
+        let started = tokio::time::Instant::now();
+        let _: Result<(), Failure> = retry(
+            policy,
+            "test",
+            |_: &Failure| true,
+            || async { Err(Failure { retryable: true }) },
+        )
+        .await;
+        started.elapsed()
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_waits_between_tries_stay_under_their_ceilings() {
-        let started = tokio::time::Instant::now();
-        let _: Result<(), Failure> = retry(
-            POLICY,
-            "test",
-            |_: &Failure| true,
-            || async { Err(Failure { retryable: true }) },
-        )
-        .await;
-        // Three waits with ceilings 100, 200 and 400 ms: the paused clock advanced by their
-        // sum at most.
-        assert!(started.elapsed() <= Duration::from_millis(700));
+        // Three waits with ceilings 100, 200 and 400 ms: at most their sum.
+        assert!(time_spent_failing(POLICY).await <= Duration::from_millis(700));
     }
 
     #[tokio::test(start_paused = true)]
     async fn without_jitter_each_wait_is_its_ceiling() {
-        let started = tokio::time::Instant::now();
         let exact = RetryPolicy {
             jitter: Jitter::None,
             ..POLICY
         };
-        let _: Result<(), Failure> = retry(
-            exact,
-            "test",
-            |_: &Failure| true,
-            || async { Err(Failure { retryable: true }) },
-        )
-        .await;
-        assert_eq!(started.elapsed(), Duration::from_millis(100 + 200 + 400));
+        assert_eq!(
+            time_spent_failing(exact).await,
+            Duration::from_millis(100 + 200 + 400)
+        );
     }
 }
