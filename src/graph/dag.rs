@@ -60,21 +60,26 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
 
     /// Adds a node (once; adding it again does nothing).
     pub fn add_node(&mut self, node: N) {
-        if !self.index.contains_key(&node) {
-            let index = self.graph.add_node(node.clone());
-            self.index.insert(node, index);
-        }
+        self.node_index(node);
     }
 
     /// Adds `from → to` ("`from` depends on `to`"), adding missing nodes. The first label
     /// given for a pair is kept.
     pub fn add_edge(&mut self, from: N, to: N, label: E) {
-        self.add_node(from.clone());
-        self.add_node(to.clone());
-        let (from, to) = (self.index[&from], self.index[&to]);
+        let (from, to) = (self.node_index(from), self.node_index(to));
         if self.graph.find_edge(from, to).is_none() {
             self.graph.add_edge(from, to, label);
         }
+    }
+
+    /// The index of `node`, added if missing.
+    fn node_index(&mut self, node: N) -> NodeIndex {
+        if let Some(&index) = self.index.get(&node) {
+            return index;
+        }
+        let index = self.graph.add_node(node.clone());
+        self.index.insert(node, index);
+        index
     }
 
     pub fn contains(&self, node: &N) -> bool {
@@ -139,37 +144,32 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
     ///
     /// A cycle, when there is one.
     pub fn topological_order(&self) -> Result<Vec<N>, Cycle<N, E>> {
-        let mut remaining: BTreeMap<NodeIndex, usize> = self
-            .index
-            .values()
-            .map(|&index| {
-                let count = self
-                    .graph
+        // Nodes are never removed, so node indices run from 0; and `add_edge` never adds a
+        // pair twice, so counting edges counts distinct dependencies.
+        let mut remaining: Vec<usize> = self
+            .graph
+            .node_indices()
+            .map(|index| {
+                self.graph
                     .neighbors_directed(index, Direction::Outgoing)
-                    .collect::<BTreeSet<_>>()
-                    .len();
-                (index, count)
+                    .count()
             })
             .collect();
-        let mut ready: BTreeSet<&N> = remaining
-            .iter()
-            .filter(|(_, count)| **count == 0)
-            .map(|(index, _)| &self.graph[*index])
+        // Ordered by key; the index rides along so that no lookup by key is needed.
+        let mut ready: BTreeSet<(&N, NodeIndex)> = self
+            .graph
+            .node_indices()
+            .filter(|index| remaining[index.index()] == 0)
+            .map(|index| (&self.graph[index], index))
             .collect();
         let mut order = Vec::with_capacity(self.index.len());
-        while let Some(node) = ready.pop_first() {
+        while let Some((node, index)) = ready.pop_first() {
             order.push(node.clone());
-            let index = self.index[node];
-            let dependents: BTreeSet<NodeIndex> = self
-                .graph
-                .neighbors_directed(index, Direction::Incoming)
-                .collect();
-            for dependent in dependents {
-                if let Some(count) = remaining.get_mut(&dependent) {
-                    *count -= 1;
-                    if *count == 0 {
-                        ready.insert(&self.graph[dependent]);
-                    }
+            for dependent in self.graph.neighbors_directed(index, Direction::Incoming) {
+                let count = &mut remaining[dependent.index()];
+                *count -= 1;
+                if *count == 0 {
+                    ready.insert((&self.graph[dependent], dependent));
                 }
             }
         }

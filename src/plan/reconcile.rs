@@ -28,6 +28,8 @@ pub(super) struct Reconciled {
     pub garbage: Vec<(StateResource, Role)>,
 }
 
+/// Merges `state` with what the refresh `observed` for every address in `scope`; out of scope,
+/// what state recorded stands as it is.
 pub(super) fn reconcile(
     desired: &BTreeMap<Address, DesiredResource>,
     state: &StateDocument,

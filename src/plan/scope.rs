@@ -18,6 +18,12 @@ pub(super) struct Scope {
 }
 
 impl Scope {
+    /// The scope of a plan with `options`: every address, or those `--target` names with what
+    /// they need, and never what lies in a parked region.
+    ///
+    /// # Errors
+    /// [`PlanError::TargetMatchesNothing`] for a target that names nothing desired, recorded
+    /// or observed.
     pub(super) fn new(
         desired: &BTreeMap<Address, DesiredResource>,
         state: &StateDocument,
@@ -97,6 +103,7 @@ impl Scope {
         })
     }
 
+    /// Whether the plan may touch `address`.
     pub(super) fn contains(&self, address: &Address) -> bool {
         !self.parked.contains(address) && (self.all || self.addresses.contains(address))
     }
