@@ -66,6 +66,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let Cli { command, verbose } = Cli::parse();
     init_tracing(verbose);
+    report::set_verbose(verbose);
     match command {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run_apply(args),
@@ -78,7 +79,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
-        Command::Sim(args) => sim::run(args, verbose),
+        Command::Sim(args) => sim::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Dr(args) => dr::run(args),
     }

@@ -52,11 +52,11 @@ pub fn run(args: PlanArgs) -> ExitCode {
         Ok(Err(error)) => return super::report::ops(error),
         Err(error) => return super::report::error(miette::miette!("cannot start: {error}")),
     };
-    let plan = planned.plan;
+    let plan = &planned.file.plan;
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&plan::render_json(&plan)).unwrap_or_default()
+            serde_json::to_string_pretty(&plan::render_json(plan)).unwrap_or_default()
         );
     } else {
         if let Some(failover) = &planned.state.failover {
@@ -72,7 +72,7 @@ pub fn run(args: PlanArgs) -> ExitCode {
         print!(
             "{}",
             plan::render_text(
-                &plan,
+                plan,
                 &RenderOptions {
                     color: color_enabled()
                 }
@@ -80,7 +80,7 @@ pub fn run(args: PlanArgs) -> ExitCode {
         );
     }
     if let Some(out) = &args.out {
-        if let Err(error) = plan::save(&plan, out) {
+        if let Err(error) = plan::save(&planned.file, out) {
             return super::report::ops(error.into());
         }
         if !args.json {

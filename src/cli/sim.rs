@@ -92,13 +92,10 @@ pub enum SimCommand {
 }
 
 /// Runs a `cairn sim` command; errors are reported on stderr with exit code 1.
-pub fn run(args: SimArgs, verbose: bool) -> ExitCode {
+pub fn run(args: SimArgs) -> ExitCode {
     match execute(args.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("{:?}", report(&error, verbose));
-            ExitCode::FAILURE
-        }
+        Err(error) => super::report::print(&error),
     }
 }
 
@@ -172,30 +169,6 @@ fn execute(command: SimCommand) -> Result<(), SimError> {
         }
     }
     Ok(())
-}
-
-/// A report for a sim error: the message, its causes with `-v`, and a hint where one helps.
-fn report(error: &SimError, verbose: bool) -> miette::Report {
-    let mut message = error.to_string();
-    if verbose {
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            message.push_str(&format!("\n  caused by: {cause}"));
-            source = cause.source();
-        }
-    }
-    let hint = match error {
-        SimError::UnknownId { .. } => Some("run `cairn sim show` to list the ids that exist"),
-        SimError::AmbiguousId { .. } => Some("delete or change it in one region through the stack"),
-        SimError::Corrupt { .. } => Some(
-            "the file was not overwritten; fix it, or remove it with `cairn sim reset` after moving it aside",
-        ),
-        _ => None,
-    };
-    match hint {
-        Some(hint) => miette::miette!(help = hint, "{message}"),
-        None => miette::miette!("{message}"),
-    }
 }
 
 /// Rendering of `cairn sim` results.

@@ -117,8 +117,8 @@ impl VerifyReport {
 pub(super) async fn open(request: &PlanRequest) -> Result<(Stack, Arc<dyn Provider>), DrError> {
     let stack = Stack::load(request)?;
     let environment = &stack.expansion.environment;
-    let (cloud, settings) = ops::settings_for(environment, &stack.dir);
-    let provider = ops::open_provider(&cloud, &settings, &environment.name).await?;
+    let settings = ops::settings_for(environment, &stack.dir);
+    let provider = ops::open_provider(&settings, &environment.name).await?;
     // Backups and restores run outside the apply executor: they get its patience with
     // throttling and transient errors from the wrapper.
     Ok((stack, Retrying::wrap(provider)))

@@ -11,7 +11,7 @@ pub enum DrError {
     #[diagnostic(transparent)]
     Ops(#[from] OpsError),
     /// A cloud call failed.
-    #[error("cannot {action} in `{region}`")]
+    #[error("cannot {action} in `{region}`: {source}")]
     Provider {
         action: String,
         region: String,
@@ -59,7 +59,7 @@ pub enum DrError {
     ))]
     NotFailedOver { environment: String, region: String },
     /// Failback needs the primary region to answer.
-    #[error("the primary region `{region}` is still unavailable")]
+    #[error("the primary region `{region}` is still unavailable: {source}")]
     #[diagnostic(help("fail back once the primary region answers again"))]
     PrimaryUnavailable {
         region: String,
@@ -77,7 +77,7 @@ pub enum DrError {
         waited_seconds: u64,
     },
     /// The audit log could not be written.
-    #[error("cannot append to the audit log `{path}`")]
+    #[error("cannot append to the audit log `{path}`: {source}")]
     Audit {
         path: String,
         #[source]

@@ -10,18 +10,23 @@ use crate::state::StateError;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum OpsError {
     /// The configuration has errors; the diagnostics render themselves.
-    #[error("{0}")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Config(Diagnostics),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Plan(#[from] PlanError),
-    #[error("cannot reach the cloud")]
+    #[error("cannot reach the cloud: {0}")]
     Provider(#[source] ProviderError),
-    #[error("cannot open the simulated cloud")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Sim(#[from] SimError),
     #[cfg(feature = "aws")]
-    #[error("cannot set up the AWS provider")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Aws(#[from] crate::provider::aws::AwsError),
     /// `backend "s3"` is parsed but not implemented yet.
     #[error("the `s3` state backend (bucket `{bucket}`) is not supported by this version")]

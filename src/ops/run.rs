@@ -6,16 +6,12 @@ use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
 use crate::config::{Backend, DrMode, LoadOptions};
 use crate::graph::{self, ExpandOptions, Expansion, RegionOverride};
 use crate::model::{Address, Attributes, Kind, Owner, Value, resolve};
-use crate::plan::{self, Observed, Plan, PlanOptions};
+use crate::plan::{self, Observed, Plan, PlanFile, PlanOptions};
 use crate::provider::Provider;
 use crate::state::{Failover, LocalBackend, StateBackend, StateDocument, StateOutput};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Setting key in a plan: the directory the state backend keeps its files in, so a saved plan
-/// finds its state without reading the configuration.
-const STATE_ROOT: &str = "state_root";
 
 /// What to plan.
 #[derive(Debug, Clone, Default)]
@@ -200,9 +196,10 @@ impl Stack {
     }
 }
 
-/// A plan with the state it was made against.
+/// A plan with where it applies, and the state it was made against.
 pub struct Planned {
-    pub plan: Plan,
+    /// The plan with its cloud and state backend: what `cairn plan -o FILE` saves.
+    pub file: PlanFile,
     pub state: StateDocument,
 }
 
@@ -213,18 +210,18 @@ pub struct Planned {
 pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
     let stack = Stack::load(request)?;
     let state = stack.state()?;
-    let (plan, _) = plan_stack(&stack, &state, request).await?;
-    Ok(Planned { plan, state })
+    let (file, _) = plan_stack(&stack, &state, request).await?;
+    Ok(Planned { file, state })
 }
 
 async fn plan_stack(
     stack: &Stack,
     state: &StateDocument,
     request: &PlanRequest,
-) -> Result<(Plan, Arc<dyn Provider>), OpsError> {
+) -> Result<(PlanFile, Arc<dyn Provider>), OpsError> {
     let environment = &stack.expansion.environment;
-    let (cloud, mut settings) = settings_for(environment, &stack.dir);
-    let provider = open_provider(&cloud, &settings, &environment.name).await?;
+    let cloud = settings_for(environment, &stack.dir);
+    let provider = open_provider(&cloud, &environment.name).await?;
     let desired = &stack.expansion.resources;
     let observed = if request.skip_refresh {
         Observed::not_refreshed()
@@ -247,20 +244,21 @@ async fn plan_stack(
             (name.clone(), value)
         })
         .collect();
-    settings.insert(
-        STATE_ROOT.to_string(),
-        stack.state_root.display().to_string(),
-    );
     let options = PlanOptions {
         target: request.target.clone(),
         refresh_only: request.refresh_only,
         destroy: request.destroy,
-        cloud,
-        provider_settings: settings,
         parked_regions: stack.parked_regions.clone(),
     };
     let plan = plan::plan(desired, &outputs, state, &observed, &options)?;
-    Ok((plan, provider))
+    let file = PlanFile {
+        cloud,
+        state_backend: Backend::Local {
+            path: stack.state_root.clone(),
+        },
+        plan,
+    };
+    Ok((file, provider))
 }
 
 /// What to apply: a fresh plan of `plan`, or the saved plan in `plan_file`.
@@ -302,7 +300,11 @@ pub async fn apply(
     };
     let (plan, provider, backend, _lock, state) = match &request.plan_file {
         Some(file) => {
-            let plan = plan::load(file)?;
+            let PlanFile {
+                cloud,
+                state_backend,
+                plan,
+            } = plan::load(file)?;
             if plan.environment != request.plan.environment && !request.plan.environment.is_empty()
             {
                 return Err(OpsError::PlanEnvironment {
@@ -310,19 +312,17 @@ pub async fn apply(
                     wanted: request.plan.environment.clone(),
                 });
             }
-            let root = plan
-                .provider_settings
-                .get(STATE_ROOT)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| request.plan.dir.join(".cairn"));
+            let root = match state_backend {
+                Backend::Local { path } => path,
+                Backend::S3 { bucket, .. } => return Err(OpsError::S3Unsupported { bucket }),
+            };
             let backend = LocalBackend::with_root(&root, &plan.environment)?;
             let lock = backend.lock(operation)?;
             let state = backend
                 .load()?
                 .unwrap_or_else(|| StateDocument::new(&plan.stack, &plan.environment));
             plan::ensure_applicable(&plan, &state)?;
-            let provider =
-                open_provider(&plan.cloud, &plan.provider_settings, &plan.environment).await?;
+            let provider = open_provider(&cloud, &plan.environment).await?;
             (plan, provider, backend, lock, state)
         }
         None => {
@@ -341,8 +341,8 @@ pub async fn apply(
                     environment: stack.expansion.environment.name.clone(),
                 });
             }
-            let (plan, provider) = plan_stack(&stack, &state, &request.plan).await?;
-            (plan, provider, stack.backend, lock, state)
+            let (file, provider) = plan_stack(&stack, &state, &request.plan).await?;
+            (file.plan, provider, stack.backend, lock, state)
         }
     };
     if !plan.has_changes() && !outputs_changed(&plan, &state) {

@@ -48,8 +48,7 @@ pub async fn import(request: &ImportRequest) -> Result<StateResource, OpsError> 
         });
     }
     let environment = &stack.expansion.environment;
-    let (cloud, settings) = settings_for(environment, &stack.dir);
-    let provider = open_provider(&cloud, &settings, &environment.name).await?;
+    let provider = open_provider(&settings_for(environment, &stack.dir), &environment.name).await?;
     let live = provider
         .import(&desired.region, desired.kind, &request.id)
         .await

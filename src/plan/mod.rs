@@ -14,7 +14,7 @@ mod render;
 
 pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
-pub use file::{ensure_applicable, load, save};
+pub use file::{PlanFile, ensure_applicable, load, save};
 pub use model::{
     Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, Step, Summary,
 };

@@ -154,10 +154,7 @@ fn sample_plan() -> crate::plan::Plan {
         .insert("user_data".into(), json!("password=hand-made-secret"));
     live[1].attributes.insert("image".into(), json!("ami-9"));
     let observed = Observed::from_live(crate::plan::refresh_scopes(&wanted, &state), live);
-    let options = PlanOptions {
-        cloud: "sim".to_string(),
-        ..PlanOptions::default()
-    };
+    let options = PlanOptions::default();
     plan(&wanted, &BTreeMap::new(), &state, &observed, &options).unwrap()
 }
 
