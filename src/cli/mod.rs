@@ -12,6 +12,7 @@ mod sim;
 mod stack_args;
 mod validate;
 mod vars;
+pub mod views;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

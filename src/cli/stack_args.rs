@@ -1,8 +1,10 @@
-//! The arguments every command that works on one environment of a stack shares.
+//! The arguments every command that works on one environment of a stack shares, and how a
+//! command runs an engine operation.
 
 use super::vars::VarArgs;
-use crate::ops::PlanRequest;
+use crate::ops::{OpsError, PlanRequest};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct StackArgs {
@@ -11,7 +13,7 @@ pub struct StackArgs {
     pub environment: Option<String>,
 
     /// The stack directory.
-    #[arg(default_value = ".")]
+    #[arg(default_value = ".", value_hint = clap::ValueHint::DirPath)]
     pub dir: PathBuf,
 
     #[command(flatten)]
@@ -29,16 +31,24 @@ impl StackArgs {
     }
 }
 
-/// Whether to color output: only on a terminal, and never with `NO_COLOR` set.
-pub fn color_enabled() -> bool {
-    use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
-}
-
 /// A runtime for the async engine; commands are short-lived, so one per command.
 pub fn block_on<F: std::future::Future>(future: F) -> std::io::Result<F::Output> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     Ok(runtime.block_on(future))
+}
+
+/// Runs the engine operation `future` to its end; its error, or a runtime that cannot start,
+/// is reported on stderr and becomes the exit code.
+pub fn run_reported<T>(
+    future: impl std::future::Future<Output = Result<T, OpsError>>,
+) -> Result<T, ExitCode> {
+    match block_on(future) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(super::report::ops(error)),
+        Err(error) => Err(super::report::error(miette::miette!(
+            "cannot start the async runtime: {error}"
+        ))),
+    }
 }

@@ -63,6 +63,14 @@ pub enum OpsError {
         "remove it first with `cairn state rm {address}` if you want to import another resource there"
     ))]
     AlreadyManaged { address: String },
+    /// A command that reads recorded state found none.
+    #[error("no state for environment `{environment}` yet: nothing has been applied")]
+    #[diagnostic(help("run `cairn apply -e {environment}` first"))]
+    NoState { environment: String },
+    /// `cairn output --name` of an output the state does not record.
+    #[error("no output `{name}` in environment `{environment}`")]
+    #[diagnostic(help("`cairn output -e {environment}` lists the outputs"))]
+    NoOutput { name: String, environment: String },
     /// The plan file belongs to another environment than the one asked for.
     #[error("the plan file is for environment `{found}`, not `{wanted}`")]
     PlanEnvironment { found: String, wanted: String },

@@ -218,3 +218,200 @@ fn empty_plan_says_no_changes() {
         "No changes. Your infrastructure matches the configuration.\n"
     );
 }
+
+/// The plan from `recorded` (what state and the cloud agree on) to `wanted`.
+fn plan_between(
+    wanted: Vec<(Address, DesiredResource)>,
+    recorded: Vec<StateResource>,
+) -> crate::plan::Plan {
+    let wanted: BTreeMap<Address, DesiredResource> = wanted.into_iter().collect();
+    let mut state = StateDocument::new("shop", "staging");
+    state.serial = 1;
+    let live: Vec<LiveResource> = recorded
+        .iter()
+        .map(|object| LiveResource {
+            kind: object.kind,
+            region: object.region.clone(),
+            id: object.id.clone(),
+            attributes: object.attributes.clone(),
+            tags: object.tags.clone(),
+        })
+        .collect();
+    for object in recorded {
+        state.resources.insert(object.address.clone(), object);
+    }
+    let observed = Observed::from_live(crate::plan::refresh_scopes(&wanted, &state), live);
+    plan(
+        &wanted,
+        &BTreeMap::new(),
+        &state,
+        &observed,
+        &PlanOptions::default(),
+    )
+    .unwrap()
+}
+
+fn rule(port: i64, cidr: &str) -> Value {
+    json!({"cidr": cidr, "from_port": port, "protocol": "tcp", "to_port": port})
+}
+
+fn text_of(plan: &crate::plan::Plan) -> String {
+    render_text(plan, &RenderOptions { color: false })
+}
+
+#[test]
+fn nested_values_render_as_blocks_one_attribute_a_line() {
+    let plan = plan_between(
+        vec![
+            desired(
+                "firewall.web[us-east-1]",
+                Kind::SecurityGroup,
+                json!({
+                    "name": "web",
+                    "network_id": reference(&Address::new("network.main[us-east-1]"), "id"),
+                    "ingress": [rule(443, "0.0.0.0/0"), {
+                        "from_port": 8080,
+                        "protocol": "tcp",
+                        "source_group_id": reference(&Address::new("firewall.lb[us-east-1]"), "id"),
+                        "to_port": 8080,
+                    }],
+                    "egress": [{"cidr": "0.0.0.0/0", "from_port": -1, "protocol": "all", "to_port": -1}],
+                }),
+                &[],
+            ),
+            desired(
+                "launch_template.web[us-east-1]",
+                Kind::LaunchTemplate,
+                json!({
+                    "name": "web",
+                    "volumes": [{"device": "/dev/xvda", "encrypted": true, "size_gb": 20}],
+                    "security_group_ids": ["sg-1", "sg-2"],
+                    "metadata": {"owner": "web", "limits": {"cpu": 2, "memory_gb": 4}},
+                }),
+                &[],
+            ),
+        ],
+        Vec::new(),
+    );
+    let text = text_of(&plan);
+    assert!(!text.contains("{\""), "one-line JSON in:\n{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn nulls_are_hidden_on_create() {
+    let plan = plan_between(
+        vec![desired(
+            "launch_template.web[us-east-1]",
+            Kind::LaunchTemplate,
+            json!({
+                "name": "web",
+                "image": "ami-1",
+                "user_data": null,
+                "volumes": [{"device": "/dev/xvda", "size_gb": 20, "snapshot_id": null}],
+            }),
+            &[],
+        )],
+        Vec::new(),
+    );
+    let text = text_of(&plan);
+    assert!(!text.contains("null"), "{text}");
+    assert!(!text.contains("user_data"), "{text}");
+    assert!(!text.contains("snapshot_id"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// Regression (issue 9): a rule list the cloud returned in another order was shown as
+/// changed beside the attribute that really changed.
+#[test]
+fn a_set_like_list_that_only_changed_order_is_not_shown_as_changed() {
+    let wanted = |egress_port: i64| {
+        vec![desired(
+            "firewall.web[us-east-1]",
+            Kind::SecurityGroup,
+            json!({
+                "name": "web",
+                "ingress": [rule(22, "10.0.0.0/8"), rule(443, "0.0.0.0/0")],
+                "egress": [rule(egress_port, "0.0.0.0/0")],
+            }),
+            &[],
+        )]
+    };
+    let recorded = || {
+        vec![recorded(
+            "firewall.web[us-east-1]",
+            Kind::SecurityGroup,
+            "sg-1",
+            json!({
+                "name": "web",
+                "ingress": [rule(443, "0.0.0.0/0"), rule(22, "10.0.0.0/8")],
+                "egress": [rule(443, "0.0.0.0/0")],
+            }),
+        )]
+    };
+    let plan = plan_between(wanted(8443), recorded());
+    let text = text_of(&plan);
+    assert!(!text.contains("ingress"), "{text}");
+    assert!(text.contains("will be updated in place"), "{text}");
+    insta::assert_snapshot!(text);
+
+    // With nothing else changed, the order alone is no change at all.
+    let plan = plan_between(wanted(443), recorded());
+    assert!(plan.changes.is_empty(), "{}", text_of(&plan));
+}
+
+#[test]
+fn an_ordered_list_shows_the_elements_that_changed() {
+    let volumes = |first: i64| {
+        json!([
+            {"device": "/dev/xvda", "size_gb": first},
+            {"device": "/dev/xvdb", "size_gb": 100},
+            {"device": "/dev/xvdc", "size_gb": 200},
+        ])
+    };
+    let plan = plan_between(
+        vec![desired(
+            "launch_template.web[us-east-1]",
+            Kind::LaunchTemplate,
+            json!({"name": "web", "volumes": volumes(30), "zones": ["a", "c"]}),
+            &[],
+        )],
+        vec![recorded(
+            "launch_template.web[us-east-1]",
+            Kind::LaunchTemplate,
+            "lt-1",
+            json!({"name": "web", "volumes": volumes(20), "zones": ["a", "b"], "latest_version": 1}),
+        )],
+    );
+    insta::assert_snapshot!(text_of(&plan));
+}
+
+#[test]
+fn a_sensitive_nested_value_never_appears() {
+    let secret_cidr = "203.0.113.77/32";
+    let mut wanted = vec![desired(
+        "firewall.admin[us-east-1]",
+        Kind::SecurityGroup,
+        json!({"name": "admin", "ingress": [rule(22, secret_cidr)]}),
+        &[],
+    )];
+    wanted[0].1.sensitive.insert("ingress".to_string());
+    let created = plan_between(wanted.clone(), Vec::new());
+
+    let mut before = recorded(
+        "firewall.admin[us-east-1]",
+        Kind::SecurityGroup,
+        "sg-1",
+        json!({"name": "admin", "ingress": [rule(22, "198.51.100.1/32")]}),
+    );
+    before.sensitive.insert("ingress".to_string());
+    let updated = plan_between(wanted, vec![before]);
+
+    let text = format!("{}\n{}", text_of(&created), text_of(&updated));
+    for secret in [secret_cidr, "198.51.100.1/32"] {
+        assert!(!text.contains(secret), "`{secret}` leaked into:\n{text}");
+        assert!(!render_json(&created).to_string().contains(secret));
+        assert!(!render_json(&updated).to_string().contains(secret));
+    }
+    insta::assert_snapshot!(text);
+}
