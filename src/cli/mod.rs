@@ -2,6 +2,7 @@
 
 mod apply;
 mod backup;
+mod completions;
 mod dr;
 mod fmt;
 mod graph;
@@ -59,6 +60,8 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Disaster recovery: drill a redeploy into the DR region.
     Dr(dr::DrArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into reports.
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Sim(args) => sim::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Dr(args) => dr::run(args),
+        Command::Completions(args) => completions::run(args),
     }
 }
 
