@@ -16,13 +16,14 @@ use std::path::Path;
 /// A saved plan: what to change, on which cloud, against which state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanFile {
+    /// The plan itself; its fields (`format_version` first) sit at the top level of the file
+    /// beside the two below.
+    #[serde(flatten)]
+    pub plan: Plan,
     /// The cloud the plan's steps run against, and how to reach it.
     pub cloud: CloudSettings,
     /// Where the state the plan was made against lives.
     pub state_backend: Backend,
-    /// The plan itself; its fields sit at the top level of the file beside the two above.
-    #[serde(flatten)]
-    pub plan: Plan,
 }
 
 /// Writes `file` to `path` as JSON, atomically.
