@@ -146,6 +146,15 @@ mod tests {
         }
     }
 
+    /// An empty plan saved in a fresh directory (kept alive by the returned guard).
+    fn saved_to_disk() -> (tempfile::TempDir, std::path::PathBuf) {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("plan.json");
+        let file = saved(empty_plan(&StateDocument::new("shop", "staging")));
+        save(&file, &path).unwrap();
+        (directory, path)
+    }
+
     #[test]
     fn saved_plan_loads_back_identical() {
         let directory = tempfile::tempdir().unwrap();
@@ -159,13 +168,7 @@ mod tests {
 
     #[test]
     fn the_cloud_and_the_state_backend_are_fields_of_their_own() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("plan.json");
-        save(
-            &saved(empty_plan(&StateDocument::new("shop", "staging"))),
-            &path,
-        )
-        .unwrap();
+        let (_directory, path) = saved_to_disk();
         let text: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(
@@ -181,13 +184,7 @@ mod tests {
 
     #[test]
     fn a_plan_file_naming_an_unknown_cloud_is_refused_not_taken_for_sim() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("plan.json");
-        save(
-            &saved(empty_plan(&StateDocument::new("shop", "staging"))),
-            &path,
-        )
-        .unwrap();
+        let (_directory, path) = saved_to_disk();
         let text = std::fs::read_to_string(&path).unwrap();
         let edited = text.replace("\"name\": \"aws\"", "\"name\": \"azure\"");
         assert_ne!(text, edited);

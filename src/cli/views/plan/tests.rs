@@ -59,6 +59,17 @@ fn recorded(address: &str, kind: Kind, id: &str, values: Value) -> StateResource
     }
 }
 
+/// What the cloud reports for a recorded object that nobody changed.
+fn live_of(object: &StateResource) -> LiveResource {
+    LiveResource {
+        kind: object.kind,
+        region: object.region.clone(),
+        id: object.id.clone(),
+        attributes: object.attributes.clone(),
+        tags: object.tags.clone(),
+    }
+}
+
 const OLD_USER_DATA: &str = "#cloud-config\npackages:\n  - nginx\nruncmd:\n  - systemctl enable nginx\n  - systemctl start nginx\n  - echo one\n  - echo two\n  - echo three\n  - echo four\n";
 
 fn sample_plan() -> crate::plan::Plan {
@@ -137,17 +148,7 @@ fn sample_plan() -> crate::plan::Plan {
     ] {
         state.resources.insert(object.address.clone(), object);
     }
-    let mut live: Vec<LiveResource> = state
-        .resources
-        .values()
-        .map(|object| LiveResource {
-            kind: object.kind,
-            region: object.region.clone(),
-            id: object.id.clone(),
-            attributes: object.attributes.clone(),
-            tags: object.tags.clone(),
-        })
-        .collect();
+    let mut live: Vec<LiveResource> = state.resources.values().map(live_of).collect();
     // Someone changed the app template's secret and the web template's image by hand.
     live[0]
         .attributes
@@ -227,16 +228,7 @@ fn plan_between(
     let wanted: BTreeMap<Address, DesiredResource> = wanted.into_iter().collect();
     let mut state = StateDocument::new("shop", "staging");
     state.serial = 1;
-    let live: Vec<LiveResource> = recorded
-        .iter()
-        .map(|object| LiveResource {
-            kind: object.kind,
-            region: object.region.clone(),
-            id: object.id.clone(),
-            attributes: object.attributes.clone(),
-            tags: object.tags.clone(),
-        })
-        .collect();
+    let live: Vec<LiveResource> = recorded.iter().map(live_of).collect();
     for object in recorded {
         state.resources.insert(object.address.clone(), object);
     }

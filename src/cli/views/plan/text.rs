@@ -113,24 +113,20 @@ fn render_drift(out: &mut String, drift: &[Drift], painter: &Painter) {
             painter.paint("#", Style::new().bold()),
             painter.paint(entry.address.as_str(), Style::new().bold())
         );
+        let (symbol, opening) = match entry.what {
+            DriftKind::Deleted => (Symbol::Delete, "{}\n"),
+            DriftKind::Changed => (Symbol::Update, "{"),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} \"{}\" {opening}",
+            symbol.painted(painter),
+            entry.kind,
+            entry.address
+        );
         match entry.what {
-            DriftKind::Deleted => {
-                let _ = writeln!(
-                    out,
-                    "  {} {} \"{}\" {{}}\n",
-                    Symbol::Delete.painted(painter),
-                    entry.kind,
-                    entry.address
-                );
-            }
+            DriftKind::Deleted => {}
             DriftKind::Changed => {
-                let _ = writeln!(
-                    out,
-                    "  {} {} \"{}\" {{",
-                    Symbol::Update.painted(painter),
-                    entry.kind,
-                    entry.address
-                );
                 let width = entry.attributes.keys().map(String::len).max().unwrap_or(0);
                 for (name, (recorded, live)) in &entry.attributes {
                     let line = AttributeLine {
