@@ -17,6 +17,8 @@ mod catalog;
 mod drill;
 mod error;
 mod failover;
+pub mod placement;
+pub mod target;
 
 pub use audit::{AUDIT_FILE, AuditRecord, append_audit, audit_path, read_audit};
 pub use backup::{
