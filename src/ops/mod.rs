@@ -7,10 +7,10 @@
 //! `ops` is the top of the engine: it calls down into `dr` (which decides where an environment
 //! runs and what a DR operation does), never the other way round.
 //!
-//! Promises: every operation loads the configuration once; every operation that writes state
-//! holds the environment's lock for its whole run and plans from the state it read once under
-//! that lock; a saved plan is applied only to the state it was made against; apply never
-//! re-reads the configuration once the plan exists.
+//! Promises: an operation loads the configuration at most once; an operation that writes
+//! state holds the environment's lock from the one state read that decides what it does until
+//! its last write, and plans from that read; a saved plan is applied only to the state it was
+//! made against; apply never re-reads the configuration once the plan exists.
 
 mod backup;
 mod drill;
