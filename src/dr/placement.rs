@@ -14,9 +14,10 @@
 //! region, with its own state: the environment's failover, standby and restores are not its
 //! own, so none of the above applies to it.
 //!
-//! Promise: [`place`] is pure. The configuration was loaded and the state read by the caller
-//! (`ops`, under the environment's lock, so what is placed is what is planned); nothing here
-//! reads a file or calls a cloud.
+//! Promise: [`place`] is a function of its arguments. The configuration was loaded and the
+//! state read by the caller (`ops`, under the environment's lock, so what is placed is what is
+//! planned); nothing here reads state or calls a cloud. (The one read left is the
+//! configuration's own: `file(...)` is evaluated, and reads its file, when a block is expanded.)
 //!
 //! Dependency direction: `ops` calls down into this module after reading the state; this
 //! module sees only `config`, `graph` and `state`, and nothing in `dr` calls `ops`, so
