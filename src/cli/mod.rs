@@ -12,6 +12,7 @@ mod sim;
 mod stack_args;
 mod validate;
 mod vars;
+mod views;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

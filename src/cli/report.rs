@@ -26,3 +26,16 @@ pub fn ops(error: crate::ops::OpsError) -> ExitCode {
         other => self::error(miette::Report::new(other)),
     }
 }
+
+/// Hands an operation's result to `view`, or reports why there is none: the runtime could
+/// not start, or the operation failed.
+pub fn outcome<T>(
+    result: std::io::Result<Result<T, crate::ops::OpsError>>,
+    view: impl FnOnce(&T) -> ExitCode,
+) -> ExitCode {
+    match result {
+        Ok(Ok(value)) => view(&value),
+        Ok(Err(failure)) => ops(failure),
+        Err(failure) => error(miette::miette!("cannot start: {failure}")),
+    }
+}
