@@ -1,6 +1,7 @@
 //! `cairn apply` and `cairn destroy`: show the plan, confirm, execute, report.
 
-use super::stack_args::{StackArgs, run_reported};
+use super::report::outcome;
+use super::stack_args::{StackArgs, block_on};
 use super::views;
 use crate::apply::ApplyOptions;
 use crate::ops::{self, ApplyRequest, OpsError};
@@ -91,8 +92,8 @@ fn execute(request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCode {
     let approved = auto_approve || request.plan_file.is_some();
     let mut confirm =
         |plan: &Plan| -> Result<bool, OpsError> { views::apply::confirm(plan, verb, approved) };
-    match run_reported(ops::apply(&request, &mut confirm, &Progress)) {
-        Ok(outcome) => views::apply::finished(&outcome, verb),
-        Err(code) => code,
-    }
+    outcome(
+        block_on(ops::apply(&request, &mut confirm, &Progress)),
+        |done| views::apply::finished(done, verb),
+    )
 }

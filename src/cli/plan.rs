@@ -1,8 +1,10 @@
 //! `cairn plan -e ENV [DIR]`: refresh, diff and show what apply would do.
 
-use super::stack_args::{StackArgs, run_reported};
+use super::report::outcome;
+use super::stack_args::{StackArgs, block_on};
 use super::views;
 use crate::ops;
+use crate::ops::Planned;
 use crate::plan;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,14 +46,17 @@ pub struct PlanArgs {
 
 pub fn run(args: PlanArgs) -> ExitCode {
     let mut request = args.stack.request();
-    request.target = args.target;
+    request.target = args.target.clone();
     request.refresh_only = args.refresh_only;
     request.destroy = args.destroy;
     request.skip_refresh = args.no_refresh;
-    let planned = match run_reported(ops::make_plan(&request)) {
-        Ok(planned) => planned,
-        Err(code) => return code,
-    };
+    outcome(block_on(ops::make_plan(&request)), |planned| {
+        show(planned, &args)
+    })
+}
+
+/// Saves the plan when asked to, then shows it.
+fn show(planned: &Planned, args: &PlanArgs) -> ExitCode {
     // Saved before anything is shown, so a plan that could not be saved is never presented
     // as one that can be applied.
     if let Some(out) = &args.out

@@ -88,6 +88,19 @@ pub fn render(error: &dyn Diagnostic, verbose: bool) -> String {
     out
 }
 
+/// Hands an operation's result to `view`, or reports why there is none: the runtime could
+/// not start, or the operation failed.
+pub fn outcome<T>(
+    result: std::io::Result<Result<T, crate::ops::OpsError>>,
+    view: impl FnOnce(&T) -> ExitCode,
+) -> ExitCode {
+    match result {
+        Ok(Ok(value)) => view(&value),
+        Ok(Err(failure)) => ops(failure),
+        Err(failure) => error(miette::miette!("cannot start the async runtime: {failure}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! Reading and editing recorded state: `show`, `output`, `state list|show|rm`, `import`,
 //! `force-unlock`.
 
-use super::stack_args::{StackArgs, run_reported};
+use super::report::outcome;
+use super::stack_args::{StackArgs, block_on};
 use super::views::state as view;
 use crate::model::Address;
 use crate::ops::{self, ImportRequest, OpsError};
@@ -166,13 +167,10 @@ pub fn run_import(args: ImportArgs) -> ExitCode {
         address: args.address,
         id: args.id,
     };
-    match run_reported(ops::import(&request)) {
-        Ok(resource) => {
-            view::imported(&resource);
-            ExitCode::SUCCESS
-        }
-        Err(code) => code,
-    }
+    outcome(block_on(ops::import(&request)), |resource| {
+        view::imported(resource);
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn run_force_unlock(args: ForceUnlockArgs) -> ExitCode {

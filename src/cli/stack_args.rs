@@ -1,10 +1,8 @@
-//! The arguments every command that works on one environment of a stack shares, and how a
-//! command runs an engine operation.
+//! The arguments every command that works on one environment of a stack shares.
 
 use super::vars::VarArgs;
-use crate::ops::{OpsError, PlanRequest};
+use crate::ops::PlanRequest;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct StackArgs {
@@ -37,18 +35,4 @@ pub fn block_on<F: std::future::Future>(future: F) -> std::io::Result<F::Output>
         .enable_all()
         .build()?;
     Ok(runtime.block_on(future))
-}
-
-/// Runs the engine operation `future` to its end; its error, or a runtime that cannot start,
-/// is reported on stderr and becomes the exit code.
-pub fn run_reported<T>(
-    future: impl std::future::Future<Output = Result<T, OpsError>>,
-) -> Result<T, ExitCode> {
-    match block_on(future) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(super::report::ops(error)),
-        Err(error) => Err(super::report::error(miette::miette!(
-            "cannot start the async runtime: {error}"
-        ))),
-    }
 }

@@ -1,15 +1,10 @@
 //! The errors of backup and DR operations.
 
-use crate::ops::OpsError;
 use crate::provider::ProviderError;
 
 /// What stopped a backup or DR operation.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DrError {
-    /// Loading the stack, its state or its provider failed.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Ops(#[from] OpsError),
     /// A cloud call failed.
     #[error("cannot {action} in `{region}`: {source}")]
     Provider {
@@ -28,7 +23,7 @@ pub enum DrError {
         "add a `dr {{ region = ..., zones = [...] }}` block, or pass `--to REGION`"
     ))]
     NoDrRegion { environment: String },
-    /// A drill into a region whose zones are unknown.
+    /// A redeploy into a region whose zones are unknown.
     #[error("no zones known for region `{region}`")]
     #[diagnostic(help("set `dr {{ region = \"{region}\", zones = [...] }}` in the environment"))]
     NoZones { region: String },

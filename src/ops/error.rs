@@ -1,6 +1,7 @@
 //! The errors an operation reports, each wrapping the stage that failed.
 
 use crate::config::Diagnostics;
+use crate::dr::DrError;
 use crate::plan::PlanError;
 use crate::provider::ProviderError;
 use crate::provider::sim::SimError;
@@ -19,6 +20,10 @@ pub enum OpsError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Plan(#[from] PlanError),
+    /// A backup or DR step failed (no DR region, no backup copy, an unhealthy group, ...).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Dr(#[from] DrError),
     #[error("cannot reach the cloud: {0}")]
     Provider(#[source] ProviderError),
     #[error(transparent)]
@@ -49,10 +54,6 @@ pub enum OpsError {
     /// An address given on the command line is unknown.
     #[error("no resource `{address}` in {place}")]
     UnknownAddress { address: String, place: String },
-    /// A failover or failback happened between reading the configuration and taking the lock.
-    #[error("environment `{environment}` failed over or back while this run was starting")]
-    #[diagnostic(help("run the command again"))]
-    FailoverChanged { environment: String },
     /// A command that works on one environment was not told which.
     #[error("no environment given")]
     #[diagnostic(help("pass `-e ENV`; `cairn validate` lists the environments of a stack"))]

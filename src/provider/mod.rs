@@ -139,6 +139,26 @@ pub trait Provider: Send + Sync {
         id: &str,
     ) -> Result<LiveResource, ProviderError>;
 
+    /// The availability zones of `region` that can be used, sorted by name: where a
+    /// redeploy into a region without configured zones places what the primary had in its
+    /// n-th zone (DescribeAvailabilityZones on AWS, the catalogue on `sim`).
+    ///
+    /// The default answers that the cloud cannot list zones, for test doubles that never
+    /// redeploy; both real providers answer from the cloud.
+    ///
+    /// # Errors
+    /// [`ProviderError::RegionUnavailable`] for a region that does not exist or does not
+    /// answer; the cloud's own errors otherwise.
+    async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!(
+                "the `{}` cloud cannot list the zones of `{region}`",
+                self.name()
+            ),
+        })
+    }
+
     /// The API calls made so far through this provider.
     fn calls(&self) -> CallCount;
 }
