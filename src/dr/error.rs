@@ -6,7 +6,7 @@ use crate::provider::ProviderError;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DrError {
     /// A cloud call failed.
-    #[error("cannot {action} in `{region}`")]
+    #[error("cannot {action} in `{region}`: {source}")]
     Provider {
         action: String,
         region: String,
@@ -54,7 +54,7 @@ pub enum DrError {
     ))]
     NotFailedOver { environment: String, region: String },
     /// Failback needs the primary region to answer.
-    #[error("the primary region `{region}` is still unavailable")]
+    #[error("the primary region `{region}` is still unavailable: {source}")]
     #[diagnostic(help("fail back once the primary region answers again"))]
     PrimaryUnavailable {
         region: String,
@@ -72,7 +72,7 @@ pub enum DrError {
         waited_seconds: u64,
     },
     /// The audit log could not be written.
-    #[error("cannot append to the audit log `{path}`")]
+    #[error("cannot append to the audit log `{path}`: {source}")]
     Audit {
         path: String,
         #[source]

@@ -10,16 +10,12 @@ use crate::config::{Backend, Config, Diagnostic, Environment, LoadOptions};
 use crate::dr::{Deployment, Placement};
 use crate::graph::{self, ExpandOptions};
 use crate::model::{Owner, resolve};
-use crate::plan::{self, Observed, Plan, PlanOptions};
+use crate::plan::{self, Observed, Plan, PlanFile, PlanOptions};
 use crate::provider::Provider;
 use crate::state::{LocalBackend, StateBackend, StateDocument, StateLock, StateOutput};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Setting key in a plan: the directory the state backend keeps its files in, so a saved plan
-/// finds its state without reading the configuration.
-const STATE_ROOT: &str = "state_root";
 
 /// What to plan.
 #[derive(Debug, Clone, Default)]
@@ -187,8 +183,23 @@ impl Stack {
     /// # Errors
     /// As [`open_provider`].
     pub async fn provider(&self) -> Result<Arc<dyn Provider>, OpsError> {
-        let (cloud, settings) = settings_for(&self.environment, &self.dir);
-        open_provider(&cloud, &settings, &self.environment.name).await
+        open_provider(
+            &settings_for(&self.environment, &self.dir),
+            &self.environment.name,
+        )
+        .await
+    }
+
+    /// `plan` with where it applies: the environment's cloud and state backend, so applying
+    /// the saved file needs no configuration.
+    fn plan_file(&self, plan: Plan) -> PlanFile {
+        PlanFile {
+            plan,
+            cloud: settings_for(&self.environment, &self.dir),
+            state_backend: Backend::Local {
+                path: self.state_root.clone(),
+            },
+        }
     }
 }
 
@@ -210,9 +221,10 @@ impl Held {
     }
 }
 
-/// A plan with the state it was made against.
+/// A plan with where it applies, and the state it was made against.
 pub struct Planned {
-    pub plan: Plan,
+    /// The plan with its cloud and state backend: what `cairn plan -o FILE` saves.
+    pub file: PlanFile,
     pub state: StateDocument,
 }
 
@@ -226,7 +238,10 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
     let placement = stack.place(&request.deployment, &state)?;
     let provider = stack.provider().await?;
     let plan = plan_placed(&stack, &placement, &state, request, provider.as_ref()).await?;
-    Ok(Planned { plan, state })
+    Ok(Planned {
+        file: stack.plan_file(plan),
+        state,
+    })
 }
 
 /// Refreshes what `state` and `placement` cover (parked regions left out) and plans.
@@ -260,17 +275,10 @@ async fn plan_placed(
             (name.clone(), value)
         })
         .collect();
-    let (cloud, mut settings) = settings_for(&stack.environment, &stack.dir);
-    settings.insert(
-        STATE_ROOT.to_string(),
-        stack.state_root.display().to_string(),
-    );
     let options = PlanOptions {
         target: request.target.clone(),
         refresh_only: request.refresh_only,
         destroy: request.destroy,
-        cloud,
-        provider_settings: settings,
         parked_regions: placement.parked_regions.clone(),
     };
     Ok(plan::plan(desired, &outputs, state, &observed, &options)?)
@@ -387,25 +395,28 @@ async fn apply_saved(
     confirm: Confirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<ApplyOutcome, OpsError> {
-    let plan = plan::load(file)?;
+    let PlanFile {
+        plan,
+        cloud,
+        state_backend,
+    } = plan::load(file)?;
     if plan.environment != request.plan.environment && !request.plan.environment.is_empty() {
         return Err(OpsError::PlanEnvironment {
             found: plan.environment.clone(),
             wanted: request.plan.environment.clone(),
         });
     }
-    let root = plan
-        .provider_settings
-        .get(STATE_ROOT)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| request.plan.dir.join(".cairn"));
+    let root = match state_backend {
+        Backend::Local { path } => path,
+        Backend::S3 { bucket, .. } => return Err(OpsError::S3Unsupported { bucket }),
+    };
     let backend = LocalBackend::with_root(&root, &plan.environment)?;
     let _lock = backend.lock(operation(request))?;
     let state = backend
         .load()?
         .unwrap_or_else(|| StateDocument::new(&plan.stack, &plan.environment));
     plan::ensure_applicable(&plan, &state)?;
-    let provider = open_provider(&plan.cloud, &plan.provider_settings, &plan.environment).await?;
+    let provider = open_provider(&cloud, &plan.environment).await?;
     execute(plan, provider, state, &backend, request, confirm, observer).await
 }
 

@@ -1,12 +1,53 @@
-//! Views: what commands print, human and JSON, apart from the commands that compute it. A view
-//! takes the data an engine function returned and prints it; it decides nothing but the exit
-//! code the data calls for.
+//! Views: everything the commands print, one file per command group, each with a human view
+//! and, where the command has `--json`, a JSON view (as Terraform's `internal/command/views`).
+//!
+//! A command parses its arguments, calls one engine function and hands what came back to a
+//! view; a view decides nothing but the exit code the data calls for. Nothing outside this
+//! module (and the error reports of [`super::report`]) prints.
+//!
+//! Promises: JSON that cannot be serialized is reported as an error with exit code 1, never
+//! printed as an empty line; colors only on a terminal and never with `NO_COLOR`.
 
+pub mod apply;
 pub mod backup;
+pub mod config;
 pub mod dr;
+pub mod plan;
+pub mod sim;
+pub mod state;
 
+use owo_colors::{OwoColorize, Style};
 use serde::Serialize;
 use std::process::ExitCode;
+
+/// Whether to color output: only on a terminal, and never with `NO_COLOR` set.
+pub fn color_enabled() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+/// Paints text when colors are on, and leaves it plain otherwise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Painter {
+    pub color: bool,
+}
+
+impl Painter {
+    /// A painter for standard output: colors as [`color_enabled`] says.
+    pub fn for_stdout() -> Painter {
+        Painter {
+            color: color_enabled(),
+        }
+    }
+
+    pub fn paint(&self, text: &str, style: Style) -> String {
+        if self.color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    }
+}
 
 /// How a command shows its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +84,20 @@ pub fn show<T: Serialize>(
             human(value);
             code
         }
+    }
+}
+
+/// Prints `value` as pretty JSON on standard output (see [`show`]).
+pub fn print_json(value: &impl Serialize) -> ExitCode {
+    show(value, Format::Json, |_| {}, ExitCode::SUCCESS)
+}
+
+/// `count` followed by `word`, plural when `count` is not one (`1 block`, `3 blocks`).
+pub fn counted(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("{count} {word}")
+    } else {
+        format!("{count} {word}s")
     }
 }
 
@@ -106,5 +161,18 @@ mod tests {
         assert_eq!(age(12 * 60 + 5), "12m");
         assert_eq!(age(5 * 3600 + 120), "5h 2m");
         assert_eq!(age(3 * 86_400 + 4 * 3600), "3d 4h");
+    }
+
+    #[test]
+    fn print_json_of_what_cannot_be_serialized_is_an_error() {
+        assert_eq!(print_json(&Unserializable), ExitCode::FAILURE);
+        assert_eq!(print_json(&serde_json::json!({"a": 1})), ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn words_are_counted() {
+        assert_eq!(counted(1, "block"), "1 block");
+        assert_eq!(counted(0, "block"), "0 blocks");
+        assert_eq!(counted(12, "environment"), "12 environments");
     }
 }
