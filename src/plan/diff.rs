@@ -28,10 +28,6 @@ pub struct PlanOptions {
     pub refresh_only: bool,
     /// `destroy`: delete everything the state (and the refresh) knows.
     pub destroy: bool,
-    /// The cloud the environment runs on, copied into the plan for apply.
-    pub cloud: String,
-    /// How to reach the cloud, copied into the plan for apply.
-    pub provider_settings: BTreeMap<String, String>,
     /// Regions left out entirely (a failed-over environment's primary): what state records
     /// there is neither read, changed nor deleted, and stays in state as it is.
     pub parked_regions: BTreeSet<String>,
@@ -67,8 +63,6 @@ pub fn plan(
         environment: state.environment.clone(),
         state_lineage: state.lineage.clone(),
         state_serial: state.serial,
-        cloud: options.cloud.clone(),
-        provider_settings: options.provider_settings.clone(),
         changes: Vec::new(),
         steps: Vec::new(),
         drift: reconciled.drift.clone(),

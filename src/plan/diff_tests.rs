@@ -43,10 +43,7 @@ impl Fixture {
             desired: BTreeMap::new(),
             state,
             live: Vec::new(),
-            options: PlanOptions {
-                cloud: "sim".to_string(),
-                ..PlanOptions::default()
-            },
+            options: PlanOptions::default(),
         }
     }
 

@@ -380,7 +380,7 @@ mod tests {
         let error = result.unwrap_err();
         assert_eq!(
             error.to_string(),
-            "refresh could not read network resources in `us-east-1`"
+            "refresh could not read network resources in `us-east-1`: throttled: Rate exceeded"
         );
         // Scopes are read concurrently; the one named gave up after its own attempts.
         let failed_scope_reads = cloud

@@ -77,6 +77,10 @@ impl Provider for Retrying {
         with_retries("import", || self.inner.import(region, kind, id)).await
     }
 
+    async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
+        with_retries("zones", || self.inner.zones(region)).await
+    }
+
     fn calls(&self) -> CallCount {
         self.inner.calls()
     }

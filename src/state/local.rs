@@ -543,7 +543,8 @@ mod tests {
             matches!(error, StateError::NewerFormat { found: 2, .. }),
             "{error}"
         );
-        assert!(error.to_string().contains("upgrade Cairn"));
+        let help = miette::Diagnostic::help(&error).map(|help| help.to_string());
+        assert!(help.is_some_and(|help| help.contains("upgrade Cairn")));
         assert_refused(&backend, &mut document, |error| {
             matches!(error, StateError::NewerFormat { .. })
         });
@@ -627,12 +628,13 @@ mod tests {
             )),
             "{message}"
         );
-        assert!(
-            message.contains(&format!(
-                "hint: wait for that run to finish, or if it died: cairn force-unlock {}",
+        let help = miette::Diagnostic::help(&error).map(|help| help.to_string());
+        assert_eq!(
+            help,
+            Some(format!(
+                "wait for that run to finish, or if it died: cairn force-unlock {}",
                 info.id
-            )),
-            "{message}"
+            ))
         );
         drop(lock);
         assert!(!backend.lock_path().exists());

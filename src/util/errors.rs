@@ -2,31 +2,40 @@
 //!
 //! Libraries wrap errors in errors (the SDK's service error around its response, a state
 //! error around an I/O error); the text a user reads is the chain of their messages. Many
-//! wrappers repeat their cause's message in their own, so a cause whose message the line
-//! already ends with is said once, not twice.
+//! wrappers repeat their cause's message in their own, so a cause whose message is already
+//! shown is left out: each thing is said once.
 
 use std::error::Error;
 
 /// The causes of `error`, nearest first (not `error` itself).
-pub fn causes<'a>(
-    error: &'a (dyn Error + 'static),
-) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+pub fn causes<'a>(error: &'a (dyn Error + 'a)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
     std::iter::successors(error.source(), |&cause: &&'a (dyn Error + 'static)| {
         cause.source()
     })
 }
 
-/// `error` and its causes on one line, `outer: inner: innermost`, each message once.
-pub fn error_chain(error: &(dyn Error + 'static)) -> String {
-    let mut text = error.to_string();
+/// The messages of `error`'s causes, nearest first, without those that `error`'s own message
+/// or a nearer cause already shows.
+pub fn new_causes(error: &dyn Error) -> Vec<String> {
+    let mut shown = error.to_string();
+    let mut found = Vec::new();
     for cause in causes(error) {
         let message = cause.to_string();
-        if !text.ends_with(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
+        if !shown.contains(&message) {
+            shown.push('\n');
+            shown.push_str(&message);
+            found.push(message);
         }
     }
-    text
+    found
+}
+
+/// `error` and its causes on one line, `outer: inner: innermost`, each message once.
+pub fn error_chain(error: &dyn Error) -> String {
+    std::iter::once(error.to_string())
+        .chain(new_causes(error))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 #[cfg(test)]
@@ -66,6 +75,16 @@ mod tests {
         assert_eq!(
             error_chain(&error),
             "refused: could not write `state.json`: disk full"
+        );
+    }
+
+    #[test]
+    fn a_cause_already_shown_anywhere_is_left_out() {
+        let error = Outer::Save(Middle(std::io::Error::other("state.json")));
+        assert_eq!(
+            new_causes(&error),
+            ["could not write `state.json`"],
+            "the innermost cause is named in the middle one"
         );
     }
 

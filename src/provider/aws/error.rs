@@ -14,12 +14,13 @@ use crate::util::errors::error_chain;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 
 /// Errors from setting up the AWS provider, before any resource call.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, miette::Diagnostic)]
 pub enum AwsError {
     /// No usable credentials were found by the standard chain.
-    #[error(
-        "no AWS credentials found{profile}: {message}\nhint: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
-    )]
+    #[error("no AWS credentials found{profile}: {message}")]
+    #[diagnostic(help(
+        "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
+    ))]
     Credentials { profile: String, message: String },
     /// A setting is not usable (for example a malformed endpoint URL).
     #[error("invalid AWS setting `{setting}`: {message}")]
@@ -213,10 +214,7 @@ impl CallError {
                 message: format!("{}: {}", self.code, self.message),
             },
             ErrorClass::Credentials => ProviderError::Credentials {
-                message: format!(
-                    "{}: {} (hint: check AWS_PROFILE or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in use)",
-                    self.code, self.message
-                ),
+                message: format!("{}: {}", self.code, self.message),
             },
             ErrorClass::NotFound | ErrorClass::Api => ProviderError::Api {
                 code: self.code,

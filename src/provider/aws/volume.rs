@@ -104,7 +104,7 @@ pub(super) async fn update(
             return Err(ProviderError::Api {
                 code: "InvalidParameterValue".to_string(),
                 message: format!(
-                    "a volume can only grow: `size_gb` {wanted} is smaller than the current {live}\nhint: replace the volume to shrink it"
+                    "a volume can only grow: `size_gb` {wanted} is smaller than the current {live}; replace the volume to shrink it"
                 ),
             });
         }
