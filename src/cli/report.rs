@@ -69,17 +69,9 @@ pub fn render(error: &dyn Diagnostic, verbose: bool) -> String {
     }
     let mut out = format!("error: {message}\n");
     if verbose {
-        // What is already on screen, so a cause that repeats it is left out.
-        let mut shown = message;
-        let mut cause = error.source();
-        while let Some(current) = cause {
-            let text = current.to_string();
-            if !shown.contains(&text) {
-                let _ = writeln!(out, "  caused by: {text}");
-                shown.push('\n');
-                shown.push_str(&text);
-            }
-            cause = current.source();
+        // A cause that repeats what is already on screen is left out.
+        for text in crate::util::errors::new_causes(error) {
+            let _ = writeln!(out, "  caused by: {text}");
         }
     }
     if let Some(help) = error.help() {

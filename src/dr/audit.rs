@@ -60,19 +60,6 @@ pub fn append_audit(stack_dir: &Path, record: &AuditRecord) -> Result<(), DrErro
     file.write_all(line.as_bytes()).map_err(failure)
 }
 
-/// An error and its causes on one line: the `failed: …` outcome of an audit record, and the
-/// problems reports carry as text.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 /// Every record of the stack's audit log, oldest first; none when there is no log yet. A line
 /// that does not parse (a crash mid-append) is skipped.
 ///

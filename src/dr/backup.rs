@@ -12,13 +12,14 @@
 //! no duplicate; every run is audited, failed ones too.
 
 use super::DrError;
-use super::audit::{AuditRecord, append_audit, error_chain};
+use super::audit::{AuditRecord, append_audit};
 use super::catalog::{self, BackupCopy, RegionListing, TAG_COPY_OF};
 use super::target;
 use crate::graph::{BackupPolicySpec, Expansion};
 use crate::model::{Address, Attributes, DesiredResource, Kind, Owner};
 use crate::provider::{CreateRequest, Provider, ProviderError};
 use crate::state::StateDocument;
+use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -411,7 +412,10 @@ async fn create(
         region: region.to_string(),
         attributes,
         tags,
-        token: format!("cairn-backup-{:016x}", fnv1a(token_source.as_bytes())),
+        token: format!(
+            "cairn-backup-{:016x}",
+            crate::util::hash::stable_hash(token_source.as_bytes())
+        ),
     };
     let live = provider
         .create(&request)
@@ -429,13 +433,6 @@ async fn create(
                 message: "the created snapshot lost its backup tags".to_string(),
             },
         )
-    })
-}
-
-/// FNV-1a: a stable hash for idempotency tokens (the std hasher may change between releases).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
@@ -628,15 +625,4 @@ async fn restore_and_check(
         });
     }
     verified
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_stable_and_distinct() {
-        assert_eq!(fnv1a(b"us-east-1|a"), fnv1a(b"us-east-1|a"));
-        assert_ne!(fnv1a(b"us-east-1|a"), fnv1a(b"us-west-2|a"));
-    }
 }

@@ -11,12 +11,13 @@
 //! primary's state nor its refresh ever sees a drill resource.
 
 use super::DrError;
-use super::audit::{AuditRecord, append_audit, audit_path, error_chain};
+use super::audit::{AuditRecord, append_audit, audit_path};
 use super::catalog::BackupCopy;
 use super::redeploy::{GroupHealth, RestoredVolume, restores_for};
 use crate::config::Environment;
 use crate::graph::Expansion;
 use crate::model::Kind;
+use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;

@@ -15,13 +15,14 @@
 //! data was snapshotted and copied where the environment goes; every outcome is audited.
 
 use super::DrError;
-use super::audit::{AuditRecord, append_audit, audit_path, error_chain};
+use super::audit::{AuditRecord, append_audit, audit_path};
 use super::backup::{CopyAction, VolumeBackup};
 use super::catalog::{self, BackupCopy};
 use super::redeploy::{GroupHealth, RestoredVolume};
 use super::target::{Target, primary_region};
 use crate::config::Environment;
 use crate::state::Failover;
+use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,12 +5,15 @@
 //! observed; its output is deterministic (sorted by address) so that the same inputs give the
 //! same plan byte for byte.
 
+mod decide;
 mod diff;
 mod error;
 mod file;
 mod model;
 mod order;
+mod reconcile;
 mod refresh;
+mod scope;
 
 pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};

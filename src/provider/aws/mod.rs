@@ -128,7 +128,7 @@ impl AwsProvider {
         if let Err(error) = credentials.provide_credentials().await {
             return Err(AwsError::Credentials {
                 profile,
-                message: error::chain(&error),
+                message: crate::util::errors::error_chain(&error),
             });
         }
         Ok(AwsProvider {

@@ -379,16 +379,9 @@ fn region_in_outage(region: &str) -> ProviderError {
 
 /// A failure of the simulation's own storage, reported as a non-retryable API error.
 fn storage_failure(error: &SimError) -> ProviderError {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
     ProviderError::Api {
         code: "SimStorageError".to_string(),
-        message,
+        message: crate::util::errors::error_chain(error),
     }
 }
 
