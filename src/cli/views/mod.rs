@@ -17,6 +17,10 @@ pub mod sim;
 pub mod state;
 
 use owo_colors::{OwoColorize, Style};
+
+/// Shown instead of a sensitive value, in text and in JSON alike (as Terraform shows it), by
+/// every view: plans, state, outputs.
+pub const SENSITIVE: &str = "(sensitive value)";
 use serde::Serialize;
 use std::process::ExitCode;
 

@@ -1,17 +1,15 @@
 //! Views of recorded state: `cairn show`, `output`, `state list|show|rm`, `import` and
 //! `force-unlock`.
 //!
-//! Promise: sensitive values show as `(sensitive value)` in text and `"(sensitive)"` in JSON;
+//! Promise: sensitive values show as `(sensitive value)` in text and JSON alike;
 //! only `cairn output --name NAME` prints one raw, because that is what it is asked for.
 
+use super::SENSITIVE;
 use crate::model::{Address, is_known};
 use crate::state::{StateDocument, StateOutput, StateResource};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-
-const SENSITIVE_TEXT: &str = "(sensitive value)";
-const SENSITIVE_JSON: &str = "(sensitive)";
 
 /// `cairn show`: the environment, each resource with its attributes, and the outputs.
 pub fn show(state: &StateDocument) {
@@ -38,13 +36,13 @@ pub fn show_json(state: &StateDocument) -> ExitCode {
     for resource in state.resources.values_mut() {
         for name in resource.sensitive.clone() {
             if let Some(value) = resource.attributes.get_mut(&name) {
-                *value = Value::String(SENSITIVE_JSON.to_string());
+                *value = Value::String(SENSITIVE.to_string());
             }
         }
     }
     for output in state.outputs.values_mut() {
         if output.sensitive {
-            output.value = Value::String(SENSITIVE_JSON.to_string());
+            output.value = Value::String(SENSITIVE.to_string());
         }
     }
     super::print_json(&state)
@@ -63,7 +61,7 @@ pub fn outputs_json(outputs: &BTreeMap<String, StateOutput>) -> ExitCode {
         .iter()
         .map(|(name, output)| {
             let value = if output.sensitive {
-                Value::String(SENSITIVE_JSON.to_string())
+                Value::String(SENSITIVE.to_string())
             } else {
                 output.value.clone()
             };
@@ -100,7 +98,7 @@ pub fn resource(resource: &StateResource) {
             continue;
         }
         let shown = if resource.sensitive.contains(name) {
-            SENSITIVE_TEXT.to_string()
+            SENSITIVE.to_string()
         } else {
             value.to_string()
         };
@@ -136,7 +134,7 @@ pub fn unlocked(lock_id: &str) {
 /// An output as a user reads it: sensitive values hidden, unknown ones marked.
 fn output_text(output: &StateOutput) -> String {
     if output.sensitive {
-        SENSITIVE_TEXT.to_string()
+        SENSITIVE.to_string()
     } else if !is_known(&output.value) {
         "(known after apply)".to_string()
     } else {

@@ -18,7 +18,7 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "create_before_destroy"}], "summary": {"create", "update", "replace", "delete"}, "drift":
 /// [{"address", "kind", "region", "what", "attributes": {name: {"before", "after"}}}],
 /// "adopted": [{"address", "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"}}`.
-/// Sensitive values are `"(sensitive)"`; values only known after apply are
+/// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
 pub fn render_json(plan: &Plan) -> Value {
     let changes: Vec<Value> = plan
