@@ -11,7 +11,10 @@ use crate::state::{StateBackend, StateDocument, StateResource};
 /// Configuration errors, or a state file that cannot be read.
 pub fn read_state(request: &PlanRequest) -> Result<Option<StateDocument>, OpsError> {
     let stack = Stack::open(request)?;
-    Ok(stack.backend(&request.deployment)?.load()?)
+    let environment = request.state_environment();
+    Ok(stack
+        .backend(&request.deployment)?
+        .load_for(&stack.config.stack, &environment)?)
 }
 
 /// `cairn import ADDRESS ID`.
