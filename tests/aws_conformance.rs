@@ -98,6 +98,16 @@ async fn errors_are_classified() {
 }
 
 #[tokio::test]
+async fn ownership_is_released_and_taken_over() {
+    conformance::ownership_is_released_and_taken_over(
+        &provider().await,
+        &fixture("ownership"),
+        &fixture("ownership-other"),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn zones_of_a_region() {
     conformance::zones_of_a_region(&provider().await, &fixture("zones")).await;
 }

@@ -96,6 +96,17 @@ async fn errors_are_classified() {
 }
 
 #[tokio::test]
+async fn ownership_is_released_and_taken_over() {
+    let (_directory, provider) = provider();
+    conformance::ownership_is_released_and_taken_over(
+        &provider,
+        &fixture("ownership"),
+        &fixture("ownership-other"),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn zones_of_a_region() {
     let (_directory, provider) = provider();
     conformance::zones_of_a_region(&provider, &fixture("zones")).await;

@@ -1075,6 +1075,70 @@ pub async fn errors_are_classified(provider: &dyn Provider, fixture: &Fixture) {
     delete(provider, &network).await;
 }
 
+/// Ownership tags are rewritten alone: released (`cairn state rm`), a resource keeps its
+/// other tags and no owner's read finds it; taken over (`cairn import --take-over`), the new
+/// owner's read finds it at its new address. A missing id is `NotFound`.
+pub async fn ownership_is_released_and_taken_over(
+    provider: &dyn Provider,
+    fixture: &Fixture,
+    other: &Fixture,
+) {
+    let region = &fixture.region;
+    let address = format!("network.main[{region}]");
+    let network = create_in(
+        provider,
+        fixture,
+        region,
+        Kind::Network,
+        &address,
+        json!({"cidr": "10.8.0.0/16"}),
+        &[("team", "platform")],
+    )
+    .await;
+
+    let released = provider
+        .set_ownership(region, Kind::Network, &network.id, &Tags::new())
+        .await
+        .unwrap_or_else(|error| panic!("release `{}`: {error}", network.id));
+    let user_tags = Tags::from([("team".to_string(), "platform".to_string())]);
+    assert_eq!(released.tags, user_tags, "only the ownership tags go");
+    assert_eq!(released.attributes, network.attributes);
+    assert_gone(provider, fixture, &network).await;
+    let imported = provider
+        .import(region, Kind::Network, &network.id)
+        .await
+        .unwrap_or_else(|error| panic!("import `{}`: {error}", network.id));
+    assert_eq!(imported, released);
+
+    let new_address = format!("network.core[{region}]");
+    let taken = provider
+        .set_ownership(
+            region,
+            Kind::Network,
+            &network.id,
+            &other.owner.tags_for(&Address::new(&new_address)),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("take over `{}`: {error}", network.id));
+    assert_eq!(taken.tags, tags_for(other, &new_address, &[("team", "platform")]));
+    let found = read(provider, other, Kind::Network).await;
+    assert_eq!(found, vec![taken.clone()]);
+    assert_gone(provider, fixture, &network).await;
+
+    let missing = provider
+        .set_ownership(region, Kind::Network, "vpc-0123456789abcdef0", &Tags::new())
+        .await;
+    assert_eq!(
+        missing,
+        Err(ProviderError::NotFound {
+            kind: Kind::Network,
+            region: region.clone(),
+            id: "vpc-0123456789abcdef0".to_string(),
+        })
+    );
+    delete(provider, &taken).await;
+}
+
 /// The zones of a region are the cloud's own, sorted by name: a redeploy into a region
 /// without configured zones maps the primary's n-th zone to the n-th of these, so the order
 /// must be the same on every cloud. A region that does not exist is `RegionUnavailable`.

@@ -6,6 +6,7 @@
 
 use super::SENSITIVE;
 use crate::model::{Address, is_known};
+use crate::ops::{Imported, Removal};
 use crate::state::{StateDocument, StateOutput, StateResource};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -109,21 +110,65 @@ pub fn resource(resource: &StateResource) {
     }
 }
 
-/// `cairn state rm`.
-pub fn removed(addresses: &[String]) {
-    for address in addresses {
-        println!("Removed {address}");
+/// `cairn state rm`: what was released, what was gone already and what stays managed; exit
+/// code 1 when something could not be released.
+pub fn removed(removal: &Removal) -> ExitCode {
+    for resource in &removal.released {
+        println!("Removed {} ({}): released", resource.address, resource.id);
     }
-    println!(
-        "Successfully removed {} from state; the cloud is unchanged.",
-        super::counted(addresses.len(), "resource")
-    );
+    for resource in &removal.gone {
+        println!(
+            "Removed {} ({}): already gone from the cloud",
+            resource.address, resource.id
+        );
+    }
+    for (resource, owner) in &removal.not_owned {
+        match owner {
+            Some(owner) => println!(
+                "Removed {} ({}): managed by {owner} now, whose ownership tags are left as they are",
+                resource.address, resource.id
+            ),
+            None => println!(
+                "Removed {} ({}): it carried no ownership tags",
+                resource.address, resource.id
+            ),
+        }
+    }
+    let forgotten = removal.released.len() + removal.gone.len() + removal.not_owned.len();
+    if forgotten == 1 {
+        println!(
+            "Successfully removed 1 resource from state. Cairn removed its ownership tags: it is left in the cloud as it is, and no plan adopts it again."
+        );
+    } else if forgotten > 1 {
+        println!(
+            "Successfully removed {forgotten} resources from state. Cairn removed their ownership tags: they are left in the cloud as they are, and no plan adopts them again."
+        );
+    }
+    if removal.kept.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    for (resource, reason) in &removal.kept {
+        eprintln!(
+            "error: {} ({}) stays in state: {reason}",
+            resource.address, resource.id
+        );
+    }
+    eprintln!("hint: run `cairn state rm` again once the cloud answers");
+    ExitCode::FAILURE
 }
 
 /// `cairn import`.
-pub fn imported(resource: &StateResource) {
+pub fn imported(imported: &Imported) {
+    let resource = &imported.resource;
     println!("{}: imported {}", resource.address, resource.id);
-    println!("Import successful! The resource is now managed by cairn.");
+    if let Some(owner) = &imported.taken_from {
+        println!(
+            "Taken over from {owner}; remove it from that environment's state with `cairn state rm`."
+        );
+    }
+    println!(
+        "Import successful! The resource is now managed by cairn and carries this environment's ownership tags."
+    );
 }
 
 /// `cairn force-unlock`.

@@ -41,7 +41,7 @@ mod zones;
 pub use error::AwsError;
 pub use region::{KNOWN_REGIONS, check_region};
 
-use crate::model::{Kind, Owner};
+use crate::model::{Kind, Owner, Tags};
 use crate::provider::{
     CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
 };
@@ -186,24 +186,31 @@ async fn describe(
     }
 }
 
+/// Describes the one resource `id`, which should exist already: no wait for it to become
+/// visible, so a missing id is `NotFound` at once.
+async fn describe_existing(
+    context: &RegionContext,
+    kind: Kind,
+    id: &str,
+) -> Result<LiveResource, ProviderError> {
+    describe(context, kind, Selector::Id(id))
+        .await?
+        .into_iter()
+        .find(|resource| resource.id == id)
+        .ok_or_else(|| ProviderError::NotFound {
+            kind,
+            region: context.region.clone(),
+            id: id.to_string(),
+        })
+}
+
 /// Describes the one resource `id`, waiting briefly for a just-created id to become visible.
 async fn describe_one(
     context: &RegionContext,
     kind: Kind,
     id: &str,
 ) -> Result<LiveResource, ProviderError> {
-    until_visible(|| async {
-        describe(context, kind, Selector::Id(id))
-            .await?
-            .into_iter()
-            .find(|resource| resource.id == id)
-            .ok_or_else(|| ProviderError::NotFound {
-                kind,
-                region: context.region.clone(),
-                id: id.to_string(),
-            })
-    })
-    .await
+    until_visible(|| describe_existing(context, kind, id)).await
 }
 
 #[async_trait]
@@ -296,16 +303,32 @@ impl Provider for AwsProvider {
         kind: Kind,
         id: &str,
     ) -> Result<LiveResource, ProviderError> {
+        describe_existing(&self.region(region)?, kind, id).await
+    }
+
+    async fn set_ownership(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+        ownership: &Tags,
+    ) -> Result<LiveResource, ProviderError> {
         let context = self.region(region)?;
-        describe(&context, kind, Selector::Id(id))
-            .await?
-            .into_iter()
-            .find(|resource| resource.id == id)
-            .ok_or_else(|| ProviderError::NotFound {
-                kind,
-                region: region.to_string(),
-                id: id.to_string(),
-            })
+        let current = describe_existing(&context, kind, id).await?;
+        match kind {
+            // A policy carries its group's ownership; it has no tags to rewrite.
+            Kind::ScalingPolicy => return Ok(current),
+            Kind::AutoscalingGroup => {
+                autoscaling_group::set_ownership(&context, &current, ownership).await?
+            }
+            _ => {
+                let (set, remove) = tags::ownership_difference(&current.tags, ownership);
+                tags::change_ec2(&context, id, &set, &remove)
+                    .await
+                    .map_err(|error| error.about(kind, region, id))?
+            }
+        }
+        describe_one(&context, kind, id).await
     }
 
     async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {

@@ -44,7 +44,7 @@ pub use faults::{FaultConfig, FaultSettings};
 pub use out_of_band::{Inventory, InventoryItem, SimCloud};
 pub use regions::{region_names, zones};
 
-use crate::model::{Kind, Owner};
+use crate::model::{Kind, Owner, Tags};
 use crate::provider::{
     CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
 };
@@ -453,6 +453,21 @@ impl Provider for SimProvider {
         let request = Request::Import {
             kind,
             id: id.to_string(),
+        };
+        expect_one(self.call(region, request).await?)
+    }
+
+    async fn set_ownership(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+        ownership: &Tags,
+    ) -> Result<LiveResource, ProviderError> {
+        let request = Request::SetOwnership {
+            kind,
+            id: id.to_string(),
+            ownership: ownership.clone(),
         };
         expect_one(self.call(region, request).await?)
     }
