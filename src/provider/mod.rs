@@ -185,6 +185,16 @@ pub trait Provider: Send + Sync {
         })
     }
 
+    /// What the cloud's clock says now: the time snapshot start times are measured on, so
+    /// backup windows and RPOs compare like with like. The wall clock by default (and on
+    /// AWS); the simulated cloud's own clock on `sim` (see `cairn sim clock`).
+    ///
+    /// # Errors
+    /// When the cloud's clock cannot be read.
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        Ok(chrono::Utc::now())
+    }
+
     /// The API calls made so far through this provider.
     fn calls(&self) -> CallCount;
 }

@@ -95,6 +95,10 @@ impl Provider for Retrying {
         .await
     }
 
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        self.inner.now().await
+    }
+
     fn calls(&self) -> CallCount {
         self.inner.calls()
     }

@@ -1120,7 +1120,10 @@ pub async fn ownership_is_released_and_taken_over(
         )
         .await
         .unwrap_or_else(|error| panic!("take over `{}`: {error}", network.id));
-    assert_eq!(taken.tags, tags_for(other, &new_address, &[("team", "platform")]));
+    assert_eq!(
+        taken.tags,
+        tags_for(other, &new_address, &[("team", "platform")])
+    );
     let found = read(provider, other, Kind::Network).await;
     assert_eq!(found, vec![taken.clone()]);
     assert_gone(provider, fixture, &network).await;

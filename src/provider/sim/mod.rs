@@ -269,7 +269,7 @@ fn execute_one(
     request: &Request,
 ) -> (Result<Response, ProviderError>, u64, CallRecord, bool) {
     cloud.sequence += 1;
-    let now = chrono::Utc::now();
+    let now = cloud.now();
     let settings = cloud.faults.overridden_by(&faults.settings);
     let outages: std::collections::BTreeSet<String> =
         cloud.outages.union(&faults.outages).cloned().collect();
@@ -493,6 +493,21 @@ impl Provider for SimProvider {
             return Err(region_in_outage(region));
         }
         Ok(zones)
+    }
+
+    /// The cloud's clock (see [`SimCloud::set_clock`]); not an API call, so neither counted
+    /// nor logged.
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        let store = Arc::clone(&self.store);
+        let stored = tokio::task::spawn_blocking(move || store.peek())
+            .await
+            .map_err(|error| {
+                storage_failure(&SimError::Task {
+                    message: error.to_string(),
+                })
+            })?
+            .map_err(|error| storage_failure(&error))?;
+        Ok(stored.unwrap_or_default().now())
     }
 
     fn calls(&self) -> CallCount {
