@@ -140,3 +140,41 @@ fn dr_region_with_fewer_zones_than_the_primary() {
     assert_points_at(&stderr, "tests/fixtures/dr_too_few_zones/main.hcl:13:14");
     insta::assert_snapshot!(stderr);
 }
+
+/// Issue 9: an unknown region used to pass `validate` and fail at refresh with an AWS endpoint
+/// URL; zones of another region failed only when a subnet was created.
+#[test]
+fn unknown_regions_and_foreign_zones_are_refused_at_validate_with_the_closest_name() {
+    let stderr = validate_fails("unknown_region");
+    assert_points_at(&stderr, "tests/fixtures/unknown_region/main.hcl:5:10");
+    assert!(stderr.contains("hint: did you mean `us-east-1`?"));
+    assert_points_at(&stderr, "tests/fixtures/unknown_region/main.hcl:13:28");
+    assert_points_at(&stderr, "tests/fixtures/unknown_region/main.hcl:13:42");
+    assert_points_at(&stderr, "tests/fixtures/unknown_region/main.hcl:16:14");
+    assert!(stderr.contains("hint: did you mean `eu-west-1`?"));
+    insta::assert_snapshot!(stderr);
+}
+
+/// Issue 9: limits the cloud refuses (a /8 network, a /30 subnet, overlapping subnets, a port
+/// above 65535, a 0 GiB volume) are found at validate, each with its limit.
+#[test]
+fn values_the_cloud_would_refuse_are_reported_with_their_limit() {
+    let stderr = validate_fails("cloud_limits");
+    for (location, limit) in [
+        ("11:10", "between /16 and /28"),
+        ("17:15", "between /16 and /28"),
+        ("28:15", "overlaps subnet `wide`"),
+        ("34:10", "1 new bits give 2"),
+        ("44:16", "from 0 to 65535"),
+        ("51:13", "1 to 16384 GiB"),
+        ("57:13", "the types are gp2"),
+        ("64:15", "1 to 16384 GiB"),
+    ] {
+        assert_points_at(
+            &stderr,
+            &format!("tests/fixtures/cloud_limits/main.hcl:{location}"),
+        );
+        assert!(stderr.contains(limit), "no `{limit}` in:\n{stderr}");
+    }
+    insta::assert_snapshot!(stderr);
+}

@@ -269,8 +269,16 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
             (close, strsim::jaro_winkler(name, candidate), candidate)
         })
         .filter(|(close, _, _)| *close)
-        .max_by(|left, right| left.1.total_cmp(&right.1))
-        .map(|(_, _, candidate)| candidate)
+        // On a tie the earlier candidate wins (`max_by` would keep the later one), so that
+        // `us-east-l` suggests `us-east-1` rather than `us-east-2`.
+        .fold(
+            None,
+            |best: Option<(f64, &str)>, (_, score, candidate)| match best {
+                Some((best_score, _)) if best_score >= score => best,
+                _ => Some((score, candidate)),
+            },
+        )
+        .map(|(_, candidate)| candidate)
 }
 
 /// `hint: did you mean ...` for a misspelt name, if a candidate is close.

@@ -15,6 +15,7 @@ pub mod functions;
 mod load;
 pub mod module;
 pub mod references;
+pub mod regions;
 pub mod schema;
 pub mod source;
 pub mod tree;

@@ -15,6 +15,7 @@ mod analysis;
 pub mod dag;
 mod dot;
 mod expand;
+mod limits;
 mod resources;
 mod standby;
 

@@ -8,7 +8,7 @@ use crate::config::eval;
 use crate::config::functions::cidr_subnet;
 use crate::config::tree::{Attr, BlockDef};
 use crate::config::{RegionSpec, Sources};
-use crate::model::{Address, Kind, Tags, Value, reference, references_in};
+use crate::model::{Address, Kind, Tags, Value, limits, reference, references_in};
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,7 +67,7 @@ impl Instance<'_> {
         Address::new(format!("{}[{placement}]", self.address_base))
     }
 
-    fn problem(&self, diagnostic: Diagnostic) {
+    pub(super) fn problem(&self, diagnostic: Diagnostic) {
         self.problems.borrow_mut().push(diagnostic);
         *self.failed.borrow_mut() = true;
     }
@@ -238,15 +238,11 @@ pub fn build(instance: &Instance<'_>) -> Option<Built> {
 fn network(instance: &Instance<'_>) -> Option<Built> {
     let block = instance.block;
     let cidr = instance.string(block, "cidr")?;
-    if let Err(message) = cidr.parse::<ipnet::IpNet>() {
+    if let Err(message) = limits::check_network_block(&cidr) {
         let attr = block.attribute("cidr")?;
         instance.problem(
-            Diagnostic::at(
-                instance.sources,
-                attr.value_span,
-                format!("invalid CIDR block `{cidr}`"),
-            )
-            .expected(format!("a block such as `10.0.0.0/16` ({message})")),
+            Diagnostic::at(instance.sources, attr.value_span, message)
+                .expected("an IPv4 block from /16 to /28 such as `10.0.0.0/16`"),
         );
         return None;
     }
@@ -270,6 +266,7 @@ fn network(instance: &Instance<'_>) -> Option<Built> {
     ));
     let mut subnet_values = serde_json::Map::new();
     let mut public_groups: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut subnet_blocks = Vec::new();
     for (index, subnet) in block.blocks_named("subnet").enumerate() {
         let Some(newbits) = instance.count(subnet, "newbits") else {
             continue;
@@ -294,13 +291,30 @@ fn network(instance: &Instance<'_>) -> Option<Built> {
                         Diagnostic::at(
                             instance.sources,
                             subnet.label_span,
-                            format!("subnet `{}` does not fit in `{cidr}`", subnet.name()),
+                            format!(
+                                "subnet `{}` does not fit in `{cidr}`: {message}",
+                                subnet.name()
+                            ),
                         )
-                        .expected(message),
+                        .note(super::limits::subnet_numbers_note(
+                            instance.region.zones.len(),
+                            offset,
+                            newbits,
+                        )),
                     );
                     return None;
                 }
             };
+            if let Some(problem) = super::limits::check_subnet(
+                instance.sources,
+                subnet,
+                zone,
+                &subnet_cidr,
+                &mut subnet_blocks,
+            ) {
+                instance.problem(problem);
+                return None;
+            }
             ids.push(Value::String(reference(&subnet_address, "id")));
             built.resources.push(instance.produced(
                 subnet_address,
@@ -387,7 +401,7 @@ fn ports(instance: &Instance<'_>, rule: &BlockDef, protocol: &str) -> Option<(i6
     if protocol == "all" {
         return Some((-1, -1));
     }
-    let expected = "a port number or a range such as `\"8080-8081\"`";
+    let expected = "a port from 0 to 65535 or a rising range such as `\"8080-8081\"`";
     let parsed = match &value {
         Value::Number(number) => number.as_i64().map(|port| (port, port)),
         Value::String(text) => match text.split_once('-') {
@@ -397,7 +411,9 @@ fn ports(instance: &Instance<'_>, rule: &BlockDef, protocol: &str) -> Option<(i6
         _ => None,
     };
     match parsed {
-        Some((from, to)) if (0..=65535).contains(&from) && (from..=65535).contains(&to) => {
+        Some((from, to))
+            if limits::PORTS.contains(&from) && (from..=*limits::PORTS.end()).contains(&to) =>
+        {
             Some((from, to))
         }
         _ => {
@@ -486,6 +502,7 @@ fn rules(instance: &Instance<'_>, ident: &str, peer: &str) -> Option<Vec<Value>>
 fn firewall(instance: &Instance<'_>) -> Option<Built> {
     let block = instance.block;
     let network_id = instance.id(block, "network", "a network such as `network.main`")?;
+    super::limits::check_name(instance, "security group")?;
     let ingress = rules(instance, "ingress", "from")?;
     let egress = rules(instance, "egress", "to")?;
     let address = instance.at(&instance.region.name);
@@ -542,7 +559,9 @@ fn launch_template(instance: &Instance<'_>) -> Option<Built> {
     };
     let mut volumes = Vec::new();
     for (position, volume) in block.blocks_named("volume").enumerate() {
-        let size = instance.count(volume, "size_gb");
+        let size = instance
+            .count(volume, "size_gb")
+            .and_then(|size| super::limits::volume_size(instance, volume, size));
         let encrypted = instance.flag(volume, "encrypted", false);
         let device = match volume.attribute("device") {
             Some(_) => instance.string(volume, "device"),
@@ -553,6 +572,7 @@ fn launch_template(instance: &Instance<'_>) -> Option<Built> {
         }
     }
     let (image, instance_type, security_group_ids) = (image?, instance_type?, security_group_ids?);
+    super::limits::check_name(instance, "launch template")?;
     let address = instance.at(&instance.region.name);
     let produced = instance.produced(
         address.clone(),
@@ -606,6 +626,7 @@ fn autoscaling(instance: &Instance<'_>) -> Option<Built> {
     };
     let (template_id, subnet_ids, min, max, desired) =
         (template_id?, subnet_ids?, min?, max?, desired?);
+    super::limits::check_name(instance, "autoscaling group")?;
     if !(min <= desired && desired <= max) {
         let span = block
             .attribute("desired")
@@ -807,10 +828,14 @@ fn zone(instance: &Instance<'_>, block: &BlockDef, name: &str) -> Option<String>
 fn volume(instance: &Instance<'_>) -> Option<Built> {
     let block = instance.block;
     let zone = zone(instance, block, "zone");
-    let size = instance.count(block, "size_gb");
+    let size = instance
+        .count(block, "size_gb")
+        .and_then(|size| super::limits::volume_size(instance, block, size));
     let encrypted = instance.flag(block, "encrypted", false);
     let volume_type = match block.attribute("type") {
-        Some(_) => instance.string(block, "type"),
+        Some(_) => instance
+            .string(block, "type")
+            .and_then(|volume_type| super::limits::volume_type(instance, block, volume_type)),
         None => Some("gp3".to_string()),
     };
     let snapshot = match block.attribute("snapshot") {
@@ -939,7 +964,9 @@ fn backup_policy(instance: &Instance<'_>) -> Option<Built> {
     };
     let retain = instance.count(block, "retain");
     let copy_to = match block.attribute("copy_to") {
-        Some(_) => instance.optional_string(block, "copy_to"),
+        Some(_) => instance
+            .optional_string(block, "copy_to")
+            .and_then(|region| super::limits::region(instance, block, "copy_to", region)),
         None => None,
     };
     let (select, volumes, every_seconds, retain) = (select?, volumes?, every?, retain?);

@@ -8,7 +8,9 @@
 
 mod address;
 mod kind;
+pub mod limits;
 mod reference;
+pub mod regions;
 
 pub use address::Address;
 pub use kind::{AttributeChange, Kind};

@@ -38,7 +38,7 @@ mod tags;
 mod volume;
 
 pub use error::AwsError;
-pub use region::{KNOWN_REGIONS, check_region};
+pub use region::check_region;
 
 use crate::model::{Kind, Owner};
 use crate::provider::{
