@@ -36,6 +36,17 @@ fn syntax_error() {
     insta::assert_snapshot!(stderr);
 }
 
+/// Issue 9: an unterminated string used to be reported where the parser gave up, three lines
+/// later on `firewall "web"`, with a hint about one-line blocks.
+#[test]
+fn an_unterminated_string_is_reported_at_the_line_of_the_string() {
+    let stderr = validate_fails("unterminated_string");
+    assert_points_at(&stderr, "tests/fixtures/unterminated_string/main.hcl:11:10");
+    assert!(stderr.contains("unterminated string"), "{stderr}");
+    assert!(!stderr.contains("one-line block"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
 #[test]
 fn unknown_block() {
     let stderr = validate_fails("unknown_block");

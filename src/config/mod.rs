@@ -18,6 +18,7 @@ pub mod references;
 pub mod regions;
 pub mod schema;
 pub mod source;
+pub mod syntax;
 pub mod tree;
 pub mod types;
 pub mod value;

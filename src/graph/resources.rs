@@ -283,8 +283,10 @@ fn network(instance: &Instance<'_>) -> Option<Built> {
                 instance.address_base,
                 subnet.name()
             ));
-            let netnum = offset + position as u64;
-            let subnet_cidr = match cidr_subnet(&cidr, newbits as i64, netnum as i64) {
+            // Saturating: `offset` and `newbits` are the user's and may be near u64::MAX.
+            let netnum = offset.saturating_add(position as u64);
+            let as_i64 = |number: u64| i64::try_from(number).unwrap_or(i64::MAX);
+            let subnet_cidr = match cidr_subnet(&cidr, as_i64(newbits), as_i64(netnum)) {
                 Ok(found) => found,
                 Err(message) => {
                     instance.problem(
