@@ -167,7 +167,8 @@ fn unknown_regions_and_foreign_zones_are_refused_at_validate_with_the_closest_na
 }
 
 /// Issue 9: limits the cloud refuses (a /8 network, a /30 subnet, overlapping subnets, a port
-/// above 65535, a 0 GiB volume) are found at validate, each with its limit.
+/// above 65535, a 0 GiB volume, a group whose min is above its max) are found at validate,
+/// each with its limit.
 #[test]
 fn values_the_cloud_would_refuse_are_reported_with_their_limit() {
     let stderr = validate_fails("cloud_limits");
@@ -180,6 +181,7 @@ fn values_the_cloud_would_refuse_are_reported_with_their_limit() {
         ("51:13", "1 to 16384 GiB"),
         ("57:13", "the types are gp2"),
         ("64:15", "1 to 16384 GiB"),
+        ("72:14", "needs min <= desired <= max"),
     ] {
         assert_points_at(
             &stderr,

@@ -640,9 +640,11 @@ fn autoscaling(instance: &Instance<'_>) -> Option<Built> {
                 span,
                 format!("`{}` needs min <= desired <= max", block.display()),
             )
-            .expected(format!(
-                "a size between {min} and {max}, found min {min}, desired {desired}, max {max}"
-            )),
+            .expected(if min > max {
+                format!("`min` of at most `max`, found min {min} and max {max}")
+            } else {
+                format!("`desired` from {min} to {max}, found {desired}")
+            }),
         );
         return None;
     }
