@@ -186,3 +186,37 @@ fn file_refuses_devices_instead_of_reading_forever() {
     let stderr = validate_fails(dir.path());
     assert!(stderr.contains("not a regular file"), "{stderr}");
 }
+
+/// Found by reasoning about what the fuzzer could reach: each local doubles the one before,
+/// so 30 of them ask for 2^30 values; evaluation now stops at the value limit.
+#[test]
+fn locals_that_double_each_step_stop_at_the_value_limit() {
+    let mut locals = String::from("locals {\n  l0 = [\"x\", \"y\"]\n  s0 = \"xy\"\n");
+    for step in 1..=40 {
+        let before = step - 1;
+        locals.push_str(&format!(
+            "  l{step} = [local.l{before}, local.l{before}]\n  s{step} = \"${{local.s{before}}}${{local.s{before}}}\"\n"
+        ));
+    }
+    locals.push_str("}\n\noutput \"all\" {\n  value = [local.l40, local.s40]\n}\n");
+    let dir = stack(&locals);
+    let stderr = validate_fails(dir.path());
+    assert!(stderr.contains("is too large: more than"), "{stderr}");
+}
+
+/// Each local nests the one before one level deeper: without a limit the depth grows with the
+/// number of locals, and the code that converts and drops values recurses on it.
+#[test]
+fn locals_that_nest_one_level_per_step_stop_at_the_depth_limit() {
+    let mut locals = String::from("locals {\n  l0 = \"x\"\n");
+    for step in 1..=5000 {
+        locals.push_str(&format!("  l{step} = [local.l{}]\n", step - 1));
+    }
+    locals.push_str("}\n\noutput \"deep\" {\n  value = local.l5000\n}\n");
+    let dir = stack(&locals);
+    let stderr = validate_fails(dir.path());
+    assert!(
+        stderr.contains("nested more than 128 levels deep"),
+        "{stderr}"
+    );
+}
