@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(backend) = LocalBackend::with_root(root.path(), "dev") else {
         return;
     };
-    let Some(directory) = backend.state_path().parent().map(std::path::Path::to_path_buf) else {
+    let Some(directory) = backend
+        .state_path()
+        .parent()
+        .map(std::path::Path::to_path_buf)
+    else {
         return;
     };
     if std::fs::create_dir_all(&directory).is_err()
