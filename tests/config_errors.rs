@@ -191,3 +191,15 @@ fn values_the_cloud_would_refuse_are_reported_with_their_limit() {
     }
     insta::assert_snapshot!(stderr);
 }
+
+/// Issue 9: cloud names AWS refuses (a security group named `sg-...` because the stack is, a
+/// launch template name with a space) used to fail only when the apply created them.
+#[test]
+fn cloud_names_aws_refuses_are_reported_at_the_block() {
+    let stderr = validate_fails("cloud_names");
+    assert_points_at(&stderr, "tests/fixtures/cloud_names/main.hcl:10:10");
+    assert!(stderr.contains("starts with `sg-`"), "{stderr}");
+    assert_points_at(&stderr, "tests/fixtures/cloud_names/main.hcl:14:17");
+    assert!(stderr.contains("holds ` `"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}

@@ -7,16 +7,12 @@ use super::resources::Instance;
 use crate::config::diagnostics::Diagnostic;
 use crate::config::source::{Sources, Span};
 use crate::config::tree::BlockDef;
-use crate::model::limits;
+use crate::model::{Kind, limits};
 
-/// `None` (and a problem on `instance`) when the cloud name of the block's resource breaks
-/// AWS's naming rules; the name is made from the stack, environment and block names.
-pub fn check_name(instance: &Instance<'_>, what: &str) -> Option<()> {
-    let checked = match what {
-        "launch template" => limits::check_launch_template_name(&instance.name),
-        _ => limits::check_group_name(what, &instance.name),
-    };
-    match checked {
+/// `None` (and a problem on `instance`) when the cloud name of the block's `kind` resource
+/// breaks AWS's naming rules; the name is made from the stack, environment and block names.
+pub fn check_name(instance: &Instance<'_>, kind: Kind) -> Option<()> {
+    match limits::check_name(kind, &instance.name) {
         Ok(()) => Some(()),
         Err(message) => {
             instance.problem(

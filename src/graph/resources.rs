@@ -504,7 +504,7 @@ fn rules(instance: &Instance<'_>, ident: &str, peer: &str) -> Option<Vec<Value>>
 fn firewall(instance: &Instance<'_>) -> Option<Built> {
     let block = instance.block;
     let network_id = instance.id(block, "network", "a network such as `network.main`")?;
-    super::limits::check_name(instance, "security group")?;
+    super::limits::check_name(instance, Kind::SecurityGroup)?;
     let ingress = rules(instance, "ingress", "from")?;
     let egress = rules(instance, "egress", "to")?;
     let address = instance.at(&instance.region.name);
@@ -574,7 +574,7 @@ fn launch_template(instance: &Instance<'_>) -> Option<Built> {
         }
     }
     let (image, instance_type, security_group_ids) = (image?, instance_type?, security_group_ids?);
-    super::limits::check_name(instance, "launch template")?;
+    super::limits::check_name(instance, Kind::LaunchTemplate)?;
     let address = instance.at(&instance.region.name);
     let produced = instance.produced(
         address.clone(),
@@ -628,7 +628,7 @@ fn autoscaling(instance: &Instance<'_>) -> Option<Built> {
     };
     let (template_id, subnet_ids, min, max, desired) =
         (template_id?, subnet_ids?, min?, max?, desired?);
-    super::limits::check_name(instance, "autoscaling group")?;
+    super::limits::check_name(instance, Kind::AutoscalingGroup)?;
     if !(min <= desired && desired <= max) {
         let span = block
             .attribute("desired")

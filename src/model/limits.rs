@@ -5,6 +5,7 @@
 //! Each check returns what is wrong as a sentence that names the limit, for the caller to
 //! place at the offending source.
 
+use super::Kind;
 use std::ops::RangeInclusive;
 
 /// Prefix lengths AWS accepts for a VPC's and a subnet's IPv4 block (`/16` … `/28`).
@@ -106,49 +107,52 @@ pub fn check_volume_type(volume_type: &str) -> Result<(), String> {
     ))
 }
 
-/// Checks a launch template name: 3 to 128 letters, digits and `( ) . - / _`.
+/// Checks the cloud name of a resource of `kind`: a launch template's is 3 to 128 letters,
+/// digits and `( ) . - / _`; a security group's or an autoscaling group's at most 255
+/// characters, and a security group's must not start with `sg-` (AWS keeps that for ids).
+/// Other kinds carry their name only as a tag, which takes anything.
 ///
 /// # Errors
 ///
 /// What is wrong, naming the limit.
-pub fn check_launch_template_name(name: &str) -> Result<(), String> {
-    if !LAUNCH_TEMPLATE_NAME_LENGTH.contains(&name.len()) {
-        return Err(format!(
-            "the launch template name `{name}` has {} characters; AWS takes {} to {}",
-            name.len(),
-            LAUNCH_TEMPLATE_NAME_LENGTH.start(),
-            LAUNCH_TEMPLATE_NAME_LENGTH.end()
-        ));
+pub fn check_name(kind: Kind, name: &str) -> Result<(), String> {
+    let what = kind.as_str().replace('_', " ");
+    match kind {
+        Kind::LaunchTemplate => {
+            if !LAUNCH_TEMPLATE_NAME_LENGTH.contains(&name.len()) {
+                return Err(format!(
+                    "the {what} name `{name}` has {} characters; AWS takes {} to {}",
+                    name.len(),
+                    LAUNCH_TEMPLATE_NAME_LENGTH.start(),
+                    LAUNCH_TEMPLATE_NAME_LENGTH.end()
+                ));
+            }
+            match name
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || "().-/_".contains(*c)))
+            {
+                Some(bad) => Err(format!(
+                    "the {what} name `{name}` holds `{bad}`; AWS takes letters, digits and `( ) . - / _`"
+                )),
+                None => Ok(()),
+            }
+        }
+        Kind::SecurityGroup | Kind::AutoscalingGroup => {
+            if name.len() > NAME_LENGTH {
+                return Err(format!(
+                    "the {what} name `{name}` has {} characters; AWS takes at most {NAME_LENGTH}",
+                    name.len()
+                ));
+            }
+            if kind == Kind::SecurityGroup && name.starts_with("sg-") {
+                return Err(format!(
+                    "the {what} name `{name}` starts with `sg-`, which AWS keeps for group ids"
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
-    match name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "().-/_".contains(*c)))
-    {
-        Some(bad) => Err(format!(
-            "the launch template name `{name}` holds `{bad}`; AWS takes letters, digits and `( ) . - / _`"
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Checks the name of a security group or an autoscaling group.
-///
-/// # Errors
-///
-/// What is wrong, naming the limit.
-pub fn check_group_name(what: &str, name: &str) -> Result<(), String> {
-    if name.len() > NAME_LENGTH {
-        return Err(format!(
-            "the {what} name `{name}` has {} characters; AWS takes at most {NAME_LENGTH}",
-            name.len()
-        ));
-    }
-    if what == "security group" && name.starts_with("sg-") {
-        return Err(format!(
-            "the security group name `{name}` starts with `sg-`, which AWS keeps for group ids"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -180,12 +184,13 @@ mod tests {
 
     #[test]
     fn names_follow_aws_rules() {
-        assert!(check_launch_template_name("shop-dev-web").is_ok());
-        assert!(check_launch_template_name("ab").is_err());
-        assert!(check_launch_template_name("shop dev").is_err());
-        assert!(check_launch_template_name(&"a".repeat(129)).is_err());
-        assert!(check_group_name("security group", "sg-web").is_err());
-        assert!(check_group_name("autoscaling group", "sg-web").is_ok());
-        assert!(check_group_name("autoscaling group", &"a".repeat(256)).is_err());
+        assert!(check_name(Kind::LaunchTemplate, "shop-dev-web").is_ok());
+        assert!(check_name(Kind::LaunchTemplate, "ab").is_err());
+        assert!(check_name(Kind::LaunchTemplate, "shop dev").is_err());
+        assert!(check_name(Kind::LaunchTemplate, &"a".repeat(129)).is_err());
+        assert!(check_name(Kind::SecurityGroup, "sg-web").is_err());
+        assert!(check_name(Kind::AutoscalingGroup, "sg-web").is_ok());
+        assert!(check_name(Kind::AutoscalingGroup, &"a".repeat(256)).is_err());
+        assert!(check_name(Kind::Volume, "any name at all").is_ok());
     }
 }

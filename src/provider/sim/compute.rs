@@ -45,7 +45,7 @@ pub fn create_launch_template(
     tags: &Tags,
 ) -> Result<String, ProviderError> {
     let name = attributes::string(attributes, "name")?;
-    if limits::check_launch_template_name(name).is_err() {
+    if limits::check_name(Kind::LaunchTemplate, name).is_err() {
         return Err(api(
             "InvalidLaunchTemplateName.MalformedException",
             format!("The launch template name '{name}' is malformed."),
