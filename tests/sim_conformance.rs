@@ -89,6 +89,17 @@ async fn batched_reads() {
     conformance::batched_reads(&provider, &fixture("batch"), &fixture("batch-other")).await;
 }
 
+/// The simulator has no pages: the same cloud read twice returns the same, in one call each.
+#[tokio::test]
+async fn reads_span_pages() {
+    let (_directory, provider) = provider();
+    let counts = conformance::reads_span_pages(&provider, &provider, &fixture("pages")).await;
+    for count in counts {
+        assert_eq!(count.default_pages, 1, "{count:?}");
+        assert_eq!(count.small_pages, 1, "{count:?}");
+    }
+}
+
 #[tokio::test]
 async fn errors_are_classified() {
     let (_directory, provider) = provider();

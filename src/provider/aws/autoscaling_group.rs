@@ -43,7 +43,7 @@ pub(super) async fn groups(
                                 .values(&owner.env)
                                 .build(),
                         )
-                        .max_records(100),
+                        .max_records(context.page(100)),
                     Selector::Id(name) => call.auto_scaling_group_names(name),
                 }
                 .send()

@@ -65,6 +65,11 @@ pub struct AwsSettings {
     /// An endpoint URL for every service (an emulator such as moto). `None` keeps the chain's
     /// default, which honours `AWS_ENDPOINT_URL`.
     pub endpoint: Option<String>,
+    /// At most this many items per page of every Describe call (never more than the
+    /// operation's own maximum, which `None` uses): for tests whose reads must span pages
+    /// with a few resources (moto honours it). AWS refuses pages below an operation's
+    /// minimum (5 for most EC2 Describe calls).
+    pub page_size: Option<i32>,
 }
 
 /// SDK attempts per call, the first included. Standard mode retries throttling and 5xx with
@@ -81,6 +86,7 @@ pub struct AwsProvider {
     config: SdkConfig,
     regions: Mutex<BTreeMap<String, RegionContext>>,
     counter: Arc<CallCounter>,
+    page_size: Option<i32>,
 }
 
 impl AwsProvider {
@@ -135,6 +141,7 @@ impl AwsProvider {
             config,
             regions: Mutex::new(BTreeMap::new()),
             counter: Arc::new(CallCounter::default()),
+            page_size: settings.page_size.filter(|size| *size > 0),
         })
     }
 
@@ -159,6 +166,7 @@ impl AwsProvider {
                 ec2: aws_sdk_ec2::Client::from_conf(ec2),
                 autoscaling: aws_sdk_autoscaling::Client::from_conf(autoscaling),
                 counter: Arc::clone(&self.counter),
+                page_size: self.page_size,
             }
         });
         Ok(context.clone())
