@@ -540,6 +540,23 @@ fn launch_template(instance: &Instance<'_>) -> Option<Built> {
             .map_or(Value::Null, Value::String),
         None => Value::Null,
     };
+    // `"required"` turns off IMDSv1 (the instance metadata service answers only requests with
+    // a session token); `"optional"`, AWS's default, is kept as null so that templates written
+    // before the attribute existed plan no change.
+    let http_tokens = match instance.value(block, "http_tokens") {
+        None | Some((Value::Null, _)) => Value::Null,
+        Some((Value::String(text), _)) if text == "optional" => Value::Null,
+        Some((Value::String(text), _)) if text == "required" => Value::String(text),
+        Some((value, attr)) => {
+            instance.problem(eval::wrong_type(
+                instance.sources,
+                attr,
+                &value,
+                "`\"required\"` (IMDSv2 only) or `\"optional\"` (IMDSv1 allowed)",
+            ));
+            Value::Null
+        }
+    };
     let mut volumes = Vec::new();
     for (position, volume) in block.blocks_named("volume").enumerate() {
         let size = instance.count(volume, "size_gb");
@@ -563,6 +580,7 @@ fn launch_template(instance: &Instance<'_>) -> Option<Built> {
             ("instance_type", Value::String(instance_type)),
             ("security_group_ids", Value::Array(security_group_ids)),
             ("user_data", user_data),
+            ("http_tokens", http_tokens),
             ("volumes", Value::Array(volumes)),
         ]),
         instance.sensitive(&[
