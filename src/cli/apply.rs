@@ -2,7 +2,7 @@
 
 use super::stack_args::{StackArgs, block_on, color_enabled};
 use crate::apply::{ApplyEvent, ApplyObserver, ApplyOptions, ApplyReport};
-use crate::ops::{self, ApplyRequest, OpsError};
+use crate::ops::{self, ApplyRequest, OpsError, PolicyGate};
 use crate::plan::{self, Operation, Plan, RenderOptions};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -29,6 +29,11 @@ pub struct ApplyArgs {
     /// Record what changed outside cairn into state; change nothing in the cloud.
     #[arg(long)]
     pub refresh_only: bool,
+
+    /// Apply despite the policy errors of rule RULE (`CAIRN001`); repeatable. Each use is
+    /// recorded in the audit log with who ran it.
+    #[arg(long = "allow", value_name = "RULE", value_delimiter = ',')]
+    pub allow: Vec<String>,
 }
 
 /// Destroy everything cairn manages in an environment.
@@ -51,9 +56,13 @@ pub struct DestroyArgs {
 }
 
 pub fn run_apply(args: ApplyArgs) -> ExitCode {
+    if let Err(error) = ops::check_allow(&args.allow) {
+        return super::report::ops(error);
+    }
     let mut request = ApplyRequest {
         plan: args.stack.request(),
         options: options(args.parallelism),
+        policy: PolicyGate::Enforce { allow: args.allow },
         ..ApplyRequest::default()
     };
     // `cairn apply PLAN_FILE`: the positional argument names a saved plan, not a directory.
@@ -89,6 +98,7 @@ fn execute(request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCode {
     let from_file = request.plan_file.is_some();
     let mut confirm = |plan: &Plan| -> Result<bool, OpsError> {
         print!("{}", plan::render_text(plan, &RenderOptions { color }));
+        print!("{}", super::views::check::under_plan(&plan.policy, color));
         if auto_approve || from_file {
             return Ok(true);
         }
@@ -99,6 +109,33 @@ fn execute(request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCode {
         Ok(Err(error)) => return super::report::ops(error),
         Err(error) => return super::report::error(miette::miette!("cannot start: {error}")),
     };
+    if !outcome.blocked.is_empty() {
+        print!(
+            "{}",
+            plan::render_text(&outcome.plan, &RenderOptions { color })
+        );
+        print!(
+            "{}",
+            super::views::check::under_plan(&outcome.plan.policy, color)
+        );
+        let mut rules: Vec<&str> = outcome
+            .blocked
+            .iter()
+            .map(|finding| finding.rule.as_str())
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        eprintln!(
+            "\nError: {} refused: policy error(s) {} stand.",
+            verb,
+            rules.join(", ")
+        );
+        eprintln!(
+            "hint: fix them, suppress them with a reason, or run again with `--allow {}`.",
+            rules.join(",")
+        );
+        return ExitCode::FAILURE;
+    }
     if outcome.declined {
         println!("\n{} cancelled.", capitalized(verb));
         return ExitCode::SUCCESS;

@@ -2,6 +2,7 @@
 
 mod apply;
 mod backup;
+mod check;
 mod dr;
 mod fmt;
 mod graph;
@@ -12,6 +13,7 @@ mod sim;
 mod stack_args;
 mod validate;
 mod vars;
+mod views;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -48,6 +50,8 @@ pub enum Command {
     ForceUnlock(show::ForceUnlockArgs),
     /// Check a stack's configuration (every environment) without touching any cloud.
     Validate(validate::ValidateArgs),
+    /// Check the configuration (or, with --live, the cloud) against the built-in policy rules.
+    Check(check::CheckArgs),
     /// Print an environment's dependency graph (DOT or SVG).
     Graph(graph::GraphArgs),
     /// Rewrite a stack's `.hcl` files in the canonical format.
@@ -76,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Import(args) => show::run_import(args),
         Command::ForceUnlock(args) => show::run_force_unlock(args),
         Command::Validate(args) => validate::run(args),
+        Command::Check(args) => check::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Sim(args) => sim::run(args, verbose),

@@ -78,6 +78,10 @@ pub fn run(args: PlanArgs) -> ExitCode {
                 }
             )
         );
+        print!(
+            "{}",
+            super::views::check::under_plan(&plan.policy, color_enabled())
+        );
     }
     if let Some(out) = &args.out {
         if let Err(error) = plan::save(&plan, out) {

@@ -486,6 +486,8 @@ async fn bring_up(
         plan_file: None,
         options: request.apply.clone(),
         force: false,
+        // A drill or failover proves or restores service; a checklist must not stop it.
+        policy: ops::PolicyGate::Off,
     };
     let outcome = ops::apply(&apply, &mut approve, observer).await?;
     match outcome.report {
@@ -527,6 +529,7 @@ async fn tear_down(
         options: request.apply.clone(),
         // The drill is not the protected environment itself; `protect` guards the primary.
         force: true,
+        policy: ops::PolicyGate::Off,
     };
     let outcome = ops::apply(&apply, &mut approve, observer).await?;
     match outcome.report {

@@ -274,6 +274,8 @@ async fn converge(
         plan_file: None,
         options: request.apply.clone(),
         force: false,
+        // A drill or failover proves or restores service; a checklist must not stop it.
+        policy: ops::PolicyGate::Off,
     };
     let outcome = ops::apply(&apply, &mut approve, observer).await?;
     let changes = match outcome.report {

@@ -58,6 +58,13 @@ pub enum OpsError {
         "remove it first with `cairn state rm {address}` if you want to import another resource there"
     ))]
     AlreadyManaged { address: String },
+    /// `--allow` names a rule that does not exist.
+    #[error("unknown policy rule `{rule}`")]
+    #[diagnostic(help("`cairn check --rules` lists the rules and their ids"))]
+    UnknownRule { rule: String },
+    /// The audit log could not record an apply allowed past policy errors.
+    #[error("cannot record the allowed policy errors in the audit log: {message}")]
+    Audit { message: String },
     /// The plan file belongs to another environment than the one asked for.
     #[error("the plan file is for environment `{found}`, not `{wanted}`")]
     PlanEnvironment { found: String, wanted: String },

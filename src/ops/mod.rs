@@ -8,11 +8,13 @@
 //! a saved plan is applied only to the state it was made against; apply never re-reads the
 //! configuration once the plan exists.
 
+mod check;
 mod error;
 mod provider;
 mod run;
 mod state_ops;
 
+pub use check::{CheckOutcome, CheckRequest, PolicyGate, check, check_allow};
 pub use error::OpsError;
 pub use provider::{open_provider, settings_for};
 pub use run::{ApplyOutcome, ApplyRequest, Confirm, PlanRequest, Planned, Stack, apply, make_plan};

@@ -1,9 +1,10 @@
 //! Plan and apply (and destroy, which is apply of a destroy plan).
 
 use super::OpsError;
+use super::check::{self, PolicyGate};
 use super::provider::{open_provider, settings_for};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
-use crate::config::{Backend, DrMode, LoadOptions};
+use crate::config::{Backend, Config, DrMode, LoadOptions};
 use crate::graph::{self, ExpandOptions, Expansion, RegionOverride};
 use crate::model::{Address, Attributes, Kind, Owner, Value, resolve};
 use crate::plan::{self, Observed, Plan, PlanOptions};
@@ -53,6 +54,8 @@ impl PlanRequest {
 /// A loaded, expanded stack for one environment, with its state backend.
 pub struct Stack {
     pub dir: PathBuf,
+    /// The configuration the expansion came from (policy findings point into it).
+    pub config: Config,
     pub expansion: Expansion,
     pub backend: LocalBackend,
     state_root: PathBuf,
@@ -172,6 +175,7 @@ impl Stack {
         }
         Ok(Stack {
             dir: request.dir.clone(),
+            config,
             expansion,
             backend,
             state_root,
@@ -204,6 +208,8 @@ impl Stack {
 pub struct Planned {
     pub plan: Plan,
     pub state: StateDocument,
+    /// The policy verdict on the configuration planned; its errors are also in the plan.
+    pub policy: crate::policy::Report,
 }
 
 /// Refreshes and plans; reads state but takes no lock and changes nothing.
@@ -212,9 +218,28 @@ pub struct Planned {
 /// Configuration, state, refresh or planning errors.
 pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
     let stack = Stack::load(request)?;
+    let policy = crate::policy::check(&stack.config, &stack.expansion)?;
     let state = stack.state()?;
-    let (plan, _) = plan_stack(&stack, &state, request).await?;
-    Ok(Planned { plan, state })
+    let (mut plan, _) = plan_stack(&stack, &state, request).await?;
+    plan.policy = check::plan_findings(&policy);
+    Ok(Planned {
+        plan,
+        state,
+        policy,
+    })
+}
+
+/// What the refresh reads of the stack's environment (every region but parked ones).
+///
+/// # Errors
+/// The provider cannot be opened or a read fails.
+pub(super) async fn observe(stack: &Stack, state: &StateDocument) -> Result<Observed, OpsError> {
+    let environment = &stack.expansion.environment;
+    let (cloud, settings) = settings_for(environment, &stack.dir);
+    let provider = open_provider(&cloud, &settings, &environment.name).await?;
+    let mut scopes = plan::refresh_scopes(&stack.expansion.resources, state);
+    scopes.retain(|(region, _)| !stack.parked_regions.contains(region));
+    Ok(plan::refresh(provider.as_ref(), &stack.owner(), &scopes, state).await?)
 }
 
 async fn plan_stack(
@@ -271,6 +296,8 @@ pub struct ApplyRequest {
     pub options: ApplyOptions,
     /// Destroy even a protected environment.
     pub force: bool,
+    /// Whether policy errors hold the apply back.
+    pub policy: PolicyGate,
 }
 
 /// Asked once with the plan before anything changes; `Ok(false)` cancels.
@@ -279,9 +306,12 @@ pub type Confirm<'a> = &'a mut dyn FnMut(&Plan) -> Result<bool, OpsError>;
 /// What an apply did.
 pub struct ApplyOutcome {
     pub plan: Plan,
-    /// `None` when there was nothing to do or the user declined.
+    /// `None` when there was nothing to do, the user declined or policy errors held it back.
     pub report: Option<ApplyReport>,
     pub declined: bool,
+    /// The policy errors that held the apply back (nothing was changed); every finding is in
+    /// `plan.policy`.
+    pub blocked: Vec<crate::plan::PolicyFinding>,
 }
 
 /// Plans (or loads a saved plan), asks `confirm`, and executes, holding the state lock for
@@ -300,7 +330,9 @@ pub async fn apply(
     } else {
         "apply"
     };
-    let (plan, provider, backend, _lock, state) = match &request.plan_file {
+    let mut audit_dir = request.plan.dir.clone();
+    let mut region = String::new();
+    let (mut plan, provider, backend, _lock, state) = match &request.plan_file {
         Some(file) => {
             let plan = plan::load(file)?;
             if plan.environment != request.plan.environment && !request.plan.environment.is_empty()
@@ -316,6 +348,10 @@ pub async fn apply(
                 .map(PathBuf::from)
                 .unwrap_or_else(|| request.plan.dir.join(".cairn"));
             let backend = LocalBackend::with_root(&root, &plan.environment)?;
+            // The audit log lives beside the state directory, in the stack's directory.
+            if let Some(stack_dir) = root.parent() {
+                audit_dir = stack_dir.to_path_buf();
+            }
             let lock = backend.lock(operation)?;
             let state = backend
                 .load()?
@@ -341,15 +377,28 @@ pub async fn apply(
                     environment: stack.expansion.environment.name.clone(),
                 });
             }
-            let (plan, provider) = plan_stack(&stack, &state, &request.plan).await?;
+            let (mut plan, provider) = plan_stack(&stack, &state, &request.plan).await?;
+            if request.policy != PolicyGate::Off && !request.plan.destroy {
+                let report = crate::policy::check(&stack.config, &stack.expansion)?;
+                plan.policy = check::plan_findings(&report);
+            }
+            if let Some(primary) = stack.expansion.environment.regions.first() {
+                region.clone_from(&primary.name);
+            }
             (plan, provider, stack.backend, lock, state)
         }
     };
-    if !plan.has_changes() && !outputs_changed(&plan, &state) {
+    // Destroying is never held back: it removes what the checks complain about.
+    if request.plan.destroy {
+        plan.policy.clear();
+    }
+    let blocked = request.policy.blocked(&plan.policy);
+    if !plan.has_changes() && !outputs_changed(&plan, &state) || !blocked.is_empty() {
         return Ok(ApplyOutcome {
             plan,
             report: None,
             declined: false,
+            blocked,
         });
     }
     if !confirm(&plan)? {
@@ -357,7 +406,12 @@ pub async fn apply(
             plan,
             report: None,
             declined: true,
+            blocked,
         });
+    }
+    let allowed = request.policy.allowed(&plan.policy);
+    if !allowed.is_empty() {
+        check::record_allowed(&audit_dir, &plan, &region, &allowed)?;
     }
     let mut options = request.options.clone();
     options.operation = operation.to_string();
@@ -367,6 +421,7 @@ pub async fn apply(
         plan,
         report: Some(report),
         declined: false,
+        blocked,
     })
 }
 

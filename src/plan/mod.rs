@@ -16,7 +16,8 @@ pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
 pub use file::{ensure_applicable, load, save};
 pub use model::{
-    Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, Step, Summary,
+    Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, PolicyFinding,
+    Step, Summary,
 };
 pub use refresh::{Observed, RefreshScope, refresh, refresh_scopes};
 pub use render::{RenderOptions, render_json, render_text, summary_line};

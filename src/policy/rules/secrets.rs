@@ -27,7 +27,7 @@ const PATTERNS: [(&str, &str); 4] = [
     // (`$VAR`, `${...}`, `<...>`, `{{...}}`) are not secrets.
     (
         "a password",
-        r#"(?i)\b(?:password|passwd|pwd|secret|api_?key|token)\s*[=:]\s*["']?[^\s"'$<{][^\s"']{3,}"#,
+        r#"(?i)(?:password|passwd|pwd|secret|api_?key|token)\s*[=:]\s*["']?[^\s"'$<{][^\s"']{3,}"#,
     ),
 ];
 
