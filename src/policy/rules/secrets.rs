@@ -43,6 +43,20 @@ static SECRET_NAME: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:password|passwd|secret|token|api_?key|private_?key)").ok()
 });
 
+/// Hides what follows the attribute name on the line a secret finding shows: the line may
+/// hold the secret itself.
+fn redacted(mut finding: Finding) -> Finding {
+    if let Some(located) = &mut finding.location {
+        let kept: String = located
+            .line_text
+            .chars()
+            .take(located.location.column.saturating_sub(1) + located.width)
+            .collect();
+        located.line_text = format!("{kept} = (hidden: it holds a secret)");
+    }
+    finding
+}
+
 /// The kind of the first secret found in `text`, if any.
 pub fn secret_in(text: &str) -> Option<&'static str> {
     COMPILED
@@ -75,11 +89,11 @@ pub fn secret_literals(context: &Context<'_>) -> Vec<Finding> {
             ),
             template.address.clone(),
         );
-        findings.push(context.locator.place(
+        findings.push(redacted(context.locator.place(
             finding,
             &template.address,
             Part::Attribute("user_data"),
-        ));
+        )));
     }
     findings.extend(secret_tags(context));
     findings.extend(secret_defaults(context));
@@ -115,9 +129,11 @@ fn secret_tags(context: &Context<'_>) -> Vec<Finding> {
             .origin(&resource.address)
             .is_some_and(|origin| origin.block.attribute("tags").is_some());
         findings.push(if from_block {
-            context
-                .locator
-                .place(finding, &resource.address, Part::Attribute("tags"))
+            redacted(
+                context
+                    .locator
+                    .place(finding, &resource.address, Part::Attribute("tags")),
+            )
         } else {
             context.locator.place_location(finding, &environment.source)
         });
@@ -142,11 +158,11 @@ fn secret_defaults(context: &Context<'_>) -> Vec<Finding> {
                 format!("variable `{}` {problem}", variable.name),
                 address,
             );
-            findings.push(
-                context
-                    .locator
-                    .place_span(finding, default.key_span, variable.span),
-            );
+            findings.push(redacted(context.locator.place_span(
+                finding,
+                default.key_span,
+                variable.span,
+            )));
         }
     }
     findings
