@@ -146,6 +146,10 @@ fn execute(request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCode {
                 "{}",
                 plan::render_text(&outcome.plan, &RenderOptions { color })
             );
+            print!(
+                "{}",
+                super::views::check::under_plan(&outcome.plan.policy, color)
+            );
             ExitCode::SUCCESS
         }
         Some(report) => view_report(&report, verb),

@@ -378,7 +378,12 @@ pub async fn apply(
                 });
             }
             let (mut plan, provider) = plan_stack(&stack, &state, &request.plan).await?;
-            if request.policy != PolicyGate::Off && !request.plan.destroy {
+            // A refresh-only apply changes nothing in the cloud, and destroying removes what the
+            // checks complain about: neither is held back.
+            if request.policy != PolicyGate::Off
+                && !request.plan.destroy
+                && !request.plan.refresh_only
+            {
                 let report = crate::policy::check(&stack.config, &stack.expansion)?;
                 plan.policy = check::plan_findings(&report);
             }
@@ -388,12 +393,17 @@ pub async fn apply(
             (plan, provider, stack.backend, lock, state)
         }
     };
-    // Destroying is never held back: it removes what the checks complain about.
-    if request.plan.destroy {
+    if request.plan.destroy || plan.refresh_only {
         plan.policy.clear();
     }
-    let blocked = request.policy.blocked(&plan.policy);
-    if !plan.has_changes() && !outputs_changed(&plan, &state) || !blocked.is_empty() {
+    let changes = plan.has_changes() || outputs_changed(&plan, &state);
+    // Policy errors hold back changes; with nothing to change there is nothing to hold.
+    let blocked = if changes {
+        request.policy.blocked(&plan.policy)
+    } else {
+        Vec::new()
+    };
+    if !changes || !blocked.is_empty() {
         return Ok(ApplyOutcome {
             plan,
             report: None,

@@ -182,26 +182,24 @@ fn merge(findings: Vec<Finding>) -> Vec<Finding> {
 }
 
 /// By file, line, column, then rule and first address: the order users read them in.
+/// Findings without a location (resources only the cloud knows) come last.
 pub(super) fn sort(findings: &mut [Finding]) {
     findings.sort_by(|left, right| {
-        let key = |finding: &Finding| {
-            (
-                finding.location.as_ref().map(|located| {
-                    (
-                        located.location.file.clone(),
-                        located.location.line,
-                        located.location.column,
-                    )
-                }),
-                finding.rule,
-                finding.addresses.first().cloned(),
-            )
-        };
-        // Findings without a location (resources only the cloud knows) come last.
-        match (key(left), key(right)) {
-            ((Some(_), ..), (None, ..)) => std::cmp::Ordering::Less,
-            ((None, ..), (Some(_), ..)) => std::cmp::Ordering::Greater,
-            (a, b) => a.cmp(&b),
+        fn position(finding: &Finding) -> Option<(&str, usize, usize)> {
+            finding.location.as_ref().map(|located| {
+                (
+                    located.location.file.as_str(),
+                    located.location.line,
+                    located.location.column,
+                )
+            })
         }
+        let (left_at, right_at) = (position(left), position(right));
+        left_at
+            .is_none()
+            .cmp(&right_at.is_none())
+            .then_with(|| left_at.cmp(&right_at))
+            .then_with(|| left.rule.cmp(right.rule))
+            .then_with(|| left.addresses.first().cmp(&right.addresses.first()))
     });
 }

@@ -194,9 +194,11 @@ pub fn comment_directives(
     let mut diagnostics = Diagnostics::new();
     let mut found: BTreeMap<(FileId, usize), Vec<Directive>> = BTreeMap::new();
     let mut offsets: BTreeMap<FileId, Vec<usize>> = BTreeMap::new();
+    // Most files hold no suppression at all; they are looked at once, not once per block.
+    let mut marked: BTreeMap<FileId, bool> = BTreeMap::new();
     for (file, line) in anchors {
         let text = &config.sources.file(file).text;
-        if !text.contains(MARKER) {
+        if !*marked.entry(file).or_insert_with(|| text.contains(MARKER)) {
             continue;
         }
         let starts = offsets.entry(file).or_insert_with(|| {
