@@ -123,18 +123,25 @@ firewall "edge" {{
     )
 }
 
+/// `rule` is found at the second `ingress` block of `firewall(port, from)` (the one with
+/// `ports = {port}`), and not when that block admits `kept_from` instead.
+async fn assert_ingress_rule(rule: &str, port: &str, from: &str, kept_from: &str) -> TestResult {
+    let text = format!("{HEADER}{}", firewall(port, from));
+    let found = findings_of(&text, "dev").await?;
+    let line = line_of(&text, &format!("ports    = {port}")) - 2;
+    assert_eq!(
+        with_rule(&found, rule),
+        [format!("{rule} main.hcl:{line}:3")]
+    );
+    let text = format!("{HEADER}{}", firewall(port, kept_from));
+    let found = findings_of(&text, "dev").await?;
+    assert!(with_rule(&found, rule).is_empty(), "{found:?}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn ssh_open_to_the_world_is_an_error_at_its_ingress_block() -> TestResult {
-    let text = format!("{HEADER}{}", firewall("22", "\"0.0.0.0/0\""));
-    let found = findings_of(&text, "dev").await?;
-    let line = line_of(&text, "ports    = 22") - 2;
-    assert_eq!(
-        with_rule(&found, "CAIRN001"),
-        [format!("CAIRN001 main.hcl:{line}:3")]
-    );
-    let text = format!("{HEADER}{}", firewall("22", "\"10.20.0.0/16\""));
-    assert!(with_rule(&findings_of(&text, "dev").await?, "CAIRN001").is_empty());
-    Ok(())
+    assert_ingress_rule("CAIRN001", "22", "\"0.0.0.0/0\"", "\"10.20.0.0/16\"").await
 }
 
 #[tokio::test]
@@ -149,14 +156,12 @@ async fn ssh_inside_a_world_open_port_range_is_found_too() -> TestResult {
 
 #[tokio::test]
 async fn rdp_open_to_the_world_is_an_error() -> TestResult {
-    let text = format!("{HEADER}{}", firewall("3389", "\"0.0.0.0/0\""));
-    assert_eq!(
-        with_rule(&findings_of(&text, "dev").await?, "CAIRN002").len(),
-        1
-    );
-    let text = format!("{HEADER}{}", firewall("3389", "\"10.20.0.0/16\""));
-    assert!(with_rule(&findings_of(&text, "dev").await?, "CAIRN002").is_empty());
-    Ok(())
+    assert_ingress_rule("CAIRN002", "3389", "\"0.0.0.0/0\"", "\"10.20.0.0/16\"").await
+}
+
+#[tokio::test]
+async fn a_rule_admitting_a_whole_network_is_a_warning() -> TestResult {
+    assert_ingress_rule("CAIRN015", "8080", "\"10.0.0.0/16\"", "\"10.0.3.0/24\"").await
 }
 
 #[tokio::test]
@@ -485,20 +490,6 @@ async fn a_production_group_without_a_rollout_is_a_warning() -> TestResult {
     let found = findings_of(&text, "production").await?;
     let line = line_of(&text, "autoscaling \"web\"");
     assert_eq!(found, [format!("CAIRN013 main.hcl:{line}:13")]);
-    Ok(())
-}
-
-#[tokio::test]
-async fn a_rule_admitting_a_whole_network_is_a_warning() -> TestResult {
-    let text = format!("{HEADER}{}", firewall("8080", "\"10.0.0.0/16\""));
-    let found = findings_of(&text, "dev").await?;
-    let line = line_of(&text, "ports    = 8080") - 2;
-    assert_eq!(
-        with_rule(&found, "CAIRN015"),
-        [format!("CAIRN015 main.hcl:{line}:3")]
-    );
-    let text = format!("{HEADER}{}", firewall("8080", "\"10.0.3.0/24\""));
-    assert!(with_rule(&findings_of(&text, "dev").await?, "CAIRN015").is_empty());
     Ok(())
 }
 

@@ -97,8 +97,7 @@ fn execute(request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCode {
     let color = color_enabled();
     let from_file = request.plan_file.is_some();
     let mut confirm = |plan: &Plan| -> Result<bool, OpsError> {
-        print!("{}", plan::render_text(plan, &RenderOptions { color }));
-        print!("{}", super::views::check::under_plan(&plan.policy, color));
+        view_plan(plan, color);
         if auto_approve || from_file {
             return Ok(true);
         }
@@ -110,14 +109,7 @@ fn execute(request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCode {
         Err(error) => return super::report::error(miette::miette!("cannot start: {error}")),
     };
     if !outcome.blocked.is_empty() {
-        print!(
-            "{}",
-            plan::render_text(&outcome.plan, &RenderOptions { color })
-        );
-        print!(
-            "{}",
-            super::views::check::under_plan(&outcome.plan.policy, color)
-        );
+        view_plan(&outcome.plan, color);
         let mut rules: Vec<&str> = outcome
             .blocked
             .iter()
@@ -142,18 +134,17 @@ fn execute(request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCode {
     }
     match outcome.report {
         None => {
-            print!(
-                "{}",
-                plan::render_text(&outcome.plan, &RenderOptions { color })
-            );
-            print!(
-                "{}",
-                super::views::check::under_plan(&outcome.plan.policy, color)
-            );
+            view_plan(&outcome.plan, color);
             ExitCode::SUCCESS
         }
         Some(report) => view_report(&report, verb),
     }
+}
+
+/// The plan with its policy findings under it.
+fn view_plan(plan: &Plan, color: bool) {
+    print!("{}", plan::render_text(plan, &RenderOptions { color }));
+    print!("{}", super::views::check::under_plan(&plan.policy, color));
 }
 
 /// Asks on the terminal; only `yes` proceeds.

@@ -237,9 +237,18 @@ pub(super) async fn observe(stack: &Stack, state: &StateDocument) -> Result<Obse
     let environment = &stack.expansion.environment;
     let (cloud, settings) = settings_for(environment, &stack.dir);
     let provider = open_provider(&cloud, &settings, &environment.name).await?;
+    refresh_stack(provider.as_ref(), stack, state).await
+}
+
+/// One refresh of the stack's regions through `provider`.
+async fn refresh_stack(
+    provider: &dyn Provider,
+    stack: &Stack,
+    state: &StateDocument,
+) -> Result<Observed, OpsError> {
     let mut scopes = plan::refresh_scopes(&stack.expansion.resources, state);
     scopes.retain(|(region, _)| !stack.parked_regions.contains(region));
-    Ok(plan::refresh(provider.as_ref(), &stack.owner(), &scopes, state).await?)
+    Ok(plan::refresh(provider, &stack.owner(), &scopes, state).await?)
 }
 
 async fn plan_stack(
@@ -254,9 +263,7 @@ async fn plan_stack(
     let observed = if request.skip_refresh {
         Observed::not_refreshed()
     } else {
-        let mut scopes = plan::refresh_scopes(desired, state);
-        scopes.retain(|(region, _)| !stack.parked_regions.contains(region));
-        plan::refresh(provider.as_ref(), &stack.owner(), &scopes, state).await?
+        refresh_stack(provider.as_ref(), stack, state).await?
     };
     // A destroyed environment has no outputs left to record.
     let outputs: BTreeMap<String, StateOutput> = stack
@@ -335,6 +342,9 @@ pub async fn apply(
     let (mut plan, provider, backend, _lock, state) = match &request.plan_file {
         Some(file) => {
             let plan = plan::load(file)?;
+            if let Some(change) = plan.changes.first() {
+                region.clone_from(&change.region);
+            }
             if plan.environment != request.plan.environment && !request.plan.environment.is_empty()
             {
                 return Err(OpsError::PlanEnvironment {

@@ -18,6 +18,16 @@ pub struct Located {
     pub width: usize,
 }
 
+impl From<Located> for Snippet {
+    fn from(located: Located) -> Snippet {
+        Snippet {
+            location: located.location,
+            line_text: located.line_text,
+            width: located.width,
+        }
+    }
+}
+
 impl From<Snippet> for Located {
     fn from(snippet: Snippet) -> Located {
         Located {

@@ -2,6 +2,7 @@
 //! JSON and SARIF 2.1.0 (for code scanning in CI), the rule list, and the short list printed
 //! under a plan.
 
+use crate::config::diagnostics::Snippet;
 use crate::ops::CheckOutcome;
 use crate::plan::PolicyFinding;
 use crate::policy::{Finding, RULES, Report, Rule, Severity};
@@ -139,16 +140,7 @@ pub fn finding_text(finding: &Finding, environments: Option<&[&str]>, color: boo
         .map_or(1, |located| located.location.line.to_string().len());
     let pad = " ".repeat(gutter);
     if let Some(located) = &finding.location {
-        let _ = writeln!(out, "{pad}--> {}", located.location);
-        let _ = writeln!(out, "{pad} |");
-        let _ = writeln!(out, "{} | {}", located.location.line, located.line_text);
-        let lead: String = located
-            .line_text
-            .chars()
-            .take(located.location.column.saturating_sub(1))
-            .map(|character| if character == '\t' { '\t' } else { ' ' })
-            .collect();
-        let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(located.width));
+        let _ = Snippet::from(located.clone()).write(&mut out, &pad);
     }
     let addresses: Vec<String> = finding.addresses.iter().map(ToString::to_string).collect();
     let _ = writeln!(out, "{pad} = address: {}", addresses.join(", "));

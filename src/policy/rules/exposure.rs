@@ -85,17 +85,8 @@ pub fn world_open_ingress(context: &Context<'_>) -> Vec<Finding> {
             } else {
                 continue;
             };
-            let finding = Finding::new(
-                id,
-                format!("`{name}` admits {what} from anywhere (`{cidr}`)"),
-                group.address.clone(),
-            );
-            let index = ingress_block(context, group, &rule);
-            findings.push(context.locator.place(
-                finding,
-                &group.address,
-                Part::Nested("ingress", index),
-            ));
+            let message = format!("`{name}` admits {what} from anywhere (`{cidr}`)");
+            findings.push(at_ingress(context, group, &rule, id, message));
         }
     }
     findings
@@ -119,23 +110,35 @@ pub fn network_cidr_rules(context: &Context<'_>) -> Vec<Finding> {
             let Some((_, network)) = networks.iter().find(|(range, _)| *range == cidr) else {
                 continue;
             };
-            let finding = Finding::new(
-                NETWORK_CIDR_RULE,
-                format!(
-                    "`{}` admits `{cidr}`, the whole of `{network}`",
-                    group.address.block_path()
-                ),
-                group.address.clone(),
+            let message = format!(
+                "`{}` admits `{cidr}`, the whole of `{network}`",
+                group.address.block_path()
             );
-            let index = ingress_block(context, group, &rule);
-            findings.push(context.locator.place(
-                finding,
-                &group.address,
-                Part::Nested("ingress", index),
+            findings.push(at_ingress(
+                context,
+                group,
+                &rule,
+                NETWORK_CIDR_RULE,
+                message,
             ));
         }
     }
     findings
+}
+
+/// A finding of `rule_id` placed at the `ingress` block that wrote `rule`.
+fn at_ingress(
+    context: &Context<'_>,
+    group: &DesiredResource,
+    rule: &IngressRule<'_>,
+    rule_id: &'static str,
+    message: String,
+) -> Finding {
+    let finding = Finding::new(rule_id, message, group.address.clone());
+    let index = ingress_block(context, group, rule);
+    context
+        .locator
+        .place(finding, &group.address, Part::Nested("ingress", index))
 }
 
 /// Which `ingress` block of the firewall most likely wrote `rule`: the first whose literal
