@@ -387,3 +387,72 @@ pub fn under_plan(findings: &[PolicyFinding], color: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Address, SourceLocation};
+    use crate::policy::{CallSite, Located};
+
+    fn at(file: &str, line: usize, column: usize) -> SourceLocation {
+        SourceLocation {
+            file: file.to_string(),
+            line,
+            column,
+        }
+    }
+
+    fn module_finding() -> Finding {
+        let mut finding = Finding::new(
+            "CAIRN001",
+            "`module.web.firewall.ssh` admits SSH (tcp 22) from anywhere (`0.0.0.0/0`)",
+            Address::new("module.web.firewall.ssh[us-east-1]"),
+        );
+        finding
+            .addresses
+            .push(Address::new("module.web.firewall.ssh[us-west-2]"));
+        finding.location = Some(Located {
+            location: at("modules/web/main.hcl", 12, 3),
+            line_text: "  ingress {".to_string(),
+            width: 7,
+        });
+        finding.call_sites = vec![CallSite {
+            call: "module \"web\"".to_string(),
+            location: at("main.hcl", 40, 8),
+        }];
+        finding.drift = true;
+        finding
+    }
+
+    #[test]
+    fn a_finding_in_a_module_shows_its_call_site_and_drift() {
+        insta::assert_snapshot!(finding_text(
+            &module_finding(),
+            Some(&["production", "staging"]),
+            false
+        ));
+    }
+
+    #[test]
+    fn findings_under_a_plan_are_one_line_each() {
+        let findings = vec![
+            PolicyFinding {
+                rule: "CAIRN001".to_string(),
+                severity: "error".to_string(),
+                message: "`firewall.ssh` admits SSH (tcp 22) from anywhere (`0.0.0.0/0`)"
+                    .to_string(),
+                location: Some("main.hcl:12:3".to_string()),
+                addresses: vec![Address::new("firewall.ssh[us-east-1]")],
+            },
+            PolicyFinding {
+                rule: "CAIRN005".to_string(),
+                severity: "warning".to_string(),
+                message: "`launch_template.web` lets instances answer IMDSv1 requests".to_string(),
+                location: None,
+                addresses: vec![Address::new("launch_template.web[us-east-1]")],
+            },
+        ];
+        insta::assert_snapshot!(under_plan(&findings, false));
+        assert_eq!(under_plan(&[], false), "");
+    }
+}
