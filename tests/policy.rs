@@ -913,6 +913,17 @@ fn a_saved_plan_keeps_its_policy_errors() -> TestResult {
     let text = stdout_of(&planned);
     assert!(text.contains("Policy: 2 errors, 1 warning."), "{text}");
     assert!(text.contains("warning[CAIRN005]"), "{text}");
+    let json = stack
+        .cairn(&["plan", "-e", "dev", "--json", "."])?
+        .output()?;
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout)?;
+    let rules: Vec<&str> = json["policy"]
+        .as_array()
+        .ok_or("no policy in the JSON plan")?
+        .iter()
+        .filter_map(|finding| finding["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["CAIRN001", "CAIRN005", "CAIRN004"]);
     stack
         .cairn(&["apply", "plan.json"])?
         .assert()

@@ -83,6 +83,7 @@ pub fn render_json(plan: &Plan) -> Value {
         "drift": drift,
         "adopted": adopted,
         "refresh_calls": plan.refresh_calls,
+        "policy": plan.policy,
     })
 }
 
