@@ -1,8 +1,12 @@
 //! Benchmark: a generated stack of 10,000 blocks, timed through parse (load), evaluate and
-//! expand, and graph build, with the total. Prints numbers; asserts nothing about speed.
+//! expand, graph build, and a first plan (every resource created, ordered into steps), with
+//! the total. Prints numbers; asserts nothing about speed.
 
 use cairn::config::{LoadOptions, load};
 use cairn::graph::{ExpandOptions, expand, to_dot};
+use cairn::plan::{Observed, PlanOptions, plan};
+use cairn::state::StateDocument;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 mod stack;
@@ -53,6 +57,23 @@ fn main() {
         .unwrap_or(0);
     let dot = to_dot(&expansion);
     let graphed = graph_start.elapsed();
+
+    let plan_start = Instant::now();
+    let state = StateDocument::new("bench", "load");
+    let steps = match plan(
+        &expansion.resources,
+        &BTreeMap::new(),
+        &state,
+        &Observed::not_refreshed(),
+        &PlanOptions::default(),
+    ) {
+        Ok(planned) => planned.steps.len(),
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(1);
+        }
+    };
+    let planned = plan_start.elapsed();
     let total = start.elapsed();
 
     println!(
@@ -66,5 +87,6 @@ fn main() {
         "  graph (topological order + DOT): {graphed:>10.2?}  ({order} nodes ordered, {} bytes of DOT)",
         dot.len()
     );
+    println!("  plan (decide + order steps):     {planned:>10.2?}  ({steps} steps)");
     println!("  total:                           {total:>10.2?}");
 }

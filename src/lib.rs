@@ -22,3 +22,4 @@ pub mod plan;
 pub mod policy;
 pub mod provider;
 pub mod state;
+pub mod util;

@@ -98,6 +98,11 @@ async fn errors_are_classified() {
 }
 
 #[tokio::test]
+async fn zones_of_a_region() {
+    conformance::zones_of_a_region(&provider().await, &fixture("zones")).await;
+}
+
+#[tokio::test]
 async fn a_malformed_endpoint_is_refused_before_any_call() {
     let refused = AwsProvider::connect(&AwsSettings {
         profile: None,

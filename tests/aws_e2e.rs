@@ -257,7 +257,7 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
         "{stdout}"
     );
     assert!(stdout.contains("~ desired = 2 -> 4"), "{stdout}");
-    assert!(stdout.contains("\"from_port\":3389"), "{stdout}");
+    assert!(stdout.contains("+ from_port = 3389"), "{stdout}");
     assert!(
         stdout.contains("Plan: 0 to add, 2 to change, 0 to destroy."),
         "{stdout}"

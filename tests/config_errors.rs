@@ -128,7 +128,7 @@ fn unknown_variable_flag_is_reported_with_a_hint() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("variable `imag` given with -var is not declared"),
+        stderr.contains("variable `imag` given with --var is not declared"),
         "{stderr}"
     );
     assert!(stderr.contains("hint: did you mean `image`?"), "{stderr}");

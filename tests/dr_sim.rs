@@ -292,6 +292,69 @@ fn drill_without_backups_refuses_and_names_the_volume() -> TestResult {
     Ok(())
 }
 
+/// Issue 9: a redeploy into a region the `dr` block does not name took that region's zones
+/// from the simulator's table whatever the cloud; they come from the environment's cloud now
+/// (here the simulator, whose us-east-2 has zones a to c).
+#[test]
+fn a_drill_into_a_region_the_dr_block_does_not_name_takes_its_zones_from_the_cloud() -> TestResult {
+    let stack = tempfile::tempdir()?;
+    let dir = stack.path();
+    let fixture = std::fs::read_to_string(FIXTURE)?;
+    let copied_to_ohio = fixture.replace("copy_to = env.dr.region", "copy_to = \"us-east-2\"");
+    assert_ne!(
+        copied_to_ohio, fixture,
+        "the fixture's policy copies to env.dr.region"
+    );
+    std::fs::write(dir.join("main.hcl"), copied_to_ohio)?;
+    cairn(dir)?
+        .args(["apply", "-e", "production", "--auto-approve"])
+        .assert()
+        .success();
+    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+
+    let kept = json_of(cairn(dir)?.args([
+        "dr",
+        "drill",
+        "-e",
+        "production",
+        "--to",
+        "us-east-2",
+        "--keep",
+        "--json",
+    ]))?;
+    assert_eq!(kept["region"], "us-east-2");
+    let drill: Value = serde_json::from_slice(&std::fs::read(
+        dir.join(".cairn/state/production-drill.json"),
+    )?)?;
+    let subnets: Vec<&String> = drill["resources"]
+        .as_object()
+        .into_iter()
+        .flat_map(|resources| resources.keys())
+        .filter(|address| address.starts_with("network.main.subnet."))
+        .collect();
+    // The primary's two zones map to the first two the cloud lists, by position.
+    assert_eq!(
+        subnets,
+        [
+            "network.main.subnet.public[us-east-2a]",
+            "network.main.subnet.public[us-east-2b]",
+        ]
+    );
+
+    let torn_down = json_of(cairn(dir)?.args([
+        "dr",
+        "drill",
+        "-e",
+        "production",
+        "--to",
+        "us-east-2",
+        "--teardown",
+        "--json",
+    ]))?;
+    assert_eq!(torn_down["leftovers"], serde_json::json!([]));
+    Ok(())
+}
+
 /// The recorded objects of an environment's state: address -> (region, id, attributes).
 fn state_resources(
     dir: &Path,

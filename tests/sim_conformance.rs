@@ -7,6 +7,7 @@
 mod conformance;
 
 use cairn::provider::sim::{FaultConfig, SimProvider};
+use cairn::provider::{Provider, ProviderError};
 use conformance::Fixture;
 use tempfile::TempDir;
 
@@ -92,4 +93,36 @@ async fn batched_reads() {
 async fn errors_are_classified() {
     let (_directory, provider) = provider();
     conformance::errors_are_classified(&provider, &fixture("errors")).await;
+}
+
+#[tokio::test]
+async fn zones_of_a_region() {
+    let (_directory, provider) = provider();
+    conformance::zones_of_a_region(&provider, &fixture("zones")).await;
+}
+
+/// Only the simulator can take a region down: its zones are then unavailable, as
+/// DescribeAvailabilityZones is during an outage.
+#[tokio::test]
+async fn zones_of_a_region_in_an_outage_are_unavailable() {
+    let directory = tempfile::tempdir().unwrap_or_else(|error| panic!("tempdir: {error}"));
+    let faults = FaultConfig {
+        outages: ["us-west-2".to_string()].into(),
+        ..FaultConfig::default()
+    };
+    let provider = SimProvider::open_with_faults(&directory.path().join("cloud.json"), faults)
+        .unwrap_or_else(|error| panic!("opening the simulated cloud: {error}"));
+    let zones = provider.zones("us-west-2").await;
+    assert!(
+        matches!(&zones, Err(ProviderError::RegionUnavailable { region, .. }) if region == "us-west-2"),
+        "{zones:?}"
+    );
+    assert_eq!(
+        provider
+            .zones("us-east-2")
+            .await
+            .ok()
+            .map(|zones| zones.len()),
+        Some(3)
+    );
 }

@@ -50,7 +50,7 @@ fn gave_up_note(attempts: u32) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// Saving state failed; nothing more was scheduled.
-    #[error("could not save state (serial {serial})")]
+    #[error("could not save state (serial {serial}): {source}")]
     Persist {
         serial: u64,
         #[source]

@@ -12,7 +12,6 @@
 //! cost (steps × document size) and held back every step waiting on one of them. Nothing is
 //! reported completed, and no dependent starts, before the save that holds it returned.
 
-use super::backoff::Backoff;
 use super::concurrency::{Concurrency, LimitChange};
 use super::error::{ApplyError, StepError};
 use super::events::{ApplyEvent, ApplyObserver};
@@ -25,6 +24,7 @@ use crate::model::Address;
 use crate::plan::{Operation, Plan};
 use crate::provider::{Provider, ProviderError};
 use crate::state::{HistoryEntry, StateDocument};
+use crate::util::backoff::Backoff;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;

@@ -16,7 +16,6 @@
 //!
 //! Apply runs the plan, never the configuration: everything it needs is in [`crate::plan::Plan`].
 
-mod backoff;
 mod concurrency;
 mod error;
 mod events;

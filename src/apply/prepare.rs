@@ -6,6 +6,7 @@ use crate::model::{Attributes, Kind, Reference, Tags, Value, references_in, reso
 use crate::plan::{Operation, Step};
 use crate::provider::{CreateRequest, UpdateRequest};
 use crate::state::StateDocument;
+use crate::util::hash::stable_hash_128;
 
 /// One provider call, built once per step and reused unchanged by every retry.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,16 +171,6 @@ pub(crate) fn idempotency_token(lineage: &str, serial: u64, step: &Step) -> Stri
         "{lineage}\n{serial}\n{}\n{operation}\n{}",
         step.index, step.address
     );
-    // FNV-1a is stable across Rust releases and platforms, unlike `DefaultHasher`; two
-    // differently seeded passes give 128 bits, ample for tokens that only need to differ.
-    let first = fnv1a(material.as_bytes(), 0xcbf2_9ce4_8422_2325);
-    let second = fnv1a(material.as_bytes(), 0x8422_2325_cbf2_9ce4);
-    format!("cairn-{first:016x}{second:016x}")
-}
-
-fn fnv1a(bytes: &[u8], offset: u64) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(offset, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
-    })
+    // 128 bits of a stable hash: ample for tokens that only need to differ.
+    format!("cairn-{:032x}", stable_hash_128(material.as_bytes()))
 }

@@ -316,8 +316,6 @@ fn plan_for(state: &StateDocument, steps: Vec<Step>) -> Plan {
         environment: "staging".into(),
         state_lineage: state.lineage.clone(),
         state_serial: state.serial,
-        cloud: "sim".into(),
-        provider_settings: BTreeMap::new(),
         changes: Vec::new(),
         steps,
         drift: Vec::new(),

@@ -4,9 +4,11 @@
 //! Exit codes: 0 clean (warnings allowed unless `--strict`), 1 errors (or warnings with
 //! `--strict`), or a configuration that cannot be checked.
 
-use super::stack_args::{block_on, color_enabled};
+use super::report::outcome;
+use super::stack_args::block_on;
 use super::vars::VarArgs;
 use super::views;
+use super::views::check::CheckFormat;
 use crate::ops::{self, CheckRequest};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +21,7 @@ pub struct CheckArgs {
     pub environments: Vec<String>,
 
     /// The stack directory.
-    #[arg(default_value = ".")]
+    #[arg(default_value = ".", value_hint = clap::ValueHint::DirPath)]
     pub dir: PathBuf,
 
     #[command(flatten)]
@@ -48,8 +50,7 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> ExitCode {
     if args.rules {
-        print!("{}", views::check::rules());
-        return ExitCode::SUCCESS;
+        return views::check::show_rules();
     }
     let request = CheckRequest {
         dir: args.dir.clone(),
@@ -57,27 +58,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
         load: args.vars.load_options(),
         live: args.live,
     };
-    let outcome = match block_on(ops::check(&request)) {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(error)) => return super::report::ops(error),
-        Err(error) => return super::report::error(miette::miette!("cannot start: {error}")),
+    let format = match (args.sarif, args.json) {
+        (true, _) => CheckFormat::Sarif,
+        (false, true) => CheckFormat::Json,
+        (false, false) => CheckFormat::Human,
     };
-    if args.sarif {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&views::check::sarif(&outcome)).unwrap_or_default()
-        );
-    } else if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&views::check::json(&outcome)).unwrap_or_default()
-        );
-    } else {
-        print!("{}", views::check::text(&outcome, color_enabled()));
-    }
-    if outcome.fails(args.strict) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    outcome(block_on(ops::check(&request)), |checked| {
+        views::check::show(checked, format, args.strict)
+    })
 }

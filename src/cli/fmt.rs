@@ -1,6 +1,7 @@
 //! `cairn fmt [DIR] [--check]`: rewrite `.hcl` files in the canonical format, or list the
 //! ones that are not.
 
+use super::views;
 use crate::config::format::format_hcl;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,7 +34,7 @@ pub fn run(args: FmtArgs) -> ExitCode {
         let text = match fs_err::read_to_string(&file) {
             Ok(text) => text,
             Err(error) => {
-                eprintln!("error: {error}");
+                views::config::not_formatted(&file, &error.to_string());
                 failed = true;
                 continue;
             }
@@ -44,24 +45,19 @@ pub fn run(args: FmtArgs) -> ExitCode {
                 if !args.check
                     && let Err(error) = fs_err::write(&file, formatted)
                 {
-                    eprintln!("error: {error}");
+                    views::config::not_formatted(&file, &error.to_string());
                     failed = true;
                     continue;
                 }
                 unformatted.push(file);
             }
             Err(error) => {
-                eprintln!(
-                    "error: {} is not valid HCL, left unchanged: {error}",
-                    file.display()
-                );
+                views::config::not_formatted(&file, &format!("not valid HCL: {error}"));
                 failed = true;
             }
         }
     }
-    for file in &unformatted {
-        println!("{}", file.display());
-    }
+    views::config::formatted(&unformatted);
     if failed || (args.check && !unformatted.is_empty()) {
         ExitCode::FAILURE
     } else {

@@ -2,6 +2,7 @@
 //! Graphviz's `dot`).
 
 use super::vars::VarArgs;
+use super::views;
 use crate::graph::{self, ExpandOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -46,12 +47,12 @@ pub fn run(args: GraphArgs) -> ExitCode {
     let dot = graph::to_dot(&expansion);
     match args.format {
         GraphFormat::Dot => {
-            print!("{dot}");
+            views::config::graph(&dot);
             ExitCode::SUCCESS
         }
         GraphFormat::Svg => match render_svg(&dot) {
             Ok(svg) => {
-                print!("{svg}");
+                views::config::graph(&svg);
                 ExitCode::SUCCESS
             }
             Err(report) => super::report::error(report),

@@ -3,6 +3,7 @@
 mod apply;
 mod backup;
 mod check;
+mod completions;
 mod dr;
 mod fmt;
 mod graph;
@@ -13,7 +14,7 @@ mod sim;
 mod stack_args;
 mod validate;
 mod vars;
-mod views;
+pub mod views;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -62,6 +63,8 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Disaster recovery: drill a redeploy into the DR region.
     Dr(dr::DrArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
 }
 
 /// Parses the command line, runs the command and turns errors into reports.
@@ -70,6 +73,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let Cli { command, verbose } = Cli::parse();
     init_tracing(verbose);
+    report::set_verbose(verbose);
     match command {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run_apply(args),
@@ -83,9 +87,10 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
-        Command::Sim(args) => sim::run(args, verbose),
+        Command::Sim(args) => sim::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Dr(args) => dr::run(args),
+        Command::Completions(args) => completions::run(args),
     }
 }
 

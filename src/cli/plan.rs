@@ -1,8 +1,11 @@
 //! `cairn plan -e ENV [DIR]`: refresh, diff and show what apply would do.
 
-use super::stack_args::{StackArgs, block_on, color_enabled};
+use super::report::outcome;
+use super::stack_args::{StackArgs, block_on};
+use super::views;
 use crate::ops;
-use crate::plan::{self, RenderOptions};
+use crate::ops::Planned;
+use crate::plan;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,53 +50,28 @@ pub fn run(args: PlanArgs) -> ExitCode {
     request.refresh_only = args.refresh_only;
     request.destroy = args.destroy;
     request.skip_refresh = args.no_refresh;
-    let planned = match block_on(ops::make_plan(&request)) {
-        Ok(Ok(planned)) => planned,
-        Ok(Err(error)) => return super::report::ops(error),
-        Err(error) => return super::report::error(miette::miette!("cannot start: {error}")),
-    };
-    let plan = planned.plan;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&plan::render_json(&plan)).unwrap_or_default()
-        );
-    } else {
-        if let Some(failover) = &planned.state.failover {
-            println!(
-                "Environment `{}` runs in {} (failed over from {} at {}); what it has in {} is left as it is until `cairn dr failback`.\n",
-                plan.environment,
-                failover.region,
-                failover.primary,
-                failover.since,
-                failover.primary
-            );
-        }
-        print!(
-            "{}",
-            plan::render_text(
-                &plan,
-                &RenderOptions {
-                    color: color_enabled()
-                }
-            )
-        );
-        print!(
-            "{}",
-            super::views::check::under_plan(&plan.policy, color_enabled())
-        );
+    outcome(block_on(ops::make_plan(&request)), |planned| {
+        show(planned, &args)
+    })
+}
+
+/// Saves the plan when asked to, then shows it.
+fn show(planned: &Planned, args: &PlanArgs) -> ExitCode {
+    // Saved before anything is shown, so a plan that could not be saved is never presented
+    // as one that can be applied.
+    if let Some(out) = &args.out
+        && let Err(error) = plan::save(&planned.file, out)
+    {
+        return super::report::ops(error.into());
     }
-    if let Some(out) = &args.out {
-        if let Err(error) = plan::save(&plan, out) {
-            return super::report::ops(error.into());
+    let plan = &planned.file.plan;
+    if args.json {
+        let code = views::plan::json(plan);
+        if code != ExitCode::SUCCESS {
+            return code;
         }
-        if !args.json {
-            println!(
-                "\nSaved the plan to {}. To apply exactly this plan, run: cairn apply {}",
-                out.display(),
-                out.display()
-            );
-        }
+    } else {
+        views::plan::human(plan, planned.state.failover.as_ref(), args.out.as_deref());
     }
     if args.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)

@@ -1,9 +1,10 @@
 //! `cairn sim`: inspect and tamper with the built-in simulated cloud of a stack: list what
 //! exists, change or delete a resource behind the engine's back (drift), reset it, and store
 //! faults and region outages. Each command calls one function of [`SimCloud`] and hands the
-//! result to a view below.
+//! result to a view in [`super::views::sim`].
 
-use crate::provider::sim::{FaultSettings, Inventory, SimCloud, SimError, cloud_file_for_stack};
+use super::views::sim as view;
+use crate::provider::sim::{FaultSettings, SimCloud, SimError, cloud_file_for_stack};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -92,13 +93,10 @@ pub enum SimCommand {
 }
 
 /// Runs a `cairn sim` command; errors are reported on stderr with exit code 1.
-pub fn run(args: SimArgs, verbose: bool) -> ExitCode {
+pub fn run(args: SimArgs) -> ExitCode {
     match execute(args.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("{:?}", report(&error, verbose));
-            ExitCode::FAILURE
-        }
+        Ok(code) => code,
+        Err(error) => super::report::print(&error),
     }
 }
 
@@ -106,16 +104,15 @@ fn open(dir: &Path) -> Result<SimCloud, SimError> {
     SimCloud::open(&cloud_file_for_stack(dir))
 }
 
-fn execute(command: SimCommand) -> Result<(), SimError> {
+fn execute(command: SimCommand) -> Result<ExitCode, SimError> {
     match command {
         SimCommand::Show { dir, json } => {
             let cloud = open(&dir)?;
             let inventory = cloud.inventory()?;
             if json {
-                view::show_json(&inventory);
-            } else {
-                view::show(cloud.path(), &inventory);
+                return Ok(view::show_json(&inventory));
             }
+            view::show(cloud.path(), &inventory);
         }
         SimCommand::Set {
             id,
@@ -171,130 +168,5 @@ fn execute(command: SimCommand) -> Result<(), SimError> {
             view::done(&format!("region `{region}` is available again"));
         }
     }
-    Ok(())
-}
-
-/// A report for a sim error: the message, its causes with `-v`, and a hint where one helps.
-fn report(error: &SimError, verbose: bool) -> miette::Report {
-    let mut message = error.to_string();
-    if verbose {
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            message.push_str(&format!("\n  caused by: {cause}"));
-            source = cause.source();
-        }
-    }
-    let hint = match error {
-        SimError::UnknownId { .. } => Some("run `cairn sim show` to list the ids that exist"),
-        SimError::AmbiguousId { .. } => Some("delete or change it in one region through the stack"),
-        SimError::Corrupt { .. } => Some(
-            "the file was not overwritten; fix it, or remove it with `cairn sim reset` after moving it aside",
-        ),
-        _ => None,
-    };
-    match hint {
-        Some(hint) => miette::miette!(help = hint, "{message}"),
-        None => miette::miette!("{message}"),
-    }
-}
-
-/// Rendering of `cairn sim` results.
-mod view {
-    use super::*;
-    use owo_colors::{OwoColorize, Style};
-    use std::io::IsTerminal;
-
-    /// `text` in `style` when stdout is a terminal and `NO_COLOR` is unset.
-    fn paint(text: &str, style: Style) -> String {
-        if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-            text.style(style).to_string()
-        } else {
-            text.to_string()
-        }
-    }
-
-    pub fn show(path: &Path, inventory: &Inventory) {
-        println!(
-            "{} {}",
-            paint("Simulated cloud", Style::new().bold()),
-            path.display()
-        );
-        if inventory.regions.is_empty() {
-            println!("  (empty)");
-        }
-        for (region, kinds) in &inventory.regions {
-            let down = if inventory.outages.contains(region) {
-                format!(" {}", paint("(outage)", Style::new().red()))
-            } else {
-                String::new()
-            };
-            println!("\n{}{down}", paint(region, Style::new().bold()));
-            for (kind, items) in kinds {
-                println!("  {}", paint(kind.as_str(), Style::new().cyan()));
-                for item in items {
-                    let attributes: Vec<String> = item
-                        .attributes
-                        .iter()
-                        .map(|(name, value)| match value {
-                            serde_json::Value::String(text) => format!("{name}={text}"),
-                            other => format!("{name}={other}"),
-                        })
-                        .collect();
-                    let address = item.address.as_deref().unwrap_or("-");
-                    println!(
-                        "    {}  {}  {}",
-                        item.id,
-                        paint(address, Style::new().dimmed()),
-                        attributes.join(" ")
-                    );
-                }
-            }
-        }
-        let lone_outages: Vec<&String> = inventory
-            .outages
-            .iter()
-            .filter(|region| !inventory.regions.contains_key(*region))
-            .collect();
-        if !lone_outages.is_empty() {
-            let names: Vec<&str> = lone_outages.iter().map(|region| region.as_str()).collect();
-            println!("\noutages: {}", names.join(", "));
-        }
-        if inventory.faults != FaultSettings::default() {
-            println!();
-            faults(&inventory.faults);
-        }
-        println!("\n{} API calls so far", inventory.calls);
-    }
-
-    pub fn show_json(inventory: &Inventory) {
-        match serde_json::to_string_pretty(inventory) {
-            Ok(text) => println!("{text}"),
-            Err(error) => eprintln!("cannot render the inventory as JSON: {error}"),
-        }
-    }
-
-    pub fn faults(settings: &FaultSettings) {
-        let mut parts = Vec::new();
-        if let Some(latency) = settings.latency_ms {
-            parts.push(format!("latency {latency} ms"));
-        }
-        if let Some(rate) = settings.throttle_rate {
-            parts.push(format!("throttle rate {rate}"));
-        }
-        if let Some(rate) = settings.error_rate {
-            parts.push(format!("error rate {rate}"));
-        }
-        if let Some(seed) = settings.seed {
-            parts.push(format!("seed {seed}"));
-        }
-        if parts.is_empty() {
-            println!("faults: none");
-        } else {
-            println!("faults: {}", parts.join(", "));
-        }
-    }
-
-    pub fn done(message: &str) {
-        println!("{} {message}", paint("✓", Style::new().green()));
-    }
+    Ok(ExitCode::SUCCESS)
 }

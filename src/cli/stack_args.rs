@@ -11,7 +11,7 @@ pub struct StackArgs {
     pub environment: Option<String>,
 
     /// The stack directory.
-    #[arg(default_value = ".")]
+    #[arg(default_value = ".", value_hint = clap::ValueHint::DirPath)]
     pub dir: PathBuf,
 
     #[command(flatten)]
@@ -27,12 +27,6 @@ impl StackArgs {
             ..PlanRequest::default()
         }
     }
-}
-
-/// Whether to color output: only on a terminal, and never with `NO_COLOR` set.
-pub fn color_enabled() -> bool {
-    use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
 
 /// A runtime for the async engine; commands are short-lived, so one per command.

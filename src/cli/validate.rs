@@ -2,7 +2,8 @@
 //! problem at once.
 
 use super::vars::VarArgs;
-use crate::graph::{self, ValidationSummary};
+use super::views;
+use crate::graph;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,25 +21,9 @@ pub struct ValidateArgs {
 pub fn run(args: ValidateArgs) -> ExitCode {
     match graph::validate(&args.dir, &args.vars.load_options()) {
         Ok(summary) => {
-            view(&summary);
+            views::config::valid(&summary);
             ExitCode::SUCCESS
         }
         Err(diagnostics) => super::report::diagnostics(&diagnostics),
     }
-}
-
-fn view(summary: &ValidationSummary) {
-    let plural = |count: usize, word: &str| {
-        if count == 1 {
-            format!("{count} {word}")
-        } else {
-            format!("{count} {word}s")
-        }
-    };
-    println!(
-        "Success! The configuration in {} is valid ({}, {}).",
-        summary.dir,
-        plural(summary.environments, "environment"),
-        plural(summary.blocks, "block")
-    );
 }

@@ -79,7 +79,7 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
         }
     };
 
-    let variables = match resolve_root(&mut sources, &root, &options.vars, &options.var_files) {
+    let variables = match resolve_root(&mut sources, &root, options) {
         Ok(values) => values,
         Err(found) => {
             diagnostics.extend(found);
@@ -186,7 +186,7 @@ fn parse_all(
                             attr.key_span,
                             format!("attribute `{}` outside of any block", attr.name),
                         )
-                        .hint("put it in a `locals { ... }` block, or in a -var-file"),
+                        .hint("put it in a `locals { ... }` block, or in a `--var-file`"),
                     );
                 }
                 blocks.extend(body.blocks);

@@ -34,13 +34,17 @@ use crate::model::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Where variable values come from besides their defaults.
+/// Where variable values come from besides their defaults, in rising precedence: the
+/// environment, variable files, then flags.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// `-var NAME=VALUE` flags, in order (a later one wins).
+    /// `--var NAME=VALUE` flags, in order (a later one wins).
     pub vars: Vec<(String, String)>,
-    /// `-var-file FILE` flags: files of `NAME = VALUE` attributes.
+    /// `--var-file FILE` flags: files of `NAME = VALUE` attributes.
     pub var_files: Vec<PathBuf>,
+    /// `CAIRN_VAR_<NAME>=VALUE` environment variables, as `(NAME, VALUE)` (the CLI reads the
+    /// process environment; the loader itself never does).
+    pub env_vars: Vec<(String, String)>,
 }
 
 /// A loaded and checked stack.

@@ -1,5 +1,5 @@
 //! Variable type constraints (`string`, `number`, `bool`, `list(T)`, `set(T)`, `map(T)`,
-//! `object({...})`, `any`) and the conversions Terraform users expect: `-var count=3` is a
+//! `object({...})`, `any`) and the conversions Terraform users expect: `--var count=3` is a
 //! string on the command line but a number to a `number` variable.
 
 use crate::model::Value;

@@ -1,7 +1,11 @@
-//! Variable values: from `-var NAME=VALUE`, from `-var-file FILE`, or from the default, in
-//! rising precedence as in Terraform; then converted to the declared type and checked by the
+//! Variable values: the default, then `CAIRN_VAR_<NAME>` from the environment, then
+//! `--var-file FILE`, then `--var NAME=VALUE`, in rising precedence as in Terraform (where the
+//! environment's prefix is `TF_VAR_`); then converted to the declared type and checked by the
 //! variable's `validation` blocks. Module variables go through the same checks with the values
 //! the calling `module` block passes.
+//!
+//! As with `TF_VAR_`, an environment variable naming no declared variable is not an error:
+//! one shell serves many stacks. A flag or a variable file naming one is.
 
 use super::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use super::eval;
@@ -9,16 +13,22 @@ use super::module::{Module, Variable};
 use super::source::{Sources, Span};
 use super::tree::parse_file;
 use super::value::from_model;
+use super::{LoadOptions, types::TypeConstraint};
 use crate::model::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+/// The prefix of environment variables that set a variable: `CAIRN_VAR_image=ami-1` sets
+/// `var.image`, as `TF_VAR_image` does in Terraform.
+pub const ENV_PREFIX: &str = "CAIRN_VAR_";
 
 /// Where a value came from, for messages.
 #[derive(Debug, Clone)]
 pub enum Origin {
     /// An expression in a file (a default, a var file, a module input).
     Span(Span),
-    /// A command-line flag.
+    /// A command-line flag or an environment variable, as the user wrote it (a sensitive
+    /// variable's value left out).
     Flag(String),
 }
 
@@ -95,14 +105,27 @@ pub fn check_value(
 pub fn resolve_root(
     sources: &mut Sources,
     module: &Module,
-    vars: &[(String, String)],
-    var_files: &[PathBuf],
+    options: &LoadOptions,
 ) -> Result<BTreeMap<String, Value>, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
     let mut given: BTreeMap<String, (Value, Origin)> = BTreeMap::new();
     let names: Vec<&str> = module.variables.keys().map(String::as_str).collect();
 
-    for path in var_files {
+    // Each source below overrides the ones before it.
+    for (name, text) in &options.env_vars {
+        let Some(variable) = module.variables.get(name) else {
+            continue;
+        };
+        let origin = format!("{ENV_PREFIX}{name}");
+        match value_of_text(variable, text, &origin) {
+            Ok(value) => {
+                given.insert(name.clone(), (value, Origin::Flag(origin)));
+            }
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+
+    for path in &options.var_files {
         let text = match fs_err::read_to_string(path) {
             Ok(text) => text,
             Err(error) => {
@@ -157,46 +180,29 @@ pub fn resolve_root(
         }
     }
 
-    for (name, text) in vars {
-        let flag = format!("-var {name}={text}");
+    for (name, text) in &options.vars {
         let Some(variable) = module.variables.get(name) else {
-            let mut diagnostic =
-                Diagnostic::error(format!("variable `{name}` given with -var is not declared"));
+            let mut diagnostic = Diagnostic::error(format!(
+                "variable `{name}` given with --var is not declared"
+            ));
             if let Some(hint) = did_you_mean(name, names.iter().copied()) {
                 diagnostic = diagnostic.hint(hint);
             }
             diagnostics.push(diagnostic);
             continue;
         };
-        let value = if variable.type_constraint.is_primitive()
-            || variable.type_constraint == super::types::TypeConstraint::Any
-        {
-            Value::String(text.clone())
+        let shown = if variable.sensitive {
+            "(sensitive value)"
         } else {
-            match text.parse::<hcl::Expression>() {
-                Ok(expression) => {
-                    match hcl::eval::Evaluate::evaluate(&expression, &hcl::eval::Context::new()) {
-                        Ok(value) => super::value::to_model(&value),
-                        Err(error) => {
-                            diagnostics.push(Diagnostic::error(format!(
-                                "cannot evaluate `{flag}`: {}",
-                                error.kind()
-                            )));
-                            continue;
-                        }
-                    }
-                }
-                Err(error) => {
-                    diagnostics.push(
-                        Diagnostic::error(format!("cannot parse the value of `{flag}`")).expected(
-                            format!("an HCL value of type {}: {error}", variable.type_constraint),
-                        ),
-                    );
-                    continue;
-                }
-            }
+            text.as_str()
         };
-        given.insert(name.clone(), (value, Origin::Flag(flag)));
+        let flag = format!("--var {name}={shown}");
+        match value_of_text(variable, text, &flag) {
+            Ok(value) => {
+                given.insert(name.clone(), (value, Origin::Flag(flag)));
+            }
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
     }
 
     let mut values = BTreeMap::new();
@@ -219,8 +225,8 @@ pub fn resolve_root(
                             format!("no value for required variable `{}`", variable.name),
                         )
                         .hint(format!(
-                            "pass `-var {}=VALUE`, put it in a `-var-file`, or give the variable a default",
-                            variable.name
+                            "pass `--var {name}=VALUE`, set `{ENV_PREFIX}{name}`, put it in a `--var-file`, or give the variable a default",
+                            name = variable.name
                         )),
                     );
                     continue;
@@ -235,4 +241,22 @@ pub fn resolve_root(
         }
     }
     diagnostics.into_result(values)
+}
+
+/// The value a flag or an environment variable gives `variable`: the text itself for a
+/// primitive type (converted later with the others), an HCL value for a list, map or object.
+/// `origin` names where the text came from in messages.
+fn value_of_text(variable: &Variable, text: &str, origin: &str) -> Result<Value, Diagnostic> {
+    if variable.type_constraint.is_primitive() || variable.type_constraint == TypeConstraint::Any {
+        return Ok(Value::String(text.to_string()));
+    }
+    let expression = text.parse::<hcl::Expression>().map_err(|error| {
+        Diagnostic::error(format!("cannot parse the value of `{origin}`")).expected(format!(
+            "an HCL value of type {}: {error}",
+            variable.type_constraint
+        ))
+    })?;
+    hcl::eval::Evaluate::evaluate(&expression, &hcl::eval::Context::new())
+        .map(|value| super::value::to_model(&value))
+        .map_err(|error| Diagnostic::error(format!("cannot evaluate `{origin}`: {}", error.kind())))
 }

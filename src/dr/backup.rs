@@ -1,35 +1,30 @@
-//! Backup policies: `cairn backup run` (snapshot, cross-region copy, retention), `cairn backup
-//! list` and `cairn backup verify` (restore the newest DR copy into a scratch volume).
+//! Backup policies: run them (snapshot, cross-region copy, retention), list the copies per
+//! region, and verify them (restore the newest DR copy into a scratch volume).
+//!
+//! `ops` loads the stack, reads the state and places the environment (while failed over,
+//! `copy_to` points back to the primary); the functions here take that placed expansion and
+//! the cloud, and never read or write state.
 //!
 //! Promises: a run is idempotent within one `every` window (a volume whose newest snapshot is
 //! younger than `every` gets no new one, and a snapshot already copied is not copied again);
 //! retention keeps the `retain` newest snapshots of each volume in each region and never
 //! deletes the newest; creates carry deterministic idempotency tokens so a retried call makes
-//! no duplicate.
+//! no duplicate; every run is audited, failed ones too.
 
 use super::DrError;
 use super::audit::{AuditRecord, append_audit};
 use super::catalog::{self, BackupCopy, RegionListing, TAG_COPY_OF};
-use crate::config::Environment;
+use super::target;
 use crate::graph::{BackupPolicySpec, Expansion};
 use crate::model::{Address, Attributes, DesiredResource, Kind, Owner};
-use crate::ops::{self, PlanRequest, Stack};
-use crate::provider::{CreateRequest, Provider, ProviderError, Retrying};
+use crate::provider::{CreateRequest, Provider, ProviderError};
+use crate::state::StateDocument;
+use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-
-/// What to back up, list or verify, and the time the operation counts as happening at.
-#[derive(Debug, Clone)]
-pub struct BackupRequest {
-    pub plan: PlanRequest,
-    /// "Now" for windows, tags and ages; the CLI passes the clock, tests pass fixed times.
-    pub now: DateTime<Utc>,
-    /// Take a new snapshot even inside the `every` window (failback wants the newest data).
-    pub fresh: bool,
-}
+use std::path::Path;
 
 /// What happened to the snapshot of one volume in its own region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,6 +69,29 @@ pub struct BackupRunReport {
     pub volumes: Vec<VolumeBackup>,
 }
 
+impl BackupRunReport {
+    /// Snapshots this run took.
+    pub fn taken(&self) -> usize {
+        self.volumes
+            .iter()
+            .filter(|volume| matches!(volume.snapshot, Some(SnapshotAction::Created(_))))
+            .count()
+    }
+
+    /// Cross-region copies this run made.
+    pub fn copied(&self) -> usize {
+        self.volumes
+            .iter()
+            .filter(|volume| matches!(volume.copy, Some(CopyAction::Created(_))))
+            .count()
+    }
+
+    /// Snapshots retention deleted, in every region.
+    pub fn pruned(&self) -> usize {
+        self.volumes.iter().map(|volume| volume.pruned.len()).sum()
+    }
+}
+
 /// What `cairn backup list` found, per region.
 #[derive(Debug, Clone, Serialize)]
 pub struct BackupListing {
@@ -113,18 +131,8 @@ impl VerifyReport {
     }
 }
 
-/// Loads the stack for `request` and opens its environment's provider.
-pub(super) async fn open(request: &PlanRequest) -> Result<(Stack, Arc<dyn Provider>), DrError> {
-    let stack = Stack::load(request)?;
-    let environment = &stack.expansion.environment;
-    let (cloud, settings) = ops::settings_for(environment, &stack.dir);
-    let provider = ops::open_provider(&cloud, &settings, &environment.name).await?;
-    // Backups and restores run outside the apply executor: they get its patience with
-    // throttling and transient errors from the wrapper.
-    Ok((stack, Retrying::wrap(provider)))
-}
-
-pub(super) fn owner_of(expansion: &Expansion) -> Owner {
+/// The ownership of the environment's backups: its own, never a drill's.
+fn owner_of(expansion: &Expansion) -> Owner {
     Owner {
         stack: expansion.stack.clone(),
         env: expansion.environment.name.clone(),
@@ -132,7 +140,7 @@ pub(super) fn owner_of(expansion: &Expansion) -> Owner {
 }
 
 /// The volumes `policy` selects: named in `volumes`, or carrying every `select` tag.
-pub(super) fn selected_volumes<'a>(
+fn selected_volumes<'a>(
     policy: &BackupPolicySpec,
     expansion: &'a Expansion,
 ) -> Vec<&'a DesiredResource> {
@@ -143,14 +151,14 @@ pub(super) fn selected_volumes<'a>(
         .collect()
 }
 
-/// The blocks (`volume.data`) of the volumes the backup policies select.
-pub(super) fn data_blocks(expansion: &Expansion) -> BTreeSet<String> {
-    expansion
-        .backup_policies
-        .iter()
-        .flat_map(|policy| selected_volumes(policy, expansion))
-        .map(|volume| volume.address.block_path().to_string())
-        .collect()
+/// [`DrError::NoPolicies`] when the environment defines no backup policy.
+fn with_policies(expansion: &Expansion) -> Result<(), DrError> {
+    if expansion.backup_policies.is_empty() {
+        return Err(DrError::NoPolicies {
+            environment: expansion.environment.name.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Snapshots of one region, read once per operation.
@@ -170,33 +178,34 @@ impl RegionCache<'_> {
     }
 }
 
-/// Runs every backup policy of the environment once: snapshot, copy, prune.
+/// What a backup run is asked to do, besides what the expansion says.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// "Now" for windows, tags and ages; the CLI passes the clock, tests pass fixed times.
+    pub now: DateTime<Utc>,
+    /// Take a new snapshot even inside the `every` window (failback wants the newest data).
+    pub fresh: bool,
+}
+
+/// Runs every backup policy of `expansion` (the environment as placed) once: snapshot, copy,
+/// prune. The volumes are those `state` records; the run is appended to the audit log of the
+/// stack in `stack_dir`.
 ///
 /// # Errors
-/// The stack or its state cannot be loaded, the environment has no backup policy, or a cloud
-/// call fails (what was done before the failure stays done; the next run carries on).
-pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, DrError> {
-    let (stack, provider) = open(&request.plan).await?;
-    let expansion = &stack.expansion;
-    if expansion.backup_policies.is_empty() {
-        return Err(DrError::NoPolicies {
-            environment: expansion.environment.name.clone(),
-        });
-    }
-    let result = back_up_all(request, &stack, provider.as_ref()).await;
+/// The environment has no backup policy, or a cloud call fails (what was done before the
+/// failure stays done; the next run carries on).
+pub async fn run(
+    expansion: &Expansion,
+    state: &StateDocument,
+    provider: &dyn Provider,
+    options: RunOptions,
+    stack_dir: &Path,
+) -> Result<BackupRunReport, DrError> {
+    with_policies(expansion)?;
+    let result = back_up_all(expansion, state, provider, options).await;
     // Every run is audited, failed ones too: the log shows when data was last protected.
     let (outcome, regions) = match &result {
         Ok(report) => {
-            let taken = report
-                .volumes
-                .iter()
-                .filter(|volume| matches!(volume.snapshot, Some(SnapshotAction::Created(_))))
-                .count();
-            let copied = report
-                .volumes
-                .iter()
-                .filter(|volume| matches!(volume.copy, Some(CopyAction::Created(_))))
-                .count();
             let regions: BTreeSet<String> = report
                 .volumes
                 .iter()
@@ -204,7 +213,11 @@ pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, DrE
                 .cloned()
                 .collect();
             (
-                format!("succeeded: {taken} snapshots taken, {copied} copied"),
+                format!(
+                    "succeeded: {} snapshots taken, {} copied",
+                    report.taken(),
+                    report.copied()
+                ),
                 regions,
             )
         }
@@ -214,7 +227,7 @@ pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, DrE
         ),
     };
     let record = AuditRecord {
-        time: request.now,
+        time: options.now,
         operation: "backup run".to_string(),
         stack: expansion.stack.clone(),
         environment: expansion.environment.name.clone(),
@@ -224,17 +237,16 @@ pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, DrE
         rpo_seconds: None,
         kept: false,
     };
-    append_audit(&request.plan.dir, &record)?;
+    append_audit(stack_dir, &record)?;
     result
 }
 
 async fn back_up_all(
-    request: &BackupRequest,
-    stack: &Stack,
+    expansion: &Expansion,
+    state: &StateDocument,
     provider: &dyn Provider,
+    options: RunOptions,
 ) -> Result<BackupRunReport, DrError> {
-    let expansion = &stack.expansion;
-    let state = stack.state()?;
     let owner = owner_of(expansion);
     let mut cache = RegionCache {
         provider,
@@ -262,7 +274,7 @@ async fn back_up_all(
                         &owner,
                         policy,
                         &recorded.id,
-                        request,
+                        options,
                         &mut backup,
                     )
                     .await?;
@@ -274,7 +286,7 @@ async fn back_up_all(
     }
     Ok(BackupRunReport {
         environment: expansion.environment.name.clone(),
-        now: request.now,
+        now: options.now,
         volumes,
     })
 }
@@ -285,10 +297,10 @@ async fn back_up_volume(
     owner: &Owner,
     policy: &BackupPolicySpec,
     volume_id: &str,
-    request: &BackupRequest,
+    options: RunOptions,
     backup: &mut VolumeBackup,
 ) -> Result<(), DrError> {
-    let now = request.now;
+    let now = options.now;
     let region = backup.region.clone();
     let address = backup.address.clone();
     let every = chrono::Duration::seconds(i64::try_from(policy.every_seconds).unwrap_or(i64::MAX));
@@ -300,7 +312,7 @@ async fn back_up_volume(
         .await?
         .iter()
         .find(|copy| of_volume(copy) && !copy.is_copy())
-        .filter(|newest| !request.fresh && newest.taken_at > now - every)
+        .filter(|newest| !options.fresh && newest.taken_at > now - every)
         .cloned();
     let source = match recent {
         Some(newest) => {
@@ -400,7 +412,10 @@ async fn create(
         region: region.to_string(),
         attributes,
         tags,
-        token: format!("cairn-backup-{:016x}", fnv1a(token_source.as_bytes())),
+        token: format!(
+            "cairn-backup-{:016x}",
+            crate::util::hash::stable_hash(token_source.as_bytes())
+        ),
     };
     let live = provider
         .create(&request)
@@ -421,13 +436,6 @@ async fn create(
     })
 }
 
-/// FNV-1a: a stable hash for idempotency tokens (the std hasher may change between releases).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The regions a policy's snapshots live in: its volumes' regions and `copy_to`.
 fn backup_regions(expansion: &Expansion) -> BTreeSet<String> {
     expansion
@@ -443,23 +451,21 @@ fn backup_regions(expansion: &Expansion) -> BTreeSet<String> {
         .collect()
 }
 
-/// Lists the environment's backup snapshots in every region its policies use; a region that
-/// cannot be read is listed with its error rather than failing the listing.
+/// Lists the backup snapshots of `expansion`'s environment in every region its policies use;
+/// a region that cannot be read is listed with its error rather than failing the listing.
 ///
 /// # Errors
-/// The stack cannot be loaded or the environment has no backup policy.
-pub async fn list_backups(request: &BackupRequest) -> Result<BackupListing, DrError> {
-    let (stack, provider) = open(&request.plan).await?;
-    let expansion = &stack.expansion;
-    if expansion.backup_policies.is_empty() {
-        return Err(DrError::NoPolicies {
-            environment: expansion.environment.name.clone(),
-        });
-    }
+/// The environment has no backup policy.
+pub async fn list(
+    expansion: &Expansion,
+    provider: &dyn Provider,
+    now: DateTime<Utc>,
+) -> Result<BackupListing, DrError> {
+    with_policies(expansion)?;
     let owner = owner_of(expansion);
     let mut regions = Vec::new();
     for region in backup_regions(expansion) {
-        let listing = match catalog::read_region(provider.as_ref(), &owner, &region).await {
+        let listing = match catalog::read_region(provider, &owner, &region).await {
             Ok(copies) => RegionListing {
                 region,
                 copies,
@@ -475,75 +481,24 @@ pub async fn list_backups(request: &BackupRequest) -> Result<BackupListing, DrEr
     }
     Ok(BackupListing {
         environment: expansion.environment.name.clone(),
-        now: request.now,
+        now,
         regions,
     })
 }
 
-/// An error and its causes on one line.
-pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// The zone of `target_region` that stands for `zone` of the primary region: the same position
-/// in the DR zones (or in the region's known zones), the first when `zone` is unknown.
-pub(super) fn mapped_zone(
-    environment: &Environment,
-    zone: Option<&str>,
-    target_region: &str,
-    target_zones: &[String],
-) -> Option<String> {
-    let position = environment
-        .regions
-        .iter()
-        .find_map(|region| {
-            region
-                .zones
-                .iter()
-                .position(|candidate| Some(candidate.as_str()) == zone)
-        })
-        .unwrap_or(0);
-    target_zones
-        .get(position)
-        .or_else(|| target_zones.first())
-        .cloned()
-        .or_else(|| {
-            crate::provider::sim::zones(target_region)
-                .and_then(|zones| zones.get(position).or_else(|| zones.first()).cloned())
-        })
-}
-
-/// The zones of `region` the environment's DR block names, if it names that region.
-pub(super) fn dr_zones(environment: &Environment, region: &str) -> Vec<String> {
-    environment
-        .dr
-        .as_ref()
-        .filter(|dr| dr.region == region)
-        .map(|dr| dr.zones.clone())
-        .unwrap_or_default()
-}
-
 /// Restores the newest copy of every backed-up volume in its policy's `copy_to` region (or
-/// the DR region) into a scratch volume, checks it, and deletes it again.
+/// the DR region) into a scratch volume in the zone that stands for the volume's own, checks
+/// it, and deletes it again.
 ///
 /// # Errors
-/// The stack cannot be loaded, the environment has no backup policy, or the region cannot be
-/// listed. A failed restore is reported in the returned report instead.
-pub async fn verify_backups(request: &BackupRequest) -> Result<VerifyReport, DrError> {
-    let (stack, provider) = open(&request.plan).await?;
-    let expansion = &stack.expansion;
-    if expansion.backup_policies.is_empty() {
-        return Err(DrError::NoPolicies {
-            environment: expansion.environment.name.clone(),
-        });
-    }
+/// The environment has no backup policy, or a region's copies or zones cannot be listed. A
+/// failed restore is reported in the returned report instead.
+pub async fn verify(
+    expansion: &Expansion,
+    provider: &dyn Provider,
+    now: DateTime<Utc>,
+) -> Result<VerifyReport, DrError> {
+    with_policies(expansion)?;
     let owner = owner_of(expansion);
     let scratch_owner = Owner {
         stack: owner.stack.clone(),
@@ -559,32 +514,31 @@ pub async fn verify_backups(request: &BackupRequest) -> Result<VerifyReport, DrE
         else {
             continue;
         };
-        let found = catalog::read_region(provider.as_ref(), &owner, &region).await?;
+        let found = catalog::read_region(provider, &owner, &region).await?;
         let of_policy: Vec<BackupCopy> = found
             .into_iter()
             .filter(|copy| copy.policy == policy.name)
             .collect();
-        for newest in catalog::newest_by_block(&of_policy).into_values() {
+        let newest = catalog::newest_by_block(&of_policy);
+        if newest.is_empty() {
+            continue;
+        }
+        let target = target::zones_of(environment, &region, provider).await?;
+        for newest in newest.into_values() {
             let zone_in_primary = expansion
                 .resources
                 .get(&newest.source_address)
                 .and_then(|volume| volume.attributes.get("zone"))
                 .and_then(|zone| zone.as_str());
-            let zone = mapped_zone(
-                environment,
-                zone_in_primary,
-                &region,
-                &dr_zones(environment, &region),
-            )
-            .unwrap_or_else(|| format!("{region}a"));
-            copies.push(
-                restore_and_check(provider.as_ref(), &scratch_owner, &newest, &region, zone).await,
-            );
+            let zone = target
+                .zone_for(environment, zone_in_primary)
+                .map_or_else(|| format!("{region}a"), str::to_string);
+            copies.push(restore_and_check(provider, &scratch_owner, &newest, &region, zone).await);
         }
     }
     Ok(VerifyReport {
         environment: environment.name.clone(),
-        now: request.now,
+        now,
         copies,
     })
 }
@@ -671,15 +625,4 @@ async fn restore_and_check(
         });
     }
     verified
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_stable_and_distinct() {
-        assert_eq!(fnv1a(b"us-east-1|a"), fnv1a(b"us-east-1|a"));
-        assert_ne!(fnv1a(b"us-east-1|a"), fnv1a(b"us-west-2|a"));
-    }
 }

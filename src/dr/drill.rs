@@ -1,8 +1,9 @@
-//! `cairn dr drill`: redeploy the whole environment into its DR region under a separate state,
-//! with data volumes restored from the newest cross-region backup copies, wait until every
-//! autoscaling group has its minimum in service, measure RTO and RPO, audit, and tear down.
+//! The DR drill: the whole environment redeployed into its DR region as a separate instance
+//! (`<env>-drill`), with data volumes restored from the newest cross-region backup copies and
+//! groups sized as the `dr` block says, measured (RTO, RPO), audited, and torn down.
 //!
-//! A drill left running (`keep`) is removed by [`tear_down_drill`] (`cairn dr drill --teardown`).
+//! This module decides what the drill's instance is made of and what its outcome was; `ops`
+//! runs it (one configuration load, the drill's own state under its own lock).
 //!
 //! Promise: a drill never calls the primary region. The configuration is expanded with a
 //! region override (zones mapped by position), the backup copies are listed in the DR region
@@ -11,59 +12,21 @@
 
 use super::DrError;
 use super::audit::{AuditRecord, append_audit, audit_path};
-use super::backup::{data_blocks, dr_zones, error_chain, open, owner_of};
-use super::catalog::{self, BackupCopy};
-use crate::apply::{ApplyObserver, ApplyOptions};
-use crate::graph::RegionOverride;
-use crate::model::{Address, Attributes, Kind, Owner, TAG_ADDRESS};
-use crate::ops::{self, ApplyRequest, OpsError, PlanRequest, Stack};
-use crate::plan::Plan;
-use crate::provider::Provider;
+use super::catalog::BackupCopy;
+use super::redeploy::{GroupHealth, RestoredVolume, restores_for};
+use crate::config::Environment;
+use crate::graph::Expansion;
+use crate::model::Kind;
+use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// The instance name of a drill: state `<env>-drill`, ownership `cairn:env = <env>-drill`.
 pub const DRILL_INSTANCE: &str = "drill";
-
-/// How often the drill looks at its autoscaling groups while waiting for them.
-const HEALTH_POLL: Duration = Duration::from_millis(250);
-
-/// What to drill.
-#[derive(Debug, Clone)]
-pub struct DrillRequest {
-    /// The stack, environment and variables (as for `plan`).
-    pub plan: PlanRequest,
-    /// The region to drill into; the environment's DR region when `None`.
-    pub to: Option<String>,
-    /// Leave the drill running instead of tearing it down.
-    pub keep: bool,
-    /// How long to wait for the groups to reach their minimum in service.
-    pub timeout: Duration,
-    pub apply: ApplyOptions,
-}
-
-/// A data volume restored from a backup copy.
-#[derive(Debug, Clone, Serialize)]
-pub struct RestoredVolume {
-    pub address: Address,
-    pub source_address: Address,
-    pub snapshot_id: String,
-    pub taken_at: DateTime<Utc>,
-    /// Age of the copy when the drill started: this volume's data loss.
-    pub age_seconds: i64,
-}
-
-/// An autoscaling group of the drill and how many instances it had in service.
-#[derive(Debug, Clone, Serialize)]
-pub struct GroupHealth {
-    pub address: Address,
-    pub min: usize,
-    pub in_service: usize,
-}
 
 /// What a drill did and measured.
 #[derive(Debug, Clone, Serialize)]
@@ -90,133 +53,6 @@ pub struct DrillReport {
     pub audit_log: PathBuf,
 }
 
-/// Runs a drill (see the module documentation).
-///
-/// # Errors
-/// No DR region or zones, no backup copy of a data volume in the DR region, the apply failed,
-/// or the groups did not come up in time. In the last two cases the drill is torn down first
-/// (unless `keep`), and the failure is recorded in the audit log.
-pub async fn run_drill(
-    request: &DrillRequest,
-    observer: &dyn ApplyObserver,
-) -> Result<DrillReport, DrError> {
-    let started = Instant::now();
-    let started_at = Utc::now();
-    let primary = Stack::load(&request.plan)?;
-    let environment = primary.expansion.environment.clone();
-    if let Some(failover) = &primary.failover {
-        // The environment runs where a drill would go; drilling would fight the real thing.
-        return Err(DrError::FailedOver {
-            environment: environment.name.clone(),
-            region: failover.region.clone(),
-        });
-    }
-    let mut drill_plan = drill_request(request, &environment)?;
-    let region = drill_region(&drill_plan);
-    let (drill_stack, provider) = open(&drill_plan).await?;
-
-    // Data volumes: those a backup policy selects in the primary expansion, by block path.
-    let data_blocks = data_blocks(&primary.expansion);
-    let primary_owner = owner_of(&primary.expansion);
-    let copies = catalog::read_region(provider.as_ref(), &primary_owner, &region).await?;
-    let newest = catalog::newest_by_block(&copies);
-    let (overrides, restored) = restore_plan(
-        &drill_stack,
-        &data_blocks,
-        &newest,
-        started_at,
-        &environment,
-        &region,
-    )?;
-    drill_plan.attribute_overrides = overrides;
-
-    let drill_owner = Owner {
-        stack: drill_stack.expansion.stack.clone(),
-        env: drill_plan.state_environment(),
-    };
-    let groups = group_minimums(&drill_stack.expansion);
-
-    let brought_up = bring_up(request, &drill_plan, observer).await;
-    let health = match &brought_up {
-        Ok(_) => {
-            wait_healthy(
-                provider.as_ref(),
-                &drill_owner,
-                &region,
-                &groups,
-                request.timeout,
-            )
-            .await
-        }
-        Err(_) => Ok(Vec::new()),
-    };
-    let rto = started.elapsed();
-
-    let (destroyed, teardown_seconds, leftovers) = if request.keep {
-        (None, None, Vec::new())
-    } else {
-        let teardown_started = Instant::now();
-        let destroyed = tear_down(request, &drill_plan, observer).await;
-        let leftovers = leftovers(provider.as_ref(), &drill_owner, &region).await;
-        (
-            Some(destroyed),
-            Some(teardown_started.elapsed().as_secs_f64()),
-            leftovers,
-        )
-    };
-
-    let rpo_seconds = restored.iter().map(|volume| volume.age_seconds).max();
-    let failure = match (&brought_up, &health) {
-        (Err(error), _) => Some(error_chain(error)),
-        (_, Err(error)) => Some(error_chain(error)),
-        (Ok(_), Ok(_)) => match &destroyed {
-            Some(Err(error)) => Some(format!("teardown failed: {}", error_chain(error))),
-            _ if !leftovers.is_empty() => {
-                Some(format!("teardown left {} resources", leftovers.len()))
-            }
-            _ => None,
-        },
-    };
-    let audit = AuditRecord {
-        time: started_at,
-        operation: "dr drill".to_string(),
-        stack: drill_stack.expansion.stack.clone(),
-        environment: environment.name.clone(),
-        region: region.clone(),
-        outcome: match &failure {
-            Some(reason) => format!("failed: {reason}"),
-            None => "succeeded".to_string(),
-        },
-        rto_seconds: failure.is_none().then_some(rto.as_secs_f64()),
-        rpo_seconds,
-        kept: request.keep,
-    };
-    append_audit(&request.plan.dir, &audit)?;
-
-    let created = brought_up?;
-    let groups = health?;
-    let destroyed = match destroyed {
-        Some(result) => Some(result?),
-        None => None,
-    };
-    Ok(DrillReport {
-        stack: drill_stack.expansion.stack.clone(),
-        environment: environment.name.clone(),
-        region,
-        started_at,
-        rto_seconds: rto.as_secs_f64(),
-        rpo_seconds,
-        restored,
-        groups,
-        created,
-        kept: request.keep,
-        destroyed,
-        leftovers,
-        teardown_seconds,
-        audit_log: audit_path(&request.plan.dir),
-    })
-}
-
 /// What tearing down a kept drill did.
 #[derive(Debug, Clone, Serialize)]
 pub struct DrillTeardownReport {
@@ -231,56 +67,177 @@ pub struct DrillTeardownReport {
     pub audit_log: PathBuf,
 }
 
-/// Tears down a drill left running by `keep`: destroys everything in state `<env>-drill`,
-/// then lists what the drill's ownership tags still find in its regions.
-///
-/// The regions are those the drill's state records, plus the one a drill of `request` would
-/// go to (`to`, else the DR region), so a drill kept with `--to` is found without it. Like the
-/// drill, this never calls the primary region, and it works while the environment is failed
-/// over (a drill kept from before the failover is still the drill's to remove).
+/// Makes the drill's expansion (the environment placed as the drill instance in `region`)
+/// start each data volume from the newest copy of its block in `region`, grown to the copy's
+/// size when configured smaller, and sizes each autoscaling group as the `dr` block's
+/// `capacity` says when `region` is the DR region. Returns the restored volumes.
 ///
 /// # Errors
-/// No DR region or zones, the drill's state cannot be read, or the destroy failed (recorded
-/// in the audit log first).
-pub async fn tear_down_drill(
-    request: &DrillRequest,
-    observer: &dyn ApplyObserver,
-) -> Result<DrillTeardownReport, DrError> {
-    let started = Instant::now();
-    let started_at = Utc::now();
-    let primary = Stack::load(&request.plan)?;
-    let environment = primary.expansion.environment.clone();
-    let drill_plan = drill_request(request, &environment)?;
-    let region = drill_region(&drill_plan);
-    let (drill_stack, provider) = open(&drill_plan).await?;
-    let mut regions: BTreeSet<String> = drill_stack
-        .state()?
-        .resources
-        .values()
-        .map(|resource| resource.region.clone())
-        .collect();
-    regions.insert(region.clone());
-    let drill_owner = Owner {
-        stack: drill_stack.expansion.stack.clone(),
-        env: drill_plan.state_environment(),
-    };
-
-    let destroyed = tear_down(request, &drill_plan, observer).await;
-    let mut found = Vec::new();
-    for region in &regions {
-        found.extend(leftovers(provider.as_ref(), &drill_owner, region).await);
+/// [`DrError::NoBackup`] when a data volume has no copy in `region`.
+pub fn prepare(
+    expansion: &mut Expansion,
+    newest: &BTreeMap<String, BackupCopy>,
+    started_at: DateTime<Utc>,
+    environment: &Environment,
+    region: &str,
+) -> Result<Vec<RestoredVolume>, DrError> {
+    let (restores, restored) = restores_for(expansion, newest, started_at, region)?;
+    for (address, snapshot) in restores {
+        let Some(volume) = expansion.resources.get_mut(&address) else {
+            continue;
+        };
+        volume
+            .attributes
+            .insert("snapshot_id".to_string(), json!(snapshot));
+        let configured = volume
+            .attributes
+            .get("size_gb")
+            .and_then(|size| size.as_i64());
+        let copied = newest
+            .get(address.block_path())
+            .and_then(|copy| copy.size_gb);
+        if let (Some(configured), Some(copied)) = (configured, copied)
+            && configured < copied
+        {
+            volume
+                .attributes
+                .insert("size_gb".to_string(), json!(copied));
+        }
     }
+    let dr = environment.dr.as_ref().filter(|dr| dr.region == region);
+    let groups = expansion
+        .resources
+        .values_mut()
+        .filter(|resource| resource.kind == Kind::AutoscalingGroup);
+    for group in groups {
+        let size = |name: &str| group.attributes.get(name).and_then(|value| value.as_u64());
+        let Some(scaled) = dr.and_then(|dr| dr.scaled_desired(size("desired").unwrap_or(1))) else {
+            continue;
+        };
+        let min = size("min").unwrap_or(0);
+        let max = size("max").unwrap_or(u64::MAX);
+        let desired = scaled.clamp(min, max.max(min));
+        group
+            .attributes
+            .insert("desired".to_string(), json!(desired));
+    }
+    Ok(restored)
+}
+
+/// One drill in progress: what it is and what it has measured so far.
+pub struct Drill {
+    pub stack: String,
+    pub environment: String,
+    pub region: String,
+    pub started: Instant,
+    pub started_at: DateTime<Utc>,
+    pub restored: Vec<RestoredVolume>,
+    pub keep: bool,
+}
+
+/// How a drill's teardown went: resources destroyed, seconds taken, what was left.
+pub type Teardown<E> = (Result<usize, E>, f64, Vec<String>);
+
+impl Drill {
+    /// Audits the drill's outcome (failed ones too: the log shows when recovery was last
+    /// proven) and builds its report. `teardown` is `None` when the drill was kept.
+    ///
+    /// # Errors
+    /// The first failure of bringing the drill up, waiting for it, or tearing it down; a
+    /// teardown that left resources is reported, not an error. [`DrError::Audit`] when the
+    /// audit log cannot be written.
+    pub fn finish<E>(
+        self,
+        stack_dir: &Path,
+        rto_seconds: f64,
+        brought_up: Result<usize, E>,
+        health: Result<Vec<GroupHealth>, E>,
+        teardown: Option<Teardown<E>>,
+    ) -> Result<DrillReport, E>
+    where
+        E: std::error::Error + From<DrError>,
+    {
+        let rpo_seconds = self.restored.iter().map(|volume| volume.age_seconds).max();
+        let failure = match (&brought_up, &health) {
+            (Err(error), _) | (_, Err(error)) => Some(error_chain(error)),
+            (Ok(_), Ok(_)) => match &teardown {
+                Some((Err(error), _, _)) => {
+                    Some(format!("teardown failed: {}", error_chain(error)))
+                }
+                Some((Ok(_), _, leftovers)) if !leftovers.is_empty() => {
+                    Some(format!("teardown left {} resources", leftovers.len()))
+                }
+                _ => None,
+            },
+        };
+        let record = AuditRecord {
+            time: self.started_at,
+            operation: "dr drill".to_string(),
+            stack: self.stack.clone(),
+            environment: self.environment.clone(),
+            region: self.region.clone(),
+            outcome: match &failure {
+                Some(reason) => format!("failed: {reason}"),
+                None => "succeeded".to_string(),
+            },
+            rto_seconds: failure.is_none().then_some(rto_seconds),
+            rpo_seconds,
+            kept: self.keep,
+        };
+        append_audit(stack_dir, &record)?;
+
+        let created = brought_up?;
+        let groups = health?;
+        let (destroyed, teardown_seconds, leftovers) = match teardown {
+            Some((destroyed, seconds, leftovers)) => (Some(destroyed?), Some(seconds), leftovers),
+            None => (None, None, Vec::new()),
+        };
+        Ok(DrillReport {
+            stack: self.stack,
+            environment: self.environment,
+            region: self.region,
+            started_at: self.started_at,
+            rto_seconds,
+            rpo_seconds,
+            restored: self.restored,
+            groups,
+            created,
+            kept: self.keep,
+            destroyed,
+            leftovers,
+            teardown_seconds,
+            audit_log: audit_path(stack_dir),
+        })
+    }
+}
+
+/// Audits the teardown of a kept drill and builds its report.
+///
+/// # Errors
+/// The destroy's failure (audited first); [`DrError::Audit`] when the audit log cannot be
+/// written.
+pub fn finish_teardown<E>(
+    stack_dir: &Path,
+    drill: Drill,
+    destroyed: Result<usize, E>,
+    leftovers: Vec<String>,
+) -> Result<DrillTeardownReport, E>
+where
+    E: std::error::Error + From<DrError>,
+{
     let failure = match &destroyed {
         Err(error) => Some(error_chain(error)),
-        Ok(_) if !found.is_empty() => Some(format!("teardown left {} resources", found.len())),
+        Ok(_) if !leftovers.is_empty() => {
+            Some(format!("teardown left {} resources", leftovers.len()))
+        }
         Ok(_) => None,
     };
-    let audit = AuditRecord {
-        time: started_at,
+    let record = AuditRecord {
+        time: drill.started_at,
         operation: "dr drill teardown".to_string(),
-        stack: drill_stack.expansion.stack.clone(),
-        environment: environment.name.clone(),
-        region: region.clone(),
+        stack: drill.stack.clone(),
+        environment: drill.environment.clone(),
+        region: drill.region.clone(),
         outcome: match &failure {
             Some(reason) => format!("failed: {reason}"),
             None => "succeeded".to_string(),
@@ -289,347 +246,14 @@ pub async fn tear_down_drill(
         rpo_seconds: None,
         kept: false,
     };
-    append_audit(&request.plan.dir, &audit)?;
+    append_audit(stack_dir, &record)?;
     Ok(DrillTeardownReport {
-        stack: drill_stack.expansion.stack.clone(),
-        environment: environment.name.clone(),
-        region,
+        stack: drill.stack,
+        environment: drill.environment,
+        region: drill.region,
         destroyed: destroyed?,
-        leftovers: found,
-        teardown_seconds: started.elapsed().as_secs_f64(),
-        audit_log: audit_path(&request.plan.dir),
+        leftovers,
+        teardown_seconds: drill.started.elapsed().as_secs_f64(),
+        audit_log: audit_path(stack_dir),
     })
-}
-
-/// The plan request of the drill of `environment`: its own instance (state `<env>-drill`),
-/// expanded into the drill's region (`--to`, else the DR region) with zones mapped by position.
-fn drill_request(
-    request: &DrillRequest,
-    environment: &crate::config::Environment,
-) -> Result<PlanRequest, DrError> {
-    let (region, zones) = dr_target(request.to.as_deref(), environment)?;
-    Ok(PlanRequest {
-        instance: Some(DRILL_INSTANCE.to_string()),
-        expand: crate::graph::ExpandOptions {
-            region_override: Some(RegionOverride { region, zones }),
-            ..Default::default()
-        },
-        attribute_overrides: BTreeMap::new(),
-        destroy: false,
-        ..request.plan.clone()
-    })
-}
-
-/// The region to redeploy into (`to`, else the DR region) and its zones (the `dr` block's, or
-/// the ones the simulated cloud knows for it).
-pub(super) fn dr_target(
-    to: Option<&str>,
-    environment: &crate::config::Environment,
-) -> Result<(String, Vec<String>), DrError> {
-    let region = match (to, &environment.dr) {
-        (Some(region), _) => region.to_string(),
-        (None, Some(dr)) => dr.region.clone(),
-        (None, None) => {
-            return Err(DrError::NoDrRegion {
-                environment: environment.name.clone(),
-            });
-        }
-    };
-    let mut zones = dr_zones(environment, &region);
-    if zones.is_empty() {
-        zones = crate::provider::sim::zones(&region).unwrap_or_default();
-    }
-    if zones.is_empty() {
-        return Err(DrError::NoZones { region });
-    }
-    Ok((region, zones))
-}
-
-/// The region a drill plan expands into.
-fn drill_region(plan: &PlanRequest) -> String {
-    plan.expand
-        .region_override
-        .as_ref()
-        .map(|target| target.region.clone())
-        .unwrap_or_default()
-}
-
-/// Each autoscaling group of `expansion` with its `min`: what "healthy" waits for.
-pub(super) fn group_minimums(expansion: &crate::graph::Expansion) -> BTreeMap<Address, usize> {
-    expansion
-        .resources
-        .values()
-        .filter(|resource| resource.kind == Kind::AutoscalingGroup)
-        .map(|resource| {
-            let min = resource
-                .attributes
-                .get("min")
-                .and_then(|min| min.as_u64())
-                .and_then(|min| usize::try_from(min).ok())
-                .unwrap_or(0);
-            (resource.address.clone(), min)
-        })
-        .collect()
-}
-
-/// The attribute overrides that restore each data volume of the drill from the newest copy of
-/// its block in the DR region (grown to the copy's size when configured smaller), and size
-/// groups as the DR block says.
-fn restore_plan(
-    drill_stack: &Stack,
-    data_blocks: &BTreeSet<String>,
-    newest: &BTreeMap<String, BackupCopy>,
-    started_at: DateTime<Utc>,
-    environment: &crate::config::Environment,
-    region: &str,
-) -> Result<(BTreeMap<Address, Attributes>, Vec<RestoredVolume>), DrError> {
-    let resources = &drill_stack.expansion.resources;
-    let (restores, restored) = restores_for(
-        &drill_stack.expansion,
-        data_blocks,
-        newest,
-        started_at,
-        region,
-    )?;
-    let mut overrides = BTreeMap::new();
-    for (address, snapshot) in restores {
-        let mut attributes = Attributes::from([("snapshot_id".to_string(), json!(snapshot))]);
-        let configured = resources
-            .get(&address)
-            .and_then(|volume| volume.attributes.get("size_gb"))
-            .and_then(|size| size.as_i64());
-        let copied = newest
-            .get(address.block_path())
-            .and_then(|copy| copy.size_gb);
-        if let (Some(configured), Some(copied)) = (configured, copied)
-            && configured < copied
-        {
-            attributes.insert("size_gb".to_string(), json!(copied));
-        }
-        overrides.insert(address, attributes);
-    }
-    let groups = resources
-        .values()
-        .filter(|resource| resource.kind == Kind::AutoscalingGroup);
-    for resource in groups {
-        let size = |name: &str| {
-            resource
-                .attributes
-                .get(name)
-                .and_then(|value| value.as_u64())
-        };
-        let scaled = environment
-            .dr
-            .as_ref()
-            .filter(|dr| dr.region == region)
-            .and_then(|dr| dr.scaled_desired(size("desired").unwrap_or(1)));
-        if let Some(scaled) = scaled {
-            let min = size("min").unwrap_or(0);
-            let max = size("max").unwrap_or(u64::MAX);
-            let desired = scaled.clamp(min, max.max(min));
-            overrides.insert(
-                resource.address.clone(),
-                Attributes::from([("desired".to_string(), json!(desired))]),
-            );
-        }
-    }
-    Ok((overrides, restored))
-}
-
-/// The snapshot each data volume of `expansion` is restored from: the newest copy of its
-/// block in `region`.
-pub(super) fn restores_for(
-    expansion: &crate::graph::Expansion,
-    data_blocks: &BTreeSet<String>,
-    newest: &BTreeMap<String, BackupCopy>,
-    started_at: DateTime<Utc>,
-    region: &str,
-) -> Result<(BTreeMap<Address, String>, Vec<RestoredVolume>), DrError> {
-    let mut restores = BTreeMap::new();
-    let mut restored = Vec::new();
-    for resource in expansion.resources.values() {
-        let block = resource.address.block_path();
-        if resource.kind != Kind::Volume || !data_blocks.contains(block) {
-            continue;
-        }
-        let Some(copy) = newest.get(block) else {
-            return Err(DrError::NoBackup {
-                address: resource.address.to_string(),
-                region: region.to_string(),
-                environment: expansion.environment.name.clone(),
-            });
-        };
-        restores.insert(resource.address.clone(), copy.id.clone());
-        restored.push(RestoredVolume {
-            address: resource.address.clone(),
-            source_address: copy.source_address.clone(),
-            snapshot_id: copy.id.clone(),
-            taken_at: copy.taken_at,
-            age_seconds: (started_at - copy.taken_at).num_seconds().max(0),
-        });
-    }
-    Ok((restores, restored))
-}
-
-pub(super) fn approve(_plan: &Plan) -> Result<bool, OpsError> {
-    Ok(true)
-}
-
-/// Applies the drill; returns how many resources it created.
-async fn bring_up(
-    request: &DrillRequest,
-    plan: &PlanRequest,
-    observer: &dyn ApplyObserver,
-) -> Result<usize, DrError> {
-    let apply = ApplyRequest {
-        plan: plan.clone(),
-        plan_file: None,
-        options: request.apply.clone(),
-        force: false,
-        // A drill or failover proves or restores service; a checklist must not stop it.
-        policy: ops::PolicyGate::Off,
-    };
-    let outcome = ops::apply(&apply, &mut approve, observer).await?;
-    match outcome.report {
-        None => Ok(0),
-        Some(report) if report.succeeded() => Ok(report
-            .completed
-            .iter()
-            .filter(|(_, operation)| *operation == crate::plan::Operation::Create)
-            .count()),
-        Some(report) => Err(DrError::DrillApply {
-            reason: failure_reason(&report),
-        }),
-    }
-}
-
-/// What failed in an apply, on one line: each failed step, then the fatal error if any.
-pub(super) fn failure_reason(report: &crate::apply::ApplyReport) -> String {
-    report
-        .failed
-        .iter()
-        .map(|(address, _, error)| format!("{address}: {error}"))
-        .chain(report.fatal.as_ref().map(ToString::to_string))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Destroys the drill; returns how many resources it destroyed.
-async fn tear_down(
-    request: &DrillRequest,
-    plan: &PlanRequest,
-    observer: &dyn ApplyObserver,
-) -> Result<usize, DrError> {
-    let apply = ApplyRequest {
-        plan: PlanRequest {
-            destroy: true,
-            ..plan.clone()
-        },
-        plan_file: None,
-        options: request.apply.clone(),
-        // The drill is not the protected environment itself; `protect` guards the primary.
-        force: true,
-        policy: ops::PolicyGate::Off,
-    };
-    let outcome = ops::apply(&apply, &mut approve, observer).await?;
-    match outcome.report {
-        None => Ok(0),
-        Some(report) if report.succeeded() => Ok(report.completed.len()),
-        Some(report) => Err(DrError::DrillApply {
-            reason: format!(
-                "teardown: {}",
-                report
-                    .failed
-                    .iter()
-                    .map(|(address, _, error)| format!("{address}: {error}"))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        }),
-    }
-}
-
-/// Polls the drill's groups until each has `min` instances running.
-pub(super) async fn wait_healthy(
-    provider: &dyn Provider,
-    owner: &Owner,
-    region: &str,
-    groups: &BTreeMap<Address, usize>,
-    timeout: Duration,
-) -> Result<Vec<GroupHealth>, DrError> {
-    let started = Instant::now();
-    loop {
-        let live = provider
-            .read(region, Kind::AutoscalingGroup, owner)
-            .await
-            .map_err(|source| DrError::provider("read autoscaling groups", region, source))?;
-        let health: Vec<GroupHealth> = groups
-            .iter()
-            .map(|(address, min)| {
-                let in_service = live
-                    .iter()
-                    .find(|group| group.tags.get(TAG_ADDRESS) == Some(&address.to_string()))
-                    .and_then(|group| group.attributes.get("instances"))
-                    .and_then(|instances| instances.as_array())
-                    .map(|instances| {
-                        instances
-                            .iter()
-                            .filter(|instance| {
-                                matches!(
-                                    instance.get("state").and_then(|state| state.as_str()),
-                                    Some("running" | "InService")
-                                )
-                            })
-                            .count()
-                    })
-                    .unwrap_or(0);
-                GroupHealth {
-                    address: address.clone(),
-                    min: *min,
-                    in_service,
-                }
-            })
-            .collect();
-        match health.iter().find(|group| group.in_service < group.min) {
-            None => return Ok(health),
-            Some(group) if started.elapsed() >= timeout => {
-                return Err(DrError::Unhealthy {
-                    group: group.address.to_string(),
-                    in_service: group.in_service,
-                    min: group.min,
-                    waited_seconds: started.elapsed().as_secs(),
-                });
-            }
-            Some(_) => tokio::time::sleep(HEALTH_POLL).await,
-        }
-    }
-}
-
-/// Every drill resource still in `region`, as `kind id`; a kind that cannot be read counts as
-/// a leftover too, since nothing proves it is empty.
-async fn leftovers(provider: &dyn Provider, owner: &Owner, region: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for kind in Kind::ALL {
-        match provider.read(region, kind, owner).await {
-            Ok(resources) => found.extend(
-                resources
-                    .into_iter()
-                    .filter(|resource| !is_gone(resource))
-                    .map(|resource| format!("{kind} {}", resource.id)),
-            ),
-            Err(error) => found.push(format!("{kind} (unreadable: {error})")),
-        }
-    }
-    found
-}
-
-/// Terminated instances linger in listings for a while, as on AWS; they are not leftovers.
-fn is_gone(resource: &crate::provider::LiveResource) -> bool {
-    matches!(
-        resource
-            .attributes
-            .get("state")
-            .and_then(|state| state.as_str()),
-        Some("terminated" | "shutting-down")
-    )
 }

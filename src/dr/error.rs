@@ -1,17 +1,12 @@
 //! The errors of backup and DR operations.
 
-use crate::ops::OpsError;
 use crate::provider::ProviderError;
 
 /// What stopped a backup or DR operation.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DrError {
-    /// Loading the stack, its state or its provider failed.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Ops(#[from] OpsError),
     /// A cloud call failed.
-    #[error("cannot {action} in `{region}`")]
+    #[error("cannot {action} in `{region}`: {source}")]
     Provider {
         action: String,
         region: String,
@@ -28,7 +23,7 @@ pub enum DrError {
         "add a `dr {{ region = ..., zones = [...] }}` block, or pass `--to REGION`"
     ))]
     NoDrRegion { environment: String },
-    /// A drill into a region whose zones are unknown.
+    /// A redeploy into a region whose zones are unknown.
     #[error("no zones known for region `{region}`")]
     #[diagnostic(help("set `dr {{ region = \"{region}\", zones = [...] }}` in the environment"))]
     NoZones { region: String },
@@ -59,7 +54,7 @@ pub enum DrError {
     ))]
     NotFailedOver { environment: String, region: String },
     /// Failback needs the primary region to answer.
-    #[error("the primary region `{region}` is still unavailable")]
+    #[error("the primary region `{region}` is still unavailable: {source}")]
     #[diagnostic(help("fail back once the primary region answers again"))]
     PrimaryUnavailable {
         region: String,
@@ -77,7 +72,7 @@ pub enum DrError {
         waited_seconds: u64,
     },
     /// The audit log could not be written.
-    #[error("cannot append to the audit log `{path}`")]
+    #[error("cannot append to the audit log `{path}`: {source}")]
     Audit {
         path: String,
         #[source]

@@ -1,51 +1,33 @@
-//! `cairn dr failover`, `cairn dr failback` and `cairn dr status`.
+//! Failover and failback: what they record in the environment's state, what the data volumes
+//! are restored from, and what they report and audit.
 //!
 //! A failover records in the environment's state that it now runs in its DR region (with the
 //! snapshot each data volume is restored from), then applies: every later plan expands the
-//! environment into that region and leaves the primary's resources alone — neither read nor
-//! changed, since the primary may not answer at all. A failback takes fresh backups of the DR
-//! region's data volumes, copies them to the primary, records the primary as active again with
-//! its data volumes restored from those copies, and applies: the primary is brought back (data
-//! volumes replaced by the restored ones) and the DR region returns to its standby shape.
+//! environment into that region and leaves the primary's resources alone (see
+//! [`super::placement`]). A failback takes fresh backups of the DR region's data volumes,
+//! copies them to the primary, records the primary as active again with its data volumes
+//! restored from those copies, and applies: the primary is brought back and the DR region
+//! returns to its standby shape. `ops` runs both under the environment's lock, through the
+//! same plan and apply as `cairn apply`.
 //!
 //! Promises: the state is written before the apply, so an interrupted failover or failback is
 //! resumed by running it again (or by `cairn apply`); no data volume is deleted before its
-//! data was snapshotted and copied where the environment goes.
+//! data was snapshotted and copied where the environment goes; every outcome is audited.
 
 use super::DrError;
-use super::audit::{AuditRecord, append_audit, audit_path, read_audit};
-use super::backup::{
-    BackupRequest, CopyAction, VolumeBackup, data_blocks, error_chain, list_backups, open,
-    owner_of, run_backups,
-};
-use super::catalog::{self, BackupCopy, RegionListing};
-use super::drill::{
-    GroupHealth, RestoredVolume, approve, dr_target, failure_reason, group_minimums, restores_for,
-    wait_healthy,
-};
-use crate::apply::{ApplyObserver, ApplyOptions};
-use crate::graph::{self, ExpandOptions, Expansion, RegionOverride};
-use crate::model::{Address, Kind, Owner};
-use crate::ops::{self, ApplyRequest, OpsError, PlanRequest, Stack};
-use crate::provider::Provider;
-use crate::state::{Failover, StateBackend};
+use super::audit::{AuditRecord, append_audit, audit_path};
+use super::backup::{CopyAction, VolumeBackup};
+use super::catalog::{self, BackupCopy};
+use super::redeploy::{GroupHealth, RestoredVolume};
+use super::target::{Target, primary_region};
+use crate::config::Environment;
+use crate::state::Failover;
+use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-/// What to fail over or back.
-#[derive(Debug, Clone)]
-pub struct MoveRequest {
-    /// The stack, environment and variables (as for `plan`).
-    pub plan: PlanRequest,
-    /// Failover: the region to move to; the environment's DR region when `None`.
-    pub to: Option<String>,
-    /// How long to wait for the groups to reach their minimum in service.
-    pub timeout: Duration,
-    pub apply: ApplyOptions,
-}
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// What a failover or failback did and measured.
 #[derive(Debug, Clone, Serialize)]
@@ -75,136 +57,41 @@ pub struct MoveReport {
     pub audit_log: PathBuf,
 }
 
-/// Moves the environment into its DR region (see the module documentation). Never calls the
-/// primary region.
-///
-/// # Errors
-/// No DR region or zones, a data volume without a copy in the DR region, the apply failed, or
-/// the groups did not come up in time. Every outcome is recorded in the audit log.
-pub async fn run_failover(
-    request: &MoveRequest,
-    observer: &dyn ApplyObserver,
-) -> Result<MoveReport, DrError> {
-    let started = Instant::now();
-    let started_at = Utc::now();
-    let (stack, provider) = open(&request.plan).await?;
-    let environment = stack.expansion.environment.clone();
-    let owner = owner_of(&stack.expansion);
-
-    let (failover, restored, resumed) = match &stack.failover {
-        Some(failover) => {
-            if request.to.as_ref().is_some_and(|to| *to != failover.region) {
-                return Err(DrError::FailedOver {
-                    environment: environment.name.clone(),
-                    region: failover.region.clone(),
-                });
-            }
-            (failover.clone(), Vec::new(), true)
-        }
-        None => {
-            let (region, zones) = dr_target(request.to.as_deref(), &environment)?;
-            let failover = Failover {
-                primary: environment.regions[0].name.clone(),
-                region: region.clone(),
-                zones: zones.clone(),
-                since: catalog::rfc3339(&started_at),
-            };
-            let options = ExpandOptions {
-                region_override: Some(RegionOverride { region, zones }),
-                ..Default::default()
-            };
-            let in_dr = expand(&request.plan, &options)?;
-            let copies = catalog::read_region(provider.as_ref(), &owner, &failover.region).await?;
-            let (restores, restored) = restores_for(
-                &in_dr,
-                &data_blocks(&stack.expansion),
-                &catalog::newest_by_block(&copies),
-                started_at,
-                &failover.region,
-            )?;
-            record(
-                &stack,
-                "dr failover",
-                None,
-                Some(failover.clone()),
-                restores,
-                &format!(
-                    "failed over from {} to {}",
-                    failover.primary, failover.region
-                ),
-            )?;
-            (failover, restored, false)
-        }
-    };
-
-    let result = converge(
-        request,
-        "failover",
-        provider.as_ref(),
-        &owner,
-        &failover.region,
-        observer,
-    )
-    .await;
-    finish(
-        request,
-        "failover",
-        &stack,
-        (&failover.primary, &failover.region),
-        (started, started_at),
-        Vec::new(),
-        restored,
-        resumed,
-        result,
-    )
+/// What a failover records: the environment runs in `target` from `started_at` on.
+pub fn failover_to(
+    environment: &Environment,
+    target: &Target,
+    started_at: &DateTime<Utc>,
+) -> Failover {
+    Failover {
+        primary: primary_region(environment),
+        region: target.region.clone(),
+        zones: target.zones.clone(),
+        since: catalog::rfc3339(started_at),
+    }
 }
 
-/// Moves a failed-over environment back to its primary region (see the module
-/// documentation).
+/// Whether a failover already recorded may be resumed by a failover asked to go `to`.
 ///
 /// # Errors
-/// The environment is not failed over, the primary still does not answer, a backup, copy or
-/// restore failed, or the groups did not come up in time.
-pub async fn run_failback(
-    request: &MoveRequest,
-    observer: &dyn ApplyObserver,
-) -> Result<MoveReport, DrError> {
-    let started = Instant::now();
-    let started_at = Utc::now();
-    let (stack, provider) = open(&request.plan).await?;
-    let owner = owner_of(&stack.expansion);
-    let primary_expansion = expand(&request.plan, &ExpandOptions::default())?;
-    let primary = primary_expansion.environment.regions[0].name.clone();
-    let Some(failover) = stack.failover.clone() else {
-        return Err(DrError::NotFailedOver {
-            environment: primary_expansion.environment.name.clone(),
-            region: primary,
-        });
-    };
+/// [`DrError::FailedOver`] when `to` names another region than the one failed over to.
+pub fn resumable(recorded: &Failover, to: Option<&str>, environment: &str) -> Result<(), DrError> {
+    match to {
+        Some(to) if to != recorded.region => Err(DrError::FailedOver {
+            environment: environment.to_string(),
+            region: recorded.region.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
 
-    provider
-        .read(&failover.primary, Kind::Network, &owner)
-        .await
-        .map_err(|source| DrError::PrimaryUnavailable {
-            region: failover.primary.clone(),
-            source,
-        })?;
-
-    // The data written while failed over lives in the DR region's volumes: snapshot them now
-    // and copy the snapshots to the primary (while failed over, `copy_to` points there).
-    let backups = if stack.expansion.backup_policies.is_empty() {
-        Vec::new()
-    } else {
-        let backup = BackupRequest {
-            plan: request.plan.clone(),
-            now: Utc::now(),
-            fresh: true,
-        };
-        run_backups(&backup).await?.volumes
-    };
-    let copies = catalog::read_region(provider.as_ref(), &owner, &failover.primary).await?;
-    // The copies this failback just made win over anything else in the primary (an older
-    // backup taken within the same second would otherwise tie with them).
+/// The newest copy of each data volume's block among `copies` (the primary's), where the
+/// copies a failback's fresh `backups` just made win over anything else: an older backup
+/// taken within the same second would otherwise tie with them.
+pub fn newest_for_failback(
+    copies: &[BackupCopy],
+    backups: &[VolumeBackup],
+) -> BTreeMap<String, BackupCopy> {
     let fresh: BTreeSet<&str> = backups
         .iter()
         .filter_map(|volume| match &volume.copy {
@@ -212,250 +99,148 @@ pub async fn run_failback(
             None => None,
         })
         .collect();
-    let mut newest = catalog::newest_by_block(&copies);
+    let mut newest = catalog::newest_by_block(copies);
     let fresh_copies: Vec<BackupCopy> = copies
         .iter()
         .filter(|copy| fresh.contains(copy.id.as_str()))
         .cloned()
         .collect();
     newest.extend(catalog::newest_by_block(&fresh_copies));
-    let (restores, restored) = restores_for(
-        &primary_expansion,
-        &data_blocks(&primary_expansion),
-        &newest,
-        started_at,
-        &failover.primary,
-    )?;
-    record(
-        &stack,
-        "dr failback",
-        Some(&failover),
-        None,
-        restores,
-        &format!(
-            "failed back from {} to {}",
-            failover.region, failover.primary
-        ),
-    )?;
-    let result = converge(
-        request,
-        "failback",
-        provider.as_ref(),
-        &owner,
-        &failover.primary,
-        observer,
-    )
-    .await;
-    finish(
-        request,
-        "failback",
-        &stack,
-        (&failover.region, &failover.primary),
-        (started, started_at),
-        backups,
-        restored,
-        false,
-        result,
-    )
+    newest
 }
 
-/// Applies the environment where its state now says it runs and waits for its groups.
-/// Returns the number of changes made and the groups' health.
-async fn converge(
-    request: &MoveRequest,
-    operation: &str,
-    provider: &dyn Provider,
-    owner: &Owner,
-    region: &str,
-    observer: &dyn ApplyObserver,
-) -> Result<(usize, Vec<GroupHealth>), DrError> {
-    let apply = ApplyRequest {
-        plan: request.plan.clone(),
-        plan_file: None,
-        options: request.apply.clone(),
-        force: false,
-        // A drill or failover proves or restores service; a checklist must not stop it.
-        policy: ops::PolicyGate::Off,
-    };
-    let outcome = ops::apply(&apply, &mut approve, observer).await?;
-    let changes = match outcome.report {
-        None => 0,
-        Some(report) if report.succeeded() => report.completed.len(),
-        Some(report) => {
-            return Err(DrError::Apply {
-                operation: operation.to_string(),
-                reason: failure_reason(&report),
-            });
-        }
-    };
-    // Only the groups of the region the environment moved to: a standby left in the other
-    // region is not what "healthy" means here.
-    let now_running = Stack::load(&request.plan)?;
-    let groups: BTreeMap<Address, usize> = group_minimums(&now_running.expansion)
-        .into_iter()
-        .filter(|(address, _)| {
-            now_running
-                .expansion
-                .resources
-                .get(address)
-                .is_some_and(|group| group.region == region)
-        })
-        .collect();
-    let health = wait_healthy(provider, owner, region, &groups, request.timeout).await?;
-    Ok((changes, health))
-}
-
-/// Audits the outcome and builds the report.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    request: &MoveRequest,
-    operation: &str,
-    stack: &Stack,
-    (from, region): (&str, &str),
-    (started, started_at): (Instant, DateTime<Utc>),
-    backups: Vec<VolumeBackup>,
-    restored: Vec<RestoredVolume>,
-    resumed: bool,
-    result: Result<(usize, Vec<GroupHealth>), DrError>,
-) -> Result<MoveReport, DrError> {
-    let rto = started.elapsed().as_secs_f64();
-    let rpo_seconds = restored.iter().map(|volume| volume.age_seconds).max();
-    let record = AuditRecord {
-        time: started_at,
-        operation: format!("dr {operation}"),
-        stack: stack.expansion.stack.clone(),
-        environment: request.plan.environment.clone(),
-        region: region.to_string(),
-        outcome: match &result {
-            Ok(_) => "succeeded".to_string(),
-            Err(error) => format!("failed: {}", error_chain(error)),
-        },
-        rto_seconds: result.is_ok().then_some(rto),
-        rpo_seconds,
-        kept: true,
-    };
-    append_audit(&request.plan.dir, &record)?;
-    let (changes, groups) = result?;
-    Ok(MoveReport {
-        operation: operation.to_string(),
-        stack: stack.expansion.stack.clone(),
-        environment: request.plan.environment.clone(),
-        from: from.to_string(),
-        region: region.to_string(),
-        started_at,
-        rto_seconds: rto,
-        rpo_seconds,
-        backups,
-        restored,
-        groups,
-        changes,
-        resumed,
-        audit_log: audit_path(&request.plan.dir),
-    })
-}
-
-/// Writes where the environment runs into its state, under the lock. `expected` is the
-/// failover the caller saw; anything else means another run moved the environment meanwhile.
-fn record(
-    stack: &Stack,
-    operation: &str,
-    expected: Option<&Failover>,
-    failover: Option<Failover>,
-    restores: BTreeMap<Address, String>,
-    summary: &str,
-) -> Result<(), DrError> {
-    let _lock = stack.backend.lock(operation).map_err(OpsError::from)?;
-    let mut state = stack.state()?;
-    if state.failover.as_ref() != expected {
-        return Err(OpsError::FailoverChanged {
-            environment: state.environment.clone(),
-        }
-        .into());
-    }
-    state.failover = failover;
-    state.restores = restores;
-    stack
-        .backend
-        .write(&mut state, operation, summary)
-        .map_err(OpsError::from)?;
-    Ok(())
-}
-
-/// The environment of `request` expanded with `options` alone (no failover, no standby).
-fn expand(request: &PlanRequest, options: &ExpandOptions) -> Result<Expansion, DrError> {
-    let (_, expansion) =
-        graph::load_and_expand(&request.dir, &request.load, &request.environment, options)
-            .map_err(OpsError::from)?;
-    Ok(expansion)
-}
-
-/// What `cairn dr status` shows.
-#[derive(Debug, Clone, Serialize)]
-pub struct StatusReport {
+/// One failover or failback in progress: what it moves and what it has done so far.
+pub struct Move {
+    /// `failover` or `failback`.
+    pub operation: &'static str,
     pub stack: String,
     pub environment: String,
-    pub primary: String,
-    /// Where the environment runs now.
-    pub active_region: String,
-    /// RFC 3339 time of the failover, while failed over.
-    pub failed_over_since: Option<String>,
-    pub dr_region: Option<String>,
-    pub dr_mode: Option<String>,
-    pub now: DateTime<Utc>,
-    pub last_drill: Option<AuditRecord>,
-    pub last_failover: Option<AuditRecord>,
-    pub last_failback: Option<AuditRecord>,
-    pub last_backup: Option<AuditRecord>,
-    /// The backup snapshots per region (empty without backup policies).
-    pub backups: Vec<RegionListing>,
+    pub from: String,
+    pub region: String,
+    pub started: Instant,
+    pub started_at: DateTime<Utc>,
+    pub backups: Vec<VolumeBackup>,
+    pub restored: Vec<RestoredVolume>,
+    pub resumed: bool,
 }
 
-/// Where the environment runs, its last DR operations and how old its backups are.
-///
-/// # Errors
-/// The stack, its state or the audit log cannot be read.
-pub async fn status(request: &PlanRequest) -> Result<StatusReport, DrError> {
-    let now = Utc::now();
-    let stack = Stack::load(request)?;
-    let primary = expand(request, &ExpandOptions::default())?;
-    let environment = &primary.environment;
-    let audit = read_audit(&request.dir)?;
-    let last = |operation: &str| {
-        audit
-            .iter()
-            .rev()
-            .find(|record| record.operation == operation && record.environment == environment.name)
-            .cloned()
-    };
-    let backups = if stack.expansion.backup_policies.is_empty() {
-        Vec::new()
-    } else {
-        let listing = BackupRequest {
-            plan: request.clone(),
-            now,
-            fresh: false,
+impl Move {
+    /// The state history's summary of the move: `failed over from A to B`.
+    pub fn summary(&self) -> String {
+        let verb = if self.operation == "failover" {
+            "failed over"
+        } else {
+            "failed back"
         };
-        list_backups(&listing).await?.regions
-    };
-    Ok(StatusReport {
-        stack: primary.stack.clone(),
-        environment: environment.name.clone(),
-        primary: environment.regions[0].name.clone(),
-        active_region: stack
-            .failover
-            .as_ref()
-            .map_or_else(|| environment.regions[0].name.clone(), |f| f.region.clone()),
-        failed_over_since: stack.failover.as_ref().map(|f| f.since.clone()),
-        dr_region: environment.dr.as_ref().map(|dr| dr.region.clone()),
-        dr_mode: environment
-            .dr
-            .as_ref()
-            .map(|dr| dr.mode.as_str().to_string()),
-        now,
-        last_drill: last("dr drill"),
-        last_failover: last("dr failover"),
-        last_failback: last("dr failback"),
-        last_backup: last("backup run"),
-        backups,
-    })
+        format!("{verb} from {} to {}", self.from, self.region)
+    }
+
+    /// Audits the outcome of converging (changes applied, groups' health) and builds the
+    /// report.
+    ///
+    /// # Errors
+    /// The failure of converging (audited first); [`DrError::Audit`] when the audit log
+    /// cannot be written.
+    pub fn finish<E>(
+        self,
+        stack_dir: &Path,
+        converged: Result<(usize, Vec<GroupHealth>), E>,
+    ) -> Result<MoveReport, E>
+    where
+        E: std::error::Error + From<DrError>,
+    {
+        let rto = self.started.elapsed().as_secs_f64();
+        let rpo_seconds = self.restored.iter().map(|volume| volume.age_seconds).max();
+        let record = AuditRecord {
+            time: self.started_at,
+            operation: format!("dr {}", self.operation),
+            stack: self.stack.clone(),
+            environment: self.environment.clone(),
+            region: self.region.clone(),
+            outcome: match &converged {
+                Ok(_) => "succeeded".to_string(),
+                Err(error) => format!("failed: {}", error_chain(error)),
+            },
+            rto_seconds: converged.is_ok().then_some(rto),
+            rpo_seconds,
+            kept: true,
+        };
+        append_audit(stack_dir, &record)?;
+        let (changes, groups) = converged?;
+        Ok(MoveReport {
+            operation: self.operation.to_string(),
+            stack: self.stack,
+            environment: self.environment,
+            from: self.from,
+            region: self.region,
+            started_at: self.started_at,
+            rto_seconds: rto,
+            rpo_seconds,
+            backups: self.backups,
+            restored: self.restored,
+            groups,
+            changes,
+            resumed: self.resumed,
+            audit_log: audit_path(stack_dir),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Address;
+    use chrono::TimeZone;
+
+    fn copy(id: &str, hour: u32) -> BackupCopy {
+        BackupCopy {
+            id: id.to_string(),
+            region: "us-east-1".to_string(),
+            policy: "daily".to_string(),
+            source_address: Address::new("volume.data[us-west-2]"),
+            taken_at: Utc.with_ymd_and_hms(2026, 1, 1, hour, 0, 0).unwrap(),
+            copy_of: Some("snap-source".to_string()),
+            size_gb: Some(10),
+        }
+    }
+
+    #[test]
+    fn the_copy_a_failback_just_made_wins_over_one_taken_in_the_same_second() {
+        // `snap-b` sorts after `snap-a` at the same time, so it would win a plain tie.
+        let copies = vec![copy("snap-a", 5), copy("snap-b", 5), copy("snap-old", 1)];
+        let backups = vec![VolumeBackup {
+            policy: "daily".to_string(),
+            address: Address::new("volume.data[us-west-2]"),
+            region: "us-west-2".to_string(),
+            snapshot: None,
+            copy_region: Some("us-east-1".to_string()),
+            copy: Some(CopyAction::Existing("snap-a".to_string())),
+            pruned: Vec::new(),
+            skipped: None,
+        }];
+        assert_eq!(
+            newest_for_failback(&copies, &[])["volume.data"].id,
+            "snap-b"
+        );
+        assert_eq!(
+            newest_for_failback(&copies, &backups)["volume.data"].id,
+            "snap-a"
+        );
+    }
+
+    #[test]
+    fn a_recorded_failover_resumes_unless_asked_elsewhere() {
+        let recorded = Failover {
+            region: "us-west-2".to_string(),
+            zones: vec!["us-west-2a".to_string()],
+            primary: "us-east-1".to_string(),
+            since: "2026-01-01T00:00:00Z".to_string(),
+        };
+        assert!(resumable(&recorded, None, "prod").is_ok());
+        assert!(resumable(&recorded, Some("us-west-2"), "prod").is_ok());
+        assert!(matches!(
+            resumable(&recorded, Some("eu-west-1"), "prod"),
+            Err(DrError::FailedOver { region, .. }) if region == "us-west-2"
+        ));
+    }
 }

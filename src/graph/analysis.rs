@@ -5,22 +5,12 @@
 //! cycle is reported with the exact reference in the source, whatever the environment.
 
 use super::dag::Dag;
+use super::resources::RESOURCE_TYPES;
 use crate::config::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use crate::config::references::{Step, Traversal, traversals};
 use crate::config::tree::{Attr, BlockDef};
 use crate::config::{Config, Module, Span};
 use std::fmt;
-
-/// Block types that declare resources (and can be referred to as `TYPE.NAME`).
-pub const RESOURCE_TYPES: [&str; 7] = [
-    "network",
-    "firewall",
-    "launch_template",
-    "autoscaling",
-    "volume",
-    "instance",
-    "backup_policy",
-];
 
 /// Roots every expression may read besides resource types.
 const SCOPE_ROOTS: [&str; 6] = ["var", "local", "env", "region", "each", "module"];
@@ -113,12 +103,6 @@ pub fn evaluation_order(config: &Config, module: &Module) -> Result<Vec<ItemKey>
         return Err(diagnostics);
     }
     dag.topological_order().map_err(|cycle| {
-        let path: Vec<String> = cycle
-            .edges
-            .iter()
-            .map(|(from, _, _)| from.to_string())
-            .chain(cycle.edges.first().map(|(from, _, _)| from.to_string()))
-            .collect();
         let Some((_, _, first)) = cycle.edges.first() else {
             return Diagnostic::internal(
                 "a dependency cycle was found but its path could not be traced",
@@ -129,7 +113,7 @@ pub fn evaluation_order(config: &Config, module: &Module) -> Result<Vec<ItemKey>
         let mut diagnostic = Diagnostic::at(
             sources,
             first,
-            format!("dependency cycle: {}", path.join(" -> ")),
+            format!("dependency cycle: {}", cycle.path()),
         );
         for (from, to, span) in &cycle.edges {
             diagnostic = diagnostic.note(format!(

@@ -1,6 +1,7 @@
 //! A small generic directed acyclic graph over petgraph: nodes are ordered keys, edges carry a
 //! label (for Cairn, where in the source the dependency was written). It knows nothing about
-//! clouds or HCL (Terraform's `internal/dag`).
+//! clouds or HCL (Terraform's `internal/dag`), and it is the one topological sort of the
+//! engine: the graph of blocks, of resources and of a plan's steps are all ordered here.
 //!
 //! An edge `from → to` means "`from` depends on `to`": `to` must come first. Every iteration
 //! order is by node key, so results never depend on insertion order.
@@ -33,6 +34,25 @@ pub struct Cycle<N, E> {
     pub edges: Vec<(N, N, E)>,
 }
 
+impl<N, E> Cycle<N, E> {
+    /// The nodes of the cycle in order, each once.
+    pub fn nodes(&self) -> impl Iterator<Item = &N> {
+        self.edges.iter().map(|(from, _, _)| from)
+    }
+}
+
+impl<N: Display, E> Cycle<N, E> {
+    /// `a -> b -> c -> a`: the cycle as a path back to its first node.
+    pub fn path(&self) -> String {
+        let names: Vec<String> = self
+            .nodes()
+            .chain(self.nodes().take(1))
+            .map(ToString::to_string)
+            .collect();
+        names.join(" -> ")
+    }
+}
+
 impl<N: Ord + Clone, E: Clone> Dag<N, E> {
     pub fn new() -> Self {
         Dag::default()
@@ -40,21 +60,26 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
 
     /// Adds a node (once; adding it again does nothing).
     pub fn add_node(&mut self, node: N) {
-        if !self.index.contains_key(&node) {
-            let index = self.graph.add_node(node.clone());
-            self.index.insert(node, index);
-        }
+        self.node_index(node);
     }
 
     /// Adds `from → to` ("`from` depends on `to`"), adding missing nodes. The first label
     /// given for a pair is kept.
     pub fn add_edge(&mut self, from: N, to: N, label: E) {
-        self.add_node(from.clone());
-        self.add_node(to.clone());
-        let (from, to) = (self.index[&from], self.index[&to]);
+        let (from, to) = (self.node_index(from), self.node_index(to));
         if self.graph.find_edge(from, to).is_none() {
             self.graph.add_edge(from, to, label);
         }
+    }
+
+    /// The index of `node`, added if missing.
+    fn node_index(&mut self, node: N) -> NodeIndex {
+        if let Some(&index) = self.index.get(&node) {
+            return index;
+        }
+        let index = self.graph.add_node(node.clone());
+        self.index.insert(node, index);
+        index
     }
 
     pub fn contains(&self, node: &N) -> bool {
@@ -119,37 +144,32 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
     ///
     /// A cycle, when there is one.
     pub fn topological_order(&self) -> Result<Vec<N>, Cycle<N, E>> {
-        let mut remaining: BTreeMap<NodeIndex, usize> = self
-            .index
-            .values()
-            .map(|&index| {
-                let count = self
-                    .graph
+        // Nodes are never removed, so node indices run from 0; and `add_edge` never adds a
+        // pair twice, so counting edges counts distinct dependencies.
+        let mut remaining: Vec<usize> = self
+            .graph
+            .node_indices()
+            .map(|index| {
+                self.graph
                     .neighbors_directed(index, Direction::Outgoing)
-                    .collect::<BTreeSet<_>>()
-                    .len();
-                (index, count)
+                    .count()
             })
             .collect();
-        let mut ready: BTreeSet<&N> = remaining
-            .iter()
-            .filter(|(_, count)| **count == 0)
-            .map(|(index, _)| &self.graph[*index])
+        // Ordered by key; the index rides along so that no lookup by key is needed.
+        let mut ready: BTreeSet<(&N, NodeIndex)> = self
+            .graph
+            .node_indices()
+            .filter(|index| remaining[index.index()] == 0)
+            .map(|index| (&self.graph[index], index))
             .collect();
         let mut order = Vec::with_capacity(self.index.len());
-        while let Some(node) = ready.pop_first() {
+        while let Some((node, index)) = ready.pop_first() {
             order.push(node.clone());
-            let index = self.index[node];
-            let dependents: BTreeSet<NodeIndex> = self
-                .graph
-                .neighbors_directed(index, Direction::Incoming)
-                .collect();
-            for dependent in dependents {
-                if let Some(count) = remaining.get_mut(&dependent) {
-                    *count -= 1;
-                    if *count == 0 {
-                        ready.insert(&self.graph[dependent]);
-                    }
+            for dependent in self.graph.neighbors_directed(index, Direction::Incoming) {
+                let count = &mut remaining[dependent.index()];
+                *count -= 1;
+                if *count == 0 {
+                    ready.insert((&self.graph[dependent], dependent));
                 }
             }
         }
@@ -157,15 +177,12 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
             return Ok(order);
         }
         let placed: BTreeSet<&N> = order.iter().collect();
-        let start = self
+        let cycle = self
             .index
             .keys()
             .find(|node| !placed.contains(node))
-            .cloned();
-        match start.and_then(|start| self.find_cycle_from(&start)) {
-            Some(cycle) => Err(cycle),
-            None => Err(Cycle { edges: Vec::new() }),
-        }
+            .and_then(|start| self.find_cycle_from(start, &placed));
+        Err(cycle.unwrap_or(Cycle { edges: Vec::new() }))
     }
 
     /// A cycle, if the graph has one (the one through the smallest key that lies on a cycle).
@@ -173,12 +190,11 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
         self.topological_order().err()
     }
 
-    /// Walks dependencies from `start` (a node left over by the topological sort, so it is on
-    /// or behind a cycle) until a node repeats; the repeated stretch is the cycle.
-    fn find_cycle_from(&self, start: &N) -> Option<Cycle<N, E>> {
-        // Nodes left over by Kahn's algorithm all have a dependency that is also left over,
-        // so following the smallest such dependency must eventually revisit a node.
-        let placed_ok = self.topological_prefix();
+    /// Walks dependencies from `start` (a node the topological sort could not place, so it
+    /// is on or behind a cycle) until a node repeats; the repeated stretch is the cycle.
+    fn find_cycle_from(&self, start: &N, placed: &BTreeSet<&N>) -> Option<Cycle<N, E>> {
+        // Every node the sort could not place has a dependency it could not place either, so
+        // following the smallest such dependency must eventually revisit a node.
         let mut path: Vec<N> = vec![start.clone()];
         let mut seen: BTreeMap<N, usize> = BTreeMap::from([(start.clone(), 0)]);
         loop {
@@ -186,7 +202,7 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
             let next = self
                 .dependencies(&current)
                 .into_iter()
-                .find(|candidate| !placed_ok.contains(*candidate))?
+                .find(|candidate| !placed.contains(candidate))?
                 .clone();
             if let Some(&position) = seen.get(&next) {
                 let mut nodes: Vec<N> = path[position..].to_vec();
@@ -205,44 +221,6 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
             seen.insert(next.clone(), path.len());
             path.push(next);
         }
-    }
-
-    /// Nodes Kahn's algorithm can place (those not on or behind a cycle).
-    fn topological_prefix(&self) -> BTreeSet<N> {
-        let mut remaining: BTreeMap<NodeIndex, usize> = self
-            .index
-            .values()
-            .map(|&index| {
-                let count = self
-                    .graph
-                    .neighbors_directed(index, Direction::Outgoing)
-                    .collect::<BTreeSet<_>>()
-                    .len();
-                (index, count)
-            })
-            .collect();
-        let mut ready: Vec<NodeIndex> = remaining
-            .iter()
-            .filter(|(_, count)| **count == 0)
-            .map(|(index, _)| *index)
-            .collect();
-        let mut placed = BTreeSet::new();
-        while let Some(index) = ready.pop() {
-            placed.insert(self.graph[index].clone());
-            let dependents: BTreeSet<NodeIndex> = self
-                .graph
-                .neighbors_directed(index, Direction::Incoming)
-                .collect();
-            for dependent in dependents {
-                if let Some(count) = remaining.get_mut(&dependent) {
-                    *count -= 1;
-                    if *count == 0 {
-                        ready.push(dependent);
-                    }
-                }
-            }
-        }
-        placed
     }
 }
 
@@ -299,6 +277,8 @@ mod tests {
         };
         let labels: Vec<&str> = cycle.edges.iter().map(|(_, _, label)| *label).collect();
         assert_eq!(labels, ["a→b", "b→c", "c→a"]);
+        assert_eq!(cycle.path(), "a -> b -> c -> a");
+        assert_eq!(cycle.nodes().collect::<Vec<_>>(), [&"a", &"b", &"c"]);
     }
 
     #[test]

@@ -18,9 +18,9 @@ mod expand;
 mod resources;
 mod standby;
 
-pub use analysis::RESOURCE_TYPES;
 pub use dot::to_dot;
 pub use expand::expand;
+pub use resources::RESOURCE_TYPES;
 pub use standby::standby;
 
 use crate::config::{Backend, Config, Diagnostics, Environment, LoadOptions};

@@ -4,9 +4,12 @@
 //!
 //! This module knows nothing about HCL or about any particular cloud API. Config evaluation
 //! produces [`DesiredResource`]s; providers receive and return plain [`Attributes`]; the plan
-//! compares the two using [`Kind::change_for`].
+//! compares the two using [`Kind::change_for`]. The few spellings of the cloud the kinds
+//! mirror that the engine needs (id prefixes, the cloud's own tags, device names) are in
+//! [`cloud`], and nowhere else outside the providers.
 
 mod address;
+pub mod cloud;
 mod kind;
 mod reference;
 

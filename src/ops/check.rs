@@ -6,14 +6,15 @@
 //! saying which rules, where, and who allowed them.
 
 use super::OpsError;
-use super::run::{PlanRequest, Stack};
+use super::run::{PlanRequest, Stack, refresh_placed};
 use crate::config::LoadOptions;
+use crate::dr::Deployment;
 use crate::plan::PolicyFinding;
 use crate::policy::{self, Finding, Report};
 use crate::state::LockInfo;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What to check.
 #[derive(Debug, Clone, Default)]
@@ -60,16 +61,13 @@ impl CheckOutcome {
 /// anything that stops a refresh.
 pub async fn check(request: &CheckRequest) -> Result<CheckOutcome, OpsError> {
     let every = request.environments.is_empty();
+    let mut config = crate::config::load(&request.dir, &request.load)?;
     let names: Vec<String> = if every {
-        crate::config::load(&request.dir, &request.load)?
-            .environments
-            .into_keys()
-            .collect()
+        config.environments.keys().cloned().collect()
     } else {
         request.environments.clone()
     };
     let mut outcome = CheckOutcome::default();
-    let mut config = None;
     for name in names {
         let plan_request = PlanRequest {
             dir: request.dir.clone(),
@@ -77,19 +75,26 @@ pub async fn check(request: &CheckRequest) -> Result<CheckOutcome, OpsError> {
             load: request.load.clone(),
             ..PlanRequest::default()
         };
-        let stack = Stack::load(&plan_request)?;
+        let stack = Stack::with_config(&plan_request, config)?;
+        // Placed where the state says the environment runs, so a failed-over environment is
+        // judged where it is; the state is only read, never locked or written.
+        let deployment = Deployment::Recorded;
+        let state = stack.state(&deployment)?;
+        let placement = stack.place(&deployment, &state)?;
         let report = if request.live {
-            let state = stack.state()?;
-            let observed = super::run::observe(&stack, &state).await?;
-            policy::check_live(&stack.config, &stack.expansion, &observed)?
+            let provider = stack.provider().await?;
+            let observed =
+                refresh_placed(&stack, &placement, &deployment, &state, provider.as_ref()).await?;
+            policy::check_live(&stack.config, &placement.expansion, &observed)?
         } else {
-            policy::check(&stack.config, &stack.expansion)?
+            policy::check(&stack.config, &placement.expansion)?
         };
         outcome.reports.push(report);
-        config = Some(stack.config);
+        // The one loaded configuration goes on to the next environment.
+        config = stack.config;
     }
-    if every && let Some(config) = &config {
-        outcome.stack_findings = policy::unused_comments(config, &outcome.reports)?;
+    if every {
+        outcome.stack_findings = policy::unused_comments(&config, &outcome.reports)?;
     }
     Ok(outcome)
 }
@@ -160,6 +165,15 @@ pub fn check_allow(allow: &[String]) -> Result<(), OpsError> {
     }
 }
 
+/// Where an apply's audit record goes: the stack's directory (the log is
+/// `<dir>/.cairn/audit.jsonl`) and the region it names.
+#[derive(Debug, Clone, Default)]
+pub struct AuditSite {
+    pub dir: PathBuf,
+    /// The primary region; the allowed errors name their own addresses.
+    pub region: String,
+}
+
 /// The audit log line of an apply allowed past policy errors.
 #[derive(Debug, Serialize)]
 struct PolicyOverride<'a> {
@@ -177,14 +191,13 @@ struct PolicyOverride<'a> {
     allowed: &'a [PolicyFinding],
 }
 
-/// Appends the record of `allowed` policy errors to the audit log of the stack in `dir`.
+/// Appends the record of `allowed` policy errors to the audit log at `site`.
 ///
 /// # Errors
 /// [`OpsError::Audit`] when the log cannot be written.
 pub fn record_allowed(
-    dir: &Path,
+    site: &AuditSite,
     plan: &crate::plan::Plan,
-    region: &str,
     allowed: &[PolicyFinding],
 ) -> Result<(), OpsError> {
     let me = LockInfo::for_this_process("apply");
@@ -196,13 +209,11 @@ pub fn record_allowed(
         operation: "apply --allow",
         stack: &plan.stack,
         environment: &plan.environment,
-        region,
+        region: &site.region,
         outcome: format!("allowed {}", rules.join(", ")),
         kept: false,
         actor: format!("{}@{}", me.user, me.host),
         allowed,
     };
-    crate::dr::append_audit(dir, &record).map_err(|error| OpsError::Audit {
-        message: error.to_string(),
-    })
+    crate::dr::append_audit(&site.dir, &record).map_err(|source| OpsError::Audit { source })
 }

@@ -1,6 +1,7 @@
 //! The errors an operation reports, each wrapping the stage that failed.
 
 use crate::config::Diagnostics;
+use crate::dr::DrError;
 use crate::plan::PlanError;
 use crate::provider::ProviderError;
 use crate::provider::sim::SimError;
@@ -10,18 +11,27 @@ use crate::state::StateError;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum OpsError {
     /// The configuration has errors; the diagnostics render themselves.
-    #[error("{0}")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Config(Diagnostics),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Plan(#[from] PlanError),
-    #[error("cannot reach the cloud")]
+    /// A backup or DR step failed (no DR region, no backup copy, an unhealthy group, ...).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Dr(#[from] DrError),
+    #[error("cannot reach the cloud: {0}")]
     Provider(#[source] ProviderError),
-    #[error("cannot open the simulated cloud")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Sim(#[from] SimError),
     #[cfg(feature = "aws")]
-    #[error("cannot set up the AWS provider")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Aws(#[from] crate::provider::aws::AwsError),
     /// `backend "s3"` is parsed but not implemented yet.
     #[error("the `s3` state backend (bucket `{bucket}`) is not supported by this version")]
@@ -44,10 +54,6 @@ pub enum OpsError {
     /// An address given on the command line is unknown.
     #[error("no resource `{address}` in {place}")]
     UnknownAddress { address: String, place: String },
-    /// A failover or failback happened between reading the configuration and taking the lock.
-    #[error("environment `{environment}` failed over or back while this run was starting")]
-    #[diagnostic(help("run the command again"))]
-    FailoverChanged { environment: String },
     /// A command that works on one environment was not told which.
     #[error("no environment given")]
     #[diagnostic(help("pass `-e ENV`; `cairn validate` lists the environments of a stack"))]
@@ -63,8 +69,19 @@ pub enum OpsError {
     #[diagnostic(help("`cairn check --rules` lists the rules and their ids"))]
     UnknownRule { rule: String },
     /// The audit log could not record an apply allowed past policy errors.
-    #[error("cannot record the allowed policy errors in the audit log: {message}")]
-    Audit { message: String },
+    #[error("cannot record the allowed policy errors in the audit log: {source}")]
+    Audit {
+        #[source]
+        source: DrError,
+    },
+    /// A command that reads recorded state found none.
+    #[error("no state for environment `{environment}` yet: nothing has been applied")]
+    #[diagnostic(help("run `cairn apply -e {environment}` first"))]
+    NoState { environment: String },
+    /// `cairn output --name` of an output the state does not record.
+    #[error("no output `{name}` in environment `{environment}`")]
+    #[diagnostic(help("`cairn output -e {environment}` lists the outputs"))]
+    NoOutput { name: String, environment: String },
     /// The plan file belongs to another environment than the one asked for.
     #[error("the plan file is for environment `{found}`, not `{wanted}`")]
     PlanEnvironment { found: String, wanted: String },

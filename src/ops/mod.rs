@@ -1,21 +1,36 @@
-//! Operations: each user-facing verb (plan, apply, destroy, import, state edits) as one engine
-//! function that wires the pipeline stages together and returns data for a view.
+//! Operations: each user-facing verb (plan, apply, destroy, import, state edits, backups,
+//! drills, failover, failback, DR status) as one engine function that wires the pipeline
+//! stages together and returns data for a view.
 //!
-//! This is where config, graph, state, provider, plan and apply meet; the CLI builds an options
-//! struct, calls one function here and renders what comes back. Nothing here prints.
+//! This is where config, graph, state, provider, plan, apply and dr meet; the CLI builds an
+//! options struct, calls one function here and renders what comes back. Nothing here prints.
+//! `ops` is the top of the engine: it calls down into `dr` (which decides where an environment
+//! runs and what a DR operation does), never the other way round.
 //!
-//! Promises: every operation that writes state holds the environment's lock for its whole run;
-//! a saved plan is applied only to the state it was made against; apply never re-reads the
-//! configuration once the plan exists.
+//! Promises: an operation loads the configuration at most once; an operation that writes
+//! state holds the environment's lock from the one state read that decides what it does until
+//! its last write, and plans from that read; a saved plan is applied only to the state it was
+//! made against; apply never re-reads the configuration once the plan exists.
 
+mod backup;
 mod check;
+mod drill;
 mod error;
+mod failover;
 mod provider;
 mod run;
+mod session;
 mod state_ops;
+mod status;
 
+pub use backup::{BackupRequest, list_backups, run_backups, verify_backups};
 pub use check::{CheckOutcome, CheckRequest, PolicyGate, check, check_allow};
+pub use drill::{DrillRequest, drill, tear_down_drill};
 pub use error::OpsError;
+pub use failover::{MoveRequest, failback, failover};
 pub use provider::{open_provider, settings_for};
-pub use run::{ApplyOutcome, ApplyRequest, Confirm, PlanRequest, Planned, Stack, apply, make_plan};
+pub use run::{
+    ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan,
+};
 pub use state_ops::{ImportRequest, force_unlock, import, read_state, state_remove};
+pub use status::dr_status;

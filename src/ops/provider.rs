@@ -2,71 +2,51 @@
 
 use super::OpsError;
 use crate::config::{Cloud, Environment};
-use crate::provider::Provider;
 use crate::provider::sim::{SimProvider, cloud_file_for_stack};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use crate::provider::{CloudSettings, Provider};
+use std::path::Path;
 use std::sync::Arc;
 
-/// Setting key: the simulated cloud's file.
-pub const SIM_FILE: &str = "sim_file";
-/// Setting key: the AWS profile.
-pub const AWS_PROFILE: &str = "profile";
-/// Setting key: the AWS endpoint override.
-pub const AWS_ENDPOINT: &str = "endpoint";
-
-/// The cloud name and settings that reach the provider of `environment` in the stack at `dir`.
-pub fn settings_for(environment: &Environment, dir: &Path) -> (String, BTreeMap<String, String>) {
-    let mut settings = BTreeMap::new();
+/// How to reach the cloud of `environment` in the stack at `dir`.
+pub fn settings_for(environment: &Environment, dir: &Path) -> CloudSettings {
     match environment.cloud {
         Cloud::Sim => {
             let file = cloud_file_for_stack(dir);
+            // Absolute, so a saved plan applied from another directory finds the same cloud.
             let file = std::path::absolute(&file).unwrap_or(file);
-            settings.insert(SIM_FILE.to_string(), file.display().to_string());
-            ("sim".to_string(), settings)
+            CloudSettings::Sim { file }
         }
-        Cloud::Aws => {
-            if let Some(profile) = &environment.profile {
-                settings.insert(AWS_PROFILE.to_string(), profile.clone());
-            }
-            if let Some(endpoint) = &environment.endpoint {
-                settings.insert(AWS_ENDPOINT.to_string(), endpoint.clone());
-            }
-            ("aws".to_string(), settings)
-        }
+        Cloud::Aws => CloudSettings::Aws {
+            profile: environment.profile.clone(),
+            endpoint: environment.endpoint.clone(),
+        },
     }
 }
 
-/// Opens the provider named by `cloud` with `settings` (as recorded in a plan).
+/// Opens the provider `settings` describe (as recorded in a plan).
 ///
 /// # Errors
 /// The simulated cloud's file cannot be opened, or AWS credentials or settings are unusable.
 pub async fn open_provider(
-    cloud: &str,
-    settings: &BTreeMap<String, String>,
+    settings: &CloudSettings,
     environment: &str,
 ) -> Result<Arc<dyn Provider>, OpsError> {
-    match cloud {
-        "aws" => open_aws(settings, environment).await,
-        _ => {
-            let file = settings
-                .get(SIM_FILE)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| cloud_file_for_stack(Path::new(".")));
-            Ok(Arc::new(SimProvider::open(&file)?))
-        }
+    match settings {
+        CloudSettings::Sim { file } => Ok(Arc::new(SimProvider::open(file)?)),
+        CloudSettings::Aws { profile, endpoint } => open_aws(profile, endpoint, environment).await,
     }
 }
 
 #[cfg(feature = "aws")]
 async fn open_aws(
-    settings: &BTreeMap<String, String>,
+    profile: &Option<String>,
+    endpoint: &Option<String>,
     _environment: &str,
 ) -> Result<Arc<dyn Provider>, OpsError> {
     use crate::provider::aws::{AwsProvider, AwsSettings};
     let provider = AwsProvider::connect(&AwsSettings {
-        profile: settings.get(AWS_PROFILE).cloned(),
-        endpoint: settings.get(AWS_ENDPOINT).cloned(),
+        profile: profile.clone(),
+        endpoint: endpoint.clone(),
     })
     .await?;
     Ok(Arc::new(provider))
@@ -74,7 +54,8 @@ async fn open_aws(
 
 #[cfg(not(feature = "aws"))]
 async fn open_aws(
-    _settings: &BTreeMap<String, String>,
+    _profile: &Option<String>,
+    _endpoint: &Option<String>,
     environment: &str,
 ) -> Result<Arc<dyn Provider>, OpsError> {
     Err(OpsError::AwsUnavailable {

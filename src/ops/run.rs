@@ -1,22 +1,26 @@
-//! Plan and apply (and destroy, which is apply of a destroy plan).
+//! Plan and apply (and destroy, which is apply of a destroy plan), and the [`Stack`] every
+//! operation starts from: the configuration loaded once, the state read once (under the lock
+//! when the operation changes anything), and the environment placed where that state says it
+//! runs ([`crate::dr::placement`]) before anything is planned.
+//!
+//! The policy rules judge the placed expansion: `cairn plan` carries their findings in the
+//! plan, and an apply whose [`PolicyGate`] enforces them changes nothing while an error among
+//! them is not allowed.
 
 use super::OpsError;
-use super::check::{self, PolicyGate};
+use super::check::{self, AuditSite, PolicyGate};
 use super::provider::{open_provider, settings_for};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
-use crate::config::{Backend, Config, DrMode, LoadOptions};
-use crate::graph::{self, ExpandOptions, Expansion, RegionOverride};
-use crate::model::{Address, Attributes, Kind, Owner, Value, resolve};
-use crate::plan::{self, Observed, Plan, PlanOptions};
+use crate::config::{Backend, Config, Diagnostic, Environment, LoadOptions};
+use crate::dr::{Deployment, Placement};
+use crate::graph::{self, ExpandOptions};
+use crate::model::{Owner, resolve};
+use crate::plan::{self, Observed, Plan, PlanFile, PlanOptions};
 use crate::provider::Provider;
-use crate::state::{Failover, LocalBackend, StateBackend, StateDocument, StateOutput};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::state::{LocalBackend, StateBackend, StateDocument, StateLock, StateOutput};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// Setting key in a plan: the directory the state backend keeps its files in, so a saved plan
-/// finds its state without reading the configuration.
-const STATE_ROOT: &str = "state_root";
 
 /// What to plan.
 #[derive(Debug, Clone, Default)]
@@ -30,60 +34,73 @@ pub struct PlanRequest {
     pub destroy: bool,
     /// `false` plans against state alone, without reading the cloud.
     pub skip_refresh: bool,
-    /// Where the environment runs instead of its configured regions (DR).
-    pub expand: ExpandOptions,
-    /// A separate instance of the environment (`drill`): its own state file
-    /// (`<env>-<instance>.json`) and its own ownership tags (`cairn:env = <env>-<instance>`),
-    /// so the environment's own state and refresh never see its resources.
-    pub instance: Option<String>,
-    /// Attributes set on desired resources after expansion, before planning (a drill restores
-    /// volumes from snapshots and sizes groups for the DR region).
-    pub attribute_overrides: BTreeMap<Address, Attributes>,
+    /// The environment itself, placed where its state says it runs; or a separate instance of
+    /// it redeployed into another region (a drill), with its own state file
+    /// (`<env>-<instance>.json`) and ownership tags (`cairn:env = <env>-<instance>`), so the
+    /// environment's own state and refresh never see its resources.
+    pub deployment: Deployment,
 }
 
 impl PlanRequest {
     /// The name state and ownership tags use: the environment, or `<env>-<instance>`.
     pub fn state_environment(&self) -> String {
-        match &self.instance {
-            Some(instance) => format!("{}-{instance}", self.environment),
-            None => self.environment.clone(),
-        }
+        state_environment(&self.environment, &self.deployment)
     }
 }
 
-/// A loaded, expanded stack for one environment, with its state backend.
+fn state_environment(environment: &str, deployment: &Deployment) -> String {
+    match deployment.instance() {
+        Some(instance) => format!("{environment}-{instance}"),
+        None => environment.to_string(),
+    }
+}
+
+/// A stack's configuration, loaded once for one environment, and where its state lives.
+/// Opening it reads no state: what is planned is placed from a state read later, under the
+/// lock when the operation changes anything.
 pub struct Stack {
     pub dir: PathBuf,
-    /// The configuration the expansion came from (policy findings point into it).
     pub config: Config,
-    pub expansion: Expansion,
-    pub backend: LocalBackend,
+    /// The environment as configured (its primary regions, its `dr` block).
+    pub environment: Environment,
     state_root: PathBuf,
-    /// The environment name in state and ownership tags (see [`PlanRequest::instance`]).
-    state_environment: String,
-    /// Where the environment runs when its state says it failed over.
-    pub failover: Option<Failover>,
-    /// Regions whose recorded resources the plan leaves alone (the primary while failed over).
-    pub parked_regions: BTreeSet<String>,
 }
 
 impl Stack {
-    /// Loads and expands the stack at `request.dir` for `request.environment`.
+    /// Loads the stack at `request.dir` for `request.environment`.
     ///
     /// # Errors
-    /// Configuration diagnostics, or a backend this build cannot use.
-    pub fn load(request: &PlanRequest) -> Result<Stack, OpsError> {
+    /// No environment given, configuration diagnostics (an unknown environment among them),
+    /// or a backend this build cannot use.
+    pub fn open(request: &PlanRequest) -> Result<Stack, OpsError> {
         if request.environment.is_empty() {
             return Err(OpsError::NoEnvironment);
         }
-        // A separate instance (a drill) names its cloud resources after itself.
-        let mut expand = request.expand.clone();
-        if expand.instance.is_none() {
-            expand.instance.clone_from(&request.instance);
-        }
-        let (config, mut expansion) =
-            graph::load_and_expand(&request.dir, &request.load, &request.environment, &expand)?;
-        let state_root = match &expansion.backend {
+        let config = crate::config::load(&request.dir, &request.load)?;
+        Stack::with_config(request, config)
+    }
+
+    /// The stack of an already loaded `config` for `request.environment`, for operations that
+    /// visit several environments of one configuration (`cairn check`) and load it once.
+    ///
+    /// # Errors
+    /// An unknown environment, or a backend this build cannot use.
+    pub fn with_config(request: &PlanRequest, config: Config) -> Result<Stack, OpsError> {
+        let Some(environment) = config.environments.get(&request.environment).cloned() else {
+            // The expansion's first step reports an unknown environment with the names the
+            // stack has and the closest one; it stops there, before evaluating anything.
+            let diagnostics =
+                match graph::expand(&config, &request.environment, &ExpandOptions::default()) {
+                    Err(diagnostics) => diagnostics,
+                    Ok(_) => Diagnostic::internal(format!(
+                        "environment `{}` was expanded but is not in the configuration",
+                        request.environment
+                    ))
+                    .into(),
+                };
+            return Err(diagnostics.into());
+        };
+        let state_root = match &config.backend {
             // The configuration already resolved `path` against the stack directory; joining
             // it again put the state under `DIR/DIR/.cairn` whenever DIR was relative.
             Backend::Local { path } => path.clone(),
@@ -94,121 +111,136 @@ impl Stack {
             }
         };
         let state_root = std::path::absolute(&state_root).unwrap_or(state_root);
-        let state_environment = request.state_environment();
-        let backend = LocalBackend::with_root(&state_root, &state_environment)?;
-
-        // Where the environment runs decides what it is made of, so the state is read here
-        // already. An unreadable state is reported by whoever reads it for real (plan, apply).
-        let recorded = backend.load().ok().flatten();
-        let failover = recorded
-            .as_ref()
-            .and_then(|state| state.failover.clone())
-            .filter(|_| request.expand.region_override.is_none());
-        let mut parked_regions = BTreeSet::new();
-        if let Some(failover) = &failover {
-            // The whole environment runs in the failover region; the primary's resources
-            // stay in state untouched until failback (the primary may not even answer).
-            parked_regions = expansion
-                .environment
-                .regions
-                .iter()
-                .map(|region| region.name.clone())
-                .collect();
-            let options = ExpandOptions {
-                region_override: Some(RegionOverride {
-                    region: failover.region.clone(),
-                    zones: failover.zones.clone(),
-                }),
-                ..Default::default()
-            };
-            expansion = graph::expand(&config, &request.environment, &options)?;
-            // Backups taken while failed over go back to the primary, for failback.
-            for policy in &mut expansion.backup_policies {
-                if policy.copy_to.as_deref() == Some(failover.region.as_str()) {
-                    policy.copy_to = Some(failover.primary.clone());
-                }
-            }
-        } else if request.instance.is_none()
-            && request.expand.region_override.is_none()
-            && let Some(dr) = expansion.environment.dr.clone()
-            && dr.mode != DrMode::BackupRestore
-        {
-            let options = ExpandOptions {
-                region_override: Some(RegionOverride {
-                    region: dr.region.clone(),
-                    zones: dr.zones.clone(),
-                }),
-                ..Default::default()
-            };
-            let in_dr = graph::expand(&config, &request.environment, &options)?;
-            let standby = graph::standby(&expansion, in_dr, &dr);
-            expansion.resources.extend(standby);
-        }
-
-        // Volumes restored from backups keep starting from their snapshot (a volume created
-        // again after a failover must not come back empty).
-        let restores = recorded
-            .iter()
-            .flat_map(|state| &state.restores)
-            .filter(|_| request.instance.is_none());
-        for (address, snapshot) in restores {
-            if let Some(resource) = expansion.resources.get_mut(address)
-                && resource.kind == Kind::Volume
-                && resource
-                    .attributes
-                    .get("snapshot_id")
-                    .is_none_or(Value::is_null)
-            {
-                resource
-                    .attributes
-                    .insert("snapshot_id".to_string(), Value::String(snapshot.clone()));
-            }
-        }
-        for (address, attributes) in &request.attribute_overrides {
-            let Some(resource) = expansion.resources.get_mut(address) else {
-                return Err(OpsError::UnknownAddress {
-                    address: address.to_string(),
-                    place: format!("environment `{}`", request.environment),
-                });
-            };
-            resource.attributes.extend(attributes.clone());
-        }
         Ok(Stack {
             dir: request.dir.clone(),
             config,
-            expansion,
-            backend,
+            environment,
             state_root,
-            state_environment,
-            failover,
-            parked_regions,
         })
     }
 
-    /// The environment's state, or a new empty one.
+    /// The state backend of `deployment` (the environment's, or its instance's).
+    ///
+    /// # Errors
+    /// The state directory cannot be used.
+    pub fn backend(&self, deployment: &Deployment) -> Result<LocalBackend, OpsError> {
+        let name = state_environment(&self.environment.name, deployment);
+        Ok(LocalBackend::with_root(&self.state_root, &name)?)
+    }
+
+    /// The state of `deployment`, or a new empty one, read without the lock: for operations
+    /// that change no state (plan, backups, status).
     ///
     /// # Errors
     /// The state file is unreadable, corrupt or of a newer format.
-    pub fn state(&self) -> Result<StateDocument, OpsError> {
-        Ok(self
-            .backend
-            .load()?
-            .unwrap_or_else(|| StateDocument::new(&self.expansion.stack, &self.state_environment)))
+    pub fn state(&self, deployment: &Deployment) -> Result<StateDocument, OpsError> {
+        let backend = self.backend(deployment)?;
+        self.stored(&backend, deployment)
     }
 
-    fn owner(&self) -> Owner {
+    /// Takes the lock of `deployment`'s state for `operation` and reads the state under it:
+    /// the one read an operation that changes anything places and plans from.
+    ///
+    /// # Errors
+    /// The lock is held by another run, or the state cannot be read.
+    pub fn hold(&self, deployment: &Deployment, operation: &str) -> Result<Held, OpsError> {
+        let backend = self.backend(deployment)?;
+        let lock = backend.lock(operation)?;
+        let state = self.stored(&backend, deployment)?;
+        Ok(Held {
+            backend,
+            state,
+            _lock: lock,
+        })
+    }
+
+    fn stored(
+        &self,
+        backend: &LocalBackend,
+        deployment: &Deployment,
+    ) -> Result<StateDocument, OpsError> {
+        Ok(backend.load()?.unwrap_or_else(|| {
+            StateDocument::new(
+                &self.config.stack,
+                &state_environment(&self.environment.name, deployment),
+            )
+        }))
+    }
+
+    /// The environment placed for `deployment` as `state` records it.
+    ///
+    /// # Errors
+    /// Configuration diagnostics of the expansion.
+    pub fn place(
+        &self,
+        deployment: &Deployment,
+        state: &StateDocument,
+    ) -> Result<Placement, OpsError> {
+        Ok(crate::dr::place(
+            &self.config,
+            &self.environment.name,
+            deployment,
+            state,
+        )?)
+    }
+
+    /// The ownership tags of `deployment`'s resources.
+    pub fn owner(&self, deployment: &Deployment) -> Owner {
         Owner {
-            stack: self.expansion.stack.clone(),
-            env: self.state_environment.clone(),
+            stack: self.config.stack.clone(),
+            env: state_environment(&self.environment.name, deployment),
+        }
+    }
+
+    /// Opens the environment's cloud.
+    ///
+    /// # Errors
+    /// As [`open_provider`].
+    pub async fn provider(&self) -> Result<Arc<dyn Provider>, OpsError> {
+        open_provider(
+            &settings_for(&self.environment, &self.dir),
+            &self.environment.name,
+        )
+        .await
+    }
+
+    /// `plan` with where it applies: the environment's cloud and state backend, so applying
+    /// the saved file needs no configuration.
+    fn plan_file(&self, plan: Plan) -> PlanFile {
+        PlanFile {
+            plan,
+            cloud: settings_for(&self.environment, &self.dir),
+            state_backend: Backend::Local {
+                path: self.state_root.clone(),
+            },
         }
     }
 }
 
-/// A plan with the state it was made against.
-pub struct Planned {
-    pub plan: Plan,
+/// A state read under its lock; the lock is released when this is dropped.
+pub struct Held {
+    pub backend: LocalBackend,
     pub state: StateDocument,
-    /// The policy verdict on the configuration planned; its errors are also in the plan.
+    _lock: StateLock,
+}
+
+impl Held {
+    /// Writes the held state as its next version, still under the lock (a failover records
+    /// where the environment runs before it plans).
+    ///
+    /// # Errors
+    /// The backend refuses the write (see [`StateBackend::write`]).
+    pub fn write(&mut self, operation: &str, summary: &str) -> Result<(), OpsError> {
+        Ok(self.backend.write(&mut self.state, operation, summary)?)
+    }
+}
+
+/// A plan with where it applies, and the state it was made against.
+pub struct Planned {
+    /// The plan with its cloud and state backend: what `cairn plan -o FILE` saves.
+    pub file: PlanFile,
+    pub state: StateDocument,
+    /// The policy verdict on the configuration planned; its findings are also in the plan.
     pub policy: crate::policy::Report,
 }
 
@@ -217,56 +249,53 @@ pub struct Planned {
 /// # Errors
 /// Configuration, state, refresh or planning errors.
 pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
-    let stack = Stack::load(request)?;
-    let policy = crate::policy::check(&stack.config, &stack.expansion)?;
-    let state = stack.state()?;
-    let (mut plan, _) = plan_stack(&stack, &state, request).await?;
+    let stack = Stack::open(request)?;
+    let state = stack.state(&request.deployment)?;
+    let placement = stack.place(&request.deployment, &state)?;
+    let policy = crate::policy::check(&stack.config, &placement.expansion)?;
+    let provider = stack.provider().await?;
+    let mut plan = plan_placed(&stack, &placement, &state, request, provider.as_ref()).await?;
     plan.policy = check::plan_findings(&policy);
     Ok(Planned {
-        plan,
+        file: stack.plan_file(plan),
         state,
         policy,
     })
 }
 
-/// What the refresh reads of the stack's environment (every region but parked ones).
+/// What the refresh reads of `placement` (parked regions left out) for `deployment`.
 ///
 /// # Errors
-/// The provider cannot be opened or a read fails.
-pub(super) async fn observe(stack: &Stack, state: &StateDocument) -> Result<Observed, OpsError> {
-    let environment = &stack.expansion.environment;
-    let (cloud, settings) = settings_for(environment, &stack.dir);
-    let provider = open_provider(&cloud, &settings, &environment.name).await?;
-    refresh_stack(provider.as_ref(), stack, state).await
-}
-
-/// One refresh of the stack's regions through `provider`.
-async fn refresh_stack(
-    provider: &dyn Provider,
+/// A read fails.
+pub(super) async fn refresh_placed(
     stack: &Stack,
+    placement: &Placement,
+    deployment: &Deployment,
     state: &StateDocument,
+    provider: &dyn Provider,
 ) -> Result<Observed, OpsError> {
-    let mut scopes = plan::refresh_scopes(&stack.expansion.resources, state);
-    scopes.retain(|(region, _)| !stack.parked_regions.contains(region));
-    Ok(plan::refresh(provider, &stack.owner(), &scopes, state).await?)
+    let mut scopes = plan::refresh_scopes(&placement.expansion.resources, state);
+    scopes.retain(|(region, _)| !placement.parked_regions.contains(region));
+    let owner = stack.owner(deployment);
+    Ok(plan::refresh(provider, &owner, &scopes, state).await?)
 }
 
-async fn plan_stack(
+/// Refreshes what `state` and `placement` cover (parked regions left out) and plans.
+async fn plan_placed(
     stack: &Stack,
+    placement: &Placement,
     state: &StateDocument,
     request: &PlanRequest,
-) -> Result<(Plan, Arc<dyn Provider>), OpsError> {
-    let environment = &stack.expansion.environment;
-    let (cloud, mut settings) = settings_for(environment, &stack.dir);
-    let provider = open_provider(&cloud, &settings, &environment.name).await?;
-    let desired = &stack.expansion.resources;
+    provider: &dyn Provider,
+) -> Result<Plan, OpsError> {
+    let desired = &placement.expansion.resources;
     let observed = if request.skip_refresh {
         Observed::not_refreshed()
     } else {
-        refresh_stack(provider.as_ref(), stack, state).await?
+        refresh_placed(stack, placement, &request.deployment, state, provider).await?
     };
     // A destroyed environment has no outputs left to record.
-    let outputs: BTreeMap<String, StateOutput> = stack
+    let outputs: BTreeMap<String, StateOutput> = placement
         .expansion
         .outputs
         .iter()
@@ -279,20 +308,13 @@ async fn plan_stack(
             (name.clone(), value)
         })
         .collect();
-    settings.insert(
-        STATE_ROOT.to_string(),
-        stack.state_root.display().to_string(),
-    );
     let options = PlanOptions {
         target: request.target.clone(),
         refresh_only: request.refresh_only,
         destroy: request.destroy,
-        cloud,
-        provider_settings: settings,
-        parked_regions: stack.parked_regions.clone(),
+        parked_regions: placement.parked_regions.clone(),
     };
-    let plan = plan::plan(desired, &outputs, state, &observed, &options)?;
-    Ok((plan, provider))
+    Ok(plan::plan(desired, &outputs, state, &observed, &options)?)
 }
 
 /// What to apply: a fresh plan of `plan`, or the saved plan in `plan_file`.
@@ -322,7 +344,8 @@ pub struct ApplyOutcome {
 }
 
 /// Plans (or loads a saved plan), asks `confirm`, and executes, holding the state lock for
-/// the whole run and saving state after every completed step.
+/// the whole run and saving state after every completed step. A fresh plan is made from the
+/// state read once under that lock.
 ///
 /// # Errors
 /// Anything that stops the run before execution starts; failures during execution are in the
@@ -332,81 +355,148 @@ pub async fn apply(
     confirm: Confirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<ApplyOutcome, OpsError> {
-    let operation = if request.plan.destroy {
+    if let Some(file) = &request.plan_file {
+        return apply_saved(file, request, confirm, observer).await;
+    }
+    let stack = Stack::open(&request.plan)?;
+    let deployment = &request.plan.deployment;
+    if request.plan.destroy && stack.environment.protect && !request.force {
+        return Err(OpsError::Protected {
+            environment: stack.environment.name.clone(),
+        });
+    }
+    let held = stack.hold(deployment, operation(request))?;
+    let placement = stack.place(deployment, &held.state)?;
+    let provider = stack.provider().await?;
+    apply_held(
+        &stack, held, &placement, request, provider, confirm, observer,
+    )
+    .await
+}
+
+/// Approves every plan, for operations confirmed before they started (a drill, a failover):
+/// their applies do not ask again.
+///
+/// # Errors
+/// Never; the signature is [`Confirm`]'s.
+pub(super) fn approve_all(_plan: &Plan) -> Result<bool, OpsError> {
+    Ok(true)
+}
+
+/// The lock and history name of an apply.
+fn operation(request: &ApplyRequest) -> &'static str {
+    if request.plan.destroy {
         "destroy"
     } else {
         "apply"
+    }
+}
+
+/// Plans `placement` against the held state, asks `confirm` and executes: the core of every
+/// apply, the DR operations' included. The lock is released when this returns.
+///
+/// # Errors
+/// Refresh or planning errors, or `confirm`'s; failures during execution are in the report.
+pub(super) async fn apply_held(
+    stack: &Stack,
+    held: Held,
+    placement: &Placement,
+    request: &ApplyRequest,
+    provider: Arc<dyn Provider>,
+    confirm: Confirm<'_>,
+    observer: &dyn ApplyObserver,
+) -> Result<ApplyOutcome, OpsError> {
+    let mut plan = plan_placed(
+        stack,
+        placement,
+        &held.state,
+        &request.plan,
+        provider.as_ref(),
+    )
+    .await?;
+    // A refresh-only apply changes nothing in the cloud, and destroying removes what the
+    // checks complain about: neither is held back.
+    if request.policy != PolicyGate::Off && !request.plan.destroy && !request.plan.refresh_only {
+        let report = crate::policy::check(&stack.config, &placement.expansion)?;
+        plan.policy = check::plan_findings(&report);
+    }
+    let site = AuditSite {
+        dir: stack.dir.clone(),
+        region: stack
+            .environment
+            .regions
+            .first()
+            .map(|primary| primary.name.clone())
+            .unwrap_or_default(),
     };
-    let mut audit_dir = request.plan.dir.clone();
-    let mut region = String::new();
-    let (mut plan, provider, backend, _lock, state) = match &request.plan_file {
-        Some(file) => {
-            let plan = plan::load(file)?;
-            if let Some(change) = plan.changes.first() {
-                region.clone_from(&change.region);
-            }
-            if plan.environment != request.plan.environment && !request.plan.environment.is_empty()
-            {
-                return Err(OpsError::PlanEnvironment {
-                    found: plan.environment.clone(),
-                    wanted: request.plan.environment.clone(),
-                });
-            }
-            let root = plan
-                .provider_settings
-                .get(STATE_ROOT)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| request.plan.dir.join(".cairn"));
-            let backend = LocalBackend::with_root(&root, &plan.environment)?;
-            // The audit log lives beside the state directory, in the stack's directory.
-            if let Some(stack_dir) = root.parent() {
-                audit_dir = stack_dir.to_path_buf();
-            }
-            let lock = backend.lock(operation)?;
-            let state = backend
-                .load()?
-                .unwrap_or_else(|| StateDocument::new(&plan.stack, &plan.environment));
-            plan::ensure_applicable(&plan, &state)?;
-            let provider =
-                open_provider(&plan.cloud, &plan.provider_settings, &plan.environment).await?;
-            (plan, provider, backend, lock, state)
-        }
-        None => {
-            let stack = Stack::load(&request.plan)?;
-            if request.plan.destroy && stack.expansion.environment.protect && !request.force {
-                return Err(OpsError::Protected {
-                    environment: stack.expansion.environment.name.clone(),
-                });
-            }
-            let lock = stack.backend.lock(operation)?;
-            let state = stack.state()?;
-            // The configuration was expanded for where the state said the environment runs;
-            // a failover or failback in between makes that expansion wrong.
-            if state.failover != stack.failover {
-                return Err(OpsError::FailoverChanged {
-                    environment: stack.expansion.environment.name.clone(),
-                });
-            }
-            let (mut plan, provider) = plan_stack(&stack, &state, &request.plan).await?;
-            // A refresh-only apply changes nothing in the cloud, and destroying removes what the
-            // checks complain about: neither is held back.
-            if request.policy != PolicyGate::Off
-                && !request.plan.destroy
-                && !request.plan.refresh_only
-            {
-                let report = crate::policy::check(&stack.config, &stack.expansion)?;
-                plan.policy = check::plan_findings(&report);
-            }
-            if let Some(primary) = stack.expansion.environment.regions.first() {
-                region.clone_from(&primary.name);
-            }
-            (plan, provider, stack.backend, lock, state)
-        }
+    execute(plan, provider, held, &site, request, confirm, observer).await
+}
+
+/// Applies the saved plan in `file` to the state it was made against.
+async fn apply_saved(
+    file: &std::path::Path,
+    request: &ApplyRequest,
+    confirm: Confirm<'_>,
+    observer: &dyn ApplyObserver,
+) -> Result<ApplyOutcome, OpsError> {
+    let PlanFile {
+        plan,
+        cloud,
+        state_backend,
+    } = plan::load(file)?;
+    if plan.environment != request.plan.environment && !request.plan.environment.is_empty() {
+        return Err(OpsError::PlanEnvironment {
+            found: plan.environment.clone(),
+            wanted: request.plan.environment.clone(),
+        });
+    }
+    let root = match state_backend {
+        Backend::Local { path } => path,
+        Backend::S3 { bucket, .. } => return Err(OpsError::S3Unsupported { bucket }),
     };
+    let site = AuditSite {
+        // The state directory sits in the stack's directory, and the audit log beside it.
+        dir: root
+            .parent()
+            .map_or_else(|| request.plan.dir.clone(), std::path::Path::to_path_buf),
+        region: plan
+            .changes
+            .first()
+            .map(|change| change.region.clone())
+            .unwrap_or_default(),
+    };
+    let backend = LocalBackend::with_root(&root, &plan.environment)?;
+    let lock = backend.lock(operation(request))?;
+    let state = backend
+        .load()?
+        .unwrap_or_else(|| StateDocument::new(&plan.stack, &plan.environment));
+    plan::ensure_applicable(&plan, &state)?;
+    let provider = open_provider(&cloud, &plan.environment).await?;
+    let held = Held {
+        backend,
+        state,
+        _lock: lock,
+    };
+    execute(plan, provider, held, &site, request, confirm, observer).await
+}
+
+/// Asks `confirm` and runs `plan`, saving state through the held backend, unless policy
+/// errors the request's gate does not allow hold it back. The lock is released when this
+/// returns.
+async fn execute(
+    mut plan: Plan,
+    provider: Arc<dyn Provider>,
+    held: Held,
+    site: &AuditSite,
+    request: &ApplyRequest,
+    confirm: Confirm<'_>,
+    observer: &dyn ApplyObserver,
+) -> Result<ApplyOutcome, OpsError> {
+    // A saved destroy or refresh-only plan may still carry findings; neither is held back.
     if request.plan.destroy || plan.refresh_only {
         plan.policy.clear();
     }
-    let changes = plan.has_changes() || outputs_changed(&plan, &state);
+    let changes = plan.has_changes() || outputs_changed(&plan, &held.state);
     // Policy errors hold back changes; with nothing to change there is nothing to hold.
     let blocked = if changes {
         request.policy.blocked(&plan.policy)
@@ -431,12 +521,12 @@ pub async fn apply(
     }
     let allowed = request.policy.allowed(&plan.policy);
     if !allowed.is_empty() {
-        check::record_allowed(&audit_dir, &plan, &region, &allowed)?;
+        check::record_allowed(site, &plan, &allowed)?;
     }
     let mut options = request.options.clone();
-    options.operation = operation.to_string();
-    let mut sink = BackendSink(&backend);
-    let report = apply::execute(&plan, provider, state, &mut sink, &options, observer).await;
+    options.operation = operation(request).to_string();
+    let mut sink = BackendSink(&held.backend);
+    let report = apply::execute(&plan, provider, held.state, &mut sink, &options, observer).await;
     Ok(ApplyOutcome {
         plan,
         report: Some(report),

@@ -2,7 +2,6 @@
 //! it, and break a lock left behind.
 
 use super::OpsError;
-use super::provider::{open_provider, settings_for};
 use super::run::{PlanRequest, Stack};
 use crate::state::{StateBackend, StateDocument, StateResource};
 
@@ -11,8 +10,8 @@ use crate::state::{StateBackend, StateDocument, StateResource};
 /// # Errors
 /// Configuration errors, or a state file that cannot be read.
 pub fn read_state(request: &PlanRequest) -> Result<Option<StateDocument>, OpsError> {
-    let stack = Stack::load(request)?;
-    Ok(stack.backend.load()?)
+    let stack = Stack::open(request)?;
+    Ok(stack.backend(&request.deployment)?.load()?)
 }
 
 /// `cairn import ADDRESS ID`.
@@ -30,8 +29,13 @@ pub struct ImportRequest {
 /// Unknown address, an address already in state, the resource missing in the cloud, or a
 /// state that cannot be written.
 pub async fn import(request: &ImportRequest) -> Result<StateResource, OpsError> {
-    let stack = Stack::load(&request.stack)?;
-    let desired = stack
+    let stack = Stack::open(&request.stack)?;
+    let deployment = &request.stack.deployment;
+    let mut held = stack.hold(deployment, "import")?;
+    // Where the environment runs decides which addresses it has (failed over, they are in
+    // the failover region).
+    let placement = stack.place(deployment, &held.state)?;
+    let desired = placement
         .expansion
         .resources
         .values()
@@ -40,16 +44,12 @@ pub async fn import(request: &ImportRequest) -> Result<StateResource, OpsError> 
             address: request.address.clone(),
             place: "the configuration".to_string(),
         })?;
-    let _lock = stack.backend.lock("import")?;
-    let mut state = stack.state()?;
-    if state.resources.contains_key(&desired.address) {
+    if held.state.resources.contains_key(&desired.address) {
         return Err(OpsError::AlreadyManaged {
             address: request.address.clone(),
         });
     }
-    let environment = &stack.expansion.environment;
-    let (cloud, settings) = settings_for(environment, &stack.dir);
-    let provider = open_provider(&cloud, &settings, &environment.name).await?;
+    let provider = stack.provider().await?;
     let live = provider
         .import(&desired.region, desired.kind, &request.id)
         .await
@@ -65,11 +65,11 @@ pub async fn import(request: &ImportRequest) -> Result<StateResource, OpsError> 
         lifecycle: desired.lifecycle.clone(),
         sensitive: desired.sensitive.clone(),
     };
-    state
+    held.state
         .resources
         .insert(resource.address.clone(), resource.clone());
     let summary = format!("imported {} as {}", request.id, request.address);
-    stack.backend.write(&mut state, "import", &summary)?;
+    held.write("import", &summary)?;
     Ok(resource)
 }
 
@@ -79,9 +79,9 @@ pub async fn import(request: &ImportRequest) -> Result<StateResource, OpsError> 
 /// # Errors
 /// An address that matches nothing, or a state that cannot be written.
 pub fn state_remove(request: &PlanRequest, addresses: &[String]) -> Result<Vec<String>, OpsError> {
-    let stack = Stack::load(request)?;
-    let _lock = stack.backend.lock("state rm")?;
-    let mut state = stack.state()?;
+    let stack = Stack::open(request)?;
+    let mut held = stack.hold(&request.deployment, "state rm")?;
+    let state = &mut held.state;
     let mut removed = Vec::new();
     for wanted in addresses {
         let matching: Vec<_> = state
@@ -102,7 +102,7 @@ pub fn state_remove(request: &PlanRequest, addresses: &[String]) -> Result<Vec<S
         }
     }
     let summary = format!("removed {}", removed.join(", "));
-    stack.backend.write(&mut state, "state rm", &summary)?;
+    held.write("state rm", &summary)?;
     Ok(removed)
 }
 
@@ -111,6 +111,6 @@ pub fn state_remove(request: &PlanRequest, addresses: &[String]) -> Result<Vec<S
 /// # Errors
 /// No lock, or a lock with another id.
 pub fn force_unlock(request: &PlanRequest, lock_id: &str) -> Result<(), OpsError> {
-    let stack = Stack::load(request)?;
-    Ok(stack.backend.force_unlock(lock_id)?)
+    let stack = Stack::open(request)?;
+    Ok(stack.backend(&request.deployment)?.force_unlock(lock_id)?)
 }

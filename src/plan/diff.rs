@@ -1,24 +1,22 @@
 //! Diff: the pure function from desired resources, state and what the refresh observed to a
 //! [`Plan`].
 //!
-//! The plan compares against what the cloud holds now, not only what state recorded: changes
-//! made outside Cairn are reported as drift and set back; objects deleted outside Cairn are
-//! created again; an object carrying an address tag that state does not know (a crash's trace)
-//! is adopted rather than created twice; extra objects under one address are deleted.
+//! [`plan`] is a list of steps, each in a file of its own: the scope a plan may touch
+//! ([`super::scope`]), state reconciled with the refresh ([`super::reconcile`]), a decision per
+//! desired address ([`super::decide`]), the changes and primitive steps built here, and their
+//! order ([`super::order`]).
 
+use super::decide::{Decisions, decide};
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
+use super::reconcile::{Reconciled, reconcile};
 use super::refresh::Observed;
+use super::scope::Scope;
 use super::{
-    Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, PlanError,
-    ProtectedResource, Step,
+    Change, ChangeAction, Operation, PLAN_FORMAT_VERSION, Plan, PlanError, ProtectedResource, Step,
 };
-use crate::model::{
-    Address, AttributeChange, Attributes, DesiredResource, Owner, Reference, Tags, Value, is_known,
-    references_in, resolve,
-};
-use crate::provider::LiveResource;
+use crate::model::{Address, Attributes, DesiredResource, Owner, Tags, Value};
 use crate::state::{StateDocument, StateOutput, StateResource};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How to plan.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,25 +28,9 @@ pub struct PlanOptions {
     pub refresh_only: bool,
     /// `destroy`: delete everything the state (and the refresh) knows.
     pub destroy: bool,
-    /// The cloud the environment runs on, copied into the plan for apply.
-    pub cloud: String,
-    /// How to reach the cloud, copied into the plan for apply.
-    pub provider_settings: BTreeMap<String, String>,
     /// Regions left out entirely (a failed-over environment's primary): what state records
     /// there is neither read, changed nor deleted, and stays in state as it is.
     pub parked_regions: BTreeSet<String>,
-}
-
-/// Tags the cloud adds by itself and that Cairn neither sets nor diffs.
-fn is_cloud_tag(key: &str) -> bool {
-    key.starts_with("aws:")
-}
-
-fn comparable_tags(tags: &Tags) -> Tags {
-    tags.iter()
-        .filter(|(key, _)| !is_cloud_tag(key))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect()
 }
 
 /// Plans the changes that make the cloud match `desired`.
@@ -68,21 +50,19 @@ pub fn plan(
     observed: &Observed,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    let owner = Owner {
-        stack: state.stack.clone(),
-        env: state.environment.clone(),
-    };
+    // Step 1: the scope. `--target` and parked regions decide which addresses may be read as
+    // gone, changed or deleted, so they come before anything is compared.
     let scope = Scope::new(desired, state, observed, options)?;
-    let reconciled = reconcile(desired, state, observed, &scope);
 
+    // Step 2: state reconciled with what the refresh saw. Drift and adoptions are part of
+    // every plan, a refresh-only one included, so they are found before deciding anything.
+    let reconciled = reconcile(desired, state, observed, &scope);
     let mut plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
         stack: state.stack.clone(),
         environment: state.environment.clone(),
         state_lineage: state.lineage.clone(),
         state_serial: state.serial,
-        cloud: options.cloud.clone(),
-        provider_settings: options.provider_settings.clone(),
         changes: Vec::new(),
         steps: Vec::new(),
         drift: reconciled.drift.clone(),
@@ -96,6 +76,8 @@ pub fn plan(
         return Ok(plan);
     }
 
+    // Step 3: a decision per desired address in scope, against what exists now (a destroy
+    // wants nothing, so everything in scope is deleted).
     let in_scope: BTreeMap<&Address, &DesiredResource> = if options.destroy {
         BTreeMap::new()
     } else {
@@ -104,12 +86,61 @@ pub fn plan(
             .filter(|(address, _)| scope.contains(address))
             .collect()
     };
-    let order = topological_order(&in_scope)?;
-    let decisions = decide(&in_scope, &order, &reconciled.current, &owner);
-    let create_before_destroy = effective_create_before_destroy(&in_scope, &order, &decisions);
+    let owner = Owner {
+        stack: state.stack.clone(),
+        env: state.environment.clone(),
+    };
+    let decisions = decide(&in_scope, &reconciled.current, &owner)?;
+    let deletes: Vec<&StateResource> = reconciled
+        .current
+        .values()
+        .filter(|object| scope.contains(&object.address) && !in_scope.contains_key(&object.address))
+        .collect();
 
+    // Step 4: refuse the plan if it destroys a protected resource, before building anything
+    // that would suggest otherwise.
+    refuse_protected(desired, &in_scope, &decisions, &deletes)?;
+
+    // Step 5: the changes users read and the steps apply runs, address by address.
+    let (changes, specs) = changes_and_steps(&in_scope, &decisions, &reconciled, &deletes);
+
+    // Step 6: the steps ordered by the dependencies of the new configuration (creates and
+    // updates) and of what was recorded (deletes).
+    let new_dependencies: BTreeMap<Address, BTreeSet<Address>> = in_scope
+        .iter()
+        .map(|(address, resource)| ((*address).clone(), resource.depends_on.clone()))
+        .collect();
+    let mut old_dependencies: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
+    for object in reconciled
+        .current
+        .values()
+        .chain(reconciled.garbage.iter().map(|(object, _)| object))
+    {
+        old_dependencies
+            .entry(object.address.clone())
+            .or_default()
+            .extend(object.dependencies.iter().cloned());
+    }
+    plan.steps = order_steps(
+        specs,
+        &Dependencies {
+            new: &new_dependencies,
+            old: &old_dependencies,
+        },
+    )?;
+    plan.changes = changes;
+    Ok(plan)
+}
+
+/// Refuses replacements and deletes of resources with `prevent_destroy`.
+fn refuse_protected(
+    desired: &BTreeMap<Address, DesiredResource>,
+    in_scope: &BTreeMap<&Address, &DesiredResource>,
+    decisions: &Decisions,
+    deletes: &[&StateResource],
+) -> Result<(), PlanError> {
     let mut protected = Vec::new();
-    for (address, decision) in &decisions {
+    for (address, decision) in &decisions.by_address {
         if decision.action == Some(ChangeAction::Replace)
             && in_scope[address].lifecycle.prevent_destroy
         {
@@ -119,12 +150,7 @@ pub fn plan(
             });
         }
     }
-    let deletes: Vec<&StateResource> = reconciled
-        .current
-        .values()
-        .filter(|object| scope.contains(&object.address) && !in_scope.contains_key(&object.address))
-        .collect();
-    for object in &deletes {
+    for object in deletes {
         if object.lifecycle.prevent_destroy {
             protected.push(ProtectedResource {
                 address: object.address.clone(),
@@ -134,25 +160,37 @@ pub fn plan(
             });
         }
     }
-    if !protected.is_empty() {
-        protected.sort_by(|left, right| left.address.cmp(&right.address));
-        return Err(PlanError::PreventDestroy {
-            resources: protected,
-        });
+    if protected.is_empty() {
+        return Ok(());
     }
+    protected.sort_by(|left, right| left.address.cmp(&right.address));
+    Err(PlanError::PreventDestroy {
+        resources: protected,
+    })
+}
 
+/// The changes and the unordered steps of the plan, by address: the decided create, update or
+/// replacement, the delete of what is no longer wanted, and the deletes of duplicates and
+/// deposed objects.
+fn changes_and_steps(
+    in_scope: &BTreeMap<&Address, &DesiredResource>,
+    decisions: &Decisions,
+    reconciled: &Reconciled,
+    deletes: &[&StateResource],
+) -> (Vec<Change>, Vec<StepSpec>) {
     let mut changes = Vec::new();
     let mut specs = Vec::new();
-    let mut addresses: BTreeSet<&Address> = decisions.keys().collect();
-    addresses.extend(deletes.iter().map(|object| &object.address));
+    let deleted: BTreeSet<&Address> = deletes.iter().map(|object| &object.address).collect();
+    let mut addresses: BTreeSet<&Address> = decisions.by_address.keys().collect();
+    addresses.extend(deleted.iter().copied());
     addresses.extend(reconciled.garbage.iter().map(|(object, _)| &object.address));
     for address in addresses {
-        if let Some(decision) = decisions.get(address)
+        if let Some(decision) = decisions.by_address.get(address)
             && let Some(action) = decision.action
         {
             let resource = in_scope[address];
             let current = reconciled.current.get(address);
-            let cbd = create_before_destroy.contains(address);
+            let cbd = decisions.create_before_destroy.contains(address);
             changes.push(Change {
                 address: address.clone(),
                 kind: resource.kind,
@@ -216,8 +254,7 @@ pub fn plan(
             }
         }
         if let Some(current) = reconciled.current.get(address)
-            && scope.contains(address)
-            && !in_scope.contains_key(address)
+            && deleted.contains(address)
         {
             changes.push(delete_change(current));
             specs.push(delete_spec(
@@ -235,31 +272,7 @@ pub fn plan(
             specs.push(delete_spec(object, *role, true));
         }
     }
-
-    let new_dependencies: BTreeMap<Address, BTreeSet<Address>> = in_scope
-        .iter()
-        .map(|(address, resource)| ((*address).clone(), resource.depends_on.clone()))
-        .collect();
-    let mut old_dependencies: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
-    for object in reconciled
-        .current
-        .values()
-        .chain(reconciled.garbage.iter().map(|(object, _)| object))
-    {
-        old_dependencies
-            .entry(object.address.clone())
-            .or_default()
-            .extend(object.dependencies.iter().cloned());
-    }
-    plan.steps = order_steps(
-        specs,
-        &Dependencies {
-            new: &new_dependencies,
-            old: &old_dependencies,
-        },
-    )?;
-    plan.changes = changes;
-    Ok(plan)
+    (changes, specs)
 }
 
 /// The recorded attributes plus the cloud id, as a change's `before`.
@@ -307,539 +320,6 @@ fn delete_spec(object: &StateResource, role: Role, deposed: bool) -> StepSpec {
         },
         role,
     }
-}
-
-/// Which addresses a `--target` selects (all when there is none).
-struct Scope {
-    all: bool,
-    addresses: BTreeSet<Address>,
-    /// Recorded objects in parked regions: never in scope.
-    parked: BTreeSet<Address>,
-}
-
-impl Scope {
-    fn new(
-        desired: &BTreeMap<Address, DesiredResource>,
-        state: &StateDocument,
-        observed: &Observed,
-        options: &PlanOptions,
-    ) -> Result<Self, PlanError> {
-        let parked: BTreeSet<Address> = state
-            .resources
-            .values()
-            .chain(&state.deposed)
-            .filter(|object| options.parked_regions.contains(&object.region))
-            .map(|object| object.address.clone())
-            .collect();
-        if options.target.is_empty() {
-            return Ok(Scope {
-                all: true,
-                addresses: BTreeSet::new(),
-                parked,
-            });
-        }
-        let universe: BTreeSet<&Address> = desired
-            .keys()
-            .chain(state.resources.keys())
-            .chain(state.deposed.iter().map(|object| &object.address))
-            .chain(observed.resources.keys())
-            .collect();
-        let mut selected = BTreeSet::new();
-        for target in &options.target {
-            let matched: Vec<&Address> = universe
-                .iter()
-                .copied()
-                .filter(|address| address.matches_target(target))
-                .collect();
-            if matched.is_empty() {
-                return Err(PlanError::TargetMatchesNothing {
-                    target: target.clone(),
-                });
-            }
-            selected.extend(matched.into_iter().cloned());
-        }
-        // Destroying a resource needs what depends on it gone first; creating or updating
-        // one needs what it depends on in place.
-        let graph: BTreeMap<Address, BTreeSet<Address>> = if options.destroy {
-            let mut dependents: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
-            for address in &universe {
-                let dependencies = state
-                    .resources
-                    .get(*address)
-                    .map(|object| &object.dependencies)
-                    .or_else(|| desired.get(*address).map(|resource| &resource.depends_on));
-                for dependency in dependencies.into_iter().flatten() {
-                    dependents
-                        .entry(dependency.clone())
-                        .or_default()
-                        .insert((*address).clone());
-                }
-            }
-            dependents
-        } else {
-            desired
-                .iter()
-                .map(|(address, resource)| (address.clone(), resource.depends_on.clone()))
-                .collect()
-        };
-        let mut queue: VecDeque<Address> = selected.iter().cloned().collect();
-        while let Some(address) = queue.pop_front() {
-            for next in graph.get(&address).into_iter().flatten() {
-                if selected.insert(next.clone()) {
-                    queue.push_back(next.clone());
-                }
-            }
-        }
-        Ok(Scope {
-            all: false,
-            addresses: selected,
-            parked,
-        })
-    }
-
-    fn contains(&self, address: &Address) -> bool {
-        !self.parked.contains(address) && (self.all || self.addresses.contains(address))
-    }
-}
-
-/// State and refresh reconciled: what exists now under each address.
-struct Reconciled {
-    /// The object each address has now: live attributes where refreshed, as recorded
-    /// otherwise, adopted objects included.
-    current: BTreeMap<Address, StateResource>,
-    drift: Vec<Drift>,
-    adopted: Vec<StateResource>,
-    /// Objects to delete besides the current ones: duplicates and deposed objects.
-    garbage: Vec<(StateResource, Role)>,
-}
-
-fn reconcile(
-    desired: &BTreeMap<Address, DesiredResource>,
-    state: &StateDocument,
-    observed: &Observed,
-    scope: &Scope,
-) -> Reconciled {
-    let mut reconciled = Reconciled {
-        current: BTreeMap::new(),
-        drift: Vec::new(),
-        adopted: Vec::new(),
-        garbage: Vec::new(),
-    };
-    let deposed_ids: BTreeSet<&str> = state
-        .deposed
-        .iter()
-        .map(|object| object.id.as_str())
-        .collect();
-    let addresses: BTreeSet<&Address> = state
-        .resources
-        .keys()
-        .chain(observed.resources.keys())
-        .collect();
-    for address in addresses {
-        let recorded = state.resources.get(address);
-        if !scope.contains(address) {
-            if let Some(recorded) = recorded {
-                reconciled.current.insert(address.clone(), recorded.clone());
-            }
-            continue;
-        }
-        let wanted = desired.get(address);
-        let expected_kind = wanted
-            .map(|resource| resource.kind)
-            .or(recorded.map(|object| object.kind));
-        // A live object of another kind under this address was not made for it (a tag
-        // copied by hand); Cairn neither adopts nor deletes it.
-        let mut candidates: Vec<&LiveResource> = observed
-            .resources
-            .get(address)
-            .into_iter()
-            .flatten()
-            .filter(|live| expected_kind.is_none_or(|kind| live.kind == kind))
-            .filter(|live| !deposed_ids.contains(live.id.as_str()))
-            .collect();
-        candidates.sort_by(|left, right| left.id.cmp(&right.id));
-        let template = recorded
-            .cloned()
-            .or_else(|| candidates.first().map(|live| adopt(address, live, wanted)));
-        match recorded {
-            Some(recorded) if !observed.was_read(&recorded.region, recorded.kind) => {
-                reconciled.current.insert(address.clone(), recorded.clone());
-                continue;
-            }
-            Some(recorded) => {
-                if let Some(position) = candidates.iter().position(|live| live.id == recorded.id) {
-                    let live = candidates.remove(position);
-                    if let Some(drift) = drift_of(recorded, live) {
-                        reconciled.drift.push(drift);
-                    }
-                    reconciled
-                        .current
-                        .insert(address.clone(), refreshed(recorded, live));
-                } else if candidates.is_empty() {
-                    reconciled.drift.push(Drift {
-                        address: address.clone(),
-                        kind: recorded.kind,
-                        region: recorded.region.clone(),
-                        what: DriftKind::Deleted,
-                        attributes: BTreeMap::new(),
-                        sensitive: recorded.sensitive.clone(),
-                    });
-                } else {
-                    // The recorded object is gone but another carries its address (a
-                    // replacement a crash left unrecorded): adopting it replaces the record,
-                    // so no deletion is reported (apply would drop the adopted record).
-                    let live = candidates.remove(0);
-                    let mut adopted = adopt(address, live, wanted);
-                    adopted.dependencies = recorded.dependencies.clone();
-                    adopted.lifecycle = recorded.lifecycle.clone();
-                    reconciled.adopted.push(adopted.clone());
-                    reconciled.current.insert(address.clone(), adopted);
-                }
-            }
-            None => {
-                if !candidates.is_empty() {
-                    let live = candidates.remove(0);
-                    let adopted = adopt(address, live, wanted);
-                    reconciled.adopted.push(adopted.clone());
-                    reconciled.current.insert(address.clone(), adopted);
-                }
-            }
-        }
-        for duplicate in candidates {
-            let mut object = adopt(address, duplicate, wanted);
-            if let Some(template) = &template {
-                object.dependencies = template.dependencies.clone();
-            }
-            reconciled.garbage.push((object, Role::DeleteDuplicate));
-        }
-    }
-    for object in &state.deposed {
-        if scope.contains(&object.address) {
-            reconciled
-                .garbage
-                .push((object.clone(), Role::DeleteDeposed));
-        }
-    }
-    reconciled
-}
-
-/// A live object found by its address tag, as it would be recorded.
-fn adopt(
-    address: &Address,
-    live: &LiveResource,
-    wanted: Option<&DesiredResource>,
-) -> StateResource {
-    StateResource {
-        address: address.clone(),
-        kind: live.kind,
-        region: live.region.clone(),
-        id: live.id.clone(),
-        attributes: live.attributes.clone(),
-        tags: live.tags.clone(),
-        dependencies: wanted
-            .map(|resource| resource.depends_on.clone())
-            .unwrap_or_default(),
-        lifecycle: wanted
-            .map(|resource| resource.lifecycle.clone())
-            .unwrap_or_default(),
-        sensitive: wanted
-            .map(|resource| resource.sensitive.clone())
-            .unwrap_or_default(),
-    }
-}
-
-/// The recorded object with what the cloud reports now.
-fn refreshed(recorded: &StateResource, live: &LiveResource) -> StateResource {
-    StateResource {
-        region: live.region.clone(),
-        attributes: live.attributes.clone(),
-        tags: live.tags.clone(),
-        ..recorded.clone()
-    }
-}
-
-/// Differences between what state recorded and what the cloud reports, in the attributes
-/// the state recorded (computed ones aside: the cloud changes those by design).
-fn drift_of(recorded: &StateResource, live: &LiveResource) -> Option<Drift> {
-    let mut attributes = BTreeMap::new();
-    for (name, value) in &recorded.attributes {
-        if recorded.kind.change_for(name) == AttributeChange::Computed {
-            continue;
-        }
-        let now = live.attributes.get(name).cloned().unwrap_or(Value::Null);
-        if !recorded.kind.same_value(name, Some(&now), Some(value)) {
-            attributes.insert(name.clone(), (value.clone(), now));
-        }
-    }
-    let recorded_tags = comparable_tags(&recorded.tags);
-    let live_tags = comparable_tags(&live.tags);
-    if recorded.kind.takes_tags() && recorded_tags != live_tags {
-        attributes.insert(
-            "tags".to_string(),
-            (tags_value(&recorded_tags), tags_value(&live_tags)),
-        );
-    }
-    (!attributes.is_empty()).then(|| Drift {
-        address: recorded.address.clone(),
-        kind: recorded.kind,
-        region: recorded.region.clone(),
-        what: DriftKind::Changed,
-        attributes,
-        sensitive: recorded.sensitive.clone(),
-    })
-}
-
-fn tags_value(tags: &Tags) -> Value {
-    Value::Object(
-        tags.iter()
-            .map(|(key, value)| (key.clone(), Value::String(value.clone())))
-            .collect(),
-    )
-}
-
-/// The desired addresses in dependency order (dependencies first, ties by address).
-fn topological_order(
-    desired: &BTreeMap<&Address, &DesiredResource>,
-) -> Result<Vec<Address>, PlanError> {
-    let mut waiting: BTreeMap<&Address, usize> = BTreeMap::new();
-    let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
-    for (address, resource) in desired {
-        let inside: Vec<&Address> = resource
-            .depends_on
-            .iter()
-            .filter(|dependency| desired.contains_key(dependency))
-            .collect();
-        waiting.insert(address, inside.len());
-        for dependency in inside {
-            dependents.entry(dependency).or_default().push(address);
-        }
-    }
-    let mut ready: BTreeSet<&Address> = waiting
-        .iter()
-        .filter(|(_, count)| **count == 0)
-        .map(|(address, _)| *address)
-        .collect();
-    let mut order = Vec::with_capacity(desired.len());
-    while let Some(address) = ready.pop_first() {
-        order.push(address.clone());
-        for dependent in dependents.get(address).into_iter().flatten() {
-            if let Some(count) = waiting.get_mut(dependent) {
-                *count -= 1;
-                if *count == 0 {
-                    ready.insert(dependent);
-                }
-            }
-        }
-    }
-    if order.len() < desired.len() {
-        let placed: BTreeSet<&Address> = order.iter().collect();
-        let addresses = desired
-            .keys()
-            .filter(|address| !placed.contains(*address))
-            .map(|address| (*address).clone())
-            .collect();
-        return Err(PlanError::DependencyCycle { addresses });
-    }
-    Ok(order)
-}
-
-/// What the plan does to one desired address.
-struct Decision {
-    /// `None`: nothing to do.
-    action: Option<ChangeAction>,
-    /// Desired attributes with every reference that can be known at plan time resolved.
-    resolved: Attributes,
-    /// What an update sends: the resolved attributes, ignored ones kept as they are.
-    step_after: Attributes,
-    /// User tags plus ownership tags.
-    tags: Tags,
-    replace_because: Vec<String>,
-    sensitive: BTreeSet<String>,
-}
-
-fn decide(
-    desired: &BTreeMap<&Address, &DesiredResource>,
-    order: &[Address],
-    current: &BTreeMap<Address, StateResource>,
-    owner: &Owner,
-) -> BTreeMap<Address, Decision> {
-    let mut decisions: BTreeMap<Address, Decision> = BTreeMap::new();
-    for address in order {
-        let resource = desired[address];
-        let existing = current.get(address);
-        let lookup =
-            |reference: &Reference| lookup_planned(reference, desired, &decisions, current);
-        let resolved: Attributes = resource
-            .attributes
-            .iter()
-            .map(|(name, value)| (name.clone(), resolve(value, &lookup)))
-            .collect();
-        let mut sensitive = resource.sensitive.clone();
-        for (name, value) in &resource.attributes {
-            let carries_secret = references_in(value).iter().any(|reference| {
-                desired
-                    .get(&reference.address)
-                    .map(|other| &other.sensitive)
-                    .or_else(|| {
-                        current
-                            .get(&reference.address)
-                            .map(|other| &other.sensitive)
-                    })
-                    .is_some_and(|names| names.contains(&reference.attribute))
-            });
-            if carries_secret {
-                sensitive.insert(name.clone());
-            }
-        }
-        let mut tags = resource.tags.clone();
-        tags.extend(owner.tags_for(address));
-
-        let mut decision = Decision {
-            action: None,
-            step_after: resolved.clone(),
-            resolved,
-            tags,
-            replace_because: Vec::new(),
-            sensitive,
-        };
-        match existing {
-            None => decision.action = Some(ChangeAction::Create),
-            Some(existing) => {
-                let mut changed = false;
-                let mut step_after = Attributes::new();
-                for (name, value) in &decision.resolved {
-                    let change = resource.kind.change_for(name);
-                    if change == AttributeChange::Computed {
-                        continue;
-                    }
-                    let before = existing.attributes.get(name);
-                    if resource.lifecycle.ignore_changes.contains(name) {
-                        if let Some(before) = before {
-                            step_after.insert(name.clone(), before.clone());
-                        }
-                        continue;
-                    }
-                    step_after.insert(name.clone(), value.clone());
-                    // An unknown value is a change: it cannot be shown to be equal.
-                    if !resource.kind.same_value(name, before, Some(value)) {
-                        changed = true;
-                        if change == AttributeChange::Replace {
-                            decision.replace_because.push(name.clone());
-                        }
-                    }
-                }
-                // A kind the cloud keeps no tags on can never match the wanted tags.
-                let tags_changed =
-                    resource.kind.takes_tags() && comparable_tags(&existing.tags) != decision.tags;
-                decision.step_after = step_after;
-                decision.action = if !decision.replace_because.is_empty() {
-                    Some(ChangeAction::Replace)
-                } else if changed || tags_changed {
-                    Some(ChangeAction::Update)
-                } else {
-                    None
-                };
-            }
-        }
-        decisions.insert(address.clone(), decision);
-    }
-    decisions
-}
-
-/// The value a reference has at plan time, or `None` while it is "known after apply".
-fn lookup_planned(
-    reference: &Reference,
-    desired: &BTreeMap<&Address, &DesiredResource>,
-    decisions: &BTreeMap<Address, Decision>,
-    current: &BTreeMap<Address, StateResource>,
-) -> Option<Value> {
-    let recorded = || {
-        let object = current.get(&reference.address)?;
-        if reference.attribute == "id" {
-            return Some(Value::String(object.id.clone()));
-        }
-        object.attributes.get(&reference.attribute).cloned()
-    };
-    let (Some(decision), Some(resource)) = (
-        decisions.get(&reference.address),
-        desired.get(&reference.address),
-    ) else {
-        return recorded();
-    };
-    let attribute = reference.attribute.as_str();
-    let computed = resource.kind.change_for(attribute) == AttributeChange::Computed;
-    let configured = || {
-        decision
-            .resolved
-            .get(attribute)
-            .filter(|value| is_known(value))
-            .cloned()
-    };
-    match decision.action {
-        Some(ChangeAction::Create | ChangeAction::Replace) => {
-            if computed {
-                None
-            } else {
-                configured()
-            }
-        }
-        Some(ChangeAction::Update) => {
-            if attribute == "id" || resource.lifecycle.ignore_changes.contains(attribute) {
-                recorded()
-            } else if computed {
-                // An update may change what the cloud computes (a launch template's new
-                // `latest_version`).
-                None
-            } else {
-                configured()
-            }
-        }
-        Some(ChangeAction::Delete) | None => recorded().or_else(configured),
-    }
-}
-
-/// The replaced addresses that create their new object first: those that ask for it, and,
-/// as Terraform does, those whose dependents (looking through unchanged ones) do, because a
-/// dependent created first needs its dependency's new object first.
-fn effective_create_before_destroy(
-    desired: &BTreeMap<&Address, &DesiredResource>,
-    order: &[Address],
-    decisions: &BTreeMap<Address, Decision>,
-) -> BTreeSet<Address> {
-    let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
-    for (address, resource) in desired {
-        for dependency in &resource.depends_on {
-            dependents.entry(dependency).or_default().push(address);
-        }
-    }
-    let replaced = |address: &Address| {
-        decisions
-            .get(address)
-            .is_some_and(|decision| decision.action == Some(ChangeAction::Replace))
-    };
-    let mut create_first: BTreeSet<Address> = BTreeSet::new();
-    // Addresses with a create-first replacement downstream.
-    let mut forced: BTreeSet<Address> = BTreeSet::new();
-    for address in order.iter().rev() {
-        let downstream = dependents
-            .get(address)
-            .into_iter()
-            .flatten()
-            .any(|dependent| {
-                if replaced(dependent) {
-                    create_first.contains(*dependent)
-                } else {
-                    forced.contains(*dependent)
-                }
-            });
-        if downstream {
-            forced.insert(address.clone());
-        }
-        if replaced(address) && (desired[address].lifecycle.create_before_destroy || downstream) {
-            create_first.insert(address.clone());
-        }
-    }
-    create_first
 }
 
 #[cfg(test)]

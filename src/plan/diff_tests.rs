@@ -2,8 +2,9 @@
 //! observations.
 
 use super::*;
-use crate::model::{Kind, Lifecycle, SourceLocation, reference};
-use crate::plan::refresh_scopes;
+use crate::model::{Kind, Lifecycle, SourceLocation, is_known, reference};
+use crate::plan::{DriftKind, refresh_scopes};
+use crate::provider::LiveResource;
 use serde_json::json;
 
 const REGION: &str = "us-east-1";
@@ -42,10 +43,7 @@ impl Fixture {
             desired: BTreeMap::new(),
             state,
             live: Vec::new(),
-            options: PlanOptions {
-                cloud: "sim".to_string(),
-                ..PlanOptions::default()
-            },
+            options: PlanOptions::default(),
         }
     }
 

@@ -7,10 +7,10 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// What went wrong making, saving or checking a plan.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PlanError {
     /// A batched read failed (after retries for throttling and transient errors).
-    #[error("refresh could not read {kind} resources in `{region}`")]
+    #[error("refresh could not read {kind} resources in `{region}`: {source}")]
     Refresh {
         region: String,
         kind: Kind,
@@ -20,9 +20,12 @@ pub enum PlanError {
 
     /// The plan would destroy resources protected by `lifecycle.prevent_destroy`.
     #[error(
-        "the plan would destroy {}, protected by `lifecycle {{ prevent_destroy = true }}`\nhint: remove `prevent_destroy` from the block first if destroying is really intended",
+        "the plan would destroy {}, protected by `lifecycle {{ prevent_destroy = true }}`",
         ProtectedList(.resources)
     )]
+    #[diagnostic(help(
+        "remove `prevent_destroy` from the block first if destroying is really intended"
+    ))]
     PreventDestroy { resources: Vec<ProtectedResource> },
 
     /// The desired resources depend on each other in a circle.
@@ -31,20 +34,19 @@ pub enum PlanError {
 
     /// The planned operations cannot be ordered (for example a destroy-then-create
     /// replacement that other changes must wait for in both directions).
-    #[error(
-        "the planned operations cannot be ordered: {}\nhint: set `lifecycle {{ create_before_destroy = true }}` on the replaced resources, or apply in two steps with `--target`",
-        .steps.join(", ")
-    )]
+    #[error("the planned operations cannot be ordered: {}", .steps.join(", "))]
+    #[diagnostic(help(
+        "set `lifecycle {{ create_before_destroy = true }}` on the replaced resources, or apply in two steps with `--target`"
+    ))]
     StepCycle { steps: Vec<String> },
 
     /// A `--target` names nothing in the configuration, the state or the cloud.
-    #[error(
-        "target `{target}` matches no resource\nhint: targets look like `network.main` or `network.main[us-east-1]`"
-    )]
+    #[error("target `{target}` matches no resource")]
+    #[diagnostic(help("targets look like `network.main` or `network.main[us-east-1]`"))]
     TargetMatchesNothing { target: String },
 
     /// A plan file could not be read or written.
-    #[error("could not {action} plan file `{path}`")]
+    #[error("could not {action} plan file `{path}`: {source}")]
     PlanFileIo {
         action: &'static str,
         path: PathBuf,
@@ -53,7 +55,7 @@ pub enum PlanError {
     },
 
     /// Writing the plan file failed.
-    #[error("could not write plan file `{path}`")]
+    #[error("could not write plan file `{path}`: {source}")]
     PlanFileWrite {
         path: PathBuf,
         #[source]
@@ -70,9 +72,22 @@ pub enum PlanError {
 
     /// A plan file was written by a newer Cairn.
     #[error(
-        "plan file `{path}` has format version {found}, newer than {supported}\nhint: apply it with the Cairn version that made it, or plan again"
+        "plan file `{path}` has format version {found}, newer than the version {supported} this Cairn reads"
     )]
+    #[diagnostic(help("apply it with the Cairn version that made it, or run `cairn plan` again"))]
     PlanFileNewer {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+    },
+
+    /// A plan file was written by an older Cairn; plans are short-lived, so it is not
+    /// converted.
+    #[error(
+        "plan file `{path}` has format version {found}, older than the version {supported} this Cairn reads"
+    )]
+    #[diagnostic(help("run `cairn plan -o FILE` again with this Cairn and apply the new file"))]
+    PlanFileOlder {
         path: PathBuf,
         found: u64,
         supported: u32,
@@ -80,8 +95,9 @@ pub enum PlanError {
 
     /// The saved plan was made against another state (lineage).
     #[error(
-        "the saved plan was made for state lineage `{plan_lineage}`, but the current state has lineage `{state_lineage}`\nhint: run `cairn plan` again for this environment"
+        "the saved plan was made for state lineage `{plan_lineage}`, but the current state has lineage `{state_lineage}`"
     )]
+    #[diagnostic(help("run `cairn plan` again for this environment"))]
     StateLineageChanged {
         plan_lineage: String,
         state_lineage: String,
@@ -89,8 +105,9 @@ pub enum PlanError {
 
     /// The state changed since the plan was made.
     #[error(
-        "the saved plan is stale: it was made against state serial {plan_serial}, but the state is now at serial {state_serial}\nhint: run `cairn plan` again"
+        "the saved plan is stale: it was made against state serial {plan_serial}, but the state is now at serial {state_serial}"
     )]
+    #[diagnostic(help("run `cairn plan` again"))]
     StateSerialChanged { plan_serial: u64, state_serial: u64 },
 
     /// The saved plan belongs to another stack or environment.
@@ -105,7 +122,7 @@ pub enum PlanError {
     },
 
     /// A plan could not be serialized (an internal error).
-    #[error("internal error: could not serialize the plan")]
+    #[error("internal error: could not serialize the plan: {source}")]
     Serialize {
         #[source]
         source: serde_json::Error,

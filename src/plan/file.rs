@@ -1,17 +1,38 @@
 //! Saved plan files: `cairn plan -out FILE` writes one, `cairn apply FILE` executes it, and a
 //! plan is refused when the state it was made against has changed since.
+//!
+//! The file's contract is typed: besides the plan it names the cloud to apply it to (one of
+//! the clouds this build knows, with the settings that reach it) and the state backend it was
+//! made against, each its own field, so applying it needs no configuration. Plans are
+//! short-lived: a file of another format version is refused with the advice to plan again.
 
 use super::{PLAN_FORMAT_VERSION, Plan, PlanError};
+use crate::config::Backend;
+use crate::provider::CloudSettings;
 use crate::state::{StateDocument, write_atomically};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// Writes `plan` to `path` as JSON, atomically.
+/// A saved plan: what to change, on which cloud, against which state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanFile {
+    /// The plan itself; its fields (`format_version` first) sit at the top level of the file
+    /// beside the two below.
+    #[serde(flatten)]
+    pub plan: Plan,
+    /// The cloud the plan's steps run against, and how to reach it.
+    pub cloud: CloudSettings,
+    /// Where the state the plan was made against lives.
+    pub state_backend: Backend,
+}
+
+/// Writes `file` to `path` as JSON, atomically.
 ///
 /// # Errors
 /// [`PlanError::PlanFileWrite`] naming the file.
-pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanError> {
+pub fn save(file: &PlanFile, path: &Path) -> Result<(), PlanError> {
     let mut bytes =
-        serde_json::to_vec_pretty(plan).map_err(|source| PlanError::Serialize { source })?;
+        serde_json::to_vec_pretty(file).map_err(|source| PlanError::Serialize { source })?;
     bytes.push(b'\n');
     write_atomically(path, &bytes).map_err(|source| PlanError::PlanFileWrite {
         path: path.to_path_buf(),
@@ -22,9 +43,10 @@ pub fn save(plan: &Plan, path: &Path) -> Result<(), PlanError> {
 /// Reads a plan saved by [`save`].
 ///
 /// # Errors
-/// [`PlanError::PlanFileIo`] when it cannot be read, [`PlanError::PlanFileNewer`] when a newer
-/// Cairn wrote it, [`PlanError::PlanFileInvalid`] when it is not a plan.
-pub fn load(path: &Path) -> Result<Plan, PlanError> {
+/// [`PlanError::PlanFileIo`] when it cannot be read, [`PlanError::PlanFileNewer`] or
+/// [`PlanError::PlanFileOlder`] when another Cairn version wrote it,
+/// [`PlanError::PlanFileInvalid`] when it is not a plan (an unknown cloud included).
+pub fn load(path: &Path) -> Result<PlanFile, PlanError> {
     let bytes = std::fs::read(path).map_err(|source| PlanError::PlanFileIo {
         action: "read",
         path: path.to_path_buf(),
@@ -35,18 +57,29 @@ pub fn load(path: &Path) -> Result<Plan, PlanError> {
         source,
     };
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
+    // The version decides how the rest is read, so it is checked before anything else.
     if let Some(found) = value
         .get("format_version")
         .and_then(serde_json::Value::as_u64)
-        && found > u64::from(PLAN_FORMAT_VERSION)
     {
-        return Err(PlanError::PlanFileNewer {
-            path: path.to_path_buf(),
-            found,
-            supported: PLAN_FORMAT_VERSION,
-        });
+        let supported = PLAN_FORMAT_VERSION;
+        if found > u64::from(supported) {
+            return Err(PlanError::PlanFileNewer {
+                path: path.to_path_buf(),
+                found,
+                supported,
+            });
+        }
+        if found < u64::from(supported) {
+            return Err(PlanError::PlanFileOlder {
+                path: path.to_path_buf(),
+                found,
+                supported,
+            });
+        }
     }
-    serde_json::from_value(value).map_err(invalid)
+    // Parsed from the bytes again (not from `value`) so an error names its line and column.
+    serde_json::from_slice(&bytes).map_err(invalid)
 }
 
 /// Checks that a saved plan still applies to `state`: same stack and environment, same
@@ -100,22 +133,105 @@ mod tests {
         .unwrap()
     }
 
+    fn saved(plan: Plan) -> PlanFile {
+        PlanFile {
+            cloud: CloudSettings::Aws {
+                profile: Some("ops".to_string()),
+                endpoint: Some("http://127.0.0.1:5000".to_string()),
+            },
+            state_backend: Backend::Local {
+                path: "/stacks/shop/.cairn".into(),
+            },
+            plan,
+        }
+    }
+
+    /// An empty plan saved in a fresh directory (kept alive by the returned guard).
+    fn saved_to_disk() -> (tempfile::TempDir, std::path::PathBuf) {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("plan.json");
+        let file = saved(empty_plan(&StateDocument::new("shop", "staging")));
+        save(&file, &path).unwrap();
+        (directory, path)
+    }
+
     #[test]
     fn saved_plan_loads_back_identical() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("plan.json");
         let mut state = StateDocument::new("shop", "staging");
         state.serial = 3;
-        let plan = empty_plan(&state);
-        save(&plan, &path).unwrap();
-        assert_eq!(load(&path).unwrap(), plan);
+        let file = saved(empty_plan(&state));
+        save(&file, &path).unwrap();
+        assert_eq!(load(&path).unwrap(), file);
+    }
+
+    #[test]
+    fn the_cloud_and_the_state_backend_are_fields_of_their_own() {
+        let (_directory, path) = saved_to_disk();
+        let text: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(
+            text["cloud"],
+            serde_json::json!({"name": "aws", "profile": "ops", "endpoint": "http://127.0.0.1:5000"})
+        );
+        assert_eq!(
+            text["state_backend"],
+            serde_json::json!({"type": "local", "path": "/stacks/shop/.cairn"})
+        );
+        assert_eq!(text["format_version"], PLAN_FORMAT_VERSION);
+    }
+
+    #[test]
+    fn a_plan_file_naming_an_unknown_cloud_is_refused_not_taken_for_sim() {
+        let (_directory, path) = saved_to_disk();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = text.replace("\"name\": \"aws\"", "\"name\": \"azure\"");
+        assert_ne!(text, edited);
+        std::fs::write(&path, edited).unwrap();
+        let error = load(&path).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            matches!(error, PlanError::PlanFileInvalid { .. }),
+            "{message}"
+        );
+        assert!(message.contains("unknown variant `azure`"), "{message}");
+    }
+
+    #[test]
+    fn a_plan_file_of_the_previous_format_is_refused_with_advice_to_plan_again() {
+        // Format 1 kept the cloud as a free string and the state directory in
+        // `provider_settings`.
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("plan.json");
+        std::fs::write(
+            &path,
+            br#"{"format_version": 1, "stack": "shop", "environment": "staging", "cloud": "sim",
+                "provider_settings": {"state_root": "/stacks/shop/.cairn"}}"#,
+        )
+        .unwrap();
+        let error = load(&path).unwrap_err();
+        assert!(
+            matches!(error, PlanError::PlanFileOlder { found: 1, .. }),
+            "{error}"
+        );
+        let help = miette::Diagnostic::help(&error).map(|help| help.to_string());
+        assert_eq!(
+            help.as_deref(),
+            Some("run `cairn plan -o FILE` again with this Cairn and apply the new file")
+        );
     }
 
     #[test]
     fn invalid_and_newer_plan_files_are_refused() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("plan.json");
-        std::fs::write(&path, b"{\"format_version\": 1").unwrap();
+        std::fs::write(&path, b"{\"format_version\": 2").unwrap();
+        assert!(matches!(
+            load(&path),
+            Err(PlanError::PlanFileInvalid { .. })
+        ));
+        std::fs::write(&path, b"{\"stack\": \"shop\"}").unwrap();
         assert!(matches!(
             load(&path),
             Err(PlanError::PlanFileInvalid { .. })

@@ -7,8 +7,10 @@ use crate::state::{StateOutput, StateResource};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The plan file format this build writes and reads.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// The plan file format this build writes and reads. Version 2 typed where a plan is
+/// applied (the cloud as an enum, the state backend as its own field); plans are short-lived,
+/// so a file of another version is refused rather than converted.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// A complete plan for one environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,11 +21,6 @@ pub struct Plan {
     /// The state the plan was made against; a saved plan is refused when either changed.
     pub state_lineage: String,
     pub state_serial: u64,
-    /// The cloud the environment runs on (`sim` or `aws`) and how to reach it, so apply needs
-    /// no config.
-    pub cloud: String,
-    #[serde(default)]
-    pub provider_settings: BTreeMap<String, String>,
     /// What the user sees: one entry per address that changes, in a stable order.
     pub changes: Vec<Change>,
     /// What apply executes: primitive cloud operations with their ordering edges.

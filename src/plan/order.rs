@@ -13,6 +13,7 @@
 //!    moved to the new object.
 
 use super::PlanError;
+use crate::graph::dag::Dag;
 use crate::model::Address;
 use crate::plan::{Operation, Step};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -192,37 +193,25 @@ fn nearest(
 }
 
 /// Sorts the steps so that each comes after the steps it waits for, taking the earliest
-/// given step whenever several are ready, and renumbers the edges.
+/// given step whenever several are ready (the graph's order is by key, here the index), and
+/// renumbers the edges.
 fn topological(specs: Vec<StepSpec>, edges: Vec<BTreeSet<usize>>) -> Result<Vec<Step>, PlanError> {
     let count = specs.len();
-    let mut waiting: Vec<usize> = edges.iter().map(BTreeSet::len).collect();
-    let mut unblocks: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut graph: Dag<usize, ()> = Dag::new();
     for (index, after) in edges.iter().enumerate() {
+        graph.add_node(index);
         for &before in after {
-            unblocks[before].push(index);
+            graph.add_edge(index, before, ());
         }
     }
-    let mut ready: BTreeSet<usize> = (0..count).filter(|&index| waiting[index] == 0).collect();
-    let mut order = Vec::with_capacity(count);
-    while let Some(index) = ready.pop_first() {
-        order.push(index);
-        for &next in &unblocks[index] {
-            waiting[next] -= 1;
-            if waiting[next] == 0 {
-                ready.insert(next);
-            }
-        }
-    }
-    if order.len() < count {
-        let placed: BTreeSet<usize> = order.iter().copied().collect();
-        let steps = specs
-            .iter()
-            .enumerate()
-            .filter(|(index, _)| !placed.contains(index))
-            .map(|(_, spec)| describe(&spec.step))
-            .collect();
-        return Err(PlanError::StepCycle { steps });
-    }
+    let order = graph
+        .topological_order()
+        .map_err(|cycle| PlanError::StepCycle {
+            steps: cycle
+                .nodes()
+                .map(|&index| describe(&specs[index].step))
+                .collect(),
+        })?;
     let mut position = vec![0; count];
     for (new_index, &old_index) in order.iter().enumerate() {
         position[old_index] = new_index;

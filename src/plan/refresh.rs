@@ -6,8 +6,9 @@
 
 use super::PlanError;
 use crate::model::{Address, DesiredResource, Kind, Owner, TAG_ADDRESS};
-use crate::provider::{CallCount, LiveResource, Provider};
+use crate::provider::{CallCount, LiveResource, Provider, ProviderError};
 use crate::state::StateDocument;
+use crate::util::backoff::{Jitter, RetryPolicy, retry};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -84,13 +85,20 @@ pub fn refresh_scopes(
         .collect()
 }
 
-/// How often a throttled or transient read is tried before the refresh gives up.
-const READ_ATTEMPTS: u32 = 5;
+/// How a throttled or transient read is retried: five tries in all before the refresh gives
+/// up, waits from 200 ms doubling (about 3 s at most in all), so a plan fails soon when the
+/// cloud is really unavailable. Jittered, because the reads of a refresh run at once and
+/// are throttled together.
+const READ_RETRIES: RetryPolicy = RetryPolicy {
+    attempts: 5,
+    base: Duration::from_millis(200),
+    cap: Duration::from_secs(2),
+    jitter: Jitter::Full,
+};
 /// Scopes read at once: enough for every kind of one region in a single wave (a typical
 /// environment's refresh is then one round trip), well under the burst EC2 allows for
 /// Describe calls; throttled reads are retried with backoff anyway.
 const READ_CONCURRENCY: usize = 16;
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
 /// Reads every owned resource in `scopes`, one batched call per scope (retrying throttling
 /// and transient errors with exponential backoff), and records the calls made. Untaggable
@@ -104,17 +112,27 @@ pub async fn refresh(
     scopes: &BTreeSet<RefreshScope>,
     state: &StateDocument,
 ) -> Result<Observed, PlanError> {
-    use futures_util::{StreamExt, TryStreamExt};
+    use futures_util::StreamExt;
 
     let calls_before = provider.calls();
     // The scopes are independent: reading them concurrently makes a refresh cost about one
     // round trip per wave instead of one per (region, kind). The bound keeps the burst polite
     // to rate-limited APIs.
-    let batches: Vec<Vec<LiveResource>> = futures_util::stream::iter(scopes)
-        .map(|(region, kind)| read_scope(provider, owner, region, *kind))
-        .buffer_unordered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let mut results: Vec<(usize, Result<Vec<LiveResource>, PlanError>)> =
+        futures_util::stream::iter(scopes.iter().enumerate())
+            .map(|(position, (region, kind))| async move {
+                (position, read_scope(provider, owner, region, *kind).await)
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .collect()
+            .await;
+    // Retry waits are jittered, so reads finish in any order; the failure reported is the
+    // first in scope order, so the same failures always give the same message.
+    results.sort_by_key(|(position, _)| *position);
+    let batches = results
+        .into_iter()
+        .map(|(_, result)| result)
+        .collect::<Result<Vec<_>, _>>()?;
     // A provider filters by owner already; checking again keeps another stack's or
     // environment's resources out even if a filter is loose.
     let live = batches
@@ -158,31 +176,23 @@ async fn read_scope(
     region: &str,
     kind: Kind,
 ) -> Result<Vec<LiveResource>, PlanError> {
-    let mut attempt = 1;
-    loop {
-        match provider.read(region, kind, owner).await {
-            Ok(resources) => return Ok(resources),
-            Err(error) if error.is_retryable() && attempt < READ_ATTEMPTS => {
-                tracing::debug!(%region, %kind, %error, attempt, "retrying refresh read");
-                tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(attempt - 1)).await;
-                attempt += 1;
-            }
-            Err(source) => {
-                return Err(PlanError::Refresh {
-                    region: region.to_string(),
-                    kind,
-                    source,
-                });
-            }
-        }
-    }
+    let what = format!("refresh read of {kind} in `{region}`");
+    retry(READ_RETRIES, what, ProviderError::is_retryable, || {
+        provider.read(region, kind, owner)
+    })
+    .await
+    .map_err(|source| PlanError::Refresh {
+        region: region.to_string(),
+        kind,
+        source,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Tags;
-    use crate::provider::{CreateRequest, ProviderError, UpdateRequest};
+    use crate::provider::{CreateRequest, UpdateRequest};
     use async_trait::async_trait;
     use std::sync::Mutex;
 
@@ -350,34 +360,27 @@ mod tests {
         assert!(!observed.was_read("us-east-1", Kind::Volume));
     }
 
+    /// Refreshes the test scopes of an empty cloud whose first `throttled` reads are refused.
+    async fn refresh_throttled(throttled: u32) -> (FakeCloud, Result<Observed, PlanError>) {
+        let cloud = FakeCloud::new(Vec::new(), throttled);
+        let state = StateDocument::new("shop", "staging");
+        let result = refresh(&cloud, &owner(), &scopes(), &state).await;
+        (cloud, result)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn throttled_reads_are_retried_with_backoff() {
-        let cloud = FakeCloud::new(Vec::new(), 3);
-        let observed = refresh(
-            &cloud,
-            &owner(),
-            &scopes(),
-            &StateDocument::new("shop", "staging"),
-        )
-        .await
-        .unwrap();
-        assert_eq!(observed.calls.reads, 6);
+        let (_, result) = refresh_throttled(3).await;
+        assert_eq!(result.unwrap().calls.reads, 6);
     }
 
     #[tokio::test(start_paused = true)]
     async fn persistent_throttling_fails_naming_the_scope() {
-        let cloud = FakeCloud::new(Vec::new(), 100);
-        let error = refresh(
-            &cloud,
-            &owner(),
-            &scopes(),
-            &StateDocument::new("shop", "staging"),
-        )
-        .await
-        .unwrap_err();
+        let (cloud, result) = refresh_throttled(100).await;
+        let error = result.unwrap_err();
         assert_eq!(
             error.to_string(),
-            "refresh could not read network resources in `us-east-1`"
+            "refresh could not read network resources in `us-east-1`: throttled: Rate exceeded"
         );
         // Scopes are read concurrently; the one named gave up after its own attempts.
         let failed_scope_reads = cloud
@@ -387,7 +390,7 @@ mod tests {
             .iter()
             .filter(|(region, kind)| region == "us-east-1" && *kind == Kind::Network)
             .count();
-        assert_eq!(failed_scope_reads, READ_ATTEMPTS as usize);
+        assert_eq!(failed_scope_reads, READ_RETRIES.attempts as usize);
     }
 
     #[test]

@@ -9,9 +9,11 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 mod retry;
+mod settings;
 pub mod sim;
 
 pub use retry::Retrying;
+pub use settings::CloudSettings;
 
 use crate::model::{Attributes, Kind, Owner, Tags};
 use async_trait::async_trait;
@@ -60,7 +62,7 @@ pub struct UpdateRequest {
 }
 
 /// What went wrong in a provider call, classified so the engine knows whether to retry.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, miette::Diagnostic)]
 pub enum ProviderError {
     /// The API asked us to slow down; retry with backoff.
     #[error("throttled: {message}")]
@@ -84,6 +86,9 @@ pub enum ProviderError {
     Api { code: String, message: String },
     /// Credentials are missing or refused.
     #[error("credentials: {message}")]
+    #[diagnostic(help(
+        "check AWS_PROFILE or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in use, or run `aws sso login`"
+    ))]
     Credentials { message: String },
 }
 
@@ -133,6 +138,26 @@ pub trait Provider: Send + Sync {
         kind: Kind,
         id: &str,
     ) -> Result<LiveResource, ProviderError>;
+
+    /// The availability zones of `region` that can be used, sorted by name: where a
+    /// redeploy into a region without configured zones places what the primary had in its
+    /// n-th zone (DescribeAvailabilityZones on AWS, the catalogue on `sim`).
+    ///
+    /// The default answers that the cloud cannot list zones, for test doubles that never
+    /// redeploy; both real providers answer from the cloud.
+    ///
+    /// # Errors
+    /// [`ProviderError::RegionUnavailable`] for a region that does not exist or does not
+    /// answer; the cloud's own errors otherwise.
+    async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!(
+                "the `{}` cloud cannot list the zones of `{region}`",
+                self.name()
+            ),
+        })
+    }
 
     /// The API calls made so far through this provider.
     fn calls(&self) -> CallCount;

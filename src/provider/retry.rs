@@ -7,15 +7,20 @@
 
 use super::{CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
 use crate::model::{Kind, Owner};
+use crate::util::backoff::{Jitter, RetryPolicy, retry};
 use async_trait::async_trait;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often a call is tried in all.
-const ATTEMPTS: u32 = 6;
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Six tries in all, waits from 100 ms doubling up to 5 s: about 10 s of waiting at most,
+/// enough to ride out a burst of throttling without stalling a backup for long.
+const POLICY: RetryPolicy = RetryPolicy {
+    attempts: 6,
+    base: Duration::from_millis(100),
+    cap: Duration::from_secs(5),
+    jitter: Jitter::Full,
+};
 
 /// Wraps a provider; every call is retried while it fails with a retryable error.
 pub struct Retrying {
@@ -28,25 +33,12 @@ impl Retrying {
     }
 }
 
-async fn with_retries<T, F, Fut>(what: &str, mut call: F) -> Result<T, ProviderError>
+async fn with_retries<T, F, Fut>(what: &str, call: F) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
 {
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Err(error) if error.is_retryable() && attempt < ATTEMPTS => {
-                let ceiling = (FIRST_BACKOFF * 2u32.pow(attempt - 1)).min(MAX_BACKOFF);
-                let ceiling_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-                let wait = Duration::from_millis(fastrand::u64(0..=ceiling_ms));
-                tracing::debug!(what, %error, attempt, ?wait, "retrying");
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
+    retry(POLICY, what, ProviderError::is_retryable, call).await
 }
 
 #[async_trait]
@@ -83,6 +75,10 @@ impl Provider for Retrying {
         id: &str,
     ) -> Result<LiveResource, ProviderError> {
         with_retries("import", || self.inner.import(region, kind, id)).await
+    }
+
+    async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
+        with_retries("zones", || self.inner.zones(region)).await
     }
 
     fn calls(&self) -> CallCount {
@@ -187,6 +183,6 @@ mod tests {
         });
         let provider = Retrying::wrap(inner.clone());
         assert!(provider.read("r", Kind::Volume, &owner()).await.is_err());
-        assert_eq!(*inner.calls.lock().unwrap(), ATTEMPTS);
+        assert_eq!(*inner.calls.lock().unwrap(), POLICY.attempts);
     }
 }

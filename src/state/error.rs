@@ -4,10 +4,10 @@ use super::lock::LockInfo;
 use std::path::PathBuf;
 
 /// What went wrong reading, writing or locking a state.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StateError {
     /// A file system operation failed.
-    #[error("could not {action} `{path}`")]
+    #[error("could not {action} `{path}`: {source}")]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -16,9 +16,11 @@ pub enum StateError {
     },
 
     /// The state file is not valid JSON or not a state document.
-    #[error(
-        "state file `{path}` is corrupt: {source}\nhint: Cairn will not overwrite it; restore it from `{path}.backup` or from your own copy"
-    )]
+    #[error("state file `{path}` is corrupt: {source}")]
+    #[diagnostic(help(
+        "Cairn will not overwrite it; restore it from `{}.backup` or from your own copy",
+        path.display()
+    ))]
     Corrupt {
         path: PathBuf,
         #[source]
@@ -26,9 +28,11 @@ pub enum StateError {
     },
 
     /// The state file ends early (an interrupted copy, a full disk).
-    #[error(
-        "state file `{path}` is truncated: {source}\nhint: Cairn will not overwrite it; restore it from `{path}.backup` or from your own copy"
-    )]
+    #[error("state file `{path}` is truncated: {source}")]
+    #[diagnostic(help(
+        "Cairn will not overwrite it; restore it from `{}.backup` or from your own copy",
+        path.display()
+    ))]
     Truncated {
         path: PathBuf,
         #[source]
@@ -37,8 +41,9 @@ pub enum StateError {
 
     /// The state was written by a newer Cairn.
     #[error(
-        "state file `{path}` has format version {found}, newer than the version {supported} this Cairn understands\nhint: upgrade Cairn; this version will not overwrite it"
+        "state file `{path}` has format version {found}, newer than the version {supported} this Cairn understands"
     )]
+    #[diagnostic(help("upgrade Cairn; this version will not overwrite it"))]
     NewerFormat {
         path: PathBuf,
         found: u64,
@@ -47,8 +52,11 @@ pub enum StateError {
 
     /// The file on disk belongs to another state than the document being written.
     #[error(
-        "state file `{path}` has lineage `{on_disk}`, but the state being written has lineage `{writing}`; refusing to overwrite another environment's state\nhint: check the stack directory and `-e` environment, or move the file away if it is really obsolete"
+        "state file `{path}` has lineage `{on_disk}`, but the state being written has lineage `{writing}`; refusing to overwrite another environment's state"
     )]
+    #[diagnostic(help(
+        "check the stack directory and `-e` environment, or move the file away if it is really obsolete"
+    ))]
     LineageMismatch {
         path: PathBuf,
         on_disk: String,
@@ -57,8 +65,9 @@ pub enum StateError {
 
     /// The file on disk is newer than the document being written (another run wrote it).
     #[error(
-        "state file `{path}` is at serial {on_disk}, but this run's state would be written as serial {writing}; another run changed the state in the meantime\nhint: run `cairn plan` again"
+        "state file `{path}` is at serial {on_disk}, but this run's state would be written as serial {writing}; another run changed the state in the meantime"
     )]
+    #[diagnostic(help("run `cairn plan` again"))]
     StaleSerial {
         path: PathBuf,
         on_disk: u64,
@@ -66,26 +75,24 @@ pub enum StateError {
     },
 
     /// Another run holds the lock.
-    #[error(
-        "state is locked by {holder}; lock file `{path}`\nhint: wait for that run to finish, or if it died: cairn force-unlock {}",
+    #[error("state is locked by {holder}; lock file `{path}`")]
+    #[diagnostic(help(
+        "wait for that run to finish, or if it died: cairn force-unlock {}",
         holder.id
-    )]
+    ))]
     Locked {
         path: PathBuf,
         holder: Box<LockInfo>,
     },
 
     /// A lock file exists but cannot be read (a run died while taking it).
-    #[error(
-        "state is locked, but the lock file `{path}` cannot be read: {detail}\nhint: if no other run is active, delete `{path}`"
-    )]
+    #[error("state is locked, but the lock file `{path}` cannot be read: {detail}")]
+    #[diagnostic(help("if no other run is active, delete `{}`", path.display()))]
     LockUnreadable { path: PathBuf, detail: String },
 
     /// `force-unlock` was given an id that is not the holder's.
-    #[error(
-        "lock id `{given}` does not match the lock held by {holder}\nhint: cairn force-unlock {}",
-        holder.id
-    )]
+    #[error("lock id `{given}` does not match the lock held by {holder}")]
+    #[diagnostic(help("cairn force-unlock {}", holder.id))]
     LockIdMismatch {
         given: String,
         holder: Box<LockInfo>,
@@ -96,13 +103,12 @@ pub enum StateError {
     NotLocked { path: PathBuf },
 
     /// The environment name cannot be used as a file name.
-    #[error(
-        "environment name `{name}` cannot name a state file\nhint: use letters, digits, `-` and `_`"
-    )]
+    #[error("environment name `{name}` cannot name a state file")]
+    #[diagnostic(help("use letters, digits, `-` and `_`"))]
     InvalidEnvironment { name: String },
 
     /// A document could not be serialized (an internal error).
-    #[error("internal error: could not serialize the state")]
+    #[error("internal error: could not serialize the state: {source}")]
     Serialize {
         #[source]
         source: serde_json::Error,

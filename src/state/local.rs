@@ -7,14 +7,14 @@
 //!
 //! An apply writes the whole state after every step, so a write is kept cheap: the file this
 //! backend wrote last is not read back to check it when it is still the file at the path (see
-//! [`FileIdentity`]), and the previous version becomes the backup by a hard link instead of a
+//! [`HeldFile`]), and the previous version becomes the backup by a hard link instead of a
 //! copy.
 
 use super::atomic::{write_atomically, write_atomically_and_open};
 use super::{
     FORMAT_VERSION, HistoryEntry, LockInfo, StateBackend, StateDocument, StateError, StateLock,
 };
-use std::fs::File;
+use crate::util::file_identity::HeldFile;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -28,47 +28,14 @@ pub struct LocalBackend {
     written: Arc<Mutex<Option<Written>>>,
 }
 
-/// A state file this backend wrote, and what the next write checks against it.
+/// A state file this backend wrote (every write renames a new file into place), and what the
+/// next write checks against it. Where files have no identity nothing is kept, and every
+/// write reads the file back.
 #[derive(Debug)]
 struct Written {
-    /// Held open so that its inode cannot be reused by another file: the same identity at the
-    /// path then really is this file.
-    _file: File,
-    identity: FileIdentity,
+    file: HeldFile,
     lineage: String,
     serial: u64,
-}
-
-/// What tells one version of a file from another without reading it: the file (device and
-/// inode; every write renames a new file into place) and, for changes made in place, its
-/// length and modification and change times.
-#[derive(Debug, PartialEq, Eq)]
-struct FileIdentity {
-    device: u64,
-    inode: u64,
-    length: u64,
-    modified: Option<std::time::SystemTime>,
-    changed: (i64, i64),
-}
-
-impl FileIdentity {
-    /// `None` where files have no inode numbers: every write then reads the file back.
-    #[cfg(unix)]
-    fn of(metadata: &std::fs::Metadata) -> Option<FileIdentity> {
-        use std::os::unix::fs::MetadataExt;
-        Some(FileIdentity {
-            device: metadata.dev(),
-            inode: metadata.ino(),
-            length: metadata.len(),
-            modified: metadata.modified().ok(),
-            changed: (metadata.ctime(), metadata.ctime_nsec()),
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn of(_metadata: &std::fs::Metadata) -> Option<FileIdentity> {
-        None
-    }
 }
 
 impl LocalBackend {
@@ -149,9 +116,8 @@ impl LocalBackend {
     fn known_on_disk(&self, path: &Path) -> Option<(String, u64)> {
         let written = self.written();
         let written = written.as_ref()?;
-        let current = std::fs::metadata(path).ok()?;
-        (FileIdentity::of(&current).as_ref() == Some(&written.identity))
-            .then(|| (written.lineage.clone(), written.serial))
+        // Any doubt (the metadata cannot be read) means reading the file.
+        (written.file.is_at(path).ok()?).then(|| (written.lineage.clone(), written.serial))
     }
 
     /// Makes the state file at `path` the backup, replacing the old backup atomically. A hard
@@ -382,17 +348,11 @@ impl StateBackend for LocalBackend {
             self.back_up(&path)?;
         }
         let file = write_atomically_and_open(&path, &bytes)?;
-        *self.written() = file
-            .metadata()
-            .ok()
-            .as_ref()
-            .and_then(FileIdentity::of)
-            .map(|identity| Written {
-                _file: file,
-                identity,
-                lineage: document.lineage.clone(),
-                serial: document.serial,
-            });
+        *self.written() = HeldFile::hold(file).map(|file| Written {
+            file,
+            lineage: document.lineage.clone(),
+            serial: document.serial,
+        });
         Ok(())
     }
 
@@ -583,7 +543,8 @@ mod tests {
             matches!(error, StateError::NewerFormat { found: 2, .. }),
             "{error}"
         );
-        assert!(error.to_string().contains("upgrade Cairn"));
+        let help = miette::Diagnostic::help(&error).map(|help| help.to_string());
+        assert!(help.is_some_and(|help| help.contains("upgrade Cairn")));
         assert_refused(&backend, &mut document, |error| {
             matches!(error, StateError::NewerFormat { .. })
         });
@@ -667,12 +628,13 @@ mod tests {
             )),
             "{message}"
         );
-        assert!(
-            message.contains(&format!(
-                "hint: wait for that run to finish, or if it died: cairn force-unlock {}",
+        let help = miette::Diagnostic::help(&error).map(|help| help.to_string());
+        assert_eq!(
+            help,
+            Some(format!(
+                "wait for that run to finish, or if it died: cairn force-unlock {}",
                 info.id
-            )),
-            "{message}"
+            ))
         );
         drop(lock);
         assert!(!backend.lock_path().exists());

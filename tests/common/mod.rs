@@ -54,12 +54,19 @@ impl Stack {
         self.directory.path()
     }
 
-    /// `cairn ARGS…` in the stack directory, with no fault variables and no colour.
+    /// `cairn ARGS…` in the stack directory, with no fault or variable settings from the caller's
+    /// environment and no colour.
     pub fn cairn(&self, args: &[&str]) -> Result<Command, Error> {
         let mut command = Command::cargo_bin("cairn")?;
         command.current_dir(self.path()).env("NO_COLOR", "1");
         for variable in SIM_VARIABLES {
             command.env_remove(variable);
+        }
+        // Variables set for the developer's own stacks must not reach the test's.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("CAIRN_VAR_") {
+                command.env_remove(name);
+            }
         }
         command.args(args);
         Ok(command)

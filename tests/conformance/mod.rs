@@ -1076,3 +1076,45 @@ pub async fn errors_are_classified(provider: &dyn Provider, fixture: &Fixture) {
     delete(provider, &subnet).await;
     delete(provider, &network).await;
 }
+
+/// The zones of a region are the cloud's own, sorted by name: a redeploy into a region
+/// without configured zones maps the primary's n-th zone to the n-th of these, so the order
+/// must be the same on every cloud. A region that does not exist is `RegionUnavailable`.
+pub async fn zones_of_a_region(provider: &dyn Provider, fixture: &Fixture) {
+    for (region, known) in [
+        (&fixture.region, fixture.zones.to_vec()),
+        (&fixture.dr_region, vec![fixture.dr_zone.clone()]),
+    ] {
+        let zones = provider
+            .zones(region)
+            .await
+            .unwrap_or_else(|error| panic!("zones of {region}: {error}"));
+        let mut sorted = zones.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(zones, sorted, "zones of {region} sorted, each once");
+        for zone in &known {
+            assert!(zones.contains(zone), "{zone} missing from {zones:?}");
+        }
+        assert!(
+            zones
+                .iter()
+                .all(|zone| zone.len() == region.len() + 1 && zone.starts_with(region.as_str())),
+            "zones of {region} are its availability zones: {zones:?}"
+        );
+    }
+    // Both the simulator and AWS (moto included) have us-west-2a to us-west-2d.
+    assert_eq!(
+        provider.zones("us-west-2").await.ok(),
+        Some(
+            ["a", "b", "c", "d"]
+                .map(|letter| format!("us-west-2{letter}"))
+                .to_vec()
+        )
+    );
+    let unknown = provider.zones("mars-north-1").await;
+    assert!(
+        matches!(&unknown, Err(ProviderError::RegionUnavailable { region, .. }) if region == "mars-north-1"),
+        "zones of an unknown region: {unknown:?}"
+    );
+}

@@ -1,18 +1,55 @@
-//! Views of policy findings: `cairn check` as text (the configuration diagnostics' style),
-//! JSON and SARIF 2.1.0 (for code scanning in CI), the rule list, and the short list printed
-//! under a plan.
+//! Views of `cairn check`: the findings as text (the configuration diagnostics' style), JSON
+//! and SARIF 2.1.0 (for code scanning in CI), and the rule list. The short list of findings
+//! under a plan is the plan view's (`views::plan`).
+//!
+//! Promise: the exit code is the verdict's (1 on errors, or on warnings with `--strict`),
+//! whatever the format; JSON or SARIF that cannot be serialized is an error, as in every view.
 
+use super::{Format, Painter, counted};
 use crate::config::diagnostics::Snippet;
 use crate::ops::CheckOutcome;
-use crate::plan::PolicyFinding;
 use crate::policy::{Finding, RULES, Report, Rule, Severity};
-use owo_colors::OwoColorize;
+use owo_colors::Style;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
+use std::process::ExitCode;
+
+/// How `cairn check` shows its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckFormat {
+    Human,
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+/// Shows `outcome` in `format` and returns the exit code its verdict calls for: failure on
+/// errors, or on warnings too when `strict`.
+pub fn show(outcome: &CheckOutcome, format: CheckFormat, strict: bool) -> ExitCode {
+    let code = if outcome.fails(strict) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
+    match format {
+        CheckFormat::Human => {
+            print!("{}", text(outcome, &Painter::for_stdout()));
+            code
+        }
+        CheckFormat::Json => super::show(&json(outcome), Format::Json, |_| {}, code),
+        CheckFormat::Sarif => super::show(&sarif(outcome), Format::Json, |_| {}, code),
+    }
+}
+
+/// `cairn check --rules`: the catalog on standard output.
+pub fn show_rules() -> ExitCode {
+    print!("{}", rules());
+    ExitCode::SUCCESS
+}
 
 /// `cairn check` as people read it: each finding once, with the environments it is found in
 /// when several were checked, then one summary line per environment.
-pub fn text(outcome: &CheckOutcome, color: bool) -> String {
+pub fn text(outcome: &CheckOutcome, painter: &Painter) -> String {
     let mut out = String::new();
     let several = outcome.reports.len() > 1;
     let mut merged: Vec<(Finding, Vec<&str>)> = Vec::new();
@@ -57,11 +94,11 @@ pub fn text(outcome: &CheckOutcome, color: bool) -> String {
     });
     for index in order {
         let environments = several.then(|| environments_of[index].as_slice());
-        out.push_str(&finding_text(&ordered[index], environments, color));
+        out.push_str(&finding_text(&ordered[index], environments, painter));
         out.push('\n');
     }
     for finding in &outcome.stack_findings {
-        out.push_str(&finding_text(finding, None, color));
+        out.push_str(&finding_text(finding, None, painter));
         out.push('\n');
     }
     for report in &outcome.reports {
@@ -81,14 +118,6 @@ pub fn text(outcome: &CheckOutcome, color: bool) -> String {
     out
 }
 
-fn plural(count: usize, word: &str) -> String {
-    if count == 1 {
-        format!("{count} {word}")
-    } else {
-        format!("{count} {word}s")
-    }
-}
-
 /// `Environment `production`: 1 error, 2 warnings, 1 suppressed.`
 fn summary_line(report: &Report) -> String {
     let errors = report.errors().count();
@@ -103,8 +132,8 @@ fn summary_line(report: &Report) -> String {
     } else {
         format!(
             "{}, {}",
-            plural(errors, "error"),
-            plural(warnings, "warning")
+            counted(errors, "error"),
+            counted(warnings, "warning")
         )
     };
     let mut line = format!("Environment `{}` ({what}): {verdict}", report.environment);
@@ -125,14 +154,13 @@ fn summary_line(report: &Report) -> String {
 
 /// One finding with its snippet, notes and hint (and the environments it is found in, when
 /// several were checked).
-pub fn finding_text(finding: &Finding, environments: Option<&[&str]>, color: bool) -> String {
+pub fn finding_text(finding: &Finding, environments: Option<&[&str]>, painter: &Painter) -> String {
     let mut out = String::new();
-    let label = format!("{}[{}]", finding.severity, finding.rule);
-    let label = match (color, finding.severity) {
-        (false, _) => label,
-        (true, Severity::Error) => label.red().bold().to_string(),
-        (true, Severity::Warning) => label.yellow().bold().to_string(),
+    let style = match finding.severity {
+        Severity::Error => Style::new().red().bold(),
+        Severity::Warning => Style::new().yellow().bold(),
     };
+    let label = painter.paint(&format!("{}[{}]", finding.severity, finding.rule), style);
     let _ = writeln!(out, "{label}: {}", finding.message);
     let gutter = finding
         .location
@@ -353,41 +381,6 @@ pub fn rules() -> String {
     out
 }
 
-/// The findings a plan carries, as a short list under it.
-pub fn under_plan(findings: &[PolicyFinding], color: bool) -> String {
-    if findings.is_empty() {
-        return String::new();
-    }
-    let errors = findings.iter().filter(|finding| finding.is_error()).count();
-    let warnings = findings.len() - errors;
-    let mut out = format!(
-        "\nPolicy: {}, {}.\n",
-        plural(errors, "error"),
-        plural(warnings, "warning")
-    );
-    for finding in findings {
-        let label = format!("{}[{}]", finding.severity, finding.rule);
-        let label = match (color, finding.is_error()) {
-            (false, _) => label,
-            (true, true) => label.red().bold().to_string(),
-            (true, false) => label.yellow().bold().to_string(),
-        };
-        let at = finding
-            .location
-            .as_ref()
-            .map(|location| format!(" ({location})"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {label}: {}{at}", finding.message);
-    }
-    if errors > 0 {
-        let _ = writeln!(
-            out,
-            "Apply refuses while these errors stand: fix them, suppress them with a reason, or pass `--allow RULE` (recorded in the audit log). `cairn check` shows where and why."
-        );
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,30 +422,7 @@ mod tests {
         insta::assert_snapshot!(finding_text(
             &module_finding(),
             Some(&["production", "staging"]),
-            false
+            &Painter { color: false }
         ));
-    }
-
-    #[test]
-    fn findings_under_a_plan_are_one_line_each() {
-        let findings = vec![
-            PolicyFinding {
-                rule: "CAIRN001".to_string(),
-                severity: "error".to_string(),
-                message: "`firewall.ssh` admits SSH (tcp 22) from anywhere (`0.0.0.0/0`)"
-                    .to_string(),
-                location: Some("main.hcl:12:3".to_string()),
-                addresses: vec![Address::new("firewall.ssh[us-east-1]")],
-            },
-            PolicyFinding {
-                rule: "CAIRN005".to_string(),
-                severity: "warning".to_string(),
-                message: "`launch_template.web` lets instances answer IMDSv1 requests".to_string(),
-                location: None,
-                addresses: vec![Address::new("launch_template.web[us-east-1]")],
-            },
-        ];
-        insta::assert_snapshot!(under_plan(&findings, false));
-        assert_eq!(under_plan(&[], false), "");
     }
 }

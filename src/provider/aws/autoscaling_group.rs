@@ -259,9 +259,7 @@ pub(super) async fn create(
                 .map(|(key, value)| tag(&name, key, value))
                 .collect(),
         ));
-    until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    context.mutate_visible(|| call.clone().send()).await?;
     Ok(name)
 }
 

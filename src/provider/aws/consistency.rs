@@ -11,38 +11,31 @@
 
 use super::error::CallError;
 use crate::provider::ProviderError;
+use crate::util::backoff::{Jitter, RetryPolicy, retry};
 use std::future::Future;
 use std::time::Duration;
 
-/// How many times a call that sees "not found" is tried in all.
-pub(crate) const VISIBILITY_ATTEMPTS: u32 = 5;
-/// The first delay; it doubles after each attempt (0.25 + 0.5 + 1 + 2 s = 3.75 s at most).
-pub(crate) const FIRST_DELAY: Duration = Duration::from_millis(250);
+/// Five tries in all; waits of 0.25, 0.5, 1 and 2 s (3.75 s at most), without jitter: the
+/// wait is there to let the new id spread, so every wait is spent in full.
+pub(crate) const VISIBILITY: RetryPolicy = RetryPolicy {
+    attempts: 5,
+    base: Duration::from_millis(250),
+    cap: Duration::from_secs(2),
+    jitter: Jitter::None,
+};
 
 /// Runs `call` until it succeeds, fails with something other than "not found", or
-/// [`VISIBILITY_ATTEMPTS`] attempts have seen "not found".
+/// [`VISIBILITY`]'s attempts have seen "not found".
 ///
 /// # Errors
 /// The last attempt's error.
-pub(crate) async fn until_visible<T, E, F, Fut>(mut call: F) -> Result<T, E>
+pub(crate) async fn until_visible<T, E, F, Fut>(call: F) -> Result<T, E>
 where
-    E: NotVisible,
+    E: NotVisible + std::fmt::Display,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let mut delay = FIRST_DELAY;
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Err(error) if error.not_visible() && attempt < VISIBILITY_ATTEMPTS => {
-                tracing::debug!(attempt, "id not visible yet; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
+    retry(VISIBILITY, "a call naming a fresh id", E::not_visible, call).await
 }
 
 /// Errors that can mean "the id exists but is not visible here yet".
@@ -99,7 +92,7 @@ mod tests {
         })
         .await;
         assert_eq!(result, Err(not_found()));
-        assert_eq!(attempts.load(Ordering::SeqCst), VISIBILITY_ATTEMPTS);
+        assert_eq!(attempts.load(Ordering::SeqCst), VISIBILITY.attempts);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,6 +1,7 @@
 //! What every kind module works with: the clients of one region, the call counter, and
 //! which resources a describe should return.
 
+use super::consistency::until_visible;
 use super::error::CallError;
 use crate::model::{Attributes, Kind, Owner, Tags, Value};
 use crate::provider::{CallCount, LiveResource, ProviderError};
@@ -59,6 +60,39 @@ impl RegionContext {
         call.await.map_err(CallError::from_sdk)
     }
 
+    /// Sends a call that changes something, trying it again while it names an id that is not
+    /// visible yet (see [`until_visible`]); `send` makes the call anew for every try. A failure
+    /// names no resource.
+    pub async fn mutate_visible<T, E, Fut>(
+        &self,
+        mut send: impl FnMut() -> Fut,
+    ) -> Result<T, ProviderError>
+    where
+        Fut: Future<Output = Result<T, SdkError<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        until_visible(|| self.mutate(send()))
+            .await
+            .map_err(|error| error.general())
+    }
+
+    /// Deletes `id`, a resource of `kind`, with `call`: a missing id is
+    /// [`ProviderError::NotFound`] for it.
+    pub async fn delete<T, E>(
+        &self,
+        kind: Kind,
+        id: &str,
+        call: impl Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<(), ProviderError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.mutate(call)
+            .await
+            .map_err(|error| error.about(kind, &self.region, id))?;
+        Ok(())
+    }
+
     /// Sends a paginated read until the last page: `send` makes the call for a page token,
     /// `next` extracts the following page's token. Every page is one counted call.
     pub async fn read_pages<P, E, Fut>(
@@ -102,6 +136,62 @@ impl RegionContext {
         }
     }
 }
+
+/// Reads every page of an EC2 Describe call, counting each page, and turns a failure into the
+/// engine's error. Every EC2 kind reads the same way; only the operation, its fixed
+/// parameters and its id parameter differ, and the SDK gives each operation a request type of
+/// its own with no trait in common, hence a macro rather than a function. Two forms:
+///
+/// - `describe_pages!(context, kind, selector, request, id_method, page_size)`: the resources
+///   a [`Selector`] picks — with `Owner`, those carrying the owner's tags, `page_size` a page
+///   (the operation's own maximum); with `Id`, the one resource, through `id_method`.
+///   `request` is the call with its fixed parameters (`context.ec2.describe_vpcs()`).
+/// - `describe_pages!(context, request, filter: name, values, page_size)`: the resources an
+///   EC2 filter selects (`group-id` in a list of ids), for reads that follow a batched one.
+///
+/// Returns `Result<Vec<Page>, ProviderError>`.
+macro_rules! describe_pages {
+    ($context:expr, $kind:expr, $selector:expr, $request:expr, $id_method:ident, $page_size:expr) => {{
+        let context: &$crate::provider::aws::context::RegionContext = $context;
+        let selector: $crate::provider::aws::context::Selector<'_> = $selector;
+        context
+            .read_pages(
+                |token| {
+                    let request = $request.set_next_token(token);
+                    match selector {
+                        $crate::provider::aws::context::Selector::Owner(owner) => {
+                            $crate::provider::aws::tags::owner_filters(owner)
+                                .into_iter()
+                                .fold(request, |request, filter| request.filters(filter))
+                                .max_results($page_size)
+                        }
+                        $crate::provider::aws::context::Selector::Id(id) => request.$id_method(id),
+                    }
+                    .send()
+                },
+                |page| page.next_token(),
+            )
+            .await
+            .map_err(|error| selector.error($kind, &context.region, error))
+    }};
+    ($context:expr, $request:expr, filter: $name:expr, $values:expr, $page_size:expr) => {{
+        let context: &$crate::provider::aws::context::RegionContext = $context;
+        context
+            .read_pages(
+                |token| {
+                    $request
+                        .filters($crate::provider::aws::tags::filter($name, $values))
+                        .max_results($page_size)
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+            )
+            .await
+            .map_err(|error| error.general())
+    }};
+}
+pub(crate) use describe_pages;
 
 /// Which resources a describe returns: every one an owner's tags select (refresh), or the one
 /// with a given id (import, and reading back after a create or update).

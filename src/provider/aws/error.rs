@@ -10,15 +10,17 @@
 
 use crate::model::Kind;
 use crate::provider::ProviderError;
+use crate::util::errors::error_chain;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 
 /// Errors from setting up the AWS provider, before any resource call.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, miette::Diagnostic)]
 pub enum AwsError {
     /// No usable credentials were found by the standard chain.
-    #[error(
-        "no AWS credentials found{profile}: {message}\nhint: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
-    )]
+    #[error("no AWS credentials found{profile}: {message}")]
+    #[diagnostic(help(
+        "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
+    ))]
     Credentials { profile: String, message: String },
     /// A setting is not usable (for example a malformed endpoint URL).
     #[error("invalid AWS setting `{setting}`: {message}")]
@@ -56,6 +58,12 @@ pub(crate) struct CallError {
     pub code: String,
     pub message: String,
     pub class: ErrorClass,
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
 }
 
 /// Error codes AWS uses to ask callers to slow down.
@@ -128,7 +136,7 @@ impl CallError {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let detail = chain(&error);
+        let detail = error_chain(&error);
         match &error {
             SdkError::ServiceError(service) => {
                 let status = service.raw().status().as_u16();
@@ -206,10 +214,7 @@ impl CallError {
                 message: format!("{}: {}", self.code, self.message),
             },
             ErrorClass::Credentials => ProviderError::Credentials {
-                message: format!(
-                    "{}: {} (hint: check AWS_PROFILE or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in use)",
-                    self.code, self.message
-                ),
+                message: format!("{}: {}", self.code, self.message),
             },
             ErrorClass::NotFound | ErrorClass::Api => ProviderError::Api {
                 code: self.code,
@@ -226,23 +231,6 @@ pub(crate) fn missing_id(operation: &str) -> ProviderError {
         code: "MissingId".to_string(),
         message: format!("{operation} answered without the new resource's id"),
     }
-}
-
-/// An error and its causes, each by its message (`a: b: c`), without the SDK's debug dumps
-/// of raw responses.
-pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        // SDK errors often repeat their cause's message; say each thing once.
-        if !text.ends_with(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn mentions_credentials(detail: &str) -> bool {

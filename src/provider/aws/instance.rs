@@ -1,7 +1,6 @@
 //! `instance` → EC2 instance. Terminated and terminating instances are gone for the plan.
 
-use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -27,33 +26,17 @@ pub(super) async fn describe(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context
-                    .ec2
-                    .describe_instances()
-                    .filters(tags::filter(
-                        "instance-state-name",
-                        LIVE_STATES.map(str::to_string),
-                    ))
-                    .set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => {
-                        let mut call = call.max_results(1000);
-                        for filter in tags::owner_filters(owner) {
-                            call = call.filters(filter);
-                        }
-                        call
-                    }
-                    Selector::Id(id) => call.instance_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::Instance, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::Instance,
+        selector,
+        context.ec2.describe_instances().filters(tags::filter(
+            "instance-state-name",
+            LIVE_STATES.map(str::to_string)
+        )),
+        instance_ids,
+        1000
+    )?;
     Ok(pages
         .iter()
         .flat_map(|page| page.reservations())
@@ -115,21 +98,13 @@ pub(super) async fn placements(
 ) -> Result<BTreeMap<String, Placement>, ProviderError> {
     let mut placements = BTreeMap::new();
     for chunk in ids.chunks(IDS_PER_CALL) {
-        let pages = context
-            .read_pages(
-                |token| {
-                    context
-                        .ec2
-                        .describe_instances()
-                        .filters(tags::filter("instance-id", chunk.iter().cloned()))
-                        .max_results(1000)
-                        .set_next_token(token)
-                        .send()
-                },
-                |page| page.next_token(),
-            )
-            .await
-            .map_err(|error| error.general())?;
+        let pages = describe_pages!(
+            context,
+            context.ec2.describe_instances(),
+            filter: "instance-id",
+            chunk.iter().cloned(),
+            1000
+        )?;
         for instance in pages
             .iter()
             .flat_map(|page| page.reservations())
@@ -170,9 +145,7 @@ pub(super) async fn create(
         .client_token(&request.token)
         .tag_specifications(tags::specification(ResourceType::Instance, &request.tags))
         .tag_specifications(tags::specification(ResourceType::Volume, &request.tags));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     output
         .instances()
         .first()
@@ -196,16 +169,16 @@ pub(super) async fn update(
         .modify_instance_attribute()
         .instance_id(&request.id)
         .set_groups(Some(wanted));
-    until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    context.mutate_visible(|| call.clone().send()).await?;
     Ok(())
 }
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.terminate_instances().instance_ids(id).send())
+        .delete(
+            Kind::Instance,
+            id,
+            context.ec2.terminate_instances().instance_ids(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::Instance, &context.region, id))?;
-    Ok(())
 }

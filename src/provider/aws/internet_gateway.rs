@@ -1,7 +1,6 @@
 //! `internet_gateway` → internet gateway attached to `network_id`.
 
-use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -12,25 +11,14 @@ async fn gateways(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<InternetGateway>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context
-                    .ec2
-                    .describe_internet_gateways()
-                    .set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(1000),
-                    Selector::Id(id) => call.internet_gateway_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::InternetGateway, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::InternetGateway,
+        selector,
+        context.ec2.describe_internet_gateways(),
+        internet_gateway_ids,
+        1000
+    )?;
     Ok(pages
         .into_iter()
         .flat_map(|page| page.internet_gateways.unwrap_or_default())
@@ -76,9 +64,7 @@ pub(super) async fn create(
             ResourceType::InternetGateway,
             &request.tags,
         ));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     let id = output
         .internet_gateway()
         .and_then(|gateway| gateway.internet_gateway_id())
@@ -91,9 +77,7 @@ pub(super) async fn create(
         .attach_internet_gateway()
         .internet_gateway_id(&id)
         .vpc_id(&network_id);
-    until_visible(|| context.mutate(attach.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    context.mutate_visible(|| attach.clone().send()).await?;
     Ok(id)
 }
 
@@ -119,7 +103,9 @@ pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), Prov
         }
     }
     context
-        .mutate(
+        .delete(
+            Kind::InternetGateway,
+            id,
             context
                 .ec2
                 .delete_internet_gateway()
@@ -127,6 +113,4 @@ pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), Prov
                 .send(),
         )
         .await
-        .map_err(|error| error.about(Kind::InternetGateway, &context.region, id))?;
-    Ok(())
 }

@@ -8,7 +8,7 @@
 //! page, not one per template.
 
 use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -133,25 +133,14 @@ pub(super) async fn describe(
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
     let error = |error| selector.error(Kind::LaunchTemplate, &context.region, error);
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context
-                    .ec2
-                    .describe_launch_templates()
-                    .set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(200),
-                    Selector::Id(id) => call.launch_template_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(error)?;
+    let pages = describe_pages!(
+        context,
+        Kind::LaunchTemplate,
+        selector,
+        context.ec2.describe_launch_templates(),
+        launch_template_ids,
+        200
+    )?;
     let templates: Vec<_> = pages
         .iter()
         .flat_map(|page| page.launch_templates())
@@ -224,9 +213,7 @@ pub(super) async fn create(
             ResourceType::LaunchTemplate,
             &request.tags,
         ));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     output
         .launch_template()
         .and_then(|template| template.launch_template_id())
@@ -267,9 +254,7 @@ pub(super) async fn update(
         .launch_template_id(id)
         .launch_template_data(data(&request.after)?)
         .client_token(&request.token);
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     let version = output
         .launch_template_version()
         .and_then(|version| version.version_number())
@@ -287,7 +272,9 @@ pub(super) async fn update(
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(
+        .delete(
+            Kind::LaunchTemplate,
+            id,
             context
                 .ec2
                 .delete_launch_template()
@@ -295,6 +282,4 @@ pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), Prov
                 .send(),
         )
         .await
-        .map_err(|error| error.about(Kind::LaunchTemplate, &context.region, id))?;
-    Ok(())
 }

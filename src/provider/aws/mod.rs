@@ -36,6 +36,7 @@ mod snapshot;
 mod subnet;
 mod tags;
 mod volume;
+mod zones;
 
 pub use error::AwsError;
 pub use region::{KNOWN_REGIONS, check_region};
@@ -127,7 +128,7 @@ impl AwsProvider {
         if let Err(error) = credentials.provide_credentials().await {
             return Err(AwsError::Credentials {
                 profile,
-                message: error::chain(&error),
+                message: crate::util::errors::error_chain(&error),
             });
         }
         Ok(AwsProvider {
@@ -305,6 +306,10 @@ impl Provider for AwsProvider {
                 region: region.to_string(),
                 id: id.to_string(),
             })
+    }
+
+    async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
+        zones::describe(&self.region(region)?).await
     }
 
     fn calls(&self) -> CallCount {

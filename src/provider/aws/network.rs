@@ -1,7 +1,6 @@
 //! `network` → VPC.
 
-use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -12,22 +11,14 @@ pub(super) async fn describe(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context.ec2.describe_vpcs().set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(1000),
-                    Selector::Id(id) => call.vpc_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::Network, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::Network,
+        selector,
+        context.ec2.describe_vpcs(),
+        vpc_ids,
+        1000
+    )?;
     Ok(pages
         .iter()
         .flat_map(|page| page.vpcs())
@@ -52,9 +43,7 @@ pub(super) async fn create(
         .create_vpc()
         .cidr_block(cidr)
         .tag_specifications(tags::specification(ResourceType::Vpc, &request.tags));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     output
         .vpc()
         .and_then(|vpc| vpc.vpc_id())
@@ -64,8 +53,10 @@ pub(super) async fn create(
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.delete_vpc().vpc_id(id).send())
+        .delete(
+            Kind::Network,
+            id,
+            context.ec2.delete_vpc().vpc_id(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::Network, &context.region, id))?;
-    Ok(())
 }

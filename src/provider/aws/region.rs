@@ -61,7 +61,7 @@ pub fn check_region(region: &str) -> Result<(), ProviderError> {
     let closest = KNOWN_REGIONS
         .iter()
         .min_by_key(|known| strsim::levenshtein(known, region))
-        .map(|known| format!("\nhint: did you mean `{known}`?"))
+        .map(|known| format!("; did you mean `{known}`?"))
         .unwrap_or_default();
     Err(ProviderError::RegionUnavailable {
         region: region.to_string(),

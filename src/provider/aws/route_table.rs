@@ -2,8 +2,7 @@
 //! through Associate/DisassociateRouteTable. The implicit `local` route and the main-table
 //! association are the VPC's, not ours, and are never read or changed.
 
-use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -15,22 +14,14 @@ async fn tables(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<RouteTable>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context.ec2.describe_route_tables().set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(100),
-                    Selector::Id(id) => call.route_table_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::RouteTable, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::RouteTable,
+        selector,
+        context.ec2.describe_route_tables(),
+        route_table_ids,
+        100
+    )?;
     Ok(pages
         .into_iter()
         .flat_map(|page| page.route_tables.unwrap_or_default())
@@ -139,9 +130,7 @@ pub(super) async fn create(
         .vpc_id(network_id)
         .client_token(&request.token)
         .tag_specifications(tags::specification(ResourceType::RouteTable, &request.tags));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     let id = output
         .route_table()
         .and_then(|table| table.route_table_id())
@@ -194,9 +183,7 @@ pub(super) async fn update(
                         .route_table_id(id)
                         .destination_cidr_block(cidr)
                         .gateway_id(gateway_id);
-                    until_visible(|| context.mutate(call.clone().send()))
-                        .await
-                        .map_err(|error| error.general())?;
+                    context.mutate_visible(|| call.clone().send()).await?;
                 }
                 None => create_route(context, id, cidr, gateway_id).await?,
             }
@@ -235,9 +222,7 @@ async fn create_route(
         .route_table_id(id)
         .destination_cidr_block(cidr)
         .gateway_id(gateway_id);
-    until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    context.mutate_visible(|| call.clone().send()).await?;
     Ok(())
 }
 
@@ -251,9 +236,7 @@ async fn associate(
         .associate_route_table()
         .route_table_id(id)
         .subnet_id(subnet_id);
-    until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    context.mutate_visible(|| call.clone().send()).await?;
     Ok(())
 }
 
@@ -274,8 +257,10 @@ pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), Prov
         }
     }
     context
-        .mutate(context.ec2.delete_route_table().route_table_id(id).send())
+        .delete(
+            Kind::RouteTable,
+            id,
+            context.ec2.delete_route_table().route_table_id(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::RouteTable, &context.region, id))?;
-    Ok(())
 }

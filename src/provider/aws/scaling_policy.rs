@@ -10,7 +10,6 @@
 
 use super::attributes;
 use super::autoscaling_group;
-use super::consistency::until_visible;
 use super::context::{RegionContext, Selector};
 use crate::model::{Attributes, Kind, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -150,9 +149,7 @@ async fn put(context: &RegionContext, attributes: &Attributes) -> Result<String,
                 .target_value(attributes::number(attributes, "target_cpu")?)
                 .build(),
         );
-    until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    context.mutate_visible(|| call.clone().send()).await?;
     Ok(policy_id(&group, &name))
 }
 

@@ -7,7 +7,7 @@
 //! revoked unless the desired egress contains it, so the live rules equal the desired ones.
 
 use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -163,21 +163,13 @@ async fn rules_of(
 ) -> Result<BTreeMap<String, GroupRules>, ProviderError> {
     let mut rules: BTreeMap<String, GroupRules> = BTreeMap::new();
     for chunk in group_ids.chunks(GROUP_IDS_PER_CALL) {
-        let pages = context
-            .read_pages(
-                |token| {
-                    context
-                        .ec2
-                        .describe_security_group_rules()
-                        .filters(tags::filter("group-id", chunk.iter().cloned()))
-                        .max_results(1000)
-                        .set_next_token(token)
-                        .send()
-                },
-                |page| page.next_token(),
-            )
-            .await
-            .map_err(|error| error.general())?;
+        let pages = describe_pages!(
+            context,
+            context.ec2.describe_security_group_rules(),
+            filter: "group-id",
+            chunk.iter().cloned(),
+            1000
+        )?;
         for rule in pages.iter().flat_map(|page| page.security_group_rules()) {
             let (Some(group_id), Some(parsed)) = (rule.group_id(), Rule::from_live(rule)) else {
                 continue;
@@ -197,22 +189,14 @@ pub(super) async fn describe(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context.ec2.describe_security_groups().set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(1000),
-                    Selector::Id(id) => call.group_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::SecurityGroup, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::SecurityGroup,
+        selector,
+        context.ec2.describe_security_groups(),
+        group_ids,
+        1000
+    )?;
     let groups: Vec<_> = pages
         .iter()
         .flat_map(|page| page.security_groups())
@@ -292,9 +276,7 @@ pub(super) async fn create(
             ResourceType::SecurityGroup,
             &request.tags,
         ));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     let id = output
         .group_id()
         .map(str::to_string)
@@ -362,9 +344,7 @@ async fn apply_rules(
             .authorize_security_group_ingress()
             .group_id(id)
             .set_ip_permissions(Some(authorize));
-        until_visible(|| context.mutate(call.clone().send()))
-            .await
-            .map_err(|error| error.general())?;
+        context.mutate_visible(|| call.clone().send()).await?;
     }
     if let Some(authorize) = permissions(egress.difference(&live.egress).collect()) {
         let call = context
@@ -372,19 +352,19 @@ async fn apply_rules(
             .authorize_security_group_egress()
             .group_id(id)
             .set_ip_permissions(Some(authorize));
-        until_visible(|| context.mutate(call.clone().send()))
-            .await
-            .map_err(|error| error.general())?;
+        context.mutate_visible(|| call.clone().send()).await?;
     }
     Ok(())
 }
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.delete_security_group().group_id(id).send())
+        .delete(
+            Kind::SecurityGroup,
+            id,
+            context.ec2.delete_security_group().group_id(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::SecurityGroup, &context.region, id))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -6,8 +6,7 @@
 //! with its source (tags under [`tags::INTERNAL_PREFIX`]); reads turn those tags back into
 //! the `source_*` attributes and leave them out of the returned tags.
 
-use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Tags, Value};
@@ -27,26 +26,14 @@ pub(super) async fn describe(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context
-                    .ec2
-                    .describe_snapshots()
-                    .owner_ids("self")
-                    .set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(1000),
-                    Selector::Id(id) => call.snapshot_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::Snapshot, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::Snapshot,
+        selector,
+        context.ec2.describe_snapshots().owner_ids("self"),
+        snapshot_ids,
+        1000
+    )?;
     Ok(pages
         .iter()
         .flat_map(|page| page.snapshots())
@@ -118,9 +105,7 @@ pub(super) async fn create(
             .source_snapshot_id(source_snapshot_id)
             .set_description(description)
             .tag_specifications(tags::specification(ResourceType::Snapshot, &tags));
-        let output = until_visible(|| context.mutate(call.clone().send()))
-            .await
-            .map_err(|error| error.general())?;
+        let output = context.mutate_visible(|| call.clone().send()).await?;
         return output
             .snapshot_id()
             .map(str::to_string)
@@ -132,9 +117,7 @@ pub(super) async fn create(
         .volume_id(attributes::string(attributes, "volume_id")?)
         .set_description(description)
         .tag_specifications(tags::specification(ResourceType::Snapshot, &request.tags));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     output
         .snapshot_id()
         .map(str::to_string)
@@ -143,8 +126,10 @@ pub(super) async fn create(
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.delete_snapshot().snapshot_id(id).send())
+        .delete(
+            Kind::Snapshot,
+            id,
+            context.ec2.delete_snapshot().snapshot_id(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::Snapshot, &context.region, id))?;
-    Ok(())
 }

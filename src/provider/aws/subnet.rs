@@ -1,7 +1,7 @@
 //! `subnet` → subnet; `public` is the MapPublicIpOnLaunch attribute.
 
 use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -12,22 +12,14 @@ pub(super) async fn describe(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context.ec2.describe_subnets().set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(1000),
-                    Selector::Id(id) => call.subnet_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::Subnet, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::Subnet,
+        selector,
+        context.ec2.describe_subnets(),
+        subnet_ids,
+        1000
+    )?;
     Ok(pages
         .iter()
         .flat_map(|page| page.subnets())
@@ -68,9 +60,7 @@ pub(super) async fn create(
         .cidr_block(attributes::string(attributes, "cidr")?)
         .availability_zone(attributes::string(attributes, "zone")?)
         .tag_specifications(tags::specification(ResourceType::Subnet, &request.tags));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     let id = output
         .subnet()
         .and_then(|subnet| subnet.subnet_id())
@@ -110,8 +100,10 @@ async fn set_public(context: &RegionContext, id: &str, public: bool) -> Result<(
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.delete_subnet().subnet_id(id).send())
+        .delete(
+            Kind::Subnet,
+            id,
+            context.ec2.delete_subnet().subnet_id(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::Subnet, &context.region, id))?;
-    Ok(())
 }

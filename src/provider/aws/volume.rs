@@ -2,7 +2,7 @@
 //! grow); the rest replaces.
 
 use super::consistency::until_visible;
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
@@ -13,22 +13,14 @@ pub(super) async fn describe(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    let pages = context
-        .read_pages(
-            |token| {
-                let call = context.ec2.describe_volumes().set_next_token(token);
-                match selector {
-                    Selector::Owner(owner) => call
-                        .set_filters(Some(tags::owner_filters(owner)))
-                        .max_results(1000),
-                    Selector::Id(id) => call.volume_ids(id),
-                }
-                .send()
-            },
-            |page| page.next_token(),
-        )
-        .await
-        .map_err(|error| selector.error(Kind::Volume, &context.region, error))?;
+    let pages = describe_pages!(
+        context,
+        Kind::Volume,
+        selector,
+        context.ec2.describe_volumes(),
+        volume_ids,
+        1000
+    )?;
     Ok(pages
         .iter()
         .flat_map(|page| page.volumes())
@@ -86,9 +78,7 @@ pub(super) async fn create(
         )
         .client_token(&request.token)
         .tag_specifications(tags::specification(ResourceType::Volume, &request.tags));
-    let output = until_visible(|| context.mutate(call.clone().send()))
-        .await
-        .map_err(|error| error.general())?;
+    let output = context.mutate_visible(|| call.clone().send()).await?;
     output
         .volume_id()
         .map(str::to_string)
@@ -114,7 +104,7 @@ pub(super) async fn update(
             return Err(ProviderError::Api {
                 code: "InvalidParameterValue".to_string(),
                 message: format!(
-                    "a volume can only grow: `size_gb` {wanted} is smaller than the current {live}\nhint: replace the volume to shrink it"
+                    "a volume can only grow: `size_gb` {wanted} is smaller than the current {live}; replace the volume to shrink it"
                 ),
             });
         }
@@ -145,8 +135,10 @@ pub(super) async fn update(
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     context
-        .mutate(context.ec2.delete_volume().volume_id(id).send())
+        .delete(
+            Kind::Volume,
+            id,
+            context.ec2.delete_volume().volume_id(id).send(),
+        )
         .await
-        .map_err(|error| error.about(Kind::Volume, &context.region, id))?;
-    Ok(())
 }

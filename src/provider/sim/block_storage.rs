@@ -70,11 +70,9 @@ pub fn create_volume(
         ENCRYPTED.to_string(),
         json!(encrypted || snapshot_encrypted),
     );
-    let id = cloud.new_id_for(Kind::Volume);
-    let mut volume = Resource::new(Kind::Volume, id.clone(), attributes.clone(), tags.clone());
+    let mut volume = cloud.new_resource(Kind::Volume, attributes, tags);
     volume.internal = internal;
-    cloud.insert(context.region, volume);
-    Ok(id)
+    Ok(cloud.add(context.region, volume))
 }
 
 pub fn update_volume(
@@ -143,8 +141,7 @@ pub fn create_snapshot(
             )
         }
     };
-    let id = cloud.new_id_for(Kind::Snapshot);
-    let mut snapshot = Resource::new(Kind::Snapshot, id.clone(), attributes.clone(), tags.clone());
+    let mut snapshot = cloud.new_resource(Kind::Snapshot, attributes, tags);
     snapshot
         .attributes
         .insert("state".to_string(), json!("completed"));
@@ -158,8 +155,7 @@ pub fn create_snapshot(
     snapshot
         .internal
         .insert(ENCRYPTED.to_string(), json!(encrypted));
-    cloud.insert(context.region, snapshot);
-    Ok(id)
+    Ok(cloud.add(context.region, snapshot))
 }
 
 pub fn delete_snapshot(

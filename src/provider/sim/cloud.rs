@@ -108,7 +108,7 @@ impl Cloud {
     /// A fresh id for a resource of `kind` (its name for kinds identified by name is chosen
     /// by the caller, so those fall back to a plain prefix).
     pub fn new_id_for(&mut self, kind: Kind) -> String {
-        self.new_id(ids::prefix(kind).unwrap_or(kind.as_str()))
+        self.new_id(crate::model::cloud::id_prefix(kind).unwrap_or(kind.as_str()))
     }
 
     /// The resources of `region` (empty if none were ever created there).
@@ -183,6 +183,19 @@ impl Cloud {
     }
 
     /// Stores a new resource.
+    /// A resource of `kind` with a fresh id, not yet in any region.
+    pub fn new_resource(&mut self, kind: Kind, attributes: &Attributes, tags: &Tags) -> Resource {
+        let id = self.new_id_for(kind);
+        Resource::new(kind, id, attributes.clone(), tags.clone())
+    }
+
+    /// Adds a new resource to `region`, answering its id as a create does.
+    pub fn add(&mut self, region: &str, resource: Resource) -> String {
+        let id = resource.id.clone();
+        self.insert(region, resource);
+        id
+    }
+
     pub fn insert(&mut self, region: &str, resource: Resource) {
         self.region_mut(region)
             .resources

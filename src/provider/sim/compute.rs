@@ -64,21 +64,14 @@ pub fn create_launch_template(
         || format!("Launch template name '{name}' already in use."),
     )?;
     let version = check_version(cloud, context, attributes)?;
-    let id = cloud.new_id_for(Kind::LaunchTemplate);
-    let mut template = Resource::new(
-        Kind::LaunchTemplate,
-        id.clone(),
-        attributes.clone(),
-        tags.clone(),
-    );
+    let mut template = cloud.new_resource(Kind::LaunchTemplate, attributes, tags);
     template
         .attributes
         .insert("latest_version".to_string(), json!(1));
     template
         .internal
         .insert(VERSIONS.to_string(), json!([version]));
-    cloud.insert(context.region, template);
-    Ok(id)
+    Ok(cloud.add(context.region, template))
 }
 
 pub fn update_launch_template(

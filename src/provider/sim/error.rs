@@ -9,10 +9,10 @@ use crate::provider::ProviderError;
 use std::path::PathBuf;
 
 /// What can go wrong with the simulated cloud's file or with an out-of-band change.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum SimError {
     /// Reading, writing or locking a file failed.
-    #[error("cannot {action} `{path}`")]
+    #[error("cannot {action} `{path}`: {source}")]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -20,7 +20,10 @@ pub enum SimError {
         source: std::io::Error,
     },
     /// The cloud file exists but is not a valid simulated cloud; it is never reset silently.
-    #[error("the simulated cloud file `{path}` is corrupt")]
+    #[error("the simulated cloud file `{path}` is corrupt: {source}")]
+    #[diagnostic(help(
+        "the file was not overwritten; fix it, or remove it with `cairn sim reset` after moving it aside"
+    ))]
     Corrupt {
         path: PathBuf,
         #[source]
@@ -36,7 +39,7 @@ pub enum SimError {
         supported: u32,
     },
     /// A line of the call log is not a call record.
-    #[error("line {line} of the call log `{path}` is not a call record")]
+    #[error("line {line} of the call log `{path}` is not a call record: {source}")]
     CorruptCallLog {
         path: PathBuf,
         line: usize,
@@ -45,9 +48,11 @@ pub enum SimError {
     },
     /// No resource in any region has this id.
     #[error("no resource `{id}` exists in the simulated cloud")]
+    #[diagnostic(help("run `cairn sim show` to list the ids that exist"))]
     UnknownId { id: String },
     /// The id exists in several regions (autoscaling group names are per region).
     #[error("`{id}` exists in several regions: {}", regions.join(", "))]
+    #[diagnostic(help("delete or change it in one region through the stack"))]
     AmbiguousId { id: String, regions: Vec<String> },
     /// The attribute cannot be changed out of band.
     #[error("attribute `{attribute}` of {kind} `{id}` cannot be set: {reason}")]
@@ -65,6 +70,7 @@ pub enum SimError {
     UnknownRegion { region: String },
     /// The simulated API refused an out-of-band change (for example a dependency violation).
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Refused(#[from] ProviderError),
     /// A background task of the provider failed to run.
     #[error("a simulated cloud task failed: {message}")]

@@ -1,26 +1,8 @@
-//! AWS-shaped resource ids: a prefix (`vpc-`, `subnet-`, `sg-`, …) and 17 lowercase hex
-//! digits.
+//! AWS-shaped resource ids: a prefix (`vpc-`, `subnet-`, `sg-`, …, from
+//! [`crate::model::cloud::id_prefix`]) and 17 lowercase hex digits.
 //!
 //! Promise: ids are unique within one cloud file, across processes, because they are derived
 //! from a counter stored in the file and a salt drawn when the file was created.
-
-use crate::model::Kind;
-
-/// The id prefix AWS uses for `kind`, or `None` for kinds identified by name.
-pub fn prefix(kind: Kind) -> Option<&'static str> {
-    match kind {
-        Kind::Network => Some("vpc"),
-        Kind::Subnet => Some("subnet"),
-        Kind::InternetGateway => Some("igw"),
-        Kind::RouteTable => Some("rtb"),
-        Kind::SecurityGroup => Some("sg"),
-        Kind::LaunchTemplate => Some("lt"),
-        Kind::Volume => Some("vol"),
-        Kind::Instance => Some("i"),
-        Kind::Snapshot => Some("snap"),
-        Kind::AutoscalingGroup | Kind::ScalingPolicy => None,
-    }
-}
 
 /// Prefix of a security group rule id.
 pub const RULE_PREFIX: &str = "sgr";
@@ -72,13 +54,5 @@ mod tests {
     fn ids_differ_for_every_counter() {
         let ids: BTreeSet<String> = (0..10_000).map(|n| format_id("i", 7, n)).collect();
         assert_eq!(ids.len(), 10_000);
-    }
-
-    #[test]
-    fn every_kind_but_the_named_ones_has_a_prefix() {
-        for kind in Kind::ALL {
-            let named = matches!(kind, Kind::AutoscalingGroup | Kind::ScalingPolicy);
-            assert_eq!(prefix(kind).is_none(), named, "{kind}");
-        }
     }
 }

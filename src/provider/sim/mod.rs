@@ -286,17 +286,9 @@ fn execute_one(
 
     let mut effect = false;
     let result = if !regions::is_region(region) {
-        Err(ProviderError::RegionUnavailable {
-            region: region.to_string(),
-            message: format!(
-                "Could not connect to the endpoint URL: \"https://ec2.{region}.amazonaws.com/\" (unknown region)"
-            ),
-        })
+        Err(unknown_region(region))
     } else if outages.contains(region) {
-        Err(ProviderError::RegionUnavailable {
-            region: region.to_string(),
-            message: "simulated outage: the region's endpoints do not answer".to_string(),
-        })
+        Err(region_in_outage(region))
     } else if fault == Fault::Throttle {
         Err(ProviderError::Throttled {
             message: "Rate exceeded (simulated)".to_string(),
@@ -367,18 +359,29 @@ fn execute_one(
     (result, settings.latency_ms.unwrap_or(0), record, crash)
 }
 
+/// What a call to a region AWS does not have gets: the SDK cannot resolve its endpoint.
+fn unknown_region(region: &str) -> ProviderError {
+    ProviderError::RegionUnavailable {
+        region: region.to_string(),
+        message: format!(
+            "Could not connect to the endpoint URL: \"https://ec2.{region}.amazonaws.com/\" (unknown region)"
+        ),
+    }
+}
+
+/// What a call to a region in a simulated outage gets.
+fn region_in_outage(region: &str) -> ProviderError {
+    ProviderError::RegionUnavailable {
+        region: region.to_string(),
+        message: "simulated outage: the region's endpoints do not answer".to_string(),
+    }
+}
+
 /// A failure of the simulation's own storage, reported as a non-retryable API error.
 fn storage_failure(error: &SimError) -> ProviderError {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
     ProviderError::Api {
         code: "SimStorageError".to_string(),
-        message,
+        message: crate::util::errors::error_chain(error),
     }
 }
 
@@ -452,6 +455,29 @@ impl Provider for SimProvider {
             id: id.to_string(),
         };
         expect_one(self.call(region, request).await?)
+    }
+
+    /// The catalogue's zones of `region`. Like DescribeAvailabilityZones it fails for an
+    /// unknown region and during the region's outage; it changes nothing in the cloud, so it
+    /// is neither counted nor logged as a call.
+    async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
+        let Some(zones) = regions::zones(region) else {
+            return Err(unknown_region(region));
+        };
+        let store = Arc::clone(&self.store);
+        let stored = tokio::task::spawn_blocking(move || store.peek())
+            .await
+            .map_err(|error| {
+                storage_failure(&SimError::Task {
+                    message: error.to_string(),
+                })
+            })?
+            .map_err(|error| storage_failure(&error))?;
+        let stored_outage = stored.is_some_and(|cloud| cloud.outages.contains(region));
+        if stored_outage || self.faults.outages.contains(region) {
+            return Err(region_in_outage(region));
+        }
+        Ok(zones)
     }
 
     fn calls(&self) -> CallCount {

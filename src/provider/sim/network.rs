@@ -165,11 +165,9 @@ pub fn create_subnet(
             format!("The CIDR '{block_text}' conflicts with another subnet"),
         ));
     }
-    let id = cloud.new_id_for(Kind::Subnet);
-    let mut subnet = Resource::new(Kind::Subnet, id.clone(), attributes.clone(), tags.clone());
+    let mut subnet = cloud.new_resource(Kind::Subnet, attributes, tags);
     subnet.internal.insert("zone".to_string(), json!(zone));
-    cloud.insert(context.region, subnet);
-    Ok(id)
+    Ok(cloud.add(context.region, subnet))
 }
 
 pub fn update_subnet(
@@ -230,17 +228,8 @@ pub fn create_internet_gateway(
             ),
         ));
     }
-    let id = cloud.new_id_for(Kind::InternetGateway);
-    cloud.insert(
-        context.region,
-        Resource::new(
-            Kind::InternetGateway,
-            id.clone(),
-            attributes.clone(),
-            tags.clone(),
-        ),
-    );
-    Ok(id)
+    let gateway = cloud.new_resource(Kind::InternetGateway, attributes, tags);
+    Ok(cloud.add(context.region, gateway))
 }
 
 pub fn delete_internet_gateway(
@@ -264,17 +253,8 @@ pub fn create_route_table(
     cloud.referenced(context.region, Kind::Network, network_id)?;
     check_routes(cloud, context, network_id, attributes)?;
     check_associations(cloud, context, network_id, None, attributes)?;
-    let id = cloud.new_id_for(Kind::RouteTable);
-    cloud.insert(
-        context.region,
-        Resource::new(
-            Kind::RouteTable,
-            id.clone(),
-            attributes.clone(),
-            tags.clone(),
-        ),
-    );
-    Ok(id)
+    let table = cloud.new_resource(Kind::RouteTable, attributes, tags);
+    Ok(cloud.add(context.region, table))
 }
 
 pub fn update_route_table(

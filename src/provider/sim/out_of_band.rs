@@ -130,18 +130,10 @@ impl SimCloud {
                 }
             }
             if kind == Kind::AutoscalingGroup {
-                let outages = BTreeSet::new();
-                let context = Context {
-                    region: &region,
-                    sequence: cloud.sequence,
-                    now: chrono::Utc::now(),
-                    outages: &outages,
-                };
-                let mut draft = cloud.clone();
                 // A group that cannot reach its new size stays short, as in AWS.
-                if autoscaling::reconcile(&mut draft, &context, id).is_ok() {
-                    *cloud = draft;
-                }
+                let _short = console_action(cloud, &region, |draft, context| {
+                    autoscaling::reconcile(draft, context, id)
+                });
             }
             Ok(())
         })
@@ -160,16 +152,9 @@ impl SimCloud {
                 .and_then(|state| state.resources.get(id))
                 .map(|resource| resource.kind)
                 .ok_or_else(|| SimError::UnknownId { id: id.to_string() })?;
-            let outages = BTreeSet::new();
-            let context = Context {
-                region: &region,
-                sequence: cloud.sequence,
-                now: chrono::Utc::now(),
-                outages: &outages,
-            };
-            let mut draft = cloud.clone();
-            operations::delete(&mut draft, &context, kind, id)?;
-            *cloud = draft;
+            console_action(cloud, &region, |draft, context| {
+                operations::delete(draft, context, kind, id)
+            })?;
             Ok(())
         })
     }
@@ -312,4 +297,25 @@ fn key_attributes(kind: Kind) -> &'static [&'static str] {
             "state",
         ],
     }
+}
+
+/// Runs an API operation as a console action in `region` would (no region is out): on a
+/// draft of the cloud, which replaces the cloud only when the operation succeeds, so a refused
+/// action changes nothing.
+fn console_action<T, E>(
+    cloud: &mut Cloud,
+    region: &str,
+    operation: impl FnOnce(&mut Cloud, &Context) -> Result<T, E>,
+) -> Result<T, E> {
+    let outages = BTreeSet::new();
+    let context = Context {
+        region,
+        sequence: cloud.sequence,
+        now: chrono::Utc::now(),
+        outages: &outages,
+    };
+    let mut draft = cloud.clone();
+    let result = operation(&mut draft, &context)?;
+    *cloud = draft;
+    Ok(result)
 }

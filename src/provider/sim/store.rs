@@ -8,7 +8,7 @@
 //! Two choices keep a call cheap however large the cloud grows:
 //! - The cloud a store last loaded or saved is kept in memory with the file it came from, and
 //!   is only parsed again when the path names another file or the file changed (see
-//!   [`Identity`]). Another process's save replaces the file, so it is always noticed.
+//!   [`HeldFile`]). Another process's save replaces the file, so it is always noticed.
 //! - A save is not flushed with fsync. The simulator's durability promise is about processes:
 //!   a call that returned is seen by every later call, also after the process exits or is
 //!   killed (the crash tests), and the rename gives exactly that, because the written bytes
@@ -19,6 +19,7 @@
 use super::call_log::{self, CallRecord};
 use super::cloud::{Cloud, FORMAT};
 use super::error::SimError;
+use crate::util::file_identity::HeldFile;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,47 +34,12 @@ pub struct Store {
     cache: Arc<Mutex<Option<Cached>>>,
 }
 
-/// A cloud in memory and the file it was read from or written to.
+/// A cloud in memory and the file it was read from or written to (every save renames a new
+/// file into place, so the held file is the version this cloud is).
 #[derive(Debug)]
 struct Cached {
-    /// Held open so that its inode cannot be reused by another file while cached: the same
-    /// inode at the path then really is the same file.
-    _file: File,
-    identity: Identity,
+    file: HeldFile,
     cloud: Cloud,
-}
-
-/// What tells one version of the cloud file from another without reading it: the file
-/// (device and inode, stable while [`Cached::_file`] holds it open; every save renames a new
-/// file into place) and, for changes made in place, its length and modification and change
-/// times.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Identity {
-    device: u64,
-    inode: u64,
-    length: u64,
-    modified: Option<std::time::SystemTime>,
-    changed: (i64, i64),
-}
-
-impl Identity {
-    /// `None` where files have no inode numbers: nothing is cached there.
-    #[cfg(unix)]
-    fn of(metadata: &std::fs::Metadata) -> Option<Identity> {
-        use std::os::unix::fs::MetadataExt;
-        Some(Identity {
-            device: metadata.dev(),
-            inode: metadata.ino(),
-            length: metadata.len(),
-            modified: metadata.modified().ok(),
-            changed: (metadata.ctime(), metadata.ctime_nsec()),
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn of(_metadata: &std::fs::Metadata) -> Option<Identity> {
-        None
-    }
 }
 
 /// An exclusive hold on the cloud file; released when dropped.
@@ -198,15 +164,10 @@ impl Locked<'_> {
     /// As [`Store::peek`].
     pub fn load(&self) -> Result<Cloud, SimError> {
         let store = self.store;
-        if let Some(cached) = store.cache().take() {
-            let current = match std::fs::metadata(&store.path) {
-                Ok(metadata) => Identity::of(&metadata),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-                Err(source) => return Err(store.io("read")(source)),
-            };
-            if current.as_ref() == Some(&cached.identity) {
-                return Ok(cached.cloud);
-            }
+        if let Some(cached) = store.cache().take()
+            && cached.file.is_at(&store.path).map_err(store.io("read"))?
+        {
+            return Ok(cached.cloud);
         }
         Ok(store.peek()?.unwrap_or_default())
     }
@@ -229,12 +190,8 @@ impl Locked<'_> {
             .persist(&store.path)
             .map_err(|error| store.io("replace")(error.error))?;
         // The cloud is saved whatever happens here; without an identity it is simply not kept.
-        if let Some(identity) = file.metadata().ok().as_ref().and_then(Identity::of) {
-            *store.cache() = Some(Cached {
-                _file: file,
-                identity,
-                cloud,
-            });
+        if let Some(file) = HeldFile::hold(file) {
+            *store.cache() = Some(Cached { file, cloud });
         }
         Ok(())
     }

@@ -2,7 +2,8 @@
 
 use super::{TestResult, code, harness};
 use crate::model::Kind;
-use crate::provider::sim::ids::{is_well_formed, prefix};
+use crate::model::cloud::id_prefix;
+use crate::provider::sim::ids::is_well_formed;
 use crate::provider::{Provider, ProviderError};
 use serde_json::json;
 
@@ -20,7 +21,7 @@ async fn ids_have_aws_prefixes_and_seventeen_hex_digits() -> TestResult {
         )
         .await?;
     for live in [&network, &subnet, &volume] {
-        let expected = prefix(live.kind).ok_or("kind without prefix")?;
+        let expected = id_prefix(live.kind).ok_or("kind without prefix")?;
         assert!(is_well_formed(expected, &live.id), "{}", live.id);
     }
     Ok(())

@@ -7,12 +7,18 @@ use crate::plan::Plan;
 use serde_json::{Map, json};
 use std::collections::BTreeSet;
 
+/// The version of the JSON view's shape, for programs that read it. It is the view's own
+/// contract, apart from the plan file's format: a plan file may change how it records where
+/// to apply while this view stays the same.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
 /// The plan as JSON:
 /// `{"format_version", "stack", "environment", "refresh_only", "changes": [{"address", "kind",
 /// "region", "action", "before", "after", "before_tags", "after_tags", "replace_because",
 /// "create_before_destroy"}], "summary": {"create", "update", "replace", "delete"}, "drift":
 /// [{"address", "kind", "region", "what", "attributes": {name: {"before", "after"}}}],
-/// "adopted": [{"address", "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"}}`.
+/// "adopted": [{"address", "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
+/// "policy": [{"rule", "severity", "message", "location", "addresses"}]}`.
 /// Sensitive values are `"(sensitive)"`; values only known after apply are
 /// `"(known after apply)"`.
 pub fn render_json(plan: &Plan) -> Value {
@@ -74,7 +80,7 @@ pub fn render_json(plan: &Plan) -> Value {
         })
         .collect();
     json!({
-        "format_version": plan.format_version,
+        "format_version": JSON_FORMAT_VERSION,
         "stack": plan.stack,
         "environment": plan.environment,
         "refresh_only": plan.refresh_only,

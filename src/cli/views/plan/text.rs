@@ -1,10 +1,16 @@
 //! The human view of a plan, shaped like Terraform's: what changed outside Cairn, what will be
 //! adopted, each change with its attributes, and one summary line.
+//!
+//! Attributes are listed one a line in HCL syntax; nested values are indented blocks (see
+//! [`super::value`]). A create leaves out what it does not set (`null`); an update shows
+//! only the attributes that change, and a set-like list (rules, id lists) that only changed
+//! order does not change.
 
-use super::value::{SENSITIVE_TEXT, UNKNOWN, inline, is_long_text};
-use crate::model::{Attributes, TAG_ADDRESS, TAG_ENV, TAG_STACK, Tags, Value};
+use super::super::Painter;
+use super::value::{SENSITIVE_TEXT, Shape, Symbol, UNKNOWN, Writer, is_absent, is_long_text};
+use crate::model::{Attributes, Kind, TAG_ADDRESS, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::plan::{Change, ChangeAction, Drift, DriftKind, Operation, Plan};
-use owo_colors::{OwoColorize, Style};
+use owo_colors::Style;
 use similar::{ChangeTag, TextDiff};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -12,7 +18,7 @@ use std::fmt::Write;
 /// How to render text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RenderOptions {
-    /// ANSI colors (off for tests, pipes and `--no-color`).
+    /// ANSI colors (off for tests, pipes and `NO_COLOR`).
     pub color: bool,
 }
 
@@ -41,7 +47,7 @@ pub fn summary_line(plan: &Plan) -> String {
     )
 }
 
-/// Renders `plan` as text, ending with a newline.
+/// Renders `plan` as text, ending with a newline; its policy findings follow the summary.
 pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
     let painter = Painter {
         color: options.color,
@@ -78,40 +84,12 @@ pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
         "{}",
         painter.paint(&summary_line(plan), Style::new().bold())
     );
+    out.push_str(&super::policy::render_policy(&plan.policy, &painter));
     out
 }
 
-struct Painter {
-    color: bool,
-}
-
-impl Painter {
-    fn paint(&self, text: &str, style: Style) -> String {
-        if self.color {
-            text.style(style).to_string()
-        } else {
-            text.to_string()
-        }
-    }
-
-    fn symbol(&self, symbol: Symbol) -> String {
-        let (text, style) = match symbol {
-            Symbol::Create => ("+", Style::new().green()),
-            Symbol::Update => ("~", Style::new().yellow()),
-            Symbol::Delete => ("-", Style::new().red()),
-            Symbol::Unchanged => (" ", Style::new()),
-        };
-        self.paint(text, style)
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Symbol {
-    Create,
-    Update,
-    Delete,
-    Unchanged,
-}
+/// The column of an attribute line's symbol inside a resource block.
+const ATTRIBUTE_INDENT: usize = 6;
 
 fn render_drift(out: &mut String, drift: &[Drift], painter: &Painter) {
     let _ = writeln!(
@@ -136,24 +114,20 @@ fn render_drift(out: &mut String, drift: &[Drift], painter: &Painter) {
             painter.paint("#", Style::new().bold()),
             painter.paint(entry.address.as_str(), Style::new().bold())
         );
+        let (symbol, opening) = match entry.what {
+            DriftKind::Deleted => (Symbol::Delete, "{}\n"),
+            DriftKind::Changed => (Symbol::Update, "{"),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} \"{}\" {opening}",
+            symbol.painted(painter),
+            entry.kind,
+            entry.address
+        );
         match entry.what {
-            DriftKind::Deleted => {
-                let _ = writeln!(
-                    out,
-                    "  {} {} \"{}\" {{}}\n",
-                    painter.symbol(Symbol::Delete),
-                    entry.kind,
-                    entry.address
-                );
-            }
+            DriftKind::Deleted => {}
             DriftKind::Changed => {
-                let _ = writeln!(
-                    out,
-                    "  {} {} \"{}\" {{",
-                    painter.symbol(Symbol::Update),
-                    entry.kind,
-                    entry.address
-                );
                 let width = entry.attributes.keys().map(String::len).max().unwrap_or(0);
                 for (name, (recorded, live)) in &entry.attributes {
                     let line = AttributeLine {
@@ -162,12 +136,21 @@ fn render_drift(out: &mut String, drift: &[Drift], painter: &Painter) {
                         new: Some(live),
                         sensitive: entry.sensitive.contains(name),
                         note: None,
+                        shape: shape_of(entry.kind, name),
                     };
                     attribute_line(out, painter, width, &line);
                 }
                 out.push_str("    }\n\n");
             }
         }
+    }
+}
+
+/// How an attribute's value is read: sets compare without order, tags are a map.
+fn shape_of(kind: Kind, name: &str) -> Shape {
+    Shape {
+        set: kind.is_set_attribute(name),
+        map: name == "tags",
     }
 }
 
@@ -189,26 +172,26 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, painter: &Paint
     let (header, symbol) = match change.action {
         ChangeAction::Create => (
             "will be created".to_string(),
-            painter.symbol(Symbol::Create),
+            Symbol::Create.painted(painter),
         ),
         ChangeAction::Update => (
             "will be updated in place".to_string(),
-            painter.symbol(Symbol::Update),
+            Symbol::Update.painted(painter),
         ),
         ChangeAction::Replace if change.create_before_destroy => (
             "must be replaced (the new object is created first)".to_string(),
             format!(
                 "{}/{}",
-                painter.symbol(Symbol::Create),
-                painter.symbol(Symbol::Delete)
+                Symbol::Create.painted(painter),
+                Symbol::Delete.painted(painter)
             ),
         ),
         ChangeAction::Replace => (
             "must be replaced".to_string(),
             format!(
                 "{}/{}",
-                painter.symbol(Symbol::Delete),
-                painter.symbol(Symbol::Create)
+                Symbol::Delete.painted(painter),
+                Symbol::Create.painted(painter)
             ),
         ),
         ChangeAction::Delete if extra_object => (
@@ -216,11 +199,11 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, painter: &Paint
                 "has an extra object `{}` that will be destroyed",
                 before_id.unwrap_or("?")
             ),
-            painter.symbol(Symbol::Delete),
+            Symbol::Delete.painted(painter),
         ),
         ChangeAction::Delete => (
             "will be destroyed".to_string(),
-            painter.symbol(Symbol::Delete),
+            Symbol::Delete.painted(painter),
         ),
     };
     let _ = writeln!(
@@ -267,19 +250,22 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, painter: &Paint
             .iter()
             .any(|because| because == name)
             .then_some("# forces replacement");
-        let sensitive = change.sensitive.contains(name);
         let line = |old, new, note| AttributeLine {
             name,
             old,
             new,
-            sensitive,
+            sensitive: change.sensitive.contains(name),
             note,
+            shape: shape_of(change.kind, name),
         };
         match change.action {
+            // As Terraform does: what a create leaves unset, or a delete had unset, is noise.
+            ChangeAction::Create if is_absent(new) => {}
+            ChangeAction::Delete if is_absent(old) => {}
             ChangeAction::Create => lines.push(line(None, new, None)),
             ChangeAction::Delete => lines.push(line(old, None, None)),
             ChangeAction::Update | ChangeAction::Replace => {
-                if old == new && name != "id" {
+                if name != "id" && change.kind.same_value(name, old, new) {
                     hidden += 1;
                 } else {
                     lines.push(line(old, new, note));
@@ -287,96 +273,57 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, painter: &Paint
             }
         }
     }
-    let tag_lines = tag_changes(change);
+    let (old_tags, new_tags) = shown_tags(change);
+    let tags_line = (old_tags != new_tags).then(|| AttributeLine {
+        name: "tags",
+        old: (change.action != ChangeAction::Create).then_some(&old_tags),
+        new: (change.action != ChangeAction::Delete).then_some(&new_tags),
+        sensitive: false,
+        note: None,
+        shape: Shape {
+            set: false,
+            map: true,
+        },
+    });
     let width = lines
         .iter()
+        .chain(&tags_line)
         .map(|line| line.name.len())
-        .chain((!tag_lines.is_empty()).then_some(4))
         .max()
         .unwrap_or(0);
-    for line in &lines {
+    for line in lines.iter().chain(&tags_line) {
         attribute_line(out, painter, width, line);
     }
-    if !tag_lines.is_empty() {
-        let symbol = match change.action {
-            ChangeAction::Create => Symbol::Create,
-            ChangeAction::Delete => Symbol::Delete,
-            _ => Symbol::Update,
-        };
-        let _ = writeln!(
-            out,
-            "      {} {:width$} = {{",
-            painter.symbol(symbol),
-            "tags"
-        );
-        let tag_width = tag_lines
-            .iter()
-            .map(|(key, ..)| key.len() + 2)
-            .max()
-            .unwrap_or(0);
-        for (key, old, new) in tag_lines {
-            let quoted = format!("\"{key}\"");
-            let (symbol, text) = match (old, new) {
-                (None, Some(new)) => (Symbol::Create, format!("\"{new}\"")),
-                (Some(old), None) => (Symbol::Delete, format!("\"{old}\" -> null")),
-                (Some(old), Some(new)) => (Symbol::Update, format!("\"{old}\" -> \"{new}\"")),
-                (None, None) => continue,
-            };
-            let _ = writeln!(
-                out,
-                "          {} {quoted:tag_width$} = {text}",
-                painter.symbol(symbol)
-            );
-        }
-        out.push_str("        }\n");
-    }
-    if hidden > 0 {
-        let plural = if hidden == 1 {
-            "attribute"
-        } else {
-            "attributes"
-        };
-        let _ = writeln!(
-            out,
-            "        {}",
-            painter.paint(
-                &format!("# ({hidden} unchanged {plural} hidden)"),
-                Style::new().dimmed()
-            )
-        );
+    let writer = Writer { painter };
+    if let Some(line) = writer.hidden(ATTRIBUTE_INDENT + 2, hidden, "attribute") {
+        let _ = writeln!(out, "{line}");
     }
     out.push_str("    }\n\n");
 }
 
-/// Tag differences worth showing: every difference, but ownership tags only when they are
-/// what changed (they are on every object and otherwise only noise).
-fn tag_changes(change: &Change) -> Vec<(String, Option<String>, Option<String>)> {
+/// The tags worth showing, before and after: every difference, but ownership tags only when
+/// they are what changed (they are on every object and otherwise only noise).
+fn shown_tags(change: &Change) -> (Value, Value) {
     let ownership = |key: &str| [TAG_STACK, TAG_ENV, TAG_ADDRESS].contains(&key);
-    let diff = |before: &Tags, after: &Tags, keep_ownership: bool| {
-        let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-        keys.into_iter()
-            .filter(|key| keep_ownership || !ownership(key))
-            .filter(|key| before.get(*key) != after.get(*key))
-            .map(|key| {
-                (
-                    key.clone(),
-                    before.get(key).cloned(),
-                    after.get(key).cloned(),
-                )
-            })
-            .collect::<Vec<_>>()
+    let as_value = |tags: &Tags, keep_ownership: bool| {
+        Value::Object(
+            tags.iter()
+                .filter(|(key, _)| keep_ownership || !ownership(key))
+                .map(|(key, value)| (key.clone(), Value::String(value.clone())))
+                .collect(),
+        )
     };
-    match change.action {
-        ChangeAction::Create => diff(&Tags::new(), &change.after_tags, false),
-        ChangeAction::Delete => diff(&change.before_tags, &Tags::new(), false),
-        ChangeAction::Update | ChangeAction::Replace => {
-            let user = diff(&change.before_tags, &change.after_tags, false);
-            if user.is_empty() {
-                diff(&change.before_tags, &change.after_tags, true)
-            } else {
-                user
-            }
-        }
+    let (before, after) = match change.action {
+        ChangeAction::Create => (&Tags::new(), &change.after_tags),
+        ChangeAction::Delete => (&change.before_tags, &Tags::new()),
+        ChangeAction::Update | ChangeAction::Replace => (&change.before_tags, &change.after_tags),
+    };
+    let user = (as_value(before, false), as_value(after, false));
+    let updated = matches!(change.action, ChangeAction::Update | ChangeAction::Replace);
+    if updated && user.0 == user.1 && before != after {
+        (as_value(before, true), as_value(after, true))
+    } else {
+        user
     }
 }
 
@@ -387,9 +334,11 @@ struct AttributeLine<'a> {
     new: Option<&'a Value>,
     sensitive: bool,
     note: Option<&'static str>,
+    shape: Shape,
 }
 
-/// One `  ~ name = old -> new` line, or a heredoc diffed line by line for long text.
+/// One `  ~ name = old -> new` line (with the lines of a nested value under it), or a heredoc
+/// diffed line by line for long text.
 fn attribute_line(out: &mut String, painter: &Painter, width: usize, line: &AttributeLine<'_>) {
     let AttributeLine {
         name,
@@ -397,21 +346,26 @@ fn attribute_line(out: &mut String, painter: &Painter, width: usize, line: &Attr
         new,
         sensitive,
         note,
+        shape,
     } = *line;
-    let symbol = match (old, new) {
-        (None, _) => Symbol::Create,
-        (_, None) => Symbol::Delete,
-        (Some(old), Some(new)) if old == new => Symbol::Unchanged,
+    let symbol = match (is_absent(old), is_absent(new)) {
+        (true, false) => Symbol::Create,
+        (false, true) => Symbol::Delete,
+        _ if old == new => Symbol::Unchanged,
         _ => Symbol::Update,
     };
     let note = note
         .map(|note| format!(" {}", painter.paint(note, Style::new().red())))
         .unwrap_or_default();
-    let prefix = format!("      {} {name:width$} = ", painter.symbol(symbol));
+    let prefix = format!(
+        "{}{} {name:width$} = ",
+        " ".repeat(ATTRIBUTE_INDENT),
+        symbol.painted(painter)
+    );
     if !sensitive
         && (old.is_some_and(is_long_text) || new.is_some_and(is_long_text))
-        && old.is_none_or(|value| value.is_string())
-        && new.is_none_or(|value| value.is_string())
+        && old.is_none_or(|value| value.is_string() || value.is_null())
+        && new.is_none_or(|value| value.is_string() || value.is_null())
     {
         let old_text = old.and_then(Value::as_str).unwrap_or("");
         let new_text = new.and_then(Value::as_str).unwrap_or("");
@@ -420,21 +374,48 @@ fn attribute_line(out: &mut String, painter: &Painter, width: usize, line: &Attr
         out.push_str("        EOT\n");
         return;
     }
-    let show = |value: &Value| {
-        if sensitive {
-            SENSITIVE_TEXT.to_string()
-        } else {
-            inline(value, false)
+    let writer = Writer { painter };
+    let value = match (old, new) {
+        _ if sensitive => {
+            let mask = |value: Option<&Value>| (!is_absent(value)).then_some(SENSITIVE_TEXT);
+            let text = match (mask(old), mask(new)) {
+                (Some(old), Some(new)) => format!("{old} -> {new}"),
+                (Some(old), None) => format!("{old} -> null"),
+                (None, Some(new)) => new.to_string(),
+                (None, None) => "null".to_string(),
+            };
+            vec![text]
         }
+        (None, Some(new)) => writer.whole_shaped(new, Symbol::Create, ATTRIBUTE_INDENT, shape),
+        (Some(old), None) => {
+            let mut lines = writer.whole_shaped(old, Symbol::Delete, ATTRIBUTE_INDENT, shape);
+            if let Some(last) = lines.last_mut() {
+                last.push_str(" -> null");
+            }
+            lines
+        }
+        (Some(old), Some(new)) if old == new => {
+            writer.whole_shaped(new, Symbol::Unchanged, ATTRIBUTE_INDENT, shape)
+        }
+        (Some(old), Some(new)) if new.is_null() => {
+            let mut lines = writer.whole_shaped(old, Symbol::Delete, ATTRIBUTE_INDENT, shape);
+            if let Some(last) = lines.last_mut() {
+                last.push_str(" -> null");
+            }
+            lines
+        }
+        (Some(old), Some(new)) if old.is_null() => {
+            writer.whole_shaped(new, Symbol::Create, ATTRIBUTE_INDENT, shape)
+        }
+        (Some(old), Some(new)) => writer.changed(old, new, ATTRIBUTE_INDENT, shape),
+        (None, None) => vec![UNKNOWN.to_string()],
     };
-    let text = match (old, new) {
-        (None, Some(new)) => show(new),
-        (Some(old), None) => format!("{} -> null", show(old)),
-        (Some(old), Some(new)) if old == new => show(new),
-        (Some(old), Some(new)) => format!("{} -> {}", show(old), show(new)),
-        (None, None) => UNKNOWN.to_string(),
-    };
-    let _ = writeln!(out, "{prefix}{text}{note}");
+    let mut value = value.into_iter();
+    let first = value.next().unwrap_or_default();
+    let _ = writeln!(out, "{prefix}{first}{note}");
+    for rest in value {
+        let _ = writeln!(out, "{rest}");
+    }
 }
 
 /// Lines of `old` → `new` with `+`/`-` markers, unchanged stretches beyond three lines of
@@ -458,7 +439,7 @@ fn text_diff(out: &mut String, painter: &Painter, old: &str, new: &str) {
                     ChangeTag::Equal => Symbol::Unchanged,
                 };
                 let line = change.value().trim_end_matches(['\n', '\r']);
-                let _ = writeln!(out, "          {} {line}", painter.symbol(symbol));
+                let _ = writeln!(out, "          {} {line}", symbol.painted(painter));
             }
         }
         if let Some(last) = group.last() {

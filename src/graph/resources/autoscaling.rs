@@ -1,0 +1,178 @@
+//! `autoscaling` → an autoscaling group, a target-tracking scaling policy per `scaling` block,
+//! and the group's `rollout` settings.
+
+use super::{Built, Instance, attributes};
+use crate::config::diagnostics::Diagnostic;
+use crate::config::eval;
+use crate::graph::{RolloutSpec, RolloutStrategy};
+use crate::model::{Address, Kind, Value, reference, references_in};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
+    let block = instance.block;
+    let template_id = instance.id(
+        block,
+        "template",
+        "a launch template such as `launch_template.web`",
+    );
+    let subnet_ids = instance.ids(
+        block,
+        "subnets",
+        "a list of subnets such as `network.main.subnet.public`",
+    );
+    let min = instance.count(block, "min");
+    let max = instance.count(block, "max");
+    let desired = match block.attribute("desired") {
+        Some(_) => instance.count(block, "desired"),
+        None => min,
+    };
+    let (template_id, subnet_ids, min, max, desired) =
+        (template_id?, subnet_ids?, min?, max?, desired?);
+    if !(min <= desired && desired <= max) {
+        let span = block
+            .attribute("desired")
+            .or(block.attribute("max"))?
+            .value_span;
+        instance.problem(
+            Diagnostic::at(
+                instance.sources,
+                span,
+                format!("`{}` needs min <= desired <= max", block.display()),
+            )
+            .expected(format!(
+                "a size between {min} and {max}, found min {min}, desired {desired}, max {max}"
+            )),
+        );
+        return None;
+    }
+    if subnet_ids.is_empty() {
+        let attr = block.attribute("subnets")?;
+        instance.problem(Diagnostic::at(
+            instance.sources,
+            attr.value_span,
+            "an autoscaling group needs at least one subnet",
+        ));
+        return None;
+    }
+    let template_version = match references_in(&Value::String(template_id.clone())).first() {
+        Some(found) => Value::String(reference(&found.address, "latest_version")),
+        None => Value::String("$Latest".to_string()),
+    };
+    let address = instance.at(&instance.region.name);
+    let group_id = Value::String(reference(&address, "id"));
+    let mut built = Built {
+        primary: vec![address.clone()],
+        value: json!({ "id": group_id, "name": instance.name, "min": min, "max": max, "desired": desired }),
+        ..Built::default()
+    };
+    built.resources.push(instance.produced(
+        address.clone(),
+        Kind::AutoscalingGroup,
+        attributes(vec![
+            ("name", Value::String(instance.name.clone())),
+            ("launch_template_id", Value::String(template_id)),
+            ("launch_template_version", template_version),
+            ("subnet_ids", Value::Array(subnet_ids)),
+            ("min", json!(min)),
+            ("max", json!(max)),
+            ("desired", json!(desired)),
+        ]),
+        instance.sensitive(&[
+            ("template", "launch_template_id"),
+            ("subnets", "subnet_ids"),
+            ("min", "min"),
+            ("max", "max"),
+            ("desired", "desired"),
+        ]),
+        instance.name.clone(),
+    ));
+    for scaling in block.blocks_named("scaling") {
+        let Some(target) = instance.percentage(scaling, "target_cpu", 1) else {
+            continue;
+        };
+        let name = format!("{}-{}", instance.name, scaling.name());
+        built.resources.push(instance.produced(
+            Address::new(format!(
+                "{}.scaling.{}[{}]",
+                instance.address_base,
+                scaling.name(),
+                instance.region.name
+            )),
+            Kind::ScalingPolicy,
+            attributes(vec![
+                ("name", Value::String(name.clone())),
+                ("group_name", group_id.clone()),
+                ("target_cpu", json!(target)),
+            ]),
+            BTreeSet::new(),
+            name,
+        ));
+    }
+    if let Some(rollout) = rollout(instance) {
+        built.rollout = Some((address, rollout));
+    }
+    Some(built)
+}
+
+/// The `rollout` block: how the group replaces its instances when its template changes.
+/// Without one, nothing (the group's default behaviour).
+fn rollout(instance: &Instance<'_>) -> Option<RolloutSpec> {
+    let rollout = instance.block.blocks_named("rollout").next()?;
+    let strategy = match instance.value(rollout, "strategy") {
+        Some((Value::String(text), _)) if text == "rolling" => Some(RolloutStrategy::Rolling),
+        Some((Value::String(text), _)) if text == "canary" => Some(RolloutStrategy::Canary),
+        Some((Value::String(text), _)) if text == "all_at_once" => Some(RolloutStrategy::AllAtOnce),
+        Some((value, attr)) => {
+            instance.problem(eval::wrong_type(
+                instance.sources,
+                attr,
+                &value,
+                "`\"rolling\"`, `\"canary\"` or `\"all_at_once\"`",
+            ));
+            None
+        }
+        None => None,
+    };
+    let checkpoints = match instance.value(rollout, "checkpoints") {
+        None => Some(vec![100]),
+        Some((value, attr)) => {
+            let parsed: Option<Vec<u32>> = value.as_array().and_then(|items| {
+                items
+                    .iter()
+                    .map(|item| item.as_u64().and_then(|n| u32::try_from(n).ok()))
+                    .collect()
+            });
+            match parsed {
+                Some(list)
+                    if !list.is_empty()
+                        && list.windows(2).all(|pair| pair[0] < pair[1])
+                        && list.last() == Some(&100) =>
+                {
+                    Some(list)
+                }
+                _ => {
+                    instance.problem(eval::wrong_type(
+                        instance.sources,
+                        attr,
+                        &value,
+                        "rising percentages ending at 100, such as `[10, 50, 100]`",
+                    ));
+                    None
+                }
+            }
+        }
+    };
+    let min_healthy = match rollout.attribute("min_healthy") {
+        None => Some(90),
+        Some(_) => instance
+            .percentage(rollout, "min_healthy", 0)
+            .and_then(|value| u32::try_from(value).ok()),
+    };
+    Some(RolloutSpec {
+        strategy: strategy?,
+        checkpoints: checkpoints?,
+        min_healthy: min_healthy?,
+        source: instance.sources.location(rollout.ident_span),
+    })
+}

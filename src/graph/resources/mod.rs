@@ -1,0 +1,162 @@
+//! Building resources: one evaluated block instance in, the resources it declares out, in the
+//! attribute shapes of [`crate::model::Kind`]'s table, with their cloud-unique names and the
+//! value other blocks see when they refer to this one (`network.main.id`, `firewall.web`, ...).
+//!
+//! One builder per block type, each in its own file, listed in [`BUILDERS`]: a new block type
+//! (after its schema in `config::schema`) is a new file here and a row in that table. The
+//! readers every builder uses to evaluate and check its attributes are in `read.rs`.
+
+mod autoscaling;
+mod backup_policy;
+mod firewall;
+mod instance;
+mod launch_template;
+mod network;
+mod read;
+mod volume;
+
+use super::{BackupPolicySpec, RolloutSpec};
+use crate::config::diagnostics::Diagnostic;
+use crate::config::tree::{Attr, BlockDef};
+use crate::config::{RegionSpec, Sources};
+use crate::model::{Address, Kind, Value};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Builds the resources of one block instance; `None` when the block failed (its problems
+/// are in [`Instance::problems`]).
+type Builder = fn(&Instance<'_>) -> Option<Built>;
+
+/// The builder of every block type that declares resources, which is also what can be referred
+/// to as `TYPE.NAME` in expressions.
+const BUILDERS: [(&str, Builder); 7] = [
+    ("network", network::build),
+    ("firewall", firewall::build),
+    ("launch_template", launch_template::build),
+    ("autoscaling", autoscaling::build),
+    ("volume", volume::build),
+    ("instance", instance::build),
+    ("backup_policy", backup_policy::build),
+];
+
+/// Block types that declare resources (and can be referred to as `TYPE.NAME`): those with a
+/// builder.
+pub const RESOURCE_TYPES: [&str; BUILDERS.len()] = {
+    let mut names = [""; BUILDERS.len()];
+    let mut index = 0;
+    while index < BUILDERS.len() {
+        names[index] = BUILDERS[index].0;
+        index += 1;
+    }
+    names
+};
+
+/// One resource a block produced, before the expander adds tags, dependencies and lifecycle.
+#[derive(Debug, Clone)]
+pub struct Produced {
+    pub address: Address,
+    pub kind: Kind,
+    pub attributes: BTreeMap<String, Value>,
+    pub sensitive: BTreeSet<String>,
+    /// The `Name` tag.
+    pub display_name: String,
+}
+
+/// Everything one block instance produced.
+#[derive(Debug, Default)]
+pub struct Built {
+    pub resources: Vec<Produced>,
+    /// The value of `TYPE.NAME` in expressions.
+    pub value: Value,
+    /// The addresses a reference to this block depends on (the block's main resource).
+    pub primary: Vec<Address>,
+    pub policy: Option<BackupPolicySpec>,
+    pub rollout: Option<(Address, RolloutSpec)>,
+}
+
+/// How to evaluate an attribute of the block being built: `Err(None)` means the attribute
+/// depends on something that already failed, which was reported where it failed.
+pub type Evaluator<'a> = dyn Fn(&Attr) -> Result<Value, Option<Diagnostic>> + 'a;
+
+/// The block instance being built and how to read its attributes.
+pub struct Instance<'a> {
+    pub sources: &'a Sources,
+    pub block: &'a BlockDef,
+    pub region: &'a RegionSpec,
+    /// The address without the placement: `module.web.firewall.app["k"]`.
+    pub address_base: String,
+    /// The cloud-unique name: `{stack}-{env}[-{module}]-{name}[-{key}]`.
+    pub name: String,
+    /// The block as users name it: `module.web.firewall.app["k"]`.
+    pub block_path: String,
+    /// The block name with its module path and key: `module.web.daily["k"]`.
+    pub short_name: String,
+    /// Primary zone → override zone, when a region override is active.
+    pub zone_map: &'a BTreeMap<String, String>,
+    pub evaluate: &'a Evaluator<'a>,
+    pub is_sensitive: &'a dyn Fn(&Attr) -> bool,
+    pub problems: RefCell<Vec<Diagnostic>>,
+    /// Set when an attribute could not be evaluated, so the block produces nothing.
+    pub failed: RefCell<bool>,
+}
+
+impl Built {
+    /// What a block with one resource built: that resource, which references depend on, and
+    /// the value they see.
+    fn one(produced: Produced, value: Value) -> Built {
+        Built {
+            primary: vec![produced.address.clone()],
+            resources: vec![produced],
+            value,
+            ..Built::default()
+        }
+    }
+}
+
+/// Builds the resources of one block instance. Returns `None` when the block failed (its
+/// problems are in `instance.problems`).
+pub fn build(instance: &Instance<'_>) -> Option<Built> {
+    let block_type = instance.block.ident.as_str();
+    let Some((_, builder)) = BUILDERS.iter().find(|(name, _)| *name == block_type) else {
+        instance.problem(Diagnostic::internal(format!(
+            "block type `{block_type}` passed the schema but has no expansion"
+        )));
+        return None;
+    };
+    let built = builder(instance);
+    if *instance.failed.borrow() {
+        return None;
+    }
+    built
+}
+
+pub(super) fn attributes(pairs: Vec<(&str, Value)>) -> BTreeMap<String, Value> {
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::schema::{MODULE_BLOCKS, STACK_BLOCKS};
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_resource_block_of_the_language_has_exactly_one_builder() {
+        let in_schema: BTreeSet<&str> = STACK_BLOCKS
+            .iter()
+            .chain(MODULE_BLOCKS.iter())
+            .filter(|schema| schema.meta)
+            .map(|schema| schema.ident)
+            .collect();
+        let with_builder: BTreeSet<&str> = RESOURCE_TYPES.into_iter().collect();
+        assert_eq!(with_builder, in_schema);
+        assert_eq!(
+            with_builder.len(),
+            BUILDERS.len(),
+            "a block type listed twice"
+        );
+    }
+}

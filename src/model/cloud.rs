@@ -1,0 +1,88 @@
+//! The conventions of the cloud the model mirrors: how its ids look, which tags it keeps for
+//! itself, how it names block devices.
+//!
+//! The model's kinds follow AWS (the simulated cloud copies AWS's behaviour), and a few of
+//! AWS's spellings matter to the engine: a firewall rule may name a security group by its id,
+//! the plan must not diff the tags the cloud adds on its own, a launch template's volumes need
+//! device names. They are written here once, so the graph and the plan ask the model instead
+//! of spelling `sg-` or `aws:` themselves, and the simulated cloud draws its ids from the same
+//! table.
+
+use super::Kind;
+
+/// The prefix of the ids the cloud gives resources of `kind` (`vpc`, `sg`, …, written before
+/// a `-`), or `None` for kinds identified by their name.
+pub fn id_prefix(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Network => Some("vpc"),
+        Kind::Subnet => Some("subnet"),
+        Kind::InternetGateway => Some("igw"),
+        Kind::RouteTable => Some("rtb"),
+        Kind::SecurityGroup => Some("sg"),
+        Kind::LaunchTemplate => Some("lt"),
+        Kind::Volume => Some("vol"),
+        Kind::Instance => Some("i"),
+        Kind::Snapshot => Some("snap"),
+        Kind::AutoscalingGroup | Kind::ScalingPolicy => None,
+    }
+}
+
+/// Whether `text` reads as the id of a resource of `kind` (`sg-0abc…` for a security group):
+/// how a literal id written in the configuration is told apart from other strings.
+pub fn is_id_of(kind: Kind, text: &str) -> bool {
+    id_prefix(kind).is_some_and(|prefix| {
+        text.strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('-'))
+    })
+}
+
+/// The prefix of the tag keys the cloud sets by itself (`aws:autoscaling:groupName`, …) and
+/// reserves: Cairn neither sets them nor diffs them.
+pub const CLOUD_TAG_PREFIX: &str = "aws:";
+
+/// Whether `key` is a tag the cloud sets by itself.
+pub fn is_cloud_tag(key: &str) -> bool {
+    key.starts_with(CLOUD_TAG_PREFIX)
+}
+
+/// The device name of the volume at `position` among a launch template's volumes: the first
+/// is the root device (`/dev/xvda`), the next ones follow the alphabet (`/dev/xvdb`, …).
+pub fn device_name(position: usize) -> String {
+    let letter = char::from(b'a' + (position % 26) as u8);
+    format!("/dev/xvd{letter}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_but_the_named_ones_has_an_id_prefix() {
+        for kind in Kind::ALL {
+            let named = matches!(kind, Kind::AutoscalingGroup | Kind::ScalingPolicy);
+            assert_eq!(id_prefix(kind).is_none(), named, "{kind}");
+        }
+    }
+
+    #[test]
+    fn ids_are_told_by_their_prefix_and_dash() {
+        assert!(is_id_of(Kind::SecurityGroup, "sg-0123456789abcdef0"));
+        assert!(!is_id_of(Kind::SecurityGroup, "sgx-1"));
+        assert!(!is_id_of(Kind::SecurityGroup, "10.0.0.0/16"));
+        assert!(!is_id_of(Kind::Network, "sg-1"));
+        assert!(!is_id_of(Kind::AutoscalingGroup, "web"));
+    }
+
+    #[test]
+    fn only_the_cloud_s_reserved_tags_are_cloud_tags() {
+        assert!(is_cloud_tag("aws:autoscaling:groupName"));
+        assert!(!is_cloud_tag("cairn:address"));
+        assert!(!is_cloud_tag("Name"));
+    }
+
+    #[test]
+    fn the_first_device_is_the_root_and_the_rest_follow_the_alphabet() {
+        let names: Vec<String> = (0..3).map(device_name).collect();
+        assert_eq!(names, ["/dev/xvda", "/dev/xvdb", "/dev/xvdc"]);
+    }
+}

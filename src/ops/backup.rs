@@ -1,0 +1,76 @@
+//! `cairn backup run|list|verify` (see [`crate::dr::backup`]): the stack loaded once, the
+//! state read once, without the lock (backups change no state), and the environment placed
+//! where that state says it runs, so backups taken while failed over are of the volumes in
+//! the failover region and go back to the primary.
+
+use super::OpsError;
+use super::run::{PlanRequest, Stack};
+use crate::dr::backup::{self, RunOptions};
+use crate::dr::{BackupListing, BackupRunReport, Deployment, Placement, VerifyReport};
+use crate::provider::{Provider, Retrying};
+use crate::state::StateDocument;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// What to back up, list or verify, and the time the operation counts as happening at.
+#[derive(Debug, Clone)]
+pub struct BackupRequest {
+    pub plan: PlanRequest,
+    /// "Now" for windows, tags and ages; the CLI passes the clock, tests pass fixed times.
+    pub now: DateTime<Utc>,
+}
+
+/// Runs every backup policy of the environment once: snapshot, copy, prune; audited.
+///
+/// # Errors
+/// The stack or its state cannot be loaded, the environment has no backup policy, or a cloud
+/// call fails (what was done before the failure stays done; the next run carries on).
+pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsError> {
+    let (stack, state, placement, cloud) = open(request).await?;
+    let options = RunOptions {
+        now: request.now,
+        fresh: false,
+    };
+    let report = backup::run(
+        &placement.expansion,
+        &state,
+        cloud.as_ref(),
+        options,
+        &stack.dir,
+    )
+    .await?;
+    Ok(report)
+}
+
+/// Lists the environment's backup snapshots per region.
+///
+/// # Errors
+/// The stack cannot be loaded or the environment has no backup policy.
+pub async fn list_backups(request: &BackupRequest) -> Result<BackupListing, OpsError> {
+    let (_, _, placement, cloud) = open(request).await?;
+    Ok(backup::list(&placement.expansion, cloud.as_ref(), request.now).await?)
+}
+
+/// Restores the newest copy of every backed-up volume in the DR region into a scratch volume,
+/// checks it and deletes it again.
+///
+/// # Errors
+/// The stack cannot be loaded, the environment has no backup policy, or a region cannot be
+/// listed; a failed restore is in the report instead.
+pub async fn verify_backups(request: &BackupRequest) -> Result<VerifyReport, OpsError> {
+    let (_, _, placement, cloud) = open(request).await?;
+    Ok(backup::verify(&placement.expansion, cloud.as_ref(), request.now).await?)
+}
+
+/// The stack, its state, the environment placed, and its cloud behind the retrying wrapper:
+/// backups run outside the apply executor, so they get its patience with throttling and
+/// transient errors from the wrapper.
+async fn open(
+    request: &BackupRequest,
+) -> Result<(Stack, StateDocument, Placement, Arc<dyn Provider>), OpsError> {
+    let stack = Stack::open(&request.plan)?;
+    let state = stack.state(&Deployment::Recorded)?;
+    let placement = stack.place(&Deployment::Recorded, &state)?;
+    let cloud = Retrying::wrap(stack.provider().await?);
+    Ok((stack, state, placement, cloud))
+}

@@ -1,0 +1,265 @@
+//! Decide: what the plan does to each desired address — create, update in place, replace, or
+//! nothing — and with which values.
+//!
+//! Addresses are decided in dependency order so that a reference can be resolved at plan time
+//! from what its target will be: a value that stays is known, one the cloud will compute anew
+//! is "known after apply". A replacement creates its new object first when the block asks for
+//! it, or when a dependent that is replaced that way needs the new object first.
+
+use super::reconcile::comparable_tags;
+use super::{ChangeAction, PlanError};
+use crate::graph::dag::Dag;
+use crate::model::{
+    Address, AttributeChange, Attributes, DesiredResource, Owner, Reference, Tags, Value, is_known,
+    references_in, resolve,
+};
+use crate::state::StateResource;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the plan does to one desired address.
+pub(super) struct Decision {
+    /// `None`: nothing to do.
+    pub action: Option<ChangeAction>,
+    /// Desired attributes with every reference that can be known at plan time resolved.
+    pub resolved: Attributes,
+    /// What an update sends: the resolved attributes, ignored ones kept as they are.
+    pub step_after: Attributes,
+    /// User tags plus ownership tags.
+    pub tags: Tags,
+    pub replace_because: Vec<String>,
+    pub sensitive: BTreeSet<String>,
+}
+
+/// The decisions of a plan.
+pub(super) struct Decisions {
+    pub by_address: BTreeMap<Address, Decision>,
+    /// The replaced addresses that create their new object before deleting the old one.
+    pub create_before_destroy: BTreeSet<Address>,
+}
+
+/// Decides what to do to every address of `desired` (those in scope), given what exists now
+/// (`current`) and who owns it.
+///
+/// # Errors
+/// [`PlanError::DependencyCycle`] when the desired resources depend on each other in a circle.
+pub(super) fn decide(
+    desired: &BTreeMap<&Address, &DesiredResource>,
+    current: &BTreeMap<Address, StateResource>,
+    owner: &Owner,
+) -> Result<Decisions, PlanError> {
+    // Dependencies first: a reference resolves against its target's decision, which must be
+    // made before.
+    let order = dependency_order(desired)?;
+    let by_address = decide_in_order(desired, &order, current, owner);
+    // Last, because it looks at the decisions of an address's dependents.
+    let create_before_destroy = effective_create_before_destroy(desired, &order, &by_address);
+    Ok(Decisions {
+        by_address,
+        create_before_destroy,
+    })
+}
+
+/// The desired addresses in dependency order (dependencies first, ties by address).
+fn dependency_order(
+    desired: &BTreeMap<&Address, &DesiredResource>,
+) -> Result<Vec<Address>, PlanError> {
+    let mut dag: Dag<Address, ()> = Dag::new();
+    for (address, resource) in desired {
+        dag.add_node((*address).clone());
+        for dependency in &resource.depends_on {
+            // What is out of scope is not planned, so nothing waits for it.
+            if desired.contains_key(dependency) {
+                dag.add_edge((*address).clone(), dependency.clone(), ());
+            }
+        }
+    }
+    dag.topological_order()
+        .map_err(|cycle| PlanError::DependencyCycle {
+            addresses: cycle.nodes().cloned().collect(),
+        })
+}
+
+fn decide_in_order(
+    desired: &BTreeMap<&Address, &DesiredResource>,
+    order: &[Address],
+    current: &BTreeMap<Address, StateResource>,
+    owner: &Owner,
+) -> BTreeMap<Address, Decision> {
+    let mut decisions: BTreeMap<Address, Decision> = BTreeMap::new();
+    for address in order {
+        let resource = desired[address];
+        let existing = current.get(address);
+        let lookup =
+            |reference: &Reference| lookup_planned(reference, desired, &decisions, current);
+        let resolved: Attributes = resource
+            .attributes
+            .iter()
+            .map(|(name, value)| (name.clone(), resolve(value, &lookup)))
+            .collect();
+        let mut sensitive = resource.sensitive.clone();
+        for (name, value) in &resource.attributes {
+            let carries_secret = references_in(value).iter().any(|reference| {
+                desired
+                    .get(&reference.address)
+                    .map(|other| &other.sensitive)
+                    .or_else(|| {
+                        current
+                            .get(&reference.address)
+                            .map(|other| &other.sensitive)
+                    })
+                    .is_some_and(|names| names.contains(&reference.attribute))
+            });
+            if carries_secret {
+                sensitive.insert(name.clone());
+            }
+        }
+        let mut tags = resource.tags.clone();
+        tags.extend(owner.tags_for(address));
+
+        let mut decision = Decision {
+            action: None,
+            step_after: resolved.clone(),
+            resolved,
+            tags,
+            replace_because: Vec::new(),
+            sensitive,
+        };
+        match existing {
+            None => decision.action = Some(ChangeAction::Create),
+            Some(existing) => {
+                let mut changed = false;
+                let mut step_after = Attributes::new();
+                for (name, value) in &decision.resolved {
+                    let change = resource.kind.change_for(name);
+                    if change == AttributeChange::Computed {
+                        continue;
+                    }
+                    let before = existing.attributes.get(name);
+                    if resource.lifecycle.ignore_changes.contains(name) {
+                        if let Some(before) = before {
+                            step_after.insert(name.clone(), before.clone());
+                        }
+                        continue;
+                    }
+                    step_after.insert(name.clone(), value.clone());
+                    // An unknown value is a change: it cannot be shown to be equal.
+                    if !resource.kind.same_value(name, before, Some(value)) {
+                        changed = true;
+                        if change == AttributeChange::Replace {
+                            decision.replace_because.push(name.clone());
+                        }
+                    }
+                }
+                // A kind the cloud keeps no tags on can never match the wanted tags.
+                let tags_changed =
+                    resource.kind.takes_tags() && comparable_tags(&existing.tags) != decision.tags;
+                decision.step_after = step_after;
+                decision.action = if !decision.replace_because.is_empty() {
+                    Some(ChangeAction::Replace)
+                } else if changed || tags_changed {
+                    Some(ChangeAction::Update)
+                } else {
+                    None
+                };
+            }
+        }
+        decisions.insert(address.clone(), decision);
+    }
+    decisions
+}
+
+/// The value a reference has at plan time, or `None` while it is "known after apply".
+fn lookup_planned(
+    reference: &Reference,
+    desired: &BTreeMap<&Address, &DesiredResource>,
+    decisions: &BTreeMap<Address, Decision>,
+    current: &BTreeMap<Address, StateResource>,
+) -> Option<Value> {
+    let recorded = || {
+        let object = current.get(&reference.address)?;
+        if reference.attribute == "id" {
+            return Some(Value::String(object.id.clone()));
+        }
+        object.attributes.get(&reference.attribute).cloned()
+    };
+    let (Some(decision), Some(resource)) = (
+        decisions.get(&reference.address),
+        desired.get(&reference.address),
+    ) else {
+        return recorded();
+    };
+    let attribute = reference.attribute.as_str();
+    let computed = resource.kind.change_for(attribute) == AttributeChange::Computed;
+    let configured = || {
+        decision
+            .resolved
+            .get(attribute)
+            .filter(|value| is_known(value))
+            .cloned()
+    };
+    match decision.action {
+        Some(ChangeAction::Create | ChangeAction::Replace) => {
+            if computed {
+                None
+            } else {
+                configured()
+            }
+        }
+        Some(ChangeAction::Update) => {
+            if attribute == "id" || resource.lifecycle.ignore_changes.contains(attribute) {
+                recorded()
+            } else if computed {
+                // An update may change what the cloud computes (a launch template's new
+                // `latest_version`).
+                None
+            } else {
+                configured()
+            }
+        }
+        Some(ChangeAction::Delete) | None => recorded().or_else(configured),
+    }
+}
+
+/// The replaced addresses that create their new object first: those that ask for it, and,
+/// as Terraform does, those whose dependents (looking through unchanged ones) do, because a
+/// dependent created first needs its dependency's new object first.
+fn effective_create_before_destroy(
+    desired: &BTreeMap<&Address, &DesiredResource>,
+    order: &[Address],
+    decisions: &BTreeMap<Address, Decision>,
+) -> BTreeSet<Address> {
+    let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
+    for (address, resource) in desired {
+        for dependency in &resource.depends_on {
+            dependents.entry(dependency).or_default().push(address);
+        }
+    }
+    let replaced = |address: &Address| {
+        decisions
+            .get(address)
+            .is_some_and(|decision| decision.action == Some(ChangeAction::Replace))
+    };
+    let mut create_first: BTreeSet<Address> = BTreeSet::new();
+    // Addresses with a create-first replacement downstream.
+    let mut forced: BTreeSet<Address> = BTreeSet::new();
+    for address in order.iter().rev() {
+        let downstream = dependents
+            .get(address)
+            .into_iter()
+            .flatten()
+            .any(|dependent| {
+                if replaced(dependent) {
+                    create_first.contains(*dependent)
+                } else {
+                    forced.contains(*dependent)
+                }
+            });
+        if downstream {
+            forced.insert(address.clone());
+        }
+        if replaced(address) && (desired[address].lifecycle.create_before_destroy || downstream) {
+            create_first.insert(address.clone());
+        }
+    }
+    create_first
+}

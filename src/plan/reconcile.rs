@@ -1,0 +1,223 @@
+//! Reconcile: state and what the refresh observed, merged into what exists now under each
+//! address.
+//!
+//! The plan compares against what the cloud holds now, not only what state recorded: changes
+//! made outside Cairn are reported as drift; objects deleted outside Cairn are reported gone
+//! (and so created again); an object carrying an address tag that state does not know (a
+//! crash's trace) is adopted rather than created twice; extra objects under one address are
+//! set aside for deletion.
+
+use super::order::Role;
+use super::refresh::Observed;
+use super::scope::Scope;
+use super::{Drift, DriftKind};
+use crate::model::cloud::is_cloud_tag;
+use crate::model::{Address, AttributeChange, DesiredResource, Tags, Value};
+use crate::provider::LiveResource;
+use crate::state::{StateDocument, StateResource};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// State and refresh reconciled: what exists now under each address.
+pub(super) struct Reconciled {
+    /// The object each address has now: live attributes where refreshed, as recorded
+    /// otherwise, adopted objects included.
+    pub current: BTreeMap<Address, StateResource>,
+    pub drift: Vec<Drift>,
+    pub adopted: Vec<StateResource>,
+    /// Objects to delete besides the current ones: duplicates and deposed objects.
+    pub garbage: Vec<(StateResource, Role)>,
+}
+
+/// Merges `state` with what the refresh `observed` for every address in `scope`; out of scope,
+/// what state recorded stands as it is.
+pub(super) fn reconcile(
+    desired: &BTreeMap<Address, DesiredResource>,
+    state: &StateDocument,
+    observed: &Observed,
+    scope: &Scope,
+) -> Reconciled {
+    let mut reconciled = Reconciled {
+        current: BTreeMap::new(),
+        drift: Vec::new(),
+        adopted: Vec::new(),
+        garbage: Vec::new(),
+    };
+    let deposed_ids: BTreeSet<&str> = state
+        .deposed
+        .iter()
+        .map(|object| object.id.as_str())
+        .collect();
+    let addresses: BTreeSet<&Address> = state
+        .resources
+        .keys()
+        .chain(observed.resources.keys())
+        .collect();
+    for address in addresses {
+        let recorded = state.resources.get(address);
+        if !scope.contains(address) {
+            if let Some(recorded) = recorded {
+                reconciled.current.insert(address.clone(), recorded.clone());
+            }
+            continue;
+        }
+        let wanted = desired.get(address);
+        let expected_kind = wanted
+            .map(|resource| resource.kind)
+            .or(recorded.map(|object| object.kind));
+        // A live object of another kind under this address was not made for it (a tag
+        // copied by hand); Cairn neither adopts nor deletes it.
+        let mut candidates: Vec<&LiveResource> = observed
+            .resources
+            .get(address)
+            .into_iter()
+            .flatten()
+            .filter(|live| expected_kind.is_none_or(|kind| live.kind == kind))
+            .filter(|live| !deposed_ids.contains(live.id.as_str()))
+            .collect();
+        candidates.sort_by(|left, right| left.id.cmp(&right.id));
+        let template = recorded
+            .cloned()
+            .or_else(|| candidates.first().map(|live| adopt(address, live, wanted)));
+        match recorded {
+            Some(recorded) if !observed.was_read(&recorded.region, recorded.kind) => {
+                reconciled.current.insert(address.clone(), recorded.clone());
+                continue;
+            }
+            Some(recorded) => {
+                if let Some(position) = candidates.iter().position(|live| live.id == recorded.id) {
+                    let live = candidates.remove(position);
+                    if let Some(drift) = drift_of(recorded, live) {
+                        reconciled.drift.push(drift);
+                    }
+                    reconciled
+                        .current
+                        .insert(address.clone(), refreshed(recorded, live));
+                } else if candidates.is_empty() {
+                    reconciled.drift.push(Drift {
+                        address: address.clone(),
+                        kind: recorded.kind,
+                        region: recorded.region.clone(),
+                        what: DriftKind::Deleted,
+                        attributes: BTreeMap::new(),
+                        sensitive: recorded.sensitive.clone(),
+                    });
+                } else {
+                    // The recorded object is gone but another carries its address (a
+                    // replacement a crash left unrecorded): adopting it replaces the record,
+                    // so no deletion is reported (apply would drop the adopted record).
+                    let live = candidates.remove(0);
+                    let mut adopted = adopt(address, live, wanted);
+                    adopted.dependencies = recorded.dependencies.clone();
+                    adopted.lifecycle = recorded.lifecycle.clone();
+                    reconciled.adopted.push(adopted.clone());
+                    reconciled.current.insert(address.clone(), adopted);
+                }
+            }
+            None => {
+                if !candidates.is_empty() {
+                    let live = candidates.remove(0);
+                    let adopted = adopt(address, live, wanted);
+                    reconciled.adopted.push(adopted.clone());
+                    reconciled.current.insert(address.clone(), adopted);
+                }
+            }
+        }
+        for duplicate in candidates {
+            let mut object = adopt(address, duplicate, wanted);
+            if let Some(template) = &template {
+                object.dependencies = template.dependencies.clone();
+            }
+            reconciled.garbage.push((object, Role::DeleteDuplicate));
+        }
+    }
+    for object in &state.deposed {
+        if scope.contains(&object.address) {
+            reconciled
+                .garbage
+                .push((object.clone(), Role::DeleteDeposed));
+        }
+    }
+    reconciled
+}
+
+/// A live object found by its address tag, as it would be recorded.
+fn adopt(
+    address: &Address,
+    live: &LiveResource,
+    wanted: Option<&DesiredResource>,
+) -> StateResource {
+    StateResource {
+        address: address.clone(),
+        kind: live.kind,
+        region: live.region.clone(),
+        id: live.id.clone(),
+        attributes: live.attributes.clone(),
+        tags: live.tags.clone(),
+        dependencies: wanted
+            .map(|resource| resource.depends_on.clone())
+            .unwrap_or_default(),
+        lifecycle: wanted
+            .map(|resource| resource.lifecycle.clone())
+            .unwrap_or_default(),
+        sensitive: wanted
+            .map(|resource| resource.sensitive.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// The recorded object with what the cloud reports now.
+fn refreshed(recorded: &StateResource, live: &LiveResource) -> StateResource {
+    StateResource {
+        region: live.region.clone(),
+        attributes: live.attributes.clone(),
+        tags: live.tags.clone(),
+        ..recorded.clone()
+    }
+}
+
+/// Differences between what state recorded and what the cloud reports, in the attributes
+/// the state recorded (computed ones aside: the cloud changes those by design).
+fn drift_of(recorded: &StateResource, live: &LiveResource) -> Option<Drift> {
+    let mut attributes = BTreeMap::new();
+    for (name, value) in &recorded.attributes {
+        if recorded.kind.change_for(name) == AttributeChange::Computed {
+            continue;
+        }
+        let now = live.attributes.get(name).cloned().unwrap_or(Value::Null);
+        if !recorded.kind.same_value(name, Some(&now), Some(value)) {
+            attributes.insert(name.clone(), (value.clone(), now));
+        }
+    }
+    let recorded_tags = comparable_tags(&recorded.tags);
+    let live_tags = comparable_tags(&live.tags);
+    if recorded.kind.takes_tags() && recorded_tags != live_tags {
+        attributes.insert(
+            "tags".to_string(),
+            (tags_value(&recorded_tags), tags_value(&live_tags)),
+        );
+    }
+    (!attributes.is_empty()).then(|| Drift {
+        address: recorded.address.clone(),
+        kind: recorded.kind,
+        region: recorded.region.clone(),
+        what: DriftKind::Changed,
+        attributes,
+        sensitive: recorded.sensitive.clone(),
+    })
+}
+
+fn tags_value(tags: &Tags) -> Value {
+    Value::Object(
+        tags.iter()
+            .map(|(key, value)| (key.clone(), Value::String(value.clone())))
+            .collect(),
+    )
+}
+
+/// The tags Cairn compares: those the cloud adds by itself are neither set nor diffed.
+pub(super) fn comparable_tags(tags: &Tags) -> Tags {
+    tags.iter()
+        .filter(|(key, _)| !is_cloud_tag(key))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
