@@ -7,6 +7,7 @@ mod completions;
 mod dr;
 mod fmt;
 mod graph;
+pub(crate) mod output;
 mod plan;
 mod report;
 mod show;
@@ -69,12 +70,13 @@ pub enum Command {
 
 /// Parses the command line, runs the command and turns errors into reports.
 ///
-/// Exit codes: 0 success, 1 error, 2 changes present with `--detailed-exitcode`.
+/// Exit codes: 0 success, 1 error, 2 changes present with `--detailed-exitcode`. A reader
+/// that stops early (`| head`) changes none of them (see [`output`]).
 pub fn main() -> ExitCode {
     let Cli { command, verbose } = Cli::parse();
     init_tracing(verbose);
     report::set_verbose(verbose);
-    match command {
+    let code = match command {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run_apply(args),
         Command::Destroy(args) => apply::run_destroy(args),
@@ -91,7 +93,8 @@ pub fn main() -> ExitCode {
         Command::Backup(args) => backup::run(args),
         Command::Dr(args) => dr::run(args),
         Command::Completions(args) => completions::run(args),
-    }
+    };
+    output::finish(code)
 }
 
 /// Logs go to stderr: warnings by default, debug with `-v`, or as `CAIRN_LOG` says.

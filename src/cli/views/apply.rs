@@ -3,6 +3,7 @@
 //! it succeeded, and what was done, failed and not started when it did not).
 
 use crate::apply::{ApplyEvent, ApplyObserver, ApplyReport};
+use crate::cli::output::{eprintln, print, println};
 use crate::ops::{ApplyOutcome, OpsError};
 use crate::plan::{Operation, Plan};
 use std::io::{BufRead, IsTerminal, Write};

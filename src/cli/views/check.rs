@@ -6,6 +6,7 @@
 //! whatever the format; JSON or SARIF that cannot be serialized is an error, as in every view.
 
 use super::{Format, Painter, counted};
+use crate::cli::output::print;
 use crate::config::diagnostics::Snippet;
 use crate::ops::CheckOutcome;
 use crate::policy::{Finding, RULES, Report, Rule, Severity};

@@ -18,6 +18,7 @@ pub mod plan;
 pub mod sim;
 pub mod state;
 
+use crate::cli::output::println;
 use owo_colors::{OwoColorize, Style};
 use serde::Serialize;
 use std::process::ExitCode;

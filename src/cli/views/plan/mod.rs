@@ -13,6 +13,7 @@ pub use json::{JSON_FORMAT_VERSION, render_json};
 pub use text::{RenderOptions, render_text, summary_line};
 
 use super::Painter;
+use crate::cli::output::{print, println};
 use crate::plan::Plan;
 use crate::state::Failover;
 use std::path::Path;
