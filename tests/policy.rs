@@ -939,6 +939,46 @@ fn a_saved_plan_keeps_its_policy_errors() -> TestResult {
     Ok(())
 }
 
+/// Regression: `cairn destroy` is never held back by policy errors, but the same destroy
+/// planned with `cairn plan --destroy --out FILE` carried the findings and `cairn apply FILE`
+/// refused it.
+#[test]
+fn a_saved_destroy_plan_is_not_held_back_by_policy_errors() -> TestResult {
+    let stack = cli_stack()?;
+    stack
+        .cairn(&[
+            "apply",
+            "-e",
+            "dev",
+            "--auto-approve",
+            "--allow",
+            "CAIRN001,CAIRN004",
+            ".",
+        ])?
+        .assert()
+        .success();
+    let planned = stack
+        .cairn(&[
+            "plan",
+            "-e",
+            "dev",
+            "--destroy",
+            "--out",
+            "destroy.json",
+            ".",
+        ])?
+        .output()?;
+    assert_eq!(planned.status.code(), Some(0), "{}", stderr_of(&planned));
+    assert!(
+        !stdout_of(&planned).contains("Policy:"),
+        "{}",
+        stdout_of(&planned)
+    );
+    stack.cairn(&["apply", "destroy.json"])?.assert().success();
+    assert_eq!(stack.cairn_tagged_count()?, 0, "the destroy was held back");
+    Ok(())
+}
+
 #[test]
 fn check_live_reports_drift_the_configuration_does_not_have() -> TestResult {
     let stack = Stack::from_text(&format!(

@@ -240,8 +240,9 @@ pub struct Planned {
     /// The plan with its cloud and state backend: what `cairn plan -o FILE` saves.
     pub file: PlanFile,
     pub state: StateDocument,
-    /// The policy verdict on the configuration planned; its findings are also in the plan.
-    pub policy: crate::policy::Report,
+    /// The policy verdict on the configuration planned (its findings are also in the plan);
+    /// none for a destroy or refresh-only plan, which the policy does not judge.
+    pub policy: Option<crate::policy::Report>,
 }
 
 /// Refreshes and plans; reads state but takes no lock and changes nothing.
@@ -252,15 +253,28 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
     let stack = Stack::open(request)?;
     let state = stack.state(&request.deployment)?;
     let placement = stack.place(&request.deployment, &state)?;
-    let policy = crate::policy::check(&stack.config, &placement.expansion)?;
+    let policy = if judged(request) {
+        Some(crate::policy::check(&stack.config, &placement.expansion)?)
+    } else {
+        None
+    };
     let provider = stack.provider().await?;
     let mut plan = plan_placed(&stack, &placement, &state, request, provider.as_ref()).await?;
-    plan.policy = check::plan_findings(&policy);
+    if let Some(report) = &policy {
+        plan.policy = check::plan_findings(report);
+    }
     Ok(Planned {
         file: stack.plan_file(plan),
         state,
         policy,
     })
+}
+
+/// Whether the policy judges what `request` plans. A refresh-only plan changes nothing in the
+/// cloud, and a destroy removes what the checks complain about: neither carries findings, so
+/// neither is held back, whether applied at once or from a saved file.
+fn judged(request: &PlanRequest) -> bool {
+    !request.destroy && !request.refresh_only
 }
 
 /// What the refresh reads of `placement` (parked regions left out) for `deployment`.
@@ -414,9 +428,7 @@ pub(super) async fn apply_held(
         provider.as_ref(),
     )
     .await?;
-    // A refresh-only apply changes nothing in the cloud, and destroying removes what the
-    // checks complain about: neither is held back.
-    if request.policy != PolicyGate::Off && !request.plan.destroy && !request.plan.refresh_only {
+    if request.policy != PolicyGate::Off && judged(&request.plan) {
         let report = crate::policy::check(&stack.config, &placement.expansion)?;
         plan.policy = check::plan_findings(&report);
     }
@@ -484,7 +496,7 @@ async fn apply_saved(
 /// errors the request's gate does not allow hold it back. The lock is released when this
 /// returns.
 async fn execute(
-    mut plan: Plan,
+    plan: Plan,
     provider: Arc<dyn Provider>,
     held: Held,
     site: &AuditSite,
@@ -492,10 +504,6 @@ async fn execute(
     confirm: Confirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<ApplyOutcome, OpsError> {
-    // A saved destroy or refresh-only plan may still carry findings; neither is held back.
-    if request.plan.destroy || plan.refresh_only {
-        plan.policy.clear();
-    }
     let changes = plan.has_changes() || outputs_changed(&plan, &held.state);
     // Policy errors hold back changes; with nothing to change there is nothing to hold.
     let blocked = if changes {
