@@ -12,8 +12,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Located {
     pub location: SourceLocation,
-    /// The source line, for the snippet under the message.
+    /// The source line (for a very long line the part around the span), for the snippet
+    /// under the message.
     pub line_text: String,
+    /// How many characters of `line_text` come before the caret.
+    pub lead: usize,
     /// How many characters the caret underlines.
     pub width: usize,
 }
@@ -23,6 +26,7 @@ impl From<Located> for Snippet {
         Snippet {
             location: located.location,
             line_text: located.line_text,
+            lead: located.lead,
             width: located.width,
         }
     }
@@ -33,6 +37,7 @@ impl From<Snippet> for Located {
         Located {
             location: snippet.location,
             line_text: snippet.line_text,
+            lead: snippet.lead,
             width: snippet.width,
         }
     }

@@ -113,6 +113,7 @@ impl<'c> Locator<'c> {
         finding.location = Some(Located {
             location: location.clone(),
             line_text,
+            lead: location.column.saturating_sub(1),
             width,
         });
         finding
@@ -125,6 +126,7 @@ impl<'c> Locator<'c> {
             None => Located {
                 location: self.config.sources.location(span),
                 line_text: String::new(),
+                lead: 0,
                 width: 1,
             },
         }

@@ -408,6 +408,7 @@ mod tests {
         finding.location = Some(Located {
             location: at("modules/web/main.hcl", 12, 3),
             line_text: "  ingress {".to_string(),
+            lead: 2,
             width: 7,
         });
         finding.call_sites = vec![CallSite {

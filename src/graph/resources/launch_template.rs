@@ -38,7 +38,9 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     };
     let mut volumes = Vec::new();
     for (position, volume) in block.blocks_named("volume").enumerate() {
-        let size = instance.count(volume, "size_gb");
+        let size = instance
+            .count(volume, "size_gb")
+            .and_then(|size| super::limits::volume_size(instance, volume, size));
         let encrypted = instance.flag(volume, "encrypted", false);
         let device = match volume.attribute("device") {
             Some(_) => instance.string(volume, "device"),
@@ -49,6 +51,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         }
     }
     let (image, instance_type, security_group_ids) = (image?, instance_type?, security_group_ids?);
+    super::limits::check_name(instance, Kind::LaunchTemplate)?;
     let address = instance.at(&instance.region.name);
     let produced = instance.produced(
         address.clone(),

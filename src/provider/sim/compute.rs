@@ -10,7 +10,7 @@ use super::cloud::{Cloud, Resource};
 use super::error::api;
 use super::network::replace_attributes;
 use super::operations::Context;
-use crate::model::{Attributes, Kind, Tags, Value};
+use crate::model::{Attributes, Kind, Tags, Value, limits};
 use crate::provider::ProviderError;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -46,11 +46,7 @@ pub fn create_launch_template(
     tags: &Tags,
 ) -> Result<String, ProviderError> {
     let name = attributes::string(attributes, "name")?;
-    let well_formed = (3..=128).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "().-/_".contains(c));
-    if !well_formed {
+    if limits::check_name(Kind::LaunchTemplate, name).is_err() {
         return Err(api(
             "InvalidLaunchTemplateName.MalformedException",
             format!("The launch template name '{name}' is malformed."),
@@ -137,7 +133,7 @@ fn check_version(
     for volume in attributes::object_list(attributes, "volumes")? {
         attributes::string(&volume, "device")?;
         let size = attributes::integer(&volume, "size_gb")?;
-        if !(1..=16384).contains(&size) {
+        if !limits::VOLUME_SIZE_GB.contains(&u64::try_from(size).unwrap_or(0)) {
             return Err(api(
                 "InvalidParameterValue",
                 format!("Volume of {size} GiB is out of the range 1-16384"),
