@@ -35,6 +35,27 @@ pub struct Snippet {
 /// this many characters around the span, so one diagnostic never prints megabytes.
 const SNIPPET_WIDTH: usize = 160;
 
+impl Snippet {
+    /// The `--> file:line:col` line, the source line and the caret under the span, each
+    /// behind a gutter of `pad` (as wide as the line number).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `out` reports.
+    pub fn write(&self, out: &mut impl fmt::Write, pad: &str) -> fmt::Result {
+        writeln!(out, "{pad}--> {}", self.location)?;
+        writeln!(out, "{pad} |")?;
+        writeln!(out, "{} | {}", self.location.line, self.line_text)?;
+        let lead: String = self
+            .line_text
+            .chars()
+            .take(self.lead)
+            .map(|character| if character == '\t' { '\t' } else { ' ' })
+            .collect();
+        writeln!(out, "{pad} | {lead}{}", "^".repeat(self.width))
+    }
+}
+
 /// One problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -148,16 +169,7 @@ impl fmt::Display for Diagnostic {
             .map_or(1, |snippet| snippet.location.line.to_string().len());
         let pad = " ".repeat(gutter);
         if let Some(snippet) = &self.snippet {
-            writeln!(f, "{pad}--> {}", snippet.location)?;
-            writeln!(f, "{pad} |")?;
-            writeln!(f, "{} | {}", snippet.location.line, snippet.line_text)?;
-            let lead: String = snippet
-                .line_text
-                .chars()
-                .take(snippet.lead)
-                .map(|character| if character == '\t' { '\t' } else { ' ' })
-                .collect();
-            writeln!(f, "{pad} | {lead}{}", "^".repeat(snippet.width))?;
+            snippet.write(f, &pad)?;
         }
         if let Some(expected) = &self.expected {
             writeln!(f, "{pad} = expected {expected}")?;

@@ -115,6 +115,9 @@ pub struct Environment {
     pub profile: Option<String>,
     /// Endpoint override (an AWS emulator such as moto).
     pub endpoint: Option<String>,
+    /// Policy findings accepted in this environment (`policy { ignore ... }`).
+    #[serde(default)]
+    pub policy: super::PolicySpec,
     pub source: SourceLocation,
 }
 
@@ -417,6 +420,11 @@ pub fn read_environment(
             });
         }
     }
+    let policy =
+        super::policy::read_policy(sources, block, bindings, dir).unwrap_or_else(|found| {
+            diagnostics.extend(found);
+            super::PolicySpec::default()
+        });
     for problem in problems {
         diagnostics.push(problem);
     }
@@ -433,6 +441,7 @@ pub fn read_environment(
         protect,
         profile,
         endpoint,
+        policy,
         source: sources.location(block.label_span),
     })
 }

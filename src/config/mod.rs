@@ -14,6 +14,7 @@ pub mod format;
 pub mod functions;
 mod load;
 pub mod module;
+pub mod policy;
 pub mod references;
 pub mod regions;
 pub mod schema;
@@ -28,6 +29,7 @@ pub use diagnostics::{Diagnostic, DiagnosticKind, Diagnostics};
 pub use environment::{Backend, Cloud, DrMode, DrSpec, Environment, RegionSpec};
 pub use load::load;
 pub use module::{Module, ModuleCall, Output, Variable};
+pub use policy::{Ignore, PolicySpec};
 pub use source::{Sources, Span};
 
 use crate::model::Value;

@@ -5,6 +5,7 @@
 //! only `cairn output --name NAME` prints one raw, because that is what it is asked for.
 
 use super::SENSITIVE;
+use crate::cli::output::{eprintln, println};
 use crate::model::{Address, is_known};
 use crate::ops::{Imported, Removal};
 use crate::state::{StateDocument, StateOutput, StateResource};

@@ -30,11 +30,12 @@ pub const TEMPLATE_VERSION: &str = "launch_template_version";
 pub const GROUP_TAG: &str = "aws:autoscaling:groupName";
 
 /// The template settings a version holds.
-const VERSION_FIELDS: [&str; 5] = [
+const VERSION_FIELDS: [&str; 6] = [
     "image",
     "instance_type",
     "security_group_ids",
     "user_data",
+    "http_tokens",
     "volumes",
 ];
 
@@ -117,6 +118,15 @@ fn check_version(
     attributes::optional_string(attributes, "image")?;
     attributes::optional_string(attributes, "instance_type")?;
     attributes::optional_string(attributes, "user_data")?;
+    if let Some(tokens) = attributes::optional_string(attributes, "http_tokens")?
+        && tokens != "required"
+        && tokens != "optional"
+    {
+        return Err(api(
+            "InvalidParameterValue",
+            format!("Value ({tokens}) for parameter HttpTokens is invalid"),
+        ));
+    }
     for group_id in attributes::string_list(attributes, "security_group_ids")? {
         cloud.referenced(context.region, Kind::SecurityGroup, &group_id)?;
     }
