@@ -12,7 +12,7 @@ mod conformance;
 use cairn::model::{Address, Attributes, Kind};
 use cairn::provider::aws::{AwsProvider, AwsSettings};
 use cairn::provider::{CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
-use conformance::Fixture;
+use conformance::{Fixture, Quirks};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -43,8 +43,15 @@ async fn provider_with_pages(page_size: Option<i32>) -> AwsProvider {
     .unwrap_or_else(|error| panic!("connecting to moto: {error}"))
 }
 
+/// A fixture with moto's known differences from AWS (see [`Quirks`]): both are in its
+/// DescribeLaunchTemplates, checked by hand against moto 5 with boto3.
 fn fixture(case: &str) -> Fixture {
-    Fixture::new(case, REGION, DR_REGION, ["us-east-1a", "us-east-1b"], IMAGE)
+    let mut fixture = Fixture::new(case, REGION, DR_REGION, ["us-east-1a", "us-east-1b"], IMAGE);
+    fixture.quirks = Quirks {
+        tags_fixed_at_creation: vec![Kind::LaunchTemplate],
+        pages_without_token: vec![Kind::LaunchTemplate],
+    };
+    fixture
 }
 
 #[tokio::test]
@@ -102,9 +109,12 @@ async fn batched_reads() {
     .await;
 }
 
-/// Issue 16: no read was ever made to span pages. Moto honours `MaxResults`/`MaxRecords`, so
-/// with one item a page every batched read of two resources takes more calls than with the
-/// default pages, and still returns both.
+/// Issue 16: no read was ever made to span pages. With one item a page every batched read of
+/// two resources still returns both. Moto 5 pages DescribeInstances and
+/// DescribeAutoScalingGroups (with a `NextToken`), so those reads take more calls than with the
+/// default pages; it ignores `MaxResults` on the other Describe calls we make (one page
+/// whatever is asked) and truncates DescribeLaunchTemplates without a token (see [`Quirks`]),
+/// all checked by hand with boto3.
 #[tokio::test]
 async fn reads_span_pages() {
     let counts = conformance::reads_span_pages(
@@ -113,7 +123,12 @@ async fn reads_span_pages() {
         &fixture("pages"),
     )
     .await;
-    for count in counts {
+    let paged: Vec<_> = counts
+        .iter()
+        .filter(|count| matches!(count.kind, Kind::Instance | Kind::AutoscalingGroup))
+        .collect();
+    assert_eq!(paged.len(), 2, "{counts:?}");
+    for count in paged {
         assert!(count.small_pages > count.default_pages, "{count:?}");
     }
 }
@@ -234,7 +249,8 @@ async fn a_group_that_appears_a_moment_later_is_waited_for() {
         provider.create(&group_request).await
     };
     let before = provider.calls();
-    let (updated, created) = tokio::join!(provider.update(&update_request(&name)), late);
+    let early = update_request(&name);
+    let (updated, created) = tokio::join!(provider.update(&early), late);
     made(created);
     let updated = updated.unwrap_or_else(|error| panic!("update of a late group: {error}"));
     assert_eq!(updated.attributes["desired"], json!(1));

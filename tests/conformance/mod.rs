@@ -22,7 +22,7 @@
 //! | `internet_gateway` | [`gateway_and_route_table`] (tags) |
 //! | `route_table` | [`gateway_and_route_table`] (`routes` added, removed and replaced, `subnet_ids`, tags) |
 //! | `security_group` | [`security_group_rules`] (`ingress`, `egress`, tags) |
-//! | `launch_template` | [`launch_template_versions`] (`image`, `instance_type`, `security_group_ids`, `user_data`, `volumes`, tags) |
+//! | `launch_template` | [`launch_template_versions`] (`image`, `instance_type`, `security_group_ids`, `user_data`, `http_tokens`, `volumes`, tags — not read back on moto, see [`Quirks`]) |
 //! | `autoscaling_group` | [`autoscaling_group_and_policy`] (`launch_template_version`, `subnet_ids`, `min`, `max`, `desired`, tags) |
 //! | `scaling_policy` | [`autoscaling_group_and_policy`] (`target_cpu`; no tags of its own) |
 //! | `volume` | [`volume_resize`] (`size_gb`, `volume_type`, tags) |
@@ -51,6 +51,20 @@ pub struct Fixture {
     pub other_image: String,
     /// Unique to the case, so cases run in parallel against one cloud without resets.
     pub owner: Owner,
+    /// Where the cloud under test is known to differ from AWS (moto); none by default.
+    pub quirks: Quirks,
+}
+
+/// What a cloud under test does differently from AWS, so a case asserts there only what it
+/// can; each is a moto bug the provider does not work around because AWS does not need it.
+#[derive(Debug, Clone, Default)]
+pub struct Quirks {
+    /// Kinds whose read returns the tags given at creation and never a later change: moto's
+    /// DescribeLaunchTemplates ignores CreateTags/DeleteTags (DescribeTags shows them).
+    pub tags_fixed_at_creation: Vec<Kind>,
+    /// Kinds whose Describe honours `MaxResults` but returns no `NextToken`, so a read in
+    /// small pages stops after the first: moto's DescribeLaunchTemplates.
+    pub pages_without_token: Vec<Kind>,
 }
 
 impl Fixture {
@@ -68,6 +82,7 @@ impl Fixture {
                 stack: format!("conformance-{case}"),
                 env: format!("run-{}", &run[..12]),
             },
+            quirks: Quirks::default(),
         }
     }
 
@@ -309,6 +324,9 @@ async fn add_and_remove_a_tag(
     fixture: &Fixture,
     live: &LiveResource,
 ) -> LiveResource {
+    if fixture.quirks.tags_fixed_at_creation.contains(&live.kind) {
+        return live.clone();
+    }
     let mut tagged = live.tags.clone();
     tagged.insert(EXTRA_TAG.to_string(), "1234".to_string());
     let with = update(provider, fixture, live, json!({}), tagged).await;
@@ -663,11 +681,12 @@ pub async fn launch_template_versions(provider: &dyn Provider, fixture: &Fixture
         provider,
         fixture,
         &template,
-        json!({"security_group_ids": [], "user_data": null}),
+        json!({"security_group_ids": [], "user_data": null, "http_tokens": null}),
         template.tags.clone(),
     )
     .await;
     assert_eq!(template.attributes["latest_version"], json!(4));
+    assert_eq!(template.attributes.get("http_tokens"), None);
     let template = add_and_remove_a_tag(provider, fixture, &template).await;
     assert_eq!(template.attributes["latest_version"], json!(4));
 
@@ -1225,7 +1244,8 @@ pub struct PagedReads {
 /// Reads that span more than one page return every resource: two of each kind are created
 /// for the owner, and `paged` (the same cloud read with pages smaller than that, where the
 /// cloud has pages) reads them all back as `provider` does. Returns the calls each read took,
-/// so a runner whose cloud pages can check that the small pages were followed.
+/// so a runner whose cloud pages can check that the small pages were followed (except for
+/// the kinds of [`Quirks::pages_without_token`], read in whole pages only).
 pub async fn reads_span_pages(
     provider: &dyn Provider,
     paged: &dyn Provider,
@@ -1400,6 +1420,10 @@ pub async fn reads_span_pages(
 
     let mut counts = Vec::new();
     for kind in Kind::ALL {
+        // A cloud that drops the page token is read in whole pages for that kind, and has
+        // no count to check.
+        let without_token = fixture.quirks.pages_without_token.contains(&kind);
+        let paged = if without_token { provider } else { paged };
         let mut expected: Vec<&LiveResource> =
             made.iter().filter(|live| live.kind == kind).collect();
         expected.sort_by(|left, right| left.id.cmp(&right.id));
@@ -1413,18 +1437,26 @@ pub async fn reads_span_pages(
         let ids =
             |found: &[LiveResource]| found.iter().map(|live| live.id.clone()).collect::<Vec<_>>();
         let wanted: Vec<String> = expected.iter().map(|live| live.id.clone()).collect();
-        assert_eq!(ids(&whole), wanted, "{kind}: read");
-        assert_eq!(ids(&in_pages), wanted, "{kind}: read in small pages");
+        // Every resource made is read; on AWS the instances' root volumes carry their
+        // instances' tags (tagged at launch) and are read as the owner's volumes too.
+        let read_ids = ids(&whole);
+        assert!(
+            wanted.iter().all(|id| read_ids.contains(id)),
+            "{kind}: read {read_ids:?}, made {wanted:?}"
+        );
+        assert_eq!(ids(&in_pages), read_ids, "{kind}: read in small pages");
         assert_eq!(
             whole.iter().map(settled).collect::<Vec<_>>(),
             in_pages.iter().map(settled).collect::<Vec<_>>(),
             "{kind}: the same resources either way"
         );
-        counts.push(PagedReads {
-            kind,
-            default_pages,
-            small_pages,
-        });
+        if !without_token {
+            counts.push(PagedReads {
+                kind,
+                default_pages,
+                small_pages,
+            });
+        }
     }
 
     // Children before parents.
