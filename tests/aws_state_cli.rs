@@ -13,7 +13,7 @@
 mod common;
 mod moto;
 
-use common::{Error, Stack, TestResult, stderr_of, stdout_of};
+use common::{Error, Stack, TestResult};
 use serde_json::{Value, json};
 
 /// The `ownership` fixture on AWS under a stack name unique to the test, applied to each of
@@ -46,27 +46,12 @@ fn cairn(stack: &Stack, args: &[&str]) -> Result<std::process::Output, Error> {
 
 /// Runs `cairn ARGS` on moto and returns its stdout, asserting it succeeded.
 fn run(stack: &Stack, args: &[&str]) -> Result<String, Error> {
-    let output = cairn(stack, args)?;
-    assert!(
-        output.status.success(),
-        "cairn {args:?} failed:\n{}{}",
-        stdout_of(&output),
-        stderr_of(&output)
-    );
-    Ok(stdout_of(&output))
+    Ok(common::succeeded(args, &cairn(stack, args)?))
 }
 
 /// Runs `cairn ARGS` on moto, asserting it failed with exit code 1, and returns its stderr.
 fn refused(stack: &Stack, args: &[&str]) -> Result<String, Error> {
-    let output = cairn(stack, args)?;
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "cairn {args:?} should fail:\n{}{}",
-        stdout_of(&output),
-        stderr_of(&output)
-    );
-    Ok(stderr_of(&output))
+    Ok(common::refused_with(args, &cairn(stack, args)?))
 }
 
 /// The tags moto holds on volume `id`, read with boto3; `None` once the volume is gone.
@@ -96,6 +81,18 @@ fn plan_json(stack: &Stack, environment: &str) -> Result<Value, Error> {
     )?)?)
 }
 
+/// Deletes volume `id` behind Cairn's back, with boto3.
+fn delete_volume(id: &str) {
+    moto::boto3(
+        r#"
+import boto3, sys
+boto3.client("ec2", region_name="us-east-1").delete_volume(VolumeId=sys.argv[1])
+print("{}")
+"#,
+        &[id],
+    );
+}
+
 /// Leaves nothing of the test's in moto: the protected volume is released, then deleted with
 /// boto3, and everything else destroyed.
 fn clean_up(stack: &Stack, environment: &str) -> TestResult {
@@ -105,14 +102,7 @@ fn clean_up(stack: &Stack, environment: &str) -> TestResult {
         .cloned();
     if let Some(volume) = &volume {
         run(stack, &["state", "rm", "-e", environment, "volume.data"])?;
-        moto::boto3(
-            r#"
-import boto3, json, sys
-boto3.client("ec2", region_name="us-east-1").delete_volume(VolumeId=sys.argv[1])
-print("{}")
-"#,
-            &[volume],
-        );
+        delete_volume(volume);
     }
     run(stack, &["destroy", "-e", environment, "--auto-approve"])?;
     Ok(())
@@ -243,14 +233,7 @@ fn on_aws_import_of_an_object_another_environment_manages_is_refused_unless_take
         "state rm of a taken-over object leaves the new owner's tags"
     );
 
-    moto::boto3(
-        r#"
-import boto3, sys
-boto3.client("ec2", region_name="us-east-1").delete_volume(VolumeId=sys.argv[1])
-print("{}")
-"#,
-        &[&staging_volume],
-    );
+    delete_volume(&staging_volume);
     run(&stack, &["destroy", "-e", "production", "--auto-approve"])?;
     clean_up(&stack, "staging")
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Error, Stack, TestResult, stderr_of, stdout_of};
+use common::{Error, Stack, TestResult, stderr_of};
 use serde_json::{Value, json};
 
 /// The `ownership` fixture applied to `environment`.
@@ -25,27 +25,12 @@ fn apply(stack: &Stack, environment: &str) -> TestResult {
 
 /// Runs `cairn ARGS` and returns its stdout, asserting it succeeded.
 fn run(stack: &Stack, args: &[&str]) -> Result<String, Error> {
-    let output = stack.cairn(args)?.output()?;
-    assert!(
-        output.status.success(),
-        "cairn {args:?} failed:\n{}{}",
-        stdout_of(&output),
-        stderr_of(&output)
-    );
-    Ok(stdout_of(&output))
+    Ok(common::succeeded(args, &stack.cairn(args)?.output()?))
 }
 
 /// Runs `cairn ARGS`, asserting it failed with exit code 1, and returns its stderr.
 fn refused(stack: &Stack, args: &[&str]) -> Result<String, Error> {
-    let output = stack.cairn(args)?.output()?;
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "cairn {args:?} should fail:\n{}{}",
-        stdout_of(&output),
-        stderr_of(&output)
-    );
-    Ok(stderr_of(&output))
+    Ok(common::refused_with(args, &stack.cairn(args)?.output()?))
 }
 
 /// Issue 16: copying `staging.json` over `production.json` made `plan -e production` propose
