@@ -19,7 +19,6 @@ use crate::dr::{
 };
 use crate::model::Kind;
 use crate::state::Failover;
-use chrono::Utc;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,7 +127,7 @@ pub async fn failback(
         Vec::new()
     } else {
         let options = RunOptions {
-            now: Utc::now(),
+            now: session.started_at,
             fresh: true,
         };
         backup::run(
