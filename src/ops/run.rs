@@ -4,15 +4,16 @@
 //! runs ([`crate::dr::placement`]) before anything is planned.
 
 use super::OpsError;
+use super::backend::{StateStore, encryption_settings};
 use super::provider::{open_provider, settings_for};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
-use crate::config::{Backend, Config, Diagnostic, Environment, LoadOptions};
+use crate::config::{Config, Diagnostic, Environment, LoadOptions};
 use crate::dr::{Deployment, Placement};
 use crate::graph::{self, ExpandOptions};
 use crate::model::{Owner, resolve};
 use crate::plan::{self, Observed, Plan, PlanFile, PlanOptions};
 use crate::provider::Provider;
-use crate::state::{LocalBackend, StateBackend, StateDocument, StateLock, StateOutput};
+use crate::state::{StateBackend, StateDocument, StateLock, StateOutput};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,7 +59,7 @@ pub struct Stack {
     pub config: Config,
     /// The environment as configured (its primary regions, its `dr` block).
     pub environment: Environment,
-    state_root: PathBuf,
+    store: StateStore,
 }
 
 impl Stack {
@@ -86,32 +87,39 @@ impl Stack {
                 };
             return Err(diagnostics.into());
         };
-        let state_root = match &config.backend {
-            // The configuration already resolved `path` against the stack directory; joining
-            // it again put the state under `DIR/DIR/.cairn` whenever DIR was relative.
-            Backend::Local { path } => path.clone(),
-            Backend::S3 { bucket, .. } => {
-                return Err(OpsError::S3Unsupported {
-                    bucket: bucket.clone(),
-                });
-            }
-        };
-        let state_root = std::path::absolute(&state_root).unwrap_or(state_root);
+        // The configuration already resolved a local `path` against the stack directory.
+        let store = StateStore::open(
+            &config.backend,
+            &encryption_settings(config.encryption.as_ref()),
+        )?;
         Ok(Stack {
             dir: request.dir.clone(),
             config,
             environment,
-            state_root,
+            store,
         })
     }
 
     /// The state backend of `deployment` (the environment's, or its instance's).
     ///
     /// # Errors
-    /// The state directory cannot be used.
-    pub fn backend(&self, deployment: &Deployment) -> Result<LocalBackend, OpsError> {
-        let name = state_environment(&self.environment.name, deployment);
-        Ok(LocalBackend::with_root(&self.state_root, &name)?)
+    /// The environment's name cannot name a state.
+    pub fn backend(&self, deployment: &Deployment) -> Result<Arc<dyn StateBackend>, OpsError> {
+        self.store
+            .backend(&state_environment(&self.environment.name, deployment))
+    }
+
+    /// The stack's audit log, kept by the state backend beside the states.
+    ///
+    /// # Errors
+    /// The environment's name cannot name a state.
+    pub fn audit_log(&self) -> Result<Arc<dyn StateBackend>, OpsError> {
+        self.backend(&Deployment::Recorded)
+    }
+
+    /// Where the stack's states live.
+    pub fn store(&self) -> &StateStore {
+        &self.store
     }
 
     /// The state of `deployment`, or a new empty one, read without the lock: for operations
@@ -121,7 +129,7 @@ impl Stack {
     /// The state file is unreadable, corrupt or of a newer format.
     pub fn state(&self, deployment: &Deployment) -> Result<StateDocument, OpsError> {
         let backend = self.backend(deployment)?;
-        self.stored(&backend, deployment)
+        self.stored(backend.as_ref(), deployment)
     }
 
     /// Takes the lock of `deployment`'s state for `operation` and reads the state under it:
@@ -132,7 +140,7 @@ impl Stack {
     pub fn hold(&self, deployment: &Deployment, operation: &str) -> Result<Held, OpsError> {
         let backend = self.backend(deployment)?;
         let lock = backend.lock(operation)?;
-        let state = self.stored(&backend, deployment)?;
+        let state = self.stored(backend.as_ref(), deployment)?;
         Ok(Held {
             backend,
             state,
@@ -142,7 +150,7 @@ impl Stack {
 
     fn stored(
         &self,
-        backend: &LocalBackend,
+        backend: &dyn StateBackend,
         deployment: &Deployment,
     ) -> Result<StateDocument, OpsError> {
         Ok(backend.load()?.unwrap_or_else(|| {
@@ -192,20 +200,21 @@ impl Stack {
 
     /// `plan` with where it applies: the environment's cloud and state backend, so applying
     /// the saved file needs no configuration.
-    fn plan_file(&self, plan: Plan) -> PlanFile {
+    fn plan_file(&self, plan: Plan, state: &StateDocument) -> PlanFile {
+        let encryption = self.store.encryption();
         PlanFile {
             plan,
             cloud: settings_for(&self.environment, &self.dir),
-            state_backend: Backend::Local {
-                path: self.state_root.clone(),
-            },
+            state_backend: self.store.settings().clone(),
+            state_encryption: encryption.is_on().then(|| encryption.settings().clone()),
+            state_digest: Some(plan::state_digest(state)),
         }
     }
 }
 
 /// A state read under its lock; the lock is released when this is dropped.
 pub struct Held {
-    pub backend: LocalBackend,
+    pub backend: Arc<dyn StateBackend>,
     pub state: StateDocument,
     _lock: StateLock,
 }
@@ -239,7 +248,7 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
     let provider = stack.provider().await?;
     let plan = plan_placed(&stack, &placement, &state, request, provider.as_ref()).await?;
     Ok(Planned {
-        file: stack.plan_file(plan),
+        file: stack.plan_file(plan, &state),
         state,
     })
 }
@@ -380,7 +389,7 @@ pub(super) async fn apply_held(
         plan,
         provider,
         held.state,
-        &held.backend,
+        held.backend.as_ref(),
         request,
         confirm,
         observer,
@@ -399,6 +408,8 @@ async fn apply_saved(
         plan,
         cloud,
         state_backend,
+        state_encryption,
+        state_digest,
     } = plan::load(file)?;
     if plan.environment != request.plan.environment && !request.plan.environment.is_empty() {
         return Err(OpsError::PlanEnvironment {
@@ -406,18 +417,34 @@ async fn apply_saved(
             wanted: request.plan.environment.clone(),
         });
     }
-    let root = match state_backend {
-        Backend::Local { path } => path,
-        Backend::S3 { bucket, .. } => return Err(OpsError::S3Unsupported { bucket }),
-    };
-    let backend = LocalBackend::with_root(&root, &plan.environment)?;
+    let store = StateStore::open(&state_backend, &state_encryption.unwrap_or_default())?;
+    let backend = store.backend(&plan.environment)?;
     let _lock = backend.lock(operation(request))?;
     let state = backend
         .load()?
         .unwrap_or_else(|| StateDocument::new(&plan.stack, &plan.environment));
     plan::ensure_applicable(&plan, &state)?;
+    // Same lineage and serial, yet other content: the state was replaced behind Cairn's back
+    // (restored, edited). The plan was made against something else; it is not applied.
+    if let Some(digest) = state_digest
+        && state.serial != 0
+        && digest != plan::state_digest(&state)
+    {
+        return Err(OpsError::Plan(plan::PlanError::StateReplaced {
+            location: backend.location(),
+        }));
+    }
     let provider = open_provider(&cloud, &plan.environment).await?;
-    execute(plan, provider, state, &backend, request, confirm, observer).await
+    execute(
+        plan,
+        provider,
+        state,
+        backend.as_ref(),
+        request,
+        confirm,
+        observer,
+    )
+    .await
 }
 
 /// Asks `confirm` and runs `plan`, saving state through `backend`; the caller holds the lock.
@@ -425,7 +452,7 @@ async fn execute(
     plan: Plan,
     provider: Arc<dyn Provider>,
     state: StateDocument,
-    backend: &LocalBackend,
+    backend: &dyn StateBackend,
     request: &ApplyRequest,
     confirm: Confirm<'_>,
     observer: &dyn ApplyObserver,
@@ -473,7 +500,7 @@ fn outputs_changed(plan: &Plan, state: &StateDocument) -> bool {
 }
 
 /// Saves state through the backend after every step; the executor already set the serial.
-struct BackendSink<'a>(&'a LocalBackend);
+struct BackendSink<'a>(&'a dyn StateBackend);
 
 impl StateSink for BackendSink<'_> {
     fn persist(

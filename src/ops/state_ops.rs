@@ -3,7 +3,7 @@
 
 use super::OpsError;
 use super::run::{PlanRequest, Stack};
-use crate::state::{StateBackend, StateDocument, StateResource};
+use crate::state::{StateDocument, StateResource};
 
 /// The environment's recorded state (`None` before the first apply).
 ///

@@ -16,7 +16,7 @@ pub async fn dr_status(request: &PlanRequest) -> Result<StatusReport, OpsError> 
     let stack = Stack::open(request)?;
     let state = stack.state(&Deployment::Recorded)?;
     let placement = stack.place(&Deployment::Recorded, &state)?;
-    let audit = read_audit(&stack.dir)?;
+    let audit = read_audit(stack.audit_log()?.as_ref())?;
     let backups = if placement.expansion.backup_policies.is_empty() {
         Vec::new()
     } else {
