@@ -91,7 +91,7 @@ fn with_a_key_no_file_cairn_writes_holds_a_sensitive_value() -> TestResult {
     // Read back with the key, the state is whole.
     let output = stack
         .cairn(&["output", "-e", "dev", "--name", "web_group"])?
-        .env("TEAM_STATE_KEY", KEY)
+        .envs(env)
         .output()?;
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
@@ -109,7 +109,11 @@ fn without_encryption_the_same_value_is_in_the_state_file() -> TestResult {
         .env("CAIRN_VAR_db_password", SECRET)
         .assert()
         .success();
-    assert_eq!(holding(stack.path(), SECRET), vec![stack.state_path("dev")]);
+    let mut found = holding(stack.path(), SECRET);
+    found.sort();
+    let state = stack.state_path("dev");
+    let backup = state.with_extension("json.backup");
+    assert_eq!(found, vec![state, backup]);
     Ok(())
 }
 
@@ -185,12 +189,17 @@ fn after_a_rotation_the_fallback_key_opens_the_state_and_the_next_write_uses_the
     // Written with the new key: the old one alone no longer opens it.
     let output = stack
         .cairn(&["show", "-e", "dev"])?
-        .env("CAIRN_STATE_KEY", "old passphrase")
+        .envs([("CAIRN_STATE_KEY", "old passphrase"), secret])
         .output()?;
     assert!(!output.status.success());
+    let error = squeeze(&String::from_utf8_lossy(&output.stderr));
+    assert!(
+        error.contains(&squeeze("the key in `CAIRN_STATE_KEY` does not open it")),
+        "{error}"
+    );
     stack
         .cairn(&["show", "-e", "dev"])?
-        .env("CAIRN_STATE_KEY", "new passphrase")
+        .envs([("CAIRN_STATE_KEY", "new passphrase"), secret])
         .assert()
         .success();
     Ok(())

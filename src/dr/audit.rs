@@ -35,11 +35,12 @@ pub fn audit_path(log: &dyn StateBackend) -> PathBuf {
     PathBuf::from(log.audit_location())
 }
 
-/// Appends `record` as one line to the audit log `log` keeps.
+/// Appends `record` (an [`AuditRecord`], or another operation's record with the same
+/// fields and more) as one line to the audit log `log` keeps.
 ///
 /// # Errors
 /// [`DrError::Audit`] when the log cannot be written.
-pub fn append_audit(log: &dyn StateBackend, record: &AuditRecord) -> Result<(), DrError> {
+pub fn append_audit(log: &dyn StateBackend, record: &impl Serialize) -> Result<(), DrError> {
     let failure = |source| DrError::Audit {
         path: log.audit_location(),
         source,
