@@ -104,13 +104,21 @@ impl Team {
         self.root.path().join("cloud.json")
     }
 
-    /// `cairn ARGS DIR` with the moto credentials, the shared simulated cloud and `env`.
+    /// `cairn ARGS DIR` with the moto credentials, the shared simulated cloud and `env`;
+    /// `cairn apply FILE` (a saved plan names its own state, and takes no directory) runs in
+    /// DIR instead.
     fn command(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
         let binary = assert_cmd::cargo::cargo_bin("cairn");
         let mut command = std::process::Command::new(binary);
+        command.args(args);
+        if let ["apply", file] = args
+            && !file.starts_with('-')
+        {
+            command.current_dir(dir);
+        } else {
+            command.arg(dir);
+        }
         command
-            .args(args)
-            .arg(dir)
             .envs(aws_env(&endpoint()))
             .env("NO_COLOR", "1")
             .env("CAIRN_SIM_FILE", self.cloud_file())
@@ -330,7 +338,9 @@ fn a_state_replaced_while_an_apply_runs_stops_its_writes_and_is_not_overwritten(
     let run = team.spawn(
         &alice,
         &["apply", "-e", "dev", "--auto-approve"],
-        &[("CAIRN_SIM_LATENCY_MS", "400")],
+        // Slow enough that the run is still writing when the object is replaced, however
+        // long python takes to start on a loaded machine.
+        &[("CAIRN_SIM_LATENCY_MS", "1000")],
     );
     // Once the run has written its first changes, the object is replaced by hand (the lock
     // ignored, as a person with bucket access can).

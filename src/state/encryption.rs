@@ -36,6 +36,14 @@ const ENVELOPE_VERSION: u32 = 1;
 /// some other AES-GCM message under the same key.
 const ASSOCIATED_DATA: &[u8] = b"cairn sealed file v1";
 
+/// The largest key-derivation cost a sealed file may ask for: memory in KiB, passes and lanes.
+/// A file names its own cost, and an altered (or hostile) one must not make opening it take
+/// gigabytes or minutes; this build writes Argon2's default (19 MiB, two passes, one lane),
+/// well below.
+const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+const MAX_ITERATIONS: u32 = 16;
+const MAX_PARALLELISM: u32 = 16;
+
 /// Which environment variables hold the keys, as the configuration names them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EncryptionSettings {
@@ -318,6 +326,15 @@ impl Encryption {
         let ciphertext = BASE64
             .decode(envelope.ciphertext.as_bytes())
             .map_err(|_| invalid("the ciphertext is not base64"))?;
+        if envelope.memory_kib > MAX_MEMORY_KIB
+            || envelope.iterations > MAX_ITERATIONS
+            || envelope.parallelism > MAX_PARALLELISM
+        {
+            return Err(invalid(&format!(
+                "its key derivation cost ({} KiB, {} passes, {} lanes) is beyond what Cairn writes or accepts",
+                envelope.memory_kib, envelope.iterations, envelope.parallelism
+            )));
+        }
         let params = argon2::Params::new(
             envelope.memory_kib,
             envelope.iterations,
@@ -491,6 +508,20 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "state encryption is configured, but the environment variable `TEST_KEY` is not set"
+        );
+    }
+
+    #[test]
+    fn a_file_asking_for_an_enormous_key_derivation_is_refused_before_deriving() {
+        let encryption = with("correct horse", None);
+        let sealed = encryption.seal(b"{}".to_vec()).unwrap();
+        let mut envelope: serde_json::Value = serde_json::from_slice(&sealed).unwrap();
+        envelope["memory_kib"] = serde_json::json!(u32::MAX);
+        let altered = serde_json::to_vec(&envelope).unwrap();
+        let error = encryption.open(altered).unwrap_err();
+        assert!(
+            matches!(&error, EncryptionError::Envelope { detail } if detail.contains("beyond")),
+            "{error}"
         );
     }
 
