@@ -121,3 +121,23 @@ pub(super) fn refuse_migrated(
         None => Ok(document),
     }
 }
+
+/// Checks that `environment` can name a state file or object: letters, digits, `-`, `_` and
+/// `.`, not empty and not starting with `.` (no hidden files, no `..`).
+///
+/// # Errors
+/// [`StateError::InvalidEnvironment`].
+pub(super) fn check_environment_name(environment: &str) -> Result<(), StateError> {
+    let valid = !environment.is_empty()
+        && !environment.starts_with('.')
+        && environment
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character));
+    if valid {
+        Ok(())
+    } else {
+        Err(StateError::InvalidEnvironment {
+            name: environment.to_string(),
+        })
+    }
+}

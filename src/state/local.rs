@@ -12,7 +12,7 @@
 //! copy.
 
 use super::atomic::{write_atomically, write_atomically_and_open};
-use super::backend::refuse_migrated;
+use super::backend::{check_environment_name, refuse_migrated};
 use super::codec::{decode, encode};
 use super::lock::describe_age;
 use super::{Encryption, LockInfo, StateBackend, StateDocument, StateError, StateLock};
@@ -57,16 +57,7 @@ impl LocalBackend {
     /// # Errors
     /// [`StateError::InvalidEnvironment`] when the name cannot be a file name.
     pub fn with_root(root: impl AsRef<Path>, environment: &str) -> Result<Self, StateError> {
-        let valid = !environment.is_empty()
-            && !environment.starts_with('.')
-            && environment
-                .chars()
-                .all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character));
-        if !valid {
-            return Err(StateError::InvalidEnvironment {
-                name: environment.to_string(),
-            });
-        }
+        check_environment_name(environment)?;
         Ok(LocalBackend {
             root: root.as_ref().to_path_buf(),
             directory: root.as_ref().join("state"),

@@ -25,7 +25,7 @@
 //! answer, which works from plain CLI code and from inside the apply executor alike, and
 //! keeps the heartbeat running however busy the caller's runtime is.
 
-use super::backend::refuse_migrated;
+use super::backend::{check_environment_name, refuse_migrated};
 use super::codec::{decode, encode};
 use super::lock::describe_age;
 use super::{Encryption, LockInfo, StateBackend, StateDocument, StateError, StateLock};
@@ -116,6 +116,18 @@ impl Store {
             path: PathBuf::from(format!("s3://{}", self.location.bucket)),
             detail: "the S3 client stopped before answering".to_string(),
         }
+    }
+
+    /// `object` as stored, or `None` when it does not exist; a failure is said as failing to
+    /// `action` it.
+    fn fetch(&self, object: &Object, action: &'static str) -> Result<Option<Fetched>, StateError> {
+        let object = object.clone();
+        self.run(async move {
+            object
+                .get()
+                .await
+                .map_err(|failure| object.error(action, failure))
+        })
     }
 
     /// The object `name` under the backend's prefix.
@@ -475,16 +487,7 @@ impl S3Backend {
         environment: &str,
         encryption: Encryption,
     ) -> Result<Self, StateError> {
-        let valid = !environment.is_empty()
-            && !environment.starts_with('.')
-            && environment
-                .chars()
-                .all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character));
-        if !valid {
-            return Err(StateError::InvalidEnvironment {
-                name: environment.to_string(),
-            });
-        }
+        check_environment_name(environment)?;
         Ok(S3Backend {
             store,
             environment: environment.to_string(),
@@ -543,15 +546,7 @@ impl S3Backend {
     /// Reads the state object, remembering its ETag for the next write.
     fn read(&self) -> Result<Option<StateDocument>, StateError> {
         let object = self.state_object();
-        let fetched = {
-            let object = object.clone();
-            self.store.run(async move {
-                object
-                    .get()
-                    .await
-                    .map_err(|failure| object.error("read", failure))
-            })?
-        };
+        let fetched = self.store.fetch(&object, "read")?;
         let Some(fetched) = fetched else {
             *self.known() = Some(Known {
                 etag: None,
@@ -573,15 +568,7 @@ impl S3Backend {
     /// when there is no lock.
     fn holder(&self) -> Result<Option<Holder>, StateError> {
         let object = self.lock_object();
-        let fetched = {
-            let object = object.clone();
-            self.store.run(async move {
-                object
-                    .get()
-                    .await
-                    .map_err(|failure| object.error("read the lock", failure))
-            })?
-        };
+        let fetched = self.store.fetch(&object, "read the lock")?;
         let Some(fetched) = fetched else {
             return Ok(None);
         };
@@ -688,15 +675,7 @@ impl StateBackend for S3Backend {
 
     fn load_backup(&self) -> Result<Option<StateDocument>, StateError> {
         let object = self.backup_object();
-        let fetched = {
-            let object = object.clone();
-            self.store.run(async move {
-                object
-                    .get()
-                    .await
-                    .map_err(|failure| object.error("read", failure))
-            })?
-        };
+        let fetched = self.store.fetch(&object, "read")?;
         fetched
             .map(|fetched| decode(fetched.bytes, &self.encryption, &object.location()))
             .transpose()
@@ -924,12 +903,7 @@ impl StateBackend for S3Backend {
 
     fn read_audit(&self) -> Result<Vec<String>, StateError> {
         let object = self.audit_object();
-        let fetched = self.store.run(async move {
-            object
-                .get()
-                .await
-                .map_err(|failure| object.error("read", failure))
-        })?;
+        let fetched = self.store.fetch(&object, "read")?;
         Ok(fetched
             .map(|fetched| {
                 String::from_utf8_lossy(&fetched.bytes)
