@@ -135,7 +135,7 @@ pub async fn failback(
             &held.state,
             session.cloud.as_ref(),
             options,
-            &stack.dir,
+            stack.audit_log()?.as_ref(),
         )
         .await?
         .volumes
@@ -222,7 +222,7 @@ async fn converge(
         Ok((changes, health))
     }
     .await;
-    run.finish(&stack.dir, converged)
+    run.finish(stack.audit_log()?.as_ref(), converged)
 }
 
 /// The number of changes an apply made, or why it did not complete.

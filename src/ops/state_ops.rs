@@ -8,7 +8,7 @@ use super::OpsError;
 use super::run::{PlanRequest, Stack};
 use crate::model::{Owner, TAG_ADDRESS, Tags};
 use crate::provider::{Provider, ProviderError, Retrying};
-use crate::state::{StateBackend, StateDocument, StateResource};
+use crate::state::{StateDocument, StateResource};
 use crate::util::errors::error_chain;
 
 /// The environment's recorded state (`None` before the first apply).

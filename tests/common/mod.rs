@@ -68,6 +68,8 @@ impl Stack {
         for variable in SIM_VARIABLES {
             command.env_remove(variable);
         }
+        // A developer's own state passphrase must not encrypt the test's state.
+        command.env_remove("CAIRN_STATE_KEY");
         // Variables set for the developer's own stacks must not reach the test's.
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("CAIRN_VAR_") {
