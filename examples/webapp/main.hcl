@@ -1,5 +1,7 @@
-# A multi-zone web application with a data volume, daily backups copied to the DR region, and
-# a pilot-light DR setup for production.
+# A multi-zone web application behind a load balancer (health-checked on /health, with CPU and
+# 5xx alarms), a DNS name, a data volume, daily backups copied to the DR region, and a
+# pilot-light DR setup for production: the DR region keeps its network and its load balancer,
+# and the DNS name fails over to it.
 #
 #   cairn validate examples/webapp
 #   cairn graph -e production examples/webapp
@@ -49,7 +51,7 @@ environment "staging" {
   region "us-east-1" {
     zones = ["us-east-1a", "us-east-1b"]
   }
-  vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 50 }
+  vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 50, domain = "staging.example.com" }
   tags = { env = "staging" }
 }
 
@@ -63,7 +65,7 @@ environment "production" {
     zones  = ["us-west-2a", "us-west-2b", "us-west-2c"]
     mode   = "pilot_light"
   }
-  vars    = { capacity = 3, instance_type = "t3.medium", data_size_gb = 100 }
+  vars    = { capacity = 3, instance_type = "t3.medium", data_size_gb = 100, domain = "example.com" }
   tags    = { env = "production" }
   protect = true
 }
@@ -81,7 +83,7 @@ environment "aws" {
     zones  = ["us-west-2a", "us-west-2b", "us-west-2c"]
     mode   = "pilot_light"
   }
-  vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 20 }
+  vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 20, domain = "aws.example.com" }
   tags = { env = "aws" }
 }
 
@@ -106,6 +108,17 @@ module "web" {
   user_data     = local.user_data
 }
 
+# The environment's own zone; with a `dr` block, `www` fails over to the DR region.
+dns_zone "site" {
+  name = env.vars.domain
+}
+
+dns_record "www" {
+  zone   = dns_zone.site
+  name   = "www"
+  target = module.web.load_balancer
+}
+
 volume "data" {
   zone      = region.zones[0]
   size_gb   = env.vars.data_size_gb
@@ -122,6 +135,10 @@ backup_policy "daily" {
 
 output "web_group" {
   value = module.web.group_name
+}
+
+output "url" {
+  value = format("http://%s/", dns_record.www.name)
 }
 
 output "data_volume" {

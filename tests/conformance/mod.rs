@@ -551,6 +551,8 @@ pub async fn autoscaling_group_and_policy(provider: &dyn Provider, fixture: &Fix
             "min": 2,
             "max": 4,
             "desired": 2,
+            "target_group_ids": [],
+            "health_check_type": "EC2",
         }),
     )
     .await;

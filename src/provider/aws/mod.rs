@@ -165,6 +165,14 @@ impl AwsProvider {
     }
 }
 
+/// The refusal for a kind the AWS provider does not manage yet.
+fn not_yet(kind: Kind) -> ProviderError {
+    ProviderError::Api {
+        code: "UnsupportedKind".to_string(),
+        message: format!("the AWS provider does not manage `{kind}` resources yet"),
+    }
+}
+
 /// Describes resources of `kind`.
 async fn describe(
     context: &RegionContext,
@@ -183,6 +191,7 @@ async fn describe(
         Kind::Volume => volume::describe(context, selector).await,
         Kind::Instance => instance::describe(context, selector).await,
         Kind::Snapshot => snapshot::describe(context, selector).await,
+        other => Err(not_yet(other)),
     }
 }
 
@@ -238,6 +247,7 @@ impl Provider for AwsProvider {
             Kind::Volume => volume::create(&context, request).await?,
             Kind::Instance => instance::create(&context, request).await?,
             Kind::Snapshot => snapshot::create(&context, request).await?,
+            other => return Err(not_yet(other)),
         };
         describe_one(&context, request.kind, &id).await
     }
@@ -259,6 +269,7 @@ impl Provider for AwsProvider {
             Kind::ScalingPolicy => scaling_policy::update(&context, &current, request).await?,
             Kind::Volume => volume::update(&context, &current, request).await?,
             Kind::Instance => instance::update(&context, &current, request).await?,
+            other => return Err(not_yet(other)),
         }
         match request.kind {
             Kind::AutoscalingGroup => {
@@ -287,6 +298,7 @@ impl Provider for AwsProvider {
             Kind::Volume => volume::delete(&context, id).await,
             Kind::Instance => instance::delete(&context, id).await,
             Kind::Snapshot => snapshot::delete(&context, id).await,
+            other => Err(not_yet(other)),
         }
     }
 

@@ -14,6 +14,26 @@ const REGIONS: [(&str, &str); 7] = [
     ("ap-southeast-1", "abc"),
 ];
 
+/// The hosted zone of each region's load balancer DNS names (AWS's published ids), which an
+/// alias record names as its target's zone.
+const LOAD_BALANCER_ZONES: [(&str, &str); 7] = [
+    ("us-east-1", "Z35SXDOTRQ7X7K"),
+    ("us-east-2", "Z3AADJGX6KTTL2"),
+    ("us-west-1", "Z368ELLRRE2KJ0"),
+    ("us-west-2", "Z1H1FL5HABSF5"),
+    ("eu-west-1", "Z32O12XQLNTSW2"),
+    ("eu-central-1", "Z215JYRZR1TBD5"),
+    ("ap-southeast-1", "Z1LMS91P8CMLE5"),
+];
+
+/// The hosted zone of the load balancer DNS names of `region`.
+pub fn load_balancer_zone(region: &str) -> Option<&'static str> {
+    LOAD_BALANCER_ZONES
+        .iter()
+        .find(|(name, _)| *name == region)
+        .map(|(_, zone)| *zone)
+}
+
 /// Names of every region the simulated cloud knows.
 pub fn region_names() -> impl Iterator<Item = &'static str> {
     REGIONS.iter().map(|(name, _)| *name)
@@ -22,6 +42,11 @@ pub fn region_names() -> impl Iterator<Item = &'static str> {
 /// Whether `region` exists.
 pub fn is_region(region: &str) -> bool {
     REGIONS.iter().any(|(name, _)| *name == region)
+}
+
+/// Whether calls may name `region`: a region, or the global pseudo-region of DNS.
+pub fn is_callable(region: &str) -> bool {
+    is_region(region) || region == crate::model::cloud::GLOBAL_REGION
 }
 
 /// The zones of `region` (`us-east-1a`, …), or `None` for an unknown region.
