@@ -22,7 +22,7 @@
 //! | `target_group` | `name` R, `network_id` R, `port` R, `protocol` R, `health_check` U (`{path, port, protocol, interval, timeout, healthy, unhealthy, matcher}`); `arn_suffix` C |
 //! | `listener` | `load_balancer_id` R, `port` U, `protocol` U, `certificate` U (HTTPS only), `forward` U (`[{target_group_id, weight}]`, the default action's weighted forward) |
 //! | `alarm` | `name` R, `namespace` U, `metric` U, `statistic` U, `comparison` U (`GreaterThanThreshold`, …), `threshold` U, `periods` U, `period` U (seconds), `dimensions` U (`{name: value}`); `state` C (`OK`, `ALARM`, `INSUFFICIENT_DATA`) — its id is its name |
-//! | `dns_zone` | `name` R (`example.com`, no trailing dot); `name_servers` C |
+//! | `dns_zone` | `name` R (`example.com`, no trailing dot) |
 //! | `dns_health_check` | `type` R (`HTTP`, `HTTPS`), `target` U (a domain name), `port` U, `path` U, `interval` R (10 or 30 s), `failure_threshold` U |
 //! | `dns_record` | `zone_id` R, `name` R (the full name), `type` R, `set_identifier` R, `failover` U (`PRIMARY`, `SECONDARY`, or null), `alias` U (`{dns_name, zone_id, evaluate_target_health}`), `health_check_id` U — its id is `ZONE/NAME/TYPE/SET`; the cloud keeps no tags on it |
 //!
@@ -169,7 +169,6 @@ impl Kind {
             Kind::LoadBalancer => &["id", "dns_name", "zone_id", "arn_suffix"],
             Kind::TargetGroup => &["id", "arn_suffix"],
             Kind::Alarm => &["id", "state"],
-            Kind::DnsZone => &["id", "name_servers"],
             _ => &["id"],
         }
     }
@@ -187,7 +186,6 @@ impl Kind {
                 | "instances"
                 | "target_group_ids"
                 | "forward"
-                | "name_servers"
         )
     }
 

@@ -61,6 +61,8 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         .enumerate()
         .filter_map(|(index, listener)| listener_spec(instance, listener, index))
         .collect();
+    // Checked before anything else can stop the build, so it is reported with the rest.
+    check_firewalls_admit(instance, &listeners);
     let (network_id, subnet_ids, security_group_ids, target_port, default_check) = (
         network_id?,
         subnet_ids?,
@@ -69,7 +71,6 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         default_check?,
     );
     check_subnets(instance, &network_id, &subnet_ids);
-    check_firewalls_admit(instance, &listeners);
 
     let address = instance.at(&instance.region.name);
     let name = short_name(&instance.name, LOAD_BALANCER_NAME_LIMIT);

@@ -1,8 +1,8 @@
 //! Route 53: hosted zones, health checks and alias records, in the global pseudo-region
 //! (Route 53 answers for every region at once, and no region's outage reaches it).
 //!
-//! AWS rules kept: a zone's id is `Z` and uppercase letters and digits, it comes with name
-//! servers, several zones may have one name, and a zone with records of its own cannot be
+//! AWS rules kept: a zone's id is `Z` and uppercase letters and digits, several zones may
+//! have one name, and a zone with records of its own cannot be
 //! deleted (`HostedZoneNotEmpty`). A record lies within its zone's name; the engine creates
 //! and updates records with UPSERT, so writing a record that exists replaces it. Failover
 //! records need a set identifier (and records with one need a routing policy); a name and
@@ -53,23 +53,8 @@ pub fn create_zone(
             format!("{name} is not a valid domain name"),
         ));
     }
-    let hex = cloud.new_hex().to_ascii_uppercase();
-    let id = format!("Z{hex}");
-    let number = u64::from_str_radix(&hex[..4], 16).unwrap_or_default() % 2000;
-    let servers: Vec<String> = ["com", "net", "org", "co.uk"]
-        .iter()
-        .enumerate()
-        .map(|(index, top)| {
-            format!(
-                "ns-{}.awsdns-{:02}.{top}",
-                number + index as u64,
-                number % 64
-            )
-        })
-        .collect();
-    let mut zone = Resource::new(Kind::DnsZone, id, attributes.clone(), tags.clone());
-    zone.attributes
-        .insert("name_servers".to_string(), json!(servers));
+    let id = format!("Z{}", cloud.new_hex().to_ascii_uppercase());
+    let zone = Resource::new(Kind::DnsZone, id, attributes.clone(), tags.clone());
     Ok(cloud.add(context.region, zone))
 }
 
