@@ -42,7 +42,10 @@ impl Stack {
                 std::fs::copy(entry.path(), directory.path().join(entry.file_name()))?;
             }
         }
-        Ok(Stack { directory })
+        Ok(Stack {
+            directory,
+            subdirectory: None,
+        })
     }
 
     /// A copy of `examples/webapp` with the modules it sources, laid out as in the

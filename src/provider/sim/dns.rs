@@ -25,7 +25,6 @@ use super::operations::Context;
 use super::regions;
 use crate::model::{Attributes, Kind, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::provider::ProviderError;
-use serde_json::json;
 use std::collections::BTreeSet;
 
 fn invalid_batch(message: impl Into<String>) -> ProviderError {
