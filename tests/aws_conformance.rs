@@ -104,8 +104,7 @@ async fn zones_of_a_region() {
 
 #[tokio::test]
 async fn load_balancer_target_group_listener() {
-    conformance::load_balancer_target_group_listener(&provider().await, &fixture("balancer"))
-        .await;
+    conformance::load_balancer_target_group_listener(&provider().await, &fixture("balancer")).await;
 }
 
 #[tokio::test]

@@ -27,12 +27,7 @@ fn inventory(stack: &Stack) -> Result<Value, common::Error> {
 
 /// The resources of `kind` in `region` carrying `environment`'s ownership (DNS records carry
 /// their zone's).
-fn listed(
-    inventory: &Value,
-    region: &str,
-    kind: &str,
-    environment: &str,
-) -> Vec<Value> {
+fn listed(inventory: &Value, region: &str, kind: &str, environment: &str) -> Vec<Value> {
     inventory["regions"][region][kind]
         .as_array()
         .into_iter()
@@ -76,7 +71,11 @@ fn the_webapp_serves_behind_a_health_checked_load_balancer_with_alarms_and_a_fai
         .as_array()
         .cloned()
         .unwrap_or_default();
-    assert_eq!(targets.len(), 3, "production's three servers are registered");
+    assert_eq!(
+        targets.len(),
+        3,
+        "production's three servers are registered"
+    );
     assert!(
         targets
             .iter()
@@ -94,10 +93,16 @@ fn the_webapp_serves_behind_a_health_checked_load_balancer_with_alarms_and_a_fai
             .map(|alarm| alarm["attributes"]["threshold"].clone())
     };
     assert_eq!(threshold("CPUUtilization"), Some(Value::from(80)));
-    assert_eq!(threshold("HTTPCode_Target_5XX_Count"), Some(Value::from(10)));
+    assert_eq!(
+        threshold("HTTPCode_Target_5XX_Count"),
+        Some(Value::from(10))
+    );
 
     // Pilot light: the DR region keeps a load balancer, which the secondary record names.
-    assert_eq!(listed(&cloud, "us-west-2", "load_balancer", "production").len(), 1);
+    assert_eq!(
+        listed(&cloud, "us-west-2", "load_balancer", "production").len(),
+        1
+    );
     let records = listed(&cloud, "global", "dns_record", "production");
     let roles: Vec<&str> = records
         .iter()
@@ -121,21 +126,27 @@ fn a_drifted_listener_port_and_alarm_threshold_are_planned_and_corrected() -> Te
         .find(|alarm| alarm["attributes"]["metric"] == "CPUUtilization")
         .map(|alarm| alarm["id"].clone())
         .unwrap_or_default();
-    for (id, attribute, value) in [
-        (&listener, "port", "8080"),
-        (&alarm, "threshold", "95"),
-    ] {
+    for (id, attribute, value) in [(&listener, "port", "8080"), (&alarm, "threshold", "95")] {
         stack
-            .cairn(&["sim", "set", id.as_str().unwrap_or_default(), attribute, value])?
+            .cairn(&[
+                "sim",
+                "set",
+                id.as_str().unwrap_or_default(),
+                attribute,
+                value,
+            ])?
             .assert()
             .success();
     }
 
     let output = stack.cairn(&["plan", "-e", "staging"])?.output()?;
     let plan = stdout_of(&output);
-    assert!(plan.contains("~ port     = 8080 -> 80"), "{plan}");
-    assert!(plan.contains("~ threshold  = 95 -> 80"), "{plan}");
-    assert!(plan.contains("Plan: 0 to add, 2 to change, 0 to destroy."), "{plan}");
+    assert!(plan.contains("~ port = 8080 -> 80"), "{plan}");
+    assert!(plan.contains("~ threshold = 95 -> 80"), "{plan}");
+    assert!(
+        plan.contains("Plan: 0 to add, 2 to change, 0 to destroy."),
+        "{plan}"
+    );
 
     stack
         .cairn(&["apply", "-e", "staging", "--auto-approve"])?
@@ -159,10 +170,13 @@ fn unhealthy_servers_fire_the_5xx_alarm_and_move_the_name_to_the_standby_until_h
     };
     assert_eq!(state("HTTPCode_Target_5XX_Count")?, "OK");
 
-    stack.cairn(&["sim", "unhealthy", image])?.assert().success();
+    stack
+        .cairn(&["sim", "unhealthy", image])?
+        .assert()
+        .success();
     let cloud = inventory(&stack)?;
-    let targets = &listed(&cloud, "us-east-1", "target_group", "production")[0]["attributes"]
-        ["targets"];
+    let targets =
+        &listed(&cloud, "us-east-1", "target_group", "production")[0]["attributes"]["targets"];
     assert!(
         targets
             .as_array()
@@ -272,7 +286,10 @@ fn failover_moves_the_name_to_the_dr_load_balancer_and_failback_moves_it_home() 
         answering_region(&cloud, "www.example.com").as_deref(),
         Some("us-east-1")
     );
-    assert_eq!(listed(&cloud, "global", "dns_record", "production").len(), 2);
+    assert_eq!(
+        listed(&cloud, "global", "dns_record", "production").len(),
+        2
+    );
     plan_is_empty(&stack, "production")
 }
 
@@ -303,7 +320,15 @@ fn a_drill_answers_on_a_name_of_its_own_and_never_touches_the_live_record() -> T
         .cairn(&["dr", "drill", "-e", "production", "--teardown"])?
         .assert()
         .success();
-    assert!(listed(&inventory(&stack)?, "global", "dns_zone", "production-drill").is_empty());
+    assert!(
+        listed(
+            &inventory(&stack)?,
+            "global",
+            "dns_zone",
+            "production-drill"
+        )
+        .is_empty()
+    );
     Ok(())
 }
 

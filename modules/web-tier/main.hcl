@@ -89,6 +89,7 @@ launch_template "web" {
   instance_type = var.instance_type
   firewalls     = [firewall.web, firewall.app]
   user_data     = var.user_data
+  http_tokens   = "required"
   volume {
     size_gb   = 20
     encrypted = true
@@ -115,7 +116,7 @@ autoscaling "web" {
   template      = launch_template.web
   subnets       = var.subnets
   load_balancer = load_balancer.web
-  min           = 1
+  min           = 2
   max           = max(var.capacity * 2, 2)
   desired       = var.capacity
   scaling "cpu" {

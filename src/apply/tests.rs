@@ -323,6 +323,7 @@ fn plan_for(state: &StateDocument, steps: Vec<Step>) -> Plan {
         outputs: BTreeMap::new(),
         refresh_calls: CallCount::default(),
         refresh_only: false,
+        policy: Vec::new(),
     }
 }
 

@@ -11,7 +11,9 @@
 mod address;
 pub mod cloud;
 mod kind;
+pub mod limits;
 mod reference;
+pub mod regions;
 
 pub use address::Address;
 pub use kind::{AttributeChange, Kind};

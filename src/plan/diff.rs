@@ -70,6 +70,7 @@ pub fn plan(
         outputs: outputs.clone(),
         refresh_calls: observed.calls.clone(),
         refresh_only: options.refresh_only,
+        policy: Vec::new(),
     };
     if options.refresh_only {
         return Ok(plan);

@@ -41,6 +41,32 @@ pub struct Plan {
     /// A `--refresh-only` plan records drift into state and changes nothing in the cloud.
     #[serde(default)]
     pub refresh_only: bool,
+    /// The policy findings of the configuration planned. Applying the plan is refused while
+    /// an error among them is not allowed (`--allow CAIRN001`), so a saved plan keeps the
+    /// verdict with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy: Vec<PolicyFinding>,
+}
+
+/// One policy finding, as a plan keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyFinding {
+    /// The rule id (`CAIRN001`).
+    pub rule: String,
+    /// `error` (holds apply back) or `warning`.
+    pub severity: String,
+    pub message: String,
+    /// `file:line:column` of the block or attribute that causes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub addresses: Vec<Address>,
+}
+
+impl PolicyFinding {
+    /// Whether the finding holds an apply back.
+    pub fn is_error(&self) -> bool {
+        self.severity == "error"
+    }
 }
 
 /// What happens to one address, as the user reads it.

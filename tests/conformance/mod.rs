@@ -467,6 +467,8 @@ pub async fn launch_template_versions(provider: &dyn Provider, fixture: &Fixture
             "instance_type": "t3.small",
             "security_group_ids": [group.id],
             "user_data": "#cloud-config\npackages: [nginx]\n",
+            // IMDSv2 only; an update that leaves it out of `changes` keeps it.
+            "http_tokens": "required",
             "volumes": [{"device": "/dev/xvda", "size_gb": 20, "encrypted": true}],
         }),
     )
@@ -1280,7 +1282,9 @@ pub async fn load_balancer_target_group_listener(provider: &dyn Provider, fixtur
     }
     delete(provider, &balancer).await;
     assert_gone(provider, fixture, &balancer).await;
-    let again = provider.delete(region, Kind::LoadBalancer, &balancer.id).await;
+    let again = provider
+        .delete(region, Kind::LoadBalancer, &balancer.id)
+        .await;
     assert!(
         matches!(again, Err(ProviderError::NotFound { .. })),
         "deleting a deleted load balancer: {again:?}"
@@ -1317,7 +1321,11 @@ pub async fn alarm_thresholds(provider: &dyn Provider, fixture: &Fixture) {
         }),
     )
     .await;
-    assert!(alarm.attributes["state"].is_string(), "{:?}", alarm.attributes);
+    assert!(
+        alarm.attributes["state"].is_string(),
+        "{:?}",
+        alarm.attributes
+    );
     let mut tags = alarm.tags.clone();
     tags.insert("team".to_string(), "web".to_string());
     let alarm = update(

@@ -501,7 +501,7 @@ fn check_firewalls_admit(instance: &Instance<'_>, listeners: &[ListenerSpec]) {
                 "a firewall in `firewalls` with an ingress rule for tcp port {}",
                 listener.port
             ))
-            .note(format!("the firewalls are {}", names.join(", ")))
+            .note(format!("its firewalls are `{}`", names.join("`, `")))
             .hint(format!(
                 "add `ingress {{ protocol = \"tcp\", ports = {}, from = [\"0.0.0.0/0\"] }}` to one of them (one attribute a line)",
                 listener.port

@@ -14,6 +14,7 @@ mod dns_zone;
 mod firewall;
 mod instance;
 mod launch_template;
+mod limits;
 mod load_balancer;
 mod network;
 mod read;

@@ -33,7 +33,9 @@ fn description(tags: &Tags) -> String {
 
 /// The tags an alarm's description carries, if Cairn wrote it.
 fn tags_of(alarm: &MetricAlarm) -> Option<Tags> {
-    let json = alarm.alarm_description()?.strip_prefix(DESCRIPTION_PREFIX)?;
+    let json = alarm
+        .alarm_description()?
+        .strip_prefix(DESCRIPTION_PREFIX)?;
     serde_json::from_str(json).ok()
 }
 
@@ -130,7 +132,12 @@ pub(super) async fn describe(
                 ("dimensions".to_string(), Value::Object(dimensions)),
                 (
                     "state".to_string(),
-                    Value::from(alarm.state_value().map(StateValue::as_str).unwrap_or_default()),
+                    Value::from(
+                        alarm
+                            .state_value()
+                            .map(StateValue::as_str)
+                            .unwrap_or_default(),
+                    ),
                 ),
             ]);
             Some(context.live(Kind::Alarm, &name, attributes, tags))

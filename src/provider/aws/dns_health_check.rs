@@ -8,10 +8,10 @@
 //! address, so no plan adopts it: it is left behind, a gap Route 53's untagged create leaves
 //! open. The creating call is idempotent by caller reference: a retry answers the same check.
 
+use super::attributes;
 use super::context::{RegionContext, Selector};
 use super::dns_zone::{plain_name, sync_tags, tags_of};
 use super::error::{CallError, missing_id};
-use super::attributes;
 use crate::model::{Attributes, Kind, Owner, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use crate::util::hash::stable_hash;
@@ -69,7 +69,13 @@ async fn checks(
                 .collect()
         }
         Selector::Id(id) => context
-            .read(context.route53.get_health_check().health_check_id(id).send())
+            .read(
+                context
+                    .route53
+                    .get_health_check()
+                    .health_check_id(id)
+                    .send(),
+            )
             .await
             .map_err(error)?
             .health_check

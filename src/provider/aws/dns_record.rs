@@ -8,15 +8,15 @@
 //! before recording it) replaces it instead of failing. A delete sends the record as it is
 //! now, which Route 53 requires.
 
+use super::attributes;
 use super::context::{RegionContext, Selector};
 use super::dns_zone::{owned_zones, plain_name};
 use super::error::CallError;
-use super::attributes;
 use crate::model::{Attributes, Kind, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use aws_sdk_route53::types::{
-    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet,
-    ResourceRecordSetFailover, RrType,
+    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, ResourceRecordSetFailover,
+    RrType,
 };
 use serde_json::json;
 
@@ -94,7 +94,12 @@ async fn records(
     }
 }
 
-fn live(context: &RegionContext, zone: &str, record: &ResourceRecordSet, tags: &Tags) -> LiveResource {
+fn live(
+    context: &RegionContext,
+    zone: &str,
+    record: &ResourceRecordSet,
+    tags: &Tags,
+) -> LiveResource {
     let name = plain_name(record.name());
     let kind = record.r#type().as_str().to_string();
     let set = record.set_identifier();
@@ -109,7 +114,10 @@ fn live(context: &RegionContext, zone: &str, record: &ResourceRecordSet, tags: &
         ("zone_id".to_string(), Value::from(zone)),
         ("name".to_string(), Value::from(name.as_str())),
         ("type".to_string(), Value::from(kind.as_str())),
-        ("set_identifier".to_string(), set.map_or(Value::Null, Value::from)),
+        (
+            "set_identifier".to_string(),
+            set.map_or(Value::Null, Value::from),
+        ),
         (
             "failover".to_string(),
             record
@@ -172,7 +180,9 @@ fn record_set(attributes: &Attributes) -> Result<ResourceRecordSet, ProviderErro
         .map(|role| ResourceRecordSetFailover::from(role.as_str()));
     ResourceRecordSet::builder()
         .name(attributes::string(attributes, "name")?)
-        .r#type(RrType::from(attributes::string(attributes, "type")?.as_str()))
+        .r#type(RrType::from(
+            attributes::string(attributes, "type")?.as_str(),
+        ))
         .set_set_identifier(attributes::optional_string(attributes, "set_identifier")?)
         .set_failover(failover)
         .alias_target(target)
@@ -194,7 +204,9 @@ async fn change(
                 .action(action)
                 .resource_record_set(record)
                 .build()
-                .map_err(|error| CallError::from_code("InvalidChangeBatch", &error.to_string(), None))?,
+                .map_err(|error| {
+                    CallError::from_code("InvalidChangeBatch", &error.to_string(), None)
+                })?,
         )
         .build()
         .map_err(|error| CallError::from_code("InvalidChangeBatch", &error.to_string(), None))?;
@@ -216,9 +228,11 @@ async fn upsert(context: &RegionContext, attributes: &Attributes) -> Result<Stri
         record.r#type().as_str(),
         record.set_identifier(),
     );
-    super::consistency::until_visible(|| change(context, &zone, ChangeAction::Upsert, record.clone()))
-        .await
-        .map_err(CallError::general)?;
+    super::consistency::until_visible(|| {
+        change(context, &zone, ChangeAction::Upsert, record.clone())
+    })
+    .await
+    .map_err(CallError::general)?;
     Ok(id)
 }
 

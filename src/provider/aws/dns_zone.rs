@@ -156,7 +156,9 @@ pub(super) async fn sync_tags(
     let rounds = set.len().max(remove.len()).div_ceil(IDS_PER_CALL);
     for round in 0..rounds {
         let window = round * IDS_PER_CALL..(round + 1) * IDS_PER_CALL;
-        let adding = set.get(window.start..window.end.min(set.len())).unwrap_or_default();
+        let adding = set
+            .get(window.start..window.end.min(set.len()))
+            .unwrap_or_default();
         let removing = remove
             .get(window.start..window.end.min(remove.len()))
             .unwrap_or_default();

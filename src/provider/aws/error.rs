@@ -318,7 +318,10 @@ mod tests {
             "NoSuchHostedZone",
             "NoSuchHealthCheck",
         ] {
-            assert!(CallError::from_code(code, "gone", Some(400)).is_not_found(), "{code}");
+            assert!(
+                CallError::from_code(code, "gone", Some(400)).is_not_found(),
+                "{code}"
+            );
         }
         assert!(!CallError::from_code("ResourceInUse", "used", Some(400)).is_not_found());
     }

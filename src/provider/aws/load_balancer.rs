@@ -104,10 +104,7 @@ pub(super) async fn describe(
                     "zone_id".to_string(),
                     Value::from(balancer.canonical_hosted_zone_id().unwrap_or_default()),
                 ),
-                (
-                    "arn_suffix".to_string(),
-                    Value::from(arn_suffix(&arn)),
-                ),
+                ("arn_suffix".to_string(), Value::from(arn_suffix(&arn))),
             ]);
             context.live(Kind::LoadBalancer, &arn, attributes, tags)
         })
@@ -122,7 +119,10 @@ pub(super) async fn create(
         .elbv2
         .create_load_balancer()
         .name(attributes::string(&request.attributes, "name")?)
-        .set_subnets(Some(attributes::strings(&request.attributes, "subnet_ids")?))
+        .set_subnets(Some(attributes::strings(
+            &request.attributes,
+            "subnet_ids",
+        )?))
         .set_security_groups(Some(attributes::strings(
             &request.attributes,
             "security_group_ids",
@@ -201,7 +201,8 @@ mod tests {
     fn arn_suffixes_are_what_cloudwatch_names_resources_by() {
         let arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188";
         assert_eq!(arn_suffix(arn), "app/web/50dc6c495c0c9188");
-        let arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067";
+        let arn =
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067";
         assert_eq!(arn_suffix(arn), "targetgroup/web/73e2d6bc24d8a067");
     }
 }

@@ -57,7 +57,7 @@ mod volume;
 mod zones;
 
 pub use error::AwsError;
-pub use region::{KNOWN_REGIONS, check_region};
+pub use region::check_region;
 
 use crate::model::cloud::GLOBAL_REGION;
 use crate::model::{Kind, Owner};
@@ -319,9 +319,7 @@ impl Provider for AwsProvider {
             Kind::TargetGroup => target_group::update(&context, &current, request).await?,
             Kind::Listener => listener::update(&context, &current, request).await?,
             Kind::Alarm => alarm::update(&context, &current, request).await?,
-            Kind::DnsHealthCheck => {
-                dns_health_check::update(&context, &current, request).await?
-            }
+            Kind::DnsHealthCheck => dns_health_check::update(&context, &current, request).await?,
             Kind::DnsRecord => dns_record::update(&context, &current, request).await?,
         }
         match request.kind {

@@ -22,7 +22,7 @@ use super::error::api;
 use super::load_balancing;
 use super::network::replace_attributes;
 use super::operations::Context;
-use super::regions;
+use crate::model::regions;
 use crate::model::{Attributes, Kind, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::provider::ProviderError;
 use std::collections::BTreeSet;

@@ -22,7 +22,7 @@ use super::compute::GROUP;
 use super::error::api;
 use super::network::replace_attributes;
 use super::operations::Context;
-use super::regions;
+use crate::model::regions;
 use crate::model::{Attributes, Kind, Tags, Value};
 use crate::provider::ProviderError;
 use serde_json::json;

@@ -37,7 +37,6 @@ mod monitoring;
 mod network;
 mod operations;
 mod out_of_band;
-mod regions;
 mod security_group;
 mod store;
 
@@ -48,9 +47,12 @@ pub use call_log::{CallOutcome, CallRecord, LOG_FILE_NAME, log_path, read_call_l
 pub use error::SimError;
 pub use faults::{FaultConfig, FaultSettings};
 pub use out_of_band::{HealthTarget, Inventory, InventoryItem, SimCloud};
-pub use regions::{region_names, zones};
+// The simulated cloud's regions are the AWS catalog's; re-exported for callers that ask the
+// sim which zones it offers.
+pub use crate::model::regions::{region_names, zones};
 
-use crate::model::{Kind, Owner};
+use crate::model::cloud::GLOBAL_REGION;
+use crate::model::{Kind, Owner, regions};
 use crate::provider::{
     CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
 };
@@ -291,7 +293,7 @@ fn execute_one(
     };
 
     let mut effect = false;
-    let result = if !regions::is_callable(region) {
+    let result = if !(regions::is_region(region) || region == GLOBAL_REGION) {
         Err(unknown_region(region))
     } else if outages.contains(region) {
         Err(region_in_outage(region))
