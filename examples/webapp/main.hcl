@@ -98,7 +98,6 @@ module "network" {
   cidr   = "10.0.0.0/16"
 }
 
-# cairn:ignore CAIRN006: there is no load balancer block yet, so the web servers answer users directly from the public subnets
 module "web" {
   source        = "../../modules/web-tier"
   network       = module.network.network
