@@ -10,7 +10,7 @@
 
 use super::attributes;
 use super::context::{RegionContext, Selector};
-use super::dns_zone::{owned_zones, plain_name};
+use super::dns_zone::{owned_zones, ownership_of, plain_name};
 use super::error::CallError;
 use crate::model::{Attributes, Kind, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -158,9 +158,14 @@ pub(super) async fn describe(
             let found = records(context, zone, Some((name, kind, set)))
                 .await
                 .map_err(error)?;
+            let tags = if found.is_empty() {
+                Tags::new()
+            } else {
+                ownership_of(context, zone).await?
+            };
             Ok(found
                 .iter()
-                .map(|record| live(context, zone, record, &Tags::new()))
+                .map(|record| live(context, zone, record, &tags))
                 .filter(|record| record.id == id)
                 .collect())
         }

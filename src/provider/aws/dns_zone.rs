@@ -91,14 +91,25 @@ pub(super) async fn owned_zones(
     Ok(zones(context, Selector::Owner(owner))
         .await?
         .into_iter()
-        .map(|(zone, tags)| {
-            let ownership = tags
-                .into_iter()
-                .filter(|(key, _)| key == TAG_STACK || key == TAG_ENV)
-                .collect();
-            (zone_id(zone.id()).to_string(), ownership)
-        })
+        .map(|(zone, tags)| (zone_id(zone.id()).to_string(), ownership(tags)))
         .collect())
+}
+
+/// The `cairn:stack` and `cairn:env` of zone `id` (empty for a zone Cairn did not create):
+/// what a record read by its id carries.
+pub(super) async fn ownership_of(context: &RegionContext, id: &str) -> Result<Tags, ProviderError> {
+    Ok(zones(context, Selector::Id(id))
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, tags)| ownership(tags))
+        .unwrap_or_default())
+}
+
+fn ownership(tags: Tags) -> Tags {
+    tags.into_iter()
+        .filter(|(key, _)| key == TAG_STACK || key == TAG_ENV)
+        .collect()
 }
 
 /// The tags of each of `ids` (of one resource type), ten a call.
