@@ -50,9 +50,14 @@ pub struct DestroyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
-    /// Destroy even an environment with `protect = true`.
+    /// Destroy even an environment with `protect = true` (never a resource with
+    /// `prevent_destroy`).
     #[arg(long)]
     pub force: bool,
+
+    /// Destroy only ADDRESS (and what depends on it); repeatable.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub target: Vec<String>,
 
     /// At most N cloud calls in flight.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
@@ -87,6 +92,7 @@ pub fn run_destroy(args: DestroyArgs) -> ExitCode {
         ..ApplyRequest::default()
     };
     request.plan.destroy = true;
+    request.plan.target = args.target;
     execute(request, args.auto_approve, "destroy")
 }
 

@@ -50,7 +50,8 @@ pub enum StateCommand {
         #[command(flatten)]
         stack: StackArgs,
     },
-    /// Forget resources without touching the cloud.
+    /// Stop managing resources: forget them and remove their ownership tags in the cloud, so
+    /// they are left as they are and no plan adopts them again.
     Rm {
         /// The address (or block path) to forget.
         address: String,
@@ -59,13 +60,17 @@ pub enum StateCommand {
     },
 }
 
-/// Record an existing cloud resource in state at a configured address.
+/// Manage an existing cloud resource: tag it as this environment's and record it in state at
+/// a configured address.
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// The configured address to record it at.
     pub address: String,
     /// The cloud id of the resource.
     pub id: String,
+    /// Import it even though another stack or environment manages it, taking it over.
+    #[arg(long)]
+    pub take_over: bool,
     #[command(flatten)]
     pub stack: StackArgs,
 }
@@ -150,13 +155,9 @@ pub fn run_state(args: StateArgs) -> ExitCode {
             }
         }
         StateCommand::Rm { stack, address } => {
-            match ops::state_remove(&stack.request(), std::slice::from_ref(&address)) {
-                Ok(removed) => {
-                    view::removed(&removed);
-                    ExitCode::SUCCESS
-                }
-                Err(error) => super::report::ops(error),
-            }
+            let request = stack.request();
+            let result = block_on(ops::state_remove(&request, std::slice::from_ref(&address)));
+            outcome(result, view::removed)
         }
     }
 }
@@ -166,9 +167,10 @@ pub fn run_import(args: ImportArgs) -> ExitCode {
         stack: args.stack.request(),
         address: args.address,
         id: args.id,
+        take_over: args.take_over,
     };
-    outcome(block_on(ops::import(&request)), |resource| {
-        view::imported(resource);
+    outcome(block_on(ops::import(&request)), |imported| {
+        view::imported(imported);
         ExitCode::SUCCESS
     })
 }

@@ -1,10 +1,12 @@
 //! `cairn sim`: inspect and tamper with the built-in simulated cloud of a stack: list what
 //! exists, change or delete a resource behind the engine's back (drift), reset it, store
-//! faults and region outages, force alarms, fail health checks and load groups. Each command calls one function of [`SimCloud`] and hands the
-//! result to a view in [`super::views::sim`].
+//! faults and region outages, set its clock, force alarms, fail health checks and load
+//! groups. Each command calls one function of [`SimCloud`] and hands the result to a view in
+//! [`super::views::sim`].
 
 use super::views::sim as view;
 use crate::provider::sim::{FaultSettings, HealthTarget, SimCloud, SimError, cloud_file_for_stack};
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -86,6 +88,22 @@ pub enum SimCommand {
     /// End a stored outage of REGION.
     Restore {
         region: String,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Show or set the cloud's clock, which snapshots start at and backup windows and RPOs
+    /// are measured on. A clock that is set stands still until set or advanced again.
+    Clock {
+        /// Set the clock to TIME (RFC 3339, `2026-03-01T00:00:00Z`).
+        #[arg(long, value_name = "TIME", conflicts_with_all = ["advance", "wall"])]
+        set: Option<DateTime<Utc>>,
+        /// Move the clock forward by DURATION (`25h`, `90m`, `2days`) and stop it there.
+        #[arg(long, value_name = "DURATION", conflicts_with = "wall")]
+        advance: Option<humantime::Duration>,
+        /// Follow the wall clock again.
+        #[arg(long)]
+        wall: bool,
         /// The stack directory.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -253,6 +271,24 @@ fn execute(command: SimCommand) -> Result<ExitCode, SimError> {
         } => {
             open(&dir)?.set_load(&group, percent)?;
             view::done(&format!("group `{group}` now runs at {percent} % CPU"));
+        }
+        SimCommand::Clock {
+            set,
+            advance,
+            wall,
+            dir,
+        } => {
+            let cloud = open(&dir)?;
+            let now = match (set, advance) {
+                (Some(time), _) => Some(cloud.set_clock(Some(time))?),
+                (None, Some(by)) => Some(cloud.advance_clock(by.into())?),
+                (None, None) if wall => {
+                    cloud.set_clock(None)?;
+                    None
+                }
+                (None, None) => cloud.clock()?,
+            };
+            view::clock(now);
         }
     }
     Ok(ExitCode::SUCCESS)

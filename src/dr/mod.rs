@@ -39,7 +39,7 @@ pub use backup::{
     VolumeBackup,
 };
 pub use catalog::{
-    BackupCopy, RegionListing, TAG_COPY_OF, TAG_POLICY, TAG_SOURCE_ADDRESS, TAG_TAKEN_AT,
+    BackupCopy, RegionListing, TAG_COPY_OF, TAG_POLICY, TAG_SOURCE_ADDRESS, TAG_SOURCE_STARTED_AT,
 };
 pub use drill::{DRILL_INSTANCE, DrillReport, DrillTeardownReport};
 pub use error::DrError;

@@ -32,5 +32,7 @@ pub use provider::{open_provider, settings_for};
 pub use run::{
     ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan,
 };
-pub use state_ops::{ImportRequest, force_unlock, import, read_state, state_remove};
+pub use state_ops::{
+    ImportRequest, Imported, Removal, force_unlock, import, read_state, state_remove,
+};
 pub use status::dr_status;

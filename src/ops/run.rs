@@ -159,12 +159,10 @@ impl Stack {
         backend: &LocalBackend,
         deployment: &Deployment,
     ) -> Result<StateDocument, OpsError> {
-        Ok(backend.load()?.unwrap_or_else(|| {
-            StateDocument::new(
-                &self.config.stack,
-                &state_environment(&self.environment.name, deployment),
-            )
-        }))
+        let environment = state_environment(&self.environment.name, deployment);
+        Ok(backend
+            .load_for(&self.config.stack, &environment)?
+            .unwrap_or_else(|| StateDocument::new(&self.config.stack, &environment)))
     }
 
     /// The environment placed for `deployment` as `state` records it.
@@ -480,7 +478,7 @@ async fn apply_saved(
     let backend = LocalBackend::with_root(&root, &plan.environment)?;
     let lock = backend.lock(operation(request))?;
     let state = backend
-        .load()?
+        .load_for(&plan.stack, &plan.environment)?
         .unwrap_or_else(|| StateDocument::new(&plan.stack, &plan.environment));
     plan::ensure_applicable(&plan, &state)?;
     let provider = open_provider(&cloud, &plan.environment).await?;

@@ -24,7 +24,7 @@ pub enum PlanError {
         ProtectedList(.resources)
     )]
     #[diagnostic(help(
-        "remove `prevent_destroy` from the block first if destroying is really intended"
+        "remove `prevent_destroy` from the block first if destroying is really intended; `cairn state rm ADDRESS` stops managing a resource and leaves it in the cloud"
     ))]
     PreventDestroy { resources: Vec<ProtectedResource> },
 

@@ -6,7 +6,7 @@
 //! took effect before its answer was lost returns the same resource the second time.
 
 use super::{CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
-use crate::model::{Kind, Owner};
+use crate::model::{Kind, Owner, Tags};
 use crate::util::backoff::{Jitter, RetryPolicy, retry};
 use async_trait::async_trait;
 use std::future::Future;
@@ -79,6 +79,24 @@ impl Provider for Retrying {
 
     async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
         with_retries("zones", || self.inner.zones(region)).await
+    }
+
+    /// Retried like the rest: rewriting tags to the same values twice is the same as once.
+    async fn set_ownership(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+        ownership: &Tags,
+    ) -> Result<LiveResource, ProviderError> {
+        with_retries("set ownership", || {
+            self.inner.set_ownership(region, kind, id, ownership)
+        })
+        .await
+    }
+
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        self.inner.now().await
     }
 
     fn calls(&self) -> CallCount {

@@ -3,7 +3,7 @@
 //! Only the local file backend exists today; an S3 backend (object plus a conditional-put
 //! lock) fits the same trait.
 
-use super::{StateDocument, StateError, StateLock};
+use super::{StateDocument, StateError, StateLock, StateOwner};
 
 /// Where one environment's state lives.
 pub trait StateBackend: Send + Sync {
@@ -15,6 +15,36 @@ pub trait StateBackend: Send + Sync {
     /// # Errors
     /// A corrupt, truncated or newer-format state is an error, never `None`.
     fn load(&self) -> Result<Option<StateDocument>, StateError>;
+
+    /// The current state of `environment` of `stack`, as [`StateBackend::load`]; a document
+    /// that records another stack or environment (a file copied over this one, a key that
+    /// collides) is refused, so nothing is planned, applied or written against it.
+    ///
+    /// # Errors
+    /// As [`StateBackend::load`], and [`StateError::Foreign`] naming both owners.
+    fn load_for(
+        &self,
+        stack: &str,
+        environment: &str,
+    ) -> Result<Option<StateDocument>, StateError> {
+        let document = self.load()?;
+        if let Some(document) = &document
+            && (document.stack != stack || document.environment != environment)
+        {
+            return Err(StateError::Foreign {
+                location: self.location(),
+                found: Box::new(StateOwner {
+                    stack: document.stack.clone(),
+                    environment: document.environment.clone(),
+                }),
+                wanted: Box::new(StateOwner {
+                    stack: stack.to_string(),
+                    environment: environment.to_string(),
+                }),
+            });
+        }
+        Ok(document)
+    }
 
     /// Takes the environment's lock for `operation` until the returned guard is dropped.
     ///

@@ -3,6 +3,23 @@
 use super::lock::LockInfo;
 use std::path::PathBuf;
 
+/// The stack and environment a state document belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateOwner {
+    pub stack: String,
+    pub environment: String,
+}
+
+impl std::fmt::Display for StateOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "environment `{}` of stack `{}`",
+            self.environment, self.stack
+        )
+    }
+}
+
 /// What went wrong reading, writing or locking a state.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StateError {
@@ -61,6 +78,18 @@ pub enum StateError {
         path: PathBuf,
         on_disk: String,
         writing: String,
+    },
+
+    /// The stored document records another stack or environment than the one being run: a
+    /// state file copied over this one by mistake, or a remote key shared by two environments.
+    #[error("state `{location}` belongs to {found}, not to {wanted}; refusing to use it")]
+    #[diagnostic(help(
+        "put back this environment's own state (the `.backup` beside it, or your copy); Cairn neither plans against nor overwrites another environment's state"
+    ))]
+    Foreign {
+        location: String,
+        found: Box<StateOwner>,
+        wanted: Box<StateOwner>,
     },
 
     /// The file on disk is newer than the document being written (another run wrote it).

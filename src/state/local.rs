@@ -563,6 +563,35 @@ mod tests {
         });
     }
 
+    /// Issue 16: a state copied over another environment's was planned against.
+    #[test]
+    fn a_state_of_another_stack_or_environment_is_refused_on_load_naming_both() {
+        let (_directory, backend) = backend();
+        let mut stored = StateDocument::new("shop", "production");
+        backend.persist(&stored).unwrap();
+        let error = backend.load_for("shop", "staging").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "state `{}` belongs to environment `production` of stack `shop`, not to environment `staging` of stack `shop`; refusing to use it",
+                backend.state_path().display()
+            )
+        );
+        stored.stack = "other".to_string();
+        stored.environment = "staging".to_string();
+        stored.serial = 1;
+        backend.persist(&stored).unwrap();
+        let error = backend.load_for("shop", "staging").unwrap_err();
+        assert!(
+            matches!(&error, StateError::Foreign { found, .. } if found.stack == "other"),
+            "{error}"
+        );
+        stored.stack = "shop".to_string();
+        stored.serial = 2;
+        backend.persist(&stored).unwrap();
+        assert_eq!(backend.load_for("shop", "staging").unwrap(), Some(stored));
+    }
+
     #[test]
     fn serial_that_does_not_increase_is_refused() {
         let (_directory, backend) = backend();

@@ -16,6 +16,6 @@ pub use backend::StateBackend;
 pub use document::{
     FORMAT_VERSION, Failover, HistoryEntry, StateDocument, StateOutput, StateResource,
 };
-pub use error::StateError;
+pub use error::{StateError, StateOwner};
 pub use local::LocalBackend;
 pub use lock::{LockInfo, StateLock};

@@ -250,3 +250,26 @@ pub fn stdout_of(output: &std::process::Output) -> String {
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// The stdout of `cairn ARGS`, asserting it succeeded.
+pub fn succeeded(args: &[&str], output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "cairn {args:?} failed:\n{}{}",
+        stdout_of(output),
+        stderr_of(output)
+    );
+    stdout_of(output)
+}
+
+/// The stderr of `cairn ARGS`, asserting it failed with exit code 1.
+pub fn refused_with(args: &[&str], output: &std::process::Output) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "cairn {args:?} should fail:\n{}{}",
+        stdout_of(output),
+        stderr_of(output)
+    );
+    stderr_of(output)
+}

@@ -37,9 +37,16 @@ pub(crate) struct RegionContext {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub route53: aws_sdk_route53::Client,
     pub counter: Arc<CallCounter>,
+    /// The page size asked for in [`super::AwsSettings::page_size`].
+    pub page_size: Option<i32>,
 }
 
 impl RegionContext {
+    /// Items per page of a Describe call whose own maximum is `maximum`.
+    pub fn page(&self, maximum: i32) -> i32 {
+        self.page_size.map_or(maximum, |size| size.min(maximum))
+    }
+
     /// Sends one read-only call (Describe*), counting it.
     pub async fn read<T, E>(
         &self,
@@ -148,7 +155,8 @@ impl RegionContext {
 ///
 /// - `describe_pages!(context, kind, selector, request, id_method, page_size)`: the resources
 ///   a [`Selector`] picks — with `Owner`, those carrying the owner's tags, `page_size` a page
-///   (the operation's own maximum); with `Id`, the one resource, through `id_method`.
+///   (the operation's own maximum, or the provider's smaller page size); with `Id`, the one
+///   resource, through `id_method`.
 ///   `request` is the call with its fixed parameters (`context.ec2.describe_vpcs()`).
 /// - `describe_pages!(context, request, filter: name, values, page_size)`: the resources an
 ///   EC2 filter selects (`group-id` in a list of ids), for reads that follow a batched one.
@@ -167,7 +175,7 @@ macro_rules! describe_pages {
                             $crate::provider::aws::tags::owner_filters(owner)
                                 .into_iter()
                                 .fold(request, |request, filter| request.filters(filter))
-                                .max_results($page_size)
+                                .max_results(context.page($page_size))
                         }
                         $crate::provider::aws::context::Selector::Id(id) => request.$id_method(id),
                     }
@@ -185,7 +193,7 @@ macro_rules! describe_pages {
                 |token| {
                     $request
                         .filters($crate::provider::aws::tags::filter($name, $values))
-                        .max_results($page_size)
+                        .max_results(context.page($page_size))
                         .set_next_token(token)
                         .send()
                 },

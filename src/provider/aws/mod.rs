@@ -60,7 +60,7 @@ pub use error::AwsError;
 pub use region::check_region;
 
 use crate::model::cloud::GLOBAL_REGION;
-use crate::model::{Kind, Owner};
+use crate::model::{Kind, Owner, Tags};
 use crate::provider::{
     CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
 };
@@ -84,6 +84,11 @@ pub struct AwsSettings {
     /// An endpoint URL for every service (an emulator such as moto). `None` keeps the chain's
     /// default, which honours `AWS_ENDPOINT_URL`.
     pub endpoint: Option<String>,
+    /// At most this many items per page of every Describe call (never more than the
+    /// operation's own maximum, which `None` uses): for tests whose reads must span pages
+    /// with a few resources (moto honours it). AWS refuses pages below an operation's
+    /// minimum (5 for most EC2 Describe calls).
+    pub page_size: Option<i32>,
 }
 
 /// The region Route 53's API signs in, whichever region its records point at.
@@ -103,6 +108,7 @@ pub struct AwsProvider {
     config: SdkConfig,
     regions: Mutex<BTreeMap<String, RegionContext>>,
     counter: Arc<CallCounter>,
+    page_size: Option<i32>,
 }
 
 impl AwsProvider {
@@ -157,6 +163,7 @@ impl AwsProvider {
             config,
             regions: Mutex::new(BTreeMap::new()),
             counter: Arc::new(CallCounter::default()),
+            page_size: settings.page_size.filter(|size| *size > 0),
         })
     }
 
@@ -201,6 +208,7 @@ impl AwsProvider {
                 cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
                 route53: aws_sdk_route53::Client::from_conf(route53),
                 counter: Arc::clone(&self.counter),
+                page_size: self.page_size,
             }
         });
         Ok(context.clone())
@@ -235,24 +243,31 @@ async fn describe(
     }
 }
 
+/// Describes the one resource `id`, which should exist already: no wait for it to become
+/// visible, so a missing id is `NotFound` at once.
+async fn describe_existing(
+    context: &RegionContext,
+    kind: Kind,
+    id: &str,
+) -> Result<LiveResource, ProviderError> {
+    describe(context, kind, Selector::Id(id))
+        .await?
+        .into_iter()
+        .find(|resource| resource.id == id)
+        .ok_or_else(|| ProviderError::NotFound {
+            kind,
+            region: context.region.clone(),
+            id: id.to_string(),
+        })
+}
+
 /// Describes the one resource `id`, waiting briefly for a just-created id to become visible.
 async fn describe_one(
     context: &RegionContext,
     kind: Kind,
     id: &str,
 ) -> Result<LiveResource, ProviderError> {
-    until_visible(|| async {
-        describe(context, kind, Selector::Id(id))
-            .await?
-            .into_iter()
-            .find(|resource| resource.id == id)
-            .ok_or_else(|| ProviderError::NotFound {
-                kind,
-                region: context.region.clone(),
-                id: id.to_string(),
-            })
-    })
-    .await
+    until_visible(|| describe_existing(context, kind, id)).await
 }
 
 #[async_trait]
@@ -387,16 +402,32 @@ impl Provider for AwsProvider {
         kind: Kind,
         id: &str,
     ) -> Result<LiveResource, ProviderError> {
+        describe_existing(&self.region(region)?, kind, id).await
+    }
+
+    async fn set_ownership(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+        ownership: &Tags,
+    ) -> Result<LiveResource, ProviderError> {
         let context = self.region(region)?;
-        describe(&context, kind, Selector::Id(id))
-            .await?
-            .into_iter()
-            .find(|resource| resource.id == id)
-            .ok_or_else(|| ProviderError::NotFound {
-                kind,
-                region: region.to_string(),
-                id: id.to_string(),
-            })
+        let current = describe_existing(&context, kind, id).await?;
+        match kind {
+            // A policy carries its group's ownership; it has no tags to rewrite.
+            Kind::ScalingPolicy => return Ok(current),
+            Kind::AutoscalingGroup => {
+                autoscaling_group::set_ownership(&context, &current, ownership).await?
+            }
+            _ => {
+                let (set, remove) = tags::ownership_difference(&current.tags, ownership);
+                tags::change_ec2(&context, id, &set, &remove)
+                    .await
+                    .map_err(|error| error.about(kind, region, id))?
+            }
+        }
+        describe_one(&context, kind, id).await
     }
 
     async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {

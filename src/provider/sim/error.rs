@@ -74,6 +74,9 @@ pub enum SimError {
     /// A load outside 0 to 100 percent.
     #[error("a CPU load of {percent} % is not a percentage")]
     InvalidLoad { percent: f64 },
+    /// The clock cannot be set where asked.
+    #[error("cannot set the simulated cloud's clock: {reason}")]
+    InvalidClock { reason: String },
     /// The region is not one the simulated cloud has.
     #[error("unknown region `{region}`")]
     UnknownRegion { region: String },

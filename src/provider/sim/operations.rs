@@ -15,7 +15,8 @@ use super::load_balancing;
 use super::monitoring;
 use super::network::{self, replace_attributes};
 use super::security_group;
-use crate::model::{Attributes, Kind, Owner, Value};
+use crate::model::Value;
+use crate::model::{Attributes, Kind, OWNERSHIP_TAGS, Owner, Tags};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
@@ -34,11 +35,26 @@ pub struct Context<'a> {
 /// One API call.
 #[derive(Debug, Clone)]
 pub enum Request {
-    Read { kind: Kind, owner: Owner },
+    Read {
+        kind: Kind,
+        owner: Owner,
+    },
     Create(CreateRequest),
     Update(UpdateRequest),
-    Delete { kind: Kind, id: String },
-    Import { kind: Kind, id: String },
+    Delete {
+        kind: Kind,
+        id: String,
+    },
+    Import {
+        kind: Kind,
+        id: String,
+    },
+    /// Rewrites the ownership tags of one resource (CreateTags and DeleteTags).
+    SetOwnership {
+        kind: Kind,
+        id: String,
+        ownership: Tags,
+    },
 }
 
 /// What a call returns.
@@ -54,7 +70,8 @@ impl Request {
         match self {
             Request::Read { kind, .. }
             | Request::Delete { kind, .. }
-            | Request::Import { kind, .. } => *kind,
+            | Request::Import { kind, .. }
+            | Request::SetOwnership { kind, .. } => *kind,
             Request::Create(request) => request.kind,
             Request::Update(request) => request.kind,
         }
@@ -63,14 +80,19 @@ impl Request {
     pub fn is_mutating(&self) -> bool {
         matches!(
             self,
-            Request::Create(_) | Request::Update(_) | Request::Delete { .. }
+            Request::Create(_)
+                | Request::Update(_)
+                | Request::Delete { .. }
+                | Request::SetOwnership { .. }
         )
     }
 
     /// The id the request names, if any.
     pub fn target(&self) -> Option<&str> {
         match self {
-            Request::Delete { id, .. } | Request::Import { id, .. } => Some(id),
+            Request::Delete { id, .. }
+            | Request::Import { id, .. }
+            | Request::SetOwnership { id, .. } => Some(id),
             Request::Update(request) => Some(&request.id),
             Request::Read { .. } | Request::Create(_) => None,
         }
@@ -84,6 +106,8 @@ impl Request {
             Request::Create(request) => create_operation(kind, &request.attributes),
             Request::Update(_) => update_operation(kind),
             Request::Delete { .. } => delete_operation(kind),
+            Request::SetOwnership { .. } if kind == Kind::AutoscalingGroup => "CreateOrUpdateTags",
+            Request::SetOwnership { .. } => "CreateTags",
         }
     }
 }
@@ -213,6 +237,22 @@ pub fn perform(
         Request::Create(request) => create(cloud, context, request).map(Response::One),
         Request::Update(request) => update(cloud, context, request).map(Response::One),
         Request::Delete { kind, id } => delete(cloud, context, *kind, id).map(|()| Response::Done),
+        Request::SetOwnership {
+            kind,
+            id,
+            ownership,
+        } => {
+            let resource = cloud.target_mut(context.region, *kind, id)?;
+            // A scaling policy carries its group's ownership, not its own (as in AWS).
+            if kind.takes_tags() {
+                resource
+                    .tags
+                    .retain(|key, _| !OWNERSHIP_TAGS.contains(&key.as_str()));
+                resource.tags.extend(ownership.clone());
+            }
+            let resource = cloud.target(context.region, *kind, id)?;
+            Ok(Response::One(live(cloud, context.region, resource)))
+        }
     }
 }
 
