@@ -1814,7 +1814,6 @@ pub async fn load_balancer_target_group_listener(provider: &dyn Provider, fixtur
             "load_balancer_id": id(&balancer),
             "port": 80,
             "protocol": "HTTP",
-            "certificate": null,
             "forward": [{"target_group_id": blue.id, "weight": 100}],
         }),
     )

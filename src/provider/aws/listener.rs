@@ -105,14 +105,6 @@ pub(super) async fn describe(
                     Value::from(listener.protocol().map(ProtocolEnum::as_str).unwrap_or("HTTP")),
                 ),
                 (
-                    "certificate".to_string(),
-                    listener
-                        .certificates()
-                        .first()
-                        .and_then(Certificate::certificate_arn)
-                        .map_or(Value::Null, Value::from),
-                ),
-                (
                     "forward".to_string(),
                     Value::Array(
                         forward
@@ -124,6 +116,15 @@ pub(super) async fn describe(
                     ),
                 ),
             ]);
+            // An HTTP listener has no certificate: absent, which the plan reads as null.
+            let mut attributes = attributes;
+            if let Some(certificate) = listener
+                .certificates()
+                .first()
+                .and_then(Certificate::certificate_arn)
+            {
+                attributes.insert("certificate".to_string(), Value::from(certificate));
+            }
             context.live(Kind::Listener, &arn, attributes, tags)
         })
         .collect())
