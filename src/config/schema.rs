@@ -5,7 +5,7 @@
 //! types are checked later, when expressions are evaluated.
 
 use super::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
-use super::source::Sources;
+use super::source::{Sources, Span};
 use super::tree::BlockDef;
 
 /// One attribute a block accepts.
@@ -519,24 +519,13 @@ pub fn check_block(
             if names.contains(&attribute.name.as_str()) {
                 continue;
             }
-            let mut diagnostic = Diagnostic::at(
+            diagnostics.push(unknown(
                 sources,
                 attribute.key_span,
-                format!(
-                    "unknown attribute `{}` in `{}`",
-                    attribute.name,
-                    block.display()
-                ),
-            )
-            .expected(if names.is_empty() {
-                "no attributes here".to_string()
-            } else {
-                format!("one of {}", list(&names))
-            });
-            if let Some(hint) = did_you_mean(&attribute.name, names.iter().copied()) {
-                diagnostic = diagnostic.hint(hint);
-            }
-            diagnostics.push(diagnostic);
+                ("attribute", &attribute.name),
+                block,
+                &names,
+            ));
         }
     }
     // A misspelt required attribute is reported once, as the misspelling with its hint.
@@ -579,26 +568,41 @@ pub fn check_block(
                     .iter()
                     .map(|candidate| candidate.ident)
                     .collect();
-                let mut diagnostic = Diagnostic::at(
+                diagnostics.push(unknown(
                     sources,
                     nested.ident_span,
-                    format!(
-                        "unknown block type `{}` in `{}`",
-                        nested.ident,
-                        block.display()
-                    ),
-                )
-                .expected(if names.is_empty() {
-                    "no nested blocks here".to_string()
-                } else {
-                    format!("one of {}", list(&names))
-                });
-                if let Some(hint) = did_you_mean(&nested.ident, names.iter().copied()) {
-                    diagnostic = diagnostic.hint(hint);
-                }
-                diagnostics.push(diagnostic);
+                    ("block type", &nested.ident),
+                    block,
+                    &names,
+                ));
             }
         }
+    }
+}
+
+/// An attribute or nested block the schema does not know: where it is, what the block accepts
+/// instead and the nearest spelling, if one is close.
+fn unknown(
+    sources: &Sources,
+    span: Span,
+    (what, name): (&str, &str),
+    block: &BlockDef,
+    names: &[&str],
+) -> Diagnostic {
+    let expected = match what {
+        "attribute" if names.is_empty() => "no attributes here".to_string(),
+        _ if names.is_empty() => "no nested blocks here".to_string(),
+        _ => format!("one of {}", list(names)),
+    };
+    let diagnostic = Diagnostic::at(
+        sources,
+        span,
+        format!("unknown {what} `{name}` in `{}`", block.display()),
+    )
+    .expected(expected);
+    match did_you_mean(name, names.iter().copied()) {
+        Some(hint) => diagnostic.hint(hint),
+        None => diagnostic,
     }
 }
 

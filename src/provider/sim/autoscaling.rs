@@ -72,20 +72,10 @@ pub fn update_group(
 
 pub fn delete_group(cloud: &mut Cloud, context: &Context, name: &str) -> Result<(), ProviderError> {
     cloud.target(context.region, Kind::AutoscalingGroup, name)?;
-    let doomed: Vec<String> = cloud
-        .region(context.region)
-        .into_iter()
-        .flat_map(|state| state.resources.values())
-        .filter(|resource| {
-            (resource.kind == Kind::Instance && resource.internal_text(GROUP) == Some(name))
-                || (resource.kind == Kind::ScalingPolicy
-                    && resource.text("group_name") == Some(name))
-        })
-        .map(|resource| resource.id.clone())
-        .collect();
-    for id in doomed {
-        cloud.remove(context.region, &id);
-    }
+    cloud.remove_where(context.region, |resource| {
+        (resource.kind == Kind::Instance && resource.internal_text(GROUP) == Some(name))
+            || (resource.kind == Kind::ScalingPolicy && resource.text("group_name") == Some(name))
+    });
     cloud.remove(context.region, name);
     Ok(())
 }
