@@ -186,6 +186,20 @@ impl SimProvider {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// The stored cloud as it is now, read off the async runtime's threads without taking the
+    /// store's lock (no call is made, so nothing is counted or logged).
+    async fn peek(&self) -> Result<Option<Cloud>, ProviderError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.peek())
+            .await
+            .map_err(|error| {
+                storage_failure(&SimError::Task {
+                    message: error.to_string(),
+                })
+            })?
+            .map_err(|error| storage_failure(&error))
+    }
 }
 
 /// A call waiting for the gate, and where to send its result and latency.
@@ -487,15 +501,7 @@ impl Provider for SimProvider {
         let Some(zones) = regions::zones(region) else {
             return Err(unknown_region(region));
         };
-        let store = Arc::clone(&self.store);
-        let stored = tokio::task::spawn_blocking(move || store.peek())
-            .await
-            .map_err(|error| {
-                storage_failure(&SimError::Task {
-                    message: error.to_string(),
-                })
-            })?
-            .map_err(|error| storage_failure(&error))?;
+        let stored = self.peek().await?;
         let stored_outage = stored.is_some_and(|cloud| cloud.outages.contains(region));
         if stored_outage || self.faults.outages.contains(region) {
             return Err(region_in_outage(region));
@@ -506,15 +512,7 @@ impl Provider for SimProvider {
     /// The cloud's clock (see [`SimCloud::set_clock`]); not an API call, so neither counted
     /// nor logged.
     async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
-        let store = Arc::clone(&self.store);
-        let stored = tokio::task::spawn_blocking(move || store.peek())
-            .await
-            .map_err(|error| {
-                storage_failure(&SimError::Task {
-                    message: error.to_string(),
-                })
-            })?
-            .map_err(|error| storage_failure(&error))?;
+        let stored = self.peek().await?;
         Ok(stored.unwrap_or_default().now())
     }
 
