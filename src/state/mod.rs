@@ -8,6 +8,7 @@ mod atomic;
 mod backend;
 mod document;
 mod error;
+pub mod intent;
 mod local;
 mod lock;
 
@@ -17,5 +18,6 @@ pub use document::{
     FORMAT_VERSION, Failover, HistoryEntry, StateDocument, StateOutput, StateResource,
 };
 pub use error::StateError;
+pub use intent::Intent;
 pub use local::LocalBackend;
 pub use lock::{LockInfo, StateLock};

@@ -71,6 +71,9 @@ pub struct Resource {
     /// the call that launched an instance, …).
     #[serde(default, skip_serializing_if = "Attributes::is_empty")]
     pub internal: Attributes,
+    /// When a create call made it: with a read lag, reads miss it until the lag has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for Cloud {
@@ -246,6 +249,7 @@ impl Resource {
             attributes,
             tags,
             internal: Attributes::new(),
+            created: None,
         }
     }
 

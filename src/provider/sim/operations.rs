@@ -26,6 +26,18 @@ pub struct Context<'a> {
     pub now: DateTime<Utc>,
     /// Regions currently unavailable (for cross-region copies).
     pub outages: &'a BTreeSet<String>,
+    /// How long a new object stays missing from reads (zero: reads see every write).
+    pub read_lag: chrono::TimeDelta,
+}
+
+impl Context<'_> {
+    /// Whether a read sees `resource` yet: with a read lag, one created less than the lag ago
+    /// is missing, as a new id is from AWS's Describe calls for a while.
+    fn sees(&self, resource: &Resource) -> bool {
+        resource
+            .created
+            .is_none_or(|created| self.now - created >= self.read_lag)
+    }
 }
 
 /// One API call.
@@ -169,12 +181,19 @@ pub fn perform(
         Request::Read { kind, owner } => Ok(Response::Many(
             cloud
                 .all_of(context.region, *kind)
-                .filter(|resource| owner.owns(&resource.tags))
+                .filter(|resource| owner.owns(&resource.tags) && context.sees(resource))
                 .map(|resource| live(cloud, context.region, resource))
                 .collect(),
         )),
         Request::Import { kind, id } => {
             let resource = cloud.target(context.region, *kind, id)?;
+            if !context.sees(resource) {
+                return Err(ProviderError::NotFound {
+                    kind: *kind,
+                    region: context.region.to_string(),
+                    id: id.clone(),
+                });
+            }
             Ok(Response::One(live(cloud, context.region, resource)))
         }
         Request::Create(request) => create(cloud, context, request).map(Response::One),
@@ -240,6 +259,9 @@ fn create(
         Kind::Instance => compute::create_instance(cloud, context, &attributes, tags),
         Kind::Snapshot => block_storage::create_snapshot(cloud, context, &attributes, tags),
     }?;
+    if let Some(resource) = cloud.find_mut(context.region, request.kind, &id) {
+        resource.created = Some(context.now);
+    }
     if !request.token.is_empty() {
         cloud.create_tokens.insert(
             request.token.clone(),

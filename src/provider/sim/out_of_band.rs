@@ -313,6 +313,7 @@ fn console_action<T, E>(
         sequence: cloud.sequence,
         now: chrono::Utc::now(),
         outages: &outages,
+        read_lag: chrono::TimeDelta::zero(),
     };
     let mut draft = cloud.clone();
     let result = operation(&mut draft, &context)?;

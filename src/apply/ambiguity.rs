@@ -1,0 +1,324 @@
+//! Ambiguous creates: a create whose answer never came (a 5xx, a timeout, a connection reset
+//! after the request went out, a run killed while waiting) may have made its object, and
+//! sending it again may make a second one, since most create APIs take no idempotency token.
+//!
+//! So before such a create is sent again, its object is looked for by its ownership tags (the
+//! creating call sets them, so the object carries them from its first moment), for as long as
+//! the cloud's consistency window says a new object may still be missing from reads. What is
+//! found is adopted and brought in line with the request (a create of several calls may have
+//! stopped half-way); only when nothing turns up is the create sent again, with the same
+//! idempotency token, which the APIs that take one honour.
+//!
+//! Promises: an object state already records, or that the plan deletes, is never taken for
+//! the one looked for (the old object of a `create_before_destroy` replacement carries the same
+//! address tag); a kind the cloud keeps no tags on is created again at once, which is safe
+//! because its create is an upsert (AWS scaling policies).
+
+use super::prepare::same_configured;
+use crate::model::{Owner, TAG_ADDRESS};
+use crate::plan::comparable_tags;
+use crate::provider::{CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
+use crate::util::backoff::{Backoff, Jitter, RetryPolicy};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Waits between two looks: from a quarter second doubling up to four seconds, spent in full
+/// (the wait is there to let the object appear, not to spread competing calls).
+const LOOK_AGAIN: RetryPolicy = RetryPolicy {
+    attempts: u32::MAX,
+    base: Duration::from_millis(250),
+    cap: Duration::from_secs(4),
+    jitter: Jitter::None,
+};
+
+/// Where and until when to look for the object of an ambiguous create.
+#[derive(Debug, Clone)]
+pub(crate) struct Search {
+    /// The environment's ownership tags, which the object carries.
+    pub owner: Owner,
+    /// The address tag the object carries.
+    pub address: String,
+    /// Ids that are not the object looked for, whatever tags they carry.
+    pub known: BTreeSet<String>,
+    /// Until when a new object may still be missing from reads.
+    pub deadline: Instant,
+}
+
+/// Looks for the object `request` may have made, reading again with growing waits until it
+/// shows up or `search.deadline` has passed (one read at least). Several candidates mean an
+/// earlier duplicate: the first by id is taken, and the next plan deletes the others.
+///
+/// # Errors
+/// A read that fails; the caller tries the whole step again.
+pub(crate) async fn look_for(
+    provider: &dyn Provider,
+    request: &CreateRequest,
+    search: &Search,
+) -> Result<Option<LiveResource>, ProviderError> {
+    let mut waits = Backoff::of(&LOOK_AGAIN);
+    let mut looks = 0;
+    loop {
+        looks += 1;
+        let found = provider
+            .read(&request.region, request.kind, &search.owner)
+            .await?
+            .into_iter()
+            .filter(|live| live.tags.get(TAG_ADDRESS) == Some(&search.address))
+            .filter(|live| !search.known.contains(&live.id))
+            .min_by(|left, right| left.id.cmp(&right.id));
+        if found.is_some() {
+            return Ok(found);
+        }
+        let now = Instant::now();
+        if now >= search.deadline {
+            return Ok(None);
+        }
+        let wait = waits.delay(looks).min(search.deadline - now);
+        tracing::debug!(address = %search.address, looks, ?wait, "not found yet");
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Adopts `found`, the object of an ambiguous create, bringing it in line with `request`: an
+/// answer lost between the calls of a create (a group made but its rules not yet authorized)
+/// leaves an object that is ours but not finished.
+///
+/// An object whose attributes differ where only a replacement could change them was made for
+/// an earlier version of the configuration; it is adopted as it is, and the next plan replaces
+/// it.
+///
+/// # Errors
+/// The update's failure; the caller tries the whole step again, looking first.
+pub(crate) async fn adopt(
+    provider: &dyn Provider,
+    request: &CreateRequest,
+    found: LiveResource,
+) -> Result<LiveResource, ProviderError> {
+    let kind = request.kind;
+    let tags_match = !kind.takes_tags() || comparable_tags(&found.tags) == request.tags;
+    if tags_match && same_configured(kind, &found.attributes, &request.attributes) {
+        return Ok(found);
+    }
+    let replaced = kind.replace_attributes().iter().any(|name| {
+        !kind.same_value(
+            name,
+            found.attributes.get(*name),
+            request.attributes.get(*name),
+        )
+    });
+    if replaced {
+        return Ok(found);
+    }
+    provider
+        .update(&UpdateRequest {
+            kind,
+            region: request.region.clone(),
+            id: found.id.clone(),
+            before: found.attributes,
+            after: request.attributes.clone(),
+            tags: request.tags.clone(),
+            // Derived from the create's token, so a retried adoption is the same update.
+            token: format!("{}-adopt", request.token),
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attributes, Kind};
+    use crate::provider::CallCount;
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+
+    /// A cloud whose object shows up in reads only from the `visible_from`-th read on, and
+    /// that records the updates it gets.
+    struct Lagging {
+        object: LiveResource,
+        visible_from: u32,
+        reads: Mutex<u32>,
+        updates: Mutex<Vec<UpdateRequest>>,
+    }
+
+    #[async_trait]
+    impl Provider for Lagging {
+        fn name(&self) -> &'static str {
+            "lagging"
+        }
+        async fn read(
+            &self,
+            _region: &str,
+            _kind: Kind,
+            _owner: &Owner,
+        ) -> Result<Vec<LiveResource>, ProviderError> {
+            let mut reads = self.reads.lock().unwrap_or_else(|error| error.into_inner());
+            *reads += 1;
+            Ok(if *reads >= self.visible_from {
+                vec![self.object.clone()]
+            } else {
+                Vec::new()
+            })
+        }
+        async fn create(&self, _request: &CreateRequest) -> Result<LiveResource, ProviderError> {
+            Err(ProviderError::Api {
+                code: "Unexpected".into(),
+                message: "looking never creates".into(),
+            })
+        }
+        async fn update(&self, request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
+            self.updates
+                .lock()
+                .unwrap_or_else(|error| error.into_inner())
+                .push(request.clone());
+            let mut updated = self.object.clone();
+            updated.attributes.extend(request.after.clone());
+            Ok(updated)
+        }
+        async fn delete(&self, _region: &str, _kind: Kind, _id: &str) -> Result<(), ProviderError> {
+            Ok(())
+        }
+        async fn import(
+            &self,
+            _region: &str,
+            _kind: Kind,
+            _id: &str,
+        ) -> Result<LiveResource, ProviderError> {
+            Ok(self.object.clone())
+        }
+        fn calls(&self) -> CallCount {
+            CallCount::default()
+        }
+    }
+
+    const ADDRESS: &str = "firewall.web[us-east-1]";
+
+    fn owner() -> Owner {
+        Owner {
+            stack: "shop".into(),
+            env: "staging".into(),
+        }
+    }
+
+    fn request(ingress: serde_json::Value) -> CreateRequest {
+        CreateRequest {
+            kind: Kind::SecurityGroup,
+            region: "us-east-1".into(),
+            attributes: Attributes::from([
+                ("name".to_string(), "web".into()),
+                ("description".to_string(), "web".into()),
+                ("network_id".to_string(), "vpc-1".into()),
+                ("ingress".to_string(), ingress),
+                ("egress".to_string(), serde_json::json!([])),
+            ]),
+            tags: owner().tags_for(&crate::model::Address::new(ADDRESS)),
+            token: "cairn-1".into(),
+        }
+    }
+
+    fn cloud(visible_from: u32, id: &str, ingress: serde_json::Value) -> Lagging {
+        let mut attributes = request(ingress).attributes;
+        attributes.insert("id".to_string(), id.into());
+        Lagging {
+            object: LiveResource {
+                kind: Kind::SecurityGroup,
+                region: "us-east-1".into(),
+                id: id.into(),
+                attributes,
+                tags: owner().tags_for(&crate::model::Address::new(ADDRESS)),
+            },
+            visible_from,
+            reads: Mutex::new(0),
+            updates: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn search(window: Duration, known: &[&str]) -> Search {
+        Search {
+            owner: owner(),
+            address: ADDRESS.into(),
+            known: known.iter().map(|id| id.to_string()).collect(),
+            deadline: Instant::now() + window,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_object_that_shows_up_within_the_window_is_found() {
+        let cloud = cloud(4, "sg-1", serde_json::json!([]));
+        let started = Instant::now();
+        let found = look_for(
+            &cloud,
+            &request(serde_json::json!([])),
+            &search(Duration::from_secs(30), &[]),
+        )
+        .await;
+        assert_eq!(
+            found.ok().flatten().map(|live| live.id),
+            Some("sg-1".into())
+        );
+        // Three misses: waits of 0.25, 0.5 and 1 s on the paused clock.
+        assert_eq!(started.elapsed(), Duration::from_millis(1750));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nothing_is_found_once_the_window_has_passed_and_known_ids_never_count() {
+        let late = cloud(100, "sg-1", serde_json::json!([]));
+        let started = Instant::now();
+        let found = look_for(
+            &late,
+            &request(serde_json::json!([])),
+            &search(Duration::from_secs(3), &[]),
+        )
+        .await;
+        assert_eq!(found, Ok(None));
+        // The last wait is cut to end at the deadline.
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+
+        let old = cloud(1, "sg-old", serde_json::json!([]));
+        let found = look_for(
+            &old,
+            &request(serde_json::json!([])),
+            &search(Duration::ZERO, &["sg-old"]),
+        )
+        .await;
+        assert_eq!(found, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn an_unfinished_object_is_updated_to_the_request_and_a_finished_one_is_not() {
+        let rule = serde_json::json!([
+            {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "0.0.0.0/0"}
+        ]);
+        let unfinished = cloud(1, "sg-1", serde_json::json!([]));
+        let adopted = adopt(
+            &unfinished,
+            &request(rule.clone()),
+            unfinished.object.clone(),
+        )
+        .await;
+        assert_eq!(
+            adopted
+                .ok()
+                .and_then(|live| live.attributes.get("ingress").cloned()),
+            Some(rule.clone())
+        );
+        let updates = unfinished
+            .updates
+            .lock()
+            .unwrap_or_else(|error| error.into_inner());
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].id, "sg-1");
+        assert_eq!(updates[0].token, "cairn-1-adopt");
+
+        let finished = cloud(1, "sg-2", rule.clone());
+        let adopted = adopt(&finished, &request(rule), finished.object.clone()).await;
+        assert_eq!(adopted.map(|live| live.id), Ok("sg-2".to_string()));
+        assert!(
+            finished
+                .updates
+                .lock()
+                .unwrap_or_else(|error| error.into_inner())
+                .is_empty()
+        );
+    }
+}
