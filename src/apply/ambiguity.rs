@@ -305,7 +305,8 @@ mod tests {
         let updates = unfinished
             .updates
             .lock()
-            .unwrap_or_else(|error| error.into_inner());
+            .unwrap_or_else(|error| error.into_inner())
+            .clone();
         assert_eq!(updates.len(), 1);
         assert_eq!(updates[0].id, "sg-1");
         assert_eq!(updates[0].token, "cairn-1-adopt");
