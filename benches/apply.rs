@@ -6,6 +6,10 @@
 //!
 //! Run with `cargo bench --no-default-features --bench apply`.
 
+// A benchmark prints its figures for whoever runs it; the CLI's closed-pipe printing
+// (`cairn::cli::output`) is for the program, not for this.
+#![allow(clippy::disallowed_macros)]
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

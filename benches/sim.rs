@@ -4,6 +4,10 @@
 //!
 //! Run with `cargo bench --no-default-features --bench sim`.
 
+// A benchmark prints its figures for whoever runs it; the CLI's closed-pipe printing
+// (`cairn::cli::output`) is for the program, not for this.
+#![allow(clippy::disallowed_macros)]
+
 use cairn::model::{Address, Kind, Owner};
 use cairn::provider::sim::{FaultConfig, SimProvider};
 use cairn::provider::{CreateRequest, Provider};

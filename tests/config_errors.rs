@@ -36,6 +36,17 @@ fn syntax_error() {
     insta::assert_snapshot!(stderr);
 }
 
+/// Issue 9: an unterminated string used to be reported where the parser gave up, three lines
+/// later on `firewall "web"`, with a hint about one-line blocks.
+#[test]
+fn an_unterminated_string_is_reported_at_the_line_of_the_string() {
+    let stderr = validate_fails("unterminated_string");
+    assert_points_at(&stderr, "tests/fixtures/unterminated_string/main.hcl:11:10");
+    assert!(stderr.contains("unterminated string"), "{stderr}");
+    assert!(!stderr.contains("one-line block"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
 #[test]
 fn unknown_block() {
     let stderr = validate_fails("unknown_block");
@@ -138,5 +149,57 @@ fn unknown_variable_flag_is_reported_with_a_hint() {
 fn dr_region_with_fewer_zones_than_the_primary() {
     let stderr = validate_fails("dr_too_few_zones");
     assert_points_at(&stderr, "tests/fixtures/dr_too_few_zones/main.hcl:13:14");
+    insta::assert_snapshot!(stderr);
+}
+
+/// Issue 9: an unknown region used to pass `validate` and fail at refresh with an AWS endpoint
+/// URL; zones of another region failed only when a subnet was created.
+#[test]
+fn unknown_regions_and_foreign_zones_are_refused_at_validate_with_the_closest_name() {
+    let stderr = validate_fails("unknown_region");
+    assert_points_at(&stderr, "tests/fixtures/unknown_region/main.hcl:5:10");
+    assert!(stderr.contains("hint: did you mean `us-east-1`?"));
+    assert_points_at(&stderr, "tests/fixtures/unknown_region/main.hcl:13:28");
+    assert_points_at(&stderr, "tests/fixtures/unknown_region/main.hcl:13:42");
+    assert_points_at(&stderr, "tests/fixtures/unknown_region/main.hcl:16:14");
+    assert!(stderr.contains("hint: did you mean `eu-west-1`?"));
+    insta::assert_snapshot!(stderr);
+}
+
+/// Issue 9: limits the cloud refuses (a /8 network, a /30 subnet, overlapping subnets, a port
+/// above 65535, a 0 GiB volume, a group whose min is above its max) are found at validate,
+/// each with its limit.
+#[test]
+fn values_the_cloud_would_refuse_are_reported_with_their_limit() {
+    let stderr = validate_fails("cloud_limits");
+    for (location, limit) in [
+        ("11:10", "between /16 and /28"),
+        ("17:15", "between /16 and /28"),
+        ("28:15", "overlaps subnet `wide`"),
+        ("34:10", "1 new bits give 2"),
+        ("44:16", "from 0 to 65535"),
+        ("51:13", "1 to 16384 GiB"),
+        ("57:13", "the types are gp2"),
+        ("64:15", "1 to 16384 GiB"),
+        ("72:14", "needs min <= desired <= max"),
+    ] {
+        assert_points_at(
+            &stderr,
+            &format!("tests/fixtures/cloud_limits/main.hcl:{location}"),
+        );
+        assert!(stderr.contains(limit), "no `{limit}` in:\n{stderr}");
+    }
+    insta::assert_snapshot!(stderr);
+}
+
+/// Issue 9: cloud names AWS refuses (a security group named `sg-...` because the stack is, a
+/// launch template name with a space) used to fail only when the apply created them.
+#[test]
+fn cloud_names_aws_refuses_are_reported_at_the_block() {
+    let stderr = validate_fails("cloud_names");
+    assert_points_at(&stderr, "tests/fixtures/cloud_names/main.hcl:10:10");
+    assert!(stderr.contains("starts with `sg-`"), "{stderr}");
+    assert_points_at(&stderr, "tests/fixtures/cloud_names/main.hcl:14:17");
+    assert!(stderr.contains("holds ` `"), "{stderr}");
     insta::assert_snapshot!(stderr);
 }

@@ -148,6 +148,9 @@ fn a_replacing_change_is_planned_as_replace_and_applied() -> TestResult {
             "--auto-approve",
             "--var",
             "logs_encrypted=false",
+            // Decrypting is what forces the replacement under test; the policy objects.
+            "--allow",
+            "CAIRN004",
             ".",
         ])?
         .assert()
@@ -181,6 +184,9 @@ fn create_before_destroy_creates_the_new_object_before_deleting_the_old() -> Tes
             "--auto-approve",
             "--var",
             "data_encrypted=false",
+            // Decrypting is what forces the replacement under test; the policy objects.
+            "--allow",
+            "CAIRN004",
             ".",
         ])?
         .assert()
@@ -226,8 +232,17 @@ fn destroy_removes_every_owned_resource_and_empties_state() -> TestResult {
 #[test]
 fn a_protected_environment_refuses_destroy_without_force() -> TestResult {
     let stack = Stack::fixture("e2e_stack")?;
+    // The fixture's `prod` is protected but not production-ready; readiness is not under test.
     stack
-        .cairn(&["apply", "-e", "prod", "--auto-approve", "."])?
+        .cairn(&[
+            "apply",
+            "-e",
+            "prod",
+            "--auto-approve",
+            "--allow",
+            "CAIRN009,CAIRN011,CAIRN012",
+            ".",
+        ])?
         .assert()
         .success();
     let state_before = std::fs::read(stack.state_path("prod"))?;

@@ -75,12 +75,14 @@ launch_template "web" {
   image         = var.image
   instance_type = env.vars.instance_type
   firewalls     = [firewall.web, firewall.app]
+  http_tokens   = "required"
   volume {
     size_gb   = 20
     encrypted = true
   }
 }
 
+# cairn:ignore CAIRN006: there is no load balancer block yet, so the web servers answer users directly from the public subnets
 autoscaling "web" {
   template = launch_template.web
   subnets  = network.main.subnet.public

@@ -69,6 +69,7 @@ launch_template "web" {
   instance_type = var.instance_type
   firewalls     = [firewall.web, firewall.app]
   user_data     = var.user_data
+  http_tokens   = "required"
   volume {
     size_gb   = 20
     encrypted = true
@@ -78,7 +79,7 @@ launch_template "web" {
 autoscaling "web" {
   template = launch_template.web
   subnets  = var.subnets
-  min      = 1
+  min      = 2
   max      = max(var.capacity * 2, 2)
   desired  = var.capacity
   scaling "cpu" {

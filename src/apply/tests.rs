@@ -382,6 +382,7 @@ fn plan_for(state: &StateDocument, steps: Vec<Step>) -> Plan {
         refresh_calls: CallCount::default(),
         refresh_only: false,
         interrupted: Vec::new(),
+        policy: Vec::new(),
     }
 }
 

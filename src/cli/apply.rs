@@ -4,7 +4,7 @@ use super::report::outcome;
 use super::stack_args::{StackArgs, block_on};
 use super::views;
 use crate::apply::ApplyOptions;
-use crate::ops::{self, ApplyRequest, OpsError};
+use crate::ops::{self, ApplyRequest, OpsError, PolicyGate};
 use crate::plan::Plan;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +33,11 @@ pub struct ApplyArgs {
     /// Record what changed outside cairn into state; change nothing in the cloud.
     #[arg(long)]
     pub refresh_only: bool,
+
+    /// Apply despite the policy errors of rule RULE (`CAIRN001`); repeatable. Each use is
+    /// recorded in the audit log with who ran it.
+    #[arg(long = "allow", value_name = "RULE", value_delimiter = ',')]
+    pub allow: Vec<String>,
 }
 
 /// Destroy everything cairn manages in an environment.
@@ -55,9 +60,13 @@ pub struct DestroyArgs {
 }
 
 pub fn run_apply(args: ApplyArgs) -> ExitCode {
+    if let Err(error) = ops::check_allow(&args.allow) {
+        return super::report::ops(error);
+    }
     let mut request = ApplyRequest {
         plan: args.stack.request(),
         options: options(args.parallelism),
+        policy: PolicyGate::Enforce { allow: args.allow },
         ..ApplyRequest::default()
     };
     // `cairn apply PLAN_FILE`: the positional argument names a saved plan, not a directory.

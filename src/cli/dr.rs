@@ -8,6 +8,7 @@ use super::report::outcome;
 use super::stack_args::{StackArgs, block_on};
 use super::views::{self, Format};
 use crate::apply::{ApplyObserver, ApplyOptions, SilentObserver};
+use crate::cli::output::println;
 use crate::ops::{self, DrillRequest, MoveRequest};
 use std::process::ExitCode;
 use std::time::Duration;

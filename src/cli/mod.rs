@@ -2,10 +2,12 @@
 
 mod apply;
 mod backup;
+mod check;
 mod completions;
 mod dr;
 mod fmt;
 mod graph;
+pub(crate) mod output;
 mod plan;
 mod report;
 mod show;
@@ -50,6 +52,8 @@ pub enum Command {
     ForceUnlock(show::ForceUnlockArgs),
     /// Check a stack's configuration (every environment) without touching any cloud.
     Validate(validate::ValidateArgs),
+    /// Check the configuration (or, with --live, the cloud) against the built-in policy rules.
+    Check(check::CheckArgs),
     /// Print an environment's dependency graph (DOT or SVG).
     Graph(graph::GraphArgs),
     /// Rewrite a stack's `.hcl` files in the canonical format.
@@ -66,12 +70,13 @@ pub enum Command {
 
 /// Parses the command line, runs the command and turns errors into reports.
 ///
-/// Exit codes: 0 success, 1 error, 2 changes present with `--detailed-exitcode`.
+/// Exit codes: 0 success, 1 error, 2 changes present with `--detailed-exitcode`. A reader
+/// that stops early (`| head`) changes none of them (see [`output`]).
 pub fn main() -> ExitCode {
     let Cli { command, verbose } = Cli::parse();
     init_tracing(verbose);
     report::set_verbose(verbose);
-    match command {
+    let code = match command {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run_apply(args),
         Command::Destroy(args) => apply::run_destroy(args),
@@ -81,13 +86,15 @@ pub fn main() -> ExitCode {
         Command::Import(args) => show::run_import(args),
         Command::ForceUnlock(args) => show::run_force_unlock(args),
         Command::Validate(args) => validate::run(args),
+        Command::Check(args) => check::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Backup(args) => backup::run(args),
         Command::Dr(args) => dr::run(args),
         Command::Completions(args) => completions::run(args),
-    }
+    };
+    output::finish(code)
 }
 
 /// Logs go to stderr: warnings by default, debug with `-v`, or as `CAIRN_LOG` says.

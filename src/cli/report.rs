@@ -12,6 +12,7 @@
 //! diagnostics render themselves (file:line:col, the source line and a caret, then their own
 //! `hint:` line in the same shape).
 
+use crate::cli::output::eprint;
 use crate::config::Diagnostics;
 use miette::Diagnostic;
 use std::fmt::Write;

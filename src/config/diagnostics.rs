@@ -23,9 +23,37 @@ pub enum DiagnosticKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snippet {
     pub location: SourceLocation,
+    /// The line, or for a very long line the part of it around the span.
     pub line_text: String,
+    /// How many characters of `line_text` come before the caret.
+    pub lead: usize,
     /// How many characters the caret underlines (at least one).
     pub width: usize,
+}
+
+/// Longest line shown whole; a longer one (minified or generated text) is cut to a window of
+/// this many characters around the span, so one diagnostic never prints megabytes.
+const SNIPPET_WIDTH: usize = 160;
+
+impl Snippet {
+    /// The `--> file:line:col` line, the source line and the caret under the span, each
+    /// behind a gutter of `pad` (as wide as the line number).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `out` reports.
+    pub fn write(&self, out: &mut impl fmt::Write, pad: &str) -> fmt::Result {
+        writeln!(out, "{pad}--> {}", self.location)?;
+        writeln!(out, "{pad} |")?;
+        writeln!(out, "{} | {}", self.location.line, self.line_text)?;
+        let lead: String = self
+            .line_text
+            .chars()
+            .take(self.lead)
+            .map(|character| if character == '\t' { '\t' } else { ' ' })
+            .collect();
+        writeln!(out, "{pad} | {lead}{}", "^".repeat(self.width))
+    }
 }
 
 /// One problem.
@@ -59,19 +87,39 @@ impl Diagnostic {
     /// A user error pointing at `span`.
     pub fn at(sources: &Sources, span: Span, message: impl Into<String>) -> Diagnostic {
         let location = sources.location(span);
-        let line_text = sources.file(span.file).line_text(location.line).to_string();
+        let line = sources.file(span.file).line_text(location.line);
         let covered = sources.text(span);
         // A span reaching over several lines is underlined to the end of its first line.
         let first_line = covered.lines().next().unwrap_or("");
-        let room = line_text
-            .chars()
-            .count()
-            .saturating_sub(location.column - 1);
+        let length = line.chars().count();
+        let lead = location.column - 1;
+        let room = length.saturating_sub(lead);
         let width = first_line.chars().count().min(room).max(1);
+        let (line_text, lead, width) = if length <= SNIPPET_WIDTH {
+            (line.to_string(), lead, width)
+        } else {
+            let start = lead.saturating_sub(SNIPPET_WIDTH / 4);
+            let end = (start + SNIPPET_WIDTH).min(length);
+            let mut window: String = line.chars().skip(start).take(end - start).collect();
+            let mut shown_lead = lead - start;
+            if start > 0 {
+                window.insert(0, '…');
+                shown_lead += 1;
+            }
+            if end < length {
+                window.push('…');
+            }
+            (
+                window,
+                shown_lead,
+                width.min(end.saturating_sub(lead)).max(1),
+            )
+        };
         Diagnostic {
             snippet: Some(Box::new(Snippet {
                 location,
                 line_text,
+                lead,
                 width,
             })),
             ..Diagnostic::error(message)
@@ -121,16 +169,7 @@ impl fmt::Display for Diagnostic {
             .map_or(1, |snippet| snippet.location.line.to_string().len());
         let pad = " ".repeat(gutter);
         if let Some(snippet) = &self.snippet {
-            writeln!(f, "{pad}--> {}", snippet.location)?;
-            writeln!(f, "{pad} |")?;
-            writeln!(f, "{} | {}", snippet.location.line, snippet.line_text)?;
-            let lead: String = snippet
-                .line_text
-                .chars()
-                .take(snippet.location.column - 1)
-                .map(|character| if character == '\t' { '\t' } else { ' ' })
-                .collect();
-            writeln!(f, "{pad} | {lead}{}", "^".repeat(snippet.width))?;
+            snippet.write(f, &pad)?;
         }
         if let Some(expected) = &self.expected {
             writeln!(f, "{pad} = expected {expected}")?;
@@ -269,8 +308,16 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
             (close, strsim::jaro_winkler(name, candidate), candidate)
         })
         .filter(|(close, _, _)| *close)
-        .max_by(|left, right| left.1.total_cmp(&right.1))
-        .map(|(_, _, candidate)| candidate)
+        // On a tie the earlier candidate wins (`max_by` would keep the later one), so that
+        // `us-east-l` suggests `us-east-1` rather than `us-east-2`.
+        .fold(
+            None,
+            |best: Option<(f64, &str)>, (_, score, candidate)| match best {
+                Some((best_score, _)) if best_score >= score => best,
+                _ => Some((score, candidate)),
+            },
+        )
+        .map(|(_, candidate)| candidate)
 }
 
 /// `hint: did you mean ...` for a misspelt name, if a candidate is close.
@@ -304,6 +351,26 @@ mod tests {
             diagnostic.to_string(),
             "error: unknown attribute `cidrr`\n --> main.hcl:2:3\n  |\n2 |   cidrr = \"10.0.0.0/16\"\n  |   ^^^^^\n  = expected one of `cidr`\nhint: did you mean `cidr`?\n"
         );
+    }
+
+    #[test]
+    fn a_very_long_line_is_shown_as_a_window_around_the_span() {
+        let mut sources = Sources::default();
+        let text = format!("a = \"{}\" + b\n", "x".repeat(100_000));
+        let id = sources.add("main.hcl".into(), text.clone());
+        let start = text.len() - 2;
+        let span = Span {
+            file: id,
+            start,
+            end: start + 1,
+        };
+        let shown = Diagnostic::at(&sources, span, "unknown `b`").to_string();
+        assert!(shown.contains("--> main.hcl:1:100010"), "{shown}");
+        assert!(shown.len() < 1000, "{shown}");
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret = lines[4].find('^').map(|at| lines[4][..at].chars().count());
+        let b = lines[3].rfind('b').map(|at| lines[3][..at].chars().count());
+        assert_eq!(caret, b, "{shown}");
     }
 
     #[test]

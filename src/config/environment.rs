@@ -115,6 +115,9 @@ pub struct Environment {
     pub profile: Option<String>,
     /// Endpoint override (an AWS emulator such as moto).
     pub endpoint: Option<String>,
+    /// Policy findings accepted in this environment (`policy { ignore ... }`).
+    #[serde(default)]
+    pub policy: super::PolicySpec,
     pub source: SourceLocation,
 }
 
@@ -216,8 +219,16 @@ pub fn read_environment(
         "endpoint",
     );
 
+    // Zones are checked against the catalog for the cloud named; a wrong `cloud` was reported
+    // above, and the stricter `sim` rules keep the zone checks meaningful meanwhile.
+    let zone_cloud = cloud.unwrap_or(Cloud::Sim);
     let mut regions: Vec<RegionSpec> = Vec::new();
     for region in block.blocks_named("region") {
+        problems.extend(super::regions::check_region(
+            sources,
+            region.label_span,
+            region.name(),
+        ));
         let image = optional_string(context, (&mut diagnostics, &mut problems), region, "image");
         let Some((value, attr)) =
             eval_attr(sources, bindings, dir, &mut diagnostics, region, "zones")
@@ -234,6 +245,13 @@ pub fn read_environment(
                 .expected("at least one zone, for example `[\"us-east-1a\"]`"),
             ),
             Ok(zones) => {
+                problems.extend(super::regions::check_zones(
+                    sources,
+                    attr,
+                    zone_cloud,
+                    region.name(),
+                    &zones,
+                ));
                 if regions.iter().any(|known| known.name == region.name()) {
                     problems.push(Diagnostic::at(
                         sources,
@@ -272,9 +290,20 @@ pub fn read_environment(
             continue;
         }
         let region = match eval_attr(sources, bindings, dir, &mut diagnostics, dr_block, "region") {
-            Some((value, attr)) => eval::as_string(sources, attr, &value)
-                .map_err(|diagnostic| problems.push(diagnostic))
-                .ok(),
+            Some((value, attr)) => match eval::as_string(sources, attr, &value) {
+                Ok(region) => match super::regions::check_region(sources, attr.value_span, &region)
+                {
+                    Some(unknown) => {
+                        problems.push(unknown);
+                        None
+                    }
+                    None => Some(region),
+                },
+                Err(diagnostic) => {
+                    problems.push(diagnostic);
+                    None
+                }
+            },
             None => None,
         };
         let zones = match eval_attr(sources, bindings, dir, &mut diagnostics, dr_block, "zones") {
@@ -304,7 +333,17 @@ pub fn read_environment(
                     );
                     None
                 }
-                Ok(zones) => Some(zones),
+                Ok(zones) => {
+                    let wrong = region.as_deref().map_or_else(Vec::new, |region| {
+                        super::regions::check_zones(sources, attr, zone_cloud, region, &zones)
+                    });
+                    if wrong.is_empty() {
+                        Some(zones)
+                    } else {
+                        problems.extend(wrong);
+                        None
+                    }
+                }
                 Err(diagnostic) => {
                     problems.push(diagnostic);
                     None
@@ -381,6 +420,11 @@ pub fn read_environment(
             });
         }
     }
+    let policy =
+        super::policy::read_policy(sources, block, bindings, dir).unwrap_or_else(|found| {
+            diagnostics.extend(found);
+            super::PolicySpec::default()
+        });
     for problem in problems {
         diagnostics.push(problem);
     }
@@ -397,6 +441,7 @@ pub fn read_environment(
         protect,
         profile,
         endpoint,
+        policy,
         source: sources.location(block.label_span),
     })
 }
@@ -493,6 +538,12 @@ pub fn read_backend(
             let key = string("key", true);
             let region = string("region", false).unwrap_or_else(|| "us-east-1".to_string());
             let endpoint = string("endpoint", false);
+            if let Some(unknown) = block
+                .attribute("region")
+                .and_then(|attr| super::regions::check_region(sources, attr.value_span, &region))
+            {
+                diagnostics.push(unknown);
+            }
             if let Some(attr) = block.attribute("path") {
                 diagnostics.push(
                     Diagnostic::at(sources, attr.key_span, "backend `s3` has no `path`")

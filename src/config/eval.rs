@@ -46,13 +46,72 @@ pub fn evaluate_hcl(
     for (name, value) in bindings {
         context.declare_var(name, value);
     }
-    functions::with_base_dir(base_dir, || attr.expr.evaluate(&context)).map_err(|error| {
+    let value =
+        functions::with_base_dir(base_dir, || attr.expr.evaluate(&context)).map_err(|error| {
+            Diagnostic::at(
+                sources,
+                attr.value_span,
+                format!("cannot evaluate `{}`: {}", attr.name, error.kind()),
+            )
+        })?;
+    check_size(&value).map_err(|limit| {
         Diagnostic::at(
             sources,
             attr.value_span,
-            format!("cannot evaluate `{}`: {}", attr.name, error.kind()),
+            format!("the value of `{}` is too large: {limit}", attr.name),
         )
-    })
+        .hint("a value built by doubling (`[local.a, local.a]`, `\"${local.s}${local.s}\"`) grows exponentially")
+    })?;
+    Ok(value)
+}
+
+/// Most values (list items, object entries and scalars) one evaluated value may hold.
+pub const VALUE_ITEMS_LIMIT: usize = 1_000_000;
+/// Most bytes of text one evaluated value may hold.
+pub const VALUE_BYTES_LIMIT: usize = 64 * 1024 * 1024;
+/// Deepest nesting of lists and objects one evaluated value may have.
+pub const VALUE_DEPTH_LIMIT: usize = 128;
+
+/// Checks that a value stays within the limits above. Every value an expression reads passed
+/// this check, so a chain of locals that doubles its value each step (`l1 = [l0, l0]`, ...)
+/// stops at the limit instead of exhausting memory, and a chain that nests one level per step
+/// (`l1 = [l0]`) stops before the recursive code that handles values (conversion, drop)
+/// could overflow the stack. Iterative, so checking a deep value is safe itself.
+///
+/// # Errors
+///
+/// Which limit the value breaks.
+pub fn check_size(value: &hcl::Value) -> Result<(), String> {
+    let mut items = 0_usize;
+    let mut bytes = 0_usize;
+    let mut pending = vec![(value, 1_usize)];
+    while let Some((value, depth)) = pending.pop() {
+        items += 1;
+        if items > VALUE_ITEMS_LIMIT {
+            return Err(format!("more than {VALUE_ITEMS_LIMIT} items"));
+        }
+        if depth > VALUE_DEPTH_LIMIT {
+            return Err(format!("nested more than {VALUE_DEPTH_LIMIT} levels deep"));
+        }
+        match value {
+            hcl::Value::String(text) => bytes += text.len(),
+            hcl::Value::Array(list) => pending.extend(list.iter().map(|item| (item, depth + 1))),
+            hcl::Value::Object(map) => {
+                for (key, item) in map {
+                    bytes += key.len();
+                    pending.push((item, depth + 1));
+                }
+            }
+            _ => {}
+        }
+        if bytes > VALUE_BYTES_LIMIT {
+            return Err(format!(
+                "more than {} MiB of text",
+                VALUE_BYTES_LIMIT / 1024 / 1024
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A wrong-type diagnostic: `attribute` holds `value` where `expected` was needed.

@@ -144,8 +144,8 @@ pub fn cidr_subnet(prefix: &str, newbits: i64, netnum: i64) -> Result<String, St
         IpAddr::V4(_) => 32,
         IpAddr::V6(_) => 128,
     };
-    let new_length = i64::from(network.prefix_len()) + newbits;
-    if newbits < 0 || new_length > max_bits {
+    // Compared before adding: `newbits` comes from the user and may be as large as i64 allows.
+    if newbits < 0 || newbits > max_bits - i64::from(network.prefix_len()) {
         return Err(format!(
             "cannot add {newbits} bits to `{prefix}`: the prefix would be longer than {max_bits} bits"
         ));
@@ -155,6 +155,7 @@ pub fn cidr_subnet(prefix: &str, newbits: i64, netnum: i64) -> Result<String, St
             "network number {netnum} does not fit in {newbits} new bits of `{prefix}`"
         ));
     }
+    let new_length = i64::from(network.prefix_len()) + newbits;
     let host_bits = (max_bits - new_length) as u32;
     match network.network() {
         IpAddr::V4(base) => {
@@ -170,12 +171,36 @@ pub fn cidr_subnet(prefix: &str, newbits: i64, netnum: i64) -> Result<String, St
     }
 }
 
+/// Largest file `file()` reads: far above any user data or policy document, and small enough
+/// that a path such as `/dev/zero` or a huge log cannot exhaust memory.
+const FILE_LIMIT_BYTES: u64 = 4 * 1024 * 1024;
+
 fn file(args: FuncArgs) -> Result<Value, String> {
+    use std::io::Read as _;
     let relative = string_arg(&args, 0)?;
     let path = BASE_DIR.with(|base| base.borrow().join(relative));
-    fs_err::read_to_string(&path)
+    let cannot = |error: std::io::Error| format!("cannot read `{relative}`: {error}");
+    // Only regular files: reading a directory fails late, and a device or FIFO (`/dev/stdin`)
+    // may never end.
+    let metadata = fs_err::metadata(&path).map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(format!("cannot read `{relative}`: not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    fs_err::File::open(&path)
+        .map_err(cannot)?
+        .take(FILE_LIMIT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > FILE_LIMIT_BYTES {
+        return Err(format!(
+            "cannot read `{relative}`: larger than the {} MiB `file()` reads",
+            FILE_LIMIT_BYTES / 1024 / 1024
+        ));
+    }
+    String::from_utf8(bytes)
         .map(Value::String)
-        .map_err(|error| format!("cannot read `{relative}`: {error}"))
+        .map_err(|_| format!("cannot read `{relative}`: not UTF-8 text"))
 }
 
 fn display(value: &Value) -> String {
@@ -450,6 +475,14 @@ mod tests {
         );
         assert!(cidr_subnet("10.0.0.0/16", 8, 256).is_err());
         assert!(cidr_subnet("10.0.0.0/30", 8, 0).is_err());
+    }
+
+    /// Issue 9: `cidrsubnet("10.0.0.0/16", 1e30, 0)` overflowed the prefix length and panicked.
+    #[test]
+    fn cidrsubnet_with_huge_numbers_is_an_error_not_an_overflow() {
+        assert!(cidr_subnet("10.0.0.0/16", i64::MAX, 0).is_err());
+        assert!(cidr_subnet("10.0.0.0/16", 8, i64::MAX).is_err());
+        assert!(eval("cidrsubnet(\"10.0.0.0/16\", 1e30, 0)").is_err());
     }
 
     #[test]

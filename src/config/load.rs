@@ -43,7 +43,7 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
         &mut sources,
         &root,
         &mut modules,
-        &mut Vec::new(),
+        &mut vec![identity(dir)],
         &mut diagnostics,
     );
 
@@ -143,17 +143,21 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
     diagnostics.into_result(config)
 }
 
+/// Largest `.hcl` file read: stacks are hand-written text, and a bigger file is far more
+/// likely a mistake (a log or a disk image renamed) than a configuration.
+const FILE_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Registers the directory's `*.hcl` files, sorted by name so that results never depend on
-/// the order the file system lists them in.
+/// the order the file system lists them in. An entry named `*.hcl` that is not a regular file
+/// (a directory, a FIFO, a dangling symlink) is an error rather than silently skipped: the
+/// user meant something by that name.
 fn read_dir(sources: &mut Sources, dir: &Path) -> Result<Vec<super::source::FileId>, Diagnostics> {
     let entries = fs_err::read_dir(dir)
         .map_err(|error| Diagnostic::error(format!("cannot read directory: {error}")))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| {
-            path.extension().is_some_and(|extension| extension == "hcl") && path.is_file()
-        })
+        .filter(|path| path.extension().is_some_and(|extension| extension == "hcl"))
         .collect();
     paths.sort();
     if paths.is_empty() {
@@ -162,12 +166,51 @@ fn read_dir(sources: &mut Sources, dir: &Path) -> Result<Vec<super::source::File
     let mut files = Vec::new();
     let mut diagnostics = Diagnostics::new();
     for path in paths {
-        match fs_err::read_to_string(&path) {
+        match read_file(&path) {
             Ok(text) => files.push(sources.add(path.display().to_string(), text)),
-            Err(error) => diagnostics.push(Diagnostic::error(format!("cannot read file: {error}"))),
+            Err(diagnostic) => diagnostics.push(diagnostic),
         }
     }
     diagnostics.into_result(files)
+}
+
+/// The text of one configuration file.
+fn read_file(path: &Path) -> Result<String, Diagnostic> {
+    use std::io::Read as _;
+    let shown = path.display();
+    // `metadata` follows symlinks, so a link to a directory or a device is refused too.
+    let metadata = fs_err::metadata(path)
+        .map_err(|error| Diagnostic::error(format!("cannot read `{shown}`: {error}")))?;
+    if !metadata.is_file() {
+        let what = if metadata.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(
+            Diagnostic::error(format!("`{shown}` is {what}, not a configuration file"))
+                .hint("every `*.hcl` entry of a stack directory is read: rename or move it"),
+        );
+    }
+    let mut bytes = Vec::new();
+    fs_err::File::open(path)
+        .and_then(|file| file.take(FILE_LIMIT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|error| Diagnostic::error(format!("cannot read `{shown}`: {error}")))?;
+    if bytes.len() as u64 > FILE_LIMIT_BYTES {
+        return Err(Diagnostic::error(format!(
+            "`{shown}` is larger than {} MiB, too large for a configuration file",
+            FILE_LIMIT_BYTES / 1024 / 1024
+        )));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let valid = &error.as_bytes()[..offset];
+        let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
+        Diagnostic::error(format!(
+            "`{shown}` is not UTF-8 text: invalid byte at line {line}, byte offset {offset}"
+        ))
+        .hint("save the file as UTF-8")
+    })
 }
 
 fn parse_all(
@@ -197,9 +240,16 @@ fn parse_all(
     blocks
 }
 
+/// What identifies a directory for cycle checks: its canonical path, so that a symlink back
+/// to a directory being loaded (`modules/loop -> ..`) is seen as the same directory; the path
+/// as written when it cannot be resolved (a dangling link is reported when it is read).
+fn identity(dir: &Path) -> PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
 /// Loads every module `module` calls, depth first, and checks each call's inputs against the
-/// called module's variables. `path` is the chain of modules being loaded, to catch a module
-/// that calls itself.
+/// called module's variables. `path` is the chain of directories being loaded (the stack's
+/// first, by [`identity`]), to catch a module that calls itself, through symlinks too.
 fn load_calls(
     sources: &mut Sources,
     module: &Module,
@@ -208,7 +258,8 @@ fn load_calls(
     diagnostics: &mut Diagnostics,
 ) {
     for call in &module.calls {
-        if path.contains(&call.module_dir) {
+        let called_identity = identity(&call.module_dir);
+        if path.contains(&called_identity) {
             diagnostics.push(Diagnostic::at(
                 sources,
                 call.block.label_span,
@@ -223,7 +274,7 @@ fn load_calls(
             let Some(loaded) = load_module(sources, &call.module_dir, call, diagnostics) else {
                 continue;
             };
-            path.push(call.module_dir.clone());
+            path.push(called_identity);
             load_calls(sources, &loaded, modules, path, diagnostics);
             path.pop();
             modules.insert(call.module_dir.clone(), loaded);
@@ -281,22 +332,23 @@ fn load_module(
 ) -> Option<Module> {
     let files = match read_dir(sources, dir) {
         Ok(files) => files,
-        Err(_) => {
+        Err(found) => {
             let source_span = call
                 .block
                 .attribute("source")
                 .map_or(call.block.label_span, |attr| attr.value_span);
             diagnostics.push(
-                Diagnostic::at(
-                    sources,
-                    source_span,
-                    format!(
-                        "module `{}`: no `.hcl` files in `{}`",
-                        call.name,
-                        dir.display()
+                found.iter().fold(
+                    Diagnostic::at(
+                        sources,
+                        source_span,
+                        format!("module `{}`: cannot load `{}`", call.name, dir.display()),
+                    )
+                    .hint(
+                        "`source` is relative to the directory of the file that calls the module",
                     ),
-                )
-                .hint("`source` is relative to the directory of the file that calls the module"),
+                    |diagnostic, cause| diagnostic.note(cause.message.clone()),
+                ),
             );
             return None;
         }

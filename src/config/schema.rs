@@ -143,6 +143,15 @@ static DR: BlockSchema = block(
     &[],
 );
 
+static IGNORE: BlockSchema = block(
+    "ignore",
+    &["RULE"],
+    &[required("reason"), optional("addresses")],
+    &[],
+);
+
+static POLICY: BlockSchema = block("policy", &[], &[], &[&IGNORE]);
+
 pub static ENVIRONMENT: BlockSchema = block(
     "environment",
     &["NAME"],
@@ -154,7 +163,7 @@ pub static ENVIRONMENT: BlockSchema = block(
         optional("profile"),
         optional("endpoint"),
     ],
-    &[&REGION, &DR],
+    &[&REGION, &DR, &POLICY],
 );
 
 static SUBNET: BlockSchema = block(
@@ -218,6 +227,7 @@ pub static LAUNCH_TEMPLATE: BlockSchema = resource(
         required("instance_type"),
         optional("firewalls"),
         optional("user_data"),
+        optional("http_tokens"),
         optional("tags"),
     ],
     &[&TEMPLATE_VOLUME, &LIFECYCLE],

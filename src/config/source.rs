@@ -103,6 +103,11 @@ impl Sources {
         &self.files[id.0]
     }
 
+    /// The file registered under `path`, for locations that carry a path but no span.
+    pub fn find(&self, path: &str) -> Option<&SourceFile> {
+        self.files.iter().find(|file| file.path == path)
+    }
+
     /// The span of a whole file's first byte, for errors about a file as a whole.
     pub fn file_start(&self, id: FileId) -> Span {
         Span {

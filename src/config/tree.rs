@@ -6,6 +6,7 @@
 
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::source::{FileId, Sources, Span};
+use super::syntax::{Cause, find_cause};
 use hcl_edit::Span as _;
 use std::collections::BTreeMap;
 
@@ -69,6 +70,92 @@ pub struct FileBody {
     pub blocks: Vec<BlockDef>,
 }
 
+/// The diagnostic for a file hcl-edit could not parse: at the string, bracket, heredoc or
+/// comment left open when [`find_cause`] finds one (the parser's own position is often lines
+/// later, with a misleading message), else where the parser stopped.
+fn syntax_error(
+    sources: &Sources,
+    file: FileId,
+    text: &str,
+    error: &hcl_edit::parser::Error,
+) -> Diagnostic {
+    let offset = error.location().offset().min(text.len());
+    let message = error.message();
+    let (what, expected) = match message.split_once("; expected ") {
+        Some((what, expected)) => (what, Some(expected)),
+        None => (message, None),
+    };
+    let stopped = sources.location(Span {
+        file,
+        start: offset,
+        end: offset,
+    });
+    let span = |start: usize, end: usize| Span { file, start, end };
+    if let Some(cause) = find_cause(text) {
+        let start = cause.start();
+        let diagnostic = match cause {
+            Cause::UnterminatedString { end, .. } => {
+                Diagnostic::at(sources, span(start, end), "unterminated string")
+                    .expected("a closing `\"` on the same line")
+                    .hint("a quoted string ends on the line it starts; for text over several lines use a heredoc (`<<EOT` ... `EOT`)")
+            }
+            Cause::UnterminatedHeredoc { marker, .. } => Diagnostic::at(
+                sources,
+                span(start, start + 2 + marker.len()),
+                format!("heredoc `{marker}` is never closed"),
+            )
+            .expected(format!("a line holding only `{marker}` to end it")),
+            Cause::UnterminatedComment { .. } => {
+                Diagnostic::at(sources, span(start, start + 2), "comment is never closed")
+                    .expected("`*/` to end it")
+            }
+            Cause::Unclosed { opener, found, .. } => {
+                let closer = match opener {
+                    '(' => ')',
+                    '[' => ']',
+                    _ => '}',
+                };
+                let diagnostic = Diagnostic::at(
+                    sources,
+                    span(start, start + 1),
+                    format!("`{opener}` is never closed"),
+                )
+                .expected(format!("a matching `{closer}`"));
+                match found {
+                    Some((at, wrong)) => diagnostic.note(format!(
+                        "`{wrong}` at {} closes something else",
+                        sources.location(span(at, at + 1))
+                    )),
+                    None => diagnostic,
+                }
+            }
+        };
+        // Each cause is an error by itself (HCL has no multi-line quoted strings), and what
+        // the parser tripped over later is only its consequence, so it is not shown.
+        return diagnostic;
+    }
+    let mut diagnostic = Diagnostic::at(
+        sources,
+        span(offset, offset + 1),
+        format!("invalid HCL syntax: {what}"),
+    );
+    if let Some(expected) = expected {
+        diagnostic = diagnostic.expected(expected.to_string());
+    }
+    // The hint is about one-line blocks and objects, so it is only given on such a line.
+    let line = sources.file(file).line_text(stopped.line);
+    let before: String = line
+        .chars()
+        .take(stopped.column.saturating_sub(1))
+        .collect();
+    if matches!(what, "invalid block body" | "invalid object item") && before.contains('{') {
+        diagnostic = diagnostic.hint(
+            "a one-line block holds at most one attribute; objects separate items with commas",
+        );
+    }
+    diagnostic
+}
+
 /// Parses one registered file.
 ///
 /// # Errors
@@ -78,28 +165,7 @@ pub fn parse_file(sources: &Sources, file: FileId) -> Result<FileBody, Diagnosti
     let text = &sources.file(file).text;
     let body = match hcl_edit::parser::parse_body(text) {
         Ok(body) => body,
-        Err(error) => {
-            let location = error.location();
-            let offset = location.offset().min(text.len());
-            let span = Span {
-                file,
-                start: offset,
-                end: offset + 1,
-            };
-            let message = error.message();
-            let (what, expected) = match message.split_once("; expected ") {
-                Some((what, expected)) => (what, Some(expected)),
-                None => (message, None),
-            };
-            let mut diagnostic =
-                Diagnostic::at(sources, span, format!("invalid HCL syntax: {what}"));
-            if let Some(expected) = expected {
-                diagnostic = diagnostic.expected(expected.to_string());
-            }
-            return Err(diagnostic
-                .hint("a one-line block holds at most one attribute; objects separate items with commas")
-                .into());
-        }
+        Err(error) => return Err(syntax_error(sources, file, text, &error).into()),
     };
     let mut diagnostics = Diagnostics::new();
     let whole = sources.file_start(file);

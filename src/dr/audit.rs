@@ -37,11 +37,12 @@ pub fn audit_path(stack_dir: &Path) -> PathBuf {
     stack_dir.join(".cairn").join(AUDIT_FILE)
 }
 
-/// Appends `record` as one line to the audit log of the stack in `stack_dir`.
+/// Appends `record` (an [`AuditRecord`], or another operation's record with the same
+/// fields and more) as one line to the audit log of the stack in `stack_dir`.
 ///
 /// # Errors
 /// [`DrError::Audit`] when the file cannot be created or written.
-pub fn append_audit(stack_dir: &Path, record: &AuditRecord) -> Result<(), DrError> {
+pub fn append_audit(stack_dir: &Path, record: &impl Serialize) -> Result<(), DrError> {
     let path = audit_path(stack_dir);
     let failure = |source| DrError::Audit {
         path: path.display().to_string(),

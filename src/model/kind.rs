@@ -12,7 +12,7 @@
 //! | `internet_gateway` | `network_id` R |
 //! | `route_table` | `network_id` R, `routes` U (`[{cidr, gateway_id}]`), `subnet_ids` U (associations) |
 //! | `security_group` | `name` R, `description` R, `network_id` R, `ingress` U, `egress` U — rules are `[{protocol, from_port, to_port, cidr}]` or `[{protocol, from_port, to_port, source_group_id}]`, one source per rule, `protocol` one of `tcp`, `udp`, `icmp`, `all` (`all` and "any ICMP" use `from_port` = `to_port` = -1, as AWS does) |
-//! | `launch_template` | `name` R, `image` U, `instance_type` U, `security_group_ids` U, `user_data` U, `volumes` U (`[{device, size_gb, encrypted}]`); an update makes a new version; `latest_version` C |
+//! | `launch_template` | `name` R, `image` U, `instance_type` U, `security_group_ids` U, `user_data` U, `http_tokens` U (`"required"`: IMDSv2 only; null: IMDSv1 allowed), `volumes` U (`[{device, size_gb, encrypted}]`); an update makes a new version; `latest_version` C |
 //! | `autoscaling_group` | `name` R, `launch_template_id` R, `launch_template_version` U, `subnet_ids` U, `min` U, `max` U, `desired` U; `instances` C (`[{id, zone, subnet_id, state}]`) |
 //! | `scaling_policy` | `name` R, `group_name` R, `target_cpu` U |
 //! | `volume` | `zone` R, `size_gb` U (grow only), `encrypted` R, `snapshot_id` R, `volume_type` U |

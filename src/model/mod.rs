@@ -11,8 +11,10 @@
 mod address;
 pub mod cloud;
 mod kind;
+pub mod limits;
 mod operation;
 mod reference;
+pub mod regions;
 
 pub use address::Address;
 pub use kind::{AttributeChange, Kind};

@@ -7,6 +7,7 @@
 //! environment is failed over.
 
 use super::OpsError;
+use super::check::PolicyGate;
 use super::run::{ApplyOutcome, ApplyRequest, Held, PlanRequest, Stack, apply_held, approve_all};
 use super::session::Session;
 use crate::apply::{ApplyObserver, ApplyOptions};
@@ -219,6 +220,8 @@ fn apply_request(request: &DrillRequest, deployment: &Deployment, destroy: bool)
         options: request.apply.clone(),
         // The drill is not the protected environment itself; `protect` guards the primary.
         force: true,
+        // A drill proves the environment can come up elsewhere; a checklist must not stop it.
+        policy: PolicyGate::Off,
     }
 }
 

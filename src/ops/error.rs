@@ -64,6 +64,16 @@ pub enum OpsError {
         "remove it first with `cairn state rm {address}` if you want to import another resource there"
     ))]
     AlreadyManaged { address: String },
+    /// `--allow` names a rule that does not exist.
+    #[error("unknown policy rule `{rule}`")]
+    #[diagnostic(help("`cairn check --rules` lists the rules and their ids"))]
+    UnknownRule { rule: String },
+    /// The audit log could not record an apply allowed past policy errors.
+    #[error("cannot record the allowed policy errors in the audit log: {source}")]
+    Audit {
+        #[source]
+        source: DrError,
+    },
     /// A command that reads recorded state found none.
     #[error("no state for environment `{environment}` yet: nothing has been applied")]
     #[diagnostic(help("run `cairn apply -e {environment}` first"))]

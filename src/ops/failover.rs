@@ -7,6 +7,7 @@
 //! apply the environment in between; the lock is released before waiting for the groups.
 
 use super::OpsError;
+use super::check::PolicyGate;
 use super::run::{ApplyOutcome, ApplyRequest, Held, PlanRequest, apply_held, approve_all};
 use super::session::Session;
 use crate::apply::{ApplyObserver, ApplyOptions};
@@ -193,6 +194,8 @@ async fn converge(
             plan_file: None,
             options: request.apply.clone(),
             force: false,
+            // A failover or failback restores service; a checklist must not stop it.
+            policy: PolicyGate::Off,
         };
         let provider = Arc::clone(&session.provider);
         let outcome = apply_held(

@@ -13,6 +13,7 @@
 //! made against; apply never re-reads the configuration once the plan exists.
 
 mod backup;
+mod check;
 mod drill;
 mod error;
 mod failover;
@@ -23,6 +24,7 @@ mod state_ops;
 mod status;
 
 pub use backup::{BackupRequest, list_backups, run_backups, verify_backups};
+pub use check::{CheckOutcome, CheckRequest, PolicyGate, check, check_allow};
 pub use drill::{DrillRequest, drill, tear_down_drill};
 pub use error::OpsError;
 pub use failover::{MoveRequest, failback, failover};

@@ -2,8 +2,13 @@
 //! operation starts from: the configuration loaded once, the state read once (under the lock
 //! when the operation changes anything), and the environment placed where that state says it
 //! runs ([`crate::dr::placement`]) before anything is planned.
+//!
+//! The policy rules judge the placed expansion: `cairn plan` carries their findings in the
+//! plan, and an apply whose [`PolicyGate`] enforces them changes nothing while an error among
+//! them is not allowed.
 
 use super::OpsError;
+use super::check::{self, AuditSite, PolicyGate};
 use super::provider::{open_provider, settings_for};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
 use crate::config::{Backend, Config, Diagnostic, Environment, LoadOptions};
@@ -72,6 +77,15 @@ impl Stack {
             return Err(OpsError::NoEnvironment);
         }
         let config = crate::config::load(&request.dir, &request.load)?;
+        Stack::with_config(request, config)
+    }
+
+    /// The stack of an already loaded `config` for `request.environment`, for operations that
+    /// visit several environments of one configuration (`cairn check`) and load it once.
+    ///
+    /// # Errors
+    /// An unknown environment, or a backend this build cannot use.
+    pub fn with_config(request: &PlanRequest, config: Config) -> Result<Stack, OpsError> {
         let Some(environment) = config.environments.get(&request.environment).cloned() else {
             // The expansion's first step reports an unknown environment with the names the
             // stack has and the closest one; it stops there, before evaluating anything.
@@ -226,6 +240,9 @@ pub struct Planned {
     /// The plan with its cloud and state backend: what `cairn plan -o FILE` saves.
     pub file: PlanFile,
     pub state: StateDocument,
+    /// The policy verdict on the configuration planned (its findings are also in the plan);
+    /// none for a destroy or refresh-only plan, which the policy does not judge.
+    pub policy: Option<crate::policy::Report>,
 }
 
 /// Refreshes and plans; reads state but takes no lock and changes nothing.
@@ -236,12 +253,45 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
     let stack = Stack::open(request)?;
     let state = stack.state(&request.deployment)?;
     let placement = stack.place(&request.deployment, &state)?;
+    let policy = if judged(request) {
+        Some(crate::policy::check(&stack.config, &placement.expansion)?)
+    } else {
+        None
+    };
     let provider = stack.provider().await?;
-    let plan = plan_placed(&stack, &placement, &state, request, provider.as_ref()).await?;
+    let mut plan = plan_placed(&stack, &placement, &state, request, provider.as_ref()).await?;
+    if let Some(report) = &policy {
+        plan.policy = check::plan_findings(report);
+    }
     Ok(Planned {
         file: stack.plan_file(plan),
         state,
+        policy,
     })
+}
+
+/// Whether the policy judges what `request` plans. A refresh-only plan changes nothing in the
+/// cloud, and a destroy removes what the checks complain about: neither carries findings, so
+/// neither is held back, whether applied at once or from a saved file.
+fn judged(request: &PlanRequest) -> bool {
+    !request.destroy && !request.refresh_only
+}
+
+/// What the refresh reads of `placement` (parked regions left out) for `deployment`.
+///
+/// # Errors
+/// A read fails.
+pub(super) async fn refresh_placed(
+    stack: &Stack,
+    placement: &Placement,
+    deployment: &Deployment,
+    state: &StateDocument,
+    provider: &dyn Provider,
+) -> Result<Observed, OpsError> {
+    let mut scopes = plan::refresh_scopes(&placement.expansion.resources, state);
+    scopes.retain(|(region, _)| !placement.parked_regions.contains(region));
+    let owner = stack.owner(deployment);
+    Ok(plan::refresh(provider, &owner, &scopes, state).await?)
 }
 
 /// Refreshes what `state` and `placement` cover (parked regions left out) and plans.
@@ -256,10 +306,7 @@ async fn plan_placed(
     let observed = if request.skip_refresh {
         Observed::not_refreshed()
     } else {
-        let mut scopes = plan::refresh_scopes(desired, state);
-        scopes.retain(|(region, _)| !placement.parked_regions.contains(region));
-        let owner = stack.owner(&request.deployment);
-        plan::refresh(provider, &owner, &scopes, state).await?
+        refresh_placed(stack, placement, &request.deployment, state, provider).await?
     };
     // A destroyed environment has no outputs left to record.
     let outputs: BTreeMap<String, StateOutput> = placement
@@ -292,6 +339,8 @@ pub struct ApplyRequest {
     pub options: ApplyOptions,
     /// Destroy even a protected environment.
     pub force: bool,
+    /// Whether policy errors hold the apply back.
+    pub policy: PolicyGate,
 }
 
 /// Asked once with the plan before anything changes; `Ok(false)` cancels.
@@ -300,9 +349,12 @@ pub type Confirm<'a> = &'a mut dyn FnMut(&Plan) -> Result<bool, OpsError>;
 /// What an apply did.
 pub struct ApplyOutcome {
     pub plan: Plan,
-    /// `None` when there was nothing to do or the user declined.
+    /// `None` when there was nothing to do, the user declined or policy errors held it back.
     pub report: Option<ApplyReport>,
     pub declined: bool,
+    /// The policy errors that held the apply back (nothing was changed); every finding is in
+    /// `plan.policy`.
+    pub blocked: Vec<crate::plan::PolicyFinding>,
 }
 
 /// Plans (or loads a saved plan), asks `confirm`, and executes, holding the state lock for
@@ -368,7 +420,7 @@ pub(super) async fn apply_held(
     confirm: Confirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<ApplyOutcome, OpsError> {
-    let plan = plan_placed(
+    let mut plan = plan_placed(
         stack,
         placement,
         &held.state,
@@ -376,16 +428,20 @@ pub(super) async fn apply_held(
         provider.as_ref(),
     )
     .await?;
-    execute(
-        plan,
-        provider,
-        held.state,
-        &held.backend,
-        request,
-        confirm,
-        observer,
-    )
-    .await
+    if request.policy != PolicyGate::Off && judged(&request.plan) {
+        let report = crate::policy::check(&stack.config, &placement.expansion)?;
+        plan.policy = check::plan_findings(&report);
+    }
+    let site = AuditSite {
+        dir: stack.dir.clone(),
+        region: stack
+            .environment
+            .regions
+            .first()
+            .map(|primary| primary.name.clone())
+            .unwrap_or_default(),
+    };
+    execute(plan, provider, held, &site, request, confirm, observer).await
 }
 
 /// Applies the saved plan in `file` to the state it was made against.
@@ -410,31 +466,57 @@ async fn apply_saved(
         Backend::Local { path } => path,
         Backend::S3 { bucket, .. } => return Err(OpsError::S3Unsupported { bucket }),
     };
+    let site = AuditSite {
+        // The state directory sits in the stack's directory, and the audit log beside it.
+        dir: root
+            .parent()
+            .map_or_else(|| request.plan.dir.clone(), std::path::Path::to_path_buf),
+        region: plan
+            .changes
+            .first()
+            .map(|change| change.region.clone())
+            .unwrap_or_default(),
+    };
     let backend = LocalBackend::with_root(&root, &plan.environment)?;
-    let _lock = backend.lock(operation(request))?;
+    let lock = backend.lock(operation(request))?;
     let state = backend
         .load()?
         .unwrap_or_else(|| StateDocument::new(&plan.stack, &plan.environment));
     plan::ensure_applicable(&plan, &state)?;
     let provider = open_provider(&cloud, &plan.environment).await?;
-    execute(plan, provider, state, &backend, request, confirm, observer).await
+    let held = Held {
+        backend,
+        state,
+        _lock: lock,
+    };
+    execute(plan, provider, held, &site, request, confirm, observer).await
 }
 
-/// Asks `confirm` and runs `plan`, saving state through `backend`; the caller holds the lock.
+/// Asks `confirm` and runs `plan`, saving state through the held backend, unless policy
+/// errors the request's gate does not allow hold it back. The lock is released when this
+/// returns.
 async fn execute(
     plan: Plan,
     provider: Arc<dyn Provider>,
-    state: StateDocument,
-    backend: &LocalBackend,
+    held: Held,
+    site: &AuditSite,
     request: &ApplyRequest,
     confirm: Confirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<ApplyOutcome, OpsError> {
-    if !plan.has_changes() && !outputs_changed(&plan, &state) {
+    let changes = plan.has_changes() || outputs_changed(&plan, &held.state);
+    // Policy errors hold back changes; with nothing to change there is nothing to hold.
+    let blocked = if changes {
+        request.policy.blocked(&plan.policy)
+    } else {
+        Vec::new()
+    };
+    if !changes || !blocked.is_empty() {
         return Ok(ApplyOutcome {
             plan,
             report: None,
             declined: false,
+            blocked,
         });
     }
     if !confirm(&plan)? {
@@ -442,16 +524,22 @@ async fn execute(
             plan,
             report: None,
             declined: true,
+            blocked,
         });
+    }
+    let allowed = request.policy.allowed(&plan.policy);
+    if !allowed.is_empty() {
+        check::record_allowed(site, &plan, &allowed)?;
     }
     let mut options = request.options.clone();
     options.operation = operation(request).to_string();
-    let mut sink = BackendSink(backend);
-    let report = apply::execute(&plan, provider, state, &mut sink, &options, observer).await;
+    let mut sink = BackendSink(&held.backend);
+    let report = apply::execute(&plan, provider, held.state, &mut sink, &options, observer).await;
     Ok(ApplyOutcome {
         plan,
         report: Some(report),
         declined: false,
+        blocked,
     })
 }
 

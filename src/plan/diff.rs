@@ -72,6 +72,7 @@ pub fn plan(
         refresh_calls: observed.calls.clone(),
         refresh_only: options.refresh_only,
         interrupted: Vec::new(),
+        policy: Vec::new(),
     };
     if options.refresh_only {
         plan.interrupted =

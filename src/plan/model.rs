@@ -45,6 +45,11 @@ pub struct Plan {
     /// for an answer), as state records them, and what this plan does about each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interrupted: Vec<Interrupted>,
+    /// The policy findings of the configuration planned. Applying the plan is refused while
+    /// an error among them is not allowed (`--allow CAIRN001`), so a saved plan keeps the
+    /// verdict with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy: Vec<PolicyFinding>,
 }
 
 /// A call of an earlier run whose outcome is unknown, and how this plan resolves it.
@@ -72,6 +77,27 @@ pub enum Resolution {
     FinishDelete,
     /// A delete whose object is gone: it took effect.
     Gone,
+}
+
+/// One policy finding, as a plan keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyFinding {
+    /// The rule id (`CAIRN001`).
+    pub rule: String,
+    /// `error` (holds apply back) or `warning`.
+    pub severity: String,
+    pub message: String,
+    /// `file:line:column` of the block or attribute that causes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub addresses: Vec<Address>,
+}
+
+impl PolicyFinding {
+    /// Whether the finding holds an apply back.
+    pub fn is_error(&self) -> bool {
+        self.severity == "error"
+    }
 }
 
 /// What happens to one address, as the user reads it.

@@ -57,7 +57,13 @@ impl Stack {
     /// `cairn ARGS…` in the stack directory, with no fault or variable settings from the caller's
     /// environment and no colour.
     pub fn cairn(&self, args: &[&str]) -> Result<Command, Error> {
-        let mut command = Command::cargo_bin("cairn")?;
+        Ok(Command::from_std(self.cairn_std(args)?))
+    }
+
+    /// [`Stack::cairn`] as a standard library command, for tests that choose where its output
+    /// goes.
+    pub fn cairn_std(&self, args: &[&str]) -> Result<std::process::Command, Error> {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("cairn"));
         command.current_dir(self.path()).env("NO_COLOR", "1");
         for variable in SIM_VARIABLES {
             command.env_remove(variable);

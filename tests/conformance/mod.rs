@@ -466,6 +466,8 @@ pub async fn launch_template_versions(provider: &dyn Provider, fixture: &Fixture
             "instance_type": "t3.small",
             "security_group_ids": [group.id],
             "user_data": "#cloud-config\npackages: [nginx]\n",
+            // IMDSv2 only; an update that leaves it out of `changes` keeps it.
+            "http_tokens": "required",
             "volumes": [{"device": "/dev/xvda", "size_gb": 20, "encrypted": true}],
         }),
     )

@@ -3,6 +3,7 @@
 //! it succeeded, and what was done, failed and not started when it did not).
 
 use crate::apply::{ApplyEvent, ApplyObserver, ApplyReport};
+use crate::cli::output::{eprintln, print, println};
 use crate::ops::{ApplyOutcome, OpsError};
 use crate::plan::{Operation, Plan};
 use std::io::{BufRead, IsTerminal, Write};
@@ -81,8 +82,25 @@ impl ApplyObserver for Progress {
     }
 }
 
-/// The end of an apply or destroy: cancelled, nothing to do, or the report.
+/// The end of an apply or destroy: held back by policy errors, cancelled, nothing to do, or
+/// the report.
 pub fn finished(outcome: &ApplyOutcome, verb: &str) -> ExitCode {
+    if !outcome.blocked.is_empty() {
+        // The plan is still shown, so the user sees what the errors hold back.
+        super::plan::text(&outcome.plan);
+        let mut rules: Vec<&str> = outcome
+            .blocked
+            .iter()
+            .map(|finding| finding.rule.as_str())
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        return super::super::report::print(&Refused {
+            verb: verb.to_string(),
+            rules: rules.join(", "),
+            allow: rules.join(","),
+        });
+    }
     if outcome.declined {
         println!("\n{} cancelled.", capitalized(verb));
         return ExitCode::SUCCESS;
@@ -156,6 +174,16 @@ fn report(report: &ApplyReport, verb: &str) -> ExitCode {
 struct Unfinished {
     verb: String,
     reason: String,
+}
+
+/// An apply held back by policy errors nobody allowed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{verb} refused: policy error(s) {rules} stand")]
+#[diagnostic(help("fix them, suppress them with a reason, or run again with `--allow {allow}`"))]
+struct Refused {
+    verb: String,
+    rules: String,
+    allow: String,
 }
 
 fn progressive(operation: Operation) -> &'static str {

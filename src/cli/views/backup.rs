@@ -2,6 +2,7 @@
 //! text or JSON.
 
 use super::{Format, age, show};
+use crate::cli::output::println;
 use crate::dr::{BackupListing, BackupRunReport, CopyAction, SnapshotAction, VerifyReport};
 use std::process::ExitCode;
 

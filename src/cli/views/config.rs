@@ -1,6 +1,7 @@
 //! Views of the commands that read a stack's configuration without touching a cloud:
 //! `cairn validate`, `cairn graph` and `cairn fmt`, and `cairn completions`.
 
+use crate::cli::output::{eprintln, print, println};
 use crate::graph::ValidationSummary;
 use std::path::{Path, PathBuf};
 
@@ -31,10 +32,7 @@ pub fn not_formatted(file: &Path, reason: &str) {
     eprintln!("error: {}: {reason}; left unchanged", file.display());
 }
 
-/// `cairn completions SHELL`: the completion script.
+/// `cairn completions SHELL`: the completion script (text clap_complete wrote).
 pub fn completions(script: &[u8]) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(script);
-    let _ = stdout.flush();
+    print!("{}", String::from_utf8_lossy(script));
 }

@@ -2,6 +2,7 @@
 //! as text or JSON.
 
 use super::{Format, age, show};
+use crate::cli::output::println;
 use crate::dr::{
     AuditRecord, DrillReport, DrillTeardownReport, GroupHealth, MoveReport, RestoredVolume,
     SnapshotAction, StatusReport,

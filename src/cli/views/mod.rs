@@ -1,5 +1,6 @@
 //! Views: everything the commands print, one file per command group, each with a human view
-//! and, where the command has `--json`, a JSON view (as Terraform's `internal/command/views`).
+//! and, where the command has `--json`, a JSON view (as Terraform's `internal/command/views`);
+//! `check` also speaks SARIF, for code scanning in CI.
 //!
 //! A command parses its arguments, calls one engine function and hands what came back to a
 //! view; a view decides nothing but the exit code the data calls for. Nothing outside this
@@ -10,12 +11,14 @@
 
 pub mod apply;
 pub mod backup;
+pub mod check;
 pub mod config;
 pub mod dr;
 pub mod plan;
 pub mod sim;
 pub mod state;
 
+use crate::cli::output::println;
 use owo_colors::{OwoColorize, Style};
 use serde::Serialize;
 use std::process::ExitCode;

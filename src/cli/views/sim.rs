@@ -3,6 +3,7 @@
 //! back.
 
 use super::Painter;
+use crate::cli::output::println;
 use crate::provider::sim::{FaultSettings, Inventory};
 use owo_colors::Style;
 use std::path::Path;

@@ -4,6 +4,7 @@
 //! Promise: sensitive values show as `(sensitive value)` in text and `"(sensitive)"` in JSON;
 //! only `cairn output --name NAME` prints one raw, because that is what it is asked for.
 
+use crate::cli::output::println;
 use crate::model::{Address, is_known};
 use crate::state::{StateDocument, StateOutput, StateResource};
 use serde_json::Value;

@@ -29,6 +29,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     };
     let (template_id, subnet_ids, min, max, desired) =
         (template_id?, subnet_ids?, min?, max?, desired?);
+    super::limits::check_name(instance, Kind::AutoscalingGroup)?;
     if !(min <= desired && desired <= max) {
         let span = block
             .attribute("desired")
@@ -40,9 +41,11 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
                 span,
                 format!("`{}` needs min <= desired <= max", block.display()),
             )
-            .expected(format!(
-                "a size between {min} and {max}, found min {min}, desired {desired}, max {max}"
-            )),
+            .expected(if min > max {
+                format!("`min` of at most `max`, found min {min} and max {max}")
+            } else {
+                format!("`desired` from {min} to {max}, found {desired}")
+            }),
         );
         return None;
     }

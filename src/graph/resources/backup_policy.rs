@@ -58,7 +58,9 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         None => None,
     };
     let retain = instance.count(block, "retain");
-    let copy_to = instance.optional_string(block, "copy_to");
+    let copy_to = instance
+        .optional_string(block, "copy_to")
+        .and_then(|region| super::limits::region(instance, block, "copy_to", region));
     let (select, volumes, every_seconds, retain) = (select?, volumes?, every?, retain?);
     Some(Built {
         value: json!({ "name": instance.short_name }),

@@ -6,7 +6,7 @@ use crate::config::diagnostics::Diagnostic;
 use crate::config::eval;
 use crate::config::tree::BlockDef;
 use crate::model::cloud::is_id_of;
-use crate::model::{Kind, Value, reference, references_in};
+use crate::model::{Kind, Value, limits, reference, references_in};
 use serde_json::json;
 
 /// Port range of a rule: `443` → 443/443, `"8080-8081"` → 8080/8081; `all` and ICMP without
@@ -34,7 +34,7 @@ fn ports(instance: &Instance<'_>, rule: &BlockDef, protocol: &str) -> Option<(i6
     if protocol == "all" {
         return Some((-1, -1));
     }
-    let expected = "a port number or a range such as `\"8080-8081\"`";
+    let expected = "a port from 0 to 65535 or a rising range such as `\"8080-8081\"`";
     let parsed = match &value {
         Value::Number(number) => number.as_i64().map(|port| (port, port)),
         Value::String(text) => match text.split_once('-') {
@@ -44,7 +44,9 @@ fn ports(instance: &Instance<'_>, rule: &BlockDef, protocol: &str) -> Option<(i6
         _ => None,
     };
     match parsed {
-        Some((from, to)) if (0..=65535).contains(&from) && (from..=65535).contains(&to) => {
+        Some((from, to))
+            if limits::PORTS.contains(&from) && (from..=*limits::PORTS.end()).contains(&to) =>
+        {
             Some((from, to))
         }
         _ => {
@@ -133,6 +135,7 @@ fn rules(instance: &Instance<'_>, ident: &str, peer: &str) -> Option<Vec<Value>>
 pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     let block = instance.block;
     let network_id = instance.id(block, "network", "a network such as `network.main`")?;
+    super::limits::check_name(instance, Kind::SecurityGroup)?;
     let ingress = rules(instance, "ingress", "from")?;
     let egress = rules(instance, "egress", "to")?;
     let address = instance.at(&instance.region.name);

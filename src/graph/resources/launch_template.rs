@@ -1,7 +1,8 @@
-//! `launch_template` → a launch template: image, instance type, firewalls, user data and the
-//! volumes of every instance launched from it.
+//! `launch_template` → a launch template: image, instance type, firewalls, user data, the
+//! instance metadata setting and the volumes of every instance launched from it.
 
 use super::{Built, Instance, attributes};
+use crate::config::eval;
 use crate::model::cloud::device_name;
 use crate::model::{Kind, Value, reference};
 use serde_json::json;
@@ -18,9 +19,28 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     let user_data = instance
         .optional_string(block, "user_data")
         .map_or(Value::Null, Value::String);
+    // `"required"` turns off IMDSv1 (the instance metadata service answers only requests with
+    // a session token); `"optional"`, AWS's default, is kept as null so that templates written
+    // before the attribute existed plan no change.
+    let http_tokens = match instance.value(block, "http_tokens") {
+        None | Some((Value::Null, _)) => Value::Null,
+        Some((Value::String(text), _)) if text == "optional" => Value::Null,
+        Some((Value::String(text), _)) if text == "required" => Value::String(text),
+        Some((value, attr)) => {
+            instance.problem(eval::wrong_type(
+                instance.sources,
+                attr,
+                &value,
+                "`\"required\"` (IMDSv2 only) or `\"optional\"` (IMDSv1 allowed)",
+            ));
+            Value::Null
+        }
+    };
     let mut volumes = Vec::new();
     for (position, volume) in block.blocks_named("volume").enumerate() {
-        let size = instance.count(volume, "size_gb");
+        let size = instance
+            .count(volume, "size_gb")
+            .and_then(|size| super::limits::volume_size(instance, volume, size));
         let encrypted = instance.flag(volume, "encrypted", false);
         let device = match volume.attribute("device") {
             Some(_) => instance.string(volume, "device"),
@@ -31,6 +51,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         }
     }
     let (image, instance_type, security_group_ids) = (image?, instance_type?, security_group_ids?);
+    super::limits::check_name(instance, Kind::LaunchTemplate)?;
     let address = instance.at(&instance.region.name);
     let produced = instance.produced(
         address.clone(),
@@ -41,6 +62,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
             ("instance_type", Value::String(instance_type)),
             ("security_group_ids", Value::Array(security_group_ids)),
             ("user_data", user_data),
+            ("http_tokens", http_tokens),
             ("volumes", Value::Array(volumes)),
         ]),
         instance.sensitive(&[

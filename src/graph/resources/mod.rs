@@ -11,6 +11,7 @@ mod backup_policy;
 mod firewall;
 mod instance;
 mod launch_template;
+mod limits;
 mod network;
 mod read;
 mod volume;

@@ -4,7 +4,7 @@
 use super::{Built, Instance, attributes};
 use crate::config::diagnostics::Diagnostic;
 use crate::config::functions::cidr_subnet;
-use crate::model::{Address, Kind, Value, reference};
+use crate::model::{Address, Kind, Value, limits, reference};
 use serde_json::json;
 use std::collections::BTreeSet;
 
@@ -13,15 +13,11 @@ use std::collections::BTreeSet;
 pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     let block = instance.block;
     let cidr = instance.string(block, "cidr")?;
-    if let Err(message) = cidr.parse::<ipnet::IpNet>() {
+    if let Err(message) = limits::check_network_block(&cidr) {
         let attr = block.attribute("cidr")?;
         instance.problem(
-            Diagnostic::at(
-                instance.sources,
-                attr.value_span,
-                format!("invalid CIDR block `{cidr}`"),
-            )
-            .expected(format!("a block such as `10.0.0.0/16` ({message})")),
+            Diagnostic::at(instance.sources, attr.value_span, message)
+                .expected("an IPv4 block from /16 to /28 such as `10.0.0.0/16`"),
         );
         return None;
     }
@@ -45,6 +41,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     ));
     let mut subnet_values = serde_json::Map::new();
     let mut public_groups: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut subnet_blocks = Vec::new();
     for (index, subnet) in block.blocks_named("subnet").enumerate() {
         let Some(newbits) = instance.count(subnet, "newbits") else {
             continue;
@@ -61,21 +58,40 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
                 instance.address_base,
                 subnet.name()
             ));
-            let netnum = offset + position as u64;
-            let subnet_cidr = match cidr_subnet(&cidr, newbits as i64, netnum as i64) {
+            // Saturating: `offset` and `newbits` are the user's and may be near u64::MAX.
+            let netnum = offset.saturating_add(position as u64);
+            let as_i64 = |number: u64| i64::try_from(number).unwrap_or(i64::MAX);
+            let subnet_cidr = match cidr_subnet(&cidr, as_i64(newbits), as_i64(netnum)) {
                 Ok(found) => found,
                 Err(message) => {
                     instance.problem(
                         Diagnostic::at(
                             instance.sources,
                             subnet.label_span,
-                            format!("subnet `{}` does not fit in `{cidr}`", subnet.name()),
+                            format!(
+                                "subnet `{}` does not fit in `{cidr}`: {message}",
+                                subnet.name()
+                            ),
                         )
-                        .expected(message),
+                        .note(super::limits::subnet_numbers_note(
+                            instance.region.zones.len(),
+                            offset,
+                            newbits,
+                        )),
                     );
                     return None;
                 }
             };
+            if let Some(problem) = super::limits::check_subnet(
+                instance.sources,
+                subnet,
+                zone,
+                &subnet_cidr,
+                &mut subnet_blocks,
+            ) {
+                instance.problem(problem);
+                return None;
+            }
             ids.push(Value::String(reference(&subnet_address, "id")));
             built.resources.push(instance.produced(
                 subnet_address,

@@ -8,10 +8,14 @@ use serde_json::json;
 pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     let block = instance.block;
     let zone = instance.zone(block, "zone");
-    let size = instance.count(block, "size_gb");
+    let size = instance
+        .count(block, "size_gb")
+        .and_then(|size| super::limits::volume_size(instance, block, size));
     let encrypted = instance.flag(block, "encrypted", false);
     let volume_type = match block.attribute("type") {
-        Some(_) => instance.string(block, "type"),
+        Some(_) => instance
+            .string(block, "type")
+            .and_then(|volume_type| super::limits::volume_type(instance, block, volume_type)),
         None => Some("gp3".to_string()),
     };
     let snapshot = instance

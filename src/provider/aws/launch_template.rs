@@ -15,6 +15,7 @@ use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use aws_sdk_ec2::types::{
     InstanceType, LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
+    LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataOptionsRequest,
     LaunchTemplateVersion, RequestLaunchTemplateData, ResourceType, ResponseLaunchTemplateData,
 };
 use std::collections::BTreeMap;
@@ -32,6 +33,13 @@ fn data(attributes: &crate::model::Attributes) -> Result<RequestLaunchTemplateDa
     if let Some(user_data) = attributes::optional_string(attributes, "user_data")? {
         // The API carries user data base64-encoded; the contract holds the text itself.
         data = data.user_data(aws_smithy_types::base64::encode(user_data));
+    }
+    if attributes::optional_string(attributes, "http_tokens")?.as_deref() == Some("required") {
+        data = data.metadata_options(
+            LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                .http_tokens(LaunchTemplateHttpTokensState::Required)
+                .build(),
+        );
     }
     for volume in attributes::objects(attributes, "volumes")? {
         let size_gb = attributes::integer32(&volume, "size_gb")?;
@@ -76,6 +84,14 @@ fn attributes_of(data: Option<&ResponseLaunchTemplateData>) -> Attributes {
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .unwrap_or_else(|| user_data.to_string());
         attributes.insert("user_data".to_string(), Value::from(text));
+    }
+    // Only "required" is kept: "optional" is AWS's default, which the contract writes as null.
+    if data
+        .metadata_options()
+        .and_then(|options| options.http_tokens())
+        == Some(&LaunchTemplateHttpTokensState::Required)
+    {
+        attributes.insert("http_tokens".to_string(), Value::from("required"));
     }
     let mut volumes: Vec<(String, Value)> = data
         .block_device_mappings()
@@ -215,6 +231,7 @@ pub(super) async fn update(
         "instance_type",
         "security_group_ids",
         "user_data",
+        "http_tokens",
         "volumes",
     ]
     .iter()

@@ -39,7 +39,7 @@ mod volume;
 mod zones;
 
 pub use error::AwsError;
-pub use region::{KNOWN_REGIONS, check_region};
+pub use region::check_region;
 
 use crate::model::{Kind, Owner};
 use crate::provider::{

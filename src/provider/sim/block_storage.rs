@@ -11,8 +11,8 @@ use super::cloud::{Cloud, Resource};
 use super::error::api;
 use super::network::replace_attributes;
 use super::operations::Context;
-use super::regions;
 use crate::model::{Attributes, Kind, Tags, Value};
+use crate::model::{limits, regions};
 use crate::provider::ProviderError;
 use chrono::SecondsFormat;
 use serde_json::json;
@@ -21,8 +21,6 @@ use serde_json::json;
 const RESTORED_SIZE: &str = "size_gb";
 /// Internal key: whether a snapshot's data is encrypted.
 const ENCRYPTED: &str = "encrypted";
-
-const VOLUME_TYPES: [&str; 7] = ["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"];
 
 pub fn create_volume(
     cloud: &mut Cloud,
@@ -187,7 +185,7 @@ fn snapshot_size(snapshot: &Resource) -> i64 {
 }
 
 fn check_size(size: i64) -> Result<(), ProviderError> {
-    if (1..=16384).contains(&size) {
+    if limits::VOLUME_SIZE_GB.contains(&u64::try_from(size).unwrap_or(0)) {
         Ok(())
     } else {
         Err(api(
@@ -199,7 +197,7 @@ fn check_size(size: i64) -> Result<(), ProviderError> {
 
 fn check_volume_type(attributes: &Attributes) -> Result<(), ProviderError> {
     match attributes::optional_string(attributes, "volume_type")? {
-        Some(kind) if !VOLUME_TYPES.contains(&kind) => Err(attributes::invalid(
+        Some(kind) if limits::check_volume_type(kind).is_err() => Err(attributes::invalid(
             "volume_type",
             &Value::String(kind.to_string()),
             "expected one of gp2, gp3, io1, io2, st1, sc1, standard",

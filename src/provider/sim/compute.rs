@@ -10,7 +10,7 @@ use super::cloud::{Cloud, Resource};
 use super::error::api;
 use super::network::replace_attributes;
 use super::operations::Context;
-use crate::model::{Attributes, Kind, Tags, Value};
+use crate::model::{Attributes, Kind, Tags, Value, limits};
 use crate::provider::ProviderError;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -30,11 +30,12 @@ pub const TEMPLATE_VERSION: &str = "launch_template_version";
 pub const GROUP_TAG: &str = "aws:autoscaling:groupName";
 
 /// The template settings a version holds.
-const VERSION_FIELDS: [&str; 5] = [
+const VERSION_FIELDS: [&str; 6] = [
     "image",
     "instance_type",
     "security_group_ids",
     "user_data",
+    "http_tokens",
     "volumes",
 ];
 
@@ -45,11 +46,7 @@ pub fn create_launch_template(
     tags: &Tags,
 ) -> Result<String, ProviderError> {
     let name = attributes::string(attributes, "name")?;
-    let well_formed = (3..=128).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "().-/_".contains(c));
-    if !well_formed {
+    if limits::check_name(Kind::LaunchTemplate, name).is_err() {
         return Err(api(
             "InvalidLaunchTemplateName.MalformedException",
             format!("The launch template name '{name}' is malformed."),
@@ -121,13 +118,22 @@ fn check_version(
     attributes::optional_string(attributes, "image")?;
     attributes::optional_string(attributes, "instance_type")?;
     attributes::optional_string(attributes, "user_data")?;
+    if let Some(tokens) = attributes::optional_string(attributes, "http_tokens")?
+        && tokens != "required"
+        && tokens != "optional"
+    {
+        return Err(api(
+            "InvalidParameterValue",
+            format!("Value ({tokens}) for parameter HttpTokens is invalid"),
+        ));
+    }
     for group_id in attributes::string_list(attributes, "security_group_ids")? {
         cloud.referenced(context.region, Kind::SecurityGroup, &group_id)?;
     }
     for volume in attributes::object_list(attributes, "volumes")? {
         attributes::string(&volume, "device")?;
         let size = attributes::integer(&volume, "size_gb")?;
-        if !(1..=16384).contains(&size) {
+        if !limits::VOLUME_SIZE_GB.contains(&u64::try_from(size).unwrap_or(0)) {
             return Err(api(
                 "InvalidParameterValue",
                 format!("Volume of {size} GiB is out of the range 1-16384"),

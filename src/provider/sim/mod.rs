@@ -31,7 +31,6 @@ mod ids;
 mod network;
 mod operations;
 mod out_of_band;
-mod regions;
 mod security_group;
 mod store;
 
@@ -42,9 +41,11 @@ pub use call_log::{CallOutcome, CallRecord, LOG_FILE_NAME, log_path, read_call_l
 pub use error::SimError;
 pub use faults::{FaultConfig, FaultSettings};
 pub use out_of_band::{Inventory, InventoryItem, SimCloud};
-pub use regions::{region_names, zones};
+// The simulated cloud's regions are the AWS catalog's; re-exported for callers that ask the
+// sim which zones it offers.
+pub use crate::model::regions::{region_names, zones};
 
-use crate::model::{Kind, Owner};
+use crate::model::{Kind, Owner, regions};
 use crate::provider::{
     CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
 };

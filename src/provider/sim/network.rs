@@ -13,8 +13,8 @@ use super::attributes::{self, cidr};
 use super::cloud::{Cloud, Resource};
 use super::error::{api, missing_reference};
 use super::operations::Context;
-use super::regions;
 use crate::model::{Attributes, Kind, Tags, Value};
+use crate::model::{limits, regions};
 use crate::provider::ProviderError;
 use serde_json::json;
 
@@ -33,7 +33,7 @@ pub fn create_network(
 ) -> Result<String, ProviderError> {
     let block_text = attributes::string(attributes, "cidr")?;
     let block = cidr(block_text, "cidrBlock")?;
-    if !(16..=28).contains(&block.prefix_len()) {
+    if !limits::NETWORK_PREFIX.contains(&block.prefix_len()) {
         return Err(api(
             "InvalidVpc.Range",
             format!("The CIDR '{block_text}' is invalid."),
@@ -148,7 +148,7 @@ pub fn create_subnet(
         .text("cidr")
         .and_then(|text| text.parse::<ipnet::Ipv4Net>().ok());
     let inside = network_block.is_some_and(|outer| outer.contains(&block));
-    if !inside || !(16..=28).contains(&block.prefix_len()) {
+    if !inside || !limits::NETWORK_PREFIX.contains(&block.prefix_len()) {
         return Err(api(
             "InvalidSubnet.Range",
             format!("The CIDR '{block_text}' is invalid."),

@@ -1,9 +1,11 @@
-//! Views of a plan: the colored text a person reads and the JSON a program reads.
+//! Views of a plan: the colored text a person reads and the JSON a program reads, each with
+//! the policy findings the plan carries.
 //!
 //! Promise: a sensitive value never appears in either; it shows as `(sensitive value)` in text
 //! and `"(sensitive)"` in JSON. Values only the cloud can tell show as `(known after apply)`.
 
 mod json;
+mod policy;
 mod text;
 mod value;
 
@@ -11,6 +13,7 @@ pub use json::{JSON_FORMAT_VERSION, render_json};
 pub use text::{RenderOptions, render_text, summary_line};
 
 use super::Painter;
+use crate::cli::output::{print, println};
 use crate::plan::Plan;
 use crate::state::Failover;
 use std::path::Path;

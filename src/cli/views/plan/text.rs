@@ -47,7 +47,7 @@ pub fn summary_line(plan: &Plan) -> String {
     )
 }
 
-/// Renders `plan` as text, ending with a newline.
+/// Renders `plan` as text, ending with a newline; its policy findings follow the summary.
 pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
     let painter = Painter {
         color: options.color,
@@ -84,6 +84,7 @@ pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
         "{}",
         painter.paint(&summary_line(plan), Style::new().bold())
     );
+    out.push_str(&super::policy::render_policy(&plan.policy, &painter));
     out
 }
 
