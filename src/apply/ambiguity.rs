@@ -84,12 +84,14 @@ pub(crate) async fn look_for(
 /// answer lost between the calls of a create (a group made but its rules not yet authorized)
 /// leaves an object that is ours but not finished.
 ///
-/// An object whose attributes differ where only a replacement could change them was made for
-/// an earlier version of the configuration; it is adopted as it is, and the next plan replaces
-/// it.
+/// An object that differs where only a replacement could change it (a gateway created but
+/// never attached) is deleted and the create sent again: it appeared after the plan's refresh,
+/// so it is the lost call's own, new and unused, and replacing it now spares the user a plan
+/// that is not empty after a successful apply.
 ///
 /// # Errors
-/// The update's failure; the caller tries the whole step again, looking first.
+/// The update's, delete's or create's failure; the caller tries the whole step again,
+/// looking first.
 pub(crate) async fn adopt(
     provider: &dyn Provider,
     request: &CreateRequest,
@@ -108,7 +110,11 @@ pub(crate) async fn adopt(
         )
     });
     if replaced {
-        return Ok(found);
+        match provider.delete(&request.region, kind, &found.id).await {
+            Ok(()) | Err(ProviderError::NotFound { .. }) => {}
+            Err(error) => return Err(error),
+        }
+        return provider.create(request).await;
     }
     provider
         .update(&UpdateRequest {
@@ -139,6 +145,8 @@ mod tests {
         visible_from: u32,
         reads: Mutex<u32>,
         updates: Mutex<Vec<UpdateRequest>>,
+        /// Every delete and create it got, in order (`delete sg-1`, `create`).
+        changes: Mutex<Vec<String>>,
     }
 
     #[async_trait]
@@ -160,11 +168,15 @@ mod tests {
                 Vec::new()
             })
         }
-        async fn create(&self, _request: &CreateRequest) -> Result<LiveResource, ProviderError> {
-            Err(ProviderError::Api {
-                code: "Unexpected".into(),
-                message: "looking never creates".into(),
-            })
+        async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
+            self.changes
+                .lock()
+                .unwrap_or_else(|error| error.into_inner())
+                .push("create".into());
+            let mut made = self.object.clone();
+            made.id = "sg-new".into();
+            made.attributes.extend(request.attributes.clone());
+            Ok(made)
         }
         async fn update(&self, request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
             self.updates
@@ -175,7 +187,11 @@ mod tests {
             updated.attributes.extend(request.after.clone());
             Ok(updated)
         }
-        async fn delete(&self, _region: &str, _kind: Kind, _id: &str) -> Result<(), ProviderError> {
+        async fn delete(&self, _region: &str, _kind: Kind, id: &str) -> Result<(), ProviderError> {
+            self.changes
+                .lock()
+                .unwrap_or_else(|error| error.into_inner())
+                .push(format!("delete {id}"));
             Ok(())
         }
         async fn import(
@@ -230,6 +246,7 @@ mod tests {
             visible_from,
             reads: Mutex::new(0),
             updates: Mutex::new(Vec::new()),
+            changes: Mutex::new(Vec::new()),
         }
     }
 
@@ -320,6 +337,26 @@ mod tests {
                 .lock()
                 .unwrap_or_else(|error| error.into_inner())
                 .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_half_made_object_only_a_replacement_could_finish_is_deleted_and_made_again() {
+        // Made in another network than the request's: no update can move it.
+        let mut half = cloud(1, "sg-1", serde_json::json!([]));
+        half.object
+            .attributes
+            .insert("network_id".to_string(), "vpc-other".into());
+        let adopted = adopt(&half, &request(serde_json::json!([])), half.object.clone()).await;
+        assert_eq!(adopted.map(|live| live.id), Ok("sg-new".to_string()));
+        let changes = half
+            .changes
+            .lock()
+            .unwrap_or_else(|error| error.into_inner())
+            .clone();
+        assert_eq!(
+            changes,
+            vec!["delete sg-1".to_string(), "create".to_string()]
         );
     }
 }

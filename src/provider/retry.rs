@@ -2,8 +2,12 @@
 //! jitter, for the operations outside the apply executor (backups, restores, DR health
 //! checks), which has its own scheduling-aware retries.
 //!
-//! Retrying a create is safe because every create carries an idempotency token: a call that
-//! took effect before its answer was lost returns the same resource the second time.
+//! Retrying a create is safe where the cloud honours its idempotency token (the simulated
+//! cloud, AWS's CreateVolume): a call that took effect before its answer was lost returns the
+//! same resource the second time. On AWS a snapshot create whose answer was lost may be sent
+//! again here and make a second snapshot, since snapshots carry no address to look for; the
+//! apply executor, which creates every resource of the configuration, looks for the object of
+//! an ambiguous create before it sends it again (see `crate::apply`).
 
 use super::{CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
 use crate::model::{Kind, Owner};

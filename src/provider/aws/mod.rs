@@ -13,7 +13,12 @@
 //! - `read` after `create` or `update` returns the attributes asked for plus the computed
 //!   ones, in the shapes of [`crate::model::Kind`]'s contract (sets such as subnet ids come
 //!   back sorted), so a plan right after an apply is empty.
-//! - Errors are classified (see [`error`]) so the engine knows what to retry.
+//! - Errors are classified (see [`error`]) so the engine knows what to retry. The SDK sends a
+//!   call that changes something again only after throttling ([`retry`]); any other failure
+//!   of such a call is `Ambiguous`, and so is every retryable failure of a create once its
+//!   object exists, so the engine looks for the object before creating it again.
+//! - The consistency window (how long a new object may be missing from Describe calls) is
+//!   [`DEFAULT_CONSISTENCY_WINDOW`] unless `CAIRN_CONSISTENCY_WINDOW` says otherwise.
 //!
 //! Each kind lives in its own module with the same functions: `describe` (by owner or by
 //! id), `create` (returns the new id), `delete`, and `update` where an attribute of the kind
@@ -29,6 +34,7 @@ mod internet_gateway;
 mod launch_template;
 mod network;
 mod region;
+mod retry;
 mod route_table;
 mod scaling_policy;
 mod security_group;
@@ -74,6 +80,11 @@ pub struct AwsSettings {
 /// a burst of throttling during a large apply without hiding a real outage for long.
 const SDK_MAX_ATTEMPTS: u32 = 5;
 
+/// How long a new EC2 or Auto Scaling object may be missing from Describe calls. AWS
+/// documents eventual consistency of "a few seconds" that can stretch under load; half a
+/// minute covers what has been seen without making a recovery wait long.
+pub const DEFAULT_CONSISTENCY_WINDOW: Duration = Duration::from_secs(30);
+
 /// The AWS provider. Cheap to share; SDK clients are created per region on first use and
 /// cached.
 #[derive(Debug)]
@@ -81,6 +92,7 @@ pub struct AwsProvider {
     config: SdkConfig,
     regions: Mutex<BTreeMap<String, RegionContext>>,
     counter: Arc<CallCounter>,
+    consistency_window: Duration,
 }
 
 impl AwsProvider {
@@ -113,6 +125,12 @@ impl AwsProvider {
             }
             loader = loader.endpoint_url(endpoint);
         }
+        let consistency_window = crate::provider::window_from_env()
+            .map_err(|error| AwsError::Setting {
+                setting: crate::provider::ENV_CONSISTENCY_WINDOW.to_string(),
+                message: error.to_string(),
+            })?
+            .unwrap_or(DEFAULT_CONSISTENCY_WINDOW);
         let config = loader.load().await;
         let profile = settings
             .profile
@@ -135,6 +153,7 @@ impl AwsProvider {
             config,
             regions: Mutex::new(BTreeMap::new()),
             counter: Arc::new(CallCounter::default()),
+            consistency_window,
         })
     }
 
@@ -150,15 +169,18 @@ impl AwsProvider {
         let context = regions.entry(region.to_string()).or_insert_with(|| {
             let ec2 = aws_sdk_ec2::config::Builder::from(&self.config)
                 .region(Region::new(region.to_string()))
+                .interceptor(retry::NoBlindRetry)
                 .build();
             let autoscaling = aws_sdk_autoscaling::config::Builder::from(&self.config)
                 .region(Region::new(region.to_string()))
+                .interceptor(retry::NoBlindRetry)
                 .build();
             RegionContext {
                 region: region.to_string(),
                 ec2: aws_sdk_ec2::Client::from_conf(ec2),
                 autoscaling: aws_sdk_autoscaling::Client::from_conf(autoscaling),
                 counter: Arc::clone(&self.counter),
+                changed: Arc::default(),
             }
         });
         Ok(context.clone())
@@ -225,21 +247,31 @@ impl Provider for AwsProvider {
     }
 
     async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
-        let context = self.region(&request.region)?;
-        let id = match request.kind {
-            Kind::Network => network::create(&context, request).await?,
-            Kind::Subnet => subnet::create(&context, request).await?,
-            Kind::InternetGateway => internet_gateway::create(&context, request).await?,
-            Kind::RouteTable => route_table::create(&context, request).await?,
-            Kind::SecurityGroup => security_group::create(&context, request).await?,
-            Kind::LaunchTemplate => launch_template::create(&context, request).await?,
-            Kind::AutoscalingGroup => autoscaling_group::create(&context, request).await?,
-            Kind::ScalingPolicy => scaling_policy::create(&context, request).await?,
-            Kind::Volume => volume::create(&context, request).await?,
-            Kind::Instance => instance::create(&context, request).await?,
-            Kind::Snapshot => snapshot::create(&context, request).await?,
-        };
-        describe_one(&context, request.kind, &id).await
+        let context = self.region(&request.region)?.for_one_operation();
+        let created = async {
+            let id = match request.kind {
+                Kind::Network => network::create(&context, request).await?,
+                Kind::Subnet => subnet::create(&context, request).await?,
+                Kind::InternetGateway => internet_gateway::create(&context, request).await?,
+                Kind::RouteTable => route_table::create(&context, request).await?,
+                Kind::SecurityGroup => security_group::create(&context, request).await?,
+                Kind::LaunchTemplate => launch_template::create(&context, request).await?,
+                Kind::AutoscalingGroup => autoscaling_group::create(&context, request).await?,
+                Kind::ScalingPolicy => scaling_policy::create(&context, request).await?,
+                Kind::Volume => volume::create(&context, request).await?,
+                Kind::Instance => instance::create(&context, request).await?,
+                Kind::Snapshot => snapshot::create(&context, request).await?,
+            };
+            describe_one(&context, request.kind, &id).await
+        }
+        .await;
+        created.map_err(|error| {
+            if context.changed_something() {
+                after_effect(request.kind, error)
+            } else {
+                error
+            }
+        })
     }
 
     async fn update(&self, request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
@@ -312,7 +344,29 @@ impl Provider for AwsProvider {
         zones::describe(&self.region(region)?).await
     }
 
+    fn consistency_window(&self) -> Duration {
+        self.consistency_window
+    }
+
     fn calls(&self) -> CallCount {
         self.counter.snapshot()
+    }
+}
+
+/// The failure of a create whose object exists (its creating call went through, a later
+/// call of it failed): anything worth trying again is `Ambiguous`, so that the engine adopts
+/// the object instead of creating a second one; a refusal (a rule the cloud rejects) stays
+/// what it is, and the next plan adopts the object by its tags.
+fn after_effect(kind: Kind, error: ProviderError) -> ProviderError {
+    match error {
+        ProviderError::Throttled { message }
+        | ProviderError::Transient { message }
+        | ProviderError::Ambiguous { message } => ProviderError::Ambiguous {
+            message: format!("the {kind} was made, then: {message}"),
+        },
+        ProviderError::NotFound { id, .. } => ProviderError::Ambiguous {
+            message: format!("the {kind} `{id}` was made but does not show in reads yet"),
+        },
+        other => other,
     }
 }
