@@ -46,7 +46,7 @@ pub(crate) struct Search {
 }
 
 /// Looks for the object `request` may have made, reading again with growing waits until it
-/// shows up or `search.deadline` has passed (one read at least). Several candidates mean an
+/// shows up or a read that began after `search.deadline` did not find it. Several candidates mean an
 /// earlier duplicate: the first by id is taken, and the next plan deletes the others.
 ///
 /// # Errors
@@ -60,6 +60,9 @@ pub(crate) async fn look_for(
     let mut looks = 0;
     loop {
         looks += 1;
+        // Only a read that began once the window had passed may conclude the object is not
+        // there: one that began just before it may have missed an object made at its edge.
+        let started = Instant::now();
         let found = provider
             .read(&request.region, request.kind, &search.owner)
             .await?
@@ -70,11 +73,12 @@ pub(crate) async fn look_for(
         if found.is_some() {
             return Ok(found);
         }
-        let now = Instant::now();
-        if now >= search.deadline {
+        if started >= search.deadline {
             return Ok(None);
         }
-        let wait = waits.delay(looks).min(search.deadline - now);
+        let wait = waits
+            .delay(looks)
+            .min(search.deadline.saturating_duration_since(Instant::now()));
         tracing::debug!(address = %search.address, looks, ?wait, "not found yet");
         tokio::time::sleep(wait).await;
     }

@@ -408,12 +408,14 @@ impl<'a> Executor<'a> {
             }]),
             Ok(Prepared::Call(call)) => {
                 let now = chrono::Utc::now();
-                // An interrupted create may have made its object up to the consistency
-                // window after it was sent.
+                // An interrupted create's call may have been carried out well after its
+                // intent was written (it was queued, or still in flight when its run died),
+                // and its object then stays hidden from reads for a window more: it is looked
+                // for until two windows after the intent.
                 let look_until = match (&step.resumes, &call) {
                     (Some(intent), ProviderCall::Create(_)) => {
                         let elapsed = (now - intent.since).to_std().unwrap_or_default();
-                        Some(Instant::now() + self.window.saturating_sub(elapsed))
+                        Some(Instant::now() + (self.window * 2).saturating_sub(elapsed))
                     }
                     _ => None,
                 };
@@ -523,8 +525,10 @@ impl<'a> Executor<'a> {
         let creates = matches!(running.call.as_ref(), ProviderCall::Create(_));
         if matches!(error, ProviderError::Ambiguous { .. }) {
             running.uncertain = true;
-            if creates && let Some(sent) = sent {
-                let until = sent + window;
+            // The answer came after whatever effect the call had: the object is visible a
+            // window from now at the latest.
+            if creates && sent.is_some() {
+                let until = Instant::now() + window;
                 running.look_until = Some(running.look_until.map_or(until, |old| old.max(until)));
             }
         }

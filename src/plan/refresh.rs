@@ -137,28 +137,31 @@ pub async fn refresh(
     state: &StateDocument,
 ) -> Result<Observed, PlanError> {
     let calls_before = provider.calls();
+    // The window is counted before the first read: only a read that began once it had passed
+    // may call a recorded object gone.
+    let deadline = tokio::time::Instant::now() + settling(state, provider.consistency_window());
+    let mut read_started = tokio::time::Instant::now();
     let mut batches = read_scopes(provider, owner, scopes).await?;
-    let remaining = settling(state, provider.consistency_window());
-    if !remaining.is_zero() {
-        let deadline = tokio::time::Instant::now() + remaining;
-        let mut waits = Backoff::of(&READ_AGAIN);
-        let mut rounds = 0;
-        loop {
-            let missing = scopes_missing_recorded(state, &batches);
-            let now = tokio::time::Instant::now();
-            if missing.is_empty() || now >= deadline {
-                break;
-            }
-            rounds += 1;
-            let wait = waits.delay(rounds).min(deadline - now);
-            tracing::info!(
-                scopes = missing.len(),
-                ?wait,
-                "recorded objects missing from a read inside the consistency window; reading again"
-            );
-            tokio::time::sleep(wait).await;
-            batches.extend(read_scopes(provider, owner, &missing).await?);
+    let mut waits = Backoff::of(&READ_AGAIN);
+    let mut rounds = 0;
+    loop {
+        let missing = scopes_missing_recorded(state, &batches);
+        if missing.is_empty() || read_started >= deadline {
+            break;
         }
+        rounds += 1;
+        let now = tokio::time::Instant::now();
+        let wait = waits
+            .delay(rounds)
+            .min(deadline.saturating_duration_since(now));
+        tracing::info!(
+            scopes = missing.len(),
+            ?wait,
+            "recorded objects missing from a read inside the consistency window; reading again"
+        );
+        tokio::time::sleep(wait).await;
+        read_started = tokio::time::Instant::now();
+        batches.extend(read_scopes(provider, owner, &missing).await?);
     }
     // A provider filters by owner already; checking again keeps another stack's or
     // environment's resources out even if a filter is loose.
