@@ -9,6 +9,10 @@
 //! Needs `CAIRN_TEST_AWS_ENDPOINT` (set by `scripts/test` / `scripts/moto start`); without it
 //! the tests fail. Each case gets its own stack name, so cases share one moto without resets.
 #![cfg(feature = "aws")]
+// The tests print the figures issue 18 asks for (answers lost, recovery and throttled apply
+// times) for whoever runs them with `--nocapture`; the CLI's closed-pipe printing is for the
+// program, not for this.
+#![allow(clippy::disallowed_macros)]
 
 mod moto;
 
@@ -178,6 +182,7 @@ fn lost_answers_never_make_a_second_object_for_an_address() {
 #[test]
 fn an_apply_killed_at_any_moment_and_applied_again_at_once_makes_no_duplicate() {
     let mut recoveries = Vec::new();
+    let mut resumed = 0;
     for delay_ms in [40_u64, 80, 120, 160, 220, 300, 400, 550] {
         let copy = copy_webapp();
         let mut child = copy
@@ -200,13 +205,24 @@ fn an_apply_killed_at_any_moment_and_applied_again_at_once_makes_no_duplicate() 
         recoveries.push((delay_ms, started.elapsed()));
         let case = format!("killed after {delay_ms} ms");
         assert!(again.status.success(), "{case}: {}", text(&again));
+        if String::from_utf8_lossy(&again.stdout).contains("interrupted at") {
+            resumed += 1;
+        }
         settles(&copy, &again, &case);
         assert!(
             number_of_objects(&copy) >= 20,
             "{case}: the apply made too little"
         );
     }
-    eprintln!("recovery applies (delay before the kill, time): {recoveries:?}");
+    // Some kills must have caught a call in flight, or the test proved nothing.
+    assert!(
+        resumed >= 1,
+        "no kill left an interrupted call: {recoveries:?}"
+    );
+    eprintln!(
+        "recovery applies (delay before the kill, time): {recoveries:?}; {resumed} resolved \
+         interrupted calls"
+    );
 }
 
 /// Throttling alone: 30% of EC2 and Auto Scaling calls refused before they reach moto. The
