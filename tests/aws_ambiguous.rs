@@ -177,14 +177,17 @@ fn lost_answers_never_make_a_second_object_for_an_address() {
     eprintln!("{lost} answers lost; applies that failed (and healed in one more): {failed:?}");
 }
 
-/// Regression test for issue 18: `kill -9` of an apply at a spread of moments, then an apply
-/// at once, never leaves two objects for one address, and the plan after is empty.
+/// Regression test for issue 18: `kill -9` of an apply at a spread of moments once it has
+/// started changing the cloud (its state holds an intent: a call is about to go out or in
+/// flight), then an apply at once, never leaves two objects for one address, and the plan
+/// after is empty.
 #[test]
 fn an_apply_killed_at_any_moment_and_applied_again_at_once_makes_no_duplicate() {
     let mut recoveries = Vec::new();
     let mut resumed = 0;
-    for delay_ms in [40_u64, 80, 120, 160, 220, 300, 400, 550] {
+    for delay_ms in [0_u64, 10, 25, 50, 80, 120, 200, 350] {
         let copy = copy_webapp();
+        let state = copy.dir.join(".cairn/state/aws.json");
         let mut child = copy
             .command(
                 &endpoint(),
@@ -195,6 +198,13 @@ fn an_apply_killed_at_any_moment_and_applied_again_at_once_makes_no_duplicate() 
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("cannot run cairn: {error}"));
+        // The first intent in saved state: the apply is about to send its first change.
+        let waiting = Instant::now();
+        while !std::fs::read_to_string(&state).is_ok_and(|text| text.contains("\"intents\""))
+            && waiting.elapsed() < Duration::from_secs(60)
+        {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         std::thread::sleep(Duration::from_millis(delay_ms));
         // SIGKILL: no handler runs, nothing is saved on the way out.
         let _ = child.kill();
@@ -203,7 +213,7 @@ fn an_apply_killed_at_any_moment_and_applied_again_at_once_makes_no_duplicate() 
         let started = Instant::now();
         let again = run(&copy, &endpoint(), &["apply", "--auto-approve"]);
         recoveries.push((delay_ms, started.elapsed()));
-        let case = format!("killed after {delay_ms} ms");
+        let case = format!("killed {delay_ms} ms after its first intent");
         assert!(again.status.success(), "{case}: {}", text(&again));
         if String::from_utf8_lossy(&again.stdout).contains("interrupted at") {
             resumed += 1;
@@ -220,8 +230,8 @@ fn an_apply_killed_at_any_moment_and_applied_again_at_once_makes_no_duplicate() 
         "no kill left an interrupted call: {recoveries:?}"
     );
     eprintln!(
-        "recovery applies (delay before the kill, time): {recoveries:?}; {resumed} resolved \
-         interrupted calls"
+        "recovery applies (kill after the first intent, time): {recoveries:?}; {resumed} \
+         resolved interrupted calls"
     );
 }
 
