@@ -86,7 +86,7 @@ fn number_of_objects(copy: &Webapp) -> usize {
 
 /// How long Cairn looks for the object of a create whose answer it never got. Moto shows a
 /// new object at once; the window covers a killed run's call that moto is still carrying out.
-const WINDOW: &str = "3s";
+const WINDOW: &str = "1s";
 
 fn run(copy: &Webapp, endpoint: &str, args: &[&str]) -> Output {
     let mut args = args.to_vec();
@@ -185,7 +185,7 @@ fn lost_answers_never_make_a_second_object_for_an_address() {
 fn an_apply_killed_at_any_moment_and_applied_again_at_once_makes_no_duplicate() {
     let mut recoveries = Vec::new();
     let mut resumed = 0;
-    for delay_ms in [0_u64, 10, 25, 50, 80, 120, 200, 350] {
+    for delay_ms in [0_u64, 15, 40, 80, 150, 300] {
         let copy = copy_webapp();
         let state = copy.dir.join(".cairn/state/aws.json");
         let mut child = copy
