@@ -11,9 +11,11 @@
 // (`cairn::cli::output`) is for the program, not for this.
 #![allow(clippy::disallowed_macros)]
 
+mod common;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 const SIZES: [usize; 2] = [2, 20];
 
@@ -67,7 +69,7 @@ firewall "edge" {{
 
 /// Runs the CLI on `dir` with the aws environment; stdout on success.
 fn cairn(endpoint: &str, dir: &Path, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_cairn"))
+    let output = common::cairn()
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -112,6 +114,10 @@ fn main() -> ExitCode {
     println!(
         "{:>10} {:>10} {:>12} {:>10}",
         "per kind", "resources", "reads", "mutations"
+    );
+    println!(
+        "(resources is computed from the stack, 2 × per kind + 1; reads and mutations are \
+         measured)"
     );
     for size in SIZES {
         match measure(&endpoint, size) {

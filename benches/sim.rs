@@ -1,6 +1,7 @@
 //! How fast the simulated cloud serves calls: every call locks the cloud file, saves the whole
 //! cloud and logs the call, so cost grows with the cloud's size. Prints numbers; asserts
-//! nothing.
+//! nothing. The cloud is a fresh file opened with no faults, so no `CAIRN_SIM_*` variable
+//! reaches it (it does not read them).
 //!
 //! Run with `cargo bench --no-default-features --bench sim`.
 

@@ -54,7 +54,9 @@ out["security_group"] = [{
     "ingress": sorted(rule(r) for r in rules if r["GroupId"] == g["GroupId"] and not r["IsEgress"]),
     "egress": sorted(rule(r) for r in rules if r["GroupId"] == g["GroupId"] and r["IsEgress"]),
 } for g in groups]
-asgs = [g for g in autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+# Every page: runs share one moto, and a first page of 50 may hold other runs' groups only.
+asgs = [g for page in autoscaling.get_paginator("describe_auto_scaling_groups").paginate()
+        for g in page["AutoScalingGroups"]
         if tags(g.get("Tags")).get("cairn:stack") == stack]
 out["autoscaling_group"] = [{
     "id": g["AutoScalingGroupName"], "tags": tags(g.get("Tags")),
@@ -72,7 +74,9 @@ out["instance_states"] = states
 out["scaling_policy"] = [{
     "group": p["AutoScalingGroupName"], "name": p["PolicyName"], "type": p["PolicyType"],
     "target": p.get("TargetTrackingConfiguration", {}).get("TargetValue"),
-} for g in asgs for p in autoscaling.describe_policies(AutoScalingGroupName=g["AutoScalingGroupName"])["ScalingPolicies"]]
+} for g in asgs
+  for page in autoscaling.get_paginator("describe_policies").paginate(AutoScalingGroupName=g["AutoScalingGroupName"])
+  for p in page["ScalingPolicies"]]
 print(json.dumps(out))
 "#;
 

@@ -45,9 +45,19 @@ fn json_of(command: &mut Command) -> Result<Value, Box<dyn std::error::Error>> {
     Ok(serde_json::from_slice(&output.stdout)?)
 }
 
-fn backup_run(dir: &Path, at: &str) -> TestResult {
+/// `cairn backup run` with the simulated cloud's clock set to `at` first: snapshots start at
+/// the cloud's time, and windows are measured on it.
+fn backup_run_at(dir: &Path, at: &str) -> TestResult {
     cairn(dir)?
-        .args(["backup", "run", "-e", "production", "--at", at])
+        .args(["sim", "clock", "--set", at])
+        .assert()
+        .success();
+    backup_run(dir)
+}
+
+fn backup_run(dir: &Path) -> TestResult {
+    cairn(dir)?
+        .args(["backup", "run", "-e", "production"])
         .assert()
         .success();
     Ok(())
@@ -85,8 +95,8 @@ fn listing(dir: &Path) -> Result<Listing, Box<dyn std::error::Error>> {
 #[test]
 fn backup_run_twice_in_one_window_makes_one_snapshot_and_one_copy() -> TestResult {
     let stack = applied_stack()?;
-    backup_run(stack.path(), "2025-03-01T00:00:00Z")?;
-    backup_run(stack.path(), "2025-03-01T06:00:00Z")?;
+    backup_run_at(stack.path(), "2025-03-01T00:00:00Z")?;
+    backup_run_at(stack.path(), "2025-03-01T06:00:00Z")?;
 
     let regions = listing(stack.path())?;
     let counts: Vec<(&str, usize)> = regions
@@ -105,6 +115,77 @@ fn backup_run_twice_in_one_window_makes_one_snapshot_and_one_copy() -> TestResul
     Ok(())
 }
 
+/// Issue 16: the RPO came from Cairn's own `cairn:taken-at` tag and tests drove time through
+/// a hidden `backup --at` flag. It is the age of the copy's source snapshot by the cloud's
+/// own start time, measured on the cloud's clock, which the simulator lets a test set.
+#[test]
+fn the_drills_rpo_is_the_age_of_the_copied_snapshot_by_the_clouds_clock() -> TestResult {
+    let stack = applied_stack()?;
+    let dir = stack.path();
+    backup_run_at(dir, "2025-03-01T00:00:00Z")?;
+    // The copy is made an hour after its source: its data is still the source's.
+    cairn(dir)?
+        .args(["sim", "clock", "--advance", "1h"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("stands at 2025-03-01T01:00:00Z"));
+    let regions = listing(dir)?;
+    assert_eq!(regions[1].1[0].1, "2025-03-01T00:00:00Z");
+    cairn(dir)?
+        .args(["sim", "clock", "--advance", "90m"])
+        .assert()
+        .success();
+
+    let report = json_of(cairn(dir)?.args(["dr", "drill", "-e", "production", "--json"]))?;
+    assert_eq!(report["rpo_seconds"], 9000, "{report}");
+    assert_eq!(report["restored"][0]["age_seconds"], 9000, "{report}");
+    assert_eq!(report["restored"][0]["taken_at"], "2025-03-01T00:00:00Z");
+    let audit = std::fs::read_to_string(dir.join(".cairn/audit.jsonl"))?;
+    let record: Value = serde_json::from_str(audit.lines().last().unwrap_or_default())?;
+    assert_eq!(record["operation"], "dr drill");
+    assert_eq!(record["time"], "2025-03-01T02:30:00Z");
+    assert_eq!(record["rpo_seconds"], 9000);
+
+    // Within the policy's 24 h window of the snapshot's start no new one is taken; past it,
+    // one is.
+    cairn(dir)?
+        .args(["sim", "clock", "--set", "2025-03-01T23:59:00Z"])
+        .assert()
+        .success();
+    backup_run(dir)?;
+    assert_eq!(listing(dir)?[0].1.len(), 1);
+    cairn(dir)?
+        .args(["sim", "clock", "--advance", "2m"])
+        .assert()
+        .success();
+    backup_run(dir)?;
+    let times: Vec<String> = listing(dir)?[0]
+        .1
+        .iter()
+        .map(|(_, time)| time.clone())
+        .collect();
+    assert_eq!(times, vec!["2025-03-02T00:01:00Z", "2025-03-01T00:00:00Z"]);
+    Ok(())
+}
+
+#[test]
+fn backup_has_no_hidden_time_flag() -> TestResult {
+    let stack = applied_stack()?;
+    cairn(stack.path())?
+        .args([
+            "backup",
+            "run",
+            "-e",
+            "production",
+            "--at",
+            "2025-03-01T00:00:00Z",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("unexpected argument '--at'"));
+    Ok(())
+}
+
 #[test]
 fn retention_prunes_each_region_to_retain_and_keeps_the_newest() -> TestResult {
     let stack = applied_stack()?;
@@ -114,7 +195,7 @@ fn retention_prunes_each_region_to_retain_and_keeps_the_newest() -> TestResult {
         "2025-03-03T02:00:00Z",
         "2025-03-04T03:00:00Z",
     ] {
-        backup_run(stack.path(), at)?;
+        backup_run_at(stack.path(), at)?;
     }
     let regions = listing(stack.path())?;
     for (region, copies) in &regions {
@@ -132,7 +213,7 @@ fn retention_prunes_each_region_to_retain_and_keeps_the_newest() -> TestResult {
 #[test]
 fn verify_restores_the_newest_dr_copy_and_removes_the_scratch_volume() -> TestResult {
     let stack = applied_stack()?;
-    backup_run(stack.path(), "2025-03-01T00:00:00Z")?;
+    backup_run_at(stack.path(), "2025-03-01T00:00:00Z")?;
     let report =
         json_of(cairn(stack.path())?.args(["backup", "verify", "-e", "production", "--json"]))?;
     let copies = report["copies"].as_array().cloned().unwrap_or_default();
@@ -158,7 +239,7 @@ fn verify_restores_the_newest_dr_copy_and_removes_the_scratch_volume() -> TestRe
 #[tokio::test]
 async fn drill_during_a_primary_outage_never_calls_the_primary_and_leaves_nothing() -> TestResult {
     let stack = applied_stack()?;
-    backup_run(stack.path(), &chrono::Utc::now().to_rfc3339())?;
+    backup_run(stack.path())?;
     let cloud_file = stack.path().join(".cairn/sim/cloud.json");
     let calls_before = read_call_log(&cloud_file)?.len();
     let primary_state = std::fs::read(stack.path().join(".cairn/state/production.json"))?;
@@ -221,7 +302,7 @@ async fn drill_during_a_primary_outage_never_calls_the_primary_and_leaves_nothin
 async fn a_kept_drill_is_torn_down_by_teardown_and_leaves_nothing() -> TestResult {
     let stack = applied_stack()?;
     let dir = stack.path();
-    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    backup_run(dir)?;
     let primary_state = std::fs::read(dir.join(".cairn/state/production.json"))?;
     let kept = json_of(cairn(dir)?.args(["dr", "drill", "-e", "production", "--keep", "--json"]))?;
     let created = kept["created"].as_u64().unwrap_or_default();
@@ -310,7 +391,7 @@ fn a_drill_into_a_region_the_dr_block_does_not_name_takes_its_zones_from_the_clo
         .args(["apply", "-e", "production", "--auto-approve"])
         .assert()
         .success();
-    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    backup_run(dir)?;
 
     let kept = json_of(cairn(dir)?.args([
         "dr",
@@ -380,7 +461,7 @@ fn calls_to(
 async fn failover_during_an_outage_then_failback_converges_and_keeps_the_data() -> TestResult {
     let stack = applied_stack()?;
     let dir = stack.path();
-    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    backup_run(dir)?;
     let cloud_file = dir.join(".cairn/sim/cloud.json");
     let primary_before = state_resources(dir)?;
     let calls_before = read_call_log(&cloud_file)?.len();
@@ -564,7 +645,7 @@ fn pilot_light_keeps_networks_and_firewalls_in_the_dr_region_through_normal_appl
         .code(0);
 
     // A failover grows the pilot light in place: the network it already has is reused.
-    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    backup_run(dir)?;
     let network = state_resources(dir)?["network.main[us-west-2]"]["id"].clone();
     json_of(cairn(dir)?.env("CAIRN_SIM_OUTAGE", "us-east-1").args([
         "dr",
@@ -621,7 +702,7 @@ fn warm_standby_runs_a_scaled_down_copy_that_a_failover_scales_up_in_place() -> 
         .assert()
         .code(0);
 
-    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    backup_run(dir)?;
     let report = json_of(cairn(dir)?.env("CAIRN_SIM_OUTAGE", "us-east-1").args([
         "dr",
         "failover",
@@ -648,7 +729,7 @@ fn warm_standby_runs_a_scaled_down_copy_that_a_failover_scales_up_in_place() -> 
 fn a_drill_beside_a_warm_standby_names_its_resources_apart() -> TestResult {
     let stack = applied_with_mode("warm_standby", "")?;
     let dir = stack.path();
-    backup_run(dir, &chrono::Utc::now().to_rfc3339())?;
+    backup_run(dir)?;
     let report = json_of(cairn(dir)?.args(["dr", "drill", "-e", "production", "--json"]))?;
     assert_eq!(report["leftovers"], serde_json::json!([]), "{report}");
     // The standby is untouched by the drill and its teardown.

@@ -197,3 +197,79 @@ fn a_corrupt_cloud_file_is_reported_not_reset() -> TestResult {
     assert_eq!(std::fs::read_to_string(&file)?, "not json");
     Ok(())
 }
+
+/// Issue 16: time in backups is the cloud's; the simulator's clock is set from the CLI (not
+/// through a hidden flag of the command under test), stands still once set, and snapshots
+/// start at it.
+#[tokio::test]
+async fn the_clock_stands_where_it_is_set_and_snapshots_start_at_it() -> TestResult {
+    let stack = tempfile::tempdir()?;
+    cairn(stack.path())?
+        .args(["sim", "clock"])
+        .assert()
+        .success()
+        .stdout("clock: follows the wall clock\n");
+    cairn(stack.path())?
+        .args(["sim", "clock", "--set", "2001-03-01T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout("clock: stands at 2001-03-01T00:00:00Z\n");
+    cairn(stack.path())?
+        .args(["sim", "clock", "--advance", "1day 2h"])
+        .assert()
+        .success()
+        .stdout("clock: stands at 2001-03-02T02:00:00Z\n");
+    cairn(stack.path())?
+        .args(["sim", "show"])
+        .assert()
+        .success()
+        .stdout(contains("clock: stands at 2001-03-02T02:00:00Z"));
+
+    let provider = SimProvider::open_with_faults(
+        &stack.path().join(".cairn/sim/cloud.json"),
+        FaultConfig::default(),
+    )?;
+    let now = provider.now().await?;
+    assert_eq!(now.to_rfc3339(), "2001-03-02T02:00:00+00:00");
+    let owner = Owner {
+        stack: "shop".to_string(),
+        env: "staging".to_string(),
+    };
+    let request = |kind, attributes: Value| CreateRequest {
+        kind,
+        region: "us-east-1".to_string(),
+        attributes: match attributes {
+            Value::Object(map) => map.into_iter().collect(),
+            _ => Default::default(),
+        },
+        tags: owner.tags_for(&Address::new("volume.data[us-east-1a]")),
+        token: String::new(),
+    };
+    let volume = provider
+        .create(&request(
+            Kind::Volume,
+            json!({"zone": "us-east-1a", "size_gb": 8, "encrypted": false}),
+        ))
+        .await?;
+    let snapshot = provider
+        .create(&request(Kind::Snapshot, json!({"volume_id": volume.id})))
+        .await?;
+    assert_eq!(
+        snapshot.attributes["started_at"],
+        json!("2001-03-02T02:00:00Z")
+    );
+
+    cairn(stack.path())?
+        .args(["sim", "clock", "--wall"])
+        .assert()
+        .success()
+        .stdout("clock: follows the wall clock\n");
+    let wall = provider.now().await?;
+    assert!(wall > now, "{wall} after the wall clock came back");
+    cairn(stack.path())?
+        .args(["sim", "clock", "--set", "yesterday"])
+        .assert()
+        .failure()
+        .stderr(contains("invalid value 'yesterday' for '--set <TIME>'"));
+    Ok(())
+}

@@ -89,10 +89,32 @@ async fn batched_reads() {
     conformance::batched_reads(&provider, &fixture("batch"), &fixture("batch-other")).await;
 }
 
+/// The simulator has no pages: the same cloud read twice returns the same, in one call each.
+#[tokio::test]
+async fn reads_span_pages() {
+    let (_directory, provider) = provider();
+    let counts = conformance::reads_span_pages(&provider, &provider, &fixture("pages")).await;
+    for count in counts {
+        assert_eq!(count.default_pages, 1, "{count:?}");
+        assert_eq!(count.small_pages, 1, "{count:?}");
+    }
+}
+
 #[tokio::test]
 async fn errors_are_classified() {
     let (_directory, provider) = provider();
     conformance::errors_are_classified(&provider, &fixture("errors")).await;
+}
+
+#[tokio::test]
+async fn ownership_is_released_and_taken_over() {
+    let (_directory, provider) = provider();
+    conformance::ownership_is_released_and_taken_over(
+        &provider,
+        &fixture("ownership"),
+        &fixture("ownership-other"),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -6,7 +6,6 @@ use super::report::outcome;
 use super::stack_args::{StackArgs, block_on};
 use super::views::{self, Format};
 use crate::ops::{self, BackupRequest};
-use chrono::{DateTime, Utc};
 use std::process::ExitCode;
 
 /// Backups of an environment's data volumes.
@@ -34,17 +33,12 @@ pub struct BackupOptions {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-
-    /// Act as if it were this time (RFC 3339), for replays and tests.
-    #[arg(long, value_name = "TIME", hide = true)]
-    pub at: Option<DateTime<Utc>>,
 }
 
 impl BackupOptions {
     fn request(&self) -> BackupRequest {
         BackupRequest {
             plan: self.stack.request(),
-            now: self.at.unwrap_or_else(Utc::now),
         }
     }
 

@@ -1,10 +1,11 @@
 //! `cairn sim`: inspect and tamper with the built-in simulated cloud of a stack: list what
-//! exists, change or delete a resource behind the engine's back (drift), reset it, and store
-//! faults and region outages. Each command calls one function of [`SimCloud`] and hands the
+//! exists, change or delete a resource behind the engine's back (drift), reset it, store
+//! faults and region outages, and set its clock. Each command calls one function of [`SimCloud`] and hands the
 //! result to a view in [`super::views::sim`].
 
 use super::views::sim as view;
 use crate::provider::sim::{FaultSettings, SimCloud, SimError, cloud_file_for_stack};
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -94,6 +95,22 @@ pub enum SimCommand {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Show or set the cloud's clock, which snapshots start at and backup windows and RPOs
+    /// are measured on. A clock that is set stands still until set or advanced again.
+    Clock {
+        /// Set the clock to TIME (RFC 3339, `2026-03-01T00:00:00Z`).
+        #[arg(long, value_name = "TIME", conflicts_with_all = ["advance", "wall"])]
+        set: Option<DateTime<Utc>>,
+        /// Move the clock forward by DURATION (`25h`, `90m`, `2days`) and stop it there.
+        #[arg(long, value_name = "DURATION", conflicts_with = "wall")]
+        advance: Option<humantime::Duration>,
+        /// Follow the wall clock again.
+        #[arg(long)]
+        wall: bool,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 /// Runs a `cairn sim` command; errors are reported on stderr with exit code 1.
@@ -172,6 +189,24 @@ fn execute(command: SimCommand) -> Result<ExitCode, SimError> {
         SimCommand::Restore { region, dir } => {
             open(&dir)?.set_outage(&region, false)?;
             view::done(&format!("region `{region}` is available again"));
+        }
+        SimCommand::Clock {
+            set,
+            advance,
+            wall,
+            dir,
+        } => {
+            let cloud = open(&dir)?;
+            let now = match (set, advance) {
+                (Some(time), _) => Some(cloud.set_clock(Some(time))?),
+                (None, Some(by)) => Some(cloud.advance_clock(by.into())?),
+                (None, None) if wall => {
+                    cloud.set_clock(None)?;
+                    None
+                }
+                (None, None) => cloud.clock()?,
+            };
+            view::clock(now);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -92,12 +92,21 @@ static BACKEND: BlockSchema = block(
         optional("bucket"),
         optional("key"),
         optional("region"),
+        optional("profile"),
         optional("endpoint"),
+        optional("lock_stale_after"),
     ],
     &[],
 );
 
-pub static STACK: BlockSchema = block("stack", &["NAME"], &[], &[&BACKEND]);
+static ENCRYPTION: BlockSchema = block(
+    "encryption",
+    &[],
+    &[optional("key_env"), optional("fallback_key_env")],
+    &[],
+);
+
+pub static STACK: BlockSchema = block("stack", &["NAME"], &[], &[&BACKEND, &ENCRYPTION]);
 
 static VALIDATION: BlockSchema = block(
     "validation",

@@ -5,26 +5,27 @@
 //! `copy_to` points back to the primary); the functions here take that placed expansion and
 //! the cloud, and never read or write state.
 //!
-//! Promises: a run is idempotent within one `every` window (a volume whose newest snapshot is
-//! younger than `every` gets no new one, and a snapshot already copied is not copied again);
+//! Promises: a run is idempotent within one `every` window (a volume whose newest snapshot,
+//! by the cloud's start time and the cloud's clock, is younger than `every` gets no new one,
+//! and a snapshot already copied is not copied again);
 //! retention keeps the `retain` newest snapshots of each volume in each region and never
 //! deletes the newest; creates carry deterministic idempotency tokens so a retried call makes
 //! no duplicate; every run is audited, failed ones too.
 
 use super::DrError;
 use super::audit::{AuditRecord, append_audit};
-use super::catalog::{self, BackupCopy, RegionListing, TAG_COPY_OF};
+use super::catalog::{self, BackupCopy, RegionListing};
 use super::target;
 use crate::graph::{BackupPolicySpec, Expansion};
 use crate::model::{Address, Attributes, DesiredResource, Kind, Owner};
 use crate::provider::{CreateRequest, Provider, ProviderError};
+use crate::state::StateBackend;
 use crate::state::StateDocument;
 use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 /// What happened to the snapshot of one volume in its own region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -181,7 +182,8 @@ impl RegionCache<'_> {
 /// What a backup run is asked to do, besides what the expansion says.
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
-    /// "Now" for windows, tags and ages; the CLI passes the clock, tests pass fixed times.
+    /// "Now" by the cloud's clock ([`Provider::now`]): windows are measured from the cloud's
+    /// snapshot start times, so they must be measured to the cloud's time too.
     pub now: DateTime<Utc>,
     /// Take a new snapshot even inside the `every` window (failback wants the newest data).
     pub fresh: bool,
@@ -189,7 +191,7 @@ pub struct RunOptions {
 
 /// Runs every backup policy of `expansion` (the environment as placed) once: snapshot, copy,
 /// prune. The volumes are those `state` records; the run is appended to the audit log of the
-/// stack in `stack_dir`.
+/// stack kept by `audit_log` (the state backend).
 ///
 /// # Errors
 /// The environment has no backup policy, or a cloud call fails (what was done before the
@@ -199,7 +201,7 @@ pub async fn run(
     state: &StateDocument,
     provider: &dyn Provider,
     options: RunOptions,
-    stack_dir: &Path,
+    audit_log: &dyn StateBackend,
 ) -> Result<BackupRunReport, DrError> {
     with_policies(expansion)?;
     let result = back_up_all(expansion, state, provider, options).await;
@@ -237,7 +239,7 @@ pub async fn run(
         rpo_seconds: None,
         kept: false,
     };
-    append_audit(stack_dir, &record)?;
+    append_audit(audit_log, &record)?;
     result
 }
 
@@ -320,7 +322,7 @@ async fn back_up_volume(
             newest
         }
         None => {
-            let tags = BackupCopy::tags(owner, &policy.name, &address, &now);
+            let tags = BackupCopy::tags(owner, &policy.name, &address);
             let attributes = Attributes::from([
                 ("volume_id".to_string(), json!(volume_id)),
                 (
@@ -328,7 +330,7 @@ async fn back_up_volume(
                     json!(format!("cairn backup `{}` of {address}", policy.name)),
                 ),
             ]);
-            let created = create(provider, &region, attributes, tags, "snapshot").await?;
+            let created = create(provider, &region, attributes, tags, now, "snapshot").await?;
             backup.snapshot = Some(SnapshotAction::Created(created.id.clone()));
             let copies = cache.copies(&region).await?;
             copies.push(created.clone());
@@ -348,8 +350,7 @@ async fn back_up_volume(
         match existing {
             Some(id) => backup.copy = Some(CopyAction::Existing(id)),
             None => {
-                let mut tags = BackupCopy::tags(owner, &policy.name, &address, &source.taken_at);
-                tags.insert(TAG_COPY_OF.to_string(), source.id.clone());
+                let tags = source.copy_tags(owner);
                 let attributes = Attributes::from([
                     ("source_region".to_string(), json!(region)),
                     ("source_snapshot_id".to_string(), json!(source.id)),
@@ -358,7 +359,7 @@ async fn back_up_volume(
                         json!(format!("cairn backup `{}` of {address}", policy.name)),
                     ),
                 ]);
-                let created = create(provider, destination, attributes, tags, "copy").await?;
+                let created = create(provider, destination, attributes, tags, now, "copy").await?;
                 backup.copy = Some(CopyAction::Created(created.id.clone()));
                 let copies = cache.copies(destination).await?;
                 copies.push(created);
@@ -398,15 +399,17 @@ async fn back_up_volume(
 }
 
 /// Creates a snapshot (or copy) and returns it as a catalog entry. The token is derived from
-/// the tags, so the same backup asked twice is one snapshot.
+/// the tags and the run's time, so the same backup asked twice in one run is one snapshot,
+/// and the next window's run makes a new one.
 async fn create(
     provider: &dyn Provider,
     region: &str,
     attributes: Attributes,
     tags: crate::model::Tags,
+    now: DateTime<Utc>,
     what: &str,
 ) -> Result<BackupCopy, DrError> {
-    let token_source = format!("{region}|{tags:?}");
+    let token_source = format!("{region}|{tags:?}|{}", catalog::rfc3339(&now));
     let request = CreateRequest {
         kind: Kind::Snapshot,
         region: region.to_string(),

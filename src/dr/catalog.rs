@@ -4,6 +4,12 @@
 //! Snapshots carry the environment's ownership tags `cairn:stack` and `cairn:env` (so a batched
 //! read finds them) but no `cairn:address`: they are not resources of the configuration, and a
 //! plan's refresh must never adopt or delete them.
+//!
+//! A backup's time is the cloud's own: a snapshot's start time as the cloud reports it (the
+//! moment its data was frozen), never Cairn's clock. A cross-region copy has a start time of
+//! its own (when the copy began, later than its data), so it carries its source's start time
+//! in a tag, written from what the cloud reported for the source: a drill reads only the DR
+//! region, where the source is not, and must still know how old the data is.
 
 use super::DrError;
 use crate::model::{Address, Kind, Owner, Tags};
@@ -16,10 +22,11 @@ use std::collections::BTreeMap;
 pub const TAG_POLICY: &str = "cairn:backup-policy";
 /// Tag: the address of the volume the snapshot is of.
 pub const TAG_SOURCE_ADDRESS: &str = "cairn:source-address";
-/// Tag: when the backup run took the snapshot (RFC 3339); a copy keeps its source's time.
-pub const TAG_TAKEN_AT: &str = "cairn:taken-at";
 /// Tag on a cross-region copy: the id of the snapshot it copies.
 pub const TAG_COPY_OF: &str = "cairn:copy-of";
+/// Tag on a cross-region copy: the start time the cloud reported for the snapshot it copies
+/// (RFC 3339), which is how old the copy's data is.
+pub const TAG_SOURCE_STARTED_AT: &str = "cairn:source-started-at";
 
 /// One snapshot made by a backup policy, in one region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,6 +35,8 @@ pub struct BackupCopy {
     pub region: String,
     pub policy: String,
     pub source_address: Address,
+    /// When the data was frozen, by the cloud's clock: the snapshot's start time, or for a
+    /// copy its source's.
     pub taken_at: DateTime<Utc>,
     /// For a cross-region copy, the snapshot it was copied from.
     pub copy_of: Option<String>,
@@ -35,11 +44,24 @@ pub struct BackupCopy {
 }
 
 impl BackupCopy {
-    /// The backup a snapshot's tags describe; `None` for snapshots no policy made.
+    /// The backup a snapshot's tags describe; `None` for snapshots no policy made, or whose
+    /// start time the cloud does not report.
     pub fn from_live(live: &LiveResource) -> Option<BackupCopy> {
         let policy = live.tags.get(TAG_POLICY)?;
         let source_address = live.tags.get(TAG_SOURCE_ADDRESS)?;
-        let taken_at = DateTime::parse_from_rfc3339(live.tags.get(TAG_TAKEN_AT)?).ok()?;
+        let own_start = live
+            .attributes
+            .get("started_at")
+            .and_then(|time| time.as_str());
+        // A copy made before its source's time was recorded counts from its own start, which
+        // is later: its data is then reported younger than it is, never older.
+        let started_at = live
+            .tags
+            .get(TAG_SOURCE_STARTED_AT)
+            .map(String::as_str)
+            .filter(|_| live.tags.contains_key(TAG_COPY_OF))
+            .or(own_start)?;
+        let taken_at = DateTime::parse_from_rfc3339(started_at).ok()?;
         Some(BackupCopy {
             id: live.id.clone(),
             region: live.region.clone(),
@@ -59,15 +81,23 @@ impl BackupCopy {
         self.copy_of.is_some()
     }
 
-    /// The tags a backup snapshot carries.
-    pub fn tags(owner: &Owner, policy: &str, source: &Address, taken_at: &DateTime<Utc>) -> Tags {
+    /// The tags a backup snapshot of the volume at `source` carries.
+    pub fn tags(owner: &Owner, policy: &str, source: &Address) -> Tags {
         Tags::from([
             (crate::model::TAG_STACK.to_string(), owner.stack.clone()),
             (crate::model::TAG_ENV.to_string(), owner.env.clone()),
             (TAG_POLICY.to_string(), policy.to_string()),
             (TAG_SOURCE_ADDRESS.to_string(), source.to_string()),
-            (TAG_TAKEN_AT.to_string(), rfc3339(taken_at)),
         ])
+    }
+
+    /// The tags a cross-region copy of this snapshot carries: the snapshot's own, what it
+    /// copies, and when that was taken.
+    pub fn copy_tags(&self, owner: &Owner) -> Tags {
+        let mut tags = BackupCopy::tags(owner, &self.policy, &self.source_address);
+        tags.insert(TAG_COPY_OF.to_string(), self.id.clone());
+        tags.insert(TAG_SOURCE_STARTED_AT.to_string(), rfc3339(&self.taken_at));
+        tags
     }
 }
 
@@ -160,24 +190,37 @@ mod tests {
         assert_eq!(newest["volume.logs"].id, "snap-c");
     }
 
+    fn snapshot(id: &str, started_at: &str, tags: Tags) -> LiveResource {
+        LiveResource {
+            kind: Kind::Snapshot,
+            region: "us-east-1".to_string(),
+            id: id.to_string(),
+            attributes: [
+                ("size_gb".to_string(), serde_json::json!(100)),
+                ("started_at".to_string(), serde_json::json!(started_at)),
+            ]
+            .into(),
+            tags,
+        }
+    }
+
+    /// Issue 16: backup times came from Cairn's own `cairn:taken-at` tag.
     #[test]
-    fn tags_round_trip_through_a_live_snapshot() {
+    fn a_backup_is_as_old_as_the_clouds_start_time_and_a_copy_as_its_source() {
         let owner = Owner {
             stack: "webapp".to_string(),
             env: "production".to_string(),
         };
-        let taken_at = Utc.with_ymd_and_hms(2025, 1, 1, 5, 0, 0).unwrap();
         let address = Address::new("volume.data[us-east-1]");
-        let live = LiveResource {
-            kind: Kind::Snapshot,
-            region: "us-east-1".to_string(),
-            id: "snap-1".to_string(),
-            attributes: [("size_gb".to_string(), serde_json::json!(100))].into(),
-            tags: BackupCopy::tags(&owner, "daily", &address, &taken_at),
-        };
-        let parsed = BackupCopy::from_live(&live);
+        let live = snapshot(
+            "snap-1",
+            "2025-01-01T05:00:00Z",
+            BackupCopy::tags(&owner, "daily", &address),
+        );
+        let source = BackupCopy::from_live(&live);
+        let taken_at = Utc.with_ymd_and_hms(2025, 1, 1, 5, 0, 0).unwrap();
         assert_eq!(
-            parsed.map(|copy| (
+            source.clone().map(|copy| (
                 copy.policy,
                 copy.source_address,
                 copy.taken_at,
@@ -187,5 +230,26 @@ mod tests {
         );
         assert!(owner.owns(&live.tags));
         assert!(!live.tags.contains_key(crate::model::TAG_ADDRESS));
+
+        // The copy started an hour later; its data is the source's.
+        let source = source.unwrap();
+        let copy = snapshot("snap-2", "2025-01-01T06:00:00Z", source.copy_tags(&owner));
+        let copy = BackupCopy::from_live(&copy).unwrap();
+        assert_eq!(copy.taken_at, taken_at);
+        assert_eq!(copy.copy_of.as_deref(), Some("snap-1"));
+        assert!(copy.is_copy());
+
+        // Without its source's time, a copy counts from its own start.
+        let mut tags = source.copy_tags(&owner);
+        tags.remove(TAG_SOURCE_STARTED_AT);
+        let copy = BackupCopy::from_live(&snapshot("snap-3", "2025-01-01T06:00:00Z", tags));
+        assert_eq!(
+            copy.map(|copy| copy.taken_at),
+            Some(Utc.with_ymd_and_hms(2025, 1, 1, 6, 0, 0).unwrap())
+        );
+        // No start time reported: not a backup the catalog can date.
+        let mut undated = live.clone();
+        undated.attributes.remove("started_at");
+        assert_eq!(BackupCopy::from_live(&undated), None);
     }
 }

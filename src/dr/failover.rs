@@ -22,11 +22,12 @@ use super::redeploy::{GroupHealth, RestoredVolume};
 use super::target::{Target, primary_region};
 use crate::config::Environment;
 use crate::state::Failover;
+use crate::state::StateBackend;
 use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// What a failover or failback did and measured.
@@ -143,7 +144,7 @@ impl Move {
     /// cannot be written.
     pub fn finish<E>(
         self,
-        stack_dir: &Path,
+        audit_log: &dyn StateBackend,
         converged: Result<(usize, Vec<GroupHealth>), E>,
     ) -> Result<MoveReport, E>
     where
@@ -165,7 +166,7 @@ impl Move {
             rpo_seconds,
             kept: true,
         };
-        append_audit(stack_dir, &record)?;
+        append_audit(audit_log, &record)?;
         let (changes, groups) = converged?;
         Ok(MoveReport {
             operation: self.operation.to_string(),
@@ -181,7 +182,7 @@ impl Move {
             groups,
             changes,
             resumed: self.resumed,
-            audit_log: audit_path(stack_dir),
+            audit_log: audit_path(audit_log),
         })
     }
 }

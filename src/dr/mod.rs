@@ -33,13 +33,13 @@ pub mod redeploy;
 pub mod status;
 pub mod target;
 
-pub use audit::{AUDIT_FILE, AuditRecord, append_audit, audit_path, read_audit};
+pub use audit::{AuditRecord, append_audit, audit_path, read_audit};
 pub use backup::{
     BackupListing, BackupRunReport, CopyAction, SnapshotAction, VerifiedCopy, VerifyReport,
     VolumeBackup,
 };
 pub use catalog::{
-    BackupCopy, RegionListing, TAG_COPY_OF, TAG_POLICY, TAG_SOURCE_ADDRESS, TAG_TAKEN_AT,
+    BackupCopy, RegionListing, TAG_COPY_OF, TAG_POLICY, TAG_SOURCE_ADDRESS, TAG_SOURCE_STARTED_AT,
 };
 pub use drill::{DRILL_INSTANCE, DrillReport, DrillTeardownReport};
 pub use error::DrError;

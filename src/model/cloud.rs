@@ -45,6 +45,17 @@ pub fn is_cloud_tag(key: &str) -> bool {
     key.starts_with(CLOUD_TAG_PREFIX)
 }
 
+/// A launch template's settings that live in its versions: a change to one of them makes a new
+/// version of the same template (what instances launch from next), not a new template.
+pub const LAUNCH_TEMPLATE_VERSION_FIELDS: [&str; 6] = [
+    "image",
+    "instance_type",
+    "security_group_ids",
+    "user_data",
+    "http_tokens",
+    "volumes",
+];
+
 /// The device name of the volume at `position` among a launch template's volumes: the first
 /// is the root device (`/dev/xvda`), the next ones follow the alphabet (`/dev/xvdb`, …).
 pub fn device_name(position: usize) -> String {

@@ -42,11 +42,20 @@ pub const TAG_ENV: &str = "cairn:env";
 /// left out of state.
 pub const TAG_ADDRESS: &str = "cairn:address";
 
+/// The ownership tags, the only tags [`crate::provider::Provider::set_ownership`] rewrites.
+pub const OWNERSHIP_TAGS: [&str; 3] = [TAG_STACK, TAG_ENV, TAG_ADDRESS];
+
 /// Who owns a resource: the pair of ownership tags every batched read filters on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Owner {
     pub stack: String,
     pub env: String,
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "environment `{}` of stack `{}`", self.env, self.stack)
+    }
 }
 
 impl Owner {
@@ -62,6 +71,14 @@ impl Owner {
     /// Whether `tags` mark a resource as owned by this stack and environment.
     pub fn owns(&self, tags: &Tags) -> bool {
         tags.get(TAG_STACK) == Some(&self.stack) && tags.get(TAG_ENV) == Some(&self.env)
+    }
+
+    /// The owner `tags` name, if they carry both ownership tags.
+    pub fn of(tags: &Tags) -> Option<Owner> {
+        Some(Owner {
+            stack: tags.get(TAG_STACK)?.clone(),
+            env: tags.get(TAG_ENV)?.clone(),
+        })
     }
 }
 

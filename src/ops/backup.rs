@@ -12,12 +12,11 @@ use crate::state::StateDocument;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
-/// What to back up, list or verify, and the time the operation counts as happening at.
+/// What to back up, list or verify. The time it happens at is the cloud's
+/// ([`Provider::now`]): on `sim`, `cairn sim clock` sets it.
 #[derive(Debug, Clone)]
 pub struct BackupRequest {
     pub plan: PlanRequest,
-    /// "Now" for windows, tags and ages; the CLI passes the clock, tests pass fixed times.
-    pub now: DateTime<Utc>,
 }
 
 /// Runs every backup policy of the environment once: snapshot, copy, prune; audited.
@@ -28,7 +27,7 @@ pub struct BackupRequest {
 pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsError> {
     let (stack, state, placement, cloud) = open(request).await?;
     let options = RunOptions {
-        now: request.now,
+        now: cloud_now(cloud.as_ref()).await?,
         fresh: false,
     };
     let report = backup::run(
@@ -36,7 +35,7 @@ pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, Ops
         &state,
         cloud.as_ref(),
         options,
-        &stack.dir,
+        stack.audit_log()?.as_ref(),
     )
     .await?;
     Ok(report)
@@ -48,7 +47,8 @@ pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, Ops
 /// The stack cannot be loaded or the environment has no backup policy.
 pub async fn list_backups(request: &BackupRequest) -> Result<BackupListing, OpsError> {
     let (_, _, placement, cloud) = open(request).await?;
-    Ok(backup::list(&placement.expansion, cloud.as_ref(), request.now).await?)
+    let now = cloud_now(cloud.as_ref()).await?;
+    Ok(backup::list(&placement.expansion, cloud.as_ref(), now).await?)
 }
 
 /// Restores the newest copy of every backed-up volume in the DR region into a scratch volume,
@@ -59,7 +59,8 @@ pub async fn list_backups(request: &BackupRequest) -> Result<BackupListing, OpsE
 /// listed; a failed restore is in the report instead.
 pub async fn verify_backups(request: &BackupRequest) -> Result<VerifyReport, OpsError> {
     let (_, _, placement, cloud) = open(request).await?;
-    Ok(backup::verify(&placement.expansion, cloud.as_ref(), request.now).await?)
+    let now = cloud_now(cloud.as_ref()).await?;
+    Ok(backup::verify(&placement.expansion, cloud.as_ref(), now).await?)
 }
 
 /// The stack, its state, the environment placed, and its cloud behind the retrying wrapper:
@@ -73,4 +74,15 @@ async fn open(
     let placement = stack.place(&Deployment::Recorded, &state)?;
     let cloud = Retrying::wrap(stack.provider().await?);
     Ok((stack, state, placement, cloud))
+}
+
+/// What the cloud's clock says now, which backup windows, ages and RPOs are measured on.
+///
+/// # Errors
+/// [`OpsError::Cloud`] when the clock cannot be read.
+pub(super) async fn cloud_now(cloud: &dyn Provider) -> Result<DateTime<Utc>, OpsError> {
+    cloud.now().await.map_err(|source| OpsError::Cloud {
+        action: "read the cloud's clock".to_string(),
+        source,
+    })
 }

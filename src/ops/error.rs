@@ -2,6 +2,7 @@
 
 use crate::config::Diagnostics;
 use crate::dr::DrError;
+use crate::model::{Kind, Owner};
 use crate::plan::PlanError;
 use crate::provider::ProviderError;
 use crate::provider::sim::SimError;
@@ -24,8 +25,13 @@ pub enum OpsError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Dr(#[from] DrError),
-    #[error("cannot reach the cloud: {0}")]
-    Provider(#[source] ProviderError),
+    /// A cloud call of an operation failed; `action` says what it was doing.
+    #[error("could not {action}: {source}")]
+    Cloud {
+        action: String,
+        #[source]
+        source: ProviderError,
+    },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Sim(#[from] SimError),
@@ -33,10 +39,23 @@ pub enum OpsError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Aws(#[from] crate::provider::aws::AwsError),
-    /// `backend "s3"` is parsed but not implemented yet.
-    #[error("the `s3` state backend (bucket `{bucket}`) is not supported by this version")]
-    #[diagnostic(help("use `backend \"local\"` for now"))]
-    S3Unsupported { bucket: String },
+    /// `backend "s3"` in a build without the AWS SDK.
+    #[error(
+        "the state backend is S3 (bucket `{bucket}`), but this build of cairn has no S3 client"
+    )]
+    #[diagnostic(help("build with the default features: cargo build (not --no-default-features)"))]
+    S3Unavailable { bucket: String },
+    /// The state passphrase is missing or unusable.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Encryption(#[from] crate::state::EncryptionError),
+    /// `state migrate` to the backend the state is already in.
+    #[error("the state is already in that backend (`{location}`)")]
+    #[diagnostic(help("name the other backend with `--to`"))]
+    SameBackend { location: String },
+    /// A bug: something the engine relies on did not hold.
+    #[error("internal error: {message}")]
+    Internal { message: String },
     /// This binary was built without the AWS provider.
     #[error(
         "environment `{environment}` uses cloud `aws`, but this build of cairn has no AWS provider"
@@ -45,7 +64,9 @@ pub enum OpsError {
     AwsUnavailable { environment: String },
     /// `destroy` of an environment with `protect = true`.
     #[error("environment `{environment}` is protected (`protect = true`); destroy refused")]
-    #[diagnostic(help("run `cairn destroy -e {environment} --force` if you really mean it"))]
+    #[diagnostic(help(
+        "run `cairn destroy -e {environment} --force` if you really mean it; `cairn state rm ADDRESS` stops managing a resource and leaves it in the cloud"
+    ))]
     Protected { environment: String },
     /// Confirmation is needed and nobody can give it.
     #[error("apply needs confirmation, but standard input is not a terminal")]
@@ -64,6 +85,42 @@ pub enum OpsError {
         "remove it first with `cairn state rm {address}` if you want to import another resource there"
     ))]
     AlreadyManaged { address: String },
+    /// `import` of an object state already records at another address.
+    #[error("`{id}` is already managed by cairn as `{address}`")]
+    #[diagnostic(help(
+        "one object is managed at one address; `cairn state rm {address}` first to import it elsewhere"
+    ))]
+    ImportedElsewhere { id: String, address: String },
+    /// `import` of an id the cloud does not have.
+    #[error("{kind} `{id}` does not exist in {region}: there is nothing to import")]
+    #[diagnostic(help("check the id and that the environment's region is the object's"))]
+    ImportNotFound {
+        kind: Kind,
+        region: String,
+        id: String,
+    },
+    /// `import` of an object that carries another stack's or environment's ownership tags.
+    #[error(
+        "{kind} `{id}` is managed by {owner}{}; refusing to import it",
+        owner_address.as_ref().map(|address| format!(" as `{address}`")).unwrap_or_default()
+    )]
+    #[diagnostic(help(
+        "release it there with `cairn state rm`, or import again with `--take-over` to take it over (that environment's state still records it, and its next plan would create it again until it is removed there)"
+    ))]
+    OwnedElsewhere {
+        kind: Kind,
+        id: String,
+        owner: Owner,
+        owner_address: Option<String>,
+        address: String,
+    },
+    /// `import` of an object that takes no tags of its own (a scaling policy carries its
+    /// group's ownership) whose owner is not this environment.
+    #[error(
+        "{kind} `{id}` takes its ownership from its group, which this environment does not manage"
+    )]
+    #[diagnostic(help("import (or take over) its autoscaling group first"))]
+    ImportUntaggable { kind: Kind, id: String },
     /// `--allow` names a rule that does not exist.
     #[error("unknown policy rule `{rule}`")]
     #[diagnostic(help("`cairn check --rules` lists the rules and their ids"))]

@@ -19,7 +19,6 @@ use crate::dr::{
 };
 use crate::model::Kind;
 use crate::state::Failover;
-use chrono::Utc;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,11 +47,10 @@ pub async fn failover(
     request: &MoveRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
-    let session = Session::open(&request.plan).await?;
+    let (session, mut held) = open_move(request, "dr failover").await?;
     let stack = &session.stack;
     let owner = stack.owner(&Deployment::Recorded);
     let environment = &stack.environment;
-    let mut held = stack.hold(&Deployment::Recorded, "dr failover")?;
 
     let (placement, run) = match held.state.failover.clone() {
         Some(recorded) => {
@@ -82,6 +80,14 @@ pub async fn failover(
     converge(request, &session, held, &placement, run, observer).await
 }
 
+/// Opens a failover or failback: the stack loaded and its cloud opened once, and the recorded
+/// environment's state read under its lock (held until the apply ends).
+async fn open_move(request: &MoveRequest, operation: &str) -> Result<(Session, Held), OpsError> {
+    let session = Session::open(&request.plan).await?;
+    let held = session.stack.hold(&Deployment::Recorded, operation)?;
+    Ok((session, held))
+}
+
 /// Moves a failed-over environment back to its primary region: snapshots the DR region's data
 /// volumes and copies them home, records the primary as active with its data volumes restored
 /// from those copies, applies (the DR region returns to its standby), waits for the groups.
@@ -93,11 +99,10 @@ pub async fn failback(
     request: &MoveRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
-    let session = Session::open(&request.plan).await?;
+    let (session, mut held) = open_move(request, "dr failback").await?;
     let stack = &session.stack;
     let owner = stack.owner(&Deployment::Recorded);
     let environment = &stack.environment;
-    let mut held = stack.hold(&Deployment::Recorded, "dr failback")?;
     let Some(recorded) = held.state.failover.clone() else {
         return Err(DrError::NotFailedOver {
             environment: environment.name.clone(),
@@ -122,7 +127,7 @@ pub async fn failback(
         Vec::new()
     } else {
         let options = RunOptions {
-            now: Utc::now(),
+            now: session.started_at,
             fresh: true,
         };
         backup::run(
@@ -130,7 +135,7 @@ pub async fn failback(
             &held.state,
             session.cloud.as_ref(),
             options,
-            &stack.dir,
+            stack.audit_log()?.as_ref(),
         )
         .await?
         .volumes
@@ -217,7 +222,7 @@ async fn converge(
         Ok((changes, health))
     }
     .await;
-    run.finish(&stack.dir, converged)
+    run.finish(stack.audit_log()?.as_ref(), converged)
 }
 
 /// The number of changes an apply made, or why it did not complete.

@@ -47,6 +47,7 @@ async fn open_aws(
     let provider = AwsProvider::connect(&AwsSettings {
         profile: profile.clone(),
         endpoint: endpoint.clone(),
+        ..AwsSettings::default()
     })
     .await?;
     Ok(Arc::new(provider))

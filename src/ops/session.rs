@@ -2,6 +2,7 @@
 //! environment's cloud opened once.
 
 use super::OpsError;
+use super::backup::cloud_now;
 use super::run::{PlanRequest, Stack};
 use crate::dr::failover::Move;
 use crate::provider::{Provider, Retrying};
@@ -13,6 +14,7 @@ use std::time::Instant;
 pub(super) struct Session {
     /// When the operation started, for RTO and RPO.
     pub started: Instant,
+    /// The same moment by the cloud's clock ([`Provider::now`]), for RPO and the audit log.
     pub started_at: DateTime<Utc>,
     pub stack: Stack,
     /// The cloud as the apply executor wants it: it retries on its own, adapting its
@@ -30,10 +32,11 @@ impl Session {
     /// As [`Stack::open`] and [`Stack::provider`].
     pub async fn open(request: &PlanRequest) -> Result<Session, OpsError> {
         let started = Instant::now();
-        let started_at = Utc::now();
         let stack = Stack::open(request)?;
         let provider = stack.provider().await?;
         let cloud = Retrying::wrap(Arc::clone(&provider));
+        // The RPO compares this with the cloud's snapshot start times: same clock.
+        let started_at = cloud_now(cloud.as_ref()).await?;
         Ok(Session {
             started,
             started_at,

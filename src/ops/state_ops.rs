@@ -1,9 +1,15 @@
 //! Operations on the state itself: read it, import a resource into it, remove entries from
 //! it, and break a lock left behind.
+//!
+//! Promise: what state records and what the cloud's ownership tags say agree after every
+//! one of them: an imported object carries this environment's tags, a removed one none.
 
 use super::OpsError;
 use super::run::{PlanRequest, Stack};
-use crate::state::{StateBackend, StateDocument, StateResource};
+use crate::model::{Owner, TAG_ADDRESS, Tags};
+use crate::provider::{Provider, ProviderError, Retrying};
+use crate::state::{StateDocument, StateResource};
+use crate::util::errors::error_chain;
 
 /// The environment's recorded state (`None` before the first apply).
 ///
@@ -11,7 +17,10 @@ use crate::state::{StateBackend, StateDocument, StateResource};
 /// Configuration errors, or a state file that cannot be read.
 pub fn read_state(request: &PlanRequest) -> Result<Option<StateDocument>, OpsError> {
     let stack = Stack::open(request)?;
-    Ok(stack.backend(&request.deployment)?.load()?)
+    let environment = request.state_environment();
+    Ok(stack
+        .backend(&request.deployment)?
+        .load_for(&stack.config.stack, &environment)?)
 }
 
 /// `cairn import ADDRESS ID`.
@@ -20,15 +29,31 @@ pub struct ImportRequest {
     pub stack: PlanRequest,
     pub address: String,
     pub id: String,
+    /// Import an object another stack or environment owns, taking it over (`--take-over`).
+    pub take_over: bool,
 }
 
-/// Reads the resource `id` from the cloud and records it in state at `address`, which must be
-/// an address the configuration defines. Returns the recorded resource.
+/// What `cairn import` recorded.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub resource: StateResource,
+    /// The stack and environment the object was taken over from, with `--take-over`.
+    pub taken_from: Option<Owner>,
+}
+
+/// Reads the resource `id` from the cloud, gives it this environment's ownership tags for
+/// `address` (so every later refresh finds it) and records it in state at `address`, which
+/// must be an address the configuration defines.
+///
+/// An object that carries another stack's or environment's ownership tags is refused naming
+/// that owner unless `take_over` is set: two states managing one object would each undo the
+/// other's changes. The tags are rewritten before the state is written, so a run killed in
+/// between leaves an object the next refresh adopts at `address`, never an untracked one.
 ///
 /// # Errors
-/// Unknown address, an address already in state, the resource missing in the cloud, or a
-/// state that cannot be written.
-pub async fn import(request: &ImportRequest) -> Result<StateResource, OpsError> {
+/// Unknown address, an address or an object already in state, an object that does not exist,
+/// an object another owner manages, or a state that cannot be written.
+pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
     let stack = Stack::open(&request.stack)?;
     let deployment = &request.stack.deployment;
     let mut held = stack.hold(deployment, "import")?;
@@ -49,11 +74,56 @@ pub async fn import(request: &ImportRequest) -> Result<StateResource, OpsError> 
             address: request.address.clone(),
         });
     }
-    let provider = stack.provider().await?;
+    if let Some(recorded) = held.state.resources.values().find(|recorded| {
+        recorded.kind == desired.kind
+            && recorded.region == desired.region
+            && recorded.id == request.id
+    }) {
+        return Err(OpsError::ImportedElsewhere {
+            id: request.id.clone(),
+            address: recorded.address.to_string(),
+        });
+    }
+    let provider = Retrying::wrap(stack.provider().await?);
+    let (region, kind, id) = (&desired.region, desired.kind, request.id.as_str());
     let live = provider
-        .import(&desired.region, desired.kind, &request.id)
+        .import(region, kind, id)
         .await
-        .map_err(OpsError::Provider)?;
+        .map_err(|source| match source {
+            ProviderError::NotFound { kind, region, id } => {
+                OpsError::ImportNotFound { kind, region, id }
+            }
+            source => OpsError::Cloud {
+                action: format!("read {kind} `{id}` in {region}"),
+                source,
+            },
+        })?;
+    let owner = stack.owner(deployment);
+    let previous = Owner::of(&live.tags).filter(|previous| *previous != owner);
+    if !kind.takes_tags() && Owner::of(&live.tags).as_ref() != Some(&owner) {
+        return Err(OpsError::ImportUntaggable {
+            kind,
+            id: request.id.clone(),
+        });
+    }
+    if let Some(previous) = &previous
+        && !request.take_over
+    {
+        return Err(OpsError::OwnedElsewhere {
+            kind,
+            id: request.id.clone(),
+            owner: previous.clone(),
+            owner_address: live.tags.get(TAG_ADDRESS).cloned(),
+            address: request.address.clone(),
+        });
+    }
+    let live = provider
+        .set_ownership(region, kind, id, &owner.tags_for(&desired.address))
+        .await
+        .map_err(|source| OpsError::Cloud {
+            action: format!("tag {kind} `{id}` in {region} as this environment's"),
+            source,
+        })?;
     let resource = StateResource {
         address: desired.address.clone(),
         kind: live.kind,
@@ -68,42 +138,145 @@ pub async fn import(request: &ImportRequest) -> Result<StateResource, OpsError> 
     held.state
         .resources
         .insert(resource.address.clone(), resource.clone());
-    let summary = format!("imported {} as {}", request.id, request.address);
+    let summary = match &previous {
+        Some(previous) => format!(
+            "imported {} as {}, taken over from {previous}",
+            request.id, request.address
+        ),
+        None => format!("imported {} as {}", request.id, request.address),
+    };
     held.write("import", &summary)?;
-    Ok(resource)
+    Ok(Imported {
+        resource,
+        taken_from: previous,
+    })
 }
 
-/// Forgets the resources matching `addresses` (exact addresses or block paths) without
-/// touching the cloud. Returns the removed addresses.
+/// What `cairn state rm` did, resource by resource.
+#[derive(Debug, Clone, Default)]
+pub struct Removal {
+    /// Forgotten and released: left in the cloud without ownership tags.
+    pub released: Vec<StateResource>,
+    /// Forgotten; the object was already gone from the cloud.
+    pub gone: Vec<StateResource>,
+    /// Forgotten; the object carries no ownership tags of this environment (another took it
+    /// over, named here, or nobody owns it), so its tags are left as they are.
+    pub not_owned: Vec<(StateResource, Option<Owner>)>,
+    /// Still in state: releasing it failed (the reason), or an earlier one did.
+    pub kept: Vec<(StateResource, String)>,
+}
+
+/// Forgets the resources matching `addresses` (exact addresses or block paths) and releases
+/// them: their ownership tags are removed in the cloud, so no refresh adopts them again and
+/// they are left alive, unmanaged, as one Cairn never made (what Terraform's `state rm`
+/// means). Removing the tags, rather than remembering in state that an object was released,
+/// keeps the cloud's tags the one record of who owns what: a state lost or restored from a
+/// backup cannot bring a released object back, and another stack can import it without
+/// taking it over.
+///
+/// The tags are removed before the state is written, and the first failure stops there: what
+/// was released is out of state, the rest stays managed (run again once the cloud answers).
 ///
 /// # Errors
-/// An address that matches nothing, or a state that cannot be written.
-pub fn state_remove(request: &PlanRequest, addresses: &[String]) -> Result<Vec<String>, OpsError> {
+/// An address that matches nothing, the cloud cannot be opened, or a state that cannot be
+/// written; a failed release is in the returned [`Removal`] instead.
+pub async fn state_remove(
+    request: &PlanRequest,
+    addresses: &[String],
+) -> Result<Removal, OpsError> {
     let stack = Stack::open(request)?;
     let mut held = stack.hold(&request.deployment, "state rm")?;
-    let state = &mut held.state;
-    let mut removed = Vec::new();
+    let mut matching: Vec<StateResource> = Vec::new();
     for wanted in addresses {
-        let matching: Vec<_> = state
+        let found: Vec<&StateResource> = held
+            .state
             .resources
-            .keys()
-            .filter(|address| address.matches_target(wanted))
-            .cloned()
+            .values()
+            .filter(|resource| resource.address.matches_target(wanted))
             .collect();
-        if matching.is_empty() {
+        if found.is_empty() {
             return Err(OpsError::UnknownAddress {
                 address: wanted.clone(),
                 place: "the state".to_string(),
             });
         }
-        for address in matching {
-            state.resources.remove(&address);
-            removed.push(address.to_string());
+        for resource in found {
+            if !matching
+                .iter()
+                .any(|known| known.address == resource.address)
+            {
+                matching.push(resource.clone());
+            }
         }
     }
-    let summary = format!("removed {}", removed.join(", "));
-    held.write("state rm", &summary)?;
-    Ok(removed)
+    let provider = Retrying::wrap(stack.provider().await?);
+    let owner = stack.owner(&request.deployment);
+    let mut removal = Removal::default();
+    let mut failed = None::<String>;
+    for resource in matching {
+        if let Some(address) = &failed {
+            let reason = format!("not tried after `{address}` failed");
+            removal.kept.push((resource, reason));
+            continue;
+        }
+        match release(provider.as_ref(), &owner, &resource).await {
+            Ok(Release::Done) => removal.released.push(resource),
+            Ok(Release::Gone) => removal.gone.push(resource),
+            Ok(Release::NotOwned(owner)) => removal.not_owned.push((resource, owner)),
+            Err(error) => {
+                failed = Some(resource.address.to_string());
+                removal.kept.push((resource, error_chain(&error)));
+            }
+        }
+    }
+    let forgotten: Vec<&StateResource> = removal
+        .released
+        .iter()
+        .chain(&removal.gone)
+        .chain(removal.not_owned.iter().map(|(resource, _)| resource))
+        .collect();
+    if !forgotten.is_empty() {
+        let addresses: Vec<String> = forgotten
+            .iter()
+            .map(|resource| resource.address.to_string())
+            .collect();
+        for resource in forgotten {
+            held.state.resources.remove(&resource.address);
+        }
+        held.write("state rm", &format!("removed {}", addresses.join(", ")))?;
+    }
+    Ok(removal)
+}
+
+/// What releasing one object found.
+enum Release {
+    Done,
+    Gone,
+    NotOwned(Option<Owner>),
+}
+
+/// Removes `owner`'s ownership tags from the object `resource` records, unless they are not
+/// there: an object another environment took over keeps that environment's tags.
+async fn release(
+    provider: &dyn Provider,
+    owner: &Owner,
+    resource: &StateResource,
+) -> Result<Release, ProviderError> {
+    let (region, kind, id) = (&resource.region, resource.kind, resource.id.as_str());
+    let live = match provider.import(region, kind, id).await {
+        Ok(live) => live,
+        Err(ProviderError::NotFound { .. }) => return Ok(Release::Gone),
+        Err(error) => return Err(error),
+    };
+    let found = Owner::of(&live.tags);
+    if found.as_ref() != Some(owner) {
+        return Ok(Release::NotOwned(found));
+    }
+    match provider.set_ownership(region, kind, id, &Tags::new()).await {
+        Ok(_) => Ok(Release::Done),
+        Err(ProviderError::NotFound { .. }) => Ok(Release::Gone),
+        Err(error) => Err(error),
+    }
 }
 
 /// Removes the environment's lock if its id is `lock_id`.

@@ -2,6 +2,7 @@
 //! without the lock, the backups listed where the placed environment keeps them.
 
 use super::OpsError;
+use super::backup::cloud_now;
 use super::run::{PlanRequest, Stack};
 use crate::dr::{Deployment, StatusReport, backup, read_audit, status};
 use crate::provider::Retrying;
@@ -12,18 +13,19 @@ use chrono::Utc;
 /// # Errors
 /// The stack, its state or the audit log cannot be read.
 pub async fn dr_status(request: &PlanRequest) -> Result<StatusReport, OpsError> {
-    let now = Utc::now();
     let stack = Stack::open(request)?;
     let state = stack.state(&Deployment::Recorded)?;
     let placement = stack.place(&Deployment::Recorded, &state)?;
-    let audit = read_audit(&stack.dir)?;
-    let backups = if placement.expansion.backup_policies.is_empty() {
-        Vec::new()
+    let audit = read_audit(stack.audit_log()?.as_ref())?;
+    // Ages are measured on the cloud's clock, as the audit log's times are; without backups
+    // to list the cloud is not opened, and the wall clock stands in for it.
+    let (now, backups) = if placement.expansion.backup_policies.is_empty() {
+        (Utc::now(), Vec::new())
     } else {
         let cloud = Retrying::wrap(stack.provider().await?);
-        backup::list(&placement.expansion, cloud.as_ref(), now)
-            .await?
-            .regions
+        let now = cloud_now(cloud.as_ref()).await?;
+        let listing = backup::list(&placement.expansion, cloud.as_ref(), now).await?;
+        (now, listing.regions)
     };
     Ok(status::status(
         &stack.config.stack,

@@ -24,7 +24,7 @@ pub enum PlanError {
         ProtectedList(.resources)
     )]
     #[diagnostic(help(
-        "remove `prevent_destroy` from the block first if destroying is really intended"
+        "remove `prevent_destroy` from the block first if destroying is really intended; `cairn state rm ADDRESS` stops managing a resource and leaves it in the cloud"
     ))]
     PreventDestroy { resources: Vec<ProtectedResource> },
 
@@ -109,6 +109,23 @@ pub enum PlanError {
     )]
     #[diagnostic(help("run `cairn plan` again"))]
     StateSerialChanged { plan_serial: u64, state_serial: u64 },
+
+    /// The state has the lineage and serial the plan was made against, but other content: it
+    /// was replaced behind Cairn's back.
+    #[error(
+        "the state at `{location}` was replaced since this plan was made (same serial, other content)"
+    )]
+    #[diagnostic(help("run `cairn plan -o FILE` again against the state as it is now"))]
+    StateReplaced { location: String },
+
+    /// A sealed plan file could not be opened or a plan file could not be sealed.
+    #[error("plan file `{path}`: {source}")]
+    #[diagnostic(help("{}", source.hint()))]
+    PlanFileSealed {
+        path: PathBuf,
+        #[source]
+        source: crate::state::EncryptionError,
+    },
 
     /// The saved plan belongs to another stack or environment.
     #[error(

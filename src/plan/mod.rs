@@ -19,7 +19,7 @@ mod scope;
 pub use crate::model::Operation;
 pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
-pub use file::{PlanFile, ensure_applicable, load, save};
+pub use file::{PlanFile, ensure_applicable, load, save, state_digest};
 pub use model::{
     Change, ChangeAction, Drift, DriftKind, Interrupted, PLAN_FORMAT_VERSION, Plan, PolicyFinding,
     Resolution, Step, Summary,

@@ -164,6 +164,32 @@ pub trait Provider: Send + Sync {
     /// Deletes the resource; deleting one that is already gone is `NotFound`.
     async fn delete(&self, region: &str, kind: Kind, id: &str) -> Result<(), ProviderError>;
 
+    /// Rewrites the ownership tags of one resource (see [`crate::model::OWNERSHIP_TAGS`]):
+    /// they become exactly `ownership`, every other tag stays as it is. Empty `ownership`
+    /// releases the resource (`cairn state rm`): no refresh adopts it again and it is left
+    /// alive, as one Cairn never made. Another owner's tags take it over (`cairn import`).
+    /// Kinds that take no tags (scaling policies, owned through their group) have nothing to
+    /// rewrite. Returns the resource as read afterwards.
+    ///
+    /// The default refuses, for test doubles that never edit ownership; both real providers
+    /// rewrite the tags in the cloud.
+    ///
+    /// # Errors
+    /// [`ProviderError::NotFound`] when the resource does not exist; the cloud's refusals.
+    async fn set_ownership(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+        ownership: &Tags,
+    ) -> Result<LiveResource, ProviderError> {
+        let _ = (region, kind, id, ownership);
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!("the `{}` cloud cannot rewrite ownership tags", self.name()),
+        })
+    }
+
     /// Reads one resource by id, owned or not (for `cairn import`).
     async fn import(
         &self,
@@ -200,6 +226,16 @@ pub trait Provider: Send + Sync {
     /// The default, for test doubles that read what they just wrote, is zero.
     fn consistency_window(&self) -> std::time::Duration {
         std::time::Duration::ZERO
+    }
+
+    /// What the cloud's clock says now: the time snapshot start times are measured on, so
+    /// backup windows and RPOs compare like with like. The wall clock by default (and on
+    /// AWS); the simulated cloud's own clock on `sim` (see `cairn sim clock`).
+    ///
+    /// # Errors
+    /// When the cloud's clock cannot be read.
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        Ok(chrono::Utc::now())
     }
 
     /// The API calls made so far through this provider.

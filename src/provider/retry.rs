@@ -10,7 +10,7 @@
 //! an ambiguous create before it sends it again (see `crate::apply`).
 
 use super::{CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
-use crate::model::{Kind, Owner};
+use crate::model::{Kind, Owner, Tags};
 use crate::util::backoff::{Jitter, RetryPolicy, retry};
 use async_trait::async_trait;
 use std::future::Future;
@@ -83,6 +83,24 @@ impl Provider for Retrying {
 
     async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
         with_retries("zones", || self.inner.zones(region)).await
+    }
+
+    /// Retried like the rest: rewriting tags to the same values twice is the same as once.
+    async fn set_ownership(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+        ownership: &Tags,
+    ) -> Result<LiveResource, ProviderError> {
+        with_retries("set ownership", || {
+            self.inner.set_ownership(region, kind, id, ownership)
+        })
+        .await
+    }
+
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        self.inner.now().await
     }
 
     fn calls(&self) -> CallCount {

@@ -49,6 +49,10 @@ pub struct StateDocument {
     /// refresh waits before it calls a recorded object deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_at: Option<DateTime<Utc>>,
+    /// Set on the copy left behind by `cairn state migrate`: the state now lives elsewhere,
+    /// and this copy is refused for any further use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<Migrated>,
 }
 
 impl StateDocument {
@@ -68,6 +72,7 @@ impl StateDocument {
             history: Vec::new(),
             intents: Vec::new(),
             changed_at: None,
+            migrated: None,
         }
     }
 
@@ -134,4 +139,13 @@ pub struct HistoryEntry {
     /// `apply`, `destroy`, `import`, `state rm`, `dr failover`, …
     pub operation: String,
     pub summary: String,
+}
+
+/// Where a state was migrated to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Migrated {
+    /// The new location (`s3://bucket/key/env.json`, a local path).
+    pub to: String,
+    /// RFC 3339 time of the migration.
+    pub time: String,
 }

@@ -70,6 +70,8 @@ impl Stack {
         for variable in SIM_VARIABLES {
             command.env_remove(variable);
         }
+        // A developer's own state passphrase must not encrypt the test's state.
+        command.env_remove("CAIRN_STATE_KEY");
         // Variables set for the developer's own stacks must not reach the test's.
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("CAIRN_VAR_") {
@@ -208,4 +210,27 @@ pub fn stdout_of(output: &std::process::Output) -> String {
 
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The stdout of `cairn ARGS`, asserting it succeeded.
+pub fn succeeded(args: &[&str], output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "cairn {args:?} failed:\n{}{}",
+        stdout_of(output),
+        stderr_of(output)
+    );
+    stdout_of(output)
+}
+
+/// The stderr of `cairn ARGS`, asserting it failed with exit code 1.
+pub fn refused_with(args: &[&str], output: &std::process::Output) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "cairn {args:?} should fail:\n{}{}",
+        stdout_of(output),
+        stderr_of(output)
+    );
+    stderr_of(output)
 }

@@ -20,6 +20,10 @@ pub mod state;
 
 use crate::cli::output::println;
 use owo_colors::{OwoColorize, Style};
+
+/// Shown instead of a sensitive value, in text and in JSON alike (as Terraform shows it), by
+/// every view: plans, state, outputs.
+pub const SENSITIVE: &str = "(sensitive value)";
 use serde::Serialize;
 use std::process::ExitCode;
 

@@ -65,6 +65,10 @@ pub fn show(path: &Path, inventory: &Inventory) {
         println!();
         faults(&inventory.faults);
     }
+    if inventory.clock.is_some() {
+        println!();
+        clock(inventory.clock);
+    }
     println!("\n{} API calls so far", inventory.calls);
 }
 
@@ -101,4 +105,15 @@ pub fn faults(settings: &FaultSettings) {
 /// A change to the simulated cloud went through.
 pub fn done(message: &str) {
     println!("{} {message}", paint("✓", Style::new().green()));
+}
+
+/// `cairn sim clock`: the time the clock stands at, or that it follows the wall clock.
+pub fn clock(stands_at: Option<chrono::DateTime<chrono::Utc>>) {
+    match stands_at {
+        Some(time) => println!(
+            "clock: stands at {}",
+            time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        None => println!("clock: follows the wall clock"),
+    }
 }

@@ -1,18 +1,17 @@
-//! Views of recorded state: `cairn show`, `output`, `state list|show|rm`, `import` and
-//! `force-unlock`.
+//! Views of recorded state: `cairn show`, `output`, `state list|show|rm|migrate`, `import`
+//! and `force-unlock`.
 //!
-//! Promise: sensitive values show as `(sensitive value)` in text and `"(sensitive)"` in JSON;
+//! Promise: sensitive values show as `(sensitive value)` in text and JSON alike;
 //! only `cairn output --name NAME` prints one raw, because that is what it is asked for.
 
-use crate::cli::output::println;
+use super::SENSITIVE;
+use crate::cli::output::{eprintln, println};
 use crate::model::{Address, is_known};
+use crate::ops::{Imported, Removal};
 use crate::state::{StateDocument, StateOutput, StateResource};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-
-const SENSITIVE_TEXT: &str = "(sensitive value)";
-const SENSITIVE_JSON: &str = "(sensitive)";
 
 /// `cairn show`: the environment, each resource with its attributes, and the outputs.
 pub fn show(state: &StateDocument) {
@@ -39,13 +38,13 @@ pub fn show_json(state: &StateDocument) -> ExitCode {
     for resource in state.resources.values_mut() {
         for name in resource.sensitive.clone() {
             if let Some(value) = resource.attributes.get_mut(&name) {
-                *value = Value::String(SENSITIVE_JSON.to_string());
+                *value = Value::String(SENSITIVE.to_string());
             }
         }
     }
     for output in state.outputs.values_mut() {
         if output.sensitive {
-            output.value = Value::String(SENSITIVE_JSON.to_string());
+            output.value = Value::String(SENSITIVE.to_string());
         }
     }
     super::print_json(&state)
@@ -64,7 +63,7 @@ pub fn outputs_json(outputs: &BTreeMap<String, StateOutput>) -> ExitCode {
         .iter()
         .map(|(name, output)| {
             let value = if output.sensitive {
-                Value::String(SENSITIVE_JSON.to_string())
+                Value::String(SENSITIVE.to_string())
             } else {
                 output.value.clone()
             };
@@ -101,7 +100,7 @@ pub fn resource(resource: &StateResource) {
             continue;
         }
         let shown = if resource.sensitive.contains(name) {
-            SENSITIVE_TEXT.to_string()
+            SENSITIVE.to_string()
         } else {
             value.to_string()
         };
@@ -112,21 +111,65 @@ pub fn resource(resource: &StateResource) {
     }
 }
 
-/// `cairn state rm`.
-pub fn removed(addresses: &[String]) {
-    for address in addresses {
-        println!("Removed {address}");
+/// `cairn state rm`: what was released, what was gone already and what stays managed; exit
+/// code 1 when something could not be released.
+pub fn removed(removal: &Removal) -> ExitCode {
+    for resource in &removal.released {
+        println!("Removed {} ({}): released", resource.address, resource.id);
     }
-    println!(
-        "Successfully removed {} from state; the cloud is unchanged.",
-        super::counted(addresses.len(), "resource")
-    );
+    for resource in &removal.gone {
+        println!(
+            "Removed {} ({}): already gone from the cloud",
+            resource.address, resource.id
+        );
+    }
+    for (resource, owner) in &removal.not_owned {
+        match owner {
+            Some(owner) => println!(
+                "Removed {} ({}): managed by {owner} now, whose ownership tags are left as they are",
+                resource.address, resource.id
+            ),
+            None => println!(
+                "Removed {} ({}): it carried no ownership tags",
+                resource.address, resource.id
+            ),
+        }
+    }
+    let forgotten = removal.released.len() + removal.gone.len() + removal.not_owned.len();
+    if forgotten == 1 {
+        println!(
+            "Successfully removed 1 resource from state. Cairn removed its ownership tags: it is left in the cloud as it is, and no plan adopts it again."
+        );
+    } else if forgotten > 1 {
+        println!(
+            "Successfully removed {forgotten} resources from state. Cairn removed their ownership tags: they are left in the cloud as they are, and no plan adopts them again."
+        );
+    }
+    if removal.kept.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    for (resource, reason) in &removal.kept {
+        eprintln!(
+            "error: {} ({}) stays in state: {reason}",
+            resource.address, resource.id
+        );
+    }
+    eprintln!("hint: run `cairn state rm` again once the cloud answers");
+    ExitCode::FAILURE
 }
 
 /// `cairn import`.
-pub fn imported(resource: &StateResource) {
+pub fn imported(imported: &Imported) {
+    let resource = &imported.resource;
     println!("{}: imported {}", resource.address, resource.id);
-    println!("Import successful! The resource is now managed by cairn.");
+    if let Some(owner) = &imported.taken_from {
+        println!(
+            "Taken over from {owner}; remove it from that environment's state with `cairn state rm`."
+        );
+    }
+    println!(
+        "Import successful! The resource is now managed by cairn and carries this environment's ownership tags."
+    );
 }
 
 /// `cairn force-unlock`.
@@ -134,10 +177,30 @@ pub fn unlocked(lock_id: &str) {
     println!("Cairn state has been unlocked (lock {lock_id}).");
 }
 
+/// `cairn state migrate`: what moved where, and what to do next.
+pub fn migrated(report: &crate::ops::MigrateReport) {
+    println!(
+        "Migrated the state of `{}` (lineage {}, serial {}) from {} to {}.",
+        report.environment, report.lineage, report.serial, report.from, report.to
+    );
+    let backup = if report.backup_copied {
+        "state and its backup"
+    } else {
+        "state (no backup yet)"
+    };
+    println!(
+        "Copied the {backup} and {}; the copy was read back and verified.",
+        super::counted(report.audit_records_copied, "audit record")
+    );
+    println!(
+        "The old copy is marked as migrated and will be refused; point the stack's `backend` block at the new location."
+    );
+}
+
 /// An output as a user reads it: sensitive values hidden, unknown ones marked.
 fn output_text(output: &StateOutput) -> String {
     if output.sensitive {
-        SENSITIVE_TEXT.to_string()
+        SENSITIVE.to_string()
     } else if !is_known(&output.value) {
         "(known after apply)".to_string()
     } else {

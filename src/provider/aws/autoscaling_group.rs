@@ -43,7 +43,7 @@ pub(super) async fn groups(
                                 .values(&owner.env)
                                 .build(),
                         )
-                        .max_records(100),
+                        .max_records(context.page(100)),
                     Selector::Id(name) => call.auto_scaling_group_names(name),
                 }
                 .send()
@@ -290,8 +290,29 @@ pub(super) async fn sync_tags(
     current: &LiveResource,
     desired: &Tags,
 ) -> Result<(), ProviderError> {
-    let name = current.id.as_str();
     let (set, remove) = super::tags::difference(&current.tags, desired);
+    change_tags(context, &current.id, &set, &remove).await
+}
+
+/// Makes the group's ownership tags exactly `ownership` (see
+/// [`crate::provider::Provider::set_ownership`]).
+pub(super) async fn set_ownership(
+    context: &RegionContext,
+    current: &LiveResource,
+    ownership: &Tags,
+) -> Result<(), ProviderError> {
+    let (set, remove) = super::tags::ownership_difference(&current.tags, ownership);
+    change_tags(context, &current.id, &set, &remove).await
+}
+
+/// Sets `set` and removes `remove` on the group with CreateOrUpdateTags/DeleteTags, making
+/// no call for an empty change.
+async fn change_tags(
+    context: &RegionContext,
+    name: &str,
+    set: &Tags,
+    remove: &[String],
+) -> Result<(), ProviderError> {
     let about =
         |error: super::error::CallError| error.about(Kind::AutoscalingGroup, &context.region, name);
     if !set.is_empty() {

@@ -36,6 +36,8 @@ pub(crate) struct RegionContext {
     /// Set by the first call that changes something and succeeds; see
     /// [`RegionContext::for_one_operation`].
     pub changed: Arc<AtomicBool>,
+    /// The page size asked for in [`super::AwsSettings::page_size`].
+    pub page_size: Option<i32>,
 }
 
 impl RegionContext {
@@ -52,6 +54,11 @@ impl RegionContext {
     /// Whether a call that changes something succeeded through this context.
     pub fn changed_something(&self) -> bool {
         self.changed.load(Ordering::Relaxed)
+    }
+
+    /// Items per page of a Describe call whose own maximum is `maximum`.
+    pub fn page(&self, maximum: i32) -> i32 {
+        self.page_size.map_or(maximum, |size| size.min(maximum))
     }
 
     /// Sends one read-only call (Describe*), counting it.
@@ -169,7 +176,8 @@ impl RegionContext {
 ///
 /// - `describe_pages!(context, kind, selector, request, id_method, page_size)`: the resources
 ///   a [`Selector`] picks — with `Owner`, those carrying the owner's tags, `page_size` a page
-///   (the operation's own maximum); with `Id`, the one resource, through `id_method`.
+///   (the operation's own maximum, or the provider's smaller page size); with `Id`, the one
+///   resource, through `id_method`.
 ///   `request` is the call with its fixed parameters (`context.ec2.describe_vpcs()`).
 /// - `describe_pages!(context, request, filter: name, values, page_size)`: the resources an
 ///   EC2 filter selects (`group-id` in a list of ids), for reads that follow a batched one.
@@ -188,7 +196,7 @@ macro_rules! describe_pages {
                             $crate::provider::aws::tags::owner_filters(owner)
                                 .into_iter()
                                 .fold(request, |request, filter| request.filters(filter))
-                                .max_results($page_size)
+                                .max_results(context.page($page_size))
                         }
                         $crate::provider::aws::context::Selector::Id(id) => request.$id_method(id),
                     }
@@ -206,7 +214,7 @@ macro_rules! describe_pages {
                 |token| {
                     $request
                         .filters($crate::provider::aws::tags::filter($name, $values))
-                        .max_results($page_size)
+                        .max_results(context.page($page_size))
                         .set_next_token(token)
                         .send()
                 },

@@ -174,6 +174,15 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
+    // TerminateInstances answers success for an instance terminated already (AWS and moto
+    // alike); a delete of what is gone must say so, as every other kind's does.
+    if describe(context, Selector::Id(id)).await?.is_empty() {
+        return Err(ProviderError::NotFound {
+            kind: Kind::Instance,
+            region: context.region.clone(),
+            id: id.to_string(),
+        });
+    }
     context
         .delete(
             Kind::Instance,

@@ -11,7 +11,7 @@ use super::consistency::until_visible;
 use super::context::{RegionContext, Selector, describe_pages};
 use super::error::missing_id;
 use super::{attributes, tags};
-use crate::model::{Attributes, Kind, Value};
+use crate::model::{Attributes, Kind, Value, cloud};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use aws_sdk_ec2::types::{
     InstanceType, LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
@@ -158,7 +158,7 @@ pub(super) async fn describe(
                     .versions(DEFAULT_VERSION)
                     .set_next_token(token);
                 match selector {
-                    Selector::Owner(_) => call.max_results(200),
+                    Selector::Owner(_) => call.max_results(context.page(200)),
                     Selector::Id(id) => call.launch_template_id(id),
                 }
                 .send()
@@ -226,16 +226,7 @@ pub(super) async fn update(
     current: &LiveResource,
     request: &UpdateRequest,
 ) -> Result<(), ProviderError> {
-    let changed = [
-        "image",
-        "instance_type",
-        "security_group_ids",
-        "user_data",
-        "http_tokens",
-        "volumes",
-    ]
-    .iter()
-    .any(|name| {
+    let changed = cloud::LAUNCH_TEMPLATE_VERSION_FIELDS.iter().any(|name| {
         let live = current
             .attributes
             .get(*name)

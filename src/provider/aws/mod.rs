@@ -47,7 +47,7 @@ mod zones;
 pub use error::AwsError;
 pub use region::check_region;
 
-use crate::model::{Kind, Owner};
+use crate::model::{Kind, Owner, Tags};
 use crate::provider::{
     CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
 };
@@ -71,6 +71,11 @@ pub struct AwsSettings {
     /// An endpoint URL for every service (an emulator such as moto). `None` keeps the chain's
     /// default, which honours `AWS_ENDPOINT_URL`.
     pub endpoint: Option<String>,
+    /// At most this many items per page of every Describe call (never more than the
+    /// operation's own maximum, which `None` uses): for tests whose reads must span pages
+    /// with a few resources (moto honours it). AWS refuses pages below an operation's
+    /// minimum (5 for most EC2 Describe calls).
+    pub page_size: Option<i32>,
 }
 
 /// SDK attempts per call, the first included. Standard mode retries throttling and 5xx with
@@ -93,6 +98,7 @@ pub struct AwsProvider {
     regions: Mutex<BTreeMap<String, RegionContext>>,
     counter: Arc<CallCounter>,
     consistency_window: Duration,
+    page_size: Option<i32>,
 }
 
 impl AwsProvider {
@@ -154,6 +160,7 @@ impl AwsProvider {
             regions: Mutex::new(BTreeMap::new()),
             counter: Arc::new(CallCounter::default()),
             consistency_window,
+            page_size: settings.page_size.filter(|size| *size > 0),
         })
     }
 
@@ -181,6 +188,7 @@ impl AwsProvider {
                 autoscaling: aws_sdk_autoscaling::Client::from_conf(autoscaling),
                 counter: Arc::clone(&self.counter),
                 changed: Arc::default(),
+                page_size: self.page_size,
             }
         });
         Ok(context.clone())
@@ -208,24 +216,31 @@ async fn describe(
     }
 }
 
+/// Describes the one resource `id`, which should exist already: no wait for it to become
+/// visible, so a missing id is `NotFound` at once.
+async fn describe_existing(
+    context: &RegionContext,
+    kind: Kind,
+    id: &str,
+) -> Result<LiveResource, ProviderError> {
+    describe(context, kind, Selector::Id(id))
+        .await?
+        .into_iter()
+        .find(|resource| resource.id == id)
+        .ok_or_else(|| ProviderError::NotFound {
+            kind,
+            region: context.region.clone(),
+            id: id.to_string(),
+        })
+}
+
 /// Describes the one resource `id`, waiting briefly for a just-created id to become visible.
 async fn describe_one(
     context: &RegionContext,
     kind: Kind,
     id: &str,
 ) -> Result<LiveResource, ProviderError> {
-    until_visible(|| async {
-        describe(context, kind, Selector::Id(id))
-            .await?
-            .into_iter()
-            .find(|resource| resource.id == id)
-            .ok_or_else(|| ProviderError::NotFound {
-                kind,
-                region: context.region.clone(),
-                id: id.to_string(),
-            })
-    })
-    .await
+    until_visible(|| describe_existing(context, kind, id)).await
 }
 
 #[async_trait]
@@ -328,16 +343,32 @@ impl Provider for AwsProvider {
         kind: Kind,
         id: &str,
     ) -> Result<LiveResource, ProviderError> {
+        describe_existing(&self.region(region)?, kind, id).await
+    }
+
+    async fn set_ownership(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+        ownership: &Tags,
+    ) -> Result<LiveResource, ProviderError> {
         let context = self.region(region)?;
-        describe(&context, kind, Selector::Id(id))
-            .await?
-            .into_iter()
-            .find(|resource| resource.id == id)
-            .ok_or_else(|| ProviderError::NotFound {
-                kind,
-                region: region.to_string(),
-                id: id.to_string(),
-            })
+        let current = describe_existing(&context, kind, id).await?;
+        match kind {
+            // A policy carries its group's ownership; it has no tags to rewrite.
+            Kind::ScalingPolicy => return Ok(current),
+            Kind::AutoscalingGroup => {
+                autoscaling_group::set_ownership(&context, &current, ownership).await?
+            }
+            _ => {
+                let (set, remove) = tags::ownership_difference(&current.tags, ownership);
+                tags::change_ec2(&context, id, &set, &remove)
+                    .await
+                    .map_err(|error| error.about(kind, region, id))?
+            }
+        }
+        describe_one(&context, kind, id).await
     }
 
     async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {

@@ -87,7 +87,7 @@ pub(super) async fn describe(
                     .describe_policies()
                     .set_next_token(token);
                 match &wanted {
-                    None => call.max_records(50),
+                    None => call.max_records(context.page(50)),
                     Some((group, name)) => call.auto_scaling_group_name(group).policy_names(name),
                 }
                 .send()
@@ -170,6 +170,15 @@ pub(super) async fn update(
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {
     let (group, name) = split_id(id).ok_or_else(|| malformed(id))?;
+    // DeletePolicy of a policy that is gone answers success on moto; a delete of what is gone
+    // must say so, as every other kind's does.
+    if describe(context, Selector::Id(id)).await?.is_empty() {
+        return Err(ProviderError::NotFound {
+            kind: Kind::ScalingPolicy,
+            region: context.region.clone(),
+            id: id.to_string(),
+        });
+    }
     context
         .mutate(
             context

@@ -3,7 +3,7 @@
 
 use super::context::RegionContext;
 use super::error::CallError;
-use crate::model::{Owner, TAG_ENV, TAG_STACK, Tags};
+use crate::model::{OWNERSHIP_TAGS, Owner, TAG_ENV, TAG_STACK, Tags};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
 /// Tag keys the provider itself writes to remember what the cloud cannot tell it back (where
@@ -83,6 +83,22 @@ pub(crate) fn difference(current: &Tags, desired: &Tags) -> (Tags, Vec<String>) 
     (set, remove)
 }
 
+/// Keys to set and keys to remove so that the ownership tags of `current` become exactly
+/// `ownership`; no other tag is touched.
+pub(crate) fn ownership_difference(current: &Tags, ownership: &Tags) -> (Tags, Vec<String>) {
+    let set: Tags = ownership
+        .iter()
+        .filter(|(key, value)| current.get(*key) != Some(value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let remove = OWNERSHIP_TAGS
+        .iter()
+        .filter(|key| current.contains_key(**key) && !ownership.contains_key(**key))
+        .map(|key| key.to_string())
+        .collect();
+    (set, remove)
+}
+
 /// Brings an EC2 resource's tags to `desired` with CreateTags/DeleteTags.
 pub(crate) async fn sync_ec2(
     context: &RegionContext,
@@ -91,6 +107,17 @@ pub(crate) async fn sync_ec2(
     desired: &Tags,
 ) -> Result<(), CallError> {
     let (set, remove) = difference(current, desired);
+    change_ec2(context, id, &set, &remove).await
+}
+
+/// Sets `set` and removes `remove` on an EC2 resource with CreateTags/DeleteTags, making no
+/// call for an empty change.
+pub(crate) async fn change_ec2(
+    context: &RegionContext,
+    id: &str,
+    set: &Tags,
+    remove: &[String],
+) -> Result<(), CallError> {
     if !set.is_empty() {
         context
             .mutate(
@@ -98,7 +125,7 @@ pub(crate) async fn sync_ec2(
                     .ec2
                     .create_tags()
                     .resources(id)
-                    .set_tags(Some(to_ec2(&set)))
+                    .set_tags(Some(to_ec2(set)))
                     .send(),
             )
             .await?;
@@ -137,5 +164,37 @@ mod tests {
         let (set, remove) = difference(&current, &desired);
         assert_eq!(set, Tags::from([("tier".to_string(), "data".to_string())]));
         assert_eq!(remove, vec!["old".to_string()]);
+    }
+
+    #[test]
+    fn ownership_difference_touches_ownership_tags_only() {
+        let current = Tags::from([
+            ("cairn:stack".to_string(), "shop".to_string()),
+            ("cairn:env".to_string(), "staging".to_string()),
+            (
+                "cairn:address".to_string(),
+                "volume.data[us-east-1]".to_string(),
+            ),
+            ("cairn:backup-policy".to_string(), "daily".to_string()),
+            ("tier".to_string(), "data".to_string()),
+        ]);
+        let (set, remove) = ownership_difference(&current, &Tags::new());
+        assert!(set.is_empty());
+        assert_eq!(remove, vec!["cairn:stack", "cairn:env", "cairn:address"]);
+
+        let other = Tags::from([
+            ("cairn:stack".to_string(), "shop".to_string()),
+            ("cairn:env".to_string(), "production".to_string()),
+            (
+                "cairn:address".to_string(),
+                "volume.data[us-east-1]".to_string(),
+            ),
+        ]);
+        let (set, remove) = ownership_difference(&current, &other);
+        assert_eq!(
+            set,
+            Tags::from([("cairn:env".to_string(), "production".to_string())])
+        );
+        assert!(remove.is_empty());
     }
 }

@@ -1,6 +1,6 @@
 //! The simulated cloud's whole content: every region's resources, the idempotency tokens
-//! already used, the id counter, the call sequence and the persistent fault settings. This is
-//! what the cloud file holds.
+//! already used, the id counter, the call sequence, the persistent fault settings and the
+//! clock. This is what the cloud file holds.
 //!
 //! Promise: this is plain data with lookups; the AWS rules live in the per-service modules
 //! (`network`, `security_group`, `compute`, `autoscaling`, `block_storage`), which change it.
@@ -10,6 +10,7 @@ use super::faults::FaultSettings;
 use super::ids;
 use crate::model::{Attributes, Kind, Tags};
 use crate::provider::{LiveResource, ProviderError};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,6 +41,11 @@ pub struct Cloud {
     /// Regions in a persistent outage (`cairn sim outage`).
     #[serde(default)]
     pub outages: BTreeSet<String>,
+    /// The time the cloud's clock stands at, set by `cairn sim clock` (it moves only when set
+    /// or advanced again, as a paused clock does); `None` is the wall clock. Snapshot start
+    /// times come from it, and so do the backup windows and RPOs computed from them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<DateTime<Utc>>,
 }
 
 /// What an idempotency token was used for.
@@ -71,7 +77,7 @@ pub struct Resource {
     /// the call that launched an instance, …).
     #[serde(default, skip_serializing_if = "Attributes::is_empty")]
     pub internal: Attributes,
-    /// When a create call made it: with a read lag, reads miss it until the lag has passed.
+    /// When a create call made it, on the wall clock: with a read lag, reads miss it until the lag has passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -88,11 +94,17 @@ impl Default for Cloud {
             update_tokens: BTreeMap::new(),
             faults: FaultSettings::default(),
             outages: BTreeSet::new(),
+            clock: None,
         }
     }
 }
 
 impl Cloud {
+    /// What the cloud's clock says now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.unwrap_or_else(Utc::now)
+    }
+
     /// A fresh id with `prefix`, unique in the whole cloud.
     pub fn new_id(&mut self, prefix: &str) -> String {
         loop {

@@ -10,6 +10,7 @@ use super::cloud::{Cloud, Resource};
 use super::error::api;
 use super::network::replace_attributes;
 use super::operations::Context;
+use crate::model::cloud::LAUNCH_TEMPLATE_VERSION_FIELDS;
 use crate::model::{Attributes, Kind, Tags, Value, limits};
 use crate::provider::ProviderError;
 use serde_json::json;
@@ -28,16 +29,6 @@ pub const GROUP: &str = "group";
 pub const TEMPLATE_VERSION: &str = "launch_template_version";
 /// The tag AWS puts on instances launched by an autoscaling group.
 pub const GROUP_TAG: &str = "aws:autoscaling:groupName";
-
-/// The template settings a version holds.
-const VERSION_FIELDS: [&str; 6] = [
-    "image",
-    "instance_type",
-    "security_group_ids",
-    "user_data",
-    "http_tokens",
-    "volumes",
-];
 
 pub fn create_launch_template(
     cloud: &mut Cloud,
@@ -141,7 +132,7 @@ fn check_version(
         }
         attributes::optional_bool(&volume, "encrypted")?;
     }
-    let version: serde_json::Map<String, Value> = VERSION_FIELDS
+    let version: serde_json::Map<String, Value> = LAUNCH_TEMPLATE_VERSION_FIELDS
         .iter()
         .filter_map(|field| Some((field.to_string(), attributes.get(*field)?.clone())))
         .collect();

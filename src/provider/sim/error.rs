@@ -65,6 +65,9 @@ pub enum SimError {
     /// A fault setting is out of range.
     #[error("invalid fault setting `{name}`: {reason}")]
     InvalidFault { name: String, reason: String },
+    /// The clock cannot be set where asked.
+    #[error("cannot set the simulated cloud's clock: {reason}")]
+    InvalidClock { reason: String },
     /// The region is not one the simulated cloud has.
     #[error("unknown region `{region}`")]
     UnknownRegion { region: String },

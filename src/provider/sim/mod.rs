@@ -45,7 +45,7 @@ pub use out_of_band::{Inventory, InventoryItem, SimCloud};
 // sim which zones it offers.
 pub use crate::model::regions::{region_names, zones};
 
-use crate::model::{Kind, Owner, regions};
+use crate::model::{Kind, Owner, Tags, regions};
 use crate::provider::{
     CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
 };
@@ -284,7 +284,7 @@ fn execute_one(
     request: &Request,
 ) -> (Result<Response, ProviderError>, u64, CallRecord, bool) {
     cloud.sequence += 1;
-    let now = chrono::Utc::now();
+    let now = cloud.now();
     let settings = cloud.faults.overridden_by(&faults.settings);
     let outages: std::collections::BTreeSet<String> =
         cloud.outages.union(&faults.outages).cloned().collect();
@@ -301,6 +301,7 @@ fn execute_one(
         region,
         sequence: cloud.sequence,
         now,
+        wall_clock: chrono::Utc::now(),
         outages: &outages,
         read_lag,
     };
@@ -483,6 +484,21 @@ impl Provider for SimProvider {
         expect_one(self.call(region, request).await?)
     }
 
+    async fn set_ownership(
+        &self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+        ownership: &Tags,
+    ) -> Result<LiveResource, ProviderError> {
+        let request = Request::SetOwnership {
+            kind,
+            id: id.to_string(),
+            ownership: ownership.clone(),
+        };
+        expect_one(self.call(region, request).await?)
+    }
+
     /// The catalogue's zones of `region`. Like DescribeAvailabilityZones it fails for an
     /// unknown region and during the region's outage; it changes nothing in the cloud, so it
     /// is neither counted nor logged as a call.
@@ -508,6 +524,21 @@ impl Provider for SimProvider {
 
     fn consistency_window(&self) -> Duration {
         self.consistency_window
+    }
+
+    /// The cloud's clock (see [`SimCloud::set_clock`]); not an API call, so neither counted
+    /// nor logged.
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        let store = Arc::clone(&self.store);
+        let stored = tokio::task::spawn_blocking(move || store.peek())
+            .await
+            .map_err(|error| {
+                storage_failure(&SimError::Task {
+                    message: error.to_string(),
+                })
+            })?
+            .map_err(|error| storage_failure(&error))?;
+        Ok(stored.unwrap_or_default().now())
     }
 
     fn calls(&self) -> CallCount {

@@ -12,7 +12,7 @@ use super::compute;
 use super::error::api;
 use super::network::{self, replace_attributes};
 use super::security_group;
-use crate::model::{Attributes, Kind, Owner};
+use crate::model::{Attributes, Kind, OWNERSHIP_TAGS, Owner, Tags};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
@@ -24,6 +24,9 @@ pub struct Context<'a> {
     /// The call's sequence number; instances launched by it start on a later call.
     pub sequence: u64,
     pub now: DateTime<Utc>,
+    /// The wall clock: a read lag is eventual consistency in real time, which a stopped cloud
+    /// clock (`cairn sim clock --set`) must not stretch forever.
+    pub wall_clock: DateTime<Utc>,
     /// Regions currently unavailable (for cross-region copies).
     pub outages: &'a BTreeSet<String>,
     /// How long a new object stays missing from reads (zero: reads see every write).
@@ -36,18 +39,33 @@ impl Context<'_> {
     fn sees(&self, resource: &Resource) -> bool {
         resource
             .created
-            .is_none_or(|created| self.now - created >= self.read_lag)
+            .is_none_or(|created| self.wall_clock - created >= self.read_lag)
     }
 }
 
 /// One API call.
 #[derive(Debug, Clone)]
 pub enum Request {
-    Read { kind: Kind, owner: Owner },
+    Read {
+        kind: Kind,
+        owner: Owner,
+    },
     Create(CreateRequest),
     Update(UpdateRequest),
-    Delete { kind: Kind, id: String },
-    Import { kind: Kind, id: String },
+    Delete {
+        kind: Kind,
+        id: String,
+    },
+    Import {
+        kind: Kind,
+        id: String,
+    },
+    /// Rewrites the ownership tags of one resource (CreateTags and DeleteTags).
+    SetOwnership {
+        kind: Kind,
+        id: String,
+        ownership: Tags,
+    },
 }
 
 /// What a call returns.
@@ -63,7 +81,8 @@ impl Request {
         match self {
             Request::Read { kind, .. }
             | Request::Delete { kind, .. }
-            | Request::Import { kind, .. } => *kind,
+            | Request::Import { kind, .. }
+            | Request::SetOwnership { kind, .. } => *kind,
             Request::Create(request) => request.kind,
             Request::Update(request) => request.kind,
         }
@@ -72,14 +91,19 @@ impl Request {
     pub fn is_mutating(&self) -> bool {
         matches!(
             self,
-            Request::Create(_) | Request::Update(_) | Request::Delete { .. }
+            Request::Create(_)
+                | Request::Update(_)
+                | Request::Delete { .. }
+                | Request::SetOwnership { .. }
         )
     }
 
     /// The id the request names, if any.
     pub fn target(&self) -> Option<&str> {
         match self {
-            Request::Delete { id, .. } | Request::Import { id, .. } => Some(id),
+            Request::Delete { id, .. }
+            | Request::Import { id, .. }
+            | Request::SetOwnership { id, .. } => Some(id),
             Request::Update(request) => Some(&request.id),
             Request::Read { .. } | Request::Create(_) => None,
         }
@@ -93,6 +117,8 @@ impl Request {
             Request::Create(request) => create_operation(kind, &request.attributes),
             Request::Update(_) => update_operation(kind),
             Request::Delete { .. } => delete_operation(kind),
+            Request::SetOwnership { .. } if kind == Kind::AutoscalingGroup => "CreateOrUpdateTags",
+            Request::SetOwnership { .. } => "CreateTags",
         }
     }
 }
@@ -199,6 +225,22 @@ pub fn perform(
         Request::Create(request) => create(cloud, context, request).map(Response::One),
         Request::Update(request) => update(cloud, context, request).map(Response::One),
         Request::Delete { kind, id } => delete(cloud, context, *kind, id).map(|()| Response::Done),
+        Request::SetOwnership {
+            kind,
+            id,
+            ownership,
+        } => {
+            let resource = cloud.target_mut(context.region, *kind, id)?;
+            // A scaling policy carries its group's ownership, not its own (as in AWS).
+            if kind.takes_tags() {
+                resource
+                    .tags
+                    .retain(|key, _| !OWNERSHIP_TAGS.contains(&key.as_str()));
+                resource.tags.extend(ownership.clone());
+            }
+            let resource = cloud.target(context.region, *kind, id)?;
+            Ok(Response::One(live(cloud, context.region, resource)))
+        }
     }
 }
 
@@ -260,7 +302,7 @@ fn create(
         Kind::Snapshot => block_storage::create_snapshot(cloud, context, &attributes, tags),
     }?;
     if let Some(resource) = cloud.find_mut(context.region, request.kind, &id) {
-        resource.created = Some(context.now);
+        resource.created = Some(context.wall_clock);
     }
     if !request.token.is_empty() {
         cloud.create_tokens.insert(

@@ -1,5 +1,6 @@
 //! Changes made behind the engine's back, for drift tests and `cairn sim`: set an attribute,
-//! delete a resource, list what exists, reset the cloud, and store fault settings and outages.
+//! delete a resource, list what exists, reset the cloud, store fault settings and outages,
+//! and set the cloud's clock.
 //!
 //! Promise: these go through the same lock and atomic save as API calls, but they are not API
 //! calls: they are not written to the call log and ignore injected faults and outages.
@@ -16,6 +17,7 @@ use super::store::Store;
 use crate::model::regions;
 use crate::model::{Kind, TAG_ADDRESS, Tags, Value};
 use crate::provider::LiveResource;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -37,6 +39,9 @@ pub struct Inventory {
     pub faults: FaultSettings,
     /// Number of API calls made so far.
     pub calls: u64,
+    /// The time the clock stands at, when it was set (see [`SimCloud::set_clock`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<DateTime<Utc>>,
 }
 
 /// One resource in an [`Inventory`].
@@ -211,6 +216,7 @@ impl SimCloud {
             outages: cloud.outages.clone(),
             faults: cloud.faults.clone(),
             calls: cloud.sequence,
+            clock: cloud.clock,
         })
     }
 
@@ -267,6 +273,49 @@ impl SimCloud {
         })
     }
 
+    /// The time the cloud's clock stands at, `None` when it follows the wall clock.
+    ///
+    /// # Errors
+    /// A file error.
+    pub fn clock(&self) -> Result<Option<DateTime<Utc>>, SimError> {
+        Ok(self.store.peek()?.unwrap_or_default().clock)
+    }
+
+    /// Sets the cloud's clock to `time`, where it stays until set again (`None`: back to the
+    /// wall clock). Every later call of every process sees it: snapshots start at it, and
+    /// backup windows and RPOs are measured against it. Returns what the clock says now.
+    ///
+    /// # Errors
+    /// A file error.
+    pub fn set_clock(&self, time: Option<DateTime<Utc>>) -> Result<DateTime<Utc>, SimError> {
+        self.change(|cloud| {
+            cloud.clock = time;
+            Ok(cloud.now())
+        })
+    }
+
+    /// Moves the cloud's clock `by` forward from what it says now (the wall clock's time when
+    /// it follows the wall clock), and stops it there. Returns the new time.
+    ///
+    /// # Errors
+    /// [`SimError::InvalidClock`] when the time would be out of range; a file error.
+    pub fn advance_clock(&self, by: std::time::Duration) -> Result<DateTime<Utc>, SimError> {
+        self.change(|cloud| {
+            let now = cloud.now();
+            let later = chrono::Duration::from_std(by)
+                .ok()
+                .and_then(|by| now.checked_add_signed(by))
+                .ok_or_else(|| SimError::InvalidClock {
+                    reason: format!(
+                        "{now} plus {} is out of range",
+                        humantime::format_duration(by)
+                    ),
+                })?;
+            cloud.clock = Some(later);
+            Ok(later)
+        })
+    }
+
     /// Every API call recorded for this cloud.
     ///
     /// # Errors
@@ -311,7 +360,8 @@ fn console_action<T, E>(
     let context = Context {
         region,
         sequence: cloud.sequence,
-        now: chrono::Utc::now(),
+        now: cloud.now(),
+        wall_clock: chrono::Utc::now(),
         outages: &outages,
         read_lag: chrono::TimeDelta::zero(),
     };

@@ -21,7 +21,7 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "kind", "region", "id", "since", "resolution", "message"}], "refresh_calls": {"reads",
 /// "mutations"},
 /// "policy": [{"rule", "severity", "message", "location", "addresses"}]}`.
-/// Sensitive values are `"(sensitive)"`; values only known after apply are
+/// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
 pub fn render_json(plan: &Plan) -> Value {
     let changes: Vec<Value> = plan

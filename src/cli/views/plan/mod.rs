@@ -1,8 +1,7 @@
 //! Views of a plan: the colored text a person reads and the JSON a program reads, each with
 //! the policy findings the plan carries.
 //!
-//! Promise: a sensitive value never appears in either; it shows as `(sensitive value)` in text
-//! and `"(sensitive)"` in JSON. Values only the cloud can tell show as `(known after apply)`.
+//! Promise: a sensitive value never appears in either; it shows as `(sensitive value)` in both. Values only the cloud can tell show as `(known after apply)`.
 
 mod interrupted;
 mod json;

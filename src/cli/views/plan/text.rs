@@ -7,8 +7,8 @@
 //! only the attributes that change, and a set-like list (rules, id lists) that only changed
 //! order does not change.
 
-use super::super::Painter;
-use super::value::{SENSITIVE_TEXT, Shape, Symbol, UNKNOWN, Writer, is_absent, is_long_text};
+use super::super::{Painter, SENSITIVE};
+use super::value::{Shape, Symbol, UNKNOWN, Writer, is_absent, is_long_text};
 use crate::model::{Attributes, Kind, TAG_ADDRESS, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::plan::{Change, ChangeAction, Drift, DriftKind, Operation, Plan};
 use owo_colors::Style;
@@ -382,7 +382,7 @@ fn attribute_line(out: &mut String, painter: &Painter, width: usize, line: &Attr
     let writer = Writer { painter };
     let value = match (old, new) {
         _ if sensitive => {
-            let mask = |value: Option<&Value>| (!is_absent(value)).then_some(SENSITIVE_TEXT);
+            let mask = |value: Option<&Value>| (!is_absent(value)).then_some(SENSITIVE);
             let text = match (mask(old), mask(new)) {
                 (Some(old), Some(new)) => format!("{old} -> {new}"),
                 (Some(old), None) => format!("{old} -> null"),

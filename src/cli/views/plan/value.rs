@@ -6,16 +6,12 @@
 //! of the symbol (`+`, `-`, `~`) of the line that names the value; nested entries put their
 //! symbol four columns further in and the closing bracket two columns in, as Terraform does.
 
-use super::super::Painter;
+use super::super::{Painter, SENSITIVE};
 use crate::model::{Value, is_known};
 use owo_colors::Style;
 use similar::{Algorithm, DiffOp, capture_diff_slices};
 use std::collections::BTreeSet;
 
-/// Shown in text instead of a sensitive value.
-pub(super) const SENSITIVE_TEXT: &str = "(sensitive value)";
-/// Shown in JSON instead of a sensitive value.
-pub(super) const SENSITIVE_JSON: &str = "(sensitive)";
 /// Shown instead of a value the cloud assigns during apply.
 pub(super) const UNKNOWN: &str = "(known after apply)";
 
@@ -56,7 +52,7 @@ pub(super) struct Shape {
 /// A value as JSON output shows it.
 pub(super) fn json_value(value: &Value, sensitive: bool) -> Value {
     if sensitive {
-        Value::String(SENSITIVE_JSON.to_string())
+        Value::String(SENSITIVE.to_string())
     } else if !is_known(value) {
         Value::String(UNKNOWN.to_string())
     } else {
