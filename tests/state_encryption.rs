@@ -84,7 +84,7 @@ fn with_a_key_no_file_cairn_writes_holds_a_sensitive_value() -> TestResult {
         .success();
     assert!(stack.path().join(".cairn/state/dev.json.backup").is_file());
     assert!(stack.path().join("change.plan").is_file());
-    assert_eq!(holding(stack.path(), SECRET), Vec::<PathBuf>::new());
+    assert_eq!(holding(&stack.path(), SECRET), Vec::<PathBuf>::new());
     // The control: the value is there to be found, in the cloud.
     assert!(std::fs::read_to_string(stack.cloud_path())?.contains(SECRET));
 
@@ -109,7 +109,7 @@ fn without_encryption_the_same_value_is_in_the_state_file() -> TestResult {
         .env("CAIRN_VAR_db_password", SECRET)
         .assert()
         .success();
-    let mut found = holding(stack.path(), SECRET);
+    let mut found = holding(&stack.path(), SECRET);
     found.sort();
     let state = stack.state_path("dev");
     let backup = state.with_extension("json.backup");

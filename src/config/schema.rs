@@ -263,9 +263,88 @@ pub static AUTOSCALING: BlockSchema = resource(
         required("min"),
         required("max"),
         optional("desired"),
+        optional("load_balancer"),
         optional("tags"),
     ],
     &[&SCALING, &ROLLOUT, &LIFECYCLE],
+);
+
+static LISTENER: BlockSchema = block(
+    "listener",
+    &[],
+    &[
+        required("port"),
+        optional("protocol"),
+        optional("certificate"),
+        optional("forward"),
+    ],
+    &[],
+);
+
+static HEALTH_CHECK: BlockSchema = block(
+    "health_check",
+    &[],
+    &[
+        optional("path"),
+        optional("port"),
+        optional("protocol"),
+        optional("interval"),
+        optional("timeout"),
+        optional("healthy"),
+        optional("unhealthy"),
+        optional("matcher"),
+    ],
+    &[],
+);
+
+static TARGET_GROUP: BlockSchema = block(
+    "target_group",
+    &["NAME"],
+    &[optional("port"), optional("protocol")],
+    &[&HEALTH_CHECK],
+);
+
+pub static LOAD_BALANCER: BlockSchema = resource(
+    "load_balancer",
+    &[
+        required("network"),
+        required("subnets"),
+        required("firewalls"),
+        optional("target_port"),
+        optional("tags"),
+    ],
+    &[&LISTENER, &HEALTH_CHECK, &TARGET_GROUP, &LIFECYCLE],
+);
+
+pub static ALARM: BlockSchema = resource(
+    "alarm",
+    &[
+        required("metric"),
+        optional("namespace"),
+        optional("statistic"),
+        optional("above"),
+        optional("below"),
+        optional("periods"),
+        optional("period"),
+        optional("dimensions"),
+        optional("autoscaling"),
+        optional("load_balancer"),
+        optional("tags"),
+    ],
+    &[&LIFECYCLE],
+);
+
+pub static DNS_ZONE: BlockSchema = resource(
+    "dns_zone",
+    &[required("name"), optional("tags")],
+    &[&LIFECYCLE],
+);
+
+// No `tags`: the cloud keeps none on a record.
+pub static DNS_RECORD: BlockSchema = resource(
+    "dns_record",
+    &[required("zone"), required("name"), required("target")],
+    &[&LIFECYCLE],
 );
 
 pub static VOLUME: BlockSchema = resource(
@@ -322,7 +401,7 @@ pub static OUTPUT: BlockSchema = block(
 );
 
 /// Blocks a stack's own files may hold.
-pub static STACK_BLOCKS: [&BlockSchema; 13] = [
+pub static STACK_BLOCKS: [&BlockSchema; 17] = [
     &STACK,
     &VARIABLE,
     &LOCALS,
@@ -334,12 +413,16 @@ pub static STACK_BLOCKS: [&BlockSchema; 13] = [
     &VOLUME,
     &INSTANCE,
     &BACKUP_POLICY,
+    &LOAD_BALANCER,
+    &ALARM,
+    &DNS_ZONE,
+    &DNS_RECORD,
     &MODULE,
     &OUTPUT,
 ];
 
 /// Blocks a module's files may hold: a module has no stack and no environments of its own.
-pub static MODULE_BLOCKS: [&BlockSchema; 11] = [
+pub static MODULE_BLOCKS: [&BlockSchema; 15] = [
     &VARIABLE,
     &LOCALS,
     &NETWORK,
@@ -349,6 +432,10 @@ pub static MODULE_BLOCKS: [&BlockSchema; 11] = [
     &VOLUME,
     &INSTANCE,
     &BACKUP_POLICY,
+    &LOAD_BALANCER,
+    &ALARM,
+    &DNS_ZONE,
+    &DNS_RECORD,
     &MODULE,
     &OUTPUT,
 ];

@@ -43,7 +43,7 @@ pub use catalog::{
 };
 pub use drill::{DRILL_INSTANCE, DrillReport, DrillTeardownReport};
 pub use error::DrError;
-pub use failover::MoveReport;
+pub use failover::{DnsSwitch, MoveReport};
 pub use placement::{Deployment, Placement, Redeploy, place};
 pub use redeploy::{GroupHealth, RestoredVolume};
 pub use status::StatusReport;

@@ -4,7 +4,8 @@
 //! Any other failure of such a call (a 5xx, a timeout, a connection lost after the request
 //! went out) may hide an effect: most EC2 creates take no idempotency token (CreateVpc,
 //! CreateSubnet, CreateSecurityGroup, ...), so sending one again blindly can make a second
-//! object, and an authorize sent again answers `InvalidPermission.Duplicate`. Those failures
+//! object, an authorize sent again answers `InvalidPermission.Duplicate`, and Route 53's
+//! CreateHostedZone sent again answers `HostedZoneAlreadyExists`. Those failures
 //! go up to the engine as [`crate::provider::ProviderError::Ambiguous`] at once; the engine
 //! looks for what the call did before it sends anything again (see `crate::apply`).
 //!
@@ -20,7 +21,8 @@ use aws_smithy_runtime_api::client::retries::classifiers::RetryReason;
 use aws_smithy_types::retry::ErrorKind;
 
 /// The interceptor that ends the SDK's retries of a call that changes something after any
-/// failure but throttling. Registered on every EC2 and Auto Scaling client.
+/// failure but throttling. Registered on every client (EC2, Auto Scaling, Elastic Load
+/// Balancing, CloudWatch, Route 53): the same trait serves them all.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct NoBlindRetry;
 
@@ -61,8 +63,8 @@ impl Intercept for NoBlindRetry {
     }
 }
 
-/// Whether an operation changes something: everything but EC2's and Auto Scaling's
-/// `Describe*`, `Get*` and `List*` reads.
+/// Whether an operation changes something: everything but the `Describe*`, `Get*` and
+/// `List*` reads, which is how every service Cairn drives names its reads.
 pub(crate) fn changes_something(operation: &str) -> bool {
     !["Describe", "Get", "List"]
         .iter()
@@ -91,6 +93,11 @@ mod tests {
             "DescribeVpcs",
             "DescribeAutoScalingGroups",
             "GetLaunchTemplateData",
+            "DescribeTags",
+            "DescribeAlarms",
+            "ListHostedZones",
+            "ListTagsForResources",
+            "GetHealthCheck",
         ] {
             assert!(!changes_something(read), "{read}");
         }
@@ -100,6 +107,11 @@ mod tests {
             "CreateOrUpdateTags",
             "DeleteVolume",
             "RunInstances",
+            "CreateLoadBalancer",
+            "PutMetricAlarm",
+            "CreateHostedZone",
+            "ChangeResourceRecordSets",
+            "ChangeTagsForResource",
         ] {
             assert!(changes_something(write), "{write}");
         }
