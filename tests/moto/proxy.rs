@@ -8,12 +8,13 @@
 //! a free 127.0.0.1 port in a few microseconds, seeds it directly, and reads its counters to
 //! prove faults were injected; it needs nothing but tokio, which the SDK already brings.
 //!
-//! It speaks just enough HTTP/1.1 for the SDK's query-protocol calls (EC2, Auto Scaling): one
-//! request per connection with a `Content-Length` body, forwarded with `Connection: close`,
-//! moto's answer read to its end. Only EC2 and Auto Scaling calls (told by the body's `Action`
-//! and `Version`) get faults; everything else passes through untouched. The dice are seeded:
-//! the same seed gives the same sequence of decisions (which call gets which depends on the
-//! order calls arrive in).
+//! It speaks just enough HTTP/1.1 for the SDK's calls: one request per connection with a
+//! `Content-Length` body, forwarded with `Connection: close`, moto's answer read to its end.
+//! The services Cairn drives get faults: the query-protocol ones (EC2, Auto Scaling, Elastic
+//! Load Balancing, CloudWatch), told by the body's `Action` and `Version`, and Route 53
+//! (REST-XML), told by its path; everything else (S3 state) passes through untouched. The dice
+//! are seeded: the same seed gives the same sequence of decisions (which call gets which
+//! depends on the order calls arrive in).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +26,8 @@ use tokio::net::{TcpListener, TcpStream};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Faults {
     pub seed: u64,
-    /// Share (0..1) of EC2 and Auto Scaling calls refused as throttled before reaching moto.
+    /// Share (0..1) of calls to the services Cairn drives refused as throttled before reaching
+    /// moto.
     pub throttle: f64,
     /// Share (0..1) of calls that change something whose answer is replaced by a 500 after
     /// moto carried them out.
@@ -44,7 +46,8 @@ pub struct Counters {
 pub struct FaultProxy {
     pub url: String,
     pub counters: Arc<Counters>,
-    /// Actions whose answer was lost, in order.
+    /// Calls whose answer was lost, in order, as `Service Action` (`Ec2 CreateVpc`,
+    /// `Route53 POST hostedzone`).
     pub lost_actions: Arc<Mutex<Vec<String>>>,
 }
 
@@ -122,11 +125,50 @@ impl FaultProxy {
     }
 }
 
-/// The service a call is for, from the API version its body names.
+/// The service a call is for: from the API version its body names (query protocol), or from
+/// its path (Route 53).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Service {
     Ec2,
     Autoscaling,
+    LoadBalancing,
+    CloudWatch,
+    Route53,
+}
+
+/// Route 53's API, under which every path of it lies.
+const ROUTE53_PATH: &str = "/2013-04-01/";
+
+/// The service and the operation of a call, and whether it changes something; `None` for a
+/// call to a service the proxy leaves alone.
+fn classify(head: &str, form: &str) -> Option<(Service, String, bool)> {
+    let mut request_line = head.lines().next().unwrap_or_default().split(' ');
+    let (method, path) = (
+        request_line.next().unwrap_or_default(),
+        request_line.next().unwrap_or_default(),
+    );
+    if let Some(rest) = path.strip_prefix(ROUTE53_PATH) {
+        let resource = rest.split('?').next().unwrap_or_default();
+        // Reads are GETs, but for ListTagsForResources, a POST to `tags/TYPE` (with no id).
+        let changes = match method {
+            "GET" => false,
+            "POST" => !(resource.starts_with("tags/") && resource.matches('/').count() == 1),
+            _ => true,
+        };
+        return Some((Service::Route53, format!("{method} {resource}"), changes));
+    }
+    let service = match form_value(form, "Version")?.as_str() {
+        "2016-11-15" => Service::Ec2,
+        "2011-01-01" => Service::Autoscaling,
+        "2015-12-01" => Service::LoadBalancing,
+        "2010-08-01" => Service::CloudWatch,
+        _ => return None,
+    };
+    let action = form_value(form, "Action")?;
+    let changes = !["Describe", "Get", "List"]
+        .iter()
+        .any(|read| action.starts_with(read));
+    Some((service, action, changes))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,21 +183,14 @@ async fn serve(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         return Ok(());
     };
     let form = String::from_utf8_lossy(&body).into_owned();
-    let action = form_value(&form, "Action");
-    let service = match form_value(&form, "Version").as_deref() {
-        Some("2016-11-15") => Some(Service::Ec2),
-        Some("2011-01-01") => Some(Service::Autoscaling),
-        _ => None,
-    };
-    let fate = match (&action, service) {
-        (Some(action), Some(_)) => {
+    let call = classify(&head, &form);
+    let fate = match &call {
+        Some((_, _, changes)) => {
             let mut dice = shared
                 .dice
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let changes = !["Describe", "Get", "List"]
-                .iter()
-                .any(|read| action.starts_with(read));
+            let changes = *changes;
             // Both dice are rolled for every call, so one seed gives one sequence.
             let (throttle, lose) = (dice.f64(), dice.f64());
             if throttle < shared.faults.throttle {
@@ -166,9 +201,11 @@ async fn serve(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
                 Fate::Pass
             }
         }
-        _ => Fate::Pass,
+        None => Fate::Pass,
     };
-    let service = service.unwrap_or(Service::Ec2);
+    let (service, action) = call
+        .map(|(service, action, _)| (service, action))
+        .unwrap_or((Service::Ec2, String::new()));
     let response = match fate {
         Fate::Throttle => {
             shared.counters.throttled.fetch_add(1, Ordering::Relaxed);
@@ -183,7 +220,7 @@ async fn serve(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
                     .lost_actions
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .push(action.unwrap_or_default());
+                    .push(format!("{service:?} {action}"));
                 error_response(service, false)
             } else {
                 answer
@@ -251,6 +288,7 @@ async fn forward(upstream: SocketAddr, head: &str, body: &[u8]) -> std::io::Resu
 
 /// A throttling refusal or a server error, shaped as the service answers them.
 fn error_response(service: Service, throttle: bool) -> Vec<u8> {
+    const LOST: &str = "An internal error has occurred (the test proxy lost the answer).";
     let (status, body) = match (service, throttle) {
         (Service::Ec2, true) => (
             "503 Service Unavailable",
@@ -258,22 +296,15 @@ fn error_response(service: Service, throttle: bool) -> Vec<u8> {
         ),
         (Service::Ec2, false) => (
             "500 Internal Server Error",
-            ec2_error(
-                "InternalError",
-                "An internal error has occurred (the test proxy lost the answer).",
-            ),
+            ec2_error("InternalError", LOST),
         ),
-        (Service::Autoscaling, true) => (
+        (_, true) => (
             "400 Bad Request",
-            query_error("Sender", "Throttling", "Rate exceeded"),
+            query_error(service, "Sender", "Throttling", "Rate exceeded"),
         ),
-        (Service::Autoscaling, false) => (
+        (_, false) => (
             "500 Internal Server Error",
-            query_error(
-                "Receiver",
-                "InternalFailure",
-                "An internal error has occurred (the test proxy lost the answer).",
-            ),
+            query_error(service, "Receiver", "InternalFailure", LOST),
         ),
     };
     format!(
@@ -290,11 +321,17 @@ fn ec2_error(code: &str, message: &str) -> String {
     )
 }
 
-fn query_error(kind: &str, code: &str, message: &str) -> String {
+/// The error document of the query-protocol services and of Route 53 (the same shape).
+fn query_error(service: Service, kind: &str, code: &str, message: &str) -> String {
+    let namespace = match service {
+        Service::Ec2 | Service::Autoscaling => "http://autoscaling.amazonaws.com/doc/2011-01-01/",
+        Service::LoadBalancing => "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
+        Service::CloudWatch => "http://monitoring.amazonaws.com/doc/2010-08-01/",
+        Service::Route53 => "https://route53.amazonaws.com/doc/2013-04-01/",
+    };
     format!(
-        "<ErrorResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"><Error>\
-         <Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>\
-         <RequestId>proxy</RequestId></ErrorResponse>"
+        "<ErrorResponse xmlns=\"{namespace}\"><Error><Type>{kind}</Type><Code>{code}</Code>\
+         <Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
     )
 }
 
