@@ -17,20 +17,10 @@
 use super::prepare::same_configured;
 use crate::model::{Owner, TAG_ADDRESS};
 use crate::plan::comparable_tags;
+use crate::provider::window::{Look, look_for_made};
 use crate::provider::{CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
-use crate::util::backoff::{Backoff, Jitter, RetryPolicy};
 use std::collections::BTreeSet;
-use std::time::Duration;
 use tokio::time::Instant;
-
-/// Waits between two looks: from a quarter second doubling up to four seconds, spent in full
-/// (the wait is there to let the object appear, not to spread competing calls).
-const LOOK_AGAIN: RetryPolicy = RetryPolicy {
-    attempts: u32::MAX,
-    base: Duration::from_millis(250),
-    cap: Duration::from_secs(4),
-    jitter: Jitter::None,
-};
 
 /// Where and until when to look for the object of an ambiguous create.
 #[derive(Debug, Clone)]
@@ -56,32 +46,16 @@ pub(crate) async fn look_for(
     request: &CreateRequest,
     search: &Search,
 ) -> Result<Option<LiveResource>, ProviderError> {
-    let mut waits = Backoff::of(&LOOK_AGAIN);
-    let mut looks = 0;
-    loop {
-        looks += 1;
-        // Only a read that began once the window had passed may conclude the object is not
-        // there: one that began just before it may have missed an object made at its edge.
-        let started = Instant::now();
-        let found = provider
-            .read(&request.region, request.kind, &search.owner)
-            .await?
-            .into_iter()
-            .filter(|live| live.tags.get(TAG_ADDRESS) == Some(&search.address))
-            .filter(|live| !search.known.contains(&live.id))
-            .min_by(|left, right| left.id.cmp(&right.id));
-        if found.is_some() {
-            return Ok(found);
-        }
-        if started >= search.deadline {
-            return Ok(None);
-        }
-        let wait = waits
-            .delay(looks)
-            .min(search.deadline.saturating_duration_since(Instant::now()));
-        tracing::debug!(address = %search.address, looks, ?wait, "not found yet");
-        tokio::time::sleep(wait).await;
-    }
+    let look = Look {
+        region: &request.region,
+        kind: request.kind,
+        owner: &search.owner,
+        deadline: search.deadline,
+    };
+    look_for_made(provider, &look, |live| {
+        live.tags.get(TAG_ADDRESS) == Some(&search.address) && !search.known.contains(&live.id)
+    })
+    .await
 }
 
 /// Adopts `found`, the object of an ambiguous create, bringing it in line with `request`: an
@@ -141,6 +115,7 @@ mod tests {
     use crate::provider::CallCount;
     use async_trait::async_trait;
     use std::sync::Mutex;
+    use std::time::Duration;
 
     /// A cloud whose object shows up in reads only from the `visible_from`-th read on, and
     /// that records the updates it gets.

@@ -11,9 +11,9 @@ pub mod aws;
 mod retry;
 mod settings;
 pub mod sim;
-mod window;
+pub(crate) mod window;
 
-pub use retry::Retrying;
+pub use retry::{Retrying, TAG_CREATE_TOKEN};
 pub use settings::CloudSettings;
 pub use window::{ENV_CONSISTENCY_WINDOW, InvalidWindow, window_from_env};
 
