@@ -1,6 +1,10 @@
 //! The DESIGN promise "a process killed at any point leaves no untracked resource": for every
 //! mutating call k of a clean apply, an apply killed right after call k, followed by a normal
 //! apply, ends with exactly the desired resources in the cloud, each once, and an empty plan.
+//!
+//! The same holds under eventual consistency (issue 18): with the sim's read lag, the object
+//! the killed run's last call made is still missing from the recovery run's refresh, which
+//! must look for it (the intent the killed run left says where) instead of creating it again.
 
 mod common;
 
@@ -19,11 +23,34 @@ fn owned_by_address(stack: &Stack) -> Result<BTreeMap<String, Vec<String>>, comm
 
 #[test]
 fn a_crash_after_any_mutating_call_is_recovered_without_orphans_or_duplicates() -> TestResult {
+    crash_after_every_call(None)
+}
+
+/// Regression test for issue 18: a refresh right after a crash misses what the crash's last
+/// call made (the cloud's read lag), and the recovery must not create it a second time.
+#[test]
+fn a_crash_after_any_mutating_call_under_read_lag_is_recovered_without_duplicates() -> TestResult {
+    crash_after_every_call(Some(READ_LAG_MS))
+}
+
+/// Long enough that the recovery run's refresh always misses the crash's last object (a run
+/// starts in a few milliseconds), short enough to keep the test's many runs quick.
+const READ_LAG_MS: u64 = 150;
+
+fn crash_after_every_call(read_lag_ms: Option<u64>) -> TestResult {
     let stack = Stack::fixture("crash_stack")?;
     let apply = ["apply", "-e", "dev", "--auto-approve", "."];
+    let lag = read_lag_ms.map(|lag| lag.to_string()).unwrap_or_default();
+    let cairn = |args: &[&str]| -> Result<assert_cmd::Command, common::Error> {
+        let mut command = stack.cairn(args)?;
+        if read_lag_ms.is_some() {
+            command.env("CAIRN_SIM_READ_LAG_MS", &lag);
+        }
+        Ok(command)
+    };
 
     // A clean run fixes the desired addresses and the number of mutating calls.
-    stack.cairn(&apply)?.assert().success();
+    cairn(&apply)?.assert().success();
     let desired: BTreeSet<String> = stack.state_resources("dev")?.into_keys().collect();
     assert!(
         desired.len() >= 50,
@@ -38,8 +65,7 @@ fn a_crash_after_any_mutating_call_is_recovered_without_orphans_or_duplicates() 
 
     for k in 1..=mutating {
         std::fs::remove_dir_all(stack.path().join(".cairn"))?;
-        let crashed = stack
-            .cairn(&apply)?
+        let crashed = cairn(&apply)?
             .env("CAIRN_SIM_CRASH_AFTER", k.to_string())
             .output()?;
         assert_eq!(
@@ -50,7 +76,7 @@ fn a_crash_after_any_mutating_call_is_recovered_without_orphans_or_duplicates() 
             stderr_of(&crashed)
         );
 
-        let recovered = stack.cairn(&apply)?.output()?;
+        let recovered = cairn(&apply)?.output()?;
         assert!(
             recovered.status.success(),
             "k={k}: the apply after the crash failed\nstdout:\n{}\nstderr:\n{}",
@@ -83,9 +109,7 @@ fn a_crash_after_any_mutating_call_is_recovered_without_orphans_or_duplicates() 
             .collect();
         assert_eq!(recorded, live, "k={k}: state and cloud disagree");
 
-        let plan = stack
-            .cairn(&["plan", "-e", "dev", "--detailed-exitcode", "."])?
-            .output()?;
+        let plan = cairn(&["plan", "-e", "dev", "--detailed-exitcode", "."])?.output()?;
         assert_eq!(
             plan.status.code(),
             Some(0),

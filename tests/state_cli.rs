@@ -1,7 +1,8 @@
 //! The commands that read and edit recorded state, through the CLI on the simulated cloud:
 //! `show`, `output`, `state list|show|rm`, `import` and `force-unlock`, and the ownership
 //! rules behind them (issue 16): a state of another environment is refused, `state rm`
-//! releases the object, `import` takes over only what nobody else owns.
+//! releases the object, `import` takes over only what nobody else owns; neither touches an
+//! address an interrupted run left unresolved (issue 18).
 
 mod common;
 
@@ -484,5 +485,54 @@ fn a_lock_held_on_another_host_is_never_broken_and_force_unlock_needs_its_id() -
     assert!(error.contains("state is not locked"), "{error}");
     let plan = run(&stack, &["apply", "-e", "staging", "--auto-approve"])?;
     assert!(plan.contains("No changes."), "{plan}");
+    Ok(())
+}
+
+/// Issue 18: `state rm` and `import` of an address whose call an interrupted run left
+/// unresolved are refused, naming the call and pointing at apply: the interrupted create may
+/// have made an object only the next apply adopts, and releasing or importing around it would
+/// leave an object no record (or two) accounts for. Once an apply has resolved it, both work.
+#[test]
+fn state_rm_and_import_of_an_address_with_an_interrupted_call_are_refused_until_applied()
+-> TestResult {
+    let stack = Stack::fixture("ownership")?;
+    let crashed = stack
+        .cairn(&["apply", "-e", "staging", "--auto-approve"])?
+        .env("CAIRN_SIM_CRASH_AFTER", "1")
+        .output()?;
+    assert_eq!(crashed.status.code(), Some(101), "{}", stderr_of(&crashed));
+    let state = stack.state("staging")?;
+    let intent = state["intents"]
+        .as_array()
+        .and_then(|intents| intents.first())
+        .ok_or_else(|| format!("the crash left no intent: {state}"))?;
+    let address = intent["address"]
+        .as_str()
+        .ok_or("an intent without address")?;
+    let operation = intent["operation"]
+        .as_str()
+        .ok_or("an intent without operation")?;
+    let what = format!("the {operation} of `{address}`, interrupted at ");
+
+    let error = refused(&stack, &["state", "rm", "-e", "staging", address])?;
+    assert!(error.contains(&what), "{error}");
+    assert!(
+        error.contains(&format!("refusing to state rm `{address}`")),
+        "{error}"
+    );
+    assert!(error.contains("run `cairn apply` first"), "{error}");
+    let error = refused(&stack, &["import", "-e", "staging", address, "made-up-id"])?;
+    assert!(error.contains(&what), "{error}");
+    assert!(
+        error.contains(&format!("refusing to import `{address}`")),
+        "{error}"
+    );
+    // Refused before anything was touched: the intent is still there for the apply.
+    assert_eq!(stack.state("staging")?["intents"], state["intents"]);
+
+    apply(&stack, "staging")?;
+    assert_eq!(stack.state("staging")?["intents"], json!(null));
+    let removed = run(&stack, &["state", "rm", "-e", "staging", address])?;
+    assert!(removed.contains("released"), "{removed}");
     Ok(())
 }

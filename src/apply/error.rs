@@ -6,7 +6,7 @@ use crate::provider::ProviderError;
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
     /// The provider refused the call, or kept failing with retryable errors.
-    #[error("{source}{}", gave_up_note(*attempts))]
+    #[error("{source}{}{}", gave_up_note(*attempts), unknown_outcome_note(source))]
     Provider {
         #[source]
         source: ProviderError,
@@ -36,6 +36,15 @@ pub enum StepError {
     /// happened in the cloud (ownership tags let the next refresh adopt a created resource).
     #[error("outcome unknown: apply stopped because state could not be saved")]
     Abandoned,
+}
+
+/// What to do about a step that gave up without knowing whether its call took effect.
+fn unknown_outcome_note(source: &ProviderError) -> &'static str {
+    if matches!(source, ProviderError::Ambiguous { .. }) {
+        "; apply again: the next run looks for what the call may have done before sending it again"
+    } else {
+        ""
+    }
 }
 
 fn gave_up_note(attempts: u32) -> String {

@@ -114,6 +114,20 @@ pub enum OpsError {
         owner_address: Option<String>,
         address: String,
     },
+    /// `state rm` or `import` of an address an interrupted run left a call unresolved for: the
+    /// cloud may hold an object of it that state does not record yet.
+    #[error(
+        "the {intent}, interrupted at {since}, is not resolved yet; refusing to {command} `{address}`"
+    )]
+    #[diagnostic(help(
+        "run `cairn apply` first (`cairn plan` shows how it resolves the interrupted call), then `cairn {command}` again"
+    ))]
+    PendingIntent {
+        intent: String,
+        since: String,
+        command: String,
+        address: String,
+    },
     /// `import` of an object that takes no tags of its own (a scaling policy carries its
     /// group's ownership) whose owner is not this environment.
     #[error(

@@ -3,6 +3,7 @@
 //!
 //! Promise: what state records and what the cloud's ownership tags say agree after every
 //! one of them: an imported object carries this environment's tags, a removed one none.
+//! Neither touches an address an interrupted run left a call unresolved for (apply first).
 
 use super::OpsError;
 use super::run::{PlanRequest, Stack};
@@ -69,6 +70,7 @@ pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
             address: request.address.clone(),
             place: "the configuration".to_string(),
         })?;
+    refuse_pending(&held.state, "import", desired.address.as_str())?;
     if held.state.resources.contains_key(&desired.address) {
         return Err(OpsError::AlreadyManaged {
             address: request.address.clone(),
@@ -152,6 +154,26 @@ pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
     })
 }
 
+/// Refuses `command` on `target` (an address or a block path) while an interrupted run's call
+/// on an address it names is unresolved: an interrupted create may have made an object only
+/// the next apply adopts, an interrupted delete or update may have half happened. Releasing
+/// or importing around it would leave an object two records (or none) account for.
+fn refuse_pending(state: &StateDocument, command: &str, target: &str) -> Result<(), OpsError> {
+    match state
+        .intents
+        .iter()
+        .find(|intent| intent.address.matches_target(target))
+    {
+        Some(intent) => Err(OpsError::PendingIntent {
+            intent: intent.describe(),
+            since: intent.since.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            command: command.to_string(),
+            address: intent.address.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// What `cairn state rm` did, resource by resource.
 #[derive(Debug, Clone, Default)]
 pub struct Removal {
@@ -186,6 +208,9 @@ pub async fn state_remove(
 ) -> Result<Removal, OpsError> {
     let stack = Stack::open(request)?;
     let mut held = stack.hold(&request.deployment, "state rm")?;
+    for wanted in addresses {
+        refuse_pending(&held.state, "state rm", wanted)?;
+    }
     let mut matching: Vec<StateResource> = Vec::new();
     for wanted in addresses {
         let found: Vec<&StateResource> = held

@@ -7,6 +7,7 @@
 //! order ([`super::order`]).
 
 use super::decide::{Decisions, decide};
+use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
 use super::reconcile::{Reconciled, reconcile};
 use super::refresh::Observed;
@@ -70,9 +71,12 @@ pub fn plan(
         outputs: outputs.clone(),
         refresh_calls: observed.calls.clone(),
         refresh_only: options.refresh_only,
+        interrupted: Vec::new(),
         policy: Vec::new(),
     };
     if options.refresh_only {
+        plan.interrupted =
+            interrupted::resolve(state, &scope, observed, &reconciled.adopted, &mut [], true);
         return Ok(plan);
     }
 
@@ -129,6 +133,17 @@ pub fn plan(
         },
     )?;
     plan.changes = changes;
+
+    // Step 7: what the plan does about the calls an interrupted run left unresolved, once the
+    // steps exist that carry some of them on.
+    plan.interrupted = interrupted::resolve(
+        state,
+        &scope,
+        observed,
+        &reconciled.adopted,
+        &mut plan.steps,
+        false,
+    );
     Ok(plan)
 }
 
@@ -228,6 +243,7 @@ fn changes_and_steps(
                     dependencies: resource.depends_on.clone(),
                     lifecycle: resource.lifecycle.clone(),
                     sensitive: decision.sensitive.clone(),
+                    resumes: None,
                 },
                 role,
             };
@@ -269,7 +285,9 @@ fn changes_and_steps(
             .filter(|(object, _)| &object.address == address)
         {
             changes.push(delete_change(object));
-            specs.push(delete_spec(object, *role, true));
+            // An interrupted delete may be of the address's recorded object, which its
+            // completion removes from state like any delete of the current object.
+            specs.push(delete_spec(object, *role, *role != Role::FinishDelete));
         }
     }
     (changes, specs)
@@ -317,6 +335,7 @@ fn delete_spec(object: &StateResource, role: Role, deposed: bool) -> StepSpec {
             dependencies: object.dependencies.clone(),
             lifecycle: object.lifecycle.clone(),
             sensitive: object.sensitive.clone(),
+            resumes: None,
         },
         role,
     }

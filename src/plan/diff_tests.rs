@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::model::{Kind, Lifecycle, SourceLocation, is_known, reference};
-use crate::plan::{DriftKind, refresh_scopes};
+use crate::plan::{DriftKind, Resolution, refresh_scopes};
 use crate::provider::LiveResource;
+use crate::state::Intent;
 use serde_json::json;
 
 const REGION: &str = "us-east-1";
@@ -1100,4 +1101,108 @@ fn parked_regions_are_neither_changed_nor_deleted_nor_treated_as_gone() {
     fixture.live = live;
     fixture.options.parked_regions.clear();
     assert_eq!(fixture.plan().unwrap().summary().delete, 2);
+}
+
+fn intent(operation: Operation, address: &str, kind: Kind, id: Option<&str>) -> Intent {
+    Intent {
+        operation,
+        address: Address::new(address),
+        kind,
+        region: REGION.to_string(),
+        id: id.map(str::to_string),
+        token: format!("cairn-{operation}-{address}"),
+        since: chrono::Utc::now(),
+    }
+}
+
+fn resolutions(plan: &Plan) -> Vec<(String, Resolution)> {
+    plan.interrupted
+        .iter()
+        .map(|entry| (entry.intent.address.to_string(), entry.resolution))
+        .collect()
+}
+
+/// Issue 18: a create a dead run sent, whose object the refresh did not see, is created by a
+/// step that carries the intent on (its token, and a look before sending); one whose object
+/// the refresh found is adopted.
+#[test]
+fn an_interrupted_create_is_looked_for_first_or_adopted_when_seen() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    fixture.state.intents = vec![
+        intent(Operation::Create, NETWORK, Kind::Network, None),
+        intent(Operation::Create, SUBNET, Kind::Subnet, None),
+    ];
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        resolutions(&plan),
+        vec![
+            (NETWORK.to_string(), Resolution::LookFirst),
+            (SUBNET.to_string(), Resolution::LookFirst),
+        ]
+    );
+    let create = step(&plan, &format!("create {NETWORK}"));
+    assert_eq!(
+        create.resumes.as_ref().map(|intent| intent.token.as_str()),
+        Some(format!("cairn-create-{NETWORK}").as_str())
+    );
+    assert!(plan.has_changes());
+
+    // The killed run's network did get made: the refresh finds it by its tags.
+    fixture.live_object(
+        NETWORK,
+        Kind::Network,
+        "vpc-1",
+        json!({"cidr": "10.0.0.0/16"}),
+    );
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        resolutions(&plan)[0],
+        (NETWORK.to_string(), Resolution::Found)
+    );
+    assert_eq!(
+        step_names(&plan),
+        vec![format!("create {SUBNET}")],
+        "the network is adopted, not created"
+    );
+    assert!(plan.steps[0].resumes.is_some());
+}
+
+/// Issue 18: an interrupted delete is finished, not forgotten; a delete that took effect is
+/// done; an interrupted update is planned from the object as read again.
+#[test]
+fn an_interrupted_delete_is_finished_and_an_interrupted_update_reread() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    let subnet_id = fixture.state.resources[&Address::new(SUBNET)].id.clone();
+    fixture.state.intents = vec![
+        intent(Operation::Delete, SUBNET, Kind::Subnet, Some(&subnet_id)),
+        intent(Operation::Update, NETWORK, Kind::Network, Some("vpc-1")),
+    ];
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        resolutions(&plan),
+        vec![
+            (SUBNET.to_string(), Resolution::FinishDelete),
+            (NETWORK.to_string(), Resolution::Reread),
+        ]
+    );
+    // The subnet is still wanted: deleted again, then created anew.
+    let delete = step(&plan, &format!("delete {SUBNET}"));
+    assert!(delete.resumes.is_some());
+    assert!(waits_for(
+        &plan,
+        &format!("create {SUBNET}"),
+        &format!("delete {SUBNET}")
+    ));
+
+    // The delete had gone through: nothing is sent for it.
+    fixture.live.retain(|live| live.id != subnet_id);
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        resolutions(&plan)[0],
+        (SUBNET.to_string(), Resolution::Gone)
+    );
+    assert!(!step_names(&plan).contains(&format!("delete {SUBNET}")));
 }

@@ -1,9 +1,9 @@
 //! The plan document: what a plan decided, in a form that can be rendered, saved to a file and
 //! executed by `apply` without reading the configuration again.
 
-use crate::model::{Address, Attributes, Kind, Lifecycle, Tags};
+use crate::model::{Address, Attributes, Kind, Lifecycle, Operation, Tags};
 use crate::provider::CallCount;
-use crate::state::{StateOutput, StateResource};
+use crate::state::{Intent, StateOutput, StateResource};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,11 +41,42 @@ pub struct Plan {
     /// A `--refresh-only` plan records drift into state and changes nothing in the cloud.
     #[serde(default)]
     pub refresh_only: bool,
+    /// Calls a run sent without learning how they ended (it was killed, or gave up waiting
+    /// for an answer), as state records them, and what this plan does about each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interrupted: Vec<Interrupted>,
     /// The policy findings of the configuration planned. Applying the plan is refused while
     /// an error among them is not allowed (`--allow CAIRN001`), so a saved plan keeps the
     /// verdict with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy: Vec<PolicyFinding>,
+}
+
+/// A call of an earlier run whose outcome is unknown, and how this plan resolves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interrupted {
+    pub intent: Intent,
+    pub resolution: Resolution,
+}
+
+/// How a plan resolves an interrupted call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// A create whose object the refresh found by its ownership tags: it is adopted.
+    Found,
+    /// A create whose object the refresh did not see: apply looks for it again, waiting out
+    /// the cloud's consistency window, before it creates it again (with the same token).
+    LookFirst,
+    /// A create that is no longer wanted and whose object the refresh did not see. Were it to
+    /// appear later, it carries its ownership tags, and the next plan deletes it.
+    NotWanted,
+    /// An update: the refresh read the object again, and this plan is made from what it holds.
+    Reread,
+    /// A delete whose object is still there: apply deletes it again.
+    FinishDelete,
+    /// A delete whose object is gone: it took effect.
+    Gone,
 }
 
 /// One policy finding, as a plan keeps it.
@@ -104,15 +135,6 @@ pub struct Change {
     pub sensitive: BTreeSet<String>,
 }
 
-/// A primitive cloud operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Operation {
-    Create,
-    Update,
-    Delete,
-}
-
 /// One operation apply performs, after every step in `after` has completed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
@@ -145,6 +167,10 @@ pub struct Step {
     pub lifecycle: Lifecycle,
     #[serde(default)]
     pub sensitive: BTreeSet<String>,
+    /// The interrupted call this step carries on: it is sent with that call's token, and a
+    /// create looks for the object the call may have made before it creates again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumes: Option<Intent>,
 }
 
 /// A difference between state and the cloud found by refresh.
@@ -194,10 +220,12 @@ impl Plan {
         summary
     }
 
-    /// Whether applying this plan changes anything (cloud or state).
+    /// Whether applying this plan changes anything (cloud or state): an interrupted call
+    /// at least leaves state once resolved.
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
             || !self.adopted.is_empty()
+            || !self.interrupted.is_empty()
             || (self.refresh_only && !self.drift.is_empty())
     }
 }

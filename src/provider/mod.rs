@@ -11,9 +11,11 @@ pub mod aws;
 mod retry;
 mod settings;
 pub mod sim;
+pub(crate) mod window;
 
-pub use retry::Retrying;
+pub use retry::{Retrying, TAG_CREATE_TOKEN};
 pub use settings::CloudSettings;
+pub use window::{ENV_CONSISTENCY_WINDOW, InvalidWindow, window_from_env};
 
 use crate::model::{Attributes, Kind, Owner, Tags};
 use async_trait::async_trait;
@@ -67,9 +69,17 @@ pub enum ProviderError {
     /// The API asked us to slow down; retry with backoff.
     #[error("throttled: {message}")]
     Throttled { message: String },
-    /// A failure that may succeed when tried again (5xx, timeouts, eventual consistency).
+    /// A failure that may succeed when tried again, of a call that had no effect: it was
+    /// refused before the cloud acted on it (a connection that could not be made, a
+    /// simulated failure before the effect).
     #[error("transient error: {message}")]
     Transient { message: String },
+    /// A call that changes something was sent and no answer came back (a 5xx, a timeout, a
+    /// connection reset after the request went out): it may or may not have taken effect.
+    /// Trying it again is allowed, but a create is only sent again once its object has been
+    /// looked for (see `crate::apply`).
+    #[error("outcome unknown: {message}")]
+    Ambiguous { message: String },
     /// The resource does not exist (any more).
     #[error("{kind} `{id}` not found in {region}")]
     NotFound {
@@ -97,8 +107,25 @@ impl ProviderError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            ProviderError::Throttled { .. } | ProviderError::Transient { .. }
+            ProviderError::Throttled { .. }
+                | ProviderError::Transient { .. }
+                | ProviderError::Ambiguous { .. }
         )
+    }
+
+    /// Whether the cloud refused a create because something with the same name, range or
+    /// identity exists (`InvalidGroup.Duplicate`, `InvalidSubnet.Conflict`, `AlreadyExists`).
+    /// Right after a create whose answer was lost, that something is most likely the lost
+    /// create's own object.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            ProviderError::Api { code, .. } => {
+                code.contains("Duplicate")
+                    || code.contains("Conflict")
+                    || code.contains("AlreadyExists")
+            }
+            _ => false,
+        }
     }
 }
 
@@ -124,6 +151,12 @@ pub trait Provider: Send + Sync {
         owner: &Owner,
     ) -> Result<Vec<LiveResource>, ProviderError>;
 
+    /// Creates one resource, tagged in the creating call.
+    ///
+    /// # Errors
+    /// Once the object exists (a create of several calls whose first one went through), any
+    /// failure is [`ProviderError::Ambiguous`]: the engine then looks for the object instead
+    /// of creating it again. Before that, the cloud's refusal as it is.
     async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError>;
 
     async fn update(&self, request: &UpdateRequest) -> Result<LiveResource, ProviderError>;
@@ -183,6 +216,16 @@ pub trait Provider: Send + Sync {
                 self.name()
             ),
         })
+    }
+
+    /// How long a new object may stay missing from reads: the cloud's eventual consistency
+    /// window. An engine that cannot tell whether a create happened looks for its object
+    /// this long before creating it again, and a refresh right after an apply waits this long
+    /// before it calls a recorded object deleted.
+    ///
+    /// The default, for test doubles that read what they just wrote, is zero.
+    fn consistency_window(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
     }
 
     /// What the cloud's clock says now: the time snapshot start times are measured on, so

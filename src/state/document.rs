@@ -1,6 +1,8 @@
 //! The state document: what Cairn knows it manages in one environment.
 
+use super::Intent;
 use crate::model::{Address, Attributes, Kind, Lifecycle, Reference, Tags, Value};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,6 +40,15 @@ pub struct StateDocument {
     pub restores: BTreeMap<Address, String>,
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// Mutating calls sent and not yet answered (see [`super::intent`]). Empty between runs
+    /// unless a run stopped without knowing how a call ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<Intent>,
+    /// When the last mutating call recorded here returned. Until the cloud's consistency
+    /// window has passed since then, a read may still miss what that call created, so a
+    /// refresh waits before it calls a recorded object deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<DateTime<Utc>>,
     /// Set on the copy left behind by `cairn state migrate`: the state now lives elsewhere,
     /// and this copy is refused for any further use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,6 +70,8 @@ impl StateDocument {
             failover: None,
             restores: BTreeMap::new(),
             history: Vec::new(),
+            intents: Vec::new(),
+            changed_at: None,
             migrated: None,
         }
     }

@@ -12,6 +12,7 @@ mod codec;
 mod document;
 pub mod encryption;
 mod error;
+pub mod intent;
 mod local;
 mod lock;
 #[cfg(feature = "aws")]
@@ -25,6 +26,7 @@ pub use document::{
 };
 pub use encryption::{Encryption, EncryptionError, EncryptionSettings};
 pub use error::{StateError, StateOwner};
+pub use intent::Intent;
 pub use local::LocalBackend;
 pub use lock::{LockInfo, StateLock};
 #[cfg(feature = "aws")]

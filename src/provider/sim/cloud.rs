@@ -80,6 +80,9 @@ pub struct Resource {
     /// the call that launched an instance, …).
     #[serde(default, skip_serializing_if = "Attributes::is_empty")]
     pub internal: Attributes,
+    /// When a create call made it, on the wall clock: with a read lag, reads miss it until the lag has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for Cloud {
@@ -320,6 +323,7 @@ impl Resource {
             attributes,
             tags,
             internal: Attributes::new(),
+            created: None,
         }
     }
 

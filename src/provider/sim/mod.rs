@@ -93,6 +93,8 @@ pub struct SimProvider {
     waiting: std::sync::Mutex<Vec<Waiting>>,
     reads: AtomicU64,
     mutations: AtomicU64,
+    /// How long a new object may be missing from reads: the read lag, unless overridden.
+    consistency_window: Duration,
 }
 
 impl SimProvider {
@@ -104,7 +106,11 @@ impl SimProvider {
     /// simulated cloud, [`SimError::Io`] when it cannot be read, [`SimError::InvalidFault`] for a
     /// bad fault variable.
     pub fn open(path: &Path) -> Result<SimProvider, SimError> {
-        Self::open_with_faults(path, FaultConfig::from_env()?)
+        let mut provider = Self::open_with_faults(path, FaultConfig::from_env()?)?;
+        if let Some(window) = crate::provider::window_from_env()? {
+            provider.consistency_window = window;
+        }
+        Ok(provider)
     }
 
     /// Opens the cloud at `path` with the given faults instead of the environment's.
@@ -119,6 +125,13 @@ impl SimProvider {
             .seed
             .or_else(|| stored.as_ref().and_then(|cloud| cloud.faults.seed))
             .unwrap_or_else(|| fastrand::u64(..));
+        // The cloud promises nothing more than its read lag: a new object shows up in reads
+        // once the lag has passed.
+        let read_lag = faults
+            .settings
+            .read_lag_ms
+            .or_else(|| stored.as_ref().and_then(|cloud| cloud.faults.read_lag_ms))
+            .unwrap_or(0);
         Ok(SimProvider {
             store: Arc::new(store),
             faults: Arc::new(faults),
@@ -127,6 +140,7 @@ impl SimProvider {
             waiting: std::sync::Mutex::new(Vec::new()),
             reads: AtomicU64::new(0),
             mutations: AtomicU64::new(0),
+            consistency_window: Duration::from_millis(read_lag),
         })
     }
 
@@ -299,11 +313,18 @@ fn execute_one(
         let mut rng = dice.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         faults::roll(&mut rng, &settings)
     };
+    let read_lag = settings
+        .read_lag_ms
+        .map_or(chrono::TimeDelta::zero(), |lag| {
+            chrono::TimeDelta::milliseconds(i64::try_from(lag).unwrap_or(i64::MAX))
+        });
     let context = Context {
         region,
         sequence: cloud.sequence,
         now,
+        wall_clock: chrono::Utc::now(),
         outages: &outages,
+        read_lag,
     };
 
     let mut effect = false;
@@ -335,13 +356,14 @@ fn execute_one(
         match performed {
             Ok(response) => {
                 effect = true;
-                if fault == Fault::ErrorAfter {
-                    Err(ProviderError::Transient {
-                        message: "simulated: the connection was lost after the request was sent"
-                            .to_string(),
-                    })
-                } else {
-                    Ok(response)
+                let message =
+                    "simulated: the connection was lost after the request was sent".to_string();
+                match fault {
+                    Fault::ErrorAfter if request.is_mutating() => {
+                        Err(ProviderError::Ambiguous { message })
+                    }
+                    Fault::ErrorAfter => Err(ProviderError::Transient { message }),
+                    _ => Ok(response),
                 }
             }
             Err(error) => Err(error),
@@ -354,8 +376,12 @@ fn execute_one(
     };
     let (outcome, error_code) = match &result {
         Ok(_) => (Outcome::Ok, None),
-        Err(ProviderError::Transient { .. }) if effect => (Outcome::TransientAfterEffect, None),
-        Err(ProviderError::Transient { .. }) => (Outcome::Transient, None),
+        Err(ProviderError::Transient { .. } | ProviderError::Ambiguous { .. }) if effect => {
+            (Outcome::TransientAfterEffect, None)
+        }
+        Err(ProviderError::Transient { .. } | ProviderError::Ambiguous { .. }) => {
+            (Outcome::Transient, None)
+        }
         Err(ProviderError::Throttled { .. }) => (Outcome::Throttled, None),
         Err(ProviderError::RegionUnavailable { .. }) => (Outcome::RegionUnavailable, None),
         Err(ProviderError::NotFound { .. }) => (Outcome::NotFound, None),
@@ -507,6 +533,10 @@ impl Provider for SimProvider {
             return Err(region_in_outage(region));
         }
         Ok(zones)
+    }
+
+    fn consistency_window(&self) -> Duration {
+        self.consistency_window
     }
 
     /// The cloud's clock (see [`SimCloud::set_clock`]); not an API call, so neither counted

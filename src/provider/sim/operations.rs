@@ -28,8 +28,23 @@ pub struct Context<'a> {
     /// The call's sequence number; instances launched by it start on a later call.
     pub sequence: u64,
     pub now: DateTime<Utc>,
+    /// The wall clock: a read lag is eventual consistency in real time, which a stopped cloud
+    /// clock (`cairn sim clock --set`) must not stretch forever.
+    pub wall_clock: DateTime<Utc>,
     /// Regions currently unavailable (for cross-region copies).
     pub outages: &'a BTreeSet<String>,
+    /// How long a new object stays missing from reads (zero: reads see every write).
+    pub read_lag: chrono::TimeDelta,
+}
+
+impl Context<'_> {
+    /// Whether a read sees `resource` yet: with a read lag, one created less than the lag ago
+    /// is missing, as a new id is from AWS's Describe calls for a while.
+    fn sees(&self, resource: &Resource) -> bool {
+        resource
+            .created
+            .is_none_or(|created| self.wall_clock - created >= self.read_lag)
+    }
 }
 
 /// One API call.
@@ -226,12 +241,19 @@ pub fn perform(
         Request::Read { kind, owner } => Ok(Response::Many(
             cloud
                 .all_of(context.region, *kind)
-                .filter(|resource| owner.owns(&resource.tags))
+                .filter(|resource| owner.owns(&resource.tags) && context.sees(resource))
                 .map(|resource| live(cloud, context.region, resource))
                 .collect(),
         )),
         Request::Import { kind, id } => {
             let resource = cloud.target(context.region, *kind, id)?;
+            if !context.sees(resource) {
+                return Err(ProviderError::NotFound {
+                    kind: *kind,
+                    region: context.region.to_string(),
+                    id: id.clone(),
+                });
+            }
             Ok(Response::One(live(cloud, context.region, resource)))
         }
         Request::Create(request) => create(cloud, context, request).map(Response::One),
@@ -328,6 +350,9 @@ fn create(
         Kind::DnsHealthCheck => dns::create_health_check(cloud, context, &attributes, tags),
         Kind::DnsRecord => dns::upsert_record(cloud, context, &attributes),
     }?;
+    if let Some(resource) = cloud.find_mut(context.region, request.kind, &id) {
+        resource.created = Some(context.wall_clock);
+    }
     if !request.token.is_empty() {
         cloud.create_tokens.insert(
             request.token.clone(),

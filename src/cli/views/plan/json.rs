@@ -17,7 +17,9 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "region", "action", "before", "after", "before_tags", "after_tags", "replace_because",
 /// "create_before_destroy"}], "summary": {"create", "update", "replace", "delete"}, "drift":
 /// [{"address", "kind", "region", "what", "attributes": {name: {"before", "after"}}}],
-/// "adopted": [{"address", "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
+/// "adopted": [{"address", "kind", "region", "id"}], "interrupted": [{"operation", "address",
+/// "kind", "region", "id", "since", "resolution", "message"}], "refresh_calls": {"reads",
+/// "mutations"},
 /// "policy": [{"rule", "severity", "message", "location", "addresses"}]}`.
 /// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
@@ -79,6 +81,22 @@ pub fn render_json(plan: &Plan) -> Value {
             })
         })
         .collect();
+    let interrupted: Vec<Value> = plan
+        .interrupted
+        .iter()
+        .map(|entry| {
+            json!({
+                "operation": entry.intent.operation,
+                "address": entry.intent.address,
+                "kind": entry.intent.kind,
+                "region": entry.intent.region,
+                "id": entry.intent.id,
+                "since": entry.intent.since,
+                "resolution": entry.resolution,
+                "message": super::interrupted::resolution_text(entry.resolution),
+            })
+        })
+        .collect();
     json!({
         "format_version": JSON_FORMAT_VERSION,
         "stack": plan.stack,
@@ -88,6 +106,7 @@ pub fn render_json(plan: &Plan) -> Value {
         "summary": plan.summary(),
         "drift": drift,
         "adopted": adopted,
+        "interrupted": interrupted,
         "refresh_calls": plan.refresh_calls,
         "policy": plan.policy,
     })

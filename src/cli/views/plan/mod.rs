@@ -3,6 +3,7 @@
 //!
 //! Promise: a sensitive value never appears in either; it shows as `(sensitive value)` in both. Values only the cloud can tell show as `(known after apply)`.
 
+mod interrupted;
 mod json;
 mod policy;
 mod text;

@@ -1,5 +1,6 @@
 //! The human view of a plan, shaped like Terraform's: what changed outside Cairn, what will be
-//! adopted, each change with its attributes, and one summary line.
+//! adopted, the calls an earlier run left unresolved, each change with its attributes, and one
+//! summary line.
 //!
 //! Attributes are listed one a line in HCL syntax; nested values are indented blocks (see
 //! [`super::value`]). A create leaves out what it does not set (`null`); an update shows
@@ -35,7 +36,7 @@ pub fn summary_line(plan: &Plan) -> String {
                 .to_string()
         };
     }
-    if plan.changes.is_empty() && plan.adopted.is_empty() {
+    if plan.changes.is_empty() && plan.adopted.is_empty() && plan.interrupted.is_empty() {
         return "No changes. Your infrastructure matches the configuration.".to_string();
     }
     let summary = plan.summary();
@@ -73,6 +74,10 @@ pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&super::interrupted::render_interrupted(
+        &plan.interrupted,
+        &painter,
+    ));
     if !plan.changes.is_empty() {
         out.push_str("Cairn will perform the following actions:\n\n");
         for change in &plan.changes {
