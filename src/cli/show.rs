@@ -1,4 +1,4 @@
-//! Reading and editing recorded state: `show`, `output`, `state list|show|rm`, `import`,
+//! Reading and editing recorded state: `show`, `output`, `state list|show|mv|rm`, `import`,
 //! `force-unlock`.
 
 use super::report::outcome;
@@ -47,6 +47,16 @@ pub enum StateCommand {
     Show {
         /// The resource's address.
         address: String,
+        #[command(flatten)]
+        stack: StackArgs,
+    },
+    /// Record resources at another address, rewriting their ownership tags in place: nothing is
+    /// replaced and ids stay (a one-off `moved` block).
+    Mv {
+        /// The address (or block path) recorded now.
+        from: String,
+        /// The address (or block path) to record it at.
+        to: String,
         #[command(flatten)]
         stack: StackArgs,
     },
@@ -153,6 +163,13 @@ pub fn run_state(args: StateArgs) -> ExitCode {
                     place: "the state".to_string(),
                 }),
             }
+        }
+        StateCommand::Mv { stack, from, to } => {
+            let result = block_on(ops::state_move(&stack.request(), &from, &to));
+            outcome(result, |moves| {
+                view::moved(moves);
+                ExitCode::SUCCESS
+            })
         }
         StateCommand::Rm { stack, address } => {
             let request = stack.request();

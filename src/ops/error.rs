@@ -62,6 +62,12 @@ pub enum OpsError {
     /// An address given on the command line is unknown.
     #[error("no resource `{address}` in {place}")]
     UnknownAddress { address: String, place: String },
+    /// `state mv` onto an address state already records.
+    #[error("cannot move `{from}` to `{to}`: `{to}` is already in the state")]
+    #[diagnostic(help(
+        "one object is managed at one address; `cairn state rm {to}` first if the object there should be let go"
+    ))]
+    MoveTargetExists { from: String, to: String },
     /// A command that works on one environment was not told which.
     #[error("no environment given")]
     #[diagnostic(help("pass `-e ENV`; `cairn validate` lists the environments of a stack"))]

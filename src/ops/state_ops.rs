@@ -1,12 +1,12 @@
-//! Operations on the state itself: read it, import a resource into it, remove entries from
-//! it, and break a lock left behind.
+//! Operations on the state itself: read it, import a resource into it, move or remove entries
+//! in it, and break a lock left behind.
 //!
 //! Promise: what state records and what the cloud's ownership tags say agree after every
 //! one of them: an imported object carries this environment's tags, a removed one none.
 
 use super::OpsError;
 use super::run::{PlanRequest, Stack};
-use crate::model::{Owner, TAG_ADDRESS, Tags};
+use crate::model::{Address, Owner, TAG_ADDRESS, Tags};
 use crate::provider::{Provider, ProviderError, Retrying};
 use crate::state::{StateBackend, StateDocument, StateResource};
 use crate::util::errors::error_chain;
@@ -275,6 +275,156 @@ async fn release(
     match provider.set_ownership(region, kind, id, &Tags::new()).await {
         Ok(_) => Ok(Release::Done),
         Err(ProviderError::NotFound { .. }) => Ok(Release::Gone),
+        Err(error) => Err(error),
+    }
+}
+
+/// One resource `cairn state mv` moved.
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub from: Address,
+    pub to: Address,
+    pub id: String,
+    /// What became of the object's `cairn:address` tag.
+    pub tag: MoveTag,
+}
+
+/// What a move did to the object's ownership tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveTag {
+    /// Rewritten to the new address, in place.
+    Rewritten,
+    /// The kind takes no tags (found through its parent), so there was nothing to rewrite.
+    Untagged,
+    /// The object is gone from the cloud; the next plan reports it deleted.
+    Gone,
+    /// Another owner's tags (or none) are on it; they are left as they are.
+    NotOwned,
+}
+
+/// Moves the resources matching `from` (an exact address or a block path, as `--target`) to
+/// the same addresses under `to`, rewriting each object's `cairn:address` tag in place first:
+/// no object is replaced, and its id stays. The tags are rewritten before the state is
+/// written, so a run killed in between leaves objects the next refresh adopts at their new
+/// address, never ones it would delete.
+///
+/// # Errors
+/// `from` matches nothing in state, a new address is already recorded, a tag rewrite fails
+/// (the state is then left as it was), or the state cannot be written.
+pub async fn state_move(
+    request: &PlanRequest,
+    from: &str,
+    to: &str,
+) -> Result<Vec<Move>, OpsError> {
+    let stack = Stack::open(request)?;
+    let mut held = stack.hold(&request.deployment, "state mv")?;
+    let renames: Vec<(Address, Address)> = held
+        .state
+        .resources
+        .keys()
+        .filter_map(|address| Some((address.clone(), address.moved(from, to)?)))
+        .collect();
+    if renames.is_empty() {
+        return Err(OpsError::UnknownAddress {
+            address: from.to_string(),
+            place: "the state".to_string(),
+        });
+    }
+    for (old, new) in &renames {
+        if held.state.resources.contains_key(new)
+            && !renames.iter().any(|(moving, _)| moving == new)
+        {
+            return Err(OpsError::MoveTargetExists {
+                from: old.to_string(),
+                to: new.to_string(),
+            });
+        }
+    }
+    let provider = Retrying::wrap(stack.provider().await?);
+    let owner = stack.owner(&request.deployment);
+    let mut moves = Vec::new();
+    let mut failure = None;
+    for (old, new) in &renames {
+        let Some(resource) = held.state.resources.get(old) else {
+            continue;
+        };
+        match retag(provider.as_ref(), &owner, resource, new).await {
+            Ok(tag) => moves.push(Move {
+                from: old.clone(),
+                to: new.clone(),
+                id: resource.id.clone(),
+                tag,
+            }),
+            Err(source) => {
+                failure = Some(OpsError::Cloud {
+                    action: format!(
+                        "rewrite the address tag of {} `{}` in {}",
+                        resource.kind, resource.id, resource.region
+                    ),
+                    source,
+                });
+                break;
+            }
+        }
+    }
+    // What was retagged is recorded at its new address even when a later rewrite failed:
+    // state then agrees with the tags, and running the move again finishes the rest.
+    let done: Vec<(Address, Address)> = moves
+        .iter()
+        .map(|moved| (moved.from.clone(), moved.to.clone()))
+        .collect();
+    rename_all(&mut held.state, &done);
+    if !done.is_empty() {
+        held.write("state mv", &format!("moved {from} to {to}"))?;
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(moves),
+    }
+}
+
+/// Renames every `(from, to)` pair in `state` through a detour of fresh keys, so a move that
+/// swaps two addresses (or shifts a row of `for_each` keys) never overwrites an entry it has
+/// yet to move.
+pub(crate) fn rename_all(state: &mut StateDocument, renames: &[(Address, Address)]) {
+    let detour = |address: &Address| Address::new(format!("\u{0}moving\u{0}{address}"));
+    for (old, _) in renames {
+        state.rename(old, &detour(old));
+    }
+    for (old, new) in renames {
+        state.rename(&detour(old), new);
+    }
+}
+
+/// Rewrites the `cairn:address` tag of the object `resource` records to `to`, when the object
+/// carries `owner`'s tags.
+///
+/// # Errors
+/// The cloud's, when it cannot be read or tagged.
+pub async fn retag(
+    provider: &dyn Provider,
+    owner: &Owner,
+    resource: &StateResource,
+    to: &Address,
+) -> Result<MoveTag, ProviderError> {
+    if !resource.kind.takes_tags() {
+        return Ok(MoveTag::Untagged);
+    }
+    let (region, kind, id) = (&resource.region, resource.kind, resource.id.as_str());
+    let live = match provider.import(region, kind, id).await {
+        Ok(live) => live,
+        Err(ProviderError::NotFound { .. }) => return Ok(MoveTag::Gone),
+        Err(error) => return Err(error),
+    };
+    if Owner::of(&live.tags).as_ref() != Some(owner) {
+        return Ok(MoveTag::NotOwned);
+    }
+    match provider
+        .set_ownership(region, kind, id, &owner.tags_for(to))
+        .await
+    {
+        Ok(_) => Ok(MoveTag::Rewritten),
+        Err(ProviderError::NotFound { .. }) => Ok(MoveTag::Gone),
         Err(error) => Err(error),
     }
 }

@@ -1,4 +1,4 @@
-//! Views of recorded state: `cairn show`, `output`, `state list|show|rm`, `import` and
+//! Views of recorded state: `cairn show`, `output`, `state list|show|mv|rm`, `import` and
 //! `force-unlock`.
 //!
 //! Promise: sensitive values show as `(sensitive value)` in text and JSON alike;
@@ -7,7 +7,7 @@
 use super::SENSITIVE;
 use crate::cli::output::{eprintln, println};
 use crate::model::{Address, is_known};
-use crate::ops::{Imported, Removal};
+use crate::ops::{Imported, Move, MoveTag, Removal};
 use crate::state::{StateDocument, StateOutput, StateResource};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -156,6 +156,25 @@ pub fn removed(removal: &Removal) -> ExitCode {
     }
     eprintln!("hint: run `cairn state rm` again once the cloud answers");
     ExitCode::FAILURE
+}
+
+/// `cairn state mv`: each address moved and what became of its tags.
+pub fn moved(moves: &[Move]) {
+    for moved in moves {
+        let tag = match moved.tag {
+            MoveTag::Rewritten => "address tag rewritten",
+            MoveTag::Untagged => "its kind takes no tags",
+            MoveTag::Gone => "already gone from the cloud",
+            MoveTag::NotOwned => {
+                "it carries no ownership tags of this environment, left as they are"
+            }
+        };
+        println!("Moved {} to {} ({}): {tag}", moved.from, moved.to, moved.id);
+    }
+    println!(
+        "Successfully moved {}. Nothing was replaced.",
+        super::counted(moves.len(), "object")
+    );
 }
 
 /// `cairn import`.
