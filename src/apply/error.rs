@@ -60,4 +60,7 @@ pub enum ApplyError {
     /// wait on each other); nothing was run.
     #[error("internal error: the plan's steps are inconsistent: {reason}")]
     InvalidPlan { reason: String },
+    /// A move's tag rewrite failed; no step was run.
+    #[error(transparent)]
+    Move(Box<super::moves::MoveError>),
 }

@@ -15,14 +15,15 @@
 use super::concurrency::{Concurrency, LimitChange};
 use super::error::{ApplyError, StepError};
 use super::events::{ApplyEvent, ApplyObserver};
+use super::moves::run_moves;
 use super::options::ApplyOptions;
 use super::prepare::{Prepared, ProviderCall, idempotency_token, prepare};
 use super::record::{CallOutcome, record_adopted, record_drift, record_outputs, record_step};
 use super::report::ApplyReport;
 use super::sink::StateSink;
-use crate::model::Address;
+use crate::model::{Address, Owner};
 use crate::plan::{Operation, Plan};
-use crate::provider::{Provider, ProviderError};
+use crate::provider::{Provider, ProviderError, Retrying};
 use crate::state::{HistoryEntry, StateDocument};
 use crate::util::backoff::Backoff;
 use std::collections::{BTreeSet, HashMap};
@@ -39,6 +40,8 @@ use tokio::time::Instant;
 /// executor trusts the plan.
 ///
 /// In order:
+/// 0. Moves: each moved object's address tag is rewritten (retried while the cloud throttles)
+///    and its state entry renamed; a failure saves the moves done and stops there.
 /// 1. Resources the plan adopted and drift its refresh found (in any plan, not only a
 ///    refresh-only one: it is what the cloud holds) are recorded and saved.
 /// 2. Unless the plan is refresh-only, steps run as soon as every step in their
@@ -68,7 +71,22 @@ pub async fn execute(
         executor.fatal = Some(ApplyError::InvalidPlan { reason });
         return executor.into_report(started);
     }
-    let mut changed = record_adopted(&mut executor.state, &plan.adopted);
+    let owner = Owner {
+        stack: plan.stack.clone(),
+        env: plan.environment.clone(),
+    };
+    let provider = Retrying::wrap(executor.provider.clone());
+    let (mut changed, failed_move) =
+        run_moves(provider.as_ref(), &owner, &mut executor.state, &plan.moves).await;
+    if let Some(error) = failed_move {
+        if let Err(persist) = executor.persist() {
+            executor.fatal = Some(persist);
+        } else {
+            executor.fatal = Some(ApplyError::Move(Box::new(error)));
+        }
+        return executor.into_report(started);
+    }
+    changed |= record_adopted(&mut executor.state, &plan.adopted);
     changed |= record_drift(&mut executor.state, &plan.drift);
     if changed && let Err(error) = executor.persist() {
         executor.fatal = Some(error);

@@ -2,6 +2,8 @@
 //! state after every completed step.
 //!
 //! Promises:
+//! - Moves (`moved` blocks) run first: tags rewritten in place, state entries renamed, no
+//!   object touched otherwise ([`moves`]).
 //! - A step starts only after every step in its `after_steps` completed, and its references
 //!   are resolved from the state those steps wrote.
 //! - At most `ApplyOptions::parallelism` provider calls are in flight; throttling lowers that
@@ -20,6 +22,7 @@ mod concurrency;
 mod error;
 mod events;
 mod executor;
+mod moves;
 mod options;
 mod prepare;
 mod record;
@@ -32,6 +35,7 @@ mod tests;
 pub use error::{ApplyError, StepError};
 pub use events::{ApplyEvent, ApplyObserver, SilentObserver};
 pub use executor::execute;
+pub use moves::{MoveError, MoveTag, retag};
 pub use options::ApplyOptions;
 pub use report::ApplyReport;
 pub use sink::StateSink;

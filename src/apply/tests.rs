@@ -320,6 +320,7 @@ fn plan_for(state: &StateDocument, steps: Vec<Step>) -> Plan {
         steps,
         drift: Vec::new(),
         adopted: Vec::new(),
+        moves: Vec::new(),
         outputs: BTreeMap::new(),
         refresh_calls: CallCount::default(),
         refresh_only: false,

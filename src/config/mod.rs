@@ -14,6 +14,7 @@ pub mod format;
 pub mod functions;
 mod load;
 pub mod module;
+pub mod moved;
 pub mod policy;
 pub mod references;
 pub mod regions;

@@ -8,7 +8,7 @@ use super::schema::BlockSchema;
 use super::source::{Sources, Span};
 use super::tree::{Attr, BlockDef};
 use super::types::TypeConstraint;
-use crate::model::Value;
+use crate::model::{Moved, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -64,6 +64,8 @@ pub struct Module {
     pub resources: Vec<BlockDef>,
     pub calls: Vec<ModuleCall>,
     pub outputs: BTreeMap<String, Output>,
+    /// `moved` blocks, in file and source order (the root module's only: modules take none).
+    pub moves: Vec<Moved>,
     /// `(type, name)` → position in `resources`, so lookups stay fast in large stacks.
     resource_index: BTreeMap<(String, String), usize>,
 }
@@ -97,7 +99,7 @@ pub fn build_module(
     let mut declared: BTreeMap<(String, String), Span> = BTreeMap::new();
     for (_, block) in blocks {
         let key = (block.ident.clone(), block.name().to_string());
-        if !matches!(block.ident.as_str(), "locals" | "stack") {
+        if !matches!(block.ident.as_str(), "locals" | "stack" | "moved") {
             if let Some(first) = declared.get(&key) {
                 diagnostics.push(
                     Diagnostic::at(
@@ -161,6 +163,11 @@ pub fn build_module(
                         span: block.label_span,
                     },
                 );
+            }
+            "moved" => {
+                if let Some(moved) = super::moved::read_moved(sources, block, diagnostics) {
+                    module.moves.push(moved);
+                }
             }
             "stack" | "environment" => {}
             _ => {

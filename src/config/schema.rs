@@ -312,8 +312,11 @@ pub static OUTPUT: BlockSchema = block(
     &[],
 );
 
+/// `moved { from = network.main  to = network.core }`: see [`super::moved`].
+pub static MOVED: BlockSchema = block("moved", &[], &[required("from"), required("to")], &[]);
+
 /// Blocks a stack's own files may hold.
-pub static STACK_BLOCKS: [&BlockSchema; 13] = [
+pub static STACK_BLOCKS: [&BlockSchema; 14] = [
     &STACK,
     &VARIABLE,
     &LOCALS,
@@ -327,6 +330,7 @@ pub static STACK_BLOCKS: [&BlockSchema; 13] = [
     &BACKUP_POLICY,
     &MODULE,
     &OUTPUT,
+    &MOVED,
 ];
 
 /// Blocks a module's files may hold: a module has no stack and no environments of its own.

@@ -12,11 +12,13 @@ mod address;
 pub mod cloud;
 mod kind;
 pub mod limits;
+mod moved;
 mod reference;
 pub mod regions;
 
 pub use address::Address;
 pub use kind::{AttributeChange, Kind};
+pub use moved::{MoveCollision, Moved, name_parts, original_path, resolve as resolve_moves};
 pub use reference::{Reference, contains_reference, is_known, reference, references_in, resolve};
 
 use serde::{Deserialize, Serialize};

@@ -33,7 +33,7 @@ pub use run::{
     ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan,
 };
 pub use state_ops::{
-    ImportRequest, Imported, Move, MoveTag, Removal, force_unlock, import, read_state, state_move,
+    ImportRequest, Imported, Move, Removal, force_unlock, import, read_state, state_move,
     state_remove,
 };
 pub use status::dr_status;

@@ -325,6 +325,12 @@ async fn plan_placed(
         refresh_only: request.refresh_only,
         destroy: request.destroy,
         parked_regions: placement.parked_regions.clone(),
+        // A destroy deletes what state records wherever it is recorded: nothing to move.
+        moves: if request.destroy {
+            Vec::new()
+        } else {
+            stack.config.root.moves.clone()
+        },
     };
     Ok(plan::plan(desired, &outputs, state, &observed, &options)?)
 }

@@ -6,6 +6,7 @@
 
 use super::OpsError;
 use super::run::{PlanRequest, Stack};
+use crate::apply::{MoveTag, retag};
 use crate::model::{Address, Owner, TAG_ADDRESS, Tags};
 use crate::provider::{Provider, ProviderError, Retrying};
 use crate::state::{StateBackend, StateDocument, StateResource};
@@ -289,19 +290,6 @@ pub struct Move {
     pub tag: MoveTag,
 }
 
-/// What a move did to the object's ownership tags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MoveTag {
-    /// Rewritten to the new address, in place.
-    Rewritten,
-    /// The kind takes no tags (found through its parent), so there was nothing to rewrite.
-    Untagged,
-    /// The object is gone from the cloud; the next plan reports it deleted.
-    Gone,
-    /// Another owner's tags (or none) are on it; they are left as they are.
-    NotOwned,
-}
-
 /// Moves the resources matching `from` (an exact address or a block path, as `--target`) to
 /// the same addresses under `to`, rewriting each object's `cairn:address` tag in place first:
 /// no object is replaced, and its id stays. The tags are rewritten before the state is
@@ -373,59 +361,13 @@ pub async fn state_move(
         .iter()
         .map(|moved| (moved.from.clone(), moved.to.clone()))
         .collect();
-    rename_all(&mut held.state, &done);
+    held.state.rename_all(&done);
     if !done.is_empty() {
         held.write("state mv", &format!("moved {from} to {to}"))?;
     }
     match failure {
         Some(error) => Err(error),
         None => Ok(moves),
-    }
-}
-
-/// Renames every `(from, to)` pair in `state` through a detour of fresh keys, so a move that
-/// swaps two addresses (or shifts a row of `for_each` keys) never overwrites an entry it has
-/// yet to move.
-pub(crate) fn rename_all(state: &mut StateDocument, renames: &[(Address, Address)]) {
-    let detour = |address: &Address| Address::new(format!("\u{0}moving\u{0}{address}"));
-    for (old, _) in renames {
-        state.rename(old, &detour(old));
-    }
-    for (old, new) in renames {
-        state.rename(&detour(old), new);
-    }
-}
-
-/// Rewrites the `cairn:address` tag of the object `resource` records to `to`, when the object
-/// carries `owner`'s tags.
-///
-/// # Errors
-/// The cloud's, when it cannot be read or tagged.
-pub async fn retag(
-    provider: &dyn Provider,
-    owner: &Owner,
-    resource: &StateResource,
-    to: &Address,
-) -> Result<MoveTag, ProviderError> {
-    if !resource.kind.takes_tags() {
-        return Ok(MoveTag::Untagged);
-    }
-    let (region, kind, id) = (&resource.region, resource.kind, resource.id.as_str());
-    let live = match provider.import(region, kind, id).await {
-        Ok(live) => live,
-        Err(ProviderError::NotFound { .. }) => return Ok(MoveTag::Gone),
-        Err(error) => return Err(error),
-    };
-    if Owner::of(&live.tags).as_ref() != Some(owner) {
-        return Ok(MoveTag::NotOwned);
-    }
-    match provider
-        .set_ownership(region, kind, id, &owner.tags_for(to))
-        .await
-    {
-        Ok(_) => Ok(MoveTag::Rewritten),
-        Err(ProviderError::NotFound { .. }) => Ok(MoveTag::Gone),
-        Err(error) => Err(error),
     }
 }
 

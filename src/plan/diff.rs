@@ -12,9 +12,12 @@ use super::reconcile::{Reconciled, reconcile};
 use super::refresh::Observed;
 use super::scope::Scope;
 use super::{
-    Change, ChangeAction, Operation, PLAN_FORMAT_VERSION, Plan, PlanError, ProtectedResource, Step,
+    Change, ChangeAction, Move, Operation, PLAN_FORMAT_VERSION, Plan, PlanError, ProtectedResource,
+    Step,
 };
-use crate::model::{Address, Attributes, DesiredResource, Owner, Tags, Value};
+use crate::model::{
+    Address, Attributes, DesiredResource, Moved, Owner, TAG_ADDRESS, Tags, Value, resolve_moves,
+};
 use crate::state::{StateDocument, StateOutput, StateResource};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,6 +34,8 @@ pub struct PlanOptions {
     /// Regions left out entirely (a failed-over environment's primary): what state records
     /// there is neither read, changed nor deleted, and stays in state as it is.
     pub parked_regions: BTreeSet<String>,
+    /// The configuration's `moved` blocks, in source order.
+    pub moves: Vec<Moved>,
 }
 
 /// Plans the changes that make the cloud match `desired`.
@@ -50,6 +55,12 @@ pub fn plan(
     observed: &Observed,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
+    // Step 0: moves. What `moved` blocks move is recorded, and found by its tags, at its new
+    // address before anything else looks at an address, so the rest of the plan compares the
+    // object with its new block and never sees a destroy and a create.
+    let (moved_state, moved_observed, moves) = apply_moves(state, observed, &options.moves)?;
+    let (state, observed) = (&moved_state, &moved_observed);
+
     // Step 1: the scope. `--target` and parked regions decide which addresses may be read as
     // gone, changed or deleted, so they come before anything is compared.
     let scope = Scope::new(desired, state, observed, options)?;
@@ -67,6 +78,7 @@ pub fn plan(
         steps: Vec::new(),
         drift: reconciled.drift.clone(),
         adopted: reconciled.adopted.clone(),
+        moves,
         outputs: outputs.clone(),
         refresh_calls: observed.calls.clone(),
         refresh_only: options.refresh_only,
@@ -130,6 +142,60 @@ pub fn plan(
     )?;
     plan.changes = changes;
     Ok(plan)
+}
+
+/// `state` and `observed` as they are once `moves` ran, and the moves planned, one per object.
+///
+/// # Errors
+/// [`PlanError::MoveTargetExists`] for a move onto an address state records for another object.
+fn apply_moves(
+    state: &StateDocument,
+    observed: &Observed,
+    moves: &[Moved],
+) -> Result<(StateDocument, Observed, Vec<Move>), PlanError> {
+    let renames = resolve_moves(moves, state.resources.keys()).map_err(|collision| {
+        PlanError::MoveTargetExists {
+            from: collision.from,
+            to: collision.to,
+            location: collision.source,
+        }
+    })?;
+    let planned: Vec<Move> = renames
+        .iter()
+        .filter_map(|(from, to)| {
+            let recorded = state.resources.get(from)?;
+            Some(Move {
+                from: from.clone(),
+                to: to.clone(),
+                kind: recorded.kind,
+                region: recorded.region.clone(),
+                id: recorded.id.clone(),
+            })
+        })
+        .collect();
+    let pairs: Vec<(Address, Address)> = renames.into_iter().collect();
+    let mut state = state.clone();
+    state.rename_all(&pairs);
+    // The refresh found the objects by their old address tags (the new ones, after a run that
+    // died between rewriting the tags and saving state): either way they are the moved ones.
+    let mut observed = observed.clone();
+    for (from, to) in &pairs {
+        if let Some(objects) = observed.resources.remove(from) {
+            // Their address tags as the apply leaves them, so the rewrite is not drift.
+            let objects = objects.into_iter().map(|mut object| {
+                if let Some(tag) = object.tags.get_mut(TAG_ADDRESS) {
+                    *tag = to.to_string();
+                }
+                object
+            });
+            observed
+                .resources
+                .entry(to.clone())
+                .or_default()
+                .extend(objects);
+        }
+    }
+    Ok((state, observed, planned))
 }
 
 /// Refuses replacements and deletes of resources with `prevent_destroy`.

@@ -28,6 +28,19 @@ pub enum PlanError {
     ))]
     PreventDestroy { resources: Vec<ProtectedResource> },
 
+    /// A `moved` block leads onto an address state records for another object.
+    #[error(
+        "the `moved` block at {location} moves `{from}` to `{to}`, but `{to}` is already managed"
+    )]
+    #[diagnostic(help(
+        "one object is managed at one address: `cairn state rm {to}` releases the object there, or point the `moved` block elsewhere"
+    ))]
+    MoveTargetExists {
+        from: Address,
+        to: Address,
+        location: SourceLocation,
+    },
+
     /// The desired resources depend on each other in a circle.
     #[error("dependency cycle between {}", AddressList(.addresses))]
     DependencyCycle { addresses: Vec<Address> },

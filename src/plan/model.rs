@@ -32,6 +32,10 @@ pub struct Plan {
     /// that this plan records instead of creating again.
     #[serde(default)]
     pub adopted: Vec<StateResource>,
+    /// Objects that stay as they are but are recorded at a new address (`moved` blocks): apply
+    /// rewrites their address tags and their state entries before any step runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<Move>,
     /// Outputs as the configuration defines them (may hold references resolved at apply).
     #[serde(default)]
     pub outputs: BTreeMap<String, StateOutput>,
@@ -67,6 +71,16 @@ impl PolicyFinding {
     pub fn is_error(&self) -> bool {
         self.severity == "error"
     }
+}
+
+/// One object a `moved` block moves: the same object, recorded and tagged at `to` from now on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    pub from: Address,
+    pub to: Address,
+    pub kind: Kind,
+    pub region: String,
+    pub id: String,
 }
 
 /// What happens to one address, as the user reads it.
@@ -197,6 +211,7 @@ impl Plan {
     /// Whether applying this plan changes anything (cloud or state).
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
+            || !self.moves.is_empty()
             || !self.adopted.is_empty()
             || (self.refresh_only && !self.drift.is_empty())
     }

@@ -5,9 +5,10 @@
 //! only `cairn output --name NAME` prints one raw, because that is what it is asked for.
 
 use super::SENSITIVE;
+use crate::apply::MoveTag;
 use crate::cli::output::{eprintln, println};
 use crate::model::{Address, is_known};
-use crate::ops::{Imported, Move, MoveTag, Removal};
+use crate::ops::{Imported, Move, Removal};
 use crate::state::{StateDocument, StateOutput, StateResource};
 use serde_json::Value;
 use std::collections::BTreeMap;

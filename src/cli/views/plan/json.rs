@@ -17,7 +17,8 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "region", "action", "before", "after", "before_tags", "after_tags", "replace_because",
 /// "create_before_destroy"}], "summary": {"create", "update", "replace", "delete"}, "drift":
 /// [{"address", "kind", "region", "what", "attributes": {name: {"before", "after"}}}],
-/// "adopted": [{"address", "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
+/// "adopted": [{"address", "kind", "region", "id"}], "moves": [{"from", "to", "kind", "region",
+/// "id"}], "refresh_calls": {"reads", "mutations"},
 /// "policy": [{"rule", "severity", "message", "location", "addresses"}]}`.
 /// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
@@ -88,6 +89,7 @@ pub fn render_json(plan: &Plan) -> Value {
         "summary": plan.summary(),
         "drift": drift,
         "adopted": adopted,
+        "moves": plan.moves,
         "refresh_calls": plan.refresh_calls,
         "policy": plan.policy,
     })

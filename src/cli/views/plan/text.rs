@@ -1,5 +1,5 @@
 //! The human view of a plan, shaped like Terraform's: what changed outside Cairn, what will be
-//! adopted, each change with its attributes, and one summary line.
+//! adopted, what moved, each change with its attributes, and one summary line.
 //!
 //! Attributes are listed one a line in HCL syntax; nested values are indented blocks (see
 //! [`super::value`]). A create leaves out what it does not set (`null`); an update shows
@@ -35,12 +35,16 @@ pub fn summary_line(plan: &Plan) -> String {
                 .to_string()
         };
     }
-    if plan.changes.is_empty() && plan.adopted.is_empty() {
+    if plan.changes.is_empty() && plan.adopted.is_empty() && plan.moves.is_empty() {
         return "No changes. Your infrastructure matches the configuration.".to_string();
     }
     let summary = plan.summary();
+    let moves = match plan.moves.len() {
+        0 => String::new(),
+        count => format!(", {count} to move"),
+    };
     format!(
-        "Plan: {} to add, {} to change, {} to destroy.",
+        "Plan: {} to add, {} to change, {} to destroy{moves}.",
         summary.create + summary.replace,
         summary.update,
         summary.delete + summary.replace
@@ -69,6 +73,23 @@ pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
                 painter.paint("#", Style::new().bold()),
                 painter.paint(adopted.address.as_str(), Style::new().bold()),
                 adopted.id
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.moves.is_empty() {
+        out.push_str(
+            "Cairn will record these objects at their new addresses and rewrite their address \
+             tags in place (`moved` blocks); nothing is destroyed or created for them:\n\n",
+        );
+        for moved in &plan.moves {
+            let _ = writeln!(
+                out,
+                "  {} {} has moved to {} (`{}`)",
+                painter.paint("#", Style::new().bold()),
+                painter.paint(moved.from.as_str(), Style::new().bold()),
+                painter.paint(moved.to.as_str(), Style::new().bold()),
+                moved.id
             );
         }
         out.push('\n');
