@@ -16,7 +16,8 @@ use super::{
     Step,
 };
 use crate::model::{
-    Address, Attributes, DesiredResource, Moved, Owner, TAG_ADDRESS, Tags, Value, resolve_moves,
+    Address, Attributes, DesiredResource, Kind, Moved, Owner, TAG_ADDRESS, Tags, Value,
+    resolve_moves,
 };
 use crate::state::{StateDocument, StateOutput, StateResource};
 use std::collections::{BTreeMap, BTreeSet};
@@ -194,6 +195,33 @@ fn apply_moves(
                 .or_default()
                 .extend(objects);
         }
+    }
+    // An object is its id: one found under another address tag than the one state records it
+    // at is that record (a cloud that reports a rewritten tag late, as moto's launch templates
+    // do, or a tag changed by hand), never an orphan to adopt and delete.
+    let recorded_at: BTreeMap<(&str, Kind), &Address> = state
+        .resources
+        .values()
+        .map(|resource| ((resource.id.as_str(), resource.kind), &resource.address))
+        .collect();
+    let mut misplaced = Vec::new();
+    for (address, objects) in &mut observed.resources {
+        objects.retain(
+            |object| match recorded_at.get(&(object.id.as_str(), object.kind)) {
+                Some(recorded) if *recorded != address => {
+                    misplaced.push(((*recorded).clone(), object.clone()));
+                    false
+                }
+                _ => true,
+            },
+        );
+    }
+    observed.resources.retain(|_, objects| !objects.is_empty());
+    for (address, mut object) in misplaced {
+        if let Some(tag) = object.tags.get_mut(TAG_ADDRESS) {
+            *tag = address.to_string();
+        }
+        observed.resources.entry(address).or_default().push(object);
     }
     Ok((state, observed, planned))
 }

@@ -1,0 +1,185 @@
+//! Refactoring without destroying (issue 17) through the CLI on AWS (moto), checked from
+//! outside with boto3: `moved` blocks rename a network and move the web tier into a module
+//! with the same VPC, security group, launch template and group, their address tags rewritten
+//! in place; `state mv` does the same for a one-off rename. `tests/refactor.rs` and
+//! `tests/state_cli.rs` run the same stories on the simulated cloud.
+//!
+//! Needs `CAIRN_TEST_AWS_ENDPOINT` (set by `scripts/test` / `scripts/moto start`); without it
+//! the tests fail. Each test gets its own stack name, so runs share one moto without resets.
+#![cfg(feature = "aws")]
+
+mod common;
+mod moto;
+
+use common::{Error, Stack, TestResult};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/refactor");
+
+/// `file` of the `refactor` fixture on AWS under the stack name `name`.
+fn on_aws(file: &str, name: &str) -> Result<String, Error> {
+    let text = std::fs::read_to_string(Path::new(FIXTURE).join(file))?;
+    Ok(text
+        .replace("stack \"refactor\"", &format!("stack \"{name}\""))
+        .replace("cloud = \"sim\"", "cloud = \"aws\""))
+}
+
+/// The `refactor` fixture (with its module) on AWS under a stack name unique to the test,
+/// applied to `dev`. Returns the stack and its name.
+fn applied() -> Result<(Stack, String), Error> {
+    let name = format!(
+        "refactor-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let stack = Stack::from_text(&on_aws("main.hcl", &name)?)?;
+    let module = stack.path().join("modules/web");
+    std::fs::create_dir_all(&module)?;
+    std::fs::copy(
+        Path::new(FIXTURE).join("modules/web/main.hcl"),
+        module.join("main.hcl"),
+    )?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    Ok((stack, name))
+}
+
+fn run(stack: &Stack, args: &[&str]) -> Result<String, Error> {
+    let output = stack
+        .cairn(args)?
+        .envs(moto::aws_env(&moto::endpoint()))
+        .output()?;
+    Ok(common::succeeded(args, &output))
+}
+
+fn plan_json(stack: &Stack) -> Result<Value, Error> {
+    Ok(serde_json::from_str(&run(
+        stack,
+        &["plan", "-e", "dev", "--json"],
+    )?)?)
+}
+
+/// The `cairn:address` tag moto holds on each EC2 object and group of stack `name`, read with
+/// boto3: id (group name for groups) → address.
+fn address_tags(name: &str) -> BTreeMap<String, String> {
+    let found = moto::boto3(
+        r#"
+import boto3, json, sys
+stack = sys.argv[1]
+ec2 = boto3.client("ec2", region_name="us-east-1")
+autoscaling = boto3.client("autoscaling", region_name="us-east-1")
+found = {}
+for page in ec2.get_paginator("describe_tags").paginate(
+        Filters=[{"Name": "key", "Values": ["cairn:stack"]}, {"Name": "value", "Values": [stack]}]):
+    for tag in page["Tags"]:
+        found[tag["ResourceId"]] = None
+for page in ec2.get_paginator("describe_tags").paginate(
+        Filters=[{"Name": "key", "Values": ["cairn:address"]}]):
+    for tag in page["Tags"]:
+        if tag["ResourceId"] in found:
+            found[tag["ResourceId"]] = tag["Value"]
+for page in autoscaling.get_paginator("describe_auto_scaling_groups").paginate():
+    for group in page["AutoScalingGroups"]:
+        tags = {tag["Key"]: tag["Value"] for tag in group.get("Tags", [])}
+        if tags.get("cairn:stack") == stack:
+            found[group["AutoScalingGroupName"]] = tags.get("cairn:address")
+print(json.dumps(found))
+"#,
+        &[name],
+    );
+    found
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(id, address)| (id.clone(), address.as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// What the old address becomes under the fixture's `moved` blocks.
+fn moved(address: &str) -> String {
+    if let Some(rest) = address.strip_prefix("network.main") {
+        format!("network.core{rest}")
+    } else {
+        format!("module.web.{address}")
+    }
+}
+
+/// Every recorded object that takes tags carries its recorded address in its tag on moto.
+fn assert_tags_match_state(stack: &Stack, name: &str) -> TestResult {
+    let tags = address_tags(name);
+    for (address, id) in stack.state_resources("dev")? {
+        if address.contains(".scaling.") {
+            continue;
+        }
+        assert_eq!(tags.get(&id), Some(&address), "tag of {id} in {tags:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn on_aws_moved_blocks_rename_a_network_and_move_the_web_tier_replacing_nothing() -> TestResult {
+    let (stack, name) = applied()?;
+    let before = stack.state_resources("dev")?;
+    std::fs::write(
+        stack.path().join("main.hcl"),
+        on_aws("after.hcl.txt", &name)?,
+    )?;
+    std::fs::write(
+        stack.path().join("moves.hcl"),
+        on_aws("moves.hcl.txt", &name)?,
+    )?;
+
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{plan}"
+    );
+    assert_eq!(plan["moves"].as_array().map(Vec::len), Some(before.len()));
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+
+    let expected: BTreeMap<String, String> = before
+        .iter()
+        .map(|(address, id)| (moved(address), id.clone()))
+        .collect();
+    assert_eq!(stack.state_resources("dev")?, expected);
+    assert_tags_match_state(&stack, &name)?;
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
+    Ok(())
+}
+
+#[test]
+fn on_aws_state_mv_rewrites_the_address_tags_in_place() -> TestResult {
+    let (stack, name) = applied()?;
+    let before = stack.state_resources("dev")?;
+    let config = stack.path().join("main.hcl");
+    let renamed = std::fs::read_to_string(&config)?
+        .replace("network \"main\"", "network \"core\"")
+        .replace("network.main", "network.core");
+    std::fs::write(&config, renamed)?;
+
+    let moved = run(
+        &stack,
+        &["state", "mv", "-e", "dev", "network.main", "network.core"],
+    )?;
+    assert!(moved.contains("Successfully moved 5 objects."), "{moved}");
+    assert_tags_match_state(&stack, &name)?;
+    let after = stack.state_resources("dev")?;
+    assert_eq!(
+        after["network.core[us-east-1]"],
+        before["network.main[us-east-1]"]
+    );
+
+    // Only the `Name` tags, which follow the block's name, change, in place.
+    let plan = plan_json(&stack)?;
+    assert_eq!(plan["summary"]["create"], 0, "{plan}");
+    assert_eq!(plan["summary"]["delete"], 0, "{plan}");
+    assert_eq!(plan["summary"]["replace"], 0, "{plan}");
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
+    Ok(())
+}
