@@ -154,6 +154,21 @@ async fn zones_of_a_region() {
 }
 
 #[tokio::test]
+async fn load_balancer_target_group_listener() {
+    conformance::load_balancer_target_group_listener(&provider().await, &fixture("balancer")).await;
+}
+
+#[tokio::test]
+async fn alarm_thresholds() {
+    conformance::alarm_thresholds(&provider().await, &fixture("alarm")).await;
+}
+
+#[tokio::test]
+async fn dns_failover_records() {
+    conformance::dns_failover_records(&provider().await, &fixture("dns")).await;
+}
+
+#[tokio::test]
 async fn a_malformed_endpoint_is_refused_before_any_call() {
     let refused = AwsProvider::connect(&AwsSettings {
         endpoint: Some("127.0.0.1:5000".to_string()),

@@ -162,6 +162,50 @@ const KINDS: [&str; 10] = [
     "instance",
 ];
 
+/// Where the stack's DNS name points: each failover record's alias (by role), and the DNS
+/// names of the stack's load balancers in each region.
+const DNS: &str = r#"
+import boto3, json, sys
+stack = sys.argv[1]
+def tags(items):
+    return {item["Key"]: item["Value"] for item in items or []}
+route53 = boto3.client("route53")
+out = {"records": {}, "balancers": {}}
+for zone in route53.list_hosted_zones()["HostedZones"]:
+    zone_id = zone["Id"].split("/")[-1]
+    owner = tags(route53.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id)["ResourceTagSet"].get("Tags"))
+    if owner.get("cairn:stack") != stack:
+        continue
+    for record in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]:
+        if "AliasTarget" in record and record.get("Failover"):
+            out["records"][record["Failover"]] = record["AliasTarget"]["DNSName"].rstrip(".").lower()
+for region in ["us-east-1", "us-west-2"]:
+    elbv2 = boto3.client("elbv2", region_name=region)
+    balancers = elbv2.describe_load_balancers()["LoadBalancers"]
+    owned = []
+    for balancer in balancers:
+        found = elbv2.describe_tags(ResourceArns=[balancer["LoadBalancerArn"]])["TagDescriptions"]
+        if found and tags(found[0].get("Tags")).get("cairn:stack") == stack:
+            owned.append(balancer["DNSName"].lower())
+    out["balancers"][region] = owned
+print(json.dumps(out))
+"#;
+
+/// The region whose load balancer the PRIMARY record of the stack's name answers with.
+fn answering_region(stack: &str) -> String {
+    let dns = boto3(DNS, &[stack]);
+    let primary = &dns["records"]["PRIMARY"];
+    [REGION, DR_REGION]
+        .into_iter()
+        .find(|region| {
+            dns["balancers"][region]
+                .as_array()
+                .is_some_and(|names| names.contains(primary))
+        })
+        .unwrap_or_else(|| panic!("the primary record names no load balancer of the stack: {dns}"))
+        .to_string()
+}
+
 fn list<'a>(inventory: &'a Value, region: &str, kind: &str) -> &'a Vec<Value> {
     inventory[region][kind]
         .as_array()
@@ -245,9 +289,10 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
     let stack = webapp.stack.as_str();
 
     let stdout = production(&webapp, &["apply", "--auto-approve"]);
-    // 15 resources in us-east-1, and the pilot light's network and firewalls (11) in us-west-2.
+    // 21 resources in us-east-1, the pilot light's network, firewalls and load balancer (15)
+    // in us-west-2, and the DNS name's zone, health check and failover records (4).
     assert!(
-        stdout.contains("Apply complete! Resources: 26 added, 0 changed, 0 destroyed."),
+        stdout.contains("Apply complete! Resources: 40 added, 0 changed, 0 destroyed."),
         "{stdout}"
     );
     let backup = json_of(&production(&webapp, &["backup", "run", "--json"]));
@@ -283,7 +328,7 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
             ("subnet", 6),
             ("internet_gateway", 1),
             ("route_table", 1),
-            ("security_group", 2),
+            ("security_group", 3),
             ("launch_template", 1),
             ("volume", 1),
             ("snapshot", 1),
@@ -298,7 +343,7 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
             ("subnet", 6),
             ("internet_gateway", 1),
             ("route_table", 1),
-            ("security_group", 2),
+            ("security_group", 3),
             ("launch_template", 0),
             ("volume", 0),
             ("snapshot", 1),
@@ -315,9 +360,11 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
     assert_eq!(report["region"], json!(DR_REGION));
     assert_eq!(report["kept"], json!(true));
     assert_eq!(report["destroyed"], Value::Null);
+    // The primary region's 21 resources, and the drill's own DNS zone and plain `www-drill`
+    // record: a drill never touches the live name.
     assert_eq!(
         report["created"],
-        json!(15),
+        json!(23),
         "the whole environment: {report}"
     );
     assert!(rto > 0.0, "{report}");
@@ -471,7 +518,8 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
             "{attribute}"
         );
     }
-    assert_eq!(template["security_groups"], json!(ids(&drill_groups)));
+    // The servers' firewalls (the load balancer's own is the balancer's).
+    assert_eq!(template["security_groups"], json!(ids(&[web, app])));
 
     // The group: over the drill's public subnets, on its template, the primary's sizes, its
     // scaling policy, and its instances launched in the DR region.
@@ -598,6 +646,7 @@ fn production_fails_over_to_the_dr_region_and_back_on_moto() {
     let stack = webapp.stack.as_str();
     production(&webapp, &["apply", "--auto-approve"]);
     production(&webapp, &["backup", "run"]);
+    assert_eq!(answering_region(stack), REGION);
 
     let failover = json_of(&production(
         &webapp,
@@ -610,6 +659,8 @@ fn production_fails_over_to_the_dr_region_and_back_on_moto() {
         failover["rto_seconds"], failover["rpo_seconds"]
     );
     production(&webapp, &["plan", "--detailed-exitcode"]);
+    // The name now answers from the DR region's load balancer.
+    assert_eq!(answering_region(stack), DR_REGION);
 
     let moved = boto3(INVENTORY, &[stack]);
     let running = of_env(&moved, DR_REGION, "production");
@@ -640,6 +691,7 @@ fn production_fails_over_to_the_dr_region_and_back_on_moto() {
         failback["rto_seconds"], failback["rpo_seconds"]
     );
     production(&webapp, &["plan", "--detailed-exitcode"]);
+    assert_eq!(answering_region(stack), REGION);
 
     let home = boto3(INVENTORY, &[stack]);
     // The primary's data volume starts from the copy of the DR volume's fresh snapshot.

@@ -3,7 +3,9 @@
 //! `cairn apply -e aws` on a copy of `examples/webapp`, then the cloud is inspected with boto3
 //! from the project venv (never through Cairn): ownership tags on every resource, the
 //! firewall rules as written, the autoscaling group over its subnets with running instances,
-//! its scaling policy, the pilot light (network and firewalls) in the DR region. Changes made
+//! its scaling policy, the load balancer its instances are registered behind, the CPU and 5xx
+//! alarms, the DNS name failing over to the pilot light (network, firewalls and load
+//! balancer) in the DR region. Changes made
 //! behind Cairn's back show as drift and are put back; a destroy leaves nothing tagged with the
 //! stack in either region.
 //!
@@ -77,15 +79,78 @@ out["scaling_policy"] = [{
 } for g in asgs
   for page in autoscaling.get_paginator("describe_policies").paginate(AutoScalingGroupName=g["AutoScalingGroupName"])
   for p in page["ScalingPolicies"]]
+# Elastic Load Balancing lists without tags: ownership comes from DescribeTags.
+elbv2 = boto3.client("elbv2", region_name=region)
+def elb_owned(items, key):
+    arns = [item[key] for item in items]
+    found = {}
+    for start in range(0, len(arns), 20):
+        for description in elbv2.describe_tags(ResourceArns=arns[start:start + 20])["TagDescriptions"]:
+            found[description["ResourceArn"]] = tags(description.get("Tags"))
+    return [(item, found.get(item[key], {})) for item in items if found.get(item[key], {}).get("cairn:stack") == stack]
+balancers = elb_owned(elbv2.describe_load_balancers()["LoadBalancers"], "LoadBalancerArn")
+out["load_balancer"] = [{
+    "id": b["LoadBalancerArn"], "dns_name": b["DNSName"], "type": b["Type"], "tags": t,
+    "subnets": sorted(z["SubnetId"] for z in b["AvailabilityZones"]),
+} for b, t in balancers]
+listeners = [l for b, _ in balancers for l in elbv2.describe_listeners(LoadBalancerArn=b["LoadBalancerArn"])["Listeners"]]
+out["listener"] = [{
+    "id": l["ListenerArn"], "port": l["Port"], "protocol": l["Protocol"], "tags": t,
+    "forward": [g["TargetGroupArn"] for a in l["DefaultActions"] for g in a.get("ForwardConfig", {}).get("TargetGroups", [])],
+} for l, t in elb_owned(listeners, "ListenerArn")]
+out["target_group"] = [{
+    "id": g["TargetGroupArn"], "health_check_path": g.get("HealthCheckPath"), "tags": t,
+    "targets": sorted(d["Target"]["Id"] for d in elbv2.describe_target_health(TargetGroupArn=g["TargetGroupArn"])["TargetHealthDescriptions"]),
+} for g, t in elb_owned(elbv2.describe_target_groups()["TargetGroups"], "TargetGroupArn")]
+cloudwatch = boto3.client("cloudwatch", region_name=region)
+alarms = [(a, tags(cloudwatch.list_tags_for_resource(ResourceARN=a["AlarmArn"])["Tags"])) for a in cloudwatch.describe_alarms()["MetricAlarms"]]
+out["alarm"] = [{
+    "id": a["AlarmName"], "metric": a["MetricName"], "namespace": a["Namespace"],
+    "threshold": a["Threshold"], "tags": t,
+    "dimensions": {d["Name"]: d["Value"] for d in a["Dimensions"]},
+} for a, t in alarms if t.get("cairn:stack") == stack]
+# Route 53 is global: the same zones, checks and records whichever region is asked about.
+route53 = boto3.client("route53")
+def route53_tags(kind, ids):
+    found = {}
+    for start in range(0, len(ids), 10):
+        for entry in route53.list_tags_for_resources(ResourceType=kind, ResourceIds=ids[start:start + 10])["ResourceTagSets"]:
+            found[entry["ResourceId"]] = tags(entry.get("Tags"))
+    return found
+zones = route53.list_hosted_zones()["HostedZones"]
+zone_tags = route53_tags("hostedzone", [z["Id"].split("/")[-1] for z in zones])
+zones = [z for z in zones if zone_tags.get(z["Id"].split("/")[-1], {}).get("cairn:stack") == stack]
+out["dns_zone"] = [{"id": z["Id"].split("/")[-1], "name": z["Name"], "tags": zone_tags[z["Id"].split("/")[-1]]} for z in zones]
+out["dns_record"] = [{
+    "name": r["Name"], "type": r["Type"], "failover": r.get("Failover"),
+    "alias": r["AliasTarget"]["DNSName"].rstrip(".").lower(), "health_check": r.get("HealthCheckId"),
+} for z in zones for r in route53.list_resource_record_sets(HostedZoneId=z["Id"])["ResourceRecordSets"] if "AliasTarget" in r]
+checks = route53.list_health_checks()["HealthChecks"]
+check_tags = route53_tags("healthcheck", [c["Id"] for c in checks])
+out["dns_health_check"] = [{"id": c["Id"], "path": c["HealthCheckConfig"].get("ResourcePath"), "tags": check_tags.get(c["Id"], {})}
+    for c in checks if check_tags.get(c["Id"], {}).get("cairn:stack") == stack]
 print(json.dumps(out))
 "#;
 
-/// Out-of-band changes: an extra ingress rule on the web firewall, desired capacity 4.
+/// Out-of-band changes: an extra ingress rule on the web firewall, desired capacity 4, the
+/// load balancer's listener moved to port 8080, the CPU alarm's threshold raised to 95.
 const TAMPER: &str = r#"
 import boto3, json, sys
 stack = sys.argv[1]
 ec2 = boto3.client("ec2")
 autoscaling = boto3.client("autoscaling")
+elbv2 = boto3.client("elbv2")
+balancer = [b for b in elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"].startswith(stack)][0]
+listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+elbv2.modify_listener(ListenerArn=listener["ListenerArn"], Port=8080)
+cloudwatch = boto3.client("cloudwatch")
+alarm = cloudwatch.describe_alarms(AlarmNames=[stack + "-aws-web-cpu_high"])["MetricAlarms"][0]
+cloudwatch.put_metric_alarm(
+    AlarmName=alarm["AlarmName"], AlarmDescription=alarm.get("AlarmDescription", ""),
+    Namespace=alarm["Namespace"], MetricName=alarm["MetricName"], Statistic=alarm["Statistic"],
+    ComparisonOperator=alarm["ComparisonOperator"], Threshold=95.0,
+    EvaluationPeriods=alarm["EvaluationPeriods"], Period=alarm["Period"],
+    Dimensions=alarm["Dimensions"])
 web = ec2.describe_security_groups(Filters=[
     {"Name": "tag:cairn:stack", "Values": [stack]},
     {"Name": "group-name", "Values": [stack + "-aws-web-web"]},
@@ -116,9 +181,11 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
 
     let (code, stdout) = cairn(&copy, &["apply", "--auto-approve"]);
     assert_eq!(code, Some(0));
-    // 15 in us-east-1, and the pilot light's 11 in us-west-2.
+    // 21 in us-east-1 (with the load balancer, its target group and listener, two alarms),
+    // the pilot light's 15 in us-west-2 (with its load balancer), and the DNS zone, health
+    // check and two failover records.
     assert!(
-        stdout.contains("Apply complete! Resources: 26 added, 0 changed, 0 destroyed."),
+        stdout.contains("Apply complete! Resources: 40 added, 0 changed, 0 destroyed."),
         "{stdout}"
     );
 
@@ -131,10 +198,16 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
         ("subnet", 6),
         ("internet_gateway", 1),
         ("route_table", 1),
-        ("security_group", 2),
+        ("security_group", 3),
         ("launch_template", 1),
         ("volume", 1),
         ("autoscaling_group", 1),
+        ("load_balancer", 1),
+        ("listener", 1),
+        ("target_group", 1),
+        ("alarm", 2),
+        ("dns_zone", 1),
+        ("dns_health_check", 1),
     ];
     for (kind, count) in counts {
         let resources = list(&inventory, kind);
@@ -152,17 +225,22 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
             assert_eq!(tags["env"], json!("aws"), "{kind}: environment tags");
         }
     }
-    // The pilot light in the DR region: the network and firewalls, nothing that runs.
+    // The pilot light in the DR region: the network, firewalls and the load balancer the
+    // DNS name fails over to, nothing that runs.
     let standby = boto3(INVENTORY, &[stack, DR_REGION]);
     let standby_counts = [
         ("vpc", 1),
         ("subnet", 6),
         ("internet_gateway", 1),
         ("route_table", 1),
-        ("security_group", 2),
+        ("security_group", 3),
         ("launch_template", 0),
         ("volume", 0),
         ("autoscaling_group", 0),
+        ("load_balancer", 1),
+        ("listener", 1),
+        ("target_group", 1),
+        ("alarm", 0),
     ];
     for (kind, count) in standby_counts {
         let resources = list(&standby, kind);
@@ -198,13 +276,16 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
     // The firewalls' rules as written in modules/web-tier.
     let web = by_name(&inventory, &format!("{stack}-aws-web-web"));
     let app = by_name(&inventory, &format!("{stack}-aws-web-app"));
+    let lb = by_name(&inventory, &format!("{stack}-aws-web-lb"));
     assert_eq!(
         web["ingress"],
         json!([
             ["tcp", 22, 22, "10.20.0.0/16"],
+            ["tcp", 80, 80, lb["id"]],
             ["tcp", 443, 443, "0.0.0.0/0"]
         ])
     );
+    assert_eq!(lb["ingress"], json!([["tcp", 80, 80, "0.0.0.0/0"]]));
     assert_eq!(web["egress"], json!([["-1", -1, -1, "0.0.0.0/0"]]));
     assert_eq!(app["ingress"], json!([["tcp", 8080, 8081, web["id"]]]));
     assert_eq!(app["egress"], json!([["-1", -1, -1, "0.0.0.0/0"]]));
@@ -248,6 +329,70 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
         }])
     );
 
+    // The group's instances behind an application load balancer over the public subnets,
+    // its listener on port 80 forwarding to the target group checked on /health.
+    let balancer = &list(&inventory, "load_balancer")[0];
+    assert_eq!(balancer["type"], json!("application"));
+    assert_eq!(balancer["subnets"], json!(public_sorted));
+    let target_group = &list(&inventory, "target_group")[0];
+    assert_eq!(target_group["health_check_path"], json!("/health"));
+    let mut registered = instances.clone();
+    registered.sort_by(|left, right| left.as_str().cmp(&right.as_str()));
+    assert_eq!(target_group["targets"], json!(registered));
+    let listener = &list(&inventory, "listener")[0];
+    assert_eq!(
+        (&listener["port"], &listener["protocol"]),
+        (&json!(80), &json!("HTTP"))
+    );
+    assert_eq!(listener["forward"], json!([target_group["id"]]));
+    // CPU above 80% on the group, more than ten 5xx answers on the load balancer.
+    let alarm = |metric: &str| {
+        list(&inventory, "alarm")
+            .iter()
+            .find(|alarm| alarm["metric"] == json!(metric))
+            .cloned()
+            .unwrap_or_else(|| panic!("no alarm on `{metric}`"))
+    };
+    let cpu = alarm("CPUUtilization");
+    assert_eq!(cpu["threshold"], json!(80.0));
+    assert_eq!(
+        cpu["dimensions"],
+        json!({"AutoScalingGroupName": format!("{stack}-aws-web-web")})
+    );
+    let errors = alarm("HTTPCode_Target_5XX_Count");
+    assert_eq!(errors["threshold"], json!(10.0));
+    assert_eq!(errors["namespace"], json!("AWS/ApplicationELB"));
+    // www fails over from the primary region's load balancer to the pilot light's.
+    assert_eq!(
+        list(&inventory, "dns_zone")[0]["name"],
+        json!("aws.example.com.")
+    );
+    assert_eq!(
+        list(&inventory, "dns_health_check")[0]["path"],
+        json!("/health")
+    );
+    let records = list(&inventory, "dns_record");
+    let record = |role: &str| {
+        records
+            .iter()
+            .find(|record| record["failover"] == json!(role))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {role} record in {records:?}"))
+    };
+    let standby_balancer = &list(&standby, "load_balancer")[0];
+    let alias = |balancer: &Value| {
+        json!(
+            balancer["dns_name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        )
+    };
+    assert_eq!(record("PRIMARY")["name"], json!("www.aws.example.com."));
+    assert_eq!(record("PRIMARY")["alias"], alias(balancer));
+    assert!(record("PRIMARY")["health_check"].is_string());
+    assert_eq!(record("SECONDARY")["alias"], alias(standby_balancer));
+
     // Right after the apply the plan is empty.
     let (code, stdout) = cairn(&copy, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, Some(0), "{stdout}");
@@ -262,8 +407,10 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
     );
     assert!(stdout.contains("~ desired = 2 -> 4"), "{stdout}");
     assert!(stdout.contains("+ from_port = 3389"), "{stdout}");
+    assert!(stdout.contains("~ port = 8080 -> 80"), "{stdout}");
+    assert!(stdout.contains("~ threshold = 95 -> 80"), "{stdout}");
     assert!(
-        stdout.contains("Plan: 0 to add, 2 to change, 0 to destroy."),
+        stdout.contains("Plan: 0 to add, 4 to change, 0 to destroy."),
         "{stdout}"
     );
 
@@ -278,6 +425,12 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
         list(&corrected, "autoscaling_group")[0]["desired"],
         json!(2)
     );
+    assert_eq!(list(&corrected, "listener")[0]["port"], json!(80));
+    let corrected_cpu = list(&corrected, "alarm")
+        .iter()
+        .find(|alarm| alarm["metric"] == json!("CPUUtilization"))
+        .map(|alarm| alarm["threshold"].clone());
+    assert_eq!(corrected_cpu, Some(json!(80.0)));
     let (code, stdout) = cairn(&copy, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, Some(0), "{stdout}");
 
@@ -286,7 +439,8 @@ fn webapp_on_aws_applies_is_inspectable_corrects_drift_and_destroys() {
     assert!(stdout.contains("Destroy complete!"), "{stdout}");
     for region in [REGION, DR_REGION] {
         let left = boto3(INVENTORY, &[stack, region]);
-        for (kind, _) in counts.iter().chain(&[("scaling_policy", 0)]) {
+        let others = [("scaling_policy", 0), ("dns_record", 0)];
+        for (kind, _) in counts.iter().chain(&others) {
             assert_eq!(
                 list(&left, kind),
                 &Vec::<Value>::new(),

@@ -203,3 +203,18 @@ fn cloud_names_aws_refuses_are_reported_at_the_block() {
     assert!(stderr.contains("holds ` `"), "{stderr}");
     insta::assert_snapshot!(stderr);
 }
+
+/// The traffic layer's rules (issue 10): a listener port no firewall of the balancer admits, a
+/// health check path without a leading `/`, a group in another network than its target group,
+/// an alarm threshold that is not a number, all reported together.
+#[test]
+fn traffic_mistakes_are_reported_at_their_source() {
+    let stderr = validate_fails("traffic_errors");
+    let file = "tests/fixtures/traffic_errors/main.hcl";
+    assert_points_at(&stderr, &format!("{file}:41:12"));
+    assert_points_at(&stderr, &format!("{file}:44:12"));
+    assert_points_at(&stderr, &format!("{file}:67:19"));
+    assert_points_at(&stderr, &format!("{file}:75:19"));
+    assert!(stderr.contains("4 errors found"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}

@@ -430,7 +430,10 @@ fn a_held_lock_refuses_a_second_apply_and_force_unlock_releases_it() -> TestResu
     let message = squeeze(&stderr_of(&output));
     assert!(message.contains(&format!("alice@{host}")), "{message}");
     assert!(message.contains(&format!("pid{pid}")), "{message}");
-    assert!(message.contains("cairnforce-unlocke2e-lock-7"), "{message}");
+    assert!(
+        message.contains("cairnforce-unlock-edeve2e-lock-7"),
+        "{message}"
+    );
     assert_eq!(std::fs::read(stack.state_path("dev"))?, state_before);
 
     stack

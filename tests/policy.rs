@@ -282,6 +282,50 @@ async fn a_group_in_public_subnets_is_a_warning_at_its_subnets() -> TestResult {
     Ok(())
 }
 
+/// A load balancer over the public subnets, forwarding port 80 to the group's instances.
+const LOAD_BALANCER: &str = r#"
+firewall "lb" {
+  network = network.main
+  ingress {
+    protocol = "tcp"
+    ports    = 80
+    from     = ["0.0.0.0/0"]
+  }
+}
+
+load_balancer "web" {
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  listener {
+    port = 80
+  }
+}
+"#;
+
+/// Issue 10: a group whose users come through a load balancer is not reported for its
+/// public subnets (CAIRN006 treated every group as exposed before load balancers existed).
+#[tokio::test]
+async fn a_group_behind_a_load_balancer_is_not_exposed_by_its_public_subnets() -> TestResult {
+    let behind = group(
+        "network.main.subnet.public",
+        2,
+        "  load_balancer = load_balancer.web\n",
+    );
+    let text = format!("{HEADER}{TEMPLATE}{LOAD_BALANCER}{behind}");
+    assert!(with_rule(&findings_of(&text, "dev").await?, "CAIRN006").is_empty());
+    // The balancer alone does not shelter a group that is not registered in it.
+    let text = format!(
+        "{HEADER}{TEMPLATE}{LOAD_BALANCER}{}",
+        group("network.main.subnet.public", 2, "")
+    );
+    assert_eq!(
+        with_rule(&findings_of(&text, "dev").await?, "CAIRN006").len(),
+        1
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_secret_in_user_data_tags_or_a_default_is_an_error_and_never_shown() -> TestResult {
     let stack = Stack::from_text(&format!(
@@ -490,6 +534,46 @@ async fn a_production_group_without_a_rollout_is_a_warning() -> TestResult {
     let found = findings_of(&text, "production").await?;
     let line = line_of(&text, "autoscaling \"web\"");
     assert_eq!(found, [format!("CAIRN013 main.hcl:{line}:13")]);
+    Ok(())
+}
+
+/// A production group behind a load balancer needs an alarm on itself or on its balancer
+/// (CAIRN014); either kind of alarm keeps the rule, a group without a balancer needs none.
+#[tokio::test]
+async fn a_production_group_behind_a_load_balancer_without_an_alarm_is_a_warning() -> TestResult {
+    let production = PRODUCTION.replace(
+        "  subnet \"private\" {",
+        "  subnet \"public\" {\n    newbits = 8\n    public  = true\n  }\n  subnet \"private\" {",
+    );
+    let behind = group(
+        "network.main.subnet.private",
+        2,
+        &format!("  load_balancer = load_balancer.web\n{ROLLOUT}"),
+    );
+    let text = format!("{production}{TEMPLATE}{LOAD_BALANCER}{behind}");
+    let found = findings_of(&text, "production").await?;
+    let line = line_of(&text, "load_balancer = load_balancer.web");
+    assert_eq!(
+        with_rule(&found, "CAIRN014"),
+        [format!("CAIRN014 main.hcl:{line}:3")]
+    );
+    for alarm in [
+        "alarm \"cpu\" {\n  autoscaling = autoscaling.web\n  metric      = \"CPUUtilization\"\n  above       = 80\n}\n",
+        "alarm \"errors\" {\n  load_balancer = load_balancer.web\n  metric        = \"HTTPCode_Target_5XX_Count\"\n  statistic     = \"Sum\"\n  above         = 10\n}\n",
+    ] {
+        let watched = format!("{text}\n{alarm}");
+        let found = findings_of(&watched, "production").await?;
+        assert!(
+            with_rule(&found, "CAIRN014").is_empty(),
+            "{alarm}: {found:?}"
+        );
+    }
+    // Not behind a balancer: nothing to watch for this rule.
+    let alone = format!(
+        "{production}{TEMPLATE}{}",
+        group("network.main.subnet.private", 2, ROLLOUT)
+    );
+    assert!(with_rule(&findings_of(&alone, "production").await?, "CAIRN014").is_empty());
     Ok(())
 }
 

@@ -123,6 +123,24 @@ async fn zones_of_a_region() {
     conformance::zones_of_a_region(&provider, &fixture("zones")).await;
 }
 
+#[tokio::test]
+async fn load_balancer_target_group_listener() {
+    let (_directory, provider) = provider();
+    conformance::load_balancer_target_group_listener(&provider, &fixture("balancer")).await;
+}
+
+#[tokio::test]
+async fn alarm_thresholds() {
+    let (_directory, provider) = provider();
+    conformance::alarm_thresholds(&provider, &fixture("alarm")).await;
+}
+
+#[tokio::test]
+async fn dns_failover_records() {
+    let (_directory, provider) = provider();
+    conformance::dns_failover_records(&provider, &fixture("dns")).await;
+}
+
 /// Only the simulator can take a region down: its zones are then unavailable, as
 /// DescribeAvailabilityZones is during an outage.
 #[tokio::test]

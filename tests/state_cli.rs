@@ -455,7 +455,7 @@ fn a_lock_held_on_another_host_is_never_broken_and_force_unlock_needs_its_id() -
             "{args:?}: {error}"
         );
         assert!(
-            error.contains("cairnforce-unlocklock-on-build-42"),
+            error.contains("cairnforce-unlock-estaginglock-on-build-42"),
             "{error}"
         );
     }

@@ -82,7 +82,7 @@ launch_template "web" {
   }
 }
 
-# cairn:ignore CAIRN006: there is no load balancer block yet, so the web servers answer users directly from the public subnets
+# cairn:ignore CAIRN006: the quickstart stays one tier, so its servers answer users directly; examples/webapp puts them behind a load balancer
 autoscaling "web" {
   template = launch_template.web
   subnets  = network.main.subnet.public

@@ -1,5 +1,7 @@
-# A multi-zone web application with a data volume, daily backups copied to the DR region, and
-# a pilot-light DR setup for production.
+# A multi-zone web application behind a load balancer (health-checked on /health, with CPU and
+# 5xx alarms), a DNS name, a data volume, daily backups copied to the DR region, and a
+# pilot-light DR setup for production: the DR region keeps its network and its load balancer,
+# and the DNS name fails over to it.
 #
 #   cairn validate examples/webapp
 #   cairn graph -e production examples/webapp
@@ -50,7 +52,7 @@ environment "staging" {
   region "us-east-1" {
     zones = ["us-east-1a", "us-east-1b"]
   }
-  vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 50 }
+  vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 50, domain = "staging.example.com" }
   tags = { env = "staging" }
 }
 
@@ -64,7 +66,7 @@ environment "production" {
     zones  = ["us-west-2a", "us-west-2b", "us-west-2c"]
     mode   = "pilot_light"
   }
-  vars    = { capacity = 3, instance_type = "t3.medium", data_size_gb = 100 }
+  vars    = { capacity = 3, instance_type = "t3.medium", data_size_gb = 100, domain = "example.com" }
   tags    = { env = "production" }
   protect = true
 }
@@ -82,7 +84,7 @@ environment "aws" {
     zones  = ["us-west-2a", "us-west-2b", "us-west-2c"]
     mode   = "pilot_light"
   }
-  vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 20 }
+  vars = { capacity = 2, instance_type = "t3.small", data_size_gb = 20, domain = "aws.example.com" }
   tags = { env = "aws" }
 }
 
@@ -96,7 +98,6 @@ module "network" {
   cidr   = "10.0.0.0/16"
 }
 
-# cairn:ignore CAIRN006: there is no load balancer block yet, so the web servers answer users directly from the public subnets
 module "web" {
   source        = "../../modules/web-tier"
   network       = module.network.network
@@ -106,6 +107,17 @@ module "web" {
   capacity      = env.vars.capacity
   admin_cidr    = var.admin_cidr
   user_data     = local.user_data
+}
+
+# The environment's own zone; with a `dr` block, `www` fails over to the DR region.
+dns_zone "site" {
+  name = env.vars.domain
+}
+
+dns_record "www" {
+  zone   = dns_zone.site
+  name   = "www"
+  target = module.web.load_balancer
 }
 
 volume "data" {
@@ -124,6 +136,10 @@ backup_policy "daily" {
 
 output "web_group" {
   value = module.web.group_name
+}
+
+output "url" {
+  value = format("http://%s/", dns_record.www.name)
 }
 
 output "data_volume" {

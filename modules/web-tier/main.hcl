@@ -1,5 +1,7 @@
-# A web tier: a public firewall, an application firewall that only the web tier reaches, a
-# launch template and an autoscaling group with CPU target tracking.
+# A web tier: a load balancer that checks the servers' /health, the servers' firewall (web
+# traffic from the load balancer only), an application firewall that only the web tier
+# reaches, a launch template, an autoscaling group behind the load balancer with CPU target
+# tracking, and two alarms: CPU above 80% on the group, 5xx answers from the servers.
 
 variable "network" {
   description = "The network to place the tier in (a `network` block or the network module's `network` output)."
@@ -33,8 +35,26 @@ variable "user_data" {
   sensitive = true
 }
 
+firewall "lb" {
+  network = var.network
+  ingress {
+    protocol = "tcp"
+    ports    = 80
+    from     = ["0.0.0.0/0"]
+  }
+  egress {
+    protocol = "all"
+    to       = ["0.0.0.0/0"]
+  }
+}
+
 firewall "web" {
   network = var.network
+  ingress {
+    protocol = "tcp"
+    ports    = 80
+    from     = [firewall.lb]
+  }
   ingress {
     protocol = "tcp"
     ports    = 443
@@ -76,12 +96,29 @@ launch_template "web" {
   }
 }
 
+load_balancer "web" {
+  network   = var.network
+  subnets   = var.subnets
+  firewalls = [firewall.lb]
+  listener {
+    port     = 80
+    protocol = "HTTP"
+  }
+  health_check {
+    path      = "/health"
+    interval  = "15s"
+    healthy   = 2
+    unhealthy = 3
+  }
+}
+
 autoscaling "web" {
-  template = launch_template.web
-  subnets  = var.subnets
-  min      = 2
-  max      = max(var.capacity * 2, 2)
-  desired  = var.capacity
+  template      = launch_template.web
+  subnets       = var.subnets
+  load_balancer = load_balancer.web
+  min           = 2
+  max           = max(var.capacity * 2, 2)
+  desired       = var.capacity
   scaling "cpu" {
     target_cpu = 70
   }
@@ -92,10 +129,31 @@ autoscaling "web" {
   }
 }
 
+alarm "cpu_high" {
+  autoscaling = autoscaling.web
+  metric      = "CPUUtilization"
+  statistic   = "Average"
+  above       = 80
+  periods     = 2
+  period      = "5m"
+}
+
+alarm "web_5xx" {
+  load_balancer = load_balancer.web
+  metric        = "HTTPCode_Target_5XX_Count"
+  statistic     = "Sum"
+  above         = 10
+  period        = "1m"
+}
+
 output "group_name" {
   value = autoscaling.web.name
 }
 
 output "web_firewall_id" {
   value = firewall.web.id
+}
+
+output "load_balancer" {
+  value = load_balancer.web
 }

@@ -1,7 +1,7 @@
 //! `cairn apply` and `cairn destroy`: show the plan, confirm, execute, report.
 
 use super::report::outcome;
-use super::stack_args::{StackArgs, block_on};
+use super::stack_args::{StackArgs, block_on_stoppable};
 use super::views;
 use crate::apply::ApplyOptions;
 use crate::ops::{self, ApplyRequest, OpsError, PolicyGate};
@@ -103,12 +103,15 @@ fn options(parallelism: u16) -> ApplyOptions {
     }
 }
 
-fn execute(request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCode {
+fn execute(mut request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCode {
     let approved = auto_approve || request.plan_file.is_some();
     let mut confirm =
         |plan: &Plan| -> Result<bool, OpsError> { views::apply::confirm(plan, verb, approved) };
+    // The first Ctrl-C lets the calls in flight finish and saves; see `block_on_stoppable`.
+    let (stop, stop_requested) = tokio::sync::watch::channel(false);
+    request.options.stop = Some(stop_requested);
     outcome(
-        block_on(ops::apply(&request, &mut confirm, &Progress)),
+        block_on_stoppable(ops::apply(&request, &mut confirm, &Progress), Some(stop)),
         |done| views::apply::finished(done, verb),
     )
 }

@@ -90,6 +90,14 @@ pub fn outcome<T>(
     match result {
         Ok(Ok(value)) => view(&value),
         Ok(Err(failure)) => ops(failure),
+        Err(failure) if failure.kind() == std::io::ErrorKind::Interrupted => {
+            error(miette::miette!(
+                help = "state saved up to the last completed change; the lock was released",
+                "interrupted"
+            ));
+            // The shell convention for a command ended by SIGINT.
+            ExitCode::from(130)
+        }
         Err(failure) => error(miette::miette!("cannot start the async runtime: {failure}")),
     }
 }

@@ -1,9 +1,10 @@
-//! Reading and editing recorded state: `show`, `output`, `state list|show|mv|rm`, `import`,
-//! `force-unlock`.
+//! Reading and editing recorded state: `show`, `output`, `state list|show|mv|rm|migrate`,
+//! `import`, `force-unlock`.
 
 use super::report::outcome;
 use super::stack_args::{StackArgs, block_on};
 use super::views::state as view;
+use crate::config::Backend;
 use crate::model::Address;
 use crate::ops::{self, ImportRequest, OpsError};
 use crate::state::StateDocument;
@@ -68,6 +69,61 @@ pub enum StateCommand {
         #[command(flatten)]
         stack: StackArgs,
     },
+    /// Move the environment's state (with its backup and the audit log) from the configured
+    /// backend to another; the old copy is marked as migrated.
+    Migrate(MigrateArgs),
+}
+
+/// Where `cairn state migrate` moves the state.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// The kind of backend to move the state to.
+    #[arg(long, value_enum)]
+    pub to: MigrateTarget,
+    /// `--to local`: the state directory (relative to the stack directory).
+    #[arg(long, default_value = ".cairn")]
+    pub path: std::path::PathBuf,
+    /// `--to s3`: the bucket.
+    #[arg(long, required_if_eq("to", "s3"))]
+    pub bucket: Option<String>,
+    /// `--to s3`: the key prefix under which each environment keeps its objects.
+    #[arg(long, required_if_eq("to", "s3"))]
+    pub key: Option<String>,
+    /// `--to s3`: the bucket's region.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// `--to s3`: the AWS profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// `--to s3`: an S3-compatible endpoint URL (an emulator).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MigrateTarget {
+    Local,
+    S3,
+}
+
+impl MigrateArgs {
+    fn destination(&self) -> Backend {
+        match self.to {
+            MigrateTarget::Local => Backend::Local {
+                path: self.path.clone(),
+            },
+            MigrateTarget::S3 => Backend::S3 {
+                bucket: self.bucket.clone().unwrap_or_default(),
+                key: self.key.clone().unwrap_or_default(),
+                region: self.region.clone(),
+                profile: self.profile.clone(),
+                endpoint: self.endpoint.clone(),
+                lock_stale_after_seconds: None,
+            },
+        }
+    }
 }
 
 /// Manage an existing cloud resource: tag it as this environment's and record it in state at
@@ -170,6 +226,19 @@ pub fn run_state(args: StateArgs) -> ExitCode {
                 view::moved(moves);
                 ExitCode::SUCCESS
             })
+        }
+        StateCommand::Migrate(args) => {
+            let request = ops::MigrateRequest {
+                stack: args.stack.request(),
+                to: args.destination(),
+            };
+            match ops::migrate(&request) {
+                Ok(report) => {
+                    view::migrated(&report);
+                    ExitCode::SUCCESS
+                }
+                Err(error) => super::report::ops(error),
+            }
         }
         StateCommand::Rm { stack, address } => {
             let request = stack.request();

@@ -1,10 +1,11 @@
 //! `cairn sim`: inspect and tamper with the built-in simulated cloud of a stack: list what
 //! exists, change or delete a resource behind the engine's back (drift), reset it, store
-//! faults and region outages, and set its clock. Each command calls one function of [`SimCloud`] and hands the
-//! result to a view in [`super::views::sim`].
+//! faults and region outages, set its clock, force alarms, fail health checks and load
+//! groups. Each command calls one function of [`SimCloud`] and hands the result to a view in
+//! [`super::views::sim`].
 
 use super::views::sim as view;
-use crate::provider::sim::{FaultSettings, SimCloud, SimError, cloud_file_for_stack};
+use crate::provider::sim::{FaultSettings, HealthTarget, SimCloud, SimError, cloud_file_for_stack};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -107,6 +108,61 @@ pub enum SimCommand {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Force the state of an alarm, as SetAlarmState does: it holds until the alarm's metric
+    /// changes its mind.
+    Alarm {
+        /// The alarm's block name (`cpu_high`, `alarm.cpu_high`) or cloud name; every alarm it
+        /// names is forced (in every environment and region of the cloud).
+        name: String,
+        state: AlarmState,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Make instances fail their load balancer health checks: every instance launched from
+    /// IMAGE (now and later), or the one instance whose id is given.
+    Unhealthy {
+        /// An image id (`ami-…`) or an instance id (`i-…`).
+        target: String,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Undo `cairn sim unhealthy` for an image or an instance.
+    Healthy {
+        /// An image id (`ami-…`) or an instance id (`i-…`).
+        target: String,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Set the average CPU of an autoscaling group, which its CPUUtilization alarms follow.
+    Load {
+        /// The group's name (as `cairn sim show` lists it).
+        group: String,
+        /// Percent, 0 to 100.
+        percent: f64,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+/// A state `cairn sim alarm` forces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+}
+
+impl AlarmState {
+    /// The state as CloudWatch spells it.
+    fn cloud_name(self) -> &'static str {
+        match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+        }
+    }
 }
 
 /// Runs a `cairn sim` command; errors are reported on stderr with exit code 1.
@@ -114,6 +170,16 @@ pub fn run(args: SimArgs) -> ExitCode {
     match execute(args.command) {
         Ok(code) => code,
         Err(error) => super::report::print(&error),
+    }
+}
+
+/// What `cairn sim unhealthy|healthy` did, in words.
+fn health_message(target: &str, marked: HealthTarget, verb: &str) -> String {
+    match marked {
+        HealthTarget::Instance => format!("instance `{target}` now {verb}s its health checks"),
+        HealthTarget::Image => {
+            format!("instances launched from `{target}` now {verb} their health checks")
+        }
     }
 }
 
@@ -183,6 +249,28 @@ fn execute(command: SimCommand) -> Result<ExitCode, SimError> {
         SimCommand::Restore { region, dir } => {
             open(&dir)?.set_outage(&region, false)?;
             view::done(&format!("region `{region}` is available again"));
+        }
+        SimCommand::Alarm { name, state, dir } => {
+            let forced = open(&dir)?.force_alarm(&name, state.cloud_name())?;
+            for alarm in forced {
+                view::done(&format!("alarm `{alarm}` is now {}", state.cloud_name()));
+            }
+        }
+        SimCommand::Unhealthy { target, dir } => {
+            let marked = open(&dir)?.set_health(&target, false)?;
+            view::done(&health_message(&target, marked, "fail"));
+        }
+        SimCommand::Healthy { target, dir } => {
+            let marked = open(&dir)?.set_health(&target, true)?;
+            view::done(&health_message(&target, marked, "pass"));
+        }
+        SimCommand::Load {
+            group,
+            percent,
+            dir,
+        } => {
+            open(&dir)?.set_load(&group, percent)?;
+            view::done(&format!("group `{group}` now runs at {percent} % CPU"));
         }
         SimCommand::Clock {
             set,

@@ -152,13 +152,85 @@ impl Environment {
 pub enum Backend {
     /// A directory on this machine (relative paths are resolved against the stack directory).
     Local { path: PathBuf },
-    /// An S3 bucket (or an S3-compatible endpoint).
+    /// An S3 bucket (or an S3-compatible endpoint): each environment's objects under the
+    /// prefix `key`.
     S3 {
         bucket: String,
         key: String,
         region: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        profile: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         endpoint: Option<String>,
+        /// Seconds without a heartbeat after which a lock is reported as stale.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lock_stale_after_seconds: Option<u64>,
     },
+}
+
+impl Backend {
+    /// The backend's type as the configuration spells it: `local` or `s3`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Backend::Local { .. } => "local",
+            Backend::S3 { .. } => "s3",
+        }
+    }
+}
+
+/// The stack's `encryption` block: which environment variables hold the state passphrases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateEncryption {
+    pub key_env: String,
+    pub fallback_key_env: Option<String>,
+}
+
+/// Reads the `encryption` block of the `stack` block, if any.
+///
+/// # Errors
+///
+/// A wrong attribute type, or a variable name that cannot name an environment variable.
+pub fn read_encryption(
+    sources: &Sources,
+    stack: &BlockDef,
+    bindings: &Bindings,
+    dir: &Path,
+) -> Result<Option<StateEncryption>, Diagnostics> {
+    let Some(block) = stack.blocks_named("encryption").next() else {
+        return Ok(None);
+    };
+    let mut diagnostics = Diagnostics::new();
+    let mut name = |attribute: &str| -> Option<String> {
+        let attr = block.attribute(attribute)?;
+        let value = eval::evaluate(sources, attr, bindings.clone(), dir)
+            .and_then(|value| eval::as_string(sources, attr, &value))
+            .map_err(|diagnostic| diagnostics.push(diagnostic))
+            .ok()?;
+        let valid = !value.is_empty()
+            && !value.starts_with(|character: char| character.is_ascii_digit())
+            && value
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || character == '_');
+        if !valid {
+            diagnostics.push(
+                Diagnostic::at(
+                    sources,
+                    attr.key_span,
+                    format!("`{value}` cannot name an environment variable"),
+                )
+                .expected("letters, digits and `_`, such as `\"CAIRN_STATE_KEY\"`")
+                .hint("name the variable that holds the passphrase; never write the passphrase itself in a file"),
+            );
+            return None;
+        }
+        Some(value)
+    };
+    let key_env = name("key_env").unwrap_or_else(|| "CAIRN_STATE_KEY".to_string());
+    let fallback_key_env = name("fallback_key_env");
+    diagnostics.into_result(Some(StateEncryption {
+        key_env,
+        fallback_key_env,
+    }))
 }
 
 /// Reads one `environment "NAME"` block.
@@ -517,7 +589,14 @@ pub fn read_backend(
     let backend = match block.name() {
         "local" => {
             let path = string("path", false).unwrap_or_else(|| ".cairn".to_string());
-            for name in ["bucket", "key", "region", "endpoint"] {
+            for name in [
+                "bucket",
+                "key",
+                "region",
+                "profile",
+                "endpoint",
+                "lock_stale_after",
+            ] {
                 if let Some(attr) = block.attribute(name) {
                     diagnostics.push(
                         Diagnostic::at(
@@ -537,7 +616,27 @@ pub fn read_backend(
             let bucket = string("bucket", true);
             let key = string("key", true);
             let region = string("region", false).unwrap_or_else(|| "us-east-1".to_string());
+            let profile = string("profile", false);
             let endpoint = string("endpoint", false);
+            let stale_after = string("lock_stale_after", false);
+            let lock_stale_after_seconds = match (stale_after, block.attribute("lock_stale_after"))
+            {
+                (Some(text), Some(attr)) => match humantime::parse_duration(&text) {
+                    Ok(duration) if duration.as_secs() >= 1 => Some(duration.as_secs()),
+                    _ => {
+                        diagnostics.push(
+                            Diagnostic::at(
+                                sources,
+                                attr.key_span,
+                                format!("`{text}` is not a duration of at least one second"),
+                            )
+                            .expected("a duration such as `\"60s\"` or `\"5m\"`"),
+                        );
+                        None
+                    }
+                },
+                _ => None,
+            };
             if let Some(unknown) = block
                 .attribute("region")
                 .and_then(|attr| super::regions::check_region(sources, attr.value_span, &region))
@@ -546,8 +645,9 @@ pub fn read_backend(
             }
             if let Some(attr) = block.attribute("path") {
                 diagnostics.push(
-                    Diagnostic::at(sources, attr.key_span, "backend `s3` has no `path`")
-                        .expected("`bucket`, `key`, `region` or `endpoint`"),
+                    Diagnostic::at(sources, attr.key_span, "backend `s3` has no `path`").expected(
+                        "`bucket`, `key`, `region`, `profile`, `endpoint` or `lock_stale_after`",
+                    ),
                 );
             }
             match (bucket, key) {
@@ -555,7 +655,9 @@ pub fn read_backend(
                     bucket,
                     key,
                     region,
+                    profile,
                     endpoint,
+                    lock_stale_after_seconds,
                 }),
                 _ => None,
             }

@@ -3,7 +3,7 @@
 //! problem on the way.
 
 use super::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
-use super::environment::{read_backend, read_environment};
+use super::environment::{read_backend, read_encryption, read_environment};
 use super::module::{Module, build_module, normalize};
 use super::schema::{MODULE_BLOCKS, STACK_BLOCKS, check_top_level};
 use super::source::Sources;
@@ -102,6 +102,13 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
             .ok()
     });
 
+    let encryption = stack_block.and_then(|block| {
+        read_encryption(&sources, block, &bindings, dir)
+            .map_err(|found| diagnostics.extend(found))
+            .ok()
+            .flatten()
+    });
+
     let mut environments = BTreeMap::new();
     for block in blocks.iter().filter(|block| block.ident == "environment") {
         if environments.contains_key(block.name()) {
@@ -133,6 +140,7 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
         dir: dir.to_path_buf(),
         stack: stack_block.name().to_string(),
         backend,
+        encryption,
         variables,
         environments,
         block_count: blocks.len(),

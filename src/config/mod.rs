@@ -27,7 +27,7 @@ pub mod value;
 pub mod variables;
 
 pub use diagnostics::{Diagnostic, DiagnosticKind, Diagnostics};
-pub use environment::{Backend, Cloud, DrMode, DrSpec, Environment, RegionSpec};
+pub use environment::{Backend, Cloud, DrMode, DrSpec, Environment, RegionSpec, StateEncryption};
 pub use load::load;
 pub use module::{Module, ModuleCall, Output, Variable};
 pub use policy::{Ignore, PolicySpec};
@@ -60,6 +60,8 @@ pub struct Config {
     /// The `stack "NAME"` label.
     pub stack: String,
     pub backend: Backend,
+    /// The `encryption` block: where the state passphrases come from.
+    pub encryption: Option<StateEncryption>,
     /// Values of the root module's variables.
     pub variables: BTreeMap<String, Value>,
     pub environments: BTreeMap<String, Environment>,

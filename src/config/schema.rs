@@ -92,12 +92,21 @@ static BACKEND: BlockSchema = block(
         optional("bucket"),
         optional("key"),
         optional("region"),
+        optional("profile"),
         optional("endpoint"),
+        optional("lock_stale_after"),
     ],
     &[],
 );
 
-pub static STACK: BlockSchema = block("stack", &["NAME"], &[], &[&BACKEND]);
+static ENCRYPTION: BlockSchema = block(
+    "encryption",
+    &[],
+    &[optional("key_env"), optional("fallback_key_env")],
+    &[],
+);
+
+pub static STACK: BlockSchema = block("stack", &["NAME"], &[], &[&BACKEND, &ENCRYPTION]);
 
 static VALIDATION: BlockSchema = block(
     "validation",
@@ -254,9 +263,88 @@ pub static AUTOSCALING: BlockSchema = resource(
         required("min"),
         required("max"),
         optional("desired"),
+        optional("load_balancer"),
         optional("tags"),
     ],
     &[&SCALING, &ROLLOUT, &LIFECYCLE],
+);
+
+static LISTENER: BlockSchema = block(
+    "listener",
+    &[],
+    &[
+        required("port"),
+        optional("protocol"),
+        optional("certificate"),
+        optional("forward"),
+    ],
+    &[],
+);
+
+static HEALTH_CHECK: BlockSchema = block(
+    "health_check",
+    &[],
+    &[
+        optional("path"),
+        optional("port"),
+        optional("protocol"),
+        optional("interval"),
+        optional("timeout"),
+        optional("healthy"),
+        optional("unhealthy"),
+        optional("matcher"),
+    ],
+    &[],
+);
+
+static TARGET_GROUP: BlockSchema = block(
+    "target_group",
+    &["NAME"],
+    &[optional("port"), optional("protocol")],
+    &[&HEALTH_CHECK],
+);
+
+pub static LOAD_BALANCER: BlockSchema = resource(
+    "load_balancer",
+    &[
+        required("network"),
+        required("subnets"),
+        required("firewalls"),
+        optional("target_port"),
+        optional("tags"),
+    ],
+    &[&LISTENER, &HEALTH_CHECK, &TARGET_GROUP, &LIFECYCLE],
+);
+
+pub static ALARM: BlockSchema = resource(
+    "alarm",
+    &[
+        required("metric"),
+        optional("namespace"),
+        optional("statistic"),
+        optional("above"),
+        optional("below"),
+        optional("periods"),
+        optional("period"),
+        optional("dimensions"),
+        optional("autoscaling"),
+        optional("load_balancer"),
+        optional("tags"),
+    ],
+    &[&LIFECYCLE],
+);
+
+pub static DNS_ZONE: BlockSchema = resource(
+    "dns_zone",
+    &[required("name"), optional("tags")],
+    &[&LIFECYCLE],
+);
+
+// No `tags`: the cloud keeps none on a record.
+pub static DNS_RECORD: BlockSchema = resource(
+    "dns_record",
+    &[required("zone"), required("name"), required("target")],
+    &[&LIFECYCLE],
 );
 
 pub static VOLUME: BlockSchema = resource(
@@ -316,7 +404,7 @@ pub static OUTPUT: BlockSchema = block(
 pub static MOVED: BlockSchema = block("moved", &[], &[required("from"), required("to")], &[]);
 
 /// Blocks a stack's own files may hold.
-pub static STACK_BLOCKS: [&BlockSchema; 14] = [
+pub static STACK_BLOCKS: [&BlockSchema; 18] = [
     &STACK,
     &VARIABLE,
     &LOCALS,
@@ -328,13 +416,17 @@ pub static STACK_BLOCKS: [&BlockSchema; 14] = [
     &VOLUME,
     &INSTANCE,
     &BACKUP_POLICY,
+    &LOAD_BALANCER,
+    &ALARM,
+    &DNS_ZONE,
+    &DNS_RECORD,
     &MODULE,
     &OUTPUT,
     &MOVED,
 ];
 
 /// Blocks a module's files may hold: a module has no stack and no environments of its own.
-pub static MODULE_BLOCKS: [&BlockSchema; 11] = [
+pub static MODULE_BLOCKS: [&BlockSchema; 15] = [
     &VARIABLE,
     &LOCALS,
     &NETWORK,
@@ -344,6 +436,10 @@ pub static MODULE_BLOCKS: [&BlockSchema; 11] = [
     &VOLUME,
     &INSTANCE,
     &BACKUP_POLICY,
+    &LOAD_BALANCER,
+    &ALARM,
+    &DNS_ZONE,
+    &DNS_RECORD,
     &MODULE,
     &OUTPUT,
 ];

@@ -1,17 +1,15 @@
 //! The audit log: one JSON line per DR operation (backup runs, drills, failovers, failbacks),
-//! appended to
-//! `<stack>/.cairn/audit.jsonl`, so a team can show when it last proved its recovery works.
+//! kept by the state backend beside the states (`.cairn/audit.jsonl` locally,
+//! `<key>/audit.jsonl` on S3), so a team can show when it last proved its recovery works.
 //!
-//! Promise: records only what was done and measured; no attribute values, so no secrets.
+//! Promise: records only what was done and measured; no attribute values, so no secrets (and
+//! nothing that needs sealing when the state is encrypted).
 
 use super::DrError;
+use crate::state::{StateBackend, StateError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-/// The audit log's file name, in the stack's `.cairn` directory.
-pub const AUDIT_FILE: &str = "audit.jsonl";
+use std::path::PathBuf;
 
 /// One audited operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,54 +30,38 @@ pub struct AuditRecord {
     pub kept: bool,
 }
 
-/// `<stack_dir>/.cairn/audit.jsonl`.
-pub fn audit_path(stack_dir: &Path) -> PathBuf {
-    stack_dir.join(".cairn").join(AUDIT_FILE)
+/// Where `log` keeps the audit log, for reports.
+pub fn audit_path(log: &dyn StateBackend) -> PathBuf {
+    PathBuf::from(log.audit_location())
 }
 
 /// Appends `record` (an [`AuditRecord`], or another operation's record with the same
-/// fields and more) as one line to the audit log of the stack in `stack_dir`.
+/// fields and more) as one line to the audit log `log` keeps.
 ///
 /// # Errors
-/// [`DrError::Audit`] when the file cannot be created or written.
-pub fn append_audit(stack_dir: &Path, record: &impl Serialize) -> Result<(), DrError> {
-    let path = audit_path(stack_dir);
+/// [`DrError::Audit`] when the log cannot be written.
+pub fn append_audit(log: &dyn StateBackend, record: &impl Serialize) -> Result<(), DrError> {
     let failure = |source| DrError::Audit {
-        path: path.display().to_string(),
+        path: log.audit_location(),
         source,
     };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(failure)?;
-    }
-    let mut line = serde_json::to_string(record).map_err(|error| failure(error.into()))?;
-    line.push('\n');
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(failure)?;
-    file.write_all(line.as_bytes()).map_err(failure)
+    let line = serde_json::to_string(record)
+        .map_err(|source| failure(StateError::Serialize { source }))?;
+    log.append_audit(&line).map_err(failure)
 }
 
-/// Every record of the stack's audit log, oldest first; none when there is no log yet. A line
-/// that does not parse (a crash mid-append) is skipped.
+/// Every record of the audit log `log` keeps, oldest first; none when there is no log yet. A
+/// line that does not parse (a crash mid-append) is skipped.
 ///
 /// # Errors
 /// [`DrError::Audit`] when the log exists but cannot be read.
-pub fn read_audit(stack_dir: &Path) -> Result<Vec<AuditRecord>, DrError> {
-    let path = audit_path(stack_dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(DrError::Audit {
-                path: path.display().to_string(),
-                source,
-            });
-        }
-    };
-    Ok(text
-        .lines()
+pub fn read_audit(log: &dyn StateBackend) -> Result<Vec<AuditRecord>, DrError> {
+    let lines = log.read_audit().map_err(|source| DrError::Audit {
+        path: log.audit_location(),
+        source,
+    })?;
+    Ok(lines
+        .iter()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect())
 }
@@ -87,10 +69,12 @@ pub fn read_audit(stack_dir: &Path) -> Result<Vec<AuditRecord>, DrError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::LocalBackend;
 
     #[test]
     fn records_are_appended_one_per_line() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
+        let log = LocalBackend::new(dir.path(), "production")?;
         let record = AuditRecord {
             time: Utc::now(),
             operation: "dr drill".to_string(),
@@ -102,24 +86,25 @@ mod tests {
             rpo_seconds: Some(60),
             kept: false,
         };
-        append_audit(dir.path(), &record)?;
-        append_audit(dir.path(), &record)?;
-        let text = std::fs::read_to_string(audit_path(dir.path()))?;
+        append_audit(&log, &record)?;
+        append_audit(&log, &record)?;
+        let text = std::fs::read_to_string(audit_path(&log))?;
         let lines: Vec<AuditRecord> = text
             .lines()
             .map(serde_json::from_str)
             .collect::<Result<_, _>>()?;
         assert_eq!(lines, vec![record.clone(), record.clone()]);
         // A torn last line (a crash mid-append) is skipped by the reader.
-        std::fs::write(audit_path(dir.path()), format!("{text}{{\"time\":"))?;
-        assert_eq!(read_audit(dir.path())?, vec![record.clone(), record]);
+        std::fs::write(audit_path(&log), format!("{text}{{\"time\":"))?;
+        assert_eq!(read_audit(&log)?, vec![record.clone(), record]);
         Ok(())
     }
 
     #[test]
     fn no_log_reads_as_empty() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        assert!(read_audit(dir.path())?.is_empty());
+        let log = LocalBackend::new(dir.path(), "production")?;
+        assert!(read_audit(&log)?.is_empty());
         Ok(())
     }
 }

@@ -19,13 +19,13 @@ use super::target;
 use crate::graph::{BackupPolicySpec, Expansion};
 use crate::model::{Address, Attributes, DesiredResource, Kind, Owner};
 use crate::provider::{CreateRequest, Provider, ProviderError};
+use crate::state::StateBackend;
 use crate::state::StateDocument;
 use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 /// What happened to the snapshot of one volume in its own region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -191,7 +191,7 @@ pub struct RunOptions {
 
 /// Runs every backup policy of `expansion` (the environment as placed) once: snapshot, copy,
 /// prune. The volumes are those `state` records; the run is appended to the audit log of the
-/// stack in `stack_dir`.
+/// stack kept by `audit_log` (the state backend).
 ///
 /// # Errors
 /// The environment has no backup policy, or a cloud call fails (what was done before the
@@ -201,7 +201,7 @@ pub async fn run(
     state: &StateDocument,
     provider: &dyn Provider,
     options: RunOptions,
-    stack_dir: &Path,
+    audit_log: &dyn StateBackend,
 ) -> Result<BackupRunReport, DrError> {
     with_policies(expansion)?;
     let result = back_up_all(expansion, state, provider, options).await;
@@ -239,7 +239,7 @@ pub async fn run(
         rpo_seconds: None,
         kept: false,
     };
-    append_audit(stack_dir, &record)?;
+    append_audit(audit_log, &record)?;
     result
 }
 

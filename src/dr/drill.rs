@@ -17,12 +17,13 @@ use super::redeploy::{GroupHealth, RestoredVolume, restores_for};
 use crate::config::Environment;
 use crate::graph::Expansion;
 use crate::model::Kind;
+use crate::state::StateBackend;
 use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// The instance name of a drill: state `<env>-drill`, ownership `cairn:env = <env>-drill`.
@@ -148,7 +149,7 @@ impl Drill {
     /// audit log cannot be written.
     pub fn finish<E>(
         self,
-        stack_dir: &Path,
+        audit_log: &dyn StateBackend,
         rto_seconds: f64,
         brought_up: Result<usize, E>,
         health: Result<Vec<GroupHealth>, E>,
@@ -184,7 +185,7 @@ impl Drill {
             rpo_seconds,
             kept: self.keep,
         };
-        append_audit(stack_dir, &record)?;
+        append_audit(audit_log, &record)?;
 
         let created = brought_up?;
         let groups = health?;
@@ -206,7 +207,7 @@ impl Drill {
             destroyed,
             leftovers,
             teardown_seconds,
-            audit_log: audit_path(stack_dir),
+            audit_log: audit_path(audit_log),
         })
     }
 }
@@ -217,7 +218,7 @@ impl Drill {
 /// The destroy's failure (audited first); [`DrError::Audit`] when the audit log cannot be
 /// written.
 pub fn finish_teardown<E>(
-    stack_dir: &Path,
+    audit_log: &dyn StateBackend,
     drill: Drill,
     destroyed: Result<usize, E>,
     leftovers: Vec<String>,
@@ -246,7 +247,7 @@ where
         rpo_seconds: None,
         kept: false,
     };
-    append_audit(stack_dir, &record)?;
+    append_audit(audit_log, &record)?;
     Ok(DrillTeardownReport {
         stack: drill.stack,
         environment: drill.environment,
@@ -254,6 +255,6 @@ where
         destroyed: destroyed?,
         leftovers,
         teardown_seconds: drill.started.elapsed().as_secs_f64(),
-        audit_log: audit_path(stack_dir),
+        audit_log: audit_path(audit_log),
     })
 }

@@ -72,11 +72,11 @@ pub enum DrError {
         waited_seconds: u64,
     },
     /// The audit log could not be written.
-    #[error("cannot append to the audit log `{path}`: {source}")]
+    #[error("cannot use the audit log `{path}`: {source}")]
     Audit {
         path: String,
         #[source]
-        source: std::io::Error,
+        source: crate::state::StateError,
     },
 }
 

@@ -10,6 +10,10 @@
 //! returns to its standby shape. `ops` runs both under the environment's lock, through the
 //! same plan and apply as `cairn apply`.
 //!
+//! DNS names move with the environment: the expansion of the region moved to points each
+//! name's primary record at that region's load balancer, so the apply switches it; the report
+//! says when each name was switched.
+//!
 //! Promises: the state is written before the apply, so an interrupted failover or failback is
 //! resumed by running it again (or by `cairn apply`); no data volume is deleted before its
 //! data was snapshotted and copied where the environment goes; every outcome is audited.
@@ -21,12 +25,15 @@ use super::catalog::{self, BackupCopy};
 use super::redeploy::{GroupHealth, RestoredVolume};
 use super::target::{Target, primary_region};
 use crate::config::Environment;
+use crate::graph::Expansion;
+use crate::model::{Address, Kind, references_in};
 use crate::state::Failover;
+use crate::state::StateBackend;
 use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// What a failover or failback did and measured.
@@ -52,9 +59,45 @@ pub struct MoveReport {
     pub groups: Vec<GroupHealth>,
     /// Changes the apply made (creates, updates, deletes).
     pub changes: usize,
+    /// The DNS names that now answer from `region`, and when they were switched.
+    pub dns: Vec<DnsSwitch>,
     /// Whether this run resumed an operation an earlier run had recorded.
     pub resumed: bool,
     pub audit_log: PathBuf,
+}
+
+/// A DNS name a failover or failback points at the region the environment moved to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DnsSwitch {
+    /// The full name (`www.example.com`).
+    pub name: String,
+    /// The region whose load balancer answers for it now.
+    pub region: String,
+    /// When its record was switched; `None` when it already pointed there (a resumed move).
+    pub switched_at: Option<DateTime<Utc>>,
+}
+
+/// The records that answer for a DNS name once `expansion` is applied (a primary failover
+/// record, or a plain one), with the name and the region of the load balancer each aliases.
+pub fn answering_records(expansion: &Expansion) -> Vec<(Address, String, String)> {
+    expansion
+        .resources
+        .values()
+        .filter(|resource| resource.kind == Kind::DnsRecord)
+        .filter(|resource| {
+            resource
+                .attributes
+                .get("failover")
+                .is_none_or(|role| role.is_null() || role == "PRIMARY")
+        })
+        .filter_map(|resource| {
+            let name = resource.attributes.get("name")?.as_str()?.to_string();
+            let alias = resource.attributes.get("alias")?.get("dns_name")?;
+            let balancer = references_in(alias).into_iter().next()?.address;
+            let region = balancer.placement()?.to_string();
+            Some((resource.address.clone(), name, region))
+        })
+        .collect()
 }
 
 /// What a failover records: the environment runs in `target` from `started_at` on.
@@ -143,8 +186,8 @@ impl Move {
     /// cannot be written.
     pub fn finish<E>(
         self,
-        stack_dir: &Path,
-        converged: Result<(usize, Vec<GroupHealth>), E>,
+        audit_log: &dyn StateBackend,
+        converged: Result<(usize, Vec<GroupHealth>, Vec<DnsSwitch>), E>,
     ) -> Result<MoveReport, E>
     where
         E: std::error::Error + From<DrError>,
@@ -165,8 +208,8 @@ impl Move {
             rpo_seconds,
             kept: true,
         };
-        append_audit(stack_dir, &record)?;
-        let (changes, groups) = converged?;
+        append_audit(audit_log, &record)?;
+        let (changes, groups, dns) = converged?;
         Ok(MoveReport {
             operation: self.operation.to_string(),
             stack: self.stack,
@@ -180,8 +223,9 @@ impl Move {
             restored: self.restored,
             groups,
             changes,
+            dns,
             resumed: self.resumed,
-            audit_log: audit_path(stack_dir),
+            audit_log: audit_path(audit_log),
         })
     }
 }

@@ -33,7 +33,7 @@ pub mod redeploy;
 pub mod status;
 pub mod target;
 
-pub use audit::{AUDIT_FILE, AuditRecord, append_audit, audit_path, read_audit};
+pub use audit::{AuditRecord, append_audit, audit_path, read_audit};
 pub use backup::{
     BackupListing, BackupRunReport, CopyAction, SnapshotAction, VerifiedCopy, VerifyReport,
     VolumeBackup,
@@ -43,7 +43,7 @@ pub use catalog::{
 };
 pub use drill::{DRILL_INSTANCE, DrillReport, DrillTeardownReport};
 pub use error::DrError;
-pub use failover::MoveReport;
+pub use failover::{DnsSwitch, MoveReport};
 pub use placement::{Deployment, Placement, Redeploy, place};
 pub use redeploy::{GroupHealth, RestoredVolume};
 pub use status::StatusReport;

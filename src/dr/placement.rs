@@ -26,6 +26,7 @@
 use super::target::Target;
 use crate::config::{Config, Diagnostics, DrMode};
 use crate::graph::{self, ExpandOptions, Expansion, RegionOverride};
+use crate::model::cloud::GLOBAL_REGION;
 use crate::model::{Address, Kind, Value};
 use crate::state::{Failover, StateDocument};
 use std::collections::{BTreeMap, BTreeSet};
@@ -155,11 +156,33 @@ fn at_home(config: &Config, environment: &str) -> Result<Placement, Diagnostics>
         let standby = graph::standby(&expansion, in_dr, &dr);
         expansion.resources.extend(standby);
     }
+    drop_unreachable_failover(&mut expansion);
     Ok(Placement {
         expansion,
         failover: None,
         parked_regions: BTreeSet::new(),
     })
+}
+
+/// Drops the DNS records that would fail over to a resource the standby does not keep (a load
+/// balancer limited to other regions by `regions = [...]`): they would have nothing to point
+/// at. The DNS name then has its primary record only.
+fn drop_unreachable_failover(expansion: &mut Expansion) {
+    let unreachable: Vec<Address> = expansion
+        .resources
+        .values()
+        .filter(|resource| {
+            resource.kind.is_global()
+                && resource.depends_on.iter().any(|dependency| {
+                    dependency.placement() != Some(GLOBAL_REGION)
+                        && !expansion.resources.contains_key(dependency)
+                })
+        })
+        .map(|resource| resource.address.clone())
+        .collect();
+    for address in unreachable {
+        expansion.resources.remove(&address);
+    }
 }
 
 /// Starts each volume of `restores` (address → snapshot id) from its snapshot, unless the

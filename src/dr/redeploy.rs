@@ -10,6 +10,7 @@ use super::DrError;
 use super::catalog::BackupCopy;
 use crate::apply::ApplyReport;
 use crate::graph::Expansion;
+use crate::model::cloud::GLOBAL_REGION;
 use crate::model::{Address, Kind, Owner, TAG_ADDRESS};
 use crate::provider::{LiveResource, Provider};
 use chrono::{DateTime, Utc};
@@ -184,12 +185,18 @@ pub fn failure_reason(report: &ApplyReport) -> String {
         .join("; ")
 }
 
-/// Every resource of `owner` still in `region`, as `kind id`; a kind that cannot be read
-/// counts as a leftover too, since nothing proves it is empty.
+/// Every resource of `owner` still in `region` (and, of the kinds that belong to no region,
+/// anywhere), as `kind id`; a kind that cannot be read counts as a leftover too, since
+/// nothing proves it is empty.
 pub async fn leftovers(provider: &dyn Provider, owner: &Owner, region: &str) -> Vec<String> {
     let mut found = Vec::new();
     for kind in Kind::ALL {
-        match provider.read(region, kind, owner).await {
+        let place = if kind.is_global() {
+            GLOBAL_REGION
+        } else {
+            region
+        };
+        match provider.read(place, kind, owner).await {
             Ok(resources) => found.extend(
                 resources
                     .into_iter()

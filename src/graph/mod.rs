@@ -4,7 +4,9 @@
 //!
 //! What it promises the planner and the providers:
 //! - every block is instantiated once per active region, at `TYPE.NAME[REGION]`
-//!   (`TYPE.NAME["KEY"][REGION]` with `for_each`, `module.NAME.` in front inside modules);
+//!   (`TYPE.NAME["KEY"][REGION]` with `for_each`, `module.NAME.` in front inside modules),
+//!   except DNS, which belongs to no region: its blocks are instantiated once, at
+//!   `TYPE.NAME[global]`, in the environment's first region;
 //! - attribute names and shapes are exactly those of [`crate::model::Kind`]'s table;
 //! - values the cloud assigns are [`crate::model::reference`] strings;
 //! - firewall rules are one source per rule, sorted; a `firewall` without `egress` blocks gets
@@ -48,6 +50,33 @@ pub struct ExpandOptions {
     /// environment (`webapp-production-drill-web`), so they never clash with the
     /// environment's own resources in the same region (a warm standby's group).
     pub instance: Option<String>,
+}
+
+/// Which copy of an environment an expansion builds: where its DNS names point depends on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deployed {
+    /// In its own regions. With a `dr` block a DNS name fails over from the primary region's
+    /// load balancer to the one the DR region's standby keeps.
+    AtHome,
+    /// Moved whole into another region in place of the primary (a failover, or the DR
+    /// region's standby being expanded): DNS names point at that region.
+    Moved,
+    /// A separate instance (a drill): DNS names carry the instance's name, so the live names
+    /// are never touched.
+    Drill { instance: String },
+}
+
+impl ExpandOptions {
+    /// Which copy of the environment these options build.
+    pub fn deployed(&self) -> Deployed {
+        match (&self.instance, &self.region_override) {
+            (Some(instance), _) => Deployed::Drill {
+                instance: instance.clone(),
+            },
+            (None, Some(_)) => Deployed::Moved,
+            (None, None) => Deployed::AtHome,
+        }
+    }
 }
 
 /// An `output` as the configuration defines it. The value may hold references that are only

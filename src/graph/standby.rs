@@ -1,7 +1,10 @@
 //! What an environment keeps in its DR region between failovers, by `dr.mode`:
-//! `backup_restore` nothing, `pilot_light` its networks (subnets, gateways, route tables) and firewalls,
-//! `warm_standby` everything but the backed-up data volumes, with each autoscaling group scaled
-//! down to the DR block's `capacity` (one instance when unset).
+//! `backup_restore` nothing, `pilot_light` its networks (subnets, gateways, route tables),
+//! firewalls and load balancers (with their target groups and listeners: a DNS name fails
+//! over to them), `warm_standby` everything but the backed-up data volumes, with each
+//! autoscaling group scaled down to the DR block's `capacity` (one instance when unset).
+//! DNS is never part of a standby: it belongs to no region, and the primary's expansion
+//! declares it.
 //!
 //! The standby resources are the DR-region expansion of the same blocks, under the same
 //! addresses a failover gives them (`network.main[us-west-2]`), so a failover grows the
@@ -21,6 +24,8 @@ pub fn standby(
     dr: &DrSpec,
 ) -> BTreeMap<Address, DesiredResource> {
     let wanted = |resource: &DesiredResource| match dr.mode {
+        // DNS belongs to no region: the primary's expansion declares it, and points it here.
+        _ if resource.kind.is_global() => false,
         DrMode::BackupRestore => false,
         DrMode::PilotLight => matches!(
             resource.kind,
@@ -29,6 +34,10 @@ pub fn standby(
                 | Kind::InternetGateway
                 | Kind::RouteTable
                 | Kind::SecurityGroup
+                // Cheap, and what a DNS name fails over to.
+                | Kind::LoadBalancer
+                | Kind::TargetGroup
+                | Kind::Listener
         ),
         // Data volumes come back from backups on failover; an empty copy would only be
         // replaced then.

@@ -23,8 +23,45 @@ pub fn id_prefix(kind: Kind) -> Option<&'static str> {
         Kind::Volume => Some("vol"),
         Kind::Instance => Some("i"),
         Kind::Snapshot => Some("snap"),
-        Kind::AutoscalingGroup | Kind::ScalingPolicy => None,
+        Kind::AutoscalingGroup
+        | Kind::ScalingPolicy
+        | Kind::LoadBalancer
+        | Kind::TargetGroup
+        | Kind::Listener
+        | Kind::Alarm
+        | Kind::DnsZone
+        | Kind::DnsHealthCheck
+        | Kind::DnsRecord => None,
     }
+}
+
+/// The pseudo-region of the kinds that belong to no region ([`Kind::is_global`]): Route 53
+/// answers for every region at once.
+pub const GLOBAL_REGION: &str = "global";
+
+/// The longest name AWS gives a load balancer or a target group.
+pub const LOAD_BALANCER_NAME_LIMIT: usize = 32;
+
+/// `name` as a load balancer or target group may be named: letters, digits and hyphens only
+/// (each other character becomes a hyphen), no hyphen at either end, and at most `limit`
+/// characters — a longer name keeps its start and ends with a hash of the whole, so two long
+/// names that share their start still differ.
+pub fn short_name(name: &str, limit: usize) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let cleaned = cleaned.trim_matches('-').to_string();
+    if cleaned.len() <= limit && !cleaned.is_empty() {
+        return cleaned;
+    }
+    let hash = format!(
+        "{:08x}",
+        crate::util::hash::stable_hash(name.as_bytes()) as u32
+    );
+    let keep = limit.saturating_sub(hash.len() + 1);
+    let start = cleaned[..keep.min(cleaned.len())].trim_end_matches('-');
+    format!("{start}-{hash}")
 }
 
 /// Whether `text` reads as the id of a resource of `kind` (`sg-0abc…` for a security group):
@@ -70,7 +107,18 @@ mod tests {
     #[test]
     fn every_kind_but_the_named_ones_has_an_id_prefix() {
         for kind in Kind::ALL {
-            let named = matches!(kind, Kind::AutoscalingGroup | Kind::ScalingPolicy);
+            let named = matches!(
+                kind,
+                Kind::AutoscalingGroup
+                    | Kind::ScalingPolicy
+                    | Kind::LoadBalancer
+                    | Kind::TargetGroup
+                    | Kind::Listener
+                    | Kind::Alarm
+                    | Kind::DnsZone
+                    | Kind::DnsHealthCheck
+                    | Kind::DnsRecord
+            );
             assert_eq!(id_prefix(kind).is_none(), named, "{kind}");
         }
     }
@@ -89,6 +137,19 @@ mod tests {
         assert!(is_cloud_tag("aws:autoscaling:groupName"));
         assert!(!is_cloud_tag("cairn:address"));
         assert!(!is_cloud_tag("Name"));
+    }
+
+    #[test]
+    fn load_balancer_names_fit_aws_rules_and_long_ones_stay_distinct() {
+        assert_eq!(short_name("webapp-aws-web", 32), "webapp-aws-web");
+        assert_eq!(short_name("shop_prod-cpu_high", 32), "shop-prod-cpu-high");
+        let long = "webapp-production-drill-observability-web";
+        let other = "webapp-production-drill-observability-api";
+        let (one, two) = (short_name(long, 32), short_name(other, 32));
+        assert!(one.len() <= 32 && two.len() <= 32, "{one} {two}");
+        assert_ne!(one, two);
+        assert!(one.starts_with("webapp-production-dri"));
+        assert!(!one.starts_with('-') && !one.ends_with('-'));
     }
 
     #[test]

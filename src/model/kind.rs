@@ -13,11 +13,21 @@
 //! | `route_table` | `network_id` R, `routes` U (`[{cidr, gateway_id}]`), `subnet_ids` U (associations) |
 //! | `security_group` | `name` R, `description` R, `network_id` R, `ingress` U, `egress` U — rules are `[{protocol, from_port, to_port, cidr}]` or `[{protocol, from_port, to_port, source_group_id}]`, one source per rule, `protocol` one of `tcp`, `udp`, `icmp`, `all` (`all` and "any ICMP" use `from_port` = `to_port` = -1, as AWS does) |
 //! | `launch_template` | `name` R, `image` U, `instance_type` U, `security_group_ids` U, `user_data` U, `http_tokens` U (`"required"`: IMDSv2 only; null: IMDSv1 allowed), `volumes` U (`[{device, size_gb, encrypted}]`); an update makes a new version; `latest_version` C |
-//! | `autoscaling_group` | `name` R, `launch_template_id` R, `launch_template_version` U, `subnet_ids` U, `min` U, `max` U, `desired` U; `instances` C (`[{id, zone, subnet_id, state}]`) |
+//! | `autoscaling_group` | `name` R, `launch_template_id` R, `launch_template_version` U, `subnet_ids` U, `min` U, `max` U, `desired` U, `target_group_ids` U (where its instances are registered), `health_check_type` U (`EC2`, or `ELB` to replace what the load balancer finds unhealthy); `instances` C (`[{id, zone, subnet_id, state, health}]`, `health` being `healthy` or `unhealthy` as the group judges it) |
 //! | `scaling_policy` | `name` R, `group_name` R, `target_cpu` U |
 //! | `volume` | `zone` R, `size_gb` U (grow only), `encrypted` R, `snapshot_id` R, `volume_type` U |
 //! | `instance` | `image` R, `instance_type` R, `subnet_id` R, `security_group_ids` U; `state` C, `private_ip` C |
 //! | `snapshot` | `volume_id` R, `source_region` R, `source_snapshot_id` R (a cross-region copy), `description` R; `state` C, `size_gb` C, `started_at` C |
+//! | `load_balancer` | `name` R, `subnet_ids` U, `security_group_ids` U; `dns_name` C, `zone_id` C (the hosted zone of its DNS name, for aliases), `arn_suffix` C (`app/NAME/ID`, the metrics dimension) — an application load balancer, its id its ARN |
+//! | `target_group` | `name` R, `network_id` R, `port` R, `protocol` R, `health_check` U (`{path, port, protocol, interval, timeout, healthy, unhealthy, matcher}`); `arn_suffix` C |
+//! | `listener` | `load_balancer_id` R, `port` U, `protocol` U, `certificate` U (HTTPS only), `forward` U (`[{target_group_id, weight}]`, the default action's weighted forward) |
+//! | `alarm` | `name` R, `namespace` U, `metric` U, `statistic` U, `comparison` U (`GreaterThanThreshold`, …), `threshold` U, `periods` U, `period` U (seconds), `dimensions` U (`{name: value}`); `state` C (`OK`, `ALARM`, `INSUFFICIENT_DATA`) — its id is its name |
+//! | `dns_zone` | `name` R (`example.com`, no trailing dot) |
+//! | `dns_health_check` | `type` R (`HTTP`, `HTTPS`), `target` U (a domain name), `port` U, `path` U, `interval` R (10 or 30 s), `failure_threshold` U |
+//! | `dns_record` | `zone_id` R, `name` R (the full name), `type` R, `set_identifier` R, `failover` U (`PRIMARY`, `SECONDARY`, or null), `alias` U (`{dns_name, zone_id, evaluate_target_health}`), `health_check_id` U — its id is `ZONE/NAME/TYPE/SET`; the cloud keeps no tags on it |
+//!
+//! The DNS kinds are global: they live in the pseudo-region [`super::cloud::GLOBAL_REGION`],
+//! whatever region the block that declares them was instantiated in.
 
 use super::Value;
 use serde::{Deserialize, Serialize};
@@ -39,6 +49,13 @@ pub enum Kind {
     Volume,
     Instance,
     Snapshot,
+    LoadBalancer,
+    TargetGroup,
+    Listener,
+    Alarm,
+    DnsZone,
+    DnsHealthCheck,
+    DnsRecord,
 }
 
 /// What a change to one attribute does to the resource.
@@ -55,7 +72,7 @@ pub enum AttributeChange {
 
 impl Kind {
     /// Every kind, in the order refresh reads them (parents before children).
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Network,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -67,6 +84,13 @@ impl Kind {
         Kind::Volume,
         Kind::Instance,
         Kind::Snapshot,
+        Kind::LoadBalancer,
+        Kind::TargetGroup,
+        Kind::Listener,
+        Kind::Alarm,
+        Kind::DnsZone,
+        Kind::DnsHealthCheck,
+        Kind::DnsRecord,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,14 +106,28 @@ impl Kind {
             Kind::Volume => "volume",
             Kind::Instance => "instance",
             Kind::Snapshot => "snapshot",
+            Kind::LoadBalancer => "load_balancer",
+            Kind::TargetGroup => "target_group",
+            Kind::Listener => "listener",
+            Kind::Alarm => "alarm",
+            Kind::DnsZone => "dns_zone",
+            Kind::DnsHealthCheck => "dns_health_check",
+            Kind::DnsRecord => "dns_record",
         }
     }
 
-    /// Whether the cloud keeps tags on resources of this kind. AWS scaling policies take
-    /// none: they are found through their group's ownership and matched to state by id, and
-    /// their tags are never diffed.
+    /// Whether the cloud keeps tags on resources of this kind. AWS scaling policies and DNS
+    /// records take none: they are found through their group's or zone's ownership and
+    /// matched to state by id, and their tags are never diffed.
     pub fn takes_tags(self) -> bool {
-        self != Kind::ScalingPolicy
+        !matches!(self, Kind::ScalingPolicy | Kind::DnsRecord)
+    }
+
+    /// Whether resources of this kind belong to no region (DNS): they live in
+    /// [`super::cloud::GLOBAL_REGION`], are declared once per environment, and no region's
+    /// outage or parking reaches them.
+    pub fn is_global(self) -> bool {
+        matches!(self, Kind::DnsZone | Kind::DnsHealthCheck | Kind::DnsRecord)
     }
 
     /// The attributes whose change forces a replacement.
@@ -111,6 +149,13 @@ impl Kind {
                 "source_snapshot_id",
                 "description",
             ],
+            Kind::LoadBalancer => &["name"],
+            Kind::TargetGroup => &["name", "network_id", "port", "protocol"],
+            Kind::Listener => &["load_balancer_id"],
+            Kind::Alarm => &["name"],
+            Kind::DnsZone => &["name"],
+            Kind::DnsHealthCheck => &["type", "interval"],
+            Kind::DnsRecord => &["zone_id", "name", "type", "set_identifier"],
         }
     }
 
@@ -121,6 +166,9 @@ impl Kind {
             Kind::AutoscalingGroup => &["id", "instances"],
             Kind::Instance => &["id", "state", "private_ip"],
             Kind::Snapshot => &["id", "state", "size_gb", "started_at"],
+            Kind::LoadBalancer => &["id", "dns_name", "zone_id", "arn_suffix"],
+            Kind::TargetGroup => &["id", "arn_suffix"],
+            Kind::Alarm => &["id", "state"],
             _ => &["id"],
         }
     }
@@ -130,7 +178,14 @@ impl Kind {
     pub fn is_set_attribute(self, attribute: &str) -> bool {
         matches!(
             attribute,
-            "ingress" | "egress" | "security_group_ids" | "subnet_ids" | "routes" | "instances"
+            "ingress"
+                | "egress"
+                | "security_group_ids"
+                | "subnet_ids"
+                | "routes"
+                | "instances"
+                | "target_group_ids"
+                | "forward"
         )
     }
 

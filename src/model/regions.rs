@@ -96,6 +96,35 @@ pub fn region_of_zone(zone: &str) -> Option<&'static str> {
     })
 }
 
+/// The hosted zone of the load balancer DNS names of each region (AWS's published ids for
+/// application load balancers), which an alias record names as its target's zone.
+const LOAD_BALANCER_ZONES: &[(&str, &str)] = &[
+    ("ap-northeast-1", "Z14GRHDCWA56QT"),
+    ("ap-northeast-2", "ZWKZPGTI48KDX"),
+    ("ap-south-1", "ZP97RAFLXTNZK"),
+    ("ap-southeast-1", "Z1LMS91P8CMLE5"),
+    ("ap-southeast-2", "Z1GM3OXH4ZPM65"),
+    ("ca-central-1", "ZQSVJUPU6J1EY"),
+    ("eu-central-1", "Z215JYRZR1TBD5"),
+    ("eu-west-1", "Z32O12XQLNTSW2"),
+    ("eu-west-2", "ZHURV8PSTC4K8"),
+    ("eu-west-3", "Z3Q77PNBQS71R4"),
+    ("sa-east-1", "Z2P70J7HTTTPLU"),
+    ("us-east-1", "Z35SXDOTRQ7X7K"),
+    ("us-east-2", "Z3AADJGX6KTTL2"),
+    ("us-west-1", "Z368ELLRRE2KJ0"),
+    ("us-west-2", "Z1H1FL5HABSF5"),
+];
+
+/// The hosted zone of the load balancer DNS names of `region`, for the regions whose id the
+/// catalog holds.
+pub fn load_balancer_zone(region: &str) -> Option<&'static str> {
+    LOAD_BALANCER_ZONES
+        .iter()
+        .find(|(name, _)| *name == region)
+        .map(|(_, zone)| *zone)
+}
+
 /// Whether `zone` is a Local Zone or Wavelength Zone of `region`
 /// (`us-west-2-lax-1a`, `us-east-1-wl1-bos-wlz-1`): AWS names them after their parent region
 /// and adds them per account on opt-in, so the catalog cannot list them; only their shape is

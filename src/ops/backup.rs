@@ -35,7 +35,7 @@ pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, Ops
         &state,
         cloud.as_ref(),
         options,
-        &stack.dir,
+        stack.audit_log()?.as_ref(),
     )
     .await?;
     Ok(report)

@@ -11,10 +11,11 @@ use crate::config::LoadOptions;
 use crate::dr::Deployment;
 use crate::plan::PolicyFinding;
 use crate::policy::{self, Finding, Report};
-use crate::state::LockInfo;
+use crate::state::{LockInfo, StateBackend};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What to check.
 #[derive(Debug, Clone, Default)]
@@ -165,11 +166,11 @@ pub fn check_allow(allow: &[String]) -> Result<(), OpsError> {
     }
 }
 
-/// Where an apply's audit record goes: the stack's directory (the log is
-/// `<dir>/.cairn/audit.jsonl`) and the region it names.
-#[derive(Debug, Clone, Default)]
+/// Where an apply's audit record goes: the state backend that keeps the stack's audit log
+/// beside its states, and the region the record names.
+#[derive(Clone)]
 pub struct AuditSite {
-    pub dir: PathBuf,
+    pub log: Arc<dyn StateBackend>,
     /// The primary region; the allowed errors name their own addresses.
     pub region: String,
 }
@@ -215,5 +216,5 @@ pub fn record_allowed(
         actor: format!("{}@{}", me.user, me.host),
         allowed,
     };
-    crate::dr::append_audit(&site.dir, &record).map_err(|source| OpsError::Audit { source })
+    crate::dr::append_audit(site.log.as_ref(), &record).map_err(|source| OpsError::Audit { source })
 }

@@ -137,7 +137,13 @@ pub async fn drill(
         restored,
         keep: request.keep,
     };
-    run.finish(&stack.dir, rto, brought_up, health, teardown)
+    run.finish(
+        stack.audit_log()?.as_ref(),
+        rto,
+        brought_up,
+        health,
+        teardown,
+    )
 }
 
 /// Tears down a drill left running by `keep`: destroys everything in state `<env>-drill`,
@@ -191,7 +197,7 @@ pub async fn tear_down_drill(
         restored: Vec::new(),
         keep: false,
     };
-    drill::finish_teardown(&stack.dir, run, destroyed, found)
+    drill::finish_teardown(stack.audit_log()?.as_ref(), run, destroyed, found)
 }
 
 /// The drill: its own instance in `--to`, else the DR region, with zones from the `dr` block

@@ -39,10 +39,23 @@ pub enum OpsError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Aws(#[from] crate::provider::aws::AwsError),
-    /// `backend "s3"` is parsed but not implemented yet.
-    #[error("the `s3` state backend (bucket `{bucket}`) is not supported by this version")]
-    #[diagnostic(help("use `backend \"local\"` for now"))]
-    S3Unsupported { bucket: String },
+    /// `backend "s3"` in a build without the AWS SDK.
+    #[error(
+        "the state backend is S3 (bucket `{bucket}`), but this build of cairn has no S3 client"
+    )]
+    #[diagnostic(help("build with the default features: cargo build (not --no-default-features)"))]
+    S3Unavailable { bucket: String },
+    /// The state passphrase is missing or unusable.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Encryption(#[from] crate::state::EncryptionError),
+    /// `state migrate` to the backend the state is already in.
+    #[error("the state is already in that backend (`{location}`)")]
+    #[diagnostic(help("name the other backend with `--to`"))]
+    SameBackend { location: String },
+    /// A bug: something the engine relies on did not hold.
+    #[error("internal error: {message}")]
+    Internal { message: String },
     /// This binary was built without the AWS provider.
     #[error(
         "environment `{environment}` uses cloud `aws`, but this build of cairn has no AWS provider"

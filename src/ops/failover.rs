@@ -10,17 +10,18 @@ use super::OpsError;
 use super::check::PolicyGate;
 use super::run::{ApplyOutcome, ApplyRequest, Held, PlanRequest, apply_held, approve_all};
 use super::session::Session;
-use crate::apply::{ApplyObserver, ApplyOptions};
+use crate::apply::{ApplyEvent, ApplyObserver, ApplyOptions};
 use crate::dr::backup::{self, RunOptions};
 use crate::dr::failover::{self, Move};
 use crate::dr::placement::restore_volumes;
 use crate::dr::{
-    BackupCopy, Deployment, DrError, MoveReport, Placement, catalog, redeploy, target,
+    BackupCopy, Deployment, DnsSwitch, DrError, MoveReport, Placement, catalog, redeploy, target,
 };
-use crate::model::Kind;
+use crate::model::{Address, Kind};
 use crate::state::Failover;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What to fail over or back.
@@ -135,7 +136,7 @@ pub async fn failback(
             &held.state,
             session.cloud.as_ref(),
             options,
-            &stack.dir,
+            stack.audit_log()?.as_ref(),
         )
         .await?
         .volumes
@@ -203,6 +204,15 @@ async fn converge(
             policy: PolicyGate::Off,
         };
         let provider = Arc::clone(&session.provider);
+        let records = failover::answering_records(&placement.expansion);
+        let watch = DnsWatch {
+            inner: observer,
+            watched: records
+                .iter()
+                .map(|(address, _, _)| address.clone())
+                .collect(),
+            switched: Mutex::new(BTreeMap::new()),
+        };
         let outcome = apply_held(
             stack,
             held,
@@ -210,19 +220,57 @@ async fn converge(
             &apply,
             provider,
             &mut approve_all,
-            observer,
+            &watch,
         )
         .await?;
         let changes = changes(outcome, run.operation)?;
+        let switched = watch
+            .switched
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let dns = records
+            .into_iter()
+            .map(|(address, name, region)| DnsSwitch {
+                name,
+                region,
+                switched_at: switched.get(&address).copied(),
+            })
+            .collect();
         let groups = redeploy::group_minimums(&placement.expansion, &run.region);
         let owner = stack.owner(&Deployment::Recorded);
         let cloud = session.cloud.as_ref();
         let health =
             redeploy::wait_healthy(cloud, &owner, &run.region, &groups, request.timeout).await?;
-        Ok((changes, health))
+        Ok((changes, health, dns))
     }
     .await;
-    run.finish(&stack.dir, converged)
+    run.finish(stack.audit_log()?.as_ref(), converged)
+}
+
+/// Passes every apply event on, noting when the records of DNS names complete: that is when
+/// a name was switched.
+struct DnsWatch<'a> {
+    inner: &'a dyn ApplyObserver,
+    watched: BTreeSet<Address>,
+    switched: Mutex<BTreeMap<Address, DateTime<Utc>>>,
+}
+
+impl ApplyObserver for DnsWatch<'_> {
+    fn on_event(&self, event: &ApplyEvent) {
+        if let ApplyEvent::StepCompleted {
+            address,
+            called_provider: true,
+            ..
+        } = event
+            && self.watched.contains(address)
+        {
+            self.switched
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .insert(address.clone(), Utc::now());
+        }
+        self.inner.on_event(event);
+    }
 }
 
 /// The number of changes an apply made, or why it did not complete.

@@ -12,22 +12,26 @@
 //! its last write, and plans from that read; a saved plan is applied only to the state it was
 //! made against; apply never re-reads the configuration once the plan exists.
 
+mod backend;
 mod backup;
 mod check;
 mod drill;
 mod error;
 mod failover;
+mod migrate;
 mod provider;
 mod run;
 mod session;
 mod state_ops;
 mod status;
 
+pub use backend::{StateStore, encryption_settings};
 pub use backup::{BackupRequest, list_backups, run_backups, verify_backups};
 pub use check::{CheckOutcome, CheckRequest, PolicyGate, check, check_allow};
 pub use drill::{DrillRequest, drill, tear_down_drill};
 pub use error::OpsError;
 pub use failover::{MoveRequest, failback, failover};
+pub use migrate::{MigrateReport, MigrateRequest, migrate};
 pub use provider::{open_provider, settings_for};
 pub use run::{
     ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan,

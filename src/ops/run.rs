@@ -8,16 +8,17 @@
 //! them is not allowed.
 
 use super::OpsError;
+use super::backend::{StateStore, encryption_settings};
 use super::check::{self, AuditSite, PolicyGate};
 use super::provider::{open_provider, settings_for};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
-use crate::config::{Backend, Config, Diagnostic, Environment, LoadOptions};
+use crate::config::{Config, Diagnostic, Environment, LoadOptions};
 use crate::dr::{Deployment, Placement};
 use crate::graph::{self, ExpandOptions};
 use crate::model::{Owner, resolve};
 use crate::plan::{self, Observed, Plan, PlanFile, PlanOptions};
 use crate::provider::Provider;
-use crate::state::{LocalBackend, StateBackend, StateDocument, StateLock, StateOutput};
+use crate::state::{StateBackend, StateDocument, StateLock, StateOutput};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,7 +64,7 @@ pub struct Stack {
     pub config: Config,
     /// The environment as configured (its primary regions, its `dr` block).
     pub environment: Environment,
-    state_root: PathBuf,
+    store: StateStore,
 }
 
 impl Stack {
@@ -100,32 +101,39 @@ impl Stack {
                 };
             return Err(diagnostics.into());
         };
-        let state_root = match &config.backend {
-            // The configuration already resolved `path` against the stack directory; joining
-            // it again put the state under `DIR/DIR/.cairn` whenever DIR was relative.
-            Backend::Local { path } => path.clone(),
-            Backend::S3 { bucket, .. } => {
-                return Err(OpsError::S3Unsupported {
-                    bucket: bucket.clone(),
-                });
-            }
-        };
-        let state_root = std::path::absolute(&state_root).unwrap_or(state_root);
+        // The configuration already resolved a local `path` against the stack directory.
+        let store = StateStore::open(
+            &config.backend,
+            &encryption_settings(config.encryption.as_ref()),
+        )?;
         Ok(Stack {
             dir: request.dir.clone(),
             config,
             environment,
-            state_root,
+            store,
         })
     }
 
     /// The state backend of `deployment` (the environment's, or its instance's).
     ///
     /// # Errors
-    /// The state directory cannot be used.
-    pub fn backend(&self, deployment: &Deployment) -> Result<LocalBackend, OpsError> {
-        let name = state_environment(&self.environment.name, deployment);
-        Ok(LocalBackend::with_root(&self.state_root, &name)?)
+    /// The environment's name cannot name a state.
+    pub fn backend(&self, deployment: &Deployment) -> Result<Arc<dyn StateBackend>, OpsError> {
+        self.store
+            .backend(&state_environment(&self.environment.name, deployment))
+    }
+
+    /// The stack's audit log, kept by the state backend beside the states.
+    ///
+    /// # Errors
+    /// The environment's name cannot name a state.
+    pub fn audit_log(&self) -> Result<Arc<dyn StateBackend>, OpsError> {
+        self.backend(&Deployment::Recorded)
+    }
+
+    /// Where the stack's states live.
+    pub fn store(&self) -> &StateStore {
+        &self.store
     }
 
     /// The state of `deployment`, or a new empty one, read without the lock: for operations
@@ -135,7 +143,7 @@ impl Stack {
     /// The state file is unreadable, corrupt or of a newer format.
     pub fn state(&self, deployment: &Deployment) -> Result<StateDocument, OpsError> {
         let backend = self.backend(deployment)?;
-        self.stored(&backend, deployment)
+        self.stored(backend.as_ref(), deployment)
     }
 
     /// Takes the lock of `deployment`'s state for `operation` and reads the state under it:
@@ -146,7 +154,7 @@ impl Stack {
     pub fn hold(&self, deployment: &Deployment, operation: &str) -> Result<Held, OpsError> {
         let backend = self.backend(deployment)?;
         let lock = backend.lock(operation)?;
-        let state = self.stored(&backend, deployment)?;
+        let state = self.stored(backend.as_ref(), deployment)?;
         Ok(Held {
             backend,
             state,
@@ -156,7 +164,7 @@ impl Stack {
 
     fn stored(
         &self,
-        backend: &LocalBackend,
+        backend: &dyn StateBackend,
         deployment: &Deployment,
     ) -> Result<StateDocument, OpsError> {
         let environment = state_environment(&self.environment.name, deployment);
@@ -204,20 +212,21 @@ impl Stack {
 
     /// `plan` with where it applies: the environment's cloud and state backend, so applying
     /// the saved file needs no configuration.
-    fn plan_file(&self, plan: Plan) -> PlanFile {
+    fn plan_file(&self, plan: Plan, state: &StateDocument) -> PlanFile {
+        let encryption = self.store.encryption();
         PlanFile {
             plan,
             cloud: settings_for(&self.environment, &self.dir),
-            state_backend: Backend::Local {
-                path: self.state_root.clone(),
-            },
+            state_backend: self.store.settings().clone(),
+            state_encryption: encryption.is_on().then(|| encryption.settings().clone()),
+            state_digest: Some(plan::state_digest(state)),
         }
     }
 }
 
 /// A state read under its lock; the lock is released when this is dropped.
 pub struct Held {
-    pub backend: LocalBackend,
+    pub backend: Arc<dyn StateBackend>,
     pub state: StateDocument,
     _lock: StateLock,
 }
@@ -262,7 +271,7 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
         plan.policy = check::plan_findings(report);
     }
     Ok(Planned {
-        file: stack.plan_file(plan),
+        file: stack.plan_file(plan, &state),
         state,
         policy,
     })
@@ -437,7 +446,7 @@ pub(super) async fn apply_held(
         plan.policy = check::plan_findings(&report);
     }
     let site = AuditSite {
-        dir: stack.dir.clone(),
+        log: stack.audit_log()?,
         region: stack
             .environment
             .regions
@@ -459,6 +468,8 @@ async fn apply_saved(
         plan,
         cloud,
         state_backend,
+        state_encryption,
+        state_digest,
     } = plan::load(file)?;
     if plan.environment != request.plan.environment && !request.plan.environment.is_empty() {
         return Err(OpsError::PlanEnvironment {
@@ -466,27 +477,32 @@ async fn apply_saved(
             wanted: request.plan.environment.clone(),
         });
     }
-    let root = match state_backend {
-        Backend::Local { path } => path,
-        Backend::S3 { bucket, .. } => return Err(OpsError::S3Unsupported { bucket }),
-    };
+    let store = StateStore::open(&state_backend, &state_encryption.unwrap_or_default())?;
+    let backend = store.backend(&plan.environment)?;
     let site = AuditSite {
-        // The state directory sits in the stack's directory, and the audit log beside it.
-        dir: root
-            .parent()
-            .map_or_else(|| request.plan.dir.clone(), std::path::Path::to_path_buf),
+        // Every environment's backend keeps the stack's one audit log.
+        log: Arc::clone(&backend),
         region: plan
             .changes
             .first()
             .map(|change| change.region.clone())
             .unwrap_or_default(),
     };
-    let backend = LocalBackend::with_root(&root, &plan.environment)?;
     let lock = backend.lock(operation(request))?;
     let state = backend
         .load_for(&plan.stack, &plan.environment)?
         .unwrap_or_else(|| StateDocument::new(&plan.stack, &plan.environment));
     plan::ensure_applicable(&plan, &state)?;
+    // Same lineage and serial, yet other content: the state was replaced behind Cairn's back
+    // (restored, edited). The plan was made against something else; it is not applied.
+    if let Some(digest) = state_digest
+        && state.serial != 0
+        && digest != plan::state_digest(&state)
+    {
+        return Err(OpsError::Plan(plan::PlanError::StateReplaced {
+            location: backend.location(),
+        }));
+    }
     let provider = open_provider(&cloud, &plan.environment).await?;
     let held = Held {
         backend,
@@ -537,7 +553,7 @@ async fn execute(
     }
     let mut options = request.options.clone();
     options.operation = operation(request).to_string();
-    let mut sink = BackendSink(&held.backend);
+    let mut sink = BackendSink(held.backend.as_ref());
     let report = apply::execute(&plan, provider, held.state, &mut sink, &options, observer).await;
     Ok(ApplyOutcome {
         plan,
@@ -565,7 +581,7 @@ fn outputs_changed(plan: &Plan, state: &StateDocument) -> bool {
 }
 
 /// Saves state through the backend after every step; the executor already set the serial.
-struct BackendSink<'a>(&'a LocalBackend);
+struct BackendSink<'a>(&'a dyn StateBackend);
 
 impl StateSink for BackendSink<'_> {
     fn persist(

@@ -9,7 +9,7 @@ use super::run::{PlanRequest, Stack};
 use crate::apply::{MoveTag, retag};
 use crate::model::{Address, Owner, TAG_ADDRESS, Tags};
 use crate::provider::{Provider, ProviderError, Retrying};
-use crate::state::{StateBackend, StateDocument, StateResource};
+use crate::state::{StateDocument, StateResource};
 use crate::util::errors::error_chain;
 
 /// The environment's recorded state (`None` before the first apply).

@@ -16,7 +16,7 @@ pub async fn dr_status(request: &PlanRequest) -> Result<StatusReport, OpsError> 
     let stack = Stack::open(request)?;
     let state = stack.state(&Deployment::Recorded)?;
     let placement = stack.place(&Deployment::Recorded, &state)?;
-    let audit = read_audit(&stack.dir)?;
+    let audit = read_audit(stack.audit_log()?.as_ref())?;
     // Ages are measured on the cloud's clock, as the audit log's times are; without backups
     // to list the cloud is not opened, and the wall clock stands in for it.
     let (now, backups) = if placement.expansion.backup_policies.is_empty() {

@@ -123,6 +123,23 @@ pub enum PlanError {
     #[diagnostic(help("run `cairn plan` again"))]
     StateSerialChanged { plan_serial: u64, state_serial: u64 },
 
+    /// The state has the lineage and serial the plan was made against, but other content: it
+    /// was replaced behind Cairn's back.
+    #[error(
+        "the state at `{location}` was replaced since this plan was made (same serial, other content)"
+    )]
+    #[diagnostic(help("run `cairn plan -o FILE` again against the state as it is now"))]
+    StateReplaced { location: String },
+
+    /// A sealed plan file could not be opened or a plan file could not be sealed.
+    #[error("plan file `{path}`: {source}")]
+    #[diagnostic(help("{}", source.hint()))]
+    PlanFileSealed {
+        path: PathBuf,
+        #[source]
+        source: crate::state::EncryptionError,
+    },
+
     /// The saved plan belongs to another stack or environment.
     #[error(
         "the saved plan is for `{plan_stack}` environment `{plan_environment}`, not `{stack}` environment `{environment}`"

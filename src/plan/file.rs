@@ -9,7 +9,7 @@
 use super::{PLAN_FORMAT_VERSION, Plan, PlanError};
 use crate::config::Backend;
 use crate::provider::CloudSettings;
-use crate::state::{StateDocument, write_atomically};
+use crate::state::{Encryption, EncryptionSettings, StateDocument, write_atomically};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -24,16 +24,50 @@ pub struct PlanFile {
     pub cloud: CloudSettings,
     /// Where the state the plan was made against lives.
     pub state_backend: Backend,
+    /// Which environment variables hold the state's passphrases, when encryption is on; the
+    /// plan file itself is then sealed with the same key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_encryption: Option<EncryptionSettings>,
+    /// A digest of the state the plan was made against ([`state_digest`]): a state replaced
+    /// with the same serial but other content is caught too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_digest: Option<String>,
 }
 
-/// Writes `file` to `path` as JSON, atomically.
+/// A SHA-256 digest of `state`'s content, as hex.
+pub fn state_digest(state: &StateDocument) -> String {
+    use sha2::Digest;
+    // Serializing a document is deterministic (ordered maps, fixed field order).
+    let bytes = serde_json::to_vec(state).unwrap_or_default();
+    sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Writes `file` to `path` as JSON, atomically; sealed with the state's key when the state is
+/// encrypted (a plan holds attribute values, sensitive ones included).
 ///
 /// # Errors
-/// [`PlanError::PlanFileWrite`] naming the file.
+/// [`PlanError::PlanFileWrite`] naming the file; [`PlanError::PlanFileSealed`] when the key
+/// is no longer set.
 pub fn save(file: &PlanFile, path: &Path) -> Result<(), PlanError> {
+    let sealed = |source| PlanError::PlanFileSealed {
+        path: path.to_path_buf(),
+        source,
+    };
+    let encryption = match &file.state_encryption {
+        Some(settings) => Encryption::from_environment(&EncryptionSettings {
+            required: true,
+            ..settings.clone()
+        })
+        .map_err(sealed)?,
+        None => Encryption::off(),
+    };
     let mut bytes =
         serde_json::to_vec_pretty(file).map_err(|source| PlanError::Serialize { source })?;
     bytes.push(b'\n');
+    let bytes = encryption.seal(bytes).map_err(sealed)?;
     write_atomically(path, &bytes).map_err(|source| PlanError::PlanFileWrite {
         path: path.to_path_buf(),
         source,
@@ -52,6 +86,20 @@ pub fn load(path: &Path) -> Result<PlanFile, PlanError> {
         path: path.to_path_buf(),
         source,
     })?;
+    let sealed = |source| PlanError::PlanFileSealed {
+        path: path.to_path_buf(),
+        source,
+    };
+    // A sealed file names the variables holding its key.
+    let bytes = match crate::state::encryption::sealed_with(&bytes).map_err(sealed)? {
+        Some(settings) => Encryption::from_environment(&EncryptionSettings {
+            required: false,
+            ..settings
+        })
+        .and_then(|encryption| encryption.open(bytes))
+        .map_err(sealed)?,
+        None => bytes,
+    };
     let invalid = |source| PlanError::PlanFileInvalid {
         path: path.to_path_buf(),
         source,
@@ -142,6 +190,8 @@ mod tests {
             state_backend: Backend::Local {
                 path: "/stacks/shop/.cairn".into(),
             },
+            state_encryption: None,
+            state_digest: None,
             plan,
         }
     }

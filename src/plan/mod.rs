@@ -17,7 +17,7 @@ mod scope;
 
 pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
-pub use file::{PlanFile, ensure_applicable, load, save};
+pub use file::{PlanFile, ensure_applicable, load, save, state_digest};
 pub use model::{
     Change, ChangeAction, Drift, DriftKind, Move, Operation, PLAN_FORMAT_VERSION, Plan,
     PolicyFinding, Step, Summary,

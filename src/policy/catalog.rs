@@ -64,14 +64,12 @@ pub const PRODUCTION_ONE_ZONE: &str = "CAIRN010";
 pub const PRODUCTION_NO_BACKUP_COPY: &str = "CAIRN011";
 pub const PRODUCTION_NO_DR: &str = "CAIRN012";
 pub const PRODUCTION_NO_ROLLOUT: &str = "CAIRN013";
-// CAIRN014 is reserved for "production group behind a load balancer without an alarm": it
-// needs the `load_balancer` and `alarm` blocks (issue 10), and a rule that cannot fire would
-// only pretend to check something.
+pub const PRODUCTION_NO_ALARM: &str = "CAIRN014";
 pub const NETWORK_CIDR_RULE: &str = "CAIRN015";
 pub const DIFFERENT_ARTIFACT: &str = "CAIRN016";
 
 /// Every rule, in id order.
-pub static RULES: [Rule; 16] = [
+pub static RULES: [Rule; 17] = [
     Rule {
         id: UNUSED_SUPPRESSION,
         name: "unused-suppression",
@@ -183,6 +181,14 @@ pub static RULES: [Rule; 16] = [
         severity: Severity::Warning,
         rationale: "Without a `rollout` block a new launch template reaches every instance at once, so a bad release takes the whole group down.",
         fix: "Add `rollout { strategy = \"canary\", checkpoints = [10, 50, 100] }` to the group.",
+    },
+    Rule {
+        id: PRODUCTION_NO_ALARM,
+        name: "production-no-alarm",
+        title: "production group behind a load balancer without an alarm",
+        severity: Severity::Warning,
+        rationale: "A group that serves users through a load balancer can fail (errors, saturation) while every instance still runs; without an alarm on the group or its load balancer nobody is told, and a rollout has nothing to abort on.",
+        fix: "Add an `alarm` with `autoscaling = autoscaling.NAME` (CPU) or `load_balancer = load_balancer.NAME` (5xx answers, unhealthy hosts).",
     },
     Rule {
         id: NETWORK_CIDR_RULE,

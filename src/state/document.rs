@@ -38,6 +38,10 @@ pub struct StateDocument {
     pub restores: BTreeMap<Address, String>,
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// Set on the copy left behind by `cairn state migrate`: the state now lives elsewhere,
+    /// and this copy is refused for any further use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<Migrated>,
 }
 
 impl StateDocument {
@@ -92,6 +96,7 @@ impl StateDocument {
             failover: None,
             restores: BTreeMap::new(),
             history: Vec::new(),
+            migrated: None,
         }
     }
 
@@ -158,4 +163,13 @@ pub struct HistoryEntry {
     /// `apply`, `destroy`, `import`, `state rm`, `dr failover`, …
     pub operation: String,
     pub summary: String,
+}
+
+/// Where a state was migrated to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Migrated {
+    /// The new location (`s3://bucket/key/env.json`, a local path).
+    pub to: String,
+    /// RFC 3339 time of the migration.
+    pub time: String,
 }

@@ -104,14 +104,105 @@ pub enum StateError {
     },
 
     /// Another run holds the lock.
-    #[error("state is locked by {holder}; lock file `{path}`")]
+    #[error("state is locked by {holder} ({age} ago); lock `{path}`")]
     #[diagnostic(help(
-        "wait for that run to finish, or if it died: cairn force-unlock {}",
+        "wait for that run to finish; if it died, remove its lock with: cairn force-unlock -e {environment} {}",
         holder.id
     ))]
     Locked {
         path: PathBuf,
         holder: Box<LockInfo>,
+        /// How long ago the holder took (or last refreshed) the lock, for people to read.
+        age: String,
+        environment: String,
+    },
+
+    /// A lock whose holder stopped refreshing it: the run is most likely gone. It is never
+    /// broken silently.
+    #[error(
+        "state is locked by {holder}, but its heartbeat stopped {age} ago: the run holding it is probably gone; lock `{path}`"
+    )]
+    #[diagnostic(help(
+        "if that run is really gone, remove its lock with: cairn force-unlock -e {environment} {}",
+        holder.id
+    ))]
+    StaleLock {
+        path: PathBuf,
+        holder: Box<LockInfo>,
+        age: String,
+        environment: String,
+    },
+
+    /// The stored state was replaced since this run read it (a compare-and-swap write was
+    /// refused); nothing was overwritten.
+    #[error(
+        "state `{path}` changed under you: someone replaced it after this run read it, so this run's write was refused and nothing was overwritten"
+    )]
+    #[diagnostic(help(
+        "another run or a person wrote the state while this one worked; see `cairn show`, then run `cairn plan` again (resources this run created are adopted by their tags)"
+    ))]
+    StateChanged { path: PathBuf },
+
+    /// The storage refused access.
+    #[error("access denied: cannot {action} `{path}` (bucket `{bucket}`, key `{key}`)")]
+    #[diagnostic(help(
+        "check that the credentials in use allow s3:GetObject, s3:PutObject and s3:DeleteObject on `{bucket}/{key}`"
+    ))]
+    AccessDenied {
+        action: &'static str,
+        path: PathBuf,
+        bucket: String,
+        key: String,
+    },
+
+    /// A remote storage call failed (after retries when the failure was transient).
+    #[error("could not {action} `{path}`: {detail}")]
+    Remote {
+        action: &'static str,
+        path: PathBuf,
+        detail: String,
+    },
+
+    /// The bucket of an S3 backend does not exist.
+    #[error("bucket `{bucket}` of the state backend does not exist")]
+    #[diagnostic(help(
+        "create it (with versioning on) or fix `bucket` in the `backend \"s3\"` block"
+    ))]
+    NoBucket { bucket: String },
+
+    /// The state was moved to another backend by `cairn state migrate`.
+    #[error("the state at `{path}` was migrated to `{to}` at {time}; this copy is only a record")]
+    #[diagnostic(help(
+        "point the `backend` block of the stack at `{to}` (or migrate it back with `cairn state migrate`)"
+    ))]
+    Migrated {
+        path: PathBuf,
+        to: String,
+        time: String,
+    },
+
+    /// A migration's destination already holds a state of its own.
+    #[error(
+        "`{path}` already holds a state (lineage `{lineage}`, serial {serial}); refusing to overwrite it"
+    )]
+    #[diagnostic(help("migrate to an empty location, or move that state away first"))]
+    DestinationInUse {
+        path: PathBuf,
+        lineage: String,
+        serial: u64,
+    },
+
+    /// The copy a migration wrote does not read back as the state it copied.
+    #[error("the copy at `{path}` does not match the state it was copied from: {detail}")]
+    CopyMismatch { path: PathBuf, detail: String },
+
+    /// The state cannot be opened (encrypted without the right key) or sealed.
+    #[error("cannot read or write `{path}`: {source}")]
+    #[diagnostic(help("{}", source.hint()))]
+    Encryption {
+        path: PathBuf,
+        #[source]
+        source: super::encryption::EncryptionError,
     },
 
     /// A lock file exists but cannot be read (a run died while taking it).

@@ -1,5 +1,6 @@
-//! The local file backend: `<root>/state/<env>.json`, its backup `<env>.json.backup` and its
-//! lock `<env>.lock`, where `<root>` is the stack's `.cairn` directory by default.
+//! The local file backend: `<root>/state/<env>.json`, its backup `<env>.json.backup`, its
+//! lock `<env>.lock` and the stack's audit log `<root>/audit.jsonl`, where `<root>` is the
+//! stack's `.cairn` directory by default. With a key set, state and backup are sealed.
 //!
 //! Promises: writes are atomic and keep the previous version as the backup; a state that is
 //! corrupt, truncated, of a newer format, of another lineage or newer than the document being
@@ -11,9 +12,10 @@
 //! copy.
 
 use super::atomic::{write_atomically, write_atomically_and_open};
-use super::{
-    FORMAT_VERSION, HistoryEntry, LockInfo, StateBackend, StateDocument, StateError, StateLock,
-};
+use super::backend::{check_environment_name, refuse_migrated};
+use super::codec::{decode, encode};
+use super::lock::describe_age;
+use super::{Encryption, LockInfo, StateBackend, StateDocument, StateError, StateLock};
 use crate::util::file_identity::HeldFile;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
@@ -22,8 +24,10 @@ use std::sync::{Arc, Mutex};
 /// State kept in files next to the stack.
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
+    root: PathBuf,
     directory: PathBuf,
     environment: String,
+    encryption: Encryption,
     /// The state file as this backend (or a clone, writing the same file) last wrote it.
     written: Arc<Mutex<Option<Written>>>,
 }
@@ -53,21 +57,25 @@ impl LocalBackend {
     /// # Errors
     /// [`StateError::InvalidEnvironment`] when the name cannot be a file name.
     pub fn with_root(root: impl AsRef<Path>, environment: &str) -> Result<Self, StateError> {
-        let valid = !environment.is_empty()
-            && !environment.starts_with('.')
-            && environment
-                .chars()
-                .all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character));
-        if !valid {
-            return Err(StateError::InvalidEnvironment {
-                name: environment.to_string(),
-            });
-        }
+        check_environment_name(environment)?;
         Ok(LocalBackend {
+            root: root.as_ref().to_path_buf(),
             directory: root.as_ref().join("state"),
             environment: environment.to_string(),
+            encryption: Encryption::off(),
             written: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// This backend sealing and opening its files with `encryption`.
+    pub fn with_encryption(mut self, encryption: Encryption) -> Self {
+        self.encryption = encryption;
+        self
+    }
+
+    /// `<root>/audit.jsonl`: the stack's audit log.
+    pub fn audit_path(&self) -> PathBuf {
+        self.root.join("audit.jsonl")
     }
 
     /// `<env>.json`.
@@ -86,22 +94,25 @@ impl LocalBackend {
         self.directory.join(format!("{}.lock", self.environment))
     }
 
-    /// The stored bytes and the document they hold, or `None` when there is no file.
-    fn read_stored(&self) -> Result<Option<(Vec<u8>, StateDocument)>, StateError> {
-        let path = self.state_path();
-        let bytes = match std::fs::read(&path) {
+    /// The document stored at `path`, or `None` when there is no file.
+    fn read_document(&self, path: &Path) -> Result<Option<StateDocument>, StateError> {
+        let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
             Err(source) => {
                 return Err(StateError::Io {
                     action: "read",
-                    path,
+                    path: path.to_path_buf(),
                     source,
                 });
             }
         };
-        let document = parse_document(&path, &bytes)?;
-        Ok(Some((bytes, document)))
+        decode(bytes, &self.encryption, path).map(Some)
+    }
+
+    /// The stored state, migrated or not.
+    fn read_stored(&self) -> Result<Option<StateDocument>, StateError> {
+        self.read_document(&self.state_path())
     }
 
     fn written(&self) -> std::sync::MutexGuard<'_, Option<Written>> {
@@ -153,43 +164,6 @@ impl LocalBackend {
     }
 }
 
-/// Parses a state file, checking the format version before the shape so that a newer format
-/// is reported as such rather than as corruption.
-fn parse_document(path: &Path, bytes: &[u8]) -> Result<StateDocument, StateError> {
-    let classify = |source: serde_json::Error| {
-        if source.is_eof() {
-            StateError::Truncated {
-                path: path.to_path_buf(),
-                source,
-            }
-        } else {
-            StateError::Corrupt {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    };
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(classify)?;
-    let found = value
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| StateError::Corrupt {
-            path: path.to_path_buf(),
-            source: serde::de::Error::custom("missing numeric `format_version`"),
-        })?;
-    if found > u64::from(FORMAT_VERSION) {
-        return Err(StateError::NewerFormat {
-            path: path.to_path_buf(),
-            found,
-            supported: FORMAT_VERSION,
-        });
-    }
-    serde_json::from_value(value).map_err(|source| StateError::Corrupt {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 /// Reads a lock file's holder.
 fn read_holder(path: &Path) -> Result<Option<LockInfo>, StateError> {
     match std::fs::read(path) {
@@ -215,7 +189,13 @@ impl StateBackend for LocalBackend {
     }
 
     fn load(&self) -> Result<Option<StateDocument>, StateError> {
-        Ok(self.read_stored()?.map(|(_, document)| document))
+        self.read_stored()?
+            .map(|document| refuse_migrated(document, &self.location()))
+            .transpose()
+    }
+
+    fn load_backup(&self) -> Result<Option<StateDocument>, StateError> {
+        self.read_document(&self.backup_path())
     }
 
     fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
@@ -246,7 +226,9 @@ impl StateBackend for LocalBackend {
                 return Err(match read_holder(&path)? {
                     Some(holder) => StateError::Locked {
                         path,
+                        age: describe_age(holder.age()),
                         holder: Box::new(holder),
+                        environment: self.environment.clone(),
                     },
                     // Released between our attempt and the read: report it rather than retry,
                     // the user simply runs again.
@@ -292,32 +274,13 @@ impl StateBackend for LocalBackend {
         }))
     }
 
-    fn write(
-        &self,
-        document: &mut StateDocument,
-        operation: &str,
-        summary: &str,
-    ) -> Result<(), StateError> {
-        let mut next = document.clone();
-        next.serial = document.serial + 1;
-        next.history.push(HistoryEntry {
-            serial: next.serial,
-            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            operation: operation.to_string(),
-            summary: summary.to_string(),
-        });
-        self.persist(&next)?;
-        *document = next;
-        Ok(())
-    }
-
     fn persist(&self, document: &StateDocument) -> Result<(), StateError> {
         let path = self.state_path();
         let on_disk = match self.known_on_disk(&path) {
             Some(known) => Some(known),
             None => self
                 .read_stored()?
-                .map(|(_, stored)| (stored.lineage, stored.serial)),
+                .map(|stored| (stored.lineage, stored.serial)),
         };
         if let Some((lineage, serial)) = on_disk.as_ref() {
             if *lineage != document.lineage {
@@ -335,15 +298,7 @@ impl StateBackend for LocalBackend {
                 });
             }
         }
-        let serialized = if document.format_version == FORMAT_VERSION {
-            serde_json::to_vec_pretty(document)
-        } else {
-            let mut next = document.clone();
-            next.format_version = FORMAT_VERSION;
-            serde_json::to_vec_pretty(&next)
-        };
-        let mut bytes = serialized.map_err(|source| StateError::Serialize { source })?;
-        bytes.push(b'\n');
+        let bytes = encode(document, &self.encryption, &path)?;
         if on_disk.is_some() {
             self.back_up(&path)?;
         }
@@ -371,11 +326,88 @@ impl StateBackend for LocalBackend {
             }),
         }
     }
+
+    fn receive(
+        &self,
+        state: &StateDocument,
+        backup: Option<&StateDocument>,
+    ) -> Result<(), StateError> {
+        let path = self.state_path();
+        if let Some(existing) = self.read_stored()?
+            && existing.migrated.is_none()
+        {
+            return Err(StateError::DestinationInUse {
+                path,
+                lineage: existing.lineage,
+                serial: existing.serial,
+            });
+        }
+        match backup {
+            Some(backup) => {
+                let bytes = encode(backup, &self.encryption, &self.backup_path())?;
+                write_atomically(&self.backup_path(), &bytes)?;
+            }
+            None => match std::fs::remove_file(self.backup_path()) {
+                Ok(()) => {}
+                Err(error) if error.kind() == ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(StateError::Io {
+                        action: "remove",
+                        path: self.backup_path(),
+                        source,
+                    });
+                }
+            },
+        }
+        let bytes = encode(state, &self.encryption, &path)?;
+        write_atomically(&path, &bytes)?;
+        // Whatever was known of the file before is stale now.
+        *self.written() = None;
+        Ok(())
+    }
+
+    fn audit_location(&self) -> String {
+        self.audit_path().display().to_string()
+    }
+
+    fn append_audit(&self, line: &str) -> Result<(), StateError> {
+        let path = self.audit_path();
+        let failure = |action: &'static str| {
+            let path = path.clone();
+            move |source| StateError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        fs_err::create_dir_all(&self.root).map_err(failure("create directory for"))?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(failure("open"))?;
+        file.write_all(format!("{line}\n").as_bytes())
+            .map_err(failure("append to"))
+    }
+
+    fn read_audit(&self) -> Result<Vec<String>, StateError> {
+        let path = self.audit_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(text.lines().map(str::to_string).collect()),
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(Vec::new()),
+            Err(source) => Err(StateError::Io {
+                action: "read",
+                path,
+                source,
+            }),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::FORMAT_VERSION;
 
     fn backend() -> (tempfile::TempDir, LocalBackend) {
         let directory = tempfile::tempdir().unwrap();
@@ -661,7 +693,7 @@ mod tests {
         assert_eq!(
             help,
             Some(format!(
-                "wait for that run to finish, or if it died: cairn force-unlock {}",
+                "wait for that run to finish; if it died, remove its lock with: cairn force-unlock -e staging {}",
                 info.id
             ))
         );
@@ -727,5 +759,102 @@ mod tests {
             assert!(LocalBackend::new("/tmp", name).is_err(), "{name}");
         }
         assert!(LocalBackend::new("/tmp", "prod-eu_1").is_ok());
+    }
+
+    fn encrypted(backend: LocalBackend, passphrase: &str) -> LocalBackend {
+        let settings = crate::state::EncryptionSettings {
+            required: true,
+            ..crate::state::EncryptionSettings::default()
+        };
+        let encryption =
+            Encryption::with_passphrases(settings, Some(passphrase.to_string()), None).unwrap();
+        backend.with_encryption(encryption)
+    }
+
+    #[test]
+    fn an_encrypted_state_and_its_backup_hide_their_content_and_read_back() {
+        let (directory, backend) = backend();
+        let backend = encrypted(backend, "correct horse");
+        let mut document = StateDocument::new("shop", "needle-stack");
+        backend.write(&mut document, "apply", "first").unwrap();
+        backend.write(&mut document, "apply", "second").unwrap();
+        for path in [backend.state_path(), backend.backup_path()] {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(!text.contains("needle-stack"), "{text}");
+            assert!(text.contains("cairn_encrypted"), "{text}");
+        }
+        assert_eq!(backend.load().unwrap().unwrap(), document);
+        assert_eq!(backend.load_backup().unwrap().unwrap().serial, 1);
+
+        let wrong = encrypted(
+            LocalBackend::new(directory.path(), "staging").unwrap(),
+            "battery staple",
+        );
+        let before = std::fs::read(backend.state_path()).unwrap();
+        assert!(matches!(wrong.load(), Err(StateError::Encryption { .. })));
+        let mut next = document.clone();
+        assert!(matches!(
+            wrong.write(&mut next, "apply", "x"),
+            Err(StateError::Encryption { .. })
+        ));
+        assert_eq!(std::fs::read(backend.state_path()).unwrap(), before);
+    }
+
+    #[test]
+    fn a_plain_state_is_read_with_a_key_and_sealed_by_the_next_write() {
+        let (directory, plain) = backend();
+        let mut document = StateDocument::new("shop", "staging");
+        plain.write(&mut document, "apply", "plain").unwrap();
+        let sealed = encrypted(
+            LocalBackend::new(directory.path(), "staging").unwrap(),
+            "key",
+        );
+        let mut loaded = sealed.load().unwrap().unwrap();
+        sealed.write(&mut loaded, "apply", "sealed").unwrap();
+        let text = std::fs::read_to_string(sealed.state_path()).unwrap();
+        assert!(text.contains("cairn_encrypted"), "{text}");
+    }
+
+    #[test]
+    fn a_migrated_state_is_refused_naming_where_it_went_and_can_be_received_again() {
+        let (_directory, backend) = backend();
+        let mut document = StateDocument::new("shop", "staging");
+        backend.write(&mut document, "apply", "x").unwrap();
+        let live = document.clone();
+        assert!(matches!(
+            backend.receive(&live, None),
+            Err(StateError::DestinationInUse { serial: 1, .. })
+        ));
+
+        document.migrated = Some(crate::state::Migrated {
+            to: "s3://bucket/shop/staging.json".to_string(),
+            time: "2026-11-30T06:00:00Z".to_string(),
+        });
+        backend
+            .write(&mut document, "state migrate", "moved")
+            .unwrap();
+        let error = backend.load().unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("was migrated to `s3://bucket/shop/staging.json`"),
+            "{error}"
+        );
+        // A migration back replaces the marked copy with the state exactly as given.
+        backend.receive(&live, None).unwrap();
+        assert_eq!(backend.load().unwrap(), Some(live));
+        assert!(!backend.backup_path().exists());
+    }
+
+    #[test]
+    fn the_audit_log_is_kept_beside_the_state_directory() {
+        let (directory, backend) = backend();
+        backend.append_audit("{\"a\": 1}").unwrap();
+        backend.append_audit("{\"b\": 2}").unwrap();
+        assert_eq!(
+            backend.read_audit().unwrap(),
+            vec!["{\"a\": 1}".to_string(), "{\"b\": 2}".to_string()]
+        );
+        assert!(directory.path().join(".cairn/audit.jsonl").is_file());
     }
 }

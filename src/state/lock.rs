@@ -34,6 +34,15 @@ impl LockInfo {
             && !proc.join(self.pid.to_string()).exists()
     }
 
+    /// How long ago the lock was taken, by this machine's clock; `None` when its time cannot
+    /// be read.
+    pub fn age(&self) -> Option<std::time::Duration> {
+        let taken = chrono::DateTime::parse_from_rfc3339(&self.time).ok()?;
+        (chrono::Utc::now() - taken.with_timezone(&chrono::Utc))
+            .to_std()
+            .ok()
+    }
+
     /// The identity of this process, taking a lock for `operation` now.
     pub fn for_this_process(operation: &str) -> Self {
         let user = std::env::var("USER")
@@ -97,5 +106,15 @@ impl Drop for StateLock {
         if let Some(release) = self.release.take() {
             release();
         }
+    }
+}
+
+/// A lock's age for people to read, in whole seconds (`2m 5s`); `unknown` without one.
+pub fn describe_age(age: Option<std::time::Duration>) -> String {
+    match age {
+        Some(age) => {
+            humantime::format_duration(std::time::Duration::from_secs(age.as_secs())).to_string()
+        }
+        None => "an unknown time".to_string(),
     }
 }

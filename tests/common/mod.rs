@@ -25,6 +25,8 @@ pub const SIM_VARIABLES: [&str; 7] = [
 /// A stack directory in a tempdir.
 pub struct Stack {
     pub directory: tempfile::TempDir,
+    /// Where the stack is inside the tempdir, when not at its root.
+    pub subdirectory: Option<PathBuf>,
 }
 
 impl Stack {
@@ -40,18 +42,59 @@ impl Stack {
                 std::fs::copy(entry.path(), directory.path().join(entry.file_name()))?;
             }
         }
-        Ok(Stack { directory })
+        Ok(Stack {
+            directory,
+            subdirectory: None,
+        })
+    }
+
+    /// A copy of `examples/webapp` with the modules it sources, laid out as in the
+    /// repository (`examples/webapp`, `modules/…`); [`Stack::path`] is the example's
+    /// directory.
+    pub fn webapp() -> Result<Stack, Error> {
+        fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
+            std::fs::create_dir_all(to)?;
+            for entry in std::fs::read_dir(from)? {
+                let entry = entry?;
+                let target = to.join(entry.file_name());
+                if entry.file_type()?.is_dir() {
+                    if entry.file_name() != ".cairn" {
+                        copy_tree(&entry.path(), &target)?;
+                    }
+                } else {
+                    std::fs::copy(entry.path(), target)?;
+                }
+            }
+            Ok(())
+        }
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let directory = tempfile::tempdir()?;
+        copy_tree(&source.join("modules"), &directory.path().join("modules"))?;
+        copy_tree(
+            &source.join("examples/webapp"),
+            &directory.path().join("examples/webapp"),
+        )?;
+        Ok(Stack {
+            directory,
+            subdirectory: Some(PathBuf::from("examples/webapp")),
+        })
     }
 
     /// A stack whose only file is `main.hcl` with `text`.
     pub fn from_text(text: &str) -> Result<Stack, Error> {
         let directory = tempfile::tempdir()?;
         std::fs::write(directory.path().join("main.hcl"), text)?;
-        Ok(Stack { directory })
+        Ok(Stack {
+            directory,
+            subdirectory: None,
+        })
     }
 
-    pub fn path(&self) -> &Path {
-        self.directory.path()
+    pub fn path(&self) -> PathBuf {
+        match &self.subdirectory {
+            Some(subdirectory) => self.directory.path().join(subdirectory),
+            None => self.directory.path().to_path_buf(),
+        }
     }
 
     /// `cairn ARGS…` in the stack directory, with no fault or variable settings from the caller's
@@ -68,6 +111,8 @@ impl Stack {
         for variable in SIM_VARIABLES {
             command.env_remove(variable);
         }
+        // A developer's own state passphrase must not encrypt the test's state.
+        command.env_remove("CAIRN_STATE_KEY");
         // Variables set for the developer's own stacks must not reach the test's.
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("CAIRN_VAR_") {

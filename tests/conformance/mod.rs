@@ -31,6 +31,7 @@
 //!
 //! Where moto differs from AWS the case says so in a comment and asserts only what both do.
 
+use cairn::model::cloud::GLOBAL_REGION;
 use cairn::model::{Address, Attributes, Kind, Owner, Tags};
 use cairn::provider::{CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
 use serde_json::{Value, json};
@@ -754,6 +755,8 @@ pub async fn autoscaling_group_and_policy(provider: &dyn Provider, fixture: &Fix
             "min": 2,
             "max": 4,
             "desired": 2,
+            "target_group_ids": [],
+            "health_check_type": "EC2",
         }),
     )
     .await;
@@ -1348,6 +1351,8 @@ pub async fn reads_span_pages(
                 "min": 1,
                 "max": 2,
                 "desired": 1,
+                "target_group_ids": [],
+                "health_check_type": "EC2",
             }),
         )
         .await;
@@ -1419,7 +1424,18 @@ pub async fn reads_span_pages(
     }
 
     let mut counts = Vec::new();
-    for kind in Kind::ALL {
+    // The traffic kinds (issue 10) are not made by this case yet: their reads are checked by
+    // their own cases and by the webapp's no-op plan, not in small pages.
+    let traffic = [
+        Kind::LoadBalancer,
+        Kind::TargetGroup,
+        Kind::Listener,
+        Kind::Alarm,
+        Kind::DnsZone,
+        Kind::DnsHealthCheck,
+        Kind::DnsRecord,
+    ];
+    for kind in Kind::ALL.into_iter().filter(|kind| !traffic.contains(kind)) {
         // A cloud that drops the page token is read in whole pages for that kind, and has
         // no count to check.
         let without_token = fixture.quirks.pages_without_token.contains(&kind);
@@ -1671,4 +1687,367 @@ pub async fn zones_of_a_region(provider: &dyn Provider, fixture: &Fixture) {
         matches!(&unknown, Err(ProviderError::RegionUnavailable { region, .. }) if region == "mars-north-1"),
         "zones of an unknown region: {unknown:?}"
     );
+}
+
+/// A network with two public subnets in the fixture's zones and a firewall, for load
+/// balancers: `(network, subnets, firewall)`.
+async fn balancer_network(
+    provider: &dyn Provider,
+    fixture: &Fixture,
+    octet: u8,
+) -> (LiveResource, Vec<LiveResource>, LiveResource) {
+    let region = &fixture.region;
+    let network = create(
+        provider,
+        fixture,
+        Kind::Network,
+        &format!("network.main[{region}]"),
+        json!({"cidr": format!("10.{octet}.0.0/16")}),
+    )
+    .await;
+    let mut subnets = Vec::new();
+    for (index, zone) in fixture.zones.iter().enumerate() {
+        subnets.push(
+            create(
+                provider,
+                fixture,
+                Kind::Subnet,
+                &format!("network.main.subnet.public[{zone}]"),
+                json!({"network_id": id(&network), "cidr": format!("10.{octet}.{index}.0/24"), "zone": zone, "public": true}),
+            )
+            .await,
+        );
+    }
+    let firewall = create(
+        provider,
+        fixture,
+        Kind::SecurityGroup,
+        &format!("firewall.lb[{region}]"),
+        json!({
+            "name": fixture.unique("lb"),
+            "description": "load balancer",
+            "network_id": id(&network),
+            "ingress": [{"protocol": "tcp", "from_port": 80, "to_port": 80, "cidr": "0.0.0.0/0"}],
+            "egress": [],
+        }),
+    )
+    .await;
+    (network, subnets, firewall)
+}
+
+/// A short name unique to the case, for the 32-character names of load balancers and target
+/// groups.
+fn short(fixture: &Fixture, name: &str) -> String {
+    format!("{}-{name}", &fixture.owner.env[4..16])
+}
+
+fn health_check(path: &str) -> Value {
+    json!({
+        "path": path, "port": "traffic-port", "protocol": "HTTP", "interval": 15,
+        "timeout": 5, "healthy": 2, "unhealthy": 3, "matcher": "200",
+    })
+}
+
+/// load_balancer, target_group and listener: a balancer over two zones, two target groups,
+/// a listener forwarding to one, then weighted between both and moved to another port; a
+/// target group a listener forwards to cannot be deleted; deletes go listener, target
+/// groups, balancer.
+pub async fn load_balancer_target_group_listener(provider: &dyn Provider, fixture: &Fixture) {
+    let region = &fixture.region;
+    let (network, subnets, firewall) = balancer_network(provider, fixture, 60).await;
+    let balancer = create(
+        provider,
+        fixture,
+        Kind::LoadBalancer,
+        &format!("load_balancer.web[{region}]"),
+        json!({
+            "name": short(fixture, "web"),
+            "subnet_ids": sorted(subnets.iter().map(|subnet| subnet.id.clone()).collect()),
+            "security_group_ids": [firewall.id],
+        }),
+    )
+    .await;
+    for computed in ["dns_name", "zone_id", "arn_suffix"] {
+        assert!(
+            balancer.attributes[computed]
+                .as_str()
+                .is_some_and(|text| !text.is_empty()),
+            "load balancer `{computed}`: {:?}",
+            balancer.attributes
+        );
+    }
+    let mut groups = Vec::new();
+    for name in ["blue", "green"] {
+        groups.push(
+            create(
+                provider,
+                fixture,
+                Kind::TargetGroup,
+                &format!("load_balancer.web.target_group.{name}[{region}]"),
+                json!({
+                    "name": short(fixture, name),
+                    "network_id": id(&network),
+                    "port": 80,
+                    "protocol": "HTTP",
+                    "health_check": health_check("/health"),
+                }),
+            )
+            .await,
+        );
+    }
+    let blue = update(
+        provider,
+        fixture,
+        &groups[0],
+        json!({"health_check": health_check("/ready")}),
+        groups[0].tags.clone(),
+    )
+    .await;
+    assert_eq!(blue.attributes["health_check"]["path"], json!("/ready"));
+
+    let listener = create(
+        provider,
+        fixture,
+        Kind::Listener,
+        &format!("load_balancer.web.listener.80[{region}]"),
+        json!({
+            "load_balancer_id": id(&balancer),
+            "port": 80,
+            "protocol": "HTTP",
+            "forward": [{"target_group_id": blue.id, "weight": 100}],
+        }),
+    )
+    .await;
+    // A canary by traffic: nine tenths blue, one tenth green, on another port.
+    let mut weighted = vec![
+        json!({"target_group_id": blue.id, "weight": 90}),
+        json!({"target_group_id": groups[1].id, "weight": 10}),
+    ];
+    weighted.sort_by_key(|entry| entry["target_group_id"].to_string());
+    let listener = update(
+        provider,
+        fixture,
+        &listener,
+        json!({"port": 8080, "forward": weighted}),
+        listener.tags.clone(),
+    )
+    .await;
+    assert_eq!(listener.attributes["port"], json!(8080));
+
+    let in_use = provider.delete(region, Kind::TargetGroup, &blue.id).await;
+    assert!(
+        matches!(&in_use, Err(ProviderError::Api { code, .. }) if code == "ResourceInUse"),
+        "deleting a target group a listener forwards to: {in_use:?}"
+    );
+
+    delete(provider, &listener).await;
+    assert_gone(provider, fixture, &listener).await;
+    for group in [&blue, &groups[1]] {
+        delete(provider, group).await;
+        assert_gone(provider, fixture, group).await;
+    }
+    delete(provider, &balancer).await;
+    assert_gone(provider, fixture, &balancer).await;
+    let again = provider
+        .delete(region, Kind::LoadBalancer, &balancer.id)
+        .await;
+    assert!(
+        matches!(again, Err(ProviderError::NotFound { .. })),
+        "deleting a deleted load balancer: {again:?}"
+    );
+    delete(provider, &firewall).await;
+    for subnet in &subnets {
+        delete(provider, subnet).await;
+    }
+    delete(provider, &network).await;
+}
+
+/// alarm: created with its threshold, dimensions and tags, read back with a state, its
+/// threshold and tags changed in place, deleted (and then not found).
+///
+/// moto: a new alarm starts `OK` where AWS starts `INSUFFICIENT_DATA`, so only the presence
+/// of a state is asserted.
+pub async fn alarm_thresholds(provider: &dyn Provider, fixture: &Fixture) {
+    let region = &fixture.region;
+    let alarm = create(
+        provider,
+        fixture,
+        Kind::Alarm,
+        &format!("alarm.cpu_high[{region}]"),
+        json!({
+            "name": fixture.unique("cpu_high"),
+            "namespace": "AWS/EC2",
+            "metric": "CPUUtilization",
+            "statistic": "Average",
+            "comparison": "GreaterThanThreshold",
+            "threshold": 80,
+            "periods": 2,
+            "period": 300,
+            "dimensions": {"AutoScalingGroupName": fixture.unique("web")},
+        }),
+    )
+    .await;
+    assert!(
+        alarm.attributes["state"].is_string(),
+        "{:?}",
+        alarm.attributes
+    );
+    let mut tags = alarm.tags.clone();
+    tags.insert("team".to_string(), "web".to_string());
+    let alarm = update(
+        provider,
+        fixture,
+        &alarm,
+        json!({"threshold": 90.5, "periods": 3}),
+        tags,
+    )
+    .await;
+    assert_eq!(alarm.attributes["threshold"], json!(90.5));
+    delete(provider, &alarm).await;
+    assert_gone(provider, fixture, &alarm).await;
+    let again = provider.delete(region, Kind::Alarm, &alarm.id).await;
+    assert!(
+        matches!(again, Err(ProviderError::NotFound { .. })),
+        "deleting a deleted alarm: {again:?}"
+    );
+}
+
+/// dns_zone, dns_health_check and dns_record (global): a zone, a health check of a load
+/// balancer, PRIMARY and SECONDARY alias records; the primary switched to the other balancer
+/// in place; a zone with records cannot be deleted; records go before their zone.
+///
+/// Records take no tags: they read back with their zone's `cairn:stack` and `cairn:env`.
+/// moto: it neither validates alias targets nor refuses a second PRIMARY (AWS does both).
+pub async fn dns_failover_records(provider: &dyn Provider, fixture: &Fixture) {
+    let region = &fixture.region;
+    let global = GLOBAL_REGION;
+    let (network, subnets, firewall) = balancer_network(provider, fixture, 61).await;
+    let mut balancers = Vec::new();
+    for name in ["one", "two"] {
+        balancers.push(
+            create(
+                provider,
+                fixture,
+                Kind::LoadBalancer,
+                &format!("load_balancer.{name}[{region}]"),
+                json!({
+                    "name": short(fixture, name),
+                    "subnet_ids": sorted(subnets.iter().map(|subnet| subnet.id.clone()).collect()),
+                    "security_group_ids": [firewall.id],
+                }),
+            )
+            .await,
+        );
+    }
+    let domain = format!("{}.example.com", &fixture.owner.env[4..16]);
+    let zone = create_in(
+        provider,
+        fixture,
+        global,
+        Kind::DnsZone,
+        "dns_zone.site[global]",
+        json!({"name": domain}),
+        &[("team", "web")],
+    )
+    .await;
+    let check = create_in(
+        provider,
+        fixture,
+        global,
+        Kind::DnsHealthCheck,
+        "dns_record.www.health_check[global]",
+        json!({
+            "type": "HTTP",
+            "target": balancers[0].attributes["dns_name"],
+            "port": 80,
+            "path": "/health",
+            "interval": 30,
+            "failure_threshold": 3,
+        }),
+        &[],
+    )
+    .await;
+    let check = update(
+        provider,
+        fixture,
+        &check,
+        json!({"target": balancers[1].attributes["dns_name"], "path": "/ready"}),
+        check.tags.clone(),
+    )
+    .await;
+    let alias = |balancer: &LiveResource| {
+        json!({
+            "dns_name": balancer.attributes["dns_name"],
+            "zone_id": balancer.attributes["zone_id"],
+            "evaluate_target_health": true,
+        })
+    };
+    let record = |set: &str, balancer: &LiveResource, check: Option<&LiveResource>| {
+        json!({
+            "zone_id": zone.id,
+            "name": format!("www.{domain}"),
+            "type": "A",
+            "set_identifier": set,
+            "failover": set.to_ascii_uppercase(),
+            "alias": alias(balancer),
+            "health_check_id": check.map_or(Value::Null, |check| json!(check.id)),
+        })
+    };
+    let owner_tags: Tags = fixture
+        .owner
+        .tags_for(&Address::new("dns_record.www[global]"))
+        .into_iter()
+        .filter(|(key, _)| key != "cairn:address")
+        .collect();
+    let mut records = Vec::new();
+    for (set, balancer, check) in [
+        ("primary", &balancers[0], Some(&check)),
+        ("secondary", &balancers[1], None),
+    ] {
+        let request = CreateRequest {
+            kind: Kind::DnsRecord,
+            region: global.to_string(),
+            attributes: attributes(record(set, balancer, check)),
+            tags: tags_for(fixture, &format!("dns_record.www.{set}[global]"), &[]),
+            token: uuid::Uuid::new_v4().to_string(),
+        };
+        let created = provider
+            .create(&request)
+            .await
+            .unwrap_or_else(|error| panic!("create the {set} record: {error}"));
+        assert_round_trip(&created, &request.attributes, &owner_tags);
+        records.push(created);
+    }
+    // A failover: the primary now answers with the other balancer.
+    let switched = update(
+        provider,
+        fixture,
+        &records[0],
+        json!({"alias": alias(&balancers[1])}),
+        owner_tags.clone(),
+    )
+    .await;
+    assert_eq!(switched.id, records[0].id, "a record's id does not change");
+
+    let not_empty = provider.delete(global, Kind::DnsZone, &zone.id).await;
+    assert!(
+        matches!(&not_empty, Err(ProviderError::Api { code, .. }) if code == "HostedZoneNotEmpty"),
+        "deleting a zone with records: {not_empty:?}"
+    );
+    for record in [&switched, &records[1]] {
+        delete(provider, record).await;
+        assert_gone(provider, fixture, record).await;
+    }
+    delete(provider, &check).await;
+    assert_gone(provider, fixture, &check).await;
+    delete(provider, &zone).await;
+    assert_gone(provider, fixture, &zone).await;
+    for balancer in &balancers {
+        delete(provider, balancer).await;
+    }
+    delete(provider, &firewall).await;
+    for subnet in &subnets {
+        delete(provider, subnet).await;
+    }
+    delete(provider, &network).await;
 }

@@ -67,6 +67,20 @@ fn print_move(report: &MoveReport) {
         report.rto_seconds,
         report.rpo_seconds,
     );
+    for switch in &report.dns {
+        match &switch.switched_at {
+            Some(at) => println!(
+                "DNS: {} answers from {} (switched at {}).",
+                switch.name,
+                switch.region,
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            None => println!(
+                "DNS: {} answers from {} (it already did).",
+                switch.name, switch.region
+            ),
+        }
+    }
     println!("Active region: {}.", report.region);
     println!("Recorded in {}.", report.audit_log.display());
 }

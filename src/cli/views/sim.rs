@@ -52,6 +52,17 @@ pub fn show(path: &Path, inventory: &Inventory) {
             }
         }
     }
+    if !inventory.unhealthy_images.is_empty() {
+        let images: Vec<&str> = inventory
+            .unhealthy_images
+            .iter()
+            .map(String::as_str)
+            .collect();
+        println!(
+            "\nfailing health checks: instances of {}",
+            images.join(", ")
+        );
+    }
     let lone_outages: Vec<&String> = inventory
         .outages
         .iter()

@@ -1,5 +1,5 @@
-//! Views of recorded state: `cairn show`, `output`, `state list|show|mv|rm`, `import` and
-//! `force-unlock`.
+//! Views of recorded state: `cairn show`, `output`, `state list|show|mv|rm|migrate`,
+//! `import` and `force-unlock`.
 //!
 //! Promise: sensitive values show as `(sensitive value)` in text and JSON alike;
 //! only `cairn output --name NAME` prints one raw, because that is what it is asked for.
@@ -195,6 +195,26 @@ pub fn imported(imported: &Imported) {
 /// `cairn force-unlock`.
 pub fn unlocked(lock_id: &str) {
     println!("Cairn state has been unlocked (lock {lock_id}).");
+}
+
+/// `cairn state migrate`: what moved where, and what to do next.
+pub fn migrated(report: &crate::ops::MigrateReport) {
+    println!(
+        "Migrated the state of `{}` (lineage {}, serial {}) from {} to {}.",
+        report.environment, report.lineage, report.serial, report.from, report.to
+    );
+    let backup = if report.backup_copied {
+        "state and its backup"
+    } else {
+        "state (no backup yet)"
+    };
+    println!(
+        "Copied the {backup} and {}; the copy was read back and verified.",
+        super::counted(report.audit_records_copied, "audit record")
+    );
+    println!(
+        "The old copy is marked as migrated and will be refused; point the stack's `backend` block at the new location."
+    );
 }
 
 /// An output as a user reads it: sensitive values hidden, unknown ones marked.

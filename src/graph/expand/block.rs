@@ -12,6 +12,7 @@ use crate::config::tree::{Attr, BlockDef};
 use crate::config::value::from_model;
 use crate::graph::analysis::ItemKey;
 use crate::graph::resources::{Built, Instance, build};
+use crate::model::cloud::GLOBAL_REGION;
 use crate::model::{
     Address, DesiredResource, Lifecycle, SourceLocation, Value, name_parts as name_parts_of,
     original_path, references_in,
@@ -107,6 +108,9 @@ impl<'c> Expander<'c> {
                 created_as: created_as.clone(),
                 short_name: format!("{prefix}{}{key_part}", block.name()),
                 zone_map: &self.zone_map,
+                environment: self.environment,
+                deployed: &self.deployed,
+                first_placement: placement.first,
                 evaluate: &evaluator,
                 is_sensitive: &sensitive,
                 problems: RefCell::new(Vec::new()),
@@ -170,6 +174,11 @@ impl<'c> Expander<'c> {
                     .collect(),
             );
             let mut dependencies = common.static_dependencies.clone();
+            for after in &produced.after {
+                dependencies
+                    .entry(after.clone())
+                    .or_insert_with(|| source.clone());
+            }
             for found in references_in(&attributes_value) {
                 if found.address != produced.address {
                     dependencies
@@ -185,10 +194,16 @@ impl<'c> Expander<'c> {
                     .map(|(key, value)| (key.clone(), value.clone())),
             );
             tags.insert("Name".to_string(), produced.display_name.clone());
+            // DNS belongs to no region, whichever region declared it.
+            let region = if produced.kind.is_global() {
+                GLOBAL_REGION
+            } else {
+                common.region
+            };
             let resource = DesiredResource {
                 address: produced.address.clone(),
                 kind: produced.kind,
-                region: common.region.to_string(),
+                region: region.to_string(),
                 attributes: produced.attributes,
                 tags,
                 depends_on: dependencies.keys().cloned().collect(),
@@ -228,6 +243,9 @@ impl<'c> Expander<'c> {
         }
         if let Some((address, rollout)) = built.rollout {
             self.rollouts.insert(address, rollout);
+        }
+        if let Some(lookup) = built.zone_lookup {
+            self.zone_lookups.push(lookup);
         }
         addresses
     }

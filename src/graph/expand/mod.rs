@@ -5,9 +5,11 @@
 //! - `meta.rs`: the meta-arguments of a block (`regions`, `for_each`, `lifecycle`,
 //!   `depends_on`);
 //! - `block.rs`: one block's instances built into resources (see [`super::resources`]);
-//! - `module_call.rs`: a module call, evaluated as a nested scope.
+//! - `module_call.rs`: a module call, evaluated as a nested scope;
+//! - `dns.rs`: DNS records linked to the zone they name by its domain name.
 
 mod block;
+mod dns;
 mod meta;
 mod module_call;
 mod placement;
@@ -15,7 +17,8 @@ mod scope;
 
 use super::analysis::{ItemKey, evaluation_order};
 use super::dag::Dag;
-use super::{BackupPolicySpec, ExpandOptions, Expansion, OutputSpec, RolloutSpec};
+use super::resources::ZoneLookup;
+use super::{BackupPolicySpec, Deployed, ExpandOptions, Expansion, OutputSpec, RolloutSpec};
 use crate::config::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use crate::config::references::traversals;
 use crate::config::value::from_model;
@@ -76,6 +79,8 @@ pub fn expand(
         env_value: from_model(&placed.environment.to_value()),
         orders,
         zone_map: placed.zone_map.clone(),
+        deployed: options.deployed(),
+        zone_lookups: Vec::new(),
         resources: BTreeMap::new(),
         dependencies: BTreeMap::new(),
         policies: BTreeMap::new(),
@@ -84,7 +89,7 @@ pub fn expand(
     };
     let mut outputs = BTreeMap::new();
     for (index, (region, active_name)) in placed.regions.iter().enumerate() {
-        let placement = Placement::new(region, active_name);
+        let placement = Placement::new(region, active_name, index == 0);
         let mut scope = Scope::root(config);
         expander.run_scope(&mut scope, &placement);
         // Step 5: outputs, from the primary placement only: an output names one value for the
@@ -94,7 +99,12 @@ pub fn expand(
         }
     }
 
-    // Step 6: the DAG, from the dependencies gathered while producing resources. Each edge
+    // Step 6: DNS records that name their zone by domain name get the id of the zone the
+    // environment declares. Only now is every zone built, wherever its block came in the
+    // evaluation order (a name is no reference, so it orders nothing).
+    expander.link_zones();
+
+    // Step 7: the DAG, from the dependencies gathered while producing resources. Each edge
     // keeps where its reference was written so that a cycle can be shown with its sources.
     let dag = expander.dependency_graph();
 
@@ -140,6 +150,10 @@ struct Expander<'c> {
     env_value: hcl::Value,
     orders: BTreeMap<PathBuf, Vec<ItemKey>>,
     zone_map: BTreeMap<String, String>,
+    /// Which copy of the environment this is (where DNS names point).
+    deployed: Deployed,
+    /// Records waiting for the zone they name by domain name (step 6).
+    zone_lookups: Vec<ZoneLookup>,
     resources: BTreeMap<Address, DesiredResource>,
     /// For each resource, what it depends on and where that was written.
     dependencies: BTreeMap<Address, BTreeMap<Address, SourceLocation>>,

@@ -15,13 +15,16 @@ pub(super) struct Placement<'p> {
     pub active_name: &'p str,
     /// `region.*` in expressions.
     pub region_value: hcl::Value,
+    /// Whether this is the first placement, where global resources (DNS) are declared.
+    pub first: bool,
 }
 
 impl<'p> Placement<'p> {
-    pub fn new(region: &'p RegionSpec, active_name: &'p str) -> Self {
+    pub fn new(region: &'p RegionSpec, active_name: &'p str, first: bool) -> Self {
         Placement {
             region,
             active_name,
+            first,
             region_value: from_model(&serde_json::json!({
                 "name": region.name,
                 "zones": region.zones,

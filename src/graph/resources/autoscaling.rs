@@ -1,6 +1,8 @@
 //! `autoscaling` → an autoscaling group, a target-tracking scaling policy per `scaling` block,
-//! and the group's `rollout` settings.
+//! and the group's `rollout` settings. With `load_balancer`, the group registers its instances
+//! in the balancer's target group and takes the balancer's health check for its own.
 
+use super::read::network_of;
 use super::{Built, Instance, attributes};
 use crate::config::diagnostics::Diagnostic;
 use crate::config::eval;
@@ -27,8 +29,18 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         Some(_) => instance.count(block, "desired"),
         None => min,
     };
-    let (template_id, subnet_ids, min, max, desired) =
-        (template_id?, subnet_ids?, min?, max?, desired?);
+    let target_groups = match block.attribute("load_balancer") {
+        Some(_) => target_group(instance, subnet_ids.as_deref().unwrap_or_default()),
+        None => Some(Vec::new()),
+    };
+    let (template_id, subnet_ids, min, max, desired, target_groups) = (
+        template_id?,
+        subnet_ids?,
+        min?,
+        max?,
+        desired?,
+        target_groups?,
+    );
     super::limits::check_name(instance, Kind::AutoscalingGroup)?;
     if !(min <= desired && desired <= max) {
         let span = block
@@ -80,6 +92,16 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
             ("min", json!(min)),
             ("max", json!(max)),
             ("desired", json!(desired)),
+            // Behind a load balancer the group replaces what the balancer finds unhealthy.
+            (
+                "health_check_type",
+                json!(if target_groups.is_empty() {
+                    "EC2"
+                } else {
+                    "ELB"
+                }),
+            ),
+            ("target_group_ids", Value::Array(target_groups)),
         ]),
         instance.sensitive(&[
             ("template", "launch_template_id"),
@@ -178,4 +200,70 @@ fn rollout(instance: &Instance<'_>) -> Option<RolloutSpec> {
         min_healthy: min_healthy?,
         source: instance.sources.location(rollout.ident_span),
     })
+}
+
+/// The target group `load_balancer` names: a balancer with one target group
+/// (`load_balancer.web`) or one target group of it (`load_balancer.web.target_group.blue`),
+/// in the network of the group's subnets.
+fn target_group(instance: &Instance<'_>, subnet_ids: &[Value]) -> Option<Vec<Value>> {
+    let expected = "a load balancer such as `load_balancer.web`, or one of its target groups such as `load_balancer.web.target_group.blue`";
+    let (value, attr) = instance.value(instance.block, "load_balancer")?;
+    let Some(ids) = value.get("target_group_ids").and_then(Value::as_array) else {
+        instance.problem(eval::wrong_type(instance.sources, attr, &value, expected));
+        return None;
+    };
+    let [id] = ids.as_slice() else {
+        let written = instance.sources.text(attr.value_span).trim().to_string();
+        let names: Vec<String> = value
+            .get("target_group")
+            .and_then(Value::as_object)
+            .map(|groups| groups.keys().cloned().collect())
+            .unwrap_or_default();
+        instance.problem(
+            Diagnostic::at(
+                instance.sources,
+                attr.value_span,
+                format!(
+                    "the load balancer has {} target groups; a group registers in one",
+                    ids.len()
+                ),
+            )
+            .expected(expected)
+            .hint(format!(
+                "name one: {}",
+                names
+                    .iter()
+                    .map(|name| format!("`{written}.target_group.{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )),
+        );
+        return None;
+    };
+    let network = value
+        .get("network_id")
+        .and_then(Value::as_str)
+        .and_then(network_of);
+    if let Some(network) = network {
+        let elsewhere = subnet_ids
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(network_of)
+            .find(|other| *other != network);
+        if let Some(other) = elsewhere {
+            instance.problem(
+                Diagnostic::at(
+                    instance.sources,
+                    attr.value_span,
+                    format!(
+                        "the target group is in network `{network}`, but the group's subnets are in `{other}`"
+                    ),
+                )
+                .expected(format!("a load balancer of `{other}`, or subnets of `{network}`"))
+                .hint("a target group registers instances of its own network only"),
+            );
+            return None;
+        }
+    }
+    Some(vec![id.clone()])
 }

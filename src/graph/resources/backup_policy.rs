@@ -5,7 +5,7 @@ use super::{Built, Instance};
 use crate::config::diagnostics::Diagnostic;
 use crate::config::eval;
 use crate::graph::BackupPolicySpec;
-use crate::model::{Address, Tags, Value, references_in};
+use crate::model::{Address, Tags, references_in};
 use serde_json::json;
 
 pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
@@ -31,32 +31,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
                 .hint("add `select = { tier = \"data\" }` (volumes with these tags) or `volumes = [volume.NAME]`"),
         );
     }
-    let every = match instance.value(block, "every") {
-        Some((Value::String(text), attr)) => match humantime::parse_duration(&text) {
-            Ok(duration) if duration.as_secs() > 0 => Some(duration.as_secs()),
-            _ => {
-                instance.problem(
-                    Diagnostic::at(
-                        instance.sources,
-                        attr.value_span,
-                        format!("invalid duration `{text}`"),
-                    )
-                    .expected("a duration such as `\"24h\"`, `\"30m\"` or `\"7d\"`"),
-                );
-                None
-            }
-        },
-        Some((value, attr)) => {
-            instance.problem(eval::wrong_type(
-                instance.sources,
-                attr,
-                &value,
-                "a duration such as `\"24h\"`",
-            ));
-            None
-        }
-        None => None,
-    };
+    let every = instance.duration(block, "every", "`\"24h\"`, `\"30m\"` or `\"7d\"`");
     let retain = instance.count(block, "retain");
     let copy_to = instance
         .optional_string(block, "copy_to")

@@ -1,5 +1,5 @@
 //! `firewall` → a security group, its `ingress` and `egress` blocks normalised into rules of
-//! one source or destination each.
+//! one source or destination each. `firewall.NAME` is `{id, name, ingress}`.
 
 use super::{Built, Instance, attributes};
 use crate::config::diagnostics::Diagnostic;
@@ -147,7 +147,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
             ("name", Value::String(instance.name.clone())),
             ("description", Value::String(description)),
             ("network_id", Value::String(network_id)),
-            ("ingress", Value::Array(ingress)),
+            ("ingress", Value::Array(ingress.clone())),
             ("egress", Value::Array(egress)),
         ]),
         instance.sensitive(&[
@@ -159,6 +159,8 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     );
     Some(Built::one(
         produced,
-        json!({ "id": reference(&address, "id"), "name": instance.name }),
+        // The rules are in the value so that a load balancer can check that its firewalls
+        // admit its listeners' ports.
+        json!({ "id": reference(&address, "id"), "name": instance.name, "ingress": ingress }),
     ))
 }

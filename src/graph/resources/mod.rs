@@ -6,20 +6,25 @@
 //! (after its schema in `config::schema`) is a new file here and a row in that table. The
 //! readers every builder uses to evaluate and check its attributes are in `read.rs`.
 
+mod alarm;
 mod autoscaling;
 mod backup_policy;
+mod dns_record;
+mod dns_zone;
 mod firewall;
 mod instance;
 mod launch_template;
 mod limits;
+mod load_balancer;
 mod network;
 mod read;
 mod volume;
 
-use super::{BackupPolicySpec, RolloutSpec};
+use super::{BackupPolicySpec, Deployed, RolloutSpec};
 use crate::config::diagnostics::Diagnostic;
+use crate::config::source::Span;
 use crate::config::tree::{Attr, BlockDef};
-use crate::config::{RegionSpec, Sources};
+use crate::config::{Environment, RegionSpec, Sources};
 use crate::model::{Address, Kind, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,7 +35,7 @@ type Builder = fn(&Instance<'_>) -> Option<Built>;
 
 /// The builder of every block type that declares resources, which is also what can be referred
 /// to as `TYPE.NAME` in expressions.
-const BUILDERS: [(&str, Builder); 7] = [
+const BUILDERS: [(&str, Builder); 11] = [
     ("network", network::build),
     ("firewall", firewall::build),
     ("launch_template", launch_template::build),
@@ -38,6 +43,10 @@ const BUILDERS: [(&str, Builder); 7] = [
     ("volume", volume::build),
     ("instance", instance::build),
     ("backup_policy", backup_policy::build),
+    ("load_balancer", load_balancer::build),
+    ("alarm", alarm::build),
+    ("dns_zone", dns_zone::build),
+    ("dns_record", dns_record::build),
 ];
 
 /// Block types that declare resources (and can be referred to as `TYPE.NAME`): those with a
@@ -61,6 +70,22 @@ pub struct Produced {
     pub sensitive: BTreeSet<String>,
     /// The `Name` tag.
     pub display_name: String,
+    /// Resources this one must come after although none of its attributes refers to them
+    /// (a target group after its load balancer, so that it is deleted before it).
+    pub after: BTreeSet<Address>,
+}
+
+/// A DNS record that names its zone by domain name: the expander finds the `dns_zone` of the
+/// environment that declares that name, once every block is built, and gives the records
+/// its id.
+#[derive(Debug, Clone)]
+pub struct ZoneLookup {
+    /// The domain name, normalised (lower case, no trailing dot).
+    pub zone: String,
+    /// The records whose `zone_id` the zone fills in.
+    pub records: Vec<Address>,
+    /// The `zone` attribute, for the message when no zone or several declare the name.
+    pub span: Span,
 }
 
 /// Everything one block instance produced.
@@ -73,6 +98,7 @@ pub struct Built {
     pub primary: Vec<Address>,
     pub policy: Option<BackupPolicySpec>,
     pub rollout: Option<(Address, RolloutSpec)>,
+    pub zone_lookup: Option<ZoneLookup>,
 }
 
 /// How to evaluate an attribute of the block being built: `Err(None)` means the attribute
@@ -96,6 +122,13 @@ pub struct Instance<'a> {
     pub short_name: String,
     /// Primary zone → override zone, when a region override is active.
     pub zone_map: &'a BTreeMap<String, String>,
+    /// The environment being expanded (its `dr` block decides how DNS names fail over).
+    pub environment: &'a Environment,
+    /// Which copy of the environment this expansion builds.
+    pub deployed: &'a Deployed,
+    /// Whether this is the environment's first placement (its primary region, or the one
+    /// region it is moved to): global resources (DNS) are declared there only.
+    pub first_placement: bool,
     pub evaluate: &'a Evaluator<'a>,
     pub is_sensitive: &'a dyn Fn(&Attr) -> bool,
     pub problems: RefCell<Vec<Diagnostic>>,

@@ -8,8 +8,28 @@ use crate::config::Sources;
 use crate::config::diagnostics::Diagnostic;
 use crate::config::eval;
 use crate::config::tree::{Attr, BlockDef};
-use crate::model::{Address, Kind, Value};
+use crate::model::{Address, Kind, Value, references_in};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The block path of the network a network or subnet id refers to (`network.main`, or
+/// `module.net.network.main`), when the id is a reference to one of the stack's own; `None`
+/// for a literal id, about which nothing is known.
+pub(super) fn network_of(id: &str) -> Option<String> {
+    let found = references_in(&Value::String(id.to_string()));
+    let [reference] = found.as_slice() else {
+        return None;
+    };
+    let path = reference.address.block_path();
+    let network = match path.rfind(".subnet.") {
+        Some(index) => &path[..index],
+        None => path,
+    };
+    let is_network = network
+        .rsplit('.')
+        .nth(1)
+        .is_some_and(|block_type| block_type == "network");
+    is_network.then(|| network.to_string())
+}
 
 impl Instance<'_> {
     /// The address of this block's main resource in `placement` (a region or zone).
@@ -163,7 +183,99 @@ impl Instance<'_> {
             attributes,
             sensitive,
             display_name,
+            after: BTreeSet::new(),
         }
+    }
+
+    /// A number (whole or not), for thresholds and the like.
+    pub(super) fn number(&self, block: &BlockDef, name: &str, what: &str) -> Option<f64> {
+        let (value, attr) = self.value(block, name)?;
+        match value.as_f64() {
+            Some(number) => Some(number),
+            None => {
+                self.problem(eval::wrong_type(self.sources, attr, &value, what));
+                None
+            }
+        }
+    }
+
+    /// A whole number within `range`, `default` when absent.
+    pub(super) fn bounded(
+        &self,
+        block: &BlockDef,
+        name: &str,
+        range: std::ops::RangeInclusive<u64>,
+        default: u64,
+    ) -> Option<u64> {
+        if block.attribute(name).is_none() {
+            return Some(default);
+        }
+        let value = self.count(block, name)?;
+        if range.contains(&value) {
+            return Some(value);
+        }
+        let attr = block.attribute(name)?;
+        self.problem(
+            Diagnostic::at(
+                self.sources,
+                attr.value_span,
+                format!("`{name}` is out of range"),
+            )
+            .expected(format!(
+                "a whole number from {} to {}, found {value}",
+                range.start(),
+                range.end()
+            )),
+        );
+        None
+    }
+
+    /// A duration in whole seconds, written as text (`"15s"`, `"5m"`, `"24h"`); `None` when
+    /// absent or wrong (reported).
+    pub(super) fn duration(&self, block: &BlockDef, name: &str, example: &str) -> Option<u64> {
+        match self.value(block, name)? {
+            (Value::String(text), attr) => match humantime::parse_duration(&text) {
+                Ok(duration) if duration.as_secs() > 0 && duration.subsec_nanos() == 0 => {
+                    Some(duration.as_secs())
+                }
+                _ => {
+                    self.problem(
+                        Diagnostic::at(
+                            self.sources,
+                            attr.value_span,
+                            format!("invalid duration `{text}`"),
+                        )
+                        .expected(format!("a duration such as {example}")),
+                    );
+                    None
+                }
+            },
+            (value, attr) => {
+                self.problem(eval::wrong_type(
+                    self.sources,
+                    attr,
+                    &value,
+                    &format!("a duration such as {example}"),
+                ));
+                None
+            }
+        }
+    }
+
+    /// The items of a list attribute when every one is an object (a block value such as
+    /// `firewall.web`); `None` when it is absent or holds anything else, such as a literal
+    /// id, about which nothing is known.
+    pub(super) fn objects(
+        &self,
+        block: &BlockDef,
+        name: &str,
+    ) -> Option<Vec<serde_json::Map<String, Value>>> {
+        let (value, _) = self.value(block, name)?;
+        value
+            .as_array()?
+            .iter()
+            .map(|item| item.as_object().cloned())
+            .collect()
     }
 
     /// A whole-number percentage from `lowest` to 100.

@@ -234,11 +234,14 @@ pub fn instance_metadata_v1(context: &Context<'_>) -> Vec<Finding> {
         .collect()
 }
 
-/// Whether a group receives its traffic through a load balancer, which keeps its instances
-/// off the internet. No group does until the `load_balancer` block exists (issue 10); this is
-/// where CAIRN006 learns about it.
-fn behind_load_balancer(_group: &DesiredResource) -> bool {
-    false
+/// Whether a group receives its traffic through a load balancer (its instances are
+/// registered in a target group), so that users reach it through the balancer.
+pub(super) fn behind_load_balancer(group: &DesiredResource) -> bool {
+    group
+        .attributes
+        .get("target_group_ids")
+        .and_then(Value::as_array)
+        .is_some_and(|groups| !groups.is_empty())
 }
 
 /// CAIRN006: groups (not behind a load balancer) and instances placed in public subnets.

@@ -1,15 +1,16 @@
-//! Production readiness (CAIRN009–013): enough instances over enough zones, backups copied
-//! to another region, a DR region, and a rollout strategy. They apply to production
+//! Production readiness (CAIRN009–014): enough instances over enough zones, backups copied
+//! to another region, a DR region, a rollout strategy, and an alarm on what serves users. They apply to production
 //! environments only (see [`super::super::context::is_production`]).
 
 use super::super::catalog::{
-    PRODUCTION_MIN_SIZE, PRODUCTION_NO_BACKUP_COPY, PRODUCTION_NO_DR, PRODUCTION_NO_ROLLOUT,
-    PRODUCTION_ONE_ZONE,
+    PRODUCTION_MIN_SIZE, PRODUCTION_NO_ALARM, PRODUCTION_NO_BACKUP_COPY, PRODUCTION_NO_DR,
+    PRODUCTION_NO_ROLLOUT, PRODUCTION_ONE_ZONE,
 };
 use super::super::context::Context;
 use super::super::finding::Finding;
 use super::super::locate::Part;
-use crate::model::{DesiredResource, Kind, Value};
+use super::exposure::behind_load_balancer;
+use crate::model::{Address, DesiredResource, Kind, Value};
 use std::collections::BTreeSet;
 
 /// Every production rule.
@@ -21,6 +22,7 @@ pub fn production(context: &Context<'_>) -> Vec<Finding> {
     findings.extend(group_sizes(context));
     findings.extend(backups(context));
     findings.extend(disaster_recovery(context));
+    findings.extend(unwatched_groups(context));
     findings
 }
 
@@ -147,4 +149,69 @@ fn disaster_recovery(context: &Context<'_>) -> Vec<Finding> {
         context.environment_address(),
     );
     vec![context.locator.place_location(finding, &environment.source)]
+}
+
+/// CAIRN014: a production group behind a load balancer needs an alarm that watches it: on the
+/// group itself (`AutoScalingGroupName`), on a target group it is registered in
+/// (`TargetGroup`), or on a load balancer whose listeners forward to one (`LoadBalancer`).
+fn unwatched_groups(context: &Context<'_>) -> Vec<Finding> {
+    let alarms: Vec<&DesiredResource> = context.of_kind(Kind::Alarm).collect();
+    let mut findings = Vec::new();
+    for group in context.of_kind(Kind::AutoscalingGroup) {
+        if in_standby(context, group) || !behind_load_balancer(group) {
+            continue;
+        }
+        let target_groups: BTreeSet<&Address> = context
+            .targets(group, "target_group_ids")
+            .into_iter()
+            .map(|target_group| &target_group.address)
+            .collect();
+        let balancers: BTreeSet<&Address> = context
+            .of_kind(Kind::Listener)
+            .filter(|listener| {
+                listener
+                    .attributes
+                    .get("forward")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|entry| context.target(entry.get("target_group_id")?))
+                    .any(|target_group| target_groups.contains(&target_group.address))
+            })
+            .filter_map(|listener| context.target(listener.attributes.get("load_balancer_id")?))
+            .map(|balancer| &balancer.address)
+            .collect();
+        let group_name = group.attributes.get("name");
+        let watched = alarms.iter().any(|alarm| {
+            let Some(Value::Object(dimensions)) = alarm.attributes.get("dimensions") else {
+                return false;
+            };
+            let points_into = |dimension: &str, addresses: &BTreeSet<&Address>| {
+                dimensions
+                    .get(dimension)
+                    .and_then(|value| context.target(value))
+                    .is_some_and(|resource| addresses.contains(&resource.address))
+            };
+            (group_name.is_some() && dimensions.get("AutoScalingGroupName") == group_name)
+                || points_into("TargetGroup", &target_groups)
+                || points_into("LoadBalancer", &balancers)
+        });
+        if watched {
+            continue;
+        }
+        let finding = Finding::new(
+            PRODUCTION_NO_ALARM,
+            format!(
+                "`{}` serves users through a load balancer and no alarm watches it or its load balancer",
+                group.address.block_path()
+            ),
+            group.address.clone(),
+        );
+        findings.push(context.locator.place(
+            finding,
+            &group.address,
+            Part::Attribute("load_balancer"),
+        ));
+    }
+    findings
 }

@@ -152,6 +152,21 @@ pub(crate) fn objects(
     }
 }
 
+/// An object attribute (a health check, an alias), as [`Attributes`] so that the same
+/// accessors read its fields.
+///
+/// # Errors
+/// `InvalidAttribute` when it is missing or not an object.
+pub(crate) fn fields(attributes: &Attributes, name: &str) -> Result<Attributes, ProviderError> {
+    match present(attributes, name) {
+        Some(Value::Object(fields)) => Ok(fields
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()),
+        other => Err(invalid(name, "an object", other)),
+    }
+}
+
 /// An object value built from attributes (for list items in a read).
 pub(crate) fn object(fields: Attributes) -> Value {
     Value::Object(fields.into_iter().collect::<Map<String, Value>>())

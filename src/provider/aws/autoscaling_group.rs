@@ -152,6 +152,15 @@ pub(super) async fn describe(
                                         .unwrap_or("pending"),
                                 ),
                             ),
+                            (
+                                "health".to_string(),
+                                Value::from(
+                                    member
+                                        .health_status()
+                                        .unwrap_or("Healthy")
+                                        .to_ascii_lowercase(),
+                                ),
+                            ),
                         ])),
                     ))
                 })
@@ -189,6 +198,14 @@ pub(super) async fn describe(
                     Value::from(group.desired_capacity().unwrap_or_default()),
                 ),
                 (
+                    "target_group_ids".to_string(),
+                    attributes::string_set(group.target_group_arns().iter().cloned()),
+                ),
+                (
+                    "health_check_type".to_string(),
+                    Value::from(group.health_check_type().unwrap_or("EC2")),
+                ),
+                (
                     "instances".to_string(),
                     Value::from(
                         instances
@@ -220,6 +237,10 @@ struct Shape {
     min: i32,
     max: i32,
     desired: i32,
+    /// The target groups its instances are registered in.
+    target_groups: Vec<String>,
+    /// `EC2`, or `ELB` to replace what the load balancer finds unhealthy.
+    health_check_type: String,
 }
 
 fn shape(attributes: &Attributes) -> Result<Shape, ProviderError> {
@@ -232,6 +253,13 @@ fn shape(attributes: &Attributes) -> Result<Shape, ProviderError> {
         min: attributes::integer32(attributes, "min")?,
         max: attributes::integer32(attributes, "max")?,
         desired: attributes::integer32(attributes, "desired")?,
+        // A state written before groups had target groups holds neither attribute.
+        target_groups: match attributes.get("target_group_ids") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => attributes::strings(attributes, "target_group_ids")?,
+        },
+        health_check_type: attributes::optional_string(attributes, "health_check_type")?
+            .unwrap_or_else(|| "EC2".to_string()),
     })
 }
 
@@ -252,6 +280,8 @@ pub(super) async fn create(
         .min_size(shape.min)
         .max_size(shape.max)
         .desired_capacity(shape.desired)
+        .set_target_group_arns((!shape.target_groups.is_empty()).then_some(shape.target_groups))
+        .health_check_type(shape.health_check_type)
         .set_tags(Some(
             request
                 .tags
@@ -265,9 +295,13 @@ pub(super) async fn create(
 
 pub(super) async fn update(
     context: &RegionContext,
-    _current: &LiveResource,
+    current: &LiveResource,
     request: &UpdateRequest,
 ) -> Result<(), ProviderError> {
+    let about = |error: super::error::CallError| {
+        error.about(Kind::AutoscalingGroup, &context.region, &request.id)
+    };
+    let registered = shape(&current.attributes)?.target_groups;
     let shape = shape(&request.after)?;
     let call = context
         .autoscaling
@@ -277,10 +311,40 @@ pub(super) async fn update(
         .vpc_zone_identifier(shape.subnets)
         .min_size(shape.min)
         .max_size(shape.max)
-        .desired_capacity(shape.desired);
+        .desired_capacity(shape.desired)
+        .health_check_type(shape.health_check_type);
     until_visible(|| context.mutate(call.clone().send()))
         .await
-        .map_err(|error| error.about(Kind::AutoscalingGroup, &context.region, &request.id))?;
+        .map_err(about)?;
+    // Target groups are attached and detached by their own calls; registering the group's
+    // instances is then AWS's work.
+    let attach: Vec<String> = shape
+        .target_groups
+        .iter()
+        .filter(|group| !registered.contains(group))
+        .cloned()
+        .collect();
+    let detach: Vec<String> = registered
+        .iter()
+        .filter(|group| !shape.target_groups.contains(group))
+        .cloned()
+        .collect();
+    if !attach.is_empty() {
+        let call = context
+            .autoscaling
+            .attach_load_balancer_target_groups()
+            .auto_scaling_group_name(&request.id)
+            .set_target_group_arns(Some(attach));
+        context.mutate(call.send()).await.map_err(about)?;
+    }
+    if !detach.is_empty() {
+        let call = context
+            .autoscaling
+            .detach_load_balancer_target_groups()
+            .auto_scaling_group_name(&request.id)
+            .set_target_group_arns(Some(detach));
+        context.mutate(call.send()).await.map_err(about)?;
+    }
     Ok(())
 }
 

@@ -8,6 +8,9 @@
 //! go through [`until_visible`], which retries only "not found" answers, a few times, with a
 //! doubling delay. Throttling and 5xx are left to the SDK's retry policy and then to the
 //! engine; everything else fails at once.
+//!
+//! Deletes have the mirror image: a target group whose listener was deleted a moment ago can
+//! still read as in use; [`until_released`] retries those answers the same way.
 
 use super::error::CallError;
 use crate::provider::ProviderError;
@@ -36,6 +39,30 @@ where
     Fut: Future<Output = Result<T, E>>,
 {
     retry(VISIBILITY, "a call naming a fresh id", E::not_visible, call).await
+}
+
+/// The codes that say a resource is still used by one whose delete has not spread yet (a
+/// target group by the listener just deleted, a health check by the record just deleted).
+const STILL_IN_USE: [&str; 2] = ["ResourceInUse", "HealthCheckInUse"];
+
+/// Runs the delete `call` until it succeeds, fails with something other than "still in use",
+/// or [`VISIBILITY`]'s attempts have seen "still in use". The plan deletes what uses a
+/// resource first; this only waits for the cloud to notice.
+///
+/// # Errors
+/// The last attempt's error.
+pub(crate) async fn until_released<T, F, Fut>(call: F) -> Result<T, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CallError>>,
+{
+    retry(
+        VISIBILITY,
+        "a delete of something just released",
+        |error: &CallError| STILL_IN_USE.contains(&error.code.as_str()),
+        call,
+    )
+    .await
 }
 
 /// Errors that can mean "the id exists but is not visible here yet".

@@ -26,12 +26,16 @@ impl CallCounter {
     }
 }
 
-/// The SDK clients of one region and the provider's call counter.
+/// The SDK clients of one region and the provider's call counter. The global pseudo-region's
+/// context (DNS) uses only `route53`, which answers for every region.
 #[derive(Debug, Clone)]
 pub(crate) struct RegionContext {
     pub region: String,
     pub ec2: aws_sdk_ec2::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub route53: aws_sdk_route53::Client,
     pub counter: Arc<CallCounter>,
     /// The page size asked for in [`super::AwsSettings::page_size`].
     pub page_size: Option<i32>,

@@ -4,9 +4,9 @@
 //! a class), independent of which operation failed; the kind module that made the call then
 //! turns it into a [`ProviderError`] with the resource it was about. This keeps the code
 //! tables in one place: throttling codes become `Throttled`, 5xx and timeouts `Transient`,
-//! `*.NotFound` codes `NotFound` (only when the call targeted an existing resource; a missing
-//! *referenced* id during a create is an API error the user must fix), and everything else
-//! `Api { code, message }`.
+//! `*.NotFound` codes (and Route 53's `NoSuch*`) `NotFound` (only when the call targeted an
+//! existing resource; a missing *referenced* id during a create is an API error the user must
+//! fix), and everything else `Api { code, message }`.
 
 use crate::model::Kind;
 use crate::provider::ProviderError;
@@ -116,7 +116,9 @@ impl CallError {
         } else if CREDENTIAL_CODES.contains(&code) {
             ErrorClass::Credentials
         } else if code.ends_with("NotFound")
-            || code.ends_with(".NotFoundException")
+            || code.ends_with("NotFoundException")
+            // Route 53: `NoSuchHostedZone`, `NoSuchHealthCheck`.
+            || code.starts_with("NoSuch")
             // Auto Scaling reports a missing group or policy as a validation error.
             || (code == "ValidationError" && message.contains("not found"))
         {
@@ -304,6 +306,24 @@ mod tests {
                 message: "The vpc 'vpc-1' has dependencies and cannot be deleted.".to_string(),
             }
         );
+    }
+
+    #[test]
+    fn missing_balancers_alarms_and_zones_are_not_found() {
+        for code in [
+            "LoadBalancerNotFound",
+            "TargetGroupNotFound",
+            "ListenerNotFound",
+            "ResourceNotFoundException",
+            "NoSuchHostedZone",
+            "NoSuchHealthCheck",
+        ] {
+            assert!(
+                CallError::from_code(code, "gone", Some(400)).is_not_found(),
+                "{code}"
+            );
+        }
+        assert!(!CallError::from_code("ResourceInUse", "used", Some(400)).is_not_found());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The AWS provider: the [`Provider`] trait over the real SDK clients (aws-config,
-//! aws-sdk-ec2, aws-sdk-autoscaling).
+//! aws-sdk-ec2, aws-sdk-autoscaling, aws-sdk-elasticloadbalancingv2, aws-sdk-cloudwatch and
+//! aws-sdk-route53).
 //!
 //! Promises:
 //! - Credentials, profile, region and endpoint come from the standard aws-config chain
@@ -8,8 +9,17 @@
 //!   an emulator.
 //! - A `read` is batched: Describe* calls filtered by the `cairn:stack`/`cairn:env` tags,
 //!   following every page, so calls grow with kinds × regions × pages, never with resources.
+//!   The services without a tag filter are listed whole and their ownership read in batches
+//!   (ELB: DescribeTags, 20 a call; Route 53: ten a call; CloudWatch: from each alarm's
+//!   description, since it reads tags one alarm at a time). Listeners are read per owned
+//!   load balancer, DNS records per owned zone: their APIs list nothing wider.
+//! - Route 53 is global: its kinds live in the pseudo-region `global`, served by the
+//!   us-east-1 endpoint.
 //! - Tags are set by the creating call itself; idempotency tokens are passed where the API
-//!   takes one (RunInstances, CreateLaunchTemplate[Version], CreateVolume, CreateRouteTable).
+//!   takes one (RunInstances, CreateLaunchTemplate[Version], CreateVolume, CreateRouteTable,
+//!   and Route 53's caller references). Route 53 zones and health checks take no tags when
+//!   created: their ownership is written where the creating call can (a zone's comment, a
+//!   health check's caller reference) and the tags set by the next call.
 //! - `read` after `create` or `update` returns the attributes asked for plus the computed
 //!   ones, in the shapes of [`crate::model::Kind`]'s contract (sets such as subnet ids come
 //!   back sorted), so a plan right after an apply is empty.
@@ -19,14 +29,21 @@
 //! id), `create` (returns the new id), `delete`, and `update` where an attribute of the kind
 //! changes in place. Tags are synced here, for every kind, after the kind's own update.
 
+mod alarm;
 mod attributes;
 mod autoscaling_group;
 mod consistency;
 mod context;
+mod dns_health_check;
+mod dns_record;
+mod dns_zone;
+mod elb;
 mod error;
 mod instance;
 mod internet_gateway;
 mod launch_template;
+mod listener;
+mod load_balancer;
 mod network;
 mod region;
 mod route_table;
@@ -35,12 +52,14 @@ mod security_group;
 mod snapshot;
 mod subnet;
 mod tags;
+mod target_group;
 mod volume;
 mod zones;
 
 pub use error::AwsError;
 pub use region::check_region;
 
+use crate::model::cloud::GLOBAL_REGION;
 use crate::model::{Kind, Owner, Tags};
 use crate::provider::{
     CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
@@ -71,6 +90,9 @@ pub struct AwsSettings {
     /// minimum (5 for most EC2 Describe calls).
     pub page_size: Option<i32>,
 }
+
+/// The region Route 53's API signs in, whichever region its records point at.
+const ROUTE53_REGION: &str = "us-east-1";
 
 /// SDK attempts per call, the first included. Standard mode retries throttling and 5xx with
 /// exponential backoff and jitter behind a client-side retry quota; adaptive mode's extra
@@ -145,9 +167,15 @@ impl AwsProvider {
         })
     }
 
-    /// The clients of `region`, created on first use.
+    /// The clients of `region`, created on first use. The global pseudo-region of DNS gets
+    /// clients of Route 53's own region.
     fn region(&self, region: &str) -> Result<RegionContext, ProviderError> {
-        check_region(region)?;
+        let endpoint_region = if region == GLOBAL_REGION {
+            ROUTE53_REGION
+        } else {
+            check_region(region)?;
+            region
+        };
         // A poisoned lock only means another thread panicked while inserting; the map is
         // still a valid cache.
         let mut regions = self
@@ -155,16 +183,30 @@ impl AwsProvider {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let context = regions.entry(region.to_string()).or_insert_with(|| {
+            let at = || Region::new(endpoint_region.to_string());
             let ec2 = aws_sdk_ec2::config::Builder::from(&self.config)
-                .region(Region::new(region.to_string()))
+                .region(at())
                 .build();
             let autoscaling = aws_sdk_autoscaling::config::Builder::from(&self.config)
-                .region(Region::new(region.to_string()))
+                .region(at())
+                .build();
+            let elbv2 = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config)
+                .region(at())
+                .build();
+            let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&self.config)
+                .region(at())
+                .build();
+            // Route 53 is one service for every region; its endpoint signs in us-east-1.
+            let route53 = aws_sdk_route53::config::Builder::from(&self.config)
+                .region(Region::new(ROUTE53_REGION))
                 .build();
             RegionContext {
                 region: region.to_string(),
                 ec2: aws_sdk_ec2::Client::from_conf(ec2),
                 autoscaling: aws_sdk_autoscaling::Client::from_conf(autoscaling),
+                elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(elbv2),
+                cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
+                route53: aws_sdk_route53::Client::from_conf(route53),
                 counter: Arc::clone(&self.counter),
                 page_size: self.page_size,
             }
@@ -191,6 +233,13 @@ async fn describe(
         Kind::Volume => volume::describe(context, selector).await,
         Kind::Instance => instance::describe(context, selector).await,
         Kind::Snapshot => snapshot::describe(context, selector).await,
+        Kind::LoadBalancer => load_balancer::describe(context, selector).await,
+        Kind::TargetGroup => target_group::describe(context, selector).await,
+        Kind::Listener => listener::describe(context, selector).await,
+        Kind::Alarm => alarm::describe(context, selector).await,
+        Kind::DnsZone => dns_zone::describe(context, selector).await,
+        Kind::DnsHealthCheck => dns_health_check::describe(context, selector).await,
+        Kind::DnsRecord => dns_record::describe(context, selector).await,
     }
 }
 
@@ -253,6 +302,13 @@ impl Provider for AwsProvider {
             Kind::Volume => volume::create(&context, request).await?,
             Kind::Instance => instance::create(&context, request).await?,
             Kind::Snapshot => snapshot::create(&context, request).await?,
+            Kind::LoadBalancer => load_balancer::create(&context, request).await?,
+            Kind::TargetGroup => target_group::create(&context, request).await?,
+            Kind::Listener => listener::create(&context, request).await?,
+            Kind::Alarm => alarm::create(&context, request).await?,
+            Kind::DnsZone => dns_zone::create(&context, request).await?,
+            Kind::DnsHealthCheck => dns_health_check::create(&context, request).await?,
+            Kind::DnsRecord => dns_record::create(&context, request).await?,
         };
         describe_one(&context, request.kind, &id).await
     }
@@ -263,7 +319,7 @@ impl Provider for AwsProvider {
         // routes and tags changed outside Cairn since the refresh are brought in line too.
         let current = describe_one(&context, request.kind, &request.id).await?;
         match request.kind {
-            Kind::Network | Kind::InternetGateway | Kind::Snapshot => {}
+            Kind::Network | Kind::InternetGateway | Kind::Snapshot | Kind::DnsZone => {}
             Kind::Subnet => subnet::update(&context, &current, request).await?,
             Kind::RouteTable => route_table::update(&context, &current, request).await?,
             Kind::SecurityGroup => security_group::update(&context, &current, request).await?,
@@ -274,13 +330,41 @@ impl Provider for AwsProvider {
             Kind::ScalingPolicy => scaling_policy::update(&context, &current, request).await?,
             Kind::Volume => volume::update(&context, &current, request).await?,
             Kind::Instance => instance::update(&context, &current, request).await?,
+            Kind::LoadBalancer => load_balancer::update(&context, &current, request).await?,
+            Kind::TargetGroup => target_group::update(&context, &current, request).await?,
+            Kind::Listener => listener::update(&context, &current, request).await?,
+            Kind::Alarm => alarm::update(&context, &current, request).await?,
+            Kind::DnsHealthCheck => dns_health_check::update(&context, &current, request).await?,
+            Kind::DnsRecord => dns_record::update(&context, &current, request).await?,
         }
         match request.kind {
             Kind::AutoscalingGroup => {
                 autoscaling_group::sync_tags(&context, &current, &request.tags).await?
             }
-            // Scaling policies carry no tags; theirs are the group's.
-            Kind::ScalingPolicy => {}
+            // Scaling policies and DNS records carry no tags; theirs are the group's or zone's.
+            Kind::ScalingPolicy | Kind::DnsRecord => {}
+            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener => {
+                elb::sync_tags(&context, &request.id, &current.tags, &request.tags)
+                    .await
+                    .map_err(|error| error.about(request.kind, &request.region, &request.id))?
+            }
+            Kind::Alarm => alarm::sync_tags(&context, &current, &request.tags).await?,
+            Kind::DnsZone | Kind::DnsHealthCheck => {
+                let resource_type = if request.kind == Kind::DnsZone {
+                    aws_sdk_route53::types::TagResourceType::Hostedzone
+                } else {
+                    aws_sdk_route53::types::TagResourceType::Healthcheck
+                };
+                dns_zone::sync_tags(
+                    &context,
+                    resource_type,
+                    &request.id,
+                    &current.tags,
+                    &request.tags,
+                )
+                .await
+                .map_err(|error| error.about(request.kind, &request.region, &request.id))?
+            }
             _ => tags::sync_ec2(&context, &request.id, &current.tags, &request.tags)
                 .await
                 .map_err(|error| error.about(request.kind, &request.region, &request.id))?,
@@ -302,6 +386,13 @@ impl Provider for AwsProvider {
             Kind::Volume => volume::delete(&context, id).await,
             Kind::Instance => instance::delete(&context, id).await,
             Kind::Snapshot => snapshot::delete(&context, id).await,
+            Kind::LoadBalancer => load_balancer::delete(&context, id).await,
+            Kind::TargetGroup => target_group::delete(&context, id).await,
+            Kind::Listener => listener::delete(&context, id).await,
+            Kind::Alarm => alarm::delete(&context, id).await,
+            Kind::DnsZone => dns_zone::delete(&context, id).await,
+            Kind::DnsHealthCheck => dns_health_check::delete(&context, id).await,
+            Kind::DnsRecord => dns_record::delete(&context, id).await,
         }
     }
 

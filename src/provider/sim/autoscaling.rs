@@ -17,6 +17,7 @@ use super::cloud::Cloud;
 use super::cloud::Resource;
 use super::compute::{self, GROUP, GROUP_TAG, LAUNCHED_AT, TEMPLATE_VERSION, ZONE};
 use super::error::api;
+use super::load_balancing;
 use super::network::replace_attributes;
 use super::operations::Context;
 use crate::model::{Attributes, Kind, TAG_ENV, TAG_STACK, Tags, Value};
@@ -136,7 +137,29 @@ fn check_group(
             "Desired capacity:{desired} must be between the specified min size:{min} and max size:{max}"
         )));
     }
-    Ok(())
+    for group_id in attributes::string_list(attributes, "target_group_ids")? {
+        let target_group = cloud
+            .find(context.region, Kind::TargetGroup, &group_id)
+            .ok_or_else(|| {
+                validation(format!(
+                    "Provided Target Groups may not be valid: {group_id}"
+                ))
+            })?;
+        if networks
+            .iter()
+            .any(|network| Some(*network) != target_group.text("network_id"))
+        {
+            return Err(validation(format!(
+                "Target group {group_id} is in another VPC than the group's subnets"
+            )));
+        }
+    }
+    match attributes::optional_string(attributes, "health_check_type")? {
+        None | Some("EC2" | "ELB") => Ok(()),
+        Some(other) => Err(validation(format!(
+            "Health check type {other} must be EC2 or ELB"
+        ))),
+    }
 }
 
 /// Launches or terminates instances of group `name` until it has `desired` of them.
@@ -293,22 +316,32 @@ fn pick_victim(current: &[Member]) -> Option<String> {
         .map(|member| member.id.clone())
 }
 
-/// The computed `instances` attribute of group `name`, sorted by id.
-pub fn instances_attribute(cloud: &Cloud, region: &str, name: &str) -> Value {
-    Value::Array(
-        members(cloud, region, name)
-            .into_iter()
-            .map(|member| {
-                json!({
-                    "id": member.id,
-                    "zone": member.zone,
-                    "subnet_id": member.subnet_id,
-                    "state": member.state,
-                    "launch_template_version": member.version,
-                })
+/// The group as read: its `instances` (sorted by id, each healthy or not as the group judges
+/// it: with the `ELB` health check type, as its target groups do), and the load balancing
+/// settings a group stored before they existed reads with as AWS reports them for a group
+/// without: no target groups, `EC2` health checks.
+pub fn complete_live(cloud: &Cloud, region: &str, group: &Resource, live: &mut Attributes) {
+    live.entry("target_group_ids".to_string())
+        .or_insert_with(|| json!([]));
+    live.entry("health_check_type".to_string())
+        .or_insert_with(|| json!("EC2"));
+    let by_balancer = group.text("health_check_type") == Some("ELB");
+    let instances = members(cloud, region, &group.id)
+        .into_iter()
+        .map(|member| {
+            let unhealthy =
+                by_balancer && load_balancing::judged_unhealthy(cloud, region, group, &member.id);
+            json!({
+                "id": member.id,
+                "zone": member.zone,
+                "subnet_id": member.subnet_id,
+                "state": member.state,
+                "health": if unhealthy { "unhealthy" } else { "healthy" },
+                "launch_template_version": member.version,
             })
-            .collect(),
-    )
+        })
+        .collect();
+    live.insert("instances".to_string(), Value::Array(instances));
 }
 
 /// Brings every group of the region back to its desired size, as AWS does in the

@@ -41,6 +41,9 @@ pub struct Cloud {
     /// Regions in a persistent outage (`cairn sim outage`).
     #[serde(default)]
     pub outages: BTreeSet<String>,
+    /// Images whose instances fail their load balancer health checks (`cairn sim unhealthy`).
+    #[serde(default)]
+    pub unhealthy_images: BTreeSet<String>,
     /// The time the cloud's clock stands at, set by `cairn sim clock` (it moves only when set
     /// or advanced again, as a paused clock does); `None` is the wall clock. Snapshot start
     /// times come from it, and so do the backup windows and RPOs computed from them.
@@ -91,6 +94,7 @@ impl Default for Cloud {
             update_tokens: BTreeMap::new(),
             faults: FaultSettings::default(),
             outages: BTreeSet::new(),
+            unhealthy_images: BTreeSet::new(),
             clock: None,
         }
     }
@@ -115,6 +119,13 @@ impl Cloud {
                 return id;
             }
         }
+    }
+
+    /// A fresh run of 17 lowercase hex digits, unique in the whole cloud: the random part of
+    /// ids that are not `prefix-hex` (ARNs, hosted zone ids).
+    pub fn new_hex(&mut self) -> String {
+        let id = self.new_id("x");
+        id.trim_start_matches("x-").to_string()
     }
 
     /// A fresh id for a resource of `kind` (its name for kinds identified by name is chosen

@@ -65,6 +65,15 @@ pub enum SimError {
     /// A fault setting is out of range.
     #[error("invalid fault setting `{name}`: {reason}")]
     InvalidFault { name: String, reason: String },
+    /// No alarm has that name.
+    #[error("no alarm `{name}` exists in the simulated cloud")]
+    #[diagnostic(help(
+        "name an alarm by its block (`cpu_high`) or its cloud name; `cairn sim show` lists them"
+    ))]
+    UnknownAlarm { name: String },
+    /// A load outside 0 to 100 percent.
+    #[error("a CPU load of {percent} % is not a percentage")]
+    InvalidLoad { percent: f64 },
     /// The clock cannot be set where asked.
     #[error("cannot set the simulated cloud's clock: {reason}")]
     InvalidClock { reason: String },
@@ -101,6 +110,13 @@ pub(crate) fn not_found_code(kind: Kind) -> &'static str {
         Kind::Volume => "InvalidVolume.NotFound",
         Kind::Instance => "InvalidInstanceID.NotFound",
         Kind::Snapshot => "InvalidSnapshot.NotFound",
+        Kind::LoadBalancer => "LoadBalancerNotFound",
+        Kind::TargetGroup => "TargetGroupNotFound",
+        Kind::Listener => "ListenerNotFound",
+        Kind::Alarm => "ResourceNotFound",
+        Kind::DnsZone => "NoSuchHostedZone",
+        Kind::DnsHealthCheck => "NoSuchHealthCheck",
+        Kind::DnsRecord => "InvalidChangeBatch",
     }
 }
 

@@ -3,7 +3,10 @@
 //! It is a full implementation of [`Provider`], not a mock: regions and zones, AWS-shaped ids
 //! (`vpc-` + 17 hex digits, …), AWS validation errors and codes, dependency checks on delete,
 //! instance lifecycle (pending, then running), autoscaling groups that launch and terminate
-//! instances across zones, snapshots and cross-region copies, idempotency tokens.
+//! instances across zones, snapshots and cross-region copies, idempotency tokens; load
+//! balancers whose targets' health follows their instances (and what `cairn sim unhealthy`
+//! marks), alarms that follow simulated metrics, Route 53 zones, health checks and failover
+//! records in the global pseudo-region.
 //!
 //! Promises:
 //! - The whole cloud lives in one JSON file ([`SimProvider::open`]); every call is
@@ -25,9 +28,12 @@ mod block_storage;
 mod call_log;
 mod cloud;
 mod compute;
+mod dns;
 mod error;
 pub mod faults;
 mod ids;
+mod load_balancing;
+mod monitoring;
 mod network;
 mod operations;
 mod out_of_band;
@@ -40,11 +46,12 @@ mod tests;
 pub use call_log::{CallOutcome, CallRecord, LOG_FILE_NAME, log_path, read_call_log};
 pub use error::SimError;
 pub use faults::{FaultConfig, FaultSettings};
-pub use out_of_band::{Inventory, InventoryItem, SimCloud};
+pub use out_of_band::{HealthTarget, Inventory, InventoryItem, SimCloud};
 // The simulated cloud's regions are the AWS catalog's; re-exported for callers that ask the
 // sim which zones it offers.
 pub use crate::model::regions::{region_names, zones};
 
+use crate::model::cloud::GLOBAL_REGION;
 use crate::model::{Kind, Owner, Tags, regions};
 use crate::provider::{
     CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
@@ -286,7 +293,7 @@ fn execute_one(
     };
 
     let mut effect = false;
-    let result = if !regions::is_region(region) {
+    let result = if !(regions::is_region(region) || region == GLOBAL_REGION) {
         Err(unknown_region(region))
     } else if outages.contains(region) {
         Err(region_in_outage(region))

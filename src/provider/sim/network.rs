@@ -186,7 +186,8 @@ pub fn delete_subnet(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(
     cloud.target(context.region, Kind::Subnet, id)?;
     let in_use = cloud
         .all_of(context.region, Kind::Instance)
-        .any(|instance| instance.text("subnet_id") == Some(id));
+        .any(|instance| instance.text("subnet_id") == Some(id))
+        || super::load_balancing::uses(cloud, context.region, "subnet_ids", id);
     if in_use {
         return Err(api(
             "DependencyViolation",

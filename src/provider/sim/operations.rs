@@ -9,9 +9,13 @@ use super::autoscaling;
 use super::block_storage;
 use super::cloud::{Cloud, Resource, TokenRecord};
 use super::compute;
+use super::dns;
 use super::error::api;
+use super::load_balancing;
+use super::monitoring;
 use super::network::{self, replace_attributes};
 use super::security_group;
+use crate::model::Value;
 use crate::model::{Attributes, Kind, OWNERSHIP_TAGS, Owner, Tags};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use chrono::{DateTime, Utc};
@@ -121,6 +125,13 @@ fn describe_operation(kind: Kind) -> &'static str {
         Kind::Volume => "DescribeVolumes",
         Kind::Instance => "DescribeInstances",
         Kind::Snapshot => "DescribeSnapshots",
+        Kind::LoadBalancer => "DescribeLoadBalancers",
+        Kind::TargetGroup => "DescribeTargetGroups",
+        Kind::Listener => "DescribeListeners",
+        Kind::Alarm => "DescribeAlarms",
+        Kind::DnsZone => "ListHostedZones",
+        Kind::DnsHealthCheck => "ListHealthChecks",
+        Kind::DnsRecord => "ListResourceRecordSets",
     }
 }
 
@@ -138,12 +149,20 @@ fn create_operation(kind: Kind, attributes: &Attributes) -> &'static str {
         Kind::Instance => "RunInstances",
         Kind::Snapshot if attributes.contains_key("source_snapshot_id") => "CopySnapshot",
         Kind::Snapshot => "CreateSnapshot",
+        Kind::LoadBalancer => "CreateLoadBalancer",
+        Kind::TargetGroup => "CreateTargetGroup",
+        Kind::Listener => "CreateListener",
+        Kind::Alarm => "PutMetricAlarm",
+        Kind::DnsZone => "CreateHostedZone",
+        Kind::DnsHealthCheck => "CreateHealthCheck",
+        Kind::DnsRecord => "ChangeResourceRecordSets",
     }
 }
 
 fn update_operation(kind: Kind) -> &'static str {
     match kind {
         Kind::Network | Kind::InternetGateway | Kind::Snapshot => "CreateTags",
+        Kind::DnsZone => "ChangeTagsForResource",
         Kind::Subnet => "ModifySubnetAttribute",
         Kind::RouteTable => "ReplaceRoute",
         Kind::SecurityGroup => "ModifySecurityGroupRules",
@@ -152,6 +171,12 @@ fn update_operation(kind: Kind) -> &'static str {
         Kind::ScalingPolicy => "PutScalingPolicy",
         Kind::Volume => "ModifyVolume",
         Kind::Instance => "ModifyInstanceAttribute",
+        Kind::LoadBalancer => "SetSubnets",
+        Kind::TargetGroup => "ModifyTargetGroup",
+        Kind::Listener => "ModifyListener",
+        Kind::Alarm => "PutMetricAlarm",
+        Kind::DnsHealthCheck => "UpdateHealthCheck",
+        Kind::DnsRecord => "ChangeResourceRecordSets",
     }
 }
 
@@ -168,14 +193,23 @@ fn delete_operation(kind: Kind) -> &'static str {
         Kind::Volume => "DeleteVolume",
         Kind::Instance => "TerminateInstances",
         Kind::Snapshot => "DeleteSnapshot",
+        Kind::LoadBalancer => "DeleteLoadBalancer",
+        Kind::TargetGroup => "DeleteTargetGroup",
+        Kind::Listener => "DeleteListener",
+        Kind::Alarm => "DeleteAlarms",
+        Kind::DnsZone => "DeleteHostedZone",
+        Kind::DnsHealthCheck => "DeleteHealthCheck",
+        Kind::DnsRecord => "ChangeResourceRecordSets",
     }
 }
 
 /// Lets time pass in the call's region before the call is served: instances launched by
-/// earlier calls are running, and groups have replaced instances that went away.
+/// earlier calls are running, groups have replaced instances that went away, and alarms
+/// whose metric changed have left a forced state.
 pub fn advance(cloud: &mut Cloud, context: &Context) {
     compute::start_pending(cloud, context);
     autoscaling::reconcile_all(cloud, context);
+    monitoring::settle(cloud, context.region);
 }
 
 /// Applies one request.
@@ -225,11 +259,17 @@ pub fn perform(
 /// A stored resource as the engine sees it, derived attributes included.
 pub fn live(cloud: &Cloud, region: &str, resource: &Resource) -> LiveResource {
     let mut live = resource.live(region);
-    if resource.kind == Kind::AutoscalingGroup {
-        live.attributes.insert(
-            "instances".to_string(),
-            autoscaling::instances_attribute(cloud, region, &resource.id),
-        );
+    match resource.kind {
+        Kind::AutoscalingGroup => {
+            autoscaling::complete_live(cloud, region, resource, &mut live.attributes);
+        }
+        Kind::Alarm => {
+            live.attributes.insert(
+                "state".to_string(),
+                Value::from(monitoring::state(cloud, region, resource)),
+            );
+        }
+        _ => {}
     }
     live
 }
@@ -278,6 +318,15 @@ fn create(
         Kind::Volume => block_storage::create_volume(cloud, context, &attributes, tags),
         Kind::Instance => compute::create_instance(cloud, context, &attributes, tags),
         Kind::Snapshot => block_storage::create_snapshot(cloud, context, &attributes, tags),
+        Kind::LoadBalancer => {
+            load_balancing::create_load_balancer(cloud, context, &attributes, tags)
+        }
+        Kind::TargetGroup => load_balancing::create_target_group(cloud, context, &attributes, tags),
+        Kind::Listener => load_balancing::create_listener(cloud, context, &attributes, tags),
+        Kind::Alarm => monitoring::put_alarm(cloud, context, &attributes, tags),
+        Kind::DnsZone => dns::create_zone(cloud, context, &attributes, tags),
+        Kind::DnsHealthCheck => dns::create_health_check(cloud, context, &attributes, tags),
+        Kind::DnsRecord => dns::upsert_record(cloud, context, &attributes),
     }?;
     if !request.token.is_empty() {
         cloud.create_tokens.insert(
@@ -316,7 +365,7 @@ fn update(
         }
         let id = request.id.as_str();
         match kind {
-            Kind::Network | Kind::InternetGateway | Kind::Snapshot => {
+            Kind::Network | Kind::InternetGateway | Kind::Snapshot | Kind::DnsZone => {
                 let resource = cloud.target_mut(context.region, kind, id)?;
                 let kept: Vec<_> = kind
                     .computed_attributes()
@@ -336,8 +385,17 @@ fn update(
             Kind::ScalingPolicy => autoscaling::update_policy(cloud, context, id, &after)?,
             Kind::Volume => block_storage::update_volume(cloud, context, id, &after)?,
             Kind::Instance => compute::update_instance(cloud, context, id, &after)?,
+            Kind::LoadBalancer => load_balancing::update_load_balancer(cloud, context, id, &after)?,
+            Kind::TargetGroup => load_balancing::update_target_group(cloud, context, id, &after)?,
+            Kind::Listener => load_balancing::update_listener(cloud, context, id, &after)?,
+            Kind::Alarm => monitoring::update_alarm(cloud, context, id, &after)?,
+            Kind::DnsHealthCheck => dns::update_health_check(cloud, context, id, &after)?,
+            Kind::DnsRecord => dns::update_record(cloud, context, id, &after)?,
         }
-        cloud.target_mut(context.region, kind, id)?.tags = request.tags.clone();
+        // A kind the cloud keeps no tags on keeps the ones it reads with (its owner's).
+        if kind.takes_tags() {
+            cloud.target_mut(context.region, kind, id)?.tags = request.tags.clone();
+        }
         if !request.token.is_empty() {
             cloud.update_tokens.insert(
                 request.token.clone(),
@@ -375,5 +433,12 @@ pub fn delete(
         Kind::Volume => block_storage::delete_volume(cloud, context, id),
         Kind::Instance => compute::delete_instance(cloud, context, id),
         Kind::Snapshot => block_storage::delete_snapshot(cloud, context, id),
+        Kind::LoadBalancer => load_balancing::delete_load_balancer(cloud, context, id),
+        Kind::TargetGroup => load_balancing::delete_target_group(cloud, context, id),
+        Kind::Listener => load_balancing::delete_listener(cloud, context, id),
+        Kind::Alarm => monitoring::delete_alarm(cloud, context, id),
+        Kind::DnsZone => dns::delete_zone(cloud, context, id),
+        Kind::DnsHealthCheck => dns::delete_health_check(cloud, context, id),
+        Kind::DnsRecord => dns::delete_record(cloud, context, id),
     }
 }

@@ -1,5 +1,6 @@
 //! Changes made behind the engine's back, for drift tests and `cairn sim`: set an attribute,
 //! delete a resource, list what exists, reset the cloud, store fault settings and outages,
+//! force an alarm's state, make instances fail their health checks, and set a group's load.
 //! and set the cloud's clock.
 //!
 //! Promise: these go through the same lock and atomic save as API calls, but they are not API
@@ -9,9 +10,12 @@
 
 use super::autoscaling;
 use super::call_log;
-use super::cloud::Cloud;
+use super::cloud::{Cloud, Resource};
+use super::dns;
 use super::error::SimError;
 use super::faults::FaultSettings;
+use super::load_balancing::{self, INSTANCE_HEALTH};
+use super::monitoring;
 use super::operations::{self, Context};
 use super::store::Store;
 use crate::model::regions;
@@ -35,6 +39,9 @@ pub struct Inventory {
     pub regions: BTreeMap<String, BTreeMap<Kind, Vec<InventoryItem>>>,
     /// Regions in a stored outage.
     pub outages: BTreeSet<String>,
+    /// Images whose instances fail their health checks.
+    #[serde(default)]
+    pub unhealthy_images: BTreeSet<String>,
     /// Stored fault settings.
     pub faults: FaultSettings,
     /// Number of API calls made so far.
@@ -78,6 +85,11 @@ impl SimCloud {
         let locked = self.store.lock()?;
         let mut cloud = locked.load()?;
         let out = change(&mut cloud)?;
+        // A change may move a metric: alarms forced before it see it.
+        let regions: Vec<String> = cloud.regions.keys().cloned().collect();
+        for region in regions {
+            monitoring::settle(&mut cloud, &region);
+        }
         locked.save(cloud)?;
         Ok(out)
     }
@@ -194,12 +206,13 @@ impl SimCloud {
             let mut kinds: BTreeMap<Kind, Vec<InventoryItem>> = BTreeMap::new();
             for resource in state.resources.values() {
                 let live = operations::live(&cloud, region, resource);
-                let attributes = key_attributes(resource.kind)
+                let mut attributes: BTreeMap<String, Value> = key_attributes(resource.kind)
                     .iter()
                     .filter_map(|name| {
                         Some((name.to_string(), live.attributes.get(*name)?.clone()))
                     })
                     .collect();
+                attributes.extend(observed(&cloud, region, resource));
                 kinds.entry(resource.kind).or_default().push(InventoryItem {
                     id: resource.id.clone(),
                     address: resource.tags.get(TAG_ADDRESS).cloned(),
@@ -213,6 +226,7 @@ impl SimCloud {
         }
         Ok(Inventory {
             regions,
+            unhealthy_images: cloud.unhealthy_images.clone(),
             outages: cloud.outages.clone(),
             faults: cloud.faults.clone(),
             calls: cloud.sequence,
@@ -273,6 +287,107 @@ impl SimCloud {
         })
     }
 
+    /// Forces the state of every alarm `name` names (see [`alarm_matches`]) to `state`
+    /// (`OK` or `ALARM`), as SetAlarmState does: until its metric says otherwise. Returns the
+    /// alarms forced, as `region/name`.
+    ///
+    /// # Errors
+    /// [`SimError::UnknownAlarm`] when no alarm matches, or a file error.
+    pub fn force_alarm(&self, name: &str, state: &str) -> Result<Vec<String>, SimError> {
+        self.change(|cloud| {
+            let matched: Vec<(String, String)> = cloud
+                .regions
+                .iter()
+                .flat_map(|(region, resources)| {
+                    resources
+                        .resources
+                        .values()
+                        .filter(|resource| {
+                            resource.kind == Kind::Alarm && alarm_matches(resource, name)
+                        })
+                        .map(|alarm| (region.clone(), alarm.id.clone()))
+                })
+                .collect();
+            if matched.is_empty() {
+                return Err(SimError::UnknownAlarm {
+                    name: name.to_string(),
+                });
+            }
+            for (region, id) in &matched {
+                monitoring::force(cloud, region, id, state)?;
+            }
+            Ok(matched
+                .into_iter()
+                .map(|(region, id)| format!("{region}/{id}"))
+                .collect())
+        })
+    }
+
+    /// Makes instances fail their health checks (`healthy = false`) or pass them again:
+    /// `target` is an instance id (that instance alone), or else an image id (every
+    /// instance launched from it, now and later).
+    ///
+    /// # Errors
+    /// A file error.
+    pub fn set_health(&self, target: &str, healthy: bool) -> Result<HealthTarget, SimError> {
+        self.change(|cloud| {
+            let regions = cloud.regions_with(target);
+            let instance_region = regions
+                .into_iter()
+                .find(|region| cloud.find(region, Kind::Instance, target).is_some());
+            if let Some(region) = instance_region
+                && let Some(instance) = cloud.find_mut(&region, Kind::Instance, target)
+            {
+                let health = if healthy {
+                    load_balancing::HEALTHY
+                } else {
+                    load_balancing::UNHEALTHY
+                };
+                instance
+                    .internal
+                    .insert(INSTANCE_HEALTH.to_string(), Value::from(health));
+                return Ok(HealthTarget::Instance);
+            }
+            if healthy {
+                cloud.unhealthy_images.remove(target);
+            } else {
+                cloud.unhealthy_images.insert(target.to_string());
+            }
+            Ok(HealthTarget::Image)
+        })
+    }
+
+    /// Sets the simulated average CPU of autoscaling group `name` (in every region that has
+    /// one), which its `CPUUtilization` alarms follow.
+    ///
+    /// # Errors
+    /// [`SimError::UnknownId`] when no group has that name, [`SimError::InvalidLoad`] outside
+    /// 0 to 100, or a file error.
+    pub fn set_load(&self, name: &str, percent: f64) -> Result<(), SimError> {
+        if !(0.0..=100.0).contains(&percent) {
+            return Err(SimError::InvalidLoad { percent });
+        }
+        self.change(|cloud| {
+            let regions = cloud.regions_with(name);
+            let mut found = false;
+            for region in regions {
+                if let Some(group) = cloud.find_mut(&region, Kind::AutoscalingGroup, name) {
+                    group
+                        .internal
+                        .insert(monitoring::GROUP_LOAD.to_string(), Value::from(percent));
+                    found = true;
+                }
+            }
+            if found {
+                Ok(())
+            } else {
+                Err(SimError::UnknownId {
+                    id: name.to_string(),
+                })
+            }
+        })
+    }
+
     /// The time the cloud's clock stands at, `None` when it follows the wall clock.
     ///
     /// # Errors
@@ -325,6 +440,71 @@ impl SimCloud {
     }
 }
 
+/// What `cairn sim unhealthy|healthy` marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthTarget {
+    Instance,
+    Image,
+}
+
+/// Whether `name` names `alarm`: its cloud name, or its block (`cpu_high`, `alarm.cpu_high`,
+/// or inside a module `module.web.alarm.cpu_high`).
+fn alarm_matches(alarm: &Resource, name: &str) -> bool {
+    let block = alarm.tags.get(TAG_ADDRESS).map(|address| {
+        crate::model::Address::new(address.clone())
+            .block_path()
+            .to_string()
+    });
+    alarm.id == name
+        || block.is_some_and(|block| {
+            block == name
+                || block == format!("alarm.{name}")
+                || block.ends_with(&format!(".alarm.{name}"))
+        })
+}
+
+/// What the cloud observes of a resource beyond its attributes, for `cairn sim show`: the
+/// health of a target group's targets, whether a health check passes, which record answers
+/// for its name and in which region its load balancer is.
+fn observed(cloud: &Cloud, region: &str, resource: &Resource) -> BTreeMap<String, Value> {
+    let outages = &cloud.outages;
+    match resource.kind {
+        Kind::TargetGroup => BTreeMap::from([(
+            "targets".to_string(),
+            Value::from(
+                load_balancing::targets(cloud, region, &resource.id)
+                    .into_iter()
+                    .map(|(id, health)| format!("{id}:{health}"))
+                    .collect::<Vec<_>>(),
+            ),
+        )]),
+        Kind::DnsHealthCheck => BTreeMap::from([(
+            "healthy".to_string(),
+            Value::from(dns::check_is_healthy(cloud, outages, resource)),
+        )]),
+        Kind::DnsRecord => {
+            let target = resource
+                .attributes
+                .get("alias")
+                .and_then(|alias| alias.get("dns_name"))
+                .and_then(Value::as_str)
+                .and_then(|name| load_balancing::balancer_named(cloud, name))
+                .map(|(balancer_region, _)| balancer_region.to_string());
+            BTreeMap::from([
+                (
+                    "region".to_string(),
+                    target.map_or(Value::Null, Value::from),
+                ),
+                (
+                    "answering".to_string(),
+                    Value::from(dns::answering(cloud, outages, region, resource)),
+                ),
+            ])
+        }
+        _ => BTreeMap::new(),
+    }
+}
+
 /// The attributes `cairn sim show` prints for a kind.
 fn key_attributes(kind: Kind) -> &'static [&'static str] {
     match kind {
@@ -345,6 +525,13 @@ fn key_attributes(kind: Kind) -> &'static [&'static str] {
             "size_gb",
             "state",
         ],
+        Kind::LoadBalancer => &["name", "dns_name"],
+        Kind::TargetGroup => &["name", "port"],
+        Kind::Listener => &["port", "protocol", "forward"],
+        Kind::Alarm => &["metric", "comparison", "threshold", "state"],
+        Kind::DnsZone => &["name"],
+        Kind::DnsHealthCheck => &["target", "port", "path"],
+        Kind::DnsRecord => &["name", "failover"],
     }
 }
 

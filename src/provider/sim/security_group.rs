@@ -96,7 +96,8 @@ pub fn delete(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(), Prov
             attributes::string_list(&instance.attributes, "security_group_ids")
                 .is_ok_and(|ids| ids.iter().any(|group_id| group_id == id))
         });
-    if referenced || used {
+    let balanced = super::load_balancing::uses(cloud, context.region, "security_group_ids", id);
+    if referenced || used || balanced {
         return Err(api(
             "DependencyViolation",
             format!("resource {id} has a dependent object"),

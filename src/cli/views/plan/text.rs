@@ -323,8 +323,15 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, painter: &Paint
 }
 
 /// The tags worth showing, before and after: every difference, but ownership tags only when
-/// they are what changed (they are on every object and otherwise only noise).
+/// they are what changed (they are on every object and otherwise only noise); none for a kind
+/// the cloud keeps no tags on.
 fn shown_tags(change: &Change) -> (Value, Value) {
+    if !change.kind.takes_tags() {
+        return (
+            Value::Object(Default::default()),
+            Value::Object(Default::default()),
+        );
+    }
     let ownership = |key: &str| [TAG_STACK, TAG_ENV, TAG_ADDRESS].contains(&key);
     let as_value = |tags: &Tags, keep_ownership: bool| {
         Value::Object(

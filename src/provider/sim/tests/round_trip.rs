@@ -121,6 +121,7 @@ async fn every_kind_reads_back_as_created() -> TestResult {
     let group = round_trip(&h, h.request(east, Kind::AutoscalingGroup, "autoscaling.web[us-east-1]", json!({
         "name": "shop-staging-web", "launch_template_id": template.id, "launch_template_version": "$Latest",
         "subnet_ids": [subnet_a.id, subnet_b.id], "min": 1, "max": 4, "desired": 2,
+        "target_group_ids": [], "health_check_type": "EC2",
     }))).await?;
     round_trip(
         &h,

@@ -1,0 +1,288 @@
+//! `alarm` → CloudWatch metric alarm (its id is its name).
+//!
+//! Batching: DescribeAlarms lists the region's metric alarms (100 a page) with no tag filter,
+//! and CloudWatch reads tags one alarm at a time (ListTagsForResource). So that a refresh stays
+//! one listing per region, an alarm's description holds its tags as Cairn last wrote them
+//! (ownership tags included), and a refresh reads ownership and tags from there; the alarm is
+//! tagged as well, in the creating call and on every tag change. A tag changed behind Cairn's
+//! back with TagResource is therefore not seen by a plan; a changed threshold, period or
+//! dimension is.
+//!
+//! PutMetricAlarm creates or overwrites by name, so a retried create is safe; on an overwrite
+//! AWS ignores the tags it is given, hence TagResource/UntagResource for tag changes.
+//! DeleteAlarms succeeds for an alarm that is gone, so a delete looks first, to say `NotFound`.
+
+use super::context::{RegionContext, Selector};
+use super::error::CallError;
+use super::{attributes, tags};
+use crate::model::{Attributes, Kind, Tags, Value};
+use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
+use aws_sdk_cloudwatch::types::{
+    AlarmType, ComparisonOperator, Dimension, MetricAlarm, StateValue, Statistic, Tag,
+};
+use serde_json::Map;
+
+/// How an alarm's description starts: Cairn's note, then its tags as JSON.
+const DESCRIPTION_PREFIX: &str = "Managed by Cairn; its tags: ";
+
+/// The description that carries `tags` (see the module documentation).
+fn description(tags: &Tags) -> String {
+    let json = serde_json::to_string(tags).unwrap_or_default();
+    format!("{DESCRIPTION_PREFIX}{json}")
+}
+
+/// The tags an alarm's description carries, if Cairn wrote it.
+fn tags_of(alarm: &MetricAlarm) -> Option<Tags> {
+    let json = alarm
+        .alarm_description()?
+        .strip_prefix(DESCRIPTION_PREFIX)?;
+    serde_json::from_str(json).ok()
+}
+
+async fn alarms(
+    context: &RegionContext,
+    selector: Selector<'_>,
+) -> Result<Vec<(MetricAlarm, Tags)>, ProviderError> {
+    let pages = context
+        .read_pages(
+            |token| {
+                let call = context
+                    .cloudwatch
+                    .describe_alarms()
+                    .alarm_types(AlarmType::MetricAlarm)
+                    .set_next_token(token);
+                match selector {
+                    Selector::Owner(_) => call.max_records(100),
+                    Selector::Id(name) => call.alarm_names(name),
+                }
+                .send()
+            },
+            |page| page.next_token(),
+        )
+        .await
+        .map_err(|error| selector.error(Kind::Alarm, &context.region, error))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|page| page.metric_alarms.unwrap_or_default())
+        .filter_map(|alarm| {
+            let tags = tags_of(&alarm).unwrap_or_default();
+            let wanted = match selector {
+                Selector::Owner(owner) => owner.owns(&tags),
+                Selector::Id(name) => alarm.alarm_name() == Some(name),
+            };
+            wanted.then_some((alarm, tags))
+        })
+        .collect())
+}
+
+pub(super) async fn describe(
+    context: &RegionContext,
+    selector: Selector<'_>,
+) -> Result<Vec<LiveResource>, ProviderError> {
+    Ok(alarms(context, selector)
+        .await?
+        .into_iter()
+        .filter_map(|(alarm, tags)| {
+            let name = alarm.alarm_name()?.to_string();
+            let dimensions: Map<String, Value> = alarm
+                .dimensions()
+                .iter()
+                .filter_map(|dimension| {
+                    Some((
+                        dimension.name()?.to_string(),
+                        Value::from(dimension.value()?),
+                    ))
+                })
+                .collect();
+            let attributes = Attributes::from([
+                ("name".to_string(), Value::from(name.as_str())),
+                (
+                    "namespace".to_string(),
+                    Value::from(alarm.namespace().unwrap_or_default()),
+                ),
+                (
+                    "metric".to_string(),
+                    Value::from(alarm.metric_name().unwrap_or_default()),
+                ),
+                (
+                    "statistic".to_string(),
+                    Value::from(alarm.statistic().map(Statistic::as_str).unwrap_or_default()),
+                ),
+                (
+                    "comparison".to_string(),
+                    Value::from(
+                        alarm
+                            .comparison_operator()
+                            .map(ComparisonOperator::as_str)
+                            .unwrap_or_default(),
+                    ),
+                ),
+                (
+                    "threshold".to_string(),
+                    attributes::number_value(alarm.threshold().unwrap_or_default()),
+                ),
+                (
+                    "periods".to_string(),
+                    Value::from(alarm.evaluation_periods().unwrap_or_default()),
+                ),
+                (
+                    "period".to_string(),
+                    Value::from(alarm.period().unwrap_or_default()),
+                ),
+                ("dimensions".to_string(), Value::Object(dimensions)),
+                (
+                    "state".to_string(),
+                    Value::from(
+                        alarm
+                            .state_value()
+                            .map(StateValue::as_str)
+                            .unwrap_or_default(),
+                    ),
+                ),
+            ]);
+            Some(context.live(Kind::Alarm, &name, attributes, tags))
+        })
+        .collect())
+}
+
+/// PutMetricAlarm with the attributes and the description carrying `tags`; the tags
+/// themselves go with a create only (AWS ignores them on an overwrite).
+async fn put(
+    context: &RegionContext,
+    attributes: &Attributes,
+    tags: &Tags,
+    create: bool,
+) -> Result<String, ProviderError> {
+    let name = attributes::string(attributes, "name")?;
+    let mut dimensions = Vec::new();
+    for (key, value) in attributes::fields(attributes, "dimensions")? {
+        let Some(value) = value.as_str() else {
+            return Err(ProviderError::Api {
+                code: "InvalidAttribute".to_string(),
+                message: format!("dimension `{key}` of alarm `{name}` must be a string"),
+            });
+        };
+        dimensions.push(Dimension::builder().name(key).value(value).build());
+    }
+    let mut call = context
+        .cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&name)
+        .alarm_description(description(tags))
+        .namespace(attributes::string(attributes, "namespace")?)
+        .metric_name(attributes::string(attributes, "metric")?)
+        .statistic(Statistic::from(
+            attributes::string(attributes, "statistic")?.as_str(),
+        ))
+        .comparison_operator(ComparisonOperator::from(
+            attributes::string(attributes, "comparison")?.as_str(),
+        ))
+        .threshold(attributes::number(attributes, "threshold")?)
+        .evaluation_periods(attributes::integer32(attributes, "periods")?)
+        .period(attributes::integer32(attributes, "period")?)
+        .set_dimensions(Some(dimensions));
+    if create {
+        call = call.set_tags(Some(to_cloudwatch(tags)));
+    }
+    context.mutate_visible(|| call.clone().send()).await?;
+    Ok(name)
+}
+
+fn to_cloudwatch(tags: &Tags) -> Vec<Tag> {
+    tags.iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect()
+}
+
+pub(super) async fn create(
+    context: &RegionContext,
+    request: &CreateRequest,
+) -> Result<String, ProviderError> {
+    put(context, &request.attributes, &request.tags, true).await
+}
+
+pub(super) async fn update(
+    context: &RegionContext,
+    _current: &LiveResource,
+    request: &UpdateRequest,
+) -> Result<(), ProviderError> {
+    put(context, &request.after, &request.tags, false)
+        .await
+        .map(|_| ())
+}
+
+/// Brings the alarm's tags to `desired` (its description says them already, after
+/// [`update`]).
+pub(super) async fn sync_tags(
+    context: &RegionContext,
+    current: &LiveResource,
+    desired: &Tags,
+) -> Result<(), ProviderError> {
+    let (set, remove) = tags::difference(&current.tags, desired);
+    if set.is_empty() && remove.is_empty() {
+        return Ok(());
+    }
+    let about = |error: CallError| error.about(Kind::Alarm, &context.region, &current.id);
+    let arn = alarms(context, Selector::Id(&current.id))
+        .await?
+        .into_iter()
+        .find_map(|(alarm, _)| alarm.alarm_arn().map(str::to_string))
+        .ok_or_else(|| ProviderError::NotFound {
+            kind: Kind::Alarm,
+            region: context.region.clone(),
+            id: current.id.clone(),
+        })?;
+    if !set.is_empty() {
+        let call = context
+            .cloudwatch
+            .tag_resource()
+            .resource_arn(&arn)
+            .set_tags(Some(to_cloudwatch(&set)));
+        context.mutate(call.send()).await.map_err(about)?;
+    }
+    if !remove.is_empty() {
+        let call = context
+            .cloudwatch
+            .untag_resource()
+            .resource_arn(&arn)
+            .set_tag_keys(Some(remove));
+        context.mutate(call.send()).await.map_err(about)?;
+    }
+    Ok(())
+}
+
+pub(super) async fn delete(context: &RegionContext, name: &str) -> Result<(), ProviderError> {
+    if alarms(context, Selector::Id(name)).await?.is_empty() {
+        return Err(ProviderError::NotFound {
+            kind: Kind::Alarm,
+            region: context.region.clone(),
+            id: name.to_string(),
+        });
+    }
+    context
+        .delete(
+            Kind::Alarm,
+            name,
+            context.cloudwatch.delete_alarms().alarm_names(name).send(),
+        )
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_description_carries_the_tags_back() {
+        let tags = Tags::from([
+            ("cairn:stack".to_string(), "shop".to_string()),
+            ("Name".to_string(), "shop-prod-cpu_high".to_string()),
+        ]);
+        let alarm = MetricAlarm::builder()
+            .alarm_description(description(&tags))
+            .build();
+        assert_eq!(tags_of(&alarm), Some(tags));
+        let foreign = MetricAlarm::builder().alarm_description("paging").build();
+        assert_eq!(tags_of(&foreign), None);
+    }
+}
