@@ -183,3 +183,134 @@ fn on_aws_state_mv_rewrites_the_address_tags_in_place() -> TestResult {
     run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
     Ok(())
 }
+
+/// A stack named `name` on AWS with `volume "legacy"` for keys `a` and `b` in us-east-1a.
+fn legacy_volumes_stack(name: &str) -> String {
+    format!(
+        r#"stack "{name}" {{
+  backend "local" {{
+    path = ".cairn"
+  }}
+}}
+
+environment "dev" {{
+  cloud = "aws"
+  region "us-east-1" {{
+    zones = ["us-east-1a"]
+  }}
+}}
+
+volume "legacy" {{
+  for_each  = toset(["a", "b"])
+  zone      = region.zones[0]
+  size_gb   = 10
+  encrypted = true
+}}
+"#
+    )
+}
+
+/// Two volumes made by hand with boto3 (no tags at all), as `[id_a, id_b]`.
+fn hand_made_volumes() -> Vec<String> {
+    let made = moto::boto3(
+        r#"
+import boto3, json
+ec2 = boto3.client("ec2", region_name="us-east-1")
+ids = [ec2.create_volume(AvailabilityZone="us-east-1a", Size=10, Encrypted=True, VolumeType="gp3")["VolumeId"] for _ in range(2)]
+print(json.dumps(ids))
+"#,
+        &[],
+    );
+    made.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|id| id.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The tags moto holds on volume `id`.
+fn volume_tags(id: &str) -> BTreeMap<String, String> {
+    let tags = moto::boto3(
+        r#"
+import boto3, json, sys
+ec2 = boto3.client("ec2", region_name="us-east-1")
+volume = ec2.describe_volumes(VolumeIds=[sys.argv[1]])["Volumes"][0]
+print(json.dumps({tag["Key"]: tag["Value"] for tag in volume.get("Tags", [])}))
+"#,
+        &[id],
+    );
+    tags.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+#[test]
+fn on_aws_import_blocks_adopt_hand_made_volumes_and_removed_blocks_let_them_go() -> TestResult {
+    let name = format!(
+        "imports-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let ids = hand_made_volumes();
+    assert_eq!(ids.len(), 2);
+    let stack = Stack::from_text(&legacy_volumes_stack(&name))?;
+    std::fs::write(
+        stack.path().join("imports.hcl"),
+        format!(
+            "import {{\n  for_each = {{ a = \"{}\", b = \"{}\" }}\n  to       = volume.legacy[each.key]\n  id       = each.value\n}}\n",
+            ids[0], ids[1]
+        ),
+    )?;
+
+    // Imports, and nothing created or replaced: the hand-made volumes match their blocks
+    // but for the `Name` tag Cairn gives what it manages, set in place.
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 2, "replace": 0, "delete": 0}),
+        "{plan}"
+    );
+    for change in plan["changes"].as_array().into_iter().flatten() {
+        assert_eq!(
+            change["before"]["size_gb"], change["after"]["size_gb"],
+            "{change}"
+        );
+        assert!(change["after_tags"]["Name"].is_string(), "{change}");
+    }
+    assert_eq!(plan["imports"].as_array().map(Vec::len), Some(2), "{plan}");
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let recorded = stack.state_resources("dev")?;
+    for (key, id) in ["a", "b"].iter().zip(&ids) {
+        let address = format!("volume.legacy[\"{key}\"][us-east-1]");
+        assert_eq!(recorded.get(&address), Some(id));
+        assert_eq!(volume_tags(id).get("cairn:address"), Some(&address));
+    }
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+
+    // Let go of them again: they stay, without Cairn's tags.
+    let config = stack.path().join("main.hcl");
+    let text = std::fs::read_to_string(&config)?;
+    let kept = &text[..text.find("volume \"legacy\"").ok_or("no volume block")?];
+    std::fs::write(&config, kept)?;
+    std::fs::write(
+        stack.path().join("imports.hcl"),
+        "removed {\n  from = volume.legacy\n  lifecycle {\n    destroy = false\n  }\n}\n",
+    )?;
+    let plan = plan_json(&stack)?;
+    assert_eq!(plan["forgets"].as_array().map(Vec::len), Some(2), "{plan}");
+    assert_eq!(plan["summary"]["delete"], 0, "{plan}");
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert!(stack.state_resources("dev")?.is_empty());
+    for id in &ids {
+        let tags = volume_tags(id);
+        assert!(
+            tags.keys().all(|key| !key.starts_with("cairn:")),
+            "{id} keeps {tags:?}"
+        );
+    }
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    Ok(())
+}

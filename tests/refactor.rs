@@ -193,3 +193,316 @@ fn a_moved_block_that_names_no_block_is_an_error_at_its_line() -> TestResult {
     assert!(error.contains("moves.hcl:2"), "{error}");
     Ok(())
 }
+
+/// Sets `protect = true` on the `dev` environment of the stack's `main.hcl`.
+fn protect(stack: &Stack) -> TestResult {
+    let config = stack.path().join("main.hcl");
+    let text = std::fs::read_to_string(&config)?
+        .replace("cloud = \"sim\"", "cloud   = \"sim\"\n  protect = true");
+    std::fs::write(&config, text)?;
+    Ok(())
+}
+
+#[test]
+fn without_moved_blocks_a_protected_environment_refuses_the_destroy_and_create() -> TestResult {
+    let stack = applied()?;
+    let count = stack.state_resources("dev")?.len();
+    let objects_before: BTreeSet<String> = tagged(&stack)?.into_keys().collect();
+    refactor(&stack, false)?;
+    protect(&stack)?;
+
+    let error = refused(&stack, &["plan", "-e", "dev"])?;
+    let error = common::squeeze(&error);
+    assert!(
+        error.contains(&common::squeeze(
+            "environment `dev` is protected (`protect = true`), but the plan would destroy `autoscaling.web[us-east-1]` (recorded in state; its block is no longer in the configuration)"
+        )),
+        "{error}"
+    );
+    assert!(
+        error.contains(&common::squeeze("destroy `network.main[us-east-1]`")),
+        "{error}"
+    );
+    refused(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let objects_after: BTreeSet<String> = tagged(&stack)?.into_keys().collect();
+    assert_eq!(
+        objects_after, objects_before,
+        "a refused apply changed the cloud"
+    );
+
+    // With the `moved` blocks nothing is replaced or destroyed, so protection has nothing to
+    // refuse; `--force` plans the destroy and create on purpose.
+    std::fs::copy(
+        stack.path().join("moves.hcl.txt"),
+        stack.path().join("moves.hcl"),
+    )?;
+    let plan = plan_json(&stack)?;
+    assert_eq!(plan["summary"]["delete"], 0, "{plan}");
+    std::fs::remove_file(stack.path().join("moves.hcl"))?;
+    let forced: Value =
+        serde_json::from_str(&run(&stack, &["plan", "-e", "dev", "--json", "--force"])?)?;
+    assert_eq!(forced["summary"]["delete"], count, "{forced}");
+    Ok(())
+}
+
+#[test]
+fn a_protected_environment_refuses_a_replacement_naming_the_attribute_that_forces_it() -> TestResult
+{
+    let stack = applied()?;
+    protect(&stack)?;
+    let config = stack.path().join("main.hcl");
+    let text = std::fs::read_to_string(&config)?.replace("10.0.0.0/16", "10.1.0.0/16");
+    std::fs::write(&config, text)?;
+    let error = common::squeeze(&refused(&stack, &["plan", "-e", "dev"])?);
+    assert!(
+        error.contains(&common::squeeze(
+            "replace `network.main[us-east-1]` (defined at ./main.hcl:19:9; `cidr` forces replacement)"
+        )),
+        "{error}"
+    );
+    Ok(())
+}
+
+/// The object `id` as `cairn sim show --json` lists it.
+fn sim_object(stack: &Stack, id: &str) -> Result<Option<Value>, Error> {
+    let inventory: Value = serde_json::from_str(&run(stack, &["sim", "show", "--json"])?)?;
+    Ok(inventory["regions"]
+        .as_object()
+        .into_iter()
+        .flat_map(|regions| regions.values())
+        .flat_map(|kinds| kinds.as_object().into_iter().flat_map(|kind| kind.values()))
+        .flat_map(|list| list.as_array().into_iter().flatten())
+        .find(|object| object["id"] == id)
+        .cloned())
+}
+
+/// The fixture applied with a `volume "scratch"`, which the test then takes out of the
+/// configuration with `removed_block` in its place. Returns the stack and the volume's id.
+fn scratch_removed(removed_block: &str) -> Result<(Stack, String), Error> {
+    let stack = applied()?;
+    let config = stack.path().join("main.hcl");
+    let original = std::fs::read_to_string(&config)?;
+    std::fs::write(
+        &config,
+        format!(
+            "{original}\nvolume \"scratch\" {{\n  zone      = region.zones[0]\n  size_gb   = 10\n  encrypted = true\n}}\n"
+        ),
+    )?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let id = stack.state_resources("dev")?["volume.scratch[us-east-1]"].clone();
+    std::fs::write(&config, original)?;
+    std::fs::write(stack.path().join("removed.hcl"), removed_block)?;
+    Ok((stack, id))
+}
+
+#[test]
+fn removed_with_destroy_false_leaves_the_object_untagged_and_unmanaged() -> TestResult {
+    let (stack, id) = scratch_removed(
+        "removed {\n  from = volume.scratch\n  lifecycle {\n    destroy = false\n  }\n}\n",
+    )?;
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(
+        text.contains(&format!(
+            "# volume.scratch[us-east-1] `{id}` will be forgotten"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 0 to add, 0 to change, 0 to destroy, 1 to forget."),
+        "{text}"
+    );
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+
+    assert!(
+        !stack
+            .state_resources("dev")?
+            .contains_key("volume.scratch[us-east-1]")
+    );
+    let volume = sim_object(&stack, &id)?.ok_or("the forgotten volume is gone from the cloud")?;
+    let tags = volume["tags"].as_object().ok_or("no tags")?;
+    assert!(
+        tags.keys().all(|key| !key.starts_with("cairn:")),
+        "ownership tags left on {volume}"
+    );
+    // The `removed` block stays and does nothing more; nothing adopts the volume again.
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    Ok(())
+}
+
+#[test]
+fn removed_with_destroy_by_default_plans_the_destroy() -> TestResult {
+    let (stack, id) = scratch_removed("removed {\n  from = volume.scratch\n}\n")?;
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 1}),
+        "{plan}"
+    );
+    assert_eq!(plan["forgets"], json!([]), "{plan}");
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert_eq!(sim_object(&stack, &id)?, None);
+    Ok(())
+}
+
+#[test]
+fn a_removed_block_for_a_block_still_declared_is_an_error_at_its_line() -> TestResult {
+    let stack = applied()?;
+    std::fs::write(
+        stack.path().join("removed.hcl"),
+        "\nremoved {\n  from = network.main\n  lifecycle {\n    destroy = false\n  }\n}\n",
+    )?;
+    let error = common::squeeze(&refused(&stack, &["plan", "-e", "dev"])?);
+    assert!(
+        error.contains(&common::squeeze(
+            "the `removed` block at ./removed.hcl:2:1 removes `network.main`, but the configuration still declares `network.main[us-east-1]`"
+        )),
+        "{error}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_moved_block_inside_a_module_moves_addresses_relative_to_the_module() -> TestResult {
+    let stack = applied()?;
+    refactor(&stack, true)?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let before = stack.state_resources("dev")?;
+
+    // The module renames its firewall and says so relative to itself.
+    let module = stack.path().join("modules/web/main.hcl");
+    let text = std::fs::read_to_string(&module)?
+        .replace("firewall \"web\"", "firewall \"front\"")
+        .replace("[firewall.web]", "[firewall.front]");
+    std::fs::write(
+        &module,
+        format!("{text}\nmoved {{\n  from = firewall.web\n  to   = firewall.front\n}}\n"),
+    )?;
+    let plan = plan_json(&stack)?;
+    assert_eq!(plan["summary"]["create"], 0, "{plan}");
+    assert_eq!(plan["summary"]["delete"], 0, "{plan}");
+    assert_eq!(plan["summary"]["replace"], 0, "{plan}");
+    let moves = plan["moves"].as_array().ok_or("no moves in the plan")?;
+    assert!(
+        moves.iter().any(
+            |entry| entry["from"] == "module.web.firewall.web[us-east-1]"
+                && entry["to"] == "module.web.firewall.front[us-east-1]"
+        ),
+        "{plan}"
+    );
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let after = stack.state_resources("dev")?;
+    assert_eq!(
+        after.get("module.web.firewall.front[us-east-1]"),
+        before.get("module.web.firewall.web[us-east-1]")
+    );
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    Ok(())
+}
+
+/// The fixture applied with two volumes `volume.disk["a"]` and `["b"]`, then let go of with
+/// `cairn state rm` (so they exist, unmanaged and untagged). Returns the stack and the
+/// volumes' ids by key.
+fn unmanaged_disks() -> Result<(Stack, BTreeMap<String, String>), Error> {
+    let stack = applied()?;
+    let config = stack.path().join("main.hcl");
+    let mut text = std::fs::read_to_string(&config)?;
+    text.push_str("\nvolume \"disk\" {\n  for_each  = toset([\"a\", \"b\"])\n  zone      = region.zones[0]\n  size_gb   = 10\n  encrypted = true\n}\n");
+    std::fs::write(&config, &text)?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let recorded = stack.state_resources("dev")?;
+    let ids: BTreeMap<String, String> = ["a", "b"]
+        .iter()
+        .map(|key| {
+            let address = format!("volume.disk[\"{key}\"][us-east-1]");
+            (
+                key.to_string(),
+                recorded.get(&address).cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    run(&stack, &["state", "rm", "-e", "dev", "volume.disk"])?;
+    Ok((stack, ids))
+}
+
+#[test]
+fn import_blocks_with_for_each_import_unmanaged_objects_showing_differences_as_updates()
+-> TestResult {
+    let (stack, ids) = unmanaged_disks()?;
+    // The block now wants a tag the volumes lack: an update, after the import.
+    let config = stack.path().join("main.hcl");
+    let text = std::fs::read_to_string(&config)?.replace(
+        "  size_gb   = 10\n",
+        "  size_gb   = 10\n  tags      = { team = \"web\" }\n",
+    );
+    std::fs::write(&config, text)?;
+    std::fs::write(
+        stack.path().join("imports.hcl"),
+        format!(
+            "import {{\n  for_each = {{ a = \"{}\", b = \"{}\" }}\n  to       = volume.disk[each.key]\n  id       = each.value\n}}\n",
+            ids["a"], ids["b"]
+        ),
+    )?;
+
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(
+        text.contains(&format!(
+            "# volume.disk[\"a\"][us-east-1] `{}` will be imported",
+            ids["a"]
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 0 to add, 2 to change, 0 to destroy, 2 to import."),
+        "{text}"
+    );
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+
+    let recorded = stack.state_resources("dev")?;
+    for (key, id) in &ids {
+        let address = format!("volume.disk[\"{key}\"][us-east-1]");
+        assert_eq!(recorded.get(&address), Some(id));
+        let volume = sim_object(&stack, id)?.ok_or("the imported volume is gone")?;
+        assert_eq!(volume["tags"]["cairn:address"], address.as_str());
+        assert_eq!(volume["tags"]["team"], "web");
+    }
+    // The `import` block stays and does nothing more.
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    Ok(())
+}
+
+#[test]
+fn an_import_block_for_a_missing_object_or_one_managed_elsewhere_is_refused() -> TestResult {
+    let (stack, _) = unmanaged_disks()?;
+    std::fs::write(
+        stack.path().join("imports.hcl"),
+        "import {\n  to = volume.disk[\"a\"]\n  id = \"vol-0123456789abcdef0\"\n}\n",
+    )?;
+    let error = common::squeeze(&refused(&stack, &["plan", "-e", "dev"])?);
+    assert!(
+        error.contains(&common::squeeze(
+            "the `import` block at ./imports.hcl:1:1 cannot import: volume `vol-0123456789abcdef0` does not exist in us-east-1"
+        )),
+        "{error}"
+    );
+
+    let network = stack.state_resources("dev")?["network.main[us-east-1]"].clone();
+    let config = stack.path().join("main.hcl");
+    let mut text = std::fs::read_to_string(&config)?;
+    text.push_str("\nnetwork \"other\" {\n  cidr = \"10.0.0.0/16\"\n}\n");
+    std::fs::write(&config, text)?;
+    std::fs::write(
+        stack.path().join("imports.hcl"),
+        format!("import {{\n  to = network.other\n  id = \"{network}\"\n}}\n"),
+    )?;
+    let error = common::squeeze(&refused(&stack, &["plan", "-e", "dev"])?);
+    assert!(
+        error.contains(&common::squeeze(&format!(
+            "`{network}` is already managed by cairn as `network.main[us-east-1]`"
+        ))),
+        "{error}"
+    );
+    Ok(())
+}

@@ -15,6 +15,8 @@
 use super::concurrency::{Concurrency, LimitChange};
 use super::error::{ApplyError, StepError};
 use super::events::{ApplyEvent, ApplyObserver};
+use super::forget::run_forgets;
+use super::import::run_imports;
 use super::moves::run_moves;
 use super::options::ApplyOptions;
 use super::prepare::{Prepared, ProviderCall, idempotency_token, prepare};
@@ -41,7 +43,10 @@ use tokio::time::Instant;
 ///
 /// In order:
 /// 0. Moves: each moved object's address tag is rewritten (retried while the cloud throttles)
-///    and its state entry renamed; a failure saves the moves done and stops there.
+///    and its state entry renamed; a failure saves the moves done and stops there. Then
+///    forgets: each object a `removed` block lets go of loses its ownership tags and its
+///    state entry; then imports: each object an `import` block imports gets its ownership
+///    tags and a state entry; each with the same stop on failure.
 /// 1. Resources the plan adopted and drift its refresh found (in any plan, not only a
 ///    refresh-only one: it is what the cloud holds) are recorded and saved.
 /// 2. Unless the plan is refresh-only, steps run as soon as every step in their
@@ -83,6 +88,38 @@ pub async fn execute(
             executor.fatal = Some(persist);
         } else {
             executor.fatal = Some(ApplyError::Move(Box::new(error)));
+        }
+        return executor.into_report(started);
+    }
+    let (forgot, failed_forget) = run_forgets(
+        provider.as_ref(),
+        &owner,
+        &mut executor.state,
+        &plan.forgets,
+    )
+    .await;
+    changed |= forgot;
+    if let Some(error) = failed_forget {
+        if let Err(persist) = executor.persist() {
+            executor.fatal = Some(persist);
+        } else {
+            executor.fatal = Some(ApplyError::Forget(Box::new(error)));
+        }
+        return executor.into_report(started);
+    }
+    let (imported, failed_import) = run_imports(
+        provider.as_ref(),
+        &owner,
+        &mut executor.state,
+        &plan.imports,
+    )
+    .await;
+    changed |= imported;
+    if let Some(error) = failed_import {
+        if let Err(persist) = executor.persist() {
+            executor.fatal = Some(persist);
+        } else {
+            executor.fatal = Some(ApplyError::Import(Box::new(error)));
         }
         return executor.into_report(started);
     }

@@ -321,6 +321,8 @@ fn plan_for(state: &StateDocument, steps: Vec<Step>) -> Plan {
         drift: Vec::new(),
         adopted: Vec::new(),
         moves: Vec::new(),
+        forgets: Vec::new(),
+        imports: Vec::new(),
         outputs: BTreeMap::new(),
         refresh_calls: CallCount::default(),
         refresh_only: false,

@@ -20,8 +20,8 @@ pub fn read_moved(
     block: &BlockDef,
     diagnostics: &mut Diagnostics,
 ) -> Option<Moved> {
-    let from = end(sources, block.attribute("from")?, diagnostics);
-    let to = end(sources, block.attribute("to")?, diagnostics);
+    let from = block_address(sources, block, block.attribute("from")?, diagnostics);
+    let to = block_address(sources, block, block.attribute("to")?, diagnostics);
     let (from, to) = (from?, to?);
     if from == to {
         diagnostics.push(Diagnostic::at(
@@ -38,15 +38,24 @@ pub fn read_moved(
     })
 }
 
-/// One end of a move as an address, checked.
-fn end(sources: &Sources, attr: &Attr, diagnostics: &mut Diagnostics) -> Option<String> {
+/// The address attribute `attr` of `block` (an end of a move, what a `removed` block
+/// removes) names, checked.
+pub(super) fn block_address(
+    sources: &Sources,
+    block: &BlockDef,
+    attr: &Attr,
+    diagnostics: &mut Diagnostics,
+) -> Option<String> {
     let address = address_of(&attr.expr).filter(|address| names_a_block(address));
     if address.is_none() {
         diagnostics.push(
             Diagnostic::at(
                 sources,
                 attr.value_span,
-                format!("`{}` of a `moved` block must name a resource or a module", attr.name),
+                format!(
+                    "`{}` of a `{}` block must name a resource or a module",
+                    attr.name, block.ident
+                ),
             )
             .expected(
                 "a reference such as `network.main`, `firewall.web[\"admin\"]`, `module.web` or `module.web.autoscaling.app`",
@@ -58,7 +67,7 @@ fn end(sources: &Sources, attr: &Attr, diagnostics: &mut Diagnostics) -> Option<
 
 /// `network.main["key"]` as the address text Cairn writes for it, or `None` for anything but
 /// a plain reference with attribute names and string keys.
-fn address_of(expression: &Expression) -> Option<String> {
+pub(super) fn address_of(expression: &Expression) -> Option<String> {
     match expression {
         Expression::Variable(name) => Some(name.as_str().to_string()),
         Expression::Traversal(traversal) => {
@@ -82,7 +91,7 @@ fn address_of(expression: &Expression) -> Option<String> {
 }
 
 /// Whether `address` starts with `module.NAME` or `TYPE.NAME` of a resource block.
-fn names_a_block(address: &str) -> bool {
+pub(super) fn names_a_block(address: &str) -> bool {
     let mut parts = address.split(['.', '[']);
     let (Some(first), Some(second)) = (parts.next(), parts.next()) else {
         return false;

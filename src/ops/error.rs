@@ -97,6 +97,14 @@ pub enum OpsError {
         "one object is managed at one address; `cairn state rm {address}` first to import it elsewhere"
     ))]
     ImportedElsewhere { id: String, address: String },
+    /// An `import` block cannot import what it names (the reason is the source).
+    #[error("the `import` block at {location} cannot import: {source}")]
+    #[diagnostic(help("{}", import_hint(source)))]
+    ImportBlock {
+        location: crate::model::SourceLocation,
+        #[source]
+        source: Box<OpsError>,
+    },
     /// `import` of an id the cloud does not have.
     #[error("{kind} `{id}` does not exist in {region}: there is nothing to import")]
     #[diagnostic(help("check the id and that the environment's region is the object's"))]
@@ -148,6 +156,15 @@ pub enum OpsError {
     /// The plan file belongs to another environment than the one asked for.
     #[error("the plan file is for environment `{found}`, not `{wanted}`")]
     PlanEnvironment { found: String, wanted: String },
+}
+
+/// The hint of an `import` block's failure: the one its reason carries.
+fn import_hint(source: &OpsError) -> String {
+    use miette::Diagnostic;
+    source
+        .help()
+        .map(|help| help.to_string())
+        .unwrap_or_else(|| "check the block's `id` and `to`".to_string())
 }
 
 impl From<Diagnostics> for OpsError {

@@ -6,11 +6,13 @@
 
 use super::OpsError;
 use super::run::{PlanRequest, Stack};
-use crate::apply::{MoveTag, retag};
-use crate::model::{Address, Owner, TAG_ADDRESS, Tags};
-use crate::provider::{Provider, ProviderError, Retrying};
+use crate::apply::{MoveTag, Release, release, retag};
+use crate::graph::ImportSpec;
+use crate::model::{Address, DesiredResource, Kind, Owner, TAG_ADDRESS};
+use crate::provider::{LiveResource, Provider, ProviderError, Retrying};
 use crate::state::{StateDocument, StateResource};
 use crate::util::errors::error_chain;
+use std::collections::BTreeMap;
 
 /// The environment's recorded state (`None` before the first apply).
 ///
@@ -87,37 +89,9 @@ pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
     }
     let provider = Retrying::wrap(stack.provider().await?);
     let (region, kind, id) = (&desired.region, desired.kind, request.id.as_str());
-    let live = provider
-        .import(region, kind, id)
-        .await
-        .map_err(|source| match source {
-            ProviderError::NotFound { kind, region, id } => {
-                OpsError::ImportNotFound { kind, region, id }
-            }
-            source => OpsError::Cloud {
-                action: format!("read {kind} `{id}` in {region}"),
-                source,
-            },
-        })?;
+    let live = read_object(provider.as_ref(), region, kind, id).await?;
     let owner = stack.owner(deployment);
-    let previous = Owner::of(&live.tags).filter(|previous| *previous != owner);
-    if !kind.takes_tags() && Owner::of(&live.tags).as_ref() != Some(&owner) {
-        return Err(OpsError::ImportUntaggable {
-            kind,
-            id: request.id.clone(),
-        });
-    }
-    if let Some(previous) = &previous
-        && !request.take_over
-    {
-        return Err(OpsError::OwnedElsewhere {
-            kind,
-            id: request.id.clone(),
-            owner: previous.clone(),
-            owner_address: live.tags.get(TAG_ADDRESS).cloned(),
-            address: request.address.clone(),
-        });
-    }
+    let previous = check_importable(&live, &owner, &desired.address, request.take_over)?;
     let live = provider
         .set_ownership(region, kind, id, &owner.tags_for(&desired.address))
         .await
@@ -151,6 +125,125 @@ pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
         resource,
         taken_from: previous,
     })
+}
+
+/// The object `id` of `kind` in `region`, owned or not, to import.
+///
+/// # Errors
+/// [`OpsError::ImportNotFound`] when the cloud does not have it; the cloud's errors.
+async fn read_object(
+    provider: &dyn Provider,
+    region: &str,
+    kind: Kind,
+    id: &str,
+) -> Result<LiveResource, OpsError> {
+    provider
+        .import(region, kind, id)
+        .await
+        .map_err(|source| match source {
+            ProviderError::NotFound { kind, region, id } => {
+                OpsError::ImportNotFound { kind, region, id }
+            }
+            source => OpsError::Cloud {
+                action: format!("read {kind} `{id}` in {region}"),
+                source,
+            },
+        })
+}
+
+/// Whether `live` may be imported at `address` for `owner`: the other owner it is taken over
+/// from (`take_over`), or none.
+///
+/// # Errors
+/// A kind without tags of its own whose group this environment does not own, or an object
+/// another stack or environment owns (without `take_over`).
+fn check_importable(
+    live: &LiveResource,
+    owner: &Owner,
+    address: &Address,
+    take_over: bool,
+) -> Result<Option<Owner>, OpsError> {
+    let (kind, id) = (live.kind, &live.id);
+    let previous = Owner::of(&live.tags).filter(|previous| previous != owner);
+    if !kind.takes_tags() && Owner::of(&live.tags).as_ref() != Some(owner) {
+        return Err(OpsError::ImportUntaggable {
+            kind,
+            id: id.clone(),
+        });
+    }
+    if let Some(previous) = &previous
+        && !take_over
+    {
+        return Err(OpsError::OwnedElsewhere {
+            kind,
+            id: id.clone(),
+            owner: previous.clone(),
+            owner_address: live.tags.get(TAG_ADDRESS).cloned(),
+            address: address.to_string(),
+        });
+    }
+    Ok(previous)
+}
+
+/// Reads the objects `imports` (the `import` blocks of the expansion) name, for each address
+/// `state` does not record yet (a block left after its import ran does nothing), checked as
+/// `cairn import` checks: the object exists, no other stack or environment owns it, and
+/// neither state nor its tags put it at another address of this environment.
+///
+/// # Errors
+/// [`OpsError::ImportBlock`] naming the block, around the reason.
+pub(super) async fn read_imports(
+    provider: &dyn Provider,
+    owner: &Owner,
+    state: &StateDocument,
+    desired: &BTreeMap<Address, DesiredResource>,
+    imports: &[ImportSpec],
+) -> Result<BTreeMap<Address, LiveResource>, OpsError> {
+    let mut found: BTreeMap<Address, LiveResource> = BTreeMap::new();
+    for spec in imports {
+        let Some(resource) = desired.get(&spec.address) else {
+            continue;
+        };
+        if state.resources.contains_key(&spec.address) {
+            continue;
+        }
+        let in_block = |source: OpsError| OpsError::ImportBlock {
+            location: spec.source.clone(),
+            source: Box::new(source),
+        };
+        let (region, kind, id) = (&resource.region, resource.kind, spec.id.as_str());
+        let elsewhere = state
+            .resources
+            .values()
+            .map(|recorded| (&recorded.address, recorded.kind, recorded.id.as_str()))
+            .chain(
+                found
+                    .iter()
+                    .map(|(address, live)| (address, live.kind, live.id.as_str())),
+            )
+            .find(|(_, recorded_kind, recorded_id)| *recorded_kind == kind && *recorded_id == id);
+        if let Some((address, _, _)) = elsewhere {
+            return Err(in_block(OpsError::ImportedElsewhere {
+                id: id.to_string(),
+                address: address.to_string(),
+            }));
+        }
+        let live = read_object(provider, region, kind, id)
+            .await
+            .map_err(in_block)?;
+        check_importable(&live, owner, &spec.address, false).map_err(in_block)?;
+        if let Some(tagged) = live.tags.get(TAG_ADDRESS)
+            && owner.owns(&live.tags)
+            && tagged != spec.address.as_str()
+        {
+            return Err(in_block(OpsError::ImportedElsewhere {
+                id: id.to_string(),
+                address: tagged.clone(),
+            }));
+        }
+        found.insert(spec.address.clone(), live);
+    }
+    Ok(found)
 }
 
 /// What `cairn state rm` did, resource by resource.
@@ -220,7 +313,8 @@ pub async fn state_remove(
             removal.kept.push((resource, reason));
             continue;
         }
-        match release(provider.as_ref(), &owner, &resource).await {
+        let (region, kind, id) = (&resource.region, resource.kind, resource.id.as_str());
+        match release(provider.as_ref(), &owner, region, kind, id).await {
             Ok(Release::Done) => removal.released.push(resource),
             Ok(Release::Gone) => removal.gone.push(resource),
             Ok(Release::NotOwned(owner)) => removal.not_owned.push((resource, owner)),
@@ -247,37 +341,6 @@ pub async fn state_remove(
         held.write("state rm", &format!("removed {}", addresses.join(", ")))?;
     }
     Ok(removal)
-}
-
-/// What releasing one object found.
-enum Release {
-    Done,
-    Gone,
-    NotOwned(Option<Owner>),
-}
-
-/// Removes `owner`'s ownership tags from the object `resource` records, unless they are not
-/// there: an object another environment took over keeps that environment's tags.
-async fn release(
-    provider: &dyn Provider,
-    owner: &Owner,
-    resource: &StateResource,
-) -> Result<Release, ProviderError> {
-    let (region, kind, id) = (&resource.region, resource.kind, resource.id.as_str());
-    let live = match provider.import(region, kind, id).await {
-        Ok(live) => live,
-        Err(ProviderError::NotFound { .. }) => return Ok(Release::Gone),
-        Err(error) => return Err(error),
-    };
-    let found = Owner::of(&live.tags);
-    if found.as_ref() != Some(owner) {
-        return Ok(Release::NotOwned(found));
-    }
-    match provider.set_ownership(region, kind, id, &Tags::new()).await {
-        Ok(_) => Ok(Release::Done),
-        Err(ProviderError::NotFound { .. }) => Ok(Release::Gone),
-        Err(error) => Err(error),
-    }
 }
 
 /// One resource `cairn state mv` moved.

@@ -19,7 +19,7 @@ pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
 pub use file::{PlanFile, ensure_applicable, load, save, state_digest};
 pub use model::{
-    Change, ChangeAction, Drift, DriftKind, Move, Operation, PLAN_FORMAT_VERSION, Plan,
+    Change, ChangeAction, Drift, DriftKind, Forget, Move, Operation, PLAN_FORMAT_VERSION, Plan,
     PolicyFinding, Step, Summary,
 };
 pub use refresh::{Observed, RefreshScope, refresh, refresh_scopes};

@@ -80,7 +80,7 @@ impl<'c> Expander<'c> {
             // Cloud names come from the block path the object was created under: a `moved`
             // block renames the address, never the object (a new name would replace it).
             let block_path = format!("{prefix}{}.{}{key_part}", block.ident, block.name());
-            let created_as = original_path(&self.config.root.moves, &block_path);
+            let created_as = original_path(&self.moves, &block_path);
             let mut name_parts = vec![self.config.stack.clone(), self.name_environment.clone()];
             if created_as == block_path {
                 if !module_names.is_empty() {

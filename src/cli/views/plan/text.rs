@@ -35,7 +35,12 @@ pub fn summary_line(plan: &Plan) -> String {
                 .to_string()
         };
     }
-    if plan.changes.is_empty() && plan.adopted.is_empty() && plan.moves.is_empty() {
+    if plan.changes.is_empty()
+        && plan.adopted.is_empty()
+        && plan.moves.is_empty()
+        && plan.forgets.is_empty()
+        && plan.imports.is_empty()
+    {
         return "No changes. Your infrastructure matches the configuration.".to_string();
     }
     let summary = plan.summary();
@@ -43,8 +48,16 @@ pub fn summary_line(plan: &Plan) -> String {
         0 => String::new(),
         count => format!(", {count} to move"),
     };
+    let forgets = match plan.forgets.len() {
+        0 => String::new(),
+        count => format!(", {count} to forget"),
+    };
+    let imports = match plan.imports.len() {
+        0 => String::new(),
+        count => format!(", {count} to import"),
+    };
     format!(
-        "Plan: {} to add, {} to change, {} to destroy{moves}.",
+        "Plan: {} to add, {} to change, {} to destroy{moves}{forgets}{imports}.",
         summary.create + summary.replace,
         summary.update,
         summary.delete + summary.replace
@@ -90,6 +103,40 @@ pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
                 painter.paint(moved.from.as_str(), Style::new().bold()),
                 painter.paint(moved.to.as_str(), Style::new().bold()),
                 moved.id
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.forgets.is_empty() {
+        out.push_str(
+            "Cairn will stop managing these objects (`removed` blocks with `destroy = false`): \
+             their ownership tags are removed and they leave the state; they stay in the cloud \
+             as they are:\n\n",
+        );
+        for forget in &plan.forgets {
+            let _ = writeln!(
+                out,
+                "  {} {} `{}` will be forgotten",
+                painter.paint("#", Style::new().bold()),
+                painter.paint(forget.address.as_str(), Style::new().bold()),
+                forget.id
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.imports.is_empty() {
+        out.push_str(
+            "Cairn will import these existing objects (`import` blocks): they get this \
+             environment's ownership tags and are recorded; where they differ from their \
+             blocks, the changes below update them:\n\n",
+        );
+        for imported in &plan.imports {
+            let _ = writeln!(
+                out,
+                "  {} {} `{}` will be imported",
+                painter.paint("#", Style::new().bold()),
+                painter.paint(imported.address.as_str(), Style::new().bold()),
+                imported.id
             );
         }
         out.push('\n');
