@@ -506,3 +506,47 @@ fn an_import_block_for_a_missing_object_or_one_managed_elsewhere_is_refused() ->
     );
     Ok(())
 }
+
+#[test]
+fn exclude_leaves_an_address_and_what_depends_on_it_out_of_plan_and_apply() -> TestResult {
+    let stack = Stack::fixture("refactor")?;
+    let config = stack.path().join("main.hcl");
+    let mut text = std::fs::read_to_string(&config)?;
+    text.push_str("\nvolume \"data\" {\n  zone      = region.zones[0]\n  size_gb   = 10\n  encrypted = true\n}\n");
+    std::fs::write(&config, text)?;
+
+    // Everything but the volume needs the network.
+    let plan = plan_json(&stack)?;
+    assert!(plan["summary"]["create"].as_u64() > Some(1), "{plan}");
+    let plan: Value = serde_json::from_str(&run(
+        &stack,
+        &["plan", "-e", "dev", "--json", "--exclude", "network.main"],
+    )?)?;
+    let planned: Vec<&str> = plan["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|change| change["address"].as_str())
+        .collect();
+    assert_eq!(planned, ["volume.data[us-east-1]"], "{plan}");
+    run(
+        &stack,
+        &[
+            "apply",
+            "-e",
+            "dev",
+            "--auto-approve",
+            "--exclude",
+            "network.main",
+        ],
+    )?;
+    let recorded: Vec<String> = stack.state_resources("dev")?.into_keys().collect();
+    assert_eq!(recorded, ["volume.data[us-east-1]"]);
+
+    let error = refused(&stack, &["plan", "-e", "dev", "--exclude", "network.mian"])?;
+    assert!(
+        error.contains("--exclude `network.mian` matches no resource"),
+        "{error}"
+    );
+    Ok(())
+}

@@ -1176,3 +1176,40 @@ fn parked_regions_are_neither_changed_nor_deleted_nor_treated_as_gone() {
     fixture.options.parked_regions.clear();
     assert_eq!(fixture.plan().unwrap().summary().delete, 2);
 }
+
+/// Regression (issue 17, found by `tests/dr_sim.rs`): objects were matched to state by id
+/// alone, so a DR copy's group, whose id is the same name in another region, was taken for
+/// the primary's and the failback created the primary's group twice.
+#[test]
+fn objects_with_one_id_in_two_regions_stay_at_their_own_addresses() {
+    let mut fixture = Fixture::new();
+    let primary = "volume.data[us-east-1]";
+    let copy = "volume.data[us-west-2]";
+    fixture.want(primary, Kind::Volume, json!({"size_gb": 10}), &[]);
+    fixture.want(copy, Kind::Volume, json!({"size_gb": 10}), &[]);
+    fixture.desired.get_mut(&Address::new(copy)).unwrap().region = "us-west-2".to_string();
+    fixture.record(
+        primary,
+        Kind::Volume,
+        "shared-name",
+        json!({"size_gb": 10}),
+        &[],
+    );
+    fixture.record(
+        copy,
+        Kind::Volume,
+        "shared-name",
+        json!({"size_gb": 10}),
+        &[],
+    );
+    fixture
+        .state
+        .resources
+        .get_mut(&Address::new(copy))
+        .unwrap()
+        .region = "us-west-2".to_string();
+    fixture.live[1].region = "us-west-2".to_string();
+    let plan = fixture.plan().unwrap();
+    assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+    assert!(plan.adopted.is_empty(), "{:?}", plan.adopted);
+}
