@@ -215,7 +215,7 @@ fn without_moved_blocks_a_protected_environment_refuses_the_destroy_and_create()
     let error = common::squeeze(&error);
     assert!(
         error.contains(&common::squeeze(
-            "environment `dev` is protected (`protect = true`), but the plan would destroy `autoscaling.web[us-east-1]` (recorded in state; its block is no longer in the configuration)"
+            "environment `dev` is protected (`protect = true`), but the plan would replace or destroy: destroy `autoscaling.web[us-east-1]` (recorded in state; its block is no longer in the configuration)"
         )),
         "{error}"
     );

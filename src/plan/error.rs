@@ -20,7 +20,7 @@ pub enum PlanError {
 
     /// The plan would replace or destroy resources protected by `lifecycle.prevent_destroy`.
     #[error(
-        "the plan would {}, protected by `lifecycle {{ prevent_destroy = true }}`",
+        "the plan would replace or destroy resources protected by `lifecycle {{ prevent_destroy = true }}`:{}",
         ProtectedList(.resources)
     )]
     #[diagnostic(help(
@@ -30,7 +30,7 @@ pub enum PlanError {
 
     /// The plan would replace or destroy resources of an environment with `protect = true`.
     #[error(
-        "environment `{environment}` is protected (`protect = true`), but the plan would {}",
+        "environment `{environment}` is protected (`protect = true`), but the plan would replace or destroy:{}",
         ProtectedList(.resources)
     )]
     #[diagnostic(help(
@@ -196,15 +196,14 @@ pub struct ProtectedResource {
     pub replace_because: Vec<String>,
 }
 
-/// `replace `a` (defined at main.hcl:3:1; `cidr` forces replacement), destroy `b` (...)`.
+/// One line each: `replace `a` (defined at main.hcl:3:1; `cidr` forces replacement)`,
+/// `destroy `b` (...)`.
 struct ProtectedList<'a>(&'a [ProtectedResource]);
 
 impl fmt::Display for ProtectedList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, resource) in self.0.iter().enumerate() {
-            if index > 0 {
-                f.write_str(", ")?;
-            }
+        for resource in self.0 {
+            f.write_str("\n  ")?;
             let verb = if resource.replace_because.is_empty() {
                 "destroy"
             } else {
