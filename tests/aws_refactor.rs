@@ -13,7 +13,7 @@ mod moto;
 
 use common::{Error, Stack, TestResult};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/refactor");
@@ -312,5 +312,70 @@ fn on_aws_import_blocks_adopt_hand_made_volumes_and_removed_blocks_let_them_go()
     }
     let text = run(&stack, &["plan", "-e", "dev"])?;
     assert!(text.contains("No changes."), "{text}");
+    Ok(())
+}
+
+#[test]
+fn on_aws_discover_write_round_trips_hand_made_volumes_to_a_plan_of_only_imports() -> TestResult {
+    let name = format!(
+        "discover-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    // Hand-made, as a team coming from the console would have them: named and tagged.
+    let made = moto::boto3(
+        r#"
+import boto3, json, sys
+ec2 = boto3.client("ec2", region_name="us-east-1")
+ids = []
+for index in range(2):
+    ids.append(ec2.create_volume(
+        AvailabilityZone="us-east-1a", Size=20, Encrypted=True, VolumeType="gp3",
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [
+            {"Key": "Name", "Value": f"legacy-data-{index}"},
+            {"Key": "adopt", "Value": sys.argv[1]}]}])["VolumeId"])
+print(json.dumps(ids))
+"#,
+        &[&name],
+    );
+    let ids: BTreeSet<String> = made
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|id| id.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let text = legacy_volumes_stack(&name);
+    let stack = Stack::from_text(&text[..text.find("volume \"legacy\"").ok_or("no block")?])?;
+
+    let tag = format!("adopt={name}");
+    let listed = run(&stack, &["discover", "-e", "dev", "--tag", &tag])?;
+    assert!(listed.contains("Found 2 unowned objects"), "{listed}");
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(
+        &stack,
+        &["discover", "-e", "dev", "--tag", &tag, "--write", &path],
+    )?;
+
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{plan}"
+    );
+    let imported: BTreeSet<String> = plan["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(imported, ids);
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    for id in &ids {
+        assert_eq!(volume_tags(id).get("cairn:stack"), Some(&name));
+    }
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
     Ok(())
 }

@@ -550,3 +550,57 @@ fn exclude_leaves_an_address_and_what_depends_on_it_out_of_plan_and_apply() -> T
     );
     Ok(())
 }
+
+#[test]
+fn discover_write_round_trips_unowned_volumes_to_a_plan_of_only_imports() -> TestResult {
+    let (stack, ids) = unmanaged_disks()?;
+    // The `volume "disk"` block goes: what is left in the cloud belongs to nobody.
+    let config = stack.path().join("main.hcl");
+    let text = std::fs::read_to_string(&config)?;
+    std::fs::write(
+        &config,
+        &text[..text.find("\nvolume \"disk\"").ok_or("no block")?],
+    )?;
+
+    let listed = run(&stack, &["discover", "-e", "dev"])?;
+    for id in ids.values() {
+        assert!(listed.contains(id.as_str()), "{listed}");
+    }
+    assert!(listed.contains("Found 2 unowned objects"), "{listed}");
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(
+        &stack,
+        &[
+            "discover", "-e", "dev", "--kind", "volume", "--write", &path,
+        ],
+    )?;
+    // Never overwritten.
+    refused(&stack, &["discover", "-e", "dev", "--write", &path])?;
+
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{plan}"
+    );
+    let imported: BTreeSet<&str> = plan["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["id"].as_str())
+        .collect();
+    let expected: BTreeSet<&str> = ids.values().map(String::as_str).collect();
+    assert_eq!(imported, expected);
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    let listed = run(&stack, &["discover", "-e", "dev"])?;
+    assert!(listed.contains("Nothing unowned found."), "{listed}");
+    let error = refused(&stack, &["discover", "-e", "dev", "--kind", "network"])?;
+    assert!(
+        error.contains("`cairn discover` cannot list `network` objects"),
+        "{error}"
+    );
+    Ok(())
+}

@@ -392,7 +392,7 @@ fn destroy_of_a_protected_resource_is_refused_and_points_at_state_rm() -> TestRe
     )?;
     let error = common::squeeze(&error);
     assert!(
-        error.contains("theplanwoulddestroy`volume.data[us-east-1]`"),
+        error.contains("theplanwouldreplaceordestroyresourcesprotectedby`lifecycle{prevent_destroy=true}`:destroy`volume.data[us-east-1]`"),
         "{error}"
     );
     assert!(error.contains("prevent_destroy=true"), "{error}");

@@ -97,6 +97,10 @@ pub enum OpsError {
         "one object is managed at one address; `cairn state rm {address}` first to import it elsewhere"
     ))]
     ImportedElsewhere { id: String, address: String },
+    /// `cairn discover --kind` of a block type it cannot discover.
+    #[error("`cairn discover` cannot list `{kind}` objects")]
+    #[diagnostic(help("it lists {known}"))]
+    NotDiscoverable { kind: String, known: String },
     /// An `import` block cannot import what it names (the reason is the source).
     #[error("the `import` block at {location} cannot import: {source}")]
     #[diagnostic(help("{}", import_hint(source)))]

@@ -227,3 +227,32 @@ fn output_text(output: &StateOutput) -> String {
         output.value.to_string()
     }
 }
+
+/// `cairn discover`: one line per object nobody owns (block it would be, id, region, `Name`),
+/// then where its configuration was written.
+pub fn discovered(found: &[crate::ops::Discovered], written: Option<&std::path::Path>) {
+    if found.is_empty() {
+        println!("Nothing unowned found.");
+        return;
+    }
+    for item in found {
+        let name = item
+            .object
+            .tags
+            .get("Name")
+            .map(|name| format!(" ({name})"))
+            .unwrap_or_default();
+        println!(
+            "{}.{}  {}  {}{name}",
+            item.block_type, item.name, item.object.id, item.object.region
+        );
+    }
+    let count = super::counted(found.len(), "unowned object");
+    match written {
+        Some(path) => println!(
+            "\nFound {count}; wrote their blocks and `import` blocks to {}.",
+            path.display()
+        ),
+        None => println!("\nFound {count}; `--write FILE` writes blocks that import them."),
+    }
+}

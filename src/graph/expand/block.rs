@@ -193,7 +193,11 @@ impl<'c> Expander<'c> {
                     .iter()
                     .map(|(key, value)| (key.clone(), value.clone())),
             );
-            tags.insert("Name".to_string(), produced.display_name.clone());
+            // A block's own `Name` tag wins (an imported object keeps the name it has);
+            // otherwise the name says which stack, environment and block made the object.
+            if !common.tags.contains_key("Name") {
+                tags.insert("Name".to_string(), produced.display_name.clone());
+            }
             // DNS belongs to no region, whichever region declared it.
             let region = if produced.kind.is_global() {
                 GLOBAL_REGION

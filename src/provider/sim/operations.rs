@@ -35,9 +35,11 @@ pub struct Context<'a> {
 /// One API call.
 #[derive(Debug, Clone)]
 pub enum Request {
+    /// The resources of `kind` that `owner`'s tags select; every one without an owner
+    /// (`cairn discover`).
     Read {
         kind: Kind,
-        owner: Owner,
+        owner: Option<Owner>,
     },
     Create(CreateRequest),
     Update(UpdateRequest),
@@ -226,7 +228,11 @@ pub fn perform(
         Request::Read { kind, owner } => Ok(Response::Many(
             cloud
                 .all_of(context.region, *kind)
-                .filter(|resource| owner.owns(&resource.tags))
+                .filter(|resource| {
+                    owner
+                        .as_ref()
+                        .is_none_or(|owner| owner.owns(&resource.tags))
+                })
                 .map(|resource| live(cloud, context.region, resource))
                 .collect(),
         )),
