@@ -8,7 +8,7 @@
 
 use super::decide::{Decisions, decide};
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
-use super::reconcile::{Reconciled, reconcile};
+use super::reconcile::{Reconciled, adopt, reconcile};
 use super::refresh::Observed;
 use super::scope::Scope;
 use super::{
@@ -345,30 +345,12 @@ fn import_objects(
         env: state.environment.clone(),
     };
     let mut imports = Vec::new();
-    for (address, live) in std::mem::take(&mut observed.imports) {
+    for (address, mut live) in std::mem::take(&mut observed.imports) {
         if state.resources.contains_key(&address) {
             continue;
         }
-        let wanted = desired.get(&address);
-        let mut live = live;
         live.tags.extend(owner.tags_for(&address));
-        let object = StateResource {
-            address: address.clone(),
-            kind: live.kind,
-            region: live.region.clone(),
-            id: live.id.clone(),
-            attributes: live.attributes.clone(),
-            tags: live.tags.clone(),
-            dependencies: wanted
-                .map(|resource| resource.depends_on.clone())
-                .unwrap_or_default(),
-            lifecycle: wanted
-                .map(|resource| resource.lifecycle.clone())
-                .unwrap_or_default(),
-            sensitive: wanted
-                .map(|resource| resource.sensitive.clone())
-                .unwrap_or_default(),
-        };
+        let object = adopt(&address, &live, desired.get(&address));
         state.resources.insert(address.clone(), object.clone());
         observed.resources.insert(address, vec![live]);
         imports.push(object);
