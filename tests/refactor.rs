@@ -604,3 +604,30 @@ fn discover_write_round_trips_unowned_volumes_to_a_plan_of_only_imports() -> Tes
     );
     Ok(())
 }
+
+#[test]
+fn an_import_block_that_names_no_block_or_misuses_each_key_is_an_error_at_its_line() -> TestResult {
+    let stack = applied()?;
+    let imports = stack.path().join("imports.hcl");
+    std::fs::write(
+        &imports,
+        "import {\n  to = volume.disk[each.key]\n  id = \"vol-1\"\n}\n",
+    )?;
+    let error = refused(&stack, &["plan", "-e", "dev"])?;
+    assert!(
+        error.contains("`each.key` in `to` needs a `for_each` on the `import` block"),
+        "{error}"
+    );
+    assert!(error.contains("imports.hcl:2"), "{error}");
+
+    std::fs::write(
+        &imports,
+        "import {\n  to = volume.disk\n  id = \"vol-1\"\n}\n",
+    )?;
+    let error = refused(&stack, &["plan", "-e", "dev"])?;
+    assert!(
+        error.contains("this `import` block imports into `volume.disk`, which the configuration does not declare in region `us-east-1`"),
+        "{error}"
+    );
+    Ok(())
+}
