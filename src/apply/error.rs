@@ -69,4 +69,13 @@ pub enum ApplyError {
     /// wait on each other); nothing was run.
     #[error("internal error: the plan's steps are inconsistent: {reason}")]
     InvalidPlan { reason: String },
+    /// A move's tag rewrite failed; no step was run.
+    #[error(transparent)]
+    Move(Box<super::moves::MoveError>),
+    /// Releasing an object a `removed` block forgets failed; no step was run.
+    #[error(transparent)]
+    Forget(Box<super::forget::ForgetError>),
+    /// Tagging an object an `import` block imports failed; no step was run.
+    #[error(transparent)]
+    Import(Box<super::import::ImportError>),
 }

@@ -20,6 +20,9 @@ use super::ambiguity::{Search, adopt, look_for};
 use super::concurrency::{Concurrency, LimitChange};
 use super::error::{ApplyError, StepError};
 use super::events::{ApplyEvent, ApplyObserver};
+use super::forget::run_forgets;
+use super::import::run_imports;
+use super::moves::run_moves;
 use super::options::ApplyOptions;
 use super::prepare::{Prepared, ProviderCall, idempotency_token, prepare};
 use super::record::{
@@ -29,7 +32,7 @@ use super::report::ApplyReport;
 use super::sink::StateSink;
 use crate::model::{Address, Owner};
 use crate::plan::{Operation, Plan};
-use crate::provider::{Provider, ProviderError};
+use crate::provider::{Provider, ProviderError, Retrying};
 use crate::state::{HistoryEntry, Intent, StateDocument};
 use crate::util::backoff::Backoff;
 use std::collections::{BTreeSet, HashMap};
@@ -46,6 +49,11 @@ use tokio::time::Instant;
 /// executor trusts the plan.
 ///
 /// In order:
+/// 0. Moves: each moved object's address tag is rewritten (retried while the cloud throttles)
+///    and its state entry renamed; a failure saves the moves done and stops there. Then
+///    forgets: each object a `removed` block lets go of loses its ownership tags and its
+///    state entry; then imports: each object an `import` block imports gets its ownership
+///    tags and a state entry; each with the same stop on failure.
 /// 1. Resources the plan adopted, drift its refresh found (in any plan, not only a
 ///    refresh-only one: it is what the cloud holds) and the interrupted calls the plan
 ///    resolved are recorded, and saved before any call is sent.
@@ -82,6 +90,54 @@ pub async fn execute(
         executor.fatal = Some(ApplyError::InvalidPlan { reason });
         return executor.into_report(started);
     }
+    let owner = Owner {
+        stack: plan.stack.clone(),
+        env: plan.environment.clone(),
+    };
+    let provider = Retrying::wrap(executor.provider.clone());
+    let (mut changed, failed_move) =
+        run_moves(provider.as_ref(), &owner, &mut executor.state, &plan.moves).await;
+    if let Some(error) = failed_move {
+        if let Err(persist) = executor.persist() {
+            executor.fatal = Some(persist);
+        } else {
+            executor.fatal = Some(ApplyError::Move(Box::new(error)));
+        }
+        return executor.into_report(started);
+    }
+    let (forgot, failed_forget) = run_forgets(
+        provider.as_ref(),
+        &owner,
+        &mut executor.state,
+        &plan.forgets,
+    )
+    .await;
+    changed |= forgot;
+    if let Some(error) = failed_forget {
+        if let Err(persist) = executor.persist() {
+            executor.fatal = Some(persist);
+        } else {
+            executor.fatal = Some(ApplyError::Forget(Box::new(error)));
+        }
+        return executor.into_report(started);
+    }
+    let (imported, failed_import) = run_imports(
+        provider.as_ref(),
+        &owner,
+        &mut executor.state,
+        &plan.imports,
+    )
+    .await;
+    changed |= imported;
+    if let Some(error) = failed_import {
+        if let Err(persist) = executor.persist() {
+            executor.fatal = Some(persist);
+        } else {
+            executor.fatal = Some(ApplyError::Import(Box::new(error)));
+        }
+        return executor.into_report(started);
+    }
+    executor.dirty |= changed;
     executor.dirty |= record_adopted(&mut executor.state, &plan.adopted);
     executor.dirty |= record_drift(&mut executor.state, &plan.drift);
     executor.dirty |= record_resolved(&mut executor.state, &plan.interrupted);

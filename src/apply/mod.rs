@@ -2,6 +2,10 @@
 //! state after every completed step.
 //!
 //! Promises:
+//! - Moves (`moved` blocks) run first: tags rewritten in place, state entries renamed, no
+//!   object touched otherwise ([`moves`]); then what `removed` blocks forget is released from
+//!   its ownership tags and dropped from state ([`forget`]), and what `import` blocks import
+//!   is tagged as owned and recorded ([`import`]).
 //! - A step starts only after every step in its `after_steps` completed, and its references
 //!   are resolved from the state those steps wrote.
 //! - At most `ApplyOptions::parallelism` provider calls are in flight; throttling lowers that
@@ -27,6 +31,9 @@ mod concurrency;
 mod error;
 mod events;
 mod executor;
+mod forget;
+mod import;
+mod moves;
 mod options;
 mod prepare;
 mod record;
@@ -39,6 +46,9 @@ mod tests;
 pub use error::{ApplyError, StepError};
 pub use events::{ApplyEvent, ApplyObserver, SilentObserver};
 pub use executor::execute;
+pub use forget::{ForgetError, Release, release};
+pub use import::ImportError;
+pub use moves::{MoveError, MoveTag, retag};
 pub use options::ApplyOptions;
 pub use report::ApplyReport;
 pub use sink::StateSink;

@@ -30,6 +30,15 @@ pub struct ApplyArgs {
     #[arg(long = "target", value_name = "ADDRESS")]
     pub target: Vec<String>,
 
+    /// Leave ADDRESS (and what depends on it) out of the apply; repeatable.
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub exclude: Vec<String>,
+
+    /// Replace or destroy resources even in an environment with `protect = true` (never a
+    /// resource with `prevent_destroy`).
+    #[arg(long)]
+    pub force: bool,
+
     /// Record what changed outside cairn into state; change nothing in the cloud.
     #[arg(long)]
     pub refresh_only: bool,
@@ -59,6 +68,10 @@ pub struct DestroyArgs {
     #[arg(long = "target", value_name = "ADDRESS")]
     pub target: Vec<String>,
 
+    /// Keep ADDRESS (and what it depends on); repeatable.
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub exclude: Vec<String>,
+
     /// At most N cloud calls in flight.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
@@ -72,6 +85,7 @@ pub fn run_apply(args: ApplyArgs) -> ExitCode {
         plan: args.stack.request(),
         options: options(args.parallelism),
         policy: PolicyGate::Enforce { allow: args.allow },
+        force: args.force,
         ..ApplyRequest::default()
     };
     // `cairn apply PLAN_FILE`: the positional argument names a saved plan, not a directory.
@@ -80,6 +94,7 @@ pub fn run_apply(args: ApplyArgs) -> ExitCode {
         request.plan.dir = PathBuf::from(".");
     }
     request.plan.target = args.target;
+    request.plan.exclude = args.exclude;
     request.plan.refresh_only = args.refresh_only;
     execute(request, args.auto_approve, "apply")
 }
@@ -93,6 +108,7 @@ pub fn run_destroy(args: DestroyArgs) -> ExitCode {
     };
     request.plan.destroy = true;
     request.plan.target = args.target;
+    request.plan.exclude = args.exclude;
     execute(request, args.auto_approve, "destroy")
 }
 

@@ -4,6 +4,7 @@ mod apply;
 mod backup;
 mod check;
 mod completions;
+mod discover;
 mod dr;
 mod fmt;
 mod graph;
@@ -48,6 +49,8 @@ pub enum Command {
     State(show::StateArgs),
     /// Record an existing cloud resource in state at a configured address.
     Import(show::ImportArgs),
+    /// List what no stack owns in an environment's regions; write blocks that import it.
+    Discover(discover::DiscoverArgs),
     /// Remove a lock left behind by a run that died.
     ForceUnlock(show::ForceUnlockArgs),
     /// Check a stack's configuration (every environment) without touching any cloud.
@@ -84,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Output(args) => show::run_output(args),
         Command::State(args) => show::run_state(args),
         Command::Import(args) => show::run_import(args),
+        Command::Discover(args) => discover::run(args),
         Command::ForceUnlock(args) => show::run_force_unlock(args),
         Command::Validate(args) => validate::run(args),
         Command::Check(args) => check::run(args),

@@ -8,7 +8,7 @@ use super::schema::BlockSchema;
 use super::source::{Sources, Span};
 use super::tree::{Attr, BlockDef};
 use super::types::TypeConstraint;
-use crate::model::Value;
+use crate::model::{Moved, Removed, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -64,6 +64,13 @@ pub struct Module {
     pub resources: Vec<BlockDef>,
     pub calls: Vec<ModuleCall>,
     pub outputs: BTreeMap<String, Output>,
+    /// `moved` blocks, in file and source order, with addresses relative to the module (see
+    /// [`super::Config::moves`]).
+    pub moves: Vec<Moved>,
+    /// `removed` blocks, in file and source order (the root module's only).
+    pub removed: Vec<Removed>,
+    /// `import` blocks, in file and source order (the root module's only).
+    pub imports: Vec<super::import::ImportBlock>,
     /// `(type, name)` → position in `resources`, so lookups stay fast in large stacks.
     resource_index: BTreeMap<(String, String), usize>,
 }
@@ -97,7 +104,10 @@ pub fn build_module(
     let mut declared: BTreeMap<(String, String), Span> = BTreeMap::new();
     for (_, block) in blocks {
         let key = (block.ident.clone(), block.name().to_string());
-        if !matches!(block.ident.as_str(), "locals" | "stack") {
+        if !matches!(
+            block.ident.as_str(),
+            "locals" | "stack" | "moved" | "removed" | "import"
+        ) {
             if let Some(first) = declared.get(&key) {
                 diagnostics.push(
                     Diagnostic::at(
@@ -162,6 +172,23 @@ pub fn build_module(
                     },
                 );
             }
+            "moved" => {
+                if let Some(moved) = super::moved::read_moved(sources, block, diagnostics) {
+                    module.moves.push(moved);
+                }
+            }
+            "removed" => {
+                if let Some(removed) =
+                    super::removed::read_removed(sources, dir, block, diagnostics)
+                {
+                    module.removed.push(removed);
+                }
+            }
+            "import" => {
+                if let Some(import) = super::import::read_import(sources, block, diagnostics) {
+                    module.imports.push(import);
+                }
+            }
             "stack" | "environment" => {}
             _ => {
                 module.resource_index.insert(
@@ -192,7 +219,9 @@ fn literal(
     }
 }
 
-fn literal_bool(
+/// The literal boolean attribute `name` of `block`, `false` when absent or after reporting
+/// a value that is not one.
+pub(super) fn literal_bool(
     sources: &Sources,
     dir: &Path,
     block: &BlockDef,

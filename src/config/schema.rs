@@ -400,8 +400,25 @@ pub static OUTPUT: BlockSchema = block(
     &[],
 );
 
+/// `moved { from = network.main  to = network.core }`: see [`super::moved`].
+pub static MOVED: BlockSchema = block("moved", &[], &[required("from"), required("to")], &[]);
+
+static REMOVED_LIFECYCLE: BlockSchema = block("lifecycle", &[], &[optional("destroy")], &[]);
+
+/// `removed { from = volume.scratch  lifecycle { destroy = false } }`: see [`super::removed`].
+pub static REMOVED: BlockSchema = block("removed", &[], &[required("from")], &[&REMOVED_LIFECYCLE]);
+
+/// `import { to = network.legacy  id = "vpc-..." }`, with an optional `for_each`: see
+/// [`super::import`].
+pub static IMPORT: BlockSchema = block(
+    "import",
+    &[],
+    &[required("to"), required("id"), optional("for_each")],
+    &[],
+);
+
 /// Blocks a stack's own files may hold.
-pub static STACK_BLOCKS: [&BlockSchema; 17] = [
+pub static STACK_BLOCKS: [&BlockSchema; 20] = [
     &STACK,
     &VARIABLE,
     &LOCALS,
@@ -419,10 +436,14 @@ pub static STACK_BLOCKS: [&BlockSchema; 17] = [
     &DNS_RECORD,
     &MODULE,
     &OUTPUT,
+    &MOVED,
+    &REMOVED,
+    &IMPORT,
 ];
 
-/// Blocks a module's files may hold: a module has no stack and no environments of its own.
-pub static MODULE_BLOCKS: [&BlockSchema; 15] = [
+/// Blocks a module's files may hold: a module has no stack and no environments of its own;
+/// its `moved` blocks name addresses relative to the module.
+pub static MODULE_BLOCKS: [&BlockSchema; 16] = [
     &VARIABLE,
     &LOCALS,
     &NETWORK,
@@ -438,6 +459,7 @@ pub static MODULE_BLOCKS: [&BlockSchema; 15] = [
     &DNS_RECORD,
     &MODULE,
     &OUTPUT,
+    &MOVED,
 ];
 
 /// Checks top-level `blocks` against `allowed`, recursively, reporting every mismatch.

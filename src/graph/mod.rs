@@ -147,6 +147,16 @@ pub struct RolloutSpec {
     pub source: SourceLocation,
 }
 
+/// One object an `import` block imports: the desired resource at `address` is the existing
+/// object `id` (in the resource's region).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSpec {
+    pub address: Address,
+    pub id: String,
+    /// Where the `import` block is.
+    pub source: SourceLocation,
+}
+
 /// One environment's configuration, expanded into resource instances.
 #[derive(Debug, Clone)]
 pub struct Expansion {
@@ -159,6 +169,8 @@ pub struct Expansion {
     pub backup_policies: Vec<BackupPolicySpec>,
     /// Rollout settings by autoscaling group address.
     pub rollouts: BTreeMap<Address, RolloutSpec>,
+    /// What the `import` blocks import, evaluated in the primary region.
+    pub imports: Vec<ImportSpec>,
     /// Every resource, with an edge from each resource to each of its dependencies, labelled
     /// with where the dependency was written.
     pub dag: dag::Dag<Address, SourceLocation>,

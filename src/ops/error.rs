@@ -75,6 +75,12 @@ pub enum OpsError {
     /// An address given on the command line is unknown.
     #[error("no resource `{address}` in {place}")]
     UnknownAddress { address: String, place: String },
+    /// `state mv` onto an address state already records.
+    #[error("cannot move `{from}` to `{to}`: `{to}` is already in the state")]
+    #[diagnostic(help(
+        "one object is managed at one address; `cairn state rm {to}` first if the object there should be let go"
+    ))]
+    MoveTargetExists { from: String, to: String },
     /// A command that works on one environment was not told which.
     #[error("no environment given")]
     #[diagnostic(help("pass `-e ENV`; `cairn validate` lists the environments of a stack"))]
@@ -91,6 +97,18 @@ pub enum OpsError {
         "one object is managed at one address; `cairn state rm {address}` first to import it elsewhere"
     ))]
     ImportedElsewhere { id: String, address: String },
+    /// `cairn discover --kind` of a block type it cannot discover.
+    #[error("`cairn discover` cannot list `{kind}` objects")]
+    #[diagnostic(help("it lists {known}"))]
+    NotDiscoverable { kind: String, known: String },
+    /// An `import` block cannot import what it names (the reason is the source).
+    #[error("the `import` block at {location} cannot import: {source}")]
+    #[diagnostic(help("{}", import_hint(source)))]
+    ImportBlock {
+        location: crate::model::SourceLocation,
+        #[source]
+        source: Box<OpsError>,
+    },
     /// `import` of an id the cloud does not have.
     #[error("{kind} `{id}` does not exist in {region}: there is nothing to import")]
     #[diagnostic(help("check the id and that the environment's region is the object's"))]
@@ -156,6 +174,15 @@ pub enum OpsError {
     /// The plan file belongs to another environment than the one asked for.
     #[error("the plan file is for environment `{found}`, not `{wanted}`")]
     PlanEnvironment { found: String, wanted: String },
+}
+
+/// The hint of an `import` block's failure: the one its reason carries.
+fn import_hint(source: &OpsError) -> String {
+    use miette::Diagnostic;
+    source
+        .help()
+        .map(|help| help.to_string())
+        .unwrap_or_else(|| "check the block's `id` and `to`".to_string())
 }
 
 impl From<Diagnostics> for OpsError {

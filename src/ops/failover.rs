@@ -199,7 +199,9 @@ async fn converge(
             },
             plan_file: None,
             options: request.apply.clone(),
-            force: false,
+            // A failover or failback is itself the confirmed move of the environment: what
+            // it replaces or removes in the region it leaves is the point, not a mistake.
+            force: true,
             // A failover or failback restores service; a checklist must not stop it.
             policy: PolicyGate::Off,
         };

@@ -15,6 +15,7 @@
 mod backend;
 mod backup;
 mod check;
+mod discover;
 mod drill;
 mod error;
 mod failover;
@@ -28,6 +29,7 @@ mod status;
 pub use backend::{StateStore, encryption_settings};
 pub use backup::{BackupRequest, list_backups, run_backups, verify_backups};
 pub use check::{CheckOutcome, CheckRequest, PolicyGate, check, check_allow};
+pub use discover::{DISCOVERABLE, DiscoverRequest, Discovered, configuration, discover};
 pub use drill::{DrillRequest, drill, tear_down_drill};
 pub use error::OpsError;
 pub use failover::{MoveRequest, failback, failover};
@@ -37,6 +39,7 @@ pub use run::{
     ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan,
 };
 pub use state_ops::{
-    ImportRequest, Imported, Removal, force_unlock, import, read_state, state_remove,
+    ImportRequest, Imported, Move, Removal, force_unlock, import, read_state, state_move,
+    state_remove,
 };
 pub use status::dr_status;

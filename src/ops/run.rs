@@ -31,10 +31,15 @@ pub struct PlanRequest {
     pub load: LoadOptions,
     /// `--target` addresses.
     pub target: Vec<String>,
+    /// `--exclude` addresses.
+    pub exclude: Vec<String>,
     pub refresh_only: bool,
     pub destroy: bool,
     /// `false` plans against state alone, without reading the cloud.
     pub skip_refresh: bool,
+    /// Plan replacements and destroys in an environment with `protect = true` instead of
+    /// refusing them (`--force`).
+    pub force: bool,
     /// The environment itself, placed where its state says it runs; or a separate instance of
     /// it redeployed into another region (a drill), with its own state file
     /// (`<env>-<instance>.json`) and ownership tags (`cairn:env = <env>-<instance>`), so the
@@ -266,7 +271,15 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
         None
     };
     let provider = stack.provider().await?;
-    let mut plan = plan_placed(&stack, &placement, &state, request, provider.as_ref()).await?;
+    let mut plan = plan_placed(
+        &stack,
+        &placement,
+        &state,
+        request,
+        provider.as_ref(),
+        request.force,
+    )
+    .await?;
     if let Some(report) = &policy {
         plan.policy = check::plan_findings(report);
     }
@@ -301,20 +314,35 @@ pub(super) async fn refresh_placed(
     Ok(plan::refresh(provider, &owner, &scopes, state).await?)
 }
 
-/// Refreshes what `state` and `placement` cover (parked regions left out) and plans.
+/// Refreshes what `state` and `placement` cover (parked regions left out) and plans; with
+/// `force`, a protected environment's resources may be replaced or destroyed.
 async fn plan_placed(
     stack: &Stack,
     placement: &Placement,
     state: &StateDocument,
     request: &PlanRequest,
     provider: &dyn Provider,
+    force: bool,
 ) -> Result<Plan, OpsError> {
     let desired = &placement.expansion.resources;
-    let observed = if request.skip_refresh {
+    let mut observed = if request.skip_refresh {
         Observed::not_refreshed()
     } else {
         refresh_placed(stack, placement, &request.deployment, state, provider).await?
     };
+    // What `import` blocks import is read by id even without a refresh: without it, the
+    // plan would create what exists. A destroy, a refresh-only plan or a drill (a copy of
+    // the environment, which must not take its objects) imports nothing.
+    if !request.destroy && !request.refresh_only && request.deployment.instance().is_none() {
+        observed.imports = super::state_ops::read_imports(
+            provider,
+            &stack.owner(&request.deployment),
+            state,
+            desired,
+            &placement.expansion.imports,
+        )
+        .await?;
+    }
     // A destroyed environment has no outputs left to record.
     let outputs: BTreeMap<String, StateOutput> = placement
         .expansion
@@ -331,9 +359,25 @@ async fn plan_placed(
         .collect();
     let options = PlanOptions {
         target: request.target.clone(),
+        exclude: request.exclude.clone(),
         refresh_only: request.refresh_only,
         destroy: request.destroy,
         parked_regions: placement.parked_regions.clone(),
+        // A destroy deletes what state records wherever it is recorded: nothing to move.
+        moves: if request.destroy {
+            Vec::new()
+        } else {
+            stack.config.moves()
+        },
+        // Forgetting holds in a destroy too: what a `removed` block lets go of stays alive.
+        removed: stack.config.root.removed.clone(),
+        // A destroy of a protected environment is refused (or forced) before planning; a
+        // drill is a copy of the environment, not the protected environment itself.
+        protected_environment: (stack.environment.protect
+            && !force
+            && !request.destroy
+            && request.deployment.instance().is_none())
+        .then(|| stack.environment.name.clone()),
     };
     Ok(plan::plan(desired, &outputs, state, &observed, &options)?)
 }
@@ -344,7 +388,8 @@ pub struct ApplyRequest {
     pub plan: PlanRequest,
     pub plan_file: Option<PathBuf>,
     pub options: ApplyOptions,
-    /// Destroy even a protected environment.
+    /// Destroy even a protected environment (and replace or destroy its resources, as
+    /// `plan.force`).
     pub force: bool,
     /// Whether policy errors hold the apply back.
     pub policy: PolicyGate,
@@ -433,6 +478,7 @@ pub(super) async fn apply_held(
         &held.state,
         &request.plan,
         provider.as_ref(),
+        request.force || request.plan.force,
     )
     .await?;
     if request.policy != PolicyGate::Off && judged(&request.plan) {

@@ -32,6 +32,19 @@ pub struct Plan {
     /// that this plan records instead of creating again.
     #[serde(default)]
     pub adopted: Vec<StateResource>,
+    /// Objects that stay as they are but are recorded at a new address (`moved` blocks): apply
+    /// rewrites their address tags and their state entries before any step runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<Move>,
+    /// Objects `removed` blocks (with `destroy = false`) forget: apply releases their
+    /// ownership tags and drops them from state, after the moves and before any step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forgets: Vec<Forget>,
+    /// Objects `import` blocks import, as they will be recorded (with this environment's
+    /// ownership tags): apply tags them as owned and records them, after the forgets and
+    /// before any step; differences from the configuration are updates among the steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<StateResource>,
     /// Outputs as the configuration defines them (may hold references resolved at apply).
     #[serde(default)]
     pub outputs: BTreeMap<String, StateOutput>,
@@ -98,6 +111,26 @@ impl PolicyFinding {
     pub fn is_error(&self) -> bool {
         self.severity == "error"
     }
+}
+
+/// One object a `moved` block moves: the same object, recorded and tagged at `to` from now on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    pub from: Address,
+    pub to: Address,
+    pub kind: Kind,
+    pub region: String,
+    pub id: String,
+}
+
+/// One object a `removed` block forgets: left in the cloud as it is, without Cairn's
+/// ownership tags, and no longer in state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forget {
+    pub address: Address,
+    pub kind: Kind,
+    pub region: String,
+    pub id: String,
 }
 
 /// What happens to one address, as the user reads it.
@@ -224,6 +257,9 @@ impl Plan {
     /// at least leaves state once resolved.
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
+            || !self.moves.is_empty()
+            || !self.forgets.is_empty()
+            || !self.imports.is_empty()
             || !self.adopted.is_empty()
             || !self.interrupted.is_empty()
             || (self.refresh_only && !self.drift.is_empty())

@@ -167,8 +167,8 @@ pub(super) fn reconcile(
     reconciled
 }
 
-/// A live object found by its address tag, as it would be recorded.
-fn adopt(
+/// A live object found by its address tag (or imported there), as it would be recorded.
+pub(super) fn adopt(
     address: &Address,
     live: &LiveResource,
     wanted: Option<&DesiredResource>,

@@ -32,6 +32,9 @@ pub struct Observed {
     pub scopes: BTreeSet<RefreshScope>,
     /// API calls the refresh made.
     pub calls: CallCount,
+    /// The objects `import` blocks import, read by id (owned by nobody yet), by the address
+    /// they are imported at.
+    pub imports: BTreeMap<Address, LiveResource>,
 }
 
 impl Observed {
@@ -62,6 +65,7 @@ impl Observed {
             resources,
             scopes,
             calls: CallCount::default(),
+            imports: BTreeMap::new(),
         }
     }
 

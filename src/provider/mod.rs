@@ -190,6 +190,22 @@ pub trait Provider: Send + Sync {
         })
     }
 
+    /// Every resource of `kind` in `region`, owned or not, read in batches (for `cairn
+    /// discover`, which keeps those nobody owns).
+    ///
+    /// The default answers that the cloud cannot list them, for test doubles; `sim` lists
+    /// every kind, `aws` the kinds `cairn discover` writes configuration for.
+    ///
+    /// # Errors
+    /// `UnsupportedOperation` for a kind the cloud does not list; the cloud's own errors.
+    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError> {
+        let _ = region;
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!("the `{}` cloud cannot list {kind} resources", self.name()),
+        })
+    }
+
     /// Reads one resource by id, owned or not (for `cairn import`).
     async fn import(
         &self,

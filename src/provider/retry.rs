@@ -136,6 +136,10 @@ impl Provider for Retrying {
         with_retries("import", || self.inner.import(region, kind, id)).await
     }
 
+    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError> {
+        with_retries("discover", || self.inner.discover(region, kind)).await
+    }
+
     async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
         with_retries("zones", || self.inner.zones(region)).await
     }

@@ -56,6 +56,43 @@ pub struct StateDocument {
 }
 
 impl StateDocument {
+    /// Renames every `(from, to)` pair through a detour of fresh keys, so moves that swap two
+    /// addresses (or shift a row of `for_each` keys) never overwrite an entry yet to move.
+    pub fn rename_all(&mut self, renames: &[(Address, Address)]) {
+        let detour = |address: &Address| Address::new(format!("\u{0}moving\u{0}{address}"));
+        for (from, _) in renames {
+            self.rename(from, &detour(from));
+        }
+        for (from, to) in renames {
+            self.rename(&detour(from), to);
+        }
+    }
+
+    /// Records the resource at `from` under `to` instead (a move), with the dependencies of
+    /// every other resource that named `from` rewritten, so deletes keep their order. Returns
+    /// whether `from` was recorded; an existing entry at `to` is the caller's to refuse.
+    pub fn rename(&mut self, from: &Address, to: &Address) -> bool {
+        let Some(mut resource) = self.resources.remove(from) else {
+            return false;
+        };
+        resource.address = to.clone();
+        if let Some(tag) = resource.tags.get_mut(crate::model::TAG_ADDRESS) {
+            *tag = to.to_string();
+        }
+        self.resources.insert(to.clone(), resource);
+        for other in self.resources.values_mut().chain(self.deposed.iter_mut()) {
+            if other.dependencies.remove(from) {
+                other.dependencies.insert(to.clone());
+            }
+        }
+        for deposed in &mut self.deposed {
+            if &deposed.address == from {
+                deposed.address = to.clone();
+            }
+        }
+        true
+    }
+
     /// An empty state with a fresh lineage.
     pub fn new(stack: &str, environment: &str) -> Self {
         StateDocument {

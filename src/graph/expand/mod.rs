@@ -6,10 +6,12 @@
 //!   `depends_on`);
 //! - `block.rs`: one block's instances built into resources (see [`super::resources`]);
 //! - `module_call.rs`: a module call, evaluated as a nested scope;
-//! - `dns.rs`: DNS records linked to the zone they name by its domain name.
+//! - `dns.rs`: DNS records linked to the zone they name by its domain name;
+//! - `import.rs`: `import` blocks resolved to the resources they import into.
 
 mod block;
 mod dns;
+mod import;
 mod meta;
 mod module_call;
 mod placement;
@@ -23,7 +25,7 @@ use crate::config::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use crate::config::references::traversals;
 use crate::config::value::from_model;
 use crate::config::{Config, Environment};
-use crate::model::{Address, DesiredResource, SourceLocation};
+use crate::model::{Address, DesiredResource, Moved, SourceLocation};
 use placement::{Placement, placements};
 use scope::{Failure, Scope};
 use std::collections::BTreeMap;
@@ -85,17 +87,21 @@ pub fn expand(
         dependencies: BTreeMap::new(),
         policies: BTreeMap::new(),
         rollouts: BTreeMap::new(),
+        moves: config.moves(),
         diagnostics,
     };
     let mut outputs = BTreeMap::new();
+    let mut imports = Vec::new();
     for (index, (region, active_name)) in placed.regions.iter().enumerate() {
         let placement = Placement::new(region, active_name, index == 0);
         let mut scope = Scope::root(config);
         expander.run_scope(&mut scope, &placement);
-        // Step 5: outputs, from the primary placement only: an output names one value for the
-        // environment, and the primary region is where users look for it.
+        // Step 5: outputs and imports, from the primary placement only: an output names one
+        // value for the environment, and the primary region is where users look for it; an
+        // import names one object, which lives in one region.
         if index == 0 {
             outputs = expander.outputs(&scope, &placement);
+            imports = expander.imports(&scope, &placement);
         }
     }
 
@@ -123,6 +129,7 @@ pub fn expand(
         outputs,
         backup_policies: policies.into_values().collect(),
         rollouts,
+        imports,
         dag,
     })
 }
@@ -159,6 +166,9 @@ struct Expander<'c> {
     dependencies: BTreeMap<Address, BTreeMap<Address, SourceLocation>>,
     policies: BTreeMap<String, BackupPolicySpec>,
     rollouts: BTreeMap<Address, RolloutSpec>,
+    /// Every `moved` block with stack-wide addresses: cloud names follow the path an object
+    /// was created under.
+    moves: Vec<Moved>,
     diagnostics: Diagnostics,
 }
 

@@ -313,6 +313,22 @@ impl Provider for AwsProvider {
         Ok(resources)
     }
 
+    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError> {
+        let context = self.region(region)?;
+        // The kinds `cairn discover` writes configuration for.
+        let mut resources = match kind {
+            Kind::Volume => volume::all(&context).await?,
+            _ => {
+                return Err(ProviderError::Api {
+                    code: "UnsupportedOperation".to_string(),
+                    message: format!("cairn cannot list {kind} resources on aws yet"),
+                });
+            }
+        };
+        resources.sort_by(|left, right| left.id.cmp(&right.id));
+        Ok(resources)
+    }
+
     async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
         let context = self.region(&request.region)?.for_one_operation();
         let created = async {

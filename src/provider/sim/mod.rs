@@ -98,6 +98,22 @@ pub struct SimProvider {
 }
 
 impl SimProvider {
+    /// Every resource of `kind` in `region` that `owner`'s tags select, or every one.
+    async fn read_all(
+        &self,
+        region: &str,
+        kind: Kind,
+        owner: Option<Owner>,
+    ) -> Result<Vec<LiveResource>, ProviderError> {
+        match self.call(region, Request::Read { kind, owner }).await? {
+            Response::Many(resources) => Ok(resources),
+            other => Err(ProviderError::Api {
+                code: "InternalError".to_string(),
+                message: format!("the simulated cloud answered {other:?} to a read"),
+            }),
+        }
+    }
+
     /// Opens the cloud stored at `path` (created on the first call if missing), with faults
     /// from the `CAIRN_SIM_*` environment variables.
     ///
@@ -457,17 +473,11 @@ impl Provider for SimProvider {
         kind: Kind,
         owner: &Owner,
     ) -> Result<Vec<LiveResource>, ProviderError> {
-        let request = Request::Read {
-            kind,
-            owner: owner.clone(),
-        };
-        match self.call(region, request).await? {
-            Response::Many(resources) => Ok(resources),
-            other => Err(ProviderError::Api {
-                code: "InternalError".to_string(),
-                message: format!("the simulated cloud answered {other:?} to a read"),
-            }),
-        }
+        self.read_all(region, kind, Some(owner.clone())).await
+    }
+
+    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError> {
+        self.read_all(region, kind, None).await
     }
 
     async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {

@@ -50,9 +50,11 @@ impl Context<'_> {
 /// One API call.
 #[derive(Debug, Clone)]
 pub enum Request {
+    /// The resources of `kind` that `owner`'s tags select; every one without an owner
+    /// (`cairn discover`).
     Read {
         kind: Kind,
-        owner: Owner,
+        owner: Option<Owner>,
     },
     Create(CreateRequest),
     Update(UpdateRequest),
@@ -241,7 +243,12 @@ pub fn perform(
         Request::Read { kind, owner } => Ok(Response::Many(
             cloud
                 .all_of(context.region, *kind)
-                .filter(|resource| owner.owns(&resource.tags) && context.sees(resource))
+                .filter(|resource| {
+                    owner
+                        .as_ref()
+                        .is_none_or(|owner| owner.owns(&resource.tags))
+                        && context.sees(resource)
+                })
                 .map(|resource| live(cloud, context.region, resource))
                 .collect(),
         )),

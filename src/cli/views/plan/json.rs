@@ -18,8 +18,9 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "create_before_destroy"}], "summary": {"create", "update", "replace", "delete"}, "drift":
 /// [{"address", "kind", "region", "what", "attributes": {name: {"before", "after"}}}],
 /// "adopted": [{"address", "kind", "region", "id"}], "interrupted": [{"operation", "address",
-/// "kind", "region", "id", "since", "resolution", "message"}], "refresh_calls": {"reads",
-/// "mutations"},
+/// "kind", "region", "id", "since", "resolution", "message"}], "moves": [{"from", "to", "kind",
+/// "region", "id"}], "forgets": [{"address", "kind", "region", "id"}], "imports": [{"address",
+/// "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
 /// "policy": [{"rule", "severity", "message", "location", "addresses"}]}`.
 /// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
@@ -97,6 +98,18 @@ pub fn render_json(plan: &Plan) -> Value {
             })
         })
         .collect();
+    let imports: Vec<Value> = plan
+        .imports
+        .iter()
+        .map(|object| {
+            json!({
+                "address": object.address,
+                "kind": object.kind,
+                "region": object.region,
+                "id": object.id,
+            })
+        })
+        .collect();
     json!({
         "format_version": JSON_FORMAT_VERSION,
         "stack": plan.stack,
@@ -107,6 +120,9 @@ pub fn render_json(plan: &Plan) -> Value {
         "drift": drift,
         "adopted": adopted,
         "interrupted": interrupted,
+        "moves": plan.moves,
+        "forgets": plan.forgets,
+        "imports": imports,
         "refresh_calls": plan.refresh_calls,
         "policy": plan.policy,
     })
