@@ -7,6 +7,7 @@ mod completions;
 mod dr;
 mod fmt;
 mod graph;
+mod history;
 pub(crate) mod output;
 mod plan;
 mod report;
@@ -48,6 +49,14 @@ pub enum Command {
     State(show::StateArgs),
     /// Record an existing cloud resource in state at a configured address.
     Import(show::ImportArgs),
+    /// List an environment's versions (every apply, destroy, rollback, promote, import, state
+    /// edit and DR operation), newest first.
+    History(history::HistoryArgs),
+    /// Apply the configuration an earlier version recorded (by default the one before the
+    /// current one), and record it as a new version.
+    Rollback(history::RollbackArgs),
+    /// Apply to one environment the artifacts another last applied successfully.
+    Promote(history::PromoteArgs),
     /// Remove a lock left behind by a run that died.
     ForceUnlock(show::ForceUnlockArgs),
     /// Check a stack's configuration (every environment) without touching any cloud.
@@ -84,6 +93,9 @@ pub fn main() -> ExitCode {
         Command::Output(args) => show::run_output(args),
         Command::State(args) => show::run_state(args),
         Command::Import(args) => show::run_import(args),
+        Command::History(args) => history::run_history(args),
+        Command::Rollback(args) => history::run_rollback(args),
+        Command::Promote(args) => history::run_promote(args),
         Command::ForceUnlock(args) => show::run_force_unlock(args),
         Command::Validate(args) => validate::run(args),
         Command::Check(args) => check::run(args),

@@ -2,10 +2,13 @@
 //! it, and break a lock left behind.
 //!
 //! Promise: what state records and what the cloud's ownership tags say agree after every
-//! one of them: an imported object carries this environment's tags, a removed one none.
+//! one of them: an imported object carries this environment's tags, a removed one none. An
+//! import or removal is recorded in the environment's history and the audit log, failed ones
+//! too.
 
 use super::OpsError;
-use super::run::{PlanRequest, Stack};
+use super::history::{Recorder, record_edit};
+use super::run::{Held, PlanRequest, Stack};
 use crate::model::{Owner, TAG_ADDRESS, Tags};
 use crate::provider::{Provider, ProviderError, Retrying};
 use crate::state::{StateDocument, StateResource};
@@ -55,8 +58,20 @@ pub struct Imported {
 /// an object another owner manages, or a state that cannot be written.
 pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
     let stack = Stack::open(&request.stack)?;
+    let mut held = stack.hold(&request.stack.deployment, "import")?;
+    let recorder = Recorder::start_edit("import", held.state.serial);
+    let result = import_held(&stack, &mut held, request).await;
+    record_edit(&stack, &held, recorder, &result)?;
+    result
+}
+
+/// The import of `request` into the held state.
+async fn import_held(
+    stack: &Stack,
+    held: &mut Held,
+    request: &ImportRequest,
+) -> Result<Imported, OpsError> {
     let deployment = &request.stack.deployment;
-    let mut held = stack.hold(deployment, "import")?;
     // Where the environment runs decides which addresses it has (failed over, they are in
     // the failover region).
     let placement = stack.place(deployment, &held.state)?;
@@ -186,6 +201,19 @@ pub async fn state_remove(
 ) -> Result<Removal, OpsError> {
     let stack = Stack::open(request)?;
     let mut held = stack.hold(&request.deployment, "state rm")?;
+    let recorder = Recorder::start_edit("state rm", held.state.serial);
+    let result = remove_held(&stack, &mut held, request, addresses).await;
+    record_edit(&stack, &held, recorder, &result)?;
+    result
+}
+
+/// The removal of `addresses` from the held state.
+async fn remove_held(
+    stack: &Stack,
+    held: &mut Held,
+    request: &PlanRequest,
+    addresses: &[String],
+) -> Result<Removal, OpsError> {
     let mut matching: Vec<StateResource> = Vec::new();
     for wanted in addresses {
         let found: Vec<&StateResource> = held
