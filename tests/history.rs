@@ -326,7 +326,12 @@ fn an_artifact_cannot_be_sensitive() -> TestResult {
 #[test]
 fn the_audit_log_has_a_line_per_command_and_never_a_secret() -> TestResult {
     let stack = Stack::fixture("history")?;
+    // A saved plan in the stack directory holds the secret; it is no source file to record.
+    run(&stack, &["plan", "-e", "staging", "--out", "change.plan"])?;
+    assert!(std::fs::read_to_string(stack.path().join("change.plan"))?.contains(SECRET));
     apply(&stack, "staging", &[])?;
+    // So does the state, which records the launch template's user data.
+    assert!(std::fs::read_to_string(stack.state_path("staging"))?.contains(SECRET));
     apply(&stack, "staging", &["--var", "image=ami-00000002"])?;
     run(
         &stack,
@@ -396,10 +401,6 @@ fn the_audit_log_has_a_line_per_command_and_never_a_secret() -> TestResult {
     let recorded = everything_recorded(&stack)?;
     assert!(!recorded.is_empty());
     assert!(!recorded.contains(SECRET), "a secret reached the history");
-    // The state itself holds the launch template's user data, secret included: the test
-    // would catch a secret if it were copied from there.
-    let state = std::fs::read_to_string(stack.state_path("production"))?;
-    assert!(!state.is_empty());
     Ok(())
 }
 
@@ -455,5 +456,33 @@ fn a_damaged_history_is_refused_and_never_written_over() -> TestResult {
         std::fs::read_to_string(&list)?,
         "{\"environment\": \"staging\", \"versions\": ["
     );
+    Ok(())
+}
+
+#[test]
+fn a_migration_carries_the_history_along_and_is_recorded_in_it() -> TestResult {
+    let stack = Stack::fixture("history")?;
+    apply(&stack, "staging", &[])?;
+    apply(&stack, "staging", &["--var", "image=ami-00000002"])?;
+    run(
+        &stack,
+        &[
+            "state", "migrate", "-e", "staging", "--to", "local", "--path", "moved",
+        ],
+    )?;
+    let moved = stack.path().join("moved");
+    let list: Value = serde_json::from_str(&std::fs::read_to_string(
+        moved.join("history/staging.json"),
+    )?)?;
+    let versions = list["versions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        field(&versions, "operation"),
+        ["apply", "apply", "state migrate"]
+    );
+    assert_eq!(std::fs::read_dir(moved.join("history/objects"))?.count(), 1);
+    let audit = std::fs::read_to_string(moved.join("audit.jsonl"))?;
+    let last: Value = serde_json::from_str(audit.lines().last().unwrap_or_default())?;
+    assert_eq!(last["operation"], "state migrate");
+    assert_eq!(last["version"], 3);
     Ok(())
 }

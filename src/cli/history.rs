@@ -105,45 +105,55 @@ pub fn run_history(args: HistoryArgs) -> ExitCode {
 }
 
 pub fn run_rollback(args: RollbackArgs) -> ExitCode {
-    if let Err(error) = ops::check_allow(&args.run.allow) {
-        return super::report::ops(error);
-    }
-    let mut request = RollbackRequest {
+    let request = RollbackRequest {
         apply: args.run.request(args.stack.request()),
         to: args.to,
     };
-    let approved = args.run.auto_approve;
-    let mut confirm =
-        |plan: &Plan| -> Result<bool, OpsError> { views::apply::confirm(plan, "apply", approved) };
-    let (stop, stop_requested) = tokio::sync::watch::channel(false);
-    request.apply.options.stop = Some(stop_requested);
-    outcome(
-        block_on_stoppable(ops::rollback(&request, &mut confirm, &Progress), Some(stop)),
-        |released| views::history::released(released, "rollback"),
-    )
+    release(Release::Rollback(request), &args.run)
 }
 
 pub fn run_promote(args: PromoteArgs) -> ExitCode {
-    if let Err(error) = ops::check_allow(&args.run.allow) {
-        return super::report::ops(error);
-    }
     let plan = PlanRequest {
         dir: args.dir.clone(),
         environment: args.to.clone(),
         load: args.vars.load_options(),
         ..PlanRequest::default()
     };
-    let mut request = PromoteRequest {
+    let request = PromoteRequest {
         apply: args.run.request(plan),
         from: args.from,
     };
-    let approved = args.run.auto_approve;
+    release(Release::Promote(request), &args.run)
+}
+
+/// A rollback or a promote to run.
+enum Release {
+    Rollback(RollbackRequest),
+    Promote(PromoteRequest),
+}
+
+/// Runs `release` as `cairn apply` runs: the plan shown and confirmed, the first Ctrl-C
+/// letting the calls in flight finish.
+fn release(mut release: Release, run: &RunArgs) -> ExitCode {
+    if let Err(error) = ops::check_allow(&run.allow) {
+        return super::report::ops(error);
+    }
+    let approved = run.auto_approve;
     let mut confirm =
         |plan: &Plan| -> Result<bool, OpsError> { views::apply::confirm(plan, "apply", approved) };
     let (stop, stop_requested) = tokio::sync::watch::channel(false);
-    request.apply.options.stop = Some(stop_requested);
-    outcome(
-        block_on_stoppable(ops::promote(&request, &mut confirm, &Progress), Some(stop)),
-        |released| views::history::released(released, "promote"),
-    )
+    let (apply, verb) = match &mut release {
+        Release::Rollback(request) => (&mut request.apply, "rollback"),
+        Release::Promote(request) => (&mut request.apply, "promote"),
+    };
+    apply.options.stop = Some(stop_requested);
+    let work = async {
+        match &release {
+            Release::Rollback(request) => ops::rollback(request, &mut confirm, &Progress).await,
+            Release::Promote(request) => ops::promote(request, &mut confirm, &Progress).await,
+        }
+    };
+    outcome(block_on_stoppable(work, Some(stop)), |released| {
+        views::history::released(released, verb)
+    })
 }

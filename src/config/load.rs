@@ -86,15 +86,7 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
             BTreeMap::new()
         }
     };
-    let bindings = vec![(
-        "var".to_string(),
-        hcl::Value::Object(
-            variables
-                .iter()
-                .map(|(name, value)| (name.clone(), from_model(value)))
-                .collect(),
-        ),
-    )];
+    let bindings = var_bindings(&variables);
 
     let backend = stack_block.and_then(|block| {
         read_backend(&sources, block, &bindings, dir)
@@ -174,6 +166,19 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
     diagnostics.into_result(config)
 }
 
+/// `var.*` for evaluating the stack and environment blocks.
+fn var_bindings(variables: &BTreeMap<String, crate::model::Value>) -> super::eval::Bindings {
+    vec![(
+        "var".to_string(),
+        hcl::Value::Object(
+            variables
+                .iter()
+                .map(|(name, value)| (name.clone(), from_model(value)))
+                .collect(),
+        ),
+    )]
+}
+
 /// Where a stack keeps its state, read without the rest of the configuration.
 #[derive(Debug, Clone)]
 pub struct StackLocation {
@@ -216,15 +221,7 @@ pub fn locate(dir: &Path, options: &LoadOptions) -> Result<StackLocation, Diagno
         Ok(values) => (values, Diagnostics::new()),
         Err(found) => (BTreeMap::new(), found),
     };
-    let bindings = vec![(
-        "var".to_string(),
-        hcl::Value::Object(
-            variables
-                .iter()
-                .map(|(name, value)| (name.clone(), from_model(value)))
-                .collect(),
-        ),
-    )];
+    let bindings = var_bindings(&variables);
     let backend = read_backend(&sources, stack_block, &bindings, dir);
     let encryption = read_encryption(&sources, stack_block, &bindings, dir);
     match (backend, encryption) {

@@ -4,7 +4,8 @@
 //!
 //! Promises: the values of sensitive variables are never captured (their names are, when a
 //! re-apply needs them given); files given with `--var-file` are never captured (they may hold
-//! secrets, and their values are captured as variable values instead); hidden entries (`.cairn`,
+//! secrets, and their values are captured as variable values instead), nor files the caller's
+//! `skip` recognises (saved plans, which hold attribute values); hidden entries (`.cairn`,
 //! `.git`) are left out. A snapshot read back is checked: a path that would leave the directory
 //! it is written into is refused.
 
@@ -61,19 +62,26 @@ pub enum SnapshotError {
     Variables { detail: String },
 }
 
-/// The snapshot of `config` as loaded with `options`.
+/// The error of failing to `action` `path`.
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError {
+    let path = path.to_path_buf();
+    move |source| SnapshotError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// The snapshot of `config` as loaded with `options`, without the files whose content `skip`
+/// refuses.
 ///
 /// # Errors
 /// A file or directory of the stack cannot be read, or the stack directory is too large.
-pub fn capture(config: &Config, options: &LoadOptions) -> Result<Snapshot, SnapshotError> {
-    let io = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| SnapshotError::Io {
-            action,
-            path,
-            source,
-        }
-    };
+pub fn capture(
+    config: &Config,
+    options: &LoadOptions,
+    skip: &dyn Fn(&[u8]) -> bool,
+) -> Result<Snapshot, SnapshotError> {
     let stack_dir = std::fs::canonicalize(&config.dir).map_err(io("read", &config.dir))?;
     let skipped: BTreeSet<PathBuf> = options
         .var_files
@@ -96,6 +104,10 @@ pub fn capture(config: &Config, options: &LoadOptions) -> Result<Snapshot, Snaps
     let mut files = BTreeMap::new();
     for path in found.difference(&skipped) {
         let content = std::fs::read(path).map_err(io("read", path))?;
+        if skip(&content) {
+            tracing::debug!("`{}` is not recorded in the history", path.display());
+            continue;
+        }
         files.insert(relative(&stack_dir, path), content);
     }
 
@@ -135,11 +147,7 @@ fn walk(
     found: &mut BTreeSet<PathBuf>,
     stack_dir: &Path,
 ) -> Result<(), SnapshotError> {
-    let entries = std::fs::read_dir(directory).map_err(|source| SnapshotError::Io {
-        action: "list",
-        path: directory.to_path_buf(),
-        source,
-    })?;
+    let entries = std::fs::read_dir(directory).map_err(io("list", directory))?;
     for entry in entries.filter_map(Result::ok) {
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
@@ -208,14 +216,6 @@ pub fn materialize(
     variables: &BTreeMap<String, Value>,
     original: &Path,
 ) -> Result<Materialized, SnapshotError> {
-    let io = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| SnapshotError::Io {
-            action,
-            path,
-            source,
-        }
-    };
     let mut depth = 0;
     for path in files.keys() {
         depth = depth.max(checked_depth(path)?);

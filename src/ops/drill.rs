@@ -166,6 +166,26 @@ async fn run_drill(
     )
 }
 
+/// `dr drill teardown`, recorded in the environment's history (failed runs too); see
+/// [`run_tear_down_drill`].
+///
+/// # Errors
+/// As [`run_tear_down_drill`]; [`OpsError::Record`] when the run cannot be recorded.
+pub async fn tear_down_drill(
+    request: &DrillRequest,
+    observer: &dyn ApplyObserver,
+) -> Result<DrillTeardownReport, OpsError> {
+    let recorder = Recorder::start("dr drill teardown", None);
+    let result = run_tear_down_drill(request, observer).await;
+    record_dr(&request.plan, recorder, &result, |report| {
+        format!(
+            "{} resources of the drill in {} destroyed",
+            report.destroyed, report.region
+        )
+    })?;
+    result
+}
+
 /// Tears down a drill left running by `keep`: destroys everything in state `<env>-drill`,
 /// then lists what the drill's ownership tags still find in its regions.
 ///
@@ -177,7 +197,7 @@ async fn run_drill(
 /// # Errors
 /// No DR region or zones, the drill's state cannot be read, or the destroy failed (audited
 /// first).
-pub async fn tear_down_drill(
+async fn run_tear_down_drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<DrillTeardownReport, OpsError> {

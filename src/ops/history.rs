@@ -61,7 +61,7 @@ impl Ending {
         Ending {
             outcome: Outcome::Failed,
             failure: Some(error.to_string()),
-            summary: "stopped before it changed anything".to_string(),
+            summary: "failed".to_string(),
             changes: Changes::default(),
             plan_digest: None,
             state_serial: None,
@@ -131,6 +131,15 @@ fn describe(changes: &Changes) -> String {
     }
 }
 
+/// Whether a file of the stack directory must stay out of the history: a saved plan (it
+/// holds attribute values, sensitive ones among them) or anything sealed with a state key.
+pub(super) fn not_recorded(content: &[u8]) -> bool {
+    matches!(
+        crate::state::encryption::sealed_with(content),
+        Ok(Some(_)) | Err(_)
+    ) || serde_json::from_slice::<crate::plan::PlanFile>(content).is_ok()
+}
+
 /// The SHA-256 of `plan` as saved.
 pub(super) fn plan_digest(plan: &Plan) -> String {
     digest_of(&serde_json::to_vec(plan).unwrap_or_default())
@@ -170,19 +179,21 @@ impl Recorder {
         ending: Ending,
     ) -> Result<Version, OpsError> {
         let operation = self.operation.clone();
-        self.write(backend, stack, environment, ending)
+        self.write(backend, stack, environment, ending, true)
             .map_err(|source| OpsError::Record {
                 operation,
                 source: Box::new(source),
             })
     }
 
+    /// The version, then (when `audited`) the audit line.
     fn write(
         self,
         backend: &dyn StateBackend,
         stack: &str,
         environment: &str,
         ending: Ending,
+        audited: bool,
     ) -> Result<Version, OpsError> {
         let history = History::new(backend, environment);
         // The files first: a version is only ever listed once everything it names is stored.
@@ -216,6 +227,9 @@ impl Recorder {
             state_serial: ending.state_serial,
             source,
         })?;
+        if !audited {
+            return Ok(version);
+        }
         let record = AuditRecord {
             time: self.time,
             operation: self.operation,
@@ -293,33 +307,16 @@ pub(super) fn record_dr<T>(
     result: &Result<T, OpsError>,
     summary: impl FnOnce(&T) -> String,
 ) -> Result<(), OpsError> {
+    let operation = recorder.operation.clone();
     let write = || -> Result<(), OpsError> {
         let located = Located::open(request, &request.environment)?;
         let backend = located.store.backend(&request.environment)?;
-        let history = History::new(backend.as_ref(), &request.environment);
-        let (outcome, failure, summary) = match result {
-            Ok(value) => (Outcome::Succeeded, None, summary(value)),
-            Err(error) => (
-                Outcome::Failed,
-                Some(error.to_string()),
-                "failed".to_string(),
-            ),
+        let ending = match result {
+            Ok(value) => Ending::succeeded(summary(value), None, String::new()),
+            Err(error) => Ending::failed(error, String::new()),
         };
-        history.record(Version {
-            number: 0,
-            time: recorder.time,
-            actor: recorder.actor.clone(),
-            operation: recorder.operation.clone(),
-            summary,
-            changes: Changes::default(),
-            outcome,
-            failure,
-            duration_seconds: recorder.started.elapsed().as_secs_f64(),
-            config_digest: None,
-            plan_digest: None,
-            state_serial: None,
-            source: None,
-        })?;
+        let stack = &located.location.stack;
+        recorder.write(backend.as_ref(), stack, &request.environment, ending, false)?;
         Ok(())
     };
     match write() {
@@ -327,7 +324,7 @@ pub(super) fn record_dr<T>(
         // The operation's own error says more than that of recording it.
         Err(_) if result.is_err() => Ok(()),
         Err(source) => Err(OpsError::Record {
-            operation: recorder.operation.clone(),
+            operation,
             source: Box::new(source),
         }),
     }

@@ -420,6 +420,7 @@ pub(super) async fn apply_recorded(
         Some(crate::config::snapshot::capture(
             &stack.config,
             &request.plan.load,
+            &super::history::not_recorded,
         )?)
     };
     let held = stack.hold(deployment, operation(request))?;

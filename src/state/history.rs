@@ -209,6 +209,38 @@ impl<'a> History<'a> {
         Ok(content)
     }
 
+    /// Copies the environment's versions and every file they recorded to `target` (a
+    /// migration's destination): the files first, then the list, which replaces any list the
+    /// destination had (the source's is the live one). Returns how many versions it copied.
+    ///
+    /// # Errors
+    /// Storage errors on either side, or a damaged list or file in the source.
+    pub fn copy_to(&self, target: &dyn StateBackend) -> Result<usize, StateError> {
+        let versions = self.versions()?;
+        if versions.is_empty() {
+            return Ok(0);
+        }
+        let destination = History::new(target, &self.environment);
+        let digests: std::collections::BTreeSet<&String> = versions
+            .iter()
+            .filter_map(|version| version.source.as_ref())
+            .flat_map(|source| source.files.values())
+            .collect();
+        for digest in digests {
+            destination.store_file(&self.read_file(digest)?)?;
+        }
+        let name = self.list_name();
+        let list = self
+            .backend
+            .read_history(&name)?
+            .ok_or_else(|| StateError::HistoryDamaged {
+                path: self.location(&name),
+                detail: "the list disappeared while it was copied".to_string(),
+            })?;
+        target.write_history(&name, list)?;
+        Ok(versions.len())
+    }
+
     /// Adds `version` as the environment's next version (its `number` is set here) and returns
     /// it as recorded. The caller holds the environment's lock.
     ///
