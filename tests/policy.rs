@@ -967,7 +967,10 @@ fn apply_refuses_policy_errors_unless_allowed_and_records_who_allowed_them() -> 
         .lines()
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
-    assert_eq!(records.len(), 1, "{audit}");
+    // The allowance, then the apply it let through (every apply is audited).
+    assert_eq!(records.len(), 2, "{audit}");
+    assert_eq!(records[1]["operation"], "apply");
+    assert_eq!(records[1]["version"], 1);
     assert_eq!(records[0]["operation"], "apply --allow");
     assert_eq!(records[0]["environment"], "dev");
     assert_eq!(records[0]["outcome"], "allowed CAIRN001, CAIRN004");

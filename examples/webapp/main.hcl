@@ -19,9 +19,12 @@ stack "webapp" {
   }
 }
 
+# The build artifact: `cairn promote --from staging --to production` applies the image
+# staging last applied successfully.
 variable "image" {
-  type    = string
-  default = "ami-12c6146b"
+  type     = string
+  default  = "ami-12c6146b"
+  artifact = true
 }
 
 variable "admin_cidr" {

@@ -8,6 +8,7 @@ mod discover;
 mod dr;
 mod fmt;
 mod graph;
+mod history;
 pub(crate) mod output;
 mod plan;
 mod report;
@@ -51,6 +52,14 @@ pub enum Command {
     Import(show::ImportArgs),
     /// List what no stack owns in an environment's regions; write blocks that import it.
     Discover(discover::DiscoverArgs),
+    /// List an environment's versions (every apply, destroy, rollback, promote, import, state
+    /// edit and DR operation), newest first.
+    History(history::HistoryArgs),
+    /// Apply the configuration an earlier version recorded (by default the one before the
+    /// current one), and record it as a new version.
+    Rollback(history::RollbackArgs),
+    /// Apply to one environment the artifacts another last applied successfully.
+    Promote(history::PromoteArgs),
     /// Remove a lock left behind by a run that died.
     ForceUnlock(show::ForceUnlockArgs),
     /// Check a stack's configuration (every environment) without touching any cloud.
@@ -88,6 +97,9 @@ pub fn main() -> ExitCode {
         Command::State(args) => show::run_state(args),
         Command::Import(args) => show::run_import(args),
         Command::Discover(args) => discover::run(args),
+        Command::History(args) => history::run_history(args),
+        Command::Rollback(args) => history::run_rollback(args),
+        Command::Promote(args) => history::run_promote(args),
         Command::ForceUnlock(args) => show::run_force_unlock(args),
         Command::Validate(args) => validate::run(args),
         Command::Check(args) => check::run(args),

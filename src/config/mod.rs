@@ -21,6 +21,7 @@ pub mod references;
 pub mod regions;
 pub mod removed;
 pub mod schema;
+pub mod snapshot;
 pub mod source;
 pub mod syntax;
 pub mod tree;
@@ -30,7 +31,7 @@ pub mod variables;
 
 pub use diagnostics::{Diagnostic, DiagnosticKind, Diagnostics};
 pub use environment::{Backend, Cloud, DrMode, DrSpec, Environment, RegionSpec, StateEncryption};
-pub use load::load;
+pub use load::{StackLocation, load, locate};
 pub use module::{Module, ModuleCall, Output, Variable};
 pub use policy::{Ignore, PolicySpec};
 pub use source::{Sources, Span};

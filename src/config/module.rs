@@ -19,6 +19,9 @@ pub struct Variable {
     pub type_constraint: TypeConstraint,
     pub default: Option<Attr>,
     pub sensitive: bool,
+    /// `artifact = true`: the value is a build artifact (an image) that `cairn promote`
+    /// carries from one environment to the next as it was applied there.
+    pub artifact: bool,
     pub description: Option<String>,
     pub validations: Vec<Validation>,
     pub span: Span,
@@ -279,11 +282,29 @@ fn read_variable(
             })
         })
         .collect();
+    let sensitive = literal_bool(sources, dir, block, "sensitive", diagnostics);
+    let artifact = literal_bool(sources, dir, block, "artifact", diagnostics);
+    if let (true, true, Some(attr)) = (artifact, sensitive, block.attribute("artifact")) {
+        // A promoted artifact is recorded in the history and shown in plans; a secret is never.
+        diagnostics.push(
+            Diagnostic::at(
+                sources,
+                attr.key_span,
+                format!(
+                    "variable `{}` cannot be both `sensitive` and an `artifact`",
+                    block.name()
+                ),
+            )
+            .expected("an artifact (an image id, a version) that is not a secret")
+            .hint("history records artifact values so that `cairn promote` can carry them; keep secrets out of them"),
+        );
+    }
     Some(Variable {
         name: block.name().to_string(),
         type_constraint,
         default: block.attribute("default").cloned(),
-        sensitive: literal_bool(sources, dir, block, "sensitive", diagnostics),
+        sensitive,
+        artifact,
         description: literal_string(sources, dir, block, "description", diagnostics),
         validations,
         span: block.label_span,

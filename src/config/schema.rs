@@ -122,6 +122,7 @@ pub static VARIABLE: BlockSchema = block(
         optional("type"),
         optional("default"),
         optional("sensitive"),
+        optional("artifact"),
         optional("description"),
     ],
     &[&VALIDATION],

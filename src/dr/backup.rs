@@ -238,6 +238,10 @@ pub async fn run(
         rto_seconds: None,
         rpo_seconds: None,
         kept: false,
+        actor: crate::state::history::current_actor(),
+        version: None,
+        plan_digest: None,
+        changes: None,
     };
     append_audit(audit_log, &record)?;
     result

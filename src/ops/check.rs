@@ -11,7 +11,7 @@ use crate::config::LoadOptions;
 use crate::dr::Deployment;
 use crate::plan::PolicyFinding;
 use crate::policy::{self, Finding, Report};
-use crate::state::{LockInfo, StateBackend};
+use crate::state::StateBackend;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -201,7 +201,6 @@ pub fn record_allowed(
     plan: &crate::plan::Plan,
     allowed: &[PolicyFinding],
 ) -> Result<(), OpsError> {
-    let me = LockInfo::for_this_process("apply");
     let mut rules: Vec<&str> = allowed.iter().map(|hold| hold.rule.as_str()).collect();
     rules.sort_unstable();
     rules.dedup();
@@ -213,7 +212,7 @@ pub fn record_allowed(
         region: &site.region,
         outcome: format!("allowed {}", rules.join(", ")),
         kept: false,
-        actor: format!("{}@{}", me.user, me.host),
+        actor: crate::state::history::current_actor(),
         allowed,
     };
     crate::dr::append_audit(site.log.as_ref(), &record).map_err(|source| OpsError::Audit { source })

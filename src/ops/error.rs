@@ -163,6 +163,35 @@ pub enum OpsError {
         #[source]
         source: DrError,
     },
+    /// The stack's files could not be captured for the history, or a recorded version could
+    /// not be written out to load it again.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Snapshot(#[from] crate::config::snapshot::SnapshotError),
+    /// The operation ran, but its version or audit line could not be recorded.
+    #[error("the {operation} ran, but it could not be recorded in the history: {source}")]
+    #[diagnostic(help("`cairn history` misses this {operation}; the state itself is saved"))]
+    Record {
+        operation: String,
+        #[source]
+        source: Box<OpsError>,
+    },
+    /// `cairn rollback` or `cairn promote` asked for a version the history does not have.
+    #[error("{what}")]
+    #[diagnostic(help("{hint}"))]
+    NoVersion { what: String, hint: String },
+    /// A recorded version needs a sensitive variable that the history never stores.
+    #[error(
+        "version {version} of `{environment}` needs the sensitive variable `{name}`, which the history never stores"
+    )]
+    #[diagnostic(help(
+        "pass `--var {name}=VALUE` or set `CAIRN_VAR_{name}`, as a plan of that configuration would need"
+    ))]
+    SensitiveNeeded {
+        version: u64,
+        environment: String,
+        name: String,
+    },
     /// A command that reads recorded state found none.
     #[error("no state for environment `{environment}` yet: nothing has been applied")]
     #[diagnostic(help("run `cairn apply -e {environment}` first"))]

@@ -1,5 +1,5 @@
 //! Operations: each user-facing verb (plan, apply, destroy, import, state edits, backups,
-//! drills, failover, failback, DR status) as one engine function that wires the pipeline
+//! drills, failover, failback, DR status, history, rollback, promote) as one engine function that wires the pipeline
 //! stages together and returns data for a view.
 //!
 //! This is where config, graph, state, provider, plan, apply and dr meet; the CLI builds an
@@ -19,8 +19,10 @@ mod discover;
 mod drill;
 mod error;
 mod failover;
+mod history;
 mod migrate;
 mod provider;
+mod rollback;
 mod run;
 mod session;
 mod state_ops;
@@ -33,8 +35,10 @@ pub use discover::{DISCOVERABLE, DiscoverRequest, Discovered, configuration, dis
 pub use drill::{DrillRequest, drill, tear_down_drill};
 pub use error::OpsError;
 pub use failover::{MoveRequest, failback, failover};
+pub use history::{HistoryReport, history};
 pub use migrate::{MigrateReport, MigrateRequest, migrate};
 pub use provider::{open_provider, settings_for};
+pub use rollback::{PromoteRequest, Released, RollbackRequest, promote, rollback};
 pub use run::{
     ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan,
 };

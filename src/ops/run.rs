@@ -10,6 +10,7 @@
 use super::OpsError;
 use super::backend::{StateStore, encryption_settings};
 use super::check::{self, AuditSite, PolicyGate};
+use super::history::{Ending, Recorder};
 use super::provider::{open_provider, settings_for};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
 use crate::config::{Config, Diagnostic, Environment, LoadOptions};
@@ -425,19 +426,77 @@ pub async fn apply(
         return apply_saved(file, request, confirm, observer).await;
     }
     let stack = Stack::open(&request.plan)?;
+    let recorded = apply_recorded(&stack, request, confirm, observer, operation(request)).await?;
+    Ok(recorded.outcome)
+}
+
+/// An apply with the version it recorded in the environment's history.
+pub struct Recorded {
+    pub outcome: ApplyOutcome,
+    /// `None` when nothing was executed (no changes, declined, held back by policy).
+    pub version: Option<crate::state::Version>,
+}
+
+/// Applies `stack` as [`apply`] does and records the run as `label` (`apply`, `destroy`,
+/// `rollback to 3`, `promote from staging`) in the environment's history and audit log, with
+/// the stack's files and variable values unless it is a destroy. Runs that fail after the
+/// lock is taken are recorded too; runs that execute nothing are not.
+///
+/// # Errors
+/// As [`apply`]; the failure is recorded first. [`OpsError::Record`] when the run could not
+/// be recorded.
+pub(super) async fn apply_recorded(
+    stack: &Stack,
+    request: &ApplyRequest,
+    confirm: Confirm<'_>,
+    observer: &dyn ApplyObserver,
+    label: &str,
+) -> Result<Recorded, OpsError> {
     let deployment = &request.plan.deployment;
     if request.plan.destroy && stack.environment.protect && !request.force {
         return Err(OpsError::Protected {
             environment: stack.environment.name.clone(),
         });
     }
+    // What a destroy applies is the absence of the configuration: nothing to apply again.
+    let snapshot = if request.plan.destroy {
+        None
+    } else {
+        Some(crate::config::snapshot::capture(
+            &stack.config,
+            &request.plan.load,
+            &super::history::not_recorded,
+        )?)
+    };
     let held = stack.hold(deployment, operation(request))?;
-    let placement = stack.place(deployment, &held.state)?;
-    let provider = stack.provider().await?;
-    apply_held(
-        &stack, held, &placement, request, provider, confirm, observer,
-    )
-    .await
+    let recorder = Recorder::start(label, snapshot);
+    let result = async {
+        let placement = stack.place(deployment, &held.state)?;
+        let provider = stack.provider().await?;
+        apply_placed(
+            stack, &held, &placement, request, provider, confirm, observer,
+        )
+        .await
+    }
+    .await;
+    let region = super::history::primary_region(stack);
+    let ending = match &result {
+        Ok(outcome) => Ending::of_apply(outcome, region),
+        Err(error) => Some(Ending::failed(error, region)),
+    };
+    let version = match ending {
+        Some(ending) => Some(recorder.finish(
+            held.backend.as_ref(),
+            &stack.config.stack,
+            &held.state.environment,
+            ending,
+        )?),
+        None => None,
+    };
+    Ok(Recorded {
+        outcome: result?,
+        version,
+    })
 }
 
 /// Approves every plan, for operations confirmed before they started (a drill, a failover):
@@ -466,6 +525,22 @@ fn operation(request: &ApplyRequest) -> &'static str {
 pub(super) async fn apply_held(
     stack: &Stack,
     held: Held,
+    placement: &Placement,
+    request: &ApplyRequest,
+    provider: Arc<dyn Provider>,
+    confirm: Confirm<'_>,
+    observer: &dyn ApplyObserver,
+) -> Result<ApplyOutcome, OpsError> {
+    apply_placed(
+        stack, &held, placement, request, provider, confirm, observer,
+    )
+    .await
+}
+
+/// As [`apply_held`], leaving the lock to the caller (which records the run under it).
+async fn apply_placed(
+    stack: &Stack,
+    held: &Held,
     placement: &Placement,
     request: &ApplyRequest,
     provider: Arc<dyn Provider>,
@@ -543,13 +618,32 @@ async fn apply_saved(
             location: backend.location(),
         }));
     }
-    let provider = open_provider(&cloud, &plan.environment).await?;
     let held = Held {
         backend,
         state,
         _lock: lock,
     };
-    execute(plan, provider, held, &site, request, confirm, observer).await
+    // A saved plan carries no configuration: its version records none, and a rollback to it
+    // says so.
+    let recorder = Recorder::start(operation(request), None);
+    let result = async {
+        let provider = open_provider(&cloud, &plan.environment).await?;
+        execute(plan, provider, &held, &site, request, confirm, observer).await
+    }
+    .await;
+    let ending = match &result {
+        Ok(outcome) => Ending::of_apply(outcome, site.region.clone()),
+        Err(error) => Some(Ending::failed(error, site.region.clone())),
+    };
+    if let Some(ending) = ending {
+        recorder.finish(
+            held.backend.as_ref(),
+            &held.state.stack,
+            &held.state.environment,
+            ending,
+        )?;
+    }
+    result
 }
 
 /// Asks `confirm` and runs `plan`, saving state through the held backend, unless policy
@@ -558,7 +652,7 @@ async fn apply_saved(
 async fn execute(
     plan: Plan,
     provider: Arc<dyn Provider>,
-    held: Held,
+    held: &Held,
     site: &AuditSite,
     request: &ApplyRequest,
     confirm: Confirm<'_>,
@@ -594,7 +688,15 @@ async fn execute(
     let mut options = request.options.clone();
     options.operation = operation(request).to_string();
     let mut sink = BackendSink(held.backend.as_ref());
-    let report = apply::execute(&plan, provider, held.state, &mut sink, &options, observer).await;
+    let report = apply::execute(
+        &plan,
+        provider,
+        held.state.clone(),
+        &mut sink,
+        &options,
+        observer,
+    )
+    .await;
     Ok(ApplyOutcome {
         plan,
         report: Some(report),

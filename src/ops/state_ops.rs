@@ -3,10 +3,13 @@
 //!
 //! Promise: what state records and what the cloud's ownership tags say agree after every
 //! one of them: an imported object carries this environment's tags, a removed one none.
-//! Neither touches an address an interrupted run left a call unresolved for (apply first).
+//! Neither touches an address an interrupted run left a call unresolved for (apply first). An
+//! import, move or removal is recorded in the environment's history and the audit log, failed
+//! ones too.
 
 use super::OpsError;
-use super::run::{PlanRequest, Stack};
+use super::history::{Recorder, record_edit};
+use super::run::{Held, PlanRequest, Stack};
 use crate::apply::{MoveTag, Release, release, retag};
 use crate::graph::ImportSpec;
 use crate::model::{Address, DesiredResource, Kind, Owner, TAG_ADDRESS};
@@ -59,8 +62,20 @@ pub struct Imported {
 /// an object another owner manages, or a state that cannot be written.
 pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
     let stack = Stack::open(&request.stack)?;
+    let mut held = stack.hold(&request.stack.deployment, "import")?;
+    let recorder = Recorder::start_edit("import", held.state.serial);
+    let result = import_held(&stack, &mut held, request).await;
+    record_edit(&stack, &held, recorder, &result)?;
+    result
+}
+
+/// The import of `request` into the held state.
+async fn import_held(
+    stack: &Stack,
+    held: &mut Held,
+    request: &ImportRequest,
+) -> Result<Imported, OpsError> {
     let deployment = &request.stack.deployment;
-    let mut held = stack.hold(deployment, "import")?;
     // Where the environment runs decides which addresses it has (failed over, they are in
     // the failover region).
     let placement = stack.place(deployment, &held.state)?;
@@ -302,6 +317,19 @@ pub async fn state_remove(
 ) -> Result<Removal, OpsError> {
     let stack = Stack::open(request)?;
     let mut held = stack.hold(&request.deployment, "state rm")?;
+    let recorder = Recorder::start_edit("state rm", held.state.serial);
+    let result = remove_held(&stack, &mut held, request, addresses).await;
+    record_edit(&stack, &held, recorder, &result)?;
+    result
+}
+
+/// The removal of `addresses` from the held state.
+async fn remove_held(
+    stack: &Stack,
+    held: &mut Held,
+    request: &PlanRequest,
+    addresses: &[String],
+) -> Result<Removal, OpsError> {
     for wanted in addresses {
         refuse_pending(&held.state, "state rm", wanted)?;
     }
@@ -385,8 +413,9 @@ pub struct Move {
 /// address, never ones it would delete.
 ///
 /// # Errors
-/// `from` matches nothing in state, a new address is already recorded, a tag rewrite fails
-/// (the state is then left as it was), or the state cannot be written.
+/// `from` matches nothing in state, an interrupted run's call on it is unresolved, a new
+/// address is already recorded, a tag rewrite fails (the state is then left as it was), or
+/// the state cannot be written.
 pub async fn state_move(
     request: &PlanRequest,
     from: &str,
@@ -394,6 +423,20 @@ pub async fn state_move(
 ) -> Result<Vec<Move>, OpsError> {
     let stack = Stack::open(request)?;
     let mut held = stack.hold(&request.deployment, "state mv")?;
+    let recorder = Recorder::start_edit("state mv", held.state.serial);
+    let result = move_held(&stack, &mut held, request, (from, to)).await;
+    record_edit(&stack, &held, recorder, &result)?;
+    result
+}
+
+/// The move of what `from` matches to `to` in the held state.
+async fn move_held(
+    stack: &Stack,
+    held: &mut Held,
+    request: &PlanRequest,
+    (from, to): (&str, &str),
+) -> Result<Vec<Move>, OpsError> {
+    refuse_pending(&held.state, "state mv", from)?;
     let renames: Vec<(Address, Address)> = held
         .state
         .resources

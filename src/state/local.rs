@@ -1,6 +1,7 @@
 //! The local file backend: `<root>/state/<env>.json`, its backup `<env>.json.backup`, its
-//! lock `<env>.lock` and the stack's audit log `<root>/audit.jsonl`, where `<root>` is the
-//! stack's `.cairn` directory by default. With a key set, state and backup are sealed.
+//! lock `<env>.lock`, the stack's audit log `<root>/audit.jsonl` and its history under
+//! `<root>/history/`, where `<root>` is the stack's `.cairn` directory by default. With a key
+//! set, state, backup and history are sealed.
 //!
 //! Promises: writes are atomic and keep the previous version as the backup; a state that is
 //! corrupt, truncated, of a newer format, of another lineage or newer than the document being
@@ -76,6 +77,11 @@ impl LocalBackend {
     /// `<root>/audit.jsonl`: the stack's audit log.
     pub fn audit_path(&self) -> PathBuf {
         self.root.join("audit.jsonl")
+    }
+
+    /// `<root>/history`: the stack's history of versions and the files they recorded.
+    pub fn history_path(&self) -> PathBuf {
+        self.root.join("history")
     }
 
     /// `<env>.json`.
@@ -401,6 +407,41 @@ impl StateBackend for LocalBackend {
                 source,
             }),
         }
+    }
+
+    fn history_location(&self) -> String {
+        self.history_path().display().to_string()
+    }
+
+    fn read_history(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let path = self.history_path().join(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Io {
+                    action: "read",
+                    path,
+                    source,
+                });
+            }
+        };
+        self.encryption
+            .open(bytes)
+            .map(Some)
+            .map_err(|source| StateError::Encryption { path, source })
+    }
+
+    fn write_history(&self, name: &str, bytes: Vec<u8>) -> Result<(), StateError> {
+        let path = self.history_path().join(name);
+        let sealed = self
+            .encryption
+            .seal(bytes)
+            .map_err(|source| StateError::Encryption {
+                path: path.clone(),
+                source,
+            })?;
+        write_atomically(&path, &sealed)
     }
 }
 

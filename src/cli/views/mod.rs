@@ -14,6 +14,7 @@ pub mod backup;
 pub mod check;
 pub mod config;
 pub mod dr;
+pub mod history;
 pub mod plan;
 pub mod sim;
 pub mod state;
