@@ -122,10 +122,15 @@ autoscaling "web" {
   scaling "cpu" {
     target_cpu = 70
   }
+  # A new image reaches a tenth of the servers first, then half, then all, baking two
+  # minutes at each step; 5xx answers from the servers roll it back.
   rollout {
     strategy    = "canary"
     checkpoints = [10, 50, 100]
+    bake        = "2m"
     min_healthy = 90
+    abort_on    = [alarm.web_5xx]
+    timeout     = "5m"
   }
 }
 

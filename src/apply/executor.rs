@@ -14,11 +14,12 @@
 
 use super::concurrency::{Concurrency, LimitChange};
 use super::error::{ApplyError, StepError};
-use super::events::{ApplyEvent, ApplyObserver};
+use super::events::{ApplyEvent, ApplyObserver, RolloutEnd};
 use super::options::ApplyOptions;
 use super::prepare::{Prepared, ProviderCall, idempotency_token, prepare};
 use super::record::{CallOutcome, record_adopted, record_drift, record_outputs, record_step};
 use super::report::ApplyReport;
+use super::rollout::RolloutResult;
 use super::sink::StateSink;
 use crate::model::Address;
 use crate::plan::{Operation, Plan};
@@ -74,10 +75,27 @@ pub async fn execute(
         executor.fatal = Some(error);
         return executor.into_report(started);
     }
+    // Rollouts an earlier apply left unfinished come first: their group must run one
+    // version again before the plan changes anything else (a resumed rollback stops the
+    // apply, whose plan assumed otherwise).
+    if !plan.refresh_only
+        && let Err(error) = executor.roll_out(|rollout| rollout.resume.is_some()).await
+    {
+        executor.fatal = Some(error);
+        return executor.into_report(started);
+    }
     if !plan.refresh_only
         && let Err(error) = executor.run().await
     {
         executor.abandon_in_flight();
+        executor.fatal = Some(error);
+        return executor.into_report(started);
+    }
+    // New rollouts once every step completed: the group runs its new template version, and
+    // the alarms its gates read exist.
+    if !plan.refresh_only
+        && let Err(error) = executor.roll_out(|rollout| rollout.resume.is_none()).await
+    {
         executor.fatal = Some(error);
         return executor.into_report(started);
     }
@@ -187,6 +205,25 @@ struct Executor<'a> {
     fatal: Option<ApplyError>,
     provider_calls: u64,
     retries: u64,
+    rollouts: Vec<RolloutResult>,
+}
+
+impl super::rollout::Ledger for Executor<'_> {
+    fn state(&mut self) -> &mut StateDocument {
+        &mut self.state
+    }
+
+    fn persist(&mut self) -> Result<(), ApplyError> {
+        Executor::persist(self)
+    }
+
+    fn emit(&self, event: ApplyEvent) {
+        Executor::emit(self, event);
+    }
+
+    fn stop(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        self.options.stop.clone()
+    }
 }
 
 impl<'a> Executor<'a> {
@@ -245,7 +282,55 @@ impl<'a> Executor<'a> {
             fatal: None,
             provider_calls: 0,
             retries: 0,
+            rollouts: Vec::new(),
         }
+    }
+
+    /// Runs the plan's rollouts that `which` selects, in address order, unless the apply is
+    /// stopping; a rollout that does not complete is a failure of its group and stops the
+    /// apply.
+    ///
+    /// # Errors
+    /// [`ApplyError::Persist`] as soon as a save fails.
+    async fn roll_out(
+        &mut self,
+        which: impl Fn(&crate::plan::PlannedRollout) -> bool,
+    ) -> Result<(), ApplyError> {
+        let plan = self.plan;
+        for planned in plan.rollouts.iter().filter(|rollout| which(rollout)) {
+            if self.stopping {
+                return Ok(());
+            }
+            // Retries of the rollout's own calls; the executor's scheduling is not involved.
+            let provider = crate::provider::Retrying::wrap(Arc::clone(&self.provider));
+            let result = super::rollout::run(planned, provider.as_ref(), self).await?;
+            self.emit(ApplyEvent::RolloutEnded {
+                address: result.address.clone(),
+                end: result.end.clone(),
+                elapsed: result.elapsed,
+            });
+            match &result.end {
+                RolloutEnd::Completed => {}
+                RolloutEnd::RolledBack { reason } => {
+                    self.failed.push((
+                        planned.address.clone(),
+                        Operation::Update,
+                        format!("rollout rolled back: {reason}"),
+                    ));
+                    self.stopping = true;
+                }
+                RolloutEnd::Failed { reason } => {
+                    self.failed.push((
+                        planned.address.clone(),
+                        Operation::Update,
+                        format!("rollout failed: {reason}"),
+                    ));
+                    self.stopping = true;
+                }
+            }
+            self.rollouts.push(result);
+        }
+        Ok(())
     }
 
     /// Runs steps until none is running and none may start.
@@ -543,6 +628,7 @@ impl<'a> Executor<'a> {
             interrupted: self.interrupted,
             provider_calls: self.provider_calls,
             retries: self.retries,
+            rollouts: self.rollouts,
             elapsed: started.elapsed(),
         }
     }

@@ -24,14 +24,16 @@ mod options;
 mod prepare;
 mod record;
 mod report;
+mod rollout;
 mod sink;
 
 #[cfg(test)]
 mod tests;
 
 pub use error::{ApplyError, StepError};
-pub use events::{ApplyEvent, ApplyObserver, SilentObserver};
+pub use events::{ApplyEvent, ApplyObserver, RolloutEnd, SilentObserver};
 pub use executor::execute;
 pub use options::ApplyOptions;
 pub use report::ApplyReport;
+pub use rollout::RolloutResult;
 pub use sink::StateSink;

@@ -324,6 +324,7 @@ fn plan_for(state: &StateDocument, steps: Vec<Step>) -> Plan {
         refresh_calls: CallCount::default(),
         refresh_only: false,
         policy: Vec::new(),
+        rollouts: Vec::new(),
     }
 }
 

@@ -14,6 +14,7 @@ mod kind;
 pub mod limits;
 mod reference;
 pub mod regions;
+pub mod rollout;
 
 pub use address::Address;
 pub use kind::{AttributeChange, Kind};

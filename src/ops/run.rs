@@ -335,7 +335,11 @@ async fn plan_placed(
         destroy: request.destroy,
         parked_regions: placement.parked_regions.clone(),
     };
-    Ok(plan::plan(desired, &outputs, state, &observed, &options)?)
+    let mut planned = plan::plan(desired, &outputs, state, &observed, &options)?;
+    if !request.destroy {
+        plan::plan_rollouts(&mut planned, &placement.expansion.rollouts, state);
+    }
+    Ok(planned)
 }
 
 /// What to apply: a fresh plan of `plan`, or the saved plan in `plan_file`.

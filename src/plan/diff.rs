@@ -71,6 +71,7 @@ pub fn plan(
         refresh_calls: observed.calls.clone(),
         refresh_only: options.refresh_only,
         policy: Vec::new(),
+        rollouts: Vec::new(),
     };
     if options.refresh_only {
         return Ok(plan);

@@ -13,13 +13,15 @@ mod model;
 mod order;
 mod reconcile;
 mod refresh;
+pub mod rollout;
 mod scope;
 
 pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
 pub use file::{PlanFile, ensure_applicable, load, save, state_digest};
 pub use model::{
-    Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, PolicyFinding,
-    Step, Summary,
+    Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, PlannedRollout,
+    PolicyFinding, Step, Summary,
 };
 pub use refresh::{Observed, RefreshScope, refresh, refresh_scopes};
+pub use rollout::plan_rollouts;

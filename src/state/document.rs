@@ -38,6 +38,9 @@ pub struct StateDocument {
     pub restores: BTreeMap<Address, String>,
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// Rollouts in progress, by autoscaling group address (see [`super::rollout`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollouts: BTreeMap<Address, super::rollout::RolloutRecord>,
     /// Set on the copy left behind by `cairn state migrate`: the state now lives elsewhere,
     /// and this copy is refused for any further use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,6 +62,7 @@ impl StateDocument {
             failover: None,
             restores: BTreeMap::new(),
             history: Vec::new(),
+            rollouts: BTreeMap::new(),
             migrated: None,
         }
     }

@@ -14,6 +14,7 @@ pub mod encryption;
 mod error;
 mod local;
 mod lock;
+pub mod rollout;
 #[cfg(feature = "aws")]
 mod s3;
 
@@ -27,6 +28,7 @@ pub use encryption::{Encryption, EncryptionError, EncryptionSettings};
 pub use error::{StateError, StateOwner};
 pub use local::LocalBackend;
 pub use lock::{LockInfo, StateLock};
+pub use rollout::{RolloutPhase, RolloutRecord};
 #[cfg(feature = "aws")]
 pub use s3::{S3Backend, S3Location};
 

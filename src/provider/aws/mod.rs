@@ -434,6 +434,17 @@ impl Provider for AwsProvider {
         zones::describe(&self.region(region)?).await
     }
 
+    async fn terminate_in_group(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+    ) -> Result<(), ProviderError> {
+        // AWS finds the group from the instance; `group` names it for the sim's check only.
+        let _ = group;
+        autoscaling_group::terminate_instance(&self.region(region)?, instance).await
+    }
+
     fn calls(&self) -> CallCount {
         self.counter.snapshot()
     }

@@ -18,7 +18,8 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "create_before_destroy"}], "summary": {"create", "update", "replace", "delete"}, "drift":
 /// [{"address", "kind", "region", "what", "attributes": {name: {"before", "after"}}}],
 /// "adopted": [{"address", "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
-/// "policy": [{"rule", "severity", "message", "location", "addresses"}]}`.
+/// "policy": [{"rule", "severity", "message", "location", "addresses"}], "rollouts": [...]}`
+/// (see `rollout::json_rollouts`).
 /// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
 pub fn render_json(plan: &Plan) -> Value {
@@ -90,6 +91,7 @@ pub fn render_json(plan: &Plan) -> Value {
         "adopted": adopted,
         "refresh_calls": plan.refresh_calls,
         "policy": plan.policy,
+        "rollouts": super::rollout::json_rollouts(plan),
     })
 }
 

@@ -35,16 +35,23 @@ pub fn summary_line(plan: &Plan) -> String {
                 .to_string()
         };
     }
-    if plan.changes.is_empty() && plan.adopted.is_empty() {
+    if plan.changes.is_empty() && plan.adopted.is_empty() && plan.rollouts.is_empty() {
         return "No changes. Your infrastructure matches the configuration.".to_string();
     }
     let summary = plan.summary();
-    format!(
+    let mut line = format!(
         "Plan: {} to add, {} to change, {} to destroy.",
         summary.create + summary.replace,
         summary.update,
         summary.delete + summary.replace
-    )
+    );
+    if !plan.rollouts.is_empty() {
+        line.push_str(&format!(
+            " {} to roll out.",
+            crate::cli::views::counted(plan.rollouts.len(), "group")
+        ));
+    }
+    line
 }
 
 /// Renders `plan` as text, ending with a newline; its policy findings follow the summary.
@@ -79,6 +86,7 @@ pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
             render_change(&mut out, plan, change, &painter);
         }
     }
+    super::rollout::render_rollouts(&mut out, plan, &painter);
     let _ = writeln!(
         out,
         "{}",
