@@ -75,11 +75,30 @@ pub async fn execute(
         executor.fatal = Some(error);
         return executor.into_report(started);
     }
+    // The records of new rollouts, saved before the group's update step can run: from then
+    // on a killed process leaves a rollout the next apply resumes, never a group that state
+    // calls done while its instances run the old version.
+    if !plan.refresh_only && plan.rollouts.iter().any(|rollout| rollout.resume.is_none()) {
+        for planned in plan
+            .rollouts
+            .iter()
+            .filter(|rollout| rollout.resume.is_none())
+        {
+            executor
+                .state
+                .rollouts
+                .insert(planned.address.clone(), super::rollout::record(planned));
+        }
+        if let Err(error) = executor.persist() {
+            executor.fatal = Some(error);
+            return executor.into_report(started);
+        }
+    }
     // Rollouts an earlier apply left unfinished come first: their group must run one
     // version again before the plan changes anything else (a resumed rollback stops the
     // apply, whose plan assumed otherwise).
     if !plan.refresh_only
-        && let Err(error) = executor.roll_out(|rollout| rollout.resume.is_some()).await
+        && let Err(error) = executor.roll_out(|rollout| rollout.first).await
     {
         executor.fatal = Some(error);
         return executor.into_report(started);
@@ -94,10 +113,22 @@ pub async fn execute(
     // New rollouts once every step completed: the group runs its new template version, and
     // the alarms its gates read exist.
     if !plan.refresh_only
-        && let Err(error) = executor.roll_out(|rollout| rollout.resume.is_none()).await
+        && let Err(error) = executor.roll_out(|rollout| !rollout.first).await
     {
         executor.fatal = Some(error);
         return executor.into_report(started);
+    }
+    // A group that is gone (destroyed) has no rollout left to resume.
+    let resources = &executor.state.resources;
+    let gone: Vec<Address> = executor
+        .state
+        .rollouts
+        .keys()
+        .filter(|address| !resources.contains_key(*address))
+        .cloned()
+        .collect();
+    for address in gone {
+        executor.state.rollouts.remove(&address);
     }
     executor.unresolved_outputs = record_outputs(&mut executor.state, &plan.outputs);
     let entry = executor.history_entry();

@@ -133,14 +133,26 @@ pub(super) async fn run(
         waited: Duration::ZERO,
     };
 
-    let record = match ledger.state().rollouts.get(&planned.address).cloned() {
-        Some(record) => record,
-        None => match driver.begin().await {
-            Ok(record) => record,
+    let mut record = ledger
+        .state()
+        .rollouts
+        .get(&planned.address)
+        .cloned()
+        .unwrap_or_else(|| record(planned));
+    // After the plan's steps the group runs the version being rolled out: that is the target,
+    // whatever the record said before (a reference not yet known, an older target).
+    if !planned.first || crate::model::contains_reference(&record.to_version) {
+        match driver.read().await {
+            Ok(live) => {
+                record.to_version = live
+                    .attributes
+                    .get("launch_template_version")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+            }
             Err(reason) => return Ok(result(RolloutEnd::Failed { reason }, 0)),
-        },
-    };
-    let mut record = record;
+        }
+    }
     ledger.emit(ApplyEvent::RolloutStarted {
         address: planned.address.clone(),
         strategy: record.spec.strategy,
@@ -248,6 +260,25 @@ pub(super) async fn run(
     }
 }
 
+/// The record of a rollout about to start: written before the plan's steps, so that a
+/// process killed from the group's update on leaves a rollout the next apply resumes.
+pub(super) fn record(planned: &PlannedRollout) -> RolloutRecord {
+    RolloutRecord {
+        region: planned.region.clone(),
+        spec: planned.spec.clone(),
+        capacity: planned.capacity,
+        min: planned.min,
+        max: planned.max,
+        from_version: planned.from_version.clone(),
+        to_version: planned.to_version.clone(),
+        targets: planned.targets.clone(),
+        step: 0,
+        phase: RolloutPhase::Forward,
+        reason: None,
+        started: chrono::Utc::now().to_rfc3339(),
+    }
+}
+
 fn save(
     ledger: &mut dyn Ledger,
     address: &Address,
@@ -277,32 +308,6 @@ struct Driver<'a> {
 impl Driver<'_> {
     fn region(&self) -> &str {
         &self.planned.region
-    }
-
-    /// The record of a fresh rollout: the group as the plan's update left it runs the new
-    /// version, which is what is rolled out.
-    async fn begin(&mut self) -> Result<RolloutRecord, Abort> {
-        let live = self.read().await?;
-        let to_version = live
-            .attributes
-            .get("launch_template_version")
-            .cloned()
-            .unwrap_or(Value::Null);
-        Ok(RolloutRecord {
-            region: self.planned.region.clone(),
-            group: self.group.clone(),
-            spec: self.planned.spec.clone(),
-            capacity: self.planned.capacity,
-            min: count(&live.attributes, "min").min(self.planned.capacity),
-            max: self.planned.max,
-            from_version: self.planned.from_version.clone(),
-            to_version,
-            targets: self.planned.targets.clone(),
-            step: 0,
-            phase: RolloutPhase::Forward,
-            reason: None,
-            started: chrono::Utc::now().to_rfc3339(),
-        })
     }
 
     async fn read(&self) -> Result<LiveResource, Abort> {

@@ -63,6 +63,8 @@ pub struct PlannedRollout {
     pub spec: RolloutSpec,
     /// Instances the group runs outside a rollout.
     pub capacity: u32,
+    /// The group's `min` as configured.
+    pub min: u32,
     /// The group's `max` as configured.
     pub max: u32,
     /// The launch template version the instances run now.
@@ -76,6 +78,11 @@ pub struct PlannedRollout {
     /// record): the direction it was going, and the step it had reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<(RolloutPhase, usize)>,
+    /// Whether it runs before the plan's steps: a resumed rollout whose group the plan does
+    /// not move to another version (the group must run one version before anything else
+    /// changes). A new rollout, or one the plan moves on to a newer version, runs after them.
+    #[serde(default)]
+    pub first: bool,
 }
 
 /// One policy finding, as a plan keeps it.

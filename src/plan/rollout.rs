@@ -14,7 +14,7 @@
 use super::{ChangeAction, Plan, PlannedRollout};
 use crate::model::rollout::{RolloutSpec, RolloutStrategy};
 use crate::model::{Address, Attributes, Kind, Value};
-use crate::state::StateDocument;
+use crate::state::{RolloutPhase, StateDocument};
 use std::collections::BTreeMap;
 
 /// Adds to `plan` the rollouts it implies: the unfinished ones of `state` first, then those of
@@ -27,21 +27,33 @@ pub fn plan_rollouts(
     if plan.refresh_only {
         return;
     }
-    let mut rollouts: Vec<PlannedRollout> = state
-        .rollouts
-        .iter()
-        .map(|(address, record)| PlannedRollout {
+    let mut rollouts = Vec::new();
+    for (address, record) in &state.rollouts {
+        // The plan moves the group on to another version: the rollout resumes towards it
+        // once the plan's update is done, from the version the instances ran before.
+        let moved = plan.changes.iter().find(|change| {
+            &change.address == address
+                && change.action == ChangeAction::Update
+                && change.before.as_ref().map(version) != change.after.as_ref().map(version)
+        });
+        let forward = record.phase == RolloutPhase::Forward;
+        rollouts.push(PlannedRollout {
             address: address.clone(),
             region: record.region.clone(),
             spec: record.spec.clone(),
             capacity: record.capacity,
+            min: record.min,
             max: record.max,
             from_version: record.from_version.clone(),
-            to_version: record.to_version.clone(),
+            to_version: match moved.and_then(|change| change.after.as_ref()) {
+                Some(after) if forward => version(after),
+                _ => record.to_version.clone(),
+            },
             targets: record.targets.clone(),
             resume: Some((record.phase, record.step)),
-        })
-        .collect();
+            first: !(forward && moved.is_some()),
+        });
+    }
     for change in &plan.changes {
         if change.kind != Kind::AutoscalingGroup
             || change.action != ChangeAction::Update
@@ -69,11 +81,13 @@ pub fn plan_rollouts(
             region: change.region.clone(),
             spec: spec.clone(),
             capacity,
+            min: count(after, "min").unwrap_or(capacity).min(capacity),
             max: count(after, "max").unwrap_or(capacity).max(capacity),
             from_version,
             to_version,
             targets: targets(spec, capacity),
             resume: None,
+            first: false,
         });
     }
     rollouts.sort_by(|left, right| left.address.cmp(&right.address));

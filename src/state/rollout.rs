@@ -24,8 +24,6 @@ pub enum RolloutPhase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RolloutRecord {
     pub region: String,
-    /// The group's cloud id (its name).
-    pub group: String,
     pub spec: RolloutSpec,
     /// Instances the group runs when no rollout is in progress.
     pub capacity: u32,
