@@ -169,7 +169,7 @@ pub(super) async fn run(
             save(ledger, &planned.address, &record)?;
             let step_started = Instant::now();
             let target = record.targets[step];
-            let outcome = driver.step(&record, target, true).await;
+            let outcome = driver.step(&mut record, target, true, ledger).await;
             match outcome {
                 Ok((old, new)) => {
                     steps_done += 1;
@@ -219,11 +219,13 @@ pub(super) async fn run(
         reason: reason.clone(),
     });
     let step_started = Instant::now();
-    let back = async {
-        driver.set_version(&record.from_version).await?;
-        driver.step(&record, record.capacity, false).await
-    }
-    .await;
+    let back = match driver.set_version(&record.from_version).await {
+        Ok(()) => {
+            let capacity = record.capacity;
+            driver.step(&mut record, capacity, false, ledger).await
+        }
+        Err(failure) => Err(failure),
+    };
     match back {
         Ok((old, new)) => {
             // The step counted the old version as the one it brings in.
@@ -274,6 +276,8 @@ pub(super) fn record(planned: &PlannedRollout) -> RolloutRecord {
         targets: planned.targets.clone(),
         step: 0,
         phase: RolloutPhase::Forward,
+        launched: Vec::new(),
+        relaunched: Vec::new(),
         reason: None,
         started: chrono::Utc::now().to_rfc3339(),
     }
@@ -409,28 +413,30 @@ impl Driver<'_> {
         Ok(())
     }
 
-    /// One step: `target` instances of the record's version for this direction, the rest of
-    /// capacity old. Returns the healthy old and new instances at its end.
+    /// One step: `target` instances of the version this direction brings in (the new one
+    /// going forward, the old one rolling back), the rest of capacity the other. Instances
+    /// the step sees appear are recorded as launched by the rollout (saved at once), because
+    /// what a cloud reports an instance runs is not always true (moto reports the group's
+    /// first version for every instance). Returns the healthy old and new instances at its
+    /// end, as this direction counts them.
     async fn step(
         &mut self,
-        record: &RolloutRecord,
+        record: &mut RolloutRecord,
         target: u32,
         gated: bool,
+        ledger: &mut dyn Ledger,
     ) -> Result<(usize, usize), Abort> {
-        let version = version_text(if gated {
-            &record.to_version
-        } else {
-            &record.from_version
-        });
         let capacity = record.capacity as usize;
         let target = target as usize;
         let bounds = (record.min, record.max);
         let (live, members) = self.members().await?;
-        let (new, mut old): (Vec<&Member>, Vec<&Member>) =
-            members.iter().partition(|member| member.version == version);
+        let (new, mut old): (Vec<&Member>, Vec<&Member>) = members
+            .iter()
+            .partition(|member| brought_in(record, gated, member));
         // Unhealthy old instances go first: they serve nobody.
         old.sort_by_key(|member| (member.healthy, member.id.clone()));
         let need = target.saturating_sub(new.len());
+        let known: Vec<String> = members.iter().map(|member| member.id.clone()).collect();
 
         // (1) What min_healthy spares goes before anything is launched (rolling only).
         let spare = match record.spec.strategy {
@@ -456,9 +462,20 @@ impl Driver<'_> {
         self.waited = Duration::ZERO;
         loop {
             let (_, members) = self.members().await?;
+            let appeared: Vec<String> = members
+                .iter()
+                .filter(|member| !known.contains(&member.id))
+                .filter(|member| !record.launched(gated).contains(&member.id))
+                .map(|member| member.id.clone())
+                .collect();
+            if !appeared.is_empty() {
+                record.launched_mut(gated).extend(appeared);
+                save(ledger, &self.planned.address, record)
+                    .map_err(|error| format!("saving state failed: {error}"))?;
+            }
             let healthy = members
                 .iter()
-                .filter(|member| member.version == version && member.healthy)
+                .filter(|member| brought_in(record, gated, member) && member.healthy)
                 .count();
             if healthy >= target {
                 break;
@@ -482,7 +499,7 @@ impl Driver<'_> {
         let (live, members) = self.members().await?;
         let mut old: Vec<&Member> = members
             .iter()
-            .filter(|member| member.version != version)
+            .filter(|member| !brought_in(record, gated, member))
             .collect();
         old.sort_by_key(|member| (member.healthy, member.id.clone()));
         let excess = members.len().saturating_sub(capacity).min(old.len());
@@ -500,15 +517,13 @@ impl Driver<'_> {
                 .await?;
         }
         let (_, members) = self.members().await?;
-        let new_healthy = members
-            .iter()
-            .filter(|member| member.version == version && member.healthy)
-            .count();
-        let old_healthy = members
-            .iter()
-            .filter(|member| member.version != version && member.healthy)
-            .count();
-        Ok((old_healthy, new_healthy))
+        let healthy = |wanted: bool| {
+            members
+                .iter()
+                .filter(|member| brought_in(record, gated, member) == wanted && member.healthy)
+                .count()
+        };
+        Ok((healthy(false), healthy(true)))
     }
 
     /// Waits `seconds` on the cloud's clock, checking the gates at every poll.
@@ -601,6 +616,20 @@ impl Driver<'_> {
         }
         state.rollouts.remove(&self.planned.address);
         Ok(())
+    }
+}
+
+/// Whether `member` runs the version a step brings in: the new one going forward (`gated`),
+/// the old one rolling back. Instances the rollout saw launch count by their id; the others
+/// by the version the cloud reports, except that an instance launched going forward is never
+/// taken for an old one.
+fn brought_in(record: &RolloutRecord, forward: bool, member: &Member) -> bool {
+    let version = |value: &Value| version_text(value) == member.version;
+    if forward {
+        record.launched.contains(&member.id) || version(&record.to_version)
+    } else {
+        record.relaunched.contains(&member.id)
+            || (version(&record.from_version) && !record.launched.contains(&member.id))
     }
 }
 

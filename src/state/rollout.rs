@@ -41,9 +41,35 @@ pub struct RolloutRecord {
     /// The step being run (an index into `targets`).
     pub step: usize,
     pub phase: RolloutPhase,
+    /// Instances seen launching while going forward (they run the new version).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub launched: Vec<String>,
+    /// Instances seen launching while rolling back (they run the old version).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relaunched: Vec<String>,
     /// Why the rollout is rolling back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// RFC 3339 time the rollout started.
     pub started: String,
+}
+
+impl RolloutRecord {
+    /// The instances seen launching in one direction (`forward`, or rolling back).
+    pub fn launched(&self, forward: bool) -> &[String] {
+        if forward {
+            &self.launched
+        } else {
+            &self.relaunched
+        }
+    }
+
+    /// The same, to add to.
+    pub fn launched_mut(&mut self, forward: bool) -> &mut Vec<String> {
+        if forward {
+            &mut self.launched
+        } else {
+            &mut self.relaunched
+        }
+    }
 }
