@@ -419,3 +419,45 @@ fn rollout_settings_that_do_not_fit_the_strategy_are_refused_with_their_place() 
     }
     Ok(())
 }
+
+#[test]
+fn apply_json_prints_the_plan_each_rollout_step_and_a_summary_as_lines() -> TestResult {
+    let stack = applied("staging")?;
+    let image = format!("image={NEW_IMAGE}");
+    let output = stack
+        .cairn(&[
+            "apply",
+            "-e",
+            "staging",
+            "--var",
+            &image,
+            "--auto-approve",
+            "--json",
+        ])?
+        .output()?;
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let lines: Vec<Value> = stdout_of(&output)
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    assert_eq!(lines[0]["type"], "plan");
+    assert_eq!(
+        lines[0]["plan"]["rollouts"][0]["steps"],
+        serde_json::json!([1, 2])
+    );
+    let steps: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["type"] == "rollout_step")
+        .collect();
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[0]["target"], 1);
+    assert_eq!(steps[0]["old_healthy"], 1);
+    assert_eq!(steps[0]["new_healthy"], 1);
+    assert_eq!(steps[1]["new_healthy"], 2);
+    let summary = lines.last().ok_or("no lines")?;
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["succeeded"], true);
+    assert_eq!(summary["rollouts"][0]["outcome"], "completed");
+    assert_eq!(summary["rollouts"][0]["steps_done"], 2);
+    Ok(())
+}

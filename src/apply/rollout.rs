@@ -65,7 +65,6 @@ pub struct RolloutResult {
 #[derive(Debug, Clone)]
 struct Member {
     id: String,
-    version: String,
     healthy: bool,
 }
 
@@ -335,11 +334,6 @@ impl Driver<'_> {
                         let text = |name: &str| instance.get(name).and_then(Value::as_str);
                         Some(Member {
                             id: text("id")?.to_string(),
-                            version: version_text(
-                                instance
-                                    .get("launch_template_version")
-                                    .unwrap_or(&Value::Null),
-                            ),
                             healthy: text("state") == Some("running")
                                 && text("health") == Some("healthy"),
                         })
@@ -619,17 +613,15 @@ impl Driver<'_> {
     }
 }
 
-/// Whether `member` runs the version a step brings in: the new one going forward (`gated`),
-/// the old one rolling back. Instances the rollout saw launch count by their id; the others
-/// by the version the cloud reports, except that an instance launched going forward is never
-/// taken for an old one.
+/// Whether `member` runs the version a step brings in: the new one going forward (`forward`),
+/// the old one rolling back. Told by the instances the rollout saw launch, never by the
+/// version the cloud reports: moto reports the group's current version for every instance,
+/// and before the rollout launched anything every instance of the group runs the old one.
 fn brought_in(record: &RolloutRecord, forward: bool, member: &Member) -> bool {
-    let version = |value: &Value| version_text(value) == member.version;
     if forward {
-        record.launched.contains(&member.id) || version(&record.to_version)
+        record.launched.contains(&member.id)
     } else {
-        record.relaunched.contains(&member.id)
-            || (version(&record.from_version) && !record.launched.contains(&member.id))
+        record.relaunched.contains(&member.id) || !record.launched.contains(&member.id)
     }
 }
 
@@ -640,13 +632,4 @@ fn count(attributes: &Attributes, name: &str) -> u32 {
         .and_then(Value::as_u64)
         .and_then(|value| u32::try_from(value).ok())
         .unwrap_or_default()
-}
-
-/// A launch template version as text (`3`, `$Latest`), to compare instances with the group.
-fn version_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
