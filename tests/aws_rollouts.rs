@@ -44,6 +44,25 @@ boto3.client("cloudwatch").set_alarm_state(
 print(json.dumps({}))
 "#;
 
+/// The example without user data. Moto keeps the user data of a launch template version made
+/// by CreateLaunchTemplateVersion in a form its own autoscaling code refuses (an assertion,
+/// answered with HTTP 500) as soon as a group launches from that version; real AWS launches
+/// it. The rollout itself is the same either way.
+fn copy_without_user_data() -> Webapp {
+    let copy = copy_webapp();
+    let module = copy.dir.join("../../modules/web-tier/main.hcl");
+    let main = copy.dir.join("main.hcl");
+    for (file, line) in [
+        (&module, "  user_data     = var.user_data\n"),
+        (&main, "  user_data     = local.user_data\n"),
+    ] {
+        let text = fs_err::read_to_string(file).unwrap_or_else(|error| panic!("{error}"));
+        assert!(text.contains(line), "{line} not in {}", file.display());
+        fs_err::write(file, text.replace(line, "")).unwrap_or_else(|error| panic!("{error}"));
+    }
+    copy
+}
+
 fn servers(copy: &Webapp) -> (Vec<(String, String)>, Value) {
     let found = boto3(SERVERS, &[&copy.stack]);
     let images = found["images"]
@@ -73,7 +92,7 @@ fn apply_new_image(copy: &Webapp, bake: &str) -> std::process::Command {
 
 #[test]
 fn a_canary_rollout_replaces_every_server_with_the_new_image() {
-    let copy = copy_webapp();
+    let copy = copy_without_user_data();
     copy.cairn(&["apply", "-e", "aws", "--auto-approve", "--var", "bake=1s"]);
     let (before, _) = servers(&copy);
     assert_eq!(before.len(), 2, "{before:?}");
@@ -129,7 +148,7 @@ fn a_canary_rollout_replaces_every_server_with_the_new_image() {
 
 #[test]
 fn an_abort_on_alarm_forced_during_bake_rolls_back_to_the_old_image() {
-    let copy = copy_webapp();
+    let copy = copy_without_user_data();
     copy.cairn(&["apply", "-e", "aws", "--auto-approve", "--var", "bake=10m"]);
     let (before, _) = servers(&copy);
 
