@@ -19,7 +19,7 @@
 use super::ambiguity::{Search, adopt, look_for};
 use super::concurrency::{Concurrency, LimitChange};
 use super::error::{ApplyError, StepError};
-use super::events::{ApplyEvent, ApplyObserver};
+use super::events::{ApplyEvent, ApplyObserver, RolloutEnd};
 use super::forget::run_forgets;
 use super::import::run_imports;
 use super::moves::run_moves;
@@ -29,6 +29,7 @@ use super::record::{
     CallOutcome, record_adopted, record_drift, record_outputs, record_resolved, record_step,
 };
 use super::report::ApplyReport;
+use super::rollout::RolloutResult;
 use super::sink::StateSink;
 use crate::model::{Address, Owner};
 use crate::plan::{Operation, Plan};
@@ -142,6 +143,35 @@ pub async fn execute(
     executor.dirty |= record_drift(&mut executor.state, &plan.drift);
     executor.dirty |= record_resolved(&mut executor.state, &plan.interrupted);
     // A refresh-only plan sends nothing; the final save below records what it found.
+    // The records of new rollouts, saved before the group's update step can run: from then
+    // on a killed process leaves a rollout the next apply resumes, never a group that state
+    // calls done while its instances run the old version.
+    if !plan.refresh_only && plan.rollouts.iter().any(|rollout| rollout.resume.is_none()) {
+        for planned in plan
+            .rollouts
+            .iter()
+            .filter(|rollout| rollout.resume.is_none())
+        {
+            executor
+                .state
+                .rollouts
+                .insert(planned.address.clone(), super::rollout::record(planned));
+        }
+        if let Err(error) = executor.persist() {
+            executor.fatal = Some(error);
+            return executor.into_report(started);
+        }
+    }
+    // Rollouts an earlier apply left unfinished come first: their group must run one
+    // version again before the plan changes anything else (a resumed rollback stops the
+    // apply, whose plan assumed otherwise).
+    if !plan.refresh_only
+        && let Err(error) = executor.roll_out(|rollout| rollout.first).await
+    {
+        executor.fatal = Some(error);
+        executor.flush_events();
+        return executor.into_report(started);
+    }
     if !plan.refresh_only
         && let Err(error) = executor.run().await
     {
@@ -149,6 +179,27 @@ pub async fn execute(
         executor.fatal = Some(error);
         executor.flush_events();
         return executor.into_report(started);
+    }
+    // New rollouts once every step completed: the group runs its new template version, and
+    // the alarms its gates read exist.
+    if !plan.refresh_only
+        && let Err(error) = executor.roll_out(|rollout| !rollout.first).await
+    {
+        executor.fatal = Some(error);
+        executor.flush_events();
+        return executor.into_report(started);
+    }
+    // A group that is gone (destroyed) has no rollout left to resume.
+    let resources = &executor.state.resources;
+    let gone: Vec<Address> = executor
+        .state
+        .rollouts
+        .keys()
+        .filter(|address| !resources.contains_key(*address))
+        .cloned()
+        .collect();
+    for address in gone {
+        executor.state.rollouts.remove(&address);
     }
     executor.unresolved_outputs = record_outputs(&mut executor.state, &plan.outputs);
     let entry = executor.history_entry();
@@ -282,6 +333,27 @@ struct Executor<'a> {
     fatal: Option<ApplyError>,
     provider_calls: u64,
     retries: u64,
+    rollouts: Vec<RolloutResult>,
+}
+
+impl super::rollout::Ledger for Executor<'_> {
+    fn state(&mut self) -> &mut StateDocument {
+        &mut self.state
+    }
+
+    fn persist(&mut self) -> Result<(), ApplyError> {
+        Executor::persist(self)
+    }
+
+    /// A rollout's events are told at once: each follows the save of its step, and a rollout
+    /// runs outside the executor's rounds.
+    fn emit(&self, event: ApplyEvent) {
+        self.observer.on_event(&event);
+    }
+
+    fn stop(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        self.options.stop.clone()
+    }
 }
 
 impl<'a> Executor<'a> {
@@ -358,7 +430,56 @@ impl<'a> Executor<'a> {
             fatal: None,
             provider_calls: 0,
             retries: 0,
+            rollouts: Vec::new(),
         }
+    }
+
+    /// Runs the plan's rollouts that `which` selects, in address order, unless the apply is
+    /// stopping; a rollout that does not complete is a failure of its group and stops the
+    /// apply.
+    ///
+    /// # Errors
+    /// [`ApplyError::Persist`] as soon as a save fails.
+    async fn roll_out(
+        &mut self,
+        which: impl Fn(&crate::plan::PlannedRollout) -> bool,
+    ) -> Result<(), ApplyError> {
+        let plan = self.plan;
+        for planned in plan.rollouts.iter().filter(|rollout| which(rollout)) {
+            if self.stopping {
+                return Ok(());
+            }
+            // Retries of the rollout's own calls; the executor's scheduling is not involved.
+            let provider = crate::provider::Retrying::wrap(Arc::clone(&self.provider));
+            let result = super::rollout::run(planned, provider.as_ref(), self).await?;
+            self.emit(ApplyEvent::RolloutEnded {
+                address: result.address.clone(),
+                end: result.end.clone(),
+                elapsed: result.elapsed,
+            });
+            self.flush_events();
+            match &result.end {
+                RolloutEnd::Completed => {}
+                RolloutEnd::RolledBack { reason } => {
+                    self.failed.push((
+                        planned.address.clone(),
+                        Operation::Update,
+                        format!("rollout rolled back: {reason}"),
+                    ));
+                    self.stopping = true;
+                }
+                RolloutEnd::Failed { reason } => {
+                    self.failed.push((
+                        planned.address.clone(),
+                        Operation::Update,
+                        format!("rollout failed: {reason}"),
+                    ));
+                    self.stopping = true;
+                }
+            }
+            self.rollouts.push(result);
+        }
+        Ok(())
     }
 
     /// Runs steps until none is running and none may start.
@@ -779,6 +900,7 @@ impl<'a> Executor<'a> {
             interrupted: self.interrupted,
             provider_calls: self.provider_calls,
             retries: self.retries,
+            rollouts: self.rollouts,
             elapsed: started.elapsed(),
         }
     }

@@ -38,17 +38,19 @@ mod options;
 mod prepare;
 mod record;
 mod report;
+mod rollout;
 mod sink;
 
 #[cfg(test)]
 mod tests;
 
 pub use error::{ApplyError, StepError};
-pub use events::{ApplyEvent, ApplyObserver, SilentObserver};
+pub use events::{ApplyEvent, ApplyObserver, RolloutEnd, SilentObserver};
 pub use executor::execute;
 pub use forget::{ForgetError, Release, release};
 pub use import::ImportError;
 pub use moves::{MoveError, MoveTag, retag};
 pub use options::ApplyOptions;
 pub use report::ApplyReport;
+pub use rollout::RolloutResult;
 pub use sink::StateSink;

@@ -386,6 +386,7 @@ fn plan_for(state: &StateDocument, steps: Vec<Step>) -> Plan {
         refresh_only: false,
         interrupted: Vec::new(),
         policy: Vec::new(),
+        rollouts: Vec::new(),
     }
 }
 

@@ -47,6 +47,11 @@ pub struct ApplyArgs {
     /// recorded in the audit log with who ran it.
     #[arg(long = "allow", value_name = "RULE", value_delimiter = ',')]
     pub allow: Vec<String>,
+
+    /// Print JSON lines instead of text: the plan, each step and rollout step as it happens,
+    /// and a summary (needs `--auto-approve` or a saved plan).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Destroy everything cairn manages in an environment.
@@ -96,7 +101,32 @@ pub fn run_apply(args: ApplyArgs) -> ExitCode {
     request.plan.target = args.target;
     request.plan.exclude = args.exclude;
     request.plan.refresh_only = args.refresh_only;
+    if args.json {
+        return execute_json(request, args.auto_approve);
+    }
     execute(request, args.auto_approve, "apply")
+}
+
+/// `cairn apply --json`: nobody is asked anything, so the apply must be approved already.
+fn execute_json(mut request: ApplyRequest, auto_approve: bool) -> ExitCode {
+    let approved = auto_approve || request.plan_file.is_some();
+    let mut confirm = |plan: &Plan| -> Result<bool, OpsError> {
+        views::apply_json::plan(plan);
+        if approved {
+            Ok(true)
+        } else {
+            Err(OpsError::NoConfirmation)
+        }
+    };
+    let (stop, stop_requested) = tokio::sync::watch::channel(false);
+    request.options.stop = Some(stop_requested);
+    outcome(
+        block_on_stoppable(
+            ops::apply(&request, &mut confirm, &views::apply_json::JsonProgress),
+            Some(stop),
+        ),
+        views::apply_json::finished,
+    )
 }
 
 pub fn run_destroy(args: DestroyArgs) -> ExitCode {

@@ -251,7 +251,13 @@ static ROLLOUT: BlockSchema = block(
     &[
         required("strategy"),
         optional("checkpoints"),
+        optional("bake"),
         optional("min_healthy"),
+        optional("max_surge"),
+        optional("warmup"),
+        optional("keep_old"),
+        optional("abort_on"),
+        optional("timeout"),
     ],
     &[],
 );

@@ -26,6 +26,7 @@ pub use resources::RESOURCE_TYPES;
 pub use standby::standby;
 
 use crate::config::{Backend, Config, Diagnostics, Environment, LoadOptions};
+pub use crate::model::rollout::{RolloutGate, RolloutSpec, RolloutStrategy};
 use crate::model::{Address, DesiredResource, SourceLocation, Tags, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -122,29 +123,6 @@ impl BackupPolicySpec {
                 .all(|(key, value)| resource.tags.get(key) == Some(value));
         named || tagged
     }
-}
-
-/// How an autoscaling group replaces its instances when its launch template changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RolloutStrategy {
-    /// Replace instances in batches at each checkpoint.
-    Rolling,
-    /// Replace a small share first and check health before going on.
-    Canary,
-    /// Replace everything at once.
-    AllAtOnce,
-}
-
-/// A `rollout { ... }` block of an autoscaling group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RolloutSpec {
-    pub strategy: RolloutStrategy,
-    /// Percentages of instances replaced at each step, rising, ending at 100.
-    pub checkpoints: Vec<u32>,
-    /// Percentage of instances that must stay healthy during the rollout.
-    pub min_healthy: u32,
-    pub source: SourceLocation,
 }
 
 /// One object an `import` block imports: the desired resource at `address` is the existing

@@ -17,6 +17,7 @@ mod operation;
 mod reference;
 pub mod regions;
 mod removed;
+pub mod rollout;
 
 pub use address::Address;
 pub use kind::{AttributeChange, Kind};

@@ -380,7 +380,11 @@ async fn plan_placed(
             && request.deployment.instance().is_none())
         .then(|| stack.environment.name.clone()),
     };
-    Ok(plan::plan(desired, &outputs, state, &observed, &options)?)
+    let mut planned = plan::plan(desired, &outputs, state, &observed, &options)?;
+    if !request.destroy {
+        plan::plan_rollouts(&mut planned, &placement.expansion.rollouts, state);
+    }
+    Ok(planned)
 }
 
 /// What to apply: a fresh plan of `plan`, or the saved plan in `plan_file`.

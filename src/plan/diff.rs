@@ -112,6 +112,7 @@ pub fn plan(
         refresh_only: options.refresh_only,
         interrupted: Vec::new(),
         policy: Vec::new(),
+        rollouts: Vec::new(),
     };
     if options.refresh_only {
         plan.interrupted =

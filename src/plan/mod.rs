@@ -14,6 +14,7 @@ mod model;
 mod order;
 mod reconcile;
 mod refresh;
+pub mod rollout;
 mod scope;
 
 pub use crate::model::Operation;
@@ -22,7 +23,8 @@ pub use error::{PlanError, ProtectedResource};
 pub use file::{PlanFile, ensure_applicable, load, save, state_digest};
 pub use model::{
     Change, ChangeAction, Drift, DriftKind, Forget, Interrupted, Move, PLAN_FORMAT_VERSION, Plan,
-    PolicyFinding, Resolution, Step, Summary,
+    PlannedRollout, PolicyFinding, Resolution, Step, Summary,
 };
 pub use reconcile::comparable_tags;
 pub use refresh::{Observed, RefreshScope, refresh, refresh_scopes};
+pub use rollout::plan_rollouts;

@@ -1,9 +1,10 @@
 //! The plan document: what a plan decided, in a form that can be rendered, saved to a file and
 //! executed by `apply` without reading the configuration again.
 
-use crate::model::{Address, Attributes, Kind, Lifecycle, Operation, Tags};
+use crate::model::rollout::RolloutSpec;
+use crate::model::{Address, Attributes, Kind, Lifecycle, Operation, Tags, Value};
 use crate::provider::CallCount;
-use crate::state::{Intent, StateOutput, StateResource};
+use crate::state::{Intent, RolloutPhase, StateOutput, StateResource};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,6 +64,41 @@ pub struct Plan {
     /// verdict with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy: Vec<PolicyFinding>,
+    /// Autoscaling groups whose instances the apply replaces step by step once every step
+    /// above completed (or, to resume an interrupted rollout, before them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rollouts: Vec<PlannedRollout>,
+}
+
+/// A rollout the apply will drive: a group's instances replaced by those of its new launch
+/// template version, as the group's `rollout` block says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRollout {
+    pub address: Address,
+    pub region: String,
+    pub spec: RolloutSpec,
+    /// Instances the group runs outside a rollout.
+    pub capacity: u32,
+    /// The group's `min` as configured.
+    pub min: u32,
+    /// The group's `max` as configured.
+    pub max: u32,
+    /// The launch template version the instances run now.
+    pub from_version: Value,
+    /// The version rolled out (a reference "known after apply" when the template changes in
+    /// the same plan).
+    pub to_version: Value,
+    /// New-version instances after each step.
+    pub targets: Vec<u32>,
+    /// Set when this continues a rollout an earlier apply left unfinished (state holds its
+    /// record): the direction it was going, and the step it had reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<(RolloutPhase, usize)>,
+    /// Whether it runs before the plan's steps: a resumed rollout whose group the plan does
+    /// not move to another version (the group must run one version before anything else
+    /// changes). A new rollout, or one the plan moves on to a newer version, runs after them.
+    #[serde(default)]
+    pub first: bool,
 }
 
 /// A call of an earlier run whose outcome is unknown, and how this plan resolves it.
@@ -260,6 +296,7 @@ impl Plan {
             || !self.moves.is_empty()
             || !self.forgets.is_empty()
             || !self.imports.is_empty()
+            || !self.rollouts.is_empty()
             || !self.adopted.is_empty()
             || !self.interrupted.is_empty()
             || (self.refresh_only && !self.drift.is_empty())

@@ -254,6 +254,45 @@ pub trait Provider: Send + Sync {
         Ok(chrono::Utc::now())
     }
 
+    /// Terminates instance `instance` of autoscaling group `group` and lowers the group's
+    /// desired capacity by one, so that no replacement is launched
+    /// (TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity): how a
+    /// rollout removes the instances it chose, old ones going forward, new ones rolling back.
+    ///
+    /// The default refuses, for test doubles that never roll out; both real providers
+    /// terminate in the cloud.
+    ///
+    /// # Errors
+    /// [`ProviderError::NotFound`] when the group or the instance (in that group) does not
+    /// exist; the cloud's refusal when the group would fall below its `min`.
+    async fn terminate_in_group(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+    ) -> Result<(), ProviderError> {
+        let _ = (region, group, instance);
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!(
+                "the `{}` cloud cannot terminate an instance of a group",
+                self.name()
+            ),
+        })
+    }
+
+    /// Lets `duration` pass on the cloud's clock, for a rollout's warmup, bake and health
+    /// polling: a real wait by default (and on AWS). The simulated cloud with its clock set
+    /// (`cairn sim clock`) moves that clock on at once instead, so that a rollout baking for
+    /// minutes takes no time in tests; with the wall clock it waits too.
+    ///
+    /// # Errors
+    /// When the cloud's clock cannot be moved.
+    async fn wait(&self, duration: std::time::Duration) -> Result<(), ProviderError> {
+        tokio::time::sleep(duration).await;
+        Ok(())
+    }
+
     /// The API calls made so far through this provider.
     fn calls(&self) -> CallCount;
 }

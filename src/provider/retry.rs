@@ -144,6 +144,24 @@ impl Provider for Retrying {
         with_retries("zones", || self.inner.zones(region)).await
     }
 
+    /// Retried like the rest: a retry after a lost answer finds the instance gone
+    /// (`NotFound`), which a rollout takes as done.
+    async fn terminate_in_group(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+    ) -> Result<(), ProviderError> {
+        with_retries("terminate_in_group", || {
+            self.inner.terminate_in_group(region, group, instance)
+        })
+        .await
+    }
+
+    async fn wait(&self, duration: Duration) -> Result<(), ProviderError> {
+        self.inner.wait(duration).await
+    }
+
     /// Retried like the rest: rewriting tags to the same values twice is the same as once.
     async fn set_ownership(
         &self,

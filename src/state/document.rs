@@ -49,6 +49,9 @@ pub struct StateDocument {
     /// refresh waits before it calls a recorded object deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_at: Option<DateTime<Utc>>,
+    /// Rollouts in progress, by autoscaling group address (see [`super::rollout`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollouts: BTreeMap<Address, super::rollout::RolloutRecord>,
     /// Set on the copy left behind by `cairn state migrate`: the state now lives elsewhere,
     /// and this copy is refused for any further use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +112,7 @@ impl StateDocument {
             history: Vec::new(),
             intents: Vec::new(),
             changed_at: None,
+            rollouts: BTreeMap::new(),
             migrated: None,
         }
     }

@@ -16,6 +16,7 @@ pub mod history;
 pub mod intent;
 mod local;
 mod lock;
+pub mod rollout;
 #[cfg(feature = "aws")]
 mod s3;
 
@@ -31,6 +32,7 @@ pub use history::{Changes, History, Outcome, RecordedSource, Version};
 pub use intent::Intent;
 pub use local::LocalBackend;
 pub use lock::{LockInfo, StateLock};
+pub use rollout::{RolloutPhase, RolloutRecord};
 #[cfg(feature = "aws")]
 pub use s3::{S3Backend, S3Location};
 

@@ -10,6 +10,7 @@
 //! printed as an empty line; colors only on a terminal and never with `NO_COLOR`.
 
 pub mod apply;
+pub mod apply_json;
 pub mod backup;
 pub mod check;
 pub mod config;

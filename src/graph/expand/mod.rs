@@ -110,6 +110,10 @@ pub fn expand(
     // evaluation order (a name is no reference, so it orders nothing).
     expander.link_zones();
 
+    // Step 6b: the alarms rollouts abort on exist in the group's region. `abort_on` names
+    // blocks without ordering anything, so only now is every alarm built.
+    expander.check_gates();
+
     // Step 7: the DAG, from the dependencies gathered while producing resources. Each edge
     // keeps where its reference was written so that a cycle can be shown with its sources.
     let dag = expander.dependency_graph();
@@ -243,6 +247,27 @@ impl<'c> Expander<'c> {
             }
         }
         outputs
+    }
+
+    /// Reports each `abort_on` alarm that is not an alarm of the group's region (an alarm
+    /// restricted to other `regions`, say).
+    fn check_gates(&mut self) {
+        for (group, rollout) in &self.rollouts {
+            for gate in &rollout.abort_on {
+                let found = self.resources.get(&gate.alarm);
+                if found.is_some_and(|alarm| alarm.kind == crate::model::Kind::Alarm) {
+                    continue;
+                }
+                self.diagnostics.push(
+                    Diagnostic::error(format!(
+                        "`abort_on` of `{group}` names `{}`, which is not an alarm of that region",
+                        gate.alarm
+                    ))
+                    .note(format!("written at {}", gate.source))
+                    .expected("an alarm block active in every region of the group"),
+                );
+            }
+        }
     }
 
     /// Every resource, with an edge to each dependency that is itself a resource; a cycle is

@@ -18,6 +18,7 @@ mod limits;
 mod load_balancer;
 mod network;
 mod read;
+mod rollout;
 mod volume;
 
 use super::{BackupPolicySpec, Deployed, RolloutSpec};

@@ -489,6 +489,17 @@ impl Provider for AwsProvider {
         self.consistency_window
     }
 
+    async fn terminate_in_group(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+    ) -> Result<(), ProviderError> {
+        // AWS finds the group from the instance; `group` names it for the sim's check only.
+        let _ = group;
+        autoscaling_group::terminate_instance(&self.region(region)?, instance).await
+    }
+
     fn calls(&self) -> CallCount {
         self.counter.snapshot()
     }

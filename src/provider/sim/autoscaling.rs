@@ -80,6 +80,43 @@ pub fn delete_group(cloud: &mut Cloud, context: &Context, name: &str) -> Result<
     Ok(())
 }
 
+/// TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity: the instance
+/// goes and the group wants one fewer, refused (as AWS does) below the group's `min`.
+pub fn terminate_in_group(
+    cloud: &mut Cloud,
+    context: &Context,
+    name: &str,
+    instance_id: &str,
+) -> Result<(), ProviderError> {
+    let group = cloud.target(context.region, Kind::AutoscalingGroup, name)?;
+    let min = attributes::integer(&group.attributes, "min")?;
+    let desired = attributes::optional_integer(&group.attributes, "desired")?.unwrap_or(min);
+    let member = cloud
+        .find(context.region, Kind::Instance, instance_id)
+        .is_some_and(|instance| instance.internal_text(GROUP) == Some(name));
+    if !member {
+        return Err(ProviderError::NotFound {
+            kind: Kind::Instance,
+            region: context.region.to_string(),
+            id: instance_id.to_string(),
+        });
+    }
+    if desired - 1 < min {
+        return Err(api(
+            "ValidationError",
+            format!(
+                "Currently, desiredSize equals minSize ({min}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size."
+            ),
+        ));
+    }
+    cloud.remove(context.region, instance_id);
+    let group = cloud.target_mut(context.region, Kind::AutoscalingGroup, name)?;
+    group
+        .attributes
+        .insert("desired".to_string(), json!(desired - 1));
+    Ok(())
+}
+
 fn check_group(
     cloud: &Cloud,
     context: &Context,

@@ -556,6 +556,52 @@ impl Provider for SimProvider {
         Ok(stored.unwrap_or_default().now())
     }
 
+    async fn terminate_in_group(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+    ) -> Result<(), ProviderError> {
+        let request = Request::TerminateInGroup {
+            group: group.to_string(),
+            instance: instance.to_string(),
+        };
+        self.call(region, request).await.map(|_| ())
+    }
+
+    /// With the cloud's clock set, moves it on by `duration` at once (no API call, so
+    /// neither counted nor logged); with the wall clock, waits.
+    async fn wait(&self, duration: Duration) -> Result<(), ProviderError> {
+        let store = Arc::clone(&self.store);
+        let moved = tokio::task::spawn_blocking(move || -> Result<bool, SimError> {
+            let locked = store.lock()?;
+            let mut cloud = locked.load()?;
+            let Some(now) = cloud.clock else {
+                return Ok(false);
+            };
+            let later = chrono::Duration::from_std(duration)
+                .ok()
+                .and_then(|by| now.checked_add_signed(by))
+                .ok_or(SimError::InvalidClock {
+                    reason: format!("the clock cannot move {duration:?} past {now}"),
+                })?;
+            cloud.clock = Some(later);
+            locked.save(cloud)?;
+            Ok(true)
+        })
+        .await
+        .map_err(|error| {
+            storage_failure(&SimError::Task {
+                message: error.to_string(),
+            })
+        })?
+        .map_err(|error| storage_failure(&error))?;
+        if !moved {
+            tokio::time::sleep(duration).await;
+        }
+        Ok(())
+    }
+
     fn calls(&self) -> CallCount {
         CallCount {
             reads: self.reads.load(Ordering::Relaxed),

@@ -72,6 +72,11 @@ pub enum Request {
         id: String,
         ownership: Tags,
     },
+    /// Terminates one instance of a group, lowering its desired capacity.
+    TerminateInGroup {
+        group: String,
+        instance: String,
+    },
 }
 
 /// What a call returns.
@@ -91,6 +96,7 @@ impl Request {
             | Request::SetOwnership { kind, .. } => *kind,
             Request::Create(request) => request.kind,
             Request::Update(request) => request.kind,
+            Request::TerminateInGroup { .. } => Kind::Instance,
         }
     }
 
@@ -101,6 +107,7 @@ impl Request {
                 | Request::Update(_)
                 | Request::Delete { .. }
                 | Request::SetOwnership { .. }
+                | Request::TerminateInGroup { .. }
         )
     }
 
@@ -111,6 +118,7 @@ impl Request {
             | Request::Import { id, .. }
             | Request::SetOwnership { id, .. } => Some(id),
             Request::Update(request) => Some(&request.id),
+            Request::TerminateInGroup { instance, .. } => Some(instance),
             Request::Read { .. } | Request::Create(_) => None,
         }
     }
@@ -125,6 +133,7 @@ impl Request {
             Request::Delete { .. } => delete_operation(kind),
             Request::SetOwnership { .. } if kind == Kind::AutoscalingGroup => "CreateOrUpdateTags",
             Request::SetOwnership { .. } => "CreateTags",
+            Request::TerminateInGroup { .. } => "TerminateInstanceInAutoScalingGroup",
         }
     }
 }
@@ -281,6 +290,10 @@ pub fn perform(
             }
             let resource = cloud.target(context.region, *kind, id)?;
             Ok(Response::One(live(cloud, context.region, resource)))
+        }
+        Request::TerminateInGroup { group, instance } => {
+            autoscaling::terminate_in_group(cloud, context, group, instance)
+                .map(|()| Response::Done)
         }
     }
 }

@@ -21,7 +21,8 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "kind", "region", "id", "since", "resolution", "message"}], "moves": [{"from", "to", "kind",
 /// "region", "id"}], "forgets": [{"address", "kind", "region", "id"}], "imports": [{"address",
 /// "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
-/// "policy": [{"rule", "severity", "message", "location", "addresses"}]}`.
+/// "policy": [{"rule", "severity", "message", "location", "addresses"}], "rollouts": [...]}`
+/// (see `rollout::json_rollouts`).
 /// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
 pub fn render_json(plan: &Plan) -> Value {
@@ -125,6 +126,7 @@ pub fn render_json(plan: &Plan) -> Value {
         "imports": imports,
         "refresh_calls": plan.refresh_calls,
         "policy": plan.policy,
+        "rollouts": super::rollout::json_rollouts(plan),
     })
 }
 

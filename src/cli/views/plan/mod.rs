@@ -6,10 +6,12 @@
 mod interrupted;
 mod json;
 mod policy;
+mod rollout;
 mod text;
 mod value;
 
 pub use json::{JSON_FORMAT_VERSION, render_json};
+pub use rollout::version;
 pub use text::{RenderOptions, render_text, summary_line};
 
 use super::Painter;

@@ -42,6 +42,7 @@ pub fn summary_line(plan: &Plan) -> String {
         && plan.moves.is_empty()
         && plan.forgets.is_empty()
         && plan.imports.is_empty()
+        && plan.rollouts.is_empty()
     {
         return "No changes. Your infrastructure matches the configuration.".to_string();
     }
@@ -58,12 +59,19 @@ pub fn summary_line(plan: &Plan) -> String {
         0 => String::new(),
         count => format!(", {count} to import"),
     };
-    format!(
+    let mut line = format!(
         "Plan: {} to add, {} to change, {} to destroy{moves}{forgets}{imports}.",
         summary.create + summary.replace,
         summary.update,
         summary.delete + summary.replace
-    )
+    );
+    if !plan.rollouts.is_empty() {
+        line.push_str(&format!(
+            " {} to roll out.",
+            crate::cli::views::counted(plan.rollouts.len(), "group")
+        ));
+    }
+    line
 }
 
 /// Renders `plan` as text, ending with a newline; its policy findings follow the summary.
@@ -153,6 +161,7 @@ pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
             render_change(&mut out, plan, change, &painter);
         }
     }
+    super::rollout::render_rollouts(&mut out, plan, &painter);
     let _ = writeln!(
         out,
         "{}",
