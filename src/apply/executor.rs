@@ -99,11 +99,7 @@ pub async fn execute(
     let (mut changed, failed_move) =
         run_moves(provider.as_ref(), &owner, &mut executor.state, &plan.moves).await;
     if let Some(error) = failed_move {
-        if let Err(persist) = executor.persist() {
-            executor.fatal = Some(persist);
-        } else {
-            executor.fatal = Some(ApplyError::Move(Box::new(error)));
-        }
+        executor.save_then_fail(ApplyError::Move(Box::new(error)));
         return executor.into_report(started);
     }
     let (forgot, failed_forget) = run_forgets(
@@ -115,11 +111,7 @@ pub async fn execute(
     .await;
     changed |= forgot;
     if let Some(error) = failed_forget {
-        if let Err(persist) = executor.persist() {
-            executor.fatal = Some(persist);
-        } else {
-            executor.fatal = Some(ApplyError::Forget(Box::new(error)));
-        }
+        executor.save_then_fail(ApplyError::Forget(Box::new(error)));
         return executor.into_report(started);
     }
     let (imported, failed_import) = run_imports(
@@ -131,11 +123,7 @@ pub async fn execute(
     .await;
     changed |= imported;
     if let Some(error) = failed_import {
-        if let Err(persist) = executor.persist() {
-            executor.fatal = Some(persist);
-        } else {
-            executor.fatal = Some(ApplyError::Import(Box::new(error)));
-        }
+        executor.save_then_fail(ApplyError::Import(Box::new(error)));
         return executor.into_report(started);
     }
     executor.dirty |= changed;
@@ -848,6 +836,15 @@ impl<'a> Executor<'a> {
     /// Queues an event; it is told when the round that holds it has been saved.
     fn emit(&mut self, event: ApplyEvent) {
         self.events.push(event);
+    }
+
+    /// Ends the run with `error` after saving what was done before it (a failed save is the
+    /// error then: it is what the user must know first).
+    fn save_then_fail(&mut self, error: ApplyError) {
+        self.fatal = Some(match self.persist() {
+            Ok(()) => error,
+            Err(persist) => persist,
+        });
     }
 
     fn flush_events(&mut self) {

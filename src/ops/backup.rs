@@ -4,7 +4,7 @@
 //! the failover region and go back to the primary.
 
 use super::OpsError;
-use super::history::{Recorder, record_dr};
+use super::history::recorded_dr;
 use super::run::{PlanRequest, Stack};
 use crate::dr::backup::{self, RunOptions};
 use crate::dr::{BackupListing, BackupRunReport, Deployment, Placement, VerifyReport};
@@ -25,12 +25,10 @@ pub struct BackupRequest {
 /// # Errors
 /// As [`take_backups`]; [`OpsError::Record`] when the run cannot be recorded.
 pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsError> {
-    let recorder = Recorder::start("backup run", None);
-    let result = take_backups(request).await;
-    record_dr(&request.plan, recorder, &result, |report| {
+    recorded_dr(&request.plan, "backup run", take_backups(request), |report| {
         format!("{} snapshots taken", report.taken())
-    })?;
-    result
+    })
+    .await
 }
 
 /// Runs every backup policy of the environment once: snapshot, copy, prune; audited.

@@ -8,7 +8,7 @@
 
 use super::OpsError;
 use super::check::PolicyGate;
-use super::history::{Recorder, record_dr};
+use super::history::recorded_dr;
 use super::run::{ApplyOutcome, ApplyRequest, Held, PlanRequest, Stack, apply_held, approve_all};
 use super::session::Session;
 use crate::apply::{ApplyObserver, ApplyOptions};
@@ -44,15 +44,13 @@ pub async fn drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<DrillReport, OpsError> {
-    let recorder = Recorder::start("dr drill", None);
-    let result = run_drill(request, observer).await;
-    record_dr(&request.plan, recorder, &result, |report| {
+    recorded_dr(&request.plan, "dr drill", run_drill(request, observer), |report| {
         format!(
             "drill into {}: RTO {:.1}s",
             report.region, report.rto_seconds
         )
-    })?;
-    result
+    })
+    .await
 }
 
 /// Runs a drill (see [`crate::dr::drill`]): brings the drill up from the newest backup copies
@@ -175,15 +173,13 @@ pub async fn tear_down_drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<DrillTeardownReport, OpsError> {
-    let recorder = Recorder::start("dr drill teardown", None);
-    let result = run_tear_down_drill(request, observer).await;
-    record_dr(&request.plan, recorder, &result, |report| {
+    recorded_dr(&request.plan, "dr drill teardown", run_tear_down_drill(request, observer), |report| {
         format!(
             "{} resources of the drill in {} destroyed",
             report.destroyed, report.region
         )
-    })?;
-    result
+    })
+    .await
 }
 
 /// Tears down a drill left running by `keep`: destroys everything in state `<env>-drill`,

@@ -8,7 +8,7 @@
 
 use super::OpsError;
 use super::check::PolicyGate;
-use super::history::{Recorder, record_dr};
+use super::history::recorded_dr;
 use super::run::{ApplyOutcome, ApplyRequest, Held, PlanRequest, apply_held, approve_all};
 use super::session::Session;
 use crate::apply::{ApplyEvent, ApplyObserver, ApplyOptions};
@@ -45,12 +45,10 @@ pub async fn failover(
     request: &MoveRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
-    let recorder = Recorder::start("dr failover", None);
-    let result = run_failover(request, observer).await;
-    record_dr(&request.plan, recorder, &result, |report| {
+    recorded_dr(&request.plan, "dr failover", run_failover(request, observer), |report| {
         format!("failed over from {} to {}", report.from, report.region)
-    })?;
-    result
+    })
+    .await
 }
 
 /// Moves the environment into its DR region (or `to`): records the move and the snapshot
@@ -114,12 +112,10 @@ pub async fn failback(
     request: &MoveRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
-    let recorder = Recorder::start("dr failback", None);
-    let result = run_failback(request, observer).await;
-    record_dr(&request.plan, recorder, &result, |report| {
+    recorded_dr(&request.plan, "dr failback", run_failback(request, observer), |report| {
         format!("failed back from {} to {}", report.from, report.region)
-    })?;
-    result
+    })
+    .await
 }
 
 /// Moves a failed-over environment back to its primary region: snapshots the DR region's data

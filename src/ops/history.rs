@@ -301,7 +301,24 @@ pub(super) fn record_edit<T>(
 ///
 /// # Errors
 /// [`OpsError::Record`] when the version cannot be written.
-pub(super) fn record_dr<T>(
+/// Runs a backup or DR operation `run` and records it as `operation` in the environment's
+/// history and audit log, failed runs too, with `summary` of a run that succeeded.
+///
+/// # Errors
+/// The operation's error; [`OpsError::Record`] when a successful run cannot be recorded.
+pub(super) async fn recorded_dr<T>(
+    request: &PlanRequest,
+    operation: &str,
+    run: impl Future<Output = Result<T, OpsError>>,
+    summary: impl FnOnce(&T) -> String,
+) -> Result<T, OpsError> {
+    let recorder = Recorder::start(operation, None);
+    let result = run.await;
+    record_dr(request, recorder, &result, summary)?;
+    result
+}
+
+fn record_dr<T>(
     request: &PlanRequest,
     recorder: Recorder,
     result: &Result<T, OpsError>,

@@ -96,6 +96,22 @@ impl RegionContext {
         result
     }
 
+    /// Sends a call that changes `id`, a resource of `kind`: a missing id is
+    /// [`ProviderError::NotFound`] for it.
+    pub async fn mutate_on<T, E>(
+        &self,
+        kind: Kind,
+        id: &str,
+        call: impl Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<T, ProviderError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.mutate(call)
+            .await
+            .map_err(|error| error.about(kind, &self.region, id))
+    }
+
     /// Sends a call that changes something, trying it again while it names an id that is not
     /// visible yet (see [`until_visible`]); `send` makes the call anew for every try. A failure
     /// names no resource.

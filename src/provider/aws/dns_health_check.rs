@@ -218,9 +218,8 @@ pub(super) async fn update(
         .resource_path(attributes::string(attributes, "path")?)
         .failure_threshold(attributes::integer32(attributes, "failure_threshold")?);
     context
-        .mutate(call.send())
-        .await
-        .map_err(|error| error.about(Kind::DnsHealthCheck, &context.region, &request.id))?;
+        .mutate_on(Kind::DnsHealthCheck, &request.id, call.send())
+        .await?;
     Ok(())
 }
 
