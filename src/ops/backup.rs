@@ -25,9 +25,12 @@ pub struct BackupRequest {
 /// # Errors
 /// As [`take_backups`]; [`OpsError::Record`] when the run cannot be recorded.
 pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsError> {
-    recorded_dr(&request.plan, "backup run", take_backups(request), |report| {
-        format!("{} snapshots taken", report.taken())
-    })
+    recorded_dr(
+        &request.plan,
+        "backup run",
+        take_backups(request),
+        |report| format!("{} snapshots taken", report.taken()),
+    )
     .await
 }
 

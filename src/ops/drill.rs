@@ -44,12 +44,17 @@ pub async fn drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<DrillReport, OpsError> {
-    recorded_dr(&request.plan, "dr drill", run_drill(request, observer), |report| {
-        format!(
-            "drill into {}: RTO {:.1}s",
-            report.region, report.rto_seconds
-        )
-    })
+    recorded_dr(
+        &request.plan,
+        "dr drill",
+        run_drill(request, observer),
+        |report| {
+            format!(
+                "drill into {}: RTO {:.1}s",
+                report.region, report.rto_seconds
+            )
+        },
+    )
     .await
 }
 
@@ -173,12 +178,17 @@ pub async fn tear_down_drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<DrillTeardownReport, OpsError> {
-    recorded_dr(&request.plan, "dr drill teardown", run_tear_down_drill(request, observer), |report| {
-        format!(
-            "{} resources of the drill in {} destroyed",
-            report.destroyed, report.region
-        )
-    })
+    recorded_dr(
+        &request.plan,
+        "dr drill teardown",
+        run_tear_down_drill(request, observer),
+        |report| {
+            format!(
+                "{} resources of the drill in {} destroyed",
+                report.destroyed, report.region
+            )
+        },
+    )
     .await
 }
 

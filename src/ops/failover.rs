@@ -45,9 +45,12 @@ pub async fn failover(
     request: &MoveRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
-    recorded_dr(&request.plan, "dr failover", run_failover(request, observer), |report| {
-        format!("failed over from {} to {}", report.from, report.region)
-    })
+    recorded_dr(
+        &request.plan,
+        "dr failover",
+        run_failover(request, observer),
+        |report| format!("failed over from {} to {}", report.from, report.region),
+    )
     .await
 }
 
@@ -112,9 +115,12 @@ pub async fn failback(
     request: &MoveRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
-    recorded_dr(&request.plan, "dr failback", run_failback(request, observer), |report| {
-        format!("failed back from {} to {}", report.from, report.region)
-    })
+    recorded_dr(
+        &request.plan,
+        "dr failback",
+        run_failback(request, observer),
+        |report| format!("failed back from {} to {}", report.from, report.region),
+    )
     .await
 }
 
