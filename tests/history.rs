@@ -486,3 +486,70 @@ fn a_migration_carries_the_history_along_and_is_recorded_in_it() -> TestResult {
     assert_eq!(last["version"], 3);
     Ok(())
 }
+
+/// Regression: a version recorded from outside the stack directory (`cairn apply
+/// examples/webapp` from the repository's root) left out the modules the stack calls from
+/// `../../modules`: they were looked for under the stack directory a second time. A rollback
+/// then could not load its own configuration.
+#[test]
+fn a_rollback_run_from_outside_the_stack_finds_the_modules_it_calls_from_above_it() -> TestResult {
+    let stack = Stack::webapp()?;
+    let root = stack
+        .path()
+        .parent()
+        .and_then(std::path::Path::parent)
+        .ok_or("the example is two levels below its root")?
+        .to_path_buf();
+    let from_root = |args: &[&str]| -> Result<String, Error> {
+        let output = stack.cairn(args)?.current_dir(&root).output()?;
+        Ok(common::succeeded(args, &output))
+    };
+    let quick = ["--var", "bake=1s"];
+    let first = [
+        &["apply", "-e", "staging", "--auto-approve"][..],
+        &quick,
+        &["examples/webapp"],
+    ];
+    from_root(&first.concat())?;
+    let image = ["--var", "image=ami-0b5d7e2f"];
+    let second = [
+        &["apply", "-e", "staging", "--auto-approve"][..],
+        &quick,
+        &image,
+        &["examples/webapp"],
+    ];
+    from_root(&second.concat())?;
+
+    let listed: Value = serde_json::from_str(&from_root(&[
+        "history",
+        "-e",
+        "staging",
+        "--json",
+        "examples/webapp",
+    ])?)?;
+    let files = &listed["versions"][0]["source"]["files"];
+    assert!(
+        files
+            .as_object()
+            .is_some_and(|files| files.keys().any(|path| path.starts_with("../../modules/"))),
+        "{files}"
+    );
+
+    let rolled = from_root(&[
+        "rollback",
+        "-e",
+        "staging",
+        "--auto-approve",
+        "examples/webapp",
+    ])?;
+    assert!(
+        rolled.contains("Recorded version 3 (rollback to 1"),
+        "{rolled}"
+    );
+    let state = stack.state("staging")?;
+    let image =
+        state["resources"]["module.web.launch_template.web[us-east-1]"]["attributes"]["image"]
+            .clone();
+    assert_ne!(image, Value::from("ami-0b5d7e2f"), "{state}");
+    Ok(())
+}

@@ -89,11 +89,11 @@ pub fn capture(
         .filter_map(|path| std::fs::canonicalize(path).ok())
         .collect();
     let mut directories = vec![stack_dir.clone()];
+    // A module's directory is already joined to the directory of the file that calls it (it
+    // is where the module was loaded from), so it is not joined to the stack's again.
     for module_dir in config.modules.keys() {
-        let joined = config.dir.join(module_dir);
-        if let Ok(canonical) = std::fs::canonicalize(&joined)
-            && !canonical.starts_with(&stack_dir)
-        {
+        let canonical = std::fs::canonicalize(module_dir).map_err(io("read", module_dir))?;
+        if !canonical.starts_with(&stack_dir) {
             directories.push(canonical);
         }
     }
