@@ -4,6 +4,7 @@
 use super::value::json_value;
 use crate::model::{Attributes, Value};
 use crate::plan::Plan;
+use crate::state::StateResource;
 use serde_json::{Map, json};
 use std::collections::BTreeSet;
 
@@ -71,18 +72,6 @@ pub fn render_json(plan: &Plan) -> Value {
             })
         })
         .collect();
-    let adopted: Vec<Value> = plan
-        .adopted
-        .iter()
-        .map(|object| {
-            json!({
-                "address": object.address,
-                "kind": object.kind,
-                "region": object.region,
-                "id": object.id,
-            })
-        })
-        .collect();
     let interrupted: Vec<Value> = plan
         .interrupted
         .iter()
@@ -99,8 +88,28 @@ pub fn render_json(plan: &Plan) -> Value {
             })
         })
         .collect();
-    let imports: Vec<Value> = plan
-        .imports
+    json!({
+        "format_version": JSON_FORMAT_VERSION,
+        "stack": plan.stack,
+        "environment": plan.environment,
+        "refresh_only": plan.refresh_only,
+        "changes": changes,
+        "summary": plan.summary(),
+        "drift": drift,
+        "adopted": objects(&plan.adopted),
+        "interrupted": interrupted,
+        "moves": plan.moves,
+        "forgets": plan.forgets,
+        "imports": objects(&plan.imports),
+        "refresh_calls": plan.refresh_calls,
+        "policy": plan.policy,
+        "rollouts": super::rollout::json_rollouts(plan),
+    })
+}
+
+/// Objects a plan records without a call (adopted, imported): where each is and its id.
+fn objects(resources: &[StateResource]) -> Vec<Value> {
+    resources
         .iter()
         .map(|object| {
             json!({
@@ -110,24 +119,7 @@ pub fn render_json(plan: &Plan) -> Value {
                 "id": object.id,
             })
         })
-        .collect();
-    json!({
-        "format_version": JSON_FORMAT_VERSION,
-        "stack": plan.stack,
-        "environment": plan.environment,
-        "refresh_only": plan.refresh_only,
-        "changes": changes,
-        "summary": plan.summary(),
-        "drift": drift,
-        "adopted": adopted,
-        "interrupted": interrupted,
-        "moves": plan.moves,
-        "forgets": plan.forgets,
-        "imports": imports,
-        "refresh_calls": plan.refresh_calls,
-        "policy": plan.policy,
-        "rollouts": super::rollout::json_rollouts(plan),
-    })
+        .collect()
 }
 
 fn masked(values: &Attributes, sensitive: &BTreeSet<String>) -> Value {
