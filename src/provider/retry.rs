@@ -180,6 +180,10 @@ impl Provider for Retrying {
         self.inner.now().await
     }
 
+    fn read_session(&self) -> super::ReadSession {
+        self.inner.read_session()
+    }
+
     fn calls(&self) -> CallCount {
         self.inner.calls()
     }
