@@ -55,8 +55,9 @@ network "main" {{
 
 volume "data" {{
   for_each = [{volumes}]
-  zone     = region.zones[0]
-  size_gb  = 1
+  zone      = region.zones[0]
+  size_gb   = 1
+  encrypted = true
 }}
 
 firewall "edge" {{
