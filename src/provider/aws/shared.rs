@@ -1,8 +1,10 @@
 //! The listings the reads of one read session share (see [`crate::provider::ReadSession`]):
 //! the owned load balancers of a region, which the `load_balancer` read returns and the
-//! `listener` read lists listeners under (ELB lists listeners per balancer only), and the
-//! owned hosted zones, which the `dns_zone` read returns and the `dns_record` read lists
-//! records in (Route 53 lists records per zone only).
+//! `listener` read lists listeners under (ELB lists listeners per balancer only); the owned
+//! autoscaling groups, which the `autoscaling_group` read returns and the `scaling_policy`
+//! read takes the policies' ownership from (policies carry no tags); and the owned hosted
+//! zones, which the `dns_zone` read returns and the `dns_record` read lists records in
+//! (Route 53 lists records per zone only).
 //!
 //! Promises:
 //! - While a session is open, each listing (per region and owner) is made once, however the
@@ -13,6 +15,7 @@
 //! - A failed listing is not kept: the next read that needs it (a retry) lists again.
 
 use crate::model::{Owner, Tags};
+use aws_sdk_autoscaling::types::AutoScalingGroup;
 use aws_sdk_elasticloadbalancingv2::types::LoadBalancer;
 use aws_sdk_route53::types::HostedZone;
 use std::collections::BTreeMap;
@@ -22,6 +25,8 @@ use tokio::sync::OnceCell;
 
 /// The application load balancers an owner owns in a region: ARN, description, tags.
 pub(crate) type Balancers = Vec<(String, LoadBalancer, Tags)>;
+/// The autoscaling groups an owner owns in a region.
+pub(crate) type Groups = Vec<AutoScalingGroup>;
 /// The hosted zones an owner owns, with the ownership tags their comments record.
 pub(crate) type Zones = Vec<(HostedZone, Tags)>;
 
@@ -34,6 +39,8 @@ struct State {
     open: usize,
     /// By region and owner.
     balancers: Listings<(String, Owner), Balancers>,
+    /// By region and owner.
+    groups: Listings<(String, Owner), Groups>,
     /// By owner (Route 53 is global).
     zones: Listings<Owner, Zones>,
 }
@@ -41,6 +48,7 @@ struct State {
 impl State {
     fn forget(&mut self) {
         self.balancers.clear();
+        self.groups.clear();
         self.zones.clear();
     }
 }
@@ -90,6 +98,24 @@ impl SharedListings {
             let mut state = self.state();
             let open = state.open > 0;
             open.then(|| kept(&mut state.balancers, (region.to_string(), owner.clone())))
+        };
+        shared(cell, list).await
+    }
+
+    /// The owned autoscaling groups of `region`: those listed in this session, or `list`'s.
+    pub async fn groups<E, Fut>(
+        &self,
+        region: &str,
+        owner: &Owner,
+        list: impl FnOnce() -> Fut,
+    ) -> Result<Groups, E>
+    where
+        Fut: Future<Output = Result<Groups, E>>,
+    {
+        let cell = {
+            let mut state = self.state();
+            let open = state.open > 0;
+            open.then(|| kept(&mut state.groups, (region.to_string(), owner.clone())))
         };
         shared(cell, list).await
     }
