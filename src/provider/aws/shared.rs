@@ -94,12 +94,8 @@ impl SharedListings {
     where
         Fut: Future<Output = Result<Balancers, E>>,
     {
-        let cell = {
-            let mut state = self.state();
-            let open = state.open > 0;
-            open.then(|| kept(&mut state.balancers, (region.to_string(), owner.clone())))
-        };
-        shared(cell, list).await
+        let key = (region.to_string(), owner.clone());
+        self.kept_or(|state| &mut state.balancers, key, list).await
     }
 
     /// The owned autoscaling groups of `region`: those listed in this session, or `list`'s.
@@ -112,12 +108,8 @@ impl SharedListings {
     where
         Fut: Future<Output = Result<Groups, E>>,
     {
-        let cell = {
-            let mut state = self.state();
-            let open = state.open > 0;
-            open.then(|| kept(&mut state.groups, (region.to_string(), owner.clone())))
-        };
-        shared(cell, list).await
+        let key = (region.to_string(), owner.clone());
+        self.kept_or(|state| &mut state.groups, key, list).await
     }
 
     /// The owned hosted zones: those listed in this session, or `list`'s.
@@ -125,32 +117,30 @@ impl SharedListings {
     where
         Fut: Future<Output = Result<Zones, E>>,
     {
+        self.kept_or(|state| &mut state.zones, owner.clone(), list)
+            .await
+    }
+
+    /// The listing of `key` among those `listings` picks: kept from earlier in the session
+    /// (or made by `list` and kept), or made by `list` alone outside a session. A failure
+    /// leaves nothing kept, for the next read to list again.
+    async fn kept_or<K: Ord, V: Clone, E, Fut>(
+        &self,
+        listings: impl FnOnce(&mut State) -> &mut Listings<K, V>,
+        key: K,
+        list: impl FnOnce() -> Fut,
+    ) -> Result<V, E>
+    where
+        Fut: Future<Output = Result<V, E>>,
+    {
         let cell = {
             let mut state = self.state();
-            let open = state.open > 0;
-            open.then(|| kept(&mut state.zones, owner.clone()))
+            (state.open > 0).then(|| Arc::clone(listings(&mut state).entry(key).or_default()))
         };
-        shared(cell, list).await
-    }
-}
-
-/// The cell of `key`, made empty if there is none yet.
-fn kept<K: Ord, V>(listings: &mut Listings<K, V>, key: K) -> Arc<OnceCell<V>> {
-    Arc::clone(listings.entry(key).or_default())
-}
-
-/// The value of `cell` (made by `list` if no read made it yet), or `list`'s when nothing is
-/// kept. A failure leaves the cell empty for the next read.
-async fn shared<V: Clone, E, Fut>(
-    cell: Option<Arc<OnceCell<V>>>,
-    list: impl FnOnce() -> Fut,
-) -> Result<V, E>
-where
-    Fut: Future<Output = Result<V, E>>,
-{
-    match cell {
-        Some(cell) => cell.get_or_try_init(list).await.cloned(),
-        None => list().await,
+        match cell {
+            Some(cell) => cell.get_or_try_init(list).await.cloned(),
+            None => list().await,
+        }
     }
 }
 
