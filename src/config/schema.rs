@@ -215,7 +215,12 @@ static EGRESS: BlockSchema = block(
 
 pub static FIREWALL: BlockSchema = resource(
     "firewall",
-    &[required("network"), optional("tags")],
+    &[
+        required("network"),
+        optional("name"),
+        optional("description"),
+        optional("tags"),
+    ],
     &[&INGRESS, &EGRESS, &LIFECYCLE],
 );
 

@@ -1,121 +1,219 @@
 //! `cairn discover`: what exists in an environment's regions that no stack owns (no
-//! `cairn:stack` tag), and the configuration that takes it over: one block per object plus an
-//! `import` block for it, so the plan right after shows the imports and nothing else.
+//! `cairn:stack` tag), and the configuration that takes it over: one block per object (a
+//! network with its subnets, gateway and route tables), blocks referring to each other where
+//! the objects do (a firewall's network, an instance's subnet and firewalls), plus an
+//! `import` block for every object, so the plan right after shows the imports.
 //!
-//! Promise: discovering reads only (batched lists, never a write), and the configuration
-//! written declares each object with the values the cloud reports, its tags included (its
-//! `Name` too, which the block then keeps), so importing it changes nothing. Only the kinds
-//! [`DISCOVERABLE`] names are listed: those whose configuration can be written from what the
-//! cloud reports alone (a network's subnets, say, would need their `newbits` guessed).
+//! Promise: discovering reads only (batched lists, never a write). The configuration written
+//! declares each object with the values the cloud reports, its tags included; what the
+//! language cannot say exactly (a subnet no `subnet` block can declare, a rule no firewall
+//! can hold, a tag the block will change) is written as the nearest block with a comment
+//! naming the difference, which the plan then shows as a create or an update — never left
+//! out silently. Objects the cloud makes with others and deletes with them (a network's
+//! default security group and main route table) and instances of autoscaling groups are not
+//! listed: no block declares them.
+
+mod blocks;
+mod hcl;
+mod network;
 
 use super::OpsError;
 use super::run::{PlanRequest, Stack};
-use crate::model::cloud::is_cloud_tag;
-use crate::model::{Kind, OWNERSHIP_TAGS, TAG_STACK, Value};
+use crate::model::{Kind, TAG_STACK};
 use crate::provider::{LiveResource, Retrying};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write;
 
-/// The block types `cairn discover` lists and writes, with the kind each stands for.
-pub const DISCOVERABLE: [(&str, Kind); 1] = [("volume", Kind::Volume)];
+/// The block types `cairn discover` lists and writes, with the kinds each declares (its main
+/// one first).
+pub const DISCOVERABLE: [(&str, &[Kind]); 4] = [
+    (
+        "network",
+        &[
+            Kind::Network,
+            Kind::Subnet,
+            Kind::InternetGateway,
+            Kind::RouteTable,
+        ],
+    ),
+    ("firewall", &[Kind::SecurityGroup]),
+    ("instance", &[Kind::Instance]),
+    ("volume", &[Kind::Volume]),
+];
+
+/// The tag the cloud puts on the instances an autoscaling group launches.
+const GROUP_TAG: &str = "aws:autoscaling:groupName";
 
 /// What to discover.
 #[derive(Debug, Clone, Default)]
 pub struct DiscoverRequest {
     pub stack: PlanRequest,
-    /// `--kind`: block types (`volume`); every discoverable one when empty.
+    /// `--kind`: block types (`network`, `volume`); every discoverable one when empty.
     pub kinds: Vec<String>,
-    /// `--tag KEY=VALUE`: objects carrying every one of these tags.
+    /// `--tag KEY=VALUE`: objects carrying every one of these tags (a network's subnets,
+    /// gateway and route tables come with it).
     pub tags: Vec<(String, String)>,
 }
 
-/// One object nobody owns, with the block name the configuration gives it.
+/// One block of configuration for objects nobody owns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Discovered {
-    /// The block type (`volume`).
+    /// The block type (`network`).
     pub block_type: &'static str,
     /// The block name: the object's `Name` tag made an identifier, or its id.
     pub name: String,
+    /// The block's main object (a network's VPC).
     pub object: LiveResource,
+    /// What the block imports: the `to` of each `import` block, with the object.
+    pub imports: Vec<(String, LiveResource)>,
+    /// The block as written.
+    block: hcl::Block,
 }
 
-/// Lists the objects of the environment's regions that no stack owns, sorted by block type
-/// and name.
+/// What `cairn discover` found, and the configuration that imports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discovery {
+    /// The blocks, sorted by block type and name.
+    pub found: Vec<Discovered>,
+    /// Objects nobody owns that no block written here declares, with why.
+    pub left: Vec<(LiveResource, String)>,
+    /// The HCL that declares and imports `found`, for `--write`.
+    pub configuration: String,
+}
+
+/// How the environment names what it makes, which the blocks written follow so that an
+/// object the stack once made (and let go of) comes back under its old name unchanged.
+#[derive(Debug, Clone)]
+struct Naming {
+    /// `STACK-ENV-`: the start of the cloud names the stack gives its blocks.
+    prefix: String,
+    /// The primary region: a block without `regions` is instantiated there first.
+    primary: String,
+    /// Whether the environment has several regions, so each block is pinned to its own.
+    pinned: bool,
+    /// Each region's zones, in the environment's order.
+    zones: BTreeMap<String, Vec<String>>,
+}
+
+/// Lists the objects of the environment's regions that no stack owns and the blocks that
+/// declare them.
 ///
 /// # Errors
 /// An unknown `--kind`, configuration errors, or the cloud's errors.
-pub async fn discover(request: &DiscoverRequest) -> Result<Vec<Discovered>, OpsError> {
-    let mut kinds = Vec::new();
-    for wanted in &request.kinds {
+pub async fn discover(request: &DiscoverRequest) -> Result<Discovery, OpsError> {
+    let mut wanted: Vec<(&'static str, &'static [Kind])> = Vec::new();
+    for kind in &request.kinds {
         let found = DISCOVERABLE
             .iter()
-            .find(|(block_type, _)| block_type == wanted)
+            .find(|(block_type, _)| block_type == kind)
             .ok_or_else(|| OpsError::NotDiscoverable {
-                kind: wanted.clone(),
+                kind: kind.clone(),
                 known: DISCOVERABLE
                     .iter()
                     .map(|(block_type, _)| format!("`{block_type}`"))
                     .collect::<Vec<_>>()
                     .join(", "),
             })?;
-        kinds.push(*found);
+        wanted.push(*found);
     }
-    if kinds.is_empty() {
-        kinds = DISCOVERABLE.to_vec();
+    if wanted.is_empty() {
+        wanted = DISCOVERABLE.to_vec();
     }
     let stack = Stack::open(&request.stack)?;
     let provider = Retrying::wrap(stack.provider().await?);
-    let mut found = Vec::new();
+    let mut listed: BTreeMap<Kind, Vec<LiveResource>> = BTreeMap::new();
     for region in &stack.environment.regions {
-        for (block_type, kind) in &kinds {
-            let objects = provider
-                .discover(&region.name, *kind)
-                .await
-                .map_err(|source| OpsError::Cloud {
-                    action: format!("list {kind} resources in {}", region.name),
-                    source,
-                })?;
-            found.extend(
-                objects
-                    .into_iter()
-                    .filter(|object| !object.tags.contains_key(TAG_STACK))
-                    .filter(|object| {
-                        request
-                            .tags
-                            .iter()
-                            .all(|(key, value)| object.tags.get(key) == Some(value))
-                    })
-                    .map(|object| (*block_type, object)),
-            );
+        for (_, kinds) in &wanted {
+            for (position, kind) in kinds.iter().enumerate() {
+                let objects = provider
+                    .discover(&region.name, *kind)
+                    .await
+                    .map_err(|source| OpsError::Cloud {
+                        action: format!("list {kind} resources in {}", region.name),
+                        source,
+                    })?;
+                // A block's main objects are chosen by `--tag`; the others come with them.
+                let main = position == 0;
+                listed.entry(*kind).or_default().extend(
+                    objects
+                        .into_iter()
+                        .filter(|object| !object.tags.contains_key(TAG_STACK))
+                        .filter(listable)
+                        .filter(|object| {
+                            !main
+                                || request
+                                    .tags
+                                    .iter()
+                                    .all(|(key, value)| object.tags.get(key) == Some(value))
+                        }),
+                );
+            }
         }
     }
-    Ok(named(found))
+    let naming = Naming {
+        prefix: format!("{}-{}-", stack.config.stack, request.stack.environment),
+        primary: stack
+            .environment
+            .regions
+            .first()
+            .map(|region| region.name.clone())
+            .unwrap_or_default(),
+        pinned: stack.environment.regions.len() > 1,
+        zones: stack
+            .environment
+            .regions
+            .iter()
+            .map(|region| (region.name.clone(), region.zones.clone()))
+            .collect(),
+    };
+    let (found, left) = blocks::blocks(&naming, &listed);
+    let configuration = configuration(&found, &left);
+    Ok(Discovery {
+        found,
+        left,
+        configuration,
+    })
 }
 
-/// Gives each object a block name, unique per block type: its `Name` tag as an identifier,
-/// else its id, with `_2`, `_3`... after a name taken already.
-fn named(found: Vec<(&'static str, LiveResource)>) -> Vec<Discovered> {
+/// Whether `object` is one a block can declare: not an instance an autoscaling group runs,
+/// nor what the cloud makes with a network (its default security group, its main route
+/// table, which has no subnets of its own).
+fn listable(object: &LiveResource) -> bool {
+    match object.kind {
+        Kind::Instance => !object.tags.contains_key(GROUP_TAG),
+        Kind::SecurityGroup => {
+            object.attributes.get("name").and_then(|name| name.as_str()) != Some("default")
+        }
+        _ => true,
+    }
+}
+
+/// Gives each object a block name, unique per block type: its `Name` tag as an identifier
+/// (without the `STACK-ENV-` the environment starts names with, when what follows is one
+/// already), else `fallback` or its id, with `_2`, `_3`... after a name taken already.
+fn named<'a>(
+    naming: &Naming,
+    objects: impl IntoIterator<Item = (&'static str, &'a LiveResource, Option<&'a str>)>,
+) -> Vec<(&'static str, String, &'a LiveResource)> {
     let mut taken: BTreeSet<(&str, String)> = BTreeSet::new();
-    let mut discovered: Vec<Discovered> = found
+    objects
         .into_iter()
-        .map(|(block_type, object)| {
-            let base = identifier(object.tags.get("Name").unwrap_or(&object.id));
+        .map(|(block_type, object, fallback)| {
+            let base = match object.tags.get("Name") {
+                Some(name) => match name.strip_prefix(naming.prefix.as_str()) {
+                    Some(rest) if !rest.is_empty() && identifier(rest) == rest => rest.to_string(),
+                    _ => identifier(name),
+                },
+                None => identifier(fallback.unwrap_or(&object.id)),
+            };
             let mut name = base.clone();
             let mut counter = 2;
             while !taken.insert((block_type, name.clone())) {
                 name = format!("{base}_{counter}");
                 counter += 1;
             }
-            Discovered {
-                block_type,
-                name,
-                object,
-            }
+            (block_type, name, object)
         })
-        .collect();
-    discovered
-        .sort_by(|left, right| (left.block_type, &left.name).cmp(&(right.block_type, &right.name)));
-    discovered
+        .collect()
 }
 
 /// `text` as a block name: lowercase letters, digits and `_`, starting with a letter.
@@ -136,93 +234,36 @@ fn identifier(text: &str) -> String {
     name
 }
 
-/// The configuration that declares and imports `discovered`: for each object, its block and
-/// an `import` block, in HCL as `cairn fmt` writes it.
-pub fn configuration(discovered: &[Discovered]) -> String {
+/// The configuration that declares and imports `found`, in HCL as `cairn fmt` writes it,
+/// ending with what it leaves out and why.
+pub fn configuration(found: &[Discovered], left: &[(LiveResource, String)]) -> String {
     let mut text = String::from(
         "# Written by `cairn discover --write`: objects no stack owned, declared as the cloud\n\
          # reports them, each with an `import` block. Review, then `cairn plan`: it should\n\
-         # show the imports and nothing else. The `import` blocks can go once applied.\n",
+         # show the imports, and the changes the comments below announce. The `import` blocks\n\
+         # can go once applied.\n",
     );
-    for item in discovered {
+    for item in found {
         text.push('\n');
-        let _ = writeln!(text, "{} \"{}\" {{", item.block_type, item.name);
-        let attributes = block_attributes(item);
-        let width = attributes
-            .iter()
-            .map(|(name, _)| name.len())
-            .max()
-            .unwrap_or(0);
-        for (name, value) in attributes {
-            let _ = writeln!(text, "  {name:width$} = {value}");
+        item.block.write(0, &mut text);
+        for (to, object) in &item.imports {
+            text.push('\n');
+            let mut import = hcl::Block::new("import");
+            import.attribute("to", to.clone());
+            import.attribute("id", hcl::quoted(&object.id));
+            import.write(0, &mut text);
         }
-        let _ = writeln!(text, "}}\n");
-        let _ = writeln!(text, "import {{");
-        let _ = writeln!(text, "  to = {}.{}", item.block_type, item.name);
-        let _ = writeln!(text, "  id = {}", quoted(&item.object.id));
-        let _ = writeln!(text, "}}");
+    }
+    if !left.is_empty() {
+        text.push_str("\n# Not declared here, so left as they are and unmanaged:\n");
+        for (object, reason) in left {
+            text.push_str(&format!(
+                "# - {} `{}` in {}: {reason}\n",
+                object.kind, object.id, object.region
+            ));
+        }
     }
     text
-}
-
-/// The attributes of `item`'s block as HCL values, in the order the block type documents.
-fn block_attributes(item: &Discovered) -> Vec<(&'static str, String)> {
-    let attributes = &item.object.attributes;
-    let mut written = Vec::new();
-    // Volume is the only discoverable kind; a new kind adds its own arm here.
-    let fields: &[(&str, &str)] = match item.object.kind {
-        Kind::Volume => &[
-            ("zone", "zone"),
-            ("size_gb", "size_gb"),
-            ("encrypted", "encrypted"),
-            ("type", "volume_type"),
-            ("snapshot", "snapshot_id"),
-        ],
-        _ => &[],
-    };
-    for (name, attribute) in fields {
-        if let Some(value) = attributes.get(*attribute).filter(|value| !value.is_null()) {
-            written.push((*name, hcl_value(value)));
-        }
-    }
-    let tags: BTreeMap<&String, &String> = item
-        .object
-        .tags
-        .iter()
-        .filter(|(key, _)| !is_cloud_tag(key) && !OWNERSHIP_TAGS.contains(&key.as_str()))
-        .collect();
-    if !tags.is_empty() {
-        let entries: Vec<String> = tags
-            .iter()
-            .map(|(key, value)| format!("{} = {}", tag_key(key), quoted(value)))
-            .collect();
-        written.push(("tags", format!("{{ {} }}", entries.join(", "))));
-    }
-    written
-}
-
-/// A tag key as an object key: bare when it is an identifier, quoted otherwise.
-fn tag_key(key: &str) -> String {
-    let bare = key.starts_with(|character: char| character.is_ascii_alphabetic())
-        && key
-            .chars()
-            .all(|character| character.is_ascii_alphanumeric() || character == '_');
-    if bare { key.to_string() } else { quoted(key) }
-}
-
-fn quoted(text: &str) -> String {
-    // A JSON string is a valid HCL string once `${` and `%{` cannot start a template.
-    serde_json::to_string(text)
-        .unwrap_or_default()
-        .replace("${", "$${")
-        .replace("%{", "%%{")
-}
-
-fn hcl_value(value: &Value) -> String {
-    match value {
-        Value::String(text) => quoted(text),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -246,20 +287,42 @@ mod tests {
         }
     }
 
+    fn naming() -> Naming {
+        Naming {
+            prefix: "shop-dev-".to_string(),
+            primary: "us-east-1".to_string(),
+            pinned: false,
+            zones: BTreeMap::from([(
+                "us-east-1".to_string(),
+                vec!["us-east-1a".to_string(), "us-east-1b".to_string()],
+            )]),
+        }
+    }
+
     #[test]
     fn names_come_from_name_tags_or_ids_and_stay_unique() {
-        let discovered = named(vec![
-            ("volume", volume("vol-1", Some("Build Cache"))),
-            ("volume", volume("vol-2", Some("build-cache"))),
-            ("volume", volume("vol-3", None)),
-        ]);
-        let names: Vec<&str> = discovered.iter().map(|item| item.name.as_str()).collect();
-        assert_eq!(names, ["build_cache", "build_cache_2", "vol_3"]);
+        let volumes = [
+            volume("vol-1", Some("Build Cache")),
+            volume("vol-2", Some("build-cache")),
+            volume("vol-3", None),
+            volume("vol-4", Some("shop-dev-logs")),
+        ];
+        let discovered = named(
+            &naming(),
+            volumes.iter().map(|volume| ("volume", volume, None)),
+        );
+        let names: Vec<&str> = discovered
+            .iter()
+            .map(|(_, name, _)| name.as_str())
+            .collect();
+        assert_eq!(names, ["build_cache", "build_cache_2", "vol_3", "logs"]);
     }
 
     #[test]
     fn the_configuration_declares_and_imports_each_object() {
-        let text = configuration(&named(vec![("volume", volume("vol-1", Some("logs")))]));
+        let listed = BTreeMap::from([(Kind::Volume, vec![volume("vol-1", Some("logs"))])]);
+        let (found, left) = blocks::blocks(&naming(), &listed);
+        let text = configuration(&found, &left);
         assert!(
             text.ends_with(
                 "volume \"logs\" {\n  zone      = \"us-east-1a\"\n  size_gb   = 10\n  encrypted = true\n  type      = \"gp3\"\n  tags      = { Name = \"logs\" }\n}\n\nimport {\n  to = volume.logs\n  id = \"vol-1\"\n}\n"

@@ -37,10 +37,38 @@ pub(super) async fn describe(
         instance_ids,
         1000
     )?;
-    Ok(pages
-        .iter()
-        .flat_map(|page| page.reservations())
-        .flat_map(|reservation| reservation.instances())
+    Ok(live_instances(
+        context,
+        pages
+            .iter()
+            .flat_map(|page| page.reservations())
+            .flat_map(|reservation| reservation.instances()),
+    ))
+}
+
+/// Every instance of the region that still exists, owned or not (`cairn discover`).
+pub(super) async fn all(context: &RegionContext) -> Result<Vec<LiveResource>, ProviderError> {
+    let pages = describe_pages!(
+        context,
+        context.ec2.describe_instances(),
+        filter: "instance-state-name",
+        LIVE_STATES.map(str::to_string).to_vec(),
+        1000
+    )?;
+    Ok(live_instances(
+        context,
+        pages
+            .iter()
+            .flat_map(|page| page.reservations())
+            .flat_map(|reservation| reservation.instances()),
+    ))
+}
+
+fn live_instances<'a>(
+    context: &RegionContext,
+    instances: impl Iterator<Item = &'a Instance>,
+) -> Vec<LiveResource> {
+    instances
         .filter_map(|instance| {
             let id = instance.instance_id()?;
             let mut attributes = Attributes::from([
@@ -82,7 +110,7 @@ pub(super) async fn describe(
                 tags::from_ec2(instance.tags()),
             ))
         })
-        .collect())
+        .collect()
 }
 
 /// Where an instance runs and its state, for the instances of autoscaling groups.

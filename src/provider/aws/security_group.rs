@@ -13,7 +13,8 @@ use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use aws_sdk_ec2::types::{
-    IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroupRule, UserIdGroupPair,
+    IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, SecurityGroupRule,
+    UserIdGroupPair,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -197,9 +198,40 @@ pub(super) async fn describe(
         group_ids,
         1000
     )?;
-    let groups: Vec<_> = pages
-        .iter()
-        .flat_map(|page| page.security_groups())
+    live_groups(
+        context,
+        pages
+            .iter()
+            .flat_map(|page| page.security_groups())
+            .collect(),
+    )
+    .await
+}
+
+/// Every security group of the region, owned or not (`cairn discover`).
+pub(super) async fn all(context: &RegionContext) -> Result<Vec<LiveResource>, ProviderError> {
+    let pages = describe_pages!(
+        context,
+        context.ec2.describe_security_groups(),
+        every: 1000
+    )?;
+    live_groups(
+        context,
+        pages
+            .iter()
+            .flat_map(|page| page.security_groups())
+            .collect(),
+    )
+    .await
+}
+
+/// `groups` with their rules, read in batches.
+async fn live_groups(
+    context: &RegionContext,
+    groups: Vec<&SecurityGroup>,
+) -> Result<Vec<LiveResource>, ProviderError> {
+    let groups: Vec<&SecurityGroup> = groups
+        .into_iter()
         .filter(|group| group.group_id().is_some())
         .collect();
     if groups.is_empty() {
