@@ -300,32 +300,31 @@ fn removed_with_destroy_false_leaves_the_object_untagged_and_unmanaged() -> Test
     let (stack, id) = scratch_removed(
         "removed {\n  from = volume.scratch\n  lifecycle {\n    destroy = false\n  }\n}\n",
     )?;
-    let text = run(&stack, &["plan", "-e", "dev"])?;
+    forgotten(&stack, "volume.scratch[us-east-1]", &id)
+}
+
+/// Plans and applies what a `removed` block with `destroy = false` does to the object `id`
+/// at `address`: forgotten, it stays in the cloud without ownership tags, and the block left
+/// in place does nothing more (nothing adopts the object again).
+fn forgotten(stack: &Stack, address: &str, id: &str) -> TestResult {
+    let text = run(stack, &["plan", "-e", "dev"])?;
     assert!(
-        text.contains(&format!(
-            "# volume.scratch[us-east-1] `{id}` will be forgotten"
-        )),
+        text.contains(&format!("# {address} `{id}` will be forgotten")),
         "{text}"
     );
     assert!(
         text.contains("Plan: 0 to add, 0 to change, 0 to destroy, 1 to forget."),
         "{text}"
     );
-    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
-
-    assert!(
-        !stack
-            .state_resources("dev")?
-            .contains_key("volume.scratch[us-east-1]")
-    );
-    let volume = sim_object(&stack, &id)?.ok_or("the forgotten volume is gone from the cloud")?;
-    let tags = volume["tags"].as_object().ok_or("no tags")?;
+    run(stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert!(!stack.state_resources("dev")?.contains_key(address));
+    let object = sim_object(stack, id)?.ok_or("the forgotten object is gone from the cloud")?;
+    let tags = object["tags"].as_object().ok_or("no tags")?;
     assert!(
         tags.keys().all(|key| !key.starts_with("cairn:")),
-        "ownership tags left on {volume}"
+        "ownership tags left on {object}"
     );
-    // The `removed` block stays and does nothing more; nothing adopts the volume again.
-    let text = run(&stack, &["plan", "-e", "dev"])?;
+    let text = run(stack, &["plan", "-e", "dev"])?;
     assert!(text.contains("No changes."), "{text}");
     Ok(())
 }
@@ -658,27 +657,7 @@ fn a_removed_block_inside_a_module_forgets_addresses_relative_to_the_module_call
             "{original}\nremoved {{\n  from = volume.scratch\n  lifecycle {{\n    destroy = false\n  }}\n}}\n"
         ),
     )?;
-    let text = run(&stack, &["plan", "-e", "dev"])?;
-    assert!(
-        text.contains(&format!(
-            "# module.web.volume.scratch[us-east-1] `{id}` will be forgotten"
-        )),
-        "{text}"
-    );
-    assert!(
-        text.contains("Plan: 0 to add, 0 to change, 0 to destroy, 1 to forget."),
-        "{text}"
-    );
-    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
-    let volume = sim_object(&stack, &id)?.ok_or("the forgotten volume is gone from the cloud")?;
-    let tags = volume["tags"].as_object().ok_or("no tags")?;
-    assert!(
-        tags.keys().all(|key| !key.starts_with("cairn:")),
-        "ownership tags left on {volume}"
-    );
-    let text = run(&stack, &["plan", "-e", "dev"])?;
-    assert!(text.contains("No changes."), "{text}");
-    Ok(())
+    forgotten(&stack, "module.web.volume.scratch[us-east-1]", &id)
 }
 
 /// The fixture applied with a second region, whose network and subnets are then let go of

@@ -5,6 +5,7 @@ use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::types::{Instance, InstanceStateName, InstanceType, ResourceType};
 use std::collections::BTreeMap;
 
@@ -37,13 +38,7 @@ pub(super) async fn describe(
         instance_ids,
         1000
     )?;
-    Ok(live_instances(
-        context,
-        pages
-            .iter()
-            .flat_map(|page| page.reservations())
-            .flat_map(|reservation| reservation.instances()),
-    ))
+    Ok(live_instances(context, &pages))
 }
 
 /// Every instance of the region that still exists, owned or not (`cairn discover`).
@@ -55,20 +50,15 @@ pub(super) async fn all(context: &RegionContext) -> Result<Vec<LiveResource>, Pr
         LIVE_STATES.map(str::to_string).to_vec(),
         1000
     )?;
-    Ok(live_instances(
-        context,
-        pages
-            .iter()
-            .flat_map(|page| page.reservations())
-            .flat_map(|reservation| reservation.instances()),
-    ))
+    Ok(live_instances(context, &pages))
 }
 
-fn live_instances<'a>(
-    context: &RegionContext,
-    instances: impl Iterator<Item = &'a Instance>,
-) -> Vec<LiveResource> {
-    instances
+/// The instances of `pages` as the engine sees them.
+fn live_instances(context: &RegionContext, pages: &[DescribeInstancesOutput]) -> Vec<LiveResource> {
+    pages
+        .iter()
+        .flat_map(|page| page.reservations())
+        .flat_map(|reservation| reservation.instances())
         .filter_map(|instance| {
             let id = instance.instance_id()?;
             let mut attributes = Attributes::from([

@@ -12,6 +12,7 @@ use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
+use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, SecurityGroupRule,
     UserIdGroupPair,
@@ -198,14 +199,7 @@ pub(super) async fn describe(
         group_ids,
         1000
     )?;
-    live_groups(
-        context,
-        pages
-            .iter()
-            .flat_map(|page| page.security_groups())
-            .collect(),
-    )
-    .await
+    live_groups(context, &pages).await
 }
 
 /// Every security group of the region, owned or not (`cairn discover`).
@@ -215,23 +209,17 @@ pub(super) async fn all(context: &RegionContext) -> Result<Vec<LiveResource>, Pr
         context.ec2.describe_security_groups(),
         every: 1000
     )?;
-    live_groups(
-        context,
-        pages
-            .iter()
-            .flat_map(|page| page.security_groups())
-            .collect(),
-    )
-    .await
+    live_groups(context, &pages).await
 }
 
-/// `groups` with their rules, read in batches.
+/// The groups of `pages` with their rules, read in batches.
 async fn live_groups(
     context: &RegionContext,
-    groups: Vec<&SecurityGroup>,
+    pages: &[DescribeSecurityGroupsOutput],
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    let groups: Vec<&SecurityGroup> = groups
-        .into_iter()
+    let groups: Vec<&SecurityGroup> = pages
+        .iter()
+        .flat_map(|page| page.security_groups())
         .filter(|group| group.group_id().is_some())
         .collect();
     if groups.is_empty() {
