@@ -500,6 +500,14 @@ impl Provider for AwsProvider {
         autoscaling_group::terminate_instance(&self.region(region)?, instance).await
     }
 
+    async fn target_health(
+        &self,
+        region: &str,
+        target_group: &str,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        target_group::health(&self.region(region)?, target_group).await
+    }
+
     fn calls(&self) -> CallCount {
         self.counter.snapshot()
     }
