@@ -80,6 +80,24 @@ fn servers(copy: &Webapp) -> (Vec<(String, String)>, Value) {
     (images, found["desired"].clone())
 }
 
+/// `cairn plan -e aws` with the new image: asserts it has no changes and returns what it
+/// printed.
+fn plan_is_empty(copy: &Webapp) -> String {
+    let image = format!("image={NEW_IMAGE}");
+    let (code, plan) = copy.cairn(&[
+        "plan",
+        "-e",
+        "aws",
+        "--var",
+        &image,
+        "--var",
+        "bake=1s",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(code, Some(0), "{plan}");
+    plan
+}
+
 /// `cairn apply -e aws` with the new image and `bake`, as a process the test can watch.
 fn apply_new_image(copy: &Webapp, bake: &str) -> std::process::Command {
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("cairn"));
@@ -135,18 +153,7 @@ fn a_canary_rollout_replaces_every_server_with_the_new_image() {
             .all(|(id, _)| !before.iter().any(|(old, _)| old == id)),
         "every server was replaced: {before:?} -> {after:?}"
     );
-    let image = format!("image={NEW_IMAGE}");
-    let (code, plan) = copy.cairn(&[
-        "plan",
-        "-e",
-        "aws",
-        "--var",
-        &image,
-        "--var",
-        "bake=1s",
-        "--detailed-exitcode",
-    ]);
-    assert_eq!(code, Some(0), "{plan}");
+    plan_is_empty(&copy);
 }
 
 #[test]
@@ -281,18 +288,7 @@ fn a_blue_green_rollout_moves_the_target_group_to_a_second_group_with_the_new_im
         view["targets"][target_group], groups[&green]["instances"],
         "{view}"
     );
-    let image = format!("image={NEW_IMAGE}");
-    let (code, plan) = copy.cairn(&[
-        "plan",
-        "-e",
-        "aws",
-        "--var",
-        &image,
-        "--var",
-        "bake=1s",
-        "--detailed-exitcode",
-    ]);
-    assert_eq!(code, Some(0), "{plan}");
+    let plan = plan_is_empty(&copy);
     assert!(
         plan.contains(&format!(
             "blue group `{blue}` of module.web.autoscaling.web[us-east-1] kept until"
