@@ -1,6 +1,9 @@
 //! Rollouts on AWS (moto), through the CLI on `examples/webapp`'s `aws` environment, checked
 //! from outside with boto3: a canary replaces every server with the new image; the 5xx alarm
-//! forced to ALARM with boto3 during the first checkpoint rolls it back to the old image.
+//! forced to ALARM with boto3 during the first checkpoint rolls it back to the old image; a
+//! blue-green release moves the target group (and its listener's traffic) to a second group
+//! once DescribeTargetHealth finds it healthy (moto finds every target healthy, so the path
+//! where it is not is tested on `sim`).
 //!
 //! Moto has no instance refresh, so these runs also show that the engine drives the rollout
 //! itself. Moto reports the group's first template version for every instance (in
@@ -77,6 +80,24 @@ fn servers(copy: &Webapp) -> (Vec<(String, String)>, Value) {
     (images, found["desired"].clone())
 }
 
+/// `cairn plan -e aws` with the new image: asserts it has no changes and returns what it
+/// printed.
+fn plan_is_empty(copy: &Webapp) -> String {
+    let image = format!("image={NEW_IMAGE}");
+    let (code, plan) = copy.cairn(&[
+        "plan",
+        "-e",
+        "aws",
+        "--var",
+        &image,
+        "--var",
+        "bake=1s",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(code, Some(0), "{plan}");
+    plan
+}
+
 /// `cairn apply -e aws` with the new image and `bake`, as a process the test can watch.
 fn apply_new_image(copy: &Webapp, bake: &str) -> std::process::Command {
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("cairn"));
@@ -132,18 +153,7 @@ fn a_canary_rollout_replaces_every_server_with_the_new_image() {
             .all(|(id, _)| !before.iter().any(|(old, _)| old == id)),
         "every server was replaced: {before:?} -> {after:?}"
     );
-    let image = format!("image={NEW_IMAGE}");
-    let (code, plan) = copy.cairn(&[
-        "plan",
-        "-e",
-        "aws",
-        "--var",
-        &image,
-        "--var",
-        "bake=1s",
-        "--detailed-exitcode",
-    ]);
-    assert_eq!(code, Some(0), "{plan}");
+    plan_is_empty(&copy);
 }
 
 #[test]
@@ -189,5 +199,100 @@ fn an_abort_on_alarm_forced_during_bake_rolls_back_to_the_old_image() {
     assert!(
         after.iter().all(|(_, image)| image == OLD_IMAGE),
         "{before:?} -> {after:?}"
+    );
+}
+
+/// The groups of the stack's web tier (the group and its blue-green twin), each with its
+/// target groups and the images of its instances; and the health of the target group's
+/// targets as DescribeTargetHealth reports it.
+const BLUE_GREEN_VIEW: &str = r#"
+import boto3, json, sys
+stack = sys.argv[1]
+autoscaling = boto3.client("autoscaling")
+ec2 = boto3.client("ec2")
+elbv2 = boto3.client("elbv2")
+base = stack + "-aws-web-web"
+groups = {}
+for group in autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]:
+    name = group["AutoScalingGroupName"]
+    if name not in (base, base + "-green"):
+        continue
+    ids = [i["InstanceId"] for i in group["Instances"]]
+    images = []
+    if ids:
+        for reservation in ec2.describe_instances(InstanceIds=ids)["Reservations"]:
+            images += [instance["ImageId"] for instance in reservation["Instances"]]
+    groups[name] = {"instances": sorted(ids), "images": sorted(images),
+                    "target_groups": group.get("TargetGroupARNs", [])}
+targets = {}
+for arn in {arn for group in groups.values() for arn in group["target_groups"]}:
+    health = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    targets[arn] = sorted(d["Target"]["Id"] for d in health if d["TargetHealth"]["State"] == "healthy")
+print(json.dumps({"groups": groups, "targets": targets}))
+"#;
+
+#[test]
+fn a_blue_green_rollout_moves_the_target_group_to_a_second_group_with_the_new_image() {
+    let copy = copy_without_user_data();
+    let module = copy.dir.join("../../modules/web-tier/main.hcl");
+    let text = fs_err::read_to_string(&module).unwrap_or_else(|error| panic!("{error}"));
+    let canary = "    strategy    = \"canary\"\n    checkpoints = [10, 50, 100]\n    bake        = var.rollout_bake\n    min_healthy = 90\n";
+    assert!(text.contains(canary), "the web tier's rollout changed");
+    let blue_green = "    strategy    = \"blue_green\"\n    keep_old    = \"1h\"\n    bake        = var.rollout_bake\n";
+    fs_err::write(&module, text.replace(canary, blue_green))
+        .unwrap_or_else(|error| panic!("{error}"));
+    copy.cairn(&["apply", "-e", "aws", "--auto-approve", "--var", "bake=1s"]);
+
+    let output = apply_new_image(&copy, "1s")
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run cairn: {error}"));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let blue = format!("{}-aws-web-web", copy.stack);
+    let green = format!("{blue}-green");
+    assert!(
+        printed.contains(&format!(
+            "traffic switched to group `{green}` (2 healthy), off `{blue}`"
+        )),
+        "{printed}"
+    );
+
+    // Seen from boto3: the green group serves the new image from the target group, the blue
+    // one is kept with its old servers and registered nowhere, and the target group's healthy
+    // targets are exactly the green servers.
+    let view = boto3(BLUE_GREEN_VIEW, &[&copy.stack]);
+    let groups = &view["groups"];
+    assert_eq!(
+        groups[&green]["images"],
+        serde_json::json!([NEW_IMAGE, NEW_IMAGE]),
+        "{view}"
+    );
+    assert_eq!(
+        groups[&blue]["images"],
+        serde_json::json!([OLD_IMAGE, OLD_IMAGE]),
+        "{view}"
+    );
+    assert_eq!(
+        groups[&blue]["target_groups"],
+        serde_json::json!([]),
+        "{view}"
+    );
+    let target_group = groups[&green]["target_groups"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("the green group is in no target group: {view}"));
+    assert_eq!(
+        view["targets"][target_group], groups[&green]["instances"],
+        "{view}"
+    );
+    let plan = plan_is_empty(&copy);
+    assert!(
+        plan.contains(&format!(
+            "blue group `{blue}` of module.web.autoscaling.web[us-east-1] kept until"
+        )),
+        "{plan}"
     );
 }

@@ -137,9 +137,14 @@ fn quickstart_resources_have_the_model_shapes() {
     );
     assert_eq!(policy.attributes["target_cpu"], json!(70));
 
+    // The group's name by reference: a blue-green rollout alternates it, and the output
+    // names the group that serves (`quickstart-dev-web` once planned).
     assert_eq!(
         expansion.outputs["web_group"].value,
-        json!("quickstart-dev-web")
+        json!(reference(
+            &Address::new("autoscaling.web[us-east-1]"),
+            "name"
+        ))
     );
     assert_eq!(
         expansion.outputs["network_id"].value,

@@ -1,7 +1,9 @@
 //! Rollouts on the simulated cloud (issue 11), through the CLI: `examples/webapp`'s canary
 //! replacing its servers in checkpoint steps, rolled back by an unhealthy image and by an
-//! alarm during bake, a rolling rollout that keeps `min_healthy` in service, a kill at every
-//! mutating call followed by an apply that converges, and the settings refused at load.
+//! alarm during bake, a rolling rollout that keeps `min_healthy` in service, blue-green
+//! releases (the switch after the green group is healthy, the abort that leaves traffic on
+//! blue, `keep_old` on the sim's clock), a kill at every mutating call followed by an apply
+//! that converges, and the settings refused at load.
 //!
 //! The tests that need no wall-clock time set the sim's clock (`cairn sim clock --set`), so a
 //! two-minute bake passes at once.
@@ -394,8 +396,16 @@ fn rollout_settings_that_do_not_fit_the_strategy_are_refused_with_their_place() 
             "rising percentages from 1, ending at 100",
         ),
         (
-            "strategy = \"blue_green\"",
-            "`blue_green` rollouts are not supported yet",
+            "strategy    = \"blue_green\"\n    min_healthy = 90",
+            "`min_healthy` does not apply to a `blue_green` rollout",
+        ),
+        (
+            "strategy = \"canary\"\n    keep_old = \"1h\"",
+            "`keep_old` does not apply to a `canary` rollout",
+        ),
+        (
+            "strategy = \"blue_green\"\n    keep_old = \"soon\"",
+            "a duration in whole seconds",
         ),
         (
             "strategy = \"all_at_once\"\n    timeout  = \"5m\"",
@@ -459,5 +469,390 @@ fn apply_json_prints_the_plan_each_rollout_step_and_a_summary_as_lines() -> Test
     assert_eq!(summary["succeeded"], true);
     assert_eq!(summary["rollouts"][0]["outcome"], "completed");
     assert_eq!(summary["rollouts"][0]["steps_done"], 2);
+    Ok(())
+}
+
+/// Two web servers behind a load balancer, released blue-green: a second group beside the
+/// first, traffic switched once it is healthy, the old group kept an hour. A scaling policy
+/// and an alarm name the group, so they must follow the switch.
+const BLUE_GREEN: &str = r#"
+stack "bluegreen" {}
+
+variable "image" {
+  type    = string
+  default = "ami-12c6146b"
+}
+
+environment "dev" {
+  cloud = "sim"
+  region "us-east-1" {
+    zones = ["us-east-1a", "us-east-1b"]
+  }
+}
+
+network "main" {
+  cidr = "10.0.0.0/16"
+  subnet "public" {
+    newbits = 8
+    public  = true
+  }
+}
+
+firewall "lb" {
+  network = network.main
+  ingress {
+    protocol = "tcp"
+    ports    = 80
+    from     = ["0.0.0.0/0"]
+  }
+}
+
+launch_template "app" {
+  image         = var.image
+  instance_type = "t3.small"
+}
+
+load_balancer "app" {
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  listener {
+    port     = 80
+    protocol = "HTTP"
+  }
+  health_check {
+    path = "/health"
+  }
+}
+
+autoscaling "app" {
+  template      = launch_template.app
+  subnets       = network.main.subnet.public
+  load_balancer = load_balancer.app
+  min           = 2
+  max           = 4
+  desired       = 2
+  scaling "cpu" {
+    target_cpu = 70
+  }
+  rollout {
+    strategy = "blue_green"
+    keep_old = "1h"
+    bake     = "1m"
+    timeout  = "2m"
+    abort_on = [alarm.cpu_high]
+  }
+}
+
+alarm "cpu_high" {
+  autoscaling = autoscaling.app
+  metric      = "CPUUtilization"
+  statistic   = "Average"
+  above       = 80
+  periods     = 2
+  period      = "5m"
+}
+"#;
+
+const BLUE_GREEN_GROUP: &str = "autoscaling.app[us-east-1]";
+/// The group's name as configured, and the name of its blue-green twin.
+const BLUE: &str = "bluegreen-dev-app";
+const GREEN: &str = "bluegreen-dev-app-green";
+
+/// The blue-green stack applied on a clock that stands still.
+fn blue_green_applied() -> Result<Stack, common::Error> {
+    let stack = Stack::from_text(BLUE_GREEN)?;
+    stack
+        .cairn(&["sim", "clock", "--set", "2026-01-01T00:00:00Z"])?
+        .assert()
+        .success();
+    stack
+        .cairn(&["apply", "-e", "dev", "--auto-approve"])?
+        .assert()
+        .success();
+    Ok(stack)
+}
+
+fn blue_green_release(stack: &Stack, image: &str) -> Result<std::process::Output, common::Error> {
+    let image = format!("image={image}");
+    Ok(stack
+        .cairn(&["apply", "-e", "dev", "--var", &image, "--auto-approve"])?
+        .output()?)
+}
+
+/// The autoscaling groups in the sim, by name.
+fn group_names(stack: &Stack) -> Result<Vec<String>, common::Error> {
+    Ok(stack
+        .owned("dev")?
+        .into_iter()
+        .filter(|owned| owned.kind == "autoscaling_group")
+        .map(|owned| owned.id)
+        .collect())
+}
+
+/// The mutating calls after the first `skip`, as `Operation id`.
+fn mutations_after(stack: &Stack, skip: usize) -> Result<Vec<String>, common::Error> {
+    Ok(read_call_log(&stack.call_log_path())?
+        .into_iter()
+        .filter(|call| call.mutating)
+        .skip(skip)
+        .map(|call| format!("{} {}", call.operation, call.id.unwrap_or_default()))
+        .collect())
+}
+
+fn mutation_count(stack: &Stack) -> Result<usize, common::Error> {
+    Ok(read_call_log(&stack.call_log_path())?
+        .into_iter()
+        .filter(|call| call.mutating)
+        .count())
+}
+
+#[test]
+fn a_blue_green_rollout_switches_traffic_to_a_second_group_once_it_is_healthy() -> TestResult {
+    let stack = blue_green_applied()?;
+    let before = mutation_count(&stack)?;
+    let image = format!("image={NEW_IMAGE}");
+    let plan = stack
+        .cairn(&["plan", "-e", "dev", "--var", &image])?
+        .output()?;
+    let shown = stdout_of(&plan);
+    assert!(
+        shown.contains(&format!(
+            "{BLUE_GREEN_GROUP} will roll out: blue_green from version 1 to"
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("a second group of 2 instances on the new version beside the old one, bake 1m after the switch"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("traffic switches to the new group, the old one is kept 1h"),
+        "{shown}"
+    );
+
+    let output = blue_green_release(&stack, NEW_IMAGE)?;
+    let printed = stdout_of(&output);
+    assert!(output.status.success(), "{printed}{}", stderr_of(&output));
+    assert!(
+        printed.contains(&format!(
+            "{BLUE_GREEN_GROUP}: traffic switched to group `{GREEN}` (2 healthy), off `{BLUE}`"
+        )),
+        "{printed}"
+    );
+
+    // The call log: the green group is created, and only then (once its two servers are
+    // healthy in the target group) does the blue group leave the target group; no server of
+    // the blue group is terminated. The scaling policy and the alarm follow the switch.
+    let calls = mutations_after(&stack, before)?;
+    let position = |call: &str| calls.iter().position(|made| made == call);
+    let created =
+        position(&format!("CreateAutoScalingGroup {GREEN}")).ok_or(format!("{calls:?}"))?;
+    let switched = calls
+        .iter()
+        .rposition(|call| *call == format!("UpdateAutoScalingGroup {BLUE}"))
+        .ok_or(format!("{calls:?}"))?;
+    assert!(created < switched, "{calls:?}");
+    assert!(
+        !calls
+            .iter()
+            .any(|call| call.starts_with("TerminateInstanceInAutoScalingGroup")),
+        "{calls:?}"
+    );
+    let after_switch = |operation: &str| {
+        calls[switched..]
+            .iter()
+            .any(|call| call.starts_with(operation))
+    };
+    assert!(after_switch("PutScalingPolicy"), "{calls:?}");
+    assert!(after_switch("PutMetricAlarm"), "{calls:?}");
+
+    // The address names the serving group; the old one is kept, registered nowhere.
+    let state = stack.state("dev")?;
+    let group = &state["resources"][BLUE_GREEN_GROUP];
+    assert_eq!(group["id"], GREEN);
+    assert_eq!(
+        group["attributes"]["target_group_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    let instances = group["attributes"]["instances"]
+        .as_array()
+        .ok_or("no instances")?;
+    assert_eq!(instances.len(), 2);
+    assert!(
+        instances
+            .iter()
+            .all(|instance| instance["launch_template_version"] == 2)
+    );
+    assert_eq!(state["deposed"][0]["id"], BLUE);
+    assert_eq!(
+        state["deposed"][0]["attributes"]["target_group_ids"],
+        serde_json::json!([])
+    );
+    // Kept an hour from the switch and its one-minute bake, on the sim's clock.
+    let until = state["keep_until"][BLUE].as_str().ok_or("no keep_until")?;
+    assert!(until.starts_with("2026-01-01T01:01:"), "{until}");
+    assert!(state.get("rollouts").is_none());
+    assert_eq!(group_names(&stack)?, [BLUE, GREEN]);
+    plan_is_empty_for(&stack, NEW_IMAGE)
+}
+
+fn plan_is_empty_for(stack: &Stack, image: &str) -> TestResult {
+    let image = format!("image={image}");
+    let output = stack
+        .cairn(&["plan", "-e", "dev", "--var", &image, "--detailed-exitcode"])?
+        .output()?;
+    assert_eq!(output.status.code(), Some(0), "{}", stdout_of(&output));
+    Ok(())
+}
+
+#[test]
+fn an_unhealthy_green_group_leaves_traffic_on_blue_and_is_deleted() -> TestResult {
+    let stack = blue_green_applied()?;
+    stack
+        .cairn(&["sim", "unhealthy", NEW_IMAGE])?
+        .assert()
+        .success();
+    let before = mutation_count(&stack)?;
+    let output = blue_green_release(&stack, NEW_IMAGE)?;
+    assert_eq!(output.status.code(), Some(1), "{}", stdout_of(&output));
+    let printed = stdout_of(&output);
+    assert!(
+        printed.contains(&format!(
+            "{BLUE_GREEN_GROUP}: rolling back: 0 of 2 instances of group `{GREEN}` healthy after 2m"
+        )),
+        "{printed}"
+    );
+    assert!(
+        stderr_of(&output).contains(&format!(
+            "rollout rolled back: 0 of 2 instances of group `{GREEN}`"
+        )),
+        "{}",
+        stderr_of(&output)
+    );
+    // The blue group never left the target group, and the green one is gone.
+    let calls = mutations_after(&stack, before)?;
+    assert!(
+        calls.contains(&format!("DeleteAutoScalingGroup {GREEN}")),
+        "{calls:?}"
+    );
+    assert_eq!(group_names(&stack)?, [BLUE]);
+    let state = stack.state("dev")?;
+    let group = &state["resources"][BLUE_GREEN_GROUP];
+    assert_eq!(group["id"], BLUE);
+    assert_eq!(
+        group["attributes"]["target_group_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(group["attributes"]["launch_template_version"], 1);
+    assert!(state.get("rollouts").is_none());
+    assert!(state.get("keep_until").is_none());
+    Ok(())
+}
+
+#[test]
+fn the_old_group_is_kept_until_keep_old_ends_and_the_next_release_goes_back_to_its_name()
+-> TestResult {
+    let stack = blue_green_applied()?;
+    let output = blue_green_release(&stack, NEW_IMAGE)?;
+    assert!(output.status.success(), "{}", stdout_of(&output));
+    let image = format!("image={NEW_IMAGE}");
+    let plan = stack
+        .cairn(&["plan", "-e", "dev", "--var", &image, "--detailed-exitcode"])?
+        .output()?;
+    assert_eq!(plan.status.code(), Some(0), "{}", stdout_of(&plan));
+    assert!(
+        stdout_of(&plan).contains(&format!(
+            "blue group `{BLUE}` of {BLUE_GREEN_GROUP} kept until 2026-01-01T01:01:"
+        )),
+        "{}",
+        stdout_of(&plan)
+    );
+
+    // Past the deadline on the cloud's clock, the plan destroys it.
+    stack
+        .cairn(&["sim", "clock", "--advance", "2h"])?
+        .assert()
+        .success();
+    let plan = stack
+        .cairn(&["plan", "-e", "dev", "--var", &image, "--detailed-exitcode"])?
+        .output()?;
+    assert_eq!(plan.status.code(), Some(2), "{}", stdout_of(&plan));
+    assert!(
+        stdout_of(&plan).contains(&format!(
+            "will destroy the old group `{BLUE}` of a blue-green rollout (kept until 2026-01-01T01:01:"
+        )),
+        "{}",
+        stdout_of(&plan)
+    );
+    let applied = stack
+        .cairn(&["apply", "-e", "dev", "--var", &image, "--auto-approve"])?
+        .output()?;
+    assert!(applied.status.success(), "{}", stdout_of(&applied));
+    assert_eq!(group_names(&stack)?, [GREEN]);
+    assert!(stack.state("dev")?.get("keep_until").is_none());
+    plan_is_empty_for(&stack, NEW_IMAGE)?;
+
+    // The next release goes back to the first name, and keeps the second group.
+    let output = blue_green_release(&stack, "ami-12c6146b")?;
+    assert!(output.status.success(), "{}", stdout_of(&output));
+    assert_eq!(
+        stack.state("dev")?["resources"][BLUE_GREEN_GROUP]["id"],
+        BLUE
+    );
+    assert_eq!(group_names(&stack)?, [BLUE, GREEN]);
+    plan_is_empty_for(&stack, "ami-12c6146b")
+}
+
+#[test]
+fn a_kill_at_any_call_of_a_blue_green_rollout_leaves_it_to_the_next_apply_which_converges()
+-> TestResult {
+    // The release makes eight mutating calls: the template's new version, the group's
+    // update, the old group back on its version, the green group's creation, the switch,
+    // the scaling policy taken off the old group and put on the new one, and the alarm.
+    for crash_after in 1..=8 {
+        let stack = blue_green_applied()?;
+        let killed = stack
+            .cairn(&[
+                "apply",
+                "-e",
+                "dev",
+                "--var",
+                &format!("image={NEW_IMAGE}"),
+                "--auto-approve",
+            ])?
+            .env("CAIRN_SIM_CRASH_AFTER", crash_after.to_string())
+            .output()?;
+        assert!(!killed.status.success(), "crash after {crash_after}");
+        assert!(
+            stack.state("dev")?["rollouts"]
+                .get(BLUE_GREEN_GROUP)
+                .is_some(),
+            "crash after {crash_after}: the rollout is recorded as unfinished"
+        );
+        let output = blue_green_release(&stack, NEW_IMAGE)?;
+        assert!(
+            output.status.success(),
+            "crash after {crash_after}: {}{}",
+            stdout_of(&output),
+            stderr_of(&output)
+        );
+        let state = stack.state("dev")?;
+        assert_eq!(
+            state["resources"][BLUE_GREEN_GROUP]["id"], GREEN,
+            "crash after {crash_after}"
+        );
+        assert!(state.get("rollouts").is_none(), "crash after {crash_after}");
+        assert_eq!(
+            group_names(&stack)?,
+            [BLUE, GREEN],
+            "crash after {crash_after}"
+        );
+        plan_is_empty_for(&stack, NEW_IMAGE)?;
+    }
     Ok(())
 }

@@ -73,6 +73,15 @@ pub enum ApplyEvent {
     },
     /// A gate failed (or an earlier apply was rolling back): the old version comes back.
     RolloutRollingBack { address: Address, reason: String },
+    /// A blue-green rollout moved traffic from group `from` to group `to` (`to` back to
+    /// `from` when `rolling_back`); `healthy` instances of the serving group are healthy.
+    RolloutSwitched {
+        address: Address,
+        from: String,
+        to: String,
+        healthy: usize,
+        rolling_back: bool,
+    },
     /// A rollout ended.
     RolloutEnded {
         address: Address,

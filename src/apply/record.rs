@@ -89,7 +89,9 @@ fn remove_deleted(state: &mut StateDocument, step: &Step) {
         return;
     }
     if let Some(position) = state.deposed.iter().position(matches) {
-        state.deposed.remove(position);
+        let gone = state.deposed.remove(position);
+        // Its keep deadline goes with it (a blue-green rollout's old group).
+        state.keep_until.remove(&gone.id);
     }
 }
 

@@ -5,8 +5,9 @@
 //! A step has a number of new-version instances to reach (see [`crate::plan::rollout`]). It
 //! (1) terminates the old instances `min_healthy` can spare (rolling only), (2) raises the
 //! group's desired capacity so that the group launches the new instances it lacks, (3) waits
-//! until that many new instances are healthy (running, and healthy as the group judges them:
-//! by its target groups behind a load balancer, by instance status otherwise), then for
+//! until that many new instances are healthy (running, and behind a load balancer healthy in
+//! every target group of the group as DescribeTargetHealth reports it, so that they take
+//! traffic; by the group's instance status otherwise), then for
 //! `warmup`, (4) terminates old instances until the group is back at capacity, and
 //! (5) bakes (canary). While it waits it checks the gates: an `abort_on` alarm in ALARM,
 //! health not reached within `timeout`, fewer than `min_healthy` healthy while baking, a
@@ -14,6 +15,9 @@
 //! and one step brings every instance back to it. Traffic follows the instances: new
 //! instances register in the group's target group, so a canary's share of the traffic is its
 //! share of the targets, which is the checkpoint.
+//!
+//! A `blue_green` rollout runs a second group instead of steps within one: see
+//! [`blue_green`].
 //!
 //! Promises:
 //! - The record of the rollout (state's `rollouts`) is saved before each step's calls and
@@ -23,6 +27,8 @@
 //!   is harmless).
 //! - Waits go through [`Provider::wait`]: real time on AWS, the simulated cloud's clock on
 //!   `sim` when it is set, so tests bake for minutes in no time.
+
+mod blue_green;
 
 use super::error::ApplyError;
 use super::events::{ApplyEvent, RolloutEnd};
@@ -160,6 +166,10 @@ pub(super) async fn run(
         targets: record.targets.clone(),
         resumed: planned.resume.is_some(),
     });
+    if record.spec.strategy == RolloutStrategy::BlueGreen {
+        let (end, steps_done) = blue_green::run(&mut driver, &mut record, ledger).await?;
+        return Ok(result(end, steps_done));
+    }
 
     let mut steps_done = 0;
     if record.phase == RolloutPhase::Forward {
@@ -277,6 +287,7 @@ pub(super) fn record(planned: &PlannedRollout) -> RolloutRecord {
         phase: RolloutPhase::Forward,
         launched: Vec::new(),
         relaunched: Vec::new(),
+        green: None,
         reason: None,
         started: chrono::Utc::now().to_rfc3339(),
     }
@@ -314,16 +325,28 @@ impl Driver<'_> {
     }
 
     async fn read(&self) -> Result<LiveResource, Abort> {
+        self.read_group(&self.group).await
+    }
+
+    async fn read_group(&self, name: &str) -> Result<LiveResource, Abort> {
         self.provider
-            .import(self.region(), Kind::AutoscalingGroup, &self.group)
+            .import(self.region(), Kind::AutoscalingGroup, name)
             .await
-            .map_err(|error| format!("reading the group failed: {error}"))
+            .map_err(|error| format!("reading group `{name}` failed: {error}"))
     }
 
     /// The group's instances.
     async fn members(&self) -> Result<(LiveResource, Vec<Member>), Abort> {
-        let live = self.read().await?;
-        let members = live
+        self.members_of(&self.group).await
+    }
+
+    /// The instances of group `name`. Behind a load balancer an instance is healthy when it
+    /// runs and every target group of the group finds it healthy (DescribeTargetHealth): it
+    /// takes traffic. Otherwise, or where the cloud cannot tell target health, as the group
+    /// judges it.
+    async fn members_of(&self, name: &str) -> Result<(LiveResource, Vec<Member>), Abort> {
+        let live = self.read_group(name).await?;
+        let mut members: Vec<Member> = live
             .attributes
             .get("instances")
             .and_then(Value::as_array)
@@ -341,6 +364,34 @@ impl Driver<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        let target_groups: Vec<&str> = live
+            .attributes
+            .get("target_group_ids")
+            .and_then(Value::as_array)
+            .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for target_group in target_groups {
+            let health = match self
+                .provider
+                .target_health(self.region(), target_group)
+                .await
+            {
+                Ok(health) => health,
+                Err(ProviderError::Api { code, .. }) if code == "UnsupportedOperation" => break,
+                Err(error) => {
+                    return Err(format!(
+                        "reading the target health of `{target_group}` failed: {error}"
+                    ));
+                }
+            };
+            for member in &mut members {
+                let state = health
+                    .iter()
+                    .find(|(id, _)| *id == member.id)
+                    .map(|(_, state)| state.as_str());
+                member.healthy = member.healthy && state == Some("healthy");
+            }
+        }
         Ok((live, members))
     }
 
@@ -371,7 +422,7 @@ impl Driver<'_> {
         let request = UpdateRequest {
             kind: Kind::AutoscalingGroup,
             region: self.planned.region.clone(),
-            id: self.group.clone(),
+            id: live.id.clone(),
             before,
             after,
             tags: live.tags.clone(),
@@ -381,7 +432,7 @@ impl Driver<'_> {
             .update(&request)
             .await
             .map(|_| ())
-            .map_err(|error| format!("changing the group failed: {error}"))
+            .map_err(|error| format!("changing group `{}` failed: {error}", live.id))
     }
 
     async fn set_version(&self, version: &Value) -> Result<(), Abort> {

@@ -64,3 +64,28 @@ pub struct RolloutSpec {
     pub timeout_seconds: u64,
     pub source: SourceLocation,
 }
+
+/// What a blue-green rollout appends to a group's name for its second group.
+pub const GREEN_SUFFIX: &str = "-green";
+
+/// The name of the second group a blue-green rollout starts beside group `name`: `name` with
+/// [`GREEN_SUFFIX`], or without it when it has it, so that releases alternate between two
+/// names and the next release goes back to the first.
+pub fn alternate_group_name(name: &str) -> String {
+    match name.strip_suffix(GREEN_SUFFIX) {
+        Some(base) if !base.is_empty() => base.to_string(),
+        _ => format!("{name}{GREEN_SUFFIX}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blue_green_names_alternate_between_two_groups() {
+        assert_eq!(alternate_group_name("web"), "web-green");
+        assert_eq!(alternate_group_name("web-green"), "web");
+        assert_eq!(alternate_group_name("-green"), "-green-green");
+    }
+}

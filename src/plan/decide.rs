@@ -91,11 +91,12 @@ fn decide_in_order(
         let existing = current.get(address);
         let lookup =
             |reference: &Reference| lookup_planned(reference, desired, &decisions, current);
-        let resolved: Attributes = resource
+        let mut resolved: Attributes = resource
             .attributes
             .iter()
             .map(|(name, value)| (name.clone(), resolve(value, &lookup)))
             .collect();
+        blue_green_name(resource, existing, &mut resolved);
         let mut sensitive = resource.sensitive.clone();
         for (name, value) in &resource.attributes {
             let carries_secret = references_in(value).iter().any(|reference| {
@@ -166,6 +167,26 @@ fn decide_in_order(
         decisions.insert(address.clone(), decision);
     }
     decisions
+}
+
+/// An autoscaling group that a blue-green rollout moved to its second name (see
+/// [`crate::model::rollout::alternate_group_name`]) is the configured group under that name:
+/// its address names whichever of the two serves. The name it has is the one wanted, so the
+/// group is neither replaced nor renamed, and what references its name or id (alarms,
+/// scaling policies) reads the serving group's.
+fn blue_green_name(
+    resource: &DesiredResource,
+    existing: Option<&StateResource>,
+    resolved: &mut Attributes,
+) {
+    let (Some(existing), Some(Value::String(configured))) = (existing, resolved.get("name")) else {
+        return;
+    };
+    if resource.kind == crate::model::Kind::AutoscalingGroup
+        && existing.id == crate::model::rollout::alternate_group_name(configured)
+    {
+        resolved.insert("name".to_string(), Value::String(existing.id.clone()));
+    }
 }
 
 /// The value a reference has at plan time, or `None` while it is "known after apply".

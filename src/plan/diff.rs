@@ -93,7 +93,18 @@ pub fn plan(
 
     // Step 2: state reconciled with what the refresh saw. Drift and adoptions are part of
     // every plan, a refresh-only one included, so they are found before deciding anything.
-    let reconciled = reconcile(desired, state, observed, &scope);
+    let mut reconciled = reconcile(desired, state, observed, &scope);
+    // A destroy deletes what is kept until a deadline too (a blue-green rollout's old group).
+    if options.destroy {
+        for kept in reconciled.kept.iter_mut().filter(|kept| !kept.expired) {
+            kept.expired = true;
+            if let Some(object) = state.deposed.iter().find(|object| object.id == kept.id) {
+                reconciled
+                    .garbage
+                    .push((object.clone(), super::order::Role::DeleteDeposed));
+            }
+        }
+    }
     let mut plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
         stack: state.stack.clone(),
@@ -113,6 +124,7 @@ pub fn plan(
         interrupted: Vec::new(),
         policy: Vec::new(),
         rollouts: Vec::new(),
+        kept: reconciled.kept.clone(),
     };
     if options.refresh_only {
         plan.interrupted =

@@ -1318,3 +1318,152 @@ fn objects_with_one_id_in_two_regions_stay_at_their_own_addresses() {
     assert!(plan.changes.is_empty(), "{:?}", plan.changes);
     assert!(plan.adopted.is_empty(), "{:?}", plan.adopted);
 }
+
+/// A group switched by a blue-green rollout: `web-green` serves at the address, `web` is
+/// kept (deposed) until 10:00 on the cloud's clock.
+fn switched_group() -> Fixture {
+    let mut fixture = Fixture::new();
+    let group = json!({"name": "web", "launch_template_id": "lt-1", "desired": 2});
+    fixture.want(AUTOSCALING, Kind::AutoscalingGroup, group, &[]);
+    let serving = json!({"name": "web-green", "launch_template_id": "lt-1", "desired": 2});
+    fixture.record(
+        AUTOSCALING,
+        Kind::AutoscalingGroup,
+        "web-green",
+        serving,
+        &[],
+    );
+    let mut old = fixture.state.resources[&Address::new(AUTOSCALING)].clone();
+    old.id = "web".to_string();
+    old.attributes.insert("name".to_string(), json!("web"));
+    fixture.state.deposed.push(old);
+    fixture
+        .state
+        .keep_until
+        .insert("web".to_string(), "2026-01-01T10:00:00Z".parse().unwrap());
+    fixture.live_object(
+        AUTOSCALING,
+        Kind::AutoscalingGroup,
+        "web",
+        json!({"name": "web", "launch_template_id": "lt-1", "desired": 2}),
+    );
+    fixture
+}
+
+fn plan_at(fixture: &Fixture, now: &str) -> Plan {
+    let mut observed = fixture.observed();
+    observed.now = Some(now.parse().unwrap());
+    plan(
+        &fixture.desired,
+        &BTreeMap::new(),
+        &fixture.state,
+        &observed,
+        &fixture.options,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_blue_green_group_serving_under_its_second_name_is_the_configured_group() {
+    let plan = plan_at(&switched_group(), "2026-01-01T09:00:00Z");
+    assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+    assert!(plan.adopted.is_empty());
+}
+
+#[test]
+fn a_kept_old_group_is_deleted_only_once_its_deadline_has_passed_or_by_a_destroy() {
+    let mut fixture = switched_group();
+    let before = plan_at(&fixture, "2026-01-01T09:59:59Z");
+    assert!(before.steps.is_empty());
+    assert_eq!(before.kept.len(), 1);
+    assert!(!before.kept[0].expired);
+    // Without a refresh the deadline cannot be told: the group stays.
+    let unrefreshed = plan(
+        &fixture.desired,
+        &BTreeMap::new(),
+        &fixture.state,
+        &Observed::not_refreshed(),
+        &fixture.options,
+    )
+    .unwrap();
+    assert!(unrefreshed.steps.is_empty());
+
+    let after = plan_at(&fixture, "2026-01-01T10:00:00Z");
+    assert_eq!(
+        step_names(&after),
+        vec![format!("delete-old {AUTOSCALING}")]
+    );
+    assert_eq!(after.steps[0].id.as_deref(), Some("web"));
+    assert!(after.kept[0].expired);
+
+    fixture.options.destroy = true;
+    let destroy = plan_at(&fixture, "2026-01-01T09:00:00Z");
+    let mut names = step_names(&destroy);
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            format!("delete {AUTOSCALING}"),
+            format!("delete-old {AUTOSCALING}")
+        ]
+    );
+}
+
+#[test]
+fn the_second_group_of_a_blue_green_rollout_in_progress_is_neither_adopted_nor_a_duplicate() {
+    let mut fixture = Fixture::new();
+    let group = json!({"name": "web", "launch_template_id": "lt-1", "desired": 2});
+    fixture.want(AUTOSCALING, Kind::AutoscalingGroup, group.clone(), &[]);
+    fixture.record(AUTOSCALING, Kind::AutoscalingGroup, "web", group, &[]);
+    fixture.live_object(
+        AUTOSCALING,
+        Kind::AutoscalingGroup,
+        "web-green",
+        json!({"name": "web-green", "launch_template_id": "lt-1", "desired": 2}),
+    );
+    let duplicate = fixture.plan().unwrap();
+    assert_eq!(
+        step_names(&duplicate),
+        vec![format!("delete-old {AUTOSCALING}")]
+    );
+
+    let spec = crate::model::rollout::RolloutSpec {
+        strategy: crate::model::rollout::RolloutStrategy::BlueGreen,
+        checkpoints: vec![100],
+        min_healthy: 90,
+        max_surge: 1,
+        warmup_seconds: 0,
+        bake_seconds: 0,
+        keep_old_seconds: 3600,
+        abort_on: Vec::new(),
+        timeout_seconds: 600,
+        source: SourceLocation {
+            file: "main.hcl".to_string(),
+            line: 1,
+            column: 1,
+        },
+    };
+    fixture.state.rollouts.insert(
+        Address::new(AUTOSCALING),
+        crate::state::RolloutRecord {
+            region: REGION.to_string(),
+            spec,
+            capacity: 2,
+            min: 2,
+            max: 2,
+            from_version: json!(1),
+            to_version: json!(2),
+            targets: vec![2],
+            step: 0,
+            phase: crate::state::RolloutPhase::Forward,
+            launched: Vec::new(),
+            relaunched: Vec::new(),
+            green: Some("web-green".to_string()),
+            reason: None,
+            started: "2026-01-01T09:00:00Z".to_string(),
+        },
+    );
+    let plan = fixture.plan().unwrap();
+    assert!(plan.steps.is_empty(), "{:?}", step_names(&plan));
+    assert!(plan.adopted.is_empty());
+}

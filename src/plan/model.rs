@@ -68,6 +68,23 @@ pub struct Plan {
     /// above completed (or, to resume an interrupted rollout, before them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rollouts: Vec<PlannedRollout>,
+    /// Deposed objects kept until a deadline (the old group of a blue-green rollout during
+    /// `keep_old`): left alive before it, deleted by the plan's steps once it has passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<Kept>,
+}
+
+/// A deposed object kept alive until a deadline (a blue-green rollout's old group, kept for
+/// `keep_old` after the switch); the first plan after it deletes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kept {
+    pub address: Address,
+    pub kind: Kind,
+    pub region: String,
+    pub id: String,
+    pub until: chrono::DateTime<chrono::Utc>,
+    /// The deadline has passed: the plan deletes it.
+    pub expired: bool,
 }
 
 /// A rollout the apply will drive: a group's instances replaced by those of its new launch

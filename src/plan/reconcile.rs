@@ -11,7 +11,7 @@
 use super::order::Role;
 use super::refresh::Observed;
 use super::scope::Scope;
-use super::{Drift, DriftKind};
+use super::{Drift, DriftKind, Kept};
 use crate::model::cloud::is_cloud_tag;
 use crate::model::{Address, AttributeChange, DesiredResource, Operation, Tags, Value};
 use crate::provider::LiveResource;
@@ -27,6 +27,8 @@ pub(super) struct Reconciled {
     pub adopted: Vec<StateResource>,
     /// Objects to delete besides the current ones: duplicates and deposed objects.
     pub garbage: Vec<(StateResource, Role)>,
+    /// Deposed objects whose keep deadline has not passed (or cannot be told: no refresh).
+    pub kept: Vec<Kept>,
 }
 
 /// Merges `state` with what the refresh `observed` for every address in `scope`; out of scope,
@@ -42,11 +44,21 @@ pub(super) fn reconcile(
         drift: Vec::new(),
         adopted: Vec::new(),
         garbage: Vec::new(),
+        kept: Vec::new(),
     };
+    // Deposed objects, and the second group of a blue-green rollout in progress, carry the
+    // address tag of the object they stand beside without being it: neither adopted nor
+    // taken for duplicates.
     let deposed_ids: BTreeSet<&str> = state
         .deposed
         .iter()
         .map(|object| object.id.as_str())
+        .chain(
+            state
+                .rollouts
+                .values()
+                .filter_map(|record| record.green.as_deref()),
+        )
         .collect();
     // Objects an interrupted run was deleting: "finished, not forgotten".
     let finishing: BTreeSet<&str> = state
@@ -158,11 +170,26 @@ pub(super) fn reconcile(
         }
     }
     for object in &state.deposed {
-        if scope.contains(&object.address) {
-            reconciled
-                .garbage
-                .push((object.clone(), Role::DeleteDeposed));
+        if !scope.contains(&object.address) {
+            continue;
         }
+        if let Some(until) = state.keep_until.get(&object.id) {
+            let expired = observed.now.is_some_and(|now| now >= *until);
+            reconciled.kept.push(Kept {
+                address: object.address.clone(),
+                kind: object.kind,
+                region: object.region.clone(),
+                id: object.id.clone(),
+                until: *until,
+                expired,
+            });
+            if !expired {
+                continue;
+            }
+        }
+        reconciled
+            .garbage
+            .push((object.clone(), Role::DeleteDeposed));
     }
     reconciled
 }

@@ -37,6 +37,10 @@ pub struct Observed {
     /// The objects `import` blocks import, read by id (owned by nobody yet), by the address
     /// they are imported at.
     pub imports: BTreeMap<Address, LiveResource>,
+    /// What the cloud's clock said when it was read (`None` when not refreshed): deposed
+    /// objects kept until a deadline (a blue-green rollout's old group) are deleted once it
+    /// has passed on this clock, the one the deadline was set on.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Observed {
@@ -68,6 +72,7 @@ impl Observed {
             scopes,
             calls: CallCount::default(),
             imports: BTreeMap::new(),
+            now: None,
         }
     }
 
@@ -198,6 +203,7 @@ pub async fn refresh(
                 .push(resource);
         }
     }
+    observed.now = provider.now().await.ok();
     observed.calls = CallCount {
         reads: calls_after.reads.saturating_sub(calls_before.reads),
         mutations: calls_after.mutations.saturating_sub(calls_before.mutations),

@@ -283,6 +283,27 @@ pub trait Provider: Send + Sync {
         })
     }
 
+    /// The targets registered in target group `target_group` with their health as the load
+    /// balancer judges it now (DescribeTargetHealth): instance id and state (`healthy`,
+    /// `unhealthy`, `initial`, `unused`, `draining`), sorted by id. How a rollout tells when
+    /// the instances of a group behind a load balancer take traffic.
+    ///
+    /// The default refuses, for test doubles; a rollout then reads health from the group.
+    ///
+    /// # Errors
+    /// [`ProviderError::NotFound`] when the target group does not exist; the cloud's errors.
+    async fn target_health(
+        &self,
+        region: &str,
+        target_group: &str,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        let _ = (region, target_group);
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!("the `{}` cloud cannot read target health", self.name()),
+        })
+    }
+
     /// Lets `duration` pass on the cloud's clock, for a rollout's warmup, bake and health
     /// polling: a real wait by default (and on AWS). The simulated cloud with its clock set
     /// (`cairn sim clock`) moves that clock on at once instead, so that a rollout baking for

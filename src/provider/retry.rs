@@ -158,6 +158,17 @@ impl Provider for Retrying {
         .await
     }
 
+    async fn target_health(
+        &self,
+        region: &str,
+        target_group: &str,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        with_retries("target_health", || {
+            self.inner.target_health(region, target_group)
+        })
+        .await
+    }
+
     async fn wait(&self, duration: Duration) -> Result<(), ProviderError> {
         self.inner.wait(duration).await
     }

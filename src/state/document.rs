@@ -52,6 +52,11 @@ pub struct StateDocument {
     /// Rollouts in progress, by autoscaling group address (see [`super::rollout`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rollouts: BTreeMap<Address, super::rollout::RolloutRecord>,
+    /// Deposed objects kept alive until a deadline, by id: the old group of a blue-green
+    /// rollout, kept scaled as it was for `keep_old` after the switch. Until then no plan
+    /// deletes it; the first plan after it deletes it as any deposed object.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub keep_until: BTreeMap<String, DateTime<Utc>>,
     /// Set on the copy left behind by `cairn state migrate`: the state now lives elsewhere,
     /// and this copy is refused for any further use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,6 +118,7 @@ impl StateDocument {
             intents: Vec::new(),
             changed_at: None,
             rollouts: BTreeMap::new(),
+            keep_until: BTreeMap::new(),
             migrated: None,
         }
     }

@@ -47,6 +47,11 @@ pub struct RolloutRecord {
     /// Instances seen launching while rolling back (they run the old version).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub relaunched: Vec<String>,
+    /// Blue-green: the name of the second ("green") group, fixed and saved before it is
+    /// created, so that a process killed at any call leaves a group the next apply finds by
+    /// name (and the next refresh does not take for a duplicate of the group's address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub green: Option<String>,
     /// Why the rollout is rolling back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

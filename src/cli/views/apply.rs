@@ -120,6 +120,20 @@ impl ApplyObserver for Progress {
             ApplyEvent::RolloutRollingBack { address, reason } => {
                 println!("{address}: rolling back: {reason}")
             }
+            ApplyEvent::RolloutSwitched {
+                address,
+                from,
+                to,
+                healthy,
+                rolling_back,
+            } => println!(
+                "{address}: traffic {} group `{to}` ({healthy} healthy), off `{from}`",
+                if *rolling_back {
+                    "back on"
+                } else {
+                    "switched to"
+                }
+            ),
             ApplyEvent::RolloutEnded {
                 address,
                 end,

@@ -2,8 +2,8 @@
 //! apply as it runs. The first line is the plan (`{"type": "plan", "plan": {...}}`, as
 //! `cairn plan --json` renders it), then one line per event (`step_started`,
 //! `step_completed`, `step_failed`, `step_retrying`, `rollout_started`, `rollout_step`,
-//! `rollout_rolling_back`, `rollout_ended`), and last a `summary` with what was done, what
-//! failed and how each rollout ended. Sensitive values never appear: the plan line masks them
+//! `rollout_rolling_back`, `rollout_switched`, `rollout_ended`), and last a `summary` with
+//! what was done, what failed and how each rollout ended. Sensitive values never appear: the plan line masks them
 //! and no event carries attribute values.
 
 use crate::apply::{ApplyEvent, ApplyObserver, ApplyReport, RolloutEnd};
@@ -90,6 +90,16 @@ impl ApplyObserver for JsonProgress {
             ApplyEvent::RolloutRollingBack { address, reason } => {
                 json!({"type": "rollout_rolling_back", "address": address, "reason": reason})
             }
+            ApplyEvent::RolloutSwitched {
+                address,
+                from,
+                to,
+                healthy,
+                rolling_back,
+            } => json!({
+                "type": "rollout_switched", "address": address, "from": from, "to": to,
+                "healthy": healthy, "rolling_back": rolling_back,
+            }),
             ApplyEvent::RolloutEnded {
                 address,
                 end,

@@ -77,7 +77,15 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     let group_id = Value::String(reference(&address, "id"));
     let mut built = Built {
         primary: vec![address.clone()],
-        value: json!({ "id": group_id, "name": instance.name, "min": min, "max": max, "desired": desired }),
+        // `name` by reference: a blue-green rollout alternates the group between two names,
+        // and what names the group (an alarm's dimension) must name the one that serves.
+        value: json!({
+            "id": group_id,
+            "name": reference(&address, "name"),
+            "min": min,
+            "max": max,
+            "desired": desired,
+        }),
         ..Built::default()
     };
     built.resources.push(instance.produced(

@@ -156,28 +156,13 @@ fn strategy(instance: &Instance<'_>, block: &BlockDef) -> Option<RolloutStrategy
     let found = STRATEGIES
         .into_iter()
         .find(|strategy| value.as_str() == Some(strategy.name()));
-    match found {
-        None => instance.problem(eval::wrong_type(
+    if found.is_none() {
+        instance.problem(eval::wrong_type(
             instance.sources,
             attr,
             &value,
-            "`\"rolling\"`, `\"canary\"` or `\"all_at_once\"`",
-        )),
-        // Refused rather than accepted and done some other way: the engine does not run a
-        // second group beside the first yet.
-        Some(RolloutStrategy::BlueGreen) => {
-            instance.problem(
-                Diagnostic::at(
-                    instance.sources,
-                    attr.value_span,
-                    "`blue_green` rollouts are not supported yet",
-                )
-                .expected("`\"rolling\"`, `\"canary\"` or `\"all_at_once\"`")
-                .hint("a `canary` rollout with `checkpoints = [100]` replaces every instance in one surged step, behind the same gates"),
-            );
-            return None;
-        }
-        Some(_) => {}
+            "`\"rolling\"`, `\"canary\"`, `\"blue_green\"` or `\"all_at_once\"`",
+        ));
     }
     found
 }

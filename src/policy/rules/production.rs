@@ -198,7 +198,10 @@ fn unwatched_groups(context: &Context<'_>) -> Vec<Finding> {
                     .and_then(|value| context.target(value))
                     .is_some_and(|resource| addresses.contains(&resource.address))
             };
+            // The dimension names the group by a reference to it (its serving name, which a
+            // blue-green rollout alternates), or by its name written out.
             (group_name.is_some() && dimensions.get("AutoScalingGroupName") == group_name)
+                || points_into("AutoScalingGroupName", &BTreeSet::from([&group.address]))
                 || points_into("TargetGroup", &target_groups)
                 || points_into("LoadBalancer", &balancers)
         });

@@ -535,6 +535,14 @@ impl Provider for AwsProvider {
         ReadSession::closing_with(move || shared.close())
     }
 
+    async fn target_health(
+        &self,
+        region: &str,
+        target_group: &str,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        target_group::health(&self.region(region)?, target_group).await
+    }
+
     fn calls(&self) -> CallCount {
         self.counter.snapshot()
     }

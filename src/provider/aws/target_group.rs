@@ -200,3 +200,34 @@ pub(super) async fn delete(context: &RegionContext, arn: &str) -> Result<(), Pro
     .map_err(|error| error.about(Kind::TargetGroup, &context.region, arn))?;
     Ok(())
 }
+
+/// DescribeTargetHealth: the targets of one target group with their state, sorted by id.
+pub(super) async fn health(
+    context: &RegionContext,
+    arn: &str,
+) -> Result<Vec<(String, String)>, ProviderError> {
+    let output = context
+        .read(
+            context
+                .elbv2
+                .describe_target_health()
+                .target_group_arn(arn)
+                .send(),
+        )
+        .await
+        .map_err(|error| error.about(Kind::TargetGroup, &context.region, arn))?;
+    let mut health: Vec<(String, String)> = output
+        .target_health_descriptions()
+        .iter()
+        .filter_map(|description| {
+            let id = description.target()?.id()?.to_string();
+            let state = description
+                .target_health()
+                .and_then(|health| health.state())
+                .map_or("unavailable", |state| state.as_str());
+            Some((id, state.to_string()))
+        })
+        .collect();
+    health.sort();
+    Ok(health)
+}

@@ -569,6 +569,23 @@ impl Provider for SimProvider {
         self.call(region, request).await.map(|_| ())
     }
 
+    async fn target_health(
+        &self,
+        region: &str,
+        target_group: &str,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        let request = Request::TargetHealth {
+            target_group: target_group.to_string(),
+        };
+        match self.call(region, request).await? {
+            Response::Health(health) => Ok(health),
+            other => Err(ProviderError::Api {
+                code: "InternalError".to_string(),
+                message: format!("the simulated cloud answered {other:?} to DescribeTargetHealth"),
+            }),
+        }
+    }
+
     /// With the cloud's clock set, moves it on by `duration` at once (no API call, so
     /// neither counted nor logged); with the wall clock, waits.
     async fn wait(&self, duration: Duration) -> Result<(), ProviderError> {

@@ -77,6 +77,10 @@ pub enum Request {
         group: String,
         instance: String,
     },
+    /// The targets of one target group with their health (DescribeTargetHealth).
+    TargetHealth {
+        target_group: String,
+    },
 }
 
 /// What a call returns.
@@ -84,6 +88,8 @@ pub enum Request {
 pub enum Response {
     Many(Vec<LiveResource>),
     One(LiveResource),
+    /// Instance ids with their target health.
+    Health(Vec<(String, String)>),
     Done,
 }
 
@@ -97,6 +103,7 @@ impl Request {
             Request::Create(request) => request.kind,
             Request::Update(request) => request.kind,
             Request::TerminateInGroup { .. } => Kind::Instance,
+            Request::TargetHealth { .. } => Kind::TargetGroup,
         }
     }
 
@@ -119,6 +126,7 @@ impl Request {
             | Request::SetOwnership { id, .. } => Some(id),
             Request::Update(request) => Some(&request.id),
             Request::TerminateInGroup { instance, .. } => Some(instance),
+            Request::TargetHealth { target_group } => Some(target_group),
             Request::Read { .. } | Request::Create(_) => None,
         }
     }
@@ -134,6 +142,7 @@ impl Request {
             Request::SetOwnership { .. } if kind == Kind::AutoscalingGroup => "CreateOrUpdateTags",
             Request::SetOwnership { .. } => "CreateTags",
             Request::TerminateInGroup { .. } => "TerminateInstanceInAutoScalingGroup",
+            Request::TargetHealth { .. } => "DescribeTargetHealth",
         }
     }
 }
@@ -294,6 +303,16 @@ pub fn perform(
         Request::TerminateInGroup { group, instance } => {
             autoscaling::terminate_in_group(cloud, context, group, instance)
                 .map(|()| Response::Done)
+        }
+        Request::TargetHealth { target_group } => {
+            cloud.target(context.region, Kind::TargetGroup, target_group)?;
+            let mut health: Vec<(String, String)> =
+                load_balancing::targets(cloud, context.region, target_group)
+                    .into_iter()
+                    .map(|(id, state)| (id, state.to_string()))
+                    .collect();
+            health.sort();
+            Ok(Response::Health(health))
         }
     }
 }

@@ -22,8 +22,9 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "kind", "region", "id", "since", "resolution", "message"}], "moves": [{"from", "to", "kind",
 /// "region", "id"}], "forgets": [{"address", "kind", "region", "id"}], "imports": [{"address",
 /// "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
-/// "policy": [{"rule", "severity", "message", "location", "addresses"}], "rollouts": [...]}`
-/// (see `rollout::json_rollouts`).
+/// "policy": [{"rule", "severity", "message", "location", "addresses"}], "rollouts": [...]
+/// (see `rollout::json_rollouts`), "kept": [{"address", "kind", "region", "id", "until",
+/// "expired"}]}`.
 /// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
 pub fn render_json(plan: &Plan) -> Value {
@@ -104,6 +105,7 @@ pub fn render_json(plan: &Plan) -> Value {
         "refresh_calls": plan.refresh_calls,
         "policy": plan.policy,
         "rollouts": super::rollout::json_rollouts(plan),
+        "kept": plan.kept,
     })
 }
 

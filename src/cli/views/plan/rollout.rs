@@ -3,6 +3,7 @@
 
 use super::super::Painter;
 use crate::model::Value;
+use crate::model::rollout::RolloutStrategy;
 use crate::plan::{Plan, PlannedRollout};
 use crate::state::RolloutPhase;
 use owo_colors::Style;
@@ -25,6 +26,24 @@ pub fn version(value: &Value) -> String {
 
 /// Text: one paragraph per rollout.
 pub(super) fn render_rollouts(out: &mut String, plan: &Plan, painter: &Painter) {
+    let waiting: Vec<_> = plan.kept.iter().filter(|kept| !kept.expired).collect();
+    if !waiting.is_empty() {
+        out.push_str(
+            "Cairn keeps old groups of blue-green rollouts until their `keep_old` ends:\n\n",
+        );
+        for kept in waiting {
+            let _ = writeln!(
+                out,
+                "  {} blue group `{}` of {} kept until {}",
+                painter.paint("#", Style::new().bold()),
+                kept.id,
+                painter.paint(kept.address.as_str(), Style::new().bold()),
+                kept.until
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+        }
+        out.push('\n');
+    }
     if plan.rollouts.is_empty() {
         return;
     }
@@ -45,6 +64,13 @@ pub(super) fn render_rollouts(out: &mut String, plan: &Plan, painter: &Painter) 
             version(&rollout.to_version),
         );
         let _ = writeln!(out, "      steps: {}", steps(rollout));
+        if rollout.spec.strategy == RolloutStrategy::BlueGreen {
+            let _ = writeln!(
+                out,
+                "      then: traffic switches to the new group, the old one is kept {}",
+                duration(rollout.spec.keep_old_seconds)
+            );
+        }
         let _ = writeln!(out, "      gates: {}", gates(rollout));
         if let Some((phase, step)) = rollout.resume {
             let at = match phase {
@@ -62,6 +88,24 @@ pub(super) fn render_rollouts(out: &mut String, plan: &Plan, painter: &Painter) 
 
 /// `1 → 5 → 10 of 10 instances on the new version`, with bake and warmup.
 fn steps(rollout: &PlannedRollout) -> String {
+    if rollout.spec.strategy == RolloutStrategy::BlueGreen {
+        let mut text = format!(
+            "a second group of {} instances on the new version beside the old one",
+            rollout.capacity
+        );
+        let spec = &rollout.spec;
+        if spec.warmup_seconds > 0 {
+            let _ = write!(text, ", warmup {}", duration(spec.warmup_seconds));
+        }
+        if spec.bake_seconds > 0 {
+            let _ = write!(
+                text,
+                ", bake {} after the switch",
+                duration(spec.bake_seconds)
+            );
+        }
+        return text;
+    }
     let counts: Vec<String> = rollout.targets.iter().map(u32::to_string).collect();
     let mut text = format!(
         "{} of {} instances on the new version",
@@ -81,10 +125,11 @@ fn steps(rollout: &PlannedRollout) -> String {
 /// Health within the timeout, min_healthy, the alarms, and Ctrl-C.
 fn gates(rollout: &PlannedRollout) -> String {
     let spec = &rollout.spec;
-    let mut parts = vec![
-        format!("healthy within {}", duration(spec.timeout_seconds)),
-        format!("{}% in service", spec.min_healthy),
-    ];
+    let mut parts = vec![format!("healthy within {}", duration(spec.timeout_seconds))];
+    // A blue-green rollout never takes an old instance out of service before the switch.
+    if spec.strategy != RolloutStrategy::BlueGreen {
+        parts.push(format!("{}% in service", spec.min_healthy));
+    }
     parts.extend(
         spec.abort_on
             .iter()
@@ -118,6 +163,7 @@ pub(super) fn json_rollouts(plan: &Plan) -> serde_json::Value {
                 "timeout_seconds": spec.timeout_seconds,
                 "min_healthy": spec.min_healthy,
                 "abort_on": spec.abort_on.iter().map(|gate| &gate.alarm).collect::<Vec<_>>(),
+                "keep_old_seconds": (spec.strategy == RolloutStrategy::BlueGreen).then_some(spec.keep_old_seconds),
                 "resume": rollout.resume.map(|(phase, step)| json!({"phase": phase, "step": step})),
             })
         })

@@ -237,6 +237,13 @@ fn shape_of(kind: Kind, name: &str) -> Shape {
     }
 }
 
+/// The kept object (a blue-green rollout's old group) whose deadline passed, when `id` is one.
+fn expired_kept<'a>(plan: &'a Plan, id: Option<&str>) -> Option<&'a crate::plan::Kept> {
+    plan.kept
+        .iter()
+        .find(|kept| kept.expired && Some(kept.id.as_str()) == id)
+}
+
 fn render_change(out: &mut String, plan: &Plan, change: &Change, painter: &Painter) {
     let before_id = change
         .before
@@ -252,6 +259,8 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, painter: &Paint
                 && step.address == change.address
                 && step.id.as_deref() == before_id
         });
+    // The old group of a blue-green rollout, deleted once its `keep_old` has passed.
+    let expired = expired_kept(plan, before_id).filter(|_| change.action == ChangeAction::Delete);
     let (header, symbol) = match change.action {
         ChangeAction::Create => (
             "will be created".to_string(),
@@ -276,6 +285,16 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, painter: &Paint
                 Symbol::Delete.painted(painter),
                 Symbol::Create.painted(painter)
             ),
+        ),
+        ChangeAction::Delete if expired.is_some() => (
+            expired.map_or_else(String::new, |kept| {
+                format!(
+                    "will destroy the old group `{}` of a blue-green rollout (kept until {}, `keep_old` has passed)",
+                    kept.id,
+                    kept.until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )
+            }),
+            Symbol::Delete.painted(painter),
         ),
         ChangeAction::Delete if extra_object => (
             format!(
