@@ -180,6 +180,14 @@ impl Provider for Retrying {
         self.inner.now().await
     }
 
+    fn timings(&self) -> crate::model::timings::Timings {
+        self.inner.timings()
+    }
+
+    async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError> {
+        with_retries("image_exists", || self.inner.image_exists(region, image)).await
+    }
+
     fn calls(&self) -> CallCount {
         self.inner.calls()
     }
