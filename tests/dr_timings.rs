@@ -70,6 +70,17 @@ fn applied(mode: &str, extra: &str) -> Result<tempfile::TempDir, Box<dyn std::er
     Ok(stack)
 }
 
+/// `cairn dr check -e production`: its exit code and what it printed.
+fn dr_check(dir: &Path) -> Result<(Option<i32>, String), Box<dyn std::error::Error>> {
+    let output = cairn(dir)?
+        .args(["dr", "check", "-e", "production"])
+        .output()?;
+    Ok((
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    ))
+}
+
 fn advance(dir: &Path, by: &str) -> TestResult {
     run(dir, &["sim", "clock", "--advance", by])
 }
@@ -326,11 +337,8 @@ fn dr_check_names_a_missing_image_and_a_drifted_standby_firewall_then_passes_onc
     let firewall = id_of(dir, "firewall.web[us-west-2]")?;
     run(dir, &["sim", "set", &firewall, "ingress", "[]"])?;
 
-    let output = cairn(dir)?
-        .args(["dr", "check", "-e", "production"])
-        .output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let (code, stdout) = dr_check(dir)?;
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("Not ready: 2 blockers."), "{stdout}");
     assert!(
         stdout.contains("image `ami-12c6146b` (used by launch_template.web[us-west-2]) does not exist in `us-west-2`")
@@ -340,6 +348,15 @@ fn dr_check_names_a_missing_image_and_a_drifted_standby_firewall_then_passes_onc
     assert!(
         stdout.contains("the standby's `firewall.web[us-west-2]` differs from the configuration"),
         "{stdout}"
+    );
+    let status = cairn(dir)?
+        .args(["dr", "status", "-e", "production"])
+        .output()?;
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("readiness:     NOT READY, 2 blockers")
+            && status.contains("image `ami-12c6146b`"),
+        "{status}"
     );
     // The check changed nothing: the drifted rules are still drifted.
     let inventory = SimCloud::open(&dir.join(".cairn/sim/cloud.json"))?.resource(&firewall)?;
@@ -353,14 +370,20 @@ fn dr_check_names_a_missing_image_and_a_drifted_standby_firewall_then_passes_onc
         &["sim", "image", "ami-12c6146b", "--copy-to", "us-west-2"],
     )?;
     run(dir, &["apply", "-e", "production", "--auto-approve"])?;
-    let fixed = cairn(dir)?
-        .args(["dr", "check", "-e", "production"])
-        .output()?;
-    let stdout = String::from_utf8_lossy(&fixed.stdout);
-    assert_eq!(fixed.status.code(), Some(0), "{stdout}");
+    let (code, stdout) = dr_check(dir)?;
+    assert_eq!(code, Some(0), "{stdout}");
     assert!(
         stdout.contains("Ready: nothing blocks a failover to us-west-2."),
         "{stdout}"
+    );
+    // `dr status` carries the same verdict.
+    let status = cairn(dir)?
+        .args(["dr", "status", "-e", "production"])
+        .output()?;
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("readiness:     ready to fail over to us-west-2"),
+        "{status}"
     );
     Ok(())
 }
@@ -371,11 +394,8 @@ fn dr_check_names_a_copy_older_than_the_policy_window() -> TestResult {
     let dir = stack.path();
     backup(dir, true)?;
     advance(dir, "25h")?;
-    let output = cairn(dir)?
-        .args(["dr", "check", "-e", "production"])
-        .output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let (code, stdout) = dr_check(dir)?;
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("older than its policy's window of 86400s"),
         "{stdout}"

@@ -164,24 +164,12 @@ pub fn create_snapshot(
         .and_then(|takes| context.now.checked_add_signed(takes))
     {
         Some(completes_at) => {
-            snapshot
-                .attributes
-                .insert("state".to_string(), json!(PENDING));
-            snapshot
-                .attributes
-                .insert("progress".to_string(), json!("0%"));
+            set_progress(&mut snapshot, PENDING, "0%");
             snapshot
                 .internal
                 .insert(COMPLETES_AT.to_string(), json!(rfc3339(&completes_at)));
         }
-        None => {
-            snapshot
-                .attributes
-                .insert("state".to_string(), json!(COMPLETED));
-            snapshot
-                .attributes
-                .insert("progress".to_string(), json!("100%"));
-        }
+        None => set_progress(&mut snapshot, COMPLETED, "100%"),
     }
     snapshot
         .attributes
@@ -231,23 +219,26 @@ pub fn progress(cloud: &mut Cloud, context: &Context) {
             continue;
         };
         if context.now >= completes {
-            snapshot
-                .attributes
-                .insert("state".to_string(), json!(COMPLETED));
-            snapshot
-                .attributes
-                .insert("progress".to_string(), json!("100%"));
+            set_progress(snapshot, COMPLETED, "100%");
             snapshot.internal.remove(COMPLETES_AT);
         } else {
             let done = (context.now - started).num_seconds().max(0);
             let total = (completes - started).num_seconds().max(1);
             // AWS reports whole percents and never 100% before completion.
             let percent = (done * 100 / total).min(99);
-            snapshot
-                .attributes
-                .insert("progress".to_string(), json!(format!("{percent}%")));
+            set_progress(snapshot, PENDING, &format!("{percent}%"));
         }
     }
+}
+
+/// Sets a snapshot's `state` and `progress`, as DescribeSnapshots reports them.
+fn set_progress(snapshot: &mut Resource, state: &str, progress: &str) {
+    snapshot
+        .attributes
+        .insert("state".to_string(), json!(state));
+    snapshot
+        .attributes
+        .insert("progress".to_string(), json!(progress));
 }
 
 /// AWS refuses to copy or restore a snapshot that is not completed yet. The source of a copy
