@@ -87,10 +87,19 @@ fn print_check(report: &ReadinessReport) {
         println!("\nReady: nothing blocks a failover to {}.", report.region);
         return;
     }
-    println!("\nNot ready: {} blockers.", report.blockers.len());
+    println!("\nNot ready: {}.", blockers(report.blockers.len()));
     for blocker in &report.blockers {
         println!("  - {}", blocker.problem);
         println!("    fix: {}", blocker.fix);
+    }
+}
+
+/// `1 blocker`, `2 blockers`.
+fn blockers(count: usize) -> String {
+    if count == 1 {
+        "1 blocker".to_string()
+    } else {
+        format!("{count} blockers")
     }
 }
 
@@ -362,8 +371,8 @@ fn print_readiness(report: &StatusReport) {
         );
     } else {
         println!(
-            "  readiness:     NOT READY, {} blockers (`cairn dr check -e {}` names them with their fixes)",
-            readiness.blockers.len(),
+            "  readiness:     NOT READY, {} (`cairn dr check -e {}` names them with their fixes)",
+            blockers(readiness.blockers.len()),
             readiness.environment
         );
         for blocker in &readiness.blockers {
