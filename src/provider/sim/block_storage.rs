@@ -199,10 +199,20 @@ pub fn progress(cloud: &mut Cloud, context: &Context) {
     let Some(state) = cloud.regions.get_mut(context.region) else {
         return;
     };
-    for snapshot in state.resources.values_mut() {
-        if snapshot.kind != Kind::Snapshot || snapshot.text("state") != Some(PENDING) {
+    // Found first and changed after, so that only the pending snapshots are copied out of the
+    // maps a draft shares with the cloud it was made from.
+    let pending: Vec<String> = state
+        .resources
+        .values()
+        .filter(|snapshot| {
+            snapshot.kind == Kind::Snapshot && snapshot.text("state") == Some(PENDING)
+        })
+        .map(|snapshot| snapshot.id.clone())
+        .collect();
+    for id in pending {
+        let Some(snapshot) = state.resources.get_mut(&id) else {
             continue;
-        }
+        };
         let time = |value: Option<&Value>| {
             value
                 .and_then(Value::as_str)
@@ -213,9 +223,7 @@ pub fn progress(cloud: &mut Cloud, context: &Context) {
         let completes = time(snapshot.internal.get(COMPLETES_AT));
         let (Some(started), Some(completes)) = (started, completes) else {
             // Nothing says when it completes: it is not left pending forever.
-            snapshot
-                .attributes
-                .insert("state".to_string(), json!(COMPLETED));
+            set_progress(snapshot, COMPLETED, "100%");
             continue;
         };
         if context.now >= completes {
