@@ -379,3 +379,106 @@ print(json.dumps(ids))
     run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
     Ok(())
 }
+
+/// Issue 17: a VPC with two subnets, a security group and an instance made by hand with
+/// boto3 (named and tagged, as from the console) come back from `discover --write` as a
+/// network, a firewall and an instance referring to each other; the plan imports all five
+/// and changes nothing but what the written comments announce (the subnets take the
+/// network's `Name`); after the apply the next plan is empty.
+#[test]
+fn on_aws_discover_write_round_trips_a_hand_made_network_firewall_and_instance() -> TestResult {
+    let name = format!(
+        "discover-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let made = moto::boto3(
+        r#"
+import boto3, json, sys
+ec2 = boto3.client("ec2", region_name="us-east-1")
+adopt = {"Key": "adopt", "Value": sys.argv[1]}
+def tagged(kind, name):
+    return [{"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}, adopt]}]
+vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16", TagSpecifications=tagged("vpc", "legacy"))["Vpc"]["VpcId"]
+subnets = [
+    ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.7.{index}.0/24", AvailabilityZone=zone,
+                      TagSpecifications=tagged("subnet", f"legacy-{zone}"))["Subnet"]["SubnetId"]
+    for index, zone in enumerate(["us-east-1a", "us-east-1b"])
+]
+group = ec2.create_security_group(GroupName="web-" + sys.argv[1], Description="web servers",
+                                  VpcId=vpc, TagSpecifications=tagged("security-group", "web"))["GroupId"]
+ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+    "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+instance = ec2.run_instances(ImageId="ami-12c6146b", InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                             SubnetId=subnets[1], SecurityGroupIds=[group],
+                             TagSpecifications=tagged("instance", "api"))["Instances"][0]["InstanceId"]
+print(json.dumps({"vpc": vpc, "subnets": subnets, "group": group, "instance": instance}))
+"#,
+        &[&name],
+    );
+    let id = |key: &str| made[key].as_str().map(str::to_string).unwrap_or_default();
+    let subnets: Vec<String> = made["subnets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|subnet| subnet.as_str().map(str::to_string))
+        .collect();
+    let text = legacy_volumes_stack(&name).replace(
+        "zones = [\"us-east-1a\"]",
+        "zones = [\"us-east-1a\", \"us-east-1b\"]",
+    );
+    let stack = Stack::from_text(&text[..text.find("volume \"legacy\"").ok_or("no block")?])?;
+
+    let tag = format!("adopt={name}");
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(
+        &stack,
+        &["discover", "-e", "dev", "--tag", &tag, "--write", &path],
+    )?;
+    let config = std::fs::read_to_string(&written)?;
+    for expected in [
+        "network \"legacy\" {".to_string(),
+        "  subnet \"private\" {\n    newbits = 8\n  }".to_string(),
+        "  network     = network.legacy".to_string(),
+        format!("  name        = \"web-{name}\""),
+        "  description = \"web servers\"".to_string(),
+        "  subnet        = network.legacy.subnet.private[1]".to_string(),
+        "  firewalls     = [firewall.web]".to_string(),
+        format!("subnet `{}` gets the block's tags", subnets[0]),
+    ] {
+        assert!(config.contains(&expected), "{expected} not in\n{config}");
+    }
+
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 2, "replace": 0, "delete": 0}),
+        "{config}\n{plan}"
+    );
+    let updated: BTreeSet<String> = plan["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|change| change["action"] == "update")
+        .filter_map(|change| change["address"].as_str().map(str::to_string))
+        .collect();
+    let subnet_addresses: BTreeSet<String> = ["us-east-1a", "us-east-1b"]
+        .iter()
+        .map(|zone| format!("network.legacy.subnet.private[{zone}]"))
+        .collect();
+    assert_eq!(updated, subnet_addresses, "{plan}");
+    let imported: BTreeSet<String> = plan["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["id"].as_str().map(str::to_string))
+        .collect();
+    let mut expected: BTreeSet<String> = subnets.iter().cloned().collect();
+    expected.extend([id("vpc"), id("group"), id("instance")]);
+    assert_eq!(imported, expected);
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
+    Ok(())
+}

@@ -4,7 +4,7 @@
 use super::report::outcome;
 use super::stack_args::{StackArgs, block_on};
 use super::views;
-use crate::ops::{self, DiscoverRequest, Discovered};
+use crate::ops::{self, DiscoverRequest, Discovery};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,7 +14,8 @@ pub struct DiscoverArgs {
     #[command(flatten)]
     pub stack: StackArgs,
 
-    /// Only objects of block type KIND (`volume`); repeatable.
+    /// Only objects of block type KIND (`network`, `firewall`, `instance`, `volume`);
+    /// repeatable.
     #[arg(long = "kind", value_name = "KIND")]
     pub kinds: Vec<String>,
 
@@ -33,15 +34,15 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
         kinds: args.kinds.clone(),
         tags: args.tags.clone(),
     };
-    outcome(block_on(ops::discover(&request)), |found| {
-        written(found, args.write.as_ref())
+    outcome(block_on(ops::discover(&request)), |discovery| {
+        written(discovery, args.write.as_ref())
     })
 }
 
 /// Writes the configuration when asked to, then lists what was found.
-fn written(found: &[Discovered], write: Option<&PathBuf>) -> ExitCode {
+fn written(discovery: &Discovery, write: Option<&PathBuf>) -> ExitCode {
     if let Some(path) = write {
-        let text = ops::configuration(found);
+        let text = &discovery.configuration;
         let created = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -55,6 +56,6 @@ fn written(found: &[Discovered], write: Option<&PathBuf>) -> ExitCode {
             ));
         }
     }
-    views::state::discovered(found, write.map(PathBuf::as_path));
+    views::state::discovered(discovery, write.map(PathBuf::as_path));
     ExitCode::SUCCESS
 }

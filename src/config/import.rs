@@ -1,7 +1,11 @@
 //! `import { to = ADDRESS  id = "..." }` blocks: the configuration saying that an object that
 //! exists already (made by hand or by another tool) is the one a block declares, so the plan
 //! imports it instead of creating a new one. With `for_each` over a map of ids, one block
-//! imports many: `to = network.legacy[each.key]`, `id = each.value`.
+//! imports many: `to = network.legacy[each.key]`, `id = each.value`. A block with several
+//! instances per region (a network's subnets, one per zone) or one outside the primary
+//! region names the instance by its zone or region:
+//! `to = network.legacy.subnet.public["us-east-1b"]`, `to = volume.data["us-west-2"]`, or
+//! after a `for_each` key, `to = volume.data["logs"]["us-west-2"]`.
 //!
 //! Promise: `to` is checked here (a reference to a resource block, with a literal key or
 //! `each.key`, and `each.key` exactly when there is a `for_each`); `id` and `for_each` are
@@ -20,8 +24,11 @@ use hcl::expr::{Expression, TraversalOperator};
 pub struct ImportBlock {
     /// The block path `to` names, without its `for_each` key (`network.legacy`).
     pub to: String,
-    /// The `for_each` key `to` ends in, if any.
+    /// The `for_each` key `to` ends in, if any; a literal one may name a zone or region
+    /// instead, for a block without `for_each` (see [`crate::graph`]'s import resolution).
     pub key: Option<ImportKey>,
+    /// The zone or region a second index after the key names (`["logs"]["us-west-2"]`).
+    pub placement: Option<String>,
     /// The block, whose `id` and `for_each` the expansion evaluates.
     pub block: BlockDef,
     pub source: SourceLocation,
@@ -43,13 +50,13 @@ pub fn read_import(
     diagnostics: &mut Diagnostics,
 ) -> Option<ImportBlock> {
     let attr = block.attribute("to")?;
-    let parsed = split_key(&attr.expr).and_then(|(path, key)| {
+    let parsed = split_key(&attr.expr).and_then(|(path, key, placement)| {
         let path = address_of(&path).filter(|path| {
             names_a_block(path) && !path.starts_with("module.") && !path.contains('[')
         })?;
-        Some((path, key))
+        Some((path, key, placement))
     });
-    let Some((to, key)) = parsed else {
+    let Some((to, key, placement)) = parsed else {
         diagnostics.push(
             Diagnostic::at(
                 sources,
@@ -57,7 +64,7 @@ pub fn read_import(
                 "`to` of an `import` block must name a resource block of the stack",
             )
             .expected(
-                "a reference such as `network.legacy`, `volume.data[\"logs\"]` or, with `for_each`, `volume.data[each.key]`",
+                "a reference such as `network.legacy`, `volume.data[\"logs\"]`, `network.legacy.subnet.public[\"us-east-1b\"]` or, with `for_each`, `volume.data[each.key]`",
             ),
         );
         return None;
@@ -75,25 +82,36 @@ pub fn read_import(
     Some(ImportBlock {
         to,
         key,
+        placement,
         block: block.clone(),
         source: sources.location(block.ident_span),
     })
 }
 
-/// `to` split into the reference without its last index and that index as a key (`None` when
-/// it ends in an attribute name); `None` for an index that is neither a string nor `each.key`.
-fn split_key(expression: &Expression) -> Option<(Expression, Option<ImportKey>)> {
+/// `to` split into the reference without its indexes, the key of its first index (`None`
+/// when it ends in an attribute name) and the placement a second, literal index names;
+/// `None` for an index that is neither a string nor `each.key`, or more than two.
+fn split_key(expression: &Expression) -> Option<(Expression, Option<ImportKey>, Option<String>)> {
     let Expression::Traversal(traversal) = expression else {
-        return Some((expression.clone(), None));
+        return Some((expression.clone(), None, None));
     };
     let mut operators = traversal.operators.clone();
-    let key = match operators.last() {
-        Some(TraversalOperator::Index(Expression::String(key))) => ImportKey::Literal(key.clone()),
-        Some(TraversalOperator::Index(index)) if is_each_key(index) => ImportKey::EachKey,
-        Some(TraversalOperator::Index(_)) => return None,
-        _ => return Some((expression.clone(), None)),
+    let mut keys = Vec::new();
+    while let Some(TraversalOperator::Index(index)) = operators.last() {
+        let key = match index {
+            Expression::String(key) => ImportKey::Literal(key.clone()),
+            index if is_each_key(index) => ImportKey::EachKey,
+            _ => return None,
+        };
+        keys.insert(0, key);
+        operators.pop();
+    }
+    let (key, placement) = match keys.as_slice() {
+        [] => (None, None),
+        [key] => (Some(key.clone()), None),
+        [key, ImportKey::Literal(placement)] => (Some(key.clone()), Some(placement.clone())),
+        _ => return None,
     };
-    operators.pop();
     let path = if operators.is_empty() {
         traversal.expr.clone()
     } else {
@@ -102,7 +120,7 @@ fn split_key(expression: &Expression) -> Option<(Expression, Option<ImportKey>)>
             operators,
         )))
     };
-    Some((path, Some(key)))
+    Some((path, key, placement))
 }
 
 /// Whether `expression` is `each.key`.
@@ -118,29 +136,44 @@ fn is_each_key(expression: &Expression) -> bool {
 mod tests {
     use super::*;
 
-    fn split(text: &str) -> Option<(String, Option<ImportKey>)> {
+    fn split(text: &str) -> Option<(String, Option<ImportKey>, Option<String>)> {
         let expression: Expression = text.parse().ok()?;
-        let (path, key) = split_key(&expression)?;
-        Some((address_of(&path)?, key))
+        let (path, key, placement) = split_key(&expression)?;
+        Some((address_of(&path)?, key, placement))
     }
 
     #[test]
     fn keys_are_literal_strings_or_each_key() {
         assert_eq!(
             split("network.legacy"),
-            Some(("network.legacy".into(), None))
+            Some(("network.legacy".into(), None, None))
         );
         assert_eq!(
             split("volume.data[\"logs\"]"),
             Some((
                 "volume.data".into(),
-                Some(ImportKey::Literal("logs".into()))
+                Some(ImportKey::Literal("logs".into())),
+                None
             ))
         );
         assert_eq!(
             split("volume.data[each.key]"),
-            Some(("volume.data".into(), Some(ImportKey::EachKey)))
+            Some(("volume.data".into(), Some(ImportKey::EachKey), None))
         );
         assert_eq!(split("volume.data[each.value]"), None);
+    }
+
+    #[test]
+    fn a_second_literal_index_names_the_placement() {
+        assert_eq!(
+            split("volume.data[each.key][\"us-west-2\"]"),
+            Some((
+                "volume.data".into(),
+                Some(ImportKey::EachKey),
+                Some("us-west-2".into())
+            ))
+        );
+        assert_eq!(split("volume.data[\"a\"][each.key]"), None);
+        assert_eq!(split("volume.data[\"a\"][\"b\"][\"c\"]"), None);
     }
 }

@@ -36,7 +36,7 @@ pub use module::{Module, ModuleCall, Output, Variable};
 pub use policy::{Ignore, PolicySpec};
 pub use source::{Sources, Span};
 
-use crate::model::{Moved, Value};
+use crate::model::{Moved, Removed, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -84,12 +84,51 @@ impl Config {
     /// written, then each called module's relative to the call (`firewall.old` in the module
     /// that `module "web"` calls moves `module.web.firewall.old`), in call order.
     pub fn moves(&self) -> Vec<Moved> {
-        let mut moves = self.root.moves.clone();
-        self.module_moves(&self.root, "", 0, &mut moves);
-        moves
+        self.across_modules(
+            |module| &module.moves,
+            |moved, prefix| Moved {
+                from: format!("{prefix}{}", moved.from),
+                to: format!("{prefix}{}", moved.to),
+                source: moved.source.clone(),
+            },
+        )
     }
 
-    fn module_moves(&self, module: &Module, prefix: &str, depth: usize, moves: &mut Vec<Moved>) {
+    /// Every `removed` block of the stack with stack-wide addresses, relative to the module
+    /// call as [`Config::moves`] are (`volume.scratch` in the module `module "web"` calls
+    /// forgets `module.web.volume.scratch`).
+    pub fn removed(&self) -> Vec<Removed> {
+        self.across_modules(
+            |module| &module.removed,
+            |removed, prefix| Removed {
+                from: format!("{prefix}{}", removed.from),
+                ..removed.clone()
+            },
+        )
+    }
+
+    /// The items `pick` finds in the root module as written, then in each called module
+    /// (depth first, in call order) with `relocate` given the call's address prefix
+    /// (`module.web.`): a module called twice contributes twice, once per call.
+    fn across_modules<T: Clone>(
+        &self,
+        pick: impl Fn(&Module) -> &Vec<T>,
+        relocate: impl Fn(&T, &str) -> T,
+    ) -> Vec<T> {
+        let mut found = pick(&self.root).clone();
+        self.walk_calls(&self.root, "", 0, &pick, &relocate, &mut found);
+        found
+    }
+
+    fn walk_calls<T>(
+        &self,
+        module: &Module,
+        prefix: &str,
+        depth: usize,
+        pick: &impl Fn(&Module) -> &Vec<T>,
+        relocate: &impl Fn(&T, &str) -> T,
+        found: &mut Vec<T>,
+    ) {
         if depth >= MAX_MODULE_DEPTH {
             return;
         }
@@ -98,12 +137,8 @@ impl Config {
                 continue;
             };
             let prefix = format!("{prefix}module.{}.", call.name);
-            moves.extend(called.moves.iter().map(|moved| Moved {
-                from: format!("{prefix}{}", moved.from),
-                to: format!("{prefix}{}", moved.to),
-                source: moved.source.clone(),
-            }));
-            self.module_moves(called, &prefix, depth + 1, moves);
+            found.extend(pick(called).iter().map(|item| relocate(item, &prefix)));
+            self.walk_calls(called, &prefix, depth + 1, pick, relocate, found);
         }
     }
 }

@@ -70,7 +70,8 @@ pub struct Module {
     /// `moved` blocks, in file and source order, with addresses relative to the module (see
     /// [`super::Config::moves`]).
     pub moves: Vec<Moved>,
-    /// `removed` blocks, in file and source order (the root module's only).
+    /// `removed` blocks, in file and source order, with addresses relative to the module (see
+    /// [`super::Config::removed`]).
     pub removed: Vec<Removed>,
     /// `import` blocks, in file and source order (the root module's only).
     pub imports: Vec<super::import::ImportBlock>,

@@ -215,7 +215,12 @@ static EGRESS: BlockSchema = block(
 
 pub static FIREWALL: BlockSchema = resource(
     "firewall",
-    &[required("network"), optional("tags")],
+    &[
+        required("network"),
+        optional("name"),
+        optional("description"),
+        optional("tags"),
+    ],
     &[&INGRESS, &EGRESS, &LIFECYCLE],
 );
 
@@ -449,8 +454,10 @@ pub static STACK_BLOCKS: [&BlockSchema; 20] = [
 ];
 
 /// Blocks a module's files may hold: a module has no stack and no environments of its own;
-/// its `moved` blocks name addresses relative to the module.
-pub static MODULE_BLOCKS: [&BlockSchema; 16] = [
+/// its `moved` and `removed` blocks name addresses relative to the module. `import` blocks
+/// belong to the root module, as in Terraform: an id is one object, a module may be called
+/// many times.
+pub static MODULE_BLOCKS: [&BlockSchema; 17] = [
     &VARIABLE,
     &LOCALS,
     &NETWORK,
@@ -467,6 +474,7 @@ pub static MODULE_BLOCKS: [&BlockSchema; 16] = [
     &MODULE,
     &OUTPUT,
     &MOVED,
+    &REMOVED,
 ];
 
 /// Checks top-level `blocks` against `allowed`, recursively, reporting every mismatch.

@@ -147,7 +147,7 @@ pub struct Expansion {
     pub backup_policies: Vec<BackupPolicySpec>,
     /// Rollout settings by autoscaling group address.
     pub rollouts: BTreeMap<Address, RolloutSpec>,
-    /// What the `import` blocks import, evaluated in the primary region.
+    /// What the `import` blocks import, evaluated in the primary region (their targets in any).
     pub imports: Vec<ImportSpec>,
     /// Every resource, with an edge from each resource to each of its dependencies, labelled
     /// with where the dependency was written.

@@ -211,6 +211,10 @@ pub enum OpsError {
 /// The hint of an `import` block's failure: the one its reason carries.
 fn import_hint(source: &OpsError) -> String {
     use miette::Diagnostic;
+    if let OpsError::PendingIntent { .. } = source {
+        // The apply that resolves the call plans the `import` block too, so it must go first.
+        return "take the `import` block out, run `cairn apply` to resolve the interrupted call, then put the block back".to_string();
+    }
     source
         .help()
         .map(|help| help.to_string())

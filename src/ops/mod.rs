@@ -32,7 +32,7 @@ mod status;
 pub use backend::{StateStore, encryption_settings};
 pub use backup::{BackupRequest, list_backups, run_backups, verify_backups};
 pub use check::{CheckOutcome, CheckRequest, PolicyGate, check, check_allow};
-pub use discover::{DISCOVERABLE, DiscoverRequest, Discovered, configuration, discover};
+pub use discover::{DISCOVERABLE, DiscoverRequest, Discovered, Discovery, configuration, discover};
 pub use drill::{DrillRequest, drill, tear_down_drill};
 pub use error::OpsError;
 pub use failover::{MoveConfirm, MovePlan, MoveRequest, failback, failover};

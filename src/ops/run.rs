@@ -371,7 +371,7 @@ pub(super) async fn plan_placed(
             stack.config.moves()
         },
         // Forgetting holds in a destroy too: what a `removed` block lets go of stays alive.
-        removed: stack.config.root.removed.clone(),
+        removed: stack.config.removed(),
         // A destroy of a protected environment is refused (or forced) before planning; a
         // drill is a copy of the environment, not the protected environment itself.
         protected_environment: (stack.environment.protect

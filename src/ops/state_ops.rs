@@ -224,8 +224,9 @@ fn check_importable(
 
 /// Reads the objects `imports` (the `import` blocks of the expansion) name, for each address
 /// `state` does not record yet (a block left after its import ran does nothing), checked as
-/// `cairn import` checks: the object exists, no other stack or environment owns it, and
-/// neither state nor its tags put it at another address of this environment.
+/// `cairn import` checks: no interrupted call of the address is unresolved, the object
+/// exists, no other stack or environment owns it, and neither state nor its tags put it at
+/// another address of this environment.
 ///
 /// # Errors
 /// [`OpsError::ImportBlock`] naming the block, around the reason.
@@ -248,6 +249,9 @@ pub(super) async fn read_imports(
             location: spec.source.clone(),
             source: Box::new(source),
         };
+        // As `cairn import` refuses: the interrupted call may have made an object of this
+        // address that only the next apply adopts.
+        refuse_pending(state, "import", spec.address.as_str()).map_err(in_block)?;
         let (region, kind, id) = (&resource.region, resource.kind, spec.id.as_str());
         let elsewhere = state
             .resources

@@ -228,26 +228,34 @@ fn output_text(output: &StateOutput) -> String {
     }
 }
 
-/// `cairn discover`: one line per object nobody owns (block it would be, id, region, `Name`),
-/// then where its configuration was written.
-pub fn discovered(found: &[crate::ops::Discovered], written: Option<&std::path::Path>) {
-    if found.is_empty() {
+/// `cairn discover`: one line per block (its type and name, the object's id, region and
+/// `Name`), the other objects it imports indented below it, what no block declares, then
+/// where the configuration was written.
+pub fn discovered(discovery: &crate::ops::Discovery, written: Option<&std::path::Path>) {
+    if discovery.found.is_empty() && discovery.left.is_empty() {
         println!("Nothing unowned found.");
         return;
     }
-    for item in found {
-        let name = item
-            .object
-            .tags
-            .get("Name")
-            .map(|name| format!(" ({name})"))
-            .unwrap_or_default();
+    let mut count = 0;
+    for item in &discovery.found {
+        for (position, (to, object)) in item.imports.iter().enumerate() {
+            let name = object
+                .tags
+                .get("Name")
+                .map(|name| format!(" ({name})"))
+                .unwrap_or_default();
+            let indent = if position == 0 { "" } else { "  " };
+            println!("{indent}{to}  {}  {}{name}", object.id, object.region);
+            count += 1;
+        }
+    }
+    for (object, reason) in &discovery.left {
         println!(
-            "{}.{}  {}  {}{name}",
-            item.block_type, item.name, item.object.id, item.object.region
+            "not declared: {} `{}` in {}: {reason}",
+            object.kind, object.id, object.region
         );
     }
-    let count = super::counted(found.len(), "unowned object");
+    let count = super::counted(count, "unowned object");
     match written {
         Some(path) => println!(
             "\nFound {count}; wrote their blocks and `import` blocks to {}.",

@@ -91,19 +91,24 @@ pub fn expand(
         diagnostics,
     };
     let mut outputs = BTreeMap::new();
-    let mut imports = Vec::new();
+    let mut primary = None;
     for (index, (region, active_name)) in placed.regions.iter().enumerate() {
         let placement = Placement::new(region, active_name, index == 0);
         let mut scope = Scope::root(config);
         expander.run_scope(&mut scope, &placement);
-        // Step 5: outputs and imports, from the primary placement only: an output names one
-        // value for the environment, and the primary region is where users look for it; an
-        // import names one object, which lives in one region.
+        // Step 5: outputs from the primary placement only: an output names one value for
+        // the environment, and the primary region is where users look for it.
         if index == 0 {
             outputs = expander.outputs(&scope, &placement);
-            imports = expander.imports(&scope, &placement);
+            primary = Some((scope, placement));
         }
     }
+    // Step 5b: imports, evaluated in the primary placement like outputs, but only now that
+    // every placement is built: an `import` block may name an instance in another region.
+    let imports = match &primary {
+        Some((scope, placement)) => expander.imports(scope, placement),
+        None => Vec::new(),
+    };
 
     // Step 6: DNS records that name their zone by domain name get the id of the zone the
     // environment declares. Only now is every zone built, wherever its block came in the

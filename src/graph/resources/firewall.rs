@@ -1,5 +1,7 @@
 //! `firewall` → a security group, its `ingress` and `egress` blocks normalised into rules of
-//! one source or destination each. `firewall.NAME` is `{id, name, ingress}`.
+//! one source or destination each. `firewall.NAME` is `{id, name, ingress}`. `name` and
+//! `description` default to the stack's own (`STACK-ENV-BLOCK`, "Managed by Cairn: ...");
+//! a group imported with its own keeps them, as both replace it when they change.
 
 use super::{Built, Instance, attributes};
 use crate::config::diagnostics::Diagnostic;
@@ -135,32 +137,38 @@ fn rules(instance: &Instance<'_>, ident: &str, peer: &str) -> Option<Vec<Value>>
 pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     let block = instance.block;
     let network_id = instance.id(block, "network", "a network such as `network.main`")?;
-    super::limits::check_name(instance, Kind::SecurityGroup)?;
+    let name = super::limits::cloud_name(instance, Kind::SecurityGroup)?;
     let ingress = rules(instance, "ingress", "from")?;
     let egress = rules(instance, "egress", "to")?;
     let address = instance.at(&instance.region.name);
-    let description = format!("Managed by Cairn: {}", instance.created_as);
+    // Both replace the group when they change, so an imported group keeps its own.
+    let description = match block.attribute("description") {
+        Some(_) => instance.string(block, "description")?,
+        None => format!("Managed by Cairn: {}", instance.created_as),
+    };
     let produced = instance.produced(
         address.clone(),
         Kind::SecurityGroup,
         attributes(vec![
-            ("name", Value::String(instance.name.clone())),
+            ("name", Value::String(name.clone())),
             ("description", Value::String(description)),
             ("network_id", Value::String(network_id)),
             ("ingress", Value::Array(ingress.clone())),
             ("egress", Value::Array(egress)),
         ]),
         instance.sensitive(&[
+            ("name", "name"),
+            ("description", "description"),
             ("network", "network_id"),
             ("ingress", "ingress"),
             ("egress", "egress"),
         ]),
-        instance.name.clone(),
+        name.clone(),
     );
     Some(Built::one(
         produced,
         // The rules are in the value so that a load balancer can check that its firewalls
         // admit its listeners' ports.
-        json!({ "id": reference(&address, "id"), "name": instance.name, "ingress": ingress }),
+        json!({ "id": reference(&address, "id"), "name": name, "ingress": ingress }),
     ))
 }

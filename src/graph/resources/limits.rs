@@ -9,6 +9,25 @@ use crate::config::source::{Sources, Span};
 use crate::config::tree::BlockDef;
 use crate::model::{Kind, limits};
 
+/// The cloud name of the block's `kind` resource: its `name` attribute when it has one (an
+/// object imported with a name of its own keeps it, since a new name would replace it), else
+/// the one made from the stack, environment and block names. `None` (and a problem on
+/// `instance`) when it breaks AWS's naming rules.
+pub fn cloud_name(instance: &Instance<'_>, kind: Kind) -> Option<String> {
+    let Some(attr) = instance.block.attribute("name") else {
+        check_name(instance, kind)?;
+        return Some(instance.name.clone());
+    };
+    let name = instance.string(instance.block, "name")?;
+    match limits::check_name(kind, &name) {
+        Ok(()) => Some(name),
+        Err(message) => {
+            instance.problem(Diagnostic::at(instance.sources, attr.value_span, message));
+            None
+        }
+    }
+}
+
 /// `None` (and a problem on `instance`) when the cloud name of the block's `kind` resource
 /// breaks AWS's naming rules; the name is made from the stack, environment and block names.
 pub fn check_name(instance: &Instance<'_>, kind: Kind) -> Option<()> {

@@ -201,6 +201,8 @@ impl RegionContext {
 ///   `request` is the call with its fixed parameters (`context.ec2.describe_vpcs()`).
 /// - `describe_pages!(context, request, filter: name, values, page_size)`: the resources an
 ///   EC2 filter selects (`group-id` in a list of ids), for reads that follow a batched one.
+/// - `describe_pages!(context, request, every: page_size)`: every resource of the region,
+///   owned or not (`cairn discover`).
 ///
 /// Returns `Result<Vec<Page>, ProviderError>`.
 macro_rules! describe_pages {
@@ -234,6 +236,21 @@ macro_rules! describe_pages {
                 |token| {
                     $request
                         .filters($crate::provider::aws::tags::filter($name, $values))
+                        .max_results(context.page($page_size))
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+            )
+            .await
+            .map_err(|error| error.general())
+    }};
+    ($context:expr, $request:expr, every: $page_size:expr) => {{
+        let context: &$crate::provider::aws::context::RegionContext = $context;
+        context
+            .read_pages(
+                |token| {
+                    $request
                         .max_results(context.page($page_size))
                         .set_next_token(token)
                         .send()

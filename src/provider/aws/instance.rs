@@ -5,6 +5,7 @@ use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::types::{Instance, InstanceStateName, InstanceType, ResourceType};
 use std::collections::BTreeMap;
 
@@ -37,7 +38,24 @@ pub(super) async fn describe(
         instance_ids,
         1000
     )?;
-    Ok(pages
+    Ok(live_instances(context, &pages))
+}
+
+/// Every instance of the region that still exists, owned or not (`cairn discover`).
+pub(super) async fn all(context: &RegionContext) -> Result<Vec<LiveResource>, ProviderError> {
+    let pages = describe_pages!(
+        context,
+        context.ec2.describe_instances(),
+        filter: "instance-state-name",
+        LIVE_STATES.map(str::to_string).to_vec(),
+        1000
+    )?;
+    Ok(live_instances(context, &pages))
+}
+
+/// The instances of `pages` as the engine sees them.
+fn live_instances(context: &RegionContext, pages: &[DescribeInstancesOutput]) -> Vec<LiveResource> {
+    pages
         .iter()
         .flat_map(|page| page.reservations())
         .flat_map(|reservation| reservation.instances())
@@ -82,7 +100,7 @@ pub(super) async fn describe(
                 tags::from_ec2(instance.tags()),
             ))
         })
-        .collect())
+        .collect()
 }
 
 /// Where an instance runs and its state, for the instances of autoscaling groups.

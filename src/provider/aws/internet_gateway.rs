@@ -29,8 +29,25 @@ pub(super) async fn describe(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    Ok(gateways(context, selector)
-        .await?
+    Ok(live_gateways(context, &gateways(context, selector).await?))
+}
+
+/// Every internet gateway of the region, owned or not (`cairn discover`).
+pub(super) async fn all(context: &RegionContext) -> Result<Vec<LiveResource>, ProviderError> {
+    let pages = describe_pages!(
+        context,
+        context.ec2.describe_internet_gateways(),
+        every: 1000
+    )?;
+    let gateways: Vec<InternetGateway> = pages
+        .into_iter()
+        .flat_map(|page| page.internet_gateways.unwrap_or_default())
+        .collect();
+    Ok(live_gateways(context, &gateways))
+}
+
+fn live_gateways(context: &RegionContext, gateways: &[InternetGateway]) -> Vec<LiveResource> {
+    gateways
         .iter()
         .filter_map(|gateway| {
             let id = gateway.internet_gateway_id()?;
@@ -49,7 +66,7 @@ pub(super) async fn describe(
                 tags::from_ec2(gateway.tags()),
             ))
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn create(

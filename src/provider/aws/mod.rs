@@ -319,6 +319,28 @@ impl Provider for AwsProvider {
         // The kinds `cairn discover` writes configuration for.
         let mut resources = match kind {
             Kind::Volume => volume::all(&context).await?,
+            Kind::Network => network::all(&context).await?.1,
+            Kind::SecurityGroup => security_group::all(&context).await?,
+            Kind::Instance => instance::all(&context).await?,
+            Kind::Subnet | Kind::InternetGateway | Kind::RouteTable => {
+                let members = match kind {
+                    Kind::Subnet => subnet::all(&context).await?,
+                    Kind::InternetGateway => internet_gateway::all(&context).await?,
+                    _ => route_table::all(&context).await?,
+                };
+                // What AWS makes with the region's default VPC belongs to no block.
+                let (defaults, _) = network::all(&context).await?;
+                members
+                    .into_iter()
+                    .filter(|member| {
+                        member
+                            .attributes
+                            .get("network_id")
+                            .and_then(|network| network.as_str())
+                            .is_none_or(|network| !defaults.iter().any(|id| id == network))
+                    })
+                    .collect()
+            }
             _ => {
                 return Err(ProviderError::Api {
                     code: "UnsupportedOperation".to_string(),

@@ -5,7 +5,7 @@ use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError};
-use aws_sdk_ec2::types::ResourceType;
+use aws_sdk_ec2::types::{ResourceType, Vpc};
 
 pub(super) async fn describe(
     context: &RegionContext,
@@ -19,18 +19,44 @@ pub(super) async fn describe(
         vpc_ids,
         1000
     )?;
-    Ok(pages
+    Ok(live_networks(
+        context,
+        pages.iter().flat_map(|page| page.vpcs()),
+    ))
+}
+
+/// Every VPC of the region, owned or not (`cairn discover`), the region's default VPC (which
+/// AWS makes and no block declares) apart: the ids of default VPCs, and the others.
+pub(super) async fn all(
+    context: &RegionContext,
+) -> Result<(Vec<String>, Vec<LiveResource>), ProviderError> {
+    let pages = describe_pages!(context, context.ec2.describe_vpcs(), every: 1000)?;
+    let (defaults, others): (Vec<&Vpc>, Vec<&Vpc>) = pages
         .iter()
         .flat_map(|page| page.vpcs())
-        .filter_map(|vpc| {
-            let id = vpc.vpc_id()?;
-            let attributes = Attributes::from([(
-                "cidr".to_string(),
-                Value::from(vpc.cidr_block().unwrap_or_default()),
-            )]);
-            Some(context.live(Kind::Network, id, attributes, tags::from_ec2(vpc.tags())))
-        })
-        .collect())
+        .partition(|vpc| vpc.is_default() == Some(true));
+    Ok((
+        defaults
+            .iter()
+            .filter_map(|vpc| vpc.vpc_id().map(str::to_string))
+            .collect(),
+        live_networks(context, others.into_iter()),
+    ))
+}
+
+fn live_networks<'a>(
+    context: &RegionContext,
+    vpcs: impl Iterator<Item = &'a Vpc>,
+) -> Vec<LiveResource> {
+    vpcs.filter_map(|vpc| {
+        let id = vpc.vpc_id()?;
+        let attributes = Attributes::from([(
+            "cidr".to_string(),
+            Value::from(vpc.cidr_block().unwrap_or_default()),
+        )]);
+        Some(context.live(Kind::Network, id, attributes, tags::from_ec2(vpc.tags())))
+    })
+    .collect()
 }
 
 pub(super) async fn create(

@@ -69,8 +69,22 @@ pub(super) async fn describe(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
-    Ok(tables(context, selector)
-        .await?
+    Ok(live_tables(context, &tables(context, selector).await?))
+}
+
+/// Every route table of the region, owned or not (`cairn discover`).
+pub(super) async fn all(context: &RegionContext) -> Result<Vec<LiveResource>, ProviderError> {
+    // DescribeRouteTables takes at most 100 results a page.
+    let pages = describe_pages!(context, context.ec2.describe_route_tables(), every: 100)?;
+    let tables: Vec<RouteTable> = pages
+        .into_iter()
+        .flat_map(|page| page.route_tables.unwrap_or_default())
+        .collect();
+    Ok(live_tables(context, &tables))
+}
+
+fn live_tables(context: &RegionContext, tables: &[RouteTable]) -> Vec<LiveResource> {
+    tables
         .iter()
         .filter_map(|table| {
             let id = table.route_table_id()?;
@@ -101,7 +115,7 @@ pub(super) async fn describe(
                 tags::from_ec2(table.tags()),
             ))
         })
-        .collect())
+        .collect()
 }
 
 /// The routes the attributes ask for: destination CIDR → gateway id.

@@ -12,8 +12,10 @@ use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
+use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
 use aws_sdk_ec2::types::{
-    IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroupRule, UserIdGroupPair,
+    IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, SecurityGroupRule,
+    UserIdGroupPair,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -197,7 +199,25 @@ pub(super) async fn describe(
         group_ids,
         1000
     )?;
-    let groups: Vec<_> = pages
+    live_groups(context, &pages).await
+}
+
+/// Every security group of the region, owned or not (`cairn discover`).
+pub(super) async fn all(context: &RegionContext) -> Result<Vec<LiveResource>, ProviderError> {
+    let pages = describe_pages!(
+        context,
+        context.ec2.describe_security_groups(),
+        every: 1000
+    )?;
+    live_groups(context, &pages).await
+}
+
+/// The groups of `pages` with their rules, read in batches.
+async fn live_groups(
+    context: &RegionContext,
+    pages: &[DescribeSecurityGroupsOutput],
+) -> Result<Vec<LiveResource>, ProviderError> {
+    let groups: Vec<&SecurityGroup> = pages
         .iter()
         .flat_map(|page| page.security_groups())
         .filter(|group| group.group_id().is_some())

@@ -6,7 +6,7 @@ use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet};
 
 pub(super) async fn describe(
     context: &RegionContext,
@@ -20,9 +20,26 @@ pub(super) async fn describe(
         subnet_ids,
         1000
     )?;
-    Ok(pages
-        .iter()
-        .flat_map(|page| page.subnets())
+    Ok(live_subnets(
+        context,
+        pages.iter().flat_map(|page| page.subnets()),
+    ))
+}
+
+/// Every subnet of the region, owned or not (`cairn discover`).
+pub(super) async fn all(context: &RegionContext) -> Result<Vec<LiveResource>, ProviderError> {
+    let pages = describe_pages!(context, context.ec2.describe_subnets(), every: 1000)?;
+    Ok(live_subnets(
+        context,
+        pages.iter().flat_map(|page| page.subnets()),
+    ))
+}
+
+fn live_subnets<'a>(
+    context: &RegionContext,
+    subnets: impl Iterator<Item = &'a Subnet>,
+) -> Vec<LiveResource> {
+    subnets
         .filter_map(|subnet| {
             let id = subnet.subnet_id()?;
             let attributes = Attributes::from([
@@ -45,7 +62,7 @@ pub(super) async fn describe(
             ]);
             Some(context.live(Kind::Subnet, id, attributes, tags::from_ec2(subnet.tags())))
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn create(
