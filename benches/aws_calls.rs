@@ -1,17 +1,25 @@
-//! How many API calls a no-op plan makes against AWS (moto), at two stack sizes.
+//! How many API calls a no-op plan makes against AWS (moto).
 //!
-//! Applies a stack with N volumes and N firewalls (N = 2, then 20) through the CLI, then runs
-//! `cairn plan --json` and prints its `refresh_calls`: refresh reads each (region, kind) in
-//! one batch, so the count must not grow with N. Prints numbers; asserts nothing about time.
+//! 1. A synthetic stack with N volumes and N firewalls (N = 2, then 20), applied through the
+//!    CLI, then `cairn plan --json`: its `refresh_calls` must not grow with N, since refresh
+//!    reads each (region, kind) in one batch.
+//! 2. `examples/webapp`'s `aws` environment (two regions, every kind the example uses),
+//!    applied through a counting proxy that sends the calls into a moto account of their own
+//!    (so a listing holds the webapp's resources only), then a no-op plan: its reads printed
+//!    per region and kind, by operation.
 //!
-//! Needs a moto server: `eval "$(scripts/moto start)"`, then
-//! `cargo bench --bench aws_calls`.
+//! Prints numbers; asserts nothing about time. Needs a moto server:
+//! `eval "$(scripts/moto start)"`, then `cargo bench --bench aws_calls`.
 
 // A benchmark prints its figures for whoever runs it; the CLI's closed-pipe printing
 // (`cairn::cli::output`) is for the program, not for this.
 #![allow(clippy::disallowed_macros)]
 
 mod common;
+// The AWS tests' helpers: the webapp copy, the counting proxy, the table of which kind's
+// read each call is.
+#[path = "../tests/moto/mod.rs"]
+mod moto;
 
 use serde_json::Value;
 use std::path::Path;
@@ -47,8 +55,9 @@ network "main" {{
 
 volume "data" {{
   for_each = [{volumes}]
-  zone     = region.zones[0]
-  size_gb  = 1
+  zone      = region.zones[0]
+  size_gb   = 1
+  encrypted = true
 }}
 
 firewall "edge" {{
@@ -102,6 +111,27 @@ fn measure(endpoint: &str, size: usize) -> Result<(Value, usize), String> {
     Ok((plan["refresh_calls"].clone(), changes))
 }
 
+/// The reads of a no-op plan of the webapp's `aws` environment, by (region, kind) and
+/// operation, and the plan's own count of its refresh reads.
+fn measure_webapp(endpoint: &str) -> Result<(moto::ReadCounts, Value), String> {
+    let account = format!("9{:011}", fastrand::u64(..100_000_000_000));
+    let proxy = moto::proxy::FaultProxy::counting_in_account(endpoint, &account);
+    let webapp = moto::copy_webapp();
+    cairn(&proxy.url, &webapp.dir, &["apply", "--auto-approve"])?;
+    proxy.take_calls();
+    let plan: Value = serde_json::from_str(&cairn(&proxy.url, &webapp.dir, &["plan", "--json"])?)
+        .map_err(|error| format!("plan --json printed no JSON: {error}"))?;
+    let calls = proxy.take_calls();
+    if plan["changes"]
+        .as_array()
+        .is_some_and(|changes| !changes.is_empty())
+    {
+        return Err(format!("the webapp's second plan is not empty: {plan}"));
+    }
+    cairn(&proxy.url, &webapp.dir, &["destroy", "--auto-approve"])?;
+    Ok((moto::count_reads(&calls), plan["refresh_calls"].clone()))
+}
+
 fn main() -> ExitCode {
     let Ok(endpoint) = std::env::var("CAIRN_TEST_AWS_ENDPOINT") else {
         eprintln!(
@@ -138,5 +168,31 @@ fn main() -> ExitCode {
             }
         }
     }
+    println!();
+    println!("no-op plan of examples/webapp -e aws, reads by region and kind (counted by a proxy)");
+    let (counts, refresh_calls) = match measure_webapp(&endpoint) {
+        Ok(measured) => measured,
+        Err(error) => {
+            eprintln!("aws_calls: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{:<10} {:<18} {:>5}  operations", "region", "kind", "reads");
+    let mut total = 0;
+    for ((region, kind), operations) in &counts {
+        let reads: usize = operations.values().sum();
+        total += reads;
+        let operations = operations
+            .iter()
+            .map(|(operation, count)| format!("{operation} {count}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!("{region:<10} {kind:<18} {reads:>5}  {operations}");
+    }
+    println!(
+        "{:<29} {total:>5}  (the plan counted {} refresh reads)",
+        "total",
+        refresh_calls["reads"].as_u64().unwrap_or_default()
+    );
     ExitCode::SUCCESS
 }

@@ -1,7 +1,9 @@
 //! Refresh: what the cloud holds right now, read in batches by ownership tags.
 //!
 //! One `read` per (region, kind) that the configuration or the state mentions, never one call
-//! per resource. Live resources are grouped by their `cairn:address` tag, which is how a plan
+//! per resource; the reads of one wave run in a read session, so that kinds listed under the
+//! same parents (listeners under load balancers, records in zones) share the parents'
+//! listing. Live resources are grouped by their `cairn:address` tag, which is how a plan
 //! finds out-of-band changes, deletions, and resources a crash left out of state.
 //!
 //! Right after an apply, a read may still miss what it created (the cloud's eventual
@@ -214,6 +216,10 @@ async fn read_scopes(
 ) -> Result<BTreeMap<RefreshScope, Vec<LiveResource>>, PlanError> {
     use futures_util::StreamExt;
 
+    // One session per wave: the kinds read in it share the parent listings they need (load
+    // balancers for listeners, zones for records), and a wave read again after a wait lists
+    // afresh, so it sees what appeared in between.
+    let _session = provider.read_session();
     // The scopes are independent: reading them concurrently makes a refresh cost about one
     // round trip per wave instead of one per (region, kind). The bound keeps the burst polite
     // to rate-limited APIs.

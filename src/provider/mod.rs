@@ -8,11 +8,13 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+mod read_session;
 mod retry;
 mod settings;
 pub mod sim;
 pub(crate) mod window;
 
+pub use read_session::ReadSession;
 pub use retry::{Retrying, TAG_CREATE_TOKEN};
 pub use settings::CloudSettings;
 pub use window::{ENV_CONSISTENCY_WINDOW, InvalidWindow, window_from_env};
@@ -308,6 +310,13 @@ pub trait Provider: Send + Sync {
     async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError> {
         let _ = (region, image);
         Ok(None)
+    }
+
+    /// Opens a read session (see [`ReadSession`]): until it is dropped, reads of different
+    /// kinds may share the listings they have in common, each made once. The default shares
+    /// nothing, for providers that read every kind with calls of its own.
+    fn read_session(&self) -> ReadSession {
+        ReadSession::default()
     }
 
     /// The API calls made so far through this provider.

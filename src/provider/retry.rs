@@ -188,6 +188,10 @@ impl Provider for Retrying {
         with_retries("image_exists", || self.inner.image_exists(region, image)).await
     }
 
+    fn read_session(&self) -> super::ReadSession {
+        self.inner.read_session()
+    }
+
     fn calls(&self) -> CallCount {
         self.inner.calls()
     }

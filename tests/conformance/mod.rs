@@ -28,6 +28,9 @@
 //! | `volume` | [`volume_resize`] (`size_gb`, `volume_type`, tags) |
 //! | `instance` | [`instance_lifecycle`] (`security_group_ids`, tags) |
 //! | `snapshot` | [`snapshot_copy_across_regions`] (tags; copies too) |
+//! | `load_balancer`, `target_group`, `listener` | [`load_balancer_target_group_listener`] (`health_check`, `port`, `forward` weights), [`reads_span_pages`] |
+//! | `alarm` | [`alarm_thresholds`] (`threshold`, `periods`, tags), [`reads_span_pages`] |
+//! | `dns_zone`, `dns_health_check`, `dns_record` | [`dns_failover_records`] (`target`, `path`, `alias`), [`reads_span_pages`] |
 //!
 //! Where moto differs from AWS the case says so in a comment and asserts only what both do.
 
@@ -1245,10 +1248,12 @@ pub struct PagedReads {
 }
 
 /// Reads that span more than one page return every resource: two of each kind are created
-/// for the owner, and `paged` (the same cloud read with pages smaller than that, where the
-/// cloud has pages) reads them all back as `provider` does. Returns the calls each read took,
-/// so a runner whose cloud pages can check that the small pages were followed (except for
-/// the kinds of [`Quirks::pages_without_token`], read in whole pages only).
+/// for the owner (the traffic kinds too: two balancers, two target groups, two listeners on
+/// one balancer, two alarms, two zones, two health checks, two records in one zone), and
+/// `paged` (the same cloud read with pages smaller than that, where the cloud has pages)
+/// reads them all back as `provider` does. Returns the calls each read took, so a runner
+/// whose cloud pages can check that the small pages were followed (except for the kinds of
+/// [`Quirks::pages_without_token`], read in whole pages only).
 pub async fn reads_span_pages(
     provider: &dyn Provider,
     paged: &dyn Provider,
@@ -1423,19 +1428,169 @@ pub async fn reads_span_pages(
         );
     }
 
+    // The traffic kinds, in a network of their own whose subnets span two zones (a load
+    // balancer needs that); only the traffic objects count as made.
+    let (balancer_network, balancer_subnets, balancer_firewall) =
+        balancer_network(provider, fixture, 62).await;
+    let subnet_ids = sorted(
+        balancer_subnets
+            .iter()
+            .map(|subnet| subnet.id.clone())
+            .collect(),
+    );
+    let mut balancers = Vec::new();
+    for name in two("p") {
+        let balancer = create(
+            provider,
+            fixture,
+            Kind::LoadBalancer,
+            &format!("load_balancer.{name}[{region}]"),
+            json!({
+                "name": short(fixture, &name),
+                "subnet_ids": subnet_ids,
+                "security_group_ids": [balancer_firewall.id],
+            }),
+        )
+        .await;
+        balancers.push(balancer.clone());
+        made.push(balancer);
+    }
+    let mut target_groups = Vec::new();
+    for name in two("g") {
+        let group = create(
+            provider,
+            fixture,
+            Kind::TargetGroup,
+            &format!("load_balancer.p0.target_group.{name}[{region}]"),
+            json!({
+                "name": short(fixture, &name),
+                "network_id": id(&balancer_network),
+                "port": 80,
+                "protocol": "HTTP",
+                "health_check": health_check("/health"),
+            }),
+        )
+        .await;
+        target_groups.push(group.clone());
+        made.push(group);
+    }
+    // Both on the first balancer, so that its listeners span pages too.
+    for (index, group) in target_groups.iter().enumerate() {
+        let port = 80 + index;
+        made.push(
+            create(
+                provider,
+                fixture,
+                Kind::Listener,
+                &format!("load_balancer.p0.listener.{port}[{region}]"),
+                json!({
+                    "load_balancer_id": id(&balancers[0]),
+                    "port": port,
+                    "protocol": "HTTP",
+                    "forward": [{"target_group_id": group.id, "weight": 100}],
+                }),
+            )
+            .await,
+        );
+    }
+    for name in two("m") {
+        made.push(
+            create(
+                provider,
+                fixture,
+                Kind::Alarm,
+                &format!("alarm.{name}[{region}]"),
+                json!({
+                    "name": fixture.unique(&name),
+                    "namespace": "AWS/ApplicationELB",
+                    "metric": "HTTPCode_Target_5XX_Count",
+                    "statistic": "Sum",
+                    "comparison": "GreaterThanThreshold",
+                    "threshold": 10,
+                    "periods": 1,
+                    "period": 60,
+                    "dimensions": {"LoadBalancer": balancers[0].attributes["arn_suffix"]},
+                }),
+            )
+            .await,
+        );
+    }
+    let global = GLOBAL_REGION;
+    let mut zones = Vec::new();
+    for name in two("z") {
+        let domain = format!("{name}.{}.example.com", &fixture.owner.env[4..16]);
+        let zone = create_in(
+            provider,
+            fixture,
+            global,
+            Kind::DnsZone,
+            &format!("dns_zone.{name}[global]"),
+            json!({"name": domain}),
+            &[],
+        )
+        .await;
+        zones.push(zone.clone());
+        made.push(zone);
+    }
+    for (index, name) in two("h").iter().enumerate() {
+        made.push(
+            create_in(
+                provider,
+                fixture,
+                global,
+                Kind::DnsHealthCheck,
+                &format!("dns_record.{name}.health_check[global]"),
+                json!({
+                    "type": "HTTP",
+                    "target": balancers[index].attributes["dns_name"],
+                    "port": 80,
+                    "path": "/health",
+                    "interval": 30,
+                    "failure_threshold": 3,
+                }),
+                &[],
+            )
+            .await,
+        );
+    }
+    // Records take no tags (they read back with their zone's ownership), so each is created
+    // with a request of its own rather than through `create`.
+    for (index, name) in two("w").iter().enumerate() {
+        let domain = zones[0].attributes["name"].as_str().unwrap_or_default();
+        let request = CreateRequest {
+            kind: Kind::DnsRecord,
+            region: global.to_string(),
+            attributes: attributes(json!({
+                "zone_id": zones[0].id,
+                "name": format!("{name}.{domain}"),
+                "type": "A",
+                "set_identifier": null,
+                "failover": null,
+                "alias": {
+                    "dns_name": balancers[index].attributes["dns_name"],
+                    "zone_id": balancers[index].attributes["zone_id"],
+                    "evaluate_target_health": false,
+                },
+                "health_check_id": null,
+            })),
+            tags: tags_for(fixture, &format!("dns_record.{name}[global]"), &[]),
+            token: uuid::Uuid::new_v4().to_string(),
+        };
+        made.push(
+            provider
+                .create(&request)
+                .await
+                .unwrap_or_else(|error| panic!("create record {name}: {error}")),
+        );
+    }
+
     let mut counts = Vec::new();
-    // The traffic kinds (issue 10) are not made by this case yet: their reads are checked by
-    // their own cases and by the webapp's no-op plan, not in small pages.
-    let traffic = [
-        Kind::LoadBalancer,
-        Kind::TargetGroup,
-        Kind::Listener,
-        Kind::Alarm,
-        Kind::DnsZone,
-        Kind::DnsHealthCheck,
-        Kind::DnsRecord,
-    ];
-    for kind in Kind::ALL.into_iter().filter(|kind| !traffic.contains(kind)) {
+    for kind in Kind::ALL {
+        let region = if kind.is_global() {
+            global
+        } else {
+            region.as_str()
+        };
         // A cloud that drops the page token is read in whole pages for that kind, and has
         // no count to check.
         let without_token = fixture.quirks.pages_without_token.contains(&kind);
@@ -1445,10 +1600,10 @@ pub async fn reads_span_pages(
         expected.sort_by(|left, right| left.id.cmp(&right.id));
         assert_eq!(expected.len(), 2, "{kind}: two made");
         let before = provider.calls();
-        let whole = read(provider, fixture, kind).await;
+        let whole = read_in(provider, fixture, region, kind).await;
         let default_pages = provider.calls().reads - before.reads;
         let before = paged.calls();
-        let in_pages = read(paged, fixture, kind).await;
+        let in_pages = read_in(paged, fixture, region, kind).await;
         let small_pages = paged.calls().reads - before.reads;
         let ids =
             |found: &[LiveResource]| found.iter().map(|live| live.id.clone()).collect::<Vec<_>>();
@@ -1483,6 +1638,11 @@ pub async fn reads_span_pages(
             _ => delete(provider, live).await,
         }
     }
+    delete(provider, &balancer_firewall).await;
+    for subnet in &balancer_subnets {
+        delete(provider, subnet).await;
+    }
+    delete(provider, &balancer_network).await;
     counts
 }
 

@@ -149,3 +149,64 @@ pub fn boto3(script: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|error| panic!("boto3 script printed no JSON: {error}"))
 }
+
+/// The kind whose refresh read made `call`, from its operation (and, for a tag read, the type
+/// of resource whose tags it reads); `None` for a call no kind's read makes. The owned load
+/// balancers and hosted zones are listed by the `load_balancer` and `dns_zone` reads, which a
+/// refresh shares with the `listener` and `dns_record` reads. Route 53's kinds are in the
+/// pseudo-region `global` (see [`read_region`]).
+pub fn read_kind(call: &proxy::Call) -> Option<&'static str> {
+    Some(match (call.operation.as_str(), call.about.as_deref()) {
+        ("DescribeVpcs", _) => "network",
+        ("DescribeSubnets", _) => "subnet",
+        ("DescribeInternetGateways", _) => "internet_gateway",
+        ("DescribeRouteTables", _) => "route_table",
+        ("DescribeSecurityGroups" | "DescribeSecurityGroupRules", _) => "security_group",
+        ("DescribeLaunchTemplates" | "DescribeLaunchTemplateVersions", _) => "launch_template",
+        ("DescribeAutoScalingGroups", _) => "autoscaling_group",
+        ("DescribePolicies", _) => "scaling_policy",
+        ("DescribeVolumes", _) => "volume",
+        ("DescribeInstances", _) => "instance",
+        ("DescribeSnapshots", _) => "snapshot",
+        ("DescribeLoadBalancers", _) | ("DescribeTags", Some("loadbalancer")) => "load_balancer",
+        ("DescribeTargetGroups", _) | ("DescribeTags", Some("targetgroup")) => "target_group",
+        ("DescribeListeners", _) | ("DescribeTags", Some("listener")) => "listener",
+        ("DescribeAlarms", _) => "alarm",
+        ("ListHostedZones", _) | ("ListTagsForResources", Some("hostedzone")) => "dns_zone",
+        ("ListHealthChecks", _) | ("ListTagsForResources", Some("healthcheck")) => {
+            "dns_health_check"
+        }
+        ("ListResourceRecordSets", _) => "dns_record",
+        _ => return None,
+    })
+}
+
+/// The region a read of `kind` belongs to: the one `call` was signed for, or `global` for
+/// Route 53's kinds (whose calls are signed for us-east-1).
+pub fn read_region(call: &proxy::Call, kind: &str) -> String {
+    if kind.starts_with("dns_") {
+        "global".to_string()
+    } else {
+        call.region.clone()
+    }
+}
+
+/// Reads by (region, kind) and operation; calls no kind's read makes are left out.
+pub type ReadCounts =
+    std::collections::BTreeMap<(String, String), std::collections::BTreeMap<String, usize>>;
+
+/// Counts the reads among `calls` by (region, kind) and operation.
+pub fn count_reads(calls: &[proxy::Call]) -> ReadCounts {
+    let mut counts = ReadCounts::new();
+    for call in calls.iter().filter(|call| !call.changes) {
+        let Some(kind) = read_kind(call) else {
+            continue;
+        };
+        *counts
+            .entry((read_region(call, kind), kind.to_string()))
+            .or_default()
+            .entry(call.operation.clone())
+            .or_default() += 1;
+    }
+    counts
+}

@@ -15,6 +15,12 @@
 //! (REST-XML), told by its path; everything else (S3 state) passes through untouched. The dice
 //! are seeded: the same seed gives the same sequence of decisions (which call gets which
 //! depends on the order calls arrive in).
+//!
+//! It also logs every call to those services ([`FaultProxy::calls`]: region, operation and,
+//! for ELB's DescribeTags, the type of resource tagged), so a test can count the calls of one
+//! run of Cairn alone while other tests share the moto server; and it can send every call into
+//! an account of its own (moto's `x-moto-account-id`), so that what a listing returns is the
+//! test's only.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +55,23 @@ pub struct FaultProxy {
     /// Calls whose answer was lost, in order, as `Service Action` (`Ec2 CreateVpc`,
     /// `Route53 POST hostedzone`).
     pub lost_actions: Arc<Mutex<Vec<String>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+/// One call the proxy saw, to a service Cairn drives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Call {
+    /// The region the call was signed for (Route 53's is always `us-east-1`).
+    pub region: String,
+    /// The API operation: the query protocol's `Action`, or Route 53's operation told by its
+    /// method and path (`ListHostedZones`, `ListResourceRecordSets`, ...).
+    pub operation: String,
+    /// What the call is about where one operation serves several kinds: the type of the
+    /// resources whose tags ELB's DescribeTags or Route 53's ListTagsForResources reads
+    /// (`loadbalancer`, `targetgroup`, `listener`, `hostedzone`, `healthcheck`).
+    pub about: Option<String>,
+    /// Whether it changes something.
+    pub changes: bool,
 }
 
 struct Shared {
@@ -57,12 +80,25 @@ struct Shared {
     dice: Mutex<fastrand::Rng>,
     counters: Arc<Counters>,
     lost_actions: Arc<Mutex<Vec<String>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
+    /// The moto account every call goes to, if not the default one.
+    account: Option<String>,
 }
 
 impl FaultProxy {
     /// Starts a proxy in front of `upstream` (`http://127.0.0.1:PORT`) on a free loopback
     /// port, on a thread of its own.
     pub fn start(upstream: &str, faults: Faults) -> FaultProxy {
+        FaultProxy::start_in(upstream, faults, None)
+    }
+
+    /// A proxy that injects no faults and sends every call into moto's account `account`
+    /// (twelve digits), which nothing else uses: for counting calls.
+    pub fn counting_in_account(upstream: &str, account: &str) -> FaultProxy {
+        FaultProxy::start_in(upstream, Faults::default(), Some(account.to_string()))
+    }
+
+    fn start_in(upstream: &str, faults: Faults, account: Option<String>) -> FaultProxy {
         let upstream: SocketAddr = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -82,12 +118,15 @@ impl FaultProxy {
             .unwrap_or_else(|error| panic!("{error}"));
         let counters = Arc::new(Counters::default());
         let lost_actions = Arc::new(Mutex::new(Vec::new()));
+        let calls = Arc::new(Mutex::new(Vec::new()));
         let shared = Arc::new(Shared {
             upstream,
             faults,
             dice: Mutex::new(fastrand::Rng::with_seed(faults.seed)),
             counters: Arc::clone(&counters),
             lost_actions: Arc::clone(&lost_actions),
+            calls: Arc::clone(&calls),
+            account,
         });
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -113,7 +152,18 @@ impl FaultProxy {
             url: format!("http://{address}"),
             counters,
             lost_actions,
+            calls,
         }
+    }
+
+    /// Takes the calls logged so far, leaving the log empty.
+    pub fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(
+            &mut *self
+                .calls
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 
     pub fn lost(&self) -> u64 {
@@ -184,6 +234,19 @@ async fn serve(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     };
     let form = String::from_utf8_lossy(&body).into_owned();
     let call = classify(&head, &form);
+    if let Some((service, action, changes)) = &call {
+        let (operation, about) = operation(*service, action, &form);
+        shared
+            .calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(Call {
+                region: signed_region(&head).unwrap_or_default(),
+                operation,
+                about,
+                changes: *changes,
+            });
+    }
     let fate = match &call {
         Some((_, _, changes)) => {
             let mut dice = shared
@@ -212,7 +275,7 @@ async fn serve(mut client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             error_response(service, true)
         }
         Fate::Pass | Fate::Lose => {
-            let answer = forward(shared.upstream, &head, &body).await?;
+            let answer = forward(shared.upstream, &head, &body, shared.account.as_deref()).await?;
             shared.counters.forwarded.fetch_add(1, Ordering::Relaxed);
             if fate == Fate::Lose {
                 shared.counters.lost.fetch_add(1, Ordering::Relaxed);
@@ -264,8 +327,14 @@ async fn read_request(client: &mut TcpStream) -> std::io::Result<Option<(String,
     Ok(Some((head, body)))
 }
 
-/// Sends the request to moto with `Connection: close` and returns moto's whole answer.
-async fn forward(upstream: SocketAddr, head: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
+/// Sends the request to moto with `Connection: close` (and into `account`, if given) and
+/// returns moto's whole answer.
+async fn forward(
+    upstream: SocketAddr,
+    head: &str,
+    body: &[u8],
+    account: Option<&str>,
+) -> std::io::Result<Vec<u8>> {
     let mut request = String::new();
     for (position, line) in head.split("\r\n").enumerate() {
         let connection = line
@@ -276,6 +345,9 @@ async fn forward(upstream: SocketAddr, head: &str, body: &[u8]) -> std::io::Resu
         }
         request.push_str(line);
         request.push_str("\r\n");
+    }
+    if let Some(account) = account {
+        request.push_str(&format!("x-moto-account-id: {account}\r\n"));
     }
     request.push_str("Connection: close\r\n\r\n");
     let mut server = TcpStream::connect(upstream).await?;
@@ -333,6 +405,49 @@ fn query_error(service: Service, kind: &str, code: &str, message: &str) -> Strin
         "<ErrorResponse xmlns=\"{namespace}\"><Error><Type>{kind}</Type><Code>{code}</Code>\
          <Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
     )
+}
+
+/// The region a call was signed for: the third part of the credential scope of its SigV4
+/// `Authorization` header (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`).
+fn signed_region(head: &str) -> Option<String> {
+    let authorization = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("authorization")
+            .then_some(value)
+    })?;
+    let scope = authorization.split("Credential=").nth(1)?;
+    scope.split('/').nth(2).map(str::to_string)
+}
+
+/// The operation of a call `classify` named by its action (query protocol) or its method and
+/// resource (Route 53), and what its tag read is about.
+fn operation(service: Service, action: &str, form: &str) -> (String, Option<String>) {
+    if service != Service::Route53 {
+        // DescribeTags takes ARNs of one or several ELB resource types; the first tells
+        // which read sent it (each read asks for the tags of its own kind).
+        let about = (action == "DescribeTags")
+            .then(|| form_value(form, "ResourceArns.member.1"))
+            .flatten()
+            .map(|arn| arn.replace("%3A", ":").replace("%2F", "/"))
+            .and_then(|arn| {
+                let resource = arn.splitn(6, ':').nth(5)?;
+                Some(resource.split('/').next()?.to_string())
+            });
+        return (action.to_string(), about);
+    }
+    let (method, resource) = action.split_once(' ').unwrap_or((action, ""));
+    let parts: Vec<&str> = resource.split('/').collect();
+    let (operation, about) = match (method, parts.as_slice()) {
+        ("GET", ["hostedzone"]) => ("ListHostedZones", None),
+        ("GET", ["hostedzone", _]) => ("GetHostedZone", None),
+        ("GET", ["hostedzone", _, "rrset"]) => ("ListResourceRecordSets", None),
+        ("GET", ["healthcheck"]) => ("ListHealthChecks", None),
+        ("GET", ["healthcheck", _]) => ("GetHealthCheck", None),
+        ("POST", ["tags", kind]) => ("ListTagsForResources", Some(kind.to_string())),
+        _ => return (action.to_string(), None),
+    };
+    (operation.to_string(), about)
 }
 
 /// The value of `name` in an `application/x-www-form-urlencoded` body (names and the

@@ -52,7 +52,7 @@ async fn alarms(
                     .alarm_types(AlarmType::MetricAlarm)
                     .set_next_token(token);
                 match selector {
-                    Selector::Owner(_) => call.max_records(100),
+                    Selector::Owner(_) => call.max_records(context.page(100)),
                     Selector::Id(name) => call.alarm_names(name),
                 }
                 .send()

@@ -11,6 +11,7 @@
 
 use super::consistency::until_visible;
 use super::context::{RegionContext, Selector};
+use super::shared::Groups;
 use super::{attributes, instance};
 use crate::model::{Attributes, Kind, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -18,10 +19,25 @@ use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecifi
 
 const RESOURCE_TYPE: &str = "auto-scaling-group";
 
+/// The groups `selector` picks; an owner's are those the read session listed already, if it
+/// did (the scaling policy read lists them too).
 pub(super) async fn groups(
     context: &RegionContext,
     selector: Selector<'_>,
-) -> Result<Vec<AutoScalingGroup>, ProviderError> {
+) -> Result<Groups, ProviderError> {
+    match selector {
+        Selector::Owner(owner) => {
+            context
+                .shared
+                .groups(&context.region, owner, || list(context, selector))
+                .await
+        }
+        Selector::Id(_) => list(context, selector).await,
+    }
+}
+
+/// Lists the groups `selector` picks.
+async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Groups, ProviderError> {
     let pages = context
         .read_pages(
             |token| {

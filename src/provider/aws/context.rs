@@ -37,6 +37,8 @@ pub(crate) struct RegionContext {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub route53: aws_sdk_route53::Client,
     pub counter: Arc<CallCounter>,
+    /// The listings reads share inside a read session, for every region.
+    pub shared: Arc<super::shared::SharedListings>,
     /// Set by the first call that changes something and succeeds; see
     /// [`RegionContext::for_one_operation`].
     pub changed: Arc<AtomicBool>,

@@ -3,7 +3,7 @@
 //!
 //! CreateHealthCheck takes no tags: a second call tags the check. Its caller reference starts
 //! with a hash of the owner (`cairn-HASH-TOKEN`), so a refresh lists the account's checks
-//! (ListHealthChecks, 100 a page) and reads tags (ten a call) of the owner's only. A check
+//! (ListHealthChecks, 1000 a page) and reads tags (ten a call) of the owner's only. A check
 //! whose tagging call never happened (an answer lost, a run killed in between) carries no
 //! address, so no plan adopts it by its tags; but its caller reference holds the create's
 //! token, which a retry and a run resuming the interrupted create send again: a create first
@@ -57,7 +57,7 @@ async fn checks(
                             .route53
                             .list_health_checks()
                             .set_marker(token)
-                            .max_items(100)
+                            .max_items(context.page(1000))
                             .send()
                     },
                     |page| page.next_marker(),

@@ -2,7 +2,8 @@
 //! `-` for no set identifier).
 //!
 //! Records take no tags: a refresh lists the records of the zones the owner owns (see
-//! [`super::dns_zone::owned_zones`]), one ListResourceRecordSets a zone (and page), and gives
+//! [`super::dns_zone::owned_zones`]; inside a read session, the listing the `dns_zone` read
+//! made), one ListResourceRecordSets a zone (and page of 300), and gives
 //! each its zone's `cairn:stack` and `cairn:env`; the plan matches them to state by id.
 //! Creates and updates are UPSERTs, so writing a record again (a retry, a run that crashed
 //! before recording it) replaces it instead of failing. A delete sends the record as it is
@@ -65,7 +66,8 @@ async fn records(
         let mut call = context
             .route53
             .list_resource_record_sets()
-            .hosted_zone_id(zone);
+            .hosted_zone_id(zone)
+            .max_items(context.page(300));
         if let Some((name, kind, set)) = next.take() {
             call = call
                 .start_record_name(name)

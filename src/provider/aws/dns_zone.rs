@@ -5,10 +5,13 @@
 //! a crash between the two cannot leave a zone nobody owns, its comment records its ownership
 //! tags as JSON, and a refresh reads ownership from the comment. Batching: ListHostedZones
 //! (100 a page, comments included), then ListTagsForResources for the owned zones, ten a call.
-//! Route 53 is global: these resources live in the pseudo-region `global`.
+//! The record read lists records in the same owned zones ([`owned_zones`]); inside a read
+//! session the two share one listing (see [`super::shared`]). Route 53 is global: these
+//! resources live in the pseudo-region `global`.
 
 use super::context::{RegionContext, Selector};
 use super::error::{CallError, missing_id};
+use super::shared::Zones;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Owner, TAG_ADDRESS, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError};
@@ -37,11 +40,25 @@ fn owner_of(zone: &HostedZone) -> Option<Tags> {
     serde_json::from_str(json).ok()
 }
 
-/// The zones `selector` picks, with the ownership tags their comments record.
+/// The zones `selector` picks, with the ownership tags their comments record; an owner's are
+/// those the read session listed already, if it did.
 pub(super) async fn zones(
     context: &RegionContext,
     selector: Selector<'_>,
-) -> Result<Vec<(HostedZone, Tags)>, ProviderError> {
+) -> Result<Zones, ProviderError> {
+    match selector {
+        Selector::Owner(owner) => {
+            context
+                .shared
+                .zones(owner, || list(context, selector))
+                .await
+        }
+        Selector::Id(_) => list(context, selector).await,
+    }
+}
+
+/// Lists the zones `selector` picks, with the ownership tags their comments record.
+async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Zones, ProviderError> {
     let error = |error| selector.error(Kind::DnsZone, &context.region, error);
     let found: Vec<HostedZone> = match selector {
         Selector::Owner(_) => context
@@ -51,7 +68,7 @@ pub(super) async fn zones(
                         .route53
                         .list_hosted_zones()
                         .set_marker(token)
-                        .max_items(100)
+                        .max_items(context.page(100))
                         .send()
                 },
                 |page| page.next_marker(),

@@ -3,8 +3,9 @@
 //!
 //! Batching: DescribeListeners answers for one load balancer at a time (or for listener ARNs
 //! already known), so a refresh reads the owned balancers of the region (see
-//! [`super::load_balancer::owned_balancers`]), then the listeners of each, then their tags,
-//! 20 ARNs a call: one read per owned balancer, not per listener.
+//! [`super::load_balancer::owned_balancers`]; inside a read session, the listing the
+//! `load_balancer` read made), then the listeners of each (400 a page), then their tags, 20
+//! ARNs a call: one read per owned balancer and page, not per listener.
 
 use super::context::{RegionContext, Selector};
 use super::error::missing_id;
@@ -37,7 +38,9 @@ async fn listeners(
                 |token| {
                     let call = context.elbv2.describe_listeners().set_marker(token);
                     match (&parent, selector) {
-                        (Some(balancer), _) => call.load_balancer_arn(balancer).page_size(400),
+                        (Some(balancer), _) => call
+                            .load_balancer_arn(balancer)
+                            .page_size(context.page(400)),
                         (None, Selector::Id(arn)) => call.listener_arns(arn),
                         (None, Selector::Owner(_)) => call,
                     }

@@ -1,8 +1,10 @@
 //! `load_balancer` → application load balancer (its id is its ARN).
 //!
 //! Batching: DescribeLoadBalancers lists every balancer of the region (400 a page) and has no
-//! tag filter, so ownership is read with DescribeTags, 20 ARNs a call (see [`super::elb`]).
-//! The region's listings of target groups and listeners go through [`owned_balancers`] too.
+//! tag filter, so ownership is read with DescribeTags, 20 ARNs a call (see [`super::elb`]):
+//! a refresh costs one call a page plus ceil(balancers in the region / 20), the API's limit.
+//! The listener read lists listeners under the same owned balancers ([`owned_balancers`]);
+//! inside a read session the two share one listing (see [`super::shared`]).
 //!
 //! AWS answers a second CreateLoadBalancer with the same name and settings with the existing
 //! balancer, which makes a retried create safe without a token. DeleteLoadBalancer succeeds
@@ -12,25 +14,40 @@
 
 use super::context::{RegionContext, Selector};
 use super::error::missing_id;
+use super::shared::Balancers;
 use super::{attributes, elb};
-use crate::model::{Attributes, Kind, Owner, Tags, Value};
+use crate::model::{Attributes, Kind, Owner, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancer, LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
 };
 
-/// The application load balancers `selector` picks, with their tags.
+/// The application load balancers `selector` picks, with their tags; an owner's are those
+/// the read session listed already, if it did.
 pub(super) async fn balancers(
     context: &RegionContext,
     selector: Selector<'_>,
-) -> Result<Vec<(String, LoadBalancer, Tags)>, ProviderError> {
+) -> Result<Balancers, ProviderError> {
+    match selector {
+        Selector::Owner(owner) => {
+            context
+                .shared
+                .balancers(&context.region, owner, || list(context, selector))
+                .await
+        }
+        Selector::Id(_) => list(context, selector).await,
+    }
+}
+
+/// Lists the application load balancers `selector` picks, with their tags.
+async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Balancers, ProviderError> {
     let error = |error| selector.error(Kind::LoadBalancer, &context.region, error);
     let pages = context
         .read_pages(
             |token| {
                 let call = context.elbv2.describe_load_balancers().set_marker(token);
                 match selector {
-                    Selector::Owner(_) => call.page_size(400),
+                    Selector::Owner(_) => call.page_size(context.page(400)),
                     Selector::Id(arn) => call.load_balancer_arns(arn),
                 }
                 .send()
@@ -52,7 +69,7 @@ pub(super) async fn balancers(
     elb::owned(context, owner, found).await.map_err(error)
 }
 
-/// The ARNs of the balancers `owner` owns in the region.
+/// The ARNs of the balancers `owner` owns in the region (the session's listing, if any).
 pub(super) async fn owned_balancers(
     context: &RegionContext,
     owner: &Owner,

@@ -12,7 +12,9 @@
 //!   The services without a tag filter are listed whole and their ownership read in batches
 //!   (ELB: DescribeTags, 20 a call; Route 53: ten a call; CloudWatch: from each alarm's
 //!   description, since it reads tags one alarm at a time). Listeners are read per owned
-//!   load balancer, DNS records per owned zone: their APIs list nothing wider.
+//!   load balancer, DNS records per owned zone: their APIs list nothing wider. Inside a read
+//!   session (a refresh), the owned balancers and zones are listed once and shared by the
+//!   kinds that need them (see [`shared`]).
 //! - Route 53 is global: its kinds live in the pseudo-region `global`, served by the
 //!   us-east-1 endpoint.
 //! - Tags are set by the creating call itself; idempotency tokens are passed where the API
@@ -56,6 +58,7 @@ mod retry;
 mod route_table;
 mod scaling_policy;
 mod security_group;
+mod shared;
 mod snapshot;
 mod subnet;
 mod tags;
@@ -69,7 +72,7 @@ pub use region::check_region;
 use crate::model::cloud::GLOBAL_REGION;
 use crate::model::{Kind, Owner, Tags};
 use crate::provider::{
-    CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
+    CallCount, CreateRequest, LiveResource, Provider, ProviderError, ReadSession, UpdateRequest,
 };
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
@@ -120,6 +123,8 @@ pub struct AwsProvider {
     config: SdkConfig,
     regions: Mutex<BTreeMap<String, RegionContext>>,
     counter: Arc<CallCounter>,
+    /// What the reads of an open read session share (see [`shared`]).
+    shared: Arc<shared::SharedListings>,
     consistency_window: Duration,
     page_size: Option<i32>,
 }
@@ -182,6 +187,7 @@ impl AwsProvider {
             config,
             regions: Mutex::new(BTreeMap::new()),
             counter: Arc::new(CallCounter::default()),
+            shared: Arc::default(),
             consistency_window,
             page_size: settings.page_size.filter(|size| *size > 0),
         })
@@ -233,6 +239,7 @@ impl AwsProvider {
                 cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
                 route53: aws_sdk_route53::Client::from_conf(route53),
                 counter: Arc::clone(&self.counter),
+                shared: Arc::clone(&self.shared),
                 changed: Arc::default(),
                 page_size: self.page_size,
             }
@@ -525,6 +532,12 @@ impl Provider for AwsProvider {
         // AWS finds the group from the instance; `group` names it for the sim's check only.
         let _ = group;
         autoscaling_group::terminate_instance(&self.region(region)?, instance).await
+    }
+
+    fn read_session(&self) -> ReadSession {
+        self.shared.open();
+        let shared = Arc::clone(&self.shared);
+        ReadSession::closing_with(move || shared.close())
     }
 
     fn calls(&self) -> CallCount {

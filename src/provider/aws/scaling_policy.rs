@@ -4,7 +4,8 @@
 //! returns no PolicyARN, and group + name is what DeletePolicy takes anyway.
 //!
 //! Policies carry no tags, so ownership is the group's: a refresh reads the owned groups
-//! (one tag-filtered call per page) and then every policy of the region with DescribePolicies
+//! (one tag-filtered call per page; inside a read session, the listing the
+//! `autoscaling_group` read made, see [`super::shared`]) and then every policy of the region with DescribePolicies
 //! (paged), keeping those of owned groups. The tags a read returns are the group's
 //! `cairn:stack` and `cairn:env`; a policy has no `cairn:address` of its own.
 

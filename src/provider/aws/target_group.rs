@@ -1,7 +1,8 @@
 //! `target_group` → ELB target group of instances, with its health check (its id is its ARN).
 //!
 //! Batching: DescribeTargetGroups lists the region's target groups (400 a page) without tags;
-//! ownership comes from DescribeTags, 20 ARNs a call. A second CreateTargetGroup with the same
+//! ownership comes from DescribeTags, 20 ARNs a call (the API's limit): one call a page plus
+//! ceil(target groups in the region / 20). A second CreateTargetGroup with the same
 //! name and settings answers the existing group, so a retried create is safe. A group still
 //! forwarded to cannot be deleted (`ResourceInUse`); the plan deletes listeners first, and the
 //! delete waits out the moment ELB takes to see a listener gone.
@@ -26,7 +27,7 @@ async fn groups(
             |token| {
                 let call = context.elbv2.describe_target_groups().set_marker(token);
                 match selector {
-                    Selector::Owner(_) => call.page_size(400),
+                    Selector::Owner(_) => call.page_size(context.page(400)),
                     Selector::Id(arn) => call.target_group_arns(arn),
                 }
                 .send()
