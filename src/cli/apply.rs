@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 // `cairn dr` confirms and reports progress the way apply does.
-pub(super) use super::views::apply::{Progress, ask_question};
+pub(super) use super::views::apply::Progress;
 
 /// Make the cloud match the configuration (or a saved plan).
 #[derive(Debug, clap::Args)]

@@ -7,6 +7,7 @@ use super::stack_args::{StackArgs, block_on};
 use super::views::{self, Format};
 use crate::ops::{self, BackupRequest};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Backups of an environment's data volumes.
 #[derive(Debug, clap::Args)]
@@ -18,7 +19,9 @@ pub struct BackupArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum BackupCommand {
     /// Snapshot every volume the policies select, copy to `copy_to`, prune to `retain`.
-    Run(BackupOptions),
+    /// Snapshots and copies still pending are reported as such (a pending snapshot is copied
+    /// by a later run), unless `--wait` waits for them.
+    Run(RunOptions),
     /// List the backup snapshots per region, with their ages.
     List(BackupOptions),
     /// Restore the newest copy in the DR region into a scratch volume, check it, delete it.
@@ -35,10 +38,26 @@ pub struct BackupOptions {
     pub json: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct RunOptions {
+    #[command(flatten)]
+    pub options: BackupOptions,
+
+    /// Wait for each snapshot to complete, copy it, and wait for the copy to complete, up to
+    /// `--wait-timeout` each, instead of leaving what is pending to a later run.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Seconds `--wait` waits for one snapshot or copy.
+    #[arg(long, default_value_t = 3600, requires = "wait")]
+    pub wait_timeout: u64,
+}
+
 impl BackupOptions {
     fn request(&self) -> BackupRequest {
         BackupRequest {
             plan: self.stack.request(),
+            wait: None,
         }
     }
 
@@ -49,10 +68,14 @@ impl BackupOptions {
 
 pub fn run(args: BackupArgs) -> ExitCode {
     match args.command {
-        BackupCommand::Run(options) => {
-            let result = block_on(ops::run_backups(&options.request()));
+        BackupCommand::Run(run) => {
+            let request = BackupRequest {
+                wait: run.wait.then(|| Duration::from_secs(run.wait_timeout)),
+                ..run.options.request()
+            };
+            let result = block_on(ops::run_backups(&request));
             outcome(result, |report| {
-                views::backup::run(report, options.format())
+                views::backup::run(report, run.options.format())
             })
         }
         BackupCommand::List(options) => {

@@ -3,13 +3,13 @@
 //! parses its arguments, calls one `ops` function and hands the report to
 //! [`super::views::dr`].
 
-use super::apply::{Progress, ask_question};
+use super::apply::Progress;
 use super::report::outcome;
 use super::stack_args::{StackArgs, block_on};
 use super::views::{self, Format};
 use crate::apply::{ApplyObserver, ApplyOptions, SilentObserver};
 use crate::cli::output::println;
-use crate::ops::{self, DrillRequest, MoveRequest};
+use crate::ops::{self, DrillRequest, MovePlan, MoveRequest, OpsError};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -35,6 +35,11 @@ pub enum DrCommand {
     /// Show where the environment runs, its last drill, failover and backup, and the ages of
     /// its backups per region.
     Status(StatusArgs),
+    /// Check, changing nothing, that a failover could succeed now: a completed backup copy of
+    /// every data volume in the DR region within its policy's window, every image present
+    /// there, the standby matching the configuration; and predict the recovery time. Exits 1
+    /// naming each blocker with its fix.
+    Check(StatusArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -116,6 +121,11 @@ pub fn run(args: DrArgs) -> ExitCode {
         }
         DrCommand::Failover(args) => move_environment(args, Move::Failover),
         DrCommand::Failback(args) => move_environment(args, Move::Failback),
+        DrCommand::Check(args) => {
+            let format = Format::from_json_flag(args.json);
+            let result = block_on(ops::dr_check(&args.stack.request()));
+            outcome(result, |report| views::dr::check(report, format))
+        }
         DrCommand::Status(args) => {
             let format = Format::from_json_flag(args.json);
             let result = block_on(ops::dr_status(&args.stack.request()));
@@ -138,25 +148,17 @@ fn move_environment(args: MoveArgs, direction: Move) -> ExitCode {
         timeout: Duration::from_secs(args.timeout),
         apply: ApplyOptions::default(),
     };
-    if !args.auto_approve {
-        let verb = match direction {
-            Move::Failover => "fail over",
-            Move::Failback => "fail back",
-        };
-        let question = format!(
-            "Do you want to {verb} environment `{}`?",
-            request.plan.environment
-        );
-        match ask_question(&question) {
-            Ok(true) => {}
-            Ok(false) => {
-                println!("\nCancelled.");
-                return ExitCode::SUCCESS;
-            }
-            Err(error) => return super::report::ops(error),
-        }
-    }
     let format = Format::from_json_flag(args.json);
+    let approved = args.auto_approve;
+    // The plan is shown before the question, as apply shows its own; JSON output carries
+    // only the report, so it needs `--auto-approve`.
+    let mut confirm = |plan: &MovePlan| -> Result<bool, OpsError> {
+        match format {
+            Format::Human => views::dr::confirm_move(plan, approved),
+            Format::Json if approved => Ok(true),
+            Format::Json => Err(OpsError::NoConfirmation),
+        }
+    };
     // Progress lines would break the JSON document.
     let observer: &dyn ApplyObserver = match format {
         Format::Json => &SilentObserver,
@@ -164,9 +166,13 @@ fn move_environment(args: MoveArgs, direction: Move) -> ExitCode {
     };
     let result = block_on(async {
         match direction {
-            Move::Failover => ops::failover(&request, observer).await,
-            Move::Failback => ops::failback(&request, observer).await,
+            Move::Failover => ops::failover(&request, &mut confirm, observer).await,
+            Move::Failback => ops::failback(&request, &mut confirm, observer).await,
         }
     });
+    if let Ok(Err(OpsError::Cancelled { .. })) = &result {
+        println!("\nCancelled.");
+        return ExitCode::SUCCESS;
+    }
     outcome(result, |report| views::dr::moved(report, format))
 }

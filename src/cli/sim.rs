@@ -1,7 +1,7 @@
 //! `cairn sim`: inspect and tamper with the built-in simulated cloud of a stack: list what
 //! exists, change or delete a resource behind the engine's back (drift), reset it, store
-//! faults and region outages, set its clock, force alarms, fail health checks and load
-//! groups. Each command calls one function of [`SimCloud`] and hands the result to a view in
+//! faults and region outages, set its clock, force alarms, fail health checks, take images
+//! out of regions and load groups. Each command calls one function of [`SimCloud`] and hands the result to a view in
 //! [`super::views::sim`].
 
 use super::views::sim as view;
@@ -140,6 +140,21 @@ pub enum SimCommand {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Take an image out of a region (instances can no longer be launched from it there, as
+    /// with an AMI of another region), or copy it into a region again.
+    Image {
+        /// The image id (`ami-…`).
+        image: String,
+        /// The region the image is missing from from now on.
+        #[arg(long, value_name = "REGION", required_unless_present = "copy_to")]
+        missing_in: Option<String>,
+        /// The region the image is copied into (registered there again).
+        #[arg(long, value_name = "REGION", conflicts_with = "missing_in")]
+        copy_to: Option<String>,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Set the average CPU of an autoscaling group, which its CPUUtilization alarms follow.
     Load {
         /// The group's name (as `cairn sim show` lists it).
@@ -269,6 +284,26 @@ fn execute(command: SimCommand) -> Result<ExitCode, SimError> {
         SimCommand::Healthy { target, dir } => {
             let marked = open(&dir)?.set_health(&target, true)?;
             view::done(&health_message(&target, marked, "pass"));
+        }
+        SimCommand::Image {
+            image,
+            missing_in,
+            copy_to,
+            dir,
+        } => {
+            let cloud = open(&dir)?;
+            match (missing_in, copy_to) {
+                (Some(region), _) => {
+                    cloud.set_image(&image, &region, false)?;
+                    view::done(&format!("image `{image}` is now missing in `{region}`"));
+                }
+                (None, Some(region)) => {
+                    cloud.set_image(&image, &region, true)?;
+                    view::done(&format!("image `{image}` is now present in `{region}`"));
+                }
+                // clap requires one of the two.
+                (None, None) => {}
+            }
         }
         SimCommand::Load {
             group,

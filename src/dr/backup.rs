@@ -21,11 +21,13 @@ use crate::model::{Address, Attributes, DesiredResource, Kind, Owner};
 use crate::provider::{CreateRequest, Provider, ProviderError, TAG_CREATE_TOKEN};
 use crate::state::StateBackend;
 use crate::state::StateDocument;
+use crate::util::backoff::Backoff;
 use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 /// What happened to the snapshot of one volume in its own region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,6 +62,10 @@ pub struct VolumeBackup {
     pub pruned: Vec<(String, String)>,
     /// Why the volume was not backed up (not applied yet).
     pub skipped: Option<String>,
+    /// What of this backup is not complete yet (a pending snapshot that could not be copied
+    /// yet, a pending copy), for the next run or a `--wait` to finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
 }
 
 /// What `cairn backup run` did.
@@ -84,6 +90,14 @@ impl BackupRunReport {
         self.volumes
             .iter()
             .filter(|volume| matches!(volume.copy, Some(CopyAction::Created(_))))
+            .count()
+    }
+
+    /// Volumes whose snapshot or copy is not complete yet.
+    pub fn pending(&self) -> usize {
+        self.volumes
+            .iter()
+            .filter(|volume| volume.pending.is_some())
             .count()
     }
 
@@ -187,6 +201,10 @@ pub struct RunOptions {
     pub now: DateTime<Utc>,
     /// Take a new snapshot even inside the `every` window (failback wants the newest data).
     pub fresh: bool,
+    /// Wait up to this long (on the cloud's clock) for each snapshot to complete before it is
+    /// copied and for each copy to complete; `None` records what is pending and leaves it to
+    /// the next run (a pending snapshot cannot be copied).
+    pub wait: Option<Duration>,
 }
 
 /// Runs every backup policy of `expansion` (the environment as placed) once: snapshot, copy,
@@ -216,9 +234,10 @@ pub async fn run(
                 .collect();
             (
                 format!(
-                    "succeeded: {} snapshots taken, {} copied",
+                    "succeeded: {} snapshots taken, {} copied, {} pending",
                     report.taken(),
-                    report.copied()
+                    report.copied(),
+                    report.pending()
                 ),
                 regions,
             )
@@ -271,6 +290,7 @@ async fn back_up_all(
                 copy: None,
                 pruned: Vec::new(),
                 skipped: None,
+                pending: None,
             };
             match state.resources.get(&volume.address) {
                 Some(recorded) => {
@@ -343,16 +363,39 @@ async fn back_up_volume(
         }
     };
 
-    if let Some(destination) = policy.copy_to.as_ref().filter(|to| **to != region) {
+    let source = match (source.pending.clone(), options.wait) {
+        (None, _) => source,
+        (Some(_), Some(timeout)) => {
+            let completed = wait_completed(provider, &source, timeout).await?;
+            mark_completed(cache.copies(&region).await?, &completed.id);
+            completed
+        }
+        (Some(progress), None) => {
+            backup.pending = Some(format!(
+                "snapshot `{}` is pending ({progress}); a later run copies it once it completes",
+                source.id
+            ));
+            source
+        }
+    };
+
+    if let Some(destination) = policy
+        .copy_to
+        .as_ref()
+        .filter(|to| **to != region && source.is_completed())
+    {
         backup.copy_region = Some(destination.clone());
         let existing = cache
             .copies(destination)
             .await?
             .iter()
             .find(|copy| of_volume(copy) && copy.copy_of.as_deref() == Some(source.id.as_str()))
-            .map(|copy| copy.id.clone());
-        match existing {
-            Some(id) => backup.copy = Some(CopyAction::Existing(id)),
+            .cloned();
+        let copy = match existing {
+            Some(copy) => {
+                backup.copy = Some(CopyAction::Existing(copy.id.clone()));
+                copy
+            }
             None => {
                 let tags = source.copy_tags(owner);
                 let attributes = Attributes::from([
@@ -366,8 +409,22 @@ async fn back_up_volume(
                 let created = create(provider, destination, attributes, tags, now, "copy").await?;
                 backup.copy = Some(CopyAction::Created(created.id.clone()));
                 let copies = cache.copies(destination).await?;
-                copies.push(created);
+                copies.push(created.clone());
                 catalog::sort_newest_first(copies);
+                created
+            }
+        };
+        match (copy.pending.clone(), options.wait) {
+            (None, _) => {}
+            (Some(_), Some(timeout)) => {
+                let completed = wait_completed(provider, &copy, timeout).await?;
+                mark_completed(cache.copies(destination).await?, &completed.id);
+            }
+            (Some(progress), None) => {
+                backup.pending = Some(format!(
+                    "copy `{}` in `{destination}` is pending ({progress}); drills and failovers restore from the previous completed copy until it completes",
+                    copy.id
+                ));
             }
         }
     }
@@ -400,6 +457,68 @@ async fn back_up_volume(
         }
     }
     Ok(())
+}
+
+/// How soon a pending snapshot is looked at again: AWS's own snapshot waiter polls every 15 s.
+const COMPLETION_POLL: Duration = Duration::from_secs(1);
+const COMPLETION_POLL_CAP: Duration = Duration::from_secs(15);
+
+/// Waits (through [`Provider::wait`], timed on [`Provider::now`], so the simulated cloud's set
+/// clock moves instead of the test sleeping) until `snapshot` is completed; returns it so.
+///
+/// # Errors
+/// [`DrError::StillPending`] after `timeout`; [`DrError::Provider`] when it cannot be read.
+async fn wait_completed(
+    provider: &dyn Provider,
+    snapshot: &BackupCopy,
+    timeout: Duration,
+) -> Result<BackupCopy, DrError> {
+    let region = snapshot.region.as_str();
+    let failure = |source| {
+        DrError::provider(
+            format!("wait for snapshot `{}`", snapshot.id),
+            region,
+            source,
+        )
+    };
+    let started = provider.now().await.map_err(failure)?;
+    let polls = Backoff::new(COMPLETION_POLL, COMPLETION_POLL_CAP, None);
+    let mut attempt = 0;
+    loop {
+        let live = provider
+            .import(region, Kind::Snapshot, &snapshot.id)
+            .await
+            .map_err(failure)?;
+        let Some(progress) = catalog::pending(&live) else {
+            return Ok(BackupCopy {
+                pending: None,
+                ..snapshot.clone()
+            });
+        };
+        let waited = (provider.now().await.map_err(failure)? - started)
+            .to_std()
+            .unwrap_or_default();
+        if waited >= timeout {
+            return Err(DrError::StillPending {
+                id: snapshot.id.clone(),
+                region: region.to_string(),
+                progress,
+                waited_seconds: waited.as_secs(),
+            });
+        }
+        attempt += 1;
+        provider
+            .wait(polls.ceiling(attempt))
+            .await
+            .map_err(failure)?;
+    }
+}
+
+/// Notes in a region's cached catalog that snapshot `id` completed.
+fn mark_completed(copies: &mut [BackupCopy], id: &str) {
+    for copy in copies.iter_mut().filter(|copy| copy.id == id) {
+        copy.pending = None;
+    }
 }
 
 /// Creates a snapshot (or copy) and returns it as a catalog entry. The token is derived from
@@ -532,7 +651,7 @@ pub async fn verify(
             .into_iter()
             .filter(|copy| copy.policy == policy.name)
             .collect();
-        let newest = catalog::newest_by_block(&of_policy);
+        let newest = catalog::restorable(&of_policy).newest;
         if newest.is_empty() {
             continue;
         }

@@ -41,6 +41,63 @@ pub struct BackupCopy {
     /// For a cross-region copy, the snapshot it was copied from.
     pub copy_of: Option<String>,
     pub size_gb: Option<i64>,
+    /// While the snapshot is not completed yet, how far it is (`35%`); `None` once it is
+    /// (or when the cloud does not say: moto completes snapshots at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
+}
+
+/// A backup copy a restore passed over, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedCopy {
+    pub id: String,
+    pub source_address: Address,
+    pub taken_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// What a redeploy in one region can restore from: the newest completed copy of each data
+/// volume's block, and the newer copies it passed over.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Restorable {
+    /// By block path (`volume.data`).
+    pub newest: BTreeMap<String, BackupCopy>,
+    /// Copies newer than the one chosen for their block (or of a block with none to choose)
+    /// that cannot be restored yet.
+    pub skipped: Vec<SkippedCopy>,
+}
+
+/// The copies among `copies` a restore may use (AWS refuses to restore a pending snapshot):
+/// the newest completed one of each block, and every newer one skipped with its reason.
+pub fn restorable(copies: &[BackupCopy]) -> Restorable {
+    let completed: Vec<BackupCopy> = copies
+        .iter()
+        .filter(|copy| copy.pending.is_none())
+        .cloned()
+        .collect();
+    let newest = newest_by_block(&completed);
+    let mut skipped: Vec<SkippedCopy> = copies
+        .iter()
+        .filter_map(|copy| {
+            let progress = copy.pending.as_ref()?;
+            let chosen = newest.get(copy.source_address.block_path());
+            if chosen
+                .is_some_and(|chosen| (chosen.taken_at, &chosen.id) > (copy.taken_at, &copy.id))
+            {
+                return None;
+            }
+            Some(SkippedCopy {
+                id: copy.id.clone(),
+                source_address: copy.source_address.clone(),
+                taken_at: copy.taken_at,
+                reason: format!(
+                    "pending ({progress}): a snapshot cannot be restored before it completes"
+                ),
+            })
+        })
+        .collect();
+    skipped.sort_by(|left, right| left.id.cmp(&right.id));
+    Restorable { newest, skipped }
 }
 
 impl BackupCopy {
@@ -73,7 +130,13 @@ impl BackupCopy {
                 .attributes
                 .get("size_gb")
                 .and_then(|size| size.as_i64()),
+            pending: pending(live),
         })
+    }
+
+    /// Whether the snapshot can be copied or restored.
+    pub fn is_completed(&self) -> bool {
+        self.pending.is_none()
     }
 
     /// Whether this snapshot is a copy made in another region than its volume's.
@@ -99,6 +162,21 @@ impl BackupCopy {
         tags.insert(TAG_SOURCE_STARTED_AT.to_string(), rfc3339(&self.taken_at));
         tags
     }
+}
+
+/// How far a snapshot the cloud reports `pending` is; `None` for any other state.
+pub fn pending(live: &LiveResource) -> Option<String> {
+    let state = live
+        .attributes
+        .get("state")
+        .and_then(|state| state.as_str());
+    (state == Some("pending")).then(|| {
+        live.attributes
+            .get("progress")
+            .and_then(|progress| progress.as_str())
+            .unwrap_or("0%")
+            .to_string()
+    })
 }
 
 /// A time as the tags and reports write it: RFC 3339, seconds, `Z`.
@@ -174,6 +252,7 @@ mod tests {
             taken_at: Utc.with_ymd_and_hms(2025, 1, 1, hour, 0, 0).unwrap(),
             copy_of: Some("snap-source".to_string()),
             size_gb: Some(10),
+            pending: None,
         }
     }
 
@@ -188,6 +267,40 @@ mod tests {
         assert_eq!(newest.len(), 2);
         assert_eq!(newest["volume.data"].id, "snap-b");
         assert_eq!(newest["volume.logs"].id, "snap-c");
+    }
+
+    #[test]
+    fn a_restore_takes_the_newest_completed_copy_and_says_which_newer_ones_it_skipped() {
+        let mut pending = copy("snap-new", "volume.data[us-east-1]", 5);
+        pending.pending = Some("40%".to_string());
+        let mut only_pending = copy("snap-logs", "volume.logs[us-east-1]", 5);
+        only_pending.pending = Some("10%".to_string());
+        let copies = vec![
+            pending,
+            copy("snap-old", "volume.data[us-east-1]", 1),
+            only_pending,
+        ];
+        let restorable = restorable(&copies);
+        assert_eq!(restorable.newest.len(), 1);
+        assert_eq!(restorable.newest["volume.data"].id, "snap-old");
+        let skipped: Vec<(&str, &str)> = restorable
+            .skipped
+            .iter()
+            .map(|skipped| (skipped.id.as_str(), skipped.reason.as_str()))
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                (
+                    "snap-logs",
+                    "pending (10%): a snapshot cannot be restored before it completes"
+                ),
+                (
+                    "snap-new",
+                    "pending (40%): a snapshot cannot be restored before it completes"
+                ),
+            ]
+        );
     }
 
     fn snapshot(id: &str, started_at: &str, tags: Tags) -> LiveResource {

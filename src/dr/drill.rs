@@ -12,7 +12,8 @@
 
 use super::DrError;
 use super::audit::{AuditRecord, append_audit, audit_path};
-use super::catalog::BackupCopy;
+use super::catalog::{Restorable, SkippedCopy};
+use super::readiness::RtoPrediction;
 use super::redeploy::{GroupHealth, RestoredVolume, restores_for};
 use crate::config::Environment;
 use crate::graph::Expansion;
@@ -22,7 +23,6 @@ use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -36,12 +36,16 @@ pub struct DrillReport {
     pub environment: String,
     pub region: String,
     pub started_at: DateTime<Utc>,
-    /// Wall time from start until every group had its minimum in service.
+    /// Time from start until every group had its minimum in service, on the cloud's clock.
     pub rto_seconds: f64,
+    /// What the cloud's timing profile predicted for it.
+    pub predicted: RtoPrediction,
     /// Age of the oldest of the newest restored copies (the worst data loss); `None` when
     /// nothing was restored.
     pub rpo_seconds: Option<i64>,
     pub restored: Vec<RestoredVolume>,
+    /// Newer copies the drill could not restore from (still pending), and why.
+    pub skipped: Vec<SkippedCopy>,
     pub groups: Vec<GroupHealth>,
     /// Resources the drill created.
     pub created: usize,
@@ -69,20 +73,21 @@ pub struct DrillTeardownReport {
 }
 
 /// Makes the drill's expansion (the environment placed as the drill instance in `region`)
-/// start each data volume from the newest copy of its block in `region`, grown to the copy's
+/// start each data volume from the newest completed copy of its block in `region`, grown to the copy's
 /// size when configured smaller, and sizes each autoscaling group as the `dr` block's
 /// `capacity` says when `region` is the DR region. Returns the restored volumes.
 ///
 /// # Errors
-/// [`DrError::NoBackup`] when a data volume has no copy in `region`.
+/// [`DrError::NoBackup`] when a data volume has no copy in `region`,
+/// [`DrError::NoCompletedBackup`] when its copies are all pending.
 pub fn prepare(
     expansion: &mut Expansion,
-    newest: &BTreeMap<String, BackupCopy>,
+    restorable: &Restorable,
     started_at: DateTime<Utc>,
     environment: &Environment,
     region: &str,
 ) -> Result<Vec<RestoredVolume>, DrError> {
-    let (restores, restored) = restores_for(expansion, newest, started_at, region)?;
+    let (restores, restored) = restores_for(expansion, restorable, started_at, region)?;
     for (address, snapshot) in restores {
         let Some(volume) = expansion.resources.get_mut(&address) else {
             continue;
@@ -94,7 +99,8 @@ pub fn prepare(
             .attributes
             .get("size_gb")
             .and_then(|size| size.as_i64());
-        let copied = newest
+        let copied = restorable
+            .newest
             .get(address.block_path())
             .and_then(|copy| copy.size_gb);
         if let (Some(configured), Some(copied)) = (configured, copied)
@@ -133,6 +139,8 @@ pub struct Drill {
     pub started: Instant,
     pub started_at: DateTime<Utc>,
     pub restored: Vec<RestoredVolume>,
+    pub skipped: Vec<SkippedCopy>,
+    pub predicted: RtoPrediction,
     pub keep: bool,
 }
 
@@ -203,8 +211,10 @@ impl Drill {
             region: self.region,
             started_at: self.started_at,
             rto_seconds,
+            predicted: self.predicted,
             rpo_seconds,
             restored: self.restored,
+            skipped: self.skipped,
             groups,
             created,
             kept: self.keep,

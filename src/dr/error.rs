@@ -35,6 +35,28 @@ pub enum DrError {
         region: String,
         environment: String,
     },
+    /// Every backup copy of a data volume in the region is still pending.
+    #[error("no completed backup copy of `{address}` in `{region}`: {pending}")]
+    #[diagnostic(help(
+        "wait until the copy completes (`cairn backup run -e {environment} --wait` waits for it), then run this again"
+    ))]
+    NoCompletedBackup {
+        address: String,
+        region: String,
+        pending: String,
+        environment: String,
+    },
+    /// A snapshot or copy did not complete within the time a `--wait` allowed.
+    #[error(
+        "backup snapshot `{id}` in `{region}` is still pending ({progress}) after {waited_seconds}s"
+    )]
+    #[diagnostic(help("run `cairn backup run` again later; it carries on where this one stopped"))]
+    StillPending {
+        id: String,
+        region: String,
+        progress: String,
+        waited_seconds: u64,
+    },
     /// The drill's apply did not complete.
     #[error("the drill's apply failed: {reason}")]
     DrillApply { reason: String },

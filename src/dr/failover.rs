@@ -21,7 +21,7 @@
 use super::DrError;
 use super::audit::{AuditRecord, append_audit, audit_path};
 use super::backup::{CopyAction, VolumeBackup};
-use super::catalog::{self, BackupCopy};
+use super::catalog::{self, BackupCopy, Restorable, SkippedCopy};
 use super::redeploy::{GroupHealth, RestoredVolume};
 use super::target::{Target, primary_region};
 use crate::config::Environment;
@@ -32,7 +32,7 @@ use crate::state::StateBackend;
 use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -56,6 +56,8 @@ pub struct MoveReport {
     /// Failback: the fresh backups of the DR region's data volumes.
     pub backups: Vec<VolumeBackup>,
     pub restored: Vec<RestoredVolume>,
+    /// Newer copies that could not be restored from (still pending), and why.
+    pub skipped: Vec<SkippedCopy>,
     pub groups: Vec<GroupHealth>,
     /// Changes the apply made (creates, updates, deletes).
     pub changes: usize,
@@ -128,13 +130,10 @@ pub fn resumable(recorded: &Failover, to: Option<&str>, environment: &str) -> Re
     }
 }
 
-/// The newest copy of each data volume's block among `copies` (the primary's), where the
-/// copies a failback's fresh `backups` just made win over anything else: an older backup
-/// taken within the same second would otherwise tie with them.
-pub fn newest_for_failback(
-    copies: &[BackupCopy],
-    backups: &[VolumeBackup],
-) -> BTreeMap<String, BackupCopy> {
+/// The newest completed copy of each data volume's block among `copies` (the primary's),
+/// where the copies a failback's fresh `backups` just made win over anything else: an older
+/// backup taken within the same second would otherwise tie with them.
+pub fn newest_for_failback(copies: &[BackupCopy], backups: &[VolumeBackup]) -> Restorable {
     let fresh: BTreeSet<&str> = backups
         .iter()
         .filter_map(|volume| match &volume.copy {
@@ -142,14 +141,18 @@ pub fn newest_for_failback(
             None => None,
         })
         .collect();
-    let mut newest = catalog::newest_by_block(copies);
+    let mut restorable = catalog::restorable(copies);
     let fresh_copies: Vec<BackupCopy> = copies
         .iter()
-        .filter(|copy| fresh.contains(copy.id.as_str()))
+        .filter(|copy| fresh.contains(copy.id.as_str()) && copy.is_completed())
         .cloned()
         .collect();
-    newest.extend(catalog::newest_by_block(&fresh_copies));
-    newest
+    let fresh = catalog::newest_by_block(&fresh_copies);
+    restorable
+        .skipped
+        .retain(|skipped| !fresh.contains_key(skipped.source_address.block_path()));
+    restorable.newest.extend(fresh);
+    restorable
 }
 
 /// One failover or failback in progress: what it moves and what it has done so far.
@@ -164,6 +167,7 @@ pub struct Move {
     pub started_at: DateTime<Utc>,
     pub backups: Vec<VolumeBackup>,
     pub restored: Vec<RestoredVolume>,
+    pub skipped: Vec<SkippedCopy>,
     pub resumed: bool,
 }
 
@@ -178,8 +182,8 @@ impl Move {
         format!("{verb} from {} to {}", self.from, self.region)
     }
 
-    /// Audits the outcome of converging (changes applied, groups' health) and builds the
-    /// report.
+    /// Audits the outcome of converging (changes applied, groups' health), which took
+    /// `rto_seconds` on the cloud's clock, and builds the report.
     ///
     /// # Errors
     /// The failure of converging (audited first); [`DrError::Audit`] when the audit log
@@ -187,12 +191,13 @@ impl Move {
     pub fn finish<E>(
         self,
         audit_log: &dyn StateBackend,
+        rto_seconds: f64,
         converged: Result<(usize, Vec<GroupHealth>, Vec<DnsSwitch>), E>,
     ) -> Result<MoveReport, E>
     where
         E: std::error::Error + From<DrError>,
     {
-        let rto = self.started.elapsed().as_secs_f64();
+        let rto = rto_seconds;
         let rpo_seconds = self.restored.iter().map(|volume| volume.age_seconds).max();
         let record = AuditRecord {
             time: self.started_at,
@@ -225,6 +230,7 @@ impl Move {
             rpo_seconds,
             backups: self.backups,
             restored: self.restored,
+            skipped: self.skipped,
             groups,
             changes,
             dns,
@@ -249,6 +255,7 @@ mod tests {
             taken_at: Utc.with_ymd_and_hms(2026, 1, 1, hour, 0, 0).unwrap(),
             copy_of: Some("snap-source".to_string()),
             size_gb: Some(10),
+            pending: None,
         }
     }
 
@@ -265,13 +272,14 @@ mod tests {
             copy: Some(CopyAction::Existing("snap-a".to_string())),
             pruned: Vec::new(),
             skipped: None,
+            pending: None,
         }];
         assert_eq!(
-            newest_for_failback(&copies, &[])["volume.data"].id,
+            newest_for_failback(&copies, &[]).newest["volume.data"].id,
             "snap-b"
         );
         assert_eq!(
-            newest_for_failback(&copies, &backups)["volume.data"].id,
+            newest_for_failback(&copies, &backups).newest["volume.data"].id,
             "snap-a"
         );
     }

@@ -29,6 +29,7 @@ pub mod drill;
 mod error;
 pub mod failover;
 pub mod placement;
+pub mod readiness;
 pub mod redeploy;
 pub mod status;
 pub mod target;
@@ -39,12 +40,14 @@ pub use backup::{
     VolumeBackup,
 };
 pub use catalog::{
-    BackupCopy, RegionListing, TAG_COPY_OF, TAG_POLICY, TAG_SOURCE_ADDRESS, TAG_SOURCE_STARTED_AT,
+    BackupCopy, RegionListing, Restorable, SkippedCopy, TAG_COPY_OF, TAG_POLICY,
+    TAG_SOURCE_ADDRESS, TAG_SOURCE_STARTED_AT,
 };
 pub use drill::{DRILL_INSTANCE, DrillReport, DrillTeardownReport};
 pub use error::DrError;
 pub use failover::{DnsSwitch, MoveReport};
 pub use placement::{Deployment, Placement, Redeploy, place};
+pub use readiness::{ReadinessReport, RtoPrediction};
 pub use redeploy::{GroupHealth, RestoredVolume};
 pub use status::StatusReport;
 pub use target::Target;

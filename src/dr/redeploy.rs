@@ -7,19 +7,23 @@
 //! (`volume.data`), which stays the same whichever region the environment is expanded into.
 
 use super::DrError;
-use super::catalog::BackupCopy;
+use super::catalog::Restorable;
 use crate::apply::ApplyReport;
 use crate::graph::Expansion;
 use crate::model::cloud::GLOBAL_REGION;
 use crate::model::{Address, Kind, Owner, TAG_ADDRESS};
 use crate::provider::{LiveResource, Provider};
+use crate::util::backoff::Backoff;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// How often the autoscaling groups are looked at while waiting for them.
+/// How soon the autoscaling groups are looked at again while waiting for them: at first
+/// often (moto and the instant simulation are ready at once), then less and less often, up to
+/// [`HEALTH_POLL_CAP`], for boots that take a minute.
 const HEALTH_POLL: Duration = Duration::from_millis(250);
+const HEALTH_POLL_CAP: Duration = Duration::from_secs(5);
 
 /// A data volume restored from a backup copy.
 #[derive(Debug, Clone, Serialize)]
@@ -55,14 +59,15 @@ pub fn data_blocks(expansion: &Expansion) -> BTreeSet<String> {
         .collect()
 }
 
-/// The snapshot each data volume of `expansion` is restored from: the newest copy of its
-/// block among `newest` (the copies in `region`, by block path).
+/// The snapshot each data volume of `expansion` is restored from: the newest completed copy
+/// of its block in `restorable` (the copies in `region`).
 ///
 /// # Errors
-/// [`DrError::NoBackup`] naming the first data volume without a copy.
+/// [`DrError::NoBackup`] naming the first data volume without a copy;
+/// [`DrError::NoCompletedBackup`] for one whose copies are all still pending.
 pub fn restores_for(
     expansion: &Expansion,
-    newest: &BTreeMap<String, BackupCopy>,
+    restorable: &Restorable,
     started_at: DateTime<Utc>,
     region: &str,
 ) -> Result<(BTreeMap<Address, String>, Vec<RestoredVolume>), DrError> {
@@ -74,7 +79,21 @@ pub fn restores_for(
         if resource.kind != Kind::Volume || !data_blocks.contains(block) {
             continue;
         }
-        let Some(copy) = newest.get(block) else {
+        let Some(copy) = restorable.newest.get(block) else {
+            let pending: Vec<String> = restorable
+                .skipped
+                .iter()
+                .filter(|skipped| skipped.source_address.block_path() == block)
+                .map(|skipped| format!("`{}` is {}", skipped.id, skipped.reason))
+                .collect();
+            if !pending.is_empty() {
+                return Err(DrError::NoCompletedBackup {
+                    address: resource.address.to_string(),
+                    region: region.to_string(),
+                    pending: pending.join("; "),
+                    environment: expansion.environment.name.clone(),
+                });
+            }
             return Err(DrError::NoBackup {
                 address: resource.address.to_string(),
                 region: region.to_string(),
@@ -113,11 +132,14 @@ pub fn group_minimums(expansion: &Expansion, region: &str) -> BTreeMap<Address, 
         .collect()
 }
 
-/// Polls `owner`'s groups in `region` until each of `groups` has its `min` instances running.
+/// Polls `owner`'s groups in `region` until each of `groups` has its `min` instances running
+/// and past their health checks. Waits go through [`Provider::wait`] and the timeout is
+/// measured on [`Provider::now`]: on the simulated cloud with its clock set, waiting moves the
+/// clock, so a timing profile's boots take their time without a test sleeping.
 ///
 /// # Errors
 /// [`DrError::Unhealthy`] naming a group still short after `timeout`; [`DrError::Provider`]
-/// when the groups cannot be read.
+/// when the groups cannot be read or the cloud's clock cannot be read or moved.
 pub async fn wait_healthy(
     provider: &dyn Provider,
     owner: &Owner,
@@ -125,7 +147,10 @@ pub async fn wait_healthy(
     groups: &BTreeMap<Address, usize>,
     timeout: Duration,
 ) -> Result<Vec<GroupHealth>, DrError> {
-    let started = Instant::now();
+    let clock = |source| DrError::provider("read or move the cloud's clock", region, source);
+    let started = provider.now().await.map_err(clock)?;
+    let polls = Backoff::new(HEALTH_POLL, HEALTH_POLL_CAP, None);
+    let mut attempt = 0;
     loop {
         let live = provider
             .read(region, Kind::AutoscalingGroup, owner)
@@ -139,17 +164,23 @@ pub async fn wait_healthy(
                 in_service: in_service(&live, address),
             })
             .collect();
+        let waited = (provider.now().await.map_err(clock)? - started)
+            .to_std()
+            .unwrap_or_default();
         match health.iter().find(|group| group.in_service < group.min) {
             None => return Ok(health),
-            Some(group) if started.elapsed() >= timeout => {
+            Some(group) if waited >= timeout => {
                 return Err(DrError::Unhealthy {
                     group: group.address.to_string(),
                     in_service: group.in_service,
                     min: group.min,
-                    waited_seconds: started.elapsed().as_secs(),
+                    waited_seconds: waited.as_secs(),
                 });
             }
-            Some(_) => tokio::time::sleep(HEALTH_POLL).await,
+            Some(_) => {
+                attempt += 1;
+                provider.wait(polls.ceiling(attempt)).await.map_err(clock)?;
+            }
         }
     }
 }
@@ -164,10 +195,10 @@ fn in_service(live: &[LiveResource], address: &Address) -> usize {
             instances
                 .iter()
                 .filter(|instance| {
-                    matches!(
-                        instance.get("state").and_then(|state| state.as_str()),
-                        Some("running" | "InService")
-                    )
+                    let state = instance.get("state").and_then(|state| state.as_str());
+                    let health = instance.get("health").and_then(|health| health.as_str());
+                    // `initial`: booted, its health checks not passed yet.
+                    matches!(state, Some("running" | "InService")) && health != Some("initial")
                 })
                 .count()
         })

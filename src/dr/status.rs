@@ -1,8 +1,9 @@
 //! `cairn dr status`: where the environment runs, its last DR operations from the audit log,
-//! and the backups per region with their ages.
+//! the backups per region with their ages, and the readiness `cairn dr check` reports.
 
 use super::audit::AuditRecord;
 use super::catalog::RegionListing;
+use super::readiness::ReadinessReport;
 use super::target::primary_region;
 use crate::config::Environment;
 use crate::state::Failover;
@@ -28,6 +29,12 @@ pub struct StatusReport {
     pub last_backup: Option<AuditRecord>,
     /// The backup snapshots per region (empty without backup policies).
     pub backups: Vec<RegionListing>,
+    /// What `cairn dr check` finds, with a DR region and while not failed over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<ReadinessReport>,
+    /// Why readiness could not be checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness_error: Option<String>,
 }
 
 /// The status of `environment` (as configured) of `stack`: failed over as `failover` says,
@@ -65,5 +72,7 @@ pub fn status(
         last_failback: last("dr failback"),
         last_backup: last("backup run"),
         backups,
+        readiness: None,
+        readiness_error: None,
     }
 }

@@ -165,7 +165,7 @@ impl Kind {
             Kind::LaunchTemplate => &["id", "latest_version"],
             Kind::AutoscalingGroup => &["id", "instances"],
             Kind::Instance => &["id", "state", "private_ip"],
-            Kind::Snapshot => &["id", "state", "size_gb", "started_at"],
+            Kind::Snapshot => &["id", "state", "progress", "size_gb", "started_at"],
             Kind::LoadBalancer => &["id", "dns_name", "zone_id", "arn_suffix"],
             Kind::TargetGroup => &["id", "arn_suffix"],
             Kind::Alarm => &["id", "state"],

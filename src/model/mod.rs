@@ -18,6 +18,7 @@ mod reference;
 pub mod regions;
 mod removed;
 pub mod rollout;
+pub mod timings;
 
 pub use address::Address;
 pub use kind::{AttributeChange, Kind};

@@ -12,12 +12,15 @@ use crate::provider::{Provider, Retrying};
 use crate::state::StateDocument;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What to back up, list or verify. The time it happens at is the cloud's
 /// ([`Provider::now`]): on `sim`, `cairn sim clock` sets it.
 #[derive(Debug, Clone)]
 pub struct BackupRequest {
     pub plan: PlanRequest,
+    /// `backup run`: wait up to this long for each pending snapshot and copy.
+    pub wait: Option<Duration>,
 }
 
 /// `backup run`, recorded in the environment's history (failed runs too); see [`take_backups`].
@@ -44,6 +47,7 @@ async fn take_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsErr
     let options = RunOptions {
         now: cloud_now(cloud.as_ref()).await?,
         fresh: false,
+        wait: request.wait,
     };
     let report = backup::run(
         &placement.expansion,

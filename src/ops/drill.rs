@@ -14,7 +14,8 @@ use super::session::Session;
 use crate::apply::{ApplyObserver, ApplyOptions};
 use crate::dr::drill::{self, DRILL_INSTANCE, Drill};
 use crate::dr::{
-    Deployment, DrError, DrillReport, DrillTeardownReport, Redeploy, catalog, redeploy, target,
+    Deployment, DrError, DrillReport, DrillTeardownReport, Redeploy, catalog, readiness, redeploy,
+    target,
 };
 use crate::plan::Operation;
 use crate::provider::Provider;
@@ -93,17 +94,21 @@ async fn run_drill(
         &region,
     )
     .await?;
-    let newest = catalog::newest_by_block(&copies);
+    let restorable = catalog::restorable(&copies);
     let held = stack.hold(&deployment, "apply")?;
     let mut placement = stack.place(&deployment, &held.state)?;
     let restored = drill::prepare(
         &mut placement.expansion,
-        &newest,
+        &restorable,
         session.started_at,
         &stack.environment,
         &region,
     )?;
     let groups = redeploy::group_minimums(&placement.expansion, &region);
+    let predicted = readiness::predict(
+        &session.cloud.timings(),
+        groups.values().filter(|min| **min > 0).count(),
+    );
     let owner = stack.owner(&deployment);
 
     let apply = apply_request(request, &deployment, false);
@@ -130,7 +135,7 @@ async fn run_drill(
         .map_err(OpsError::from),
         Err(_) => Ok(Vec::new()),
     };
-    let rto = session.started.elapsed().as_secs_f64();
+    let rto = session.elapsed_seconds().await;
 
     let teardown = if request.keep {
         None
@@ -158,6 +163,8 @@ async fn run_drill(
         started: session.started,
         started_at: session.started_at,
         restored,
+        skipped: restorable.skipped,
+        predicted,
         keep: request.keep,
     };
     run.finish(
@@ -241,6 +248,8 @@ async fn run_tear_down_drill(
         started: session.started,
         started_at: session.started_at,
         restored: Vec::new(),
+        skipped: Vec::new(),
+        predicted: readiness::predict(&session.cloud.timings(), 0),
         keep: false,
     };
     drill::finish_teardown(stack.audit_log()?.as_ref(), run, destroyed, found)

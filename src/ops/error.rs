@@ -72,6 +72,9 @@ pub enum OpsError {
     #[error("apply needs confirmation, but standard input is not a terminal")]
     #[diagnostic(help("review the plan and run again with --auto-approve"))]
     NoConfirmation,
+    /// The user answered no to a failover's or failback's plan; nothing was changed.
+    #[error("the {operation} was cancelled; nothing was changed")]
+    Cancelled { operation: String },
     /// An address given on the command line is unknown.
     #[error("no resource `{address}` in {place}")]
     UnknownAddress { address: String, place: String },

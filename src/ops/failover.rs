@@ -9,18 +9,24 @@
 use super::OpsError;
 use super::check::PolicyGate;
 use super::history::recorded_dr;
-use super::run::{ApplyOutcome, ApplyRequest, Held, PlanRequest, apply_held, approve_all};
+use super::run::{
+    ApplyOutcome, ApplyRequest, Held, PlanRequest, apply_held, approve_all, plan_placed,
+};
 use super::session::Session;
 use crate::apply::{ApplyEvent, ApplyObserver, ApplyOptions};
 use crate::dr::backup::{self, RunOptions};
 use crate::dr::failover::{self, Move};
 use crate::dr::placement::restore_volumes;
 use crate::dr::{
-    BackupCopy, Deployment, DnsSwitch, DrError, MoveReport, Placement, catalog, redeploy, target,
+    Deployment, DnsSwitch, DrError, MoveReport, Placement, Restorable, RestoredVolume, SkippedCopy,
+    catalog, redeploy, target,
 };
 use crate::model::{Address, Kind};
+use crate::plan::Plan;
 use crate::state::Failover;
+use crate::state::StateDocument;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,33 +43,63 @@ pub struct MoveRequest {
     pub apply: ApplyOptions,
 }
 
+/// What a failover or failback will do, shown before it asks for confirmation (as apply shows
+/// its plan): the apply's plan in the region it moves to, and what only DR does (restores,
+/// the copies passed over, the fresh backups of a failback, the DNS names switched).
+#[derive(Debug, Clone, Serialize)]
+pub struct MovePlan {
+    /// `failover` or `failback`.
+    pub operation: String,
+    pub environment: String,
+    pub from: String,
+    pub to: String,
+    /// Whether it resumes a move an earlier run recorded.
+    pub resumed: bool,
+    /// Failback: the data volumes in `from` snapshotted now and copied to `to`, from which
+    /// their volumes in `to` are restored.
+    pub fresh_backups: Vec<Address>,
+    pub restored: Vec<RestoredVolume>,
+    pub skipped: Vec<SkippedCopy>,
+    /// The DNS names that will answer from `to`.
+    pub dns: Vec<String>,
+    /// What the apply will create, update (resize) and delete.
+    pub plan: Plan,
+}
+
+/// Asked once with the plan of a failover or failback before anything changes; `Ok(false)`
+/// cancels it.
+pub type MoveConfirm<'a> = &'a mut dyn FnMut(&MovePlan) -> Result<bool, OpsError>;
+
 /// `dr failover`, recorded in the environment's history (failed runs too); see [`run_failover`].
 ///
 /// # Errors
 /// As [`run_failover`]; [`OpsError::Record`] when the run cannot be recorded.
 pub async fn failover(
     request: &MoveRequest,
+    confirm: MoveConfirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
     recorded_dr(
         &request.plan,
         "dr failover",
-        run_failover(request, observer),
+        run_failover(request, confirm, observer),
         |report| format!("failed over from {} to {}", report.from, report.region),
     )
     .await
 }
 
-/// Moves the environment into its DR region (or `to`): records the move and the snapshot
-/// each data volume is restored from, applies, waits for the groups. A failover already
-/// recorded is resumed. Never calls the primary region.
+/// Moves the environment into its DR region (or `to`): plans the move and asks `confirm`,
+/// then records the move and the snapshot each data volume is restored from, applies, waits
+/// for the groups. A failover already recorded is resumed. Never calls the primary region.
 ///
 /// # Errors
-/// No DR region or zones, a data volume without a copy in the DR region, a failover to
-/// another region already recorded, the apply failed, or the groups did not come up in time;
-/// the last two are audited.
+/// No DR region or zones, a data volume without a completed copy in the DR region, a
+/// failover to another region already recorded, [`OpsError::Cancelled`] when `confirm` says
+/// no (nothing changed), the apply failed, or the groups did not come up in time; the last
+/// two are audited.
 async fn run_failover(
     request: &MoveRequest,
+    confirm: MoveConfirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
     let (session, mut held) = open_move(request, "dr failover").await?;
@@ -79,20 +115,27 @@ async fn run_failover(
                 resumed: true,
                 ..session.move_of("failover", recorded.primary, recorded.region)
             };
+            let plan = plan_move(request, &session, &held.state, &placement, &run, vec![]).await?;
+            ask(confirm, &plan)?;
             (placement, run)
         }
         None => {
             let cloud = session.cloud.as_ref();
             let target = target::resolve(request.to.as_deref(), environment, cloud).await?;
             let copies = catalog::read_region(cloud, &owner, &target.region).await?;
-            let newest = catalog::newest_by_block(&copies);
+            let restorable = catalog::restorable(&copies);
             let recorded = failover::failover_to(environment, &target, &session.started_at);
             let mut run = session.move_of(
                 "failover",
                 recorded.primary.clone(),
                 recorded.region.clone(),
             );
-            let placement = record_move(&session, &mut held, Some(recorded), &newest, &mut run)?;
+            let (moved, placement) =
+                moved_state(&session, &held.state, Some(recorded), &restorable, &mut run)?;
+            let plan = plan_move(request, &session, &moved, &placement, &run, vec![]).await?;
+            ask(confirm, &plan)?;
+            held.state = moved;
+            held.write("dr failover", &run.summary())?;
             (placement, run)
         }
     };
@@ -113,12 +156,13 @@ async fn open_move(request: &MoveRequest, operation: &str) -> Result<(Session, H
 /// As [`run_failback`]; [`OpsError::Record`] when the run cannot be recorded.
 pub async fn failback(
     request: &MoveRequest,
+    confirm: MoveConfirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
     recorded_dr(
         &request.plan,
         "dr failback",
-        run_failback(request, observer),
+        run_failback(request, confirm, observer),
         |report| format!("failed back from {} to {}", report.from, report.region),
     )
     .await
@@ -128,11 +172,16 @@ pub async fn failback(
 /// volumes and copies them home, records the primary as active with its data volumes restored
 /// from those copies, applies (the DR region returns to its standby), waits for the groups.
 ///
+/// The plan is shown to `confirm` before the fresh backups are taken: its data volumes are
+/// those the backups will restore.
+///
 /// # Errors
-/// The environment is not failed over, the primary still does not answer, a backup, copy or
-/// restore failed, or the groups did not come up in time.
+/// The environment is not failed over, the primary still does not answer,
+/// [`OpsError::Cancelled`] when `confirm` says no (nothing changed), a backup, copy or restore
+/// failed, or the groups did not come up in time.
 async fn run_failback(
     request: &MoveRequest,
+    confirm: MoveConfirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
     let (session, mut held) = open_move(request, "dr failback").await?;
@@ -159,12 +208,42 @@ async fn run_failback(
     // The data written while failed over lives in the DR region's volumes: snapshot them now
     // and copy the snapshots to the primary (while failed over, `copy_to` points there).
     let failed_over = stack.place(&Deployment::Recorded, &held.state)?;
+    {
+        let preview = session.move_of(
+            "failback",
+            recorded.region.clone(),
+            recorded.primary.clone(),
+        );
+        // What the backups will restore is not taken yet: the preview places the primary
+        // without restores, and names the volumes whose fresh copies its volumes start from.
+        let mut home = held.state.clone();
+        home.failover = None;
+        home.restores.clear();
+        let placement = stack.place(&Deployment::Recorded, &home)?;
+        let fresh: Vec<Address> = failed_over
+            .expansion
+            .backup_policies
+            .iter()
+            .flat_map(|policy| {
+                failed_over
+                    .expansion
+                    .resources
+                    .values()
+                    .filter(|resource| policy.selects(resource))
+                    .map(|resource| resource.address.clone())
+            })
+            .collect();
+        let plan = plan_move(request, &session, &home, &placement, &preview, fresh).await?;
+        ask(confirm, &plan)?;
+    }
     let backups = if failed_over.expansion.backup_policies.is_empty() {
         Vec::new()
     } else {
         let options = RunOptions {
             now: session.started_at,
             fresh: true,
+            // The primary is restored from these copies, and a pending one cannot be.
+            wait: Some(request.timeout),
         };
         backup::run(
             &failed_over.expansion,
@@ -177,41 +256,100 @@ async fn run_failback(
         .volumes
     };
     let copies = catalog::read_region(session.cloud.as_ref(), &owner, &recorded.primary).await?;
-    let newest = failover::newest_for_failback(&copies, &backups);
+    let restorable = failover::newest_for_failback(&copies, &backups);
 
     let mut run = Move {
         backups,
         ..session.move_of("failback", recorded.region, recorded.primary)
     };
-    let placement = record_move(&session, &mut held, None, &newest, &mut run)?;
+    let (moved, placement) = moved_state(&session, &held.state, None, &restorable, &mut run)?;
+    held.state = moved;
+    held.write("dr failback", &run.summary())?;
     converge(request, &session, held, &placement, run, observer).await
 }
 
-/// Records in the held state, still under the lock and before anything is planned, that the
-/// environment now runs as `failover` says (`None`: in its primary), with each data volume
-/// restored from the newest copy of its block among `newest`; notes the restored volumes in
-/// `run`. Returns the environment placed there, which is what gets applied.
-fn record_move(
+/// Asks `confirm` about `plan`.
+///
+/// # Errors
+/// [`OpsError::Cancelled`] when the answer is no; what `confirm` fails with.
+fn ask(confirm: MoveConfirm<'_>, plan: &MovePlan) -> Result<(), OpsError> {
+    if confirm(plan)? {
+        Ok(())
+    } else {
+        Err(OpsError::Cancelled {
+            operation: plan.operation.clone(),
+        })
+    }
+}
+
+/// Plans the environment as `state` places it (`placement`), without changing anything, for
+/// the question a failover or failback asks first.
+async fn plan_move(
+    request: &MoveRequest,
     session: &Session,
-    held: &mut Held,
+    state: &StateDocument,
+    placement: &Placement,
+    run: &Move,
+    fresh_backups: Vec<Address>,
+) -> Result<MovePlan, OpsError> {
+    let plan_request = PlanRequest {
+        deployment: Deployment::Recorded,
+        ..request.plan.clone()
+    };
+    let plan = plan_placed(
+        &session.stack,
+        placement,
+        state,
+        &plan_request,
+        session.provider.as_ref(),
+        true,
+    )
+    .await?;
+    Ok(MovePlan {
+        operation: run.operation.to_string(),
+        environment: run.environment.clone(),
+        from: run.from.clone(),
+        to: run.region.clone(),
+        resumed: run.resumed,
+        fresh_backups,
+        restored: run.restored.clone(),
+        skipped: run.skipped.clone(),
+        dns: failover::answering_records(&placement.expansion)
+            .into_iter()
+            .filter(|(_, _, region)| *region == run.region)
+            .map(|(_, name, _)| name)
+            .collect(),
+        plan,
+    })
+}
+
+/// The held `state` as it is once the environment runs as `failover` says (`None`: in its
+/// primary), with each data volume restored from the newest completed copy of its block in
+/// `restorable`, and the environment placed there, which is what gets planned and applied;
+/// notes the restored volumes and the copies passed over in `run`. Nothing is written: the
+/// caller writes the state, still under the lock, once the move is confirmed.
+fn moved_state(
+    session: &Session,
+    state: &StateDocument,
     failover: Option<Failover>,
-    newest: &BTreeMap<String, BackupCopy>,
+    restorable: &Restorable,
     run: &mut Move,
-) -> Result<Placement, OpsError> {
-    held.state.failover = failover;
-    held.state.restores.clear();
-    let mut placement = session.stack.place(&Deployment::Recorded, &held.state)?;
+) -> Result<(StateDocument, Placement), OpsError> {
+    let mut moved = state.clone();
+    moved.failover = failover;
+    moved.restores.clear();
+    let mut placement = session.stack.place(&Deployment::Recorded, &moved)?;
     let (restores, restored) = redeploy::restores_for(
         &placement.expansion,
-        newest,
+        restorable,
         session.started_at,
         &run.region,
     )?;
     restore_volumes(&mut placement.expansion, &restores);
-    held.state.restores = restores;
-    held.write(&format!("dr {}", run.operation), &run.summary())?;
+    moved.restores = restores;
     run.restored = restored;
-    Ok(placement)
+    run.skipped = restorable.skipped.clone();
+    Ok((moved, placement))
 }
 
 /// Applies the environment where the held state now says it runs (the apply executor gets
@@ -281,7 +419,8 @@ async fn converge(
         Ok((changes, health, dns))
     }
     .await;
-    run.finish(stack.audit_log()?.as_ref(), converged)
+    let rto = session.elapsed_seconds().await;
+    run.finish(stack.audit_log()?.as_ref(), rto, converged)
 }
 
 /// Passes every apply event on, noting when the records of DNS names complete: that is when

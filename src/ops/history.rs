@@ -324,6 +324,10 @@ fn record_dr<T>(
     result: &Result<T, OpsError>,
     summary: impl FnOnce(&T) -> String,
 ) -> Result<(), OpsError> {
+    // A run the user cancelled before anything changed is no version of the environment.
+    if matches!(result, Err(OpsError::Cancelled { .. })) {
+        return Ok(());
+    }
     let operation = recorder.operation.clone();
     let write = || -> Result<(), OpsError> {
         let located = Located::open(request, &request.environment)?;

@@ -22,6 +22,7 @@ mod failover;
 mod history;
 mod migrate;
 mod provider;
+mod readiness;
 mod rollback;
 mod run;
 mod session;
@@ -34,10 +35,11 @@ pub use check::{CheckOutcome, CheckRequest, PolicyGate, check, check_allow};
 pub use discover::{DISCOVERABLE, DiscoverRequest, Discovered, Discovery, configuration, discover};
 pub use drill::{DrillRequest, drill, tear_down_drill};
 pub use error::OpsError;
-pub use failover::{MoveRequest, failback, failover};
+pub use failover::{MoveConfirm, MovePlan, MoveRequest, failback, failover};
 pub use history::{HistoryReport, history};
 pub use migrate::{MigrateReport, MigrateRequest, migrate};
 pub use provider::{open_provider, settings_for};
+pub use readiness::dr_check;
 pub use rollback::{PromoteRequest, Released, RollbackRequest, promote, rollback};
 pub use run::{
     ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan,

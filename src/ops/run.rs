@@ -317,7 +317,7 @@ pub(super) async fn refresh_placed(
 
 /// Refreshes what `state` and `placement` cover (parked regions left out) and plans; with
 /// `force`, a protected environment's resources may be replaced or destroyed.
-async fn plan_placed(
+pub(super) async fn plan_placed(
     stack: &Stack,
     placement: &Placement,
     state: &StateDocument,

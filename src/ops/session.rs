@@ -46,6 +46,19 @@ impl Session {
         })
     }
 
+    /// Seconds since the operation started, on the cloud's clock (as its start time is): on
+    /// the simulated cloud with its clock set, what its timing profile made the operation
+    /// wait. Falls back to the wall clock when the cloud's clock cannot be read.
+    pub async fn elapsed_seconds(&self) -> f64 {
+        match self.cloud.now().await {
+            Ok(now) => (now - self.started_at)
+                .to_std()
+                .unwrap_or_default()
+                .as_secs_f64(),
+            Err(_) => self.started.elapsed().as_secs_f64(),
+        }
+    }
+
     /// A failover or failback of this session's environment, from region `from` to `region`,
     /// that has restored nothing yet.
     pub fn move_of(&self, operation: &'static str, from: String, region: String) -> Move {
@@ -59,6 +72,7 @@ impl Session {
             started_at: self.started_at,
             backups: Vec::new(),
             restored: Vec::new(),
+            skipped: Vec::new(),
             resumed: false,
         }
     }

@@ -6,6 +6,7 @@ use super::backup::cloud_now;
 use super::run::{PlanRequest, Stack};
 use crate::dr::{Deployment, StatusReport, backup, read_audit, status};
 use crate::provider::Retrying;
+use crate::util::errors::error_chain;
 use chrono::Utc;
 
 /// Where the environment runs, its last DR operations and how old its backups are.
@@ -27,12 +28,20 @@ pub async fn dr_status(request: &PlanRequest) -> Result<StatusReport, OpsError> 
         let listing = backup::list(&placement.expansion, cloud.as_ref(), now).await?;
         (now, listing.regions)
     };
-    Ok(status::status(
+    let mut report = status::status(
         &stack.config.stack,
         &stack.environment,
         placement.failover.as_ref(),
         &audit,
         backups,
         now,
-    ))
+    );
+    // Readiness is about failing over: nothing to say without a DR region or once failed over.
+    if stack.environment.dr.is_some() && placement.failover.is_none() {
+        match super::readiness::check_stack(&stack, request).await {
+            Ok(readiness) => report.readiness = Some(readiness),
+            Err(error) => report.readiness_error = Some(error_chain(&error)),
+        }
+    }
+    Ok(report)
 }

@@ -316,6 +316,23 @@ pub trait Provider: Send + Sync {
         Ok(())
     }
 
+    /// How long this cloud takes to complete snapshots and copies and to boot instances:
+    /// what `cairn dr check` predicts a recovery time from. AWS's figures by default; the
+    /// simulated cloud answers with the profile it plays (`CAIRN_SIM_PROFILE`).
+    fn timings(&self) -> crate::model::timings::Timings {
+        crate::model::timings::Timings::AWS
+    }
+
+    /// Whether image `image` exists in `region` (DescribeImages), for the readiness check of
+    /// a DR region: `None` when this cloud cannot tell, which the check reports as unverified.
+    ///
+    /// # Errors
+    /// When the region cannot be asked.
+    async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError> {
+        let _ = (region, image);
+        Ok(None)
+    }
+
     /// Opens a read session (see [`ReadSession`]): until it is dropped, reads of different
     /// kinds may share the listings they have in common, each made once. The default shares
     /// nothing, for providers that read every kind with calls of its own.

@@ -191,6 +191,14 @@ impl Provider for Retrying {
         self.inner.now().await
     }
 
+    fn timings(&self) -> crate::model::timings::Timings {
+        self.inner.timings()
+    }
+
+    async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError> {
+        with_retries("image_exists", || self.inner.image_exists(region, image)).await
+    }
+
     fn read_session(&self) -> super::ReadSession {
         self.inner.read_session()
     }

@@ -48,15 +48,19 @@ fn print_run(report: &BackupRunReport) {
             _ => String::new(),
         };
         println!("{header}: {snapshot}{copy}");
+        if let Some(pending) = &volume.pending {
+            println!("  pending: {pending}");
+        }
         for (region, id) in &volume.pruned {
             println!("  pruned {id} in {region}");
         }
     }
     println!(
-        "\nBackup complete! Snapshots: {} taken, {} copied, {} pruned.",
+        "\nBackup complete! Snapshots: {} taken, {} copied, {} pruned, {} pending.",
         report.taken(),
         report.copied(),
-        report.pruned()
+        report.pruned(),
+        report.pending()
     );
 }
 
@@ -80,6 +84,9 @@ fn print_list(listing: &BackupListing) {
                 copy.policy,
                 age((listing.now - copy.taken_at).num_seconds())
             );
+            if let Some(progress) = &copy.pending {
+                println!("    pending ({progress}): cannot be copied or restored yet");
+            }
         }
     }
 }

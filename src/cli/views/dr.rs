@@ -1,12 +1,15 @@
 //! What `cairn dr drill|failover|failback|status` print: the reports of the DR operations,
 //! as text or JSON.
 
+use super::apply::ask_question;
 use super::{Format, age, show};
 use crate::cli::output::println;
 use crate::dr::{
-    AuditRecord, DrillReport, DrillTeardownReport, GroupHealth, MoveReport, RestoredVolume,
-    SnapshotAction, StatusReport,
+    AuditRecord, DrillReport, DrillTeardownReport, GroupHealth, MoveReport, ReadinessReport,
+    RestoredVolume, RtoPrediction, SkippedCopy, SnapshotAction, StatusReport,
 };
+use crate::ops::{MovePlan, OpsError};
+use crate::plan::ChangeAction;
 use std::process::ExitCode;
 
 /// A failover or failback.
@@ -29,9 +32,180 @@ pub fn teardown(report: &DrillTeardownReport, format: Format) -> ExitCode {
     )
 }
 
+/// `cairn dr check`; exits 1 when something blocks a failover.
+pub fn check(report: &ReadinessReport, format: Format) -> ExitCode {
+    let code = if report.ready() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
+    show(report, format, print_check, code)
+}
+
+fn print_check(report: &ReadinessReport) {
+    println!(
+        "DR readiness of `{}` in {} ({}):",
+        report.environment, report.region, report.mode
+    );
+    for copy in &report.copies {
+        match (&copy.copy, copy.age_seconds) {
+            (Some(id), Some(seconds)) => println!(
+                "  copy of {}: {id}, age {} (window {})",
+                copy.volume,
+                age(seconds),
+                age(i64::try_from(copy.window_seconds).unwrap_or(i64::MAX))
+            ),
+            _ => println!("  copy of {}: none completed", copy.volume),
+        }
+        if !copy.pending.is_empty() {
+            println!("    pending: {}", copy.pending.join(", "));
+        }
+    }
+    for image in &report.images {
+        let presence = match image.present {
+            Some(true) => "present",
+            Some(false) => "MISSING",
+            None => "not verifiable on this cloud",
+        };
+        println!("  image {}: {presence}", image.image);
+    }
+    if report.mode != "backup_restore" {
+        if report.standby.is_empty() {
+            println!("  standby: matches the configuration");
+        } else {
+            println!("  standby: {} resources differ", report.standby.len());
+        }
+    }
+    print_prediction(&report.predicted);
+    if let Some((time, rto)) = report.last_drill {
+        println!(
+            "  last drill measured RTO {rto:.1}s ({} ago)",
+            age((report.now - time).num_seconds())
+        );
+    }
+    if report.ready() {
+        println!("\nReady: nothing blocks a failover to {}.", report.region);
+        return;
+    }
+    println!("\nNot ready: {}.", blockers(report.blockers.len()));
+    for blocker in &report.blockers {
+        println!("  - {}", blocker.problem);
+        println!("    fix: {}", blocker.fix);
+    }
+}
+
+/// `1 blocker`, `2 blockers`.
+fn blockers(count: usize) -> String {
+    if count == 1 {
+        "1 blocker".to_string()
+    } else {
+        format!("{count} blockers")
+    }
+}
+
+fn print_prediction(predicted: &RtoPrediction) {
+    let steps: Vec<String> = predicted
+        .steps
+        .iter()
+        .map(|step| format!("{} {:.0}s", step.step, step.seconds))
+        .collect();
+    let dominant = predicted
+        .dominant
+        .as_ref()
+        .map_or_else(String::new, |step| format!(", dominated by {step}"));
+    println!(
+        "  predicted RTO: {:.1}s ({} profile{dominant}{})",
+        predicted.total_seconds,
+        predicted.profile,
+        if steps.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", steps.join(" + "))
+        }
+    );
+}
+
 /// `cairn dr status`.
 pub fn status(report: &StatusReport, format: Format) -> ExitCode {
     show(report, format, print_status, ExitCode::SUCCESS)
+}
+
+/// Shows what a failover or failback will do, then asks (unless `approved`), as apply does.
+///
+/// # Errors
+/// [`OpsError::NoConfirmation`] when the question cannot be asked.
+pub fn confirm_move(plan: &MovePlan, approved: bool) -> Result<bool, OpsError> {
+    super::plan::text(&plan.plan);
+    let verb = if plan.operation == "failover" {
+        "fail over"
+    } else {
+        "fail back"
+    };
+    println!(
+        "\nTo {verb} `{}` from {} to {}{}:",
+        plan.environment,
+        plan.from,
+        plan.to,
+        if plan.resumed { " (resuming)" } else { "" }
+    );
+    for address in &plan.fresh_backups {
+        println!(
+            "  back up {address} now, copy it to {}, and restore from that copy",
+            plan.to
+        );
+    }
+    for volume in &plan.restored {
+        println!(
+            "  restore {} from {} (copy of {}, age {})",
+            volume.address,
+            volume.snapshot_id,
+            volume.source_address,
+            age(volume.age_seconds)
+        );
+    }
+    for copy in &plan.skipped {
+        println!(
+            "  skip {} (copy of {}): {}",
+            copy.id, copy.source_address, copy.reason
+        );
+    }
+    let count = |action: ChangeAction| {
+        plan.plan
+            .changes
+            .iter()
+            .filter(|change| change.action == action)
+            .count()
+    };
+    println!(
+        "  create {}, replace {}, delete {}",
+        count(ChangeAction::Create),
+        count(ChangeAction::Replace),
+        count(ChangeAction::Delete)
+    );
+    for change in &plan.plan.changes {
+        let desired = |attributes: &Option<crate::model::Attributes>| {
+            attributes
+                .as_ref()
+                .and_then(|attributes| attributes.get("desired"))
+                .and_then(serde_json::Value::as_u64)
+        };
+        if change.action == ChangeAction::Update
+            && let (Some(before), Some(after)) = (desired(&change.before), desired(&change.after))
+            && before != after
+        {
+            println!("  resize {} from {before} to {after}", change.address);
+        }
+    }
+    for name in &plan.dns {
+        println!("  switch DNS {name} to {}", plan.to);
+    }
+    if approved {
+        return Ok(true);
+    }
+    ask_question(&format!(
+        "Do you want to {verb} environment `{}`?",
+        plan.environment
+    ))
 }
 
 fn left_behind(leftovers: &[String]) -> ExitCode {
@@ -63,6 +237,7 @@ fn print_move(report: &MoveReport) {
     }
     print_recovery(
         &report.restored,
+        &report.skipped,
         &report.groups,
         report.rto_seconds,
         report.rpo_seconds,
@@ -88,6 +263,7 @@ fn print_move(report: &MoveReport) {
 /// What a redeploy restored and brought up, and what that took (RTO) and lost (RPO).
 fn print_recovery(
     restored: &[RestoredVolume],
+    skipped: &[SkippedCopy],
     groups: &[GroupHealth],
     rto_seconds: f64,
     rpo_seconds: Option<i64>,
@@ -99,6 +275,12 @@ fn print_recovery(
             volume.snapshot_id,
             volume.source_address,
             age(volume.age_seconds)
+        );
+    }
+    for copy in skipped {
+        println!(
+            "  skipped {} (copy of {}): {}",
+            copy.id, copy.source_address, copy.reason
         );
     }
     for group in groups {
@@ -171,6 +353,33 @@ fn print_status(report: &StatusReport) {
             ),
         }
     }
+    print_readiness(report);
+}
+
+/// The readiness section of `cairn dr status`.
+fn print_readiness(report: &StatusReport) {
+    if let Some(error) = &report.readiness_error {
+        println!("  readiness:     not checked ({error})");
+    }
+    let Some(readiness) = &report.readiness else {
+        return;
+    };
+    if readiness.ready() {
+        println!(
+            "  readiness:     ready to fail over to {}",
+            readiness.region
+        );
+    } else {
+        println!(
+            "  readiness:     NOT READY, {} (`cairn dr check -e {}` names them with their fixes)",
+            blockers(readiness.blockers.len()),
+            readiness.environment
+        );
+        for blocker in &readiness.blockers {
+            println!("    - {}", blocker.problem);
+        }
+    }
+    print_prediction(&readiness.predicted);
 }
 
 fn print_drill(report: &DrillReport) {
@@ -180,9 +389,15 @@ fn print_drill(report: &DrillReport) {
     );
     print_recovery(
         &report.restored,
+        &report.skipped,
         &report.groups,
         report.rto_seconds,
         report.rpo_seconds,
+    );
+    print_prediction(&report.predicted);
+    println!(
+        "RTO measured {:.1}s against {:.1}s predicted.",
+        report.rto_seconds, report.predicted.total_seconds
     );
     match report.destroyed {
         None => println!(

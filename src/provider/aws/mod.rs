@@ -46,6 +46,7 @@ mod dns_record;
 mod dns_zone;
 mod elb;
 mod error;
+mod images;
 mod instance;
 mod internet_gateway;
 mod launch_template;
@@ -512,6 +513,10 @@ impl Provider for AwsProvider {
 
     async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
         zones::describe(&self.region(region)?).await
+    }
+
+    async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError> {
+        images::exists(&self.region(region)?, image).await.map(Some)
     }
 
     fn consistency_window(&self) -> Duration {

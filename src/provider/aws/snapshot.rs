@@ -61,6 +61,10 @@ pub(super) async fn describe(
             {
                 attributes.insert("started_at".to_string(), Value::from(started_at));
             }
+            // How far a pending snapshot or copy is (`35%`): what `cairn backup` reports.
+            if let Some(progress) = snapshot.progress().filter(|text| !text.is_empty()) {
+                attributes.insert("progress".to_string(), Value::from(progress));
+            }
             if let Some(description) = snapshot.description().filter(|text| !text.is_empty()) {
                 attributes.insert("description".to_string(), Value::from(description));
             }

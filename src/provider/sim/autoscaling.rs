@@ -277,6 +277,7 @@ struct Member {
     state: String,
     version: i64,
     launched: u64,
+    checking_health: bool,
 }
 
 fn members(cloud: &Cloud, region: &str, name: &str) -> Vec<Member> {
@@ -298,6 +299,7 @@ fn members(cloud: &Cloud, region: &str, name: &str) -> Vec<Member> {
                 .get(LAUNCHED_AT)
                 .and_then(Value::as_u64)
                 .unwrap_or_default(),
+            checking_health: super::compute::checking_health(instance, cloud.now()),
         })
         .collect()
 }
@@ -358,12 +360,20 @@ pub fn complete_live(cloud: &Cloud, region: &str, group: &Resource, live: &mut A
         .map(|member| {
             let unhealthy =
                 by_balancer && load_balancing::judged_unhealthy(cloud, region, group, &member.id);
+            let health = if unhealthy {
+                "unhealthy"
+            } else if member.checking_health {
+                // Under a timing profile: booted, its health checks not passed yet.
+                "initial"
+            } else {
+                "healthy"
+            };
             json!({
                 "id": member.id,
                 "zone": member.zone,
                 "subnet_id": member.subnet_id,
                 "state": member.state,
-                "health": if unhealthy { "unhealthy" } else { "healthy" },
+                "health": health,
                 "launch_template_version": member.version,
             })
         })

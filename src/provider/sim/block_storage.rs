@@ -3,8 +3,14 @@
 //!
 //! AWS rules kept: a volume lives in a zone of the request's region, is 1–16384 GiB and only
 //! grows; a volume restored from a snapshot uses a snapshot of its own region and is at least
-//! the snapshot's size; a snapshot is `completed` at once (as on moto) and records the size of
-//! its volume; a copy is made in the request's region from a snapshot of `source_region`.
+//! the snapshot's size; a snapshot records the size of its volume; a copy is made in the
+//! request's region from a snapshot of `source_region`.
+//!
+//! Lifecycle: with the instant profile a snapshot or copy is `completed` at once (as on moto).
+//! With a timing profile it is `pending` with a `progress` percentage until its time has come
+//! on the cloud's clock (scaled by size, see
+//! [`Timings`](crate::model::timings::Timings)), and, as on AWS, a pending snapshot
+//! can neither be copied nor restored (`IncorrectState`).
 
 use super::attributes;
 use super::cloud::{Cloud, Resource};
@@ -14,13 +20,17 @@ use super::operations::Context;
 use crate::model::{Attributes, Kind, Tags, Value};
 use crate::model::{limits, regions};
 use crate::provider::ProviderError;
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
 /// Internal key: the size of a volume restored from a snapshot without an explicit size.
 const RESTORED_SIZE: &str = "size_gb";
 /// Internal key: whether a snapshot's data is encrypted.
 const ENCRYPTED: &str = "encrypted";
+/// Internal key: when a pending snapshot completes, on the cloud's clock (RFC 3339).
+const COMPLETES_AT: &str = "completes_at";
+const PENDING: &str = "pending";
+const COMPLETED: &str = "completed";
 
 pub fn create_volume(
     cloud: &mut Cloud,
@@ -43,6 +53,7 @@ pub fn create_volume(
     let size = match attributes::optional_string(attributes, "snapshot_id")? {
         Some(snapshot_id) => {
             let snapshot = cloud.referenced(context.region, Kind::Snapshot, snapshot_id)?;
+            check_completed(snapshot, context)?;
             let snapshot_size = snapshot_size(snapshot);
             snapshot_encrypted = snapshot.internal.get(ENCRYPTED) == Some(&json!(true));
             match size {
@@ -109,6 +120,7 @@ pub fn create_snapshot(
     tags: &Tags,
 ) -> Result<String, ProviderError> {
     attributes::optional_string(attributes, "description")?;
+    let copying = attributes.contains_key("source_snapshot_id");
     let (size, encrypted) = match attributes::optional_string(attributes, "source_snapshot_id")? {
         Some(source_id) => {
             let source_region = attributes::string(attributes, "source_region")?;
@@ -125,6 +137,7 @@ pub fn create_snapshot(
                 });
             }
             let source = cloud.referenced(source_region, Kind::Snapshot, source_id)?;
+            check_completed(source, context)?;
             (
                 snapshot_size(source),
                 source.internal.get(ENCRYPTED) == Some(&json!(true)),
@@ -140,16 +153,30 @@ pub fn create_snapshot(
         }
     };
     let mut snapshot = cloud.new_resource(Kind::Snapshot, attributes, tags);
-    snapshot
-        .attributes
-        .insert("state".to_string(), json!("completed"));
+    let takes = if copying {
+        context.timings.copy(size)
+    } else {
+        context.timings.snapshot(size)
+    };
+    match chrono::Duration::from_std(takes)
+        .ok()
+        .filter(|takes| !takes.is_zero())
+        .and_then(|takes| context.now.checked_add_signed(takes))
+    {
+        Some(completes_at) => {
+            set_progress(&mut snapshot, PENDING, "0%");
+            snapshot
+                .internal
+                .insert(COMPLETES_AT.to_string(), json!(rfc3339(&completes_at)));
+        }
+        None => set_progress(&mut snapshot, COMPLETED, "100%"),
+    }
     snapshot
         .attributes
         .insert("size_gb".to_string(), json!(size));
-    snapshot.attributes.insert(
-        "started_at".to_string(),
-        json!(context.now.to_rfc3339_opts(SecondsFormat::Secs, true)),
-    );
+    snapshot
+        .attributes
+        .insert("started_at".to_string(), json!(rfc3339(&context.now)));
     snapshot
         .internal
         .insert(ENCRYPTED.to_string(), json!(encrypted));
@@ -164,6 +191,90 @@ pub fn delete_snapshot(
     cloud.target(context.region, Kind::Snapshot, id)?;
     cloud.remove(context.region, id);
     Ok(())
+}
+
+/// Lets the snapshots and copies of the call's region progress to the cloud's clock: those
+/// whose time has come are `completed`, the others report how far they are.
+pub fn progress(cloud: &mut Cloud, context: &Context) {
+    let Some(state) = cloud.regions.get_mut(context.region) else {
+        return;
+    };
+    // Found first and changed after, so that only the pending snapshots are copied out of the
+    // maps a draft shares with the cloud it was made from.
+    let pending: Vec<String> = state
+        .resources
+        .values()
+        .filter(|snapshot| {
+            snapshot.kind == Kind::Snapshot && snapshot.text("state") == Some(PENDING)
+        })
+        .map(|snapshot| snapshot.id.clone())
+        .collect();
+    for id in pending {
+        let Some(snapshot) = state.resources.get_mut(&id) else {
+            continue;
+        };
+        let time = |value: Option<&Value>| {
+            value
+                .and_then(Value::as_str)
+                .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+                .map(|time| time.with_timezone(&Utc))
+        };
+        let started = time(snapshot.attributes.get("started_at"));
+        let completes = time(snapshot.internal.get(COMPLETES_AT));
+        let (Some(started), Some(completes)) = (started, completes) else {
+            // Nothing says when it completes: it is not left pending forever.
+            set_progress(snapshot, COMPLETED, "100%");
+            continue;
+        };
+        if context.now >= completes {
+            set_progress(snapshot, COMPLETED, "100%");
+            snapshot.internal.remove(COMPLETES_AT);
+        } else {
+            let done = (context.now - started).num_seconds().max(0);
+            let total = (completes - started).num_seconds().max(1);
+            // AWS reports whole percents and never 100% before completion.
+            let percent = (done * 100 / total).min(99);
+            set_progress(snapshot, PENDING, &format!("{percent}%"));
+        }
+    }
+}
+
+/// Sets a snapshot's `state` and `progress`, as DescribeSnapshots reports them.
+fn set_progress(snapshot: &mut Resource, state: &str, progress: &str) {
+    snapshot
+        .attributes
+        .insert("state".to_string(), json!(state));
+    snapshot
+        .attributes
+        .insert("progress".to_string(), json!(progress));
+}
+
+/// AWS refuses to copy or restore a snapshot that is not completed yet. The source of a copy
+/// lives in another region, whose progress this call did not advance: its completion time
+/// decides, not its stored state.
+fn check_completed(snapshot: &Resource, context: &Context) -> Result<(), ProviderError> {
+    let completes = snapshot
+        .internal
+        .get(COMPLETES_AT)
+        .and_then(Value::as_str)
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok());
+    let pending = snapshot.text("state") == Some(PENDING)
+        && completes.is_none_or(|completes| context.now < completes);
+    if !pending {
+        return Ok(());
+    }
+    Err(api(
+        "IncorrectState",
+        format!(
+            "Snapshot '{}' is in invalid state - {PENDING} ({})",
+            snapshot.id,
+            snapshot.text("progress").unwrap_or("0%")
+        ),
+    ))
+}
+
+fn rfc3339(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A volume's size: asked, or taken from the snapshot it was restored from.

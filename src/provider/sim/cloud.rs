@@ -49,6 +49,11 @@ pub struct Cloud {
     /// times come from it, and so do the backup windows and RPOs computed from them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<DateTime<Utc>>,
+    /// Region → images not registered there (`cairn sim image --missing-in`): RunInstances
+    /// refuses them, as AWS refuses an AMI id of another region. Every other image exists
+    /// everywhere.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub missing_images: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// What an idempotency token was used for.
@@ -99,6 +104,7 @@ impl Default for Cloud {
             outages: BTreeSet::new(),
             unhealthy_images: BTreeSet::new(),
             clock: None,
+            missing_images: BTreeMap::new(),
         }
     }
 }
@@ -107,6 +113,13 @@ impl Cloud {
     /// What the cloud's clock says now.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.unwrap_or_else(Utc::now)
+    }
+
+    /// Whether `image` was taken out of `region`.
+    pub fn image_missing(&self, region: &str, image: &str) -> bool {
+        self.missing_images
+            .get(region)
+            .is_some_and(|images| images.contains(image))
     }
 
     /// A fresh id with `prefix`, unique in the whole cloud.

@@ -2,8 +2,10 @@
 //!
 //! A launch template update makes a new version and bumps `latest_version`; earlier versions
 //! stay available to autoscaling groups that pin them. An instance starts `pending` and is
-//! `running` from the next call to its region on; it gets a private address from its subnet
-//! (AWS reserves the first four and the last address of every subnet).
+//! `running` from the next call to its region on (with a timing profile, once its boot time
+//! has passed on the cloud's clock, and its health checks pass a while later); it gets a
+//! private address from its subnet (AWS reserves the first four and the last address of
+//! every subnet).
 
 use super::attributes;
 use super::cloud::{Cloud, Resource};
@@ -13,6 +15,7 @@ use super::operations::Context;
 use crate::model::cloud::LAUNCH_TEMPLATE_VERSION_FIELDS;
 use crate::model::{Attributes, Kind, Tags, Value, limits};
 use crate::provider::ProviderError;
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -23,6 +26,11 @@ const VERSIONS: &str = "versions";
 pub const ZONE: &str = "zone";
 /// Internal key: the call that launched an instance.
 pub const LAUNCHED_AT: &str = "launched_sequence";
+/// Internal key: with a timing profile, when a launched instance is `running` (RFC 3339, on
+/// the cloud's clock).
+const RUNNING_AT: &str = "running_at";
+/// Internal key: with a timing profile, when a launched instance passes its health checks.
+const HEALTHY_AT: &str = "healthy_at";
 /// Internal key: the autoscaling group an instance belongs to.
 pub const GROUP: &str = "group";
 /// Internal key: the launch template version an instance was launched from.
@@ -277,6 +285,14 @@ pub fn launch(
     mut internal: Attributes,
 ) -> Result<String, ProviderError> {
     let subnet_id = attributes::string(&attributes, "subnet_id")?.to_string();
+    if let Some(image) = attributes::optional_string(&attributes, "image")?
+        && cloud.image_missing(context.region, image)
+    {
+        return Err(api(
+            "InvalidAMIID.NotFound",
+            format!("The image id '[{image}]' does not exist"),
+        ));
+    }
     let subnet = cloud.referenced(context.region, Kind::Subnet, &subnet_id)?;
     let zone = subnet.internal_text(ZONE).unwrap_or_default().to_string();
     let address = free_address(cloud, context.region, subnet)?;
@@ -285,6 +301,21 @@ pub fn launch(
     attributes.insert("private_ip".to_string(), json!(address.to_string()));
     internal.insert(ZONE.to_string(), json!(zone));
     internal.insert(LAUNCHED_AT.to_string(), json!(context.sequence));
+    if !context.timings.is_instant() {
+        let after = |duration: std::time::Duration| {
+            chrono::Duration::from_std(duration)
+                .ok()
+                .and_then(|duration| context.now.checked_add_signed(duration))
+                .map(|time| json!(time.to_rfc3339_opts(SecondsFormat::Secs, true)))
+        };
+        let boot = context.timings.boot();
+        if let Some(running_at) = after(boot) {
+            internal.insert(RUNNING_AT.to_string(), running_at);
+        }
+        if let Some(healthy_at) = after(boot + context.timings.health_check()) {
+            internal.insert(HEALTHY_AT.to_string(), healthy_at);
+        }
+    }
     let mut instance = Resource::new(Kind::Instance, id.clone(), attributes, tags);
     instance.internal = internal;
     cloud.insert(context.region, instance);
@@ -319,7 +350,21 @@ fn free_address(cloud: &Cloud, region: &str, subnet: &Resource) -> Result<Ipv4Ad
         })
 }
 
-/// Moves instances launched by earlier calls from `pending` to `running`.
+/// The time an internal key of `instance` holds.
+fn internal_time(instance: &Resource, key: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(instance.internal_text(key)?)
+        .ok()
+        .map(|time| time.with_timezone(&Utc))
+}
+
+/// Whether `instance` is still within its health-check delay at `now` (launched under a
+/// timing profile, not yet past its checks): its targets are `initial`.
+pub fn checking_health(instance: &Resource, now: DateTime<Utc>) -> bool {
+    internal_time(instance, HEALTHY_AT).is_some_and(|healthy_at| now < healthy_at)
+}
+
+/// Moves instances launched by earlier calls from `pending` to `running` (under a timing
+/// profile, those whose boot time has passed).
 pub fn start_pending(cloud: &mut Cloud, context: &Context) {
     let Some(state) = cloud.regions.get_mut(context.region) else {
         return;
@@ -330,10 +375,11 @@ pub fn start_pending(cloud: &mut Cloud, context: &Context) {
             .get(LAUNCHED_AT)
             .and_then(Value::as_u64)
             .unwrap_or_default();
-        if instance.kind == Kind::Instance
-            && instance.text("state") == Some("pending")
-            && launched < context.sequence
-        {
+        let booted = match internal_time(instance, RUNNING_AT) {
+            Some(running_at) => context.now >= running_at,
+            None => launched < context.sequence,
+        };
+        if instance.kind == Kind::Instance && instance.text("state") == Some("pending") && booted {
             instance
                 .attributes
                 .insert("state".to_string(), json!("running"));

@@ -10,6 +10,7 @@
 //! the ones after it.
 
 use super::error::SimError;
+use crate::model::timings::Timings;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +32,9 @@ pub const ENV_SEED: &str = "CAIRN_SIM_SEED";
 pub const ENV_CRASH_AFTER: &str = "CAIRN_SIM_CRASH_AFTER";
 /// Environment variable: comma-separated regions where every call fails.
 pub const ENV_OUTAGE: &str = "CAIRN_SIM_OUTAGE";
+/// Environment variable: the timing profile, `instant` (the default) or `aws` (snapshots,
+/// copies and boots take as long as on AWS, on the cloud's clock; see [`Timings`]).
+pub const ENV_PROFILE: &str = "CAIRN_SIM_PROFILE";
 
 /// The exit code of a simulated crash.
 pub const CRASH_EXIT_CODE: i32 = 101;
@@ -93,6 +97,10 @@ pub struct FaultConfig {
     pub crash_after: Option<u64>,
     /// Regions where every call fails with `RegionUnavailable`, in addition to stored outages.
     pub outages: BTreeSet<String>,
+    /// How long snapshots, copies and boots take from now on. Not a fault, but a setting of
+    /// the process like the faults: what a call starts records when it will be done, so
+    /// processes with other profiles still see it finish when it said it would.
+    pub timings: Timings,
 }
 
 impl FaultConfig {
@@ -127,10 +135,19 @@ impl FaultConfig {
                     .collect()
             })
             .unwrap_or_default();
+        let timings = match lookup(ENV_PROFILE) {
+            None => Timings::INSTANT,
+            Some(name) if name.trim().is_empty() => Timings::INSTANT,
+            Some(name) => Timings::named(name.trim()).ok_or_else(|| SimError::InvalidFault {
+                name: ENV_PROFILE.to_string(),
+                reason: format!("`{name}` is not a timing profile; expected `instant` or `aws`"),
+            })?,
+        };
         Ok(FaultConfig {
             settings,
             crash_after: parse(&lookup, ENV_CRASH_AFTER)?,
             outages,
+            timings,
         })
     }
 }
@@ -216,6 +233,7 @@ mod tests {
             (ENV_CRASH_AFTER, "3"),
             (ENV_OUTAGE, "us-east-1, eu-west-1"),
             (ENV_READ_LAG_MS, "300"),
+            (ENV_PROFILE, "aws"),
         ])
         .map_err(|error| error.to_string());
         let config = config.as_ref().map_err(String::as_str);
@@ -229,6 +247,7 @@ mod tests {
             },
             crash_after: Some(3),
             outages: ["eu-west-1".to_string(), "us-east-1".to_string()].into(),
+            timings: Timings::AWS,
         };
         assert_eq!(config, Ok(&expected));
     }
@@ -242,6 +261,10 @@ mod tests {
         assert!(matches!(
             config(&[(ENV_LATENCY_MS, "soon")]),
             Err(SimError::InvalidFault { .. })
+        ));
+        assert!(matches!(
+            config(&[(ENV_PROFILE, "fast")]),
+            Err(SimError::InvalidFault { name, .. }) if name == ENV_PROFILE
         ));
     }
 

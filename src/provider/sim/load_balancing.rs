@@ -574,7 +574,9 @@ pub fn targets(cloud: &Cloud, region: &str, group_id: &str) -> Vec<(String, &'st
         .map(|instance| {
             let health = if !used {
                 UNUSED
-            } else if instance.text("state") != Some("running") {
+            } else if instance.text("state") != Some("running")
+                || super::compute::checking_health(instance, cloud.now())
+            {
                 INITIAL
             } else if fails_checks(cloud, instance) {
                 UNHEALTHY

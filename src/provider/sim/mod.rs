@@ -341,6 +341,7 @@ fn execute_one(
         wall_clock: chrono::Utc::now(),
         outages: &outages,
         read_lag,
+        timings: faults.timings,
     };
 
     let mut effect = false;
@@ -617,6 +618,24 @@ impl Provider for SimProvider {
             tokio::time::sleep(duration).await;
         }
         Ok(())
+    }
+
+    fn timings(&self) -> crate::model::timings::Timings {
+        self.faults.timings
+    }
+
+    /// Whether `image` is registered in `region`: every image is, unless `cairn sim image
+    /// --missing-in` took it out of the region. Not an API call the engine's changes depend
+    /// on, so neither counted nor logged, like [`Provider::zones`].
+    async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError> {
+        if !regions::is_region(region) {
+            return Err(unknown_region(region));
+        }
+        let stored = self.peek().await?.unwrap_or_default();
+        if stored.outages.contains(region) || self.faults.outages.contains(region) {
+            return Err(region_in_outage(region));
+        }
+        Ok(Some(!stored.image_missing(region, image)))
     }
 
     fn calls(&self) -> CallCount {

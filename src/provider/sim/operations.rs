@@ -16,6 +16,7 @@ use super::monitoring;
 use super::network::{self, replace_attributes};
 use super::security_group;
 use crate::model::Value;
+use crate::model::timings::Timings;
 use crate::model::{Attributes, Kind, OWNERSHIP_TAGS, Owner, Tags};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use chrono::{DateTime, Utc};
@@ -35,6 +36,8 @@ pub struct Context<'a> {
     pub outages: &'a BTreeSet<String>,
     /// How long a new object stays missing from reads (zero: reads see every write).
     pub read_lag: chrono::TimeDelta,
+    /// How long the snapshots, copies and boots this call starts take (on the cloud's clock).
+    pub timings: Timings,
 }
 
 impl Context<'_> {
@@ -238,10 +241,12 @@ fn delete_operation(kind: Kind) -> &'static str {
     }
 }
 
-/// Lets time pass in the call's region before the call is served: instances launched by
-/// earlier calls are running, groups have replaced instances that went away, and alarms
+/// Lets time pass in the call's region before the call is served: snapshots and copies whose
+/// time has come are completed, instances launched by earlier calls (or, with a timing
+/// profile, whose boot time has passed) are running, groups have replaced instances that went away, and alarms
 /// whose metric changed have left a forced state.
 pub fn advance(cloud: &mut Cloud, context: &Context) {
+    block_storage::progress(cloud, context);
     compute::start_pending(cloud, context);
     autoscaling::reconcile_all(cloud, context);
     monitoring::settle(cloud, context.region);

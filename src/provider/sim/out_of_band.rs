@@ -46,6 +46,9 @@ pub struct Inventory {
     pub faults: FaultSettings,
     /// Number of API calls made so far.
     pub calls: u64,
+    /// Region → images taken out of it (`cairn sim image --missing-in`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub missing_images: BTreeMap<String, BTreeSet<String>>,
     /// The time the clock stands at, when it was set (see [`SimCloud::set_clock`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<DateTime<Utc>>,
@@ -227,6 +230,7 @@ impl SimCloud {
         Ok(Inventory {
             regions,
             unhealthy_images: cloud.unhealthy_images.clone(),
+            missing_images: cloud.missing_images.clone(),
             outages: cloud.outages.clone(),
             faults: cloud.faults.clone(),
             calls: cloud.sequence,
@@ -354,6 +358,30 @@ impl SimCloud {
                 cloud.unhealthy_images.insert(target.to_string());
             }
             Ok(HealthTarget::Image)
+        })
+    }
+
+    /// Takes `image` out of `region` (`present = false`: instances can no longer be launched
+    /// from it there, as an AMI id of another region) or registers it there again (as a
+    /// CopyImage would).
+    ///
+    /// # Errors
+    /// [`SimError::UnknownRegion`] for a region AWS does not have.
+    pub fn set_image(&self, image: &str, region: &str, present: bool) -> Result<(), SimError> {
+        if !regions::is_region(region) {
+            return Err(SimError::UnknownRegion {
+                region: region.to_string(),
+            });
+        }
+        self.change(|cloud| {
+            let missing = cloud.missing_images.entry(region.to_string()).or_default();
+            if present {
+                missing.remove(image);
+            } else {
+                missing.insert(image.to_string());
+            }
+            cloud.missing_images.retain(|_, images| !images.is_empty());
+            Ok(())
         })
     }
 
@@ -551,6 +579,8 @@ fn console_action<T, E>(
         wall_clock: chrono::Utc::now(),
         outages: &outages,
         read_lag: chrono::TimeDelta::zero(),
+        // What a console action starts completes at once; the profile is the API's.
+        timings: crate::model::timings::Timings::INSTANT,
     };
     let mut draft = cloud.clone();
     let result = operation(&mut draft, &context)?;
