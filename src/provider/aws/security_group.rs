@@ -436,6 +436,37 @@ mod tests {
     }
 
     #[test]
+    fn a_described_rule_round_trips_and_sends_its_description() {
+        let given = json!({
+            "protocol": "tcp", "from_port": 22, "to_port": 22,
+            "source_group_id": "sg-1", "description": "SSH from the bastion"
+        });
+        let parsed = rule(given.clone());
+        assert_eq!(parsed.clone().map(|rule| rule.to_value()), Ok(given));
+        let permission = parsed.map(|rule| rule.to_permission());
+        let sent = permission.as_ref().map(|permission| {
+            permission
+                .user_id_group_pairs()
+                .iter()
+                .map(|pair| pair.description().map(str::to_string))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(sent, Ok(vec![Some("SSH from the bastion".to_string())]));
+    }
+
+    #[test]
+    fn a_changed_description_is_a_different_rule_and_an_empty_one_is_none() {
+        let plain =
+            json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "0.0.0.0/0"});
+        let mut described = plain.clone();
+        described["description"] = json!("HTTPS");
+        let mut empty = plain.clone();
+        empty["description"] = json!("");
+        assert_ne!(rule(plain.clone()), rule(described));
+        assert_eq!(rule(empty), rule(plain));
+    }
+
+    #[test]
     fn all_protocols_use_minus_one_ports() {
         let parsed =
             rule(json!({"protocol": "all", "from_port": 0, "to_port": 65535, "cidr": "0.0.0.0/0"}));
