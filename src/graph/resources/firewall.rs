@@ -66,9 +66,7 @@ fn description(instance: &Instance<'_>, rule: &BlockDef) -> Option<Option<String
     if rule.attribute("description").is_none() {
         return Some(None);
     }
-    let Some((value, attr)) = instance.value(rule, "description") else {
-        return None;
-    };
+    let (value, attr) = instance.value(rule, "description")?;
     if value.is_null() {
         return Some(None);
     }
