@@ -520,3 +520,69 @@ fn state_lives_under_the_stack_directory_when_it_is_given_relative() -> TestResu
     command.current_dir(parent.path()).assert().code(0);
     Ok(())
 }
+
+/// Rewrites the `ingress` block of `firewall.web` in the stack's `main.hcl` with `description`.
+fn describe_web_ingress(stack: &Stack, description: &str) -> TestResult {
+    let path = stack.path().join("main.hcl");
+    let text = std::fs::read_to_string(&path)?;
+    let before = "    ports    = 443\n    from     = [\"0.0.0.0/0\"]\n";
+    let after = format!("{before}    description = \"{description}\"\n");
+    let edited = text.replacen(before, &after, 1);
+    assert_ne!(edited, text, "the fixture's ingress block moved");
+    std::fs::write(&path, edited)?;
+    Ok(())
+}
+
+/// The description the sim holds on firewall.web's only ingress rule (`sim show` lists no
+/// rules, so this reads the sim's own file).
+fn web_ingress_description(stack: &Stack) -> Result<serde_json::Value, common::Error> {
+    let id = stack
+        .owned("dev")?
+        .into_iter()
+        .find(|r| r.address == "firewall.web[us-east-1]")
+        .ok_or("firewall missing")?
+        .id;
+    let cloud: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stack.cloud_path())?)?;
+    let group = &cloud["regions"]["us-east-1"]["resources"][&id];
+    assert_eq!(group["kind"], "security_group", "{group}");
+    Ok(group["attributes"]["ingress"][0]["description"].clone())
+}
+
+#[test]
+fn a_rule_description_change_updates_the_firewall_in_place_and_converges() -> TestResult {
+    let stack = applied()?;
+    assert_eq!(web_ingress_description(&stack)?, serde_json::Value::Null);
+    for description in ["HTTPS from anywhere", "HTTPS from the world (v2)"] {
+        describe_web_ingress(&stack, description)?;
+        let output = stack
+            .cairn(&["plan", "-e", "dev", "--detailed-exitcode", "."])?
+            .output()?;
+        assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+        let text = stdout_of(&output);
+        assert!(
+            text.contains("# firewall.web[us-east-1] will be updated in place"),
+            "{text}"
+        );
+        assert!(text.contains(description), "{text}");
+        assert!(
+            text.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+            "{text}"
+        );
+        stack
+            .cairn(&["apply", "-e", "dev", "--auto-approve", "."])?
+            .assert()
+            .success()
+            .stdout(contains("Resources: 0 added, 1 changed, 0 destroyed."));
+        assert_eq!(web_ingress_description(&stack)?, description);
+        assert_converged(&stack, &[])?;
+        // Each edit adds a line after the ports; the next one finds the same anchor.
+        let path = stack.path().join("main.hcl");
+        let text = std::fs::read_to_string(&path)?;
+        std::fs::write(
+            &path,
+            text.replacen(&format!("    description = \"{description}\"\n"), "", 1),
+        )?;
+    }
+    Ok(())
+}

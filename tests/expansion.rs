@@ -393,3 +393,109 @@ proptest! {
         prop_assert_eq!(found, again);
     }
 }
+
+/// A one-firewall stack on the sim whose `firewall "web"` body is `rules`.
+fn firewall_stack(rules: &str) -> tempfile::TempDir {
+    let directory = tempfile::tempdir().unwrap_or_else(|error| panic!("tempdir: {error}"));
+    let text = format!(
+        r#"stack "rules" {{}}
+environment "dev" {{
+  cloud = "sim"
+  region "us-east-1" {{
+    zones = ["us-east-1a"]
+  }}
+}}
+network "main" {{
+  cidr = "10.0.0.0/16"
+}}
+firewall "web" {{
+  network = network.main
+{rules}
+}}
+"#
+    );
+    std::fs::write(directory.path().join("main.hcl"), text)
+        .unwrap_or_else(|error| panic!("write: {error}"));
+    directory
+}
+
+fn expansion_errors(dir: &Path) -> String {
+    let config = load(dir, &LoadOptions::default())
+        .unwrap_or_else(|diagnostics| panic!("loads:\n{diagnostics}"));
+    match expand(&config, "dev", &ExpandOptions::default()) {
+        Ok(_) => panic!("expected the expansion to fail"),
+        Err(diagnostics) => diagnostics.to_string(),
+    }
+}
+
+#[test]
+fn a_rule_carries_its_description_to_every_source_and_none_when_it_has_none() {
+    let directory = firewall_stack(
+        r#"  ingress {
+    protocol    = "tcp"
+    ports       = 443
+    from        = ["0.0.0.0/0", "10.1.0.0/16"]
+    description = "HTTPS (public and office)"
+  }
+  egress {
+    protocol    = "all"
+    to          = ["0.0.0.0/0"]
+    description = ""
+  }"#,
+    );
+    let dir = directory.path().to_string_lossy().into_owned();
+    let expansion = expansion(&dir, "dev", &ExpandOptions::default());
+    let web = expansion
+        .resources
+        .get(&Address::new("firewall.web[us-east-1]"))
+        .unwrap_or_else(|| panic!("no firewall"));
+    assert_eq!(
+        web.attributes["ingress"],
+        json!([
+            { "protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "0.0.0.0/0",
+              "description": "HTTPS (public and office)" },
+            { "protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "10.1.0.0/16",
+              "description": "HTTPS (public and office)" },
+        ])
+    );
+    // An empty description is no description, as AWS reports it.
+    assert_eq!(
+        web.attributes["egress"],
+        json!([{ "protocol": "all", "from_port": -1, "to_port": -1, "cidr": "0.0.0.0/0" }])
+    );
+}
+
+#[test]
+fn rule_descriptions_aws_refuses_or_that_contradict_each_other_are_reported_at_the_rule() {
+    let directory = firewall_stack(
+        r#"  ingress {
+    protocol    = "tcp"
+    ports       = 22
+    from        = ["10.0.0.0/8"]
+    description = "ssh <admins>"
+  }"#,
+    );
+    let errors = expansion_errors(directory.path());
+    assert!(errors.contains("holds `<`"), "{errors}");
+    assert!(errors.contains("main.hcl:17:19"), "{errors}");
+
+    let directory = firewall_stack(
+        r#"  ingress {
+    protocol    = "tcp"
+    ports       = 22
+    from        = ["10.0.0.0/8"]
+    description = "ssh"
+  }
+  ingress {
+    protocol    = "tcp"
+    ports       = 22
+    from        = ["10.0.0.0/8"]
+    description = "admins"
+  }"#,
+    );
+    let errors = expansion_errors(directory.path());
+    assert!(
+        errors.contains("this ingress rule is given twice with different descriptions"),
+        "{errors}"
+    );
+}

@@ -830,9 +830,15 @@ network "main" {
 firewall "web" {
   network = network.main
   ingress {
+    protocol    = "tcp"
+    ports       = 443
+    from        = ["0.0.0.0/0"]
+    description = "HTTPS from anywhere"
+  }
+  ingress {
     protocol = "tcp"
     ports    = 443
-    from     = ["0.0.0.0/0"]
+    from     = ["10.0.0.0/16"]
   }
   egress {
     protocol = "all"
@@ -844,8 +850,9 @@ firewall "app" {
   network = network.main
   ingress {
     protocol = "tcp"
-    ports    = "8080-8081"
-    from     = [firewall.web]
+    ports       = "8080-8081"
+    from        = [firewall.web]
+    description = "from the web tier"
   }
 }
 
@@ -899,7 +906,9 @@ fn discover_write_round_trips_networks_firewalls_instances_and_volumes() -> Test
         "  subnet \"private\" {\n    newbits = 8\n  }",
         "  subnet        = network.main.subnet.private[1]",
         "  firewalls     = [firewall.app]",
-        "    from     = [firewall.web]",
+        "    from        = [firewall.web]\n    description = \"from the web tier\"",
+        "    from        = [\"0.0.0.0/0\"]\n    description = \"HTTPS from anywhere\"",
+        "    from     = [\"10.0.0.0/16\"]\n  }",
         "  to = network.main.subnet.public[\"us-east-1b\"]",
         "  to = network.main.route_table.public",
     ] {

@@ -107,6 +107,34 @@ pub fn check_volume_type(volume_type: &str) -> Result<(), String> {
     ))
 }
 
+/// Longest description AWS takes on a security group rule.
+pub const RULE_DESCRIPTION_LENGTH: usize = 255;
+
+/// Checks a security group rule's description: at most 255 characters among letters, digits,
+/// spaces and `._-:/()#,@[]+=&;{}!$*`, as AWS takes them (anything else is refused by
+/// AuthorizeSecurityGroupIngress half-way through an apply).
+///
+/// # Errors
+///
+/// What is wrong, naming the limit.
+pub fn check_rule_description(description: &str) -> Result<(), String> {
+    let length = description.chars().count();
+    if length > RULE_DESCRIPTION_LENGTH {
+        return Err(format!(
+            "the rule description has {length} characters; AWS takes at most {RULE_DESCRIPTION_LENGTH}"
+        ));
+    }
+    match description
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(*c)))
+    {
+        Some(bad) => Err(format!(
+            "the rule description `{description}` holds `{bad}`; AWS takes letters, digits, spaces and `._-:/()#,@[]+=&;{{}}!$*`"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Checks the cloud name of a resource of `kind`: a launch template's is 3 to 128 letters,
 /// digits and `( ) . - / _`; a security group's or an autoscaling group's at most 255
 /// characters, and a security group's must not start with `sg-` (AWS keeps that for ids).

@@ -529,7 +529,9 @@ pub async fn gateway_and_route_table(provider: &dyn Provider, fixture: &Fixture)
 }
 
 /// security_group: CIDR and group-reference rules in both directions; a group whose egress
-/// is empty loses the default allow-all rule; rules and tags change in place.
+/// is empty loses the default allow-all rule; rules and tags change in place; a CIDR rule's
+/// description is read back, and changing or removing it alone updates the rule (moto reads
+/// no description back on group-reference rules, so none is given one here).
 pub async fn security_group_rules(provider: &dyn Provider, fixture: &Fixture) {
     let region = &fixture.region;
     let network = create(
@@ -551,7 +553,8 @@ pub async fn security_group_rules(provider: &dyn Provider, fixture: &Fixture) {
             "network_id": id(&network),
             "ingress": [
                 {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr": "10.20.0.0/16"},
-                {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "0.0.0.0/0"},
+                {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "0.0.0.0/0",
+                 "description": "HTTPS from anywhere"},
             ],
             "egress": [{"protocol": "all", "from_port": -1, "to_port": -1, "cidr": "0.0.0.0/0"}],
         }),
@@ -580,7 +583,8 @@ pub async fn security_group_rules(provider: &dyn Provider, fixture: &Fixture) {
         json!({
             "ingress": [
                 {"protocol": "tcp", "from_port": 8080, "to_port": 8080, "source_group_id": web.id},
-                {"protocol": "udp", "from_port": 53, "to_port": 53, "cidr": "10.3.0.0/16"},
+                {"protocol": "udp", "from_port": 53, "to_port": 53, "cidr": "10.3.0.0/16",
+                 "description": "DNS: from the network"},
             ],
             "egress": [{"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidr": "10.3.0.0/16"}],
         }),
@@ -591,6 +595,25 @@ pub async fn security_group_rules(provider: &dyn Provider, fixture: &Fixture) {
 
     let both = read(provider, fixture, Kind::SecurityGroup).await;
     assert_eq!(both.len(), 2, "one batched read returns both groups");
+    // Only the descriptions change: one is rewritten, the other removed.
+    let web = update(
+        provider,
+        fixture,
+        &web,
+        json!({
+            "ingress": [
+                {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr": "10.20.0.0/16",
+                 "description": "SSH from the office"},
+                {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "0.0.0.0/0"},
+            ],
+        }),
+        web.tags.clone(),
+    )
+    .await;
+    assert_eq!(
+        web.attributes["ingress"][0]["description"],
+        json!("SSH from the office")
+    );
     let web = update(
         provider,
         fixture,

@@ -1,15 +1,17 @@
 //! `firewall` → a security group, its `ingress` and `egress` blocks normalised into rules of
-//! one source or destination each. `firewall.NAME` is `{id, name, ingress}`. `name` and
+//! one source or destination each, each carrying its block's `description` when it has one. `firewall.NAME` is `{id, name, ingress}`. `name` and
 //! `description` default to the stack's own (`STACK-ENV-BLOCK`, "Managed by Cairn: ...");
 //! a group imported with its own keeps them, as both replace it when they change.
 
 use super::{Built, Instance, attributes};
 use crate::config::diagnostics::Diagnostic;
 use crate::config::eval;
+use crate::config::source::Span;
 use crate::config::tree::BlockDef;
 use crate::model::cloud::is_id_of;
 use crate::model::{Kind, Value, limits, reference, references_in};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 /// Port range of a rule: `443` → 443/443, `"8080-8081"` → 8080/8081; `all` and ICMP without
 /// ports → -1/-1 as AWS writes them.
@@ -58,6 +60,27 @@ fn ports(instance: &Instance<'_>, rule: &BlockDef, protocol: &str) -> Option<(i6
     }
 }
 
+/// A rule's `description`: `Some(None)` when it has none (or an empty one), `None` when it
+/// is wrong (the problem is reported).
+fn description(instance: &Instance<'_>, rule: &BlockDef) -> Option<Option<String>> {
+    if rule.attribute("description").is_none() {
+        return Some(None);
+    }
+    let (value, attr) = instance.value(rule, "description")?;
+    if value.is_null() {
+        return Some(None);
+    }
+    let text = instance.string(rule, "description")?;
+    if let Err(problem) = limits::check_rule_description(&text) {
+        instance.problem(
+            Diagnostic::at(instance.sources, attr.value_span, problem)
+                .expected("up to 255 letters, digits, spaces and `._-:/()#,@[]+=&;{}!$*`"),
+        );
+        return None;
+    }
+    Some((!text.is_empty()).then_some(text))
+}
+
 /// One rule block → normalised rules, one per source (`from`) or destination (`to`).
 fn rules(instance: &Instance<'_>, ident: &str, peer: &str) -> Option<Vec<Value>> {
     let mut out = Vec::new();
@@ -78,6 +101,9 @@ fn rules(instance: &Instance<'_>, ident: &str, peer: &str) -> Option<Vec<Value>>
             }
         };
         let Some((from_port, to_port)) = ports(instance, rule, &protocol) else {
+            continue;
+        };
+        let Some(description) = description(instance, rule) else {
             continue;
         };
         let Some((peers, peers_attr)) = instance.value(rule, peer) else {
@@ -118,19 +144,48 @@ fn rules(instance: &Instance<'_>, ident: &str, peer: &str) -> Option<Vec<Value>>
             };
             if let Some(object) = entry.as_object_mut() {
                 object.insert(key.to_string(), Value::String(text));
+                // Absent rather than empty, as AWS reports a rule without one.
+                if let Some(description) = &description {
+                    object.insert(
+                        "description".to_string(),
+                        Value::String(description.clone()),
+                    );
+                }
             }
-            out.push(entry);
+            out.push((entry, rule.ident_span));
         }
     }
     // Sorted and deduplicated by their JSON text, so that rule order in the source never shows
     // up as a change.
-    let mut keyed: Vec<(String, Value)> = out
+    let mut keyed: Vec<(String, Value, Span)> = out
         .into_iter()
-        .map(|rule| (rule.to_string(), rule))
+        .map(|(rule, span)| (rule.to_string(), rule, span))
         .collect();
     keyed.sort_by(|left, right| left.0.cmp(&right.0));
     keyed.dedup_by(|left, right| left.0 == right.0);
-    Some(keyed.into_iter().map(|(_, rule)| rule).collect())
+    // AWS keeps one rule per protocol, ports and peer: the same rule twice with two
+    // descriptions cannot both exist.
+    let mut seen: BTreeMap<String, &Value> = BTreeMap::new();
+    for (_, rule, span) in &keyed {
+        let mut identity = rule.clone();
+        if let Some(object) = identity.as_object_mut() {
+            object.remove("description");
+        }
+        if let Some(earlier) = seen.insert(identity.to_string(), rule) {
+            instance.problem(
+                Diagnostic::at(
+                    instance.sources,
+                    *span,
+                    format!("this {ident} rule is given twice with different descriptions"),
+                )
+                .expected(format!(
+                    "one description per rule; the other says {}",
+                    earlier.get("description").unwrap_or(&Value::Null)
+                )),
+            );
+        }
+    }
+    Some(keyed.into_iter().map(|(_, rule, _)| rule).collect())
 }
 
 /// `firewall` → a security group. A firewall with no `egress` block gets no egress rules.

@@ -443,8 +443,8 @@ fn firewall(naming: &Naming, item: &mut Discovered, references: &BTreeMap<String
     }
 }
 
-/// One `ingress` or `egress` block per protocol and port range, with every source or
-/// destination of the rules that share them.
+/// One `ingress` or `egress` block per protocol, port range and description, with every
+/// source or destination of the rules that share them.
 fn rule_blocks(
     item: &mut Discovered,
     ident: &str,
@@ -453,7 +453,7 @@ fn rule_blocks(
     references: &BTreeMap<String, String>,
     own_id: &str,
 ) {
-    let mut grouped: BTreeMap<(String, i64, i64), Vec<String>> = BTreeMap::new();
+    let mut grouped: BTreeMap<(String, i64, i64, Option<String>), Vec<String>> = BTreeMap::new();
     for rule in rules {
         let protocol = rule
             .get("protocol")
@@ -461,6 +461,10 @@ fn rule_blocks(
             .unwrap_or_default();
         let from = rule.get("from_port").and_then(Value::as_i64).unwrap_or(-1);
         let to = rule.get("to_port").and_then(Value::as_i64).unwrap_or(-1);
+        let description = rule
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let target = match (
             rule.get("cidr").and_then(Value::as_str),
             rule.get("source_group_id").and_then(Value::as_str),
@@ -486,11 +490,11 @@ fn rule_blocks(
             continue;
         }
         grouped
-            .entry((protocol.to_string(), from, to))
+            .entry((protocol.to_string(), from, to, description))
             .or_default()
             .push(target);
     }
-    for ((protocol, from, to), targets) in grouped {
+    for ((protocol, from, to, description), targets) in grouped {
         let mut block = Block::new(ident);
         block.attribute("protocol", hcl::quoted(&protocol));
         match (protocol.as_str(), from, to) {
@@ -499,6 +503,9 @@ fn rule_blocks(
             (_, from, to) => block.attribute("ports", hcl::quoted(&format!("{from}-{to}"))),
         }
         block.attribute(peer, hcl::list(&targets));
+        if let Some(description) = description {
+            block.attribute("description", hcl::quoted(&description));
+        }
         item.block.blocks.push(block);
     }
 }

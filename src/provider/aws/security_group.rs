@@ -3,7 +3,10 @@
 //! Rules are read for all owned groups at once with DescribeSecurityGroupRules (filtered by
 //! group id), so a refresh costs two calls per page whatever the number of groups. Changes
 //! compare the live rules with the desired ones and only revoke and authorize the
-//! difference, in one call per direction. A new group's default allow-all egress rule is
+//! difference, in one call per direction. A rule's description (IpRanges / Ipv6Ranges /
+//! UserIdGroupPairs `Description`) is part of the rule: a changed one is revoked and
+//! authorized again like any other change, rather than sent with
+//! UpdateSecurityGroupRuleDescriptions*, which moto ignores for group peers and cannot clear. A new group's default allow-all egress rule is
 //! revoked unless the desired egress contains it, so the live rules equal the desired ones.
 
 use super::consistency::until_visible;
@@ -36,6 +39,9 @@ struct Rule {
     from_port: i64,
     to_port: i64,
     peer: Peer,
+    /// Part of the rule's equality, so that a changed description revokes the rule and
+    /// authorizes it again with the new one, as any other rule change.
+    description: Option<String>,
 }
 
 impl Rule {
@@ -63,11 +69,14 @@ impl Rule {
                 attributes::integer(fields, "to_port")?,
             )
         };
+        let description = attributes::optional_string(fields, "description")?
+            .filter(|description| !description.is_empty());
         Ok(Rule {
             protocol,
             from_port,
             to_port,
             peer,
+            description,
         })
     }
 
@@ -90,6 +99,10 @@ impl Rule {
             from_port: i64::from(rule.from_port().unwrap_or(-1)),
             to_port: i64::from(rule.to_port().unwrap_or(-1)),
             peer,
+            description: rule
+                .description()
+                .filter(|description| !description.is_empty())
+                .map(str::to_string),
         })
     }
 
@@ -98,12 +111,16 @@ impl Rule {
             Peer::Cidr(cidr) => ("cidr", cidr),
             Peer::Group(group) => ("source_group_id", group),
         };
-        attributes::object(Attributes::from([
+        let mut fields = Attributes::from([
             ("protocol".to_string(), Value::from(self.protocol.as_str())),
             ("from_port".to_string(), Value::from(self.from_port)),
             ("to_port".to_string(), Value::from(self.to_port)),
             (peer_key.to_string(), Value::from(peer.as_str())),
-        ]))
+        ]);
+        if let Some(description) = &self.description {
+            fields.insert("description".to_string(), Value::from(description.as_str()));
+        }
+        attributes::object(fields)
     }
 
     fn to_permission(&self) -> IpPermission {
@@ -118,14 +135,26 @@ impl Rule {
                 .from_port(clamp(self.from_port))
                 .to_port(clamp(self.to_port));
         }
+        let description = self.description.clone();
         match &self.peer {
-            Peer::Cidr(cidr) if cidr.contains(':') => {
-                permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
-            }
-            Peer::Cidr(cidr) => permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build()),
-            Peer::Group(group) => {
-                permission.user_id_group_pairs(UserIdGroupPair::builder().group_id(group).build())
-            }
+            Peer::Cidr(cidr) if cidr.contains(':') => permission.ipv6_ranges(
+                Ipv6Range::builder()
+                    .cidr_ipv6(cidr)
+                    .set_description(description)
+                    .build(),
+            ),
+            Peer::Cidr(cidr) => permission.ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(cidr)
+                    .set_description(description)
+                    .build(),
+            ),
+            Peer::Group(group) => permission.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(group)
+                    .set_description(description)
+                    .build(),
+            ),
         }
         .build()
     }
@@ -142,6 +171,7 @@ fn allow_all_egress() -> Rule {
         from_port: -1,
         to_port: -1,
         peer: Peer::Cidr("0.0.0.0/0".to_string()),
+        description: None,
     }
 }
 
@@ -403,6 +433,37 @@ mod tests {
             json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "0.0.0.0/0"});
         let parsed = rule(given.clone());
         assert_eq!(parsed.map(|rule| rule.to_value()), Ok(given));
+    }
+
+    #[test]
+    fn a_described_rule_round_trips_and_sends_its_description() {
+        let given = json!({
+            "protocol": "tcp", "from_port": 22, "to_port": 22,
+            "source_group_id": "sg-1", "description": "SSH from the bastion"
+        });
+        let parsed = rule(given.clone());
+        assert_eq!(parsed.clone().map(|rule| rule.to_value()), Ok(given));
+        let permission = parsed.map(|rule| rule.to_permission());
+        let sent = permission.as_ref().map(|permission| {
+            permission
+                .user_id_group_pairs()
+                .iter()
+                .map(|pair| pair.description().map(str::to_string))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(sent, Ok(vec![Some("SSH from the bastion".to_string())]));
+    }
+
+    #[test]
+    fn a_changed_description_is_a_different_rule_and_an_empty_one_is_none() {
+        let plain =
+            json!({"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr": "0.0.0.0/0"});
+        let mut described = plain.clone();
+        described["description"] = json!("HTTPS");
+        let mut empty = plain.clone();
+        empty["description"] = json!("");
+        assert_ne!(rule(plain.clone()), rule(described));
+        assert_eq!(rule(empty), rule(plain));
     }
 
     #[test]

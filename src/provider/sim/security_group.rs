@@ -1,13 +1,15 @@
 //! Security groups and their rules.
 //!
 //! Rules are kept in the contract's shape, one source per rule
-//! (`{protocol, from_port, to_port, cidr}` or `{protocol, from_port, to_port, source_group_id}`),
+//! (`{protocol, from_port, to_port, cidr}` or `{protocol, from_port, to_port, source_group_id}`,
+//! each with a `description` when it has one),
 //! sorted by protocol, from_port, to_port, cidr, then source group, so that a read returns the
 //! same list whatever order the request used. Each rule also gets an `sgr-` id (kept
 //! internally, as AWS reports it only through DescribeSecurityGroupRules).
 //!
 //! AWS rules kept: names are unique per VPC; a rule references only groups of the same VPC;
-//! duplicate rules are refused; `all` means every port (`-1`); the default group cannot be
+//! duplicate rules are refused (the same protocol, ports and peer, whatever the
+//! descriptions); a description is at most 255 characters of AWS's set; `all` means every port (`-1`); the default group cannot be
 //! deleted; a group referenced by another group's rule or used by an instance cannot be
 //! deleted.
 
@@ -173,7 +175,10 @@ fn normalize_rules(
                 ));
             }
         }
-        if rules.contains(&rule) {
+        if rules
+            .iter()
+            .any(|existing| identity(existing) == identity(&rule))
+        {
             return Err(api(
                 "InvalidPermission.Duplicate",
                 format!("the specified rule {rule} already exists"),
@@ -194,6 +199,7 @@ fn normalize_rule(rule: &Attributes) -> Result<Value, ProviderError> {
             "to_port",
             "cidr",
             "source_group_id",
+            "description",
         ]
         .contains(&key.as_str())
         {
@@ -257,12 +263,32 @@ fn normalize_rule(rule: &Attributes) -> Result<Value, ProviderError> {
             ));
         }
     };
-    Ok(json!({
+    let mut normalized = json!({
         "protocol": protocol,
         "from_port": from_port,
         "to_port": to_port,
         source_field.0: source_field.1,
-    }))
+    });
+    // Kept only when it says something, as AWS reports a rule without one.
+    if let Some(description) = attributes::optional_string(rule, "description")?
+        && !description.is_empty()
+    {
+        crate::model::limits::check_rule_description(description)
+            .map_err(|problem| api("InvalidParameterValue", problem))?;
+        if let Some(object) = normalized.as_object_mut() {
+            object.insert("description".to_string(), json!(description));
+        }
+    }
+    Ok(normalized)
+}
+
+/// A rule without its description: AWS keeps one rule per protocol, ports and peer.
+fn identity(rule: &Value) -> Value {
+    let mut identity = rule.clone();
+    if let Some(object) = identity.as_object_mut() {
+        object.remove("description");
+    }
+    identity
 }
 
 /// The order rules are reported in: protocol, from_port, to_port, cidr, source group.
