@@ -413,7 +413,7 @@ impl<'a> Executor<'a> {
     fn complete(&mut self, done: Vec<Finished>) -> Result<(), ApplyError> {
         let plan = self.plan;
         let mut reports = Vec::with_capacity(done.len());
-        let mut changed = false;
+        let mut changed = BTreeSet::new();
         for Finished {
             index,
             outcome,
@@ -426,12 +426,13 @@ impl<'a> Executor<'a> {
             if let Some(outcome) = outcome {
                 let depose = self.deposing.contains(&step.address);
                 record_step(&mut self.state, step, outcome, depose);
-                changed = true;
+                // A step changes its own address's entry and the deposed objects, no other.
+                changed.insert(step.address.clone());
             }
             reports.push((index, called_provider, started));
         }
-        if changed {
-            self.persist()?;
+        if !changed.is_empty() {
+            self.persist_changes(&changed)?;
         }
         for (index, called_provider, started) in reports {
             let step = &plan.steps[index];
@@ -484,6 +485,17 @@ impl<'a> Executor<'a> {
         let serial = self.state.serial;
         self.sink
             .persist(&self.state)
+            .map_err(|source| ApplyError::Persist { serial, source })?;
+        self.emit(ApplyEvent::StatePersisted { serial });
+        Ok(())
+    }
+
+    /// As [`Executor::persist`], saving only the entries at `changed` where the sink can.
+    fn persist_changes(&mut self, changed: &BTreeSet<Address>) -> Result<(), ApplyError> {
+        self.state.serial += 1;
+        let serial = self.state.serial;
+        self.sink
+            .persist_changes(&self.state, changed)
             .map_err(|source| ApplyError::Persist { serial, source })?;
         self.emit(ApplyEvent::StatePersisted { serial });
         Ok(())

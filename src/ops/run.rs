@@ -574,7 +574,8 @@ fn outputs_changed(plan: &Plan, state: &StateDocument) -> bool {
     resolved != state.outputs
 }
 
-/// Saves state through the backend after every step; the executor already set the serial.
+/// Saves state through the backend after every batch of steps; the executor already set the
+/// serial.
 struct BackendSink<'a>(&'a dyn StateBackend);
 
 impl StateSink for BackendSink<'_> {
@@ -583,5 +584,13 @@ impl StateSink for BackendSink<'_> {
         state: &StateDocument,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         self.0.persist(state).map_err(Into::into)
+    }
+
+    fn persist_changes(
+        &mut self,
+        state: &StateDocument,
+        changed: &std::collections::BTreeSet<crate::model::Address>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.persist_changes(state, changed).map_err(Into::into)
     }
 }

@@ -100,6 +100,22 @@ pub trait StateBackend: Send + Sync {
     /// ([`StateError::StateChanged`]).
     fn persist(&self, document: &StateDocument) -> Result<(), StateError>;
 
+    /// Saves `document` as [`StateBackend::persist`] does, knowing that only its entries at
+    /// `changed` and its deposed objects differ from the version this backend saved last in
+    /// this run: a backend that keeps a journal appends just those (see `journal`), the
+    /// others write the whole document.
+    ///
+    /// # Errors
+    /// As [`StateBackend::persist`].
+    fn persist_changes(
+        &self,
+        document: &StateDocument,
+        changed: &std::collections::BTreeSet<crate::model::Address>,
+    ) -> Result<(), StateError> {
+        let _ = changed;
+        self.persist(document)
+    }
+
     /// Stores `state` (and `backup`) exactly as given, as the destination of a migration: only
     /// where there is no state yet, or one marked as migrated away.
     ///

@@ -12,6 +12,7 @@ mod codec;
 mod document;
 pub mod encryption;
 mod error;
+mod journal;
 mod local;
 mod lock;
 #[cfg(feature = "aws")]
