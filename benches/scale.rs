@@ -57,9 +57,9 @@ environment "bench" {
 }
 
 network "main" {
-  cidr = "10.0.0.0/8"
+  cidr = "10.0.0.0/16"
   subnet "public" {
-    newbits = 8
+    newbits = 4
     public  = true
   }
 }
@@ -68,7 +68,7 @@ network "main" {
     );
     for group in 0..groups {
         let previous = if group == 0 {
-            "\"10.0.0.0/8\"".to_string()
+            "\"10.0.0.0/16\"".to_string()
         } else {
             format!("firewall.f{}", group - 1)
         };
