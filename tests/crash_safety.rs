@@ -1,6 +1,11 @@
 //! The DESIGN promise "a process killed at any point leaves no untracked resource": for every
 //! mutating call k of a clean apply, an apply killed right after call k, followed by a normal
 //! apply, ends with exactly the desired resources in the cloud, each once, and an empty plan.
+//!
+//! The same holds under eventual consistency (issue 18): with the sim's read lag, the object
+//! the killed run's last call made is still missing from the recovery run's refresh, which
+//! must look for it (the intent the killed run left says where) instead of creating it again.
+//!
 //! At 1,000 resources (issue 14: the state and the simulated cloud save what each batch
 //! changed, not the whole document) the same holds for a sample of k spread over the apply.
 
@@ -21,10 +26,25 @@ fn owned_by_address(stack: &Stack) -> Result<BTreeMap<String, Vec<String>>, comm
 
 #[test]
 fn a_crash_after_any_mutating_call_is_recovered_without_orphans_or_duplicates() -> TestResult {
+    crash_after_every_call(None)
+}
+
+/// Regression test for issue 18: a refresh right after a crash misses what the crash's last
+/// call made (the cloud's read lag), and the recovery must not create it a second time.
+#[test]
+fn a_crash_after_any_mutating_call_under_read_lag_is_recovered_without_duplicates() -> TestResult {
+    crash_after_every_call(Some(READ_LAG_MS))
+}
+
+/// Long enough that the recovery run's refresh always misses the crash's last object (a run
+/// starts in a few milliseconds), short enough to keep the test's many runs quick.
+const READ_LAG_MS: u64 = 150;
+
+fn crash_after_every_call(read_lag_ms: Option<u64>) -> TestResult {
     let stack = Stack::fixture("crash_stack")?;
-    let (desired, mutating) = clean_apply(&stack, 50)?;
+    let (desired, mutating) = clean_apply(&stack, 50, read_lag_ms)?;
     for k in 1..=mutating {
-        crash_and_recover(&stack, &desired, k)?;
+        crash_and_recover(&stack, &desired, k, read_lag_ms)?;
     }
     Ok(())
 }
@@ -69,7 +89,7 @@ volume "disk" {{
 #[test]
 fn a_crash_at_a_sample_of_calls_of_a_thousand_resource_apply_is_recovered() -> TestResult {
     let stack = Stack::from_text(&thousand_resources())?;
-    let (desired, mutating) = clean_apply(&stack, 1_000)?;
+    let (desired, mutating) = clean_apply(&stack, 1_000, None)?;
     // The first and last calls, and calls spread between them, where batches of every size
     // have been saved before the crash.
     let samples = [
@@ -82,16 +102,33 @@ fn a_crash_at_a_sample_of_calls_of_a_thousand_resource_apply_is_recovered() -> T
         mutating,
     ];
     for k in samples {
-        crash_and_recover(&stack, &desired, k)?;
+        crash_and_recover(&stack, &desired, k, None)?;
     }
     Ok(())
 }
 
 const APPLY: [&str; 5] = ["apply", "-e", "dev", "--auto-approve", "."];
 
+/// `cairn args` in `stack`, under the sim's read lag of `read_lag_ms` if any.
+fn cairn(
+    stack: &Stack,
+    read_lag_ms: Option<u64>,
+    args: &[&str],
+) -> Result<assert_cmd::Command, common::Error> {
+    let mut command = stack.cairn(args)?;
+    if let Some(lag) = read_lag_ms {
+        command.env("CAIRN_SIM_READ_LAG_MS", lag.to_string());
+    }
+    Ok(command)
+}
+
 /// Applies the stack from nothing; returns its addresses and the number of mutating calls.
-fn clean_apply(stack: &Stack, at_least: usize) -> Result<(BTreeSet<String>, usize), common::Error> {
-    stack.cairn(&APPLY)?.assert().success();
+fn clean_apply(
+    stack: &Stack,
+    at_least: usize,
+    read_lag_ms: Option<u64>,
+) -> Result<(BTreeSet<String>, usize), common::Error> {
+    cairn(stack, read_lag_ms, &APPLY)?.assert().success();
     let desired: BTreeSet<String> = stack.state_resources("dev")?.into_keys().collect();
     assert!(
         desired.len() >= at_least,
@@ -109,10 +146,14 @@ fn clean_apply(stack: &Stack, at_least: usize) -> Result<(BTreeSet<String>, usiz
 /// From nothing, an apply killed right after mutating call `k`, then a normal apply: the
 /// cloud holds exactly the `desired` resources, once each, the state records them and a plan
 /// is empty.
-fn crash_and_recover(stack: &Stack, desired: &BTreeSet<String>, k: usize) -> TestResult {
+fn crash_and_recover(
+    stack: &Stack,
+    desired: &BTreeSet<String>,
+    k: usize,
+    read_lag_ms: Option<u64>,
+) -> TestResult {
     std::fs::remove_dir_all(stack.path().join(".cairn"))?;
-    let crashed = stack
-        .cairn(&APPLY)?
+    let crashed = cairn(stack, read_lag_ms, &APPLY)?
         .env("CAIRN_SIM_CRASH_AFTER", k.to_string())
         .output()?;
     assert_eq!(
@@ -123,7 +164,7 @@ fn crash_and_recover(stack: &Stack, desired: &BTreeSet<String>, k: usize) -> Tes
         stderr_of(&crashed)
     );
 
-    let recovered = stack.cairn(&APPLY)?.output()?;
+    let recovered = cairn(stack, read_lag_ms, &APPLY)?.output()?;
     assert!(
         recovered.status.success(),
         "k={k}: the apply after the crash failed\nstdout:\n{}\nstderr:\n{}",
@@ -156,9 +197,12 @@ fn crash_and_recover(stack: &Stack, desired: &BTreeSet<String>, k: usize) -> Tes
         .collect();
     assert_eq!(recorded, live, "k={k}: state and cloud disagree");
 
-    let plan = stack
-        .cairn(&["plan", "-e", "dev", "--detailed-exitcode", "."])?
-        .output()?;
+    let plan = cairn(
+        stack,
+        read_lag_ms,
+        &["plan", "-e", "dev", "--detailed-exitcode", "."],
+    )?
+    .output()?;
     assert_eq!(
         plan.status.code(),
         Some(0),

@@ -36,7 +36,7 @@ fn webapp_validates() {
     );
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        "Success! The configuration in examples/webapp is valid (3 environments, 19 blocks).\n"
+        "Success! The configuration in examples/webapp is valid (3 environments, 20 blocks).\n"
     );
 }
 

@@ -537,6 +537,28 @@ async fn a_production_group_without_a_rollout_is_a_warning() -> TestResult {
     Ok(())
 }
 
+/// An `all_at_once` rollout is what a group without a block does (the engine drives
+/// nothing), so CAIRN013 warns about it too; a rolling one satisfies it.
+#[tokio::test]
+async fn a_production_group_rolled_out_all_at_once_is_a_warning_a_rolling_one_is_not() -> TestResult
+{
+    let all_at_once = "  rollout {\n    strategy = \"all_at_once\"\n  }\n";
+    let text = format!(
+        "{PRODUCTION}{TEMPLATE}{}",
+        group("network.main.subnet.private", 2, all_at_once)
+    );
+    let found = findings_of(&text, "production").await?;
+    let line = line_of(&text, "autoscaling \"web\"");
+    assert_eq!(found, [format!("CAIRN013 main.hcl:{line}:13")]);
+    let rolling = "  rollout {\n    strategy = \"rolling\"\n  }\n";
+    let text = format!(
+        "{PRODUCTION}{TEMPLATE}{}",
+        group("network.main.subnet.private", 2, rolling)
+    );
+    assert!(findings_of(&text, "production").await?.is_empty());
+    Ok(())
+}
+
 /// A production group behind a load balancer needs an alarm on itself or on its balancer
 /// (CAIRN014); either kind of alarm keeps the rule, a group without a balancer needs none.
 #[tokio::test]
@@ -967,7 +989,10 @@ fn apply_refuses_policy_errors_unless_allowed_and_records_who_allowed_them() -> 
         .lines()
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
-    assert_eq!(records.len(), 1, "{audit}");
+    // The allowance, then the apply it let through (every apply is audited).
+    assert_eq!(records.len(), 2, "{audit}");
+    assert_eq!(records[1]["operation"], "apply");
+    assert_eq!(records[1]["version"], 1);
     assert_eq!(records[0]["operation"], "apply --allow");
     assert_eq!(records[0]["environment"], "dev");
     assert_eq!(records[0]["outcome"], "allowed CAIRN001, CAIRN004");

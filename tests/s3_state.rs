@@ -424,19 +424,22 @@ fn an_interrupted_apply_releases_its_lock() {
     let run = team.spawn(
         &alice,
         &["apply", "-e", "dev", "--auto-approve"],
-        &[("CAIRN_SIM_LATENCY_MS", "500")],
+        // Slow enough that the apply is still running when the signals arrive, even on a
+        // loaded machine where this thread may be scheduled late (each call takes 2 s).
+        &[("CAIRN_SIM_LATENCY_MS", "2000")],
     );
     team.wait_for_lock();
     let pid = run.id().to_string();
     // Ctrl-C twice: the first asks the apply to finish what is in flight, the second stops
-    // it at once. Either way the lock goes.
+    // it at once. Either way the lock goes. (Half a second apart: two signals closer than
+    // the process is scheduled are one signal to it.)
     for _ in 0..2 {
         let status = std::process::Command::new("kill")
             .args(["-INT", &pid])
             .status()
             .unwrap_or_else(|error| panic!("{error}"));
         assert!(status.success());
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(500));
     }
     let output = run
         .wait_with_output()

@@ -1,7 +1,8 @@
 //! The commands that read and edit recorded state, through the CLI on the simulated cloud:
 //! `show`, `output`, `state list|show|rm`, `import` and `force-unlock`, and the ownership
 //! rules behind them (issue 16): a state of another environment is refused, `state rm`
-//! releases the object, `import` takes over only what nobody else owns.
+//! releases the object, `import` takes over only what nobody else owns; neither touches an
+//! address an interrupted run left unresolved (issue 18).
 
 mod common;
 
@@ -392,7 +393,7 @@ fn destroy_of_a_protected_resource_is_refused_and_points_at_state_rm() -> TestRe
     )?;
     let error = common::squeeze(&error);
     assert!(
-        error.contains("theplanwoulddestroy`volume.data[us-east-1]`"),
+        error.contains("theplanwouldreplaceordestroyresourcesprotectedby`lifecycle{prevent_destroy=true}`:destroy`volume.data[us-east-1]`"),
         "{error}"
     );
     assert!(error.contains("prevent_destroy=true"), "{error}");
@@ -484,5 +485,146 @@ fn a_lock_held_on_another_host_is_never_broken_and_force_unlock_needs_its_id() -
     assert!(error.contains("state is not locked"), "{error}");
     let plan = run(&stack, &["apply", "-e", "staging", "--auto-approve"])?;
     assert!(plan.contains("No changes."), "{plan}");
+    Ok(())
+}
+
+/// Issue 18: `state rm` and `import` of an address whose call an interrupted run left
+/// unresolved are refused, naming the call and pointing at apply: the interrupted create may
+/// have made an object only the next apply adopts, and releasing or importing around it would
+/// leave an object no record (or two) accounts for. Once an apply has resolved it, both work.
+#[test]
+fn state_rm_and_import_of_an_address_with_an_interrupted_call_are_refused_until_applied()
+-> TestResult {
+    let stack = Stack::fixture("ownership")?;
+    let crashed = stack
+        .cairn(&["apply", "-e", "staging", "--auto-approve"])?
+        .env("CAIRN_SIM_CRASH_AFTER", "1")
+        .output()?;
+    assert_eq!(crashed.status.code(), Some(101), "{}", stderr_of(&crashed));
+    let state = stack.state("staging")?;
+    let intent = state["intents"]
+        .as_array()
+        .and_then(|intents| intents.first())
+        .ok_or_else(|| format!("the crash left no intent: {state}"))?;
+    let address = intent["address"]
+        .as_str()
+        .ok_or("an intent without address")?;
+    let operation = intent["operation"]
+        .as_str()
+        .ok_or("an intent without operation")?;
+    let what = format!("the {operation} of `{address}`, interrupted at ");
+
+    let error = refused(&stack, &["state", "rm", "-e", "staging", address])?;
+    assert!(error.contains(&what), "{error}");
+    assert!(
+        error.contains(&format!("refusing to state rm `{address}`")),
+        "{error}"
+    );
+    assert!(error.contains("run `cairn apply` first"), "{error}");
+    let error = refused(&stack, &["import", "-e", "staging", address, "made-up-id"])?;
+    assert!(error.contains(&what), "{error}");
+    assert!(
+        error.contains(&format!("refusing to import `{address}`")),
+        "{error}"
+    );
+    // Refused before anything was touched: the intent is still there for the apply.
+    assert_eq!(stack.state("staging")?["intents"], state["intents"]);
+
+    apply(&stack, "staging")?;
+    assert_eq!(stack.state("staging")?["intents"], json!(null));
+    let removed = run(&stack, &["state", "rm", "-e", "staging", address])?;
+    assert!(removed.contains("released"), "{removed}");
+    Ok(())
+}
+
+/// Issue 17: renaming `network "main"` to `network "core"` made the plan destroy the network
+/// and build a new one. `state mv` records it, and every nested subnet, at the new address and
+/// rewrites the objects' address tags in place: same ids, next plan empty.
+#[test]
+fn state_mv_renames_a_network_in_state_and_tags_and_the_next_plan_is_empty() -> TestResult {
+    let stack = applied("staging")?;
+    let before = stack.state_resources("staging")?;
+    let config = stack.path().join("main.hcl");
+    let renamed = std::fs::read_to_string(&config)?
+        .replace("network \"main\"", "network \"core\"")
+        .replace("network.main", "network.core");
+    std::fs::write(&config, renamed)?;
+
+    let error = refused(
+        &stack,
+        &[
+            "state",
+            "mv",
+            "-e",
+            "staging",
+            "network.main",
+            "firewall.web",
+        ],
+    )?;
+    assert!(
+        error.contains("`firewall.web[us-east-1]` is already in the state"),
+        "{error}"
+    );
+
+    let moved = run(
+        &stack,
+        &[
+            "state",
+            "mv",
+            "-e",
+            "staging",
+            "network.main",
+            "network.core",
+        ],
+    )?;
+    let network = &before["network.main[us-east-1]"];
+    assert!(
+        moved.contains(&format!(
+            "Moved network.main[us-east-1] to network.core[us-east-1] ({network}): address tag rewritten"
+        )),
+        "{moved}"
+    );
+    assert!(moved.contains("Successfully moved 5 objects."), "{moved}");
+
+    let after = stack.state_resources("staging")?;
+    assert_eq!(after.len(), before.len());
+    for (address, id) in &before {
+        let now = address.replacen("network.main", "network.core", 1);
+        assert_eq!(after.get(&now), Some(id), "{now} in {after:?}");
+        let tags = cloud_tags(&stack, id)?.ok_or("a moved object is gone")?;
+        assert_eq!(tags["cairn:address"], now.as_str(), "{tags}");
+    }
+    // The `Name` tags follow the block's name: updated in place, nothing created or destroyed.
+    let plan = plan_json(&stack, "staging")?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 5, "replace": 0, "delete": 0}),
+        "{plan}"
+    );
+    apply(&stack, "staging")?;
+    let plan = run(&stack, &["plan", "-e", "staging"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    let ids = |resources: std::collections::BTreeMap<String, String>| {
+        resources
+            .into_values()
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(ids(stack.state_resources("staging")?), ids(before));
+
+    let error = refused(
+        &stack,
+        &[
+            "state",
+            "mv",
+            "-e",
+            "staging",
+            "network.main",
+            "network.core",
+        ],
+    )?;
+    assert!(
+        error.contains("no resource `network.main` in the state"),
+        "{error}"
+    );
     Ok(())
 }

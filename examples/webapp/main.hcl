@@ -1,7 +1,8 @@
 # A multi-zone web application behind a load balancer (health-checked on /health, with CPU and
-# 5xx alarms), a DNS name, a data volume, daily backups copied to the DR region, and a
-# pilot-light DR setup for production: the DR region keeps its network and its load balancer,
-# and the DNS name fails over to it.
+# 5xx alarms; a new image rolls out as a canary that the 5xx alarm rolls back), a DNS name, a
+# data volume, daily backups copied to the DR region, and a pilot-light DR setup for
+# production: the DR region keeps its network and its load balancer, and the DNS name fails
+# over to it.
 #
 #   cairn validate examples/webapp
 #   cairn graph -e production examples/webapp
@@ -19,9 +20,18 @@ stack "webapp" {
   }
 }
 
+# The build artifact: `cairn promote --from staging --to production` applies the image
+# staging last applied successfully.
 variable "image" {
-  type    = string
-  default = "ami-12c6146b"
+  type     = string
+  default  = "ami-12c6146b"
+  artifact = true
+}
+
+variable "bake" {
+  type        = string
+  default     = "2m"
+  description = "How long the web servers' canary watches each checkpoint (its 5xx alarm, health) before widening."
 }
 
 variable "admin_cidr" {
@@ -107,6 +117,7 @@ module "web" {
   capacity      = env.vars.capacity
   admin_cidr    = var.admin_cidr
   user_data     = local.user_data
+  rollout_bake  = var.bake
 }
 
 # The environment's own zone; with a `dr` block, `www` fails over to the DR region.

@@ -29,6 +29,12 @@ variable "admin_cidr" {
   default = "10.20.0.0/16"
 }
 
+variable "rollout_bake" {
+  type        = string
+  default     = "2m"
+  description = "How long each canary checkpoint is watched before the rollout widens."
+}
+
 variable "user_data" {
   type      = string
   default   = ""
@@ -122,10 +128,15 @@ autoscaling "web" {
   scaling "cpu" {
     target_cpu = 70
   }
+  # A new image reaches a tenth of the servers first, then half, then all, baking at each
+  # step; 5xx answers from the servers roll it back.
   rollout {
     strategy    = "canary"
     checkpoints = [10, 50, 100]
+    bake        = var.rollout_bake
     min_healthy = 90
+    abort_on    = [alarm.web_5xx]
+    timeout     = "5m"
   }
 }
 

@@ -6,7 +6,7 @@ use crate::provider::ProviderError;
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
     /// The provider refused the call, or kept failing with retryable errors.
-    #[error("{source}{}", gave_up_note(*attempts))]
+    #[error("{source}{}{}", gave_up_note(*attempts), unknown_outcome_note(source))]
     Provider {
         #[source]
         source: ProviderError,
@@ -38,6 +38,15 @@ pub enum StepError {
     Abandoned,
 }
 
+/// What to do about a step that gave up without knowing whether its call took effect.
+fn unknown_outcome_note(source: &ProviderError) -> &'static str {
+    if matches!(source, ProviderError::Ambiguous { .. }) {
+        "; apply again: the next run looks for what the call may have done before sending it again"
+    } else {
+        ""
+    }
+}
+
 fn gave_up_note(attempts: u32) -> String {
     if attempts > 1 {
         format!(" (gave up after {attempts} attempts)")
@@ -60,4 +69,13 @@ pub enum ApplyError {
     /// wait on each other); nothing was run.
     #[error("internal error: the plan's steps are inconsistent: {reason}")]
     InvalidPlan { reason: String },
+    /// A move's tag rewrite failed; no step was run.
+    #[error(transparent)]
+    Move(Box<super::moves::MoveError>),
+    /// Releasing an object a `removed` block forgets failed; no step was run.
+    #[error(transparent)]
+    Forget(Box<super::forget::ForgetError>),
+    /// Tagging an object an `import` block imports failed; no step was run.
+    #[error(transparent)]
+    Import(Box<super::import::ImportError>),
 }

@@ -1,7 +1,8 @@
 //! Progress events, so that the CLI can draw progress (indicatif) while the executor itself
 //! prints nothing.
 
-use crate::model::Address;
+use crate::model::rollout::RolloutStrategy;
+use crate::model::{Address, Value};
 use crate::plan::Operation;
 use std::time::Duration;
 
@@ -46,6 +47,51 @@ pub enum ApplyEvent {
     ConcurrencyChanged { limit: usize },
     /// State was saved with this serial.
     StatePersisted { serial: u64 },
+    /// A rollout starts (or resumes) replacing a group's instances.
+    RolloutStarted {
+        address: Address,
+        strategy: RolloutStrategy,
+        from_version: Value,
+        to_version: Value,
+        /// New-version instances after each step.
+        targets: Vec<u32>,
+        resumed: bool,
+    },
+    /// A rollout step completed: `target` of `capacity` instances run the version it brings.
+    RolloutStep {
+        address: Address,
+        /// Counting from 1.
+        step: usize,
+        steps: usize,
+        target: u32,
+        capacity: u32,
+        old_healthy: usize,
+        new_healthy: usize,
+        elapsed: Duration,
+        /// The step of a rollback: `target` instances run the old version again.
+        rolling_back: bool,
+    },
+    /// A gate failed (or an earlier apply was rolling back): the old version comes back.
+    RolloutRollingBack { address: Address, reason: String },
+    /// A rollout ended.
+    RolloutEnded {
+        address: Address,
+        end: RolloutEnd,
+        elapsed: Duration,
+    },
+}
+
+/// How a rollout ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RolloutEnd {
+    /// Every instance runs the new version.
+    Completed,
+    /// A gate failed and every instance runs the old version again.
+    RolledBack { reason: String },
+    /// The rollout could not finish either way; its record stays in state and the next apply
+    /// resumes it.
+    Failed { reason: String },
 }
 
 /// Receives [`ApplyEvent`]s. Called from the executor's own task, never concurrently.

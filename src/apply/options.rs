@@ -25,6 +25,9 @@ pub struct ApplyOptions {
     /// When this turns `true` (the CLI sets it on Ctrl-C), nothing new is scheduled; steps in
     /// flight finish and are recorded, and the report lists the rest as not started.
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// How long a create whose answer was lost looks for its object before it is sent again;
+    /// `None` takes the provider's own window ([`crate::provider::Provider::consistency_window`]).
+    pub consistency_window: Option<Duration>,
 }
 
 impl Default for ApplyOptions {
@@ -37,6 +40,7 @@ impl Default for ApplyOptions {
             jitter_seed: None,
             operation: "apply".to_string(),
             stop: None,
+            consistency_window: None,
         }
     }
 }

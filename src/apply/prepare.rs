@@ -20,6 +20,17 @@ pub(crate) enum ProviderCall {
     },
 }
 
+impl ProviderCall {
+    /// The id of the object an update or delete acts on.
+    pub(crate) fn target(&self) -> Option<&str> {
+        match self {
+            ProviderCall::Create(_) => None,
+            ProviderCall::Update(request) => Some(&request.id),
+            ProviderCall::Delete { id, .. } => Some(id),
+        }
+    }
+}
+
 /// What a step needs once it is ready to run.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Prepared {
@@ -113,7 +124,7 @@ pub(crate) fn prepare(
 /// Whether two attribute sets agree on everything the configuration sets. Computed
 /// attributes (ids, instance lists, versions) are the cloud's business and appear only in
 /// `before`, so they are left out of the comparison.
-fn same_configured(kind: Kind, before: &Attributes, after: &Attributes) -> bool {
+pub(crate) fn same_configured(kind: Kind, before: &Attributes, after: &Attributes) -> bool {
     kind.same_attributes(before, after, &|name| {
         kind.computed_attributes().contains(&name)
     })
@@ -158,18 +169,17 @@ fn resolve_tags(tags: &Tags, state: &StateDocument) -> Result<Tags, StepError> {
         .collect())
 }
 
-/// The idempotency token of one step: derived from the plan's state lineage and serial, the
-/// step's index, operation and address, so it is the same on every retry and on no other
-/// step or plan. 38 ASCII characters, within EC2's 64-character `ClientToken` limit.
+/// The idempotency token of one step: derived from the environment's state lineage, the
+/// state version the plan was made from, and what the step intends (operation, address and,
+/// for an update or delete, the object's id), so it is the same on every retry, in this
+/// process or another one applying the same plan, and on no other step or plan. 38 ASCII
+/// characters, within EC2's 64-character `ClientToken` limit.
 pub(crate) fn idempotency_token(lineage: &str, serial: u64, step: &Step) -> String {
-    let operation = match step.operation {
-        Operation::Create => "create",
-        Operation::Update => "update",
-        Operation::Delete => "delete",
-    };
     let material = format!(
-        "{lineage}\n{serial}\n{}\n{operation}\n{}",
-        step.index, step.address
+        "{lineage}\n{serial}\n{}\n{}\n{}",
+        step.operation,
+        step.address,
+        step.id.as_deref().unwrap_or_default()
     );
     // 128 bits of a stable hash: ample for tokens that only need to differ.
     format!("cairn-{:032x}", stable_hash_128(material.as_bytes()))

@@ -1,8 +1,9 @@
 //! Writing what happened into the state document: completed steps, adopted resources,
-//! drift, outputs. Pure functions of the state and their inputs; saving is the executor's job.
+//! drift, resolved interrupted calls, outputs. Pure functions of the state and their inputs;
+//! saving is the executor's job.
 
 use crate::model::{Reference, Tags, Value, is_known, resolve};
-use crate::plan::{Drift, DriftKind, Operation, Step};
+use crate::plan::{Drift, DriftKind, Interrupted, Operation, Resolution, Step};
 use crate::provider::LiveResource;
 use crate::state::{StateDocument, StateOutput, StateResource};
 use std::collections::BTreeMap;
@@ -100,6 +101,35 @@ pub(crate) fn record_adopted(state: &mut StateDocument, adopted: &[StateResource
             .insert(resource.address.clone(), resource.clone());
     }
     !adopted.is_empty()
+}
+
+/// Clears the intents of interrupted calls the plan resolved by itself: a create whose
+/// object it adopted or no longer wants, an update it planned from a fresh read, a delete
+/// that took effect (whose object leaves state with it). The intents a step carries on stay
+/// until that step ends. Returns whether state changed.
+pub(crate) fn record_resolved(state: &mut StateDocument, interrupted: &[Interrupted]) -> bool {
+    let mut changed = false;
+    for Interrupted { intent, resolution } in interrupted {
+        match resolution {
+            Resolution::LookFirst | Resolution::FinishDelete => continue,
+            Resolution::Found | Resolution::NotWanted | Resolution::Reread => {}
+            Resolution::Gone => {
+                if let Some(id) = &intent.id {
+                    if state
+                        .resources
+                        .get(&intent.address)
+                        .is_some_and(|entry| entry.id == *id)
+                    {
+                        state.resources.remove(&intent.address);
+                    }
+                    state.deposed.retain(|entry| entry.id != *id);
+                }
+            }
+        }
+        state.intents.retain(|kept| kept.token != intent.token);
+        changed = true;
+    }
+    changed
 }
 
 /// Records what a refresh saw change outside Cairn. Returns whether state changed.
@@ -206,6 +236,7 @@ mod tests {
             dependencies: BTreeSet::new(),
             lifecycle: Lifecycle::default(),
             sensitive: BTreeSet::new(),
+            resumes: None,
         }
     }
 

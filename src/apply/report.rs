@@ -31,6 +31,8 @@ pub struct ApplyReport {
     pub provider_calls: u64,
     /// How many of those calls were retries.
     pub retries: u64,
+    /// The rollouts the apply ran, in the order they ran.
+    pub rollouts: Vec<super::rollout::RolloutResult>,
     /// Wall-clock (tokio) time the apply took.
     pub elapsed: Duration,
 }

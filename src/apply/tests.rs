@@ -38,9 +38,23 @@ struct Cloud {
     max_in_flight: usize,
     /// Address → how many more calls to answer with `Throttled`.
     throttle: BTreeMap<String, u32>,
-    /// Address → how many more creates to perform but answer with `Transient` (a timeout
+    /// Address → how many more creates to perform but answer with `Ambiguous` (a timeout
     /// after the effect).
     lose_answer: BTreeMap<String, u32>,
+    /// Address → how many more creates to answer with `Ambiguous` without performing them
+    /// (the request was lost on its way).
+    lose_request: BTreeMap<String, u32>,
+    /// Address → how many more reads miss its objects (eventual consistency).
+    hidden_reads: BTreeMap<String, u32>,
+    /// Whether creates ignore idempotency tokens, as most AWS create APIs (and moto) do.
+    ignore_tokens: bool,
+    /// Whether a create is refused as a duplicate while an object with its address exists,
+    /// as a security group's name or a subnet's range is.
+    refuse_duplicates: bool,
+    /// Reads made.
+    reads: u32,
+    /// Shared with a [`JournalSink`]: `call <token>` for every mutating call, in order.
+    journal: Option<Arc<Mutex<Vec<String>>>>,
     /// Address → an error every call for it gets.
     fail: BTreeMap<String, ProviderError>,
     /// Address → latency for calls about it, instead of the default.
@@ -105,6 +119,12 @@ impl FakeProvider {
     ) -> Result<(), ProviderError> {
         let latency = {
             let mut cloud = self.cloud();
+            if let Some(journal) = &cloud.journal {
+                journal
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(format!("call {}", token.unwrap_or("-")));
+            }
             cloud.calls.push(Call {
                 operation,
                 address: address.to_string(),
@@ -162,11 +182,28 @@ impl Provider for FakeProvider {
 
     async fn read(
         &self,
-        _region: &str,
-        _kind: Kind,
-        _owner: &Owner,
+        region: &str,
+        kind: Kind,
+        owner: &Owner,
     ) -> Result<Vec<LiveResource>, ProviderError> {
-        Ok(Vec::new())
+        tokio::time::sleep(self.latency).await;
+        let mut cloud = self.cloud();
+        cloud.reads += 1;
+        let mut found = Vec::new();
+        for live in cloud.resources.values() {
+            let address = live.tags.get(TAG_ADDRESS).cloned().unwrap_or_default();
+            let hidden = cloud
+                .hidden_reads
+                .get(&address)
+                .is_some_and(|left| *left > 0);
+            if live.region == region && live.kind == kind && owner.owns(&live.tags) && !hidden {
+                found.push(live.clone());
+            }
+        }
+        for left in cloud.hidden_reads.values_mut() {
+            *left = left.saturating_sub(1);
+        }
+        Ok(found)
     }
 
     async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
@@ -174,10 +211,30 @@ impl Provider for FakeProvider {
         self.enter(Operation::Create, &address, Some(&request.token))
             .await?;
         let mut cloud = self.cloud();
-        if let Some(id) = cloud.tokens.get(&request.token).cloned()
+        if let Some(remaining) = cloud.lose_request.get_mut(&address)
+            && *remaining > 0
+        {
+            *remaining -= 1;
+            return Err(ProviderError::Ambiguous {
+                message: "connection reset".into(),
+            });
+        }
+        if !cloud.ignore_tokens
+            && let Some(id) = cloud.tokens.get(&request.token).cloned()
             && let Some(existing) = cloud.resources.get(&id)
         {
             return Ok(existing.clone());
+        }
+        if cloud.refuse_duplicates
+            && cloud
+                .resources
+                .values()
+                .any(|live| live.tags.get(TAG_ADDRESS) == Some(&address))
+        {
+            return Err(ProviderError::Api {
+                code: "InvalidGroup.Duplicate".into(),
+                message: format!("the group for {address} already exists"),
+            });
         }
         cloud.next_id += 1;
         let id = format!("{}-{:04}", request.kind, cloud.next_id);
@@ -194,7 +251,7 @@ impl Provider for FakeProvider {
             && *remaining > 0
         {
             *remaining -= 1;
-            return Err(ProviderError::Transient {
+            return Err(ProviderError::Ambiguous {
                 message: "read timeout".into(),
             });
         }
@@ -237,9 +294,10 @@ impl Provider for FakeProvider {
     }
 
     fn calls(&self) -> CallCount {
+        let cloud = self.cloud();
         CallCount {
-            reads: 0,
-            mutations: self.cloud().calls.len() as u64,
+            reads: u64::from(cloud.reads),
+            mutations: cloud.calls.len() as u64,
         }
     }
 }
@@ -320,10 +378,15 @@ fn plan_for(state: &StateDocument, steps: Vec<Step>) -> Plan {
         steps,
         drift: Vec::new(),
         adopted: Vec::new(),
+        moves: Vec::new(),
+        forgets: Vec::new(),
+        imports: Vec::new(),
         outputs: BTreeMap::new(),
         refresh_calls: CallCount::default(),
         refresh_only: false,
+        interrupted: Vec::new(),
         policy: Vec::new(),
+        rollouts: Vec::new(),
     }
 }
 
@@ -351,6 +414,7 @@ fn step(index: usize, address: &str, operation: Operation, after_steps: &[usize]
         dependencies: BTreeSet::new(),
         lifecycle: Lifecycle::default(),
         sensitive: BTreeSet::new(),
+        resumes: None,
     }
 }
 
@@ -572,7 +636,12 @@ async fn throttled_creates_retry_with_the_same_token_and_create_once() {
 #[tokio::test(start_paused = true)]
 async fn a_create_whose_answer_was_lost_is_not_duplicated_on_retry() {
     let provider = Arc::new(FakeProvider::with_latency(Duration::from_millis(50)));
-    provider.cloud().lose_answer.insert(NETWORK.into(), 1);
+    {
+        let mut cloud = provider.cloud();
+        cloud.lose_answer.insert(NETWORK.into(), 1);
+        // As CreateVpc does: a second create would make a second network.
+        cloud.ignore_tokens = true;
+    }
     let state = empty_state();
     let plan = plan_for(
         &state,
@@ -582,7 +651,8 @@ async fn a_create_whose_answer_was_lost_is_not_duplicated_on_retry() {
     let Run { report, .. } = run(&plan, &provider, state).await;
 
     assert!(report.succeeded(), "{report:?}");
-    assert_eq!(provider.calls_for(NETWORK).len(), 2);
+    // The object was found by its tags: the create was not sent a second time.
+    assert_eq!(provider.calls_for(NETWORK).len(), 1);
     let cloud_ids: Vec<String> = provider.cloud().resources.keys().cloned().collect();
     assert_eq!(cloud_ids.len(), 1);
     assert_eq!(
@@ -659,8 +729,14 @@ async fn a_failure_stops_scheduling_and_lets_in_flight_steps_finish() {
 
     let in_state: Vec<&str> = report.state.resources.keys().map(Address::as_str).collect();
     assert_eq!(in_state, [slow]);
-    // One save for the slow step, one at the end; the last save is the returned state.
-    assert_eq!(sink.saved.len(), 2);
+    // One save for the intents of the first two calls, one for the slow step, one at the
+    // end; the last save is the returned state, without intents.
+    assert_eq!(sink.saved.len(), 3);
+    assert!(
+        report.state.intents.is_empty(),
+        "{:?}",
+        report.state.intents
+    );
     assert_eq!(sink.saved.last(), Some(&report.state));
     assert_eq!(report.state.history.len(), 1);
     assert_eq!(
@@ -720,13 +796,15 @@ async fn state_is_saved_after_every_completed_step() {
 
     assert!(run.report.succeeded());
     assert_saved_before_reported(&run);
-    // The steps finish one at a time: one save each, and one at the end.
-    assert_eq!(run.sink.saved.len(), 5);
+    // One save for the four calls' intents before they are sent; then the steps finish one
+    // at a time: one save each, which clears its intent; and one at the end.
+    assert_eq!(run.sink.saved.len(), 6);
     for (position, saved) in run.sink.saved.iter().enumerate() {
         assert_eq!(saved.serial, position as u64 + 1);
-        assert_eq!(saved.resources.len(), (position + 1).min(4));
+        assert_eq!(saved.resources.len(), position.min(4));
+        assert_eq!(saved.intents.len(), 4 - position.min(4));
     }
-    assert_eq!(run.report.state.serial, 5);
+    assert_eq!(run.report.state.serial, 6);
 }
 
 #[tokio::test(start_paused = true)]
@@ -739,10 +817,12 @@ async fn steps_that_finish_together_are_saved_once() {
 
     assert!(run.report.succeeded());
     assert_saved_before_reported(&run);
-    // One save for the four steps, one at the end.
-    assert_eq!(run.sink.saved.len(), 2);
-    assert_eq!(run.sink.saved[0].resources.len(), 4);
-    assert_eq!(run.report.state.serial, 2);
+    // One save for the four intents, one for the four steps, one at the end.
+    assert_eq!(run.sink.saved.len(), 3);
+    assert_eq!(run.sink.saved[0].intents.len(), 4);
+    assert_eq!(run.sink.saved[1].resources.len(), 4);
+    assert!(run.sink.saved[1].intents.is_empty());
+    assert_eq!(run.report.state.serial, 3);
 }
 
 #[tokio::test(start_paused = true)]
@@ -767,7 +847,8 @@ async fn create_before_destroy_deposes_the_old_object_until_its_delete() {
     let Run { report, sink, .. } = run(&plan, &provider, state).await;
 
     assert!(report.succeeded(), "{report:?}");
-    let after_create = &sink.saved[0];
+    // The first save holds the create's intent; the second its result.
+    let after_create = &sink.saved[1];
     assert_eq!(after_create.deposed.len(), 1);
     assert_eq!(after_create.deposed[0].id, "network-old");
     assert_ne!(
@@ -1013,7 +1094,8 @@ async fn a_refresh_only_plan_records_drift_and_calls_nothing() {
 
     assert!(report.succeeded(), "{report:?}");
     assert!(provider.calls().is_empty());
-    assert_eq!(sink.saved.len(), 2);
+    // Nothing is sent, so the final save is the only one.
+    assert_eq!(sink.saved.len(), 1);
     assert_eq!(report.state.resources.len(), 1);
     assert_eq!(
         report.state.resources[&Address::new(NETWORK)].attributes["cidr"],
@@ -1037,8 +1119,9 @@ async fn a_failed_save_stops_at_once_and_abandons_calls_in_flight() {
             create(2, SUBNET, &[0], json!({})),
         ],
     );
+    // The first save holds the intents of the first two calls; the second fails.
     let sink = MemorySink {
-        fail_on: Some(1),
+        fail_on: Some(2),
         ..MemorySink::default()
     };
 
@@ -1046,9 +1129,10 @@ async fn a_failed_save_stops_at_once_and_abandons_calls_in_flight() {
 
     assert!(matches!(
         report.fatal,
-        Some(ApplyError::Persist { serial: 1, .. })
+        Some(ApplyError::Persist { serial: 2, .. })
     ));
-    assert!(sink.saved.is_empty());
+    assert_eq!(sink.saved.len(), 1);
+    assert_eq!(sink.saved[0].intents.len(), 2);
     assert_eq!(addresses(&report.completed), [NETWORK]);
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].0.as_str(), "network.slow[us-east-1]");
@@ -1203,4 +1287,365 @@ fn the_executor_future_can_move_between_threads() {
     let options = ApplyOptions::default();
     let future = execute(&plan, provider, state, &mut sink, &options, &SilentObserver);
     assert_send(&future);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ambiguous outcomes and intents (issue 18)
+
+/// A sink that writes `save <tokens of the intents>` into the journal the fake cloud writes
+/// its calls into, so that a test sees the order of saves and calls.
+struct JournalSink {
+    journal: Arc<Mutex<Vec<String>>>,
+}
+
+impl StateSink for JournalSink {
+    fn persist(
+        &mut self,
+        state: &StateDocument,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let tokens: Vec<&str> = state
+            .intents
+            .iter()
+            .map(|intent| intent.token.as_str())
+            .collect();
+        self.journal
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(format!("save {}", tokens.join(" ")));
+        Ok(())
+    }
+}
+
+/// A network of the environment already in the cloud, tagged as `address`'s.
+fn insert_owned(provider: &FakeProvider, address: &str, id: &str) {
+    provider.cloud().resources.insert(
+        id.to_string(),
+        LiveResource {
+            kind: Kind::Network,
+            region: "us-east-1".into(),
+            id: id.to_string(),
+            attributes: attributes_of(json!({ "cidr": "10.0.0.0/16" })),
+            tags: tags_for(address),
+        },
+    );
+}
+
+fn with_window(window: Duration) -> ApplyOptions {
+    ApplyOptions {
+        consistency_window: Some(window),
+        ..options(10)
+    }
+}
+
+/// An intent of an earlier run for `step`, sent `ago` before now.
+fn interrupted(step: &Step, token: &str, ago: Duration) -> crate::state::Intent {
+    crate::state::Intent {
+        operation: step.operation,
+        address: step.address.clone(),
+        kind: step.kind,
+        region: step.region.clone(),
+        id: step.id.clone(),
+        token: token.to_string(),
+        since: chrono::Utc::now() - chrono::TimeDelta::from_std(ago).unwrap_or_default(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_call_is_in_saved_state_as_an_intent_before_it_is_sent() {
+    let provider = Arc::new(FakeProvider::with_latency(Duration::from_millis(10)));
+    let journal = Arc::new(Mutex::new(Vec::new()));
+    provider.cloud().journal = Some(Arc::clone(&journal));
+    provider.cloud().throttle.insert(SUBNET.into(), 2);
+    let state = empty_state();
+    let plan = plan_for(
+        &state,
+        vec![
+            create(0, NETWORK, &[], json!({ "cidr": "10.0.0.0/16" })),
+            create(1, SUBNET, &[0], json!({ "network_id": ref_id(NETWORK) })),
+            create(2, INSTANCE, &[1], json!({ "subnet_id": ref_id(SUBNET) })),
+        ],
+    );
+    let mut sink = JournalSink {
+        journal: Arc::clone(&journal),
+    };
+
+    let report = execute(
+        &plan,
+        provider.clone(),
+        state,
+        &mut sink,
+        &options(10),
+        &SilentObserver,
+    )
+    .await;
+
+    assert!(report.succeeded(), "{report:?}");
+    let journal = journal
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut last_save: Option<&str> = None;
+    let mut calls = 0;
+    for line in journal.iter() {
+        if let Some(tokens) = line.strip_prefix("save ") {
+            last_save = Some(tokens);
+        } else if let Some(token) = line.strip_prefix("call ") {
+            calls += 1;
+            let saved = last_save.unwrap_or_default();
+            assert!(
+                saved.split(' ').any(|saved| saved == token),
+                "call {token} was sent before a save held its intent: {journal:?}"
+            );
+        }
+    }
+    // Three creates and the subnet's two throttled tries.
+    assert_eq!(calls, 5);
+    assert!(report.state.intents.is_empty());
+    // The first intent has a save of its own; every other went into the save holding its
+    // dependency's result, and the throttled retries needed none: one save before the first
+    // call, one per step, one at the end.
+    let saves = journal
+        .iter()
+        .filter(|line| line.starts_with("save"))
+        .count();
+    assert_eq!(saves, 5, "{journal:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_object_that_shows_up_late_is_found_within_the_window_and_not_created_again() {
+    let provider = Arc::new(FakeProvider::with_latency(Duration::from_millis(50)));
+    {
+        let mut cloud = provider.cloud();
+        cloud.lose_answer.insert(NETWORK.into(), 1);
+        cloud.ignore_tokens = true;
+        // Missing from the first three reads, as a new id is from EC2's Describe calls.
+        cloud.hidden_reads.insert(NETWORK.into(), 3);
+    }
+    let state = empty_state();
+    let plan = plan_for(
+        &state,
+        vec![create(0, NETWORK, &[], json!({ "cidr": "10.0.0.0/16" }))],
+    );
+
+    let Run { report, .. } = run_with(
+        &plan,
+        &provider,
+        state,
+        &with_window(Duration::from_secs(30)),
+        MemorySink::default(),
+    )
+    .await;
+
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(provider.calls_for(NETWORK).len(), 1);
+    assert_eq!(provider.cloud().reads, 4);
+    assert_eq!(provider.cloud().resources.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_found_once_the_window_has_passed_is_created_again_with_the_same_token() {
+    let provider = Arc::new(FakeProvider::with_latency(Duration::from_millis(50)));
+    {
+        let mut cloud = provider.cloud();
+        // The request never reached the cloud, but the caller cannot know.
+        cloud.lose_request.insert(NETWORK.into(), 1);
+        cloud.ignore_tokens = true;
+    }
+    let state = empty_state();
+    let plan = plan_for(
+        &state,
+        vec![create(0, NETWORK, &[], json!({ "cidr": "10.0.0.0/16" }))],
+    );
+    let started = Instant::now();
+
+    let Run { report, .. } = run_with(
+        &plan,
+        &provider,
+        state,
+        &with_window(Duration::from_secs(2)),
+        MemorySink::default(),
+    )
+    .await;
+
+    assert!(report.succeeded(), "{report:?}");
+    let calls = provider.calls_for(NETWORK);
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].token, calls[1].token);
+    assert_eq!(provider.cloud().resources.len(), 1);
+    // The second create waited for the window after the first was sent.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_duplicate_refusal_after_a_lost_answer_means_look_for_ours_again() {
+    let provider = Arc::new(FakeProvider::with_latency(Duration::from_millis(50)));
+    {
+        let mut cloud = provider.cloud();
+        cloud.lose_answer.insert(NETWORK.into(), 1);
+        cloud.ignore_tokens = true;
+        cloud.refuse_duplicates = true;
+        // Still hidden from the one look a zero window allows: the create is sent again, and
+        // refused because the first one's object exists.
+        cloud.hidden_reads.insert(NETWORK.into(), 1);
+    }
+    let state = empty_state();
+    let plan = plan_for(
+        &state,
+        vec![create(0, NETWORK, &[], json!({ "cidr": "10.0.0.0/16" }))],
+    );
+
+    let Run { report, .. } = run_with(
+        &plan,
+        &provider,
+        state,
+        &with_window(Duration::ZERO),
+        MemorySink::default(),
+    )
+    .await;
+
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(provider.calls_for(NETWORK).len(), 2);
+    assert_eq!(provider.cloud().reads, 2);
+    let ids: Vec<String> = provider.cloud().resources.keys().cloned().collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(report.state.resources[&Address::new(NETWORK)].id, ids[0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_that_gives_up_unsure_keeps_its_intent_and_a_refused_one_does_not() {
+    let provider = Arc::new(FakeProvider::with_latency(Duration::from_millis(50)));
+    let refused = "network.refused[us-east-1]";
+    {
+        let mut cloud = provider.cloud();
+        cloud.lose_request.insert(NETWORK.into(), 100);
+        cloud.fail.insert(
+            refused.into(),
+            ProviderError::Api {
+                code: "InvalidParameterValue".into(),
+                message: "bad cidr".into(),
+            },
+        );
+    }
+    let state = empty_state();
+    let plan = plan_for(
+        &state,
+        vec![
+            create(0, NETWORK, &[], json!({})),
+            create(1, refused, &[], json!({})),
+        ],
+    );
+    let options = ApplyOptions {
+        max_attempts: 3,
+        ..with_window(Duration::from_millis(500))
+    };
+
+    let Run { report, sink, .. } =
+        run_with(&plan, &provider, state, &options, MemorySink::default()).await;
+
+    assert_eq!(report.failed.len(), 2);
+    let unsure = report
+        .failed
+        .iter()
+        .find(|(address, _, _)| address.as_str() == NETWORK)
+        .map(|(_, _, message)| message.clone())
+        .unwrap_or_default();
+    assert!(
+        unsure.starts_with("outcome unknown: connection reset"),
+        "{unsure}"
+    );
+    assert!(unsure.contains("apply again"), "{unsure}");
+    let kept: Vec<&str> = report
+        .state
+        .intents
+        .iter()
+        .map(|intent| intent.address.as_str())
+        .collect();
+    assert_eq!(kept, [NETWORK]);
+    assert_eq!(sink.saved.last(), Some(&report.state));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_create_adopts_what_the_interrupted_run_made() {
+    let provider = Arc::new(FakeProvider::with_latency(Duration::from_millis(10)));
+    insert_owned(&provider, NETWORK, "network-made-by-the-killed-run");
+    provider.cloud().hidden_reads.insert(NETWORK.into(), 2);
+    let mut state = empty_state();
+    let mut step = create(0, NETWORK, &[], json!({ "cidr": "10.0.0.0/16" }));
+    let intent = interrupted(&step, "cairn-killed-run", Duration::from_secs(1));
+    state.intents.push(intent.clone());
+    step.resumes = Some(intent);
+    let plan = plan_for(&state, vec![step]);
+
+    let Run { report, .. } = run_with(
+        &plan,
+        &provider,
+        state,
+        &with_window(Duration::from_secs(30)),
+        MemorySink::default(),
+    )
+    .await;
+
+    assert!(report.succeeded(), "{report:?}");
+    assert!(provider.calls_for(NETWORK).is_empty());
+    assert_eq!(
+        report.state.resources[&Address::new(NETWORK)].id,
+        "network-made-by-the-killed-run"
+    );
+    assert!(report.state.intents.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_create_past_its_window_looks_once_then_sends_the_old_token() {
+    let provider = Arc::new(FakeProvider::with_latency(Duration::from_millis(10)));
+    let mut state = empty_state();
+    let mut step = create(0, NETWORK, &[], json!({ "cidr": "10.0.0.0/16" }));
+    let intent = interrupted(&step, "cairn-killed-run", Duration::from_secs(3600));
+    state.intents.push(intent.clone());
+    step.resumes = Some(intent);
+    let plan = plan_for(&state, vec![step]);
+
+    let Run { report, .. } = run_with(
+        &plan,
+        &provider,
+        state,
+        &with_window(Duration::from_secs(30)),
+        MemorySink::default(),
+    )
+    .await;
+
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(provider.cloud().reads, 1);
+    let calls = provider.calls_for(NETWORK);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].token.as_deref(), Some("cairn-killed-run"));
+    assert!(report.state.intents.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_object_the_state_records_is_never_taken_for_the_one_looked_for() {
+    // A create_before_destroy replacement: the old object carries the same address tag.
+    let provider = Arc::new(FakeProvider::with_latency(Duration::from_millis(10)));
+    insert_owned(&provider, NETWORK, "network-old");
+    provider.cloud().lose_request.insert(NETWORK.into(), 1);
+    let mut state = empty_state();
+    state.resources.insert(
+        Address::new(NETWORK),
+        recorded(NETWORK, "network-old", json!({ "cidr": "10.0.0.0/16" })),
+    );
+    let mut replacement = create(0, NETWORK, &[], json!({ "cidr": "10.1.0.0/16" }));
+    replacement.lifecycle.create_before_destroy = true;
+    let mut old = delete(1, NETWORK, "network-old", &[0]);
+    old.deposed = true;
+    let plan = plan_for(&state, vec![replacement, old]);
+
+    let Run { report, .. } = run(&plan, &provider, state).await;
+
+    assert!(report.succeeded(), "{report:?}");
+    let live = &report.state.resources[&Address::new(NETWORK)];
+    assert_ne!(live.id, "network-old");
+    assert_eq!(live.attributes["cidr"], json!("10.1.0.0/16"));
+    assert_eq!(provider.cloud().resources.len(), 1);
 }

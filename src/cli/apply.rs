@@ -30,6 +30,15 @@ pub struct ApplyArgs {
     #[arg(long = "target", value_name = "ADDRESS")]
     pub target: Vec<String>,
 
+    /// Leave ADDRESS (and what depends on it) out of the apply; repeatable.
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub exclude: Vec<String>,
+
+    /// Replace or destroy resources even in an environment with `protect = true` (never a
+    /// resource with `prevent_destroy`).
+    #[arg(long)]
+    pub force: bool,
+
     /// Record what changed outside cairn into state; change nothing in the cloud.
     #[arg(long)]
     pub refresh_only: bool,
@@ -38,6 +47,11 @@ pub struct ApplyArgs {
     /// recorded in the audit log with who ran it.
     #[arg(long = "allow", value_name = "RULE", value_delimiter = ',')]
     pub allow: Vec<String>,
+
+    /// Print JSON lines instead of text: the plan, each step and rollout step as it happens,
+    /// and a summary (needs `--auto-approve` or a saved plan).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Destroy everything cairn manages in an environment.
@@ -59,6 +73,10 @@ pub struct DestroyArgs {
     #[arg(long = "target", value_name = "ADDRESS")]
     pub target: Vec<String>,
 
+    /// Keep ADDRESS (and what it depends on); repeatable.
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub exclude: Vec<String>,
+
     /// At most N cloud calls in flight.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
@@ -72,6 +90,7 @@ pub fn run_apply(args: ApplyArgs) -> ExitCode {
         plan: args.stack.request(),
         options: options(args.parallelism),
         policy: PolicyGate::Enforce { allow: args.allow },
+        force: args.force,
         ..ApplyRequest::default()
     };
     // `cairn apply PLAN_FILE`: the positional argument names a saved plan, not a directory.
@@ -80,8 +99,34 @@ pub fn run_apply(args: ApplyArgs) -> ExitCode {
         request.plan.dir = PathBuf::from(".");
     }
     request.plan.target = args.target;
+    request.plan.exclude = args.exclude;
     request.plan.refresh_only = args.refresh_only;
+    if args.json {
+        return execute_json(request, args.auto_approve);
+    }
     execute(request, args.auto_approve, "apply")
+}
+
+/// `cairn apply --json`: nobody is asked anything, so the apply must be approved already.
+fn execute_json(mut request: ApplyRequest, auto_approve: bool) -> ExitCode {
+    let approved = auto_approve || request.plan_file.is_some();
+    let mut confirm = |plan: &Plan| -> Result<bool, OpsError> {
+        views::apply_json::plan(plan);
+        if approved {
+            Ok(true)
+        } else {
+            Err(OpsError::NoConfirmation)
+        }
+    };
+    let (stop, stop_requested) = tokio::sync::watch::channel(false);
+    request.options.stop = Some(stop_requested);
+    outcome(
+        block_on_stoppable(
+            ops::apply(&request, &mut confirm, &views::apply_json::JsonProgress),
+            Some(stop),
+        ),
+        views::apply_json::finished,
+    )
 }
 
 pub fn run_destroy(args: DestroyArgs) -> ExitCode {
@@ -93,6 +138,7 @@ pub fn run_destroy(args: DestroyArgs) -> ExitCode {
     };
     request.plan.destroy = true;
     request.plan.target = args.target;
+    request.plan.exclude = args.exclude;
     execute(request, args.auto_approve, "destroy")
 }
 

@@ -4,9 +4,11 @@ mod apply;
 mod backup;
 mod check;
 mod completions;
+mod discover;
 mod dr;
 mod fmt;
 mod graph;
+mod history;
 pub(crate) mod output;
 mod plan;
 mod report;
@@ -48,6 +50,16 @@ pub enum Command {
     State(show::StateArgs),
     /// Record an existing cloud resource in state at a configured address.
     Import(show::ImportArgs),
+    /// List what no stack owns in an environment's regions; write blocks that import it.
+    Discover(discover::DiscoverArgs),
+    /// List an environment's versions (every apply, destroy, rollback, promote, import, state
+    /// edit and DR operation), newest first.
+    History(history::HistoryArgs),
+    /// Apply the configuration an earlier version recorded (by default the one before the
+    /// current one), and record it as a new version.
+    Rollback(history::RollbackArgs),
+    /// Apply to one environment the artifacts another last applied successfully.
+    Promote(history::PromoteArgs),
     /// Remove a lock left behind by a run that died.
     ForceUnlock(show::ForceUnlockArgs),
     /// Check a stack's configuration (every environment) without touching any cloud.
@@ -84,6 +96,10 @@ pub fn main() -> ExitCode {
         Command::Output(args) => show::run_output(args),
         Command::State(args) => show::run_state(args),
         Command::Import(args) => show::run_import(args),
+        Command::Discover(args) => discover::run(args),
+        Command::History(args) => history::run_history(args),
+        Command::Rollback(args) => history::run_rollback(args),
+        Command::Promote(args) => history::run_promote(args),
         Command::ForceUnlock(args) => show::run_force_unlock(args),
         Command::Validate(args) => validate::run(args),
         Command::Check(args) => check::run(args),
@@ -97,13 +113,15 @@ pub fn main() -> ExitCode {
     output::finish(code)
 }
 
-/// Logs go to stderr: warnings by default, debug with `-v`, or as `CAIRN_LOG` says.
+/// Logs go to stderr: warnings by default, debug with `-v`, or as `CAIRN_LOG` says. At debug
+/// level the phases of a command (`ops::phase`) log their time as they close.
 fn init_tracing(verbose: bool) {
     let default = if verbose { "cairn=debug" } else { "cairn=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();

@@ -39,17 +39,28 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "ADDRESS")]
     pub target: Vec<String>,
 
+    /// Leave ADDRESS (and what depends on it) out of the plan; repeatable.
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub exclude: Vec<String>,
+
     /// Plan against the recorded state without reading the cloud.
     #[arg(long)]
     pub no_refresh: bool,
+
+    /// Plan replacements and destroys even in an environment with `protect = true` (never of
+    /// a resource with `prevent_destroy`).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
     let mut request = args.stack.request();
     request.target = args.target.clone();
+    request.exclude = args.exclude.clone();
     request.refresh_only = args.refresh_only;
     request.destroy = args.destroy;
     request.skip_refresh = args.no_refresh;
+    request.force = args.force;
     outcome(block_on(ops::make_plan(&request)), |planned| {
         show(planned, &args)
     })
@@ -65,6 +76,7 @@ fn show(planned: &Planned, args: &PlanArgs) -> ExitCode {
         return super::report::ops(error.into());
     }
     let plan = &planned.file.plan;
+    let _render = ops::phase("render").entered();
     if args.json {
         let code = views::plan::json(plan);
         if code != ExitCode::SUCCESS {

@@ -1,4 +1,4 @@
-//! Reading and editing recorded state: `show`, `output`, `state list|show|rm|migrate`,
+//! Reading and editing recorded state: `show`, `output`, `state list|show|mv|rm|migrate`,
 //! `import`, `force-unlock`.
 
 use super::report::outcome;
@@ -48,6 +48,16 @@ pub enum StateCommand {
     Show {
         /// The resource's address.
         address: String,
+        #[command(flatten)]
+        stack: StackArgs,
+    },
+    /// Record resources at another address, rewriting their ownership tags in place: nothing is
+    /// replaced and ids stay (a one-off `moved` block).
+    Mv {
+        /// The address (or block path) recorded now.
+        from: String,
+        /// The address (or block path) to record it at.
+        to: String,
         #[command(flatten)]
         stack: StackArgs,
     },
@@ -209,6 +219,13 @@ pub fn run_state(args: StateArgs) -> ExitCode {
                     place: "the state".to_string(),
                 }),
             }
+        }
+        StateCommand::Mv { stack, from, to } => {
+            let result = block_on(ops::state_move(&stack.request(), &from, &to));
+            outcome(result, |moves| {
+                view::moved(moves);
+                ExitCode::SUCCESS
+            })
         }
         StateCommand::Migrate(args) => {
             let request = ops::MigrateRequest {

@@ -71,6 +71,10 @@ pub enum SimCommand {
         /// Seed of the fault dice.
         #[arg(long)]
         seed: Option<u64>,
+        /// Milliseconds during which a new object is missing from reads (eventual
+        /// consistency).
+        #[arg(long)]
+        read_lag_ms: Option<u64>,
         /// Remove every stored setting first.
         #[arg(long)]
         clear: bool,
@@ -224,6 +228,7 @@ fn execute(command: SimCommand) -> Result<ExitCode, SimError> {
             throttle_rate,
             error_rate,
             seed,
+            read_lag_ms,
             clear,
             dir,
         } => {
@@ -238,6 +243,7 @@ fn execute(command: SimCommand) -> Result<ExitCode, SimError> {
                 throttle_rate,
                 error_rate,
                 seed,
+                read_lag_ms,
             });
             cloud.set_faults(settings.clone())?;
             view::faults(&settings);

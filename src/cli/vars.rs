@@ -53,7 +53,7 @@ fn from_environment(
     found
 }
 
-fn parse_var(text: &str) -> Result<(String, String), String> {
+pub(super) fn parse_var(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_string(), value.to_string()))

@@ -86,15 +86,7 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
             BTreeMap::new()
         }
     };
-    let bindings = vec![(
-        "var".to_string(),
-        hcl::Value::Object(
-            variables
-                .iter()
-                .map(|(name, value)| (name.clone(), from_model(value)))
-                .collect(),
-        ),
-    )];
+    let bindings = var_bindings(&variables);
 
     let backend = stack_block.and_then(|block| {
         read_backend(&sources, block, &bindings, dir)
@@ -133,6 +125,29 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
         );
     }
 
+    // Promote reads the stack's own variables; an artifact inside a module would be ignored.
+    for module in modules.values() {
+        for variable in module
+            .variables
+            .values()
+            .filter(|variable| variable.artifact)
+        {
+            diagnostics.push(
+                Diagnostic::at(
+                    &sources,
+                    variable.span,
+                    format!(
+                        "module variable `{}` cannot be an `artifact`",
+                        variable.name
+                    ),
+                )
+                .hint(
+                    "mark the stack's own variable as `artifact = true` and pass it to the module",
+                ),
+            );
+        }
+    }
+
     let (Some(stack_block), Some(backend)) = (stack_block, backend) else {
         return Err(diagnostics);
     };
@@ -149,6 +164,85 @@ pub fn load(dir: &Path, options: &LoadOptions) -> Result<Config, Diagnostics> {
         sources,
     };
     diagnostics.into_result(config)
+}
+
+/// `var.*` for evaluating the stack and environment blocks.
+fn var_bindings(variables: &BTreeMap<String, crate::model::Value>) -> super::eval::Bindings {
+    vec![(
+        "var".to_string(),
+        hcl::Value::Object(
+            variables
+                .iter()
+                .map(|(name, value)| (name.clone(), from_model(value)))
+                .collect(),
+        ),
+    )]
+}
+
+/// Where a stack keeps its state, read without the rest of the configuration.
+#[derive(Debug, Clone)]
+pub struct StackLocation {
+    /// The `stack "NAME"` label.
+    pub stack: String,
+    pub backend: super::Backend,
+    pub encryption: Option<super::StateEncryption>,
+    /// The names of the stack's environments.
+    pub environments: Vec<String>,
+}
+
+/// Reads only the `stack` block of the stack in `dir`: for commands that work on what is
+/// recorded (`cairn history`, `rollback`, `promote`) and must find it even when the current
+/// files need variables those commands supply from the history. Variables that have no value
+/// are left unknown; the backend is read with the rest.
+///
+/// # Errors
+/// Unreadable files, syntax errors, no `stack` block, or a backend that needs a variable
+/// without a value (with that variable's diagnostic).
+pub fn locate(dir: &Path, options: &LoadOptions) -> Result<StackLocation, Diagnostics> {
+    let mut sources = Sources::default();
+    let mut diagnostics = Diagnostics::new();
+    let files = read_dir(&mut sources, dir)?;
+    let blocks = parse_all(&sources, &files, &mut diagnostics);
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    let known = check_top_level(
+        &sources,
+        &blocks,
+        &STACK_BLOCKS,
+        "in a stack",
+        &mut Diagnostics::new(),
+    );
+    let root = build_module(&sources, dir, &known, &mut Diagnostics::new());
+    let Some(stack_block) = blocks.iter().find(|block| block.ident == "stack") else {
+        return Err(Diagnostic::error(format!("no `stack` block in `{}`", dir.display())).into());
+    };
+    let (variables, unresolved) = match resolve_root(&mut sources, &root, options) {
+        Ok(values) => (values, Diagnostics::new()),
+        Err(found) => (BTreeMap::new(), found),
+    };
+    let bindings = var_bindings(&variables);
+    let backend = read_backend(&sources, stack_block, &bindings, dir);
+    let encryption = read_encryption(&sources, stack_block, &bindings, dir);
+    match (backend, encryption) {
+        (Ok(backend), Ok(encryption)) => Ok(StackLocation {
+            stack: stack_block.name().to_string(),
+            backend,
+            encryption,
+            environments: blocks
+                .iter()
+                .filter(|block| block.ident == "environment")
+                .map(|block| block.name().to_string())
+                .collect(),
+        }),
+        (backend, encryption) => {
+            let mut diagnostics = unresolved;
+            for found in [backend.err(), encryption.err()].into_iter().flatten() {
+                diagnostics.extend(found);
+            }
+            Err(diagnostics)
+        }
+    }
 }
 
 /// Largest `.hcl` file read: stacks are hand-written text, and a bigger file is far more

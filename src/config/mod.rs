@@ -12,12 +12,16 @@ pub mod environment;
 pub mod eval;
 pub mod format;
 pub mod functions;
+pub mod import;
 mod load;
 pub mod module;
+pub mod moved;
 pub mod policy;
 pub mod references;
 pub mod regions;
+pub mod removed;
 pub mod schema;
+pub mod snapshot;
 pub mod source;
 pub mod syntax;
 pub mod tree;
@@ -27,12 +31,12 @@ pub mod variables;
 
 pub use diagnostics::{Diagnostic, DiagnosticKind, Diagnostics};
 pub use environment::{Backend, Cloud, DrMode, DrSpec, Environment, RegionSpec, StateEncryption};
-pub use load::load;
+pub use load::{StackLocation, load, locate};
 pub use module::{Module, ModuleCall, Output, Variable};
 pub use policy::{Ignore, PolicySpec};
 pub use source::{Sources, Span};
 
-use crate::model::Value;
+use crate::model::{Moved, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -70,4 +74,36 @@ pub struct Config {
     pub modules: BTreeMap<PathBuf, Module>,
     /// Top-level blocks in the stack's own files.
     pub block_count: usize,
+}
+
+/// How deep module calls may nest; loading refuses cycles, so this only bounds a bug.
+const MAX_MODULE_DEPTH: usize = 64;
+
+impl Config {
+    /// Every `moved` block of the stack with stack-wide addresses: the root module's as
+    /// written, then each called module's relative to the call (`firewall.old` in the module
+    /// that `module "web"` calls moves `module.web.firewall.old`), in call order.
+    pub fn moves(&self) -> Vec<Moved> {
+        let mut moves = self.root.moves.clone();
+        self.module_moves(&self.root, "", 0, &mut moves);
+        moves
+    }
+
+    fn module_moves(&self, module: &Module, prefix: &str, depth: usize, moves: &mut Vec<Moved>) {
+        if depth >= MAX_MODULE_DEPTH {
+            return;
+        }
+        for call in &module.calls {
+            let Some(called) = self.modules.get(&call.module_dir) else {
+                continue;
+            };
+            let prefix = format!("{prefix}module.{}.", call.name);
+            moves.extend(called.moves.iter().map(|moved| Moved {
+                from: format!("{prefix}{}", moved.from),
+                to: format!("{prefix}{}", moved.to),
+                source: moved.source.clone(),
+            }));
+            self.module_moves(called, &prefix, depth + 1, moves);
+        }
+    }
 }

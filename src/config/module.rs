@@ -8,7 +8,7 @@ use super::schema::BlockSchema;
 use super::source::{Sources, Span};
 use super::tree::{Attr, BlockDef};
 use super::types::TypeConstraint;
-use crate::model::Value;
+use crate::model::{Moved, Removed, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +19,9 @@ pub struct Variable {
     pub type_constraint: TypeConstraint,
     pub default: Option<Attr>,
     pub sensitive: bool,
+    /// `artifact = true`: the value is a build artifact (an image) that `cairn promote`
+    /// carries from one environment to the next as it was applied there.
+    pub artifact: bool,
     pub description: Option<String>,
     pub validations: Vec<Validation>,
     pub span: Span,
@@ -64,6 +67,13 @@ pub struct Module {
     pub resources: Vec<BlockDef>,
     pub calls: Vec<ModuleCall>,
     pub outputs: BTreeMap<String, Output>,
+    /// `moved` blocks, in file and source order, with addresses relative to the module (see
+    /// [`super::Config::moves`]).
+    pub moves: Vec<Moved>,
+    /// `removed` blocks, in file and source order (the root module's only).
+    pub removed: Vec<Removed>,
+    /// `import` blocks, in file and source order (the root module's only).
+    pub imports: Vec<super::import::ImportBlock>,
     /// `(type, name)` → position in `resources`, so lookups stay fast in large stacks.
     resource_index: BTreeMap<(String, String), usize>,
 }
@@ -97,7 +107,10 @@ pub fn build_module(
     let mut declared: BTreeMap<(String, String), Span> = BTreeMap::new();
     for (_, block) in blocks {
         let key = (block.ident.clone(), block.name().to_string());
-        if !matches!(block.ident.as_str(), "locals" | "stack") {
+        if !matches!(
+            block.ident.as_str(),
+            "locals" | "stack" | "moved" | "removed" | "import"
+        ) {
             if let Some(first) = declared.get(&key) {
                 diagnostics.push(
                     Diagnostic::at(
@@ -162,6 +175,23 @@ pub fn build_module(
                     },
                 );
             }
+            "moved" => {
+                if let Some(moved) = super::moved::read_moved(sources, block, diagnostics) {
+                    module.moves.push(moved);
+                }
+            }
+            "removed" => {
+                if let Some(removed) =
+                    super::removed::read_removed(sources, dir, block, diagnostics)
+                {
+                    module.removed.push(removed);
+                }
+            }
+            "import" => {
+                if let Some(import) = super::import::read_import(sources, block, diagnostics) {
+                    module.imports.push(import);
+                }
+            }
             "stack" | "environment" => {}
             _ => {
                 module.resource_index.insert(
@@ -192,7 +222,9 @@ fn literal(
     }
 }
 
-fn literal_bool(
+/// The literal boolean attribute `name` of `block`, `false` when absent or after reporting
+/// a value that is not one.
+pub(super) fn literal_bool(
     sources: &Sources,
     dir: &Path,
     block: &BlockDef,
@@ -250,11 +282,29 @@ fn read_variable(
             })
         })
         .collect();
+    let sensitive = literal_bool(sources, dir, block, "sensitive", diagnostics);
+    let artifact = literal_bool(sources, dir, block, "artifact", diagnostics);
+    if let (true, true, Some(attr)) = (artifact, sensitive, block.attribute("artifact")) {
+        // A promoted artifact is recorded in the history and shown in plans; a secret is never.
+        diagnostics.push(
+            Diagnostic::at(
+                sources,
+                attr.key_span,
+                format!(
+                    "variable `{}` cannot be both `sensitive` and an `artifact`",
+                    block.name()
+                ),
+            )
+            .expected("an artifact (an image id, a version) that is not a secret")
+            .hint("history records artifact values so that `cairn promote` can carry them; keep secrets out of them"),
+        );
+    }
     Some(Variable {
         name: block.name().to_string(),
         type_constraint,
         default: block.attribute("default").cloned(),
-        sensitive: literal_bool(sources, dir, block, "sensitive", diagnostics),
+        sensitive,
+        artifact,
         description: literal_string(sources, dir, block, "description", diagnostics),
         validations,
         span: block.label_span,

@@ -5,7 +5,7 @@
 //! types are checked later, when expressions are evaluated.
 
 use super::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
-use super::source::Sources;
+use super::source::{Sources, Span};
 use super::tree::BlockDef;
 
 /// One attribute a block accepts.
@@ -122,6 +122,7 @@ pub static VARIABLE: BlockSchema = block(
         optional("type"),
         optional("default"),
         optional("sensitive"),
+        optional("artifact"),
         optional("description"),
     ],
     &[&VALIDATION],
@@ -250,7 +251,13 @@ static ROLLOUT: BlockSchema = block(
     &[
         required("strategy"),
         optional("checkpoints"),
+        optional("bake"),
         optional("min_healthy"),
+        optional("max_surge"),
+        optional("warmup"),
+        optional("keep_old"),
+        optional("abort_on"),
+        optional("timeout"),
     ],
     &[],
 );
@@ -400,8 +407,25 @@ pub static OUTPUT: BlockSchema = block(
     &[],
 );
 
+/// `moved { from = network.main  to = network.core }`: see [`super::moved`].
+pub static MOVED: BlockSchema = block("moved", &[], &[required("from"), required("to")], &[]);
+
+static REMOVED_LIFECYCLE: BlockSchema = block("lifecycle", &[], &[optional("destroy")], &[]);
+
+/// `removed { from = volume.scratch  lifecycle { destroy = false } }`: see [`super::removed`].
+pub static REMOVED: BlockSchema = block("removed", &[], &[required("from")], &[&REMOVED_LIFECYCLE]);
+
+/// `import { to = network.legacy  id = "vpc-..." }`, with an optional `for_each`: see
+/// [`super::import`].
+pub static IMPORT: BlockSchema = block(
+    "import",
+    &[],
+    &[required("to"), required("id"), optional("for_each")],
+    &[],
+);
+
 /// Blocks a stack's own files may hold.
-pub static STACK_BLOCKS: [&BlockSchema; 17] = [
+pub static STACK_BLOCKS: [&BlockSchema; 20] = [
     &STACK,
     &VARIABLE,
     &LOCALS,
@@ -419,10 +443,14 @@ pub static STACK_BLOCKS: [&BlockSchema; 17] = [
     &DNS_RECORD,
     &MODULE,
     &OUTPUT,
+    &MOVED,
+    &REMOVED,
+    &IMPORT,
 ];
 
-/// Blocks a module's files may hold: a module has no stack and no environments of its own.
-pub static MODULE_BLOCKS: [&BlockSchema; 15] = [
+/// Blocks a module's files may hold: a module has no stack and no environments of its own;
+/// its `moved` blocks name addresses relative to the module.
+pub static MODULE_BLOCKS: [&BlockSchema; 16] = [
     &VARIABLE,
     &LOCALS,
     &NETWORK,
@@ -438,6 +466,7 @@ pub static MODULE_BLOCKS: [&BlockSchema; 15] = [
     &DNS_RECORD,
     &MODULE,
     &OUTPUT,
+    &MOVED,
 ];
 
 /// Checks top-level `blocks` against `allowed`, recursively, reporting every mismatch.
@@ -519,24 +548,13 @@ pub fn check_block(
             if names.contains(&attribute.name.as_str()) {
                 continue;
             }
-            let mut diagnostic = Diagnostic::at(
+            diagnostics.push(unknown(
                 sources,
                 attribute.key_span,
-                format!(
-                    "unknown attribute `{}` in `{}`",
-                    attribute.name,
-                    block.display()
-                ),
-            )
-            .expected(if names.is_empty() {
-                "no attributes here".to_string()
-            } else {
-                format!("one of {}", list(&names))
-            });
-            if let Some(hint) = did_you_mean(&attribute.name, names.iter().copied()) {
-                diagnostic = diagnostic.hint(hint);
-            }
-            diagnostics.push(diagnostic);
+                ("attribute", &attribute.name),
+                block,
+                &names,
+            ));
         }
     }
     // A misspelt required attribute is reported once, as the misspelling with its hint.
@@ -579,26 +597,41 @@ pub fn check_block(
                     .iter()
                     .map(|candidate| candidate.ident)
                     .collect();
-                let mut diagnostic = Diagnostic::at(
+                diagnostics.push(unknown(
                     sources,
                     nested.ident_span,
-                    format!(
-                        "unknown block type `{}` in `{}`",
-                        nested.ident,
-                        block.display()
-                    ),
-                )
-                .expected(if names.is_empty() {
-                    "no nested blocks here".to_string()
-                } else {
-                    format!("one of {}", list(&names))
-                });
-                if let Some(hint) = did_you_mean(&nested.ident, names.iter().copied()) {
-                    diagnostic = diagnostic.hint(hint);
-                }
-                diagnostics.push(diagnostic);
+                    ("block type", &nested.ident),
+                    block,
+                    &names,
+                ));
             }
         }
+    }
+}
+
+/// An attribute or nested block the schema does not know: where it is, what the block accepts
+/// instead and the nearest spelling, if one is close.
+fn unknown(
+    sources: &Sources,
+    span: Span,
+    (what, name): (&str, &str),
+    block: &BlockDef,
+    names: &[&str],
+) -> Diagnostic {
+    let expected = match what {
+        "attribute" if names.is_empty() => "no attributes here".to_string(),
+        _ if names.is_empty() => "no nested blocks here".to_string(),
+        _ => format!("one of {}", list(names)),
+    };
+    let diagnostic = Diagnostic::at(
+        sources,
+        span,
+        format!("unknown {what} `{name}` in `{}`", block.display()),
+    )
+    .expected(expected);
+    match did_you_mean(name, names.iter().copied()) {
+        Some(hint) => diagnostic.hint(hint),
+        None => diagnostic,
     }
 }
 

@@ -1,9 +1,11 @@
-//! The audit log: one JSON line per DR operation (backup runs, drills, failovers, failbacks),
-//! kept by the state backend beside the states (`.cairn/audit.jsonl` locally,
-//! `<key>/audit.jsonl` on S3), so a team can show when it last proved its recovery works.
+//! The stack's audit log: one JSON line per state-changing command (apply, destroy, rollback,
+//! promote, import, state edits, backup runs, drills, failovers, failbacks), kept by the state
+//! backend beside the states (`.cairn/audit.jsonl` locally, `<key>/audit.jsonl` on S3), so a
+//! team can show who changed what and when, and when it last proved its recovery works.
 //!
-//! Promise: records only what was done and measured; no attribute values, so no secrets (and
-//! nothing that needs sealing when the state is encrypted).
+//! Promise: records only what was done and measured (who, what, counts, digests, outcome); no
+//! attribute or variable values, so no secrets (and nothing that needs sealing when the state
+//! is encrypted).
 
 use super::DrError;
 use crate::state::{StateBackend, StateError};
@@ -28,6 +30,18 @@ pub struct AuditRecord {
     pub rpo_seconds: Option<i64>,
     /// Whether the drill was left running (`--keep`).
     pub kept: bool,
+    /// `user@host` of whoever ran it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub actor: String,
+    /// The version of the environment's history the command recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// The SHA-256 of the plan applied, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_digest: Option<String>,
+    /// How many resources the plan created, updated, replaced and deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::state::Changes>,
 }
 
 /// Where `log` keeps the audit log, for reports.
@@ -85,6 +99,10 @@ mod tests {
             rto_seconds: Some(1.5),
             rpo_seconds: Some(60),
             kept: false,
+            actor: "ada@host".to_string(),
+            version: Some(3),
+            plan_digest: None,
+            changes: None,
         };
         append_audit(&log, &record)?;
         append_audit(&log, &record)?;

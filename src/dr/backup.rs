@@ -18,7 +18,7 @@ use super::catalog::{self, BackupCopy, RegionListing};
 use super::target;
 use crate::graph::{BackupPolicySpec, Expansion};
 use crate::model::{Address, Attributes, DesiredResource, Kind, Owner};
-use crate::provider::{CreateRequest, Provider, ProviderError};
+use crate::provider::{CreateRequest, Provider, ProviderError, TAG_CREATE_TOKEN};
 use crate::state::StateBackend;
 use crate::state::StateDocument;
 use crate::util::errors::error_chain;
@@ -238,6 +238,10 @@ pub async fn run(
         rto_seconds: None,
         rpo_seconds: None,
         kept: false,
+        actor: crate::state::history::current_actor(),
+        version: None,
+        plan_digest: None,
+        changes: None,
     };
     append_audit(audit_log, &record)?;
     result
@@ -400,7 +404,7 @@ async fn back_up_volume(
 
 /// Creates a snapshot (or copy) and returns it as a catalog entry. The token is derived from
 /// the tags and the run's time, so the same backup asked twice in one run is one snapshot,
-/// and the next window's run makes a new one.
+/// and the next window's run makes a new one; the snapshot carries it as a tag too.
 async fn create(
     provider: &dyn Provider,
     region: &str,
@@ -410,15 +414,21 @@ async fn create(
     what: &str,
 ) -> Result<BackupCopy, DrError> {
     let token_source = format!("{region}|{tags:?}|{}", catalog::rfc3339(&now));
+    let token = format!(
+        "cairn-backup-{:016x}",
+        crate::util::hash::stable_hash(token_source.as_bytes())
+    );
+    // Every window's snapshot of a volume carries the same tags but this one: it is what a
+    // create whose answer was lost is looked for by before it is sent again (AWS's
+    // CreateSnapshot takes no token of its own).
+    let mut tags = tags;
+    tags.insert(TAG_CREATE_TOKEN.to_string(), token.clone());
     let request = CreateRequest {
         kind: Kind::Snapshot,
         region: region.to_string(),
         attributes,
         tags,
-        token: format!(
-            "cairn-backup-{:016x}",
-            crate::util::hash::stable_hash(token_source.as_bytes())
-        ),
+        token,
     };
     let live = provider
         .create(&request)

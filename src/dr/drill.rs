@@ -184,6 +184,10 @@ impl Drill {
             rto_seconds: failure.is_none().then_some(rto_seconds),
             rpo_seconds,
             kept: self.keep,
+            actor: crate::state::history::current_actor(),
+            version: None,
+            plan_digest: None,
+            changes: None,
         };
         append_audit(audit_log, &record)?;
 
@@ -246,6 +250,10 @@ where
         rto_seconds: None,
         rpo_seconds: None,
         kept: false,
+        actor: crate::state::history::current_actor(),
+        version: None,
+        plan_digest: None,
+        changes: None,
     };
     append_audit(audit_log, &record)?;
     Ok(DrillTeardownReport {

@@ -207,6 +207,10 @@ impl Move {
             rto_seconds: converged.is_ok().then_some(rto),
             rpo_seconds,
             kept: true,
+            actor: crate::state::history::current_actor(),
+            version: None,
+            plan_digest: None,
+            changes: None,
         };
         append_audit(audit_log, &record)?;
         let (changes, groups, dns) = converged?;

@@ -39,11 +39,30 @@ impl fmt::Display for ItemKey {
 pub fn block_attributes(block: &BlockDef) -> Vec<&Attr> {
     let mut found: Vec<&Attr> = block.attributes.values().collect();
     for nested in &block.blocks {
-        if nested.ident != "lifecycle" {
-            found.extend(block_attributes(nested));
+        match nested.ident.as_str() {
+            "lifecycle" => {}
+            // A rollout's `abort_on` names alarms that usually watch the group itself: it
+            // orders nothing (the rollout runs once every resource of the apply exists), so
+            // it is checked by `gate_attributes` and never evaluated.
+            "rollout" => found.extend(
+                nested
+                    .attributes
+                    .values()
+                    .filter(|attr| attr.name != "abort_on"),
+            ),
+            _ => found.extend(block_attributes(nested)),
         }
     }
     found
+}
+
+/// Attributes whose references must name declared blocks but order nothing: a rollout's
+/// `abort_on`.
+fn gate_attributes(block: &BlockDef) -> Vec<&Attr> {
+    block
+        .blocks_named("rollout")
+        .filter_map(|rollout| rollout.attribute("abort_on"))
+        .collect()
 }
 
 /// The order to evaluate a module body's items in: every item after what it refers to.
@@ -95,6 +114,15 @@ pub fn evaluation_order(config: &Config, module: &Module) -> Result<Vec<ItemKey>
                     }
                     Ok(None) => {}
                     Err(diagnostic) => diagnostics.push(diagnostic),
+                }
+            }
+        }
+    }
+    for block in &module.resources {
+        for attr in gate_attributes(block) {
+            for traversal in traversals(attr.file, &attr.edit) {
+                if let Err(diagnostic) = check_traversal(config, module, &traversal, false) {
+                    diagnostics.push(diagnostic);
                 }
             }
         }

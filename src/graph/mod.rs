@@ -26,6 +26,7 @@ pub use resources::RESOURCE_TYPES;
 pub use standby::standby;
 
 use crate::config::{Backend, Config, Diagnostics, Environment, LoadOptions};
+pub use crate::model::rollout::{RolloutGate, RolloutSpec, RolloutStrategy};
 use crate::model::{Address, DesiredResource, SourceLocation, Tags, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -124,26 +125,13 @@ impl BackupPolicySpec {
     }
 }
 
-/// How an autoscaling group replaces its instances when its launch template changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RolloutStrategy {
-    /// Replace instances in batches at each checkpoint.
-    Rolling,
-    /// Replace a small share first and check health before going on.
-    Canary,
-    /// Replace everything at once.
-    AllAtOnce,
-}
-
-/// A `rollout { ... }` block of an autoscaling group.
+/// One object an `import` block imports: the desired resource at `address` is the existing
+/// object `id` (in the resource's region).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RolloutSpec {
-    pub strategy: RolloutStrategy,
-    /// Percentages of instances replaced at each step, rising, ending at 100.
-    pub checkpoints: Vec<u32>,
-    /// Percentage of instances that must stay healthy during the rollout.
-    pub min_healthy: u32,
+pub struct ImportSpec {
+    pub address: Address,
+    pub id: String,
+    /// Where the `import` block is.
     pub source: SourceLocation,
 }
 
@@ -159,6 +147,8 @@ pub struct Expansion {
     pub backup_policies: Vec<BackupPolicySpec>,
     /// Rollout settings by autoscaling group address.
     pub rollouts: BTreeMap<Address, RolloutSpec>,
+    /// What the `import` blocks import, evaluated in the primary region.
+    pub imports: Vec<ImportSpec>,
     /// Every resource, with an edge from each resource to each of its dependencies, labelled
     /// with where the dependency was written.
     pub dag: dag::Dag<Address, SourceLocation>,

@@ -53,6 +53,20 @@ impl Address {
                 .strip_prefix(target)
                 .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
     }
+
+    /// The address this one has once `from` is moved to `to` (a `moved` block or `cairn state
+    /// mv`), or `None` when the move does not concern it. `from` and `to` are matched as
+    /// targets are: a block path moves every instance, with its nested blocks, `for_each` keys
+    /// and regions kept (`network.main` → `network.core` moves
+    /// `network.main.subnet.public[us-east-1a]` to `network.core.subnet.public[us-east-1a]`,
+    /// and `module.web` → `module.front` moves the whole module).
+    pub fn moved(&self, from: &str, to: &str) -> Option<Address> {
+        if !self.matches_target(from) {
+            return None;
+        }
+        let rest = self.0.strip_prefix(from)?;
+        Some(Address(format!("{to}{rest}")))
+    }
 }
 
 impl fmt::Display for Address {
@@ -90,5 +104,31 @@ mod tests {
         assert!(address.matches_target("network.main.subnet.public[us-east-1a]"));
         assert!(!address.matches_target("network.mai"));
         assert!(!address.matches_target("network.main.subnet.private"));
+    }
+
+    #[test]
+    fn moves_keep_nested_blocks_keys_and_placements() {
+        let subnet = Address::new("network.main.subnet.public[us-east-1a]");
+        assert_eq!(
+            subnet.moved("network.main", "network.core"),
+            Some(Address::new("network.core.subnet.public[us-east-1a]"))
+        );
+        assert_eq!(
+            Address::new("autoscaling.web[us-east-1]")
+                .moved("autoscaling.web", "module.web.autoscaling.web"),
+            Some(Address::new("module.web.autoscaling.web[us-east-1]"))
+        );
+        assert_eq!(
+            Address::new("module.web.autoscaling.app[us-east-1]")
+                .moved("module.web", "module.front"),
+            Some(Address::new("module.front.autoscaling.app[us-east-1]"))
+        );
+        assert_eq!(
+            Address::new("firewall.web[\"admin\"][us-east-1]")
+                .moved("firewall.web[\"admin\"]", "firewall.web[\"ops\"]"),
+            Some(Address::new("firewall.web[\"ops\"][us-east-1]"))
+        );
+        assert_eq!(subnet.moved("network.mai", "network.core"), None);
+        assert_eq!(subnet.moved("network.other", "network.core"), None);
     }
 }

@@ -12,12 +12,19 @@ mod address;
 pub mod cloud;
 mod kind;
 pub mod limits;
+mod moved;
+mod operation;
 mod reference;
 pub mod regions;
+mod removed;
+pub mod rollout;
 
 pub use address::Address;
 pub use kind::{AttributeChange, Kind};
+pub use moved::{MoveCollision, Moved, name_parts, original_path, resolve as resolve_moves};
+pub use operation::Operation;
 pub use reference::{Reference, contains_reference, is_known, reference, references_in, resolve};
+pub use removed::Removed;
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,6 +4,7 @@
 //! the failover region and go back to the primary.
 
 use super::OpsError;
+use super::history::recorded_dr;
 use super::run::{PlanRequest, Stack};
 use crate::dr::backup::{self, RunOptions};
 use crate::dr::{BackupListing, BackupRunReport, Deployment, Placement, VerifyReport};
@@ -19,12 +20,26 @@ pub struct BackupRequest {
     pub plan: PlanRequest,
 }
 
+/// `backup run`, recorded in the environment's history (failed runs too); see [`take_backups`].
+///
+/// # Errors
+/// As [`take_backups`]; [`OpsError::Record`] when the run cannot be recorded.
+pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsError> {
+    recorded_dr(
+        &request.plan,
+        "backup run",
+        take_backups(request),
+        |report| format!("{} snapshots taken", report.taken()),
+    )
+    .await
+}
+
 /// Runs every backup policy of the environment once: snapshot, copy, prune; audited.
 ///
 /// # Errors
 /// The stack or its state cannot be loaded, the environment has no backup policy, or a cloud
 /// call fails (what was done before the failure stays done; the next run carries on).
-pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsError> {
+async fn take_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsError> {
     let (stack, state, placement, cloud) = open(request).await?;
     let options = RunOptions {
         now: cloud_now(cloud.as_ref()).await?,

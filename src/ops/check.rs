@@ -11,7 +11,7 @@ use crate::config::LoadOptions;
 use crate::dr::Deployment;
 use crate::plan::PolicyFinding;
 use crate::policy::{self, Finding, Report};
-use crate::state::{LockInfo, StateBackend};
+use crate::state::StateBackend;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -62,7 +62,8 @@ impl CheckOutcome {
 /// anything that stops a refresh.
 pub async fn check(request: &CheckRequest) -> Result<CheckOutcome, OpsError> {
     let every = request.environments.is_empty();
-    let mut config = crate::config::load(&request.dir, &request.load)?;
+    let mut config =
+        super::phase("parse").in_scope(|| crate::config::load(&request.dir, &request.load))?;
     let names: Vec<String> = if every {
         config.environments.keys().cloned().collect()
     } else {
@@ -80,15 +81,16 @@ pub async fn check(request: &CheckRequest) -> Result<CheckOutcome, OpsError> {
         // Placed where the state says the environment runs, so a failed-over environment is
         // judged where it is; the state is only read, never locked or written.
         let deployment = Deployment::Recorded;
-        let state = stack.state(&deployment)?;
-        let placement = stack.place(&deployment, &state)?;
+        let state = super::phase("state load").in_scope(|| stack.state(&deployment))?;
+        let placement = super::phase("expand").in_scope(|| stack.place(&deployment, &state))?;
         let report = if request.live {
             let provider = stack.provider().await?;
             let observed =
                 refresh_placed(&stack, &placement, &deployment, &state, provider.as_ref()).await?;
             policy::check_live(&stack.config, &placement.expansion, &observed)?
         } else {
-            policy::check(&stack.config, &placement.expansion)?
+            super::phase("policy")
+                .in_scope(|| policy::check(&stack.config, &placement.expansion))?
         };
         outcome.reports.push(report);
         // The one loaded configuration goes on to the next environment.
@@ -201,7 +203,6 @@ pub fn record_allowed(
     plan: &crate::plan::Plan,
     allowed: &[PolicyFinding],
 ) -> Result<(), OpsError> {
-    let me = LockInfo::for_this_process("apply");
     let mut rules: Vec<&str> = allowed.iter().map(|hold| hold.rule.as_str()).collect();
     rules.sort_unstable();
     rules.dedup();
@@ -213,7 +214,7 @@ pub fn record_allowed(
         region: &site.region,
         outcome: format!("allowed {}", rules.join(", ")),
         kept: false,
-        actor: format!("{}@{}", me.user, me.host),
+        actor: crate::state::history::current_actor(),
         allowed,
     };
     crate::dr::append_audit(site.log.as_ref(), &record).map_err(|source| OpsError::Audit { source })

@@ -8,6 +8,7 @@
 
 use super::OpsError;
 use super::check::PolicyGate;
+use super::history::recorded_dr;
 use super::run::{ApplyOutcome, ApplyRequest, Held, PlanRequest, Stack, apply_held, approve_all};
 use super::session::Session;
 use crate::apply::{ApplyObserver, ApplyOptions};
@@ -35,6 +36,28 @@ pub struct DrillRequest {
     pub apply: ApplyOptions,
 }
 
+/// `dr drill`, recorded in the environment's history (failed runs too); see [`run_drill`].
+///
+/// # Errors
+/// As [`run_drill`]; [`OpsError::Record`] when the run cannot be recorded.
+pub async fn drill(
+    request: &DrillRequest,
+    observer: &dyn ApplyObserver,
+) -> Result<DrillReport, OpsError> {
+    recorded_dr(
+        &request.plan,
+        "dr drill",
+        run_drill(request, observer),
+        |report| {
+            format!(
+                "drill into {}: RTO {:.1}s",
+                report.region, report.rto_seconds
+            )
+        },
+    )
+    .await
+}
+
 /// Runs a drill (see [`crate::dr::drill`]): brings the drill up from the newest backup copies
 /// in the DR region, waits for its groups, tears it down unless `keep`, audits.
 ///
@@ -43,7 +66,7 @@ pub struct DrillRequest {
 /// the DR region (nothing applied then), the apply failed, or the groups did not come up in
 /// time. In the last two cases the drill is torn down first (unless `keep`), and the failure
 /// is audited.
-pub async fn drill(
+async fn run_drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<DrillReport, OpsError> {
@@ -146,6 +169,29 @@ pub async fn drill(
     )
 }
 
+/// `dr drill teardown`, recorded in the environment's history (failed runs too); see
+/// [`run_tear_down_drill`].
+///
+/// # Errors
+/// As [`run_tear_down_drill`]; [`OpsError::Record`] when the run cannot be recorded.
+pub async fn tear_down_drill(
+    request: &DrillRequest,
+    observer: &dyn ApplyObserver,
+) -> Result<DrillTeardownReport, OpsError> {
+    recorded_dr(
+        &request.plan,
+        "dr drill teardown",
+        run_tear_down_drill(request, observer),
+        |report| {
+            format!(
+                "{} resources of the drill in {} destroyed",
+                report.destroyed, report.region
+            )
+        },
+    )
+    .await
+}
+
 /// Tears down a drill left running by `keep`: destroys everything in state `<env>-drill`,
 /// then lists what the drill's ownership tags still find in its regions.
 ///
@@ -157,7 +203,7 @@ pub async fn drill(
 /// # Errors
 /// No DR region or zones, the drill's state cannot be read, or the destroy failed (audited
 /// first).
-pub async fn tear_down_drill(
+async fn run_tear_down_drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<DrillTeardownReport, OpsError> {

@@ -75,6 +75,12 @@ pub enum OpsError {
     /// An address given on the command line is unknown.
     #[error("no resource `{address}` in {place}")]
     UnknownAddress { address: String, place: String },
+    /// `state mv` onto an address state already records.
+    #[error("cannot move `{from}` to `{to}`: `{to}` is already in the state")]
+    #[diagnostic(help(
+        "one object is managed at one address; `cairn state rm {to}` first if the object there should be let go"
+    ))]
+    MoveTargetExists { from: String, to: String },
     /// A command that works on one environment was not told which.
     #[error("no environment given")]
     #[diagnostic(help("pass `-e ENV`; `cairn validate` lists the environments of a stack"))]
@@ -91,6 +97,18 @@ pub enum OpsError {
         "one object is managed at one address; `cairn state rm {address}` first to import it elsewhere"
     ))]
     ImportedElsewhere { id: String, address: String },
+    /// `cairn discover --kind` of a block type it cannot discover.
+    #[error("`cairn discover` cannot list `{kind}` objects")]
+    #[diagnostic(help("it lists {known}"))]
+    NotDiscoverable { kind: String, known: String },
+    /// An `import` block cannot import what it names (the reason is the source).
+    #[error("the `import` block at {location} cannot import: {source}")]
+    #[diagnostic(help("{}", import_hint(source)))]
+    ImportBlock {
+        location: crate::model::SourceLocation,
+        #[source]
+        source: Box<OpsError>,
+    },
     /// `import` of an id the cloud does not have.
     #[error("{kind} `{id}` does not exist in {region}: there is nothing to import")]
     #[diagnostic(help("check the id and that the environment's region is the object's"))]
@@ -114,6 +132,20 @@ pub enum OpsError {
         owner_address: Option<String>,
         address: String,
     },
+    /// `state rm` or `import` of an address an interrupted run left a call unresolved for: the
+    /// cloud may hold an object of it that state does not record yet.
+    #[error(
+        "the {intent}, interrupted at {since}, is not resolved yet; refusing to {command} `{address}`"
+    )]
+    #[diagnostic(help(
+        "run `cairn apply` first (`cairn plan` shows how it resolves the interrupted call), then `cairn {command}` again"
+    ))]
+    PendingIntent {
+        intent: String,
+        since: String,
+        command: String,
+        address: String,
+    },
     /// `import` of an object that takes no tags of its own (a scaling policy carries its
     /// group's ownership) whose owner is not this environment.
     #[error(
@@ -131,6 +163,35 @@ pub enum OpsError {
         #[source]
         source: DrError,
     },
+    /// The stack's files could not be captured for the history, or a recorded version could
+    /// not be written out to load it again.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Snapshot(#[from] crate::config::snapshot::SnapshotError),
+    /// The operation ran, but its version or audit line could not be recorded.
+    #[error("the {operation} ran, but it could not be recorded in the history: {source}")]
+    #[diagnostic(help("`cairn history` misses this {operation}; the state itself is saved"))]
+    Record {
+        operation: String,
+        #[source]
+        source: Box<OpsError>,
+    },
+    /// `cairn rollback` or `cairn promote` asked for a version the history does not have.
+    #[error("{what}")]
+    #[diagnostic(help("{hint}"))]
+    NoVersion { what: String, hint: String },
+    /// A recorded version needs a sensitive variable that the history never stores.
+    #[error(
+        "version {version} of `{environment}` needs the sensitive variable `{name}`, which the history never stores"
+    )]
+    #[diagnostic(help(
+        "pass `--var {name}=VALUE` or set `CAIRN_VAR_{name}`, as a plan of that configuration would need"
+    ))]
+    SensitiveNeeded {
+        version: u64,
+        environment: String,
+        name: String,
+    },
     /// A command that reads recorded state found none.
     #[error("no state for environment `{environment}` yet: nothing has been applied")]
     #[diagnostic(help("run `cairn apply -e {environment}` first"))]
@@ -142,6 +203,15 @@ pub enum OpsError {
     /// The plan file belongs to another environment than the one asked for.
     #[error("the plan file is for environment `{found}`, not `{wanted}`")]
     PlanEnvironment { found: String, wanted: String },
+}
+
+/// The hint of an `import` block's failure: the one its reason carries.
+fn import_hint(source: &OpsError) -> String {
+    use miette::Diagnostic;
+    source
+        .help()
+        .map(|help| help.to_string())
+        .unwrap_or_else(|| "check the block's `id` and `to`".to_string())
 }
 
 impl From<Diagnostics> for OpsError {

@@ -8,6 +8,7 @@
 
 use super::OpsError;
 use super::check::PolicyGate;
+use super::history::recorded_dr;
 use super::run::{ApplyOutcome, ApplyRequest, Held, PlanRequest, apply_held, approve_all};
 use super::session::Session;
 use crate::apply::{ApplyEvent, ApplyObserver, ApplyOptions};
@@ -36,6 +37,23 @@ pub struct MoveRequest {
     pub apply: ApplyOptions,
 }
 
+/// `dr failover`, recorded in the environment's history (failed runs too); see [`run_failover`].
+///
+/// # Errors
+/// As [`run_failover`]; [`OpsError::Record`] when the run cannot be recorded.
+pub async fn failover(
+    request: &MoveRequest,
+    observer: &dyn ApplyObserver,
+) -> Result<MoveReport, OpsError> {
+    recorded_dr(
+        &request.plan,
+        "dr failover",
+        run_failover(request, observer),
+        |report| format!("failed over from {} to {}", report.from, report.region),
+    )
+    .await
+}
+
 /// Moves the environment into its DR region (or `to`): records the move and the snapshot
 /// each data volume is restored from, applies, waits for the groups. A failover already
 /// recorded is resumed. Never calls the primary region.
@@ -44,7 +62,7 @@ pub struct MoveRequest {
 /// No DR region or zones, a data volume without a copy in the DR region, a failover to
 /// another region already recorded, the apply failed, or the groups did not come up in time;
 /// the last two are audited.
-pub async fn failover(
+async fn run_failover(
     request: &MoveRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
@@ -89,6 +107,23 @@ async fn open_move(request: &MoveRequest, operation: &str) -> Result<(Session, H
     Ok((session, held))
 }
 
+/// `dr failback`, recorded in the environment's history (failed runs too); see [`run_failback`].
+///
+/// # Errors
+/// As [`run_failback`]; [`OpsError::Record`] when the run cannot be recorded.
+pub async fn failback(
+    request: &MoveRequest,
+    observer: &dyn ApplyObserver,
+) -> Result<MoveReport, OpsError> {
+    recorded_dr(
+        &request.plan,
+        "dr failback",
+        run_failback(request, observer),
+        |report| format!("failed back from {} to {}", report.from, report.region),
+    )
+    .await
+}
+
 /// Moves a failed-over environment back to its primary region: snapshots the DR region's data
 /// volumes and copies them home, records the primary as active with its data volumes restored
 /// from those copies, applies (the DR region returns to its standby), waits for the groups.
@@ -96,7 +131,7 @@ async fn open_move(request: &MoveRequest, operation: &str) -> Result<(Session, H
 /// # Errors
 /// The environment is not failed over, the primary still does not answer, a backup, copy or
 /// restore failed, or the groups did not come up in time.
-pub async fn failback(
+async fn run_failback(
     request: &MoveRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
@@ -199,7 +234,9 @@ async fn converge(
             },
             plan_file: None,
             options: request.apply.clone(),
-            force: false,
+            // A failover or failback is itself the confirmed move of the environment: what
+            // it replaces or removes in the region it leaves is the point, not a mistake.
+            force: true,
             // A failover or failback restores service; a checklist must not stop it.
             policy: PolicyGate::Off,
         };

@@ -2,7 +2,9 @@
 //!
 //! Promises: both locations are locked for the whole move; the state and its backup are
 //! copied as they are (lineage and serial kept), the stack's audit records the destination
-//! lacks are appended to its log, and the copy is read back and compared before the source is
+//! lacks are appended to its log, the environment's history (its versions and the files they
+//! recorded) is copied and the migration recorded in it as a version, and the copy is read
+//! back and compared before the source is
 //! touched; the source is then marked as migrated (a write that records where the state went),
 //! so any later use of it is refused with that location instead of diverging silently. A
 //! destination that already holds a live state is refused; one holding a copy marked as
@@ -10,9 +12,10 @@
 
 use super::OpsError;
 use super::backend::{StateStore, encryption_settings};
+use super::history::{Ending, Recorder, primary_region};
 use super::run::{PlanRequest, Stack};
 use crate::config::Backend;
-use crate::state::{Migrated, StateError};
+use crate::state::{History, Migrated, StateError};
 
 /// `cairn state migrate -e ENV --to …`.
 #[derive(Debug, Clone)]
@@ -33,6 +36,8 @@ pub struct MigrateReport {
     pub serial: u64,
     pub backup_copied: bool,
     pub audit_records_copied: usize,
+    /// Versions of the environment's history copied.
+    pub versions_copied: usize,
 }
 
 /// Moves the state of the requested environment from the configured backend to `to`.
@@ -87,6 +92,20 @@ pub fn migrate(request: &MigrateRequest) -> Result<MigrateReport, OpsError> {
         }
     }
 
+    let recorder = Recorder::start_edit("state migrate", state.serial);
+    let versions_copied = History::new(source.as_ref(), &name).copy_to(target.as_ref())?;
+    let summary = format!(
+        "migrated from {} to {}",
+        source.location(),
+        target.location()
+    );
+    recorder.finish(
+        target.as_ref(),
+        &stack.config.stack,
+        &name,
+        Ending::succeeded(summary, Some(state.serial), primary_region(&stack)),
+    )?;
+
     let mut marked = state.clone();
     marked.migrated = Some(Migrated {
         to: target.location(),
@@ -105,5 +124,6 @@ pub fn migrate(request: &MigrateRequest) -> Result<MigrateReport, OpsError> {
         serial: state.serial,
         backup_copied: backup.is_some(),
         audit_records_copied,
+        versions_copied,
     })
 }

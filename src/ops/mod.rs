@@ -1,5 +1,5 @@
 //! Operations: each user-facing verb (plan, apply, destroy, import, state edits, backups,
-//! drills, failover, failback, DR status) as one engine function that wires the pipeline
+//! drills, failover, failback, DR status, history, rollback, promote) as one engine function that wires the pipeline
 //! stages together and returns data for a view.
 //!
 //! This is where config, graph, state, provider, plan, apply and dr meet; the CLI builds an
@@ -15,11 +15,14 @@
 mod backend;
 mod backup;
 mod check;
+mod discover;
 mod drill;
 mod error;
 mod failover;
+mod history;
 mod migrate;
 mod provider;
+mod rollback;
 mod run;
 mod session;
 mod state_ops;
@@ -28,15 +31,19 @@ mod status;
 pub use backend::{StateStore, encryption_settings};
 pub use backup::{BackupRequest, list_backups, run_backups, verify_backups};
 pub use check::{CheckOutcome, CheckRequest, PolicyGate, check, check_allow};
+pub use discover::{DISCOVERABLE, DiscoverRequest, Discovered, configuration, discover};
 pub use drill::{DrillRequest, drill, tear_down_drill};
 pub use error::OpsError;
 pub use failover::{MoveRequest, failback, failover};
+pub use history::{HistoryReport, history};
 pub use migrate::{MigrateReport, MigrateRequest, migrate};
 pub use provider::{open_provider, settings_for};
+pub use rollback::{PromoteRequest, Released, RollbackRequest, promote, rollback};
 pub use run::{
-    ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan,
+    ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan, phase,
 };
 pub use state_ops::{
-    ImportRequest, Imported, Removal, force_unlock, import, read_state, state_remove,
+    ImportRequest, Imported, Move, Removal, force_unlock, import, read_state, state_move,
+    state_remove,
 };
 pub use status::dr_status;

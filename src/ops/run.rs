@@ -10,6 +10,7 @@
 use super::OpsError;
 use super::backend::{StateStore, encryption_settings};
 use super::check::{self, AuditSite, PolicyGate};
+use super::history::{Ending, Recorder};
 use super::provider::{open_provider, settings_for};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
 use crate::config::{Config, Diagnostic, Environment, LoadOptions};
@@ -22,6 +23,7 @@ use crate::state::{StateBackend, StateDocument, StateLock, StateOutput};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// What to plan.
 #[derive(Debug, Clone, Default)]
@@ -31,10 +33,15 @@ pub struct PlanRequest {
     pub load: LoadOptions,
     /// `--target` addresses.
     pub target: Vec<String>,
+    /// `--exclude` addresses.
+    pub exclude: Vec<String>,
     pub refresh_only: bool,
     pub destroy: bool,
     /// `false` plans against state alone, without reading the cloud.
     pub skip_refresh: bool,
+    /// Plan replacements and destroys in an environment with `protect = true` instead of
+    /// refusing them (`--force`).
+    pub force: bool,
     /// The environment itself, placed where its state says it runs; or a separate instance of
     /// it redeployed into another region (a drill), with its own state file
     /// (`<env>-<instance>.json`) and ownership tags (`cairn:env = <env>-<instance>`), so the
@@ -257,16 +264,28 @@ pub struct Planned {
 /// # Errors
 /// Configuration, state, refresh or planning errors.
 pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
-    let stack = Stack::open(request)?;
-    let state = stack.state(&request.deployment)?;
-    let placement = stack.place(&request.deployment, &state)?;
+    // Each phase is a span: `CAIRN_LOG=cairn=debug` prints how long each took (issue 14).
+    let stack = phase("parse").in_scope(|| Stack::open(request))?;
+    let state = phase("state load").in_scope(|| stack.state(&request.deployment))?;
+    let placement = phase("expand").in_scope(|| stack.place(&request.deployment, &state))?;
     let policy = if judged(request) {
-        Some(crate::policy::check(&stack.config, &placement.expansion)?)
+        Some(
+            phase("policy")
+                .in_scope(|| crate::policy::check(&stack.config, &placement.expansion))?,
+        )
     } else {
         None
     };
-    let provider = stack.provider().await?;
-    let mut plan = plan_placed(&stack, &placement, &state, request, provider.as_ref()).await?;
+    let provider = stack.provider().instrument(phase("provider")).await?;
+    let mut plan = plan_placed(
+        &stack,
+        &placement,
+        &state,
+        request,
+        provider.as_ref(),
+        request.force,
+    )
+    .await?;
     if let Some(report) = &policy {
         plan.policy = check::plan_findings(report);
     }
@@ -275,6 +294,12 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
         state,
         policy,
     })
+}
+
+/// The span of one phase of a command, whose time `CAIRN_LOG=cairn=debug` prints when it
+/// closes.
+pub fn phase(name: &'static str) -> tracing::Span {
+    tracing::debug_span!("phase", name)
 }
 
 /// Whether the policy judges what `request` plans. A refresh-only plan changes nothing in the
@@ -298,23 +323,40 @@ pub(super) async fn refresh_placed(
     let mut scopes = plan::refresh_scopes(&placement.expansion.resources, state);
     scopes.retain(|(region, _)| !placement.parked_regions.contains(region));
     let owner = stack.owner(deployment);
-    Ok(plan::refresh(provider, &owner, &scopes, state).await?)
+    Ok(plan::refresh(provider, &owner, &scopes, state)
+        .instrument(phase("refresh"))
+        .await?)
 }
 
-/// Refreshes what `state` and `placement` cover (parked regions left out) and plans.
+/// Refreshes what `state` and `placement` cover (parked regions left out) and plans; with
+/// `force`, a protected environment's resources may be replaced or destroyed.
 async fn plan_placed(
     stack: &Stack,
     placement: &Placement,
     state: &StateDocument,
     request: &PlanRequest,
     provider: &dyn Provider,
+    force: bool,
 ) -> Result<Plan, OpsError> {
     let desired = &placement.expansion.resources;
-    let observed = if request.skip_refresh {
+    let mut observed = if request.skip_refresh {
         Observed::not_refreshed()
     } else {
         refresh_placed(stack, placement, &request.deployment, state, provider).await?
     };
+    // What `import` blocks import is read by id even without a refresh: without it, the
+    // plan would create what exists. A destroy, a refresh-only plan or a drill (a copy of
+    // the environment, which must not take its objects) imports nothing.
+    if !request.destroy && !request.refresh_only && request.deployment.instance().is_none() {
+        observed.imports = super::state_ops::read_imports(
+            provider,
+            &stack.owner(&request.deployment),
+            state,
+            desired,
+            &placement.expansion.imports,
+        )
+        .await?;
+    }
     // A destroyed environment has no outputs left to record.
     let outputs: BTreeMap<String, StateOutput> = placement
         .expansion
@@ -331,11 +373,32 @@ async fn plan_placed(
         .collect();
     let options = PlanOptions {
         target: request.target.clone(),
+        exclude: request.exclude.clone(),
         refresh_only: request.refresh_only,
         destroy: request.destroy,
         parked_regions: placement.parked_regions.clone(),
+        // A destroy deletes what state records wherever it is recorded: nothing to move.
+        moves: if request.destroy {
+            Vec::new()
+        } else {
+            stack.config.moves()
+        },
+        // Forgetting holds in a destroy too: what a `removed` block lets go of stays alive.
+        removed: stack.config.root.removed.clone(),
+        // A destroy of a protected environment is refused (or forced) before planning; a
+        // drill is a copy of the environment, not the protected environment itself.
+        protected_environment: (stack.environment.protect
+            && !force
+            && !request.destroy
+            && request.deployment.instance().is_none())
+        .then(|| stack.environment.name.clone()),
     };
-    Ok(plan::plan(desired, &outputs, state, &observed, &options)?)
+    let mut planned =
+        phase("diff").in_scope(|| plan::plan(desired, &outputs, state, &observed, &options))?;
+    if !request.destroy {
+        plan::plan_rollouts(&mut planned, &placement.expansion.rollouts, state);
+    }
+    Ok(planned)
 }
 
 /// What to apply: a fresh plan of `plan`, or the saved plan in `plan_file`.
@@ -344,7 +407,8 @@ pub struct ApplyRequest {
     pub plan: PlanRequest,
     pub plan_file: Option<PathBuf>,
     pub options: ApplyOptions,
-    /// Destroy even a protected environment.
+    /// Destroy even a protected environment (and replace or destroy its resources, as
+    /// `plan.force`).
     pub force: bool,
     /// Whether policy errors hold the apply back.
     pub policy: PolicyGate,
@@ -380,19 +444,77 @@ pub async fn apply(
         return apply_saved(file, request, confirm, observer).await;
     }
     let stack = Stack::open(&request.plan)?;
+    let recorded = apply_recorded(&stack, request, confirm, observer, operation(request)).await?;
+    Ok(recorded.outcome)
+}
+
+/// An apply with the version it recorded in the environment's history.
+pub struct Recorded {
+    pub outcome: ApplyOutcome,
+    /// `None` when nothing was executed (no changes, declined, held back by policy).
+    pub version: Option<crate::state::Version>,
+}
+
+/// Applies `stack` as [`apply`] does and records the run as `label` (`apply`, `destroy`,
+/// `rollback to 3`, `promote from staging`) in the environment's history and audit log, with
+/// the stack's files and variable values unless it is a destroy. Runs that fail after the
+/// lock is taken are recorded too; runs that execute nothing are not.
+///
+/// # Errors
+/// As [`apply`]; the failure is recorded first. [`OpsError::Record`] when the run could not
+/// be recorded.
+pub(super) async fn apply_recorded(
+    stack: &Stack,
+    request: &ApplyRequest,
+    confirm: Confirm<'_>,
+    observer: &dyn ApplyObserver,
+    label: &str,
+) -> Result<Recorded, OpsError> {
     let deployment = &request.plan.deployment;
     if request.plan.destroy && stack.environment.protect && !request.force {
         return Err(OpsError::Protected {
             environment: stack.environment.name.clone(),
         });
     }
+    // What a destroy applies is the absence of the configuration: nothing to apply again.
+    let snapshot = if request.plan.destroy {
+        None
+    } else {
+        Some(crate::config::snapshot::capture(
+            &stack.config,
+            &request.plan.load,
+            &super::history::not_recorded,
+        )?)
+    };
     let held = stack.hold(deployment, operation(request))?;
-    let placement = stack.place(deployment, &held.state)?;
-    let provider = stack.provider().await?;
-    apply_held(
-        &stack, held, &placement, request, provider, confirm, observer,
-    )
-    .await
+    let recorder = Recorder::start(label, snapshot);
+    let result = async {
+        let placement = stack.place(deployment, &held.state)?;
+        let provider = stack.provider().await?;
+        apply_placed(
+            stack, &held, &placement, request, provider, confirm, observer,
+        )
+        .await
+    }
+    .await;
+    let region = super::history::primary_region(stack);
+    let ending = match &result {
+        Ok(outcome) => Ending::of_apply(outcome, region),
+        Err(error) => Some(Ending::failed(error, region)),
+    };
+    let version = match ending {
+        Some(ending) => Some(recorder.finish(
+            held.backend.as_ref(),
+            &stack.config.stack,
+            &held.state.environment,
+            ending,
+        )?),
+        None => None,
+    };
+    Ok(Recorded {
+        outcome: result?,
+        version,
+    })
 }
 
 /// Approves every plan, for operations confirmed before they started (a drill, a failover):
@@ -427,12 +549,29 @@ pub(super) async fn apply_held(
     confirm: Confirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<ApplyOutcome, OpsError> {
+    apply_placed(
+        stack, &held, placement, request, provider, confirm, observer,
+    )
+    .await
+}
+
+/// As [`apply_held`], leaving the lock to the caller (which records the run under it).
+async fn apply_placed(
+    stack: &Stack,
+    held: &Held,
+    placement: &Placement,
+    request: &ApplyRequest,
+    provider: Arc<dyn Provider>,
+    confirm: Confirm<'_>,
+    observer: &dyn ApplyObserver,
+) -> Result<ApplyOutcome, OpsError> {
     let mut plan = plan_placed(
         stack,
         placement,
         &held.state,
         &request.plan,
         provider.as_ref(),
+        request.force || request.plan.force,
     )
     .await?;
     if request.policy != PolicyGate::Off && judged(&request.plan) {
@@ -497,13 +636,32 @@ async fn apply_saved(
             location: backend.location(),
         }));
     }
-    let provider = open_provider(&cloud, &plan.environment).await?;
     let held = Held {
         backend,
         state,
         _lock: lock,
     };
-    execute(plan, provider, held, &site, request, confirm, observer).await
+    // A saved plan carries no configuration: its version records none, and a rollback to it
+    // says so.
+    let recorder = Recorder::start(operation(request), None);
+    let result = async {
+        let provider = open_provider(&cloud, &plan.environment).await?;
+        execute(plan, provider, &held, &site, request, confirm, observer).await
+    }
+    .await;
+    let ending = match &result {
+        Ok(outcome) => Ending::of_apply(outcome, site.region.clone()),
+        Err(error) => Some(Ending::failed(error, site.region.clone())),
+    };
+    if let Some(ending) = ending {
+        recorder.finish(
+            held.backend.as_ref(),
+            &held.state.stack,
+            &held.state.environment,
+            ending,
+        )?;
+    }
+    result
 }
 
 /// Asks `confirm` and runs `plan`, saving state through the held backend, unless policy
@@ -512,7 +670,7 @@ async fn apply_saved(
 async fn execute(
     plan: Plan,
     provider: Arc<dyn Provider>,
-    held: Held,
+    held: &Held,
     site: &AuditSite,
     request: &ApplyRequest,
     confirm: Confirm<'_>,
@@ -548,7 +706,15 @@ async fn execute(
     let mut options = request.options.clone();
     options.operation = operation(request).to_string();
     let mut sink = BackendSink(held.backend.as_ref());
-    let report = apply::execute(&plan, provider, held.state, &mut sink, &options, observer).await;
+    let report = apply::execute(
+        &plan,
+        provider,
+        held.state.clone(),
+        &mut sink,
+        &options,
+        observer,
+    )
+    .await;
     Ok(ApplyOutcome {
         plan,
         report: Some(report),

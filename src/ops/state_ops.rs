@@ -1,15 +1,22 @@
-//! Operations on the state itself: read it, import a resource into it, remove entries from
-//! it, and break a lock left behind.
+//! Operations on the state itself: read it, import a resource into it, move or remove entries
+//! in it, and break a lock left behind.
 //!
 //! Promise: what state records and what the cloud's ownership tags say agree after every
 //! one of them: an imported object carries this environment's tags, a removed one none.
+//! Neither touches an address an interrupted run left a call unresolved for (apply first). An
+//! import, move or removal is recorded in the environment's history and the audit log, failed
+//! ones too.
 
 use super::OpsError;
-use super::run::{PlanRequest, Stack};
-use crate::model::{Owner, TAG_ADDRESS, Tags};
-use crate::provider::{Provider, ProviderError, Retrying};
+use super::history::{Recorder, record_edit};
+use super::run::{Held, PlanRequest, Stack};
+use crate::apply::{MoveTag, Release, release, retag};
+use crate::graph::ImportSpec;
+use crate::model::{Address, DesiredResource, Kind, Owner, TAG_ADDRESS};
+use crate::provider::{LiveResource, Provider, ProviderError, Retrying};
 use crate::state::{StateDocument, StateResource};
 use crate::util::errors::error_chain;
+use std::collections::BTreeMap;
 
 /// The environment's recorded state (`None` before the first apply).
 ///
@@ -55,8 +62,20 @@ pub struct Imported {
 /// an object another owner manages, or a state that cannot be written.
 pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
     let stack = Stack::open(&request.stack)?;
+    let mut held = stack.hold(&request.stack.deployment, "import")?;
+    let recorder = Recorder::start_edit("import", held.state.serial);
+    let result = import_held(&stack, &mut held, request).await;
+    record_edit(&stack, &held, recorder, &result)?;
+    result
+}
+
+/// The import of `request` into the held state.
+async fn import_held(
+    stack: &Stack,
+    held: &mut Held,
+    request: &ImportRequest,
+) -> Result<Imported, OpsError> {
     let deployment = &request.stack.deployment;
-    let mut held = stack.hold(deployment, "import")?;
     // Where the environment runs decides which addresses it has (failed over, they are in
     // the failover region).
     let placement = stack.place(deployment, &held.state)?;
@@ -69,6 +88,7 @@ pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
             address: request.address.clone(),
             place: "the configuration".to_string(),
         })?;
+    refuse_pending(&held.state, "import", desired.address.as_str())?;
     if held.state.resources.contains_key(&desired.address) {
         return Err(OpsError::AlreadyManaged {
             address: request.address.clone(),
@@ -86,37 +106,9 @@ pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
     }
     let provider = Retrying::wrap(stack.provider().await?);
     let (region, kind, id) = (&desired.region, desired.kind, request.id.as_str());
-    let live = provider
-        .import(region, kind, id)
-        .await
-        .map_err(|source| match source {
-            ProviderError::NotFound { kind, region, id } => {
-                OpsError::ImportNotFound { kind, region, id }
-            }
-            source => OpsError::Cloud {
-                action: format!("read {kind} `{id}` in {region}"),
-                source,
-            },
-        })?;
+    let live = read_object(provider.as_ref(), region, kind, id).await?;
     let owner = stack.owner(deployment);
-    let previous = Owner::of(&live.tags).filter(|previous| *previous != owner);
-    if !kind.takes_tags() && Owner::of(&live.tags).as_ref() != Some(&owner) {
-        return Err(OpsError::ImportUntaggable {
-            kind,
-            id: request.id.clone(),
-        });
-    }
-    if let Some(previous) = &previous
-        && !request.take_over
-    {
-        return Err(OpsError::OwnedElsewhere {
-            kind,
-            id: request.id.clone(),
-            owner: previous.clone(),
-            owner_address: live.tags.get(TAG_ADDRESS).cloned(),
-            address: request.address.clone(),
-        });
-    }
+    let previous = check_importable(&live, &owner, &desired.address, request.take_over)?;
     let live = provider
         .set_ownership(region, kind, id, &owner.tags_for(&desired.address))
         .await
@@ -150,6 +142,145 @@ pub async fn import(request: &ImportRequest) -> Result<Imported, OpsError> {
         resource,
         taken_from: previous,
     })
+}
+
+/// Refuses `command` on `target` (an address or a block path) while an interrupted run's call
+/// on an address it names is unresolved: an interrupted create may have made an object only
+/// the next apply adopts, an interrupted delete or update may have half happened. Releasing
+/// or importing around it would leave an object two records (or none) account for.
+fn refuse_pending(state: &StateDocument, command: &str, target: &str) -> Result<(), OpsError> {
+    match state
+        .intents
+        .iter()
+        .find(|intent| intent.address.matches_target(target))
+    {
+        Some(intent) => Err(OpsError::PendingIntent {
+            intent: intent.describe(),
+            since: intent.since.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            command: command.to_string(),
+            address: intent.address.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The object `id` of `kind` in `region`, owned or not, to import.
+///
+/// # Errors
+/// [`OpsError::ImportNotFound`] when the cloud does not have it; the cloud's errors.
+async fn read_object(
+    provider: &dyn Provider,
+    region: &str,
+    kind: Kind,
+    id: &str,
+) -> Result<LiveResource, OpsError> {
+    provider
+        .import(region, kind, id)
+        .await
+        .map_err(|source| match source {
+            ProviderError::NotFound { kind, region, id } => {
+                OpsError::ImportNotFound { kind, region, id }
+            }
+            source => OpsError::Cloud {
+                action: format!("read {kind} `{id}` in {region}"),
+                source,
+            },
+        })
+}
+
+/// Whether `live` may be imported at `address` for `owner`: the other owner it is taken over
+/// from (`take_over`), or none.
+///
+/// # Errors
+/// A kind without tags of its own whose group this environment does not own, or an object
+/// another stack or environment owns (without `take_over`).
+fn check_importable(
+    live: &LiveResource,
+    owner: &Owner,
+    address: &Address,
+    take_over: bool,
+) -> Result<Option<Owner>, OpsError> {
+    let (kind, id) = (live.kind, &live.id);
+    let previous = Owner::of(&live.tags).filter(|previous| previous != owner);
+    if !kind.takes_tags() && Owner::of(&live.tags).as_ref() != Some(owner) {
+        return Err(OpsError::ImportUntaggable {
+            kind,
+            id: id.clone(),
+        });
+    }
+    if let Some(previous) = &previous
+        && !take_over
+    {
+        return Err(OpsError::OwnedElsewhere {
+            kind,
+            id: id.clone(),
+            owner: previous.clone(),
+            owner_address: live.tags.get(TAG_ADDRESS).cloned(),
+            address: address.to_string(),
+        });
+    }
+    Ok(previous)
+}
+
+/// Reads the objects `imports` (the `import` blocks of the expansion) name, for each address
+/// `state` does not record yet (a block left after its import ran does nothing), checked as
+/// `cairn import` checks: the object exists, no other stack or environment owns it, and
+/// neither state nor its tags put it at another address of this environment.
+///
+/// # Errors
+/// [`OpsError::ImportBlock`] naming the block, around the reason.
+pub(super) async fn read_imports(
+    provider: &dyn Provider,
+    owner: &Owner,
+    state: &StateDocument,
+    desired: &BTreeMap<Address, DesiredResource>,
+    imports: &[ImportSpec],
+) -> Result<BTreeMap<Address, LiveResource>, OpsError> {
+    let mut found: BTreeMap<Address, LiveResource> = BTreeMap::new();
+    for spec in imports {
+        let Some(resource) = desired.get(&spec.address) else {
+            continue;
+        };
+        if state.resources.contains_key(&spec.address) {
+            continue;
+        }
+        let in_block = |source: OpsError| OpsError::ImportBlock {
+            location: spec.source.clone(),
+            source: Box::new(source),
+        };
+        let (region, kind, id) = (&resource.region, resource.kind, spec.id.as_str());
+        let elsewhere = state
+            .resources
+            .values()
+            .map(|recorded| (&recorded.address, recorded.kind, recorded.id.as_str()))
+            .chain(
+                found
+                    .iter()
+                    .map(|(address, live)| (address, live.kind, live.id.as_str())),
+            )
+            .find(|(_, recorded_kind, recorded_id)| *recorded_kind == kind && *recorded_id == id);
+        if let Some((address, _, _)) = elsewhere {
+            return Err(in_block(OpsError::ImportedElsewhere {
+                id: id.to_string(),
+                address: address.to_string(),
+            }));
+        }
+        let live = read_object(provider, region, kind, id)
+            .await
+            .map_err(in_block)?;
+        check_importable(&live, owner, &spec.address, false).map_err(in_block)?;
+        if let Some(tagged) = live.tags.get(TAG_ADDRESS)
+            && owner.owns(&live.tags)
+            && tagged != spec.address.as_str()
+        {
+            return Err(in_block(OpsError::ImportedElsewhere {
+                id: id.to_string(),
+                address: tagged.clone(),
+            }));
+        }
+        found.insert(spec.address.clone(), live);
+    }
+    Ok(found)
 }
 
 /// What `cairn state rm` did, resource by resource.
@@ -186,6 +317,22 @@ pub async fn state_remove(
 ) -> Result<Removal, OpsError> {
     let stack = Stack::open(request)?;
     let mut held = stack.hold(&request.deployment, "state rm")?;
+    let recorder = Recorder::start_edit("state rm", held.state.serial);
+    let result = remove_held(&stack, &mut held, request, addresses).await;
+    record_edit(&stack, &held, recorder, &result)?;
+    result
+}
+
+/// The removal of `addresses` from the held state.
+async fn remove_held(
+    stack: &Stack,
+    held: &mut Held,
+    request: &PlanRequest,
+    addresses: &[String],
+) -> Result<Removal, OpsError> {
+    for wanted in addresses {
+        refuse_pending(&held.state, "state rm", wanted)?;
+    }
     let mut matching: Vec<StateResource> = Vec::new();
     for wanted in addresses {
         let found: Vec<&StateResource> = held
@@ -219,7 +366,8 @@ pub async fn state_remove(
             removal.kept.push((resource, reason));
             continue;
         }
-        match release(provider.as_ref(), &owner, &resource).await {
+        let (region, kind, id) = (&resource.region, resource.kind, resource.id.as_str());
+        match release(provider.as_ref(), &owner, region, kind, id).await {
             Ok(Release::Done) => removal.released.push(resource),
             Ok(Release::Gone) => removal.gone.push(resource),
             Ok(Release::NotOwned(owner)) => removal.not_owned.push((resource, owner)),
@@ -248,34 +396,109 @@ pub async fn state_remove(
     Ok(removal)
 }
 
-/// What releasing one object found.
-enum Release {
-    Done,
-    Gone,
-    NotOwned(Option<Owner>),
+/// One resource `cairn state mv` moved.
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub from: Address,
+    pub to: Address,
+    pub id: String,
+    /// What became of the object's `cairn:address` tag.
+    pub tag: MoveTag,
 }
 
-/// Removes `owner`'s ownership tags from the object `resource` records, unless they are not
-/// there: an object another environment took over keeps that environment's tags.
-async fn release(
-    provider: &dyn Provider,
-    owner: &Owner,
-    resource: &StateResource,
-) -> Result<Release, ProviderError> {
-    let (region, kind, id) = (&resource.region, resource.kind, resource.id.as_str());
-    let live = match provider.import(region, kind, id).await {
-        Ok(live) => live,
-        Err(ProviderError::NotFound { .. }) => return Ok(Release::Gone),
-        Err(error) => return Err(error),
-    };
-    let found = Owner::of(&live.tags);
-    if found.as_ref() != Some(owner) {
-        return Ok(Release::NotOwned(found));
+/// Moves the resources matching `from` (an exact address or a block path, as `--target`) to
+/// the same addresses under `to`, rewriting each object's `cairn:address` tag in place first:
+/// no object is replaced, and its id stays. The tags are rewritten before the state is
+/// written, so a run killed in between leaves objects the next refresh adopts at their new
+/// address, never ones it would delete.
+///
+/// # Errors
+/// `from` matches nothing in state, an interrupted run's call on it is unresolved, a new
+/// address is already recorded, a tag rewrite fails (the state is then left as it was), or
+/// the state cannot be written.
+pub async fn state_move(
+    request: &PlanRequest,
+    from: &str,
+    to: &str,
+) -> Result<Vec<Move>, OpsError> {
+    let stack = Stack::open(request)?;
+    let mut held = stack.hold(&request.deployment, "state mv")?;
+    let recorder = Recorder::start_edit("state mv", held.state.serial);
+    let result = move_held(&stack, &mut held, request, (from, to)).await;
+    record_edit(&stack, &held, recorder, &result)?;
+    result
+}
+
+/// The move of what `from` matches to `to` in the held state.
+async fn move_held(
+    stack: &Stack,
+    held: &mut Held,
+    request: &PlanRequest,
+    (from, to): (&str, &str),
+) -> Result<Vec<Move>, OpsError> {
+    refuse_pending(&held.state, "state mv", from)?;
+    let renames: Vec<(Address, Address)> = held
+        .state
+        .resources
+        .keys()
+        .filter_map(|address| Some((address.clone(), address.moved(from, to)?)))
+        .collect();
+    if renames.is_empty() {
+        return Err(OpsError::UnknownAddress {
+            address: from.to_string(),
+            place: "the state".to_string(),
+        });
     }
-    match provider.set_ownership(region, kind, id, &Tags::new()).await {
-        Ok(_) => Ok(Release::Done),
-        Err(ProviderError::NotFound { .. }) => Ok(Release::Gone),
-        Err(error) => Err(error),
+    for (old, new) in &renames {
+        if held.state.resources.contains_key(new)
+            && !renames.iter().any(|(moving, _)| moving == new)
+        {
+            return Err(OpsError::MoveTargetExists {
+                from: old.to_string(),
+                to: new.to_string(),
+            });
+        }
+    }
+    let provider = Retrying::wrap(stack.provider().await?);
+    let owner = stack.owner(&request.deployment);
+    let mut moves = Vec::new();
+    let mut failure = None;
+    for (old, new) in &renames {
+        let Some(resource) = held.state.resources.get(old) else {
+            continue;
+        };
+        match retag(provider.as_ref(), &owner, resource, new).await {
+            Ok(tag) => moves.push(Move {
+                from: old.clone(),
+                to: new.clone(),
+                id: resource.id.clone(),
+                tag,
+            }),
+            Err(source) => {
+                failure = Some(OpsError::Cloud {
+                    action: format!(
+                        "rewrite the address tag of {} `{}` in {}",
+                        resource.kind, resource.id, resource.region
+                    ),
+                    source,
+                });
+                break;
+            }
+        }
+    }
+    // What was retagged is recorded at its new address even when a later rewrite failed:
+    // state then agrees with the tags, and running the move again finishes the rest.
+    let done: Vec<(Address, Address)> = moves
+        .iter()
+        .map(|moved| (moved.from.clone(), moved.to.clone()))
+        .collect();
+    held.state.rename_all(&done);
+    if !done.is_empty() {
+        held.write("state mv", &format!("moved {from} to {to}"))?;
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(moves),
     }
 }
 

@@ -7,14 +7,19 @@
 //! order ([`super::order`]).
 
 use super::decide::{Decisions, decide};
+use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
-use super::reconcile::{Reconciled, reconcile};
+use super::reconcile::{Reconciled, adopt, reconcile};
 use super::refresh::Observed;
 use super::scope::Scope;
 use super::{
-    Change, ChangeAction, Operation, PLAN_FORMAT_VERSION, Plan, PlanError, ProtectedResource, Step,
+    Change, ChangeAction, Forget, Move, Operation, PLAN_FORMAT_VERSION, Plan, PlanError,
+    ProtectedResource, Step,
 };
-use crate::model::{Address, Attributes, DesiredResource, Owner, Tags, Value};
+use crate::model::{
+    Address, Attributes, DesiredResource, Kind, Moved, Owner, Removed, TAG_ADDRESS, Tags, Value,
+    resolve_moves,
+};
 use crate::state::{StateDocument, StateOutput, StateResource};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +29,9 @@ pub struct PlanOptions {
     /// `--target`: plan only these addresses (see [`Address::matches_target`]) and what they
     /// depend on; with `destroy`, these and what depends on them.
     pub target: Vec<String>,
+    /// `--exclude`: leave these addresses out of the plan, with what depends on them (with
+    /// `destroy`, what they depend on).
+    pub exclude: Vec<String>,
     /// `--refresh-only`: report drift and adoptions, plan no cloud change.
     pub refresh_only: bool,
     /// `destroy`: delete everything the state (and the refresh) knows.
@@ -31,6 +39,14 @@ pub struct PlanOptions {
     /// Regions left out entirely (a failed-over environment's primary): what state records
     /// there is neither read, changed nor deleted, and stays in state as it is.
     pub parked_regions: BTreeSet<String>,
+    /// The configuration's `moved` blocks, in source order.
+    pub moves: Vec<Moved>,
+    /// The configuration's `removed` blocks.
+    pub removed: Vec<Removed>,
+    /// The environment's name when it has `protect = true` and the plan may not replace or
+    /// destroy any of its resources (no `--force`, not a destroy, which `--force` guards
+    /// itself).
+    pub protected_environment: Option<String>,
 }
 
 /// Plans the changes that make the cloud match `desired`.
@@ -40,9 +56,11 @@ pub struct PlanOptions {
 /// [`super::refresh`] saw (or [`Observed::not_refreshed`]).
 ///
 /// # Errors
-/// [`PlanError::PreventDestroy`] when the plan would destroy a protected resource,
+/// [`PlanError::PreventDestroy`] when the plan would replace or destroy a resource with
+/// `prevent_destroy`, [`PlanError::ProtectedEnvironment`] when it would replace or destroy
+/// any resource of an environment protected with `protect = true`,
 /// [`PlanError::DependencyCycle`] / [`PlanError::StepCycle`] when nothing can be ordered, and
-/// [`PlanError::TargetMatchesNothing`] for a `--target` that names nothing.
+/// [`PlanError::TargetMatchesNothing`] for a `--target` or `--exclude` that names nothing.
 pub fn plan(
     desired: &BTreeMap<Address, DesiredResource>,
     outputs: &BTreeMap<String, StateOutput>,
@@ -50,6 +68,25 @@ pub fn plan(
     observed: &Observed,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
+    // Step 0: moves. What `moved` blocks move is recorded, and found by its tags, at its new
+    // address before anything else looks at an address, so the rest of the plan compares the
+    // object with its new block and never sees a destroy and a create.
+    let (mut moved_state, mut moved_observed, moves) =
+        apply_moves(state, observed, &options.moves)?;
+    // Then what `removed` blocks forget leaves state and the refresh's view, so nothing
+    // after this plans to delete or adopt it; their addresses are the moved ones.
+    let forgets = forget_removed(
+        desired,
+        &mut moved_state,
+        &mut moved_observed,
+        &options.removed,
+    )?;
+    // Then what `import` blocks import is recorded at its address, as the apply will
+    // record it, so the rest of the plan compares it with its block: differences are
+    // updates, and nothing is created for it.
+    let imports = import_objects(desired, &mut moved_state, &mut moved_observed);
+    let (state, observed) = (&moved_state, &moved_observed);
+
     // Step 1: the scope. `--target` and parked regions decide which addresses may be read as
     // gone, changed or deleted, so they come before anything is compared.
     let scope = Scope::new(desired, state, observed, options)?;
@@ -67,12 +104,19 @@ pub fn plan(
         steps: Vec::new(),
         drift: reconciled.drift.clone(),
         adopted: reconciled.adopted.clone(),
+        moves,
+        forgets,
+        imports,
         outputs: outputs.clone(),
         refresh_calls: observed.calls.clone(),
         refresh_only: options.refresh_only,
+        interrupted: Vec::new(),
         policy: Vec::new(),
+        rollouts: Vec::new(),
     };
     if options.refresh_only {
+        plan.interrupted =
+            interrupted::resolve(state, &scope, observed, &reconciled.adopted, &mut [], true);
         return Ok(plan);
     }
 
@@ -97,9 +141,9 @@ pub fn plan(
         .filter(|object| scope.contains(&object.address) && !in_scope.contains_key(&object.address))
         .collect();
 
-    // Step 4: refuse the plan if it destroys a protected resource, before building anything
-    // that would suggest otherwise.
-    refuse_protected(desired, &in_scope, &decisions, &deletes)?;
+    // Step 4: refuse the plan if it replaces or destroys a protected resource, before
+    // building anything that would suggest otherwise.
+    refuse_protected(desired, &in_scope, &decisions, &deletes, options)?;
 
     // Step 5: the changes users read and the steps apply runs, address by address.
     let (changes, specs) = changes_and_steps(&in_scope, &decisions, &reconciled, &deletes);
@@ -129,44 +173,262 @@ pub fn plan(
         },
     )?;
     plan.changes = changes;
+
+    // Step 7: what the plan does about the calls an interrupted run left unresolved, once the
+    // steps exist that carry some of them on.
+    plan.interrupted = interrupted::resolve(
+        state,
+        &scope,
+        observed,
+        &reconciled.adopted,
+        &mut plan.steps,
+        false,
+    );
     Ok(plan)
 }
 
-/// Refuses replacements and deletes of resources with `prevent_destroy`.
+/// `state` and `observed` as they are once `moves` ran, and the moves planned, one per object.
+///
+/// # Errors
+/// [`PlanError::MoveTargetExists`] for a move onto an address state records for another object.
+fn apply_moves(
+    state: &StateDocument,
+    observed: &Observed,
+    moves: &[Moved],
+) -> Result<(StateDocument, Observed, Vec<Move>), PlanError> {
+    let renames = resolve_moves(moves, state.resources.keys()).map_err(|collision| {
+        PlanError::MoveTargetExists {
+            from: collision.from,
+            to: collision.to,
+            location: collision.source,
+        }
+    })?;
+    let planned: Vec<Move> = renames
+        .iter()
+        .filter_map(|(from, to)| {
+            let recorded = state.resources.get(from)?;
+            Some(Move {
+                from: from.clone(),
+                to: to.clone(),
+                kind: recorded.kind,
+                region: recorded.region.clone(),
+                id: recorded.id.clone(),
+            })
+        })
+        .collect();
+    let pairs: Vec<(Address, Address)> = renames.into_iter().collect();
+    let mut state = state.clone();
+    state.rename_all(&pairs);
+    // The refresh found the objects by their old address tags (the new ones, after a run that
+    // died between rewriting the tags and saving state): either way they are the moved ones.
+    let mut observed = observed.clone();
+    for (from, to) in &pairs {
+        if let Some(objects) = observed.resources.remove(from) {
+            // Their address tags as the apply leaves them, so the rewrite is not drift.
+            let objects = objects.into_iter().map(|mut object| {
+                if let Some(tag) = object.tags.get_mut(TAG_ADDRESS) {
+                    *tag = to.to_string();
+                }
+                object
+            });
+            observed
+                .resources
+                .entry(to.clone())
+                .or_default()
+                .extend(objects);
+        }
+    }
+    // An object is its id: one found under another address tag than the one state records it
+    // at is that record (a cloud that reports a rewritten tag late, as moto's launch templates
+    // do, or a tag changed by hand), never an orphan to adopt and delete.
+    // Ids are unique per region and kind only: a group's id is its name, which a DR copy in
+    // another region shares.
+    let recorded_at: BTreeMap<(&str, Kind, &str), &Address> = state
+        .resources
+        .values()
+        .map(|resource| {
+            let key = (
+                resource.region.as_str(),
+                resource.kind,
+                resource.id.as_str(),
+            );
+            (key, &resource.address)
+        })
+        .collect();
+    let mut misplaced = Vec::new();
+    for (address, objects) in &mut observed.resources {
+        objects.retain(|object| {
+            let key = (object.region.as_str(), object.kind, object.id.as_str());
+            match recorded_at.get(&key) {
+                Some(recorded) if *recorded != address => {
+                    misplaced.push(((*recorded).clone(), object.clone()));
+                    false
+                }
+                _ => true,
+            }
+        });
+    }
+    observed.resources.retain(|_, objects| !objects.is_empty());
+    for (address, mut object) in misplaced {
+        if let Some(tag) = object.tags.get_mut(TAG_ADDRESS) {
+            *tag = address.to_string();
+        }
+        observed.resources.entry(address).or_default().push(object);
+    }
+    Ok((state, observed, planned))
+}
+
+/// Takes what `removed` blocks with `destroy = false` cover out of `state` and `observed`, and
+/// returns it as the objects to forget. A `removed` block with `destroy = true` needs nothing
+/// here: its addresses are no longer desired, so the plan deletes them as it would anyway.
+///
+/// # Errors
+/// [`PlanError::RemovedStillDeclared`] for a `removed` block whose address is still desired:
+/// the configuration cannot both manage and let go of one object.
+fn forget_removed(
+    desired: &BTreeMap<Address, DesiredResource>,
+    state: &mut StateDocument,
+    observed: &mut Observed,
+    removed: &[Removed],
+) -> Result<Vec<Forget>, PlanError> {
+    for block in removed {
+        // The shortest address covered names the block itself rather than a nested one.
+        if let Some(address) = desired
+            .keys()
+            .filter(|address| block.covers(address))
+            .min_by_key(|address| address.as_str().len())
+        {
+            return Err(PlanError::RemovedStillDeclared {
+                from: block.from.clone(),
+                address: address.clone(),
+                location: block.source.clone(),
+            });
+        }
+    }
+    // Objects found by their tags at a removed address that state does not record (the
+    // trace of an interrupted run) are let go as well, or every later plan would adopt them.
+    let forgotten: BTreeSet<Address> = state
+        .resources
+        .keys()
+        .chain(observed.resources.keys())
+        .filter(|address| {
+            removed
+                .iter()
+                .any(|block| !block.destroy && block.covers(address))
+        })
+        .cloned()
+        .collect();
+    let mut forgets = Vec::new();
+    for address in forgotten {
+        let recorded = state.resources.remove(&address);
+        let live = observed.resources.remove(&address).unwrap_or_default();
+        if let Some(object) = &recorded {
+            forgets.push(Forget {
+                address: address.clone(),
+                kind: object.kind,
+                region: object.region.clone(),
+                id: object.id.clone(),
+            });
+        }
+        for object in live {
+            if recorded
+                .as_ref()
+                .is_none_or(|recorded| recorded.id != object.id)
+            {
+                forgets.push(Forget {
+                    address: address.clone(),
+                    kind: object.kind,
+                    region: object.region,
+                    id: object.id,
+                });
+            }
+        }
+    }
+    Ok(forgets)
+}
+
+/// Records in `state`, and in what `observed` found at their addresses, the objects the
+/// refresh read for `import` blocks whose addresses state does not record yet (a block left
+/// after its import ran does nothing), with the ownership tags the apply gives them; returns
+/// them as recorded.
+fn import_objects(
+    desired: &BTreeMap<Address, DesiredResource>,
+    state: &mut StateDocument,
+    observed: &mut Observed,
+) -> Vec<StateResource> {
+    let owner = Owner {
+        stack: state.stack.clone(),
+        env: state.environment.clone(),
+    };
+    let mut imports = Vec::new();
+    for (address, mut live) in std::mem::take(&mut observed.imports) {
+        if state.resources.contains_key(&address) {
+            continue;
+        }
+        live.tags.extend(owner.tags_for(&address));
+        let object = adopt(&address, &live, desired.get(&address));
+        state.resources.insert(address.clone(), object.clone());
+        observed.resources.insert(address, vec![live]);
+        imports.push(object);
+    }
+    imports
+}
+
+/// Refuses replacements and deletes of resources with `prevent_destroy`, and of any resource
+/// of an environment with `protect = true`; each is named with why it would go (the
+/// attributes forcing the replacement, or a block no longer configured).
 fn refuse_protected(
     desired: &BTreeMap<Address, DesiredResource>,
     in_scope: &BTreeMap<&Address, &DesiredResource>,
     decisions: &Decisions,
     deletes: &[&StateResource],
+    options: &PlanOptions,
 ) -> Result<(), PlanError> {
-    let mut protected = Vec::new();
+    // Every resource the plan would replace or destroy, with whether its block forbids it.
+    let mut endangered: Vec<(ProtectedResource, bool)> = Vec::new();
     for (address, decision) in &decisions.by_address {
-        if decision.action == Some(ChangeAction::Replace)
-            && in_scope[address].lifecycle.prevent_destroy
-        {
-            protected.push(ProtectedResource {
+        if decision.action == Some(ChangeAction::Replace) {
+            let resource = in_scope[address];
+            let protected = ProtectedResource {
                 address: address.clone(),
-                source: in_scope[address].source.clone(),
-            });
+                source: resource.source.clone(),
+                replace_because: decision.replace_because.clone(),
+            };
+            endangered.push((protected, resource.lifecycle.prevent_destroy));
         }
     }
     for object in deletes {
-        if object.lifecycle.prevent_destroy {
-            protected.push(ProtectedResource {
-                address: object.address.clone(),
-                source: desired
-                    .get(&object.address)
-                    .and_then(|resource| resource.source.clone()),
-            });
-        }
+        let protected = ProtectedResource {
+            address: object.address.clone(),
+            source: desired
+                .get(&object.address)
+                .and_then(|resource| resource.source.clone()),
+            replace_because: Vec::new(),
+        };
+        endangered.push((protected, object.lifecycle.prevent_destroy));
     }
-    if protected.is_empty() {
-        return Ok(());
+    endangered.sort_by(|left, right| left.0.address.cmp(&right.0.address));
+    // `prevent_destroy` first: no flag overrides it, so it is the error worth reading.
+    let prevented: Vec<ProtectedResource> = endangered
+        .iter()
+        .filter(|(_, prevent_destroy)| *prevent_destroy)
+        .map(|(protected, _)| protected.clone())
+        .collect();
+    if !prevented.is_empty() {
+        return Err(PlanError::PreventDestroy {
+            resources: prevented,
+        });
     }
-    protected.sort_by(|left, right| left.address.cmp(&right.address));
-    Err(PlanError::PreventDestroy {
-        resources: protected,
-    })
+    match &options.protected_environment {
+        Some(environment) if !endangered.is_empty() => Err(PlanError::ProtectedEnvironment {
+            environment: environment.clone(),
+            resources: endangered
+                .into_iter()
+                .map(|(protected, _)| protected)
+                .collect(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The changes and the unordered steps of the plan, by address: the decided create, update or
@@ -228,6 +490,7 @@ fn changes_and_steps(
                     dependencies: resource.depends_on.clone(),
                     lifecycle: resource.lifecycle.clone(),
                     sensitive: decision.sensitive.clone(),
+                    resumes: None,
                 },
                 role,
             };
@@ -269,7 +532,9 @@ fn changes_and_steps(
             .filter(|(object, _)| &object.address == address)
         {
             changes.push(delete_change(object));
-            specs.push(delete_spec(object, *role, true));
+            // An interrupted delete may be of the address's recorded object, which its
+            // completion removes from state like any delete of the current object.
+            specs.push(delete_spec(object, *role, *role != Role::FinishDelete));
         }
     }
     (changes, specs)
@@ -317,6 +582,7 @@ fn delete_spec(object: &StateResource, role: Role, deposed: bool) -> StepSpec {
             dependencies: object.dependencies.clone(),
             lifecycle: object.lifecycle.clone(),
             sensitive: object.sensitive.clone(),
+            resumes: None,
         },
         role,
     }

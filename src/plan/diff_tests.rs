@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::model::{Kind, Lifecycle, SourceLocation, is_known, reference};
-use crate::plan::{DriftKind, refresh_scopes};
+use crate::plan::{DriftKind, Resolution, refresh_scopes};
 use crate::provider::LiveResource;
+use crate::state::Intent;
 use serde_json::json;
 
 const REGION: &str = "us-east-1";
@@ -793,7 +794,9 @@ fn prevent_destroy_refuses_a_replacement_naming_the_source() {
     network.lifecycle.prevent_destroy = true;
     let message = fixture.plan().unwrap_err().to_string();
     assert!(
-        message.contains(&format!("`{NETWORK}` (defined at main.hcl:3:1)")),
+        message.contains(&format!(
+            "replace `{NETWORK}` (defined at main.hcl:3:1; `cidr` forces replacement)"
+        )),
         "{message}"
     );
 
@@ -821,6 +824,48 @@ fn prevent_destroy_refuses_destroy() {
     assert!(
         matches!(fixture.plan(), Err(PlanError::PreventDestroy { resources }) if resources.len() == 1)
     );
+}
+
+#[test]
+fn a_protected_environment_refuses_replacements_and_destroys_naming_why() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    fixture.options.protected_environment = Some("production".to_string());
+    let network = fixture.desired.get_mut(&Address::new(NETWORK)).unwrap();
+    network
+        .attributes
+        .insert("cidr".into(), json!("10.9.0.0/16"));
+    let error = fixture.plan().unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(&error, PlanError::ProtectedEnvironment { environment, .. } if environment == "production"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "replace `{NETWORK}` (defined at main.hcl:3:1; `cidr` forces replacement)"
+        )),
+        "{message}"
+    );
+
+    // A block gone from the configuration would destroy its object: refused too.
+    fixture.desired.remove(&Address::new(SUBNET));
+    let network = fixture.desired.get_mut(&Address::new(NETWORK)).unwrap();
+    network
+        .attributes
+        .insert("cidr".into(), json!("10.0.0.0/16"));
+    let message = fixture.plan().unwrap_err().to_string();
+    assert!(
+        message.contains(&format!(
+            "destroy `{SUBNET}` (recorded in state; its block is no longer in the configuration)"
+        )),
+        "{message}"
+    );
+
+    // Updates in place stay allowed, and `--force` lets the destroy through.
+    fixture.options.protected_environment = None;
+    assert_eq!(fixture.plan().unwrap().summary().delete, 1);
 }
 
 #[test]
@@ -859,6 +904,37 @@ fn target_plans_only_the_target_and_its_dependencies() {
         fixture.plan(),
         Err(PlanError::TargetMatchesNothing { .. })
     ));
+}
+
+#[test]
+fn exclude_leaves_out_the_address_and_what_depends_on_it() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    fixture.want(
+        "volume.data[us-east-1a]",
+        Kind::Volume,
+        json!({"zone": "us-east-1a", "size_gb": 10}),
+        &[],
+    );
+    fixture.options.exclude = vec!["network.main".to_string()];
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        step_names(&plan),
+        vec!["create volume.data[us-east-1a]".to_string()]
+    );
+
+    // With a destroy, what an excluded address depends on stays too.
+    record_network_and_subnet(&mut fixture);
+    fixture.options.destroy = true;
+    fixture.options.exclude = vec!["network.main.subnet.public".to_string()];
+    assert!(fixture.plan().unwrap().steps.is_empty());
+
+    fixture.options.exclude = vec!["network.mian".to_string()];
+    let error = fixture.plan().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "--exclude `network.mian` matches no resource"
+    );
 }
 
 #[test]
@@ -1100,4 +1176,145 @@ fn parked_regions_are_neither_changed_nor_deleted_nor_treated_as_gone() {
     fixture.live = live;
     fixture.options.parked_regions.clear();
     assert_eq!(fixture.plan().unwrap().summary().delete, 2);
+}
+
+fn intent(operation: Operation, address: &str, kind: Kind, id: Option<&str>) -> Intent {
+    Intent {
+        operation,
+        address: Address::new(address),
+        kind,
+        region: REGION.to_string(),
+        id: id.map(str::to_string),
+        token: format!("cairn-{operation}-{address}"),
+        since: chrono::Utc::now(),
+    }
+}
+
+fn resolutions(plan: &Plan) -> Vec<(String, Resolution)> {
+    plan.interrupted
+        .iter()
+        .map(|entry| (entry.intent.address.to_string(), entry.resolution))
+        .collect()
+}
+
+/// Issue 18: a create a dead run sent, whose object the refresh did not see, is created by a
+/// step that carries the intent on (its token, and a look before sending); one whose object
+/// the refresh found is adopted.
+#[test]
+fn an_interrupted_create_is_looked_for_first_or_adopted_when_seen() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    fixture.state.intents = vec![
+        intent(Operation::Create, NETWORK, Kind::Network, None),
+        intent(Operation::Create, SUBNET, Kind::Subnet, None),
+    ];
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        resolutions(&plan),
+        vec![
+            (NETWORK.to_string(), Resolution::LookFirst),
+            (SUBNET.to_string(), Resolution::LookFirst),
+        ]
+    );
+    let create = step(&plan, &format!("create {NETWORK}"));
+    assert_eq!(
+        create.resumes.as_ref().map(|intent| intent.token.as_str()),
+        Some(format!("cairn-create-{NETWORK}").as_str())
+    );
+    assert!(plan.has_changes());
+
+    // The killed run's network did get made: the refresh finds it by its tags.
+    fixture.live_object(
+        NETWORK,
+        Kind::Network,
+        "vpc-1",
+        json!({"cidr": "10.0.0.0/16"}),
+    );
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        resolutions(&plan)[0],
+        (NETWORK.to_string(), Resolution::Found)
+    );
+    assert_eq!(
+        step_names(&plan),
+        vec![format!("create {SUBNET}")],
+        "the network is adopted, not created"
+    );
+    assert!(plan.steps[0].resumes.is_some());
+}
+
+/// Issue 18: an interrupted delete is finished, not forgotten; a delete that took effect is
+/// done; an interrupted update is planned from the object as read again.
+#[test]
+fn an_interrupted_delete_is_finished_and_an_interrupted_update_reread() {
+    let mut fixture = Fixture::new();
+    network_and_subnet(&mut fixture);
+    record_network_and_subnet(&mut fixture);
+    let subnet_id = fixture.state.resources[&Address::new(SUBNET)].id.clone();
+    fixture.state.intents = vec![
+        intent(Operation::Delete, SUBNET, Kind::Subnet, Some(&subnet_id)),
+        intent(Operation::Update, NETWORK, Kind::Network, Some("vpc-1")),
+    ];
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        resolutions(&plan),
+        vec![
+            (SUBNET.to_string(), Resolution::FinishDelete),
+            (NETWORK.to_string(), Resolution::Reread),
+        ]
+    );
+    // The subnet is still wanted: deleted again, then created anew.
+    let delete = step(&plan, &format!("delete {SUBNET}"));
+    assert!(delete.resumes.is_some());
+    assert!(waits_for(
+        &plan,
+        &format!("create {SUBNET}"),
+        &format!("delete {SUBNET}")
+    ));
+
+    // The delete had gone through: nothing is sent for it.
+    fixture.live.retain(|live| live.id != subnet_id);
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        resolutions(&plan)[0],
+        (SUBNET.to_string(), Resolution::Gone)
+    );
+    assert!(!step_names(&plan).contains(&format!("delete {SUBNET}")));
+}
+
+/// Regression (issue 17, found by `tests/dr_sim.rs`): objects were matched to state by id
+/// alone, so a DR copy's group, whose id is the same name in another region, was taken for
+/// the primary's and the failback created the primary's group twice.
+#[test]
+fn objects_with_one_id_in_two_regions_stay_at_their_own_addresses() {
+    let mut fixture = Fixture::new();
+    let primary = "volume.data[us-east-1]";
+    let copy = "volume.data[us-west-2]";
+    fixture.want(primary, Kind::Volume, json!({"size_gb": 10}), &[]);
+    fixture.want(copy, Kind::Volume, json!({"size_gb": 10}), &[]);
+    fixture.desired.get_mut(&Address::new(copy)).unwrap().region = "us-west-2".to_string();
+    fixture.record(
+        primary,
+        Kind::Volume,
+        "shared-name",
+        json!({"size_gb": 10}),
+        &[],
+    );
+    fixture.record(
+        copy,
+        Kind::Volume,
+        "shared-name",
+        json!({"size_gb": 10}),
+        &[],
+    );
+    fixture
+        .state
+        .resources
+        .get_mut(&Address::new(copy))
+        .unwrap()
+        .region = "us-west-2".to_string();
+    fixture.live[1].region = "us-west-2".to_string();
+    let plan = fixture.plan().unwrap();
+    assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+    assert!(plan.adopted.is_empty(), "{:?}", plan.adopted);
 }

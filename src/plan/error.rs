@@ -18,15 +18,54 @@ pub enum PlanError {
         source: ProviderError,
     },
 
-    /// The plan would destroy resources protected by `lifecycle.prevent_destroy`.
+    /// The plan would replace or destroy resources protected by `lifecycle.prevent_destroy`.
     #[error(
-        "the plan would destroy {}, protected by `lifecycle {{ prevent_destroy = true }}`",
+        "the plan would replace or destroy resources protected by `lifecycle {{ prevent_destroy = true }}`:{}",
         ProtectedList(.resources)
     )]
     #[diagnostic(help(
-        "remove `prevent_destroy` from the block first if destroying is really intended; `cairn state rm ADDRESS` stops managing a resource and leaves it in the cloud"
+        "remove `prevent_destroy` from the block first if destroying is really intended; a `moved` block keeps a renamed block's object; `cairn state rm ADDRESS` stops managing a resource and leaves it in the cloud"
     ))]
     PreventDestroy { resources: Vec<ProtectedResource> },
+
+    /// The plan would replace or destroy resources of an environment with `protect = true`.
+    #[error(
+        "environment `{environment}` is protected (`protect = true`), but the plan would replace or destroy:{}",
+        ProtectedList(.resources)
+    )]
+    #[diagnostic(help(
+        "a `moved` block keeps the object of a renamed block; `removed {{ from = ADDRESS  lifecycle {{ destroy = false }} }}` stops managing one and leaves it in the cloud; run again with `--force` if replacing or destroying is really intended"
+    ))]
+    ProtectedEnvironment {
+        environment: String,
+        resources: Vec<ProtectedResource>,
+    },
+
+    /// A `moved` block leads onto an address state records for another object.
+    #[error(
+        "the `moved` block at {location} moves `{from}` to `{to}`, but `{to}` is already managed"
+    )]
+    #[diagnostic(help(
+        "one object is managed at one address: `cairn state rm {to}` releases the object there, or point the `moved` block elsewhere"
+    ))]
+    MoveTargetExists {
+        from: Address,
+        to: Address,
+        location: SourceLocation,
+    },
+
+    /// A `removed` block names an address the configuration still declares.
+    #[error(
+        "the `removed` block at {location} removes `{from}`, but the configuration still declares `{address}`"
+    )]
+    #[diagnostic(help(
+        "delete the block `{from}` from the configuration, or the `removed` block if it should stay managed"
+    ))]
+    RemovedStillDeclared {
+        from: String,
+        address: Address,
+        location: SourceLocation,
+    },
 
     /// The desired resources depend on each other in a circle.
     #[error("dependency cycle between {}", AddressList(.addresses))]
@@ -40,10 +79,11 @@ pub enum PlanError {
     ))]
     StepCycle { steps: Vec<String> },
 
-    /// A `--target` names nothing in the configuration, the state or the cloud.
-    #[error("target `{target}` matches no resource")]
-    #[diagnostic(help("targets look like `network.main` or `network.main[us-east-1]`"))]
-    TargetMatchesNothing { target: String },
+    /// A `--target` or `--exclude` names nothing in the configuration, the state or the
+    /// cloud.
+    #[error("{flag} `{target}` matches no resource")]
+    #[diagnostic(help("addresses look like `network.main` or `network.main[us-east-1]`"))]
+    TargetMatchesNothing { flag: &'static str, target: String },
 
     /// A plan file could not be read or written.
     #[error("could not {action} plan file `{path}`: {source}")]
@@ -146,30 +186,46 @@ pub enum PlanError {
     },
 }
 
-/// A protected resource a plan would destroy, and where it was defined.
+/// A protected resource a plan would replace or destroy, where it was defined and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtectedResource {
     pub address: Address,
     /// `None` when the block is gone from the configuration (only state remembers it).
     pub source: Option<SourceLocation>,
+    /// The attributes whose change forces a replacement; empty for a destroy.
+    pub replace_because: Vec<String>,
 }
 
+/// One line each: `replace `a` (defined at main.hcl:3:1; `cidr` forces replacement)`,
+/// `destroy `b` (...)`.
 struct ProtectedList<'a>(&'a [ProtectedResource]);
 
 impl fmt::Display for ProtectedList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, resource) in self.0.iter().enumerate() {
-            if index > 0 {
-                f.write_str(", ")?;
-            }
+        for resource in self.0 {
+            f.write_str("\n  ")?;
+            let verb = if resource.replace_because.is_empty() {
+                "destroy"
+            } else {
+                "replace"
+            };
+            write!(f, "{verb} `{}` (", resource.address)?;
             match &resource.source {
-                Some(source) => write!(f, "`{}` (defined at {source})", resource.address)?,
-                None => write!(
-                    f,
-                    "`{}` (recorded in state; its block is no longer in the configuration)",
-                    resource.address
-                )?,
+                Some(source) => write!(f, "defined at {source}")?,
+                None => {
+                    f.write_str("recorded in state; its block is no longer in the configuration")?
+                }
             }
+            if !resource.replace_because.is_empty() {
+                let names: Vec<String> = resource
+                    .replace_because
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect();
+                let forces = if names.len() == 1 { "forces" } else { "force" };
+                write!(f, "; {} {forces} replacement", names.join(", "))?;
+            }
+            f.write_str(")")?;
         }
         Ok(())
     }

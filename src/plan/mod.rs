@@ -9,17 +9,22 @@ mod decide;
 mod diff;
 mod error;
 mod file;
+mod interrupted;
 mod model;
 mod order;
 mod reconcile;
 mod refresh;
+pub mod rollout;
 mod scope;
 
+pub use crate::model::Operation;
 pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
 pub use file::{PlanFile, ensure_applicable, load, save, state_digest};
 pub use model::{
-    Change, ChangeAction, Drift, DriftKind, Operation, PLAN_FORMAT_VERSION, Plan, PolicyFinding,
-    Step, Summary,
+    Change, ChangeAction, Drift, DriftKind, Forget, Interrupted, Move, PLAN_FORMAT_VERSION, Plan,
+    PlannedRollout, PolicyFinding, Resolution, Step, Summary,
 };
+pub use reconcile::comparable_tags;
 pub use refresh::{Observed, RefreshScope, refresh, refresh_scopes};
+pub use rollout::plan_rollouts;

@@ -1,9 +1,10 @@
 //! The plan document: what a plan decided, in a form that can be rendered, saved to a file and
 //! executed by `apply` without reading the configuration again.
 
-use crate::model::{Address, Attributes, Kind, Lifecycle, Tags};
+use crate::model::rollout::RolloutSpec;
+use crate::model::{Address, Attributes, Kind, Lifecycle, Operation, Tags, Value};
 use crate::provider::CallCount;
-use crate::state::{StateOutput, StateResource};
+use crate::state::{Intent, RolloutPhase, StateOutput, StateResource};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,6 +33,19 @@ pub struct Plan {
     /// that this plan records instead of creating again.
     #[serde(default)]
     pub adopted: Vec<StateResource>,
+    /// Objects that stay as they are but are recorded at a new address (`moved` blocks): apply
+    /// rewrites their address tags and their state entries before any step runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<Move>,
+    /// Objects `removed` blocks (with `destroy = false`) forget: apply releases their
+    /// ownership tags and drops them from state, after the moves and before any step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forgets: Vec<Forget>,
+    /// Objects `import` blocks import, as they will be recorded (with this environment's
+    /// ownership tags): apply tags them as owned and records them, after the forgets and
+    /// before any step; differences from the configuration are updates among the steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<StateResource>,
     /// Outputs as the configuration defines them (may hold references resolved at apply).
     #[serde(default)]
     pub outputs: BTreeMap<String, StateOutput>,
@@ -41,11 +55,77 @@ pub struct Plan {
     /// A `--refresh-only` plan records drift into state and changes nothing in the cloud.
     #[serde(default)]
     pub refresh_only: bool,
+    /// Calls a run sent without learning how they ended (it was killed, or gave up waiting
+    /// for an answer), as state records them, and what this plan does about each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interrupted: Vec<Interrupted>,
     /// The policy findings of the configuration planned. Applying the plan is refused while
     /// an error among them is not allowed (`--allow CAIRN001`), so a saved plan keeps the
     /// verdict with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy: Vec<PolicyFinding>,
+    /// Autoscaling groups whose instances the apply replaces step by step once every step
+    /// above completed (or, to resume an interrupted rollout, before them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rollouts: Vec<PlannedRollout>,
+}
+
+/// A rollout the apply will drive: a group's instances replaced by those of its new launch
+/// template version, as the group's `rollout` block says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRollout {
+    pub address: Address,
+    pub region: String,
+    pub spec: RolloutSpec,
+    /// Instances the group runs outside a rollout.
+    pub capacity: u32,
+    /// The group's `min` as configured.
+    pub min: u32,
+    /// The group's `max` as configured.
+    pub max: u32,
+    /// The launch template version the instances run now.
+    pub from_version: Value,
+    /// The version rolled out (a reference "known after apply" when the template changes in
+    /// the same plan).
+    pub to_version: Value,
+    /// New-version instances after each step.
+    pub targets: Vec<u32>,
+    /// Set when this continues a rollout an earlier apply left unfinished (state holds its
+    /// record): the direction it was going, and the step it had reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<(RolloutPhase, usize)>,
+    /// Whether it runs before the plan's steps: a resumed rollout whose group the plan does
+    /// not move to another version (the group must run one version before anything else
+    /// changes). A new rollout, or one the plan moves on to a newer version, runs after them.
+    #[serde(default)]
+    pub first: bool,
+}
+
+/// A call of an earlier run whose outcome is unknown, and how this plan resolves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interrupted {
+    pub intent: Intent,
+    pub resolution: Resolution,
+}
+
+/// How a plan resolves an interrupted call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// A create whose object the refresh found by its ownership tags: it is adopted.
+    Found,
+    /// A create whose object the refresh did not see: apply looks for it again, waiting out
+    /// the cloud's consistency window, before it creates it again (with the same token).
+    LookFirst,
+    /// A create that is no longer wanted and whose object the refresh did not see. Were it to
+    /// appear later, it carries its ownership tags, and the next plan deletes it.
+    NotWanted,
+    /// An update: the refresh read the object again, and this plan is made from what it holds.
+    Reread,
+    /// A delete whose object is still there: apply deletes it again.
+    FinishDelete,
+    /// A delete whose object is gone: it took effect.
+    Gone,
 }
 
 /// One policy finding, as a plan keeps it.
@@ -67,6 +147,26 @@ impl PolicyFinding {
     pub fn is_error(&self) -> bool {
         self.severity == "error"
     }
+}
+
+/// One object a `moved` block moves: the same object, recorded and tagged at `to` from now on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    pub from: Address,
+    pub to: Address,
+    pub kind: Kind,
+    pub region: String,
+    pub id: String,
+}
+
+/// One object a `removed` block forgets: left in the cloud as it is, without Cairn's
+/// ownership tags, and no longer in state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forget {
+    pub address: Address,
+    pub kind: Kind,
+    pub region: String,
+    pub id: String,
 }
 
 /// What happens to one address, as the user reads it.
@@ -104,15 +204,6 @@ pub struct Change {
     pub sensitive: BTreeSet<String>,
 }
 
-/// A primitive cloud operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Operation {
-    Create,
-    Update,
-    Delete,
-}
-
 /// One operation apply performs, after every step in `after` has completed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
@@ -145,6 +236,10 @@ pub struct Step {
     pub lifecycle: Lifecycle,
     #[serde(default)]
     pub sensitive: BTreeSet<String>,
+    /// The interrupted call this step carries on: it is sent with that call's token, and a
+    /// create looks for the object the call may have made before it creates again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumes: Option<Intent>,
 }
 
 /// A difference between state and the cloud found by refresh.
@@ -194,10 +289,16 @@ impl Plan {
         summary
     }
 
-    /// Whether applying this plan changes anything (cloud or state).
+    /// Whether applying this plan changes anything (cloud or state): an interrupted call
+    /// at least leaves state once resolved.
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
+            || !self.moves.is_empty()
+            || !self.forgets.is_empty()
+            || !self.imports.is_empty()
+            || !self.rollouts.is_empty()
             || !self.adopted.is_empty()
+            || !self.interrupted.is_empty()
             || (self.refresh_only && !self.drift.is_empty())
     }
 }

@@ -4,7 +4,8 @@
 //! The edges, and why each exists:
 //! 1. A create or update waits for the creates and updates of what it depends on (in the new
 //!    configuration), looking through dependencies that do not change.
-//! 2. A destroy-then-create replacement creates only after its old object is deleted.
+//! 2. A destroy-then-create replacement creates only after its old object is deleted, and so
+//!    does the create of an address whose object an interrupted delete is finishing.
 //! 3. A delete waits for the deletes of everything whose old object depended on it, looking
 //!    through dependents that stay, so objects go in the reverse of the order they came in.
 //! 4. A delete waits for the updates of dependents that stop depending on it.
@@ -32,6 +33,8 @@ pub(super) enum Role {
     DeleteDeposed,
     /// Deletes an extra object carrying the address's tag (a duplicate).
     DeleteDuplicate,
+    /// Deletes again an object whose delete an earlier run sent without learning the outcome.
+    FinishDelete,
 }
 
 /// Which kind of replacement a delete belongs to.
@@ -73,7 +76,7 @@ pub(super) fn order_steps(
             Role::Create | Role::Update => {
                 writes.insert(address, index);
             }
-            Role::DeleteCurrent { .. } => {
+            Role::DeleteCurrent { .. } | Role::FinishDelete => {
                 current_deletes.insert(address, index);
                 all_deletes.entry(address).or_default().push(index);
             }
@@ -101,15 +104,20 @@ pub(super) fn order_steps(
                 }
                 // Edge 2.
                 if let Some(&delete) = current_deletes.get(address)
-                    && specs[delete].role
-                        == (Role::DeleteCurrent {
+                    && matches!(
+                        specs[delete].role,
+                        Role::DeleteCurrent {
                             replacement: Some(Replacement::DestroyFirst),
-                        })
+                        } | Role::FinishDelete
+                    )
                 {
                     after.insert(delete);
                 }
             }
-            Role::DeleteCurrent { .. } | Role::DeleteDeposed | Role::DeleteDuplicate => {
+            Role::DeleteCurrent { .. }
+            | Role::DeleteDeposed
+            | Role::DeleteDuplicate
+            | Role::FinishDelete => {
                 // Edge 3.
                 let direct = old_dependents.get(address).unwrap_or(&empty);
                 for dependent in nearest(direct, &old_dependents, |found| {

@@ -5,14 +5,15 @@
 //! made outside Cairn are reported as drift; objects deleted outside Cairn are reported gone
 //! (and so created again); an object carrying an address tag that state does not know (a
 //! crash's trace) is adopted rather than created twice; extra objects under one address are
-//! set aside for deletion.
+//! set aside for deletion; an object whose delete an interrupted run sent is deleted again,
+//! never kept or adopted.
 
 use super::order::Role;
 use super::refresh::Observed;
 use super::scope::Scope;
 use super::{Drift, DriftKind};
 use crate::model::cloud::is_cloud_tag;
-use crate::model::{Address, AttributeChange, DesiredResource, Tags, Value};
+use crate::model::{Address, AttributeChange, DesiredResource, Operation, Tags, Value};
 use crate::provider::LiveResource;
 use crate::state::{StateDocument, StateResource};
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,13 +48,20 @@ pub(super) fn reconcile(
         .iter()
         .map(|object| object.id.as_str())
         .collect();
+    // Objects an interrupted run was deleting: "finished, not forgotten".
+    let finishing: BTreeSet<&str> = state
+        .intents
+        .iter()
+        .filter(|intent| intent.operation == Operation::Delete && scope.contains(&intent.address))
+        .filter_map(|intent| intent.id.as_deref())
+        .collect();
     let addresses: BTreeSet<&Address> = state
         .resources
         .keys()
         .chain(observed.resources.keys())
         .collect();
     for address in addresses {
-        let recorded = state.resources.get(address);
+        let mut recorded = state.resources.get(address);
         if !scope.contains(address) {
             if let Some(recorded) = recorded {
                 reconciled.current.insert(address.clone(), recorded.clone());
@@ -61,6 +69,24 @@ pub(super) fn reconcile(
             continue;
         }
         let wanted = desired.get(address);
+        if let Some(object) = recorded.filter(|object| finishing.contains(object.id.as_str())) {
+            // Deleted again unless the refresh saw it gone; either way no longer current.
+            if !observed.was_read(&object.region, object.kind) {
+                reconciled
+                    .garbage
+                    .push((object.clone(), Role::FinishDelete));
+            }
+            recorded = None;
+        }
+        for live in observed.resources.get(address).into_iter().flatten() {
+            if finishing.contains(live.id.as_str()) && !deposed_ids.contains(live.id.as_str()) {
+                let object = match state.resources.get(address) {
+                    Some(entry) if entry.id == live.id => refreshed(entry, live),
+                    _ => adopt(address, live, wanted),
+                };
+                reconciled.garbage.push((object, Role::FinishDelete));
+            }
+        }
         let expected_kind = wanted
             .map(|resource| resource.kind)
             .or(recorded.map(|object| object.kind));
@@ -73,6 +99,7 @@ pub(super) fn reconcile(
             .flatten()
             .filter(|live| expected_kind.is_none_or(|kind| live.kind == kind))
             .filter(|live| !deposed_ids.contains(live.id.as_str()))
+            .filter(|live| !finishing.contains(live.id.as_str()))
             .collect();
         candidates.sort_by(|left, right| left.id.cmp(&right.id));
         let template = recorded
@@ -140,8 +167,8 @@ pub(super) fn reconcile(
     reconciled
 }
 
-/// A live object found by its address tag, as it would be recorded.
-fn adopt(
+/// A live object found by its address tag (or imported there), as it would be recorded.
+pub(super) fn adopt(
     address: &Address,
     live: &LiveResource,
     wanted: Option<&DesiredResource>,
@@ -215,7 +242,7 @@ fn tags_value(tags: &Tags) -> Value {
 }
 
 /// The tags Cairn compares: those the cloud adds by itself are neither set nor diffed.
-pub(super) fn comparable_tags(tags: &Tags) -> Tags {
+pub fn comparable_tags(tags: &Tags) -> Tags {
     tags.iter()
         .filter(|(key, _)| !is_cloud_tag(key))
         .map(|(key, value)| (key.clone(), value.clone()))

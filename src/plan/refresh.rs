@@ -3,12 +3,17 @@
 //! One `read` per (region, kind) that the configuration or the state mentions, never one call
 //! per resource. Live resources are grouped by their `cairn:address` tag, which is how a plan
 //! finds out-of-band changes, deletions, and resources a crash left out of state.
+//!
+//! Right after an apply, a read may still miss what it created (the cloud's eventual
+//! consistency). A recorded object missing from a read is only called deleted once the
+//! provider's consistency window has passed since the state last changed: until then the
+//! scopes that miss something are read again, with growing waits.
 
 use super::PlanError;
 use crate::model::{Address, DesiredResource, Kind, Owner, TAG_ADDRESS};
 use crate::provider::{CallCount, LiveResource, Provider, ProviderError};
 use crate::state::StateDocument;
-use crate::util::backoff::{Jitter, RetryPolicy, retry};
+use crate::util::backoff::{Backoff, Jitter, RetryPolicy, retry};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -27,6 +32,9 @@ pub struct Observed {
     pub scopes: BTreeSet<RefreshScope>,
     /// API calls the refresh made.
     pub calls: CallCount,
+    /// The objects `import` blocks import, read by id (owned by nobody yet), by the address
+    /// they are imported at.
+    pub imports: BTreeMap<Address, LiveResource>,
 }
 
 impl Observed {
@@ -57,6 +65,7 @@ impl Observed {
             resources,
             scopes,
             calls: CallCount::default(),
+            imports: BTreeMap::new(),
         }
     }
 
@@ -67,7 +76,7 @@ impl Observed {
 }
 
 /// The (region, kind) pairs a plan needs read: every one that a desired resource, a recorded
-/// resource or a deposed object lives in.
+/// resource, a deposed object or an interrupted call lives in.
 pub fn refresh_scopes(
     desired: &BTreeMap<Address, DesiredResource>,
     state: &StateDocument,
@@ -81,6 +90,12 @@ pub fn refresh_scopes(
                 .values()
                 .chain(&state.deposed)
                 .map(|resource| (resource.region.clone(), resource.kind)),
+        )
+        .chain(
+            state
+                .intents
+                .iter()
+                .map(|intent| (intent.region.clone(), intent.kind)),
         )
         .collect()
 }
@@ -100,9 +115,22 @@ const READ_RETRIES: RetryPolicy = RetryPolicy {
 /// Describe calls; throttled reads are retried with backoff anyway.
 const READ_CONCURRENCY: usize = 16;
 
+/// Waits between two reads of scopes that miss a recorded object: from a quarter second
+/// doubling up to four seconds, spent in full (they let new objects show up).
+const READ_AGAIN: RetryPolicy = RetryPolicy {
+    attempts: u32::MAX,
+    base: Duration::from_millis(250),
+    cap: Duration::from_secs(4),
+    jitter: Jitter::None,
+};
+
 /// Reads every owned resource in `scopes`, one batched call per scope (retrying throttling
 /// and transient errors with exponential backoff), and records the calls made. Untaggable
 /// resources are placed by their id in `state`.
+///
+/// While the provider's consistency window since the state last changed (its last recorded
+/// call, or an interrupted one) has not passed, the scopes where a recorded object is missing
+/// are read again until it shows up or the window has passed.
 ///
 /// # Errors
 /// [`PlanError::Refresh`] naming the region and kind when a read fails for good.
@@ -112,31 +140,37 @@ pub async fn refresh(
     scopes: &BTreeSet<RefreshScope>,
     state: &StateDocument,
 ) -> Result<Observed, PlanError> {
-    use futures_util::StreamExt;
-
     let calls_before = provider.calls();
-    // The scopes are independent: reading them concurrently makes a refresh cost about one
-    // round trip per wave instead of one per (region, kind). The bound keeps the burst polite
-    // to rate-limited APIs.
-    let mut results: Vec<(usize, Result<Vec<LiveResource>, PlanError>)> =
-        futures_util::stream::iter(scopes.iter().enumerate())
-            .map(|(position, (region, kind))| async move {
-                (position, read_scope(provider, owner, region, *kind).await)
-            })
-            .buffer_unordered(READ_CONCURRENCY)
-            .collect()
-            .await;
-    // Retry waits are jittered, so reads finish in any order; the failure reported is the
-    // first in scope order, so the same failures always give the same message.
-    results.sort_by_key(|(position, _)| *position);
-    let batches = results
-        .into_iter()
-        .map(|(_, result)| result)
-        .collect::<Result<Vec<_>, _>>()?;
+    // The window is counted before the first read: only a read that began once it had passed
+    // may call a recorded object gone.
+    let deadline = tokio::time::Instant::now() + settling(state, provider.consistency_window());
+    let mut read_started = tokio::time::Instant::now();
+    let mut batches = read_scopes(provider, owner, scopes).await?;
+    let mut waits = Backoff::of(&READ_AGAIN);
+    let mut rounds = 0;
+    loop {
+        let missing = scopes_missing_recorded(state, &batches);
+        if missing.is_empty() || read_started >= deadline {
+            break;
+        }
+        rounds += 1;
+        let now = tokio::time::Instant::now();
+        let wait = waits
+            .delay(rounds)
+            .min(deadline.saturating_duration_since(now));
+        tracing::info!(
+            scopes = missing.len(),
+            ?wait,
+            "recorded objects missing from a read inside the consistency window; reading again"
+        );
+        tokio::time::sleep(wait).await;
+        read_started = tokio::time::Instant::now();
+        batches.extend(read_scopes(provider, owner, &missing).await?);
+    }
     // A provider filters by owner already; checking again keeps another stack's or
     // environment's resources out even if a filter is loose.
     let live = batches
-        .into_iter()
+        .into_values()
         .flatten()
         .filter(|resource| owner.owns(&resource.tags))
         .collect::<Vec<_>>();
@@ -167,6 +201,82 @@ pub async fn refresh(
         mutations: calls_after.mutations.saturating_sub(calls_before.mutations),
     };
     Ok(observed)
+}
+
+/// One batched read per scope, concurrently.
+///
+/// # Errors
+/// The first failed scope in scope order.
+async fn read_scopes(
+    provider: &dyn Provider,
+    owner: &Owner,
+    scopes: &BTreeSet<RefreshScope>,
+) -> Result<BTreeMap<RefreshScope, Vec<LiveResource>>, PlanError> {
+    use futures_util::StreamExt;
+
+    // The scopes are independent: reading them concurrently makes a refresh cost about one
+    // round trip per wave instead of one per (region, kind). The bound keeps the burst polite
+    // to rate-limited APIs.
+    let mut results: Vec<(usize, Result<Vec<LiveResource>, PlanError>)> =
+        futures_util::stream::iter(scopes.iter().enumerate())
+            .map(|(position, (region, kind))| async move {
+                (position, read_scope(provider, owner, region, *kind).await)
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .collect()
+            .await;
+    // Retry waits are jittered, so reads finish in any order; the failure reported is the
+    // first in scope order, so the same failures always give the same message.
+    results.sort_by_key(|(position, _)| *position);
+    scopes
+        .iter()
+        .cloned()
+        .zip(results.into_iter().map(|(_, result)| result))
+        .map(|(scope, result)| result.map(|live| (scope, live)))
+        .collect()
+}
+
+/// How much of the consistency window is left since the state last changed: the latest of
+/// its last recorded call and the calls an interrupted run left unanswered.
+fn settling(state: &StateDocument, window: Duration) -> Duration {
+    let last_change = state
+        .intents
+        .iter()
+        .map(|intent| intent.since)
+        .chain(state.changed_at)
+        .max();
+    let Some(last_change) = last_change else {
+        return Duration::ZERO;
+    };
+    let elapsed = (chrono::Utc::now() - last_change)
+        .to_std()
+        .unwrap_or_default();
+    window.saturating_sub(elapsed)
+}
+
+/// The scopes read in `batches` where an object state records (an interrupted delete's aside)
+/// is missing.
+fn scopes_missing_recorded(
+    state: &StateDocument,
+    batches: &BTreeMap<RefreshScope, Vec<LiveResource>>,
+) -> BTreeSet<RefreshScope> {
+    let deleting: BTreeSet<&str> = state
+        .intents
+        .iter()
+        .filter(|intent| intent.operation == crate::model::Operation::Delete)
+        .filter_map(|intent| intent.id.as_deref())
+        .collect();
+    state
+        .resources
+        .values()
+        .chain(&state.deposed)
+        .filter(|object| !deleting.contains(object.id.as_str()))
+        .filter_map(|object| {
+            let scope = (object.region.clone(), object.kind);
+            let live = batches.get(&scope)?;
+            (!live.iter().any(|resource| resource.id == object.id)).then_some(scope)
+        })
+        .collect()
 }
 
 /// One batched read of a scope, retrying throttling and transient errors with backoff.

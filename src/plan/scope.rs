@@ -1,7 +1,8 @@
 //! Scope: which addresses a plan may touch. `--target` selects addresses and what they need
-//! (their dependencies, or with `destroy` their dependents); parked regions (a failed-over
-//! environment's primary) are out of every plan, so what state records there is neither read
-//! as gone, changed nor deleted.
+//! (their dependencies, or with `destroy` their dependents); `--exclude` leaves addresses out
+//! with what needs them (their dependents, or with `destroy` their dependencies, which must
+//! outlive them); parked regions (a failed-over environment's primary) are out of every plan,
+//! so what state records there is neither read as gone, changed nor deleted.
 
 use super::refresh::Observed;
 use super::{PlanError, PlanOptions};
@@ -15,15 +16,18 @@ pub(super) struct Scope {
     addresses: BTreeSet<Address>,
     /// Recorded objects in parked regions: never in scope.
     parked: BTreeSet<Address>,
+    /// What `--exclude` leaves out, with what needs it: never in scope.
+    excluded: BTreeSet<Address>,
 }
 
 impl Scope {
     /// The scope of a plan with `options`: every address, or those `--target` names with what
-    /// they need, and never what lies in a parked region.
+    /// they need, never what `--exclude` names with what needs it, and never what lies in a
+    /// parked region.
     ///
     /// # Errors
-    /// [`PlanError::TargetMatchesNothing`] for a target that names nothing desired, recorded
-    /// or observed.
+    /// [`PlanError::TargetMatchesNothing`] for a target or an exclude that names nothing
+    /// desired, recorded or observed.
     pub(super) fn new(
         desired: &BTreeMap<Address, DesiredResource>,
         state: &StateDocument,
@@ -37,74 +41,130 @@ impl Scope {
             .filter(|object| options.parked_regions.contains(&object.region))
             .map(|object| object.address.clone())
             .collect();
-        if options.target.is_empty() {
-            return Ok(Scope {
-                all: true,
-                addresses: BTreeSet::new(),
-                parked,
-            });
-        }
         let universe: BTreeSet<&Address> = desired
             .keys()
             .chain(state.resources.keys())
             .chain(state.deposed.iter().map(|object| &object.address))
             .chain(observed.resources.keys())
             .collect();
-        let mut selected = BTreeSet::new();
-        for target in &options.target {
-            let matched: Vec<&Address> = universe
-                .iter()
-                .copied()
-                .filter(|address| address.matches_target(target))
-                .collect();
-            if matched.is_empty() {
-                return Err(PlanError::TargetMatchesNothing {
-                    target: target.clone(),
-                });
-            }
-            selected.extend(matched.into_iter().cloned());
-        }
+        let dependencies = dependencies(desired, state, &universe, options.destroy);
+        let dependents = reversed(&dependencies);
         // Destroying a resource needs what depends on it gone first; creating or updating
-        // one needs what it depends on in place.
-        let graph: BTreeMap<Address, BTreeSet<Address>> = if options.destroy {
-            let mut dependents: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
-            for address in &universe {
-                let dependencies = state
-                    .resources
-                    .get(*address)
-                    .map(|object| &object.dependencies)
-                    .or_else(|| desired.get(*address).map(|resource| &resource.depends_on));
-                for dependency in dependencies.into_iter().flatten() {
-                    dependents
-                        .entry(dependency.clone())
-                        .or_default()
-                        .insert((*address).clone());
-                }
-            }
-            dependents
+        // one needs what it depends on in place. An excluded address is the other way round:
+        // what needs it cannot change without it.
+        let (needed, needing) = if options.destroy {
+            (&dependents, &dependencies)
         } else {
-            desired
-                .iter()
-                .map(|(address, resource)| (address.clone(), resource.depends_on.clone()))
-                .collect()
+            (&dependencies, &dependents)
         };
-        let mut queue: VecDeque<Address> = selected.iter().cloned().collect();
-        while let Some(address) = queue.pop_front() {
-            for next in graph.get(&address).into_iter().flatten() {
-                if selected.insert(next.clone()) {
-                    queue.push_back(next.clone());
-                }
-            }
+        let excluded = closure(matching(&universe, "--exclude", &options.exclude)?, needing);
+        if options.target.is_empty() {
+            return Ok(Scope {
+                all: true,
+                addresses: BTreeSet::new(),
+                parked,
+                excluded,
+            });
         }
+        let selected = closure(matching(&universe, "--target", &options.target)?, needed);
         Ok(Scope {
             all: false,
             addresses: selected,
             parked,
+            excluded,
         })
     }
 
     /// Whether the plan may touch `address`.
     pub(super) fn contains(&self, address: &Address) -> bool {
-        !self.parked.contains(address) && (self.all || self.addresses.contains(address))
+        !self.parked.contains(address)
+            && !self.excluded.contains(address)
+            && (self.all || self.addresses.contains(address))
     }
+}
+
+/// The addresses of `universe` that `patterns` (`--target` or `--exclude` values) match.
+///
+/// # Errors
+/// [`PlanError::TargetMatchesNothing`] for a pattern that matches nothing.
+fn matching(
+    universe: &BTreeSet<&Address>,
+    flag: &'static str,
+    patterns: &[String],
+) -> Result<BTreeSet<Address>, PlanError> {
+    let mut selected = BTreeSet::new();
+    for pattern in patterns {
+        let matched: Vec<&Address> = universe
+            .iter()
+            .copied()
+            .filter(|address| address.matches_target(pattern))
+            .collect();
+        if matched.is_empty() {
+            return Err(PlanError::TargetMatchesNothing {
+                flag,
+                target: pattern.clone(),
+            });
+        }
+        selected.extend(matched.into_iter().cloned());
+    }
+    Ok(selected)
+}
+
+/// What each address of `universe` depends on: as the configuration wants it, or for a
+/// destroy, which deletes what exists, as recorded in state (as desired for what state does
+/// not record).
+fn dependencies(
+    desired: &BTreeMap<Address, DesiredResource>,
+    state: &StateDocument,
+    universe: &BTreeSet<&Address>,
+    destroy: bool,
+) -> BTreeMap<Address, BTreeSet<Address>> {
+    if !destroy {
+        return desired
+            .iter()
+            .map(|(address, resource)| (address.clone(), resource.depends_on.clone()))
+            .collect();
+    }
+    universe
+        .iter()
+        .filter_map(|address| {
+            let edges = state
+                .resources
+                .get(*address)
+                .map(|object| &object.dependencies)
+                .or_else(|| desired.get(*address).map(|resource| &resource.depends_on))?;
+            Some(((*address).clone(), edges.clone()))
+        })
+        .collect()
+}
+
+/// The same edges the other way round.
+fn reversed(edges: &BTreeMap<Address, BTreeSet<Address>>) -> BTreeMap<Address, BTreeSet<Address>> {
+    let mut reversed: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
+    for (from, targets) in edges {
+        for target in targets {
+            reversed
+                .entry(target.clone())
+                .or_default()
+                .insert(from.clone());
+        }
+    }
+    reversed
+}
+
+/// `start` with everything reachable from it along `edges`.
+fn closure(
+    start: BTreeSet<Address>,
+    edges: &BTreeMap<Address, BTreeSet<Address>>,
+) -> BTreeSet<Address> {
+    let mut reached = start;
+    let mut queue: VecDeque<Address> = reached.iter().cloned().collect();
+    while let Some(address) = queue.pop_front() {
+        for next in edges.get(&address).into_iter().flatten() {
+            if reached.insert(next.clone()) {
+                queue.push_back(next.clone());
+            }
+        }
+    }
+    reached
 }

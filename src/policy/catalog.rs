@@ -179,7 +179,7 @@ pub static RULES: [Rule; 17] = [
         name: "production-no-rollout",
         title: "production autoscaling group without a rollout strategy",
         severity: Severity::Warning,
-        rationale: "Without a `rollout` block a new launch template reaches every instance at once, so a bad release takes the whole group down.",
+        rationale: "Without a `rollout` block (or with `all_at_once`) a new launch template reaches every instance at once, so a bad release takes the whole group down; a rolling, canary or blue-green rollout checks health at each step and rolls back.",
         fix: "Add `rollout { strategy = \"canary\", checkpoints = [10, 50, 100] }` to the group.",
     },
     Rule {

@@ -11,9 +11,11 @@ pub mod aws;
 mod retry;
 mod settings;
 pub mod sim;
+pub(crate) mod window;
 
-pub use retry::Retrying;
+pub use retry::{Retrying, TAG_CREATE_TOKEN};
 pub use settings::CloudSettings;
+pub use window::{ENV_CONSISTENCY_WINDOW, InvalidWindow, window_from_env};
 
 use crate::model::{Attributes, Kind, Owner, Tags};
 use async_trait::async_trait;
@@ -67,9 +69,17 @@ pub enum ProviderError {
     /// The API asked us to slow down; retry with backoff.
     #[error("throttled: {message}")]
     Throttled { message: String },
-    /// A failure that may succeed when tried again (5xx, timeouts, eventual consistency).
+    /// A failure that may succeed when tried again, of a call that had no effect: it was
+    /// refused before the cloud acted on it (a connection that could not be made, a
+    /// simulated failure before the effect).
     #[error("transient error: {message}")]
     Transient { message: String },
+    /// A call that changes something was sent and no answer came back (a 5xx, a timeout, a
+    /// connection reset after the request went out): it may or may not have taken effect.
+    /// Trying it again is allowed, but a create is only sent again once its object has been
+    /// looked for (see `crate::apply`).
+    #[error("outcome unknown: {message}")]
+    Ambiguous { message: String },
     /// The resource does not exist (any more).
     #[error("{kind} `{id}` not found in {region}")]
     NotFound {
@@ -97,8 +107,25 @@ impl ProviderError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            ProviderError::Throttled { .. } | ProviderError::Transient { .. }
+            ProviderError::Throttled { .. }
+                | ProviderError::Transient { .. }
+                | ProviderError::Ambiguous { .. }
         )
+    }
+
+    /// Whether the cloud refused a create because something with the same name, range or
+    /// identity exists (`InvalidGroup.Duplicate`, `InvalidSubnet.Conflict`, `AlreadyExists`).
+    /// Right after a create whose answer was lost, that something is most likely the lost
+    /// create's own object.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            ProviderError::Api { code, .. } => {
+                code.contains("Duplicate")
+                    || code.contains("Conflict")
+                    || code.contains("AlreadyExists")
+            }
+            _ => false,
+        }
     }
 }
 
@@ -124,6 +151,12 @@ pub trait Provider: Send + Sync {
         owner: &Owner,
     ) -> Result<Vec<LiveResource>, ProviderError>;
 
+    /// Creates one resource, tagged in the creating call.
+    ///
+    /// # Errors
+    /// Once the object exists (a create of several calls whose first one went through), any
+    /// failure is [`ProviderError::Ambiguous`]: the engine then looks for the object instead
+    /// of creating it again. Before that, the cloud's refusal as it is.
     async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError>;
 
     async fn update(&self, request: &UpdateRequest) -> Result<LiveResource, ProviderError>;
@@ -157,6 +190,22 @@ pub trait Provider: Send + Sync {
         })
     }
 
+    /// Every resource of `kind` in `region`, owned or not, read in batches (for `cairn
+    /// discover`, which keeps those nobody owns).
+    ///
+    /// The default answers that the cloud cannot list them, for test doubles; `sim` lists
+    /// every kind, `aws` the kinds `cairn discover` writes configuration for.
+    ///
+    /// # Errors
+    /// `UnsupportedOperation` for a kind the cloud does not list; the cloud's own errors.
+    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError> {
+        let _ = region;
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!("the `{}` cloud cannot list {kind} resources", self.name()),
+        })
+    }
+
     /// Reads one resource by id, owned or not (for `cairn import`).
     async fn import(
         &self,
@@ -185,6 +234,16 @@ pub trait Provider: Send + Sync {
         })
     }
 
+    /// How long a new object may stay missing from reads: the cloud's eventual consistency
+    /// window. An engine that cannot tell whether a create happened looks for its object
+    /// this long before creating it again, and a refresh right after an apply waits this long
+    /// before it calls a recorded object deleted.
+    ///
+    /// The default, for test doubles that read what they just wrote, is zero.
+    fn consistency_window(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// What the cloud's clock says now: the time snapshot start times are measured on, so
     /// backup windows and RPOs compare like with like. The wall clock by default (and on
     /// AWS); the simulated cloud's own clock on `sim` (see `cairn sim clock`).
@@ -193,6 +252,45 @@ pub trait Provider: Send + Sync {
     /// When the cloud's clock cannot be read.
     async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
         Ok(chrono::Utc::now())
+    }
+
+    /// Terminates instance `instance` of autoscaling group `group` and lowers the group's
+    /// desired capacity by one, so that no replacement is launched
+    /// (TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity): how a
+    /// rollout removes the instances it chose, old ones going forward, new ones rolling back.
+    ///
+    /// The default refuses, for test doubles that never roll out; both real providers
+    /// terminate in the cloud.
+    ///
+    /// # Errors
+    /// [`ProviderError::NotFound`] when the group or the instance (in that group) does not
+    /// exist; the cloud's refusal when the group would fall below its `min`.
+    async fn terminate_in_group(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+    ) -> Result<(), ProviderError> {
+        let _ = (region, group, instance);
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!(
+                "the `{}` cloud cannot terminate an instance of a group",
+                self.name()
+            ),
+        })
+    }
+
+    /// Lets `duration` pass on the cloud's clock, for a rollout's warmup, bake and health
+    /// polling: a real wait by default (and on AWS). The simulated cloud with its clock set
+    /// (`cairn sim clock`) moves that clock on at once instead, so that a rollout baking for
+    /// minutes takes no time in tests; with the wall clock it waits too.
+    ///
+    /// # Errors
+    /// When the cloud's clock cannot be moved.
+    async fn wait(&self, duration: std::time::Duration) -> Result<(), ProviderError> {
+        tokio::time::sleep(duration).await;
+        Ok(())
     }
 
     /// The API calls made so far through this provider.

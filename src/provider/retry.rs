@@ -2,16 +2,29 @@
 //! jitter, for the operations outside the apply executor (backups, restores, DR health
 //! checks), which has its own scheduling-aware retries.
 //!
-//! Retrying a create is safe because every create carries an idempotency token: a call that
-//! took effect before its answer was lost returns the same resource the second time.
+//! Retrying a create is safe where the cloud honours its idempotency token (the simulated
+//! cloud, AWS's CreateVolume): a call that took effect before its answer was lost returns the
+//! same resource the second time. Where it does not (AWS's CreateSnapshot), a create whose
+//! answer was lost is only sent again once its object has been looked for, for as long as the
+//! cloud's consistency window, by the [`TAG_CREATE_TOKEN`] tag its request carries (backup
+//! snapshots carry one: their other tags are the same in every backup window). The apply
+//! executor, which creates every resource of the configuration, looks for the object of an
+//! ambiguous create by its address instead (see `crate::apply`).
 
+use super::window::{Look, look_for_made};
 use super::{CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
 use crate::model::{Kind, Owner, Tags};
 use crate::util::backoff::{Jitter, RetryPolicy, retry};
 use async_trait::async_trait;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// The tag holding the idempotency token of the call that made an object, on objects whose
+/// other tags do not tell them apart (backup snapshots): a create whose request carries it,
+/// equal to its token, is looked for by it before it is sent again after a lost answer.
+pub const TAG_CREATE_TOKEN: &str = "cairn:token";
 
 /// Six tries in all, waits from 100 ms doubling up to 5 s: about 10 s of waiting at most,
 /// enough to ride out a burst of throttling without stalling a backup for long.
@@ -41,6 +54,30 @@ where
     retry(POLICY, what, ProviderError::is_retryable, call).await
 }
 
+/// The object an earlier attempt of `request` made, if it shows up within the cloud's
+/// consistency window: the one carrying every tag of the request, its token among them.
+async fn made_earlier(
+    provider: &dyn Provider,
+    request: &CreateRequest,
+) -> Result<Option<LiveResource>, ProviderError> {
+    let Some(owner) = Owner::of(&request.tags) else {
+        return Ok(None);
+    };
+    let look = Look {
+        region: &request.region,
+        kind: request.kind,
+        owner: &owner,
+        deadline: tokio::time::Instant::now() + provider.consistency_window(),
+    };
+    look_for_made(provider, &look, |live| {
+        request
+            .tags
+            .iter()
+            .all(|(key, value)| live.tags.get(key) == Some(value))
+    })
+    .await
+}
+
 #[async_trait]
 impl Provider for Retrying {
     fn name(&self) -> &'static str {
@@ -56,8 +93,30 @@ impl Provider for Retrying {
         with_retries("read", || self.inner.read(region, kind, owner)).await
     }
 
+    /// Retried like the rest, except that once an answer was lost (`Ambiguous`) a create
+    /// that names itself by [`TAG_CREATE_TOKEN`] looks for its object before it is sent again,
+    /// and a refusal because it exists (`Duplicate`, `AlreadyExists`) means "look again".
     async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
-        with_retries("create", || self.inner.create(request)).await
+        let maybe_made = AtomicBool::new(false);
+        let findable =
+            !request.token.is_empty() && request.tags.get(TAG_CREATE_TOKEN) == Some(&request.token);
+        let worth_again = |error: &ProviderError| {
+            error.is_retryable() || (maybe_made.load(Ordering::Relaxed) && error.is_conflict())
+        };
+        retry(POLICY, "create", worth_again, || async {
+            if findable && maybe_made.load(Ordering::Relaxed) {
+                let found = made_earlier(self.inner.as_ref(), request).await?;
+                if let Some(found) = found {
+                    return Ok(found);
+                }
+            }
+            let created = self.inner.create(request).await;
+            if matches!(created, Err(ProviderError::Ambiguous { .. })) {
+                maybe_made.store(true, Ordering::Relaxed);
+            }
+            created
+        })
+        .await
     }
 
     async fn update(&self, request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
@@ -77,8 +136,30 @@ impl Provider for Retrying {
         with_retries("import", || self.inner.import(region, kind, id)).await
     }
 
+    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError> {
+        with_retries("discover", || self.inner.discover(region, kind)).await
+    }
+
     async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
         with_retries("zones", || self.inner.zones(region)).await
+    }
+
+    /// Retried like the rest: a retry after a lost answer finds the instance gone
+    /// (`NotFound`), which a rollout takes as done.
+    async fn terminate_in_group(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+    ) -> Result<(), ProviderError> {
+        with_retries("terminate_in_group", || {
+            self.inner.terminate_in_group(region, group, instance)
+        })
+        .await
+    }
+
+    async fn wait(&self, duration: Duration) -> Result<(), ProviderError> {
+        self.inner.wait(duration).await
     }
 
     /// Retried like the rest: rewriting tags to the same values twice is the same as once.
@@ -202,5 +283,104 @@ mod tests {
         let provider = Retrying::wrap(inner.clone());
         assert!(provider.read("r", Kind::Volume, &owner()).await.is_err());
         assert_eq!(*inner.calls.lock().unwrap(), POLICY.attempts);
+    }
+
+    /// A cloud that, like AWS's CreateSnapshot, takes no idempotency token: every create
+    /// makes a new snapshot. The first create's answer is lost after the snapshot was made.
+    struct Tokenless {
+        snapshots: Mutex<Vec<LiveResource>>,
+        creates: Mutex<u32>,
+    }
+
+    #[async_trait]
+    impl Provider for Tokenless {
+        fn name(&self) -> &'static str {
+            "tokenless"
+        }
+        async fn read(
+            &self,
+            _region: &str,
+            _kind: Kind,
+            owner: &Owner,
+        ) -> Result<Vec<LiveResource>, ProviderError> {
+            let snapshots = self.snapshots.lock().unwrap();
+            Ok(snapshots
+                .iter()
+                .filter(|live| owner.owns(&live.tags))
+                .cloned()
+                .collect())
+        }
+        async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
+            let mut creates = self.creates.lock().unwrap();
+            *creates += 1;
+            let mut snapshots = self.snapshots.lock().unwrap();
+            let made = LiveResource {
+                kind: request.kind,
+                region: request.region.clone(),
+                id: format!("snap-{}", snapshots.len() + 1),
+                attributes: request.attributes.clone(),
+                tags: request.tags.clone(),
+            };
+            snapshots.push(made.clone());
+            if *creates == 1 {
+                return Err(ProviderError::Ambiguous {
+                    message: "the answer was lost".into(),
+                });
+            }
+            Ok(made)
+        }
+        async fn update(&self, _request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
+            unreachable!()
+        }
+        async fn delete(&self, _region: &str, _kind: Kind, _id: &str) -> Result<(), ProviderError> {
+            unreachable!()
+        }
+        async fn import(
+            &self,
+            _region: &str,
+            _kind: Kind,
+            _id: &str,
+        ) -> Result<LiveResource, ProviderError> {
+            unreachable!()
+        }
+        fn calls(&self) -> CallCount {
+            CallCount::default()
+        }
+    }
+
+    fn snapshot_request(token: &str) -> CreateRequest {
+        let mut tags = owner().tags_for(&crate::model::Address::new("volume.data[us-east-1]"));
+        tags.insert("cairn:backup-policy".into(), "daily".into());
+        tags.insert(TAG_CREATE_TOKEN.into(), token.into());
+        CreateRequest {
+            kind: Kind::Snapshot,
+            region: "us-east-1".into(),
+            attributes: crate::model::Attributes::new(),
+            tags,
+            token: token.into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_snapshot_create_whose_answer_was_lost_is_found_by_its_token_not_sent_again() {
+        let cloud = Arc::new(Tokenless {
+            snapshots: Mutex::new(Vec::new()),
+            creates: Mutex::new(1),
+        });
+        // Yesterday's snapshot of the same volume: the same tags but the token, never taken
+        // for today's.
+        let old = cloud
+            .create(&snapshot_request("cairn-backup-yesterday"))
+            .await;
+        assert_eq!(old.map(|live| live.id), Ok("snap-1".to_string()));
+        *cloud.creates.lock().unwrap() = 0;
+
+        let provider = Retrying::wrap(cloud.clone());
+        let made = provider
+            .create(&snapshot_request("cairn-backup-today"))
+            .await;
+        assert_eq!(made.map(|live| live.id), Ok("snap-2".to_string()));
+        assert_eq!(*cloud.creates.lock().unwrap(), 1, "sent again");
+        assert_eq!(cloud.snapshots.lock().unwrap().len(), 2);
     }
 }

@@ -1,5 +1,6 @@
 //! The interface every state backend offers: load, lock, write, force-unlock, the audit log
-//! kept beside the state, and what a migration needs to copy a state whole.
+//! and the history of versions kept beside the state, and what a migration needs to copy a
+//! state whole.
 //!
 //! Two backends implement it: local files ([`super::LocalBackend`]) and S3 objects
 //! (`S3Backend`, with the `aws` feature). The engine holds a backend as
@@ -100,10 +101,10 @@ pub trait StateBackend: Send + Sync {
     /// ([`StateError::StateChanged`]).
     fn persist(&self, document: &StateDocument) -> Result<(), StateError>;
 
-    /// Saves `document` as [`StateBackend::persist`] does, knowing that only its entries at
-    /// `changed` and its deposed objects differ from the version this backend saved last in
-    /// this run: a backend that keeps a journal appends just those (see `journal`), the
-    /// others write the whole document.
+    /// Saves `document` as [`StateBackend::persist`] does, knowing that of its resources only
+    /// the entries at `changed` differ from the version this backend saved last in this run
+    /// (any other field may differ): a backend that keeps a journal appends just those and
+    /// the other fields that changed (see `journal`), the others write the whole document.
     ///
     /// # Errors
     /// As [`StateBackend::persist`].
@@ -148,6 +149,24 @@ pub trait StateBackend: Send + Sync {
     /// # Errors
     /// Storage errors, naming the log.
     fn read_audit(&self) -> Result<Vec<String>, StateError>;
+
+    /// Where the stack's history lives, beside its states (`.cairn/history`,
+    /// `s3://bucket/key/history`); `name` of [`StateBackend::read_history`] is relative to it.
+    fn history_location(&self) -> String;
+
+    /// The history object `name` (`staging.json`, `objects/<digest>`), opened when it is
+    /// sealed; `None` when there is none. See [`super::history`] for what the objects hold.
+    ///
+    /// # Errors
+    /// Storage errors, or [`StateError::Encryption`] when a sealed object cannot be opened.
+    fn read_history(&self, name: &str) -> Result<Option<Vec<u8>>, StateError>;
+
+    /// Stores `bytes` as the history object `name`, sealed when the state is encrypted, in one
+    /// atomic step: a crash leaves the previous object or the new one, never a torn one.
+    ///
+    /// # Errors
+    /// Storage errors, naming the object.
+    fn write_history(&self, name: &str, bytes: Vec<u8>) -> Result<(), StateError>;
 }
 
 /// Refuses a document marked as migrated away: it is a record, not the state to work on.

@@ -1,6 +1,8 @@
 //! The state document: what Cairn knows it manages in one environment.
 
+use super::Intent;
 use crate::model::{Address, Attributes, Kind, Lifecycle, Reference, Tags, Value};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,6 +40,18 @@ pub struct StateDocument {
     pub restores: BTreeMap<Address, String>,
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// Mutating calls sent and not yet answered (see [`super::intent`]). Empty between runs
+    /// unless a run stopped without knowing how a call ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<Intent>,
+    /// When the last mutating call recorded here returned. Until the cloud's consistency
+    /// window has passed since then, a read may still miss what that call created, so a
+    /// refresh waits before it calls a recorded object deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<DateTime<Utc>>,
+    /// Rollouts in progress, by autoscaling group address (see [`super::rollout`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollouts: BTreeMap<Address, super::rollout::RolloutRecord>,
     /// Set on the copy left behind by `cairn state migrate`: the state now lives elsewhere,
     /// and this copy is refused for any further use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +59,43 @@ pub struct StateDocument {
 }
 
 impl StateDocument {
+    /// Renames every `(from, to)` pair through a detour of fresh keys, so moves that swap two
+    /// addresses (or shift a row of `for_each` keys) never overwrite an entry yet to move.
+    pub fn rename_all(&mut self, renames: &[(Address, Address)]) {
+        let detour = |address: &Address| Address::new(format!("\u{0}moving\u{0}{address}"));
+        for (from, _) in renames {
+            self.rename(from, &detour(from));
+        }
+        for (from, to) in renames {
+            self.rename(&detour(from), to);
+        }
+    }
+
+    /// Records the resource at `from` under `to` instead (a move), with the dependencies of
+    /// every other resource that named `from` rewritten, so deletes keep their order. Returns
+    /// whether `from` was recorded; an existing entry at `to` is the caller's to refuse.
+    pub fn rename(&mut self, from: &Address, to: &Address) -> bool {
+        let Some(mut resource) = self.resources.remove(from) else {
+            return false;
+        };
+        resource.address = to.clone();
+        if let Some(tag) = resource.tags.get_mut(crate::model::TAG_ADDRESS) {
+            *tag = to.to_string();
+        }
+        self.resources.insert(to.clone(), resource);
+        for other in self.resources.values_mut().chain(self.deposed.iter_mut()) {
+            if other.dependencies.remove(from) {
+                other.dependencies.insert(to.clone());
+            }
+        }
+        for deposed in &mut self.deposed {
+            if &deposed.address == from {
+                deposed.address = to.clone();
+            }
+        }
+        true
+    }
+
     /// An empty state with a fresh lineage.
     pub fn new(stack: &str, environment: &str) -> Self {
         StateDocument {
@@ -59,6 +110,9 @@ impl StateDocument {
             failover: None,
             restores: BTreeMap::new(),
             history: Vec::new(),
+            intents: Vec::new(),
+            changed_at: None,
+            rollouts: BTreeMap::new(),
             migrated: None,
         }
     }

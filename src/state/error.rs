@@ -239,6 +239,13 @@ pub enum StateError {
     #[diagnostic(help("use letters, digits, `-` and `_`"))]
     InvalidEnvironment { name: String },
 
+    /// The history of versions, or a file it recorded, cannot be used as stored.
+    #[error("the history at `{path}` is damaged: {detail}")]
+    #[diagnostic(help(
+        "restore it from a backup of the state location; Cairn does not write over it"
+    ))]
+    HistoryDamaged { path: PathBuf, detail: String },
+
     /// A document could not be serialized (an internal error).
     #[error("internal error: could not serialize the state: {source}")]
     Serialize {

@@ -1,6 +1,7 @@
 //! The local file backend: `<root>/state/<env>.json`, its backup `<env>.json.backup`, its
-//! lock `<env>.lock` and the stack's audit log `<root>/audit.jsonl`, where `<root>` is the
-//! stack's `.cairn` directory by default. With a key set, state and backup are sealed.
+//! lock `<env>.lock`, the stack's audit log `<root>/audit.jsonl` and its history under
+//! `<root>/history/`, where `<root>` is the stack's `.cairn` directory by default. With a key
+//! set, state, backup and history are sealed.
 //!
 //! Promises: writes are atomic and keep the previous version as the backup; a state that is
 //! corrupt, truncated, of a newer format, of another lineage or newer than the document being
@@ -43,6 +44,9 @@ struct Written {
     file: HeldFile,
     lineage: String,
     serial: u64,
+    /// The fields other than resources as last saved, against which the next journal line
+    /// is written.
+    rest: journal::Rest,
 }
 
 impl LocalBackend {
@@ -79,6 +83,11 @@ impl LocalBackend {
     /// `<root>/audit.jsonl`: the stack's audit log.
     pub fn audit_path(&self) -> PathBuf {
         self.root.join("audit.jsonl")
+    }
+
+    /// `<root>/history`: the stack's history of versions and the files they recorded.
+    pub fn history_path(&self) -> PathBuf {
+        self.root.join("history")
     }
 
     /// `<env>.json`.
@@ -345,6 +354,8 @@ impl StateBackend for LocalBackend {
         if on_disk.is_some() && !self.journal_path().exists() {
             self.back_up(&path)?;
         }
+        let rest =
+            journal::Rest::of(document).map_err(|source| StateError::Serialize { source })?;
         let file = write_atomically_and_open(&path, &bytes)?;
         // Lines older than the file are skipped on replay, so a stop before this is harmless.
         self.remove_journal()?;
@@ -352,6 +363,7 @@ impl StateBackend for LocalBackend {
             file,
             lineage: document.lineage.clone(),
             serial: document.serial,
+            rest,
         });
         Ok(())
     }
@@ -395,8 +407,14 @@ impl StateBackend for LocalBackend {
                 source,
             }
         };
-        let mut line = serde_json::to_vec(&journal::Entry::of(document, changed))
+        let saved = match self.written().as_ref() {
+            Some(written) => written.rest.clone(),
+            None => return self.persist(document),
+        };
+        let (entry, rest) = journal::Entry::of(document, changed, &saved)
             .map_err(|source| StateError::Serialize { source })?;
+        let mut line =
+            serde_json::to_vec(&entry).map_err(|source| StateError::Serialize { source })?;
         line.push(b'\n');
         let created = !journal.exists();
         let mut file = std::fs::OpenOptions::new()
@@ -411,6 +429,7 @@ impl StateBackend for LocalBackend {
         }
         if let Some(written) = self.written().as_mut() {
             written.serial = document.serial;
+            written.rest = rest;
         }
         Ok(())
     }
@@ -505,6 +524,41 @@ impl StateBackend for LocalBackend {
                 source,
             }),
         }
+    }
+
+    fn history_location(&self) -> String {
+        self.history_path().display().to_string()
+    }
+
+    fn read_history(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let path = self.history_path().join(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Io {
+                    action: "read",
+                    path,
+                    source,
+                });
+            }
+        };
+        self.encryption
+            .open(bytes)
+            .map(Some)
+            .map_err(|source| StateError::Encryption { path, source })
+    }
+
+    fn write_history(&self, name: &str, bytes: Vec<u8>) -> Result<(), StateError> {
+        let path = self.history_path().join(name);
+        let sealed = self
+            .encryption
+            .seal(bytes)
+            .map_err(|source| StateError::Encryption {
+                path: path.clone(),
+                source,
+            })?;
+        write_atomically(&path, &sealed)
     }
 }
 

@@ -1,5 +1,5 @@
 //! State: the per-environment state document, its backends (local files, S3), locking,
-//! atomic writes and encryption.
+//! atomic writes, encryption, and the history of versions kept beside it.
 //!
 //! Promises: a write is atomic (temp file, fsync, rename; a conditional put on S3) and keeps
 //! the previous version as a backup; a state that is corrupt, truncated, of a newer format, of
@@ -12,9 +12,12 @@ mod codec;
 mod document;
 pub mod encryption;
 mod error;
+pub mod history;
+pub mod intent;
 mod journal;
 mod local;
 mod lock;
+pub mod rollout;
 #[cfg(feature = "aws")]
 mod s3;
 
@@ -26,8 +29,11 @@ pub use document::{
 };
 pub use encryption::{Encryption, EncryptionError, EncryptionSettings};
 pub use error::{StateError, StateOwner};
+pub use history::{Changes, History, Outcome, RecordedSource, Version};
+pub use intent::Intent;
 pub use local::LocalBackend;
 pub use lock::{LockInfo, StateLock};
+pub use rollout::{RolloutPhase, RolloutRecord};
 #[cfg(feature = "aws")]
 pub use s3::{S3Backend, S3Location};
 

@@ -1,6 +1,6 @@
 //! The S3 backend: each environment's state, backup and lock as objects under the backend's
 //! key prefix (`<key>/<env>.json`, `<key>/<env>.json.backup`, `<key>/<env>.lock`), and the
-//! stack's audit log beside them (`<key>/audit.jsonl`), through aws-sdk-s3 and the standard
+//! stack's audit log and history beside them (`<key>/audit.jsonl`, `<key>/history/…`), through aws-sdk-s3 and the standard
 //! aws-config chain (`profile`, `endpoint` and `AWS_ENDPOINT_URL` honoured).
 //!
 //! Promises:
@@ -912,6 +912,48 @@ impl StateBackend for S3Backend {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    fn history_location(&self) -> String {
+        self.store
+            .object("history")
+            .location()
+            .display()
+            .to_string()
+    }
+
+    fn read_history(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let object = self.store.object(&format!("history/{name}"));
+        let Some(fetched) = self.store.fetch(&object, "read")? else {
+            return Ok(None);
+        };
+        self.encryption
+            .open(fetched.bytes)
+            .map(Some)
+            .map_err(|source| StateError::Encryption {
+                path: object.location(),
+                source,
+            })
+    }
+
+    fn write_history(&self, name: &str, bytes: Vec<u8>) -> Result<(), StateError> {
+        let object = self.store.object(&format!("history/{name}"));
+        let sealed = self
+            .encryption
+            .seal(bytes)
+            .map_err(|source| StateError::Encryption {
+                path: object.location(),
+                source,
+            })?;
+        // A put replaces the object whole: readers see the old bytes or the new ones. The
+        // writer holds the environment's lock, so no other run writes its history meanwhile.
+        self.store.run(async move {
+            object
+                .put(&sealed, &Condition::Always)
+                .await
+                .map(drop)
+                .map_err(|failure| object.error("write", failure))
+        })
     }
 }
 

@@ -12,8 +12,10 @@ pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 pub type Error = Box<dyn std::error::Error>;
 
 /// The fault variables the sim reads; cleared so the caller's environment cannot leak in.
-pub const SIM_VARIABLES: [&str; 7] = [
+pub const SIM_VARIABLES: [&str; 9] = [
     "CAIRN_SIM_LATENCY_MS",
+    "CAIRN_SIM_READ_LAG_MS",
+    "CAIRN_CONSISTENCY_WINDOW",
     "CAIRN_SIM_THROTTLE_RATE",
     "CAIRN_SIM_ERROR_RATE",
     "CAIRN_SIM_SEED",

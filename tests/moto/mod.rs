@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -102,6 +104,26 @@ impl Webapp {
             String::from_utf8_lossy(&output.stderr)
         );
         (code, stdout)
+    }
+}
+
+impl Webapp {
+    /// `cairn ARGS DIR` against `endpoint` (moto, or a proxy in front of it) with `extra`
+    /// variables, not yet run: the caller decides how it ends.
+    pub fn command(
+        &self,
+        endpoint: &str,
+        args: &[&str],
+        extra: &[(&str, &str)],
+    ) -> std::process::Command {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("cairn"));
+        command
+            .args(args)
+            .arg(&self.dir)
+            .envs(aws_env(endpoint))
+            .envs(extra.iter().copied())
+            .env("NO_COLOR", "1");
+        command
     }
 }
 

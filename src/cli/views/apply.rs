@@ -2,7 +2,7 @@
 //! changes, one line per step while it runs, and the report at the end (with the outputs when
 //! it succeeded, and what was done, failed and not started when it did not).
 
-use crate::apply::{ApplyEvent, ApplyObserver, ApplyReport};
+use crate::apply::{ApplyEvent, ApplyObserver, ApplyReport, RolloutEnd};
 use crate::cli::output::{eprintln, print, println};
 use crate::ops::{ApplyOutcome, OpsError};
 use crate::plan::{Operation, Plan};
@@ -77,6 +77,67 @@ impl ApplyObserver for Progress {
                 error,
                 ..
             } => println!("{address}: {} failed: {error}", noun(*operation)),
+            ApplyEvent::RolloutStarted {
+                address,
+                strategy,
+                from_version,
+                to_version,
+                targets,
+                resumed,
+            } => println!(
+                "{address}: {} {} rollout from version {} to {} in {}...",
+                if *resumed {
+                    "resuming the"
+                } else {
+                    "starting a"
+                },
+                strategy.name(),
+                super::plan::version(from_version),
+                super::plan::version(to_version),
+                super::counted(targets.len(), "step"),
+            ),
+            ApplyEvent::RolloutStep {
+                address,
+                step,
+                steps,
+                target,
+                capacity,
+                old_healthy,
+                new_healthy,
+                elapsed,
+                rolling_back,
+            } => {
+                let (what, version) = if *rolling_back {
+                    ("rollback", "old")
+                } else {
+                    ("rollout", "new")
+                };
+                println!(
+                    "{address}: {what} step {step}/{steps}: {target} of {capacity} on the {version} version, healthy {old_healthy} old / {new_healthy} new, after {:.1}s",
+                    elapsed.as_secs_f64()
+                )
+            }
+            ApplyEvent::RolloutRollingBack { address, reason } => {
+                println!("{address}: rolling back: {reason}")
+            }
+            ApplyEvent::RolloutEnded {
+                address,
+                end,
+                elapsed,
+            } => match end {
+                RolloutEnd::Completed => println!(
+                    "{address}: rollout complete after {:.1}s",
+                    elapsed.as_secs_f64()
+                ),
+                RolloutEnd::RolledBack { reason } => println!(
+                    "{address}: rollout rolled back after {:.1}s: {reason}",
+                    elapsed.as_secs_f64()
+                ),
+                RolloutEnd::Failed { reason } => println!(
+                    "{address}: rollout failed after {:.1}s: {reason}",
+                    elapsed.as_secs_f64()
+                ),
+            },
             ApplyEvent::ConcurrencyChanged { .. } | ApplyEvent::StatePersisted { .. } => {}
         }
     }

@@ -10,10 +10,12 @@
 //! printed as an empty line; colors only on a terminal and never with `NO_COLOR`.
 
 pub mod apply;
+pub mod apply_json;
 pub mod backup;
 pub mod check;
 pub mod config;
 pub mod dr;
+pub mod history;
 pub mod plan;
 pub mod sim;
 pub mod state;

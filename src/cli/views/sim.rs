@@ -103,6 +103,9 @@ pub fn faults(settings: &FaultSettings) {
     if let Some(seed) = settings.seed {
         parts.push(format!("seed {seed}"));
     }
+    if let Some(lag) = settings.read_lag_ms {
+        parts.push(format!("read lag {lag} ms"));
+    }
     if parts.is_empty() {
         println!("faults: none");
     } else {

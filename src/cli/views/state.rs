@@ -1,13 +1,14 @@
-//! Views of recorded state: `cairn show`, `output`, `state list|show|rm|migrate`, `import`
-//! and `force-unlock`.
+//! Views of recorded state: `cairn show`, `output`, `state list|show|mv|rm|migrate`,
+//! `import` and `force-unlock`.
 //!
 //! Promise: sensitive values show as `(sensitive value)` in text and JSON alike;
 //! only `cairn output --name NAME` prints one raw, because that is what it is asked for.
 
 use super::SENSITIVE;
+use crate::apply::MoveTag;
 use crate::cli::output::{eprintln, println};
 use crate::model::{Address, is_known};
-use crate::ops::{Imported, Removal};
+use crate::ops::{Imported, Move, Removal};
 use crate::state::{StateDocument, StateOutput, StateResource};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -158,6 +159,25 @@ pub fn removed(removal: &Removal) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// `cairn state mv`: each address moved and what became of its tags.
+pub fn moved(moves: &[Move]) {
+    for moved in moves {
+        let tag = match moved.tag {
+            MoveTag::Rewritten => "address tag rewritten",
+            MoveTag::Untagged => "its kind takes no tags",
+            MoveTag::Gone => "already gone from the cloud",
+            MoveTag::NotOwned => {
+                "it carries no ownership tags of this environment, left as they are"
+            }
+        };
+        println!("Moved {} to {} ({}): {tag}", moved.from, moved.to, moved.id);
+    }
+    println!(
+        "Successfully moved {}. Nothing was replaced.",
+        super::counted(moves.len(), "object")
+    );
+}
+
 /// `cairn import`.
 pub fn imported(imported: &Imported) {
     let resource = &imported.resource;
@@ -205,5 +225,34 @@ fn output_text(output: &StateOutput) -> String {
         "(known after apply)".to_string()
     } else {
         output.value.to_string()
+    }
+}
+
+/// `cairn discover`: one line per object nobody owns (block it would be, id, region, `Name`),
+/// then where its configuration was written.
+pub fn discovered(found: &[crate::ops::Discovered], written: Option<&std::path::Path>) {
+    if found.is_empty() {
+        println!("Nothing unowned found.");
+        return;
+    }
+    for item in found {
+        let name = item
+            .object
+            .tags
+            .get("Name")
+            .map(|name| format!(" ({name})"))
+            .unwrap_or_default();
+        println!(
+            "{}.{}  {}  {}{name}",
+            item.block_type, item.name, item.object.id, item.object.region
+        );
+    }
+    let count = super::counted(found.len(), "unowned object");
+    match written {
+        Some(path) => println!(
+            "\nFound {count}; wrote their blocks and `import` blocks to {}.",
+            path.display()
+        ),
+        None => println!("\nFound {count}; `--write FILE` writes blocks that import them."),
     }
 }

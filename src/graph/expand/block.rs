@@ -13,7 +13,10 @@ use crate::config::value::from_model;
 use crate::graph::analysis::ItemKey;
 use crate::graph::resources::{Built, Instance, build};
 use crate::model::cloud::GLOBAL_REGION;
-use crate::model::{Address, DesiredResource, Lifecycle, SourceLocation, Value, references_in};
+use crate::model::{
+    Address, DesiredResource, Lifecycle, SourceLocation, Value, name_parts as name_parts_of,
+    original_path, references_in,
+};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -74,13 +77,22 @@ impl<'c> Expander<'c> {
                 .as_ref()
                 .map(|instance_key| format!("[\"{instance_key}\"]"))
                 .unwrap_or_default();
+            // Cloud names come from the block path the object was created under: a `moved`
+            // block renames the address, never the object (a new name would replace it).
+            let block_path = format!("{prefix}{}.{}{key_part}", block.ident, block.name());
+            let created_as = original_path(&self.moves, &block_path);
             let mut name_parts = vec![self.config.stack.clone(), self.name_environment.clone()];
-            if !module_names.is_empty() {
-                name_parts.push(module_names.clone());
-            }
-            name_parts.push(block.name().to_string());
-            if let Some(instance_key) = &instance_key {
-                name_parts.push(instance_key.clone());
+            if created_as == block_path {
+                if !module_names.is_empty() {
+                    name_parts.push(module_names.clone());
+                }
+                name_parts.push(block.name().to_string());
+                if let Some(instance_key) = &instance_key {
+                    name_parts.push(instance_key.clone());
+                }
+            } else {
+                // Module names are joined with `-` as one part, as above.
+                name_parts.extend(name_parts_of(&created_as));
             }
             let evaluator = |attr: &Attr| -> Result<Value, Failure> {
                 // Tags may carry `each`; a per-instance `tags` overrides the block-level ones.
@@ -93,7 +105,7 @@ impl<'c> Expander<'c> {
                 region: placement.region,
                 address_base: format!("{prefix}{}.{}{key_part}", block.ident, block.name()),
                 name: name_parts.join("-"),
-                block_path: format!("{prefix}{}.{}{key_part}", block.ident, block.name()),
+                created_as: created_as.clone(),
                 short_name: format!("{prefix}{}{key_part}", block.name()),
                 zone_map: &self.zone_map,
                 environment: self.environment,
@@ -181,7 +193,11 @@ impl<'c> Expander<'c> {
                     .iter()
                     .map(|(key, value)| (key.clone(), value.clone())),
             );
-            tags.insert("Name".to_string(), produced.display_name.clone());
+            // A block's own `Name` tag wins (an imported object keeps the name it has);
+            // otherwise the name says which stack, environment and block made the object.
+            if !common.tags.contains_key("Name") {
+                tags.insert("Name".to_string(), produced.display_name.clone());
+            }
             // DNS belongs to no region, whichever region declared it.
             let region = if produced.kind.is_global() {
                 GLOBAL_REGION

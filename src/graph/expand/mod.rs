@@ -6,10 +6,12 @@
 //!   `depends_on`);
 //! - `block.rs`: one block's instances built into resources (see [`super::resources`]);
 //! - `module_call.rs`: a module call, evaluated as a nested scope;
-//! - `dns.rs`: DNS records linked to the zone they name by its domain name.
+//! - `dns.rs`: DNS records linked to the zone they name by its domain name;
+//! - `import.rs`: `import` blocks resolved to the resources they import into.
 
 mod block;
 mod dns;
+mod import;
 mod meta;
 mod module_call;
 mod placement;
@@ -23,7 +25,7 @@ use crate::config::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use crate::config::references::traversals;
 use crate::config::value::from_model;
 use crate::config::{Config, Environment};
-use crate::model::{Address, DesiredResource, SourceLocation};
+use crate::model::{Address, DesiredResource, Moved, SourceLocation};
 use placement::{Placement, placements};
 use scope::{Failure, Scope};
 use std::collections::BTreeMap;
@@ -85,17 +87,21 @@ pub fn expand(
         dependencies: BTreeMap::new(),
         policies: BTreeMap::new(),
         rollouts: BTreeMap::new(),
+        moves: config.moves(),
         diagnostics,
     };
     let mut outputs = BTreeMap::new();
+    let mut imports = Vec::new();
     for (index, (region, active_name)) in placed.regions.iter().enumerate() {
         let placement = Placement::new(region, active_name, index == 0);
         let mut scope = Scope::root(config);
         expander.run_scope(&mut scope, &placement);
-        // Step 5: outputs, from the primary placement only: an output names one value for the
-        // environment, and the primary region is where users look for it.
+        // Step 5: outputs and imports, from the primary placement only: an output names one
+        // value for the environment, and the primary region is where users look for it; an
+        // import names one object, which lives in one region.
         if index == 0 {
             outputs = expander.outputs(&scope, &placement);
+            imports = expander.imports(&scope, &placement);
         }
     }
 
@@ -103,6 +109,10 @@ pub fn expand(
     // environment declares. Only now is every zone built, wherever its block came in the
     // evaluation order (a name is no reference, so it orders nothing).
     expander.link_zones();
+
+    // Step 6b: the alarms rollouts abort on exist in the group's region. `abort_on` names
+    // blocks without ordering anything, so only now is every alarm built.
+    expander.check_gates();
 
     // Step 7: the DAG, from the dependencies gathered while producing resources. Each edge
     // keeps where its reference was written so that a cycle can be shown with its sources.
@@ -123,6 +133,7 @@ pub fn expand(
         outputs,
         backup_policies: policies.into_values().collect(),
         rollouts,
+        imports,
         dag,
     })
 }
@@ -159,6 +170,9 @@ struct Expander<'c> {
     dependencies: BTreeMap<Address, BTreeMap<Address, SourceLocation>>,
     policies: BTreeMap<String, BackupPolicySpec>,
     rollouts: BTreeMap<Address, RolloutSpec>,
+    /// Every `moved` block with stack-wide addresses: cloud names follow the path an object
+    /// was created under.
+    moves: Vec<Moved>,
     diagnostics: Diagnostics,
 }
 
@@ -233,6 +247,27 @@ impl<'c> Expander<'c> {
             }
         }
         outputs
+    }
+
+    /// Reports each `abort_on` alarm that is not an alarm of the group's region (an alarm
+    /// restricted to other `regions`, say).
+    fn check_gates(&mut self) {
+        for (group, rollout) in &self.rollouts {
+            for gate in &rollout.abort_on {
+                let found = self.resources.get(&gate.alarm);
+                if found.is_some_and(|alarm| alarm.kind == crate::model::Kind::Alarm) {
+                    continue;
+                }
+                self.diagnostics.push(
+                    Diagnostic::error(format!(
+                        "`abort_on` of `{group}` names `{}`, which is not an alarm of that region",
+                        gate.alarm
+                    ))
+                    .note(format!("written at {}", gate.source))
+                    .expected("an alarm block active in every region of the group"),
+                );
+            }
+        }
     }
 
     /// Every resource, with an edge to each dependency that is itself a resource; a cycle is

@@ -6,7 +6,6 @@ use super::read::network_of;
 use super::{Built, Instance, attributes};
 use crate::config::diagnostics::Diagnostic;
 use crate::config::eval;
-use crate::graph::{RolloutSpec, RolloutStrategy};
 use crate::model::{Address, Kind, Value, reference, references_in};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -134,72 +133,10 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
             name,
         ));
     }
-    if let Some(rollout) = rollout(instance) {
-        built.rollout = Some((address, rollout));
+    if let Some(block) = block.blocks_named("rollout").next() {
+        built.rollout = Some((address, super::rollout::read(instance, block)?));
     }
     Some(built)
-}
-
-/// The `rollout` block: how the group replaces its instances when its template changes.
-/// Without one, nothing (the group's default behaviour).
-fn rollout(instance: &Instance<'_>) -> Option<RolloutSpec> {
-    let rollout = instance.block.blocks_named("rollout").next()?;
-    let strategy = match instance.value(rollout, "strategy") {
-        Some((Value::String(text), _)) if text == "rolling" => Some(RolloutStrategy::Rolling),
-        Some((Value::String(text), _)) if text == "canary" => Some(RolloutStrategy::Canary),
-        Some((Value::String(text), _)) if text == "all_at_once" => Some(RolloutStrategy::AllAtOnce),
-        Some((value, attr)) => {
-            instance.problem(eval::wrong_type(
-                instance.sources,
-                attr,
-                &value,
-                "`\"rolling\"`, `\"canary\"` or `\"all_at_once\"`",
-            ));
-            None
-        }
-        None => None,
-    };
-    let checkpoints = match instance.value(rollout, "checkpoints") {
-        None => Some(vec![100]),
-        Some((value, attr)) => {
-            let parsed: Option<Vec<u32>> = value.as_array().and_then(|items| {
-                items
-                    .iter()
-                    .map(|item| item.as_u64().and_then(|n| u32::try_from(n).ok()))
-                    .collect()
-            });
-            match parsed {
-                Some(list)
-                    if !list.is_empty()
-                        && list.windows(2).all(|pair| pair[0] < pair[1])
-                        && list.last() == Some(&100) =>
-                {
-                    Some(list)
-                }
-                _ => {
-                    instance.problem(eval::wrong_type(
-                        instance.sources,
-                        attr,
-                        &value,
-                        "rising percentages ending at 100, such as `[10, 50, 100]`",
-                    ));
-                    None
-                }
-            }
-        }
-    };
-    let min_healthy = match rollout.attribute("min_healthy") {
-        None => Some(90),
-        Some(_) => instance
-            .percentage(rollout, "min_healthy", 0)
-            .and_then(|value| u32::try_from(value).ok()),
-    };
-    Some(RolloutSpec {
-        strategy: strategy?,
-        checkpoints: checkpoints?,
-        min_healthy: min_healthy?,
-        source: instance.sources.location(rollout.ident_span),
-    })
 }
 
 /// The target group `load_balancer` names: a balancer with one target group

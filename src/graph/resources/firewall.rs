@@ -139,7 +139,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     let ingress = rules(instance, "ingress", "from")?;
     let egress = rules(instance, "egress", "to")?;
     let address = instance.at(&instance.region.name);
-    let description = format!("Managed by Cairn: {}", instance.block_path);
+    let description = format!("Managed by Cairn: {}", instance.created_as);
     let produced = instance.produced(
         address.clone(),
         Kind::SecurityGroup,

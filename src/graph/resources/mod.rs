@@ -18,6 +18,7 @@ mod limits;
 mod load_balancer;
 mod network;
 mod read;
+mod rollout;
 mod volume;
 
 use super::{BackupPolicySpec, Deployed, RolloutSpec};
@@ -114,8 +115,10 @@ pub struct Instance<'a> {
     pub address_base: String,
     /// The cloud-unique name: `{stack}-{env}[-{module}]-{name}[-{key}]`.
     pub name: String,
-    /// The block as users name it: `module.web.firewall.app["k"]`.
-    pub block_path: String,
+    /// The block path the object was created under, which a `moved` block makes differ from
+    /// the one users name it by now (`module.web.firewall.app["k"]`): what is written into the cloud (names, descriptions) comes from it, so a
+    /// move never forces a replacement.
+    pub created_as: String,
     /// The block name with its module path and key: `module.web.daily["k"]`.
     pub short_name: String,
     /// Primary zone → override zone, when a region override is active.

@@ -10,6 +10,7 @@ use super::super::context::Context;
 use super::super::finding::Finding;
 use super::super::locate::Part;
 use super::exposure::behind_load_balancer;
+use crate::graph::RolloutStrategy;
 use crate::model::{Address, DesiredResource, Kind, Value};
 use std::collections::BTreeSet;
 
@@ -75,18 +76,23 @@ fn group_sizes(context: &Context<'_>) -> Vec<Finding> {
                 Part::Attribute("subnets"),
             ));
         }
-        let has_rollout = context.expansion.rollouts.contains_key(&group.address)
-            || context
-                .expansion
-                .rollouts
-                .keys()
-                .any(|address| address.block_path() == name);
-        if !standby && !has_rollout {
+        // `all_at_once` is what a group without a block does: the engine drives nothing and
+        // a new template reaches every instance as they cycle.
+        let strategy = context
+            .expansion
+            .rollouts
+            .iter()
+            .find(|(address, _)| *address == &group.address || address.block_path() == name)
+            .map(|(_, rollout)| rollout.strategy);
+        let driven = strategy.is_some_and(|strategy| strategy != RolloutStrategy::AllAtOnce);
+        if !standby && !driven {
+            let why = match strategy {
+                Some(_) => "has an `all_at_once` rollout",
+                None => "has no `rollout` block",
+            };
             let finding = Finding::new(
                 PRODUCTION_NO_ROLLOUT,
-                format!(
-                    "`{name}` has no `rollout` block: a new template reaches every instance at once"
-                ),
+                format!("`{name}` {why}: a new template reaches every instance at once"),
                 group.address.clone(),
             );
             findings.push(context.locator.place(finding, &group.address, Part::Block));

@@ -161,6 +161,15 @@ pub(super) async fn describe(
                                         .to_ascii_lowercase(),
                                 ),
                             ),
+                            // What the instance runs, for rollouts to tell old from new.
+                            (
+                                "launch_template_version".to_string(),
+                                member
+                                    .launch_template()
+                                    .and_then(|template| template.version())
+                                    .map(version_value)
+                                    .unwrap_or(Value::Null),
+                            ),
                         ])),
                     ))
                 })
@@ -402,6 +411,26 @@ async fn change_tags(
         ));
         context.mutate(call.send()).await.map_err(about)?;
     }
+    Ok(())
+}
+
+/// TerminateInstanceInAutoScalingGroup, lowering the desired capacity (see
+/// [`crate::provider::Provider::terminate_in_group`]).
+pub(super) async fn terminate_instance(
+    context: &RegionContext,
+    instance: &str,
+) -> Result<(), ProviderError> {
+    context
+        .mutate(
+            context
+                .autoscaling
+                .terminate_instance_in_auto_scaling_group()
+                .instance_id(instance)
+                .should_decrement_desired_capacity(true)
+                .send(),
+        )
+        .await
+        .map_err(|error| error.about(Kind::Instance, &context.region, instance))?;
     Ok(())
 }
 

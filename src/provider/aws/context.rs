@@ -8,7 +8,7 @@ use crate::provider::{CallCount, LiveResource, ProviderError};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// API calls made through one provider, shared by all its regions.
 #[derive(Debug, Default)]
@@ -37,11 +37,29 @@ pub(crate) struct RegionContext {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub route53: aws_sdk_route53::Client,
     pub counter: Arc<CallCounter>,
+    /// Set by the first call that changes something and succeeds; see
+    /// [`RegionContext::for_one_operation`].
+    pub changed: Arc<AtomicBool>,
     /// The page size asked for in [`super::AwsSettings::page_size`].
     pub page_size: Option<i32>,
 }
 
 impl RegionContext {
+    /// This context for one provider operation, with a `changed` flag of its own: a create
+    /// of several calls (create, then authorize rules, then read back) tells by it whether
+    /// its object exists when a later call fails.
+    pub fn for_one_operation(&self) -> RegionContext {
+        RegionContext {
+            changed: Arc::new(AtomicBool::new(false)),
+            ..self.clone()
+        }
+    }
+
+    /// Whether a call that changes something succeeded through this context.
+    pub fn changed_something(&self) -> bool {
+        self.changed.load(Ordering::Relaxed)
+    }
+
     /// Items per page of a Describe call whose own maximum is `maximum`.
     pub fn page(&self, maximum: i32) -> i32 {
         self.page_size.map_or(maximum, |size| size.min(maximum))
@@ -59,7 +77,8 @@ impl RegionContext {
         call.await.map_err(CallError::from_sdk)
     }
 
-    /// Sends one call that changes something, counting it.
+    /// Sends one call that changes something, counting it. A failure that may hide its
+    /// effect is [`ErrorClass::Ambiguous`](super::error::ErrorClass).
     pub async fn mutate<T, E>(
         &self,
         call: impl Future<Output = Result<T, SdkError<E>>>,
@@ -68,7 +87,29 @@ impl RegionContext {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         self.counter.mutations.fetch_add(1, Ordering::Relaxed);
-        call.await.map_err(CallError::from_sdk)
+        let result = call
+            .await
+            .map_err(|error| CallError::from_sdk(error).of_mutation());
+        if result.is_ok() {
+            self.changed.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Sends a call that changes `id`, a resource of `kind`: a missing id is
+    /// [`ProviderError::NotFound`] for it.
+    pub async fn mutate_on<T, E>(
+        &self,
+        kind: Kind,
+        id: &str,
+        call: impl Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<T, ProviderError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.mutate(call)
+            .await
+            .map_err(|error| error.about(kind, &self.region, id))
     }
 
     /// Sends a call that changes something, trying it again while it names an id that is not

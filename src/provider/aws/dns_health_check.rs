@@ -4,9 +4,10 @@
 //! CreateHealthCheck takes no tags: a second call tags the check. Its caller reference starts
 //! with a hash of the owner (`cairn-HASH-TOKEN`), so a refresh lists the account's checks
 //! (ListHealthChecks, 100 a page) and reads tags (ten a call) of the owner's only. A check
-//! created by a run killed before its tagging call is found by that prefix but carries no
-//! address, so no plan adopts it: it is left behind, a gap Route 53's untagged create leaves
-//! open. The creating call is idempotent by caller reference: a retry answers the same check.
+//! whose tagging call never happened (an answer lost, a run killed in between) carries no
+//! address, so no plan adopts it by its tags; but its caller reference holds the create's
+//! token, which a retry and a run resuming the interrupted create send again: a create first
+//! looks for a check with its own reference and tags that one instead of making another.
 
 use super::attributes;
 use super::context::{RegionContext, Selector};
@@ -139,6 +140,23 @@ pub(super) async fn describe(
         .collect())
 }
 
+/// The check an earlier attempt of the same create made, found by its caller reference (the
+/// request's token): its answer may have been lost before the tagging call, which leaves a
+/// check no address tag leads to. Route 53 itself answers a repeated reference with the
+/// check it made, but not every emulator does (moto makes a second one), and a check made by
+/// a killed run is only found this way.
+async fn made_by(
+    context: &RegionContext,
+    owner: &Owner,
+    reference: &str,
+) -> Result<Option<String>, ProviderError> {
+    Ok(checks(context, Selector::Owner(owner))
+        .await?
+        .into_iter()
+        .find(|(check, _)| check.caller_reference() == reference)
+        .map(|(check, _)| check.id().to_string()))
+}
+
 pub(super) async fn create(
     context: &RegionContext,
     request: &CreateRequest,
@@ -155,22 +173,24 @@ pub(super) async fn create(
         .failure_threshold(attributes::integer32(attributes, "failure_threshold")?)
         .build()
         .map_err(invalid)?;
-    let mut reference = format!(
-        "{}{}",
-        reference_prefix(&owner_of(&request.tags)),
-        request.token
-    );
+    let owner = owner_of(&request.tags);
+    let mut reference = format!("{}{}", reference_prefix(&owner), request.token);
     reference.truncate(CALLER_REFERENCE_LIMIT);
-    let call = context
-        .route53
-        .create_health_check()
-        .caller_reference(reference)
-        .health_check_config(config);
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    let id = output
-        .health_check()
-        .map(|check| check.id().to_string())
-        .ok_or_else(|| missing_id("CreateHealthCheck"))?;
+    let id = match made_by(context, &owner, &reference).await? {
+        Some(id) => id,
+        None => {
+            let call = context
+                .route53
+                .create_health_check()
+                .caller_reference(reference)
+                .health_check_config(config);
+            let output = context.mutate_visible(|| call.clone().send()).await?;
+            output
+                .health_check()
+                .map(|check| check.id().to_string())
+                .ok_or_else(|| missing_id("CreateHealthCheck"))?
+        }
+    };
     sync_tags(
         context,
         TagResourceType::Healthcheck,
@@ -198,9 +218,8 @@ pub(super) async fn update(
         .resource_path(attributes::string(attributes, "path")?)
         .failure_threshold(attributes::integer32(attributes, "failure_threshold")?);
     context
-        .mutate(call.send())
-        .await
-        .map_err(|error| error.about(Kind::DnsHealthCheck, &context.region, &request.id))?;
+        .mutate_on(Kind::DnsHealthCheck, &request.id, call.send())
+        .await?;
     Ok(())
 }
 

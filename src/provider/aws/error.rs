@@ -3,7 +3,8 @@
 //! Every SDK call's error is first reduced to a [`CallError`] (the AWS error code, message and
 //! a class), independent of which operation failed; the kind module that made the call then
 //! turns it into a [`ProviderError`] with the resource it was about. This keeps the code
-//! tables in one place: throttling codes become `Throttled`, 5xx and timeouts `Transient`,
+//! tables in one place: throttling codes become `Throttled`, 5xx and timeouts `Transient` —
+//! or `Ambiguous` for a call that changes something, whose effect they may hide —
 //! `*.NotFound` codes (and Route 53's `NoSuch*`) `NotFound` (only when the call targeted an
 //! existing resource; a missing *referenced* id during a create is an API error the user must
 //! fix), and everything else `Api { code, message }`.
@@ -46,6 +47,9 @@ impl From<AwsError> for ProviderError {
 pub(crate) enum ErrorClass {
     Throttled,
     Transient,
+    /// A call that changes something failed in a way that may hide its effect (a 5xx, a
+    /// timeout, a lost connection).
+    Ambiguous,
     Credentials,
     /// The code says the named resource does not exist (`InvalidVpcID.NotFound`, ...).
     NotFound,
@@ -188,6 +192,17 @@ impl CallError {
         }
     }
 
+    /// The same failure of a call that changes something: a 5xx, a timeout or a lost
+    /// connection does not say whether the call took effect. (A connection that could not be
+    /// made at all is counted too: the SDK's errors do not always tell it apart from one lost
+    /// after the request went out, and looking first costs only time.)
+    pub fn of_mutation(mut self) -> CallError {
+        if self.class == ErrorClass::Transient {
+            self.class = ErrorClass::Ambiguous;
+        }
+        self
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.class == ErrorClass::NotFound
     }
@@ -213,6 +228,9 @@ impl CallError {
                 message: format!("{}: {}", self.code, self.message),
             },
             ErrorClass::Transient => ProviderError::Transient {
+                message: format!("{}: {}", self.code, self.message),
+            },
+            ErrorClass::Ambiguous => ProviderError::Ambiguous {
                 message: format!("{}: {}", self.code, self.message),
             },
             ErrorClass::Credentials => ProviderError::Credentials {
@@ -258,6 +276,17 @@ mod tests {
         assert!(matches!(error.general(), ProviderError::Transient { .. }));
         let error = CallError::from_code("InternalError", "boom", Some(400));
         assert!(error.general().is_retryable());
+    }
+
+    #[test]
+    fn a_server_error_of_a_call_that_changes_something_is_ambiguous() {
+        let error = CallError::from_code("InternalError", "boom", Some(500)).of_mutation();
+        assert!(matches!(error.general(), ProviderError::Ambiguous { .. }));
+        // Throttling is a refusal before any effect, whatever the call.
+        let error = CallError::from_code("RequestLimitExceeded", "slow", Some(503)).of_mutation();
+        assert!(matches!(error.general(), ProviderError::Throttled { .. }));
+        let error = CallError::from_code("InvalidGroup.Duplicate", "exists", Some(400));
+        assert!(error.of_mutation().general().is_conflict());
     }
 
     #[test]

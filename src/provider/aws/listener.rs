@@ -203,9 +203,8 @@ pub(super) async fn update(
         .set_certificates(settings.certificates)
         .default_actions(settings.action);
     context
-        .mutate(call.send())
-        .await
-        .map_err(|error| error.about(Kind::Listener, &context.region, &request.id))?;
+        .mutate_on(Kind::Listener, &request.id, call.send())
+        .await?;
     Ok(())
 }
 

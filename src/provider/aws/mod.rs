@@ -23,7 +23,12 @@
 //! - `read` after `create` or `update` returns the attributes asked for plus the computed
 //!   ones, in the shapes of [`crate::model::Kind`]'s contract (sets such as subnet ids come
 //!   back sorted), so a plan right after an apply is empty.
-//! - Errors are classified (see [`error`]) so the engine knows what to retry.
+//! - Errors are classified (see [`error`]) so the engine knows what to retry. The SDK sends a
+//!   call that changes something again only after throttling ([`retry`]); any other failure
+//!   of such a call is `Ambiguous`, and so is every retryable failure of a create once its
+//!   object exists, so the engine looks for the object before creating it again.
+//! - The consistency window (how long a new object may be missing from Describe calls) is
+//!   [`DEFAULT_CONSISTENCY_WINDOW`] unless `CAIRN_CONSISTENCY_WINDOW` says otherwise.
 //!
 //! Each kind lives in its own module with the same functions: `describe` (by owner or by
 //! id), `create` (returns the new id), `delete`, and `update` where an attribute of the kind
@@ -46,6 +51,7 @@ mod listener;
 mod load_balancer;
 mod network;
 mod region;
+mod retry;
 mod route_table;
 mod scaling_policy;
 mod security_group;
@@ -101,6 +107,11 @@ const ROUTE53_REGION: &str = "us-east-1";
 /// a burst of throttling during a large apply without hiding a real outage for long.
 const SDK_MAX_ATTEMPTS: u32 = 5;
 
+/// How long a new EC2 or Auto Scaling object may be missing from Describe calls. AWS
+/// documents eventual consistency of "a few seconds" that can stretch under load; half a
+/// minute covers what has been seen without making a recovery wait long.
+pub const DEFAULT_CONSISTENCY_WINDOW: Duration = Duration::from_secs(30);
+
 /// The AWS provider. Cheap to share; SDK clients are created per region on first use and
 /// cached.
 #[derive(Debug)]
@@ -108,6 +119,7 @@ pub struct AwsProvider {
     config: SdkConfig,
     regions: Mutex<BTreeMap<String, RegionContext>>,
     counter: Arc<CallCounter>,
+    consistency_window: Duration,
     page_size: Option<i32>,
 }
 
@@ -141,6 +153,12 @@ impl AwsProvider {
             }
             loader = loader.endpoint_url(endpoint);
         }
+        let consistency_window = crate::provider::window_from_env()
+            .map_err(|error| AwsError::Setting {
+                setting: crate::provider::ENV_CONSISTENCY_WINDOW.to_string(),
+                message: error.to_string(),
+            })?
+            .unwrap_or(DEFAULT_CONSISTENCY_WINDOW);
         let config = loader.load().await;
         let profile = settings
             .profile
@@ -163,6 +181,7 @@ impl AwsProvider {
             config,
             regions: Mutex::new(BTreeMap::new()),
             counter: Arc::new(CallCounter::default()),
+            consistency_window,
             page_size: settings.page_size.filter(|size| *size > 0),
         })
     }
@@ -186,19 +205,24 @@ impl AwsProvider {
             let at = || Region::new(endpoint_region.to_string());
             let ec2 = aws_sdk_ec2::config::Builder::from(&self.config)
                 .region(at())
+                .interceptor(retry::NoBlindRetry)
                 .build();
             let autoscaling = aws_sdk_autoscaling::config::Builder::from(&self.config)
                 .region(at())
+                .interceptor(retry::NoBlindRetry)
                 .build();
             let elbv2 = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config)
                 .region(at())
+                .interceptor(retry::NoBlindRetry)
                 .build();
             let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&self.config)
                 .region(at())
+                .interceptor(retry::NoBlindRetry)
                 .build();
             // Route 53 is one service for every region; its endpoint signs in us-east-1.
             let route53 = aws_sdk_route53::config::Builder::from(&self.config)
                 .region(Region::new(ROUTE53_REGION))
+                .interceptor(retry::NoBlindRetry)
                 .build();
             RegionContext {
                 region: region.to_string(),
@@ -208,6 +232,7 @@ impl AwsProvider {
                 cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
                 route53: aws_sdk_route53::Client::from_conf(route53),
                 counter: Arc::clone(&self.counter),
+                changed: Arc::default(),
                 page_size: self.page_size,
             }
         });
@@ -288,29 +313,55 @@ impl Provider for AwsProvider {
         Ok(resources)
     }
 
-    async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
-        let context = self.region(&request.region)?;
-        let id = match request.kind {
-            Kind::Network => network::create(&context, request).await?,
-            Kind::Subnet => subnet::create(&context, request).await?,
-            Kind::InternetGateway => internet_gateway::create(&context, request).await?,
-            Kind::RouteTable => route_table::create(&context, request).await?,
-            Kind::SecurityGroup => security_group::create(&context, request).await?,
-            Kind::LaunchTemplate => launch_template::create(&context, request).await?,
-            Kind::AutoscalingGroup => autoscaling_group::create(&context, request).await?,
-            Kind::ScalingPolicy => scaling_policy::create(&context, request).await?,
-            Kind::Volume => volume::create(&context, request).await?,
-            Kind::Instance => instance::create(&context, request).await?,
-            Kind::Snapshot => snapshot::create(&context, request).await?,
-            Kind::LoadBalancer => load_balancer::create(&context, request).await?,
-            Kind::TargetGroup => target_group::create(&context, request).await?,
-            Kind::Listener => listener::create(&context, request).await?,
-            Kind::Alarm => alarm::create(&context, request).await?,
-            Kind::DnsZone => dns_zone::create(&context, request).await?,
-            Kind::DnsHealthCheck => dns_health_check::create(&context, request).await?,
-            Kind::DnsRecord => dns_record::create(&context, request).await?,
+    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError> {
+        let context = self.region(region)?;
+        // The kinds `cairn discover` writes configuration for.
+        let mut resources = match kind {
+            Kind::Volume => volume::all(&context).await?,
+            _ => {
+                return Err(ProviderError::Api {
+                    code: "UnsupportedOperation".to_string(),
+                    message: format!("cairn cannot list {kind} resources on aws yet"),
+                });
+            }
         };
-        describe_one(&context, request.kind, &id).await
+        resources.sort_by(|left, right| left.id.cmp(&right.id));
+        Ok(resources)
+    }
+
+    async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
+        let context = self.region(&request.region)?.for_one_operation();
+        let created = async {
+            let id = match request.kind {
+                Kind::Network => network::create(&context, request).await?,
+                Kind::Subnet => subnet::create(&context, request).await?,
+                Kind::InternetGateway => internet_gateway::create(&context, request).await?,
+                Kind::RouteTable => route_table::create(&context, request).await?,
+                Kind::SecurityGroup => security_group::create(&context, request).await?,
+                Kind::LaunchTemplate => launch_template::create(&context, request).await?,
+                Kind::AutoscalingGroup => autoscaling_group::create(&context, request).await?,
+                Kind::ScalingPolicy => scaling_policy::create(&context, request).await?,
+                Kind::Volume => volume::create(&context, request).await?,
+                Kind::Instance => instance::create(&context, request).await?,
+                Kind::Snapshot => snapshot::create(&context, request).await?,
+                Kind::LoadBalancer => load_balancer::create(&context, request).await?,
+                Kind::TargetGroup => target_group::create(&context, request).await?,
+                Kind::Listener => listener::create(&context, request).await?,
+                Kind::Alarm => alarm::create(&context, request).await?,
+                Kind::DnsZone => dns_zone::create(&context, request).await?,
+                Kind::DnsHealthCheck => dns_health_check::create(&context, request).await?,
+                Kind::DnsRecord => dns_record::create(&context, request).await?,
+            };
+            describe_one(&context, request.kind, &id).await
+        }
+        .await;
+        created.map_err(|error| {
+            if context.changed_something() {
+                after_effect(request.kind, error)
+            } else {
+                error
+            }
+        })
     }
 
     async fn update(&self, request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
@@ -434,7 +485,40 @@ impl Provider for AwsProvider {
         zones::describe(&self.region(region)?).await
     }
 
+    fn consistency_window(&self) -> Duration {
+        self.consistency_window
+    }
+
+    async fn terminate_in_group(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+    ) -> Result<(), ProviderError> {
+        // AWS finds the group from the instance; `group` names it for the sim's check only.
+        let _ = group;
+        autoscaling_group::terminate_instance(&self.region(region)?, instance).await
+    }
+
     fn calls(&self) -> CallCount {
         self.counter.snapshot()
+    }
+}
+
+/// The failure of a create whose object exists (its creating call went through, a later
+/// call of it failed): anything worth trying again is `Ambiguous`, so that the engine adopts
+/// the object instead of creating a second one; a refusal (a rule the cloud rejects) stays
+/// what it is, and the next plan adopts the object by its tags.
+fn after_effect(kind: Kind, error: ProviderError) -> ProviderError {
+    match error {
+        ProviderError::Throttled { message }
+        | ProviderError::Transient { message }
+        | ProviderError::Ambiguous { message } => ProviderError::Ambiguous {
+            message: format!("the {kind} was made, then: {message}"),
+        },
+        ProviderError::NotFound { id, .. } => ProviderError::Ambiguous {
+            message: format!("the {kind} `{id}` was made but does not show in reads yet"),
+        },
+        other => other,
     }
 }

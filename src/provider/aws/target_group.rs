@@ -102,6 +102,24 @@ struct HealthCheck {
     matcher: String,
 }
 
+/// Sets `check` on a CreateTargetGroup or a ModifyTargetGroup call: the SDK's two builders
+/// share these setters, but no trait names them.
+macro_rules! with_health_check {
+    ($call:expr, $check:expr) => {{
+        let check = $check;
+        $call
+            .health_check_enabled(true)
+            .health_check_path(check.path)
+            .health_check_port(check.port)
+            .health_check_protocol(check.protocol)
+            .health_check_interval_seconds(check.interval)
+            .health_check_timeout_seconds(check.timeout)
+            .healthy_threshold_count(check.healthy)
+            .unhealthy_threshold_count(check.unhealthy)
+            .matcher(Matcher::builder().http_code(check.matcher).build())
+    }};
+}
+
 fn health_check(attributes: &Attributes) -> Result<HealthCheck, ProviderError> {
     let check = attributes::fields(attributes, "health_check")?;
     Ok(HealthCheck {
@@ -132,16 +150,8 @@ pub(super) async fn create(
             attributes::string(attributes, "protocol")?.as_str(),
         ))
         .target_type(TargetTypeEnum::Instance)
-        .health_check_enabled(true)
-        .health_check_path(check.path)
-        .health_check_port(check.port)
-        .health_check_protocol(check.protocol)
-        .health_check_interval_seconds(check.interval)
-        .health_check_timeout_seconds(check.timeout)
-        .healthy_threshold_count(check.healthy)
-        .unhealthy_threshold_count(check.unhealthy)
-        .matcher(Matcher::builder().http_code(check.matcher).build())
         .set_tags(Some(elb::to_elb(&request.tags)));
+    let call = with_health_check!(call, check);
     let output = context.mutate_visible(|| call.clone().send()).await?;
     output
         .target_groups()
@@ -160,20 +170,11 @@ pub(super) async fn update(
     let call = context
         .elbv2
         .modify_target_group()
-        .target_group_arn(&request.id)
-        .health_check_enabled(true)
-        .health_check_path(check.path)
-        .health_check_port(check.port)
-        .health_check_protocol(check.protocol)
-        .health_check_interval_seconds(check.interval)
-        .health_check_timeout_seconds(check.timeout)
-        .healthy_threshold_count(check.healthy)
-        .unhealthy_threshold_count(check.unhealthy)
-        .matcher(Matcher::builder().http_code(check.matcher).build());
+        .target_group_arn(&request.id);
+    let call = with_health_check!(call, check);
     context
-        .mutate(call.send())
-        .await
-        .map_err(|error| error.about(Kind::TargetGroup, &context.region, &request.id))?;
+        .mutate_on(Kind::TargetGroup, &request.id, call.send())
+        .await?;
     Ok(())
 }
 

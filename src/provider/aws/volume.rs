@@ -21,9 +21,39 @@ pub(super) async fn describe(
         volume_ids,
         1000
     )?;
-    Ok(pages
-        .iter()
-        .flat_map(|page| page.volumes())
+    Ok(live_volumes(
+        context,
+        pages.iter().flat_map(|page| page.volumes()),
+    ))
+}
+
+/// Every volume of the region, owned or not (`cairn discover`): those in any state but
+/// deleting or deleted.
+pub(super) async fn all(context: &RegionContext) -> Result<Vec<LiveResource>, ProviderError> {
+    let states = vec![
+        "creating".to_string(),
+        "available".to_string(),
+        "in-use".to_string(),
+    ];
+    let pages = describe_pages!(
+        context,
+        context.ec2.describe_volumes(),
+        filter: "status",
+        states.clone(),
+        1000
+    )?;
+    Ok(live_volumes(
+        context,
+        pages.iter().flat_map(|page| page.volumes()),
+    ))
+}
+
+/// `volumes` as the engine sees them, those being deleted left out.
+fn live_volumes<'a>(
+    context: &RegionContext,
+    volumes: impl Iterator<Item = &'a aws_sdk_ec2::types::Volume>,
+) -> Vec<LiveResource> {
+    volumes
         .filter(|volume| {
             !matches!(
                 volume.state(),
@@ -54,7 +84,7 @@ pub(super) async fn describe(
             }
             Some(context.live(Kind::Volume, id, attributes, tags::from_ec2(volume.tags())))
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn create(

@@ -72,21 +72,48 @@ pub fn update_group(
 
 pub fn delete_group(cloud: &mut Cloud, context: &Context, name: &str) -> Result<(), ProviderError> {
     cloud.target(context.region, Kind::AutoscalingGroup, name)?;
-    let doomed: Vec<String> = cloud
-        .region(context.region)
-        .into_iter()
-        .flat_map(|state| state.resources.values())
-        .filter(|resource| {
-            (resource.kind == Kind::Instance && resource.internal_text(GROUP) == Some(name))
-                || (resource.kind == Kind::ScalingPolicy
-                    && resource.text("group_name") == Some(name))
-        })
-        .map(|resource| resource.id.clone())
-        .collect();
-    for id in doomed {
-        cloud.remove(context.region, &id);
-    }
+    cloud.remove_where(context.region, |resource| {
+        (resource.kind == Kind::Instance && resource.internal_text(GROUP) == Some(name))
+            || (resource.kind == Kind::ScalingPolicy && resource.text("group_name") == Some(name))
+    });
     cloud.remove(context.region, name);
+    Ok(())
+}
+
+/// TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity: the instance
+/// goes and the group wants one fewer, refused (as AWS does) below the group's `min`.
+pub fn terminate_in_group(
+    cloud: &mut Cloud,
+    context: &Context,
+    name: &str,
+    instance_id: &str,
+) -> Result<(), ProviderError> {
+    let group = cloud.target(context.region, Kind::AutoscalingGroup, name)?;
+    let min = attributes::integer(&group.attributes, "min")?;
+    let desired = attributes::optional_integer(&group.attributes, "desired")?.unwrap_or(min);
+    let member = cloud
+        .find(context.region, Kind::Instance, instance_id)
+        .is_some_and(|instance| instance.internal_text(GROUP) == Some(name));
+    if !member {
+        return Err(ProviderError::NotFound {
+            kind: Kind::Instance,
+            region: context.region.to_string(),
+            id: instance_id.to_string(),
+        });
+    }
+    if desired - 1 < min {
+        return Err(api(
+            "ValidationError",
+            format!(
+                "Currently, desiredSize equals minSize ({min}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size."
+            ),
+        ));
+    }
+    cloud.remove(context.region, instance_id);
+    let group = cloud.target_mut(context.region, Kind::AutoscalingGroup, name)?;
+    group
+        .attributes
+        .insert("desired".to_string(), json!(desired - 1));
     Ok(())
 }
 

@@ -91,6 +91,9 @@ pub struct Resource {
     /// the call that launched an instance, …).
     #[serde(default, skip_serializing_if = "Attributes::is_empty")]
     pub internal: Attributes,
+    /// When a create call made it, on the wall clock: with a read lag, reads miss it until the lag has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for Cloud {
@@ -209,6 +212,58 @@ impl Cloud {
             })
     }
 
+    /// A resource that a call names inside `network_id`, or AWS's refusal: `missing` when it
+    /// does not exist, `elsewhere` when it belongs to another network. Each refusal is an API
+    /// error code and its message.
+    pub fn in_network(
+        &self,
+        region: &str,
+        (kind, id): (Kind, &str),
+        network_id: &str,
+        missing: (&str, String),
+        elsewhere: (&str, String),
+    ) -> Result<&Resource, ProviderError> {
+        let resource = self
+            .find(region, kind, id)
+            .ok_or_else(|| api(missing.0, missing.1))?;
+        if resource.text("network_id") != Some(network_id) {
+            return Err(api(elsewhere.0, elsewhere.1));
+        }
+        Ok(resource)
+    }
+
+    /// Removes the resource a delete targets unless a resource of `referrer` still refers to
+    /// it, which AWS refuses with `in_use` (an API error code and its message).
+    pub fn remove_unreferenced(
+        &mut self,
+        region: &str,
+        (kind, id): (Kind, &str),
+        referrer: Kind,
+        refers: impl Fn(&Resource) -> bool,
+        in_use: (&str, String),
+    ) -> Result<(), ProviderError> {
+        self.target(region, kind, id)?;
+        if self.all_of(region, referrer).any(refers) {
+            return Err(api(in_use.0, in_use.1));
+        }
+        self.remove(region, id);
+        Ok(())
+    }
+
+    /// Removes every resource of `region` that `doomed` picks (what a delete takes with it).
+    pub fn remove_where(&mut self, region: &str, doomed: impl Fn(&Resource) -> bool) {
+        let ids: Vec<String> = self
+            .region(region)
+            .into_iter()
+            .flat_map(|state| state.resources.values())
+            .filter(|resource| doomed(resource))
+            .map(|resource| resource.id.clone())
+            .collect();
+        for id in ids {
+            self.remove(region, &id);
+        }
+    }
+
     /// Every resource of `kind` in `region`, in id order.
     pub fn all_of(&self, region: &str, kind: Kind) -> impl Iterator<Item = &Resource> {
         self.region(region)
@@ -217,7 +272,6 @@ impl Cloud {
             .filter(move |resource| resource.kind == kind)
     }
 
-    /// Stores a new resource.
     /// A resource of `kind` with a fresh id, not yet in any region.
     pub fn new_resource(&mut self, kind: Kind, attributes: &Attributes, tags: &Tags) -> Resource {
         let id = self.new_id_for(kind);
@@ -281,6 +335,7 @@ impl Resource {
             attributes,
             tags,
             internal: Attributes::new(),
+            created: None,
         }
     }
 

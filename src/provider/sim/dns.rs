@@ -143,18 +143,16 @@ pub fn delete_health_check(
     context: &Context,
     id: &str,
 ) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::DnsHealthCheck, id)?;
-    let used = cloud
-        .all_of(context.region, Kind::DnsRecord)
-        .any(|record| record.text("health_check_id") == Some(id));
-    if used {
-        return Err(api(
+    cloud.remove_unreferenced(
+        context.region,
+        (Kind::DnsHealthCheck, id),
+        Kind::DnsRecord,
+        |record| record.text("health_check_id") == Some(id),
+        (
             "HealthCheckInUse",
             format!("The health check {id} is still referenced from a resource record set"),
-        ));
-    }
-    cloud.remove(context.region, id);
-    Ok(())
+        ),
+    )
 }
 
 /// A record's id: `ZONE/NAME/TYPE/SET` (`-` without a set identifier).

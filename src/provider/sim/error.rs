@@ -98,6 +98,10 @@ pub enum SimError {
     /// A background task of the provider failed to run.
     #[error("a simulated cloud task failed: {message}")]
     Task { message: String },
+    /// `CAIRN_CONSISTENCY_WINDOW` is not a duration.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Window(#[from] crate::provider::InvalidWindow),
 }
 
 /// An AWS-shaped API refusal.

@@ -1,5 +1,5 @@
-//! Fault injection: latency, throttling, transient errors, region outages and a crash after
-//! the N-th mutating call.
+//! Fault injection: latency, throttling, transient errors, region outages, read lag (eventual
+//! consistency) and a crash after the N-th mutating call.
 //!
 //! Settings come from two places: environment variables read when a provider is constructed
 //! ([`FaultConfig::from_env`]) and persistent settings stored in the cloud file by
@@ -18,9 +18,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const ENV_LATENCY_MS: &str = "CAIRN_SIM_LATENCY_MS";
 /// Environment variable: share (0..1) of calls refused with `Throttled` before any effect.
 pub const ENV_THROTTLE_RATE: &str = "CAIRN_SIM_THROTTLE_RATE";
-/// Environment variable: share (0..1) of calls failing with `Transient`, half before and half
-/// after their effect.
+/// Environment variable: share (0..1) of calls failing, half before their effect (`Transient`)
+/// and half after it (`Ambiguous` for a call that changes something: its answer is lost).
 pub const ENV_ERROR_RATE: &str = "CAIRN_SIM_ERROR_RATE";
+/// Environment variable: milliseconds during which a new object is missing from reads, as
+/// AWS's eventual consistency hides a new id from Describe calls for a while.
+pub const ENV_READ_LAG_MS: &str = "CAIRN_SIM_READ_LAG_MS";
 /// Environment variable: seed of the fault dice.
 pub const ENV_SEED: &str = "CAIRN_SIM_SEED";
 /// Environment variable: exit the process with code 101 right after the N-th mutating call
@@ -43,6 +46,8 @@ pub struct FaultSettings {
     pub error_rate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_lag_ms: Option<u64>,
 }
 
 impl FaultSettings {
@@ -74,6 +79,7 @@ impl FaultSettings {
             throttle_rate: over.throttle_rate.or(self.throttle_rate),
             error_rate: over.error_rate.or(self.error_rate),
             seed: over.seed.or(self.seed),
+            read_lag_ms: over.read_lag_ms.or(self.read_lag_ms),
         }
     }
 }
@@ -109,6 +115,7 @@ impl FaultConfig {
             throttle_rate: parse(&lookup, ENV_THROTTLE_RATE)?,
             error_rate: parse(&lookup, ENV_ERROR_RATE)?,
             seed: parse(&lookup, ENV_SEED)?,
+            read_lag_ms: parse(&lookup, ENV_READ_LAG_MS)?,
         };
         settings.validate()?;
         let outages = lookup(ENV_OUTAGE)
@@ -154,7 +161,8 @@ pub enum Fault {
     Throttle,
     /// Fail with `Transient` before any effect.
     ErrorBefore,
-    /// Let the effect happen and be saved, then fail with `Transient`.
+    /// Let the effect happen and be saved, then lose the answer: `Ambiguous` for a call that
+    /// changes something, `Transient` for a read.
     ErrorAfter,
 }
 
@@ -207,6 +215,7 @@ mod tests {
             (ENV_SEED, "7"),
             (ENV_CRASH_AFTER, "3"),
             (ENV_OUTAGE, "us-east-1, eu-west-1"),
+            (ENV_READ_LAG_MS, "300"),
         ])
         .map_err(|error| error.to_string());
         let config = config.as_ref().map_err(String::as_str);
@@ -216,6 +225,7 @@ mod tests {
                 throttle_rate: Some(0.1),
                 error_rate: Some(0.2),
                 seed: Some(7),
+                read_lag_ms: Some(300),
             },
             crash_after: Some(3),
             outages: ["eu-west-1".to_string(), "us-east-1".to_string()].into(),

@@ -123,20 +123,19 @@ fn check_security_groups(
     group_ids: &[String],
 ) -> Result<(), ProviderError> {
     for group_id in group_ids {
-        let group = cloud
-            .find(region, Kind::SecurityGroup, group_id)
-            .ok_or_else(|| {
-                api(
-                    "InvalidSecurityGroup",
-                    format!("Security group '{group_id}' does not exist"),
-                )
-            })?;
-        if group.text("network_id") != Some(network_id) {
-            return Err(api(
+        cloud.in_network(
+            region,
+            (Kind::SecurityGroup, group_id),
+            network_id,
+            (
+                "InvalidSecurityGroup",
+                format!("Security group '{group_id}' does not exist"),
+            ),
+            (
                 "InvalidSecurityGroup",
                 format!("Security group '{group_id}' does not belong to VPC '{network_id}'"),
-            ));
-        }
+            ),
+        )?;
     }
     Ok(())
 }
@@ -239,14 +238,9 @@ pub fn delete_load_balancer(
     id: &str,
 ) -> Result<(), ProviderError> {
     cloud.target(context.region, Kind::LoadBalancer, id)?;
-    let listeners: Vec<String> = cloud
-        .all_of(context.region, Kind::Listener)
-        .filter(|listener| listener.text("load_balancer_id") == Some(id))
-        .map(|listener| listener.id.clone())
-        .collect();
-    for listener in listeners {
-        cloud.remove(context.region, &listener);
-    }
+    cloud.remove_where(context.region, |resource| {
+        resource.kind == Kind::Listener && resource.text("load_balancer_id") == Some(id)
+    });
     cloud.remove(context.region, id);
     Ok(())
 }
@@ -377,18 +371,16 @@ pub fn delete_target_group(
     context: &Context,
     id: &str,
 ) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::TargetGroup, id)?;
-    let in_use = cloud
-        .all_of(context.region, Kind::Listener)
-        .any(|listener| forwarded(listener).contains_key(id));
-    if in_use {
-        return Err(api(
+    cloud.remove_unreferenced(
+        context.region,
+        (Kind::TargetGroup, id),
+        Kind::Listener,
+        |listener| forwarded(listener).contains_key(id),
+        (
             "ResourceInUse",
             format!("The target group '{id}' is currently in use by a listener or a rule"),
-        ));
-    }
-    cloud.remove(context.region, id);
-    Ok(())
+        ),
+    )
 }
 
 /// A listener's target groups and their weights.
@@ -469,20 +461,19 @@ fn check_listener(
                 "Target group weight {weight} must be from 0 to 999"
             )));
         }
-        let group = cloud
-            .find(region, Kind::TargetGroup, group_id)
-            .ok_or_else(|| {
-                api(
-                    "TargetGroupNotFound",
-                    format!("Target groups '{group_id}' not found"),
-                )
-            })?;
-        if group.text("network_id") != Some(network_id) {
-            return Err(api(
+        cloud.in_network(
+            region,
+            (Kind::TargetGroup, group_id),
+            network_id,
+            (
+                "TargetGroupNotFound",
+                format!("Target groups '{group_id}' not found"),
+            ),
+            (
                 "InvalidConfigurationRequest",
                 format!("The target group '{group_id}' is in another VPC than the load balancer"),
-            ));
-        }
+            ),
+        )?;
         let elsewhere = cloud.all_of(region, Kind::Listener).any(|other| {
             Some(other.id.as_str()) != id
                 && other.text("load_balancer_id") != Some(balancer_id)

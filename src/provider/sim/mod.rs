@@ -94,9 +94,27 @@ pub struct SimProvider {
     waiting: std::sync::Mutex<Vec<Waiting>>,
     reads: AtomicU64,
     mutations: AtomicU64,
+    /// How long a new object may be missing from reads: the read lag, unless overridden.
+    consistency_window: Duration,
 }
 
 impl SimProvider {
+    /// Every resource of `kind` in `region` that `owner`'s tags select, or every one.
+    async fn read_all(
+        &self,
+        region: &str,
+        kind: Kind,
+        owner: Option<Owner>,
+    ) -> Result<Vec<LiveResource>, ProviderError> {
+        match self.call(region, Request::Read { kind, owner }).await? {
+            Response::Many(resources) => Ok(resources),
+            other => Err(ProviderError::Api {
+                code: "InternalError".to_string(),
+                message: format!("the simulated cloud answered {other:?} to a read"),
+            }),
+        }
+    }
+
     /// Opens the cloud stored at `path` (created on the first call if missing), with faults
     /// from the `CAIRN_SIM_*` environment variables.
     ///
@@ -105,7 +123,11 @@ impl SimProvider {
     /// simulated cloud, [`SimError::Io`] when it cannot be read, [`SimError::InvalidFault`] for a
     /// bad fault variable.
     pub fn open(path: &Path) -> Result<SimProvider, SimError> {
-        Self::open_with_faults(path, FaultConfig::from_env()?)
+        let mut provider = Self::open_with_faults(path, FaultConfig::from_env()?)?;
+        if let Some(window) = crate::provider::window_from_env()? {
+            provider.consistency_window = window;
+        }
+        Ok(provider)
     }
 
     /// Opens the cloud at `path` with the given faults instead of the environment's.
@@ -120,6 +142,13 @@ impl SimProvider {
             .seed
             .or_else(|| stored.as_ref().and_then(|cloud| cloud.faults.seed))
             .unwrap_or_else(|| fastrand::u64(..));
+        // The cloud promises nothing more than its read lag: a new object shows up in reads
+        // once the lag has passed.
+        let read_lag = faults
+            .settings
+            .read_lag_ms
+            .or_else(|| stored.as_ref().and_then(|cloud| cloud.faults.read_lag_ms))
+            .unwrap_or(0);
         Ok(SimProvider {
             store: Arc::new(store),
             faults: Arc::new(faults),
@@ -128,6 +157,7 @@ impl SimProvider {
             waiting: std::sync::Mutex::new(Vec::new()),
             reads: AtomicU64::new(0),
             mutations: AtomicU64::new(0),
+            consistency_window: Duration::from_millis(read_lag),
         })
     }
 
@@ -186,6 +216,20 @@ impl SimProvider {
         self.waiting
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The stored cloud as it is now, read off the async runtime's threads without taking the
+    /// store's lock (no call is made, so nothing is counted or logged).
+    async fn peek(&self) -> Result<Option<Cloud>, ProviderError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.peek())
+            .await
+            .map_err(|error| {
+                storage_failure(&SimError::Task {
+                    message: error.to_string(),
+                })
+            })?
+            .map_err(|error| storage_failure(&error))
     }
 }
 
@@ -288,11 +332,18 @@ fn execute_one(
         let mut rng = dice.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         faults::roll(&mut rng, &settings)
     };
+    let read_lag = settings
+        .read_lag_ms
+        .map_or(chrono::TimeDelta::zero(), |lag| {
+            chrono::TimeDelta::milliseconds(i64::try_from(lag).unwrap_or(i64::MAX))
+        });
     let context = Context {
         region,
         sequence: cloud.sequence,
         now,
+        wall_clock: chrono::Utc::now(),
         outages: &outages,
+        read_lag,
     };
 
     let mut effect = false;
@@ -324,13 +375,14 @@ fn execute_one(
         match performed {
             Ok(response) => {
                 effect = true;
-                if fault == Fault::ErrorAfter {
-                    Err(ProviderError::Transient {
-                        message: "simulated: the connection was lost after the request was sent"
-                            .to_string(),
-                    })
-                } else {
-                    Ok(response)
+                let message =
+                    "simulated: the connection was lost after the request was sent".to_string();
+                match fault {
+                    Fault::ErrorAfter if request.is_mutating() => {
+                        Err(ProviderError::Ambiguous { message })
+                    }
+                    Fault::ErrorAfter => Err(ProviderError::Transient { message }),
+                    _ => Ok(response),
                 }
             }
             Err(error) => Err(error),
@@ -343,8 +395,12 @@ fn execute_one(
     };
     let (outcome, error_code) = match &result {
         Ok(_) => (Outcome::Ok, None),
-        Err(ProviderError::Transient { .. }) if effect => (Outcome::TransientAfterEffect, None),
-        Err(ProviderError::Transient { .. }) => (Outcome::Transient, None),
+        Err(ProviderError::Transient { .. } | ProviderError::Ambiguous { .. }) if effect => {
+            (Outcome::TransientAfterEffect, None)
+        }
+        Err(ProviderError::Transient { .. } | ProviderError::Ambiguous { .. }) => {
+            (Outcome::Transient, None)
+        }
         Err(ProviderError::Throttled { .. }) => (Outcome::Throttled, None),
         Err(ProviderError::RegionUnavailable { .. }) => (Outcome::RegionUnavailable, None),
         Err(ProviderError::NotFound { .. }) => (Outcome::NotFound, None),
@@ -420,17 +476,11 @@ impl Provider for SimProvider {
         kind: Kind,
         owner: &Owner,
     ) -> Result<Vec<LiveResource>, ProviderError> {
-        let request = Request::Read {
-            kind,
-            owner: owner.clone(),
-        };
-        match self.call(region, request).await? {
-            Response::Many(resources) => Ok(resources),
-            other => Err(ProviderError::Api {
-                code: "InternalError".to_string(),
-                message: format!("the simulated cloud answered {other:?} to a read"),
-            }),
-        }
+        self.read_all(region, kind, Some(owner.clone())).await
+    }
+
+    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError> {
+        self.read_all(region, kind, None).await
     }
 
     async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
@@ -490,15 +540,7 @@ impl Provider for SimProvider {
         let Some(zones) = regions::zones(region) else {
             return Err(unknown_region(region));
         };
-        let store = Arc::clone(&self.store);
-        let stored = tokio::task::spawn_blocking(move || store.peek())
-            .await
-            .map_err(|error| {
-                storage_failure(&SimError::Task {
-                    message: error.to_string(),
-                })
-            })?
-            .map_err(|error| storage_failure(&error))?;
+        let stored = self.peek().await?;
         let stored_outage = stored.is_some_and(|cloud| cloud.outages.contains(region));
         if stored_outage || self.faults.outages.contains(region) {
             return Err(region_in_outage(region));
@@ -506,19 +548,61 @@ impl Provider for SimProvider {
         Ok(zones)
     }
 
+    fn consistency_window(&self) -> Duration {
+        self.consistency_window
+    }
+
     /// The cloud's clock (see [`SimCloud::set_clock`]); not an API call, so neither counted
     /// nor logged.
     async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
-        let store = Arc::clone(&self.store);
-        let stored = tokio::task::spawn_blocking(move || store.peek())
-            .await
-            .map_err(|error| {
-                storage_failure(&SimError::Task {
-                    message: error.to_string(),
-                })
-            })?
-            .map_err(|error| storage_failure(&error))?;
+        let stored = self.peek().await?;
         Ok(stored.unwrap_or_default().now())
+    }
+
+    async fn terminate_in_group(
+        &self,
+        region: &str,
+        group: &str,
+        instance: &str,
+    ) -> Result<(), ProviderError> {
+        let request = Request::TerminateInGroup {
+            group: group.to_string(),
+            instance: instance.to_string(),
+        };
+        self.call(region, request).await.map(|_| ())
+    }
+
+    /// With the cloud's clock set, moves it on by `duration` at once (no API call, so
+    /// neither counted nor logged); with the wall clock, waits.
+    async fn wait(&self, duration: Duration) -> Result<(), ProviderError> {
+        let store = Arc::clone(&self.store);
+        let moved = tokio::task::spawn_blocking(move || -> Result<bool, SimError> {
+            let locked = store.lock()?;
+            let mut cloud = locked.load()?;
+            let Some(now) = cloud.clock else {
+                return Ok(false);
+            };
+            let later = chrono::Duration::from_std(duration)
+                .ok()
+                .and_then(|by| now.checked_add_signed(by))
+                .ok_or(SimError::InvalidClock {
+                    reason: format!("the clock cannot move {duration:?} past {now}"),
+                })?;
+            cloud.clock = Some(later);
+            locked.save(cloud)?;
+            Ok(true)
+        })
+        .await
+        .map_err(|error| {
+            storage_failure(&SimError::Task {
+                message: error.to_string(),
+            })
+        })?
+        .map_err(|error| storage_failure(&error))?;
+        if !moved {
+            tokio::time::sleep(duration).await;
+        }
+        Ok(())
     }
 
     fn calls(&self) -> CallCount {

@@ -28,16 +28,33 @@ pub struct Context<'a> {
     /// The call's sequence number; instances launched by it start on a later call.
     pub sequence: u64,
     pub now: DateTime<Utc>,
+    /// The wall clock: a read lag is eventual consistency in real time, which a stopped cloud
+    /// clock (`cairn sim clock --set`) must not stretch forever.
+    pub wall_clock: DateTime<Utc>,
     /// Regions currently unavailable (for cross-region copies).
     pub outages: &'a BTreeSet<String>,
+    /// How long a new object stays missing from reads (zero: reads see every write).
+    pub read_lag: chrono::TimeDelta,
+}
+
+impl Context<'_> {
+    /// Whether a read sees `resource` yet: with a read lag, one created less than the lag ago
+    /// is missing, as a new id is from AWS's Describe calls for a while.
+    fn sees(&self, resource: &Resource) -> bool {
+        resource
+            .created
+            .is_none_or(|created| self.wall_clock - created >= self.read_lag)
+    }
 }
 
 /// One API call.
 #[derive(Debug, Clone)]
 pub enum Request {
+    /// The resources of `kind` that `owner`'s tags select; every one without an owner
+    /// (`cairn discover`).
     Read {
         kind: Kind,
-        owner: Owner,
+        owner: Option<Owner>,
     },
     Create(CreateRequest),
     Update(UpdateRequest),
@@ -54,6 +71,11 @@ pub enum Request {
         kind: Kind,
         id: String,
         ownership: Tags,
+    },
+    /// Terminates one instance of a group, lowering its desired capacity.
+    TerminateInGroup {
+        group: String,
+        instance: String,
     },
 }
 
@@ -74,6 +96,7 @@ impl Request {
             | Request::SetOwnership { kind, .. } => *kind,
             Request::Create(request) => request.kind,
             Request::Update(request) => request.kind,
+            Request::TerminateInGroup { .. } => Kind::Instance,
         }
     }
 
@@ -84,6 +107,7 @@ impl Request {
                 | Request::Update(_)
                 | Request::Delete { .. }
                 | Request::SetOwnership { .. }
+                | Request::TerminateInGroup { .. }
         )
     }
 
@@ -94,6 +118,7 @@ impl Request {
             | Request::Import { id, .. }
             | Request::SetOwnership { id, .. } => Some(id),
             Request::Update(request) => Some(&request.id),
+            Request::TerminateInGroup { instance, .. } => Some(instance),
             Request::Read { .. } | Request::Create(_) => None,
         }
     }
@@ -108,6 +133,7 @@ impl Request {
             Request::Delete { .. } => delete_operation(kind),
             Request::SetOwnership { .. } if kind == Kind::AutoscalingGroup => "CreateOrUpdateTags",
             Request::SetOwnership { .. } => "CreateTags",
+            Request::TerminateInGroup { .. } => "TerminateInstanceInAutoScalingGroup",
         }
     }
 }
@@ -226,12 +252,24 @@ pub fn perform(
         Request::Read { kind, owner } => Ok(Response::Many(
             cloud
                 .all_of(context.region, *kind)
-                .filter(|resource| owner.owns(&resource.tags))
+                .filter(|resource| {
+                    owner
+                        .as_ref()
+                        .is_none_or(|owner| owner.owns(&resource.tags))
+                        && context.sees(resource)
+                })
                 .map(|resource| live(cloud, context.region, resource))
                 .collect(),
         )),
         Request::Import { kind, id } => {
             let resource = cloud.target(context.region, *kind, id)?;
+            if !context.sees(resource) {
+                return Err(ProviderError::NotFound {
+                    kind: *kind,
+                    region: context.region.to_string(),
+                    id: id.clone(),
+                });
+            }
             Ok(Response::One(live(cloud, context.region, resource)))
         }
         Request::Create(request) => create(cloud, context, request).map(Response::One),
@@ -252,6 +290,10 @@ pub fn perform(
             }
             let resource = cloud.target(context.region, *kind, id)?;
             Ok(Response::One(live(cloud, context.region, resource)))
+        }
+        Request::TerminateInGroup { group, instance } => {
+            autoscaling::terminate_in_group(cloud, context, group, instance)
+                .map(|()| Response::Done)
         }
     }
 }
@@ -328,6 +370,9 @@ fn create(
         Kind::DnsHealthCheck => dns::create_health_check(cloud, context, &attributes, tags),
         Kind::DnsRecord => dns::upsert_record(cloud, context, &attributes),
     }?;
+    if let Some(resource) = cloud.find_mut(context.region, request.kind, &id) {
+        resource.created = Some(context.wall_clock);
+    }
     if !request.token.is_empty() {
         cloud.create_tokens.insert(
             request.token.clone(),

@@ -548,7 +548,9 @@ fn console_action<T, E>(
         region,
         sequence: cloud.sequence,
         now: cloud.now(),
+        wall_clock: chrono::Utc::now(),
         outages: &outages,
+        read_lag: chrono::TimeDelta::zero(),
     };
     let mut draft = cloud.clone();
     let result = operation(&mut draft, &context)?;

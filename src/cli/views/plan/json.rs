@@ -4,6 +4,7 @@
 use super::value::json_value;
 use crate::model::{Attributes, Value};
 use crate::plan::Plan;
+use crate::state::StateResource;
 use serde_json::{Map, json};
 use std::collections::BTreeSet;
 
@@ -17,8 +18,12 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "region", "action", "before", "after", "before_tags", "after_tags", "replace_because",
 /// "create_before_destroy"}], "summary": {"create", "update", "replace", "delete"}, "drift":
 /// [{"address", "kind", "region", "what", "attributes": {name: {"before", "after"}}}],
-/// "adopted": [{"address", "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
-/// "policy": [{"rule", "severity", "message", "location", "addresses"}]}`.
+/// "adopted": [{"address", "kind", "region", "id"}], "interrupted": [{"operation", "address",
+/// "kind", "region", "id", "since", "resolution", "message"}], "moves": [{"from", "to", "kind",
+/// "region", "id"}], "forgets": [{"address", "kind", "region", "id"}], "imports": [{"address",
+/// "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
+/// "policy": [{"rule", "severity", "message", "location", "addresses"}], "rollouts": [...]}`
+/// (see `rollout::json_rollouts`).
 /// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
 pub fn render_json(plan: &Plan) -> Value {
@@ -67,15 +72,19 @@ pub fn render_json(plan: &Plan) -> Value {
             })
         })
         .collect();
-    let adopted: Vec<Value> = plan
-        .adopted
+    let interrupted: Vec<Value> = plan
+        .interrupted
         .iter()
-        .map(|object| {
+        .map(|entry| {
             json!({
-                "address": object.address,
-                "kind": object.kind,
-                "region": object.region,
-                "id": object.id,
+                "operation": entry.intent.operation,
+                "address": entry.intent.address,
+                "kind": entry.intent.kind,
+                "region": entry.intent.region,
+                "id": entry.intent.id,
+                "since": entry.intent.since,
+                "resolution": entry.resolution,
+                "message": super::interrupted::resolution_text(entry.resolution),
             })
         })
         .collect();
@@ -87,10 +96,30 @@ pub fn render_json(plan: &Plan) -> Value {
         "changes": changes,
         "summary": plan.summary(),
         "drift": drift,
-        "adopted": adopted,
+        "adopted": objects(&plan.adopted),
+        "interrupted": interrupted,
+        "moves": plan.moves,
+        "forgets": plan.forgets,
+        "imports": objects(&plan.imports),
         "refresh_calls": plan.refresh_calls,
         "policy": plan.policy,
+        "rollouts": super::rollout::json_rollouts(plan),
     })
+}
+
+/// Objects a plan records without a call (adopted, imported): where each is and its id.
+fn objects(resources: &[StateResource]) -> Vec<Value> {
+    resources
+        .iter()
+        .map(|object| {
+            json!({
+                "address": object.address,
+                "kind": object.kind,
+                "region": object.region,
+                "id": object.id,
+            })
+        })
+        .collect()
 }
 
 fn masked(values: &Attributes, sensitive: &BTreeSet<String>) -> Value {

@@ -3,12 +3,15 @@
 //!
 //! Promise: a sensitive value never appears in either; it shows as `(sensitive value)` in both. Values only the cloud can tell show as `(known after apply)`.
 
+mod interrupted;
 mod json;
 mod policy;
+mod rollout;
 mod text;
 mod value;
 
 pub use json::{JSON_FORMAT_VERSION, render_json};
+pub use rollout::version;
 pub use text::{RenderOptions, render_text, summary_line};
 
 use super::Painter;

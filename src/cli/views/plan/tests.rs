@@ -407,3 +407,84 @@ fn a_sensitive_nested_value_never_appears() {
     }
     insta::assert_snapshot!(text);
 }
+
+/// Issue 18: the plan says which calls a dead run left unresolved and what it does about
+/// each, in text and JSON.
+#[test]
+fn interrupted_calls_are_listed_with_what_the_plan_does_about_them() {
+    use crate::plan::{Interrupted, Operation, Resolution};
+    use crate::state::Intent;
+    let since = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:04:11Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let intent = |operation, address: &str, kind, id: Option<&str>| Intent {
+        operation,
+        address: Address::new(address),
+        kind,
+        region: "us-east-1".to_string(),
+        id: id.map(str::to_string),
+        token: format!("cairn-{address}"),
+        since,
+    };
+    let mut plan = sample_plan();
+    plan.interrupted = vec![
+        Interrupted {
+            intent: intent(
+                Operation::Create,
+                "volume.data[us-east-1]",
+                Kind::Volume,
+                None,
+            ),
+            resolution: Resolution::LookFirst,
+        },
+        Interrupted {
+            intent: intent(
+                Operation::Delete,
+                "firewall.old[us-east-1]",
+                Kind::SecurityGroup,
+                Some("sg-9"),
+            ),
+            resolution: Resolution::FinishDelete,
+        },
+    ];
+    let text = render_text(&plan, &RenderOptions { color: false });
+    assert!(
+        text.contains(
+            "1 create interrupted at 12:04:11 UTC: looking for it before creating again\n      \
+             volume.data[us-east-1]\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 delete interrupted at 12:04:11 UTC: finishing the delete\n      firewall.old[us-east-1] (`sg-9`)\n"),
+        "{text}"
+    );
+    let rendered = render_json(&plan);
+    assert_eq!(
+        rendered["interrupted"][0],
+        json!({
+            "operation": "create",
+            "address": "volume.data[us-east-1]",
+            "kind": "volume",
+            "region": "us-east-1",
+            "id": null,
+            "since": "2026-11-30T12:04:11Z",
+            "resolution": "look_first",
+            "message": "looking for it before creating again",
+        })
+    );
+    assert_eq!(
+        rendered["interrupted"][1]["resolution"],
+        json!("finish_delete")
+    );
+
+    // Nothing else to do still is not "no changes": applying records how they ended.
+    let mut quiet = crate::plan::Plan {
+        changes: Vec::new(),
+        steps: Vec::new(),
+        ..plan
+    };
+    quiet.interrupted.truncate(1);
+    quiet.interrupted[0].resolution = Resolution::Found;
+    assert!(!summary_line(&quiet).starts_with("No changes"));
+}

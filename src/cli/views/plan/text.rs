@@ -1,5 +1,6 @@
 //! The human view of a plan, shaped like Terraform's: what changed outside Cairn, what will be
-//! adopted, each change with its attributes, and one summary line.
+//! adopted, the calls an earlier run left unresolved, what moved, was forgotten or will be
+//! imported, each change with its attributes, and one summary line.
 //!
 //! Attributes are listed one a line in HCL syntax; nested values are indented blocks (see
 //! [`super::value`]). A create leaves out what it does not set (`null`); an update shows
@@ -35,16 +36,42 @@ pub fn summary_line(plan: &Plan) -> String {
                 .to_string()
         };
     }
-    if plan.changes.is_empty() && plan.adopted.is_empty() {
+    if plan.changes.is_empty()
+        && plan.adopted.is_empty()
+        && plan.interrupted.is_empty()
+        && plan.moves.is_empty()
+        && plan.forgets.is_empty()
+        && plan.imports.is_empty()
+        && plan.rollouts.is_empty()
+    {
         return "No changes. Your infrastructure matches the configuration.".to_string();
     }
     let summary = plan.summary();
-    format!(
-        "Plan: {} to add, {} to change, {} to destroy.",
+    let moves = match plan.moves.len() {
+        0 => String::new(),
+        count => format!(", {count} to move"),
+    };
+    let forgets = match plan.forgets.len() {
+        0 => String::new(),
+        count => format!(", {count} to forget"),
+    };
+    let imports = match plan.imports.len() {
+        0 => String::new(),
+        count => format!(", {count} to import"),
+    };
+    let mut line = format!(
+        "Plan: {} to add, {} to change, {} to destroy{moves}{forgets}{imports}.",
         summary.create + summary.replace,
         summary.update,
         summary.delete + summary.replace
-    )
+    );
+    if !plan.rollouts.is_empty() {
+        line.push_str(&format!(
+            " {} to roll out.",
+            crate::cli::views::counted(plan.rollouts.len(), "group")
+        ));
+    }
+    line
 }
 
 /// Renders `plan` as text, ending with a newline; its policy findings follow the summary.
@@ -73,12 +100,68 @@ pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&super::interrupted::render_interrupted(
+        &plan.interrupted,
+        &painter,
+    ));
+    if !plan.moves.is_empty() {
+        out.push_str(
+            "Cairn will record these objects at their new addresses and rewrite their address \
+             tags in place (`moved` blocks); nothing is destroyed or created for them:\n\n",
+        );
+        for moved in &plan.moves {
+            let _ = writeln!(
+                out,
+                "  {} {} has moved to {} (`{}`)",
+                painter.paint("#", Style::new().bold()),
+                painter.paint(moved.from.as_str(), Style::new().bold()),
+                painter.paint(moved.to.as_str(), Style::new().bold()),
+                moved.id
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.forgets.is_empty() {
+        out.push_str(
+            "Cairn will stop managing these objects (`removed` blocks with `destroy = false`): \
+             their ownership tags are removed and they leave the state; they stay in the cloud \
+             as they are:\n\n",
+        );
+        for forget in &plan.forgets {
+            let _ = writeln!(
+                out,
+                "  {} {} `{}` will be forgotten",
+                painter.paint("#", Style::new().bold()),
+                painter.paint(forget.address.as_str(), Style::new().bold()),
+                forget.id
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.imports.is_empty() {
+        out.push_str(
+            "Cairn will import these existing objects (`import` blocks): they get this \
+             environment's ownership tags and are recorded; where they differ from their \
+             blocks, the changes below update them:\n\n",
+        );
+        for imported in &plan.imports {
+            let _ = writeln!(
+                out,
+                "  {} {} `{}` will be imported",
+                painter.paint("#", Style::new().bold()),
+                painter.paint(imported.address.as_str(), Style::new().bold()),
+                imported.id
+            );
+        }
+        out.push('\n');
+    }
     if !plan.changes.is_empty() {
         out.push_str("Cairn will perform the following actions:\n\n");
         for change in &plan.changes {
             render_change(&mut out, plan, change, &painter);
         }
     }
+    super::rollout::render_rollouts(&mut out, plan, &painter);
     let _ = writeln!(
         out,
         "{}",

@@ -1,0 +1,125 @@
+//! The rollouts of a plan, as text and JSON: which groups the apply replaces step by step,
+//! with which strategy, in which steps, behind which gates.
+
+use super::super::Painter;
+use crate::model::Value;
+use crate::plan::{Plan, PlannedRollout};
+use crate::state::RolloutPhase;
+use owo_colors::Style;
+use serde_json::json;
+use std::fmt::Write as _;
+
+/// A launch template version as users read it: `3`, `$Latest`, or "(known after apply)"
+/// for a version a template update of the same plan makes.
+pub fn version(value: &Value) -> String {
+    match value {
+        Value::Number(number) => number.to_string(),
+        Value::String(_) if crate::model::contains_reference(value) => {
+            "(known after apply)".to_string()
+        }
+        Value::String(text) => text.clone(),
+        Value::Null => "(default)".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Text: one paragraph per rollout.
+pub(super) fn render_rollouts(out: &mut String, plan: &Plan, painter: &Painter) {
+    if plan.rollouts.is_empty() {
+        return;
+    }
+    out.push_str("Cairn will roll out new instances:\n\n");
+    for rollout in &plan.rollouts {
+        let verb = match rollout.resume {
+            None => "will roll out",
+            Some((RolloutPhase::Forward, _)) => "will resume its rollout",
+            Some((RolloutPhase::RollingBack, _)) => "will finish rolling back",
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} {verb}: {} from version {} to {}",
+            painter.paint("~", Style::new().yellow()),
+            painter.paint(rollout.address.as_str(), Style::new().bold()),
+            rollout.spec.strategy.name(),
+            version(&rollout.from_version),
+            version(&rollout.to_version),
+        );
+        let _ = writeln!(out, "      steps: {}", steps(rollout));
+        let _ = writeln!(out, "      gates: {}", gates(rollout));
+        if let Some((phase, step)) = rollout.resume {
+            let at = match phase {
+                RolloutPhase::Forward => format!("step {} of {}", step + 1, rollout.targets.len()),
+                RolloutPhase::RollingBack => "its rollback".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "      interrupted at {at}; continues from what the group runs"
+            );
+        }
+        out.push('\n');
+    }
+}
+
+/// `1 → 5 → 10 of 10 instances on the new version`, with bake and warmup.
+fn steps(rollout: &PlannedRollout) -> String {
+    let counts: Vec<String> = rollout.targets.iter().map(u32::to_string).collect();
+    let mut text = format!(
+        "{} of {} instances on the new version",
+        counts.join(" → "),
+        rollout.capacity
+    );
+    let spec = &rollout.spec;
+    if spec.warmup_seconds > 0 {
+        let _ = write!(text, ", warmup {}", duration(spec.warmup_seconds));
+    }
+    if spec.bake_seconds > 0 {
+        let _ = write!(text, ", bake {} at each step", duration(spec.bake_seconds));
+    }
+    text
+}
+
+/// Health within the timeout, min_healthy, the alarms, and Ctrl-C.
+fn gates(rollout: &PlannedRollout) -> String {
+    let spec = &rollout.spec;
+    let mut parts = vec![
+        format!("healthy within {}", duration(spec.timeout_seconds)),
+        format!("{}% in service", spec.min_healthy),
+    ];
+    parts.extend(
+        spec.abort_on
+            .iter()
+            .map(|gate| format!("`{}` not in ALARM", gate.alarm)),
+    );
+    format!("{}; a failed gate rolls back", parts.join(", "))
+}
+
+fn duration(seconds: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
+}
+
+/// JSON: `[{"address", "region", "strategy", "from_version", "to_version", "capacity",
+/// "steps", "warmup_seconds", "bake_seconds", "timeout_seconds", "min_healthy", "abort_on",
+/// "resume"}]`.
+pub(super) fn json_rollouts(plan: &Plan) -> serde_json::Value {
+    plan.rollouts
+        .iter()
+        .map(|rollout| {
+            let spec = &rollout.spec;
+            json!({
+                "address": rollout.address,
+                "region": rollout.region,
+                "strategy": spec.strategy,
+                "from_version": rollout.from_version,
+                "to_version": rollout.to_version,
+                "capacity": rollout.capacity,
+                "steps": rollout.targets,
+                "warmup_seconds": spec.warmup_seconds,
+                "bake_seconds": spec.bake_seconds,
+                "timeout_seconds": spec.timeout_seconds,
+                "min_healthy": spec.min_healthy,
+                "abort_on": spec.abort_on.iter().map(|gate| &gate.alarm).collect::<Vec<_>>(),
+                "resume": rollout.resume.map(|(phase, step)| json!({"phase": phase, "step": step})),
+            })
+        })
+        .collect()
+}

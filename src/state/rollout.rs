@@ -1,0 +1,75 @@
+//! A rollout in progress, as state keeps it: the durable record of which step an autoscaling
+//! group's replacement has reached and in which direction it is going.
+//!
+//! Promise: the record is written before the calls of each step, and removed only once the
+//! group runs one launch template version again (the new one, or the old one after a rollback).
+//! A process killed in between leaves the record, and the next plan resumes from it: a group
+//! that state calls done is never half-updated.
+
+use crate::model::Value;
+use crate::model::rollout::RolloutSpec;
+use serde::{Deserialize, Serialize};
+
+/// Which way a rollout is going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutPhase {
+    /// Replacing instances with the new version, step by step.
+    Forward,
+    /// A gate failed: replacing every new instance with the old version again.
+    RollingBack,
+}
+
+/// One group's rollout in progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutRecord {
+    pub region: String,
+    pub spec: RolloutSpec,
+    /// Instances the group runs when no rollout is in progress.
+    pub capacity: u32,
+    /// The group's `min` as configured, restored when the rollout ends (a step that
+    /// terminates first may lower it).
+    pub min: u32,
+    /// The group's `max` as configured, restored when the rollout ends (a surge may raise it).
+    pub max: u32,
+    /// The launch template version the instances ran before.
+    pub from_version: Value,
+    /// The version being rolled out.
+    pub to_version: Value,
+    /// New-version instances wanted after each step.
+    pub targets: Vec<u32>,
+    /// The step being run (an index into `targets`).
+    pub step: usize,
+    pub phase: RolloutPhase,
+    /// Instances seen launching while going forward (they run the new version).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub launched: Vec<String>,
+    /// Instances seen launching while rolling back (they run the old version).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relaunched: Vec<String>,
+    /// Why the rollout is rolling back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// RFC 3339 time the rollout started.
+    pub started: String,
+}
+
+impl RolloutRecord {
+    /// The instances seen launching in one direction (`forward`, or rolling back).
+    pub fn launched(&self, forward: bool) -> &[String] {
+        if forward {
+            &self.launched
+        } else {
+            &self.relaunched
+        }
+    }
+
+    /// The same, to add to.
+    pub fn launched_mut(&mut self, forward: bool) -> &mut Vec<String> {
+        if forward {
+            &mut self.launched
+        } else {
+            &mut self.relaunched
+        }
+    }
+}

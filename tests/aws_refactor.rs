@@ -1,0 +1,381 @@
+//! Refactoring without destroying (issue 17) through the CLI on AWS (moto), checked from
+//! outside with boto3: `moved` blocks rename a network and move the web tier into a module
+//! with the same VPC, security group, launch template and group, their address tags rewritten
+//! in place; `state mv` does the same for a one-off rename. `tests/refactor.rs` and
+//! `tests/state_cli.rs` run the same stories on the simulated cloud.
+//!
+//! Needs `CAIRN_TEST_AWS_ENDPOINT` (set by `scripts/test` / `scripts/moto start`); without it
+//! the tests fail. Each test gets its own stack name, so runs share one moto without resets.
+#![cfg(feature = "aws")]
+
+mod common;
+mod moto;
+
+use common::{Error, Stack, TestResult};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/refactor");
+
+/// `file` of the `refactor` fixture on AWS under the stack name `name`.
+fn on_aws(file: &str, name: &str) -> Result<String, Error> {
+    let text = std::fs::read_to_string(Path::new(FIXTURE).join(file))?;
+    Ok(text
+        .replace("stack \"refactor\"", &format!("stack \"{name}\""))
+        .replace("cloud = \"sim\"", "cloud = \"aws\""))
+}
+
+/// The `refactor` fixture (with its module) on AWS under a stack name unique to the test,
+/// applied to `dev`. Returns the stack and its name.
+fn applied() -> Result<(Stack, String), Error> {
+    let name = format!(
+        "refactor-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let stack = Stack::from_text(&on_aws("main.hcl", &name)?)?;
+    let module = stack.path().join("modules/web");
+    std::fs::create_dir_all(&module)?;
+    std::fs::copy(
+        Path::new(FIXTURE).join("modules/web/main.hcl"),
+        module.join("main.hcl"),
+    )?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    Ok((stack, name))
+}
+
+fn run(stack: &Stack, args: &[&str]) -> Result<String, Error> {
+    let output = stack
+        .cairn(args)?
+        .envs(moto::aws_env(&moto::endpoint()))
+        .output()?;
+    Ok(common::succeeded(args, &output))
+}
+
+fn plan_json(stack: &Stack) -> Result<Value, Error> {
+    Ok(serde_json::from_str(&run(
+        stack,
+        &["plan", "-e", "dev", "--json"],
+    )?)?)
+}
+
+/// The `cairn:address` tag moto holds on each EC2 object and group of stack `name`, read with
+/// boto3: id (group name for groups) → address.
+fn address_tags(name: &str) -> BTreeMap<String, String> {
+    let found = moto::boto3(
+        r#"
+import boto3, json, sys
+stack = sys.argv[1]
+ec2 = boto3.client("ec2", region_name="us-east-1")
+autoscaling = boto3.client("autoscaling", region_name="us-east-1")
+found = {}
+for page in ec2.get_paginator("describe_tags").paginate(
+        Filters=[{"Name": "key", "Values": ["cairn:stack"]}, {"Name": "value", "Values": [stack]}]):
+    for tag in page["Tags"]:
+        found[tag["ResourceId"]] = None
+for page in ec2.get_paginator("describe_tags").paginate(
+        Filters=[{"Name": "key", "Values": ["cairn:address"]}]):
+    for tag in page["Tags"]:
+        if tag["ResourceId"] in found:
+            found[tag["ResourceId"]] = tag["Value"]
+for page in autoscaling.get_paginator("describe_auto_scaling_groups").paginate():
+    for group in page["AutoScalingGroups"]:
+        tags = {tag["Key"]: tag["Value"] for tag in group.get("Tags", [])}
+        if tags.get("cairn:stack") == stack:
+            found[group["AutoScalingGroupName"]] = tags.get("cairn:address")
+print(json.dumps(found))
+"#,
+        &[name],
+    );
+    found
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(id, address)| (id.clone(), address.as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// What the old address becomes under the fixture's `moved` blocks.
+fn moved(address: &str) -> String {
+    if let Some(rest) = address.strip_prefix("network.main") {
+        format!("network.core{rest}")
+    } else {
+        format!("module.web.{address}")
+    }
+}
+
+/// Every recorded object that takes tags carries its recorded address in its tag on moto.
+fn assert_tags_match_state(stack: &Stack, name: &str) -> TestResult {
+    let tags = address_tags(name);
+    for (address, id) in stack.state_resources("dev")? {
+        if address.contains(".scaling.") {
+            continue;
+        }
+        assert_eq!(tags.get(&id), Some(&address), "tag of {id} in {tags:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn on_aws_moved_blocks_rename_a_network_and_move_the_web_tier_replacing_nothing() -> TestResult {
+    let (stack, name) = applied()?;
+    let before = stack.state_resources("dev")?;
+    std::fs::write(
+        stack.path().join("main.hcl"),
+        on_aws("after.hcl.txt", &name)?,
+    )?;
+    std::fs::write(
+        stack.path().join("moves.hcl"),
+        on_aws("moves.hcl.txt", &name)?,
+    )?;
+
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{plan}"
+    );
+    assert_eq!(plan["moves"].as_array().map(Vec::len), Some(before.len()));
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+
+    let expected: BTreeMap<String, String> = before
+        .iter()
+        .map(|(address, id)| (moved(address), id.clone()))
+        .collect();
+    assert_eq!(stack.state_resources("dev")?, expected);
+    assert_tags_match_state(&stack, &name)?;
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
+    Ok(())
+}
+
+#[test]
+fn on_aws_state_mv_rewrites_the_address_tags_in_place() -> TestResult {
+    let (stack, name) = applied()?;
+    let before = stack.state_resources("dev")?;
+    let config = stack.path().join("main.hcl");
+    let renamed = std::fs::read_to_string(&config)?
+        .replace("network \"main\"", "network \"core\"")
+        .replace("network.main", "network.core");
+    std::fs::write(&config, renamed)?;
+
+    let moved = run(
+        &stack,
+        &["state", "mv", "-e", "dev", "network.main", "network.core"],
+    )?;
+    assert!(moved.contains("Successfully moved 5 objects."), "{moved}");
+    assert_tags_match_state(&stack, &name)?;
+    let after = stack.state_resources("dev")?;
+    assert_eq!(
+        after["network.core[us-east-1]"],
+        before["network.main[us-east-1]"]
+    );
+
+    // Only the `Name` tags, which follow the block's name, change, in place.
+    let plan = plan_json(&stack)?;
+    assert_eq!(plan["summary"]["create"], 0, "{plan}");
+    assert_eq!(plan["summary"]["delete"], 0, "{plan}");
+    assert_eq!(plan["summary"]["replace"], 0, "{plan}");
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
+    Ok(())
+}
+
+/// A stack named `name` on AWS with `volume "legacy"` for keys `a` and `b` in us-east-1a.
+fn legacy_volumes_stack(name: &str) -> String {
+    format!(
+        r#"stack "{name}" {{
+  backend "local" {{
+    path = ".cairn"
+  }}
+}}
+
+environment "dev" {{
+  cloud = "aws"
+  region "us-east-1" {{
+    zones = ["us-east-1a"]
+  }}
+}}
+
+volume "legacy" {{
+  for_each  = toset(["a", "b"])
+  zone      = region.zones[0]
+  size_gb   = 10
+  encrypted = true
+}}
+"#
+    )
+}
+
+/// Two volumes made by hand with boto3 (no tags at all), as `[id_a, id_b]`.
+fn hand_made_volumes() -> Vec<String> {
+    let made = moto::boto3(
+        r#"
+import boto3, json
+ec2 = boto3.client("ec2", region_name="us-east-1")
+ids = [ec2.create_volume(AvailabilityZone="us-east-1a", Size=10, Encrypted=True, VolumeType="gp3")["VolumeId"] for _ in range(2)]
+print(json.dumps(ids))
+"#,
+        &[],
+    );
+    made.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|id| id.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The tags moto holds on volume `id`.
+fn volume_tags(id: &str) -> BTreeMap<String, String> {
+    let tags = moto::boto3(
+        r#"
+import boto3, json, sys
+ec2 = boto3.client("ec2", region_name="us-east-1")
+volume = ec2.describe_volumes(VolumeIds=[sys.argv[1]])["Volumes"][0]
+print(json.dumps({tag["Key"]: tag["Value"] for tag in volume.get("Tags", [])}))
+"#,
+        &[id],
+    );
+    tags.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+#[test]
+fn on_aws_import_blocks_adopt_hand_made_volumes_and_removed_blocks_let_them_go() -> TestResult {
+    let name = format!(
+        "imports-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let ids = hand_made_volumes();
+    assert_eq!(ids.len(), 2);
+    let stack = Stack::from_text(&legacy_volumes_stack(&name))?;
+    std::fs::write(
+        stack.path().join("imports.hcl"),
+        format!(
+            "import {{\n  for_each = {{ a = \"{}\", b = \"{}\" }}\n  to       = volume.legacy[each.key]\n  id       = each.value\n}}\n",
+            ids[0], ids[1]
+        ),
+    )?;
+
+    // Imports, and nothing created or replaced: the hand-made volumes match their blocks
+    // but for the `Name` tag Cairn gives what it manages, set in place.
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 2, "replace": 0, "delete": 0}),
+        "{plan}"
+    );
+    for change in plan["changes"].as_array().into_iter().flatten() {
+        assert_eq!(
+            change["before"]["size_gb"], change["after"]["size_gb"],
+            "{change}"
+        );
+        assert!(change["after_tags"]["Name"].is_string(), "{change}");
+    }
+    assert_eq!(plan["imports"].as_array().map(Vec::len), Some(2), "{plan}");
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let recorded = stack.state_resources("dev")?;
+    for (key, id) in ["a", "b"].iter().zip(&ids) {
+        let address = format!("volume.legacy[\"{key}\"][us-east-1]");
+        assert_eq!(recorded.get(&address), Some(id));
+        assert_eq!(volume_tags(id).get("cairn:address"), Some(&address));
+    }
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+
+    // Let go of them again: they stay, without Cairn's tags.
+    let config = stack.path().join("main.hcl");
+    let text = std::fs::read_to_string(&config)?;
+    let kept = &text[..text.find("volume \"legacy\"").ok_or("no volume block")?];
+    std::fs::write(&config, kept)?;
+    std::fs::write(
+        stack.path().join("imports.hcl"),
+        "removed {\n  from = volume.legacy\n  lifecycle {\n    destroy = false\n  }\n}\n",
+    )?;
+    let plan = plan_json(&stack)?;
+    assert_eq!(plan["forgets"].as_array().map(Vec::len), Some(2), "{plan}");
+    assert_eq!(plan["summary"]["delete"], 0, "{plan}");
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert!(stack.state_resources("dev")?.is_empty());
+    for id in &ids {
+        let tags = volume_tags(id);
+        assert!(
+            tags.keys().all(|key| !key.starts_with("cairn:")),
+            "{id} keeps {tags:?}"
+        );
+    }
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    Ok(())
+}
+
+#[test]
+fn on_aws_discover_write_round_trips_hand_made_volumes_to_a_plan_of_only_imports() -> TestResult {
+    let name = format!(
+        "discover-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    // Hand-made, as a team coming from the console would have them: named and tagged.
+    let made = moto::boto3(
+        r#"
+import boto3, json, sys
+ec2 = boto3.client("ec2", region_name="us-east-1")
+ids = []
+for index in range(2):
+    ids.append(ec2.create_volume(
+        AvailabilityZone="us-east-1a", Size=20, Encrypted=True, VolumeType="gp3",
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [
+            {"Key": "Name", "Value": f"legacy-data-{index}"},
+            {"Key": "adopt", "Value": sys.argv[1]}]}])["VolumeId"])
+print(json.dumps(ids))
+"#,
+        &[&name],
+    );
+    let ids: BTreeSet<String> = made
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|id| id.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let text = legacy_volumes_stack(&name);
+    let stack = Stack::from_text(&text[..text.find("volume \"legacy\"").ok_or("no block")?])?;
+
+    let tag = format!("adopt={name}");
+    let listed = run(&stack, &["discover", "-e", "dev", "--tag", &tag])?;
+    assert!(listed.contains("Found 2 unowned objects"), "{listed}");
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(
+        &stack,
+        &["discover", "-e", "dev", "--tag", &tag, "--write", &path],
+    )?;
+
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{plan}"
+    );
+    let imported: BTreeSet<String> = plan["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(imported, ids);
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    for id in &ids {
+        assert_eq!(volume_tags(id).get("cairn:stack"), Some(&name));
+    }
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
+    Ok(())
+}
