@@ -310,6 +310,12 @@ struct Executor<'a> {
     task_steps: HashMap<TaskId, usize>,
     /// Whether state changed since it was last saved.
     dirty: bool,
+    /// Addresses whose entries the steps recorded since the last save.
+    changed: BTreeSet<Address>,
+    /// Whether the next save must write the whole document: until the first save, moves,
+    /// imports, adoptions and drift may have changed any entry, unlike a step, which changes
+    /// only its own (and the deposed objects).
+    whole: bool,
     /// Events of this round, told once the round is saved.
     events: Vec<ApplyEvent>,
     /// Set by the first failure or a stop request: nothing new is scheduled after it.
@@ -325,7 +331,10 @@ struct Executor<'a> {
 }
 
 impl super::rollout::Ledger for Executor<'_> {
+    /// A rollout may change any part of state: whatever it leaves unsaved goes in a whole
+    /// save.
     fn state(&mut self) -> &mut StateDocument {
+        self.whole = true;
         &mut self.state
     }
 
@@ -409,6 +418,8 @@ impl<'a> Executor<'a> {
             tasks: JoinSet::new(),
             task_steps: HashMap::new(),
             dirty: false,
+            changed: BTreeSet::new(),
+            whole: true,
             events: Vec::new(),
             stopping: false,
             interrupted: false,
@@ -493,8 +504,10 @@ impl<'a> Executor<'a> {
     fn advance(&mut self, done: Vec<Finished>) -> Result<(), ApplyError> {
         self.record(done);
         self.start_ready();
-        if self.dirty {
+        if self.dirty && self.whole {
             self.persist()?;
+        } else if self.dirty {
+            self.persist_changes()?;
         }
         self.flush_events();
         for index in std::mem::take(&mut self.to_send) {
@@ -760,6 +773,8 @@ impl<'a> Executor<'a> {
                     self.state.intents.retain(|intent| intent.token != token);
                 }
                 self.state.changed_at = Some(chrono::Utc::now());
+                // A step changes its own address's entry and the deposed objects, no other.
+                self.changed.insert(step.address.clone());
                 self.dirty = true;
             }
             self.emit(ApplyEvent::StepCompleted {
@@ -820,6 +835,24 @@ impl<'a> Executor<'a> {
         let serial = self.state.serial;
         self.sink
             .persist(&self.state)
+            .map_err(|source| ApplyError::Persist { serial, source })?;
+        self.dirty = false;
+        self.whole = false;
+        self.changed.clear();
+        self.observer
+            .on_event(&ApplyEvent::StatePersisted { serial });
+        Ok(())
+    }
+
+    /// As [`Executor::persist`], saving only what the round changed where the sink can:
+    /// the entries at the addresses its steps recorded, and the rest of the document (intents,
+    /// deposed objects, rollouts…) where it differs from the last save.
+    fn persist_changes(&mut self) -> Result<(), ApplyError> {
+        self.state.serial += 1;
+        let serial = self.state.serial;
+        let changed = std::mem::take(&mut self.changed);
+        self.sink
+            .persist_changes(&self.state, &changed)
             .map_err(|source| ApplyError::Persist { serial, source })?;
         self.dirty = false;
         self.observer

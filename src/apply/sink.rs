@@ -1,12 +1,15 @@
 //! Where the executor saves state while it runs.
 
+use crate::model::Address;
 use crate::state::StateDocument;
+use std::collections::BTreeSet;
 
-/// Saves the state document. The executor calls [`StateSink::persist`] after steps that
-/// changed state complete, once for all the steps whose results came in together, and before
-/// it reports them or starts what waits on them (and once before the first step when the plan
-/// adopts resources or records drift, and once at the end with outputs and the history
-/// entry), so a crash loses at most the steps in flight.
+/// Saves the state document. The executor calls [`StateSink::persist_changes`] once a round
+/// (the results that came in together and the intents of the calls they release), before it
+/// reports them or sends those calls; and [`StateSink::persist`] for the first save of a run
+/// (moves, imports, adoptions and drift may change any entry), for rollouts, and at the end
+/// with outputs and the history entry (which folds a journal back into the whole document).
+/// A crash loses at most the steps in flight, whose intents are saved.
 ///
 /// The executor increments `serial` itself before each call: the document a sink receives is
 /// exactly the one to write, and a sink must not change its serial again.
@@ -22,4 +25,20 @@ pub trait StateSink: Send {
         &mut self,
         state: &StateDocument,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+    /// Writes `state` durably as [`StateSink::persist`] does, knowing that of its resources
+    /// only the entries at `changed` differ from the version this sink saved last (any other
+    /// field may differ): a sink that keeps a journal saves just those and the other fields
+    /// that changed.
+    ///
+    /// # Errors
+    /// As [`StateSink::persist`].
+    fn persist_changes(
+        &mut self,
+        state: &StateDocument,
+        changed: &BTreeSet<Address>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let _ = changed;
+        self.persist(state)
+    }
 }

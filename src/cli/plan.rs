@@ -76,6 +76,7 @@ fn show(planned: &Planned, args: &PlanArgs) -> ExitCode {
         return super::report::ops(error.into());
     }
     let plan = &planned.file.plan;
+    let _render = ops::phase("render").entered();
     if args.json {
         let code = views::plan::json(plan);
         if code != ExitCode::SUCCESS {

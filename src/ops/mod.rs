@@ -42,7 +42,7 @@ pub use provider::{open_provider, settings_for};
 pub use readiness::dr_check;
 pub use rollback::{PromoteRequest, Released, RollbackRequest, promote, rollback};
 pub use run::{
-    ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan,
+    ApplyOutcome, ApplyRequest, Confirm, Held, PlanRequest, Planned, Stack, apply, make_plan, phase,
 };
 pub use state_ops::{
     ImportRequest, Imported, Move, Removal, force_unlock, import, read_state, state_move,

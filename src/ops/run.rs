@@ -23,6 +23,7 @@ use crate::state::{StateBackend, StateDocument, StateLock, StateOutput};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// What to plan.
 #[derive(Debug, Clone, Default)]
@@ -263,15 +264,19 @@ pub struct Planned {
 /// # Errors
 /// Configuration, state, refresh or planning errors.
 pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
-    let stack = Stack::open(request)?;
-    let state = stack.state(&request.deployment)?;
-    let placement = stack.place(&request.deployment, &state)?;
+    // Each phase is a span: `CAIRN_LOG=cairn=debug` prints how long each took (issue 14).
+    let stack = phase("parse").in_scope(|| Stack::open(request))?;
+    let state = phase("state load").in_scope(|| stack.state(&request.deployment))?;
+    let placement = phase("expand").in_scope(|| stack.place(&request.deployment, &state))?;
     let policy = if judged(request) {
-        Some(crate::policy::check(&stack.config, &placement.expansion)?)
+        Some(
+            phase("policy")
+                .in_scope(|| crate::policy::check(&stack.config, &placement.expansion))?,
+        )
     } else {
         None
     };
-    let provider = stack.provider().await?;
+    let provider = stack.provider().instrument(phase("provider")).await?;
     let mut plan = plan_placed(
         &stack,
         &placement,
@@ -289,6 +294,12 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
         state,
         policy,
     })
+}
+
+/// The span of one phase of a command, whose time `CAIRN_LOG=cairn=debug` prints when it
+/// closes.
+pub fn phase(name: &'static str) -> tracing::Span {
+    tracing::debug_span!("phase", name)
 }
 
 /// Whether the policy judges what `request` plans. A refresh-only plan changes nothing in the
@@ -312,7 +323,9 @@ pub(super) async fn refresh_placed(
     let mut scopes = plan::refresh_scopes(&placement.expansion.resources, state);
     scopes.retain(|(region, _)| !placement.parked_regions.contains(region));
     let owner = stack.owner(deployment);
-    Ok(plan::refresh(provider, &owner, &scopes, state).await?)
+    Ok(plan::refresh(provider, &owner, &scopes, state)
+        .instrument(phase("refresh"))
+        .await?)
 }
 
 /// Refreshes what `state` and `placement` cover (parked regions left out) and plans; with
@@ -380,7 +393,8 @@ pub(super) async fn plan_placed(
             && request.deployment.instance().is_none())
         .then(|| stack.environment.name.clone()),
     };
-    let mut planned = plan::plan(desired, &outputs, state, &observed, &options)?;
+    let mut planned =
+        phase("diff").in_scope(|| plan::plan(desired, &outputs, state, &observed, &options))?;
     if !request.destroy {
         plan::plan_rollouts(&mut planned, &placement.expansion.rollouts, state);
     }
@@ -726,7 +740,8 @@ fn outputs_changed(plan: &Plan, state: &StateDocument) -> bool {
     resolved != state.outputs
 }
 
-/// Saves state through the backend after every step; the executor already set the serial.
+/// Saves state through the backend after every batch of steps; the executor already set the
+/// serial.
 struct BackendSink<'a>(&'a dyn StateBackend);
 
 impl StateSink for BackendSink<'_> {
@@ -735,5 +750,13 @@ impl StateSink for BackendSink<'_> {
         state: &StateDocument,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         self.0.persist(state).map_err(Into::into)
+    }
+
+    fn persist_changes(
+        &mut self,
+        state: &StateDocument,
+        changed: &std::collections::BTreeSet<crate::model::Address>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.persist_changes(state, changed).map_err(Into::into)
     }
 }

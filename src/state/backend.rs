@@ -101,6 +101,22 @@ pub trait StateBackend: Send + Sync {
     /// ([`StateError::StateChanged`]).
     fn persist(&self, document: &StateDocument) -> Result<(), StateError>;
 
+    /// Saves `document` as [`StateBackend::persist`] does, knowing that of its resources only
+    /// the entries at `changed` differ from the version this backend saved last in this run
+    /// (any other field may differ): a backend that keeps a journal appends just those and
+    /// the other fields that changed (see `journal`), the others write the whole document.
+    ///
+    /// # Errors
+    /// As [`StateBackend::persist`].
+    fn persist_changes(
+        &self,
+        document: &StateDocument,
+        changed: &std::collections::BTreeSet<crate::model::Address>,
+    ) -> Result<(), StateError> {
+        let _ = changed;
+        self.persist(document)
+    }
+
     /// Stores `state` (and `backup`) exactly as given, as the destination of a migration: only
     /// where there is no state yet, or one marked as migrated away.
     ///

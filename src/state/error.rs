@@ -44,6 +44,18 @@ pub enum StateError {
         source: serde_json::Error,
     },
 
+    /// A line of the state journal, before its last, does not parse.
+    #[error("line {line} of the state journal `{path}` is corrupt: {source}")]
+    #[diagnostic(help(
+        "Cairn will not overwrite it; the state file beside it holds everything up to the run that wrote the journal"
+    ))]
+    CorruptJournal {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// The state file ends early (an interrupted copy, a full disk).
     #[error("state file `{path}` is truncated: {source}")]
     #[diagnostic(help(

@@ -7,14 +7,17 @@
 //! corrupt, truncated, of a newer format, of another lineage or newer than the document being
 //! written is refused and left byte for byte as it was; the lock file is created exclusively.
 //!
-//! An apply writes the whole state after every step, so a write is kept cheap: the file this
-//! backend wrote last is not read back to check it when it is still the file at the path (see
-//! [`HeldFile`]), and the previous version becomes the backup by a hard link instead of a
-//! copy.
+//! An apply saves state after every batch of steps, so a save is kept cheap: after the run's
+//! first whole write, a save appends only what the batch changed to the fsynced journal
+//! `<env>.json.journal` (see [`journal`]), which the end of the run folds back into a whole
+//! write and a load replays; the file this backend wrote last is not read back to check it
+//! when it is still the file at the path (see [`HeldFile`]); and the previous version becomes
+//! the backup by a hard link instead of a copy.
 
 use super::atomic::{write_atomically, write_atomically_and_open};
 use super::backend::{check_environment_name, refuse_migrated};
 use super::codec::{decode, encode};
+use super::journal;
 use super::lock::describe_age;
 use super::{Encryption, LockInfo, StateBackend, StateDocument, StateError, StateLock};
 use crate::util::file_identity::HeldFile;
@@ -41,6 +44,9 @@ struct Written {
     file: HeldFile,
     lineage: String,
     serial: u64,
+    /// The fields other than resources as last saved, against which the next journal line
+    /// is written.
+    rest: journal::Rest,
 }
 
 impl LocalBackend {
@@ -116,9 +122,47 @@ impl LocalBackend {
         decode(bytes, &self.encryption, path).map(Some)
     }
 
-    /// The stored state, migrated or not.
+    /// The stored state, migrated or not, with the journal of a run that has not written it
+    /// whole yet replayed over it (see [`journal`]).
     fn read_stored(&self) -> Result<Option<StateDocument>, StateError> {
-        self.read_document(&self.state_path())
+        let Some(mut document) = self.read_document(&self.state_path())? else {
+            return Ok(None);
+        };
+        let journal = self.journal_path();
+        match std::fs::read(&journal) {
+            Ok(text) => {
+                journal::replay(&mut document, &text, &journal)?;
+            }
+            Err(error) if error.kind() == ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(StateError::Io {
+                    action: "read",
+                    path: journal,
+                    source,
+                });
+            }
+        }
+        Ok(Some(document))
+    }
+
+    /// `<env>.json.journal`: what the saves of a run changed since it last wrote the state
+    /// whole.
+    pub fn journal_path(&self) -> PathBuf {
+        journal::journal_path(&self.state_path())
+    }
+
+    /// Removes the journal, once the state file holds everything in it.
+    fn remove_journal(&self) -> Result<(), StateError> {
+        let journal = self.journal_path();
+        match std::fs::remove_file(&journal) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StateError::Io {
+                action: "remove",
+                path: journal,
+                source,
+            }),
+        }
     }
 
     fn written(&self) -> std::sync::MutexGuard<'_, Option<Written>> {
@@ -305,15 +349,88 @@ impl StateBackend for LocalBackend {
             }
         }
         let bytes = encode(document, &self.encryption, &path)?;
-        if on_disk.is_some() {
+        // With a journal pending, the file is a version in the middle of a run; the backup
+        // made by that run's first write holds the state from before it, and stays.
+        if on_disk.is_some() && !self.journal_path().exists() {
             self.back_up(&path)?;
         }
+        let rest =
+            journal::Rest::of(document).map_err(|source| StateError::Serialize { source })?;
         let file = write_atomically_and_open(&path, &bytes)?;
+        // Lines older than the file are skipped on replay, so a stop before this is harmless.
+        self.remove_journal()?;
         *self.written() = HeldFile::hold(file).map(|file| Written {
             file,
             lineage: document.lineage.clone(),
             serial: document.serial,
+            rest,
         });
+        Ok(())
+    }
+
+    /// Appends what changed to the journal, fsynced, when this backend wrote the state file
+    /// in this run and it is still there; otherwise (the run's first save, which also
+    /// compacts the journal a crashed run left, or an encrypted state, whose journal would
+    /// have to be sealed line by line) writes the whole document.
+    fn persist_changes(
+        &self,
+        document: &StateDocument,
+        changed: &std::collections::BTreeSet<crate::model::Address>,
+    ) -> Result<(), StateError> {
+        let path = self.state_path();
+        let Some((lineage, serial)) = self.known_on_disk(&path) else {
+            return self.persist(document);
+        };
+        if self.encryption.is_on() {
+            return self.persist(document);
+        }
+        if lineage != document.lineage {
+            return Err(StateError::LineageMismatch {
+                path,
+                on_disk: lineage,
+                writing: document.lineage.clone(),
+            });
+        }
+        if serial >= document.serial {
+            return Err(StateError::StaleSerial {
+                path,
+                on_disk: serial,
+                writing: document.serial,
+            });
+        }
+        let journal = self.journal_path();
+        let io = |action: &'static str| {
+            let path = journal.clone();
+            move |source| StateError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        let saved = match self.written().as_ref() {
+            Some(written) => written.rest.clone(),
+            None => return self.persist(document),
+        };
+        let (entry, rest) = journal::Entry::of(document, changed, &saved)
+            .map_err(|source| StateError::Serialize { source })?;
+        let mut line =
+            serde_json::to_vec(&entry).map_err(|source| StateError::Serialize { source })?;
+        line.push(b'\n');
+        let created = !journal.exists();
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&journal)
+            .map_err(io("open"))?;
+        file.write_all(&line).map_err(io("append to"))?;
+        file.sync_data().map_err(io("flush"))?;
+        if created {
+            super::atomic::sync_directory(&self.directory)?;
+        }
+        if let Some(written) = self.written().as_mut() {
+            written.serial = document.serial;
+            written.rest = rest;
+        }
         Ok(())
     }
 

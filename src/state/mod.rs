@@ -14,6 +14,7 @@ pub mod encryption;
 mod error;
 pub mod history;
 pub mod intent;
+mod journal;
 mod local;
 mod lock;
 pub mod rollout;

@@ -384,14 +384,7 @@ pub fn complete_live(cloud: &Cloud, region: &str, group: &Resource, live: &mut A
 /// Brings every group of the region back to its desired size, as AWS does in the
 /// background. A group that cannot launch stays short, as in AWS.
 pub fn reconcile_all(cloud: &mut Cloud, context: &Context) {
-    let names: Vec<String> = cloud
-        .all_of(context.region, Kind::AutoscalingGroup)
-        .map(|group| group.id.clone())
-        .collect();
-    for name in names {
-        if is_settled(cloud, context.region, &name) {
-            continue;
-        }
+    for name in unsettled_groups(cloud, context.region) {
         let mut draft = cloud.clone();
         if reconcile(&mut draft, context, &name).is_ok() {
             *cloud = draft;
@@ -399,13 +392,37 @@ pub fn reconcile_all(cloud: &mut Cloud, context: &Context) {
     }
 }
 
-/// Whether group `name` has its desired number of instances, all in its subnets, so that
-/// the background reconcile can skip it (and the copy of the cloud it works on).
-fn is_settled(cloud: &Cloud, region: &str, name: &str) -> bool {
-    let Some(group) = cloud.find(region, Kind::AutoscalingGroup, name) else {
-        return true;
-    };
-    let attributes = &group.attributes;
+/// The groups of `region` that do not have their desired number of instances, all in their
+/// subnets, so that the background reconcile can skip the others (and the copy of the cloud
+/// it works on). Runs before every call to the region, so it reads the instances once for
+/// all groups: asking each group for its members would cost groups × instances per call,
+/// which made a large apply quadratic (issue 14).
+fn unsettled_groups(cloud: &Cloud, region: &str) -> Vec<String> {
+    let mut subnets_of_members: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for instance in cloud.all_of(region, Kind::Instance) {
+        if let Some(group) = instance.internal_text(GROUP) {
+            subnets_of_members
+                .entry(group)
+                .or_default()
+                .push(instance.text("subnet_id").unwrap_or_default());
+        }
+    }
+    cloud
+        .all_of(region, Kind::AutoscalingGroup)
+        .filter(|group| {
+            let members = subnets_of_members
+                .get(group.id.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            !is_settled(&group.attributes, members)
+        })
+        .map(|group| group.id.clone())
+        .collect()
+}
+
+/// Whether a group with `attributes` whose instances are in `member_subnets` has its desired
+/// number of instances, all in its subnets.
+fn is_settled(attributes: &Attributes, member_subnets: &[&str]) -> bool {
     let Ok(min) = attributes::integer(attributes, "min") else {
         return true;
     };
@@ -415,11 +432,10 @@ fn is_settled(cloud: &Cloud, region: &str, name: &str) -> bool {
         .unwrap_or(min)
         .max(0) as usize;
     let subnet_ids = attributes::string_list(attributes, "subnet_ids").unwrap_or_default();
-    let current = members(cloud, region, name);
-    current.len() == desired
-        && current
+    member_subnets.len() == desired
+        && member_subnets
             .iter()
-            .all(|member| subnet_ids.contains(&member.subnet_id))
+            .all(|subnet| subnet_ids.iter().any(|id| id == subnet))
 }
 
 pub fn create_policy(

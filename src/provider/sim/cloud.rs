@@ -4,6 +4,12 @@
 //!
 //! Promise: this is plain data with lookups; the AWS rules live in the per-service modules
 //! (`network`, `security_group`, `compute`, `autoscaling`, `block_storage`), which change it.
+//!
+//! The maps that grow with the cloud (each region's resources, the idempotency tokens) are
+//! persistent maps ([`imbl::OrdMap`]): a clone shares everything with its original and a
+//! change copies only the path to what changed, so a call is tried on a draft for the price
+//! of what it changes, not of the whole cloud (issue 14), and a diff of two versions skips
+//! what they still share. They serialize as the ordered maps they were before.
 
 use super::error::{api, missing_reference};
 use super::faults::FaultSettings;
@@ -11,6 +17,7 @@ use super::ids;
 use crate::model::{Attributes, Kind, Tags};
 use crate::provider::{LiveResource, ProviderError};
 use chrono::{DateTime, Utc};
+use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,14 +34,18 @@ pub struct Cloud {
     pub id_counter: u64,
     /// Drawn once per cloud so that two clouds do not share ids.
     pub salt: u64,
+    /// Drawn anew each time the whole cloud is written: the journal lines that apply to this
+    /// version of the file name it (see `journal`).
+    #[serde(default)]
+    pub epoch: u64,
     #[serde(default)]
     pub regions: BTreeMap<String, RegionState>,
     /// Create tokens already used, and what each created.
     #[serde(default)]
-    pub create_tokens: BTreeMap<String, TokenRecord>,
+    pub create_tokens: OrdMap<String, TokenRecord>,
     /// Update tokens already applied.
     #[serde(default)]
-    pub update_tokens: BTreeMap<String, TokenRecord>,
+    pub update_tokens: OrdMap<String, TokenRecord>,
     /// Fault settings stored by `cairn sim fault`.
     #[serde(default)]
     pub faults: FaultSettings,
@@ -68,7 +79,7 @@ pub struct TokenRecord {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegionState {
     /// Id → resource. Autoscaling groups and scaling policies are keyed by name.
-    pub resources: BTreeMap<String, Resource>,
+    pub resources: OrdMap<String, Resource>,
 }
 
 /// One resource as the cloud stores it.
@@ -97,9 +108,10 @@ impl Default for Cloud {
             sequence: 0,
             id_counter: 0,
             salt: fastrand::u64(..),
+            epoch: 0,
             regions: BTreeMap::new(),
-            create_tokens: BTreeMap::new(),
-            update_tokens: BTreeMap::new(),
+            create_tokens: OrdMap::new(),
+            update_tokens: OrdMap::new(),
             faults: FaultSettings::default(),
             outages: BTreeSet::new(),
             unhealthy_images: BTreeSet::new(),

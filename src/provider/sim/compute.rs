@@ -369,17 +369,27 @@ pub fn start_pending(cloud: &mut Cloud, context: &Context) {
     let Some(state) = cloud.regions.get_mut(context.region) else {
         return;
     };
-    for instance in state.resources.values_mut() {
-        let launched = instance
-            .internal
-            .get(LAUNCHED_AT)
-            .and_then(Value::as_u64)
-            .unwrap_or_default();
-        let booted = match internal_time(instance, RUNNING_AT) {
-            Some(running_at) => context.now >= running_at,
-            None => launched < context.sequence,
-        };
-        if instance.kind == Kind::Instance && instance.text("state") == Some("pending") && booted {
+    // Found first and changed after, so that only the instances that start are copied out of
+    // the maps a draft shares with the cloud it was made from.
+    let starting: Vec<String> = state
+        .resources
+        .values()
+        .filter(|instance| {
+            let launched = instance
+                .internal
+                .get(LAUNCHED_AT)
+                .and_then(Value::as_u64)
+                .unwrap_or_default();
+            let booted = match internal_time(instance, RUNNING_AT) {
+                Some(running_at) => context.now >= running_at,
+                None => launched < context.sequence,
+            };
+            instance.kind == Kind::Instance && instance.text("state") == Some("pending") && booted
+        })
+        .map(|instance| instance.id.clone())
+        .collect();
+    for id in starting {
+        if let Some(instance) = state.resources.get_mut(&id) {
             instance
                 .attributes
                 .insert("state".to_string(), json!("running"));

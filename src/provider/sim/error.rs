@@ -38,6 +38,17 @@ pub enum SimError {
         found: u32,
         supported: u32,
     },
+    /// A line of the cloud's journal, before its last, is not what a batch changed.
+    #[error("line {line} of the simulated cloud's journal `{path}` is corrupt: {source}")]
+    #[diagnostic(help(
+        "the journal was not overwritten; fix it, or remove it with `cairn sim reset` after moving it aside"
+    ))]
+    CorruptJournal {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: serde_json::Error,
+    },
     /// A line of the call log is not a call record.
     #[error("line {line} of the call log `{path}` is not a call record: {source}")]
     CorruptCallLog {

@@ -9,9 +9,9 @@
 //! records in the global pseudo-region.
 //!
 //! Promises:
-//! - The whole cloud lives in one JSON file ([`SimProvider::open`]); every call is
-//!   load-modify-save under an exclusive file lock with an atomic write, so separate `cairn`
-//!   processes see one cloud, and parallel calls of one process are serialized by an async
+//! - The whole cloud lives in one JSON file ([`SimProvider::open`]) and the journal of what
+//!   the batches since its last rewrite changed; every call is load-modify-save under an
+//!   exclusive file lock with an atomic write, so separate `cairn` processes see one cloud, and parallel calls of one process are serialized by an async
 //!   mutex (latency is slept outside it, so parallel calls overlap); calls waiting for the
 //!   mutex together run in order as one batch with one load and save. A call that returned is
 //!   saved, also across the process's exit (not flushed against a machine crash; see
@@ -32,6 +32,7 @@ mod dns;
 mod error;
 pub mod faults;
 mod ids;
+mod journal;
 mod load_balancing;
 mod monitoring;
 mod network;
@@ -289,6 +290,8 @@ fn run_batch(
 ) -> Result<Vec<Answer>, SimError> {
     let locked = store.lock()?;
     let mut cloud = locked.load()?;
+    // Shares all but what the batch changes (see `cloud`): the journal saves the difference.
+    let before = cloud.clone();
     let mut answers = Vec::with_capacity(calls.len());
     let mut records = Vec::with_capacity(calls.len());
     let mut crash = false;
@@ -303,7 +306,7 @@ fn run_batch(
             break;
         }
     }
-    locked.save(cloud)?;
+    locked.save_changes(&before, cloud)?;
     locked.append_calls(&records)?;
     if crash {
         // The simulated kill: the change is saved and logged, the caller never hears back.

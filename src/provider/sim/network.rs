@@ -196,11 +196,25 @@ pub fn delete_subnet(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(
     }
     // Deleting a subnet ends its route table association, as in AWS.
     if let Some(state) = cloud.regions.get_mut(context.region) {
-        for table in state.resources.values_mut() {
-            if table.kind != Kind::RouteTable {
-                continue;
-            }
-            if let Some(Value::Array(subnet_ids)) = table.attributes.get_mut("subnet_ids") {
+        // Found first and changed after, so that only the tables that change are copied out
+        // of the maps a draft shares with the cloud it was made from.
+        let associated: Vec<String> = state
+            .resources
+            .values()
+            .filter(|table| {
+                table.kind == Kind::RouteTable
+                    && matches!(
+                        table.attributes.get("subnet_ids"),
+                        Some(Value::Array(subnet_ids))
+                            if subnet_ids.iter().any(|subnet_id| subnet_id.as_str() == Some(id))
+                    )
+            })
+            .map(|table| table.id.clone())
+            .collect();
+        for table_id in associated {
+            if let Some(table) = state.resources.get_mut(&table_id)
+                && let Some(Value::Array(subnet_ids)) = table.attributes.get_mut("subnet_ids")
+            {
                 subnet_ids.retain(|subnet_id| subnet_id.as_str() != Some(id));
             }
         }

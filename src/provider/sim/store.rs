@@ -1,24 +1,32 @@
 //! The cloud file: exclusive locking, loading and atomic saving.
 //!
 //! Promises: every change is load-modify-save under an exclusive lock on a sibling lock file,
-//! so separate processes see one cloud; a save is atomic (temp file in the same directory,
-//! then rename) and is on disk for every other process by the time it returns; a file that
-//! does not parse is an error and is never overwritten.
+//! so separate processes see one cloud; a save is atomic (a temp file in the same directory
+//! renamed into place, or one line appended to the journal) and is on disk for every other
+//! process by the time it returns; a file that does not parse is an error and is never
+//! overwritten.
 //!
-//! Two choices keep a call cheap however large the cloud grows:
-//! - The cloud a store last loaded or saved is kept in memory with the file it came from, and
-//!   is only parsed again when the path names another file or the file changed (see
-//!   [`HeldFile`]). Another process's save replaces the file, so it is always noticed.
+//! Three choices keep a call cheap however large the cloud grows:
+//! - A batch of calls saves only what it changed, as one line of the journal beside the cloud
+//!   file (see `journal`); the whole cloud is written again, and the journal removed, only
+//!   when the journal has grown larger than the cloud file, so the bytes written stay
+//!   proportional to the changes made (issue 14).
+//! - The cloud a store last loaded or saved is kept in memory with the files it came from, and
+//!   is only parsed again when the path names another file or either file changed (see
+//!   [`HeldFile`]). Another process's save replaces the file or appends to the journal, so it
+//!   is always noticed.
 //! - A save is not flushed with fsync. The simulator's durability promise is about processes:
 //!   a call that returned is seen by every later call, also after the process exits or is
-//!   killed (the crash tests), and the rename gives exactly that, because the written bytes
-//!   sit in the kernel's page cache, not in the process. Only a machine crash could lose the
-//!   latest calls, which would leave the simulated cloud older than a state written since;
-//!   that is acceptable for a simulator, and the fsyncs were most of the cost of every call.
+//!   killed (the crash tests), and the rename or append gives exactly that, because the
+//!   written bytes sit in the kernel's page cache, not in the process. Only a machine crash
+//!   could lose the latest calls, which would leave the simulated cloud older than a state
+//!   written since; that is acceptable for a simulator, and the fsyncs were most of the cost
+//!   of every call.
 
 use super::call_log::{self, CallRecord};
 use super::cloud::{Cloud, FORMAT};
 use super::error::SimError;
+use super::journal::{self, Entry};
 use crate::util::file_identity::HeldFile;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -34,11 +42,44 @@ pub struct Store {
     cache: Arc<Mutex<Option<Cached>>>,
 }
 
-/// A cloud in memory and the file it was read from or written to (every save renames a new
-/// file into place, so the held file is the version this cloud is).
+/// A cloud in memory and the files it was read from or written to (a whole save renames a
+/// new file into place and a journal save appends, so the held files are the version this
+/// cloud is).
 #[derive(Debug)]
 struct Cached {
     file: HeldFile,
+    /// The journal as replayed or last appended to; `None` when there was none.
+    journal: Option<HeldFile>,
+    cloud: Cloud,
+}
+
+impl Cached {
+    /// Whether the files at `path` and `journal_path` are still the ones this cloud is.
+    fn is_current(&self, path: &Path, journal_path: &Path) -> std::io::Result<bool> {
+        if !self.file.is_at(path)? {
+            return Ok(false);
+        }
+        match &self.journal {
+            Some(journal) => journal.is_at(journal_path),
+            None => Ok(!journal_path.exists()),
+        }
+    }
+}
+
+/// The file held (when it has an identity) and its content, read after the identity was
+/// taken.
+fn held_and_read(file: File) -> std::io::Result<(Option<HeldFile>, Vec<u8>)> {
+    let mut reader = file.try_clone()?;
+    let held = HeldFile::hold(file);
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut text)?;
+    Ok((held, text))
+}
+
+/// A cloud as read from its files, with the files when they can be recognised again.
+struct Read {
+    file: Option<HeldFile>,
+    journal: Option<HeldFile>,
     cloud: Cloud,
 }
 
@@ -119,17 +160,86 @@ impl Store {
         })
     }
 
-    /// Reads the cloud without locking (a missing file is an empty cloud).
+    /// Reads the cloud without locking (a missing file is an empty cloud): the one kept in
+    /// memory when the files are still the ones it came from, else the files' content.
     ///
     /// # Errors
-    /// [`SimError::Io`], [`SimError::Corrupt`] or [`SimError::UnsupportedFormat`].
+    /// [`SimError::Io`], [`SimError::Corrupt`], [`SimError::CorruptJournal`] or
+    /// [`SimError::UnsupportedFormat`].
     pub fn peek(&self) -> Result<Option<Cloud>, SimError> {
-        let text = match std::fs::read(&self.path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(self.io("read")(source)),
-        };
-        self.parse(&text).map(Some)
+        if let Some(cached) = self.cache().as_ref()
+            && cached
+                .is_current(&self.path, &self.journal_path())
+                .map_err(self.io("read"))?
+        {
+            // Cheap: the large maps of a clone are shared with the cached cloud.
+            return Ok(Some(cached.cloud.clone()));
+        }
+        // Kept for the calls that follow (a process opens the cloud, asks for zones, then
+        // reads): the file is parsed once, not once for each.
+        Ok(self.read()?.map(|read| {
+            self.keep(read.file, read.journal, read.cloud.clone());
+            read.cloud
+        }))
+    }
+
+    /// Keeps `cloud`, read from or written to `file` and `journal`, for the next load.
+    fn keep(&self, file: Option<HeldFile>, journal: Option<HeldFile>, cloud: Cloud) {
+        // Without an identity the files cannot be recognised again: nothing is kept.
+        if let Some(file) = file {
+            *self.cache() = Some(Cached {
+                file,
+                journal,
+                cloud,
+            });
+        }
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        journal::journal_path(&self.path)
+    }
+
+    /// Reads the cloud file and replays its journal over it. Without the lock, another
+    /// process may write the whole cloud anew between the two reads; the file is then no
+    /// longer the one read, and it is read again.
+    fn read(&self) -> Result<Option<Read>, SimError> {
+        loop {
+            let file = match File::open(&self.path) {
+                Ok(file) => file,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(source) => return Err(self.io("read")(source)),
+            };
+            // Each file's identity is taken before it is read: a change made while reading
+            // then makes the cloud read look stale, never a stale cloud look current.
+            let (file, text) = held_and_read(file).map_err(self.io("read"))?;
+            let mut cloud = self.parse(&text)?;
+            let journal_path = self.journal_path();
+            let journal = match File::open(&journal_path) {
+                Ok(journal) => {
+                    let (journal, lines) =
+                        held_and_read(journal).map_err(self.io("read the journal of"))?;
+                    journal::replay_text(&mut cloud, &lines, &journal_path)?;
+                    journal
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+                Err(source) => return Err(self.io("read the journal of")(source)),
+            };
+            let Some(file) = file else {
+                // Without identities a rewrite cannot be noticed; what was read stands.
+                return Ok(Some(Read {
+                    file: None,
+                    journal,
+                    cloud,
+                }));
+            };
+            if file.is_at(&self.path).map_err(self.io("read"))? {
+                return Ok(Some(Read {
+                    file: Some(file),
+                    journal,
+                    cloud,
+                }));
+            }
+        }
     }
 
     fn io(&self, action: &'static str) -> impl FnOnce(std::io::Error) -> SimError + '_ {
@@ -158,27 +268,33 @@ impl Store {
 
 impl Locked<'_> {
     /// Loads the cloud (a missing file is a new, empty cloud): the one kept in memory when
-    /// the file is still the one it came from, else the file's content.
+    /// the files are still the ones it came from, else the files' content.
     ///
     /// # Errors
     /// As [`Store::peek`].
     pub fn load(&self) -> Result<Cloud, SimError> {
         let store = self.store;
         if let Some(cached) = store.cache().take()
-            && cached.file.is_at(&store.path).map_err(store.io("read"))?
+            && cached
+                .is_current(&store.path, &store.journal_path())
+                .map_err(store.io("read"))?
         {
             return Ok(cached.cloud);
         }
-        Ok(store.peek()?.unwrap_or_default())
+        Ok(store.read()?.map(|read| read.cloud).unwrap_or_default())
     }
 
-    /// Saves the cloud atomically (see the module header on why without fsync) and keeps it
-    /// in memory for the next [`Locked::load`].
+    /// Saves the whole cloud atomically under a new epoch (see the module header on why
+    /// without fsync), removes the journal it makes obsolete, and keeps it in memory for the
+    /// next [`Locked::load`].
     ///
     /// # Errors
     /// [`SimError::Io`] when writing or renaming fails; the old file is then intact.
-    pub fn save(&self, cloud: Cloud) -> Result<(), SimError> {
+    pub fn save(&self, mut cloud: Cloud) -> Result<(), SimError> {
         let store = self.store;
+        // Lines of the old journal name the old epoch, so none applies to the new file, also
+        // when a stop comes before the journal is removed.
+        cloud.epoch = fastrand::u64(..);
         let text = serde_json::to_vec_pretty(&cloud).map_err(|source| SimError::Corrupt {
             path: store.path.clone(),
             source,
@@ -189,9 +305,71 @@ impl Locked<'_> {
         let file = temporary
             .persist(&store.path)
             .map_err(|error| store.io("replace")(error.error))?;
-        // The cloud is saved whatever happens here; without an identity it is simply not kept.
-        if let Some(file) = HeldFile::hold(file) {
-            *store.cache() = Some(Cached { file, cloud });
+        let journal = store.journal_path();
+        match std::fs::remove_file(&journal) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(SimError::Io {
+                    action: "remove",
+                    path: journal,
+                    source,
+                });
+            }
+        }
+        store.keep(HeldFile::hold(file), None, cloud);
+        Ok(())
+    }
+
+    /// Saves `cloud`, loaded as `before` and changed since, by appending what changed to the
+    /// journal; writes it whole instead when there is no cloud file yet or the journal has
+    /// grown larger than the file (so the bytes written stay proportional to the changes).
+    ///
+    /// # Errors
+    /// As [`Locked::save`]; [`SimError::Io`] when the journal cannot be appended to.
+    pub fn save_changes(&self, before: &Cloud, cloud: Cloud) -> Result<(), SimError> {
+        let store = self.store;
+        let journal_path = store.journal_path();
+        let file_length = match std::fs::metadata(&store.path) {
+            Ok(metadata) => metadata.len(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return self.save(cloud);
+            }
+            Err(source) => return Err(store.io("read")(source)),
+        };
+        let journal_length = std::fs::metadata(&journal_path).map_or(0, |metadata| metadata.len());
+        if journal_length > file_length {
+            return self.save(cloud);
+        }
+        let mut line = serde_json::to_vec(&Entry::between(before, &cloud)).map_err(|source| {
+            SimError::Corrupt {
+                path: journal_path.clone(),
+                source,
+            }
+        })?;
+        line.push(b'\n');
+        let io = |action: &'static str| {
+            let path = journal_path.clone();
+            move |source| SimError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        let mut journal = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&journal_path)
+            .map_err(io("open"))?;
+        // One write of the whole line: a reader never sees half of it unless the machine
+        // stops, and a cut-short last line is ignored (see `journal`).
+        journal.write_all(&line).map_err(io("append to"))?;
+        let held_journal = File::open(&journal_path).ok().and_then(HeldFile::hold);
+        let held_file = File::open(&store.path).ok().and_then(HeldFile::hold);
+        match (held_file, held_journal) {
+            (Some(file), Some(journal)) => store.keep(Some(file), Some(journal), cloud),
+            // Without identities nothing is kept; the next load reads the files.
+            _ => *store.cache() = None,
         }
         Ok(())
     }
@@ -234,7 +412,69 @@ mod tests {
         let mut cloud = locked.load()?;
         cloud.sequence = 41;
         locked.save(cloud.clone())?;
-        assert_eq!(locked.load()?, cloud);
+        assert_eq!(same_epoch(locked.load()?, &cloud), cloud);
+        Ok(())
+    }
+
+    /// `loaded` with the epoch of `cloud`: a whole save draws a new one.
+    fn same_epoch(loaded: Cloud, cloud: &Cloud) -> Cloud {
+        Cloud {
+            epoch: cloud.epoch,
+            ..loaded
+        }
+    }
+
+    #[test]
+    fn changes_saved_to_the_journal_are_seen_by_another_store()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let directory = tempfile::tempdir()?;
+        let path = directory.path().join("cloud.json");
+        let (mine, theirs) = (Store::new(&path), Store::new(&path));
+        let first = mine.lock()?.load()?;
+        mine.lock()?.save(first)?;
+
+        let before = mine.lock()?.load()?;
+        let mut after = before.clone();
+        after.sequence = 3;
+        let resource = after.new_resource(
+            crate::model::Kind::Volume,
+            &crate::model::Attributes::new(),
+            &crate::model::Tags::new(),
+        );
+        after.add("us-east-1", resource);
+        mine.lock()?.save_changes(&before, after.clone())?;
+
+        assert!(journal::journal_path(&path).exists());
+        assert_eq!(theirs.lock()?.load()?, after);
+        assert_eq!(theirs.peek()?, Some(after.clone()));
+        assert_eq!(mine.lock()?.load()?, after);
+        Ok(())
+    }
+
+    #[test]
+    fn a_journal_larger_than_the_file_is_folded_into_it() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let directory = tempfile::tempdir()?;
+        let path = directory.path().join("cloud.json");
+        let store = Store::new(&path);
+        let first = store.lock()?.load()?;
+        store.lock()?.save(first)?;
+        let mut cloud = store.lock()?.load()?;
+        // Each batch adds a volume; the journal outgrows the file and is folded in.
+        for _ in 0..50 {
+            let before = cloud.clone();
+            let resource = cloud.new_resource(
+                crate::model::Kind::Volume,
+                &crate::model::Attributes::new(),
+                &crate::model::Tags::new(),
+            );
+            cloud.add("us-east-1", resource);
+            store.lock()?.save_changes(&before, cloud.clone())?;
+            cloud = store.lock()?.load()?;
+        }
+        let journal = std::fs::metadata(journal::journal_path(&path)).map_or(0, |m| m.len());
+        assert!(journal <= std::fs::metadata(&path)?.len() * 2);
+        assert_eq!(Store::new(&path).peek()?, Some(cloud));
         Ok(())
     }
 
@@ -257,7 +497,7 @@ mod tests {
         cloud.sequence = 7;
         theirs.lock()?.save(cloud.clone())?;
 
-        assert_eq!(mine.lock()?.load()?, cloud);
+        assert_eq!(same_epoch(mine.lock()?.load()?, &cloud), cloud);
         Ok(())
     }
 
