@@ -113,15 +113,13 @@ pub fn main() -> ExitCode {
     output::finish(code)
 }
 
-/// Logs go to stderr: warnings by default, debug with `-v`, or as `CAIRN_LOG` says. At debug
-/// level the phases of a command (`ops::phase`) log their time as they close.
+/// Logs go to stderr: warnings by default, debug with `-v`, or as `CAIRN_LOG` says.
 fn init_tracing(verbose: bool) {
     let default = if verbose { "cairn=debug" } else { "cairn=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();

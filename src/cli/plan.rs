@@ -76,14 +76,15 @@ fn show(planned: &Planned, args: &PlanArgs) -> ExitCode {
         return super::report::ops(error.into());
     }
     let plan = &planned.file.plan;
-    let _render = ops::phase("render").entered();
     if args.json {
-        let code = views::plan::json(plan);
+        let code = ops::phase("render", || views::plan::json(plan));
         if code != ExitCode::SUCCESS {
             return code;
         }
     } else {
-        views::plan::human(plan, planned.state.failover.as_ref(), args.out.as_deref());
+        ops::phase("render", || {
+            views::plan::human(plan, planned.state.failover.as_ref(), args.out.as_deref())
+        });
     }
     if args.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)

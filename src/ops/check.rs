@@ -62,8 +62,7 @@ impl CheckOutcome {
 /// anything that stops a refresh.
 pub async fn check(request: &CheckRequest) -> Result<CheckOutcome, OpsError> {
     let every = request.environments.is_empty();
-    let mut config =
-        super::phase("parse").in_scope(|| crate::config::load(&request.dir, &request.load))?;
+    let mut config = super::phase("parse", || crate::config::load(&request.dir, &request.load))?;
     let names: Vec<String> = if every {
         config.environments.keys().cloned().collect()
     } else {
@@ -81,16 +80,17 @@ pub async fn check(request: &CheckRequest) -> Result<CheckOutcome, OpsError> {
         // Placed where the state says the environment runs, so a failed-over environment is
         // judged where it is; the state is only read, never locked or written.
         let deployment = Deployment::Recorded;
-        let state = super::phase("state load").in_scope(|| stack.state(&deployment))?;
-        let placement = super::phase("expand").in_scope(|| stack.place(&deployment, &state))?;
+        let state = super::phase("state load", || stack.state(&deployment))?;
+        let placement = super::phase("expand", || stack.place(&deployment, &state))?;
         let report = if request.live {
             let provider = stack.provider().await?;
             let observed =
                 refresh_placed(&stack, &placement, &deployment, &state, provider.as_ref()).await?;
             policy::check_live(&stack.config, &placement.expansion, &observed)?
         } else {
-            super::phase("policy")
-                .in_scope(|| policy::check(&stack.config, &placement.expansion))?
+            super::phase("policy", || {
+                policy::check(&stack.config, &placement.expansion)
+            })?
         };
         outcome.reports.push(report);
         // The one loaded configuration goes on to the next environment.

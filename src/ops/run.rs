@@ -23,7 +23,6 @@ use crate::state::{StateBackend, StateDocument, StateLock, StateOutput};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tracing::Instrument;
 
 /// What to plan.
 #[derive(Debug, Clone, Default)]
@@ -264,19 +263,18 @@ pub struct Planned {
 /// # Errors
 /// Configuration, state, refresh or planning errors.
 pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
-    // Each phase is a span: `CAIRN_LOG=cairn=debug` prints how long each took (issue 14).
-    let stack = phase("parse").in_scope(|| Stack::open(request))?;
-    let state = phase("state load").in_scope(|| stack.state(&request.deployment))?;
-    let placement = phase("expand").in_scope(|| stack.place(&request.deployment, &state))?;
+    // `CAIRN_LOG=cairn=debug` logs how long each phase took (issue 14).
+    let stack = phase("parse", || Stack::open(request))?;
+    let state = phase("state load", || stack.state(&request.deployment))?;
+    let placement = phase("expand", || stack.place(&request.deployment, &state))?;
     let policy = if judged(request) {
-        Some(
-            phase("policy")
-                .in_scope(|| crate::policy::check(&stack.config, &placement.expansion))?,
-        )
+        Some(phase("policy", || {
+            crate::policy::check(&stack.config, &placement.expansion)
+        })?)
     } else {
         None
     };
-    let provider = stack.provider().instrument(phase("provider")).await?;
+    let provider = phase_of("provider", stack.provider()).await?;
     let mut plan = plan_placed(
         &stack,
         &placement,
@@ -296,10 +294,26 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
     })
 }
 
-/// The span of one phase of a command, whose time `CAIRN_LOG=cairn=debug` prints when it
-/// closes.
-pub fn phase(name: &'static str) -> tracing::Span {
-    tracing::debug_span!("phase", name)
+/// Runs `work` as the phase `name` of a command: `CAIRN_LOG=cairn=debug` logs how long it
+/// took, to tell where a slow command's time goes (issue 14).
+pub fn phase<T>(name: &'static str, work: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let result = work();
+    log_phase(name, started);
+    result
+}
+
+/// [`phase`] for work that waits.
+pub async fn phase_of<T>(name: &'static str, work: impl std::future::Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let result = work.await;
+    log_phase(name, started);
+    result
+}
+
+fn log_phase(name: &'static str, started: std::time::Instant) {
+    let milliseconds = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::debug!(phase = name, milliseconds, "phase done");
 }
 
 /// Whether the policy judges what `request` plans. A refresh-only plan changes nothing in the
@@ -323,9 +337,7 @@ pub(super) async fn refresh_placed(
     let mut scopes = plan::refresh_scopes(&placement.expansion.resources, state);
     scopes.retain(|(region, _)| !placement.parked_regions.contains(region));
     let owner = stack.owner(deployment);
-    Ok(plan::refresh(provider, &owner, &scopes, state)
-        .instrument(phase("refresh"))
-        .await?)
+    Ok(phase_of("refresh", plan::refresh(provider, &owner, &scopes, state)).await?)
 }
 
 /// Refreshes what `state` and `placement` cover (parked regions left out) and plans; with
@@ -393,8 +405,9 @@ pub(super) async fn plan_placed(
             && request.deployment.instance().is_none())
         .then(|| stack.environment.name.clone()),
     };
-    let mut planned =
-        phase("diff").in_scope(|| plan::plan(desired, &outputs, state, &observed, &options))?;
+    let mut planned = phase("diff", || {
+        plan::plan(desired, &outputs, state, &observed, &options)
+    })?;
     if !request.destroy {
         plan::plan_rollouts(&mut planned, &placement.expansion.rollouts, state);
     }
