@@ -542,11 +542,13 @@ fn web_ingress_description(stack: &Stack) -> Result<serde_json::Value, common::E
         .find(|r| r.address == "firewall.web[us-east-1]")
         .ok_or("firewall missing")?
         .id;
-    let cloud: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(stack.cloud_path())?)?;
-    let group = &cloud["regions"]["us-east-1"]["resources"][&id];
-    assert_eq!(group["kind"], "security_group", "{group}");
-    Ok(group["attributes"]["ingress"][0]["description"].clone())
+    // Through the sim's own reader: the change may sit in the cloud file's journal.
+    let group = cairn::provider::sim::SimCloud::open(&stack.cloud_path())?
+        .resource(&id)?
+        .ok_or("security group missing from the sim")?;
+    assert_eq!(group.kind, cairn::model::Kind::SecurityGroup);
+    let attributes = serde_json::to_value(&group.attributes)?;
+    Ok(attributes["ingress"][0]["description"].clone())
 }
 
 #[test]
