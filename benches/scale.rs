@@ -8,7 +8,9 @@
 //! Prints numbers; asserts nothing.
 //!
 //! Run with `cargo bench --no-default-features --bench scale` (sizes 1000 and 10000), or name
-//! the sizes: `cargo bench --no-default-features --bench scale -- 1000 100000`. To measure
+//! the sizes: `cargo bench --no-default-features --bench scale -- 1000 100000`. With `paced`
+//! (`-- paced 1000`) it measures instead how an apply and a no-op plan fare under AWS's API
+//! rate limits as the simulated cloud emulates them (see [`paced`]). To measure
 //! another build of `cairn` (an older one, for a before/after table), name its binary in
 //! `CAIRN_BENCH_BINARY`.
 
@@ -31,6 +33,8 @@ const RESOURCES_PER_GROUP: usize = 10;
 const RESOURCES_OF_NETWORK: usize = 14;
 /// The argument that makes this binary measure one command instead of running the benchmark.
 const MEASURE: &str = "--measure-child";
+/// The argument that measures the pacing figures instead (see [`paced`]).
+const PACED: &str = "paced";
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -262,6 +266,12 @@ fn main() -> BenchResult<()> {
         .iter()
         .filter_map(|argument| argument.parse().ok())
         .collect();
+    if arguments.iter().any(|argument| argument == PACED) {
+        for size in if sizes.is_empty() { vec![1_000] } else { sizes } {
+            println!("{}", paced::measure(size)?);
+        }
+        return Ok(());
+    }
     if sizes.is_empty() {
         sizes = vec![1_000, 10_000];
     }
@@ -275,4 +285,144 @@ fn main() -> BenchResult<()> {
         println!("{}", measure(size)?);
     }
     Ok(())
+}
+
+/// The pacing figures (issue 14): the same stack applied and planned again with the simulated
+/// cloud emulating AWS's API token buckets (`CAIRN_SIM_RATE_LIMITS=aws`) on its clock, which
+/// is set, so the seconds the buckets make the client wait pass on that clock at once.
+///
+/// Printed: the throttling errors that reached the user (none expected) and the calls the
+/// cloud throttled; for each mutating bucket, its calls against what the bucket allowed in the
+/// apply's time on the cloud's clock (its burst plus its refill rate times that time), as a
+/// percentage; and the bucket time of the no-op plan's refresh (its reads over the refill rate
+/// of the bucket each drew on) against one read per resource, the Terraform model, computed
+/// the same way on EC2's describe bucket.
+mod paced {
+    use super::{BenchResult, generate};
+    use cairn::provider::rate_limits::{Bucket, Call};
+    use cairn::provider::sim::{CallOutcome, CallRecord, SimCloud, read_call_log};
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+    use std::path::Path;
+    use std::time::Instant;
+
+    fn cairn(dir: &Path, args: &[&str]) -> BenchResult<std::process::Output> {
+        let output = super::common::cairn()
+            .args(args)
+            .current_dir(dir)
+            .env("CAIRN_SIM_RATE_LIMITS", "aws")
+            .output()?;
+        if !output.status.success() && output.status.code() != Some(2) {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(format!("`cairn {}` failed: {stderr}", args.join(" ")).into());
+        }
+        Ok(output)
+    }
+
+    fn bucket_of(call: &CallRecord) -> Bucket {
+        let create = call.operation == "RunInstances";
+        Bucket::of(call.kind, Call::of(call.kind, call.mutating, create))
+    }
+
+    /// The lines of `output` that report throttling as an error: any but a retry notice.
+    fn surfaced(output: &std::process::Output) -> usize {
+        [&output.stdout, &output.stderr]
+            .iter()
+            .flat_map(|text| {
+                String::from_utf8_lossy(text)
+                    .lines()
+                    .map(str::to_lowercase)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|line| line.contains("throttl") || line.contains("limitexceeded"))
+            .filter(|line| !line.contains(": retrying (attempt"))
+            .count()
+    }
+
+    /// Seconds on the cloud's clock.
+    fn clock(cloud: &SimCloud) -> BenchResult<chrono::DateTime<chrono::Utc>> {
+        Ok(cloud.clock()?.ok_or("the cloud's clock is not set")?)
+    }
+
+    pub fn measure(resources: usize) -> BenchResult<String> {
+        let directory = tempfile::tempdir()?;
+        let dir = directory.path();
+        generate(dir, resources)?;
+        cairn(dir, &["sim", "clock", "--set", "2030-01-01T00:00:00Z"])?;
+        let cloud = SimCloud::open(&dir.join(".cairn/sim/cloud.json"))?;
+        let log = dir.join(".cairn/sim/calls.jsonl");
+
+        let started = clock(&cloud)?;
+        let wall = Instant::now();
+        let apply = cairn(dir, &["apply", "-e", "bench", "--auto-approve", "."])?;
+        let wall = wall.elapsed();
+        let seconds = (clock(&cloud)? - started).as_seconds_f64();
+        let calls = read_call_log(&log)?;
+        let throttled = calls
+            .iter()
+            .filter(|call| call.outcome == CallOutcome::Throttled)
+            .count();
+        let mut per_bucket: BTreeMap<(String, Bucket), usize> = BTreeMap::new();
+        // The calls the cloud let through: a throttled one took no token.
+        let admitted = calls
+            .iter()
+            .filter(|call| call.mutating && call.outcome != CallOutcome::Throttled);
+        for call in admitted {
+            let bucket = bucket_of(call);
+            *per_bucket
+                .entry((bucket.scope(&call.region).to_string(), bucket))
+                .or_default() += 1;
+        }
+        let mut text = String::new();
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(".cairn/state/bench.json"))?)?;
+        let count = state["resources"].as_object().map_or(0, |map| map.len());
+        let _ = writeln!(
+            text,
+            "paced apply of {count} resources: {seconds:.1} s on the cloud's clock ({wall:.1?} wall), \
+             {} throttling errors surfaced, {throttled} calls throttled by the cloud",
+            surfaced(&apply)
+        );
+        let _ = writeln!(
+            text,
+            "| region    | bucket            | calls | bucket seconds | allowed | percent |"
+        );
+        for ((region, bucket), made) in &per_bucket {
+            let limit = bucket.limit();
+            let allowed = f64::from(limit.burst) + f64::from(limit.per_second) * seconds;
+            let _ = writeln!(
+                text,
+                "| {region:<9} | {bucket:<17} | {made:>5} | {seconds:>14.1} | {allowed:>7.0} | {:>6.1}% |",
+                100.0 * *made as f64 / allowed
+            );
+        }
+
+        let before = calls.len();
+        let started = clock(&cloud)?;
+        let plan = cairn(dir, &["plan", "-e", "bench", "--detailed-exitcode", "."])?;
+        let waited = (clock(&cloud)? - started).as_seconds_f64();
+        let calls = read_call_log(&log)?;
+        let reads: Vec<&CallRecord> = calls[before..]
+            .iter()
+            .filter(|call| !call.mutating)
+            .collect();
+        let bucket_time: f64 = reads
+            .iter()
+            .map(|call| 1.0 / f64::from(bucket_of(call).limit().per_second))
+            .sum();
+        let describe = Bucket::Ec2Read.limit();
+        let per_resource = count as f64 / f64::from(describe.per_second);
+        let past_burst =
+            count.saturating_sub(describe.burst as usize) as f64 / f64::from(describe.per_second);
+        let _ = writeln!(
+            text,
+            "no-op refresh: {} reads, {bucket_time:.2} s of bucket time ({waited:.2} s waited on \
+             the cloud's clock, {} throttling errors surfaced); one read per resource (Terraform \
+             model, computed): {count} reads, {per_resource:.1} s of bucket time ({past_burst:.1} s \
+             past a full bucket)",
+            reads.len(),
+            surfaced(&plan)
+        );
+        Ok(text)
+    }
 }

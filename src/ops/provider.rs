@@ -3,7 +3,7 @@
 use super::OpsError;
 use crate::config::{Cloud, Environment};
 use crate::provider::sim::{SimProvider, cloud_file_for_stack};
-use crate::provider::{CloudSettings, Provider};
+use crate::provider::{CloudSettings, Paced, Provider};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,7 +23,8 @@ pub fn settings_for(environment: &Environment, dir: &Path) -> CloudSettings {
     }
 }
 
-/// Opens the provider `settings` describe (as recorded in a plan).
+/// Opens the provider `settings` describe (as recorded in a plan), paced to its rate limits
+/// when it has them (see [`Paced`]).
 ///
 /// # Errors
 /// The simulated cloud's file cannot be opened, or AWS credentials or settings are unusable.
@@ -31,10 +32,14 @@ pub async fn open_provider(
     settings: &CloudSettings,
     environment: &str,
 ) -> Result<Arc<dyn Provider>, OpsError> {
-    match settings {
-        CloudSettings::Sim { file } => Ok(Arc::new(SimProvider::open(file)?)),
-        CloudSettings::Aws { profile, endpoint } => open_aws(profile, endpoint, environment).await,
-    }
+    let provider: Arc<dyn Provider> = match settings {
+        CloudSettings::Sim { file } => Arc::new(SimProvider::open(file)?),
+        CloudSettings::Aws { profile, endpoint } => {
+            open_aws(profile, endpoint, environment).await?
+        }
+    };
+    // Every command's calls, the executor's included, keep under the cloud's rate limits.
+    Ok(Paced::wrap(provider))
 }
 
 #[cfg(feature = "aws")]

@@ -8,12 +8,15 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod pacing;
+pub mod rate_limits;
 mod read_session;
 mod retry;
 mod settings;
 pub mod sim;
 pub(crate) mod window;
 
+pub use pacing::Paced;
 pub use read_session::ReadSession;
 pub use retry::{Retrying, TAG_CREATE_TOKEN};
 pub use settings::CloudSettings;
@@ -136,6 +139,17 @@ impl ProviderError {
 pub struct CallCount {
     pub reads: u64,
     pub mutations: u64,
+}
+
+/// Sleeps until the wall clock reads `when` and answers what it reads then: what waiting on a
+/// cloud's clock is on AWS, and on the simulated cloud whose clock is not set.
+pub(crate) async fn wait_on_wall_clock(
+    when: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    if let Ok(left) = (when - chrono::Utc::now()).to_std() {
+        tokio::time::sleep(left).await;
+    }
+    chrono::Utc::now()
 }
 
 /// The operations the engine needs from a cloud.
@@ -314,6 +328,29 @@ pub trait Provider: Send + Sync {
     async fn wait(&self, duration: std::time::Duration) -> Result<(), ProviderError> {
         tokio::time::sleep(duration).await;
         Ok(())
+    }
+
+    /// Waits until the cloud's clock reads `when` (at once if it is past) and answers what it
+    /// reads then: how a client pacing its calls to the cloud's rate limits lets their buckets
+    /// refill (see [`pacing`]). A real wait by default (and on AWS). The simulated cloud with
+    /// its clock set moves that clock on to `when` at once, never back, so that callers
+    /// waiting together, in one process or several, move it as far as the latest of them
+    /// and no further.
+    ///
+    /// # Errors
+    /// When the cloud's clock cannot be read or moved.
+    async fn wait_until(
+        &self,
+        when: chrono::DateTime<chrono::Utc>,
+    ) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        Ok(wait_on_wall_clock(when).await)
+    }
+
+    /// Whether this cloud throttles calls past AWS's API token buckets (see [`rate_limits`]),
+    /// so that calls to it are paced ([`Paced`]): AWS does; the simulated cloud when it
+    /// emulates them (`CAIRN_SIM_RATE_LIMITS=aws`); test doubles by default do not.
+    fn rate_limited(&self) -> bool {
+        false
     }
 
     /// How long this cloud takes to complete snapshots and copies and to boot instances:

@@ -173,6 +173,17 @@ impl Provider for Retrying {
         self.inner.wait(duration).await
     }
 
+    async fn wait_until(
+        &self,
+        when: chrono::DateTime<chrono::Utc>,
+    ) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        self.inner.wait_until(when).await
+    }
+
+    fn rate_limited(&self) -> bool {
+        self.inner.rate_limited()
+    }
+
     /// Retried like the rest: rewriting tags to the same values twice is the same as once.
     async fn set_ownership(
         &self,

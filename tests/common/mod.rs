@@ -12,7 +12,7 @@ pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 pub type Error = Box<dyn std::error::Error>;
 
 /// The fault variables the sim reads; cleared so the caller's environment cannot leak in.
-pub const SIM_VARIABLES: [&str; 9] = [
+pub const SIM_VARIABLES: [&str; 10] = [
     "CAIRN_SIM_LATENCY_MS",
     "CAIRN_SIM_READ_LAG_MS",
     "CAIRN_CONSISTENCY_WINDOW",
@@ -22,6 +22,7 @@ pub const SIM_VARIABLES: [&str; 9] = [
     "CAIRN_SIM_CRASH_AFTER",
     "CAIRN_SIM_OUTAGE",
     "CAIRN_SIM_FILE",
+    "CAIRN_SIM_RATE_LIMITS",
 ];
 
 /// A stack directory in a tempdir.

@@ -309,6 +309,11 @@ impl Provider for AwsProvider {
         "aws"
     }
 
+    /// AWS throttles every account and region to its API token buckets: calls are paced.
+    fn rate_limited(&self) -> bool {
+        true
+    }
+
     async fn read(
         &self,
         region: &str,

@@ -65,6 +65,10 @@ pub struct Cloud {
     /// everywhere.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub missing_images: BTreeMap<String, BTreeSet<String>>,
+    /// `region/bucket` → the API token bucket a call there draws on, when the cloud emulates
+    /// AWS's rate limits (see `rate_limits`); a bucket never drawn on is full.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rate_buckets: BTreeMap<String, crate::provider::rate_limits::TokenBucket>,
 }
 
 /// What an idempotency token was used for.
@@ -117,6 +121,7 @@ impl Default for Cloud {
             unhealthy_images: BTreeSet::new(),
             clock: None,
             missing_images: BTreeMap::new(),
+            rate_buckets: BTreeMap::new(),
         }
     }
 }

@@ -35,6 +35,10 @@ pub const ENV_OUTAGE: &str = "CAIRN_SIM_OUTAGE";
 /// Environment variable: the timing profile, `instant` (the default) or `aws` (snapshots,
 /// copies and boots take as long as on AWS, on the cloud's clock; see [`Timings`]).
 pub const ENV_PROFILE: &str = "CAIRN_SIM_PROFILE";
+/// Environment variable: `aws` makes the cloud enforce AWS's per-account, per-region API
+/// token buckets on its clock, refusing calls over them with AWS's throttling errors (see
+/// `rate_limits`); `off` (the default) enforces none.
+pub const ENV_RATE_LIMITS: &str = "CAIRN_SIM_RATE_LIMITS";
 
 /// The exit code of a simulated crash.
 pub const CRASH_EXIT_CODE: i32 = 101;
@@ -101,6 +105,10 @@ pub struct FaultConfig {
     /// the process like the faults: what a call starts records when it will be done, so
     /// processes with other profiles still see it finish when it said it would.
     pub timings: Timings,
+    /// Whether calls draw on AWS's API token buckets and are throttled past them
+    /// ([`ENV_RATE_LIMITS`]). Not a random fault: what a client that paces itself to AWS's
+    /// limits is tested against.
+    pub rate_limits: bool,
 }
 
 impl FaultConfig {
@@ -143,11 +151,24 @@ impl FaultConfig {
                 reason: format!("`{name}` is not a timing profile; expected `instant` or `aws`"),
             })?,
         };
+        let rate_limits = match lookup(ENV_RATE_LIMITS).as_deref().map(str::trim) {
+            None | Some("" | "off") => false,
+            Some("aws") => true,
+            Some(other) => {
+                return Err(SimError::InvalidFault {
+                    name: ENV_RATE_LIMITS.to_string(),
+                    reason: format!(
+                        "`{other}` is not a rate-limit profile; expected `aws` or `off`"
+                    ),
+                });
+            }
+        };
         Ok(FaultConfig {
             settings,
             crash_after: parse(&lookup, ENV_CRASH_AFTER)?,
             outages,
             timings,
+            rate_limits,
         })
     }
 }
@@ -234,6 +255,7 @@ mod tests {
             (ENV_OUTAGE, "us-east-1, eu-west-1"),
             (ENV_READ_LAG_MS, "300"),
             (ENV_PROFILE, "aws"),
+            (ENV_RATE_LIMITS, "aws"),
         ])
         .map_err(|error| error.to_string());
         let config = config.as_ref().map_err(String::as_str);
@@ -248,6 +270,7 @@ mod tests {
             crash_after: Some(3),
             outages: ["eu-west-1".to_string(), "us-east-1".to_string()].into(),
             timings: Timings::AWS,
+            rate_limits: true,
         };
         assert_eq!(config, Ok(&expected));
     }
@@ -265,6 +288,10 @@ mod tests {
         assert!(matches!(
             config(&[(ENV_PROFILE, "fast")]),
             Err(SimError::InvalidFault { name, .. }) if name == ENV_PROFILE
+        ));
+        assert!(matches!(
+            config(&[(ENV_RATE_LIMITS, "gcp")]),
+            Err(SimError::InvalidFault { name, .. }) if name == ENV_RATE_LIMITS
         ));
     }
 

@@ -38,6 +38,7 @@ mod monitoring;
 mod network;
 mod operations;
 mod out_of_band;
+mod rate_limits;
 mod security_group;
 mod store;
 
@@ -348,10 +349,22 @@ fn execute_one(
     };
 
     let mut effect = false;
+    // The code of a refusal by an emulated API bucket, for the call log.
+    let mut throttle_code = None;
+    let within_limits = |cloud: &mut Cloud| {
+        if faults.rate_limits {
+            rate_limits::admit(cloud, region, request, now)
+        } else {
+            Ok(())
+        }
+    };
     let result = if !(regions::is_region(region) || region == GLOBAL_REGION) {
         Err(unknown_region(region))
     } else if outages.contains(region) {
         Err(region_in_outage(region))
+    } else if let Err((refusal, code)) = within_limits(cloud) {
+        throttle_code = Some(code.to_string());
+        Err(refusal)
     } else if fault == Fault::Throttle {
         Err(ProviderError::Throttled {
             message: "Rate exceeded (simulated)".to_string(),
@@ -402,7 +415,7 @@ fn execute_one(
         Err(ProviderError::Transient { .. } | ProviderError::Ambiguous { .. }) => {
             (Outcome::Transient, None)
         }
-        Err(ProviderError::Throttled { .. }) => (Outcome::Throttled, None),
+        Err(ProviderError::Throttled { .. }) => (Outcome::Throttled, throttle_code),
         Err(ProviderError::RegionUnavailable { .. }) => (Outcome::RegionUnavailable, None),
         Err(ProviderError::NotFound { .. }) => (Outcome::NotFound, None),
         Err(ProviderError::Api { code, .. }) => (Outcome::ApiError, Some(code.clone())),
@@ -621,6 +634,47 @@ impl Provider for SimProvider {
             tokio::time::sleep(duration).await;
         }
         Ok(())
+    }
+
+    /// With the cloud's clock set, moves it on to `when` unless it is there already (not an
+    /// API call, so neither counted nor logged); with the wall clock, waits.
+    async fn wait_until(
+        &self,
+        when: chrono::DateTime<chrono::Utc>,
+    ) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        let moved = match self.peek().await?.and_then(|cloud| cloud.clock) {
+            None => None,
+            Some(now) if now >= when => Some(now),
+            Some(_) => {
+                let store = Arc::clone(&self.store);
+                tokio::task::spawn_blocking(move || -> Result<_, SimError> {
+                    let locked = store.lock()?;
+                    let mut cloud = locked.load()?;
+                    let before = cloud.clone();
+                    // Another caller may have moved it further meanwhile: never back.
+                    cloud.clock = cloud.clock.map(|now| now.max(when));
+                    let moved = cloud.clock;
+                    // Only the clock changed: a journal line, not the whole cloud.
+                    locked.save_changes(&before, cloud)?;
+                    Ok(moved)
+                })
+                .await
+                .map_err(|error| {
+                    storage_failure(&SimError::Task {
+                        message: error.to_string(),
+                    })
+                })?
+                .map_err(|error| storage_failure(&error))?
+            }
+        };
+        match moved {
+            Some(now) => Ok(now),
+            None => Ok(crate::provider::wait_on_wall_clock(when).await),
+        }
+    }
+
+    fn rate_limited(&self) -> bool {
+        self.faults.rate_limits
     }
 
     fn timings(&self) -> crate::model::timings::Timings {

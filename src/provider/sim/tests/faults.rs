@@ -220,3 +220,42 @@ async fn latency_delays_every_call() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn emulated_rate_limits_refuse_calls_past_the_bucket_until_the_clock_moves_on() -> TestResult
+{
+    let h = harness_with(FaultConfig {
+        rate_limits: true,
+        ..FaultConfig::default()
+    });
+    let cloud = SimCloud::open(&h.cloud_file())?;
+    let start = cloud.set_clock(Some("2030-01-01T00:00:00Z".parse()?))?;
+    assert!(h.provider.rate_limited());
+    for _ in 0..100 {
+        h.provider.read("us-east-1", Kind::Subnet, &h.owner).await?;
+    }
+    let refused = h.provider.read("us-east-1", Kind::Subnet, &h.owner).await;
+    assert!(
+        matches!(&refused, Err(ProviderError::Throttled { message }) if message.contains("RequestLimitExceeded")),
+        "{refused:?}"
+    );
+    let last = read_call_log(&h.cloud_file())?;
+    let last = last.last().ok_or("nothing logged")?;
+    assert_eq!(last.outcome, CallOutcome::Throttled);
+    assert_eq!(last.error_code.as_deref(), Some("RequestLimitExceeded"));
+
+    // Waiting on the cloud's clock for one token's time (20 a second) lets one more through;
+    // the clock moved by exactly that, and waiting for a time past does not move it back.
+    let later = start + chrono::TimeDelta::milliseconds(50);
+    assert_eq!(h.provider.wait_until(later).await?, later);
+    assert_eq!(h.provider.wait_until(start).await?, later);
+    h.provider.read("us-east-1", Kind::Subnet, &h.owner).await?;
+    assert!(
+        h.provider
+            .read("us-east-1", Kind::Subnet, &h.owner)
+            .await
+            .is_err()
+    );
+    assert_eq!(cloud.clock()?, Some(later));
+    Ok(())
+}
