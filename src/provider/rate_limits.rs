@@ -178,7 +178,8 @@ impl Bucket {
 
 impl fmt::Display for Bucket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // Padded, so that tables can align bucket names.
+        f.pad(self.as_str())
     }
 }
 
