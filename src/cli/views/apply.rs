@@ -134,6 +134,13 @@ impl ApplyObserver for Progress {
                     "switched to"
                 }
             ),
+            ApplyEvent::RolloutTraffic {
+                address,
+                old_weight,
+                new_weight,
+            } => println!(
+                "{address}: traffic {old_weight}% old / {new_weight}% new (listener weights)"
+            ),
             ApplyEvent::RolloutEnded {
                 address,
                 end,

@@ -100,6 +100,14 @@ impl ApplyObserver for JsonProgress {
                 "type": "rollout_switched", "address": address, "from": from, "to": to,
                 "healthy": healthy, "rolling_back": rolling_back,
             }),
+            ApplyEvent::RolloutTraffic {
+                address,
+                old_weight,
+                new_weight,
+            } => json!({
+                "type": "rollout_traffic", "address": address, "old_weight": old_weight,
+                "new_weight": new_weight,
+            }),
             ApplyEvent::RolloutEnded {
                 address,
                 end,
