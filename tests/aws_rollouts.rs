@@ -76,7 +76,10 @@ for balancer in elbv2.describe_load_balancers()["LoadBalancers"]:
 print(json.dumps({"forward": sorted(forward), "target_groups": sorted(mine.values())}))
 "#;
 
-fn weights(copy: &Webapp) -> (Vec<(String, i64)>, Vec<String>) {
+/// `(target group name, weight)` pairs of listeners' forward actions.
+type Forward = Vec<(String, i64)>;
+
+fn weights(copy: &Webapp) -> (Forward, Vec<String>) {
     let found = boto3(WEIGHTS, &[&copy.stack]);
     let forward = found["forward"]
         .as_array()

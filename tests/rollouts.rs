@@ -176,12 +176,15 @@ fn traffic_calls(stack: &Stack) -> Result<Vec<String>, common::Error> {
         .collect())
 }
 
-/// The `(target group name, weight)` pairs of the web listener's forward action, and the
+/// `(target group name, weight)` pairs of listeners' forward actions.
+type Forward = Vec<(String, i64)>;
+
+/// The `(target group name, weight)` pairs of the listeners' forward actions, and the
 /// names of every target group of `environment`, as the sim holds them.
 fn listener_and_target_groups(
     stack: &Stack,
     environment: &str,
-) -> Result<(Vec<(String, i64)>, Vec<String>), common::Error> {
+) -> Result<(Forward, Vec<String>), common::Error> {
     let owned = stack.owned(environment)?;
     let name_of = |id: &str| {
         owned
@@ -191,7 +194,7 @@ fn listener_and_target_groups(
             .unwrap_or(id)
             .to_string()
     };
-    let mut forward: Vec<(String, i64)> = owned
+    let mut forward: Forward = owned
         .iter()
         .filter(|resource| resource.kind == "listener")
         .flat_map(|listener| listener.attributes["forward"].as_array().cloned())
@@ -259,6 +262,7 @@ fn a_canary_behind_a_listener_weights_the_traffic_by_checkpoint_and_puts_the_act
         "traffic 90% old / 10% new",
         "traffic 50% old / 50% new",
         "traffic 0% old / 100% new",
+        "traffic back on the listener's configured action",
         "rollout step 1/3",
         "rollout step 2/3",
         "rollout step 3/3",
@@ -274,7 +278,7 @@ fn a_canary_behind_a_listener_weights_the_traffic_by_checkpoint_and_puts_the_act
             "rollout step 2/3",
             "traffic 0% old / 100% new",
             "rollout step 3/3",
-            "traffic 100% old / 0% new",
+            "traffic back on the listener's configured action",
             "rollout complete",
         ],
         "{printed}"
@@ -680,15 +684,31 @@ fn apply_json_prints_the_plan_each_rollout_step_and_a_summary_as_lines() -> Test
     assert_eq!(steps[0]["new_healthy"], 1);
     assert_eq!(steps[1]["target"], 1);
     assert_eq!(steps[2]["new_healthy"], 2);
-    let weights: Vec<(Value, Value)> = lines
+    let weights: Vec<(Value, Value, Value)> = lines
         .iter()
         .filter(|line| line["type"] == "rollout_traffic")
-        .map(|line| (line["old_weight"].clone(), line["new_weight"].clone()))
+        .map(|line| {
+            (
+                line["old_weight"].clone(),
+                line["new_weight"].clone(),
+                line["configured"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         weights,
-        [(100, 0), (90, 10), (50, 50), (0, 100), (100, 0)]
-            .map(|(old, new)| (Value::from(old), Value::from(new)))
+        [
+            (100, 0, false),
+            (90, 10, false),
+            (50, 50, false),
+            (0, 100, false),
+            (100, 0, true)
+        ]
+        .map(|(old, new, configured)| (
+            Value::from(old),
+            Value::from(new),
+            Value::from(configured)
+        ))
     );
     let summary = lines.last().ok_or("no lines")?;
     assert_eq!(summary["type"], "summary");

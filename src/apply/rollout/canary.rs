@@ -263,6 +263,7 @@ pub(super) async fn shift(
         address: driver.planned.address.clone(),
         old_weight: 100 - percent.min(100),
         new_weight: percent.min(100),
+        configured: false,
     });
     Ok(())
 }
@@ -371,6 +372,7 @@ async fn close(
         address: driver.planned.address.clone(),
         old_weight: 100,
         new_weight: 0,
+        configured: true,
     });
     let id = match &canary.id {
         Some(id) => Some(id.clone()),

@@ -136,8 +136,14 @@ impl ApplyObserver for Progress {
             ),
             ApplyEvent::RolloutTraffic {
                 address,
+                configured: true,
+                ..
+            } => println!("{address}: traffic back on the listener's configured action"),
+            ApplyEvent::RolloutTraffic {
+                address,
                 old_weight,
                 new_weight,
+                configured: false,
             } => println!(
                 "{address}: traffic {old_weight}% old / {new_weight}% new (listener weights)"
             ),

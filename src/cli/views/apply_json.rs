@@ -104,9 +104,10 @@ impl ApplyObserver for JsonProgress {
                 address,
                 old_weight,
                 new_weight,
+                configured,
             } => json!({
                 "type": "rollout_traffic", "address": address, "old_weight": old_weight,
-                "new_weight": new_weight,
+                "new_weight": new_weight, "configured": configured,
             }),
             ApplyEvent::RolloutEnded {
                 address,
