@@ -1,6 +1,8 @@
 //! Rollouts on AWS (moto), through the CLI on `examples/webapp`'s `aws` environment, checked
-//! from outside with boto3: a canary replaces every server with the new image; the 5xx alarm
-//! forced to ALARM with boto3 during the first checkpoint rolls it back to the old image; a
+//! from outside with boto3: a canary replaces every server with the new image, its listener's
+//! weights following the checkpoints (read back during the first bake) and put back at the
+//! end; the 5xx alarm forced to ALARM with boto3 during the first checkpoint rolls it back to
+//! the old image and the configured action; a
 //! blue-green release moves the target group (and its listener's traffic) to a second group
 //! once DescribeTargetHealth finds it healthy (moto finds every target healthy, so the path
 //! where it is not is tested on `sim`).
@@ -46,6 +48,58 @@ boto3.client("cloudwatch").set_alarm_state(
     AlarmName=sys.argv[1] + "-aws-web-web_5xx", StateValue="ALARM", StateReason="forced by the rollout test")
 print(json.dumps({}))
 "#;
+
+/// The stack's target groups by name, and the `(target group name, weight)` pairs its
+/// listeners forward to, as moto reports them.
+const WEIGHTS: &str = r#"
+import boto3, json, sys
+stack = sys.argv[1]
+elbv2 = boto3.client("elbv2")
+groups = elbv2.describe_target_groups()["TargetGroups"]
+mine = {}
+for start in range(0, len(groups), 20):
+    chunk = groups[start:start + 20]
+    arns = [group["TargetGroupArn"] for group in chunk]
+    for description in elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]:
+        tags = {tag["Key"]: tag["Value"] for tag in description["Tags"]}
+        if tags.get("cairn:stack") == stack:
+            mine[description["ResourceArn"]] = next(
+                group["TargetGroupName"] for group in chunk
+                if group["TargetGroupArn"] == description["ResourceArn"])
+forward = []
+for balancer in elbv2.describe_load_balancers()["LoadBalancers"]:
+    for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]:
+        for action in listener["DefaultActions"]:
+            for group in action.get("ForwardConfig", {}).get("TargetGroups", []):
+                if group["TargetGroupArn"] in mine:
+                    forward.append([mine[group["TargetGroupArn"]], group.get("Weight")])
+print(json.dumps({"forward": sorted(forward), "target_groups": sorted(mine.values())}))
+"#;
+
+/// `(target group name, weight)` pairs of listeners' forward actions.
+type Forward = Vec<(String, i64)>;
+
+fn weights(copy: &Webapp) -> (Forward, Vec<String>) {
+    let found = boto3(WEIGHTS, &[&copy.stack]);
+    let forward = found["forward"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|pair| {
+            (
+                pair[0].as_str().unwrap_or_default().to_string(),
+                pair[1].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let target_groups = found["target_groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|name| name.as_str().map(str::to_string))
+        .collect();
+    (forward, target_groups)
+}
 
 /// The example without user data. Moto keeps the user data of a launch template version made
 /// by CreateLaunchTemplateVersion in a form its own autoscaling code refuses (an assertion,
@@ -131,13 +185,27 @@ fn a_canary_rollout_replaces_every_server_with_the_new_image() {
         "{printed}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(
-        printed.contains("rollout step 1/2: 1 of 2 on the new version"),
-        "{printed}"
+    // Two servers, checkpoints 10 %, 50 %, 100 %: the first two both run one new server,
+    // told apart by the listener's weights.
+    for line in [
+        "rollout step 1/3: 1 of 2 on the new version",
+        "rollout step 2/3: 1 of 2 on the new version",
+        "rollout step 3/3: 2 of 2 on the new version",
+        "traffic 90% old / 10% new",
+        "traffic 50% old / 50% new",
+    ] {
+        assert!(printed.contains(line), "{line} missing from:\n{printed}");
+    }
+    let (forward, target_groups) = weights(&copy);
+    assert_eq!(
+        forward.len(),
+        1,
+        "the configured action is back: {forward:?}"
     );
-    assert!(
-        printed.contains("rollout step 2/2: 2 of 2 on the new version"),
-        "{printed}"
+    assert_eq!(
+        target_groups.len(),
+        1,
+        "the canary target group is gone: {target_groups:?}"
     );
 
     let (after, desired) = servers(&copy);
@@ -181,15 +249,46 @@ fn an_abort_on_alarm_forced_during_bake_rolls_back_to_the_old_image() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // While the first checkpoint bakes, the listener sends 10 % of the traffic to the canary
+    // target group, as ModifyListener's weights read back with boto3 say.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let baking = loop {
+        let (forward, _) = weights(&copy);
+        if forward
+            .iter()
+            .any(|(name, weight)| name.ends_with("-canary") && *weight == 10)
+        {
+            break forward;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the weights never moved: {forward:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(baking.len(), 2, "{baking:?}");
+    assert!(
+        baking
+            .iter()
+            .any(|(name, weight)| !name.ends_with("-canary") && *weight == 90),
+        "{baking:?}"
+    );
     boto3(FORCE_ALARM, &[&copy.stack]);
     let output = apply
         .wait_with_output()
         .unwrap_or_else(|error| panic!("cannot wait for cairn: {error}"));
     let printed = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{printed}");
+    let (forward, target_groups) = weights(&copy);
+    assert_eq!(
+        forward.len(),
+        1,
+        "the rollback put the action back: {forward:?}"
+    );
+    assert_eq!(target_groups.len(), 1, "{target_groups:?}");
     assert!(
         printed.contains(
-            "rolling back: step 1 of 2: alarm `module.web.alarm.web_5xx[us-east-1]` is in ALARM"
+            "rolling back: step 1 of 3: alarm `module.web.alarm.web_5xx[us-east-1]` is in ALARM"
         ),
         "{printed}"
     );

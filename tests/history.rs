@@ -145,7 +145,8 @@ fn every_state_changing_command_records_a_version_newest_first_failed_ones_too()
 }
 
 #[test]
-fn backup_runs_and_drills_are_recorded_in_the_environments_history() -> TestResult {
+fn backup_runs_drills_failovers_and_failbacks_record_versions_their_audit_lines_name() -> TestResult
+{
     let stack = tempfile::tempdir()?;
     std::fs::copy(
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dr/main.hcl"),
@@ -158,28 +159,65 @@ fn backup_runs_and_drills_are_recorded_in_the_environments_history() -> TestResu
     run(&stack, &["apply", "-e", "production", "--auto-approve"])?;
     run(&stack, &["backup", "run", "-e", "production"])?;
     run(&stack, &["dr", "drill", "-e", "production"])?;
+    run(
+        &stack,
+        &["dr", "failover", "-e", "production", "--auto-approve"],
+    )?;
+    run(
+        &stack,
+        &["dr", "failback", "-e", "production", "--auto-approve"],
+    )?;
 
     let listed = versions(&stack, "production")?;
     assert_eq!(
         field(&listed, "operation"),
-        ["dr drill", "backup run", "apply"]
+        [
+            "dr failback",
+            "dr failover",
+            "dr drill",
+            "backup run",
+            "apply"
+        ]
     );
-    assert_eq!(
-        field(&listed, "outcome"),
-        ["succeeded", "succeeded", "succeeded"]
-    );
+    assert_eq!(field(&listed, "outcome"), ["succeeded"; 5]);
     assert!(
-        listed[0]["summary"]
+        listed[2]["summary"]
             .as_str()
             .is_some_and(|summary| summary.starts_with("drill into us-west-2")),
         "{}",
-        listed[0]
+        listed[2]
     );
-    let commands: Vec<Value> = audit(&stack)?
+    // Each audit line names the version its operation recorded: the failback's backup of
+    // the DR region's volumes is part of the failback, and names its version.
+    let number_of = |operation: &str| {
+        listed
+            .iter()
+            .find(|version| version["operation"] == operation)
+            .map(|version| version["number"].clone())
+    };
+    let lines: Vec<(Value, Value)> = audit(&stack)?
         .iter()
-        .map(|record| record["operation"].clone())
+        .map(|record| (record["operation"].clone(), record["version"].clone()))
         .collect();
-    assert_eq!(commands, ["apply", "backup run", "dr drill"]);
+    let expected: Vec<(Value, Value)> = [
+        ("apply", "apply"),
+        ("backup run", "backup run"),
+        ("dr drill", "dr drill"),
+        ("dr failover", "dr failover"),
+        ("backup run", "dr failback"),
+        ("dr failback", "dr failback"),
+    ]
+    .into_iter()
+    .map(|(line, version)| (Value::from(line), number_of(version).unwrap_or(Value::Null)))
+    .collect();
+    assert_eq!(lines, expected);
+    assert_eq!(
+        lines
+            .iter()
+            .map(|(_, number)| number.clone())
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 5].map(Value::from)
+    );
     Ok(())
 }
 

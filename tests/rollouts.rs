@@ -154,6 +154,201 @@ fn a_canary_replaces_the_instances_in_checkpoint_steps_and_the_next_plan_is_empt
     plan_is_empty(&stack, "production", NEW_IMAGE)
 }
 
+/// The mutating calls of a weighted canary, on the balancer's side and the group's, in the
+/// order the sim saw them.
+fn traffic_calls(stack: &Stack) -> Result<Vec<String>, common::Error> {
+    Ok(read_call_log(&stack.call_log_path())?
+        .into_iter()
+        .filter(|call| call.mutating)
+        .map(|call| call.operation)
+        .filter(|operation| {
+            [
+                "CreateTargetGroup",
+                "ModifyListener",
+                "RegisterTargets",
+                "DeregisterTargets",
+                "DeleteTargetGroup",
+                "UpdateAutoScalingGroup",
+                "TerminateInstanceInAutoScalingGroup",
+            ]
+            .contains(&operation.as_str())
+        })
+        .collect())
+}
+
+/// `(target group name, weight)` pairs of listeners' forward actions.
+type Forward = Vec<(String, i64)>;
+
+/// The `(target group name, weight)` pairs of the listeners' forward actions, and the
+/// names of every target group of `environment`, as the sim holds them.
+fn listener_and_target_groups(
+    stack: &Stack,
+    environment: &str,
+) -> Result<(Forward, Vec<String>), common::Error> {
+    let owned = stack.owned(environment)?;
+    let name_of = |id: &str| {
+        owned
+            .iter()
+            .find(|resource| resource.kind == "target_group" && resource.id == id)
+            .and_then(|resource| resource.attributes["name"].as_str())
+            .unwrap_or(id)
+            .to_string()
+    };
+    let mut forward: Forward = owned
+        .iter()
+        .filter(|resource| resource.kind == "listener")
+        .flat_map(|listener| listener.attributes["forward"].as_array().cloned())
+        .flatten()
+        .map(|entry| {
+            (
+                name_of(entry["target_group_id"].as_str().unwrap_or_default()),
+                entry["weight"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    forward.sort();
+    let target_groups = owned
+        .iter()
+        .filter(|resource| resource.kind == "target_group")
+        .filter_map(|resource| resource.attributes["name"].as_str().map(str::to_string))
+        .collect();
+    Ok((forward, target_groups))
+}
+
+/// The lines of `printed` that contain one of `wanted`, in order, each shortened to the
+/// fragment it matched.
+fn in_order<'a>(printed: &str, wanted: &[&'a str]) -> Vec<&'a str> {
+    printed
+        .lines()
+        .filter_map(|line| wanted.iter().find(|fragment| line.contains(**fragment)))
+        .copied()
+        .collect()
+}
+
+#[test]
+fn a_canary_behind_a_listener_weights_the_traffic_by_checkpoint_and_puts_the_action_back()
+-> TestResult {
+    let stack = applied("production")?;
+    let (configured, target_groups) = listener_and_target_groups(&stack, "production")?;
+    // Two listeners: the primary's, whose weights the canary moves, and that of the DR
+    // region's pilot-light balancer, which no rollout of the primary touches.
+    assert_eq!(configured.len(), 2, "{configured:?}");
+    let listeners = 1;
+    let before = traffic_calls(&stack)?.len();
+    let plan = stack
+        .cairn(&[
+            "plan",
+            "-e",
+            "production",
+            "--var",
+            &format!("image={NEW_IMAGE}"),
+        ])?
+        .output()?;
+    assert!(
+        stdout_of(&plan).contains(
+            "traffic: 10% → 50% → 100% to the new version (listener weights, a canary target group beside the group's)"
+        ),
+        "{}",
+        stdout_of(&plan)
+    );
+
+    let output = new_image(&stack, "production")?;
+    let printed = stdout_of(&output);
+    assert!(output.status.success(), "{printed}{}", stderr_of(&output));
+    // The weights follow the checkpoints, each moved once the step's new servers are healthy
+    // in the canary target group, and go back to the configured action at the end.
+    let traffic = [
+        "traffic 100% old / 0% new",
+        "traffic 90% old / 10% new",
+        "traffic 50% old / 50% new",
+        "traffic 0% old / 100% new",
+        "traffic back on the listener's configured action",
+        "rollout step 1/3",
+        "rollout step 2/3",
+        "rollout step 3/3",
+        "rollout complete",
+    ];
+    assert_eq!(
+        in_order(&printed, &traffic),
+        [
+            "traffic 100% old / 0% new",
+            "traffic 90% old / 10% new",
+            "rollout step 1/3",
+            "traffic 50% old / 50% new",
+            "rollout step 2/3",
+            "traffic 0% old / 100% new",
+            "rollout step 3/3",
+            "traffic back on the listener's configured action",
+            "rollout complete",
+        ],
+        "{printed}"
+    );
+    // The call log: the canary target group and its weight-0 entry first; per checkpoint the
+    // surge, the new server moved from the group's target group to the canary's, the old
+    // server terminated, the weights moved; at the end every server back in the group's
+    // target group, the configured action, the canary target group deleted.
+    let calls = traffic_calls(&stack)?;
+    let modify = vec!["ModifyListener"; listeners];
+    let mut expected = vec!["UpdateAutoScalingGroup", "CreateTargetGroup"];
+    expected.extend(&modify);
+    for _ in 0..3 {
+        expected.extend([
+            "UpdateAutoScalingGroup",
+            "RegisterTargets",
+            "DeregisterTargets",
+            "TerminateInstanceInAutoScalingGroup",
+        ]);
+        expected.extend(&modify);
+    }
+    expected.push("RegisterTargets");
+    expected.extend(&modify);
+    expected.push("DeleteTargetGroup");
+    assert_eq!(calls[before..], expected);
+
+    let (forward, after) = listener_and_target_groups(&stack, "production")?;
+    assert_eq!(forward, configured, "the configured action is back");
+    assert_eq!(after, target_groups, "the canary target group is gone");
+    let (group, instances) = versions(&stack, "production")?;
+    assert_eq!(group, Value::from(2));
+    assert_eq!(instances, vec![Value::from(2); 3]);
+    assert!(stack.state("production")?.get("rollouts").is_none());
+    plan_is_empty(&stack, "production", NEW_IMAGE)
+}
+
+#[test]
+fn a_rollback_of_a_weighted_canary_puts_the_traffic_back_before_replacing_anything() -> TestResult {
+    let stack = applied("staging")?;
+    let (configured, target_groups) = listener_and_target_groups(&stack, "staging")?;
+    stack
+        .cairn(&["sim", "unhealthy", NEW_IMAGE])?
+        .assert()
+        .success();
+    let before = traffic_calls(&stack)?.len();
+    let output = new_image(&stack, "staging")?;
+    assert_eq!(output.status.code(), Some(1), "{}", stdout_of(&output));
+    let calls = traffic_calls(&stack)?;
+    let calls = &calls[before..];
+    // The action goes back and the canary target group goes before the rollback changes the
+    // group (its version, then the surge of old servers).
+    let deleted = calls
+        .iter()
+        .position(|call| call == "DeleteTargetGroup")
+        .ok_or("the canary target group was never deleted")?;
+    assert_eq!(calls[deleted - 1], "ModifyListener", "{calls:?}");
+    let rolled_back = calls[deleted..]
+        .iter()
+        .filter(|call| *call == "UpdateAutoScalingGroup")
+        .count();
+    assert!(rolled_back >= 1, "{calls:?}");
+    let (forward, after) = listener_and_target_groups(&stack, "staging")?;
+    assert_eq!(forward, configured);
+    assert_eq!(after, target_groups);
+    let (group, instances) = versions(&stack, "staging")?;
+    assert_eq!(group, Value::from(1));
+    assert_eq!(instances, vec![Value::from(1); 2]);
+    Ok(())
+}
+
 #[test]
 fn an_unhealthy_new_image_aborts_at_the_first_checkpoint_and_every_instance_runs_the_old_one()
 -> TestResult {
@@ -166,11 +361,11 @@ fn an_unhealthy_new_image_aborts_at_the_first_checkpoint_and_every_instance_runs
     assert_eq!(output.status.code(), Some(1), "{}", stdout_of(&output));
     let printed = stdout_of(&output);
     assert!(
-        printed.contains(&format!("{GROUP}: rolling back: step 1 of 2:")),
+        printed.contains(&format!("{GROUP}: rolling back: step 1 of 3:")),
         "{printed}"
     );
     assert!(
-        stderr_of(&output).contains("rollout rolled back: step 1 of 2:"),
+        stderr_of(&output).contains("rollout rolled back: step 1 of 3:"),
         "{}",
         stderr_of(&output)
     );
@@ -232,7 +427,7 @@ fn an_abort_on_alarm_during_bake_rolls_back() -> TestResult {
     assert_eq!(output.status.code(), Some(1), "{}", stdout_of(&output));
     assert!(
         stdout_of(&output).contains(
-            "rolling back: step 1 of 2: alarm `module.web.alarm.web_5xx[us-east-1]` is in ALARM"
+            "rolling back: step 1 of 3: alarm `module.web.alarm.web_5xx[us-east-1]` is in ALARM"
         ),
         "{}",
         stdout_of(&output)
@@ -341,9 +536,17 @@ fn a_rolling_rollout_keeps_min_healthy_in_service_at_every_step() -> TestResult 
 
 #[test]
 fn a_kill_at_any_call_of_a_rollout_leaves_it_to_the_next_apply_which_converges() -> TestResult {
-    // Staging's change makes six mutating calls: the template's new version, the group's
-    // update, then per checkpoint a surge and a termination.
-    for crash_after in 1..=6 {
+    // Staging's change as a whole, counted on a run nobody kills: the template's new
+    // version, the group's update, the canary target group and the listener's weights, per
+    // checkpoint a surge, the new server moved to the canary target group and a termination,
+    // then the servers back in the group's target group and the canary's deleted.
+    let clean = applied("staging")?;
+    let before = mutation_count(&clean)?;
+    let output = new_image(&clean, "staging")?;
+    assert!(output.status.success(), "{}", stdout_of(&output));
+    let calls = mutation_count(&clean)? - before;
+    assert!(calls >= 15, "{calls} mutating calls");
+    for crash_after in 1..=calls {
         let stack = applied("staging")?;
         let image = format!("image={NEW_IMAGE}");
         let killed = stack
@@ -371,6 +574,16 @@ fn a_kill_at_any_call_of_a_rollout_leaves_it_to_the_next_apply_which_converges()
             "crash after {crash_after}"
         );
         assert!(stack.state("staging")?.get("rollouts").is_none());
+        // No canary target group is left, and the listener forwards as configured.
+        let (forward, target_groups) = listener_and_target_groups(&stack, "staging")?;
+        assert!(
+            forward.iter().all(|(name, _)| !name.ends_with("-canary")),
+            "crash after {crash_after}: {forward:?}"
+        );
+        assert!(
+            target_groups.iter().all(|name| !name.ends_with("-canary")),
+            "crash after {crash_after}: {target_groups:?}"
+        );
         plan_is_empty(&stack, "staging", NEW_IMAGE)?;
     }
     Ok(())
@@ -451,24 +664,57 @@ fn apply_json_prints_the_plan_each_rollout_step_and_a_summary_as_lines() -> Test
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
     assert_eq!(lines[0]["type"], "plan");
+    // Staging's two servers behind its listener: 10 % and 50 % of the traffic on one new
+    // server, then all of it on two.
     assert_eq!(
         lines[0]["plan"]["rollouts"][0]["steps"],
-        serde_json::json!([1, 2])
+        serde_json::json!([1, 1, 2])
+    );
+    assert_eq!(
+        lines[0]["plan"]["rollouts"][0]["traffic_weights"],
+        serde_json::json!([10, 50, 100])
     );
     let steps: Vec<&Value> = lines
         .iter()
         .filter(|line| line["type"] == "rollout_step")
         .collect();
-    assert_eq!(steps.len(), 2);
+    assert_eq!(steps.len(), 3);
     assert_eq!(steps[0]["target"], 1);
     assert_eq!(steps[0]["old_healthy"], 1);
     assert_eq!(steps[0]["new_healthy"], 1);
-    assert_eq!(steps[1]["new_healthy"], 2);
+    assert_eq!(steps[1]["target"], 1);
+    assert_eq!(steps[2]["new_healthy"], 2);
+    let weights: Vec<(Value, Value, Value)> = lines
+        .iter()
+        .filter(|line| line["type"] == "rollout_traffic")
+        .map(|line| {
+            (
+                line["old_weight"].clone(),
+                line["new_weight"].clone(),
+                line["configured"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        weights,
+        [
+            (100, 0, false),
+            (90, 10, false),
+            (50, 50, false),
+            (0, 100, false),
+            (100, 0, true)
+        ]
+        .map(|(old, new, configured)| (
+            Value::from(old),
+            Value::from(new),
+            Value::from(configured)
+        ))
+    );
     let summary = lines.last().ok_or("no lines")?;
     assert_eq!(summary["type"], "summary");
     assert_eq!(summary["succeeded"], true);
     assert_eq!(summary["rollouts"][0]["outcome"], "completed");
-    assert_eq!(summary["rollouts"][0]["steps_done"], 2);
+    assert_eq!(summary["rollouts"][0]["steps_done"], 3);
     Ok(())
 }
 
@@ -805,6 +1051,71 @@ fn the_old_group_is_kept_until_keep_old_ends_and_the_next_release_goes_back_to_i
         BLUE
     );
     assert_eq!(group_names(&stack)?, [BLUE, GREEN]);
+    plan_is_empty_for(&stack, "ami-12c6146b")
+}
+
+#[test]
+fn a_rollback_within_keep_old_switches_back_to_the_kept_group_without_launching_anything()
+-> TestResult {
+    let stack = blue_green_applied()?;
+    let output = blue_green_release(&stack, NEW_IMAGE)?;
+    assert!(output.status.success(), "{}", stdout_of(&output));
+    assert_eq!(group_names(&stack)?, [BLUE, GREEN]);
+    let ids = |group: &Value| -> Vec<String> {
+        group["attributes"]["instances"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|instance| instance["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let kept: Vec<String> = stack.state("dev")?["deposed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|object| object["id"] == BLUE)
+        .flat_map(ids)
+        .collect();
+    assert_eq!(kept.len(), 2, "the kept group still runs its servers");
+
+    // Within keep_old: back to version 1 (the old image).
+    let before = mutation_count(&stack)?;
+    let rollback = stack
+        .cairn(&["rollback", "-e", "dev", "--to", "1", "--auto-approve"])?
+        .output()?;
+    assert!(
+        rollback.status.success(),
+        "{}{}",
+        stdout_of(&rollback),
+        stderr_of(&rollback)
+    );
+    let calls = mutations_after(&stack, before)?;
+    assert!(
+        calls
+            .iter()
+            .all(|call| !call.starts_with("RunInstances")
+                && !call.starts_with("CreateAutoScalingGroup")),
+        "the switch back launched something: {calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|call| call == &format!("DeleteAutoScalingGroup {GREEN}")),
+        "the group switched away from is deleted: {calls:?}"
+    );
+    // The kept group serves again, with the same servers.
+    let state = stack.state("dev")?;
+    assert_eq!(state["resources"][BLUE_GREEN_GROUP]["id"], BLUE);
+    assert!(state.get("rollouts").is_none());
+    assert!(state.get("keep_until").is_none());
+    assert_eq!(group_names(&stack)?, [BLUE]);
+    assert_eq!(ids(&state["resources"][BLUE_GREEN_GROUP]), kept);
+    assert_eq!(
+        state["resources"][BLUE_GREEN_GROUP]["attributes"]["target_group_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
     plan_is_empty_for(&stack, "ami-12c6146b")
 }
 

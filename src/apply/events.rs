@@ -82,6 +82,15 @@ pub enum ApplyEvent {
         healthy: usize,
         rolling_back: bool,
     },
+    /// A weighted canary moved its listeners' weights: the group's target group (the old
+    /// instances) takes `old_weight` percent of the traffic, the canary's `new_weight`; or,
+    /// `configured`, the listeners have their configured action back (the canary is over).
+    RolloutTraffic {
+        address: Address,
+        old_weight: u32,
+        new_weight: u32,
+        configured: bool,
+    },
     /// A rollout ended.
     RolloutEnded {
         address: Address,

@@ -12,9 +12,10 @@
 //! (5) bakes (canary). While it waits it checks the gates: an `abort_on` alarm in ALARM,
 //! health not reached within `timeout`, fewer than `min_healthy` healthy while baking, a
 //! stop request (Ctrl-C). A failed gate rolls back: the group takes the old version again
-//! and one step brings every instance back to it. Traffic follows the instances: new
-//! instances register in the group's target group, so a canary's share of the traffic is its
-//! share of the targets, which is the checkpoint.
+//! and one step brings every instance back to it. Traffic follows the instances (new ones
+//! register in the group's target group, so a canary's share of the traffic is its share of
+//! the targets), except for a canary behind a listener, whose share is its checkpoint by
+//! weighted target groups: see [`canary`].
 //!
 //! A `blue_green` rollout runs a second group instead of steps within one: see
 //! [`blue_green`].
@@ -29,6 +30,7 @@
 //!   `sim` when it is set, so tests bake for minutes in no time.
 
 mod blue_green;
+mod canary;
 
 use super::error::ApplyError;
 use super::events::{ApplyEvent, RolloutEnd};
@@ -72,6 +74,7 @@ pub struct RolloutResult {
 struct Member {
     id: String,
     healthy: bool,
+    running: bool,
 }
 
 /// Why a step stopped: a gate, or the cloud.
@@ -136,6 +139,8 @@ pub(super) async fn run(
         alarms,
         stop: ledger.stop(),
         waited: Duration::ZERO,
+        canary: None,
+        admitted: Vec::new(),
     };
 
     let mut record = ledger
@@ -172,6 +177,13 @@ pub(super) async fn run(
     }
 
     let mut steps_done = 0;
+    if record.phase == RolloutPhase::Forward
+        && let Err(reason) = canary::prepare(&mut driver, &mut record, ledger).await
+    {
+        record.phase = RolloutPhase::RollingBack;
+        record.reason = Some(format!("setting up the canary's traffic: {reason}"));
+        save(ledger, &planned.address, &record)?;
+    }
     if record.phase == RolloutPhase::Forward {
         for step in record.step..record.targets.len() {
             record.step = step;
@@ -208,7 +220,11 @@ pub(super) async fn run(
         }
     }
     if record.phase == RolloutPhase::Forward {
-        return match driver.finish(&record, &record.to_version, ledger).await {
+        let finished = match canary::settle(&mut driver, &mut record, ledger).await {
+            Ok(()) => driver.finish(&record, &record.to_version, ledger).await,
+            Err(reason) => Err(reason),
+        };
+        return match finished {
             Ok(()) => {
                 ledger.persist()?;
                 Ok(result(RolloutEnd::Completed, steps_done))
@@ -228,7 +244,13 @@ pub(super) async fn run(
         reason: reason.clone(),
     });
     let step_started = Instant::now();
-    let back = match driver.set_version(&record.from_version).await {
+    // A weighted canary's traffic goes back to the old instances before anything else.
+    let restored = canary::restore(&mut driver, &mut record, ledger).await;
+    let back = match restored {
+        Ok(()) => driver.set_version(&record.from_version).await,
+        Err(failure) => Err(failure),
+    };
+    let back = match back {
         Ok(()) => {
             let capacity = record.capacity;
             driver.step(&mut record, capacity, false, ledger).await
@@ -283,11 +305,14 @@ pub(super) fn record(planned: &PlannedRollout) -> RolloutRecord {
         from_version: planned.from_version.clone(),
         to_version: planned.to_version.clone(),
         targets: planned.targets.clone(),
+        weights: planned.weights.clone(),
         step: 0,
         phase: RolloutPhase::Forward,
         launched: Vec::new(),
         relaunched: Vec::new(),
         green: None,
+        returning: false,
+        canary: None,
         reason: None,
         started: chrono::Utc::now().to_rfc3339(),
     }
@@ -317,6 +342,10 @@ struct Driver<'a> {
     stop: Option<tokio::sync::watch::Receiver<bool>>,
     /// Time waited so far in the current wait, on the cloud's clock.
     waited: Duration,
+    /// A weighted canary's target group, once it exists.
+    canary: Option<String>,
+    /// New instances this run registered in the canary target group.
+    admitted: Vec<String>,
 }
 
 impl Driver<'_> {
@@ -359,6 +388,7 @@ impl Driver<'_> {
                             id: text("id")?.to_string(),
                             healthy: text("state") == Some("running")
                                 && text("health") == Some("healthy"),
+                            running: text("state") == Some("running"),
                         })
                     })
                     .collect()
@@ -370,7 +400,10 @@ impl Driver<'_> {
             .and_then(Value::as_array)
             .map(|ids| ids.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        for target_group in target_groups {
+        // A weighted canary's new instances serve from its target group instead of the
+        // group's: an instance counts where it is registered, and must be somewhere.
+        let mut listed = vec![self.canary.is_none(); members.len()];
+        for target_group in target_groups.into_iter().chain(self.canary.as_deref()) {
             let health = match self
                 .provider
                 .target_health(self.region(), target_group)
@@ -384,13 +417,19 @@ impl Driver<'_> {
                     ));
                 }
             };
-            for member in &mut members {
+            for (member, listed) in members.iter_mut().zip(listed.iter_mut()) {
                 let state = health
                     .iter()
                     .find(|(id, _)| *id == member.id)
                     .map(|(_, state)| state.as_str());
-                member.healthy = member.healthy && state == Some("healthy");
+                if self.canary.is_none() || state.is_some() {
+                    member.healthy = member.healthy && state == Some("healthy");
+                    *listed = true;
+                }
             }
+        }
+        for (member, listed) in members.iter_mut().zip(listed) {
+            member.healthy = member.healthy && listed;
         }
         Ok((live, members))
     }
@@ -518,6 +557,14 @@ impl Driver<'_> {
                 save(ledger, &self.planned.address, record)
                     .map_err(|error| format!("saving state failed: {error}"))?;
             }
+            let new: Vec<&Member> = members
+                .iter()
+                .filter(|member| gated && brought_in(record, gated, member))
+                .collect();
+            if canary::admit(self, record, &new).await? {
+                // Their health is now read where they serve.
+                continue;
+            }
             let healthy = members
                 .iter()
                 .filter(|member| brought_in(record, gated, member) && member.healthy)
@@ -555,7 +602,11 @@ impl Driver<'_> {
             self.terminate(&old[..excess]).await?;
         }
 
-        // (5) Bake at a checkpoint: every gate, and min_healthy of capacity.
+        // (5) Bake at a checkpoint: a weighted canary's traffic moved to it first, then every
+        // gate, and min_healthy of capacity.
+        if gated && let Some(percent) = record.weights.get(record.step) {
+            canary::shift(self, record, *percent, ledger).await?;
+        }
         if gated && record.spec.strategy == RolloutStrategy::Canary {
             let floor = in_service(&record.spec, record.capacity) as usize;
             self.watch(record, record.spec.bake_seconds, Some(floor))

@@ -64,6 +64,54 @@ pub fn append_audit(log: &dyn StateBackend, record: &impl Serialize) -> Result<(
     log.append_audit(&line).map_err(failure)
 }
 
+/// Where a DR operation puts its audit line.
+pub trait AuditSink: Sync {
+    /// Where the lines end up, for reports.
+    fn location(&self) -> PathBuf;
+
+    /// Keeps `record`.
+    ///
+    /// # Errors
+    /// [`DrError::Audit`] when it cannot be kept.
+    fn add(&self, record: AuditRecord) -> Result<(), DrError>;
+}
+
+/// Audit lines held until the operation that made them has recorded its version in the
+/// environment's history, so that each line names that version (see `ops::history`).
+#[derive(Debug, Default)]
+pub struct HeldLines(std::sync::Mutex<Vec<AuditRecord>>);
+
+impl HeldLines {
+    /// The lines held so far, oldest first; none are held afterwards.
+    pub fn take(&self) -> Vec<AuditRecord> {
+        match self.0.lock() {
+            Ok(mut held) => std::mem::take(&mut *held),
+            // A panic while holding the lock left the list whole: push never panics midway.
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+}
+
+/// The audit log `log` keeps, its lines held in `held` until they are appended.
+pub struct Deferred<'a> {
+    pub log: &'a dyn StateBackend,
+    pub held: &'a HeldLines,
+}
+
+impl AuditSink for Deferred<'_> {
+    fn location(&self) -> PathBuf {
+        audit_path(self.log)
+    }
+
+    fn add(&self, record: AuditRecord) -> Result<(), DrError> {
+        match self.held.0.lock() {
+            Ok(mut held) => held.push(record),
+            Err(poisoned) => poisoned.into_inner().push(record),
+        }
+        Ok(())
+    }
+}
+
 /// Every record of the audit log `log` keeps, oldest first; none when there is no log yet. A
 /// line that does not parse (a crash mid-append) is skipped.
 ///

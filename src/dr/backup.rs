@@ -13,13 +13,12 @@
 //! no duplicate; every run is audited, failed ones too.
 
 use super::DrError;
-use super::audit::{AuditRecord, append_audit};
+use super::audit::{AuditRecord, AuditSink};
 use super::catalog::{self, BackupCopy, RegionListing};
 use super::target;
 use crate::graph::{BackupPolicySpec, Expansion};
 use crate::model::{Address, Attributes, DesiredResource, Kind, Owner};
 use crate::provider::{CreateRequest, Provider, ProviderError, TAG_CREATE_TOKEN};
-use crate::state::StateBackend;
 use crate::state::StateDocument;
 use crate::util::backoff::Backoff;
 use crate::util::errors::error_chain;
@@ -219,7 +218,7 @@ pub async fn run(
     state: &StateDocument,
     provider: &dyn Provider,
     options: RunOptions,
-    audit_log: &dyn StateBackend,
+    audit_log: &dyn AuditSink,
 ) -> Result<BackupRunReport, DrError> {
     with_policies(expansion)?;
     let result = back_up_all(expansion, state, provider, options).await;
@@ -262,7 +261,7 @@ pub async fn run(
         plan_digest: None,
         changes: None,
     };
-    append_audit(audit_log, &record)?;
+    audit_log.add(record)?;
     result
 }
 

@@ -11,14 +11,13 @@
 //! primary's state nor its refresh ever sees a drill resource.
 
 use super::DrError;
-use super::audit::{AuditRecord, append_audit, audit_path};
+use super::audit::{AuditRecord, AuditSink};
 use super::catalog::{Restorable, SkippedCopy};
 use super::readiness::RtoPrediction;
 use super::redeploy::{GroupHealth, RestoredVolume, restores_for};
 use crate::config::Environment;
 use crate::graph::Expansion;
 use crate::model::Kind;
-use crate::state::StateBackend;
 use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -157,7 +156,7 @@ impl Drill {
     /// audit log cannot be written.
     pub fn finish<E>(
         self,
-        audit_log: &dyn StateBackend,
+        audit_log: &dyn AuditSink,
         rto_seconds: f64,
         brought_up: Result<usize, E>,
         health: Result<Vec<GroupHealth>, E>,
@@ -197,7 +196,7 @@ impl Drill {
             plan_digest: None,
             changes: None,
         };
-        append_audit(audit_log, &record)?;
+        audit_log.add(record)?;
 
         let created = brought_up?;
         let groups = health?;
@@ -221,7 +220,7 @@ impl Drill {
             destroyed,
             leftovers,
             teardown_seconds,
-            audit_log: audit_path(audit_log),
+            audit_log: audit_log.location(),
         })
     }
 }
@@ -232,7 +231,7 @@ impl Drill {
 /// The destroy's failure (audited first); [`DrError::Audit`] when the audit log cannot be
 /// written.
 pub fn finish_teardown<E>(
-    audit_log: &dyn StateBackend,
+    audit_log: &dyn AuditSink,
     drill: Drill,
     destroyed: Result<usize, E>,
     leftovers: Vec<String>,
@@ -265,7 +264,7 @@ where
         plan_digest: None,
         changes: None,
     };
-    append_audit(audit_log, &record)?;
+    audit_log.add(record)?;
     Ok(DrillTeardownReport {
         stack: drill.stack,
         environment: drill.environment,
@@ -273,6 +272,6 @@ where
         destroyed: destroyed?,
         leftovers,
         teardown_seconds: drill.started.elapsed().as_secs_f64(),
-        audit_log: audit_path(audit_log),
+        audit_log: audit_log.location(),
     })
 }

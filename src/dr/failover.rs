@@ -19,7 +19,7 @@
 //! data was snapshotted and copied where the environment goes; every outcome is audited.
 
 use super::DrError;
-use super::audit::{AuditRecord, append_audit, audit_path};
+use super::audit::{AuditRecord, AuditSink};
 use super::backup::{CopyAction, VolumeBackup};
 use super::catalog::{self, BackupCopy, Restorable, SkippedCopy};
 use super::redeploy::{GroupHealth, RestoredVolume};
@@ -28,7 +28,6 @@ use crate::config::Environment;
 use crate::graph::Expansion;
 use crate::model::{Address, Kind, references_in};
 use crate::state::Failover;
-use crate::state::StateBackend;
 use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -190,7 +189,7 @@ impl Move {
     /// cannot be written.
     pub fn finish<E>(
         self,
-        audit_log: &dyn StateBackend,
+        audit_log: &dyn AuditSink,
         rto_seconds: f64,
         converged: Result<(usize, Vec<GroupHealth>, Vec<DnsSwitch>), E>,
     ) -> Result<MoveReport, E>
@@ -217,7 +216,7 @@ impl Move {
             plan_digest: None,
             changes: None,
         };
-        append_audit(audit_log, &record)?;
+        audit_log.add(record)?;
         let (changes, groups, dns) = converged?;
         Ok(MoveReport {
             operation: self.operation.to_string(),
@@ -235,7 +234,7 @@ impl Move {
             changes,
             dns,
             resumed: self.resumed,
-            audit_log: audit_path(audit_log),
+            audit_log: audit_log.location(),
         })
     }
 }

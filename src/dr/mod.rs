@@ -34,7 +34,9 @@ pub mod redeploy;
 pub mod status;
 pub mod target;
 
-pub use audit::{AuditRecord, append_audit, audit_path, read_audit};
+pub use audit::{
+    AuditRecord, AuditSink, Deferred, HeldLines, append_audit, audit_path, read_audit,
+};
 pub use backup::{
     BackupListing, BackupRunReport, CopyAction, SnapshotAction, VerifiedCopy, VerifyReport,
     VolumeBackup,

@@ -7,7 +7,9 @@ use super::OpsError;
 use super::history::recorded_dr;
 use super::run::{PlanRequest, Stack};
 use crate::dr::backup::{self, RunOptions};
-use crate::dr::{BackupListing, BackupRunReport, Deployment, Placement, VerifyReport};
+use crate::dr::{
+    BackupListing, BackupRunReport, Deferred, Deployment, HeldLines, Placement, VerifyReport,
+};
 use crate::provider::{Provider, Retrying};
 use crate::state::StateDocument;
 use chrono::{DateTime, Utc};
@@ -28,10 +30,12 @@ pub struct BackupRequest {
 /// # Errors
 /// As [`take_backups`]; [`OpsError::Record`] when the run cannot be recorded.
 pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsError> {
+    let held = HeldLines::default();
     recorded_dr(
         &request.plan,
         "backup run",
-        take_backups(request),
+        &held,
+        take_backups(request, &held),
         |report| format!("{} snapshots taken", report.taken()),
     )
     .await
@@ -42,7 +46,10 @@ pub async fn run_backups(request: &BackupRequest) -> Result<BackupRunReport, Ops
 /// # Errors
 /// The stack or its state cannot be loaded, the environment has no backup policy, or a cloud
 /// call fails (what was done before the failure stays done; the next run carries on).
-async fn take_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsError> {
+async fn take_backups(
+    request: &BackupRequest,
+    held: &HeldLines,
+) -> Result<BackupRunReport, OpsError> {
     let (stack, state, placement, cloud) = open(request).await?;
     let options = RunOptions {
         now: cloud_now(cloud.as_ref()).await?,
@@ -54,7 +61,10 @@ async fn take_backups(request: &BackupRequest) -> Result<BackupRunReport, OpsErr
         &state,
         cloud.as_ref(),
         options,
-        stack.audit_log()?.as_ref(),
+        &Deferred {
+            log: stack.audit_log()?.as_ref(),
+            held,
+        },
     )
     .await?;
     Ok(report)

@@ -14,8 +14,8 @@ use super::session::Session;
 use crate::apply::{ApplyObserver, ApplyOptions};
 use crate::dr::drill::{self, DRILL_INSTANCE, Drill};
 use crate::dr::{
-    Deployment, DrError, DrillReport, DrillTeardownReport, Redeploy, catalog, readiness, redeploy,
-    target,
+    Deferred, Deployment, DrError, DrillReport, DrillTeardownReport, HeldLines, Redeploy, catalog,
+    readiness, redeploy, target,
 };
 use crate::plan::Operation;
 use crate::provider::Provider;
@@ -45,10 +45,12 @@ pub async fn drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<DrillReport, OpsError> {
+    let lines = HeldLines::default();
     recorded_dr(
         &request.plan,
         "dr drill",
-        run_drill(request, observer),
+        &lines,
+        run_drill(request, observer, &lines),
         |report| {
             format!(
                 "drill into {}: RTO {:.1}s",
@@ -70,6 +72,7 @@ pub async fn drill(
 async fn run_drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
+    lines: &HeldLines,
 ) -> Result<DrillReport, OpsError> {
     let session = Session::open(&request.plan).await?;
     let stack = &session.stack;
@@ -168,7 +171,10 @@ async fn run_drill(
         keep: request.keep,
     };
     run.finish(
-        stack.audit_log()?.as_ref(),
+        &Deferred {
+            log: stack.audit_log()?.as_ref(),
+            held: lines,
+        },
         rto,
         brought_up,
         health,
@@ -185,10 +191,12 @@ pub async fn tear_down_drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
 ) -> Result<DrillTeardownReport, OpsError> {
+    let lines = HeldLines::default();
     recorded_dr(
         &request.plan,
         "dr drill teardown",
-        run_tear_down_drill(request, observer),
+        &lines,
+        run_tear_down_drill(request, observer, &lines),
         |report| {
             format!(
                 "{} resources of the drill in {} destroyed",
@@ -213,6 +221,7 @@ pub async fn tear_down_drill(
 async fn run_tear_down_drill(
     request: &DrillRequest,
     observer: &dyn ApplyObserver,
+    lines: &HeldLines,
 ) -> Result<DrillTeardownReport, OpsError> {
     let session = Session::open(&request.plan).await?;
     let stack = &session.stack;
@@ -252,7 +261,12 @@ async fn run_tear_down_drill(
         predicted: readiness::predict(&session.cloud.timings(), 0),
         keep: false,
     };
-    drill::finish_teardown(stack.audit_log()?.as_ref(), run, destroyed, found)
+    let log = stack.audit_log()?;
+    let audit = Deferred {
+        log: log.as_ref(),
+        held: lines,
+    };
+    drill::finish_teardown(&audit, run, destroyed, found)
 }
 
 /// The drill: its own instance in `--to`, else the DR region, with zones from the `dr` block

@@ -18,8 +18,8 @@ use crate::dr::backup::{self, RunOptions};
 use crate::dr::failover::{self, Move};
 use crate::dr::placement::restore_volumes;
 use crate::dr::{
-    Deployment, DnsSwitch, DrError, MoveReport, Placement, Restorable, RestoredVolume, SkippedCopy,
-    catalog, redeploy, target,
+    Deferred, Deployment, DnsSwitch, DrError, HeldLines, MoveReport, Placement, Restorable,
+    RestoredVolume, SkippedCopy, catalog, redeploy, target,
 };
 use crate::model::{Address, Kind};
 use crate::plan::Plan;
@@ -79,10 +79,12 @@ pub async fn failover(
     confirm: MoveConfirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
+    let lines = HeldLines::default();
     recorded_dr(
         &request.plan,
         "dr failover",
-        run_failover(request, confirm, observer),
+        &lines,
+        run_failover(request, confirm, observer, &lines),
         |report| format!("failed over from {} to {}", report.from, report.region),
     )
     .await
@@ -101,6 +103,7 @@ async fn run_failover(
     request: &MoveRequest,
     confirm: MoveConfirm<'_>,
     observer: &dyn ApplyObserver,
+    lines: &HeldLines,
 ) -> Result<MoveReport, OpsError> {
     let (session, mut held) = open_move(request, "dr failover").await?;
     let stack = &session.stack;
@@ -139,7 +142,7 @@ async fn run_failover(
             (placement, run)
         }
     };
-    converge(request, &session, held, &placement, run, observer).await
+    converge(request, &session, held, &placement, run, observer, lines).await
 }
 
 /// Opens a failover or failback: the stack loaded and its cloud opened once, and the recorded
@@ -159,10 +162,12 @@ pub async fn failback(
     confirm: MoveConfirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<MoveReport, OpsError> {
+    let lines = HeldLines::default();
     recorded_dr(
         &request.plan,
         "dr failback",
-        run_failback(request, confirm, observer),
+        &lines,
+        run_failback(request, confirm, observer, &lines),
         |report| format!("failed back from {} to {}", report.from, report.region),
     )
     .await
@@ -183,6 +188,7 @@ async fn run_failback(
     request: &MoveRequest,
     confirm: MoveConfirm<'_>,
     observer: &dyn ApplyObserver,
+    lines: &HeldLines,
 ) -> Result<MoveReport, OpsError> {
     let (session, mut held) = open_move(request, "dr failback").await?;
     let stack = &session.stack;
@@ -250,7 +256,10 @@ async fn run_failback(
             &held.state,
             session.cloud.as_ref(),
             options,
-            stack.audit_log()?.as_ref(),
+            &Deferred {
+                log: stack.audit_log()?.as_ref(),
+                held: lines,
+            },
         )
         .await?
         .volumes
@@ -265,7 +274,7 @@ async fn run_failback(
     let (moved, placement) = moved_state(&session, &held.state, None, &restorable, &mut run)?;
     held.state = moved;
     held.write("dr failback", &run.summary())?;
-    converge(request, &session, held, &placement, run, observer).await
+    converge(request, &session, held, &placement, run, observer, lines).await
 }
 
 /// Asks `confirm` about `plan`.
@@ -362,6 +371,7 @@ async fn converge(
     placement: &Placement,
     run: Move,
     observer: &dyn ApplyObserver,
+    lines: &HeldLines,
 ) -> Result<MoveReport, OpsError> {
     let stack = &session.stack;
     let converged = async {
@@ -420,7 +430,12 @@ async fn converge(
     }
     .await;
     let rto = session.elapsed_seconds().await;
-    run.finish(stack.audit_log()?.as_ref(), rto, converged)
+    let log = stack.audit_log()?;
+    let audit = Deferred {
+        log: log.as_ref(),
+        held: lines,
+    };
+    run.finish(&audit, rto, converged)
 }
 
 /// Passes every apply event on, noting when the records of DNS names complete: that is when

@@ -11,7 +11,7 @@ use super::OpsError;
 use super::backend::StateStore;
 use super::run::{ApplyOutcome, Held, PlanRequest, Stack};
 use crate::config::snapshot::Snapshot;
-use crate::dr::AuditRecord;
+use crate::dr::{AuditRecord, HeldLines};
 use crate::plan::Plan;
 use crate::state::history::{current_actor, digest_of};
 use crate::state::{Changes, History, Outcome, RecordedSource, StateBackend, Version};
@@ -309,27 +309,32 @@ pub(super) fn record_edit<T>(
 pub(super) async fn recorded_dr<T>(
     request: &PlanRequest,
     operation: &str,
+    held: &HeldLines,
     run: impl Future<Output = Result<T, OpsError>>,
     summary: impl FnOnce(&T) -> String,
 ) -> Result<T, OpsError> {
     let recorder = Recorder::start(operation, None);
     let result = run.await;
-    record_dr(request, recorder, &result, summary)?;
+    record_dr(request, recorder, held, &result, summary)?;
     result
 }
 
+/// Records the version, then appends the audit lines the run `held`, each naming it (none when
+/// the version could not be recorded: the lines are never lost for it).
 fn record_dr<T>(
     request: &PlanRequest,
     recorder: Recorder,
+    held: &HeldLines,
     result: &Result<T, OpsError>,
     summary: impl FnOnce(&T) -> String,
 ) -> Result<(), OpsError> {
-    // A run the user cancelled before anything changed is no version of the environment.
-    if matches!(result, Err(OpsError::Cancelled { .. })) {
-        return Ok(());
-    }
     let operation = recorder.operation.clone();
-    let write = || -> Result<(), OpsError> {
+    let backend = Located::open(request, &request.environment)
+        .ok()
+        .and_then(|located| located.store.backend(&request.environment).ok());
+    // A run the user cancelled before anything changed is no version of the environment.
+    let cancelled = matches!(result, Err(OpsError::Cancelled { .. }));
+    let write = || -> Result<Version, OpsError> {
         let located = Located::open(request, &request.environment)?;
         let backend = located.store.backend(&request.environment)?;
         let ending = match result {
@@ -337,10 +342,32 @@ fn record_dr<T>(
             Err(error) => Ending::failed(error, String::new()),
         };
         let stack = &located.location.stack;
-        recorder.write(backend.as_ref(), stack, &request.environment, ending, false)?;
-        Ok(())
+        recorder.write(backend.as_ref(), stack, &request.environment, ending, false)
     };
-    match write() {
+    let written = if cancelled { None } else { Some(write()) };
+    let number = match &written {
+        Some(Ok(version)) => Some(version.number),
+        _ => None,
+    };
+    let lines = held.take();
+    if let Some(backend) = &backend {
+        for mut line in lines {
+            line.version = number;
+            let appended = crate::dr::append_audit(backend.as_ref(), &line);
+            if let Err(source) = appended
+                && result.is_ok()
+            {
+                return Err(OpsError::Record {
+                    operation,
+                    source: Box::new(OpsError::from(source)),
+                });
+            }
+        }
+    }
+    let Some(written) = written else {
+        return Ok(());
+    };
+    match written.map(drop) {
         Ok(()) => Ok(()),
         // The operation's own error says more than that of recording it.
         Err(_) if result.is_err() => Ok(()),

@@ -107,6 +107,11 @@ pub struct PlannedRollout {
     pub to_version: Value,
     /// New-version instances after each step.
     pub targets: Vec<u32>,
+    /// A canary behind a listener: the percent of the listener's traffic the new instances
+    /// take after each step (weighted target groups); empty when the share follows the
+    /// instances.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<u32>,
     /// Set when this continues a rollout an earlier apply left unfinished (state holds its
     /// record): the direction it was going, and the step it had reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,7 +13,7 @@ use super::refresh::Observed;
 use super::scope::Scope;
 use super::{Drift, DriftKind, Kept};
 use crate::model::cloud::is_cloud_tag;
-use crate::model::{Address, AttributeChange, DesiredResource, Operation, Tags, Value};
+use crate::model::{Address, AttributeChange, DesiredResource, Kind, Operation, Tags, Value};
 use crate::provider::LiveResource;
 use crate::state::{StateDocument, StateResource};
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,6 +60,33 @@ pub(super) fn reconcile(
                 .filter_map(|record| record.green.as_deref()),
         )
         .collect();
+    // A weighted canary in progress: its target group stands beside the group's under that
+    // one's address tag (neither adopted nor a duplicate), and the listeners' weights are
+    // the rollout's, not drift: compared as configured.
+    let canaries: Vec<&crate::state::CanaryTraffic> = state
+        .rollouts
+        .values()
+        .filter_map(|record| record.canary.as_ref())
+        .collect();
+    let is_canary = |live: &LiveResource| {
+        live.kind == Kind::TargetGroup
+            && canaries.iter().any(|canary| {
+                canary.id.as_deref() == Some(live.id.as_str())
+                    || live.attributes.get("name").and_then(Value::as_str)
+                        == Some(canary.name.as_str())
+            })
+    };
+    let configured_forward = |live: &LiveResource| -> Option<LiveResource> {
+        let listener = canaries
+            .iter()
+            .flat_map(|canary| &canary.listeners)
+            .find(|listener| live.kind == Kind::Listener && listener.id == live.id)?;
+        let mut configured = live.clone();
+        configured
+            .attributes
+            .insert("forward".to_string(), listener.forward.clone());
+        Some(configured)
+    };
     // Objects an interrupted run was deleting: "finished, not forgotten".
     let finishing: BTreeSet<&str> = state
         .intents
@@ -112,6 +139,7 @@ pub(super) fn reconcile(
             .filter(|live| expected_kind.is_none_or(|kind| live.kind == kind))
             .filter(|live| !deposed_ids.contains(live.id.as_str()))
             .filter(|live| !finishing.contains(live.id.as_str()))
+            .filter(|live| !is_canary(live))
             .collect();
         candidates.sort_by(|left, right| left.id.cmp(&right.id));
         let template = recorded
@@ -125,6 +153,8 @@ pub(super) fn reconcile(
             Some(recorded) => {
                 if let Some(position) = candidates.iter().position(|live| live.id == recorded.id) {
                     let live = candidates.remove(position);
+                    let configured = configured_forward(live);
+                    let live = configured.as_ref().unwrap_or(live);
                     if let Some(drift) = drift_of(recorded, live) {
                         reconciled.drift.push(drift);
                     }

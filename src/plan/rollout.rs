@@ -50,6 +50,7 @@ pub fn plan_rollouts(
                 _ => record.to_version.clone(),
             },
             targets: record.targets.clone(),
+            weights: record.weights.clone(),
             resume: Some((record.phase, record.step)),
             first: !(forward && moved.is_some()),
         });
@@ -76,6 +77,12 @@ pub fn plan_rollouts(
         let Some(capacity) = capacity.filter(|capacity| *capacity > 0) else {
             continue;
         };
+        let (targets, weights) =
+            if spec.strategy == RolloutStrategy::Canary && behind_listener(after, state) {
+                weighted_targets(spec, capacity)
+            } else {
+                (targets(spec, capacity), Vec::new())
+            };
         rollouts.push(PlannedRollout {
             address: change.address.clone(),
             region: change.region.clone(),
@@ -85,13 +92,45 @@ pub fn plan_rollouts(
             max: count(after, "max").unwrap_or(capacity).max(capacity),
             from_version,
             to_version,
-            targets: targets(spec, capacity),
+            targets,
+            weights,
             resume: None,
             first: false,
         });
     }
     rollouts.sort_by(|left, right| left.address.cmp(&right.address));
     plan.rollouts = rollouts;
+}
+
+/// Whether a canary of the group can weight its traffic: the group registers in one target
+/// group, and a listener state knows forwards to it. (A group in several target groups keeps
+/// the share of the targets: which of them would the canary stand beside?)
+fn behind_listener(group: &Attributes, state: &StateDocument) -> bool {
+    let target_groups: Vec<&str> = group
+        .get("target_group_ids")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let [target_group] = target_groups[..] else {
+        return false;
+    };
+    state
+        .resources
+        .values()
+        .filter(|resource| resource.kind == Kind::Listener)
+        .any(|listener| forwards_to(&listener.attributes, target_group))
+}
+
+/// Whether a listener's forward action (`[{target_group_id, weight}]`) names `target_group`.
+pub fn forwards_to(listener: &Attributes, target_group: &str) -> bool {
+    listener
+        .get("forward")
+        .and_then(Value::as_array)
+        .is_some_and(|entries| {
+            entries.iter().any(|entry| {
+                entry.get("target_group_id").and_then(Value::as_str) == Some(target_group)
+            })
+        })
 }
 
 fn version(attributes: &Attributes) -> Value {
@@ -157,6 +196,27 @@ pub fn targets(spec: &RolloutSpec, capacity: u32) -> Vec<u32> {
     targets
 }
 
+/// A canary behind a listener: one step per checkpoint, each with its share of capacity
+/// (rounded up, at least one) and the checkpoint as the percent of the traffic the new
+/// instances take, ending with every instance and all the traffic. Two checkpoints may share
+/// an instance count (10 % and 50 % of two instances are one each): the second step launches
+/// nothing and only moves the weights.
+pub fn weighted_targets(spec: &RolloutSpec, capacity: u32) -> (Vec<u32>, Vec<u32>) {
+    let mut steps: Vec<(u32, u32)> = spec
+        .checkpoints
+        .iter()
+        .map(|percent| {
+            let share = (u64::from(capacity) * u64::from(*percent)).div_ceil(100) as u32;
+            (share.clamp(1, capacity.max(1)), (*percent).min(100))
+        })
+        .collect();
+    steps.dedup();
+    if steps.last() != Some(&(capacity, 100)) {
+        steps.push((capacity, 100));
+    }
+    steps.into_iter().unzip()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +247,23 @@ mod tests {
         assert_eq!(targets(&canary, 10), vec![1, 5, 10]);
         assert_eq!(targets(&canary, 2), vec![1, 2]);
         assert_eq!(targets(&canary, 1), vec![1]);
+    }
+
+    #[test]
+    fn a_weighted_canary_keeps_every_checkpoint_as_the_traffic_share_of_its_step() {
+        let canary = spec(RolloutStrategy::Canary);
+        assert_eq!(
+            weighted_targets(&canary, 10),
+            (vec![1, 5, 10], vec![10, 50, 100])
+        );
+        // Two instances: 10 % and 50 % both run on one, the weights tell them apart.
+        assert_eq!(
+            weighted_targets(&canary, 2),
+            (vec![1, 1, 2], vec![10, 50, 100])
+        );
+        let mut partial = canary.clone();
+        partial.checkpoints = vec![25];
+        assert_eq!(weighted_targets(&partial, 4), (vec![1, 4], vec![25, 100]));
     }
 
     #[test]

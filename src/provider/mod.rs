@@ -318,6 +318,77 @@ pub trait Provider: Send + Sync {
         })
     }
 
+    /// Registers `instances` in target group `target_group` (RegisterTargets), beside
+    /// whatever their autoscaling group registers: how a weighted canary puts its new
+    /// instances in a target group of their own. Registering a registered target changes
+    /// nothing.
+    ///
+    /// The default refuses, for test doubles; both real providers register in the cloud.
+    ///
+    /// # Errors
+    /// [`ProviderError::NotFound`] when the target group does not exist; the cloud's refusal
+    /// of an instance it does not know.
+    async fn register_targets(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<(), ProviderError> {
+        let _ = (region, target_group, instances);
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!("the `{}` cloud cannot register targets", self.name()),
+        })
+    }
+
+    /// Takes `instances` out of target group `target_group` (DeregisterTargets), even where
+    /// their autoscaling group registered them: a weighted canary's new instances serve from
+    /// the canary target group only. Deregistering what is not registered changes nothing.
+    ///
+    /// The default refuses, for test doubles; both real providers deregister in the cloud.
+    ///
+    /// # Errors
+    /// [`ProviderError::NotFound`] when the target group does not exist.
+    async fn deregister_targets(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<(), ProviderError> {
+        let _ = (region, target_group, instances);
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!("the `{}` cloud cannot deregister targets", self.name()),
+        })
+    }
+
+    /// The settings of version `version` of launch template `template` (a number, or
+    /// `$Latest`), in the contract's attributes (`image`, `instance_type`, …; see
+    /// [`crate::model::cloud::LAUNCH_TEMPLATE_VERSION_FIELDS`]): what an instance launched from
+    /// it runs (DescribeLaunchTemplateVersions). How a blue-green release tells that the group
+    /// it kept runs what the release brings back.
+    ///
+    /// The default answers that the cloud cannot tell, for test doubles; both real providers
+    /// read it.
+    ///
+    /// # Errors
+    /// The cloud's refusal of a template or version that does not exist.
+    async fn launch_template_version(
+        &self,
+        region: &str,
+        template: &str,
+        version: &crate::model::Value,
+    ) -> Result<crate::model::Attributes, ProviderError> {
+        let _ = (region, template, version);
+        Err(ProviderError::Api {
+            code: "UnsupportedOperation".to_string(),
+            message: format!(
+                "the `{}` cloud cannot read a launch template version",
+                self.name()
+            ),
+        })
+    }
+
     /// Lets `duration` pass on the cloud's clock, for a rollout's warmup, bake and health
     /// polling: a real wait by default (and on AWS). The simulated cloud with its clock set
     /// (`cairn sim clock`) moves that clock on at once instead, so that a rollout baking for

@@ -169,6 +169,45 @@ impl Provider for Retrying {
         .await
     }
 
+    /// Retried like the rest: registering again what is registered changes nothing.
+    async fn register_targets(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<(), ProviderError> {
+        with_retries("register_targets", || {
+            self.inner.register_targets(region, target_group, instances)
+        })
+        .await
+    }
+
+    async fn deregister_targets(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<(), ProviderError> {
+        with_retries("deregister_targets", || {
+            self.inner
+                .deregister_targets(region, target_group, instances)
+        })
+        .await
+    }
+
+    async fn launch_template_version(
+        &self,
+        region: &str,
+        template: &str,
+        version: &crate::model::Value,
+    ) -> Result<crate::model::Attributes, ProviderError> {
+        with_retries("launch_template_version", || {
+            self.inner
+                .launch_template_version(region, template, version)
+        })
+        .await
+    }
+
     async fn wait(&self, duration: Duration) -> Result<(), ProviderError> {
         self.inner.wait(duration).await
     }

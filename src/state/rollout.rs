@@ -38,6 +38,10 @@ pub struct RolloutRecord {
     pub to_version: Value,
     /// New-version instances wanted after each step.
     pub targets: Vec<u32>,
+    /// A canary behind a listener: the percent of the traffic the new instances take at each
+    /// step (a weight per target), empty when the share follows the instances.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<u32>,
     /// The step being run (an index into `targets`).
     pub step: usize,
     pub phase: RolloutPhase,
@@ -52,11 +56,45 @@ pub struct RolloutRecord {
     /// name (and the next refresh does not take for a duplicate of the group's address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub green: Option<String>,
+    /// Blue-green: the second group is the one an earlier release kept (within its
+    /// `keep_old`), running what this release brings back: it serves again without a launch,
+    /// and the group it replaces is deleted rather than kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub returning: bool,
+    /// A weighted canary: its target group and the listeners whose weights it moves, saved
+    /// before the target group is created and removed once it is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryTraffic>,
     /// Why the rollout is rolling back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// RFC 3339 time the rollout started.
     pub started: String,
+}
+
+/// The traffic of a weighted canary: the new instances serve from a target group of their own
+/// beside the group's, and the listeners forwarding to the group's split their traffic
+/// between the two by weight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryTraffic {
+    /// The canary target group's name, fixed before it is created, so that one whose create
+    /// answer was lost is found by name.
+    pub name: String,
+    /// Its id (ARN), once created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The group's own target group, whose settings the canary one copies.
+    pub target_group: String,
+    /// The listeners forwarding to `target_group`, each with its forward action as
+    /// configured: what the weights go back to.
+    pub listeners: Vec<ListenerForward>,
+}
+
+/// A listener and its forward action as configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerForward {
+    pub id: String,
+    pub forward: Value,
 }
 
 impl RolloutRecord {

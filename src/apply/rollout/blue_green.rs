@@ -33,10 +33,23 @@
 //! green in one save, with the record's removal. A failed gate, or a resumed rollback, puts
 //! the blue group back in its target groups, waits until it is healthy there, then deletes the
 //! green group.
+//!
+//! Switching back within `keep_old`. A release that brings back what the kept group runs (a
+//! `cairn rollback` to the version before the blue-green release, the old image applied
+//! again) finds that group under the name it would give its green group, with its instances
+//! still running: instead of deleting it and launching new ones, the rollout puts it back
+//! (its version and sizes as configured, its target groups), waits until it is healthy there,
+//! switches, and deletes the group it switched away from rather than keeping it. Nothing is
+//! launched. Whether the kept group runs what the release brings is told by the settings of
+//! the two launch template versions (image, instance type, …), not their numbers: the
+//! rollback made a new version with the old settings. The record says so (`returning`), so
+//! that an abort leaves the kept group kept, out of the target groups, and the group it was
+//! replacing serving.
 
 use super::{Abort, Driver, Ledger, POLL, save};
 use crate::apply::error::ApplyError;
 use crate::apply::events::{ApplyEvent, RolloutEnd};
+use crate::model::cloud::LAUNCH_TEMPLATE_VERSION_FIELDS;
 use crate::model::rollout::alternate_group_name;
 use crate::model::{Address, Kind, Value};
 use crate::provider::{
@@ -91,6 +104,11 @@ pub(super) async fn run(
                 return match finish(driver, record, &green, ledger).await {
                     Ok(()) => {
                         ledger.persist()?;
+                        if record.returning
+                            && let Err(reason) = retire(driver, &blue, ledger).await
+                        {
+                            return Ok((RolloutEnd::Failed { reason }, 1));
+                        }
                         Ok((RolloutEnd::Completed, 1))
                     }
                     Err(reason) => Ok((RolloutEnd::Failed { reason }, 1)),
@@ -130,13 +148,20 @@ pub(super) async fn run(
 /// out of the target groups. Returns the healthy blue and green instances at the end.
 async fn forward(
     driver: &mut Driver<'_>,
-    record: &RolloutRecord,
+    record: &mut RolloutRecord,
     green: &str,
     target_groups: &Value,
     ledger: &mut dyn Ledger,
 ) -> Result<(usize, usize), Abort> {
     let blue = driver.group.clone();
-    supersede(driver, green, ledger).await?;
+    if !record.returning && runs_what_comes(driver, record, green, ledger).await? {
+        record.returning = true;
+        save(ledger, &driver.planned.address, record)
+            .map_err(|error| format!("saving state failed: {error}"))?;
+    }
+    if !record.returning {
+        supersede(driver, green, ledger).await?;
+    }
     // The plan's update gave the blue group the new version; kept as it was, it must not
     // launch that version when it replaces an instance.
     driver.set_version(&record.from_version).await?;
@@ -145,8 +170,17 @@ async fn forward(
         .import(driver.region(), Kind::AutoscalingGroup, green)
         .await
     {
+        Ok(kept) if record.returning => {
+            reinstate(driver, record, &kept, target_groups).await?;
+        }
         Ok(_) => {}
         Err(ProviderError::NotFound { .. }) => {
+            // A kept group deleted meanwhile: an ordinary release after all.
+            if record.returning {
+                record.returning = false;
+                save(ledger, &driver.planned.address, record)
+                    .map_err(|error| format!("saving state failed: {error}"))?;
+            }
             let blue_live = driver.read().await?;
             create_green(driver, record, &blue_live, green, target_groups).await?;
         }
@@ -174,6 +208,141 @@ async fn forward(
     let old = healthy_count(driver, &blue).await?;
     let new = healthy_count(driver, green).await?;
     Ok((old, new))
+}
+
+/// Whether the group an earlier release kept under the name the green group needs runs what
+/// this release brings: the same launch template, and a version with the same settings as the
+/// one being rolled out. A cloud that cannot read versions answers no (a new group then).
+async fn runs_what_comes(
+    driver: &Driver<'_>,
+    record: &RolloutRecord,
+    green: &str,
+    ledger: &mut dyn Ledger,
+) -> Result<bool, Abort> {
+    let region = driver.region().to_string();
+    let kept = ledger.state().deposed.iter().any(|object| {
+        object.kind == Kind::AutoscalingGroup && object.region == region && object.id == green
+    });
+    if !kept {
+        return Ok(false);
+    }
+    let live = match driver
+        .provider
+        .import(&region, Kind::AutoscalingGroup, green)
+        .await
+    {
+        Ok(live) => live,
+        Err(ProviderError::NotFound { .. }) => return Ok(false),
+        Err(error) => return Err(format!("reading group `{green}` failed: {error}")),
+    };
+    let template = |attributes: &crate::model::Attributes| {
+        attributes
+            .get("launch_template_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let blue = driver.read().await?;
+    let (Some(template), true) = (
+        template(&blue.attributes),
+        template(&blue.attributes) == template(&live.attributes),
+    ) else {
+        return Ok(false);
+    };
+    let kept_version = live
+        .attributes
+        .get("launch_template_version")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let settings = |version: Value| {
+        let template = template.clone();
+        let region = region.clone();
+        async move {
+            driver
+                .provider
+                .launch_template_version(&region, &template, &version)
+                .await
+        }
+    };
+    let (kept, coming) = match (
+        settings(kept_version).await,
+        settings(record.to_version.clone()).await,
+    ) {
+        (Ok(kept), Ok(coming)) => (kept, coming),
+        (Err(ProviderError::Api { code, .. }), _) | (_, Err(ProviderError::Api { code, .. }))
+            if code == "UnsupportedOperation" =>
+        {
+            return Ok(false);
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            return Err(format!(
+                "reading the versions of launch template `{template}` failed: {error}"
+            ));
+        }
+    };
+    Ok(LAUNCH_TEMPLATE_VERSION_FIELDS
+        .iter()
+        .all(|field| Kind::LaunchTemplate.same_value(field, kept.get(*field), coming.get(*field))))
+}
+
+/// Puts the kept group `kept` back for this release: the version being rolled out (the same
+/// settings as its own, so nothing is replaced), the configured sizes and target groups. Its
+/// instances kept running: nothing is launched unless the configured capacity grew.
+async fn reinstate(
+    driver: &Driver<'_>,
+    record: &RolloutRecord,
+    kept: &LiveResource,
+    target_groups: &Value,
+) -> Result<(), Abort> {
+    let mut before = kept.attributes.clone();
+    before.remove("instances");
+    let mut after = before.clone();
+    after.insert(
+        "launch_template_version".to_string(),
+        record.to_version.clone(),
+    );
+    after.insert("desired".to_string(), Value::from(record.capacity));
+    after.insert("min".to_string(), Value::from(record.min));
+    after.insert("max".to_string(), Value::from(record.max));
+    after.insert("target_group_ids".to_string(), target_groups.clone());
+    if Kind::AutoscalingGroup.same_attributes(&before, &after, &|_| false) {
+        return Ok(());
+    }
+    let request = UpdateRequest {
+        kind: Kind::AutoscalingGroup,
+        region: driver.region().to_string(),
+        id: kept.id.clone(),
+        before,
+        after,
+        tags: kept.tags.clone(),
+        token: uuid::Uuid::new_v4().to_string(),
+    };
+    driver
+        .provider
+        .update(&request)
+        .await
+        .map(|_| ())
+        .map_err(|error| format!("putting the kept group `{}` back failed: {error}", kept.id))
+}
+
+/// After switching back to a kept group: the group switched away from is deleted (state
+/// recorded it as a deposed object without a deadline, so that a crash leaves it to the next
+/// plan to delete), then forgotten.
+async fn retire(driver: &Driver<'_>, old: &str, ledger: &mut dyn Ledger) -> Result<(), Abort> {
+    let region = driver.region().to_string();
+    match driver
+        .provider
+        .delete(&region, Kind::AutoscalingGroup, old)
+        .await
+    {
+        Ok(()) | Err(ProviderError::NotFound { .. }) => {}
+        Err(error) => return Err(format!("deleting group `{old}` failed: {error}")),
+    }
+    ledger.state().deposed.retain(|object| {
+        !(object.kind == Kind::AutoscalingGroup && object.region == region && object.id == old)
+    });
+    ledger
+        .persist()
+        .map_err(|error| format!("saving state failed: {error}"))
 }
 
 /// Deletes the group kept from an earlier release under the name the green group needs.
@@ -337,13 +506,28 @@ async fn back(
         healthy: serving,
         rolling_back: true,
     });
-    match driver
-        .provider
-        .delete(driver.region(), Kind::AutoscalingGroup, green)
-        .await
-    {
-        Ok(()) | Err(ProviderError::NotFound { .. }) => {}
-        Err(error) => return Err(format!("deleting group `{green}` failed: {error}")),
+    if record.returning {
+        // The kept group stays kept, as it was: out of the target groups.
+        match driver
+            .provider
+            .import(driver.region(), Kind::AutoscalingGroup, green)
+            .await
+        {
+            Ok(kept) if !is_empty_list(kept.attributes.get("target_group_ids")) => {
+                set_target_groups(driver, &kept, &Value::Array(Vec::new())).await?;
+            }
+            Ok(_) | Err(ProviderError::NotFound { .. }) => {}
+            Err(error) => return Err(format!("reading group `{green}` failed: {error}")),
+        }
+    } else {
+        match driver
+            .provider
+            .delete(driver.region(), Kind::AutoscalingGroup, green)
+            .await
+        {
+            Ok(()) | Err(ProviderError::NotFound { .. }) => {}
+            Err(error) => return Err(format!("deleting group `{green}` failed: {error}")),
+        }
     }
     let live = driver.read().await?;
     let state = ledger.state();
@@ -397,8 +581,12 @@ async fn finish(
     state.resources.insert(address.clone(), new);
     state
         .deposed
-        .retain(|object| !(object.kind == old.kind && object.id == old.id));
-    state.keep_until.insert(old.id.clone(), until);
+        .retain(|object| !(object.kind == old.kind && (object.id == old.id || object.id == green)));
+    state.keep_until.remove(green);
+    // Switched back to a kept group: the old one is deleted next (see `retire`), not kept.
+    if !record.returning {
+        state.keep_until.insert(old.id.clone(), until);
+    }
     state.deposed.push(old);
     state.rollouts.remove(&address);
     Ok(())

@@ -134,6 +134,19 @@ impl ApplyObserver for Progress {
                     "switched to"
                 }
             ),
+            ApplyEvent::RolloutTraffic {
+                address,
+                configured: true,
+                ..
+            } => println!("{address}: traffic back on the listener's configured action"),
+            ApplyEvent::RolloutTraffic {
+                address,
+                old_weight,
+                new_weight,
+                configured: false,
+            } => println!(
+                "{address}: traffic {old_weight}% old / {new_weight}% new (listener weights)"
+            ),
             ApplyEvent::RolloutEnded {
                 address,
                 end,

@@ -100,6 +100,15 @@ impl ApplyObserver for JsonProgress {
                 "type": "rollout_switched", "address": address, "from": from, "to": to,
                 "healthy": healthy, "rolling_back": rolling_back,
             }),
+            ApplyEvent::RolloutTraffic {
+                address,
+                old_weight,
+                new_weight,
+                configured,
+            } => json!({
+                "type": "rollout_traffic", "address": address, "old_weight": old_weight,
+                "new_weight": new_weight, "configured": configured,
+            }),
             ApplyEvent::RolloutEnded {
                 address,
                 end,

@@ -274,3 +274,37 @@ pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), Prov
         )
         .await
 }
+
+/// The settings of version `version` (a number, or `$Latest`) of template `id`
+/// (DescribeLaunchTemplateVersions).
+pub(super) async fn version_settings(
+    context: &RegionContext,
+    id: &str,
+    version: &Value,
+) -> Result<Attributes, ProviderError> {
+    let wanted = match version {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let output = context
+        .read(
+            context
+                .ec2
+                .describe_launch_template_versions()
+                .launch_template_id(id)
+                .versions(&wanted)
+                .send(),
+        )
+        .await
+        .map_err(|error| error.about(Kind::LaunchTemplate, &context.region, id))?;
+    let found =
+        output
+            .launch_template_versions()
+            .first()
+            .ok_or_else(|| ProviderError::NotFound {
+                kind: Kind::LaunchTemplate,
+                region: context.region.clone(),
+                id: format!("{id} version {wanted}"),
+            })?;
+    Ok(attributes_of(found.launch_template_data()))
+}

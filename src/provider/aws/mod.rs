@@ -553,6 +553,33 @@ impl Provider for AwsProvider {
         target_group::health(&self.region(region)?, target_group).await
     }
 
+    async fn launch_template_version(
+        &self,
+        region: &str,
+        template: &str,
+        version: &crate::model::Value,
+    ) -> Result<crate::model::Attributes, ProviderError> {
+        launch_template::version_settings(&self.region(region)?, template, version).await
+    }
+
+    async fn register_targets(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<(), ProviderError> {
+        target_group::register(&self.region(region)?, target_group, instances).await
+    }
+
+    async fn deregister_targets(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<(), ProviderError> {
+        target_group::deregister(&self.region(region)?, target_group, instances).await
+    }
+
     fn calls(&self) -> CallCount {
         self.counter.snapshot()
     }

@@ -14,7 +14,9 @@ use super::load_balancer::arn_suffix;
 use super::{attributes, elb};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
-use aws_sdk_elasticloadbalancingv2::types::{Matcher, ProtocolEnum, TargetGroup, TargetTypeEnum};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Matcher, ProtocolEnum, TargetDescription, TargetGroup, TargetTypeEnum,
+};
 use serde_json::json;
 
 async fn groups(
@@ -230,4 +232,62 @@ pub(super) async fn health(
         .collect();
     health.sort();
     Ok(health)
+}
+
+/// RegisterTargets: `instances` join target group `arn`.
+pub(super) async fn register(
+    context: &RegionContext,
+    arn: &str,
+    instances: &[String],
+) -> Result<(), ProviderError> {
+    if instances.is_empty() {
+        return Ok(());
+    }
+    let targets = instances
+        .iter()
+        .map(|id| TargetDescription::builder().id(id).build())
+        .collect();
+    context
+        .mutate(
+            context
+                .elbv2
+                .register_targets()
+                .target_group_arn(arn)
+                .set_targets(Some(targets))
+                .send(),
+        )
+        .await
+        .map_err(|error| error.about(Kind::TargetGroup, &context.region, arn))?;
+    Ok(())
+}
+
+/// DeregisterTargets of those of `instances` registered in target group `arn`: AWS takes a
+/// target that is not registered as done, moto refuses it (`InvalidTarget`), so only the
+/// registered ones are named.
+pub(super) async fn deregister(
+    context: &RegionContext,
+    arn: &str,
+    instances: &[String],
+) -> Result<(), ProviderError> {
+    let registered = health(context, arn).await?;
+    let targets: Vec<TargetDescription> = instances
+        .iter()
+        .filter(|id| registered.iter().any(|(listed, _)| listed == *id))
+        .map(|id| TargetDescription::builder().id(id).build())
+        .collect();
+    if targets.is_empty() {
+        return Ok(());
+    }
+    context
+        .mutate(
+            context
+                .elbv2
+                .deregister_targets()
+                .target_group_arn(arn)
+                .set_targets(Some(targets))
+                .send(),
+        )
+        .await
+        .map_err(|error| error.about(Kind::TargetGroup, &context.region, arn))?;
+    Ok(())
 }

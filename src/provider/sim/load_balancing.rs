@@ -14,7 +14,10 @@
 //! Target health follows AWS: an instance registered by a group's `target_group_ids` is
 //! `initial` while pending, then `healthy` — or `unhealthy` when it fails its checks: its
 //! image was marked with `cairn sim unhealthy IMAGE`, or the instance itself was; a target
-//! group no listener forwards to reports its targets `unused`.
+//! group no listener forwards to reports its targets `unused`. RegisterTargets adds an
+//! instance to a target group by hand, DeregisterTargets takes one out even where its group
+//! registered it (AWS's autoscaling registers an instance once, at launch); doing either twice
+//! changes nothing.
 
 use super::attributes;
 use super::cloud::{Cloud, Resource};
@@ -38,6 +41,11 @@ pub const HEALTHY: &str = "healthy";
 pub const UNHEALTHY: &str = "unhealthy";
 pub const INITIAL: &str = "initial";
 pub const UNUSED: &str = "unused";
+
+/// Internal keys of a target group: the instances RegisterTargets put in it, and those
+/// DeregisterTargets took out although their autoscaling group registers them.
+const REGISTERED: &str = "registered";
+const DEREGISTERED: &str = "deregistered";
 
 /// A target group's longest forward list.
 const FORWARD_LIMIT: usize = 5;
@@ -540,6 +548,50 @@ pub fn delete_listener(
     Ok(())
 }
 
+/// RegisterTargets (`register`) or DeregisterTargets of `instances` in target group
+/// `group_id`.
+pub fn set_registered(
+    cloud: &mut Cloud,
+    context: &Context,
+    group_id: &str,
+    instances: &[String],
+    register: bool,
+) -> Result<(), ProviderError> {
+    cloud.target(context.region, Kind::TargetGroup, group_id)?;
+    if register {
+        for instance in instances {
+            let known = cloud
+                .find(context.region, Kind::Instance, instance)
+                .is_some_and(|found| found.text("state") != Some("terminated"));
+            if !known {
+                return Err(api(
+                    "InvalidTarget",
+                    format!(
+                        "The following targets are not in a running state and cannot be registered: '{instance}'"
+                    ),
+                ));
+            }
+        }
+    }
+    let (added, removed) = if register {
+        (REGISTERED, DEREGISTERED)
+    } else {
+        (DEREGISTERED, REGISTERED)
+    };
+    let group = cloud.target_mut(context.region, Kind::TargetGroup, group_id)?;
+    let mut add = attributes::string_list(&group.internal, added).unwrap_or_default();
+    let mut remove = attributes::string_list(&group.internal, removed).unwrap_or_default();
+    for instance in instances {
+        remove.retain(|listed| listed != instance);
+        if !add.contains(instance) {
+            add.push(instance.clone());
+        }
+    }
+    group.internal.insert(added.to_string(), json!(add));
+    group.internal.insert(removed.to_string(), json!(remove));
+    Ok(())
+}
+
 /// Whether an instance fails its health checks: its own mark, else its image's.
 fn fails_checks(cloud: &Cloud, instance: &Resource) -> bool {
     match instance.internal_text(INSTANCE_HEALTH) {
@@ -551,8 +603,16 @@ fn fails_checks(cloud: &Cloud, instance: &Resource) -> bool {
 }
 
 /// The targets of target group `group_id`: the instances of every group that registers in
-/// it, each with its health, in instance id order.
+/// it but those deregistered by hand, and those registered by hand, each with its health, in
+/// instance id order.
 pub fn targets(cloud: &Cloud, region: &str, group_id: &str) -> Vec<(String, &'static str)> {
+    let by_hand = |key: &str| {
+        cloud
+            .find(region, Kind::TargetGroup, group_id)
+            .and_then(|group| attributes::string_list(&group.internal, key).ok())
+            .unwrap_or_default()
+    };
+    let (registered, deregistered) = (by_hand(REGISTERED), by_hand(DEREGISTERED));
     let registering: BTreeSet<&str> = cloud
         .all_of(region, Kind::AutoscalingGroup)
         .filter(|group| {
@@ -567,9 +627,10 @@ pub fn targets(cloud: &Cloud, region: &str, group_id: &str) -> Vec<(String, &'st
     cloud
         .all_of(region, Kind::Instance)
         .filter(|instance| {
-            instance
+            let by_group = instance
                 .internal_text(GROUP)
-                .is_some_and(|group| registering.contains(group))
+                .is_some_and(|group| registering.contains(group));
+            (by_group && !deregistered.contains(&instance.id)) || registered.contains(&instance.id)
         })
         .map(|instance| {
             let health = if !used {

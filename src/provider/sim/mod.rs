@@ -54,7 +54,7 @@ pub use out_of_band::{HealthTarget, Inventory, InventoryItem, SimCloud};
 pub use crate::model::regions::{region_names, zones};
 
 use crate::model::cloud::GLOBAL_REGION;
-use crate::model::{Kind, Owner, Tags, regions};
+use crate::model::{Attributes, Kind, Owner, Tags, Value, regions};
 use crate::provider::{
     CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
 };
@@ -601,6 +601,55 @@ impl Provider for SimProvider {
                 message: format!("the simulated cloud answered {other:?} to DescribeTargetHealth"),
             }),
         }
+    }
+
+    async fn launch_template_version(
+        &self,
+        region: &str,
+        template: &str,
+        version: &Value,
+    ) -> Result<Attributes, ProviderError> {
+        let request = Request::TemplateVersion {
+            template: template.to_string(),
+            version: version.clone(),
+        };
+        match self.call(region, request).await? {
+            Response::Settings(settings) => Ok(settings),
+            other => Err(ProviderError::Api {
+                code: "InternalError".to_string(),
+                message: format!(
+                    "the simulated cloud answered {other:?} to DescribeLaunchTemplateVersions"
+                ),
+            }),
+        }
+    }
+
+    async fn register_targets(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<(), ProviderError> {
+        let request = Request::Registration {
+            target_group: target_group.to_string(),
+            instances: instances.to_vec(),
+            register: true,
+        };
+        self.call(region, request).await.map(|_| ())
+    }
+
+    async fn deregister_targets(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<(), ProviderError> {
+        let request = Request::Registration {
+            target_group: target_group.to_string(),
+            instances: instances.to_vec(),
+            register: false,
+        };
+        self.call(region, request).await.map(|_| ())
     }
 
     /// With the cloud's clock set, moves it on by `duration` at once (no API call, so

@@ -84,6 +84,17 @@ pub enum Request {
     TargetHealth {
         target_group: String,
     },
+    /// One version's settings (DescribeLaunchTemplateVersions).
+    TemplateVersion {
+        template: String,
+        version: Value,
+    },
+    /// RegisterTargets (`register`) or DeregisterTargets.
+    Registration {
+        target_group: String,
+        instances: Vec<String>,
+        register: bool,
+    },
 }
 
 /// What a call returns.
@@ -93,6 +104,8 @@ pub enum Response {
     One(LiveResource),
     /// Instance ids with their target health.
     Health(Vec<(String, String)>),
+    /// A launch template version's settings.
+    Settings(Attributes),
     Done,
 }
 
@@ -106,7 +119,8 @@ impl Request {
             Request::Create(request) => request.kind,
             Request::Update(request) => request.kind,
             Request::TerminateInGroup { .. } => Kind::Instance,
-            Request::TargetHealth { .. } => Kind::TargetGroup,
+            Request::TargetHealth { .. } | Request::Registration { .. } => Kind::TargetGroup,
+            Request::TemplateVersion { .. } => Kind::LaunchTemplate,
         }
     }
 
@@ -118,6 +132,7 @@ impl Request {
                 | Request::Delete { .. }
                 | Request::SetOwnership { .. }
                 | Request::TerminateInGroup { .. }
+                | Request::Registration { .. }
         )
     }
 
@@ -129,7 +144,10 @@ impl Request {
             | Request::SetOwnership { id, .. } => Some(id),
             Request::Update(request) => Some(&request.id),
             Request::TerminateInGroup { instance, .. } => Some(instance),
-            Request::TargetHealth { target_group } => Some(target_group),
+            Request::TargetHealth { target_group } | Request::Registration { target_group, .. } => {
+                Some(target_group)
+            }
+            Request::TemplateVersion { template, .. } => Some(template),
             Request::Read { .. } | Request::Create(_) => None,
         }
     }
@@ -146,6 +164,9 @@ impl Request {
             Request::SetOwnership { .. } => "CreateTags",
             Request::TerminateInGroup { .. } => "TerminateInstanceInAutoScalingGroup",
             Request::TargetHealth { .. } => "DescribeTargetHealth",
+            Request::TemplateVersion { .. } => "DescribeLaunchTemplateVersions",
+            Request::Registration { register: true, .. } => "RegisterTargets",
+            Request::Registration { .. } => "DeregisterTargets",
         }
     }
 }
@@ -319,6 +340,16 @@ pub fn perform(
             health.sort();
             Ok(Response::Health(health))
         }
+        Request::TemplateVersion { template, version } => {
+            compute::template_version(cloud, context.region, template, Some(version))
+                .map(|(_, settings)| Response::Settings(settings))
+        }
+        Request::Registration {
+            target_group,
+            instances,
+            register,
+        } => load_balancing::set_registered(cloud, context, target_group, instances, *register)
+            .map(|()| Response::Done),
     }
 }
 

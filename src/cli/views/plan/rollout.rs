@@ -64,6 +64,18 @@ pub(super) fn render_rollouts(out: &mut String, plan: &Plan, painter: &Painter) 
             version(&rollout.to_version),
         );
         let _ = writeln!(out, "      steps: {}", steps(rollout));
+        if !rollout.weights.is_empty() {
+            let shares: Vec<String> = rollout
+                .weights
+                .iter()
+                .map(|percent| format!("{percent}%"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "      traffic: {} to the new version (listener weights, a canary target group beside the group's)",
+                shares.join(" → ")
+            );
+        }
         if rollout.spec.strategy == RolloutStrategy::BlueGreen {
             let _ = writeln!(
                 out,
@@ -143,7 +155,7 @@ fn duration(seconds: u64) -> String {
 }
 
 /// JSON: `[{"address", "region", "strategy", "from_version", "to_version", "capacity",
-/// "steps", "warmup_seconds", "bake_seconds", "timeout_seconds", "min_healthy", "abort_on",
+/// "steps", "traffic_weights" (a weighted canary's percent per step, else null), "warmup_seconds", "bake_seconds", "timeout_seconds", "min_healthy", "abort_on",
 /// "resume"}]`.
 pub(super) fn json_rollouts(plan: &Plan) -> serde_json::Value {
     plan.rollouts
@@ -158,6 +170,7 @@ pub(super) fn json_rollouts(plan: &Plan) -> serde_json::Value {
                 "to_version": rollout.to_version,
                 "capacity": rollout.capacity,
                 "steps": rollout.targets,
+                "traffic_weights": (!rollout.weights.is_empty()).then_some(&rollout.weights),
                 "warmup_seconds": spec.warmup_seconds,
                 "bake_seconds": spec.bake_seconds,
                 "timeout_seconds": spec.timeout_seconds,
