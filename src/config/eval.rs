@@ -42,7 +42,11 @@ pub fn evaluate_hcl(
     base_dir: &Path,
 ) -> Result<hcl::Value, Diagnostic> {
     let mut context = Context::new();
-    functions::declare(&mut context);
+    // Declaring the functions builds two dozen definitions; most attributes of a large stack
+    // are literals and references that call none, so they skip it (issue 14).
+    if may_call_function(&attr.expr) {
+        functions::declare(&mut context);
+    }
     for (name, value) in bindings {
         context.declare_var(name, value);
     }
@@ -63,6 +67,50 @@ pub fn evaluate_hcl(
         .hint("a value built by doubling (`[local.a, local.a]`, `\"${local.s}${local.s}\"`) grows exponentially")
     })?;
     Ok(value)
+}
+
+/// Whether evaluating `expr` may call a function. Shapes that cannot hold a call answer no;
+/// anything else (a call, a template, whose interpolations are parsed when evaluated, a `for`
+/// expression, a kind hcl-rs adds later) answers yes.
+fn may_call_function(expr: &hcl::Expression) -> bool {
+    use hcl::Expression;
+    use hcl::expr::{ObjectKey, Operation, TraversalOperator};
+    match expr {
+        Expression::Null
+        | Expression::Bool(_)
+        | Expression::Number(_)
+        | Expression::String(_)
+        | Expression::Variable(_) => false,
+        Expression::Array(items) => items.iter().any(may_call_function),
+        Expression::Object(object) => object.iter().any(|(key, value)| {
+            let key_calls = match key {
+                ObjectKey::Identifier(_) => false,
+                ObjectKey::Expression(key) => may_call_function(key),
+                _ => true,
+            };
+            key_calls || may_call_function(value)
+        }),
+        Expression::Traversal(traversal) => {
+            may_call_function(&traversal.expr)
+                || traversal.operators.iter().any(|operator| match operator {
+                    TraversalOperator::Index(index) => may_call_function(index),
+                    _ => false,
+                })
+        }
+        Expression::Parenthesis(inner) => may_call_function(inner),
+        Expression::Conditional(conditional) => {
+            may_call_function(&conditional.cond_expr)
+                || may_call_function(&conditional.true_expr)
+                || may_call_function(&conditional.false_expr)
+        }
+        Expression::Operation(operation) => match operation.as_ref() {
+            Operation::Unary(unary) => may_call_function(&unary.expr),
+            Operation::Binary(binary) => {
+                may_call_function(&binary.lhs_expr) || may_call_function(&binary.rhs_expr)
+            }
+        },
+        _ => true,
+    }
 }
 
 /// Most values (list items, object entries and scalars) one evaluated value may hold.
@@ -202,4 +250,51 @@ pub fn as_tags(sources: &Sources, attr: &Attr, value: &Value) -> Result<Tags, Di
             _ => Err(wrong_type(sources, attr, value, "an object of strings")),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_call_function;
+
+    fn calls(text: &str) -> bool {
+        let expr: hcl::Expression = text.parse().expect("a test expression parses");
+        may_call_function(&expr)
+    }
+
+    #[test]
+    fn literals_and_references_call_no_function() {
+        for text in [
+            "null",
+            "true",
+            "42",
+            "\"plain\"",
+            "var.image",
+            "[firewall.web, \"10.0.0.0/16\"]",
+            "{ tier = \"data\", size = 10 }",
+            "region.zones[0]",
+            "env.vars.capacity > 2 ? 3 : 1",
+            "(-var.count)",
+        ] {
+            assert!(!calls(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_call_anywhere_in_the_expression_is_found() {
+        for text in [
+            "upper(\"a\")",
+            "[1, upper(\"a\")]",
+            "{ name = lower(var.name) }",
+            "{ (lower(\"k\")) = 1 }",
+            "region.zones[length(region.zones) - 1]",
+            "length(var.list)[0]",
+            "var.on ? upper(\"a\") : \"b\"",
+            "1 + length(var.list)",
+            "(upper(\"a\"))",
+            "\"${upper(var.name)}-web\"",
+            "[for zone in region.zones : zone]",
+        ] {
+            assert!(calls(text), "{text}");
+        }
+    }
 }

@@ -20,7 +20,9 @@ use crate::model::{
     Address, Attributes, DesiredResource, Kind, Moved, Owner, Removed, TAG_ADDRESS, Tags, Value,
     resolve_moves,
 };
+use crate::provider::LiveResource;
 use crate::state::{StateDocument, StateOutput, StateResource};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How to plan.
@@ -85,7 +87,7 @@ pub fn plan(
     // record it, so the rest of the plan compares it with its block: differences are
     // updates, and nothing is created for it.
     let imports = import_objects(desired, &mut moved_state, &mut moved_observed);
-    let (state, observed) = (&moved_state, &moved_observed);
+    let (state, observed) = (&*moved_state, &*moved_observed);
 
     // Step 1: the scope. `--target` and parked regions decide which addresses may be read as
     // gone, changed or deleted, so they come before anything is compared.
@@ -199,15 +201,18 @@ pub fn plan(
     Ok(plan)
 }
 
+/// State and the refresh's view once moves ran (borrowed when nothing moved), and the moves.
+type AfterMoves<'a> = (Cow<'a, StateDocument>, Cow<'a, Observed>, Vec<Move>);
+
 /// `state` and `observed` as they are once `moves` ran, and the moves planned, one per object.
 ///
 /// # Errors
 /// [`PlanError::MoveTargetExists`] for a move onto an address state records for another object.
-fn apply_moves(
-    state: &StateDocument,
-    observed: &Observed,
+fn apply_moves<'a>(
+    state: &'a StateDocument,
+    observed: &'a Observed,
     moves: &[Moved],
-) -> Result<(StateDocument, Observed, Vec<Move>), PlanError> {
+) -> Result<AfterMoves<'a>, PlanError> {
     let renames = resolve_moves(moves, state.resources.keys()).map_err(|collision| {
         PlanError::MoveTargetExists {
             from: collision.from,
@@ -229,12 +234,17 @@ fn apply_moves(
         })
         .collect();
     let pairs: Vec<(Address, Address)> = renames.into_iter().collect();
-    let mut state = state.clone();
-    state.rename_all(&pairs);
+    // State and the refresh's view are copied only when something changes in them: a plan
+    // without moves (the common case) reads them as they are (issue 14).
+    let mut state = Cow::Borrowed(state);
+    let mut observed = Cow::Borrowed(observed);
+    if !pairs.is_empty() {
+        state.to_mut().rename_all(&pairs);
+    }
     // The refresh found the objects by their old address tags (the new ones, after a run that
     // died between rewriting the tags and saving state): either way they are the moved ones.
-    let mut observed = observed.clone();
     for (from, to) in &pairs {
+        let observed = observed.to_mut();
         if let Some(objects) = observed.resources.remove(from) {
             // Their address tags as the apply leaves them, so the rewrite is not drift.
             let objects = objects.into_iter().map(|mut object| {
@@ -267,8 +277,22 @@ fn apply_moves(
             (key, &resource.address)
         })
         .collect();
+    let is_misplaced = |address: &Address, object: &LiveResource| {
+        let key = (object.region.as_str(), object.kind, object.id.as_str());
+        recorded_at
+            .get(&key)
+            .is_some_and(|recorded| *recorded != address)
+    };
+    let any_misplaced = observed
+        .resources
+        .iter()
+        .any(|(address, objects)| objects.iter().any(|object| is_misplaced(address, object)));
+    if !any_misplaced {
+        return Ok((state, observed, planned));
+    }
+    let observed_mut = observed.to_mut();
     let mut misplaced = Vec::new();
-    for (address, objects) in &mut observed.resources {
+    for (address, objects) in &mut observed_mut.resources {
         objects.retain(|object| {
             let key = (object.region.as_str(), object.kind, object.id.as_str());
             match recorded_at.get(&key) {
@@ -280,12 +304,18 @@ fn apply_moves(
             }
         });
     }
-    observed.resources.retain(|_, objects| !objects.is_empty());
+    observed_mut
+        .resources
+        .retain(|_, objects| !objects.is_empty());
     for (address, mut object) in misplaced {
         if let Some(tag) = object.tags.get_mut(TAG_ADDRESS) {
             *tag = address.to_string();
         }
-        observed.resources.entry(address).or_default().push(object);
+        observed_mut
+            .resources
+            .entry(address)
+            .or_default()
+            .push(object);
     }
     Ok((state, observed, planned))
 }
@@ -299,8 +329,8 @@ fn apply_moves(
 /// the configuration cannot both manage and let go of one object.
 fn forget_removed(
     desired: &BTreeMap<Address, DesiredResource>,
-    state: &mut StateDocument,
-    observed: &mut Observed,
+    state: &mut Cow<'_, StateDocument>,
+    observed: &mut Cow<'_, Observed>,
     removed: &[Removed],
 ) -> Result<Vec<Forget>, PlanError> {
     for block in removed {
@@ -331,6 +361,10 @@ fn forget_removed(
         .cloned()
         .collect();
     let mut forgets = Vec::new();
+    if forgotten.is_empty() {
+        return Ok(forgets);
+    }
+    let (state, observed) = (state.to_mut(), observed.to_mut());
     for address in forgotten {
         let recorded = state.resources.remove(&address);
         let live = observed.resources.remove(&address).unwrap_or_default();
@@ -365,9 +399,13 @@ fn forget_removed(
 /// them as recorded.
 fn import_objects(
     desired: &BTreeMap<Address, DesiredResource>,
-    state: &mut StateDocument,
-    observed: &mut Observed,
+    state: &mut Cow<'_, StateDocument>,
+    observed: &mut Cow<'_, Observed>,
 ) -> Vec<StateResource> {
+    if observed.imports.is_empty() {
+        return Vec::new();
+    }
+    let (state, observed) = (state.to_mut(), observed.to_mut());
     let owner = Owner {
         stack: state.stack.clone(),
         env: state.environment.clone(),

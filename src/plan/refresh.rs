@@ -182,23 +182,41 @@ pub async fn refresh(
         .filter(|resource| owner.owns(&resource.tags))
         .collect::<Vec<_>>();
     let calls_after = provider.calls();
-    let mut observed = Observed::from_live(scopes.clone(), live.iter().cloned());
+    let (addressed, untagged): (Vec<LiveResource>, Vec<LiveResource>) = live
+        .into_iter()
+        .partition(|resource| resource.tags.contains_key(TAG_ADDRESS));
+    let mut observed = Observed::from_live(scopes.clone(), addressed);
     // Kinds the cloud keeps no tags on (AWS scaling policies) carry no address tag: they are
     // matched to the state record with the same region, kind and id. Without this a policy
-    // reads as deleted outside Cairn on every plan.
-    for resource in live {
-        if resource.kind.takes_tags() || resource.tags.contains_key(TAG_ADDRESS) {
+    // reads as deleted outside Cairn on every plan. The records are looked up by key, not
+    // scanned once per object (issue 14).
+    let recorded: BTreeMap<(&str, Kind, &str), &Address> = state
+        .resources
+        .values()
+        .filter(|recorded| !recorded.kind.takes_tags())
+        .map(|recorded| {
+            let key = (
+                recorded.region.as_str(),
+                recorded.kind,
+                recorded.id.as_str(),
+            );
+            (key, &recorded.address)
+        })
+        .rev()
+        .collect();
+    for resource in untagged {
+        if resource.kind.takes_tags() {
             continue;
         }
-        let recorded = state.resources.values().find(|recorded| {
-            recorded.kind == resource.kind
-                && recorded.region == resource.region
-                && recorded.id == resource.id
-        });
-        if let Some(recorded) = recorded {
+        let key = (
+            resource.region.as_str(),
+            resource.kind,
+            resource.id.as_str(),
+        );
+        if let Some(address) = recorded.get(&key) {
             observed
                 .resources
-                .entry(recorded.address.clone())
+                .entry((*address).clone())
                 .or_default()
                 .push(resource);
         }
@@ -278,6 +296,17 @@ fn scopes_missing_recorded(
         .filter(|intent| intent.operation == crate::model::Operation::Delete)
         .filter_map(|intent| intent.id.as_deref())
         .collect();
+    // The ids each scope read, looked up once per recorded object: scanning a scope's list
+    // for every object would cost objects × scope size (issue 14).
+    let live_ids: BTreeMap<&RefreshScope, BTreeSet<&str>> = batches
+        .iter()
+        .map(|(scope, live)| {
+            (
+                scope,
+                live.iter().map(|resource| resource.id.as_str()).collect(),
+            )
+        })
+        .collect();
     state
         .resources
         .values()
@@ -285,8 +314,8 @@ fn scopes_missing_recorded(
         .filter(|object| !deleting.contains(object.id.as_str()))
         .filter_map(|object| {
             let scope = (object.region.clone(), object.kind);
-            let live = batches.get(&scope)?;
-            (!live.iter().any(|resource| resource.id == object.id)).then_some(scope)
+            let ids = live_ids.get(&scope)?;
+            (!ids.contains(object.id.as_str())).then_some(scope)
         })
         .collect()
 }

@@ -35,6 +35,12 @@ pub fn encode(
         })
 }
 
+/// The one field of a stored document read before its shape is trusted.
+#[derive(serde::Deserialize)]
+struct FormatProbe {
+    format_version: Option<serde_json::Value>,
+}
+
 /// The document stored as `bytes` at `location`, opened with `encryption` when sealed.
 /// The format version is checked before the shape, so that a newer format is reported as
 /// such rather than as corruption.
@@ -66,9 +72,13 @@ pub fn decode(
             }
         }
     };
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(classify)?;
-    let found = value
-        .get("format_version")
+    // The version is read first by a pass that builds nothing but the version (the rest is
+    // skipped), then the document is parsed straight into its types: a state of 10,000
+    // resources is never held as a JSON tree beside the document (issue 14).
+    let probe: FormatProbe = serde_json::from_slice(&bytes).map_err(classify)?;
+    let found = probe
+        .format_version
+        .as_ref()
         .and_then(serde_json::Value::as_u64)
         .ok_or_else(|| StateError::Corrupt {
             path: location.to_path_buf(),
@@ -81,7 +91,7 @@ pub fn decode(
             supported: FORMAT_VERSION,
         });
     }
-    serde_json::from_value(value).map_err(|source| StateError::Corrupt {
+    serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
         path: location.to_path_buf(),
         source,
     })
