@@ -38,6 +38,7 @@ mod monitoring;
 mod network;
 mod operations;
 mod out_of_band;
+mod region;
 mod security_group;
 mod store;
 
