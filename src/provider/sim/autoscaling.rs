@@ -65,8 +65,10 @@ pub fn update_group(
 ) -> Result<(), ProviderError> {
     cloud.target(context.region, Kind::AutoscalingGroup, name)?;
     check_group(cloud, context, after)?;
-    let group = cloud.target_mut(context.region, Kind::AutoscalingGroup, name)?;
-    replace_attributes(group, after);
+    let mut group = cloud.target_mut(context.region, Kind::AutoscalingGroup, name)?;
+    replace_attributes(&mut group, after);
+    // Filed again under its new attributes before the group reconciles.
+    drop(group);
     reconcile(cloud, context, name)
 }
 
@@ -110,7 +112,7 @@ pub fn terminate_in_group(
         ));
     }
     cloud.remove(context.region, instance_id);
-    let group = cloud.target_mut(context.region, Kind::AutoscalingGroup, name)?;
+    let mut group = cloud.target_mut(context.region, Kind::AutoscalingGroup, name)?;
     group
         .attributes
         .insert("desired".to_string(), json!(desired - 1));
@@ -282,8 +284,9 @@ struct Member {
 
 fn members(cloud: &Cloud, region: &str, name: &str) -> Vec<Member> {
     cloud
-        .all_of(region, Kind::Instance)
-        .filter(|instance| instance.internal_text(GROUP) == Some(name))
+        .region(region)
+        .into_iter()
+        .flat_map(|state| state.members(name))
         .map(|instance| Member {
             id: instance.id.clone(),
             zone: instance.internal_text(ZONE).unwrap_or_default().to_string(),
@@ -383,41 +386,47 @@ pub fn complete_live(cloud: &Cloud, region: &str, group: &Resource, live: &mut A
 
 /// Brings every group of the region back to its desired size, as AWS does in the
 /// background. A group that cannot launch stays short, as in AWS.
+///
+/// Runs before every call to the region, so it looks only at the groups that changed, or
+/// whose instances changed, since it last found them settled (the region keeps them apart):
+/// looking at every group cost groups × instances per call, which made a large apply
+/// quadratic (issue 14). A group it cannot settle stays to be looked at on the next call.
 pub fn reconcile_all(cloud: &mut Cloud, context: &Context) {
-    for name in unsettled_groups(cloud, context.region) {
-        let mut draft = cloud.clone();
-        if reconcile(&mut draft, context, &name).is_ok() {
-            *cloud = draft;
+    let region = context.region;
+    let unchecked = cloud
+        .region(region)
+        .map(|state| state.unchecked_groups())
+        .unwrap_or_default();
+    for name in unchecked {
+        if !settled(cloud, region, &name) {
+            let mut draft = cloud.clone();
+            if reconcile(&mut draft, context, &name).is_ok() {
+                *cloud = draft;
+            }
+        }
+        if settled(cloud, region, &name) {
+            cloud.region_mut(region).checked_group(&name);
         }
     }
 }
 
-/// The groups of `region` that do not have their desired number of instances, all in their
-/// subnets, so that the background reconcile can skip the others (and the copy of the cloud
-/// it works on). Runs before every call to the region, so it reads the instances once for
-/// all groups: asking each group for its members would cost groups × instances per call,
-/// which made a large apply quadratic (issue 14).
-fn unsettled_groups(cloud: &Cloud, region: &str) -> Vec<String> {
-    let mut subnets_of_members: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for instance in cloud.all_of(region, Kind::Instance) {
-        if let Some(group) = instance.internal_text(GROUP) {
-            subnets_of_members
-                .entry(group)
-                .or_default()
-                .push(instance.text("subnet_id").unwrap_or_default());
-        }
-    }
-    cloud
-        .all_of(region, Kind::AutoscalingGroup)
-        .filter(|group| {
-            let members = subnets_of_members
-                .get(group.id.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            !is_settled(&group.attributes, members)
-        })
-        .map(|group| group.id.clone())
-        .collect()
+/// Whether the group `name` of `region` has its desired number of instances, all in its
+/// subnets; a group that is gone is settled.
+fn settled(cloud: &Cloud, region: &str, name: &str) -> bool {
+    let Some(state) = cloud.region(region) else {
+        return true;
+    };
+    let Some(group) = state
+        .get(name)
+        .filter(|group| group.kind == Kind::AutoscalingGroup)
+    else {
+        return true;
+    };
+    let member_subnets: Vec<&str> = state
+        .members(name)
+        .map(|instance| instance.text("subnet_id").unwrap_or_default())
+        .collect();
+    is_settled(&group.attributes, &member_subnets)
 }
 
 /// Whether a group with `attributes` whose instances are in `member_subnets` has its desired
@@ -493,8 +502,8 @@ pub fn update_policy(
     after: &Attributes,
 ) -> Result<(), ProviderError> {
     check_target(after)?;
-    let policy = cloud.target_mut(context.region, Kind::ScalingPolicy, name)?;
-    replace_attributes(policy, after);
+    let mut policy = cloud.target_mut(context.region, Kind::ScalingPolicy, name)?;
+    replace_attributes(&mut policy, after);
     Ok(())
 }
 

@@ -91,8 +91,8 @@ pub fn update_volume(
     after: &Attributes,
 ) -> Result<(), ProviderError> {
     check_volume_type(after)?;
-    let volume = cloud.target_mut(context.region, Kind::Volume, id)?;
-    let current = volume_size(volume);
+    let mut volume = cloud.target_mut(context.region, Kind::Volume, id)?;
+    let current = volume_size(&volume);
     if let Some(size) = attributes::optional_integer(after, "size_gb")? {
         check_size(size)?;
         if size < current {
@@ -103,7 +103,7 @@ pub fn update_volume(
         }
         volume.internal.remove(RESTORED_SIZE);
     }
-    replace_attributes(volume, after);
+    replace_attributes(&mut volume, after);
     Ok(())
 }
 
@@ -199,18 +199,10 @@ pub fn progress(cloud: &mut Cloud, context: &Context) {
     let Some(state) = cloud.regions.get_mut(context.region) else {
         return;
     };
-    // Found first and changed after, so that only the pending snapshots are copied out of the
-    // maps a draft shares with the cloud it was made from.
-    let pending: Vec<String> = state
-        .resources
-        .values()
-        .filter(|snapshot| {
-            snapshot.kind == Kind::Snapshot && snapshot.text("state") == Some(PENDING)
-        })
-        .map(|snapshot| snapshot.id.clone())
-        .collect();
-    for id in pending {
-        let Some(snapshot) = state.resources.get_mut(&id) else {
+    // Only the pending snapshots are looked at (the region keeps them apart), and only they are
+    // copied out of the maps a draft shares with the cloud it was made from.
+    for id in state.pending(Kind::Snapshot) {
+        let Some(mut snapshot) = state.get_mut(&id) else {
             continue;
         };
         let time = |value: Option<&Value>| {
@@ -223,18 +215,18 @@ pub fn progress(cloud: &mut Cloud, context: &Context) {
         let completes = time(snapshot.internal.get(COMPLETES_AT));
         let (Some(started), Some(completes)) = (started, completes) else {
             // Nothing says when it completes: it is not left pending forever.
-            set_progress(snapshot, COMPLETED, "100%");
+            set_progress(&mut snapshot, COMPLETED, "100%");
             continue;
         };
         if context.now >= completes {
-            set_progress(snapshot, COMPLETED, "100%");
+            set_progress(&mut snapshot, COMPLETED, "100%");
             snapshot.internal.remove(COMPLETES_AT);
         } else {
             let done = (context.now - started).num_seconds().max(0);
             let total = (completes - started).num_seconds().max(1);
             // AWS reports whole percents and never 100% before completion.
             let percent = (done * 100 / total).min(99);
-            set_progress(snapshot, PENDING, &format!("{percent}%"));
+            set_progress(&mut snapshot, PENDING, &format!("{percent}%"));
         }
     }
 }

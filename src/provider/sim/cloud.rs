@@ -14,6 +14,7 @@
 use super::error::{api, missing_reference};
 use super::faults::FaultSettings;
 use super::ids;
+pub use super::region::{RegionState, ResourceMut};
 use crate::model::{Attributes, Kind, Tags};
 use crate::provider::{LiveResource, ProviderError};
 use chrono::{DateTime, Utc};
@@ -79,13 +80,6 @@ pub struct TokenRecord {
     pub id: String,
 }
 
-/// The resources of one region.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RegionState {
-    /// Id → resource. Autoscaling groups and scaling policies are keyed by name.
-    pub resources: OrdMap<String, Resource>,
-}
-
 /// One resource as the cloud stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resource {
@@ -144,11 +138,7 @@ impl Cloud {
         loop {
             self.id_counter += 1;
             let id = ids::format_id(prefix, self.salt, self.id_counter);
-            if !self
-                .regions
-                .values()
-                .any(|region| region.resources.contains_key(&id))
-            {
+            if !self.regions.values().any(|region| region.contains(&id)) {
                 return id;
             }
         }
@@ -180,18 +170,14 @@ impl Cloud {
     /// The resource `id` of `kind` in `region`, if it exists.
     pub fn find(&self, region: &str, kind: Kind, id: &str) -> Option<&Resource> {
         self.region(region)?
-            .resources
             .get(id)
             .filter(|resource| resource.kind == kind)
     }
 
-    /// The resource `id` of `kind` in `region`, if it exists.
-    pub fn find_mut(&mut self, region: &str, kind: Kind, id: &str) -> Option<&mut Resource> {
-        self.regions
-            .get_mut(region)?
-            .resources
-            .get_mut(id)
-            .filter(|resource| resource.kind == kind)
+    /// The resource `id` of `kind` in `region`, if it exists, to change in place.
+    pub fn find_mut(&mut self, region: &str, kind: Kind, id: &str) -> Option<ResourceMut<'_>> {
+        self.find(region, kind, id)?;
+        self.regions.get_mut(region)?.get_mut(id)
     }
 
     /// The resource an attribute refers to, or the AWS "not found" refusal for it.
@@ -221,7 +207,7 @@ impl Cloud {
         region: &str,
         kind: Kind,
         id: &str,
-    ) -> Result<&mut Resource, ProviderError> {
+    ) -> Result<ResourceMut<'_>, ProviderError> {
         self.find_mut(region, kind, id)
             .ok_or_else(|| ProviderError::NotFound {
                 kind,
@@ -273,7 +259,7 @@ impl Cloud {
         let ids: Vec<String> = self
             .region(region)
             .into_iter()
-            .flat_map(|state| state.resources.values())
+            .flat_map(|state| state.resources().values())
             .filter(|resource| doomed(resource))
             .map(|resource| resource.id.clone())
             .collect();
@@ -286,8 +272,7 @@ impl Cloud {
     pub fn all_of(&self, region: &str, kind: Kind) -> impl Iterator<Item = &Resource> {
         self.region(region)
             .into_iter()
-            .flat_map(|state| state.resources.values())
-            .filter(move |resource| resource.kind == kind)
+            .flat_map(move |state| state.of_kind(kind))
     }
 
     /// A resource of `kind` with a fresh id, not yet in any region.
@@ -304,21 +289,19 @@ impl Cloud {
     }
 
     pub fn insert(&mut self, region: &str, resource: Resource) {
-        self.region_mut(region)
-            .resources
-            .insert(resource.id.clone(), resource);
+        self.region_mut(region).insert(resource);
     }
 
     /// Removes a resource, returning it.
     pub fn remove(&mut self, region: &str, id: &str) -> Option<Resource> {
-        self.regions.get_mut(region)?.resources.remove(id)
+        self.regions.get_mut(region)?.remove(id)
     }
 
     /// Every region holding a resource with this id.
     pub fn regions_with(&self, id: &str) -> Vec<String> {
         self.regions
             .iter()
-            .filter(|(_, state)| state.resources.contains_key(id))
+            .filter(|(_, state)| state.contains(id))
             .map(|(name, _)| name.clone())
             .collect()
     }
@@ -333,8 +316,8 @@ impl Cloud {
         message: impl FnOnce() -> String,
     ) -> Result<(), ProviderError> {
         let taken = self
-            .all_of(region, kind)
-            .any(|resource| resource.attributes.get("name").and_then(|v| v.as_str()) == Some(name));
+            .region(region)
+            .is_some_and(|state| state.named(kind, name).next().is_some());
         if taken {
             Err(api(code, message()))
         } else {

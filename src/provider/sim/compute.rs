@@ -76,7 +76,7 @@ pub fn update_launch_template(
     after: &Attributes,
 ) -> Result<(), ProviderError> {
     let version = check_version(cloud, context, after)?;
-    let template = cloud.target_mut(context.region, Kind::LaunchTemplate, id)?;
+    let mut template = cloud.target_mut(context.region, Kind::LaunchTemplate, id)?;
     let mut versions = template
         .internal
         .get(VERSIONS)
@@ -88,7 +88,7 @@ pub fn update_launch_template(
         versions.push(version);
     }
     let latest = versions.len();
-    replace_attributes(template, after);
+    replace_attributes(&mut template, after);
     template
         .attributes
         .insert("latest_version".to_string(), json!(latest));
@@ -234,12 +234,12 @@ pub fn update_instance(
         .unwrap_or_default()
         .to_string();
     check_instance_groups(cloud, context, &network_id, after)?;
-    let instance = cloud.target_mut(context.region, Kind::Instance, id)?;
+    let mut instance = cloud.target_mut(context.region, Kind::Instance, id)?;
     let kept: Vec<(String, Value)> = ["state", "private_ip"]
         .iter()
         .filter_map(|name| Some((name.to_string(), instance.attributes.get(*name)?.clone())))
         .collect();
-    replace_attributes(instance, after);
+    replace_attributes(&mut instance, after);
     instance.attributes.extend(kept);
     Ok(())
 }
@@ -332,16 +332,16 @@ fn free_address(cloud: &Cloud, region: &str, subnet: &Resource) -> Result<Ipv4Ad
                 format!("subnet {} has no valid cidr", subnet.id),
             )
         })?;
-    let used: BTreeSet<String> = cloud
-        .all_of(region, Kind::Instance)
-        .filter(|instance| instance.text("subnet_id") == Some(subnet.id.as_str()))
-        .filter_map(|instance| instance.text("private_ip").map(str::to_string))
+    let used: BTreeSet<&str> = cloud
+        .region(region)
+        .into_iter()
+        .flat_map(|state| state.addresses_in(&subnet.id))
         .collect();
     let first = u32::from(block.network()) + 4;
     let last = u32::from(block.broadcast()).saturating_sub(1);
     (first..=last)
         .map(Ipv4Addr::from)
-        .find(|address| !used.contains(&address.to_string()))
+        .find(|address| !used.contains(address.to_string().as_str()))
         .ok_or_else(|| {
             api(
                 "InsufficientFreeAddressesInSubnet",
@@ -369,27 +369,22 @@ pub fn start_pending(cloud: &mut Cloud, context: &Context) {
     let Some(state) = cloud.regions.get_mut(context.region) else {
         return;
     };
-    // Found first and changed after, so that only the instances that start are copied out of
-    // the maps a draft shares with the cloud it was made from.
-    let starting: Vec<String> = state
-        .resources
-        .values()
-        .filter(|instance| {
-            let launched = instance
-                .internal
-                .get(LAUNCHED_AT)
-                .and_then(Value::as_u64)
-                .unwrap_or_default();
-            let booted = match internal_time(instance, RUNNING_AT) {
-                Some(running_at) => context.now >= running_at,
-                None => launched < context.sequence,
-            };
-            instance.kind == Kind::Instance && instance.text("state") == Some("pending") && booted
-        })
-        .map(|instance| instance.id.clone())
-        .collect();
-    for id in starting {
-        if let Some(instance) = state.resources.get_mut(&id) {
+    // Only the pending instances are looked at (the region keeps them apart), so a call
+    // costs what is starting, not the size of the region.
+    for id in state.pending(Kind::Instance) {
+        let Some(instance) = state.get(&id) else {
+            continue;
+        };
+        let launched = instance
+            .internal
+            .get(LAUNCHED_AT)
+            .and_then(Value::as_u64)
+            .unwrap_or_default();
+        let booted = match internal_time(instance, RUNNING_AT) {
+            Some(running_at) => context.now >= running_at,
+            None => launched < context.sequence,
+        };
+        if booted && let Some(mut instance) = state.get_mut(&id) {
             instance
                 .attributes
                 .insert("state".to_string(), json!("running"));

@@ -133,8 +133,8 @@ pub fn update_health_check(
     after: &Attributes,
 ) -> Result<(), ProviderError> {
     check_health_check(after)?;
-    let check = cloud.target_mut(context.region, Kind::DnsHealthCheck, id)?;
-    replace_attributes(check, after);
+    let mut check = cloud.target_mut(context.region, Kind::DnsHealthCheck, id)?;
+    replace_attributes(&mut check, after);
     Ok(())
 }
 

@@ -55,8 +55,8 @@ impl Entry {
             let old = before
                 .regions
                 .get(region)
-                .map_or(&empty, |state| &state.resources);
-            let changes = changes(old, &state.resources);
+                .map_or(&empty, |state| state.resources());
+            let changes = changes(old, state.resources());
             if !changes.is_empty() {
                 resources.insert(region.clone(), changes);
             }
@@ -64,7 +64,7 @@ impl Entry {
         for (region, state) in &before.regions {
             if !after.regions.contains_key(region) {
                 let removed = state
-                    .resources
+                    .resources()
                     .keys()
                     .map(|id| (id.clone(), None))
                     .collect();
@@ -95,7 +95,14 @@ impl Entry {
         cloud.update_tokens = replay(update_tokens, self.update_tokens);
         for (region, changes) in self.resources {
             let state = cloud.region_mut(&region);
-            state.resources = replay(std::mem::take(&mut state.resources), changes);
+            for (id, resource) in changes {
+                match resource {
+                    Some(resource) => state.insert(resource),
+                    None => {
+                        state.remove(&id);
+                    }
+                }
+            }
         }
         true
     }
@@ -194,7 +201,7 @@ mod tests {
         let mut after = before.clone();
         after.sequence = 9;
         after.remove("us-east-1", &removed);
-        if let Some(resource) = after.find_mut("us-east-1", Kind::Volume, &changed) {
+        if let Some(mut resource) = after.find_mut("us-east-1", Kind::Volume, &changed) {
             resource.attributes.insert("size_gb".to_string(), 30.into());
         }
         volume(&mut after, 4);

@@ -228,13 +228,13 @@ pub fn update_load_balancer(
     }
     let group_ids = attributes::string_list(after, "security_group_ids")?;
     check_security_groups(cloud, context.region, &network_id, &group_ids)?;
-    let balancer = cloud.target_mut(context.region, Kind::LoadBalancer, id)?;
+    let mut balancer = cloud.target_mut(context.region, Kind::LoadBalancer, id)?;
     let kept: Vec<(String, Value)> = Kind::LoadBalancer
         .computed_attributes()
         .iter()
         .filter_map(|name| Some((name.to_string(), balancer.attributes.get(*name)?.clone())))
         .collect();
-    replace_attributes(balancer, after);
+    replace_attributes(&mut balancer, after);
     balancer.attributes.extend(kept);
     Ok(())
 }
@@ -365,9 +365,9 @@ pub fn update_target_group(
     after: &Attributes,
 ) -> Result<(), ProviderError> {
     check_health_check(&health_check_of(after)?)?;
-    let group = cloud.target_mut(context.region, Kind::TargetGroup, id)?;
+    let mut group = cloud.target_mut(context.region, Kind::TargetGroup, id)?;
     let suffix = group.attributes.get("arn_suffix").cloned();
-    replace_attributes(group, after);
+    replace_attributes(&mut group, after);
     if let Some(suffix) = suffix {
         group.attributes.insert("arn_suffix".to_string(), suffix);
     }
@@ -533,8 +533,8 @@ pub fn update_listener(
 ) -> Result<(), ProviderError> {
     cloud.target(context.region, Kind::Listener, id)?;
     check_listener(cloud, context.region, after, Some(id))?;
-    let listener = cloud.target_mut(context.region, Kind::Listener, id)?;
-    replace_attributes(listener, after);
+    let mut listener = cloud.target_mut(context.region, Kind::Listener, id)?;
+    replace_attributes(&mut listener, after);
     Ok(())
 }
 
@@ -666,13 +666,11 @@ pub fn judged_unhealthy(cloud: &Cloud, region: &str, group: &Resource, instance_
 pub fn balancer_named<'a>(cloud: &'a Cloud, dns_name: &str) -> Option<(&'a str, &'a Resource)> {
     cloud.regions.iter().find_map(|(region, state)| {
         state
-            .resources
-            .values()
+            .of_kind(Kind::LoadBalancer)
             .find(|resource| {
-                resource.kind == Kind::LoadBalancer
-                    && resource.text("dns_name").is_some_and(|name| {
-                        name.eq_ignore_ascii_case(dns_name.trim_end_matches('.'))
-                    })
+                resource
+                    .text("dns_name")
+                    .is_some_and(|name| name.eq_ignore_ascii_case(dns_name.trim_end_matches('.')))
             })
             .map(|resource| (region.as_str(), resource))
     })

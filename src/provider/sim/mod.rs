@@ -39,6 +39,7 @@ mod network;
 mod operations;
 mod out_of_band;
 mod rate_limits;
+mod region;
 mod security_group;
 mod store;
 

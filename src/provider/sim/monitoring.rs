@@ -43,7 +43,7 @@ const REQUESTS_PER_MINUTE: f64 = 1000.0;
 
 /// Internal keys of a forced state: the state, and the metric's own state when it was forced.
 const FORCED: &str = "forced_state";
-const FORCED_AGAINST: &str = "forced_against";
+pub const FORCED_AGAINST: &str = "forced_against";
 
 const COMPARISONS: [&str; 4] = [
     "GreaterThanThreshold",
@@ -102,13 +102,14 @@ pub fn put_alarm(
 ) -> Result<String, ProviderError> {
     check_alarm(attributes)?;
     let name = attributes::string(attributes, "name")?.to_string();
-    match cloud.find_mut(context.region, Kind::Alarm, &name) {
+    if let Some(mut existing) = cloud.find_mut(context.region, Kind::Alarm, &name) {
         // Tags given when overwriting are ignored, as AWS does.
-        Some(existing) => replace_attributes(existing, attributes),
-        None => cloud.insert(
+        replace_attributes(&mut existing, attributes);
+    } else {
+        cloud.insert(
             context.region,
             Resource::new(Kind::Alarm, name.clone(), attributes.clone(), tags.clone()),
-        ),
+        );
     }
     Ok(name)
 }
@@ -145,8 +146,11 @@ pub fn state(cloud: &Cloud, region: &str, alarm: &Resource) -> &'static str {
 /// was forced. Run whenever the cloud changes (every call, every change behind the engine's
 /// back), so that a metric that changes and changes back still ends a forced state.
 pub fn settle(cloud: &mut Cloud, region: &str) {
+    // Only a forced alarm can be stale: the others cost nothing here.
     let stale: Vec<String> = cloud
-        .all_of(region, Kind::Alarm)
+        .region(region)
+        .into_iter()
+        .flat_map(|state| state.forced_alarms())
         .filter(|alarm| {
             alarm
                 .internal_text(FORCED_AGAINST)
@@ -155,7 +159,7 @@ pub fn settle(cloud: &mut Cloud, region: &str) {
         .map(|alarm| alarm.id.clone())
         .collect();
     for id in stale {
-        if let Some(alarm) = cloud.find_mut(region, Kind::Alarm, &id) {
+        if let Some(mut alarm) = cloud.find_mut(region, Kind::Alarm, &id) {
             alarm.internal.remove(FORCED);
             alarm.internal.remove(FORCED_AGAINST);
         }
@@ -171,7 +175,7 @@ pub fn force(
 ) -> Result<(), ProviderError> {
     let alarm = cloud.target(region, Kind::Alarm, name)?;
     let evaluated = evaluate(cloud, region, alarm);
-    let alarm = cloud.target_mut(region, Kind::Alarm, name)?;
+    let mut alarm = cloud.target_mut(region, Kind::Alarm, name)?;
     alarm.internal.insert(FORCED.to_string(), json!(state));
     alarm
         .internal

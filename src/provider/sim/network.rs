@@ -103,7 +103,7 @@ pub fn delete_network(cloud: &mut Cloud, context: &Context, id: &str) -> Result<
     let dependent = cloud
         .region(context.region)
         .into_iter()
-        .flat_map(|state| state.resources.values())
+        .flat_map(|state| state.resources().values())
         .any(|resource| {
             resource.text("network_id") == Some(id) && !companions.contains(&resource.id)
         });
@@ -177,8 +177,8 @@ pub fn update_subnet(
     after: &Attributes,
 ) -> Result<(), ProviderError> {
     attributes::optional_bool(after, "public")?;
-    let subnet = cloud.target_mut(context.region, Kind::Subnet, id)?;
-    replace_attributes(subnet, after);
+    let mut subnet = cloud.target_mut(context.region, Kind::Subnet, id)?;
+    replace_attributes(&mut subnet, after);
     Ok(())
 }
 
@@ -199,20 +199,18 @@ pub fn delete_subnet(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(
         // Found first and changed after, so that only the tables that change are copied out
         // of the maps a draft shares with the cloud it was made from.
         let associated: Vec<String> = state
-            .resources
-            .values()
+            .of_kind(Kind::RouteTable)
             .filter(|table| {
-                table.kind == Kind::RouteTable
-                    && matches!(
-                        table.attributes.get("subnet_ids"),
-                        Some(Value::Array(subnet_ids))
-                            if subnet_ids.iter().any(|subnet_id| subnet_id.as_str() == Some(id))
-                    )
+                matches!(
+                    table.attributes.get("subnet_ids"),
+                    Some(Value::Array(subnet_ids))
+                        if subnet_ids.iter().any(|subnet_id| subnet_id.as_str() == Some(id))
+                )
             })
             .map(|table| table.id.clone())
             .collect();
         for table_id in associated {
-            if let Some(table) = state.resources.get_mut(&table_id)
+            if let Some(mut table) = state.get_mut(&table_id)
                 && let Some(Value::Array(subnet_ids)) = table.attributes.get_mut("subnet_ids")
             {
                 subnet_ids.retain(|subnet_id| subnet_id.as_str() != Some(id));
@@ -282,8 +280,8 @@ pub fn update_route_table(
     let network_id = table.text("network_id").unwrap_or_default().to_string();
     check_routes(cloud, context, &network_id, after)?;
     check_associations(cloud, context, &network_id, Some(id), after)?;
-    let table = cloud.target_mut(context.region, Kind::RouteTable, id)?;
-    replace_attributes(table, after);
+    let mut table = cloud.target_mut(context.region, Kind::RouteTable, id)?;
+    replace_attributes(&mut table, after);
     Ok(())
 }
 

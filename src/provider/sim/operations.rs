@@ -315,7 +315,7 @@ pub fn perform(
             id,
             ownership,
         } => {
-            let resource = cloud.target_mut(context.region, *kind, id)?;
+            let mut resource = cloud.target_mut(context.region, *kind, id)?;
             // A scaling policy carries its group's ownership, not its own (as in AWS).
             if kind.takes_tags() {
                 resource
@@ -323,6 +323,7 @@ pub fn perform(
                     .retain(|key, _| !OWNERSHIP_TAGS.contains(&key.as_str()));
                 resource.tags.extend(ownership.clone());
             }
+            drop(resource);
             let resource = cloud.target(context.region, *kind, id)?;
             Ok(Response::One(live(cloud, context.region, resource)))
         }
@@ -425,7 +426,7 @@ fn create(
         Kind::DnsHealthCheck => dns::create_health_check(cloud, context, &attributes, tags),
         Kind::DnsRecord => dns::upsert_record(cloud, context, &attributes),
     }?;
-    if let Some(resource) = cloud.find_mut(context.region, request.kind, &id) {
+    if let Some(mut resource) = cloud.find_mut(context.region, request.kind, &id) {
         resource.created = Some(context.wall_clock);
     }
     if !request.token.is_empty() {
@@ -466,7 +467,7 @@ fn update(
         let id = request.id.as_str();
         match kind {
             Kind::Network | Kind::InternetGateway | Kind::Snapshot | Kind::DnsZone => {
-                let resource = cloud.target_mut(context.region, kind, id)?;
+                let mut resource = cloud.target_mut(context.region, kind, id)?;
                 let kept: Vec<_> = kind
                     .computed_attributes()
                     .iter()
@@ -474,7 +475,7 @@ fn update(
                         Some((name.to_string(), resource.attributes.get(*name)?.clone()))
                     })
                     .collect();
-                replace_attributes(resource, &after);
+                replace_attributes(&mut resource, &after);
                 resource.attributes.extend(kept);
             }
             Kind::Subnet => network::update_subnet(cloud, context, id, &after)?,

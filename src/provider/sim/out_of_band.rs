@@ -120,7 +120,7 @@ impl SimCloud {
     pub fn set_attribute(&self, id: &str, attribute: &str, value: Value) -> Result<(), SimError> {
         self.change(|cloud| {
             let region = Self::locate(cloud, id)?;
-            let Some(resource) = cloud.region_mut(&region).resources.get_mut(id) else {
+            let Some(mut resource) = cloud.region_mut(&region).get_mut(id) else {
                 return Err(SimError::UnknownId { id: id.to_string() });
             };
             let kind = resource.kind;
@@ -149,6 +149,8 @@ impl SimCloud {
                     resource.attributes.insert(attribute.to_string(), value);
                 }
             }
+            // Filed again under what it has become before anything else looks at the region.
+            drop(resource);
             if kind == Kind::AutoscalingGroup {
                 // A group that cannot reach its new size stays short, as in AWS.
                 let _short = console_action(cloud, &region, |draft, context| {
@@ -169,7 +171,7 @@ impl SimCloud {
             let region = Self::locate(cloud, id)?;
             let kind = cloud
                 .region(&region)
-                .and_then(|state| state.resources.get(id))
+                .and_then(|state| state.get(id))
                 .map(|resource| resource.kind)
                 .ok_or_else(|| SimError::UnknownId { id: id.to_string() })?;
             console_action(cloud, &region, |draft, context| {
@@ -193,7 +195,7 @@ impl SimCloud {
             });
         }
         Ok(regions.first().and_then(|region| {
-            let resource = cloud.region(region)?.resources.get(id)?;
+            let resource = cloud.region(region)?.get(id)?;
             Some(operations::live(&cloud, region, resource))
         }))
     }
@@ -207,7 +209,7 @@ impl SimCloud {
         let mut regions = BTreeMap::new();
         for (region, state) in &cloud.regions {
             let mut kinds: BTreeMap<Kind, Vec<InventoryItem>> = BTreeMap::new();
-            for resource in state.resources.values() {
+            for resource in state.resources().values() {
                 let live = operations::live(&cloud, region, resource);
                 let mut attributes: BTreeMap<String, Value> = key_attributes(resource.kind)
                     .iter()
@@ -304,11 +306,8 @@ impl SimCloud {
                 .iter()
                 .flat_map(|(region, resources)| {
                     resources
-                        .resources
-                        .values()
-                        .filter(|resource| {
-                            resource.kind == Kind::Alarm && alarm_matches(resource, name)
-                        })
+                        .of_kind(Kind::Alarm)
+                        .filter(|resource| alarm_matches(resource, name))
                         .map(|alarm| (region.clone(), alarm.id.clone()))
                 })
                 .collect();
@@ -340,7 +339,7 @@ impl SimCloud {
                 .into_iter()
                 .find(|region| cloud.find(region, Kind::Instance, target).is_some());
             if let Some(region) = instance_region
-                && let Some(instance) = cloud.find_mut(&region, Kind::Instance, target)
+                && let Some(mut instance) = cloud.find_mut(&region, Kind::Instance, target)
             {
                 let health = if healthy {
                     load_balancing::HEALTHY
@@ -399,7 +398,7 @@ impl SimCloud {
             let regions = cloud.regions_with(name);
             let mut found = false;
             for region in regions {
-                if let Some(group) = cloud.find_mut(&region, Kind::AutoscalingGroup, name) {
+                if let Some(mut group) = cloud.find_mut(&region, Kind::AutoscalingGroup, name) {
                     group
                         .internal
                         .insert(monitoring::GROUP_LOAD.to_string(), Value::from(percent));

@@ -43,11 +43,11 @@ pub fn create(
             format!("Invalid security group name '{name}': names may not start with 'sg-'"),
         ));
     }
-    let duplicate = cloud
-        .all_of(context.region, Kind::SecurityGroup)
-        .any(|group| {
-            group.text("network_id") == Some(network_id) && group.text("name") == Some(name)
-        });
+    let duplicate = cloud.region(context.region).is_some_and(|state| {
+        state
+            .named(Kind::SecurityGroup, name)
+            .any(|group| group.text("network_id") == Some(network_id))
+    });
     if duplicate {
         return Err(api(
             "InvalidGroup.Duplicate",

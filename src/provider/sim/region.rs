@@ -1,0 +1,372 @@
+//! One region's resources, with the lookups the simulated cloud makes on every call kept
+//! beside them: resources by kind, the instances and snapshots time moves on, forced alarms,
+//! each group's instances, names, private addresses, and the groups that may be short of
+//! instances.
+//!
+//! Promises:
+//! - The lookups are derived from the resources alone and kept in step with them by every
+//!   change: [`RegionState::insert`], [`RegionState::remove`], and [`RegionState::get_mut`],
+//!   whose guard files the resource again when it is dropped. So a call costs what it looks
+//!   at, not the size of the region: scanning the region before every call made a large
+//!   apply quadratic (issue 14).
+//! - They are never stored: the cloud file and its journal hold the resources as before, and
+//!   the lookups are rebuilt when a region is read. Two regions are equal when their
+//!   resources are.
+//! - Like the resources, the lookups are persistent sets ([`imbl::OrdSet`]): a draft of the
+//!   cloud shares them with its original for the price of what it changes.
+
+use super::cloud::Resource;
+use super::compute::GROUP;
+use super::monitoring::FORCED_AGAINST;
+use crate::model::Kind;
+use imbl::{OrdMap, OrdSet};
+use serde::{Deserialize, Serialize};
+
+/// The state of a pending instance or snapshot.
+const PENDING: &str = "pending";
+
+/// The resources of one region.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "Stored")]
+pub struct RegionState {
+    /// Id → resource. Autoscaling groups and scaling policies are keyed by name.
+    resources: OrdMap<String, Resource>,
+    #[serde(skip)]
+    index: Index,
+}
+
+/// What the cloud file holds of a region.
+#[derive(Deserialize)]
+struct Stored {
+    resources: OrdMap<String, Resource>,
+}
+
+impl From<Stored> for RegionState {
+    fn from(stored: Stored) -> Self {
+        let mut index = Index::default();
+        for resource in stored.resources.values() {
+            index.learn(resource);
+        }
+        RegionState {
+            resources: stored.resources,
+            index,
+        }
+    }
+}
+
+impl PartialEq for RegionState {
+    /// The lookups follow from the resources (and the groups left to check are a cache).
+    fn eq(&self, other: &Self) -> bool {
+        self.resources == other.resources
+    }
+}
+
+/// The lookups, each a set of keys ending with the resource's id (so that two resources
+/// never share a key and a removal takes out exactly what the resource put in).
+#[derive(Debug, Clone, Default)]
+struct Index {
+    /// (kind, id) of every resource.
+    kinds: OrdSet<(Kind, String)>,
+    /// (kind, id) of the instances and snapshots in state `pending`: what time moves on.
+    pending: OrdSet<(Kind, String)>,
+    /// Alarms held in a forced state until their metric says otherwise.
+    forced: OrdSet<String>,
+    /// (group, instance id) of every instance launched by an autoscaling group.
+    members: OrdSet<(String, String)>,
+    /// (kind, name, id) of every resource with a `name` attribute.
+    names: OrdSet<(Kind, String, String)>,
+    /// (subnet id, private address, instance id) of every instance with an address.
+    addresses: OrdSet<(String, String, String)>,
+    /// Groups that may not have their desired instances: every group that changed, or whose
+    /// instances changed, since the background reconcile last found it settled. Not derived
+    /// from the resources, but a superset of the unsettled groups, which is all the reconcile
+    /// needs; a region read from the file starts with every group.
+    unchecked_groups: OrdSet<String>,
+}
+
+impl Index {
+    fn learn(&mut self, resource: &Resource) {
+        self.file(resource, true);
+    }
+
+    fn forget(&mut self, resource: &Resource) {
+        self.file(resource, false);
+    }
+
+    /// Adds (`present`) or removes the keys of `resource`.
+    fn file(&mut self, resource: &Resource, present: bool) {
+        let id = &resource.id;
+        let kind = resource.kind;
+        put(&mut self.kinds, (kind, id.clone()), present);
+        if matches!(kind, Kind::Instance | Kind::Snapshot)
+            && resource.text("state") == Some(PENDING)
+        {
+            put(&mut self.pending, (kind, id.clone()), present);
+        }
+        if kind == Kind::Alarm && resource.internal_text(FORCED_AGAINST).is_some() {
+            put(&mut self.forced, id.clone(), present);
+        }
+        if let Some(name) = resource.text("name") {
+            put(
+                &mut self.names,
+                (kind, name.to_string(), id.clone()),
+                present,
+            );
+        }
+        if kind == Kind::Instance {
+            if let Some(group) = resource.internal_text(GROUP) {
+                put(&mut self.members, (group.to_string(), id.clone()), present);
+                // Gaining or losing an instance may settle or unsettle the group.
+                self.unchecked_groups.insert(group.to_string());
+            }
+            if let (Some(subnet), Some(address)) =
+                (resource.text("subnet_id"), resource.text("private_ip"))
+            {
+                let key = (subnet.to_string(), address.to_string(), id.clone());
+                put(&mut self.addresses, key, present);
+            }
+        }
+        if kind == Kind::AutoscalingGroup {
+            self.unchecked_groups.insert(id.clone());
+        }
+    }
+}
+
+fn put<T: Ord + Clone>(set: &mut OrdSet<T>, key: T, present: bool) {
+    if present {
+        set.insert(key);
+    } else {
+        set.remove(&key);
+    }
+}
+
+/// The ids of `set` whose keys start with `prefix`, in order: the keys are `(prefix, id)`.
+fn ids_under<'a, P: Ord + Clone + 'a>(
+    set: &'a OrdSet<(P, String)>,
+    prefix: P,
+) -> impl Iterator<Item = &'a str> + 'a {
+    set.range((prefix.clone(), String::new())..)
+        .take_while(move |(first, _)| *first == prefix)
+        .map(|(_, id)| id.as_str())
+}
+
+/// A resource being changed in place: when the change is done (the guard dropped), the
+/// resource is filed again under what it has become.
+pub struct ResourceMut<'a> {
+    resource: &'a mut Resource,
+    index: &'a mut Index,
+}
+
+impl std::ops::Deref for ResourceMut<'_> {
+    type Target = Resource;
+
+    fn deref(&self) -> &Resource {
+        self.resource
+    }
+}
+
+impl std::ops::DerefMut for ResourceMut<'_> {
+    fn deref_mut(&mut self) -> &mut Resource {
+        self.resource
+    }
+}
+
+impl Drop for ResourceMut<'_> {
+    fn drop(&mut self) {
+        self.index.learn(self.resource);
+    }
+}
+
+impl RegionState {
+    /// Every resource by id.
+    pub fn resources(&self) -> &OrdMap<String, Resource> {
+        &self.resources
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Resource> {
+        self.resources.get(id)
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.resources.contains_key(id)
+    }
+
+    /// The resource `id`, to change in place (see [`ResourceMut`]).
+    pub fn get_mut(&mut self, id: &str) -> Option<ResourceMut<'_>> {
+        let resource = self.resources.get_mut(id)?;
+        self.index.forget(resource);
+        Some(ResourceMut {
+            resource,
+            index: &mut self.index,
+        })
+    }
+
+    /// Adds `resource`, or replaces the one with its id.
+    pub fn insert(&mut self, resource: Resource) {
+        if let Some(old) = self.resources.get(&resource.id) {
+            self.index.forget(old);
+        }
+        self.index.learn(&resource);
+        self.resources.insert(resource.id.clone(), resource);
+    }
+
+    /// Removes a resource, returning it.
+    pub fn remove(&mut self, id: &str) -> Option<Resource> {
+        let removed = self.resources.remove(id)?;
+        self.index.forget(&removed);
+        Some(removed)
+    }
+
+    /// Every resource of `kind`, in id order.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
+        ids_under(&self.index.kinds, kind).filter_map(|id| self.resources.get(id))
+    }
+
+    /// The ids of the resources of `kind` (instances or snapshots) in state `pending`, in
+    /// id order.
+    pub fn pending(&self, kind: Kind) -> Vec<String> {
+        ids_under(&self.index.pending, kind)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The alarms held in a forced state, in id order.
+    pub fn forced_alarms(&self) -> impl Iterator<Item = &Resource> {
+        self.index
+            .forced
+            .iter()
+            .filter_map(|id| self.resources.get(id))
+    }
+
+    /// The instances of the group `name`, in id order.
+    pub fn members<'a>(&'a self, group: &str) -> impl Iterator<Item = &'a Resource> + 'a {
+        ids_under(&self.index.members, group.to_string()).filter_map(|id| self.resources.get(id))
+    }
+
+    /// The resources of `kind` whose `name` attribute is `name`, in id order.
+    pub fn named<'a>(&'a self, kind: Kind, name: &str) -> impl Iterator<Item = &'a Resource> + 'a {
+        let prefix = (kind, name.to_string());
+        self.index
+            .names
+            .range((kind, name.to_string(), String::new())..)
+            .take_while(move |(kind, name, _)| (*kind, name) == (prefix.0, &prefix.1))
+            .filter_map(|(_, _, id)| self.resources.get(id))
+    }
+
+    /// The private addresses of the instances in `subnet`.
+    pub fn addresses_in<'a>(&'a self, subnet: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let subnet = subnet.to_string();
+        self.index
+            .addresses
+            .range((subnet.clone(), String::new(), String::new())..)
+            .take_while(move |(first, _, _)| *first == subnet)
+            .map(|(_, address, _)| address.as_str())
+    }
+
+    /// The groups that may be short of instances (see [`Index::unchecked_groups`]), in name
+    /// order.
+    pub fn unchecked_groups(&self) -> Vec<String> {
+        self.index.unchecked_groups.iter().cloned().collect()
+    }
+
+    /// Records that the group `name` was found settled (or gone).
+    pub fn checked_group(&mut self, name: &str) {
+        self.index.unchecked_groups.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attributes, Tags};
+    use serde_json::json;
+
+    fn instance(id: &str, group: &str, state: &str) -> Resource {
+        let attributes = Attributes::from([
+            ("state".to_string(), json!(state)),
+            ("subnet_id".to_string(), json!("subnet-1")),
+            (
+                "private_ip".to_string(),
+                json!(format!("10.0.0.{}", id.len())),
+            ),
+        ]);
+        let mut resource = Resource::new(Kind::Instance, id.to_string(), attributes, Tags::new());
+        resource.internal.insert(GROUP.to_string(), json!(group));
+        resource
+    }
+
+    /// The lookups of `region` rebuilt from its resources, as a read of the file does.
+    fn rebuilt(region: &RegionState) -> Index {
+        let mut index = Index::default();
+        for resource in region.resources.values() {
+            index.learn(resource);
+        }
+        index
+    }
+
+    fn same_lookups(region: &RegionState) -> bool {
+        let index = rebuilt(region);
+        let kept = &region.index;
+        (
+            &index.kinds,
+            &index.pending,
+            &index.forced,
+            &index.members,
+            &index.names,
+            &index.addresses,
+        ) == (
+            &kept.kinds,
+            &kept.pending,
+            &kept.forced,
+            &kept.members,
+            &kept.names,
+            &kept.addresses,
+        )
+    }
+
+    #[test]
+    fn lookups_follow_inserts_changes_in_place_and_removals() {
+        let mut region = RegionState::default();
+        region.insert(instance("i-1", "web", PENDING));
+        region.insert(instance("i-22", "web", PENDING));
+        assert_eq!(region.pending(Kind::Instance), ["i-1", "i-22"]);
+        if let Some(mut started) = region.get_mut("i-1") {
+            started
+                .attributes
+                .insert("state".to_string(), json!("running"));
+        }
+        assert_eq!(region.pending(Kind::Instance), ["i-22"]);
+        assert!(same_lookups(&region));
+
+        region.remove("i-22");
+        let members: Vec<&str> = region.members("web").map(|r| r.id.as_str()).collect();
+        assert_eq!(members, ["i-1"]);
+        assert_eq!(region.addresses_in("subnet-1").count(), 1);
+        assert!(same_lookups(&region));
+    }
+
+    #[test]
+    fn a_region_read_from_its_file_has_the_same_lookups_and_checks_every_group()
+    -> Result<(), serde_json::Error> {
+        let mut region = RegionState::default();
+        region.insert(instance("i-1", "web", PENDING));
+        let group = Resource::new(
+            Kind::AutoscalingGroup,
+            "web".to_string(),
+            Attributes::from([("name".to_string(), json!("web"))]),
+            Tags::new(),
+        );
+        region.insert(group);
+        region.checked_group("web");
+        let read: RegionState = serde_json::from_str(&serde_json::to_string(&region)?)?;
+        assert_eq!(read, region);
+        assert!(same_lookups(&read));
+        assert_eq!(read.unchecked_groups(), ["web"]);
+        let named: Vec<&str> = read
+            .named(Kind::AutoscalingGroup, "web")
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(named, ["web"]);
+        Ok(())
+    }
+}
