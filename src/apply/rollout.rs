@@ -569,19 +569,12 @@ impl Driver<'_> {
                 .iter()
                 .filter(|member| brought_in(record, gated, member) && member.healthy)
                 .count();
-            if healthy >= target {
+            if self
+                .healthy_or_wait(record, (healthy, target), gated, "new instances")
+                .await?
+            {
                 break;
             }
-            if gated {
-                self.gates(record, None).await?;
-            }
-            if self.waited >= Duration::from_secs(record.spec.timeout_seconds) {
-                return Err(format!(
-                    "{healthy} of {target} new instances healthy after {}",
-                    humantime::format_duration(Duration::from_secs(record.spec.timeout_seconds))
-                ));
-            }
-            self.pause(POLL).await?;
         }
         if gated {
             self.watch(record, record.spec.warmup_seconds, None).await?;
@@ -640,6 +633,34 @@ impl Driver<'_> {
             self.pause(slice).await?;
             waited += slice;
         }
+    }
+
+    /// One poll of a wait for `wanted` healthy instances (`what` says which) that found
+    /// `healthy`, within the rollout's timeout counted from the last reset of `waited`: `true`
+    /// once enough are healthy; else the gates are checked (with `gated`), the timeout is an
+    /// abort, and one poll is waited (`false`).
+    async fn healthy_or_wait(
+        &mut self,
+        record: &RolloutRecord,
+        (healthy, wanted): (usize, usize),
+        gated: bool,
+        what: &str,
+    ) -> Result<bool, Abort> {
+        if healthy >= wanted {
+            return Ok(true);
+        }
+        if gated {
+            self.gates(record, None).await?;
+        }
+        let timeout = Duration::from_secs(record.spec.timeout_seconds);
+        if self.waited >= timeout {
+            return Err(format!(
+                "{healthy} of {wanted} {what} healthy after {}",
+                humantime::format_duration(timeout)
+            ));
+        }
+        self.pause(POLL).await?;
+        Ok(false)
     }
 
     async fn pause(&mut self, duration: Duration) -> Result<(), Abort> {

@@ -46,7 +46,7 @@
 //! that an abort leaves the kept group kept, out of the target groups, and the group it was
 //! replacing serving.
 
-use super::{Abort, Driver, Ledger, POLL, save};
+use super::{Abort, Driver, Ledger, save};
 use crate::apply::error::ApplyError;
 use crate::apply::events::{ApplyEvent, RolloutEnd};
 use crate::model::cloud::LAUNCH_TEMPLATE_VERSION_FIELDS;
@@ -422,23 +422,16 @@ async fn healthy(
     gated: bool,
 ) -> Result<usize, Abort> {
     let wanted = record.capacity as usize;
-    let timeout = Duration::from_secs(record.spec.timeout_seconds);
+    let what = format!("instances of group `{name}`");
     driver.waited = Duration::ZERO;
     loop {
         let healthy = healthy_count(driver, name).await?;
-        if healthy >= wanted {
+        if driver
+            .healthy_or_wait(record, (healthy, wanted), gated, &what)
+            .await?
+        {
             return Ok(healthy);
         }
-        if gated {
-            driver.gates(record, None).await?;
-        }
-        if driver.waited >= timeout {
-            return Err(format!(
-                "{healthy} of {wanted} instances of group `{name}` healthy after {}",
-                humantime::format_duration(timeout)
-            ));
-        }
-        driver.pause(POLL).await?;
     }
 }
 
