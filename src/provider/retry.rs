@@ -263,112 +263,21 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    /// Fails every call with `error` `failures` times, then succeeds.
-    struct Flaky {
+    /// A cloud of snapshots that, like AWS's CreateSnapshot, takes no idempotency token: every
+    /// create makes a new snapshot, and the first create's answer is lost after the snapshot
+    /// was made. Its reads fail with `error` `failures` times, then succeed.
+    struct Snapshots {
         failures: Mutex<u32>,
         error: fn() -> ProviderError,
-        calls: Mutex<u32>,
-    }
-
-    #[async_trait]
-    impl Provider for Flaky {
-        fn name(&self) -> &'static str {
-            "flaky"
-        }
-        async fn read(
-            &self,
-            _region: &str,
-            _kind: Kind,
-            _owner: &Owner,
-        ) -> Result<Vec<LiveResource>, ProviderError> {
-            *self.calls.lock().unwrap() += 1;
-            let mut failures = self.failures.lock().unwrap();
-            if *failures > 0 {
-                *failures -= 1;
-                return Err((self.error)());
-            }
-            Ok(Vec::new())
-        }
-        async fn create(&self, _request: &CreateRequest) -> Result<LiveResource, ProviderError> {
-            unreachable!()
-        }
-        async fn update(&self, _request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
-            unreachable!()
-        }
-        async fn delete(&self, _region: &str, _kind: Kind, _id: &str) -> Result<(), ProviderError> {
-            unreachable!()
-        }
-        async fn import(
-            &self,
-            _region: &str,
-            _kind: Kind,
-            _id: &str,
-        ) -> Result<LiveResource, ProviderError> {
-            unreachable!()
-        }
-        fn calls(&self) -> CallCount {
-            CallCount::default()
-        }
-    }
-
-    fn flaky(failures: u32, error: fn() -> ProviderError) -> Arc<Flaky> {
-        Arc::new(Flaky {
-            failures: Mutex::new(failures),
-            error,
-            calls: Mutex::new(0),
-        })
-    }
-
-    fn owner() -> Owner {
-        Owner {
-            stack: "s".into(),
-            env: "e".into(),
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn throttling_is_retried_until_the_call_succeeds() {
-        let inner = flaky(3, || ProviderError::Throttled {
-            message: "slow down".into(),
-        });
-        let provider = Retrying::wrap(inner.clone());
-        provider
-            .read("us-east-1", Kind::Snapshot, &owner())
-            .await
-            .unwrap();
-        assert_eq!(*inner.calls.lock().unwrap(), 4);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn permanent_errors_are_not_retried_and_retries_are_bounded() {
-        let inner = flaky(1, || ProviderError::NotFound {
-            kind: Kind::Volume,
-            region: "r".into(),
-            id: "vol-1".into(),
-        });
-        let provider = Retrying::wrap(inner.clone());
-        assert!(provider.read("r", Kind::Volume, &owner()).await.is_err());
-        assert_eq!(*inner.calls.lock().unwrap(), 1);
-
-        let inner = flaky(100, || ProviderError::Throttled {
-            message: "slow down".into(),
-        });
-        let provider = Retrying::wrap(inner.clone());
-        assert!(provider.read("r", Kind::Volume, &owner()).await.is_err());
-        assert_eq!(*inner.calls.lock().unwrap(), POLICY.attempts);
-    }
-
-    /// A cloud that, like AWS's CreateSnapshot, takes no idempotency token: every create
-    /// makes a new snapshot. The first create's answer is lost after the snapshot was made.
-    struct Tokenless {
+        reads: Mutex<u32>,
         snapshots: Mutex<Vec<LiveResource>>,
         creates: Mutex<u32>,
     }
 
     #[async_trait]
-    impl Provider for Tokenless {
+    impl Provider for Snapshots {
         fn name(&self) -> &'static str {
-            "tokenless"
+            "snapshots"
         }
         async fn read(
             &self,
@@ -376,6 +285,12 @@ mod tests {
             _kind: Kind,
             owner: &Owner,
         ) -> Result<Vec<LiveResource>, ProviderError> {
+            *self.reads.lock().unwrap() += 1;
+            let mut failures = self.failures.lock().unwrap();
+            if *failures > 0 {
+                *failures -= 1;
+                return Err((self.error)());
+            }
             let snapshots = self.snapshots.lock().unwrap();
             Ok(snapshots
                 .iter()
@@ -421,6 +336,57 @@ mod tests {
         }
     }
 
+    /// A cloud whose reads fail with `error` `failures` times (and whose first create's
+    /// answer is lost once creates counts 0).
+    fn flaky(failures: u32, error: fn() -> ProviderError) -> Arc<Snapshots> {
+        Arc::new(Snapshots {
+            failures: Mutex::new(failures),
+            error,
+            reads: Mutex::new(0),
+            snapshots: Mutex::new(Vec::new()),
+            creates: Mutex::new(0),
+        })
+    }
+
+    fn owner() -> Owner {
+        Owner {
+            stack: "s".into(),
+            env: "e".into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_is_retried_until_the_call_succeeds() {
+        let inner = flaky(3, || ProviderError::Throttled {
+            message: "slow down".into(),
+        });
+        let provider = Retrying::wrap(inner.clone());
+        provider
+            .read("us-east-1", Kind::Snapshot, &owner())
+            .await
+            .unwrap();
+        assert_eq!(*inner.reads.lock().unwrap(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn permanent_errors_are_not_retried_and_retries_are_bounded() {
+        let inner = flaky(1, || ProviderError::NotFound {
+            kind: Kind::Volume,
+            region: "r".into(),
+            id: "vol-1".into(),
+        });
+        let provider = Retrying::wrap(inner.clone());
+        assert!(provider.read("r", Kind::Volume, &owner()).await.is_err());
+        assert_eq!(*inner.reads.lock().unwrap(), 1);
+
+        let inner = flaky(100, || ProviderError::Throttled {
+            message: "slow down".into(),
+        });
+        let provider = Retrying::wrap(inner.clone());
+        assert!(provider.read("r", Kind::Volume, &owner()).await.is_err());
+        assert_eq!(*inner.reads.lock().unwrap(), POLICY.attempts);
+    }
+
     fn snapshot_request(token: &str) -> CreateRequest {
         let mut tags = owner().tags_for(&crate::model::Address::new("volume.data[us-east-1]"));
         tags.insert("cairn:backup-policy".into(), "daily".into());
@@ -436,10 +402,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_snapshot_create_whose_answer_was_lost_is_found_by_its_token_not_sent_again() {
-        let cloud = Arc::new(Tokenless {
-            snapshots: Mutex::new(Vec::new()),
-            creates: Mutex::new(1),
+        // Reads never fail; the first create is not the one whose answer is lost.
+        let cloud = flaky(0, || ProviderError::Transient {
+            message: "unused".into(),
         });
+        *cloud.creates.lock().unwrap() = 1;
         // Yesterday's snapshot of the same volume: the same tags but the token, never taken
         // for today's.
         let old = cloud
