@@ -44,6 +44,38 @@ pub struct AuditRecord {
     pub changes: Option<crate::state::Changes>,
 }
 
+impl AuditRecord {
+    /// The record of `operation` on `stack`'s `environment` in `region`, begun at `time` by
+    /// the current actor, which `failure` says failed (`None`: succeeded); without measures,
+    /// version, plan or changes, which an operation that has them sets.
+    pub fn new(
+        time: DateTime<Utc>,
+        operation: impl Into<String>,
+        (stack, environment): (&str, &str),
+        region: impl Into<String>,
+        failure: Option<&str>,
+    ) -> AuditRecord {
+        AuditRecord {
+            time,
+            operation: operation.into(),
+            stack: stack.to_string(),
+            environment: environment.to_string(),
+            region: region.into(),
+            outcome: match failure {
+                None => "succeeded".to_string(),
+                Some(reason) => format!("failed: {reason}"),
+            },
+            rto_seconds: None,
+            rpo_seconds: None,
+            kept: false,
+            actor: crate::state::history::current_actor(),
+            version: None,
+            plan_digest: None,
+            changes: None,
+        }
+    }
+}
+
 /// Where `log` keeps the audit log, for reports.
 pub fn audit_path(log: &dyn StateBackend) -> PathBuf {
     PathBuf::from(log.audit_location())

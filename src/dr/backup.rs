@@ -247,19 +247,14 @@ pub async fn run(
         ),
     };
     let record = AuditRecord {
-        time: options.now,
-        operation: "backup run".to_string(),
-        stack: expansion.stack.clone(),
-        environment: expansion.environment.name.clone(),
-        region: regions.into_iter().collect::<Vec<_>>().join(", "),
         outcome,
-        rto_seconds: None,
-        rpo_seconds: None,
-        kept: false,
-        actor: crate::state::history::current_actor(),
-        version: None,
-        plan_digest: None,
-        changes: None,
+        ..AuditRecord::new(
+            options.now,
+            "backup run",
+            (&expansion.stack, &expansion.environment.name),
+            regions.into_iter().collect::<Vec<_>>().join(", "),
+            None,
+        )
     };
     audit_log.add(record)?;
     result

@@ -179,22 +179,16 @@ impl Drill {
             },
         };
         let record = AuditRecord {
-            time: self.started_at,
-            operation: "dr drill".to_string(),
-            stack: self.stack.clone(),
-            environment: self.environment.clone(),
-            region: self.region.clone(),
-            outcome: match &failure {
-                Some(reason) => format!("failed: {reason}"),
-                None => "succeeded".to_string(),
-            },
             rto_seconds: failure.is_none().then_some(rto_seconds),
             rpo_seconds,
             kept: self.keep,
-            actor: crate::state::history::current_actor(),
-            version: None,
-            plan_digest: None,
-            changes: None,
+            ..AuditRecord::new(
+                self.started_at,
+                "dr drill",
+                (&self.stack, &self.environment),
+                self.region.clone(),
+                failure.as_deref(),
+            )
         };
         audit_log.add(record)?;
 
@@ -246,24 +240,13 @@ where
         }
         Ok(_) => None,
     };
-    let record = AuditRecord {
-        time: drill.started_at,
-        operation: "dr drill teardown".to_string(),
-        stack: drill.stack.clone(),
-        environment: drill.environment.clone(),
-        region: drill.region.clone(),
-        outcome: match &failure {
-            Some(reason) => format!("failed: {reason}"),
-            None => "succeeded".to_string(),
-        },
-        rto_seconds: None,
-        rpo_seconds: None,
-        kept: false,
-        actor: crate::state::history::current_actor(),
-        version: None,
-        plan_digest: None,
-        changes: None,
-    };
+    let record = AuditRecord::new(
+        drill.started_at,
+        "dr drill teardown",
+        (&drill.stack, &drill.environment),
+        drill.region.clone(),
+        failure.as_deref(),
+    );
     audit_log.add(record)?;
     Ok(DrillTeardownReport {
         stack: drill.stack,

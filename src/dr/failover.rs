@@ -198,23 +198,18 @@ impl Move {
     {
         let rto = rto_seconds;
         let rpo_seconds = self.restored.iter().map(|volume| volume.age_seconds).max();
+        let failure = converged.as_ref().err().map(|error| error_chain(error));
         let record = AuditRecord {
-            time: self.started_at,
-            operation: format!("dr {}", self.operation),
-            stack: self.stack.clone(),
-            environment: self.environment.clone(),
-            region: self.region.clone(),
-            outcome: match &converged {
-                Ok(_) => "succeeded".to_string(),
-                Err(error) => format!("failed: {}", error_chain(error)),
-            },
             rto_seconds: converged.is_ok().then_some(rto),
             rpo_seconds,
             kept: true,
-            actor: crate::state::history::current_actor(),
-            version: None,
-            plan_digest: None,
-            changes: None,
+            ..AuditRecord::new(
+                self.started_at,
+                format!("dr {}", self.operation),
+                (&self.stack, &self.environment),
+                self.region.clone(),
+                failure.as_deref(),
+            )
         };
         audit_log.add(record)?;
         let (changes, groups, dns) = converged?;

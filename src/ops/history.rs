@@ -231,22 +231,17 @@ impl Recorder {
             return Ok(version);
         }
         let record = AuditRecord {
-            time: self.time,
-            operation: self.operation,
-            stack: stack.to_string(),
-            environment: environment.to_string(),
-            region: ending.region,
-            outcome: match &ending.failure {
-                None => "succeeded".to_string(),
-                Some(reason) => format!("failed: {reason}"),
-            },
-            rto_seconds: None,
-            rpo_seconds: None,
-            kept: false,
             actor: self.actor,
             version: Some(version.number),
             plan_digest: ending.plan_digest,
             changes: Some(ending.changes),
+            ..AuditRecord::new(
+                self.time,
+                self.operation,
+                (stack, environment),
+                ending.region,
+                ending.failure.as_deref(),
+            )
         };
         crate::dr::append_audit(backend, &record)?;
         Ok(version)
