@@ -578,7 +578,7 @@ pub fn set_registered(
     } else {
         (DEREGISTERED, REGISTERED)
     };
-    let group = cloud.target_mut(context.region, Kind::TargetGroup, group_id)?;
+    let mut group = cloud.target_mut(context.region, Kind::TargetGroup, group_id)?;
     let mut add = attributes::string_list(&group.internal, added).unwrap_or_default();
     let mut remove = attributes::string_list(&group.internal, removed).unwrap_or_default();
     for instance in instances {
