@@ -315,6 +315,46 @@ impl Provider for Paced {
             .await
     }
 
+    /// RegisterTargets, an ELB change.
+    async fn register_targets(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<(), ProviderError> {
+        let register = self.inner.register_targets(region, target_group, instances);
+        self.paced(region, Kind::TargetGroup, Call::Mutate, register)
+            .await
+    }
+
+    /// DeregisterTargets, an ELB change.
+    async fn deregister_targets(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+    ) -> Result<(), ProviderError> {
+        let deregister = self
+            .inner
+            .deregister_targets(region, target_group, instances);
+        self.paced(region, Kind::TargetGroup, Call::Mutate, deregister)
+            .await
+    }
+
+    /// DescribeLaunchTemplateVersions, an EC2 read.
+    async fn launch_template_version(
+        &self,
+        region: &str,
+        template: &str,
+        version: &crate::model::Value,
+    ) -> Result<crate::model::Attributes, ProviderError> {
+        let read = self
+            .inner
+            .launch_template_version(region, template, version);
+        self.paced(region, Kind::LaunchTemplate, Call::Read, read)
+            .await
+    }
+
     async fn wait(&self, duration: Duration) -> Result<(), ProviderError> {
         self.inner.wait(duration).await
     }
