@@ -403,6 +403,8 @@ mod tests {
         share: u32,
         deletes: Mutex<u32>,
         throttles: Mutex<u32>,
+        /// The calls with a default body in the trait that reached this cloud.
+        reached: Mutex<Vec<&'static str>>,
     }
 
     impl Throttling {
@@ -413,7 +415,12 @@ mod tests {
                 share,
                 deletes: Mutex::new(0),
                 throttles: Mutex::new(0),
+                reached: Mutex::new(Vec::new()),
             })
+        }
+
+        fn reach(&self, call: &'static str) {
+            self.reached.lock().unwrap().push(call);
         }
 
         fn seconds_passed(&self, since: i64) -> f64 {
@@ -484,6 +491,50 @@ mod tests {
             let mut clock = self.clock.lock().unwrap();
             *clock = (*clock).max(nanos(when));
             Ok(instant(*clock))
+        }
+        async fn terminate_in_group(
+            &self,
+            _region: &str,
+            _group: &str,
+            _instance: &str,
+        ) -> Result<(), ProviderError> {
+            self.reach("terminate_in_group");
+            Ok(())
+        }
+        async fn target_health(
+            &self,
+            _region: &str,
+            _target_group: &str,
+        ) -> Result<Vec<(String, String)>, ProviderError> {
+            self.reach("target_health");
+            Ok(Vec::new())
+        }
+        async fn register_targets(
+            &self,
+            _region: &str,
+            _target_group: &str,
+            _instances: &[String],
+        ) -> Result<(), ProviderError> {
+            self.reach("register_targets");
+            Ok(())
+        }
+        async fn deregister_targets(
+            &self,
+            _region: &str,
+            _target_group: &str,
+            _instances: &[String],
+        ) -> Result<(), ProviderError> {
+            self.reach("deregister_targets");
+            Ok(())
+        }
+        async fn launch_template_version(
+            &self,
+            _region: &str,
+            _template: &str,
+            _version: &crate::model::Value,
+        ) -> Result<crate::model::Attributes, ProviderError> {
+            self.reach("launch_template_version");
+            Ok(crate::model::Attributes::new())
         }
         fn calls(&self) -> CallCount {
             CallCount::default()
@@ -567,5 +618,42 @@ mod tests {
             "{throttles} throttles: the pacer did not adapt"
         );
         assert!(paced.pacer.rate_share("us-east-1", Bucket::Ec2Mutate) < 1.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_paced_and_retrying_wrappers_pass_every_rollout_call_to_the_cloud() {
+        // The trait's default bodies refuse: a wrapper that does not forward a call answers
+        // "cannot" on the real cloud (it happened once, to the canary's target registrations).
+        let cloud = Throttling::new(1);
+        let provider = Retrying::wrap(Paced::wrap(cloud.clone()));
+        let instances = ["i-1".to_string()];
+        let region = "us-east-1";
+        provider
+            .terminate_in_group(region, "web", "i-1")
+            .await
+            .unwrap();
+        provider.target_health(region, "tg").await.unwrap();
+        provider
+            .register_targets(region, "tg", &instances)
+            .await
+            .unwrap();
+        provider
+            .deregister_targets(region, "tg", &instances)
+            .await
+            .unwrap();
+        provider
+            .launch_template_version(region, "lt-1", &crate::model::Value::from(2))
+            .await
+            .unwrap();
+        assert_eq!(
+            *cloud.reached.lock().unwrap(),
+            [
+                "terminate_in_group",
+                "target_health",
+                "register_targets",
+                "deregister_targets",
+                "launch_template_version",
+            ]
+        );
     }
 }
