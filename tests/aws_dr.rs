@@ -3,9 +3,9 @@
 //!
 //! Production runs on moto with `--var production_cloud=aws`: apply, `backup run` (a snapshot
 //! in us-east-1 and its copy in us-west-2), a boto3 inventory of both regions, then
-//! `dr drill --keep`. In us-west-2 the drill (`cairn:env = production-drill`) must hold the
-//! whole environment: the network with its subnets, gateway and route table, both firewalls
-//! with their rules, the launch template, the autoscaling group with running instances, and
+//! `dr drill --keep`. In us-west-2 the drill (`cairn:env = production-drill`) must reuse the
+//! pilot light's network (subnets, gateway, route table) and firewalls by id and hold what the
+//! pilot light lacks: the launch template, the autoscaling group with running instances, and
 //! the data volume created from the copied snapshot. Everything the environment had before
 //! (the primary region, the pilot light in us-west-2, the backups) must be unchanged, down to
 //! ids and attributes. `dr drill --teardown` then removes the drill, and nothing of it may be
@@ -360,12 +360,13 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
     assert_eq!(report["region"], json!(DR_REGION));
     assert_eq!(report["kept"], json!(true));
     assert_eq!(report["destroyed"], Value::Null);
-    // The primary region's 21 resources, and the drill's own DNS zone and plain `www-drill`
-    // record: a drill never touches the live name.
+    // The primary region's 21 resources but the 12 the pilot light lends (network and
+    // firewalls), and the drill's own DNS zone and plain `www-drill` record: a drill never
+    // touches the live name.
     assert_eq!(
         report["created"],
-        json!(23),
-        "the whole environment: {report}"
+        json!(11),
+        "what the pilot light lacks: {report}"
     );
     assert!(rto > 0.0, "{report}");
     assert!(rpo >= 0, "{report}");
@@ -387,18 +388,51 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
     let drill = |kind: &str| owned(&after, DR_REGION, kind, DRILL_ENV);
     let primary_of = |kind: &str| owned(&before, REGION, kind, "production");
 
-    // The same resources as the primary, at the same addresses moved to the DR region (zones
-    // by position: us-east-1a is us-west-2a), each with the environment's tags.
+    // Beside the pilot light the drill reuses its network (VPC, subnets, gateway, route
+    // table) and firewalls by id, and builds only the rest, at the primary's addresses moved
+    // to the DR region, with the environment's tags.
+    let standby_of = |kind: &str| owned(&before, DR_REGION, kind, "production");
+    let lent: Vec<&Value> = [
+        "vpc",
+        "subnet",
+        "internet_gateway",
+        "route_table",
+        "security_group",
+    ]
+    .into_iter()
+    .flat_map(standby_of)
+    .collect();
+    let reused: BTreeMap<String, String> = report["reused"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|reused| {
+            (
+                reused["address"].as_str().unwrap_or_default().to_string(),
+                reused["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<String, String> = lent
+        .iter()
+        .map(|resource| {
+            (
+                address(resource),
+                resource["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(reused, expected, "the pilot light's objects: {report}");
     for kind in [
         "vpc",
         "subnet",
         "internet_gateway",
         "route_table",
         "security_group",
-        "launch_template",
-        "volume",
-        "autoscaling_group",
     ] {
+        assert_eq!(drill(kind), Vec::<&Value>::new(), "{kind} of the drill");
+    }
+    for kind in ["launch_template", "volume", "autoscaling_group"] {
         let expected: BTreeSet<String> = primary_of(kind)
             .iter()
             .map(|resource| address(resource).replace(REGION, DR_REGION))
@@ -414,102 +448,15 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
         }
     }
     assert_nothing_owned(&after, REGION, DRILL_ENV);
-
-    // The network: one VPC, a public and a private subnet in each of three zones, the gateway
-    // attached, the public route table routing to it.
-    let vpc = drill("vpc")[0];
-    assert_eq!(vpc["cidr"], json!("10.0.0.0/16"));
-    let vpc_id = &vpc["id"];
-    for subnet in drill("subnet") {
-        assert_eq!(&subnet["vpc"], vpc_id, "{subnet}");
-        let twin = at(
-            &primary_of("subnet"),
-            &address(subnet).replace(DR_REGION, REGION),
-        );
-        assert_eq!(
-            (&subnet["cidr"], &subnet["public"]),
-            (&twin["cidr"], &twin["public"]),
-            "{subnet}"
-        );
-        assert_eq!(
-            subnet["zone"],
-            json!(
-                twin["zone"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .replace(REGION, DR_REGION)
-            )
-        );
-    }
-    let zones: BTreeSet<&str> = drill("subnet")
-        .iter()
-        .filter_map(|subnet| subnet["zone"].as_str())
-        .collect();
-    assert_eq!(
-        zones,
-        BTreeSet::from(["us-west-2a", "us-west-2b", "us-west-2c"])
-    );
-    let gateway = drill("internet_gateway")[0];
-    assert_eq!(gateway["vpcs"], json!([vpc_id]));
-    let public: Vec<&Value> = drill("subnet")
+    let public: Vec<&Value> = standby_of("subnet")
         .into_iter()
         .filter(|subnet| address(subnet).contains(".subnet.public["))
         .collect();
-    let route_table = drill("route_table")[0];
-    assert_eq!(&route_table["vpc"], vpc_id);
-    assert_eq!(route_table["subnets"], json!(ids(&public)));
-    assert!(
-        route_table["routes"]
-            .as_array()
-            .is_some_and(|routes| routes.contains(&json!(["0.0.0.0/0", gateway["id"]]))),
-        "{route_table}"
-    );
+    let standby_groups = standby_of("security_group");
+    let web = at(&standby_groups, "module.web.firewall.web[us-west-2]");
+    let app = at(&standby_groups, "module.web.firewall.app[us-west-2]");
 
-    // The firewalls: in the drill's VPC, with the primary's rules, a reference to the web
-    // firewall pointing at the drill's own.
-    let primary_groups = primary_of("security_group");
-    let drill_groups = drill("security_group");
-    let group_ids: BTreeMap<String, Value> = primary_groups
-        .iter()
-        .map(|group| {
-            let twin = at(&drill_groups, &address(group).replace(REGION, DR_REGION));
-            let id = group["id"].as_str().unwrap_or_default().to_string();
-            (id, twin["id"].clone())
-        })
-        .collect();
-    let moved = |rules: &Value| -> Value {
-        let mut rules: Vec<Value> = rules
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|mut rule| {
-                if let Some(id) = rule[3].as_str().and_then(|source| group_ids.get(source)) {
-                    rule[3] = id.clone();
-                }
-                rule
-            })
-            .collect();
-        rules.sort_by_key(|rule| rule.to_string());
-        json!(rules)
-    };
-    for group in &drill_groups {
-        assert_eq!(&group["vpc"], vpc_id, "{group}");
-        let twin = at(&primary_groups, &address(group).replace(DR_REGION, REGION));
-        // Same name but for the drill's instance, so it never clashes with a standby's.
-        let drill_name = twin["name"]
-            .as_str()
-            .map(|name| name.replacen("-production-", "-production-drill-", 1));
-        assert_eq!(group["name"].as_str(), drill_name.as_deref(), "{group}");
-        assert!(!group["ingress"].as_array().is_none_or(Vec::is_empty));
-        assert_eq!(moved(&twin["ingress"]), moved(&group["ingress"]), "{group}");
-        assert_eq!(moved(&twin["egress"]), moved(&group["egress"]), "{group}");
-    }
-    let web = at(&drill_groups, "module.web.firewall.web[us-west-2]");
-    let app = at(&drill_groups, "module.web.firewall.app[us-west-2]");
-    assert_eq!(app["ingress"], json!([["tcp", 8080, 8081, web["id"]]]));
-
-    // The launch template: the primary's image, type and user data, the drill's firewalls.
+    // The launch template: the primary's image, type and user data, the standby's firewalls.
     let template = drill("launch_template")[0];
     let primary_template = primary_of("launch_template")[0];
     for attribute in ["image", "instance_type", "user_data"] {
@@ -521,8 +468,8 @@ fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves
     // The servers' firewalls (the load balancer's own is the balancer's).
     assert_eq!(template["security_groups"], json!(ids(&[web, app])));
 
-    // The group: over the drill's public subnets, on its template, the primary's sizes, its
-    // scaling policy, and its instances launched in the DR region.
+    // The group: over the standby's public subnets, on the drill's template, the primary's
+    // sizes, its scaling policy, and its instances launched in the DR region.
     let group = drill("autoscaling_group")[0];
     let primary_group = primary_of("autoscaling_group")[0];
     assert_eq!(group["subnets"], json!(ids(&public)));

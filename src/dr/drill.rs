@@ -1,6 +1,8 @@
 //! The DR drill: the whole environment redeployed into its DR region as a separate instance
 //! (`<env>-drill`), with data volumes restored from the newest cross-region backup copies and
-//! groups sized as the `dr` block says, measured (RTO, RPO), audited, and torn down.
+//! groups sized as the `dr` block says, measured (RTO, RPO), audited, and torn down. Beside a
+//! pilot light or warm standby the drill reuses the standby's networks, firewalls and
+//! templates and grows only what is missing ([`super::grow`]).
 //!
 //! This module decides what the drill's instance is made of and what its outcome was; `ops`
 //! runs it (one configuration load, the drill's own state under its own lock).
@@ -13,11 +15,12 @@
 use super::DrError;
 use super::audit::{AuditRecord, AuditSink};
 use super::catalog::{Restorable, SkippedCopy};
+use super::grow::Reused;
 use super::readiness::RtoPrediction;
 use super::redeploy::{GroupHealth, RestoredVolume, restores_for};
 use crate::config::Environment;
 use crate::graph::Expansion;
-use crate::model::Kind;
+use crate::model::{Address, Kind};
 use crate::util::errors::error_chain;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -48,6 +51,12 @@ pub struct DrillReport {
     pub groups: Vec<GroupHealth>,
     /// Resources the drill created.
     pub created: usize,
+    /// What the drill created, by address: what it grew beside the standby, or the whole
+    /// environment without one.
+    pub grown: Vec<Address>,
+    /// The standby's objects the drill used instead of creating its own (none without a
+    /// standby in the drill's region); the teardown leaves them as they were.
+    pub reused: Vec<Reused>,
     pub kept: bool,
     /// Resources the teardown destroyed; `None` with `--keep`.
     pub destroyed: Option<usize>,
@@ -140,6 +149,8 @@ pub struct Drill {
     pub restored: Vec<RestoredVolume>,
     pub skipped: Vec<SkippedCopy>,
     pub predicted: RtoPrediction,
+    /// The standby's objects the drill uses instead of its own.
+    pub reused: Vec<Reused>,
     pub keep: bool,
 }
 
@@ -158,7 +169,7 @@ impl Drill {
         self,
         audit_log: &dyn AuditSink,
         rto_seconds: f64,
-        brought_up: Result<usize, E>,
+        brought_up: Result<Vec<Address>, E>,
         health: Result<Vec<GroupHealth>, E>,
         teardown: Option<Teardown<E>>,
     ) -> Result<DrillReport, E>
@@ -192,7 +203,7 @@ impl Drill {
         };
         audit_log.add(record)?;
 
-        let created = brought_up?;
+        let grown = brought_up?;
         let groups = health?;
         let (destroyed, teardown_seconds, leftovers) = match teardown {
             Some((destroyed, seconds, leftovers)) => (Some(destroyed?), Some(seconds), leftovers),
@@ -209,7 +220,9 @@ impl Drill {
             restored: self.restored,
             skipped: self.skipped,
             groups,
-            created,
+            created: grown.len(),
+            grown,
+            reused: self.reused,
             kept: self.keep,
             destroyed,
             leftovers,

@@ -16,6 +16,8 @@
 //!   no second snapshot and no second copy; retention never deletes the newest copy.
 //! - A drill never changes the primary region: it reads only the DR region, keeps its own state
 //!   (`<env>-drill`) and ownership tags, and restores data volumes from copies made earlier.
+//!   Beside a pilot light or warm standby it reuses what the standby has as the drill would
+//!   build it, never changing it, and grows only the rest ([`grow`]).
 //! - A failover never calls the primary region either; the primary's resources stay in state,
 //!   untouched, until a failback brings the environment back with the DR region's data.
 //! - The zones of a region the configuration does not name come from the environment's own
@@ -28,6 +30,7 @@ pub mod catalog;
 pub mod drill;
 mod error;
 pub mod failover;
+pub mod grow;
 pub mod placement;
 pub mod readiness;
 pub mod redeploy;
@@ -48,6 +51,7 @@ pub use catalog::{
 pub use drill::{DRILL_INSTANCE, DrillReport, DrillTeardownReport};
 pub use error::DrError;
 pub use failover::{DnsSwitch, MoveReport};
+pub use grow::Reused;
 pub use placement::{Deployment, Placement, Redeploy, place};
 pub use readiness::{ReadinessReport, RtoPrediction};
 pub use redeploy::{GroupHealth, RestoredVolume};

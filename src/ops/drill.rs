@@ -4,7 +4,7 @@
 //! One configuration load per drill. The drill's state (`<env>-drill`) is read once under
 //! its lock for the bring-up and once more for the teardown, which plans from what the
 //! bring-up recorded; the environment's own state is only read, to refuse a drill while the
-//! environment is failed over.
+//! environment is failed over and to find the standby a drill beside it reuses.
 
 use super::OpsError;
 use super::check::PolicyGate;
@@ -12,14 +12,17 @@ use super::history::recorded_dr;
 use super::run::{ApplyOutcome, ApplyRequest, Held, PlanRequest, Stack, apply_held, approve_all};
 use super::session::Session;
 use crate::apply::{ApplyObserver, ApplyOptions};
+use crate::config::DrMode;
 use crate::dr::drill::{self, DRILL_INSTANCE, Drill};
 use crate::dr::{
     Deferred, Deployment, DrError, DrillReport, DrillTeardownReport, HeldLines, Redeploy, catalog,
-    readiness, redeploy, target,
+    grow, readiness, redeploy, target,
 };
+use crate::model::Address;
 use crate::plan::Operation;
-use crate::provider::Provider;
-use std::collections::BTreeSet;
+use crate::provider::{LiveResource, Provider};
+use crate::state::StateDocument;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -79,7 +82,7 @@ async fn run_drill(
     // The environment runs where a drill would go; drilling would fight the real thing. Only
     // its failover matters here: a state that cannot be read is for the runs that use it.
     let recorded = stack.state(&Deployment::Recorded).ok();
-    if let Some(failover) = recorded.and_then(|state| state.failover) {
+    if let Some(failover) = recorded.as_ref().and_then(|state| state.failover.clone()) {
         return Err(DrError::FailedOver {
             environment: stack.environment.name.clone(),
             region: failover.region,
@@ -107,6 +110,11 @@ async fn run_drill(
         &stack.environment,
         &region,
     )?;
+    // Beside a standby, the drill takes what the standby has as the drill would build it and
+    // grows the rest; the standby is read in the drill's region only, never changed.
+    let standby =
+        standby_objects(stack, recorded.as_ref(), session.cloud.as_ref(), &region).await?;
+    let reused = grow::reuse(&mut placement.expansion, &standby);
     let groups = redeploy::group_minimums(&placement.expansion, &region);
     let predicted = readiness::predict(
         &session.cloud.timings(),
@@ -125,7 +133,7 @@ async fn run_drill(
         observer,
     )
     .await
-    .and_then(created_count);
+    .and_then(created);
     let health = match &brought_up {
         Ok(_) => redeploy::wait_healthy(
             session.cloud.as_ref(),
@@ -168,6 +176,7 @@ async fn run_drill(
         restored,
         skipped: restorable.skipped,
         predicted,
+        reused,
         keep: request.keep,
     };
     run.finish(
@@ -259,6 +268,7 @@ async fn run_tear_down_drill(
         restored: Vec::new(),
         skipped: Vec::new(),
         predicted: readiness::predict(&session.cloud.timings(), 0),
+        reused: Vec::new(),
         keep: false,
     };
     let log = stack.audit_log()?;
@@ -267,6 +277,53 @@ async fn run_tear_down_drill(
         held: lines,
     };
     drill::finish_teardown(&audit, run, destroyed, found)
+}
+
+/// The standby's live objects of the kinds a drill may reuse, by the address the
+/// environment's state (`recorded`) gives them in `region`: none unless `region` is the DR
+/// region of a pilot light or warm standby. Read by the environment's ownership tags in
+/// `region` alone, one call per kind the state records there; an object the state does not
+/// record (or records under another id) is not the standby's to lend.
+///
+/// # Errors
+/// [`DrError::Provider`] when the standby cannot be read.
+async fn standby_objects(
+    stack: &Stack,
+    recorded: Option<&StateDocument>,
+    cloud: &dyn Provider,
+    region: &str,
+) -> Result<BTreeMap<Address, LiveResource>, OpsError> {
+    let has_standby = stack
+        .environment
+        .dr
+        .as_ref()
+        .is_some_and(|dr| dr.region == region && dr.mode != DrMode::BackupRestore);
+    let (true, Some(recorded)) = (has_standby, recorded) else {
+        return Ok(BTreeMap::new());
+    };
+    let owner = stack.owner(&Deployment::Recorded);
+    let mut found = BTreeMap::new();
+    for kind in grow::REUSABLE {
+        let addresses: BTreeMap<&str, &Address> = recorded
+            .resources
+            .values()
+            .filter(|resource| resource.region == region && resource.kind == kind)
+            .map(|resource| (resource.id.as_str(), &resource.address))
+            .collect();
+        if addresses.is_empty() {
+            continue;
+        }
+        let live = cloud
+            .read(region, kind, &owner)
+            .await
+            .map_err(|source| DrError::provider("read the standby", region, source))?;
+        for object in live {
+            if let Some(address) = addresses.get(object.id.as_str()) {
+                found.insert((*address).clone(), object);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The drill: its own instance in `--to`, else the DR region, with zones from the `dr` block
@@ -336,15 +393,16 @@ async fn tear_down_held(
     .and_then(destroyed_count)
 }
 
-/// How many resources the drill's apply created, or why it did not complete.
-fn created_count(outcome: ApplyOutcome) -> Result<usize, OpsError> {
+/// The resources the drill's apply created, or why it did not complete.
+fn created(outcome: ApplyOutcome) -> Result<Vec<Address>, OpsError> {
     match outcome.report {
-        None => Ok(0),
+        None => Ok(Vec::new()),
         Some(report) if report.succeeded() => Ok(report
             .completed
             .iter()
             .filter(|(_, operation)| *operation == Operation::Create)
-            .count()),
+            .map(|(address, _)| address.clone())
+            .collect()),
         Some(report) => Err(DrError::DrillApply {
             reason: redeploy::failure_reason(&report),
         }

@@ -383,10 +383,26 @@ fn print_readiness(report: &StatusReport) {
 }
 
 fn print_drill(report: &DrillReport) {
-    println!(
-        "Drill of `{}` into {}: {} resources created.",
-        report.environment, report.region, report.created
-    );
+    if report.reused.is_empty() {
+        println!(
+            "Drill of `{}` into {}: {} resources created.",
+            report.environment, report.region, report.created
+        );
+    } else {
+        println!(
+            "Drill of `{}` into {}: {} resources created beside the standby, {} of the standby's reused.",
+            report.environment,
+            report.region,
+            report.created,
+            report.reused.len()
+        );
+        for reused in &report.reused {
+            println!("  reused {} ({})", reused.address, reused.id);
+        }
+        for grown in &report.grown {
+            println!("  grown  {grown}");
+        }
+    }
     print_recovery(
         &report.restored,
         &report.skipped,
