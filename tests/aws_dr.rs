@@ -283,8 +283,7 @@ fn at<'a>(resources: &[&'a Value], address: &str) -> &'a Value {
 }
 
 #[test]
-fn production_drill_on_moto_rebuilds_the_environment_in_the_dr_region_and_leaves_the_primary_alone()
-{
+fn production_drill_on_moto_reuses_the_pilot_light_grows_the_rest_and_leaves_the_primary_alone() {
     let webapp = copy_webapp();
     let stack = webapp.stack.as_str();
 

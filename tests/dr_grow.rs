@@ -378,3 +378,33 @@ fn a_drill_beside_a_pilot_light_interrupted_at_any_call_leaves_nothing_and_the_s
     assert!(crashes >= 3, "the drill was interrupted {crashes} times");
     Ok(())
 }
+
+#[test]
+fn a_drill_builds_its_whole_network_when_the_standbys_route_table_drifted() -> TestResult {
+    let stack = applied("pilot_light", "")?;
+    let dir = stack.path();
+    let standby_before = standby(dir)?;
+    let route_table = id_in(
+        &standby_before,
+        "network.main.route_table.public[us-west-2]",
+    );
+    run(dir, &["sim", "set", &route_table, "routes", "[]"])?;
+    let live_before = dr_region(dir)?;
+
+    // A route table of the drill's own would take the standby subnets' associations, and a
+    // second gateway cannot attach to the standby's network: the drill builds the network
+    // whole, and the firewall in it, instead.
+    let report = drill(dir, &["--keep"])?;
+    assert_eq!(report["reused"], json!([]), "{report}");
+    let drill_state = state(dir, "production-drill")?;
+    for address in PILOT_LIGHT {
+        let own = id_in(&drill_state, address);
+        assert!(!own.is_empty(), "{address} of the drill: {report}");
+        assert_ne!(own, id_in(&standby_before, address), "{address}");
+    }
+
+    run(dir, &["dr", "drill", "--teardown", "-e", "production"])?;
+    assert_eq!(dr_region(dir)?, live_before);
+    assert_eq!(standby(dir)?, standby_before);
+    Ok(())
+}

@@ -397,12 +397,17 @@ async fn tear_down_held(
 fn created(outcome: ApplyOutcome) -> Result<Vec<Address>, OpsError> {
     match outcome.report {
         None => Ok(Vec::new()),
-        Some(report) if report.succeeded() => Ok(report
-            .completed
-            .iter()
-            .filter(|(_, operation)| *operation == Operation::Create)
-            .map(|(address, _)| address.clone())
-            .collect()),
+        Some(report) if report.succeeded() => {
+            let mut created: Vec<Address> = report
+                .completed
+                .iter()
+                .filter(|(_, operation)| *operation == Operation::Create)
+                .map(|(address, _)| address.clone())
+                .collect();
+            // By address, not by when each completed: the same drill reports the same way.
+            created.sort();
+            Ok(created)
+        }
         Some(report) => Err(DrError::DrillApply {
             reason: redeploy::failure_reason(&report),
         }
