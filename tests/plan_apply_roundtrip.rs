@@ -29,7 +29,7 @@ impl MemoryCloud {
 }
 
 #[async_trait]
-impl Provider for MemoryCloud {
+impl cairn::provider::CoreProvider for MemoryCloud {
     fn name(&self) -> &'static str {
         "memory"
     }

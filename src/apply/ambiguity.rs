@@ -129,7 +129,7 @@ mod tests {
     }
 
     #[async_trait]
-    impl Provider for Lagging {
+    impl crate::provider::CoreProvider for Lagging {
         fn name(&self) -> &'static str {
             "lagging"
         }

@@ -442,36 +442,46 @@ impl Driver<'_> {
         version: Option<&Value>,
         bounds: (u32, u32),
     ) -> Result<(), Abort> {
-        let mut after: Attributes = live.attributes.clone();
-        after.remove("instances");
-        if let Some(desired) = desired {
-            after.insert("desired".to_string(), Value::from(desired));
-        }
-        let desired = count(&after, "desired");
-        after.insert("min".to_string(), Value::from(bounds.0.min(desired)));
-        after.insert("max".to_string(), Value::from(bounds.1.max(desired)));
-        if let Some(version) = version {
-            after.insert("launch_template_version".to_string(), version.clone());
-        }
+        self.update(live, |after| {
+            if let Some(desired) = desired {
+                after.insert("desired".to_string(), Value::from(desired));
+            }
+            let desired = count(after, "desired");
+            after.insert("min".to_string(), Value::from(bounds.0.min(desired)));
+            after.insert("max".to_string(), Value::from(bounds.1.max(desired)));
+            if let Some(version) = version {
+                after.insert("launch_template_version".to_string(), version.clone());
+            }
+        })
+        .await
+        .map_err(|error| format!("changing group `{}` failed: {error}", live.id))
+    }
+
+    /// Changes `live` in place to its attributes as `change` leaves them, sending nothing when
+    /// that changes nothing. A group's `instances` are left out of both sides: they are read,
+    /// never set.
+    async fn update(
+        &self,
+        live: &LiveResource,
+        change: impl FnOnce(&mut Attributes),
+    ) -> Result<(), ProviderError> {
         let mut before = live.attributes.clone();
         before.remove("instances");
-        if before == after {
+        let mut after = before.clone();
+        change(&mut after);
+        if live.kind.same_attributes(&before, &after, &|_| false) {
             return Ok(());
         }
         let request = UpdateRequest {
-            kind: Kind::AutoscalingGroup,
-            region: self.planned.region.clone(),
+            kind: live.kind,
+            region: self.region().to_string(),
             id: live.id.clone(),
             before,
             after,
             tags: live.tags.clone(),
             token: uuid::Uuid::new_v4().to_string(),
         };
-        self.provider
-            .update(&request)
-            .await
-            .map(|_| ())
-            .map_err(|error| format!("changing group `{}` failed: {error}", live.id))
+        self.provider.update(&request).await.map(|_| ())
     }
 
     async fn set_version(&self, version: &Value) -> Result<(), Abort> {

@@ -175,7 +175,7 @@ fn throttled() -> ProviderError {
 }
 
 #[async_trait]
-impl Provider for FakeProvider {
+impl crate::provider::CoreProvider for FakeProvider {
     fn name(&self) -> &'static str {
         "fake"
     }

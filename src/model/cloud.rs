@@ -8,7 +8,7 @@
 //! of spelling `sg-` or `aws:` themselves, and the simulated cloud draws its ids from the same
 //! table.
 
-use super::Kind;
+use super::{Attributes, Kind, Value};
 
 /// The prefix of the ids the cloud gives resources of `kind` (`vpc`, `sg`, …, written before
 /// a `-`), or `None` for kinds identified by their name.
@@ -92,6 +92,19 @@ pub const LAUNCH_TEMPLATE_VERSION_FIELDS: [&str; 6] = [
     "http_tokens",
     "volumes",
 ];
+
+/// The entries of a listener's forward action (`forward = [{target_group_id, weight}]`), as
+/// AWS's weighted forward spells them: each one's target group as written (an id, or a
+/// reference before apply resolves it) and its weight (`None` when it has none). An entry
+/// without a target group is left out.
+pub fn forward_entries(listener: &Attributes) -> impl Iterator<Item = (&Value, Option<&Value>)> {
+    listener
+        .get("forward")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| Some((entry.get("target_group_id")?, entry.get("weight"))))
+}
 
 /// The device name of the volume at `position` among a launch template's volumes: the first
 /// is the root device (`/dev/xvda`), the next ones follow the alphabet (`/dev/xvdb`, …).

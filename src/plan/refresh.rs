@@ -365,7 +365,7 @@ mod tests {
     }
 
     #[async_trait]
-    impl Provider for FakeCloud {
+    impl crate::provider::CoreProvider for FakeCloud {
         fn name(&self) -> &'static str {
             "fake"
         }

@@ -12,6 +12,7 @@
 //! exactly what the apply will do.
 
 use super::{ChangeAction, Plan, PlannedRollout};
+use crate::model::cloud::forward_entries;
 use crate::model::rollout::{RolloutSpec, RolloutStrategy};
 use crate::model::{Address, Attributes, Kind, Value};
 use crate::state::{RolloutPhase, StateDocument};
@@ -123,14 +124,7 @@ fn behind_listener(group: &Attributes, state: &StateDocument) -> bool {
 
 /// Whether a listener's forward action (`[{target_group_id, weight}]`) names `target_group`.
 pub fn forwards_to(listener: &Attributes, target_group: &str) -> bool {
-    listener
-        .get("forward")
-        .and_then(Value::as_array)
-        .is_some_and(|entries| {
-            entries.iter().any(|entry| {
-                entry.get("target_group_id").and_then(Value::as_str) == Some(target_group)
-            })
-        })
+    forward_entries(listener).any(|(id, _)| id.as_str() == Some(target_group))
 }
 
 fn version(attributes: &Attributes) -> Value {

@@ -8,6 +8,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+mod core_provider;
 pub mod pacing;
 pub mod rate_limits;
 mod read_session;
@@ -15,12 +16,15 @@ mod retry;
 mod settings;
 pub mod sim;
 pub(crate) mod window;
+mod wrapper;
 
+pub use core_provider::CoreProvider;
 pub use pacing::Paced;
 pub use read_session::ReadSession;
 pub use retry::{Retrying, TAG_CREATE_TOKEN};
 pub use settings::CloudSettings;
 pub use window::{ENV_CONSISTENCY_WINDOW, InvalidWindow, window_from_env};
+pub use wrapper::{Answer, Layer, Operation, Wrapped};
 
 use crate::model::{Attributes, Kind, Owner, Tags};
 use async_trait::async_trait;
@@ -153,6 +157,12 @@ pub(crate) async fn wait_on_wall_clock(
 }
 
 /// The operations the engine needs from a cloud.
+///
+/// No method has a default body: every implementation says what each one does, so that a
+/// method added here is a compile error in every cloud and wrapper until it decides (a
+/// wrapper that fell back on a refusing default once answered "cannot" on AWS). Wrappers
+/// forward every method through [`Wrapped`]; test doubles that only read, create, update,
+/// delete and import implement [`CoreProvider`] instead.
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// `sim` or `aws`.
@@ -187,9 +197,6 @@ pub trait Provider: Send + Sync {
     /// Kinds that take no tags (scaling policies, owned through their group) have nothing to
     /// rewrite. Returns the resource as read afterwards.
     ///
-    /// The default refuses, for test doubles that never edit ownership; both real providers
-    /// rewrite the tags in the cloud.
-    ///
     /// # Errors
     /// [`ProviderError::NotFound`] when the resource does not exist; the cloud's refusals.
     async fn set_ownership(
@@ -198,29 +205,15 @@ pub trait Provider: Send + Sync {
         kind: Kind,
         id: &str,
         ownership: &Tags,
-    ) -> Result<LiveResource, ProviderError> {
-        let _ = (region, kind, id, ownership);
-        Err(ProviderError::Api {
-            code: "UnsupportedOperation".to_string(),
-            message: format!("the `{}` cloud cannot rewrite ownership tags", self.name()),
-        })
-    }
+    ) -> Result<LiveResource, ProviderError>;
 
     /// Every resource of `kind` in `region`, owned or not, read in batches (for `cairn
     /// discover`, which keeps those nobody owns).
-    ///
-    /// The default answers that the cloud cannot list them, for test doubles; `sim` lists
-    /// every kind, `aws` the kinds `cairn discover` writes configuration for.
+    /// `sim` lists every kind, `aws` the kinds `cairn discover` writes configuration for.
     ///
     /// # Errors
     /// `UnsupportedOperation` for a kind the cloud does not list; the cloud's own errors.
-    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError> {
-        let _ = region;
-        Err(ProviderError::Api {
-            code: "UnsupportedOperation".to_string(),
-            message: format!("the `{}` cloud cannot list {kind} resources", self.name()),
-        })
-    }
+    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError>;
 
     /// Reads one resource by id, owned or not (for `cairn import`).
     async fn import(
@@ -234,49 +227,29 @@ pub trait Provider: Send + Sync {
     /// redeploy into a region without configured zones places what the primary had in its
     /// n-th zone (DescribeAvailabilityZones on AWS, the catalogue on `sim`).
     ///
-    /// The default answers that the cloud cannot list zones, for test doubles that never
-    /// redeploy; both real providers answer from the cloud.
-    ///
     /// # Errors
     /// [`ProviderError::RegionUnavailable`] for a region that does not exist or does not
     /// answer; the cloud's own errors otherwise.
-    async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
-        Err(ProviderError::Api {
-            code: "UnsupportedOperation".to_string(),
-            message: format!(
-                "the `{}` cloud cannot list the zones of `{region}`",
-                self.name()
-            ),
-        })
-    }
+    async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError>;
 
     /// How long a new object may stay missing from reads: the cloud's eventual consistency
     /// window. An engine that cannot tell whether a create happened looks for its object
     /// this long before creating it again, and a refresh right after an apply waits this long
     /// before it calls a recorded object deleted.
-    ///
-    /// The default, for test doubles that read what they just wrote, is zero.
-    fn consistency_window(&self) -> std::time::Duration {
-        std::time::Duration::ZERO
-    }
+    fn consistency_window(&self) -> std::time::Duration;
 
     /// What the cloud's clock says now: the time snapshot start times are measured on, so
-    /// backup windows and RPOs compare like with like. The wall clock by default (and on
-    /// AWS); the simulated cloud's own clock on `sim` (see `cairn sim clock`).
+    /// backup windows and RPOs compare like with like. The wall clock on AWS; the
+    /// simulated cloud's own clock on `sim` (see `cairn sim clock`).
     ///
     /// # Errors
     /// When the cloud's clock cannot be read.
-    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
-        Ok(chrono::Utc::now())
-    }
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError>;
 
     /// Terminates instance `instance` of autoscaling group `group` and lowers the group's
     /// desired capacity by one, so that no replacement is launched
     /// (TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity): how a
     /// rollout removes the instances it chose, old ones going forward, new ones rolling back.
-    ///
-    /// The default refuses, for test doubles that never roll out; both real providers
-    /// terminate in the cloud.
     ///
     /// # Errors
     /// [`ProviderError::NotFound`] when the group or the instance (in that group) does not
@@ -286,23 +259,13 @@ pub trait Provider: Send + Sync {
         region: &str,
         group: &str,
         instance: &str,
-    ) -> Result<(), ProviderError> {
-        let _ = (region, group, instance);
-        Err(ProviderError::Api {
-            code: "UnsupportedOperation".to_string(),
-            message: format!(
-                "the `{}` cloud cannot terminate an instance of a group",
-                self.name()
-            ),
-        })
-    }
+    ) -> Result<(), ProviderError>;
 
     /// The targets registered in target group `target_group` with their health as the load
     /// balancer judges it now (DescribeTargetHealth): instance id and state (`healthy`,
     /// `unhealthy`, `initial`, `unused`, `draining`), sorted by id. How a rollout tells when
     /// the instances of a group behind a load balancer take traffic.
-    ///
-    /// The default refuses, for test doubles; a rollout then reads health from the group.
+    /// A cloud that cannot tell refuses; a rollout then reads health from the group.
     ///
     /// # Errors
     /// [`ProviderError::NotFound`] when the target group does not exist; the cloud's errors.
@@ -310,20 +273,12 @@ pub trait Provider: Send + Sync {
         &self,
         region: &str,
         target_group: &str,
-    ) -> Result<Vec<(String, String)>, ProviderError> {
-        let _ = (region, target_group);
-        Err(ProviderError::Api {
-            code: "UnsupportedOperation".to_string(),
-            message: format!("the `{}` cloud cannot read target health", self.name()),
-        })
-    }
+    ) -> Result<Vec<(String, String)>, ProviderError>;
 
     /// Registers `instances` in target group `target_group` (RegisterTargets), beside
     /// whatever their autoscaling group registers: how a weighted canary puts its new
     /// instances in a target group of their own. Registering a registered target changes
     /// nothing.
-    ///
-    /// The default refuses, for test doubles; both real providers register in the cloud.
     ///
     /// # Errors
     /// [`ProviderError::NotFound`] when the target group does not exist; the cloud's refusal
@@ -333,19 +288,11 @@ pub trait Provider: Send + Sync {
         region: &str,
         target_group: &str,
         instances: &[String],
-    ) -> Result<(), ProviderError> {
-        let _ = (region, target_group, instances);
-        Err(ProviderError::Api {
-            code: "UnsupportedOperation".to_string(),
-            message: format!("the `{}` cloud cannot register targets", self.name()),
-        })
-    }
+    ) -> Result<(), ProviderError>;
 
     /// Takes `instances` out of target group `target_group` (DeregisterTargets), even where
     /// their autoscaling group registered them: a weighted canary's new instances serve from
     /// the canary target group only. Deregistering what is not registered changes nothing.
-    ///
-    /// The default refuses, for test doubles; both real providers deregister in the cloud.
     ///
     /// # Errors
     /// [`ProviderError::NotFound`] when the target group does not exist.
@@ -354,22 +301,13 @@ pub trait Provider: Send + Sync {
         region: &str,
         target_group: &str,
         instances: &[String],
-    ) -> Result<(), ProviderError> {
-        let _ = (region, target_group, instances);
-        Err(ProviderError::Api {
-            code: "UnsupportedOperation".to_string(),
-            message: format!("the `{}` cloud cannot deregister targets", self.name()),
-        })
-    }
+    ) -> Result<(), ProviderError>;
 
     /// The settings of version `version` of launch template `template` (a number, or
     /// `$Latest`), in the contract's attributes (`image`, `instance_type`, …; see
     /// [`crate::model::cloud::LAUNCH_TEMPLATE_VERSION_FIELDS`]): what an instance launched from
     /// it runs (DescribeLaunchTemplateVersions). How a blue-green release tells that the group
     /// it kept runs what the release brings back.
-    ///
-    /// The default answers that the cloud cannot tell, for test doubles; both real providers
-    /// read it.
     ///
     /// # Errors
     /// The cloud's refusal of a template or version that does not exist.
@@ -378,32 +316,20 @@ pub trait Provider: Send + Sync {
         region: &str,
         template: &str,
         version: &crate::model::Value,
-    ) -> Result<crate::model::Attributes, ProviderError> {
-        let _ = (region, template, version);
-        Err(ProviderError::Api {
-            code: "UnsupportedOperation".to_string(),
-            message: format!(
-                "the `{}` cloud cannot read a launch template version",
-                self.name()
-            ),
-        })
-    }
+    ) -> Result<crate::model::Attributes, ProviderError>;
 
     /// Lets `duration` pass on the cloud's clock, for a rollout's warmup, bake and health
-    /// polling: a real wait by default (and on AWS). The simulated cloud with its clock set
+    /// polling: a real wait on AWS. The simulated cloud with its clock set
     /// (`cairn sim clock`) moves that clock on at once instead, so that a rollout baking for
     /// minutes takes no time in tests; with the wall clock it waits too.
     ///
     /// # Errors
     /// When the cloud's clock cannot be moved.
-    async fn wait(&self, duration: std::time::Duration) -> Result<(), ProviderError> {
-        tokio::time::sleep(duration).await;
-        Ok(())
-    }
+    async fn wait(&self, duration: std::time::Duration) -> Result<(), ProviderError>;
 
     /// Waits until the cloud's clock reads `when` (at once if it is past) and answers what it
     /// reads then: how a client pacing its calls to the cloud's rate limits lets their buckets
-    /// refill (see [`pacing`]). A real wait by default (and on AWS). The simulated cloud with
+    /// refill (see [`pacing`]). A real wait on AWS ([`wait_on_wall_clock`]). The simulated cloud with
     /// its clock set moves that clock on to `when` at once, never back, so that callers
     /// waiting together, in one process or several, move it as far as the latest of them
     /// and no further.
@@ -413,40 +339,29 @@ pub trait Provider: Send + Sync {
     async fn wait_until(
         &self,
         when: chrono::DateTime<chrono::Utc>,
-    ) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
-        Ok(wait_on_wall_clock(when).await)
-    }
+    ) -> Result<chrono::DateTime<chrono::Utc>, ProviderError>;
 
     /// Whether this cloud throttles calls past AWS's API token buckets (see [`rate_limits`]),
     /// so that calls to it are paced ([`Paced`]): AWS does; the simulated cloud when it
-    /// emulates them (`CAIRN_SIM_RATE_LIMITS=aws`); test doubles by default do not.
-    fn rate_limited(&self) -> bool {
-        false
-    }
+    /// emulates them (`CAIRN_SIM_RATE_LIMITS=aws`).
+    fn rate_limited(&self) -> bool;
 
     /// How long this cloud takes to complete snapshots and copies and to boot instances:
-    /// what `cairn dr check` predicts a recovery time from. AWS's figures by default; the
+    /// what `cairn dr check` predicts a recovery time from. AWS's figures on AWS; the
     /// simulated cloud answers with the profile it plays (`CAIRN_SIM_PROFILE`).
-    fn timings(&self) -> crate::model::timings::Timings {
-        crate::model::timings::Timings::AWS
-    }
+    fn timings(&self) -> crate::model::timings::Timings;
 
     /// Whether image `image` exists in `region` (DescribeImages), for the readiness check of
     /// a DR region: `None` when this cloud cannot tell, which the check reports as unverified.
     ///
     /// # Errors
     /// When the region cannot be asked.
-    async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError> {
-        let _ = (region, image);
-        Ok(None)
-    }
+    async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError>;
 
     /// Opens a read session (see [`ReadSession`]): until it is dropped, reads of different
-    /// kinds may share the listings they have in common, each made once. The default shares
-    /// nothing, for providers that read every kind with calls of its own.
-    fn read_session(&self) -> ReadSession {
-        ReadSession::default()
-    }
+    /// kinds may share the listings they have in common, each made once. A provider that reads
+    /// every kind with calls of its own shares nothing (`ReadSession::default()`).
+    fn read_session(&self) -> ReadSession;
 
     /// The API calls made so far through this provider.
     fn calls(&self) -> CallCount;

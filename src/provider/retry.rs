@@ -12,11 +12,10 @@
 //! ambiguous create by its address instead (see `crate::apply`).
 
 use super::window::{Look, look_for_made};
-use super::{CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest};
-use crate::model::{Kind, Owner, Tags};
+use super::wrapper::Answer;
+use super::{CreateRequest, Layer, LiveResource, Operation, Provider, ProviderError, Wrapped};
+use crate::model::Owner;
 use crate::util::backoff::{Jitter, RetryPolicy, retry};
-use async_trait::async_trait;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -35,23 +34,17 @@ const POLICY: RetryPolicy = RetryPolicy {
     jitter: Jitter::Full,
 };
 
-/// Wraps a provider; every call is retried while it fails with a retryable error.
-pub struct Retrying {
-    inner: Arc<dyn Provider>,
-}
+/// The retrying layer: every call to the cloud is retried while it fails with a retryable
+/// error (see [`Wrapped`] for which calls those are: waits and clock reads are not).
+pub struct Retries;
+
+/// A provider whose calls are retried.
+pub type Retrying = Wrapped<Retries>;
 
 impl Retrying {
     pub fn wrap(inner: Arc<dyn Provider>) -> Arc<dyn Provider> {
-        Arc::new(Retrying { inner })
+        Arc::new(Wrapped::new(inner, Retries))
     }
-}
-
-async fn with_retries<T, F, Fut>(what: &str, call: F) -> Result<T, ProviderError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, ProviderError>>,
-{
-    retry(POLICY, what, ProviderError::is_retryable, call).await
 }
 
 /// The object an earlier attempt of `request` made, if it shows up within the cloud's
@@ -78,189 +71,68 @@ async fn made_earlier(
     .await
 }
 
-#[async_trait]
-impl Provider for Retrying {
-    fn name(&self) -> &'static str {
-        self.inner.name()
+impl Layer for Retries {
+    async fn around<'a, T, Run>(
+        &'a self,
+        _inner: &'a dyn Provider,
+        operation: Operation<'a>,
+        run: Run,
+    ) -> Result<T, ProviderError>
+    where
+        T: Send + 'a,
+        Run: FnMut() -> Answer<'a, T> + Send + 'a,
+    {
+        retry(POLICY, operation.name, ProviderError::is_retryable, run).await
     }
 
-    async fn read(
-        &self,
-        region: &str,
-        kind: Kind,
-        owner: &Owner,
-    ) -> Result<Vec<LiveResource>, ProviderError> {
-        with_retries("read", || self.inner.read(region, kind, owner)).await
-    }
-
-    /// Retried like the rest, except that once an answer was lost (`Ambiguous`) a create
-    /// that names itself by [`TAG_CREATE_TOKEN`] looks for its object before it is sent again,
-    /// and a refusal because it exists (`Duplicate`, `AlreadyExists`) means "look again".
-    async fn create(&self, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
+    /// Retried like the rest, except that once an answer was lost (`Ambiguous`) a create that
+    /// names itself by [`TAG_CREATE_TOKEN`] looks for its object before it is sent again, and
+    /// a refusal because it exists (`Duplicate`, `AlreadyExists`) means "look again".
+    async fn around_create<'a, Run>(
+        &'a self,
+        inner: &'a dyn Provider,
+        request: &'a CreateRequest,
+        operation: Operation<'a>,
+        mut run: Run,
+    ) -> Result<LiveResource, ProviderError>
+    where
+        Run: FnMut() -> Answer<'a, LiveResource> + Send + 'a,
+    {
         let maybe_made = AtomicBool::new(false);
         let findable =
             !request.token.is_empty() && request.tags.get(TAG_CREATE_TOKEN) == Some(&request.token);
         let worth_again = |error: &ProviderError| {
             error.is_retryable() || (maybe_made.load(Ordering::Relaxed) && error.is_conflict())
         };
-        retry(POLICY, "create", worth_again, || async {
-            if findable && maybe_made.load(Ordering::Relaxed) {
-                let found = made_earlier(self.inner.as_ref(), request).await?;
-                if let Some(found) = found {
-                    return Ok(found);
+        retry(POLICY, operation.name, worth_again, || {
+            // The call does nothing until it is awaited: made here, it is dropped unsent when an
+            // earlier attempt's object is found.
+            let created = run();
+            let maybe_made = &maybe_made;
+            async move {
+                if findable && maybe_made.load(Ordering::Relaxed) {
+                    let found = made_earlier(inner, request).await?;
+                    if let Some(found) = found {
+                        return Ok(found);
+                    }
                 }
+                let created = created.await;
+                if matches!(created, Err(ProviderError::Ambiguous { .. })) {
+                    maybe_made.store(true, Ordering::Relaxed);
+                }
+                created
             }
-            let created = self.inner.create(request).await;
-            if matches!(created, Err(ProviderError::Ambiguous { .. })) {
-                maybe_made.store(true, Ordering::Relaxed);
-            }
-            created
         })
         .await
-    }
-
-    async fn update(&self, request: &UpdateRequest) -> Result<LiveResource, ProviderError> {
-        with_retries("update", || self.inner.update(request)).await
-    }
-
-    async fn delete(&self, region: &str, kind: Kind, id: &str) -> Result<(), ProviderError> {
-        with_retries("delete", || self.inner.delete(region, kind, id)).await
-    }
-
-    async fn import(
-        &self,
-        region: &str,
-        kind: Kind,
-        id: &str,
-    ) -> Result<LiveResource, ProviderError> {
-        with_retries("import", || self.inner.import(region, kind, id)).await
-    }
-
-    async fn discover(&self, region: &str, kind: Kind) -> Result<Vec<LiveResource>, ProviderError> {
-        with_retries("discover", || self.inner.discover(region, kind)).await
-    }
-
-    async fn zones(&self, region: &str) -> Result<Vec<String>, ProviderError> {
-        with_retries("zones", || self.inner.zones(region)).await
-    }
-
-    /// Retried like the rest: a retry after a lost answer finds the instance gone
-    /// (`NotFound`), which a rollout takes as done.
-    async fn terminate_in_group(
-        &self,
-        region: &str,
-        group: &str,
-        instance: &str,
-    ) -> Result<(), ProviderError> {
-        with_retries("terminate_in_group", || {
-            self.inner.terminate_in_group(region, group, instance)
-        })
-        .await
-    }
-
-    async fn target_health(
-        &self,
-        region: &str,
-        target_group: &str,
-    ) -> Result<Vec<(String, String)>, ProviderError> {
-        with_retries("target_health", || {
-            self.inner.target_health(region, target_group)
-        })
-        .await
-    }
-
-    /// Retried like the rest: registering again what is registered changes nothing.
-    async fn register_targets(
-        &self,
-        region: &str,
-        target_group: &str,
-        instances: &[String],
-    ) -> Result<(), ProviderError> {
-        with_retries("register_targets", || {
-            self.inner.register_targets(region, target_group, instances)
-        })
-        .await
-    }
-
-    async fn deregister_targets(
-        &self,
-        region: &str,
-        target_group: &str,
-        instances: &[String],
-    ) -> Result<(), ProviderError> {
-        with_retries("deregister_targets", || {
-            self.inner
-                .deregister_targets(region, target_group, instances)
-        })
-        .await
-    }
-
-    async fn launch_template_version(
-        &self,
-        region: &str,
-        template: &str,
-        version: &crate::model::Value,
-    ) -> Result<crate::model::Attributes, ProviderError> {
-        with_retries("launch_template_version", || {
-            self.inner
-                .launch_template_version(region, template, version)
-        })
-        .await
-    }
-
-    async fn wait(&self, duration: Duration) -> Result<(), ProviderError> {
-        self.inner.wait(duration).await
-    }
-
-    async fn wait_until(
-        &self,
-        when: chrono::DateTime<chrono::Utc>,
-    ) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
-        self.inner.wait_until(when).await
-    }
-
-    fn rate_limited(&self) -> bool {
-        self.inner.rate_limited()
-    }
-
-    /// Retried like the rest: rewriting tags to the same values twice is the same as once.
-    async fn set_ownership(
-        &self,
-        region: &str,
-        kind: Kind,
-        id: &str,
-        ownership: &Tags,
-    ) -> Result<LiveResource, ProviderError> {
-        with_retries("set ownership", || {
-            self.inner.set_ownership(region, kind, id, ownership)
-        })
-        .await
-    }
-
-    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
-        self.inner.now().await
-    }
-
-    fn timings(&self) -> crate::model::timings::Timings {
-        self.inner.timings()
-    }
-
-    async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError> {
-        with_retries("image_exists", || self.inner.image_exists(region, image)).await
-    }
-
-    fn read_session(&self) -> super::ReadSession {
-        self.inner.read_session()
-    }
-
-    fn calls(&self) -> CallCount {
-        self.inner.calls()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Kind;
+    use crate::provider::{CallCount, CoreProvider, UpdateRequest};
+    use async_trait::async_trait;
     use std::sync::Mutex;
 
     /// A cloud of snapshots that, like AWS's CreateSnapshot, takes no idempotency token: every
@@ -275,7 +147,7 @@ mod tests {
     }
 
     #[async_trait]
-    impl Provider for Snapshots {
+    impl CoreProvider for Snapshots {
         fn name(&self) -> &'static str {
             "snapshots"
         }
@@ -409,9 +281,8 @@ mod tests {
         *cloud.creates.lock().unwrap() = 1;
         // Yesterday's snapshot of the same volume: the same tags but the token, never taken
         // for today's.
-        let old = cloud
-            .create(&snapshot_request("cairn-backup-yesterday"))
-            .await;
+        let old =
+            CoreProvider::create(cloud.as_ref(), &snapshot_request("cairn-backup-yesterday")).await;
         assert_eq!(old.map(|live| live.id), Ok("snap-1".to_string()));
         *cloud.creates.lock().unwrap() = 0;
 

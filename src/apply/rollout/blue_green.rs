@@ -293,34 +293,18 @@ async fn reinstate(
     kept: &LiveResource,
     target_groups: &Value,
 ) -> Result<(), Abort> {
-    let mut before = kept.attributes.clone();
-    before.remove("instances");
-    let mut after = before.clone();
-    after.insert(
-        "launch_template_version".to_string(),
-        record.to_version.clone(),
-    );
-    after.insert("desired".to_string(), Value::from(record.capacity));
-    after.insert("min".to_string(), Value::from(record.min));
-    after.insert("max".to_string(), Value::from(record.max));
-    after.insert("target_group_ids".to_string(), target_groups.clone());
-    if Kind::AutoscalingGroup.same_attributes(&before, &after, &|_| false) {
-        return Ok(());
-    }
-    let request = UpdateRequest {
-        kind: Kind::AutoscalingGroup,
-        region: driver.region().to_string(),
-        id: kept.id.clone(),
-        before,
-        after,
-        tags: kept.tags.clone(),
-        token: uuid::Uuid::new_v4().to_string(),
-    };
     driver
-        .provider
-        .update(&request)
+        .update(kept, |after| {
+            after.insert(
+                "launch_template_version".to_string(),
+                record.to_version.clone(),
+            );
+            after.insert("desired".to_string(), Value::from(record.capacity));
+            after.insert("min".to_string(), Value::from(record.min));
+            after.insert("max".to_string(), Value::from(record.max));
+            after.insert("target_group_ids".to_string(), target_groups.clone());
+        })
         .await
-        .map(|_| ())
         .map_err(|error| format!("putting the kept group `{}` back failed: {error}", kept.id))
 }
 
@@ -446,24 +430,11 @@ async fn set_target_groups(
     live: &LiveResource,
     target_groups: &Value,
 ) -> Result<(), Abort> {
-    let mut before = live.attributes.clone();
-    before.remove("instances");
-    let mut after = before.clone();
-    after.insert("target_group_ids".to_string(), target_groups.clone());
-    let request = UpdateRequest {
-        kind: Kind::AutoscalingGroup,
-        region: driver.region().to_string(),
-        id: live.id.clone(),
-        before,
-        after,
-        tags: live.tags.clone(),
-        token: uuid::Uuid::new_v4().to_string(),
-    };
     driver
-        .provider
-        .update(&request)
+        .update(live, |after| {
+            after.insert("target_group_ids".to_string(), target_groups.clone());
+        })
         .await
-        .map(|_| ())
         .map_err(|error| {
             format!(
                 "changing the target groups of `{}` failed: {error}",

@@ -25,7 +25,7 @@ use super::{Abort, Driver, Ledger, Member, POLL, save};
 use crate::apply::events::ApplyEvent;
 use crate::model::{Attributes, Kind, Value};
 use crate::plan::rollout::forwards_to;
-use crate::provider::{CreateRequest, ProviderError, TAG_CREATE_TOKEN, UpdateRequest};
+use crate::provider::{CreateRequest, ProviderError, TAG_CREATE_TOKEN};
 use crate::state::{CanaryTraffic, ListenerForward, RolloutRecord};
 use serde_json::json;
 use std::time::Duration;
@@ -296,25 +296,11 @@ async fn set_forward(driver: &Driver<'_>, id: &str, forward: Value) -> Result<()
         .import(driver.region(), Kind::Listener, id)
         .await
         .map_err(|error| format!("reading listener `{id}` failed: {error}"))?;
-    if Kind::Listener.same_value("forward", live.attributes.get("forward"), Some(&forward)) {
-        return Ok(());
-    }
-    let mut after = live.attributes.clone();
-    after.insert("forward".to_string(), forward);
-    let request = UpdateRequest {
-        kind: Kind::Listener,
-        region: driver.region().to_string(),
-        id: id.to_string(),
-        before: live.attributes,
-        after,
-        tags: live.tags,
-        token: uuid::Uuid::new_v4().to_string(),
-    };
     driver
-        .provider
-        .update(&request)
+        .update(&live, |after| {
+            after.insert("forward".to_string(), forward);
+        })
         .await
-        .map(|_| ())
         .map_err(|error| format!("changing the weights of listener `{id}` failed: {error}"))
 }
 

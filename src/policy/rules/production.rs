@@ -11,6 +11,7 @@ use super::super::finding::Finding;
 use super::super::locate::Part;
 use super::exposure::behind_load_balancer;
 use crate::graph::RolloutStrategy;
+use crate::model::cloud::forward_entries;
 use crate::model::{Address, DesiredResource, Kind, Value};
 use std::collections::BTreeSet;
 
@@ -175,13 +176,8 @@ fn unwatched_groups(context: &Context<'_>) -> Vec<Finding> {
         let balancers: BTreeSet<&Address> = context
             .of_kind(Kind::Listener)
             .filter(|listener| {
-                listener
-                    .attributes
-                    .get("forward")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|entry| context.target(entry.get("target_group_id")?))
+                forward_entries(&listener.attributes)
+                    .filter_map(|(target_group, _)| context.target(target_group))
                     .any(|target_group| target_groups.contains(&target_group.address))
             })
             .filter_map(|listener| context.target(listener.attributes.get("load_balancer_id")?))

@@ -25,15 +25,12 @@ pub(super) async fn groups(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Groups, ProviderError> {
-    match selector {
-        Selector::Owner(owner) => {
-            context
-                .shared
-                .groups(&context.region, owner, || list(context, selector))
-                .await
-        }
-        Selector::Id(_) => list(context, selector).await,
-    }
+    context
+        .shared
+        .groups(&context.region, selector.owner(), || {
+            list(context, selector)
+        })
+        .await
 }
 
 /// Lists the groups `selector` picks.

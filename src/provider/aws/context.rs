@@ -2,7 +2,7 @@
 //! which resources a describe should return.
 
 use super::consistency::until_visible;
-use super::error::CallError;
+use super::error::{CallError, missing_id};
 use crate::model::{Attributes, Kind, Owner, Tags, Value};
 use crate::provider::{CallCount, LiveResource, ProviderError};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
@@ -128,6 +128,25 @@ impl RegionContext {
         until_visible(|| self.mutate(send()))
             .await
             .map_err(|error| error.general())
+    }
+
+    /// Sends a create as [`RegionContext::mutate_visible`] does and answers the id of what it
+    /// made, which `id_of` finds in the answer; an answer without one is [`missing_id`] of
+    /// `operation`.
+    pub async fn create<T, E, Fut>(
+        &self,
+        operation: &str,
+        send: impl FnMut() -> Fut,
+        id_of: impl FnOnce(&T) -> Option<&str>,
+    ) -> Result<String, ProviderError>
+    where
+        Fut: Future<Output = Result<T, SdkError<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let output = self.mutate_visible(send).await?;
+        id_of(&output)
+            .map(str::to_string)
+            .ok_or_else(|| missing_id(operation))
     }
 
     /// Deletes `id`, a resource of `kind`, with `call`: a missing id is
@@ -273,7 +292,15 @@ pub(crate) enum Selector<'a> {
     Id(&'a str),
 }
 
-impl Selector<'_> {
+impl<'a> Selector<'a> {
+    /// The owner whose resources are picked, or `None` for one id.
+    pub fn owner(self) -> Option<&'a Owner> {
+        match self {
+            Selector::Owner(owner) => Some(owner),
+            Selector::Id(_) => None,
+        }
+    }
+
     /// Turns a describe call's failure into the engine's error: describing a missing id is
     /// `NotFound` for that id; a failed batched read names no resource.
     pub fn error(&self, kind: Kind, region: &str, error: CallError) -> ProviderError {

@@ -11,8 +11,8 @@
 
 use super::attributes;
 use super::context::{RegionContext, Selector};
-use super::dns_zone::{plain_name, sync_tags, tags_of};
-use super::error::{CallError, missing_id};
+use super::dns_zone::{list_route53, plain_name, sync_tags, tags_of};
+use super::error::CallError;
 use crate::model::{Attributes, Kind, Owner, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
 use crate::util::hash::stable_hash;
@@ -50,22 +50,9 @@ async fn checks(
     let found: Vec<HealthCheck> = match selector {
         Selector::Owner(owner) => {
             let prefix = reference_prefix(owner);
-            context
-                .read_pages(
-                    |token| {
-                        context
-                            .route53
-                            .list_health_checks()
-                            .set_marker(token)
-                            .max_items(context.page(1000))
-                            .send()
-                    },
-                    |page| page.next_marker(),
-                )
-                .await
+            list_route53!(context, list_health_checks, 1000, health_checks)
                 .map_err(error)?
                 .into_iter()
-                .flat_map(|page| page.health_checks)
                 .filter(|check| check.caller_reference().starts_with(&prefix))
                 .collect()
         }
@@ -184,11 +171,13 @@ pub(super) async fn create(
                 .create_health_check()
                 .caller_reference(reference)
                 .health_check_config(config);
-            let output = context.mutate_visible(|| call.clone().send()).await?;
-            output
-                .health_check()
-                .map(|check| check.id().to_string())
-                .ok_or_else(|| missing_id("CreateHealthCheck"))?
+            context
+                .create(
+                    "CreateHealthCheck",
+                    || call.clone().send(),
+                    |output| output.health_check().map(|check| check.id()),
+                )
+                .await?
         }
     };
     sync_tags(

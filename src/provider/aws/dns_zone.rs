@@ -10,7 +10,7 @@
 //! resources live in the pseudo-region `global`.
 
 use super::context::{RegionContext, Selector};
-use super::error::{CallError, missing_id};
+use super::error::CallError;
 use super::shared::Zones;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Owner, TAG_ADDRESS, TAG_ENV, TAG_STACK, Tags, Value};
@@ -23,6 +23,36 @@ const IDS_PER_CALL: usize = 10;
 
 /// How a zone's comment starts: Cairn's note, then its ownership tags as JSON.
 const COMMENT_PREFIX: &str = "Managed by Cairn; its owner: ";
+
+/// Every item of a Route 53 listing that pages by marker (ListHostedZones, ListHealthChecks),
+/// each page one counted call: `$operation` is the client's method, `$maximum` the API's page
+/// limit, `$items` the page's field of items. Route 53 gives each listing an output type of its
+/// own with no trait in common, hence a macro. Returns `Result<Vec<Item>, CallError>`.
+macro_rules! list_route53 {
+    ($context:expr, $operation:ident, $maximum:expr, $items:ident) => {{
+        let context: &$crate::provider::aws::context::RegionContext = $context;
+        context
+            .read_pages(
+                |token| {
+                    context
+                        .route53
+                        .$operation()
+                        .set_marker(token)
+                        .max_items(context.page($maximum))
+                        .send()
+                },
+                |page| page.next_marker(),
+            )
+            .await
+            .map(|pages| {
+                pages
+                    .into_iter()
+                    .flat_map(|page| page.$items)
+                    .collect::<Vec<_>>()
+            })
+    }};
+}
+pub(super) use list_route53;
 
 /// The zone id without the `/hostedzone/` prefix Route 53 lists it with.
 pub(super) fn zone_id(id: &str) -> &str {
@@ -46,38 +76,19 @@ pub(super) async fn zones(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Zones, ProviderError> {
-    match selector {
-        Selector::Owner(owner) => {
-            context
-                .shared
-                .zones(owner, || list(context, selector))
-                .await
-        }
-        Selector::Id(_) => list(context, selector).await,
-    }
+    context
+        .shared
+        .zones(selector.owner(), || list(context, selector))
+        .await
 }
 
 /// Lists the zones `selector` picks, with the ownership tags their comments record.
 async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Zones, ProviderError> {
     let error = |error| selector.error(Kind::DnsZone, &context.region, error);
     let found: Vec<HostedZone> = match selector {
-        Selector::Owner(_) => context
-            .read_pages(
-                |token| {
-                    context
-                        .route53
-                        .list_hosted_zones()
-                        .set_marker(token)
-                        .max_items(context.page(100))
-                        .send()
-                },
-                |page| page.next_marker(),
-            )
-            .await
-            .map_err(error)?
-            .into_iter()
-            .flat_map(|page| page.hosted_zones)
-            .collect(),
+        Selector::Owner(_) => {
+            list_route53!(context, list_hosted_zones, 100, hosted_zones).map_err(error)?
+        }
         Selector::Id(id) => context
             .read(context.route53.get_hosted_zone().id(id).send())
             .await
@@ -250,11 +261,13 @@ pub(super) async fn create(
         .name(attributes::string(&request.attributes, "name")?)
         .caller_reference(&request.token)
         .hosted_zone_config(HostedZoneConfig::builder().comment(comment).build());
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    let id = output
-        .hosted_zone()
-        .map(|zone| zone_id(zone.id()).to_string())
-        .ok_or_else(|| missing_id("CreateHostedZone"))?;
+    let id = context
+        .create(
+            "CreateHostedZone",
+            || call.clone().send(),
+            |output| output.hosted_zone().map(|zone| zone_id(zone.id())),
+        )
+        .await?;
     sync_tags(
         context,
         TagResourceType::Hostedzone,

@@ -1,7 +1,6 @@
 //! `instance` → EC2 instance. Terminated and terminating instances are gone for the plan.
 
 use super::context::{RegionContext, Selector, describe_pages};
-use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -163,13 +162,18 @@ pub(super) async fn create(
         .client_token(&request.token)
         .tag_specifications(tags::specification(ResourceType::Instance, &request.tags))
         .tag_specifications(tags::specification(ResourceType::Volume, &request.tags));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    output
-        .instances()
-        .first()
-        .and_then(|instance| instance.instance_id())
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("RunInstances"))
+    context
+        .create(
+            "RunInstances",
+            || call.clone().send(),
+            |output| {
+                output
+                    .instances()
+                    .first()
+                    .and_then(|instance| instance.instance_id())
+            },
+        )
+        .await
 }
 
 pub(super) async fn update(

@@ -1,7 +1,6 @@
 //! `internet_gateway` → internet gateway attached to `network_id`.
 
 use super::context::{RegionContext, Selector, describe_pages};
-use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError};
@@ -81,12 +80,17 @@ pub(super) async fn create(
             ResourceType::InternetGateway,
             &request.tags,
         ));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    let id = output
-        .internet_gateway()
-        .and_then(|gateway| gateway.internet_gateway_id())
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateInternetGateway"))?;
+    let id = context
+        .create(
+            "CreateInternetGateway",
+            || call.clone().send(),
+            |output| {
+                output
+                    .internet_gateway()
+                    .and_then(|gateway| gateway.internet_gateway_id())
+            },
+        )
+        .await?;
     // Attaching is a second call by API design; a crash in between leaves a tagged,
     // detached gateway that the next plan replaces.
     let attach = context

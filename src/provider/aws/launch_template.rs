@@ -213,12 +213,17 @@ pub(super) async fn create(
             ResourceType::LaunchTemplate,
             &request.tags,
         ));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    output
-        .launch_template()
-        .and_then(|template| template.launch_template_id())
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateLaunchTemplate"))
+    context
+        .create(
+            "CreateLaunchTemplate",
+            || call.clone().send(),
+            |output| {
+                output
+                    .launch_template()
+                    .and_then(|template| template.launch_template_id())
+            },
+        )
+        .await
 }
 
 pub(super) async fn update(

@@ -8,7 +8,6 @@
 //! ARNs a call: one read per owned balancer and page, not per listener.
 
 use super::context::{RegionContext, Selector};
-use super::error::missing_id;
 use super::{attributes, elb, load_balancer};
 use crate::model::{Attributes, Kind, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -57,11 +56,9 @@ async fn listeners(
                 .filter_map(|listener| Some((listener.listener_arn()?.to_string(), listener))),
         );
     }
-    let owner = match selector {
-        Selector::Owner(owner) => Some(owner),
-        Selector::Id(_) => None,
-    };
-    elb::owned(context, owner, found).await.map_err(error)
+    elb::owned(context, selector.owner(), found)
+        .await
+        .map_err(error)
 }
 
 pub(super) async fn describe(
@@ -182,13 +179,18 @@ pub(super) async fn create(
         .set_certificates(settings.certificates)
         .default_actions(settings.action)
         .set_tags(Some(elb::to_elb(&request.tags)));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    output
-        .listeners()
-        .first()
-        .and_then(|listener| listener.listener_arn())
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateListener"))
+    context
+        .create(
+            "CreateListener",
+            || call.clone().send(),
+            |output| {
+                output
+                    .listeners()
+                    .first()
+                    .and_then(|listener| listener.listener_arn())
+            },
+        )
+        .await
 }
 
 pub(super) async fn update(

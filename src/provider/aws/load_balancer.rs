@@ -13,7 +13,6 @@
 //! during which its subnets and security groups cannot be deleted.)
 
 use super::context::{RegionContext, Selector};
-use super::error::missing_id;
 use super::shared::Balancers;
 use super::{attributes, elb};
 use crate::model::{Attributes, Kind, Owner, Value};
@@ -28,15 +27,12 @@ pub(super) async fn balancers(
     context: &RegionContext,
     selector: Selector<'_>,
 ) -> Result<Balancers, ProviderError> {
-    match selector {
-        Selector::Owner(owner) => {
-            context
-                .shared
-                .balancers(&context.region, owner, || list(context, selector))
-                .await
-        }
-        Selector::Id(_) => list(context, selector).await,
-    }
+    context
+        .shared
+        .balancers(&context.region, selector.owner(), || {
+            list(context, selector)
+        })
+        .await
 }
 
 /// Lists the application load balancers `selector` picks, with their tags.
@@ -62,11 +58,9 @@ async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Balance
         .filter(|balancer| balancer.r#type() == Some(&LoadBalancerTypeEnum::Application))
         .filter_map(|balancer| Some((balancer.load_balancer_arn()?.to_string(), balancer)))
         .collect();
-    let owner = match selector {
-        Selector::Owner(owner) => Some(owner),
-        Selector::Id(_) => None,
-    };
-    elb::owned(context, owner, found).await.map_err(error)
+    elb::owned(context, selector.owner(), found)
+        .await
+        .map_err(error)
 }
 
 /// The ARNs of the balancers `owner` owns in the region (the session's listing, if any).
@@ -147,13 +141,18 @@ pub(super) async fn create(
         .scheme(LoadBalancerSchemeEnum::InternetFacing)
         .r#type(LoadBalancerTypeEnum::Application)
         .set_tags(Some(elb::to_elb(&request.tags)));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    output
-        .load_balancers()
-        .first()
-        .and_then(|balancer| balancer.load_balancer_arn())
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateLoadBalancer"))
+    context
+        .create(
+            "CreateLoadBalancer",
+            || call.clone().send(),
+            |output| {
+                output
+                    .load_balancers()
+                    .first()
+                    .and_then(|balancer| balancer.load_balancer_arn())
+            },
+        )
+        .await
 }
 
 pub(super) async fn update(

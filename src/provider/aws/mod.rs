@@ -528,6 +528,28 @@ impl Provider for AwsProvider {
         self.consistency_window
     }
 
+    /// AWS stamps snapshots with its own clock, which is the wall clock give or take its
+    /// skew.
+    async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        Ok(chrono::Utc::now())
+    }
+
+    async fn wait(&self, duration: Duration) -> Result<(), ProviderError> {
+        tokio::time::sleep(duration).await;
+        Ok(())
+    }
+
+    async fn wait_until(
+        &self,
+        when: chrono::DateTime<chrono::Utc>,
+    ) -> Result<chrono::DateTime<chrono::Utc>, ProviderError> {
+        Ok(super::wait_on_wall_clock(when).await)
+    }
+
+    fn timings(&self) -> crate::model::timings::Timings {
+        crate::model::timings::Timings::AWS
+    }
+
     async fn terminate_in_group(
         &self,
         region: &str,

@@ -1,7 +1,6 @@
 //! `network` → VPC.
 
 use super::context::{RegionContext, Selector, describe_pages};
-use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError};
@@ -69,12 +68,13 @@ pub(super) async fn create(
         .create_vpc()
         .cidr_block(cidr)
         .tag_specifications(tags::specification(ResourceType::Vpc, &request.tags));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    output
-        .vpc()
-        .and_then(|vpc| vpc.vpc_id())
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateVpc"))
+    context
+        .create(
+            "CreateVpc",
+            || call.clone().send(),
+            |output| output.vpc().and_then(|vpc| vpc.vpc_id()),
+        )
+        .await
 }
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {

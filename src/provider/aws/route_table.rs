@@ -3,7 +3,6 @@
 //! association are the VPC's, not ours, and are never read or changed.
 
 use super::context::{RegionContext, Selector, describe_pages};
-use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -144,12 +143,17 @@ pub(super) async fn create(
         .vpc_id(network_id)
         .client_token(&request.token)
         .tag_specifications(tags::specification(ResourceType::RouteTable, &request.tags));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    let id = output
-        .route_table()
-        .and_then(|table| table.route_table_id())
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateRouteTable"))?;
+    let id = context
+        .create(
+            "CreateRouteTable",
+            || call.clone().send(),
+            |output| {
+                output
+                    .route_table()
+                    .and_then(|table| table.route_table_id())
+            },
+        )
+        .await?;
     // Routes and associations have no place in CreateRouteTable. A crash part-way leaves a
     // tagged table whose missing routes the next plan adds.
     for (cidr, gateway_id) in &routes {

@@ -11,7 +11,6 @@
 
 use super::consistency::until_visible;
 use super::context::{RegionContext, Selector, describe_pages};
-use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -326,11 +325,13 @@ pub(super) async fn create(
             ResourceType::SecurityGroup,
             &request.tags,
         ));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    let id = output
-        .group_id()
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateSecurityGroup"))?;
+    let id = context
+        .create(
+            "CreateSecurityGroup",
+            || call.clone().send(),
+            |output| output.group_id(),
+        )
+        .await?;
     // Rules cannot be given to CreateSecurityGroup. A crash part-way leaves a tagged group
     // whose rules the next plan corrects.
     let live = GroupRules {

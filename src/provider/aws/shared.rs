@@ -84,50 +84,57 @@ impl SharedListings {
         }
     }
 
-    /// The owned balancers of `region`: those listed in this session, or `list`'s.
+    /// The owned balancers of `region`: those listed in this session, or `list`'s (always
+    /// `list`'s without an owner: a read of one id is never shared).
     pub async fn balancers<E, Fut>(
         &self,
         region: &str,
-        owner: &Owner,
+        owner: Option<&Owner>,
         list: impl FnOnce() -> Fut,
     ) -> Result<Balancers, E>
     where
         Fut: Future<Output = Result<Balancers, E>>,
     {
-        let key = (region.to_string(), owner.clone());
+        let key = owner.map(|owner| (region.to_string(), owner.clone()));
         self.kept_or(|state| &mut state.balancers, key, list).await
     }
 
-    /// The owned autoscaling groups of `region`: those listed in this session, or `list`'s.
+    /// The owned autoscaling groups of `region`: those listed in this session, or `list`'s
+    /// (always `list`'s without an owner).
     pub async fn groups<E, Fut>(
         &self,
         region: &str,
-        owner: &Owner,
+        owner: Option<&Owner>,
         list: impl FnOnce() -> Fut,
     ) -> Result<Groups, E>
     where
         Fut: Future<Output = Result<Groups, E>>,
     {
-        let key = (region.to_string(), owner.clone());
+        let key = owner.map(|owner| (region.to_string(), owner.clone()));
         self.kept_or(|state| &mut state.groups, key, list).await
     }
 
-    /// The owned hosted zones: those listed in this session, or `list`'s.
-    pub async fn zones<E, Fut>(&self, owner: &Owner, list: impl FnOnce() -> Fut) -> Result<Zones, E>
+    /// The owned hosted zones: those listed in this session, or `list`'s (always `list`'s
+    /// without an owner).
+    pub async fn zones<E, Fut>(
+        &self,
+        owner: Option<&Owner>,
+        list: impl FnOnce() -> Fut,
+    ) -> Result<Zones, E>
     where
         Fut: Future<Output = Result<Zones, E>>,
     {
-        self.kept_or(|state| &mut state.zones, owner.clone(), list)
+        self.kept_or(|state| &mut state.zones, owner.cloned(), list)
             .await
     }
 
     /// The listing of `key` among those `listings` picks: kept from earlier in the session
-    /// (or made by `list` and kept), or made by `list` alone outside a session. A failure
-    /// leaves nothing kept, for the next read to list again.
+    /// (or made by `list` and kept), or made by `list` alone outside a session or without a
+    /// key. A failure leaves nothing kept, for the next read to list again.
     async fn kept_or<K: Ord, V: Clone, E, Fut>(
         &self,
         listings: impl FnOnce(&mut State) -> &mut Listings<K, V>,
-        key: K,
+        key: Option<K>,
         list: impl FnOnce() -> Fut,
     ) -> Result<V, E>
     where
@@ -135,7 +142,8 @@ impl SharedListings {
     {
         let cell = {
             let mut state = self.state();
-            (state.open > 0).then(|| Arc::clone(listings(&mut state).entry(key).or_default()))
+            key.filter(|_| state.open > 0)
+                .map(|key| Arc::clone(listings(&mut state).entry(key).or_default()))
         };
         match cell {
             Some(cell) => cell.get_or_try_init(list).await.cloned(),
@@ -170,11 +178,11 @@ mod tests {
         let owner = owner();
         shared.open();
         let (first, second) = tokio::join!(
-            shared.zones(&owner, || list(&listed)),
-            shared.zones(&owner, || list(&listed)),
+            shared.zones(Some(&owner), || list(&listed)),
+            shared.zones(Some(&owner), || list(&listed)),
         );
         assert_eq!((first, second), (Ok(Vec::new()), Ok(Vec::new())));
-        shared.zones(&owner, || list(&listed)).await.unwrap();
+        shared.zones(Some(&owner), || list(&listed)).await.unwrap();
         assert_eq!(listed.load(Ordering::Relaxed), 1);
         shared.close();
     }
@@ -184,18 +192,36 @@ mod tests {
         let shared = SharedListings::default();
         let listed = AtomicUsize::new(0);
         shared.open();
-        shared.zones(&owner(), || list(&listed)).await.unwrap();
+        shared
+            .zones(Some(&owner()), || list(&listed))
+            .await
+            .unwrap();
         shared.close();
-        shared.zones(&owner(), || list(&listed)).await.unwrap();
-        shared.zones(&owner(), || list(&listed)).await.unwrap();
+        shared
+            .zones(Some(&owner()), || list(&listed))
+            .await
+            .unwrap();
+        shared
+            .zones(Some(&owner()), || list(&listed))
+            .await
+            .unwrap();
         shared.open();
-        shared.zones(&owner(), || list(&listed)).await.unwrap();
+        shared
+            .zones(Some(&owner()), || list(&listed))
+            .await
+            .unwrap();
         assert_eq!(listed.load(Ordering::Relaxed), 4);
         // A session opened while another is open lists afresh too.
         shared.open();
-        shared.zones(&owner(), || list(&listed)).await.unwrap();
+        shared
+            .zones(Some(&owner()), || list(&listed))
+            .await
+            .unwrap();
         shared.close();
-        shared.zones(&owner(), || list(&listed)).await.unwrap();
+        shared
+            .zones(Some(&owner()), || list(&listed))
+            .await
+            .unwrap();
         assert_eq!(listed.load(Ordering::Relaxed), 5);
         shared.close();
     }
@@ -221,8 +247,30 @@ mod tests {
             ("us-west-2", owner()),
             ("us-east-1", other),
         ] {
-            shared.balancers(region, &owner, balancers).await.unwrap();
+            shared
+                .balancers(region, Some(&owner), balancers)
+                .await
+                .unwrap();
         }
+        assert_eq!(listed.load(Ordering::Relaxed), 3);
+        shared.close();
+    }
+
+    #[tokio::test]
+    async fn a_read_without_an_owner_lists_afresh_even_in_a_session() {
+        let shared = SharedListings::default();
+        let listed = AtomicUsize::new(0);
+        shared.open();
+        shared
+            .zones(Some(&owner()), || list(&listed))
+            .await
+            .unwrap();
+        shared.zones(None, || list(&listed)).await.unwrap();
+        shared.zones(None, || list(&listed)).await.unwrap();
+        shared
+            .zones(Some(&owner()), || list(&listed))
+            .await
+            .unwrap();
         assert_eq!(listed.load(Ordering::Relaxed), 3);
         shared.close();
     }
@@ -233,14 +281,20 @@ mod tests {
         let listed = AtomicUsize::new(0);
         shared.open();
         let failing = shared
-            .zones(&owner(), || async {
+            .zones(Some(&owner()), || async {
                 listed.fetch_add(1, Ordering::Relaxed);
                 Err::<Zones, String>("throttled".to_string())
             })
             .await;
         assert_eq!(failing, Err("throttled".to_string()));
-        shared.zones(&owner(), || list(&listed)).await.unwrap();
-        shared.zones(&owner(), || list(&listed)).await.unwrap();
+        shared
+            .zones(Some(&owner()), || list(&listed))
+            .await
+            .unwrap();
+        shared
+            .zones(Some(&owner()), || list(&listed))
+            .await
+            .unwrap();
         assert_eq!(listed.load(Ordering::Relaxed), 2);
         shared.close();
     }

@@ -7,7 +7,6 @@
 //! the `source_*` attributes and leave them out of the returned tags.
 
 use super::context::{RegionContext, Selector, describe_pages};
-use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError};
@@ -109,11 +108,13 @@ pub(super) async fn create(
             .source_snapshot_id(source_snapshot_id)
             .set_description(description)
             .tag_specifications(tags::specification(ResourceType::Snapshot, &tags));
-        let output = context.mutate_visible(|| call.clone().send()).await?;
-        return output
-            .snapshot_id()
-            .map(str::to_string)
-            .ok_or_else(|| missing_id("CopySnapshot"));
+        return context
+            .create(
+                "CopySnapshot",
+                || call.clone().send(),
+                |output| output.snapshot_id(),
+            )
+            .await;
     }
     let call = context
         .ec2
@@ -121,11 +122,13 @@ pub(super) async fn create(
         .volume_id(attributes::string(attributes, "volume_id")?)
         .set_description(description)
         .tag_specifications(tags::specification(ResourceType::Snapshot, &request.tags));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    output
-        .snapshot_id()
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateSnapshot"))
+    context
+        .create(
+            "CreateSnapshot",
+            || call.clone().send(),
+            |output| output.snapshot_id(),
+        )
+        .await
 }
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {

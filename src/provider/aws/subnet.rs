@@ -2,7 +2,6 @@
 
 use super::consistency::until_visible;
 use super::context::{RegionContext, Selector, describe_pages};
-use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -77,12 +76,13 @@ pub(super) async fn create(
         .cidr_block(attributes::string(attributes, "cidr")?)
         .availability_zone(attributes::string(attributes, "zone")?)
         .tag_specifications(tags::specification(ResourceType::Subnet, &request.tags));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    let id = output
-        .subnet()
-        .and_then(|subnet| subnet.subnet_id())
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateSubnet"))?;
+    let id = context
+        .create(
+            "CreateSubnet",
+            || call.clone().send(),
+            |output| output.subnet().and_then(|subnet| subnet.subnet_id()),
+        )
+        .await?;
     // CreateSubnet has no parameter for it: public addressing is a second call. A crash in
     // between leaves a tagged private subnet, which the next plan updates.
     if attributes::flag(attributes, "public")? {

@@ -9,7 +9,6 @@
 
 use super::consistency::until_released;
 use super::context::{RegionContext, Selector};
-use super::error::missing_id;
 use super::load_balancer::arn_suffix;
 use super::{attributes, elb};
 use crate::model::{Attributes, Kind, Value};
@@ -43,11 +42,9 @@ async fn groups(
         .flat_map(|page| page.target_groups.unwrap_or_default())
         .filter_map(|group| Some((group.target_group_arn()?.to_string(), group)))
         .collect();
-    let owner = match selector {
-        Selector::Owner(owner) => Some(owner),
-        Selector::Id(_) => None,
-    };
-    elb::owned(context, owner, found).await.map_err(error)
+    elb::owned(context, selector.owner(), found)
+        .await
+        .map_err(error)
 }
 
 pub(super) async fn describe(
@@ -155,13 +152,18 @@ pub(super) async fn create(
         .target_type(TargetTypeEnum::Instance)
         .set_tags(Some(elb::to_elb(&request.tags)));
     let call = with_health_check!(call, check);
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    output
-        .target_groups()
-        .first()
-        .and_then(|group| group.target_group_arn())
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateTargetGroup"))
+    context
+        .create(
+            "CreateTargetGroup",
+            || call.clone().send(),
+            |output| {
+                output
+                    .target_groups()
+                    .first()
+                    .and_then(|group| group.target_group_arn())
+            },
+        )
+        .await
 }
 
 pub(super) async fn update(

@@ -3,7 +3,6 @@
 
 use super::consistency::until_visible;
 use super::context::{RegionContext, Selector, describe_pages};
-use super::error::missing_id;
 use super::{attributes, tags};
 use crate::model::{Attributes, Kind, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -108,11 +107,13 @@ pub(super) async fn create(
         )
         .client_token(&request.token)
         .tag_specifications(tags::specification(ResourceType::Volume, &request.tags));
-    let output = context.mutate_visible(|| call.clone().send()).await?;
-    output
-        .volume_id()
-        .map(str::to_string)
-        .ok_or_else(|| missing_id("CreateVolume"))
+    context
+        .create(
+            "CreateVolume",
+            || call.clone().send(),
+            |output| output.volume_id(),
+        )
+        .await
 }
 
 fn too_large(size: i64) -> ProviderError {

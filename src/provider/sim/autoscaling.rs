@@ -502,9 +502,7 @@ pub fn update_policy(
     after: &Attributes,
 ) -> Result<(), ProviderError> {
     check_target(after)?;
-    let mut policy = cloud.target_mut(context.region, Kind::ScalingPolicy, name)?;
-    replace_attributes(&mut policy, after);
-    Ok(())
+    cloud.replace_target(context.region, Kind::ScalingPolicy, name, after)
 }
 
 pub fn delete_policy(
@@ -512,9 +510,7 @@ pub fn delete_policy(
     context: &Context,
     name: &str,
 ) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::ScalingPolicy, name)?;
-    cloud.remove(context.region, name);
-    Ok(())
+    cloud.remove_target(context.region, Kind::ScalingPolicy, name)
 }
 
 fn check_target(attributes: &Attributes) -> Result<(), ProviderError> {

@@ -108,9 +108,7 @@ pub fn update_volume(
 }
 
 pub fn delete_volume(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::Volume, id)?;
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::Volume, id)
 }
 
 pub fn create_snapshot(
@@ -188,9 +186,7 @@ pub fn delete_snapshot(
     context: &Context,
     id: &str,
 ) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::Snapshot, id)?;
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::Snapshot, id)
 }
 
 /// Lets the snapshots and copies of the call's region progress to the cloud's clock: those

@@ -14,6 +14,7 @@
 use super::error::{api, missing_reference};
 use super::faults::FaultSettings;
 use super::ids;
+use super::network::replace_attributes;
 pub use super::region::{RegionState, ResourceMut};
 use crate::model::{Attributes, Kind, Tags};
 use crate::provider::{LiveResource, ProviderError};
@@ -251,6 +252,34 @@ impl Cloud {
             return Err(api(in_use.0, in_use.1));
         }
         self.remove(region, id);
+        Ok(())
+    }
+
+    /// Removes the resource a delete targets, or [`ProviderError::NotFound`]: the whole delete
+    /// of a kind that nothing refers to and that takes nothing with it.
+    pub fn remove_target(
+        &mut self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+    ) -> Result<(), ProviderError> {
+        self.target(region, kind, id)?;
+        self.remove(region, id);
+        Ok(())
+    }
+
+    /// Replaces the contract attributes of the resource an update targets with `after` (see
+    /// [`replace_attributes`]), through the region's guard, or [`ProviderError::NotFound`]:
+    /// the whole update of a kind whose computed attributes are only its id.
+    pub fn replace_target(
+        &mut self,
+        region: &str,
+        kind: Kind,
+        id: &str,
+        after: &Attributes,
+    ) -> Result<(), ProviderError> {
+        let mut resource = self.target_mut(region, kind, id)?;
+        replace_attributes(&mut resource, after);
         Ok(())
     }
 

@@ -103,9 +103,7 @@ pub fn delete_launch_template(
     context: &Context,
     id: &str,
 ) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::LaunchTemplate, id)?;
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::LaunchTemplate, id)
 }
 
 /// Validates a template's settings and returns them as one version.

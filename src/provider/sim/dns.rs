@@ -20,7 +20,6 @@ use super::attributes;
 use super::cloud::{Cloud, Resource};
 use super::error::api;
 use super::load_balancing;
-use super::network::replace_attributes;
 use super::operations::Context;
 use crate::model::regions;
 use crate::model::{Attributes, Kind, TAG_ENV, TAG_STACK, Tags, Value};
@@ -133,9 +132,7 @@ pub fn update_health_check(
     after: &Attributes,
 ) -> Result<(), ProviderError> {
     check_health_check(after)?;
-    let mut check = cloud.target_mut(context.region, Kind::DnsHealthCheck, id)?;
-    replace_attributes(&mut check, after);
-    Ok(())
+    cloud.replace_target(context.region, Kind::DnsHealthCheck, id, after)
 }
 
 pub fn delete_health_check(
@@ -300,9 +297,7 @@ pub fn update_record(
 }
 
 pub fn delete_record(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::DnsRecord, id)?;
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::DnsRecord, id)
 }
 
 /// Whether the health check `id` is healthy now.

@@ -25,6 +25,7 @@ use super::compute::GROUP;
 use super::error::api;
 use super::network::replace_attributes;
 use super::operations::Context;
+use crate::model::cloud::forward_entries;
 use crate::model::regions;
 use crate::model::{Attributes, Kind, Tags, Value};
 use crate::provider::ProviderError;
@@ -52,6 +53,27 @@ const FORWARD_LIMIT: usize = 5;
 
 fn validation(message: impl Into<String>) -> ProviderError {
     api("ValidationError", message)
+}
+
+/// Refuses the name of a new load balancer or target group (`kind`) that ELB does not take,
+/// or that another of its kind in `region` has.
+fn check_new_name(
+    cloud: &Cloud,
+    region: &str,
+    kind: Kind,
+    name: &str,
+) -> Result<(), ProviderError> {
+    let (what, code) = match kind {
+        Kind::TargetGroup => ("Target group", "DuplicateTargetGroupName"),
+        _ => ("Load balancer", "DuplicateLoadBalancerName"),
+    };
+    check_name(name, what)?;
+    cloud.ensure_unique_name(region, kind, name, code, || {
+        format!(
+            "A {} with the same name '{name}' exists, but with different settings",
+            what.to_lowercase()
+        )
+    })
 }
 
 /// Refuses a load balancer or target group name AWS refuses.
@@ -155,18 +177,7 @@ pub fn create_load_balancer(
     tags: &Tags,
 ) -> Result<String, ProviderError> {
     let name = attributes::string(attributes, "name")?.to_string();
-    check_name(&name, "Load balancer")?;
-    cloud.ensure_unique_name(
-        context.region,
-        Kind::LoadBalancer,
-        &name,
-        "DuplicateLoadBalancerName",
-        || {
-            format!(
-                "A load balancer with the same name '{name}' exists, but with different settings"
-            )
-        },
-    )?;
+    check_new_name(cloud, context.region, Kind::LoadBalancer, &name)?;
     let subnet_ids = attributes::string_list(attributes, "subnet_ids")?;
     let network_id = check_subnets(cloud, context.region, &subnet_ids)?;
     let group_ids = attributes::string_list(attributes, "security_group_ids")?;
@@ -323,18 +334,7 @@ pub fn create_target_group(
     tags: &Tags,
 ) -> Result<String, ProviderError> {
     let name = attributes::string(attributes, "name")?.to_string();
-    check_name(&name, "Target group")?;
-    cloud.ensure_unique_name(
-        context.region,
-        Kind::TargetGroup,
-        &name,
-        "DuplicateTargetGroupName",
-        || {
-            format!(
-                "A target group with the same name '{name}' exists, but with different settings"
-            )
-        },
-    )?;
+    check_new_name(cloud, context.region, Kind::TargetGroup, &name)?;
     let network_id = attributes::string(attributes, "network_id")?;
     cloud.referenced(context.region, Kind::Network, network_id)?;
     check_port(attributes::integer(attributes, "port")?)?;
@@ -393,16 +393,11 @@ pub fn delete_target_group(
 
 /// A listener's target groups and their weights.
 pub fn forwarded(listener: &Resource) -> BTreeMap<String, i64> {
-    listener
-        .attributes
-        .get("forward")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| {
+    forward_entries(&listener.attributes)
+        .filter_map(|(target_group, weight)| {
             Some((
-                entry.get("target_group_id")?.as_str()?.to_string(),
-                attributes::as_integer(entry.get("weight")?)?,
+                target_group.as_str()?.to_string(),
+                attributes::as_integer(weight?)?,
             ))
         })
         .collect()
@@ -533,9 +528,7 @@ pub fn update_listener(
 ) -> Result<(), ProviderError> {
     cloud.target(context.region, Kind::Listener, id)?;
     check_listener(cloud, context.region, after, Some(id))?;
-    let mut listener = cloud.target_mut(context.region, Kind::Listener, id)?;
-    replace_attributes(&mut listener, after);
-    Ok(())
+    cloud.replace_target(context.region, Kind::Listener, id, after)
 }
 
 pub fn delete_listener(
@@ -543,9 +536,7 @@ pub fn delete_listener(
     context: &Context,
     id: &str,
 ) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::Listener, id)?;
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::Listener, id)
 }
 
 /// RegisterTargets (`register`) or DeregisterTargets of `instances` in target group

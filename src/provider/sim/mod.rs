@@ -57,7 +57,7 @@ pub use crate::model::regions::{region_names, zones};
 use crate::model::cloud::GLOBAL_REGION;
 use crate::model::{Attributes, Kind, Owner, Tags, Value, regions};
 use crate::provider::{
-    CallCount, CreateRequest, LiveResource, Provider, ProviderError, UpdateRequest,
+    CallCount, CreateRequest, LiveResource, Provider, ProviderError, ReadSession, UpdateRequest,
 };
 use async_trait::async_trait;
 use call_log::CallOutcome as Outcome;
@@ -729,6 +729,11 @@ impl Provider for SimProvider {
 
     fn timings(&self) -> crate::model::timings::Timings {
         self.faults.timings
+    }
+
+    /// The simulated cloud answers each kind from its own table: no listing to share.
+    fn read_session(&self) -> ReadSession {
+        ReadSession::default()
     }
 
     /// Whether `image` is registered in `region`: every image is, unless `cairn sim image

@@ -125,9 +125,7 @@ pub fn update_alarm(
 }
 
 pub fn delete_alarm(cloud: &mut Cloud, context: &Context, name: &str) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::Alarm, name)?;
-    cloud.remove(context.region, name);
-    Ok(())
+    cloud.remove_target(context.region, Kind::Alarm, name)
 }
 
 /// The alarm's state now (see the module documentation).
