@@ -6,7 +6,7 @@
 //! is "known after apply". A replacement creates its new object first when the block asks for
 //! it, or when a dependent that is replaced that way needs the new object first.
 
-use super::reconcile::comparable_tags;
+use super::reconcile::same_comparable_tags;
 use super::{ChangeAction, PlanError};
 use crate::graph::dag::Dag;
 use crate::model::{
@@ -22,7 +22,8 @@ pub(super) struct Decision {
     pub action: Option<ChangeAction>,
     /// Desired attributes with every reference that can be known at plan time resolved.
     pub resolved: Attributes,
-    /// What an update sends: the resolved attributes, ignored ones kept as they are.
+    /// What an update sends: the resolved attributes, ignored ones kept as they are; empty
+    /// unless the action is an update.
     pub step_after: Attributes,
     /// User tags plus ownership tags.
     pub tags: Tags,
@@ -119,7 +120,7 @@ fn decide_in_order(
 
         let mut decision = Decision {
             action: None,
-            step_after: resolved.clone(),
+            step_after: Attributes::new(),
             resolved,
             tags,
             replace_because: Vec::new(),
@@ -129,21 +130,15 @@ fn decide_in_order(
             None => decision.action = Some(ChangeAction::Create),
             Some(existing) => {
                 let mut changed = false;
-                let mut step_after = Attributes::new();
                 for (name, value) in &decision.resolved {
                     let change = resource.kind.change_for(name);
-                    if change == AttributeChange::Computed {
+                    if change == AttributeChange::Computed
+                        || resource.lifecycle.ignore_changes.contains(name)
+                    {
                         continue;
                     }
-                    let before = existing.attributes.get(name);
-                    if resource.lifecycle.ignore_changes.contains(name) {
-                        if let Some(before) = before {
-                            step_after.insert(name.clone(), before.clone());
-                        }
-                        continue;
-                    }
-                    step_after.insert(name.clone(), value.clone());
                     // An unknown value is a change: it cannot be shown to be equal.
+                    let before = existing.attributes.get(name);
                     if !resource.kind.same_value(name, before, Some(value)) {
                         changed = true;
                         if change == AttributeChange::Replace {
@@ -152,9 +147,8 @@ fn decide_in_order(
                     }
                 }
                 // A kind the cloud keeps no tags on can never match the wanted tags.
-                let tags_changed =
-                    resource.kind.takes_tags() && comparable_tags(&existing.tags) != decision.tags;
-                decision.step_after = step_after;
+                let tags_changed = resource.kind.takes_tags()
+                    && !same_comparable_tags(&existing.tags, &decision.tags);
                 decision.action = if !decision.replace_because.is_empty() {
                     Some(ChangeAction::Replace)
                 } else if changed || tags_changed {
@@ -162,11 +156,39 @@ fn decide_in_order(
                 } else {
                     None
                 };
+                // Built only for an update, the one step that sends it: a no-op plan of
+                // 10,000 resources copied every attribute map once more for nothing (issue 14).
+                if decision.action == Some(ChangeAction::Update) {
+                    decision.step_after = update_values(resource, &decision.resolved, existing);
+                }
             }
         }
         decisions.insert(address.clone(), decision);
     }
     decisions
+}
+
+/// What an update of `existing` to `resolved` sends: the attributes the cloud does not
+/// compute, those whose changes are ignored kept as they are recorded.
+fn update_values(
+    resource: &DesiredResource,
+    resolved: &Attributes,
+    existing: &StateResource,
+) -> Attributes {
+    let mut after = Attributes::new();
+    for (name, value) in resolved {
+        if resource.kind.change_for(name) == AttributeChange::Computed {
+            continue;
+        }
+        if resource.lifecycle.ignore_changes.contains(name) {
+            if let Some(before) = existing.attributes.get(name) {
+                after.insert(name.clone(), before.clone());
+            }
+            continue;
+        }
+        after.insert(name.clone(), value.clone());
+    }
+    after
 }
 
 /// An autoscaling group that a blue-green rollout moved to its second name (see

@@ -163,30 +163,33 @@ pub fn plan(
     let (changes, specs) = changes_and_steps(&in_scope, &decisions, &reconciled, &deletes);
 
     // Step 6: the steps ordered by the dependencies of the new configuration (creates and
-    // updates) and of what was recorded (deletes).
-    let new_dependencies: BTreeMap<Address, BTreeSet<Address>> = in_scope
-        .iter()
-        .map(|(address, resource)| ((*address).clone(), resource.depends_on.clone()))
-        .collect();
-    let mut old_dependencies: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
-    for object in reconciled
-        .current
-        .values()
-        .chain(reconciled.garbage.iter().map(|(object, _)| object))
-    {
-        old_dependencies
-            .entry(object.address.clone())
-            .or_default()
-            .extend(object.dependencies.iter().cloned());
-    }
-    plan.steps = order_steps(
-        specs,
-        &Dependencies {
-            new: &new_dependencies,
-            old: &old_dependencies,
-        },
-    )?;
+    // updates) and of what was recorded (deletes). A plan with nothing to do has nothing to
+    // order, and skips copying both graphs (issue 14).
     plan.changes = changes;
+    if !specs.is_empty() {
+        let new_dependencies: BTreeMap<Address, BTreeSet<Address>> = in_scope
+            .iter()
+            .map(|(address, resource)| ((*address).clone(), resource.depends_on.clone()))
+            .collect();
+        let mut old_dependencies: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
+        for object in reconciled
+            .current
+            .values()
+            .chain(reconciled.garbage.iter().map(|(object, _)| object))
+        {
+            old_dependencies
+                .entry(object.address.clone())
+                .or_default()
+                .extend(object.dependencies.iter().cloned());
+        }
+        plan.steps = order_steps(
+            specs,
+            &Dependencies {
+                new: &new_dependencies,
+                old: &old_dependencies,
+            },
+        )?;
+    }
 
     // Step 7: what the plan does about the calls an interrupted run left unresolved, once the
     // steps exist that carry some of them on.

@@ -37,12 +37,18 @@ pub struct PlanFile {
 /// A SHA-256 digest of `state`'s content, as hex.
 pub fn state_digest(state: &StateDocument) -> String {
     use sha2::Digest;
-    // Serializing a document is deterministic (ordered maps, fixed field order).
-    let bytes = serde_json::to_vec(state).unwrap_or_default();
-    sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    // Serializing a document is deterministic (ordered maps, fixed field order). Streamed
+    // into the hash: a 10,000-resource state is 9 MB of JSON that need not be held at once
+    // (issue 14). A document that cannot be serialized digests as nothing.
+    let mut hasher = std::io::BufWriter::with_capacity(1 << 16, sha2::Sha256::new());
+    let digest = match serde_json::to_writer(&mut hasher, state)
+        .map_err(std::io::Error::from)
+        .and_then(|()| hasher.into_inner().map_err(|error| error.into_error()))
+    {
+        Ok(hasher) => hasher.finalize(),
+        Err(_) => sha2::Sha256::digest([]),
+    };
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Writes `file` to `path` as JSON, atomically; sealed with the state's key when the state is

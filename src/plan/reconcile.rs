@@ -142,9 +142,12 @@ pub(super) fn reconcile(
             .filter(|live| !is_canary(live))
             .collect();
         candidates.sort_by(|left, right| left.id.cmp(&right.id));
-        let template = recorded
-            .cloned()
-            .or_else(|| candidates.first().map(|live| adopt(address, live, wanted)));
+        // What duplicates depended on: the recorded object's dependencies, else the block's
+        // (borrowed: copying every record for the rare duplicate cost a no-op plan of 10,000
+        // resources a copy of its state, issue 14).
+        let duplicate_dependencies = recorded
+            .map(|object| &object.dependencies)
+            .or(wanted.map(|resource| &resource.depends_on));
         match recorded {
             Some(recorded) if !observed.was_read(&recorded.region, recorded.kind) => {
                 reconciled.current.insert(address.clone(), recorded.clone());
@@ -193,8 +196,8 @@ pub(super) fn reconcile(
         }
         for duplicate in candidates {
             let mut object = adopt(address, duplicate, wanted);
-            if let Some(template) = &template {
-                object.dependencies = template.dependencies.clone();
+            if let Some(dependencies) = duplicate_dependencies {
+                object.dependencies = dependencies.clone();
             }
             reconciled.garbage.push((object, Role::DeleteDuplicate));
         }
@@ -249,13 +252,19 @@ pub(super) fn adopt(
     }
 }
 
-/// The recorded object with what the cloud reports now.
+/// The recorded object with what the cloud reports now. Built field by field: copying the
+/// whole record first copied the attributes and tags it then threw away (issue 14).
 fn refreshed(recorded: &StateResource, live: &LiveResource) -> StateResource {
     StateResource {
+        address: recorded.address.clone(),
+        kind: recorded.kind,
         region: live.region.clone(),
+        id: recorded.id.clone(),
         attributes: live.attributes.clone(),
         tags: live.tags.clone(),
-        ..recorded.clone()
+        dependencies: recorded.dependencies.clone(),
+        lifecycle: recorded.lifecycle.clone(),
+        sensitive: recorded.sensitive.clone(),
     }
 }
 
@@ -272,12 +281,13 @@ fn drift_of(recorded: &StateResource, live: &LiveResource) -> Option<Drift> {
             attributes.insert(name.clone(), (value.clone(), now));
         }
     }
-    let recorded_tags = comparable_tags(&recorded.tags);
-    let live_tags = comparable_tags(&live.tags);
-    if recorded.kind.takes_tags() && recorded_tags != live_tags {
+    if recorded.kind.takes_tags() && !comparable(&recorded.tags).eq(comparable(&live.tags)) {
         attributes.insert(
             "tags".to_string(),
-            (tags_value(&recorded_tags), tags_value(&live_tags)),
+            (
+                tags_value(&comparable_tags(&recorded.tags)),
+                tags_value(&comparable_tags(&live.tags)),
+            ),
         );
     }
     (!attributes.is_empty()).then(|| Drift {
@@ -300,8 +310,17 @@ fn tags_value(tags: &Tags) -> Value {
 
 /// The tags Cairn compares: those the cloud adds by itself are neither set nor diffed.
 pub fn comparable_tags(tags: &Tags) -> Tags {
-    tags.iter()
-        .filter(|(key, _)| !is_cloud_tag(key))
+    comparable(tags)
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()
+}
+
+/// Whether `tags`, those the cloud adds by itself aside, are exactly `wanted`; compared in
+/// place, as a plan compares every resource's tags (issue 14).
+pub fn same_comparable_tags(tags: &Tags, wanted: &Tags) -> bool {
+    comparable(tags).eq(wanted.iter())
+}
+
+fn comparable(tags: &Tags) -> impl Iterator<Item = (&String, &String)> {
+    tags.iter().filter(|(key, _)| !is_cloud_tag(key))
 }

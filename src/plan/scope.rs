@@ -41,6 +41,17 @@ impl Scope {
             .filter(|object| options.parked_regions.contains(&object.region))
             .map(|object| object.address.clone())
             .collect();
+        // Without `--target` or `--exclude` every address is in scope: the dependency maps
+        // below only serve to close a selection, and building them cost every plan a copy of
+        // the whole graph twice over (issue 14).
+        if options.target.is_empty() && options.exclude.is_empty() {
+            return Ok(Scope {
+                all: true,
+                addresses: BTreeSet::new(),
+                parked,
+                excluded: BTreeSet::new(),
+            });
+        }
         let universe: BTreeSet<&Address> = desired
             .keys()
             .chain(state.resources.keys())
