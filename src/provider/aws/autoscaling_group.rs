@@ -32,7 +32,7 @@ pub(super) async fn groups(
                 .groups(&context.region, owner, || list(context, selector))
                 .await
         }
-        Selector::Id(_) => list(context, selector).await,
+        Selector::Id(_) | Selector::All => list(context, selector).await,
     }
 }
 
@@ -61,6 +61,7 @@ async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Groups,
                         )
                         .max_records(context.page(100)),
                     Selector::Id(name) => call.auto_scaling_group_names(name),
+                    Selector::All => call.max_records(context.page(100)),
                 }
                 .send()
             },

@@ -48,8 +48,12 @@ async fn checks(
 ) -> Result<Vec<(HealthCheck, Tags)>, ProviderError> {
     let error = |error| selector.error(Kind::DnsHealthCheck, &context.region, error);
     let found: Vec<HealthCheck> = match selector {
-        Selector::Owner(owner) => {
-            let prefix = reference_prefix(owner);
+        Selector::Owner(_) | Selector::All => {
+            // An owner's checks are those whose caller reference starts with its prefix.
+            let prefix = match selector {
+                Selector::Owner(owner) => reference_prefix(owner),
+                _ => String::new(),
+            };
             context
                 .read_pages(
                     |token| {

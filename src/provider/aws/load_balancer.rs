@@ -35,7 +35,7 @@ pub(super) async fn balancers(
                 .balancers(&context.region, owner, || list(context, selector))
                 .await
         }
-        Selector::Id(_) => list(context, selector).await,
+        Selector::Id(_) | Selector::All => list(context, selector).await,
     }
 }
 
@@ -47,7 +47,7 @@ async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Balance
             |token| {
                 let call = context.elbv2.describe_load_balancers().set_marker(token);
                 match selector {
-                    Selector::Owner(_) => call.page_size(context.page(400)),
+                    Selector::Owner(_) | Selector::All => call.page_size(context.page(400)),
                     Selector::Id(arn) => call.load_balancer_arns(arn),
                 }
                 .send()
@@ -64,7 +64,7 @@ async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Balance
         .collect();
     let owner = match selector {
         Selector::Owner(owner) => Some(owner),
-        Selector::Id(_) => None,
+        Selector::Id(_) | Selector::All => None,
     };
     elb::owned(context, owner, found).await.map_err(error)
 }

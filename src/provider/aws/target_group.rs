@@ -29,7 +29,7 @@ async fn groups(
             |token| {
                 let call = context.elbv2.describe_target_groups().set_marker(token);
                 match selector {
-                    Selector::Owner(_) => call.page_size(context.page(400)),
+                    Selector::Owner(_) | Selector::All => call.page_size(context.page(400)),
                     Selector::Id(arn) => call.target_group_arns(arn),
                 }
                 .send()
@@ -45,7 +45,7 @@ async fn groups(
         .collect();
     let owner = match selector {
         Selector::Owner(owner) => Some(owner),
-        Selector::Id(_) => None,
+        Selector::Id(_) | Selector::All => None,
     };
     elb::owned(context, owner, found).await.map_err(error)
 }
