@@ -483,12 +483,13 @@ print(json.dumps({"vpc": vpc, "subnets": subnets, "group": group, "instance": in
     Ok(())
 }
 
-/// Issue 17: a launch template, an autoscaling group running its default version behind a
+/// Issue 17: an autoscaling group running its launch template's default version behind a
 /// target group, a load balancer with a listener forwarding to that group, and an alarm on
 /// the group, made by hand with boto3 (named and tagged, as from the console) in a hand-made
 /// network, come back from `discover --write` keeping their names and the group's version,
-/// referring to each other; the plan imports them all and changes nothing, the apply keeps
-/// every id, and the next plan is empty.
+/// referring to each other; the plan imports them all and changes nothing but the subnets'
+/// `Name` (as for any hand-made network), the apply keeps every id, and the next plan is
+/// empty.
 #[test]
 fn on_aws_discover_write_round_trips_a_hand_made_group_balancer_and_alarm() -> TestResult {
     let name = format!(
@@ -560,18 +561,27 @@ print(json.dumps({"template": template, "group": "web-" + name, "balancer": bala
     let tag = format!("adopt={name}");
     let written = stack.path().join("discovered.hcl");
     let path = written.to_string_lossy().to_string();
-    run(
-        &stack,
-        &["discover", "-e", "dev", "--tag", &tag, "--write", &path],
-    )?;
+    // moto: DescribeLaunchTemplates keeps the tags a template was created with (its tag
+    // filter too), so an imported template is never found again by its new ownership tags;
+    // the template stays hand-made here and the group names it by id. `tests/
+    // refactor_discover.rs` imports templates on the simulated cloud.
+    let mut args = vec!["discover", "-e", "dev", "--tag", &tag, "--write", &path];
+    for kind in [
+        "network",
+        "firewall",
+        "autoscaling",
+        "load_balancer",
+        "alarm",
+    ] {
+        args.extend(["--kind", kind]);
+    }
+    run(&stack, &args)?;
     let config = std::fs::read_to_string(&written)?;
     let block = |prefix: &str| block_name(&format!("{prefix}-{name}"));
     for expected in [
-        format!("  name          = \"web-{name}\""),
-        "  firewalls     = [firewall.web]".to_string(),
         format!(
-            "  template         = launch_template.{}\n  template_version = \"$Default\"\n  subnets          = network.legacy.subnet.private",
-            block("web")
+            "  template         = \"{}\"\n  template_version = \"$Default\"\n  subnets          = network.legacy.subnet.private",
+            id("template")
         ),
         format!(
             "  load_balancer    = load_balancer.{}.target_group.{}",
@@ -588,12 +598,25 @@ print(json.dumps({"template": template, "group": "web-" + name, "balancer": bala
         assert!(config.contains(&expected), "{expected} not in\n{config}");
     }
 
+    // The subnets take the network's `Name`, as the written comments announce; nothing else
+    // changes.
     let plan = plan_json(&stack)?;
     assert_eq!(
         plan["summary"],
-        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        json!({"create": 0, "update": 2, "replace": 0, "delete": 0}),
         "{config}\n{plan}"
     );
+    let updated: BTreeSet<String> = plan["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|change| change["address"].as_str().map(str::to_string))
+        .collect();
+    let subnet_addresses: BTreeSet<String> = ["us-east-1a", "us-east-1b"]
+        .iter()
+        .map(|zone| format!("network.legacy.subnet.private[{zone}]"))
+        .collect();
+    assert_eq!(updated, subnet_addresses, "{plan}");
     let imported: BTreeSet<String> = plan["imports"]
         .as_array()
         .into_iter()
@@ -609,7 +632,6 @@ print(json.dumps({"template": template, "group": "web-" + name, "balancer": bala
     for key in [
         "vpc",
         "security_group",
-        "template",
         "group",
         "balancer",
         "target_group",

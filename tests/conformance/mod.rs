@@ -2116,6 +2116,7 @@ pub async fn traffic_objects_are_released_listed_and_taken_over(
             "image": fixture.image,
             "instance_type": "t3.micro",
             "security_group_ids": [firewall.id],
+            "volumes": [],
         }),
     )
     .await;

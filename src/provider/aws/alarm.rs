@@ -246,15 +246,19 @@ pub(super) async fn update(
         .map(|_| ())
 }
 
-/// Gives the alarm `desired` tags, in its description and as tags (an import or release,
-/// which changes nothing else).
+/// Sets `set` and removes `remove` (ownership tags, an import or a release) in the alarm's
+/// description and its tags, changing nothing else.
 pub(super) async fn retag(
     context: &RegionContext,
     current: &LiveResource,
-    desired: &Tags,
+    set: Tags,
+    remove: Vec<String>,
 ) -> Result<(), ProviderError> {
-    put(context, &current.attributes, desired, false).await?;
-    sync_tags(context, current, desired).await
+    let mut desired = current.tags.clone();
+    desired.retain(|key, _| !remove.contains(key));
+    desired.extend(set.clone());
+    put(context, &current.attributes, &desired, false).await?;
+    change_tags(context, current, &set, remove).await
 }
 
 /// Brings the alarm's tags to `desired` (its description says them already, after
@@ -265,6 +269,16 @@ pub(super) async fn sync_tags(
     desired: &Tags,
 ) -> Result<(), ProviderError> {
     let (set, remove) = tags::difference(&current.tags, desired);
+    change_tags(context, current, &set, remove).await
+}
+
+/// TagResource with `set` and UntagResource with `remove` on the alarm `current`.
+async fn change_tags(
+    context: &RegionContext,
+    current: &LiveResource,
+    set: &Tags,
+    remove: Vec<String>,
+) -> Result<(), ProviderError> {
     if set.is_empty() && remove.is_empty() {
         return Ok(());
     }
@@ -283,7 +297,7 @@ pub(super) async fn sync_tags(
             .cloudwatch
             .tag_resource()
             .resource_arn(&arn)
-            .set_tags(Some(to_cloudwatch(&set)));
+            .set_tags(Some(to_cloudwatch(set)));
         context.mutate(call.send()).await.map_err(about)?;
     }
     if !remove.is_empty() {

@@ -517,13 +517,10 @@ impl Provider for AwsProvider {
             // description carries its tags too, which a refresh reads ownership from.
             Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::Alarm => {
                 let (set, remove) = tags::ownership_difference(&current.tags, ownership);
-                let mut desired = current.tags.clone();
-                desired.retain(|key, _| !remove.contains(key));
-                desired.extend(set);
                 if kind == Kind::Alarm {
-                    alarm::retag(&context, &current, &desired).await?
+                    alarm::retag(&context, &current, set, remove).await?
                 } else {
-                    elb::sync_tags(&context, id, &current.tags, &desired)
+                    elb::change_tags(&context, id, &set, remove)
                         .await
                         .map_err(|error| error.about(kind, region, id))?
                 }
