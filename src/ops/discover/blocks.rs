@@ -436,18 +436,29 @@ fn network(
             derived
         };
         expected.insert("Name".to_string(), name_tag);
-        if user_tags(naming, member) != expected || !environment_missing(naming, member).is_empty()
-        {
-            expected.extend(naming.environment_tags.clone());
-            item.block.comments.push(format!(
-                "{} `{}` gets the block's tags {}, an update.",
-                member.kind,
-                member.id,
-                hcl::string_map(&expected)
-            ));
-        }
-        item.imports.push((to, member.clone()));
+        import_member(naming, item, to, member, expected);
     }
+}
+
+/// Imports `member`, another object of `item`'s block, which gives it the block's tags
+/// `expected` (and the environment's): a comment announces the update when it lacks them.
+pub(super) fn import_member(
+    naming: &Naming,
+    item: &mut Discovered,
+    to: String,
+    member: &LiveResource,
+    mut expected: Tags,
+) {
+    if user_tags(naming, member) != expected || !environment_missing(naming, member).is_empty() {
+        expected.extend(naming.environment_tags.clone());
+        item.block.comments.push(format!(
+            "{} `{}` gets the block's tags {}, an update.",
+            member.kind,
+            member.id,
+            hcl::string_map(&expected)
+        ));
+    }
+    item.imports.push((to, member.clone()));
 }
 
 /// Whether `table`'s only route sends everything to `gateway`.

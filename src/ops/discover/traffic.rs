@@ -9,7 +9,7 @@
 //! here forwards to, or a listener of a balancer a stack owns, is left out with why.
 
 use super::blocks::{
-    Listed, attribute, environment_missing, import_to, reference_or_id, user_tags, write_tags,
+    Listed, attribute, import_member, import_to, reference_or_id, user_tags, write_tags,
 };
 use super::hcl::{self, Block};
 use super::{Discovered, Naming, identifier};
@@ -515,18 +515,8 @@ pub(super) fn load_balancer(
     for (path, member, name) in members {
         let mut expected = block_tags.clone();
         expected.insert("Name".to_string(), name);
-        if user_tags(naming, member) != expected || !environment_missing(naming, member).is_empty()
-        {
-            expected.extend(naming.environment_tags.clone());
-            item.block.comments.push(format!(
-                "{} `{}` gets the block's tags {}, an update.",
-                member.kind,
-                member.id,
-                hcl::string_map(&expected)
-            ));
-        }
-        item.imports
-            .push((import_to(naming, &path, &member.region), member.clone()));
+        let to = import_to(naming, &path, &member.region);
+        import_member(naming, item, to, member, expected);
     }
 }
 
