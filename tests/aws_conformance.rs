@@ -322,3 +322,12 @@ async fn a_group_that_appears_a_moment_later_is_waited_for() {
             .unwrap_or_else(|error| panic!("delete {kind} `{id}`: {error}"));
     }
 }
+
+#[tokio::test]
+async fn traffic_objects_are_released_listed_and_taken_over() {
+    conformance::traffic_objects_are_released_listed_and_taken_over(
+        &provider().await,
+        &fixture("adopt"),
+    )
+    .await;
+}

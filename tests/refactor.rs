@@ -596,12 +596,9 @@ fn discover_write_round_trips_unowned_volumes_to_a_plan_of_only_imports() -> Tes
     assert!(text.contains("No changes."), "{text}");
     let listed = run(&stack, &["discover", "-e", "dev"])?;
     assert!(listed.contains("Nothing unowned found."), "{listed}");
-    let error = refused(
-        &stack,
-        &["discover", "-e", "dev", "--kind", "launch_template"],
-    )?;
+    let error = refused(&stack, &["discover", "-e", "dev", "--kind", "dns_record"])?;
     assert!(
-        error.contains("`cairn discover` cannot list `launch_template` objects"),
+        error.contains("`cairn discover` cannot list `dns_record` objects"),
         "{error}"
     );
     Ok(())

@@ -166,3 +166,10 @@ async fn zones_of_a_region_in_an_outage_are_unavailable() {
         Some(3)
     );
 }
+
+#[tokio::test]
+async fn traffic_objects_are_released_listed_and_taken_over() {
+    let (_directory, provider) = provider();
+    conformance::traffic_objects_are_released_listed_and_taken_over(&provider, &fixture("adopt"))
+        .await;
+}

@@ -14,8 +14,8 @@ pub struct DiscoverArgs {
     #[command(flatten)]
     pub stack: StackArgs,
 
-    /// Only objects of block type KIND (`network`, `firewall`, `instance`, `volume`);
-    /// repeatable.
+    /// Only objects of block type KIND (`network`, `firewall`, `instance`, `volume`,
+    /// `launch_template`, `autoscaling`, `load_balancer`, `alarm`); repeatable.
     #[arg(long = "kind", value_name = "KIND")]
     pub kinds: Vec<String>,
 

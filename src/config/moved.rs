@@ -81,6 +81,10 @@ pub(super) fn address_of(expression: &Expression) -> Option<String> {
                     TraversalOperator::Index(Expression::String(key)) => {
                         text.push_str(&format!("[\"{key}\"]"));
                     }
+                    // A listener is named by its port: `load_balancer.web.listener.80`.
+                    TraversalOperator::LegacyIndex(number) => {
+                        text.push_str(&format!(".{number}"));
+                    }
                     _ => return None,
                 }
             }
@@ -124,6 +128,10 @@ mod tests {
             Some("module.web.autoscaling.app")
         );
         assert_eq!(parsed("module.web").as_deref(), Some("module.web"));
+        assert_eq!(
+            parsed("load_balancer.web.listener.80").as_deref(),
+            Some("load_balancer.web.listener.80")
+        );
     }
 
     #[test]

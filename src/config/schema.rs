@@ -238,6 +238,7 @@ static TEMPLATE_VOLUME: BlockSchema = block(
 pub static LAUNCH_TEMPLATE: BlockSchema = resource(
     "launch_template",
     &[
+        optional("name"),
         required("image"),
         required("instance_type"),
         optional("firewalls"),
@@ -276,6 +277,8 @@ pub static AUTOSCALING: BlockSchema = resource(
         required("max"),
         optional("desired"),
         optional("load_balancer"),
+        optional("name"),
+        optional("template_version"),
         optional("tags"),
     ],
     &[&SCALING, &ROLLOUT, &LIFECYCLE],
@@ -312,7 +315,7 @@ static HEALTH_CHECK: BlockSchema = block(
 static TARGET_GROUP: BlockSchema = block(
     "target_group",
     &["NAME"],
-    &[optional("port"), optional("protocol")],
+    &[optional("port"), optional("protocol"), optional("name")],
     &[&HEALTH_CHECK],
 );
 
@@ -323,6 +326,7 @@ pub static LOAD_BALANCER: BlockSchema = resource(
         required("subnets"),
         required("firewalls"),
         optional("target_port"),
+        optional("name"),
         optional("tags"),
     ],
     &[&LISTENER, &HEALTH_CHECK, &TARGET_GROUP, &LIFECYCLE],
@@ -341,6 +345,7 @@ pub static ALARM: BlockSchema = resource(
         optional("dimensions"),
         optional("autoscaling"),
         optional("load_balancer"),
+        optional("name"),
         optional("tags"),
     ],
     &[&LIFECYCLE],

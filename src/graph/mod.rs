@@ -23,6 +23,9 @@ mod standby;
 pub use dot::to_dot;
 pub use expand::expand;
 pub use resources::RESOURCE_TYPES;
+/// What a `load_balancer` block declares when it says nothing, which `cairn discover` leaves
+/// out of the blocks it writes.
+pub use resources::load_balancer::{DEFAULT_TARGET_GROUP, default_health_check};
 pub use standby::standby;
 
 use crate::config::{Backend, Config, Diagnostics, Environment, LoadOptions};

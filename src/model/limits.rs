@@ -179,6 +179,29 @@ pub fn check_name(kind: Kind, name: &str) -> Result<(), String> {
             }
             Ok(())
         }
+        Kind::LoadBalancer | Kind::TargetGroup => {
+            if name.is_empty() || name.len() > super::cloud::LOAD_BALANCER_NAME_LIMIT {
+                return Err(format!(
+                    "the {what} name `{name}` has {} characters; AWS takes 1 to {}",
+                    name.len(),
+                    super::cloud::LOAD_BALANCER_NAME_LIMIT
+                ));
+            }
+            if let Some(bad) = name
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+            {
+                return Err(format!(
+                    "the {what} name `{name}` holds `{bad}`; AWS takes letters, digits and hyphens"
+                ));
+            }
+            if name.starts_with('-') || name.ends_with('-') {
+                return Err(format!(
+                    "the {what} name `{name}` starts or ends with a hyphen, which AWS refuses"
+                ));
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -220,5 +243,9 @@ mod tests {
         assert!(check_name(Kind::AutoscalingGroup, "sg-web").is_ok());
         assert!(check_name(Kind::AutoscalingGroup, &"a".repeat(256)).is_err());
         assert!(check_name(Kind::Volume, "any name at all").is_ok());
+        assert!(check_name(Kind::LoadBalancer, "legacy-web").is_ok());
+        assert!(check_name(Kind::LoadBalancer, "legacy_web").is_err());
+        assert!(check_name(Kind::TargetGroup, "-web").is_err());
+        assert!(check_name(Kind::TargetGroup, &"a".repeat(33)).is_err());
     }
 }

@@ -5,7 +5,7 @@
 //! `AutoScalingGroupName`); `load_balancer = load_balancer.web` a balancer's
 //! (`AWS/ApplicationELB`, dimension `LoadBalancer`), and a target group of it adds the
 //! `TargetGroup` dimension. `namespace` and `dimensions` say the rest, or everything for
-//! other metrics.
+//! other metrics. `name` keeps an imported alarm's own name (its id: a new one replaces it).
 
 use super::{Built, Instance, attributes};
 use crate::config::diagnostics::Diagnostic;
@@ -59,12 +59,13 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     let (metric, statistic, (comparison, threshold), periods, period, (namespace, dimensions)) =
         (metric?, statistic?, threshold?, periods?, period?, watched?);
 
+    let name = super::limits::cloud_name(instance, Kind::Alarm)?;
     let address = instance.at(&instance.region.name);
     let produced = instance.produced(
         address.clone(),
         Kind::Alarm,
         attributes(vec![
-            ("name", Value::String(instance.name.clone())),
+            ("name", Value::String(name.clone())),
             ("namespace", Value::String(namespace)),
             ("metric", Value::String(metric)),
             ("statistic", Value::String(statistic)),
@@ -75,13 +76,13 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
             ("dimensions", Value::Object(dimensions)),
         ]),
         instance.sensitive(&[("above", "threshold"), ("below", "threshold")]),
-        instance.name.clone(),
+        name.clone(),
     );
     Some(Built::one(
         produced,
         json!({
             "id": reference(&address, "id"),
-            "name": instance.name,
+            "name": name,
         }),
     ))
 }

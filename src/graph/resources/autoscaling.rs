@@ -1,6 +1,9 @@
 //! `autoscaling` → an autoscaling group, a target-tracking scaling policy per `scaling` block,
 //! and the group's `rollout` settings. With `load_balancer`, the group registers its instances
 //! in the balancer's target group and takes the balancer's health check for its own.
+//! `name` keeps an imported group's own name (a new one replaces the group) and
+//! `template_version` the template version it runs; by default the group is named after the
+//! stack, environment and block, and runs its template's latest version.
 
 use super::read::network_of;
 use super::{Built, Instance, attributes};
@@ -40,7 +43,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         desired?,
         target_groups?,
     );
-    super::limits::check_name(instance, Kind::AutoscalingGroup)?;
+    let name = super::limits::cloud_name(instance, Kind::AutoscalingGroup)?;
     if !(min <= desired && desired <= max) {
         let span = block
             .attribute("desired")
@@ -69,9 +72,14 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         ));
         return None;
     }
-    let template_version = match references_in(&Value::String(template_id.clone())).first() {
-        Some(found) => Value::String(reference(&found.address, "latest_version")),
-        None => Value::String("$Latest".to_string()),
+    // `template_version` pins a version (an imported group keeps the one it runs); by
+    // default the group follows the template's latest, so a template change rolls it out.
+    let template_version = match block.attribute("template_version") {
+        Some(_) => template_version(instance)?,
+        None => match references_in(&Value::String(template_id.clone())).first() {
+            Some(found) => Value::String(reference(&found.address, "latest_version")),
+            None => Value::String("$Latest".to_string()),
+        },
     };
     let address = instance.at(&instance.region.name);
     let group_id = Value::String(reference(&address, "id"));
@@ -92,7 +100,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         address.clone(),
         Kind::AutoscalingGroup,
         attributes(vec![
-            ("name", Value::String(instance.name.clone())),
+            ("name", Value::String(name.clone())),
             ("launch_template_id", Value::String(template_id)),
             ("launch_template_version", template_version),
             ("subnet_ids", Value::Array(subnet_ids)),
@@ -117,13 +125,13 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
             ("max", "max"),
             ("desired", "desired"),
         ]),
-        instance.name.clone(),
+        name.clone(),
     ));
     for scaling in block.blocks_named("scaling") {
         let Some(target) = instance.percentage(scaling, "target_cpu", 1) else {
             continue;
         };
-        let name = format!("{}-{}", instance.name, scaling.name());
+        let name = format!("{name}-{}", scaling.name());
         built.resources.push(instance.produced(
             Address::new(format!(
                 "{}.scaling.{}[{}]",
@@ -145,6 +153,24 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         built.rollout = Some((address, super::rollout::read(instance, block)?));
     }
     Some(built)
+}
+
+/// `template_version`: a version number, or `"$Latest"` / `"$Default"` as AWS names them.
+fn template_version(instance: &Instance<'_>) -> Option<Value> {
+    let (value, attr) = instance.value(instance.block, "template_version")?;
+    match &value {
+        Value::Number(number) if number.as_u64().is_some_and(|version| version >= 1) => Some(value),
+        Value::String(text) if text == "$Latest" || text == "$Default" => Some(value),
+        _ => {
+            instance.problem(eval::wrong_type(
+                instance.sources,
+                attr,
+                &value,
+                "a launch template version such as `3`, or `\"$Latest\"` or `\"$Default\"`",
+            ));
+            None
+        }
+    }
 }
 
 /// The target group `load_balancer` names: a balancer with one target group

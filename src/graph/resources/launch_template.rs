@@ -1,5 +1,7 @@
 //! `launch_template` → a launch template: image, instance type, firewalls, user data, the
-//! instance metadata setting and the volumes of every instance launched from it.
+//! instance metadata setting and the volumes of every instance launched from it. `name`
+//! keeps an imported template's own name (a new name replaces it); by default the template
+//! is named after the stack, environment and block.
 
 use super::{Built, Instance, attributes};
 use crate::config::eval;
@@ -51,13 +53,13 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         }
     }
     let (image, instance_type, security_group_ids) = (image?, instance_type?, security_group_ids?);
-    super::limits::check_name(instance, Kind::LaunchTemplate)?;
+    let name = super::limits::cloud_name(instance, Kind::LaunchTemplate)?;
     let address = instance.at(&instance.region.name);
     let produced = instance.produced(
         address.clone(),
         Kind::LaunchTemplate,
         attributes(vec![
-            ("name", Value::String(instance.name.clone())),
+            ("name", Value::String(name.clone())),
             ("image", Value::String(image)),
             ("instance_type", Value::String(instance_type)),
             ("security_group_ids", Value::Array(security_group_ids)),
@@ -72,14 +74,14 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
             ("user_data", "user_data"),
             ("volume", "volumes"),
         ]),
-        instance.name.clone(),
+        name.clone(),
     );
     Some(Built::one(
         produced,
         json!({
             "id": reference(&address, "id"),
             "latest_version": reference(&address, "latest_version"),
-            "name": instance.name,
+            "name": name,
         }),
     ))
 }

@@ -73,7 +73,12 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     check_subnets(instance, &network_id, &subnet_ids);
 
     let address = instance.at(&instance.region.name);
-    let name = short_name(&instance.name, LOAD_BALANCER_NAME_LIMIT);
+    // An imported balancer keeps its own name (a new one replaces it); the default is made
+    // from the stack, environment and block names, cut to what ELB takes.
+    let name = match block.attribute("name") {
+        Some(_) => super::limits::cloud_name(instance, Kind::LoadBalancer)?,
+        None => short_name(&instance.name, LOAD_BALANCER_NAME_LIMIT),
+    };
     let mut built = Built {
         primary: vec![address.clone()],
         ..Built::default()
@@ -95,10 +100,13 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
 
     // Target groups: the declared ones, or the default one.
     let declared: Vec<&BlockDef> = block.blocks_named("target_group").collect();
-    let mut groups: Vec<(String, u64, String, Value)> = Vec::new();
+    // Each group: its block name, its cloud name, port, protocol and health check.
+    let mut groups: Vec<(String, String, u64, String, Value)> = Vec::new();
     if declared.is_empty() {
+        // The default target group takes the balancer's name.
         groups.push((
             DEFAULT_TARGET_GROUP.to_string(),
+            name.clone(),
             target_port,
             "HTTP".to_string(),
             default_check.clone(),
@@ -111,27 +119,20 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
             Some(check) => health_check(instance, check),
             None => Some(default_check.clone()),
         };
-        if let (Some(port), Some(protocol), Some(check)) = (port, protocol, check) {
-            groups.push((group.name().to_string(), port, protocol, check));
+        let cloud_name = target_group_name(instance, group);
+        if let (Some(port), Some(protocol), Some(check), Some(cloud_name)) =
+            (port, protocol, check, cloud_name)
+        {
+            groups.push((group.name().to_string(), cloud_name, port, protocol, check));
         }
     }
     let mut group_values = Map::new();
     let mut group_ids = Map::new();
-    for (group_name, port, protocol, check) in &groups {
+    for (group_name, cloud_name, port, protocol, check) in &groups {
         let group_address = Address::new(format!(
             "{}.target_group.{group_name}[{}]",
             instance.address_base, instance.region.name
         ));
-        // Target groups are named apart from balancers: the default one takes the
-        // balancer's name.
-        let cloud_name = if declared.is_empty() {
-            name.clone()
-        } else {
-            short_name(
-                &format!("{}-{group_name}", instance.name),
-                LOAD_BALANCER_NAME_LIMIT,
-            )
-        };
         let mut produced = instance.produced(
             group_address.clone(),
             Kind::TargetGroup,
@@ -207,6 +208,26 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         "health_path": default_check.get("path").cloned().unwrap_or(Value::Null),
     });
     Some(built)
+}
+
+/// The cloud name of a `target_group` block: its `name` (an imported group keeps its own, a
+/// new one replaces it), else `STACK-ENV-BLOCK-GROUP` cut to what ELB takes. `None` (and a
+/// problem) for a name ELB refuses.
+fn target_group_name(instance: &Instance<'_>, group: &BlockDef) -> Option<String> {
+    let Some(attr) = group.attribute("name") else {
+        return Some(short_name(
+            &format!("{}-{}", instance.name, group.name()),
+            LOAD_BALANCER_NAME_LIMIT,
+        ));
+    };
+    let name = instance.string(group, "name")?;
+    match crate::model::limits::check_name(Kind::TargetGroup, &name) {
+        Ok(()) => Some(name),
+        Err(message) => {
+            instance.problem(Diagnostic::at(instance.sources, attr.value_span, message));
+            None
+        }
+    }
 }
 
 /// A listener block as written.
@@ -407,7 +428,7 @@ fn health_check(instance: &Instance<'_>, check: &BlockDef) -> Option<Value> {
 }
 
 /// AWS's health check when none is written: `/` on the traffic port every 30 s.
-fn default_health_check() -> Value {
+pub fn default_health_check() -> Value {
     json!({
         "path": "/",
         "port": "traffic-port",

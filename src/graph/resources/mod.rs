@@ -15,7 +15,7 @@ mod firewall;
 mod instance;
 mod launch_template;
 mod limits;
-mod load_balancer;
+pub(super) mod load_balancer;
 mod network;
 mod read;
 mod rollout;

@@ -5,6 +5,7 @@
 
 use super::hcl::{self, Block};
 use super::network::{SubnetBlock, subnet_blocks};
+use super::traffic::{self, TrafficReferences};
 use super::{Discovered, Naming, named};
 use crate::model::cloud::is_cloud_tag;
 use crate::model::{Kind, OWNERSHIP_TAGS, Tags, Value};
@@ -61,6 +62,22 @@ pub(super) fn blocks(
             of(Kind::Volume)
                 .iter()
                 .map(|object| ("volume", object, None)),
+        )
+        // The compute and traffic objects are named by the cloud: blocks after their names.
+        .chain(
+            [
+                ("launch_template", Kind::LaunchTemplate),
+                ("autoscaling", Kind::AutoscalingGroup),
+                ("load_balancer", Kind::LoadBalancer),
+                ("alarm", Kind::Alarm),
+            ]
+            .into_iter()
+            .flat_map(|(block_type, kind)| {
+                of(kind).iter().map(move |object| {
+                    let name = object.attributes.get("name").and_then(Value::as_str);
+                    (block_type, object, name)
+                })
+            }),
         );
     let names = named(naming, mains);
 
@@ -70,8 +87,9 @@ pub(super) fn blocks(
     let mut networks: BTreeMap<String, NetworkParts<'_>> = BTreeMap::new();
     for (block_type, name, object) in &names {
         match *block_type {
-            "firewall" => {
-                references.insert(object.id.clone(), format!("firewall.{name}"));
+            "firewall" | "launch_template" | "autoscaling" => {
+                // A group's id is its name, which an alarm's dimension names it by.
+                references.insert(object.id.clone(), format!("{block_type}.{name}"));
             }
             "network" => {
                 references.insert(object.id.clone(), format!("network.{name}"));
@@ -122,6 +140,14 @@ pub(super) fn blocks(
             _ => {}
         }
     }
+    let mut traffic_references = TrafficReferences::default();
+    let balancers = traffic::balancers(
+        &names,
+        listed,
+        &mut references,
+        &mut traffic_references,
+        &mut left,
+    );
     // What belongs to a network no block declares here (owned by a stack, or not chosen by
     // `--tag`) cannot be declared on its own.
     for kind in [Kind::Subnet, Kind::InternetGateway, Kind::RouteTable] {
@@ -161,6 +187,20 @@ pub(super) fn blocks(
                 }
                 "firewall" => firewall(naming, &mut item, &references),
                 "instance" => instance(naming, &mut item, &references),
+                "launch_template" => traffic::launch_template(naming, &mut item, &references),
+                "autoscaling" => traffic::autoscaling(
+                    naming,
+                    &mut item,
+                    &references,
+                    &traffic_references,
+                    listed,
+                ),
+                "load_balancer" => {
+                    if let Some(parts) = balancers.get(&object.id) {
+                        traffic::load_balancer(naming, &mut item, parts, &references, listed);
+                    }
+                }
+                "alarm" => traffic::alarm(naming, &mut item, &references, &traffic_references),
                 _ => volume(naming, &mut item),
             }
             item
@@ -183,7 +223,7 @@ fn start(naming: &Naming, block_type: &str, name: &str, object: &LiveResource) -
 
 /// An `import` block's `to` for `path` in `region`: the region named unless it is the
 /// primary one.
-fn import_to(naming: &Naming, path: &str, region: &str) -> String {
+pub(super) fn import_to(naming: &Naming, path: &str, region: &str) -> String {
     if region == naming.primary {
         path.to_string()
     } else {
@@ -191,20 +231,43 @@ fn import_to(naming: &Naming, path: &str, region: &str) -> String {
     }
 }
 
-/// The tags the user set on `object` (the cloud's own and ownership tags left out).
-fn user_tags(object: &LiveResource) -> Tags {
+/// The tags the user set on `object` that a block writes: the cloud's own, ownership tags
+/// and the environment's `tags` (which every block applies) left out.
+pub(super) fn user_tags(naming: &Naming, object: &LiveResource) -> Tags {
     object
         .tags
         .iter()
         .filter(|(key, _)| !is_cloud_tag(key) && !OWNERSHIP_TAGS.contains(&key.as_str()))
+        .filter(|(key, value)| naming.environment_tags.get(*key) != Some(*value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// The environment's tags `object` lacks, which the plan adds to it (an update). One it
+/// has with another value is kept by the block's own `tags`, which win.
+pub(super) fn environment_missing(naming: &Naming, object: &LiveResource) -> Tags {
+    naming
+        .environment_tags
+        .iter()
+        .filter(|(key, _)| !object.tags.contains_key(*key))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()
 }
 
 /// Writes `tags` for an object the block names `display` by default: its `Name` tag is left
-/// out when it is that name already; one it lacks is a change the plan will show.
-fn write_tags(item: &mut Discovered, display: &str) {
-    let mut tags = user_tags(&item.object);
+/// out when it is that name already; one it lacks, like an environment tag it lacks, is a
+/// change the plan will show.
+pub(super) fn write_tags(naming: &Naming, item: &mut Discovered, display: &str) {
+    let missing = environment_missing(naming, &item.object);
+    if !missing.is_empty() {
+        item.block.comments.push(format!(
+            "{} `{}` lacks the environment's tags {}: the plan adds them, an update.",
+            item.object.kind,
+            item.object.id,
+            hcl::string_map(&missing)
+        ));
+    }
+    let mut tags = user_tags(naming, &item.object);
     match tags.get("Name") {
         Some(name) if name == display => {
             tags.remove("Name");
@@ -230,7 +293,7 @@ fn network_display(naming: &Naming, name: &str, network: &LiveResource) -> Strin
     }
 }
 
-fn attribute<'a>(object: &'a LiveResource, name: &str) -> Option<&'a Value> {
+pub(super) fn attribute<'a>(object: &'a LiveResource, name: &str) -> Option<&'a Value> {
     object.attributes.get(name).filter(|value| !value.is_null())
 }
 
@@ -241,7 +304,7 @@ fn is_empty_list(object: &LiveResource, name: &str) -> bool {
 }
 
 /// A reference to the object `id` when a block written here declares it, else the id.
-fn reference_or_id(references: &BTreeMap<String, String>, id: &str) -> String {
+pub(super) fn reference_or_id(references: &BTreeMap<String, String>, id: &str) -> String {
     references
         .get(id)
         .cloned()
@@ -262,9 +325,9 @@ fn network(
     if let Some(cidr) = attribute(&item.object, "cidr") {
         item.block.attribute("cidr", hcl::value(cidr));
     }
-    write_tags(item, &own_name);
+    write_tags(naming, item, &own_name);
     // Block tags go on every object of the block; a `Name` among them names them all.
-    let mut member_tags = user_tags(&item.object);
+    let mut member_tags = user_tags(naming, &item.object);
     let named_by_block = member_tags.get("Name").is_some_and(|tag| *tag != own_name);
     member_tags.remove("Name");
     let mut members: Vec<(String, &LiveResource, String)> = Vec::new();
@@ -373,16 +436,29 @@ fn network(
             derived
         };
         expected.insert("Name".to_string(), name_tag);
-        if user_tags(member) != expected {
-            item.block.comments.push(format!(
-                "{} `{}` gets the block's tags {}, an update.",
-                member.kind,
-                member.id,
-                hcl::string_map(&expected)
-            ));
-        }
-        item.imports.push((to, member.clone()));
+        import_member(naming, item, to, member, expected);
     }
+}
+
+/// Imports `member`, another object of `item`'s block, which gives it the block's tags
+/// `expected` (and the environment's): a comment announces the update when it lacks them.
+pub(super) fn import_member(
+    naming: &Naming,
+    item: &mut Discovered,
+    to: String,
+    member: &LiveResource,
+    mut expected: Tags,
+) {
+    if user_tags(naming, member) != expected || !environment_missing(naming, member).is_empty() {
+        expected.extend(naming.environment_tags.clone());
+        item.block.comments.push(format!(
+            "{} `{}` gets the block's tags {}, an update.",
+            member.kind,
+            member.id,
+            hcl::string_map(&expected)
+        ));
+    }
+    item.imports.push((to, member.clone()));
 }
 
 /// Whether `table`'s only route sends everything to `gateway`.
@@ -432,7 +508,7 @@ fn firewall(naming: &Naming, item: &mut Discovered, references: &BTreeMap<String
         item.block
             .attribute("description", hcl::quoted(&description));
     }
-    write_tags(item, &group_name);
+    write_tags(naming, item, &group_name);
     let id = item.object.id.clone();
     for (ident, peer) in [("ingress", "from"), ("egress", "to")] {
         let rules = attribute(&item.object, ident)
@@ -536,7 +612,7 @@ fn instance(naming: &Naming, item: &mut Discovered, references: &BTreeMap<String
         item.block.attribute("firewalls", hcl::list(&groups));
     }
     let display = format!("{}{}", naming.prefix, item.name);
-    write_tags(item, &display);
+    write_tags(naming, item, &display);
 }
 
 /// `volume`: its zone, size, encryption, type, snapshot and tags.
@@ -553,5 +629,5 @@ fn volume(naming: &Naming, item: &mut Discovered) {
         }
     }
     let display = format!("{}{}", naming.prefix, item.name);
-    write_tags(item, &display);
+    write_tags(naming, item, &display);
 }

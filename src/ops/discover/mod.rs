@@ -2,7 +2,9 @@
 //! `cairn:stack` tag), and the configuration that takes it over: one block per object (a
 //! network with its subnets, gateway and route tables), blocks referring to each other where
 //! the objects do (a firewall's network, an instance's subnet and firewalls), plus an
-//! `import` block for every object, so the plan right after shows the imports.
+//! `import` block for every object, so the plan right after shows the imports. Launch
+//! templates, autoscaling groups, load balancers (with their target groups and listeners)
+//! and alarms keep their cloud names with a `name` attribute (see [`traffic`]).
 //!
 //! Promise: discovering reads only (batched lists, never a write). The configuration written
 //! declares each object with the values the cloud reports, its tags included; what the
@@ -16,6 +18,7 @@
 mod blocks;
 mod hcl;
 mod network;
+mod traffic;
 
 use super::OpsError;
 use super::run::{PlanRequest, Stack};
@@ -25,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The block types `cairn discover` lists and writes, with the kinds each declares (its main
 /// one first).
-pub const DISCOVERABLE: [(&str, &[Kind]); 4] = [
+pub const DISCOVERABLE: [(&str, &[Kind]); 8] = [
     (
         "network",
         &[
@@ -38,6 +41,16 @@ pub const DISCOVERABLE: [(&str, &[Kind]); 4] = [
     ("firewall", &[Kind::SecurityGroup]),
     ("instance", &[Kind::Instance]),
     ("volume", &[Kind::Volume]),
+    ("launch_template", &[Kind::LaunchTemplate]),
+    (
+        "autoscaling",
+        &[Kind::AutoscalingGroup, Kind::ScalingPolicy],
+    ),
+    (
+        "load_balancer",
+        &[Kind::LoadBalancer, Kind::TargetGroup, Kind::Listener],
+    ),
+    ("alarm", &[Kind::Alarm]),
 ];
 
 /// The tag the cloud puts on the instances an autoscaling group launches.
@@ -92,6 +105,8 @@ struct Naming {
     pinned: bool,
     /// Each region's zones, in the environment's order.
     zones: BTreeMap<String, Vec<String>>,
+    /// The environment's `tags`, which every block applies: not written per block.
+    environment_tags: crate::model::Tags,
 }
 
 /// Lists the objects of the environment's regions that no stack owns and the blocks that
@@ -119,18 +134,31 @@ pub async fn discover(request: &DiscoverRequest) -> Result<Discovery, OpsError> 
         wanted = DISCOVERABLE.to_vec();
     }
     let stack = Stack::open(&request.stack)?;
+    // An environment that failed over runs in its failover region alone (its configured
+    // regions parked): that is where what it would own is listed, and imported into.
+    let state = stack.state(&request.stack.deployment)?;
+    let regions: Vec<(String, Vec<String>)> = match &state.failover {
+        Some(failover) => vec![(failover.region.clone(), failover.zones.clone())],
+        None => stack
+            .environment
+            .regions
+            .iter()
+            .map(|region| (region.name.clone(), region.zones.clone()))
+            .collect(),
+    };
     let provider = Retrying::wrap(stack.provider().await?);
     let mut listed: BTreeMap<Kind, Vec<LiveResource>> = BTreeMap::new();
-    for region in &stack.environment.regions {
+    for (region, _) in &regions {
         for (_, kinds) in &wanted {
             for (position, kind) in kinds.iter().enumerate() {
-                let objects = provider
-                    .discover(&region.name, *kind)
-                    .await
-                    .map_err(|source| OpsError::Cloud {
-                        action: format!("list {kind} resources in {}", region.name),
-                        source,
-                    })?;
+                let objects =
+                    provider
+                        .discover(region, *kind)
+                        .await
+                        .map_err(|source| OpsError::Cloud {
+                            action: format!("list {kind} resources in {region}"),
+                            source,
+                        })?;
                 // A block's main objects are chosen by `--tag`; the others come with them.
                 let main = position == 0;
                 listed.entry(*kind).or_default().extend(
@@ -151,19 +179,13 @@ pub async fn discover(request: &DiscoverRequest) -> Result<Discovery, OpsError> 
     }
     let naming = Naming {
         prefix: format!("{}-{}-", stack.config.stack, request.stack.environment),
-        primary: stack
-            .environment
-            .regions
+        primary: regions
             .first()
-            .map(|region| region.name.clone())
+            .map(|(region, _)| region.clone())
             .unwrap_or_default(),
-        pinned: stack.environment.regions.len() > 1,
-        zones: stack
-            .environment
-            .regions
-            .iter()
-            .map(|region| (region.name.clone(), region.zones.clone()))
-            .collect(),
+        pinned: regions.len() > 1,
+        zones: regions.into_iter().collect(),
+        environment_tags: stack.environment.tags.clone(),
     };
     let (found, left) = blocks::blocks(&naming, &listed);
     let configuration = configuration(&found, &left);
@@ -187,9 +209,10 @@ fn listable(object: &LiveResource) -> bool {
     }
 }
 
-/// Gives each object a block name, unique per block type: its `Name` tag as an identifier
-/// (without the `STACK-ENV-` the environment starts names with, when what follows is one
-/// already), else `fallback` or its id, with `_2`, `_3`... after a name taken already.
+/// Gives each object a block name, unique per block type: its `Name` tag, else `fallback`
+/// (its cloud name), as an identifier (without the `STACK-ENV-` the environment starts names
+/// with, when what follows is one already), else its id, with `_2`, `_3`... after a name
+/// taken already.
 fn named<'a>(
     naming: &Naming,
     objects: impl IntoIterator<Item = (&'static str, &'a LiveResource, Option<&'a str>)>,
@@ -198,12 +221,12 @@ fn named<'a>(
     objects
         .into_iter()
         .map(|(block_type, object, fallback)| {
-            let base = match object.tags.get("Name") {
+            let base = match object.tags.get("Name").map(String::as_str).or(fallback) {
                 Some(name) => match name.strip_prefix(naming.prefix.as_str()) {
                     Some(rest) if !rest.is_empty() && identifier(rest) == rest => rest.to_string(),
                     _ => identifier(name),
                 },
-                None => identifier(fallback.unwrap_or(&object.id)),
+                None => identifier(&object.id),
             };
             let mut name = base.clone();
             let mut counter = 2;
@@ -296,6 +319,7 @@ mod tests {
                 "us-east-1".to_string(),
                 vec!["us-east-1a".to_string(), "us-east-1b".to_string()],
             )]),
+            environment_tags: crate::model::Tags::new(),
         }
     }
 

@@ -52,7 +52,7 @@ async fn alarms(
                     .alarm_types(AlarmType::MetricAlarm)
                     .set_next_token(token);
                 match selector {
-                    Selector::Owner(_) => call.max_records(context.page(100)),
+                    Selector::Owner(_) | Selector::All => call.max_records(context.page(100)),
                     Selector::Id(name) => call.alarm_names(name),
                 }
                 .send()
@@ -61,18 +61,53 @@ async fn alarms(
         )
         .await
         .map_err(|error| selector.error(Kind::Alarm, &context.region, error))?;
-    Ok(pages
+    let mut found = Vec::new();
+    for alarm in pages
         .into_iter()
         .flat_map(|page| page.metric_alarms.unwrap_or_default())
-        .filter_map(|alarm| {
-            let tags = tags_of(&alarm).unwrap_or_default();
-            let wanted = match selector {
-                Selector::Owner(owner) => owner.owns(&tags),
-                Selector::Id(name) => alarm.alarm_name() == Some(name),
-            };
-            wanted.then_some((alarm, tags))
+    {
+        let tags = tags_of(&alarm);
+        let wanted = match selector {
+            Selector::Owner(owner) => tags.as_ref().is_some_and(|tags| owner.owns(tags)),
+            Selector::Id(name) => alarm.alarm_name() == Some(name),
+            Selector::All => true,
+        };
+        if !wanted {
+            continue;
+        }
+        // An alarm Cairn did not write (made by hand, to be discovered or imported) has its
+        // tags only as tags: one ListTagsForResource each, never in a refresh.
+        let tags = match (tags, alarm.alarm_arn()) {
+            (Some(tags), _) => tags,
+            (None, Some(arn)) => {
+                let listed = context
+                    .read(
+                        context
+                            .cloudwatch
+                            .list_tags_for_resource()
+                            .resource_arn(arn)
+                            .send(),
+                    )
+                    .await
+                    .map_err(|error| selector.error(Kind::Alarm, &context.region, error))?;
+                to_tags(listed.tags())
+            }
+            (None, None) => Tags::new(),
+        };
+        found.push((alarm, tags));
+    }
+    Ok(found)
+}
+
+fn to_tags(tags: &[Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|tag| {
+            Some((
+                tag.key()?.to_string(),
+                tag.value().unwrap_or_default().to_string(),
+            ))
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn describe(
@@ -211,6 +246,21 @@ pub(super) async fn update(
         .map(|_| ())
 }
 
+/// Sets `set` and removes `remove` (ownership tags, an import or a release) in the alarm's
+/// description and its tags, changing nothing else.
+pub(super) async fn retag(
+    context: &RegionContext,
+    current: &LiveResource,
+    set: Tags,
+    remove: Vec<String>,
+) -> Result<(), ProviderError> {
+    let mut desired = current.tags.clone();
+    desired.retain(|key, _| !remove.contains(key));
+    desired.extend(set.clone());
+    put(context, &current.attributes, &desired, false).await?;
+    change_tags(context, current, &set, remove).await
+}
+
 /// Brings the alarm's tags to `desired` (its description says them already, after
 /// [`update`]).
 pub(super) async fn sync_tags(
@@ -219,6 +269,16 @@ pub(super) async fn sync_tags(
     desired: &Tags,
 ) -> Result<(), ProviderError> {
     let (set, remove) = tags::difference(&current.tags, desired);
+    change_tags(context, current, &set, remove).await
+}
+
+/// TagResource with `set` and UntagResource with `remove` on the alarm `current`.
+async fn change_tags(
+    context: &RegionContext,
+    current: &LiveResource,
+    set: &Tags,
+    remove: Vec<String>,
+) -> Result<(), ProviderError> {
     if set.is_empty() && remove.is_empty() {
         return Ok(());
     }
@@ -237,7 +297,7 @@ pub(super) async fn sync_tags(
             .cloudwatch
             .tag_resource()
             .resource_arn(&arn)
-            .set_tags(Some(to_cloudwatch(&set)));
+            .set_tags(Some(to_cloudwatch(set)));
         context.mutate(call.send()).await.map_err(about)?;
     }
     if !remove.is_empty() {

@@ -58,6 +58,7 @@ async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Groups,
                         )
                         .max_records(context.page(100)),
                     Selector::Id(name) => call.auto_scaling_group_names(name),
+                    Selector::All => call.max_records(context.page(100)),
                 }
                 .send()
             },

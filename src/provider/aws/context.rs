@@ -242,6 +242,9 @@ macro_rules! describe_pages {
                                 .max_results(context.page($page_size))
                         }
                         $crate::provider::aws::context::Selector::Id(id) => request.$id_method(id),
+                        $crate::provider::aws::context::Selector::All => {
+                            request.max_results(context.page($page_size))
+                        }
                     }
                     .send()
                 },
@@ -284,20 +287,23 @@ macro_rules! describe_pages {
 }
 pub(crate) use describe_pages;
 
-/// Which resources a describe returns: every one an owner's tags select (refresh), or the one
-/// with a given id (import, and reading back after a create or update).
+/// Which resources a describe returns: every one an owner's tags select (refresh), the one
+/// with a given id (import, and reading back after a create or update), or every one of the
+/// region, owned or not (`cairn discover`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Selector<'a> {
     Owner(&'a Owner),
     Id(&'a str),
+    All,
 }
 
 impl<'a> Selector<'a> {
-    /// The owner whose resources are picked, or `None` for one id.
+    /// The owner whose resources are picked, or `None` for one id or every resource (never
+    /// shared, never filtered by ownership).
     pub fn owner(self) -> Option<&'a Owner> {
         match self {
             Selector::Owner(owner) => Some(owner),
-            Selector::Id(_) => None,
+            Selector::Id(_) | Selector::All => None,
         }
     }
 
@@ -305,7 +311,7 @@ impl<'a> Selector<'a> {
     /// `NotFound` for that id; a failed batched read names no resource.
     pub fn error(&self, kind: Kind, region: &str, error: CallError) -> ProviderError {
         match self {
-            Selector::Owner(_) => error.general(),
+            Selector::Owner(_) | Selector::All => error.general(),
             Selector::Id(id) => error.about(kind, region, id),
         }
     }

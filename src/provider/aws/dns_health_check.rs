@@ -48,8 +48,9 @@ async fn checks(
 ) -> Result<Vec<(HealthCheck, Tags)>, ProviderError> {
     let error = |error| selector.error(Kind::DnsHealthCheck, &context.region, error);
     let found: Vec<HealthCheck> = match selector {
-        Selector::Owner(owner) => {
-            let prefix = reference_prefix(owner);
+        Selector::Owner(_) | Selector::All => {
+            // An owner's checks are those whose caller reference starts with its prefix.
+            let prefix = selector.owner().map(reference_prefix).unwrap_or_default();
             list_route53!(context, list_health_checks, 1000, health_checks)
                 .map_err(error)?
                 .into_iter()

@@ -11,7 +11,7 @@
 
 use super::attributes;
 use super::context::{RegionContext, Selector};
-use super::dns_zone::{owned_zones, ownership_of, plain_name};
+use super::dns_zone::{owned_zones, ownership_of, plain_name, zones_with_ownership};
 use super::error::CallError;
 use crate::model::{Attributes, Kind, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -146,9 +146,13 @@ pub(super) async fn describe(
 ) -> Result<Vec<LiveResource>, ProviderError> {
     let error = |error| selector.error(Kind::DnsRecord, &context.region, error);
     match selector {
-        Selector::Owner(owner) => {
+        Selector::Owner(_) | Selector::All => {
+            let zones = match selector {
+                Selector::Owner(owner) => owned_zones(context, owner).await?,
+                _ => zones_with_ownership(context, Selector::All).await?,
+            };
             let mut found = Vec::new();
-            for (zone, tags) in owned_zones(context, owner).await? {
+            for (zone, tags) in zones {
                 for record in records(context, &zone, None).await.map_err(error)? {
                     found.push(live(context, &zone, &record, &tags));
                 }

@@ -86,7 +86,7 @@ pub(super) async fn zones(
 async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Zones, ProviderError> {
     let error = |error| selector.error(Kind::DnsZone, &context.region, error);
     let found: Vec<HostedZone> = match selector {
-        Selector::Owner(_) => {
+        Selector::Owner(_) | Selector::All => {
             list_route53!(context, list_hosted_zones, 100, hosted_zones).map_err(error)?
         }
         Selector::Id(id) => context
@@ -103,7 +103,7 @@ async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Zones, 
             let owner = owner_of(&zone).unwrap_or_default();
             let wanted = match selector {
                 Selector::Owner(wanted) => wanted.owns(&owner),
-                Selector::Id(_) => true,
+                Selector::Id(_) | Selector::All => true,
             };
             wanted.then_some((zone, owner))
         })
@@ -116,7 +116,15 @@ pub(super) async fn owned_zones(
     context: &RegionContext,
     owner: &Owner,
 ) -> Result<Vec<(String, Tags)>, ProviderError> {
-    Ok(zones(context, Selector::Owner(owner))
+    zones_with_ownership(context, Selector::Owner(owner)).await
+}
+
+/// The ids of the zones `selector` picks, with their `cairn:stack` and `cairn:env`.
+pub(super) async fn zones_with_ownership(
+    context: &RegionContext,
+    selector: Selector<'_>,
+) -> Result<Vec<(String, Tags)>, ProviderError> {
+    Ok(zones(context, selector)
         .await?
         .into_iter()
         .map(|(zone, tags)| (zone_id(zone.id()).to_string(), ownership(tags)))

@@ -81,12 +81,22 @@ pub(super) async fn sync_tags(
     desired: &Tags,
 ) -> Result<(), CallError> {
     let (set, remove) = super::tags::difference(current, desired);
+    change_tags(context, arn, &set, remove).await
+}
+
+/// Sets `set` and removes `remove` on the ELB resource `arn` with AddTags/RemoveTags.
+pub(super) async fn change_tags(
+    context: &RegionContext,
+    arn: &str,
+    set: &Tags,
+    remove: Vec<String>,
+) -> Result<(), CallError> {
     if !set.is_empty() {
         let call = context
             .elbv2
             .add_tags()
             .resource_arns(arn)
-            .set_tags(Some(to_elb(&set)));
+            .set_tags(Some(to_elb(set)));
         context.mutate(call.send()).await?;
     }
     if !remove.is_empty() {

@@ -158,7 +158,7 @@ pub(super) async fn describe(
                     .versions(DEFAULT_VERSION)
                     .set_next_token(token);
                 match selector {
-                    Selector::Owner(_) => call.max_results(context.page(200)),
+                    Selector::Owner(_) | Selector::All => call.max_results(context.page(200)),
                     Selector::Id(id) => call.launch_template_id(id),
                 }
                 .send()

@@ -28,6 +28,11 @@ async fn listeners(
             .into_iter()
             .map(Some)
             .collect(),
+        Selector::All => load_balancer::balancers(context, selector)
+            .await?
+            .into_iter()
+            .map(|(arn, _, _)| Some(arn))
+            .collect(),
         Selector::Id(_) => vec![None],
     };
     let mut found: Vec<(String, Listener)> = Vec::new();
@@ -41,7 +46,7 @@ async fn listeners(
                             .load_balancer_arn(balancer)
                             .page_size(context.page(400)),
                         (None, Selector::Id(arn)) => call.listener_arns(arn),
-                        (None, Selector::Owner(_)) => call,
+                        (None, Selector::Owner(_) | Selector::All) => call,
                     }
                     .send()
                 },

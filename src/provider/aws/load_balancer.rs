@@ -43,7 +43,7 @@ async fn list(context: &RegionContext, selector: Selector<'_>) -> Result<Balance
             |token| {
                 let call = context.elbv2.describe_load_balancers().set_marker(token);
                 match selector {
-                    Selector::Owner(_) => call.page_size(context.page(400)),
+                    Selector::Owner(_) | Selector::All => call.page_size(context.page(400)),
                     Selector::Id(arn) => call.load_balancer_arns(arn),
                 }
                 .send()

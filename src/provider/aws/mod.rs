@@ -353,6 +353,13 @@ impl Provider for AwsProvider {
                     })
                     .collect()
             }
+            Kind::LaunchTemplate
+            | Kind::AutoscalingGroup
+            | Kind::ScalingPolicy
+            | Kind::LoadBalancer
+            | Kind::TargetGroup
+            | Kind::Listener
+            | Kind::Alarm => describe(&context, kind, Selector::All).await?,
             _ => {
                 return Err(ProviderError::Api {
                     code: "UnsupportedOperation".to_string(),
@@ -505,6 +512,18 @@ impl Provider for AwsProvider {
             Kind::ScalingPolicy => return Ok(current),
             Kind::AutoscalingGroup => {
                 autoscaling_group::set_ownership(&context, &current, ownership).await?
+            }
+            // ELB and CloudWatch tag through their own APIs, not EC2's CreateTags; an alarm's
+            // description carries its tags too, which a refresh reads ownership from.
+            Kind::LoadBalancer | Kind::TargetGroup | Kind::Listener | Kind::Alarm => {
+                let (set, remove) = tags::ownership_difference(&current.tags, ownership);
+                if kind == Kind::Alarm {
+                    alarm::retag(&context, &current, set, remove).await?
+                } else {
+                    elb::change_tags(&context, id, &set, remove)
+                        .await
+                        .map_err(|error| error.about(kind, region, id))?
+                }
             }
             _ => {
                 let (set, remove) = tags::ownership_difference(&current.tags, ownership);

@@ -45,7 +45,7 @@ pub(super) async fn describe(
     let error = |error| selector.error(Kind::ScalingPolicy, &context.region, error);
     // The owning groups, with the tags the policies inherit.
     let (owners, wanted): (BTreeMap<String, Tags>, Option<(String, String)>) = match selector {
-        Selector::Owner(_) => {
+        Selector::Owner(_) | Selector::All => {
             let groups = autoscaling_group::groups(context, selector).await?;
             let owners = groups
                 .iter()

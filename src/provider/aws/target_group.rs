@@ -28,7 +28,7 @@ async fn groups(
             |token| {
                 let call = context.elbv2.describe_target_groups().set_marker(token);
                 match selector {
-                    Selector::Owner(_) => call.page_size(context.page(400)),
+                    Selector::Owner(_) | Selector::All => call.page_size(context.page(400)),
                     Selector::Id(arn) => call.target_group_arns(arn),
                 }
                 .send()

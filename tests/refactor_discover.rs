@@ -1,0 +1,333 @@
+//! `cairn discover` for the compute and traffic kinds (issue 17), through the CLI on the
+//! simulated cloud: a launch template, an autoscaling group, a load balancer with a target
+//! group and a listener, and an alarm, named by hand and let go of, come back from
+//! `discover --write` with their names, versions and references, and the plan right after
+//! shows only imports.
+
+mod common;
+
+use common::{Error, Stack, TestResult};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+const HEADER: &str = r#"stack "adopt" {
+  backend "local" {
+    path = ".cairn"
+  }
+}
+
+environment "dev" {
+  cloud = "sim"
+  region "us-east-1" {
+    zones = ["us-east-1a", "us-east-1b"]
+  }
+}
+"#;
+
+/// Objects named as by hand (not `adopt-dev-BLOCK`), the group pinned to the template's
+/// default version, and each block referring to the others.
+const NAMED_BY_HAND: &str = r#"
+network "main" {
+  cidr = "10.0.0.0/16"
+  subnet "public" {
+    newbits = 8
+    public  = true
+  }
+}
+
+firewall "lb" {
+  network = network.main
+  ingress {
+    protocol = "tcp"
+    ports    = 80
+    from     = ["0.0.0.0/0"]
+  }
+}
+
+launch_template "web" {
+  name          = "legacy-web-template"
+  image         = "ami-12c6146b"
+  instance_type = "t3.micro"
+  firewalls     = [firewall.lb]
+  volume {
+    size_gb   = 10
+    encrypted = true
+  }
+}
+
+load_balancer "front" {
+  name      = "legacy-front"
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  target_group "blue" {
+    name = "legacy-blue"
+    port = 8080
+    health_check {
+      path     = "/health"
+      interval = "15s"
+    }
+  }
+  listener {
+    port     = 80
+    protocol = "HTTP"
+  }
+}
+
+autoscaling "web" {
+  name             = "legacy-web"
+  template         = launch_template.web
+  template_version = "$Default"
+  subnets          = network.main.subnet.public
+  load_balancer    = load_balancer.front.target_group.blue
+  min              = 1
+  max              = 3
+  desired          = 2
+}
+
+alarm "cpu" {
+  name        = "legacy-web-cpu"
+  autoscaling = autoscaling.web
+  metric      = "CPUUtilization"
+  above       = 80
+  periods     = 2
+  period      = "5m"
+}
+"#;
+
+fn run(stack: &Stack, args: &[&str]) -> Result<String, Error> {
+    Ok(common::succeeded(args, &stack.cairn(args)?.output()?))
+}
+
+fn plan_json(stack: &Stack) -> Result<Value, Error> {
+    Ok(serde_json::from_str(&run(
+        stack,
+        &["plan", "-e", "dev", "--json"],
+    )?)?)
+}
+
+/// The ids state holds.
+fn ids(stack: &Stack) -> Result<BTreeSet<String>, Error> {
+    Ok(stack.state_resources("dev")?.into_values().collect())
+}
+
+/// Issue 17: hand-named compute and traffic objects, let go of with `state rm` and their
+/// blocks deleted, come back from `discover --write` keeping their cloud names (`name`), the
+/// group's template version, and references between them (a group's template, subnets and
+/// target group, a balancer's network, subnets and firewalls, an alarm's group); the plan
+/// shows only imports, and after the apply state holds the ids it held before.
+#[test]
+fn discover_write_round_trips_named_templates_groups_balancers_and_alarms() -> TestResult {
+    let stack = Stack::from_text(&format!("{HEADER}{NAMED_BY_HAND}"))?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let before = ids(&stack)?;
+    for address in [
+        "network.main",
+        "firewall.lb",
+        "launch_template.web",
+        "load_balancer.front",
+        "autoscaling.web",
+        "alarm.cpu",
+    ] {
+        run(&stack, &["state", "rm", "-e", "dev", address])?;
+    }
+    std::fs::write(stack.path().join("main.hcl"), HEADER)?;
+
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(&stack, &["discover", "-e", "dev", "--write", &path])?;
+    let text = std::fs::read_to_string(&written)?;
+    for expected in [
+        "launch_template \"legacy_web_template\" {\n  name          = \"legacy-web-template\"",
+        "  firewalls     = [firewall.lb]",
+        "  template         = launch_template.legacy_web_template\n  template_version = \"$Default\"\n  subnets          = network.main.subnet.public",
+        "  load_balancer    = load_balancer.legacy_front.target_group.legacy_blue",
+        "  name      = \"legacy-front\"\n  network   = network.main\n  subnets   = network.main.subnet.public\n  firewalls = [firewall.lb]",
+        "  target_group \"legacy_blue\" {\n    name = \"legacy-blue\"\n    port = 8080\n\n    health_check {\n      path     = \"/health\"\n      interval = \"15s\"\n    }\n  }",
+        "  listener {\n    port     = 80\n    protocol = \"HTTP\"\n  }",
+        "  autoscaling = autoscaling.legacy_web",
+        "  to = load_balancer.legacy_front.listener.80",
+        "  to = load_balancer.legacy_front.target_group.legacy_blue",
+    ] {
+        assert!(text.contains(expected), "{expected} not in\n{text}");
+    }
+    assert!(!text.contains("# Not declared here"), "{text}");
+
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{text}\n{plan}"
+    );
+    let human = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(human.contains("will be imported"), "{human}");
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert_eq!(ids(&stack)?, before);
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    let listed = run(&stack, &["discover", "-e", "dev"])?;
+    assert!(listed.contains("Nothing unowned found."), "{listed}");
+    Ok(())
+}
+
+/// A `name` breaking ELB's naming rules is refused at the attribute, before any call.
+#[test]
+fn a_load_balancer_name_elb_refuses_is_an_error_at_its_attribute() -> TestResult {
+    let stack = Stack::from_text(&format!(
+        "{HEADER}{}",
+        NAMED_BY_HAND.replace("\"legacy-front\"", "\"legacy_front\"")
+    ))?;
+    let args = ["plan", "-e", "dev"];
+    let error = common::refused_with(&args, &stack.cairn(&args)?.output()?);
+    assert!(
+        error.contains("the load balancer name `legacy_front` holds `_`"),
+        "{error}"
+    );
+    assert!(error.contains("main.hcl:"), "{error}");
+    Ok(())
+}
+
+/// Issue 17: in an environment that has failed over (its active region the DR region),
+/// `discover` lists that region and the `import` blocks it writes import into it: the
+/// volume comes back under its old address in the DR region, with the id it had.
+#[test]
+fn discover_and_import_in_a_failed_over_environment_use_its_active_region() -> TestResult {
+    let header = r#"stack "adopt" {
+  backend "local" {
+    path = ".cairn"
+  }
+}
+
+environment "dev" {
+  cloud = "sim"
+  region "us-east-1" {
+    zones = ["us-east-1a", "us-east-1b"]
+  }
+  dr {
+    region = "us-west-2"
+    zones  = ["us-west-2a", "us-west-2b"]
+    mode   = "backup_restore"
+  }
+}
+
+network "main" {
+  cidr = "10.0.0.0/16"
+  subnet "private" {
+    newbits = 8
+  }
+}
+"#;
+    let scratch = r#"
+volume "scratch" {
+  zone      = region.zones[0]
+  size_gb   = 5
+  encrypted = true
+}
+"#;
+    let stack = Stack::from_text(header)?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    run(&stack, &["dr", "failover", "-e", "dev", "--auto-approve"])?;
+    std::fs::write(stack.path().join("main.hcl"), format!("{header}{scratch}"))?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let volume = stack.state_resources("dev")?["volume.scratch[us-west-2]"].clone();
+    run(&stack, &["state", "rm", "-e", "dev", "volume.scratch"])?;
+    std::fs::write(stack.path().join("main.hcl"), header)?;
+
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(&stack, &["discover", "-e", "dev", "--write", &path])?;
+    let text = std::fs::read_to_string(&written)?;
+    assert!(
+        text.contains("volume \"scratch\" {\n  zone      = \"us-west-2a\"\n  size_gb   = 5"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  to = volume.scratch\n  id = \"{volume}\"")),
+        "{text}"
+    );
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{text}\n{plan}"
+    );
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert_eq!(
+        stack
+            .state_resources("dev")?
+            .get("volume.scratch[us-west-2]"),
+        Some(&volume)
+    );
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    Ok(())
+}
+
+/// Issue 17: the environment's `tags` are applied to every block, so `discover` writes them
+/// in no block; an object lacking one (made in another environment) is imported with it
+/// added, an update the comment announces, and one carrying them imports with no change.
+#[test]
+fn discover_leaves_the_environment_tags_out_of_blocks_and_names_the_missing_ones() -> TestResult {
+    let header = r#"stack "adopt" {
+  backend "local" {
+    path = ".cairn"
+  }
+}
+
+environment "dev" {
+  cloud = "sim"
+  region "us-east-1" {
+    zones = ["us-east-1a", "us-east-1b"]
+  }
+  tags = { team = "web" }
+}
+
+environment "other" {
+  cloud = "sim"
+  region "us-east-1" {
+    zones = ["us-east-1a", "us-east-1b"]
+  }
+}
+"#;
+    let volume = r#"
+volume "logs" {
+  zone      = region.zones[0]
+  size_gb   = 5
+  encrypted = true
+  tags      = { tier = "logs" }
+}
+"#;
+    let stack = Stack::from_text(&format!("{header}{volume}"))?;
+    for environment in ["dev", "other"] {
+        run(&stack, &["apply", "-e", environment, "--auto-approve"])?;
+        run(&stack, &["state", "rm", "-e", environment, "volume.logs"])?;
+    }
+    std::fs::write(stack.path().join("main.hcl"), header)?;
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(&stack, &["discover", "-e", "dev", "--write", &path])?;
+    let text = std::fs::read_to_string(&written)?;
+    for expected in [
+        "  tags      = { tier = \"logs\" }\n}",
+        "lacks the environment's tags { team = \"web\" }: the plan adds them, an update.\nvolume \"adopt_other_logs\" {",
+        "  tags      = { Name = \"adopt-other-logs\", tier = \"logs\" }",
+    ] {
+        assert!(text.contains(expected), "{expected} not in\n{text}");
+    }
+    assert!(
+        !text
+            .lines()
+            .any(|line| line.trim_start().starts_with("tags") && line.contains("team")),
+        "{text}"
+    );
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 1, "replace": 0, "delete": 0}),
+        "{text}\n{plan}"
+    );
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    Ok(())
+}
