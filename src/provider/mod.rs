@@ -9,6 +9,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod pacing;
+pub mod quota;
 pub mod rate_limits;
 mod read_session;
 mod retry;
@@ -17,6 +18,7 @@ pub mod sim;
 pub(crate) mod window;
 
 pub use pacing::Paced;
+pub use quota::{Quota, QuotaName};
 pub use read_session::ReadSession;
 pub use retry::{Retrying, TAG_CREATE_TOKEN};
 pub use settings::CloudSettings;
@@ -439,6 +441,18 @@ pub trait Provider: Send + Sync {
     async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError> {
         let _ = (region, image);
         Ok(None)
+    }
+
+    /// The account quotas of `region` this cloud exposes (see [`quota`]), each with its
+    /// limit and what is used of it now, for the readiness check of a DR region. Empty when
+    /// the cloud exposes none, which the check reports as unverified: the default, for test
+    /// doubles.
+    ///
+    /// # Errors
+    /// When the region cannot be asked.
+    async fn quotas(&self, region: &str) -> Result<Vec<Quota>, ProviderError> {
+        let _ = region;
+        Ok(Vec::new())
     }
 
     /// Opens a read session (see [`ReadSession`]): until it is dropped, reads of different

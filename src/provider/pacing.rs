@@ -380,6 +380,12 @@ impl Provider for Paced {
         self.paced(region, Kind::Instance, Call::Read, read).await
     }
 
+    /// DescribeAccountAttributes and the listings usage is counted from, EC2 reads.
+    async fn quotas(&self, region: &str) -> Result<Vec<super::Quota>, ProviderError> {
+        let read = self.inner.quotas(region);
+        self.paced(region, Kind::Instance, Call::Read, read).await
+    }
+
     fn read_session(&self) -> super::ReadSession {
         self.inner.read_session()
     }
@@ -536,6 +542,13 @@ mod tests {
             self.reach("launch_template_version");
             Ok(crate::model::Attributes::new())
         }
+        async fn quotas(
+            &self,
+            _region: &str,
+        ) -> Result<Vec<crate::provider::Quota>, ProviderError> {
+            self.reach("quotas");
+            Ok(Vec::new())
+        }
         fn calls(&self) -> CallCount {
             CallCount::default()
         }
@@ -645,6 +658,7 @@ mod tests {
             .launch_template_version(region, "lt-1", &crate::model::Value::from(2))
             .await
             .unwrap();
+        provider.quotas(region).await.unwrap();
         assert_eq!(
             *cloud.reached.lock().unwrap(),
             [
@@ -653,6 +667,7 @@ mod tests {
                 "register_targets",
                 "deregister_targets",
                 "launch_template_version",
+                "quotas",
             ]
         );
     }

@@ -249,6 +249,10 @@ impl Provider for Retrying {
         with_retries("image_exists", || self.inner.image_exists(region, image)).await
     }
 
+    async fn quotas(&self, region: &str) -> Result<Vec<super::Quota>, ProviderError> {
+        with_retries("quotas", || self.inner.quotas(region)).await
+    }
+
     fn read_session(&self) -> super::ReadSession {
         self.inner.read_session()
     }
