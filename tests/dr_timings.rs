@@ -621,21 +621,27 @@ fn dr_check_names_a_quota_a_failover_would_exceed_then_passes_once_raised() -> T
     Ok(())
 }
 
+/// `cairn apply -e production --auto-approve`: its exit code and all it printed.
+fn apply_refused(dir: &Path) -> Result<(Option<i32>, String), Box<dyn std::error::Error>> {
+    let output = cairn(dir)?
+        .args(["apply", "-e", "production", "--auto-approve"])
+        .output()?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok((output.status.code(), said))
+}
+
 #[test]
 fn a_create_past_a_quota_is_refused_with_the_aws_code_and_the_apply_says_so() -> TestResult {
     let stack = tempfile::tempdir()?;
     let dir = stack.path();
     std::fs::copy(FIXTURE, dir.join("main.hcl"))?;
     run(dir, &["sim", "quota", "us-east-1", "--vpcs", "0"])?;
-    let refused = cairn(dir)?
-        .args(["apply", "-e", "production", "--auto-approve"])
-        .output()?;
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&refused.stdout),
-        String::from_utf8_lossy(&refused.stderr)
-    );
-    assert_eq!(refused.status.code(), Some(1), "{said}");
+    let (code, said) = apply_refused(dir)?;
+    assert_eq!(code, Some(1), "{said}");
     assert!(
         said.contains("network.main[us-east-1]") && said.contains("VpcLimitExceeded"),
         "{said}"
@@ -653,15 +659,8 @@ fn a_create_past_a_quota_is_refused_with_the_aws_code_and_the_apply_says_so() ->
             "1",
         ],
     )?;
-    let refused = cairn(dir)?
-        .args(["apply", "-e", "production", "--auto-approve"])
-        .output()?;
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&refused.stdout),
-        String::from_utf8_lossy(&refused.stderr)
-    );
-    assert_eq!(refused.status.code(), Some(1), "{said}");
+    let (code, said) = apply_refused(dir)?;
+    assert_eq!(code, Some(1), "{said}");
     assert!(
         said.contains("autoscaling.web[us-east-1]")
             && said.contains("InstanceLimitExceeded")
