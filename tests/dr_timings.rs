@@ -552,3 +552,126 @@ fn a_drill_beside_a_warm_standby_leaves_the_standbys_ids_and_sizes_unchanged() -
     assert_eq!(dr_region(&cloud)?, live_before);
     Ok(())
 }
+
+/// The quota `name` of `dr check --json`'s report.
+fn quota_of(check: &Value, name: &str) -> Value {
+    check["quotas"]
+        .as_array()
+        .and_then(|quotas| quotas.iter().find(|quota| quota["quota"] == name))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn dr_check_names_a_quota_a_failover_would_exceed_then_passes_once_raised() -> TestResult {
+    let stack = applied("pilot_light", "")?;
+    let dir = stack.path();
+    backup(dir, true)?;
+    // Under the AWS profile the sim plays AWS's defaults: 20 instances, 5 VPCs a region.
+    let ready = json_of(dir, &["dr", "check", "-e", "production", "--json"])?;
+    assert_eq!(ready["blockers"], json!([]), "{ready}");
+    let instances = quota_of(&ready, "running_instances");
+    assert_eq!(instances["limit"], 20, "{ready}");
+    // The pilot light runs no instance; a failover brings up the group's 2.
+    assert_eq!(
+        (&instances["usage"], &instances["adds"]),
+        (&json!(0), &json!(2))
+    );
+    let vpcs = quota_of(&ready, "vpcs");
+    assert_eq!(vpcs["limit"], 5, "{ready}");
+    // The standby's network is the one a failover uses: it adds none.
+    assert_eq!((&vpcs["usage"], &vpcs["adds"]), (&json!(1), &json!(0)));
+
+    run(
+        dir,
+        &["sim", "quota", "us-west-2", "--running-instances", "1"],
+    )?;
+    let (code, stdout) = dr_check(dir)?;
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("Not ready: 1 blocker."), "{stdout}");
+    assert!(
+        stdout.contains("a failover needs 2 running instances in `us-west-2` (0 there now + 2 it adds), past the quota of 1")
+            && stdout.contains("request an increase of Amazon EC2 \"Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances\" (L-1216C47A) in `us-west-2` to at least 2")
+            && stdout.contains("cairn sim quota us-west-2 --running-instances 2"),
+        "{stdout}"
+    );
+    let blocked = cairn(dir)?
+        .args(["dr", "check", "-e", "production", "--json"])
+        .output()?;
+    assert_eq!(blocked.status.code(), Some(1));
+    let blocked: Value = serde_json::from_slice(&blocked.stdout)?;
+    assert_eq!(quota_of(&blocked, "running_instances")["limit"], 1);
+    assert!(
+        blocked["blockers"][0]["problem"]
+            .as_str()
+            .is_some_and(|problem| problem.contains("past the quota of 1")),
+        "{blocked}"
+    );
+
+    run(
+        dir,
+        &["sim", "quota", "us-west-2", "--running-instances", "2"],
+    )?;
+    let (code, stdout) = dr_check(dir)?;
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("quota running instances: 2 needed (0 now + 2 a failover adds) of 2"),
+        "{stdout}"
+    );
+    Ok(())
+}
+
+/// `cairn apply -e production --auto-approve`: its exit code and all it printed.
+fn apply_refused(dir: &Path) -> Result<(Option<i32>, String), Box<dyn std::error::Error>> {
+    let output = cairn(dir)?
+        .args(["apply", "-e", "production", "--auto-approve"])
+        .output()?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok((output.status.code(), said))
+}
+
+#[test]
+fn a_create_past_a_quota_is_refused_with_the_aws_code_and_the_apply_says_so() -> TestResult {
+    let stack = tempfile::tempdir()?;
+    let dir = stack.path();
+    std::fs::copy(FIXTURE, dir.join("main.hcl"))?;
+    run(dir, &["sim", "quota", "us-east-1", "--vpcs", "0"])?;
+    let (code, said) = apply_refused(dir)?;
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("network.main[us-east-1]") && said.contains("VpcLimitExceeded"),
+        "{said}"
+    );
+
+    run(
+        dir,
+        &[
+            "sim",
+            "quota",
+            "us-east-1",
+            "--vpcs",
+            "1",
+            "--running-instances",
+            "1",
+        ],
+    )?;
+    let (code, said) = apply_refused(dir)?;
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("autoscaling.web[us-east-1]")
+            && said.contains("InstanceLimitExceeded")
+            && said.contains("L-1216C47A"),
+        "{said}"
+    );
+
+    run(dir, &["sim", "quota", "us-east-1", "--default"])?;
+    run(dir, &["apply", "-e", "production", "--auto-approve"])?;
+    let cloud = SimCloud::open(&dir.join(".cairn/sim/cloud.json"))?;
+    let instances = cloud.inventory()?.regions["us-east-1"][&Kind::Instance].len();
+    assert_eq!(instances, 2);
+    Ok(())
+}

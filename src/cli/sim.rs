@@ -1,10 +1,11 @@
 //! `cairn sim`: inspect and tamper with the built-in simulated cloud of a stack: list what
 //! exists, change or delete a resource behind the engine's back (drift), reset it, store
 //! faults and region outages, set its clock, force alarms, fail health checks, take images
-//! out of regions and load groups. Each command calls one function of [`SimCloud`] and hands the result to a view in
+//! out of regions, set quotas and load groups. Each command calls one function of [`SimCloud`] and hands the result to a view in
 //! [`super::views::sim`].
 
 use super::views::sim as view;
+use crate::provider::QuotaName;
 use crate::provider::sim::{FaultSettings, HealthTarget, SimCloud, SimError, cloud_file_for_stack};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
@@ -151,6 +152,25 @@ pub enum SimCommand {
         /// The region the image is copied into (registered there again).
         #[arg(long, value_name = "REGION", conflicts_with = "missing_in")]
         copy_to: Option<String>,
+        /// The stack directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Show or set the account quotas of a region: creates past them are refused with AWS's
+    /// codes (InstanceLimitExceeded, VpcLimitExceeded) and `cairn dr check` holds a failover
+    /// against them. Unset quotas are unlimited, or AWS's defaults (20 running instances, 5
+    /// VPCs) under CAIRN_SIM_PROFILE=aws.
+    Quota {
+        region: String,
+        /// The most instances that may run in the region.
+        #[arg(long, value_name = "COUNT")]
+        running_instances: Option<u64>,
+        /// The most VPCs the region may hold.
+        #[arg(long, value_name = "COUNT")]
+        vpcs: Option<u64>,
+        /// Remove the region's stored quotas first.
+        #[arg(long)]
+        default: bool,
         /// The stack directory.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -304,6 +324,28 @@ fn execute(command: SimCommand) -> Result<ExitCode, SimError> {
                 // clap requires one of the two.
                 (None, None) => {}
             }
+        }
+        SimCommand::Quota {
+            region,
+            running_instances,
+            vpcs,
+            default,
+            dir,
+        } => {
+            let cloud = open(&dir)?;
+            let mut stored = cloud.quotas(&region)?;
+            for (name, limit) in [
+                (QuotaName::RunningInstances, running_instances),
+                (QuotaName::Vpcs, vpcs),
+            ] {
+                if default && limit.is_none() {
+                    stored = cloud.set_quota(&region, name, None)?;
+                }
+                if limit.is_some() {
+                    stored = cloud.set_quota(&region, name, limit)?;
+                }
+            }
+            view::quotas(&region, &stored);
         }
         SimCommand::Load {
             group,

@@ -7,11 +7,13 @@
 //! - the standby a pilot light or warm standby keeps there matches the configuration (drift
 //!   at the DR site would fail over into something nobody reviewed, Well-Architected
 //!   REL13-BP04);
+//! - the account quotas the cloud exposes in the DR region (running instances, VPCs) hold
+//!   what already counts against them there plus what a failover adds: on AWS the
+//!   `max-instances` account attribute (the VPC quota is only in Service Quotas, which Cairn
+//!   does not call); on the simulated cloud what `cairn sim quota` set, or AWS's defaults
+//!   under `CAIRN_SIM_PROFILE=aws`. A quota the cloud does not expose is not checked;
 //! - the predicted recovery time, from the cloud's timing profile and what a failover
 //!   brings up, with the step that dominates it.
-//!
-//! Quotas are not checked: neither the simulated cloud nor the AWS calls Cairn makes expose
-//! them.
 //!
 //! `ops` gathers the inputs (copies, images, the plan of the environment); the functions here
 //! judge them. Nothing here calls a cloud or prints.
@@ -20,6 +22,7 @@ use super::audit::AuditRecord;
 use super::catalog::BackupCopy;
 use crate::model::Address;
 use crate::model::timings::Timings;
+use crate::provider::QuotaName;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -63,6 +66,24 @@ pub struct StandbyDrift {
     pub action: String,
     /// The attributes changed behind Cairn's back, when the refresh saw them.
     pub attributes: Vec<String>,
+}
+
+/// One account quota of the DR region against what a failover needs of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuotaCheck {
+    pub quota: QuotaName,
+    pub limit: u64,
+    /// What counts against it there now, the standby's and anyone else's.
+    pub usage: u64,
+    /// What a failover adds on top: the environment's own count there, less the standby's.
+    pub adds: u64,
+}
+
+impl QuotaCheck {
+    /// What the region holds once failed over.
+    pub fn needed(&self) -> u64 {
+        self.usage.saturating_add(self.adds)
+    }
 }
 
 /// One step of a recovery and how long it takes.
@@ -131,6 +152,8 @@ pub struct ReadinessReport {
     pub images: Vec<ImageCheck>,
     /// Empty for `backup_restore`, which keeps no standby.
     pub standby: Vec<StandbyDrift>,
+    /// The quotas the cloud exposes in the DR region; empty when it exposes none.
+    pub quotas: Vec<QuotaCheck>,
     pub predicted: RtoPrediction,
     /// The RTO the last successful drill measured, and when it ran.
     pub last_drill: Option<(DateTime<Utc>, f64)>,
@@ -180,6 +203,7 @@ pub fn blockers(
     copies: &[CopyCheck],
     images: &[ImageCheck],
     standby: &[StandbyDrift],
+    quotas: &[QuotaCheck],
 ) -> Vec<Blocker> {
     let mut blockers = Vec::new();
     for check in copies {
@@ -240,6 +264,25 @@ pub fn blockers(
             ),
         });
     }
+    for quota in quotas.iter().filter(|quota| quota.needed() > quota.limit) {
+        blockers.push(Blocker {
+            problem: format!(
+                "a failover needs {} {} in `{region}` ({} there now + {} it adds), past the quota of {}",
+                quota.needed(),
+                quota.quota,
+                quota.usage,
+                quota.adds,
+                quota.limit
+            ),
+            fix: format!(
+                "request an increase of {} in `{region}` to at least {} (Service Quotas; on sim `cairn sim quota {region} --{} {}`)",
+                quota.quota.service_quota(),
+                quota.needed(),
+                quota.quota.as_str().replace('_', "-"),
+                quota.needed()
+            ),
+        });
+    }
     blockers
 }
 
@@ -294,8 +337,22 @@ mod tests {
             action: "update".to_string(),
             attributes: vec!["ingress".to_string()],
         }];
-        let found = blockers("prod", "us-west-2", &copies, &images, &standby);
-        assert_eq!(found.len(), 4, "{found:#?}");
+        let quotas = vec![
+            QuotaCheck {
+                quota: QuotaName::RunningInstances,
+                limit: 3,
+                usage: 2,
+                adds: 2,
+            },
+            QuotaCheck {
+                quota: QuotaName::Vpcs,
+                limit: 5,
+                usage: 4,
+                adds: 1,
+            },
+        ];
+        let found = blockers("prod", "us-west-2", &copies, &images, &standby, &quotas);
+        assert_eq!(found.len(), 5, "{found:#?}");
         assert!(found[0].problem.contains("snap-1 still pending"));
         assert!(found[1].problem.contains("older than its policy's window"));
         assert!(
@@ -304,6 +361,16 @@ mod tests {
                 .contains("cairn sim image ami-1 --copy-to us-west-2")
         );
         assert!(found[3].problem.contains("firewall.web[us-west-2]"));
-        assert!(blockers("prod", "us-west-2", &[], &[], &[]).is_empty());
+        assert_eq!(
+            found[4].problem,
+            "a failover needs 4 running instances in `us-west-2` (2 there now + 2 it adds), past the quota of 3"
+        );
+        assert!(found[4].fix.contains("L-1216C47A"));
+        assert!(
+            found[4]
+                .fix
+                .contains("cairn sim quota us-west-2 --running-instances 4")
+        );
+        assert!(blockers("prod", "us-west-2", &[], &[], &[], &[]).is_empty());
     }
 }

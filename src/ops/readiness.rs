@@ -7,13 +7,14 @@ use super::backup::cloud_now;
 use super::run::{PlanRequest, Stack, plan_placed};
 use crate::config::DrMode;
 use crate::dr::readiness::{
-    self, ImageCheck, ReadinessReport, StandbyDrift, check_copies, predict,
+    self, ImageCheck, QuotaCheck, ReadinessReport, StandbyDrift, check_copies, predict,
 };
 use crate::dr::redeploy;
 use crate::dr::{DRILL_INSTANCE, Deployment, DrError, Redeploy, catalog, read_audit, target};
+use crate::graph::Expansion;
 use crate::model::{Address, Kind};
 use crate::plan::ChangeAction;
-use crate::provider::{Provider, Retrying};
+use crate::provider::{Provider, QuotaName, Retrying};
 use std::collections::BTreeMap;
 
 /// Whether the environment could fail over now, and how long it would take.
@@ -126,7 +127,26 @@ pub(super) async fn check_stack(
         .await?
     };
 
-    // 4. The recovery time: the groups a failover brings up, at the cloud's timings.
+    // 4. Quotas: what runs in the DR region now, plus what a failover adds to the standby.
+    let exposed = cloud
+        .quotas(&dr.region)
+        .await
+        .map_err(|source| DrError::provider("read account quotas", &dr.region, source))?;
+    let quotas = exposed
+        .into_iter()
+        .map(|quota| {
+            let wanted = quota_count(&in_dr.expansion, &dr.region, quota.name);
+            let standby = quota_count(&placement.expansion, &dr.region, quota.name);
+            QuotaCheck {
+                quota: quota.name,
+                limit: quota.limit,
+                usage: quota.usage,
+                adds: wanted.saturating_sub(standby),
+            }
+        })
+        .collect::<Vec<_>>();
+
+    // 5. The recovery time: the groups a failover brings up, at the cloud's timings.
     let groups = redeploy::group_minimums(&in_dr.expansion, &dr.region)
         .values()
         .filter(|min| **min > 0)
@@ -134,7 +154,14 @@ pub(super) async fn check_stack(
     let predicted = predict(&cloud.timings(), groups);
     let audit = read_audit(stack.audit_log()?.as_ref())?;
 
-    let blockers = readiness::blockers(&environment.name, &dr.region, &copies, &images, &standby);
+    let blockers = readiness::blockers(
+        &environment.name,
+        &dr.region,
+        &copies,
+        &images,
+        &standby,
+        &quotas,
+    );
     Ok(ReadinessReport {
         stack: stack.config.stack.clone(),
         environment: environment.name.clone(),
@@ -144,6 +171,7 @@ pub(super) async fn check_stack(
         copies,
         images,
         standby,
+        quotas,
         predicted,
         last_drill: readiness::last_drill(&audit, &environment.name),
         blockers,
@@ -187,4 +215,27 @@ async fn standby_drift(
             attributes: drifted.get(&change.address).cloned().unwrap_or_default(),
         })
         .collect())
+}
+
+/// How much of quota `name` what `expansion` places in `region` takes: its VPCs, or its
+/// instances and each autoscaling group's desired capacity (its `min` when it sets none).
+fn quota_count(expansion: &Expansion, region: &str, name: QuotaName) -> u64 {
+    let number = |resource: &crate::model::DesiredResource, attribute: &str| {
+        resource
+            .attributes
+            .get(attribute)
+            .and_then(crate::model::Value::as_u64)
+    };
+    expansion
+        .resources
+        .values()
+        .filter(|resource| resource.region == region)
+        .map(|resource| match (name, resource.kind) {
+            (QuotaName::Vpcs, Kind::Network) | (QuotaName::RunningInstances, Kind::Instance) => 1,
+            (QuotaName::RunningInstances, Kind::AutoscalingGroup) => number(resource, "desired")
+                .or_else(|| number(resource, "min"))
+                .unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
 }

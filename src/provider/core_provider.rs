@@ -200,6 +200,10 @@ impl<C: CoreProvider> Provider for C {
         Ok(None)
     }
 
+    async fn quotas(&self, _region: &str) -> Result<Vec<super::Quota>, ProviderError> {
+        Ok(Vec::new())
+    }
+
     fn read_session(&self) -> ReadSession {
         ReadSession::default()
     }

@@ -10,6 +10,7 @@
 pub mod aws;
 mod core_provider;
 pub mod pacing;
+pub mod quota;
 pub mod rate_limits;
 mod read_session;
 mod retry;
@@ -20,6 +21,7 @@ mod wrapper;
 
 pub use core_provider::CoreProvider;
 pub use pacing::Paced;
+pub use quota::{Quota, QuotaName};
 pub use read_session::ReadSession;
 pub use retry::{Retrying, TAG_CREATE_TOKEN};
 pub use settings::CloudSettings;
@@ -357,6 +359,14 @@ pub trait Provider: Send + Sync {
     /// # Errors
     /// When the region cannot be asked.
     async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError>;
+
+    /// The account quotas of `region` this cloud exposes (see [`quota`]), each with its
+    /// limit and what is used of it now, for the readiness check of a DR region. Empty when
+    /// the cloud exposes none, which the check reports as unverified.
+    ///
+    /// # Errors
+    /// When the region cannot be asked.
+    async fn quotas(&self, region: &str) -> Result<Vec<Quota>, ProviderError>;
 
     /// Opens a read session (see [`ReadSession`]): until it is dropped, reads of different
     /// kinds may share the listings they have in common, each made once. A provider that reads

@@ -426,6 +426,13 @@ mod tests {
             self.reach("read_session");
             ReadSession::default()
         }
+        async fn quotas(
+            &self,
+            _region: &str,
+        ) -> Result<Vec<crate::provider::Quota>, ProviderError> {
+            self.reach("quotas");
+            Ok(Vec::new())
+        }
         fn calls(&self) -> CallCount {
             self.reach("calls");
             CallCount {
@@ -583,6 +590,7 @@ mod tests {
             provider.image_exists(region, "ami-1").await.unwrap(),
             Some(true)
         );
+        provider.quotas(region).await.unwrap();
         drop(provider.read_session());
         assert_eq!(provider.calls().mutations, 4);
         assert_eq!(*cloud.deletes.lock().unwrap(), 1);
@@ -605,6 +613,7 @@ mod tests {
                 "wait",
                 "timings",
                 "image_exists",
+                "quotas",
                 "read_session",
                 "calls",
             ]

@@ -296,6 +296,12 @@ impl<L: Layer> Provider for Wrapped<L> {
             .await
     }
 
+    /// DescribeAccountAttributes (and the instances counted against it), an EC2 read.
+    async fn quotas(&self, region: &str) -> Result<Vec<super::Quota>, ProviderError> {
+        let operation = Operation::read("quotas", region, Kind::Instance);
+        self.around(operation, || self.inner.quotas(region)).await
+    }
+
     fn read_session(&self) -> ReadSession {
         self.inner.read_session()
     }

@@ -76,6 +76,19 @@ fn print_check(report: &ReadinessReport) {
             println!("  standby: {} resources differ", report.standby.len());
         }
     }
+    if report.quotas.is_empty() {
+        println!("  quotas: not exposed by this cloud, not checked");
+    }
+    for quota in &report.quotas {
+        println!(
+            "  quota {}: {} needed ({} now + {} a failover adds) of {}",
+            quota.quota,
+            quota.needed(),
+            quota.usage,
+            quota.adds,
+            quota.limit
+        );
+    }
     print_prediction(&report.predicted);
     if let Some((time, rto)) = report.last_drill {
         println!(

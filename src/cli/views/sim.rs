@@ -128,3 +128,16 @@ pub fn clock(stands_at: Option<chrono::DateTime<chrono::Utc>>) {
         None => println!("clock: follows the wall clock"),
     }
 }
+
+/// The quota limits stored for `region` (`cairn sim quota`).
+pub fn quotas(region: &str, stored: &std::collections::BTreeMap<crate::provider::QuotaName, u64>) {
+    for name in crate::provider::QuotaName::ALL {
+        match stored.get(&name) {
+            Some(limit) => println!("{region}: {name}: {limit}"),
+            None => println!(
+                "{region}: {name}: not set (unlimited; {} under CAIRN_SIM_PROFILE=aws)",
+                name.aws_default()
+            ),
+        }
+    }
+}

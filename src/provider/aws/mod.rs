@@ -53,6 +53,7 @@ mod launch_template;
 mod listener;
 mod load_balancer;
 mod network;
+mod quotas;
 mod region;
 mod retry;
 mod route_table;
@@ -541,6 +542,10 @@ impl Provider for AwsProvider {
 
     async fn image_exists(&self, region: &str, image: &str) -> Result<Option<bool>, ProviderError> {
         images::exists(&self.region(region)?, image).await.map(Some)
+    }
+
+    async fn quotas(&self, region: &str) -> Result<Vec<crate::provider::Quota>, ProviderError> {
+        quotas::describe(&self.region(region)?).await
     }
 
     fn consistency_window(&self) -> Duration {

@@ -16,8 +16,9 @@ use super::faults::FaultSettings;
 use super::ids;
 use super::network::replace_attributes;
 pub use super::region::{RegionState, ResourceMut};
+use crate::model::timings::Timings;
 use crate::model::{Attributes, Kind, Tags};
-use crate::provider::{LiveResource, ProviderError};
+use crate::provider::{LiveResource, ProviderError, QuotaName};
 use chrono::{DateTime, Utc};
 use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,11 @@ pub struct Cloud {
     /// everywhere.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub missing_images: BTreeMap<String, BTreeSet<String>>,
+    /// Region → quota → limit set by `cairn sim quota`: creates past it are refused with
+    /// AWS's codes. A quota not set is unlimited, or AWS's default under the AWS timing
+    /// profile (see [`Cloud::quota_limit`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub quotas: BTreeMap<String, BTreeMap<QuotaName, u64>>,
     /// `region/bucket` → the API token bucket a call there draws on, when the cloud emulates
     /// AWS's rate limits (see `rate_limits`); a bucket never drawn on is full.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -116,6 +122,7 @@ impl Default for Cloud {
             unhealthy_images: BTreeSet::new(),
             clock: None,
             missing_images: BTreeMap::new(),
+            quotas: BTreeMap::new(),
             rate_buckets: BTreeMap::new(),
         }
     }
@@ -132,6 +139,55 @@ impl Cloud {
         self.missing_images
             .get(region)
             .is_some_and(|images| images.contains(image))
+    }
+
+    /// The limit of quota `name` in `region`: the one `cairn sim quota` set, else AWS's
+    /// default when the cloud plays AWS's timings (`CAIRN_SIM_PROFILE=aws`), else none. The
+    /// default profile stays unlimited: benches run thousands of instances a region on it.
+    pub fn quota_limit(&self, region: &str, name: QuotaName, timings: &Timings) -> Option<u64> {
+        self.quotas
+            .get(region)
+            .and_then(|quotas| quotas.get(&name))
+            .copied()
+            .or_else(|| (timings.name == Timings::AWS.name).then(|| name.aws_default()))
+    }
+
+    /// What counts against quota `name` in `region` now: every instance (a terminated one
+    /// leaves at once), every VPC.
+    pub fn quota_usage(&self, region: &str, name: QuotaName) -> u64 {
+        self.region(region).map_or(0, |state| {
+            u64::try_from(state.of_kind(name.kind()).count()).unwrap_or(u64::MAX)
+        })
+    }
+
+    /// Refuses one more of quota `name`'s resources in `region` when it is used up, as AWS
+    /// does (`InstanceLimitExceeded`, `VpcLimitExceeded`).
+    ///
+    /// # Errors
+    /// The quota's error code when the region is at its limit.
+    pub fn check_quota(
+        &self,
+        region: &str,
+        name: QuotaName,
+        timings: &Timings,
+    ) -> Result<(), ProviderError> {
+        let Some(limit) = self.quota_limit(region, name, timings) else {
+            return Ok(());
+        };
+        if self.quota_usage(region, name) < limit {
+            return Ok(());
+        }
+        let message = match name {
+            QuotaName::RunningInstances => format!(
+                "You have requested more instances than your current instance limit of {limit} allows in {region}. Request an increase of {} in Service Quotas.",
+                name.service_quota()
+            ),
+            QuotaName::Vpcs => format!(
+                "The maximum number of VPCs ({limit}) has been reached in {region}. Request an increase of {} in Service Quotas.",
+                name.service_quota()
+            ),
+        };
+        Err(api(name.exceeded_code(), message))
     }
 
     /// A fresh id with `prefix`, unique in the whole cloud.

@@ -291,6 +291,11 @@ pub fn launch(
             format!("The image id '[{image}]' does not exist"),
         ));
     }
+    cloud.check_quota(
+        context.region,
+        crate::provider::QuotaName::RunningInstances,
+        &context.timings,
+    )?;
     let subnet = cloud.referenced(context.region, Kind::Subnet, &subnet_id)?;
     let zone = subnet.internal_text(ZONE).unwrap_or_default().to_string();
     let address = free_address(cloud, context.region, subnet)?;

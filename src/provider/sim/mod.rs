@@ -750,6 +750,29 @@ impl Provider for SimProvider {
         Ok(Some(!stored.image_missing(region, image)))
     }
 
+    /// The quotas with a limit in `region` (set by `cairn sim quota`, or AWS's defaults under
+    /// `CAIRN_SIM_PROFILE=aws`) and their usage. Neither counted nor logged, like
+    /// [`Provider::image_exists`].
+    async fn quotas(&self, region: &str) -> Result<Vec<crate::provider::Quota>, ProviderError> {
+        if !regions::is_region(region) {
+            return Err(unknown_region(region));
+        }
+        let stored = self.peek().await?.unwrap_or_default();
+        if stored.outages.contains(region) || self.faults.outages.contains(region) {
+            return Err(region_in_outage(region));
+        }
+        Ok(crate::provider::QuotaName::ALL
+            .into_iter()
+            .filter_map(|name| {
+                Some(crate::provider::Quota {
+                    name,
+                    limit: stored.quota_limit(region, name, &self.faults.timings)?,
+                    usage: stored.quota_usage(region, name),
+                })
+            })
+            .collect())
+    }
+
     fn calls(&self) -> CallCount {
         CallCount {
             reads: self.reads.load(Ordering::Relaxed),

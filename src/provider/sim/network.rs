@@ -39,6 +39,11 @@ pub fn create_network(
             format!("The CIDR '{block_text}' is invalid."),
         ));
     }
+    cloud.check_quota(
+        context.region,
+        crate::provider::QuotaName::Vpcs,
+        &context.timings,
+    )?;
     let id = cloud.new_id_for(Kind::Network);
     let security_group_id = cloud.new_id_for(Kind::SecurityGroup);
     let route_table_id = cloud.new_id_for(Kind::RouteTable);

@@ -20,7 +20,7 @@ use super::operations::{self, Context};
 use super::store::Store;
 use crate::model::regions;
 use crate::model::{Kind, TAG_ADDRESS, Tags, Value};
-use crate::provider::LiveResource;
+use crate::provider::{LiveResource, QuotaName};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -382,6 +382,50 @@ impl SimCloud {
             cloud.missing_images.retain(|_, images| !images.is_empty());
             Ok(())
         })
+    }
+
+    /// Sets the limit of quota `name` in `region` (`None`: back to unlimited, or AWS's
+    /// default under `CAIRN_SIM_PROFILE=aws`): creates past it are refused with AWS's codes.
+    /// Returns the limits stored for the region afterwards.
+    ///
+    /// # Errors
+    /// [`SimError::UnknownRegion`] for a region AWS does not have, or a file error.
+    pub fn set_quota(
+        &self,
+        region: &str,
+        name: QuotaName,
+        limit: Option<u64>,
+    ) -> Result<BTreeMap<QuotaName, u64>, SimError> {
+        if !regions::is_region(region) {
+            return Err(SimError::UnknownRegion {
+                region: region.to_string(),
+            });
+        }
+        self.change(|cloud| {
+            let quotas = cloud.quotas.entry(region.to_string()).or_default();
+            match limit {
+                Some(limit) => quotas.insert(name, limit),
+                None => quotas.remove(&name),
+            };
+            let now = quotas.clone();
+            cloud.quotas.retain(|_, quotas| !quotas.is_empty());
+            Ok(now)
+        })
+    }
+
+    /// The quota limits stored for `region` by [`SimCloud::set_quota`].
+    ///
+    /// # Errors
+    /// A file error.
+    pub fn quotas(&self, region: &str) -> Result<BTreeMap<QuotaName, u64>, SimError> {
+        Ok(self
+            .store
+            .peek()?
+            .unwrap_or_default()
+            .quotas
+            .get(region)
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// Sets the simulated average CPU of autoscaling group `name` (in every region that has
