@@ -74,10 +74,21 @@ pub fn update_group(
 
 pub fn delete_group(cloud: &mut Cloud, context: &Context, name: &str) -> Result<(), ProviderError> {
     cloud.target(context.region, Kind::AutoscalingGroup, name)?;
-    cloud.remove_where(context.region, |resource| {
-        (resource.kind == Kind::Instance && resource.internal_text(GROUP) == Some(name))
-            || (resource.kind == Kind::ScalingPolicy && resource.text("group_name") == Some(name))
-    });
+    // The group's instances and policies, from the region's lookups rather than a scan.
+    let owned: Vec<String> = cloud
+        .region(context.region)
+        .into_iter()
+        .flat_map(|state| {
+            let policies = state
+                .referring("group_name", name)
+                .filter(|resource| resource.kind == Kind::ScalingPolicy);
+            state.members(name).chain(policies)
+        })
+        .map(|resource| resource.id.clone())
+        .collect();
+    for id in owned {
+        cloud.remove(context.region, &id);
+    }
     cloud.remove(context.region, name);
     Ok(())
 }

@@ -339,20 +339,6 @@ impl Cloud {
         Ok(())
     }
 
-    /// Removes every resource of `region` that `doomed` picks (what a delete takes with it).
-    pub fn remove_where(&mut self, region: &str, doomed: impl Fn(&Resource) -> bool) {
-        let ids: Vec<String> = self
-            .region(region)
-            .into_iter()
-            .flat_map(|state| state.resources().values())
-            .filter(|resource| doomed(resource))
-            .map(|resource| resource.id.clone())
-            .collect();
-        for id in ids {
-            self.remove(region, &id);
-        }
-    }
-
     /// Every resource of `kind` in `region`, in id order.
     pub fn all_of(&self, region: &str, kind: Kind) -> impl Iterator<Item = &Resource> {
         self.region(region)

@@ -257,9 +257,16 @@ pub fn delete_load_balancer(
     id: &str,
 ) -> Result<(), ProviderError> {
     cloud.target(context.region, Kind::LoadBalancer, id)?;
-    cloud.remove_where(context.region, |resource| {
-        resource.kind == Kind::Listener && resource.text("load_balancer_id") == Some(id)
-    });
+    let listeners: Vec<String> = cloud
+        .region(context.region)
+        .into_iter()
+        .flat_map(|state| state.referring("load_balancer_id", id))
+        .filter(|resource| resource.kind == Kind::Listener)
+        .map(|resource| resource.id.clone())
+        .collect();
+    for listener in listeners {
+        cloud.remove(context.region, &listener);
+    }
     cloud.remove(context.region, id);
     Ok(())
 }

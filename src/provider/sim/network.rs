@@ -108,10 +108,8 @@ pub fn delete_network(cloud: &mut Cloud, context: &Context, id: &str) -> Result<
     let dependent = cloud
         .region(context.region)
         .into_iter()
-        .flat_map(|state| state.resources().values())
-        .any(|resource| {
-            resource.text("network_id") == Some(id) && !companions.contains(&resource.id)
-        });
+        .flat_map(|state| state.referring("network_id", id))
+        .any(|resource| !companions.contains(&resource.id));
     if dependent {
         return Err(api(
             "DependencyViolation",
@@ -190,8 +188,10 @@ pub fn update_subnet(
 pub fn delete_subnet(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(), ProviderError> {
     cloud.target(context.region, Kind::Subnet, id)?;
     let in_use = cloud
-        .all_of(context.region, Kind::Instance)
-        .any(|instance| instance.text("subnet_id") == Some(id))
+        .region(context.region)
+        .into_iter()
+        .flat_map(|state| state.referring("subnet_id", id))
+        .any(|resource| resource.kind == Kind::Instance)
         || super::load_balancing::uses(cloud, context.region, "subnet_ids", id);
     if in_use {
         return Err(api(

@@ -1,7 +1,7 @@
 //! One region's resources, with the lookups the simulated cloud makes on every call kept
 //! beside them: resources by kind, the instances and snapshots time moves on, forced alarms,
-//! each group's instances, names, private addresses, and the groups that may be short of
-//! instances.
+//! each group's instances, names, private addresses, the references a delete checks, and the
+//! groups that may be short of instances.
 //!
 //! Promises:
 //! - The lookups are derived from the resources alone and kept in step with them by every
@@ -16,14 +16,30 @@
 //!   cloud shares them with its original for the price of what it changes.
 
 use super::cloud::Resource;
-use super::compute::GROUP;
+use super::compute::{GROUP, RUNNING_AT};
 use super::monitoring::FORCED_AGAINST;
 use crate::model::Kind;
 use imbl::{OrdMap, OrdSet};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::net::Ipv4Addr;
 
 /// The state of a pending instance or snapshot.
 const PENDING: &str = "pending";
+
+/// The attributes whose references deletes check, each holding an id or name as text or as a
+/// list of them: a network's and a subnet's members, a group's scaling policies, a security
+/// group's users, a load balancer's listeners. `source_group_id` is the source of a security
+/// group's ingress or egress rule.
+pub const REFERENCES: [&str; 5] = [
+    "network_id",
+    "subnet_id",
+    "group_name",
+    "security_group_ids",
+    "load_balancer_id",
+];
+/// The attribute of a security group rule naming its source group.
+pub const SOURCE_GROUP: &str = "source_group_id";
 
 /// The resources of one region.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -69,14 +85,23 @@ struct Index {
     kinds: OrdSet<(Kind, String)>,
     /// (kind, id) of the instances and snapshots in state `pending`: what time moves on.
     pending: OrdSet<(Kind, String)>,
+    /// (time it is running at, id) of the pending instances, the time as the instance holds
+    /// it (RFC 3339, whole seconds, UTC) or empty when it has none: under a timing profile
+    /// many instances boot at once, and a call looks only at those whose time has come.
+    booting: OrdSet<(String, String)>,
     /// Alarms held in a forced state until their metric says otherwise.
     forced: OrdSet<String>,
     /// (group, instance id) of every instance launched by an autoscaling group.
     members: OrdSet<(String, String)>,
     /// (kind, name, id) of every resource with a `name` attribute.
     names: OrdSet<(Kind, String, String)>,
-    /// (subnet id, private address, instance id) of every instance with an address.
-    addresses: OrdSet<(String, String, String)>,
+    /// (subnet id, private address, instance id) of every instance with an address; the
+    /// address as a number, so that the subnet's addresses are in address order.
+    addresses: OrdSet<(String, u32, String)>,
+    /// (attribute, id or name referred to, referrer id) of every reference in
+    /// [`REFERENCES`]: what a delete asks "who still uses this?", answered without scanning
+    /// the region (which made destroying a large stack quadratic, issue 14).
+    references: OrdSet<(&'static str, String, String)>,
     /// Groups that may not have their desired instances: every group that changed, or whose
     /// instances changed, since the background reconcile last found it settled. Not derived
     /// from the resources, but a superset of the unsettled groups, which is all the reconcile
@@ -102,6 +127,10 @@ impl Index {
             && resource.text("state") == Some(PENDING)
         {
             put(&mut self.pending, (kind, id.clone()), present);
+            if kind == Kind::Instance {
+                let due = resource.internal_text(RUNNING_AT).unwrap_or_default();
+                put(&mut self.booting, (due.to_string(), id.clone()), present);
+            }
         }
         if kind == Kind::Alarm && resource.internal_text(FORCED_AGAINST).is_some() {
             put(&mut self.forced, id.clone(), present);
@@ -119,17 +148,56 @@ impl Index {
                 // Gaining or losing an instance may settle or unsettle the group.
                 self.unchecked_groups.insert(group.to_string());
             }
-            if let (Some(subnet), Some(address)) =
-                (resource.text("subnet_id"), resource.text("private_ip"))
-            {
-                let key = (subnet.to_string(), address.to_string(), id.clone());
+            if let (Some(subnet), Some(address)) = (
+                resource.text("subnet_id"),
+                resource
+                    .text("private_ip")
+                    .and_then(|text| text.parse::<Ipv4Addr>().ok()),
+            ) {
+                let key = (subnet.to_string(), u32::from(address), id.clone());
                 put(&mut self.addresses, key, present);
             }
+        }
+        for (attribute, target) in references(resource) {
+            put(
+                &mut self.references,
+                (attribute, target.to_string(), id.clone()),
+                present,
+            );
         }
         if kind == Kind::AutoscalingGroup {
             self.unchecked_groups.insert(id.clone());
         }
     }
+}
+
+/// The references of `resource` the region keeps: (attribute, what it names).
+fn references(resource: &Resource) -> Vec<(&'static str, &str)> {
+    let mut found = Vec::new();
+    for attribute in REFERENCES {
+        match resource.attributes.get(attribute) {
+            Some(Value::String(target)) => found.push((attribute, target.as_str())),
+            Some(Value::Array(targets)) => found.extend(
+                targets
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|target| (attribute, target)),
+            ),
+            _ => {}
+        }
+    }
+    if resource.kind == Kind::SecurityGroup {
+        let rules = ["ingress", "egress"]
+            .into_iter()
+            .filter_map(|direction| resource.attributes.get(direction)?.as_array())
+            .flatten();
+        found.extend(
+            rules
+                .filter_map(|rule| rule.get(SOURCE_GROUP)?.as_str())
+                .map(|target| (SOURCE_GROUP, target)),
+        );
+    }
+    found
 }
 
 fn put<T: Ord + Clone>(set: &mut OrdSet<T>, key: T, present: bool) {
@@ -230,6 +298,18 @@ impl RegionState {
             .collect()
     }
 
+    /// The ids of the pending instances that are running at or before `now` (RFC 3339,
+    /// whole seconds, UTC, as instances hold their time), or that hold no time, in time order.
+    pub fn booting_by(&self, now: &str) -> Vec<String> {
+        // Ids are ASCII, so every id sorts before `char::MAX`.
+        let end = (now.to_string(), char::MAX.to_string());
+        self.index
+            .booting
+            .range(..=end)
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+
     /// The alarms held in a forced state, in id order.
     pub fn forced_alarms(&self) -> impl Iterator<Item = &Resource> {
         self.index
@@ -253,14 +333,34 @@ impl RegionState {
             .filter_map(|(_, _, id)| self.resources.get(id))
     }
 
-    /// The private addresses of the instances in `subnet`.
-    pub fn addresses_in<'a>(&'a self, subnet: &str) -> impl Iterator<Item = &'a str> + 'a {
+    /// The private addresses of the instances in `subnet`, in address order.
+    pub fn addresses_in<'a>(
+        &'a self,
+        subnet: &str,
+    ) -> impl DoubleEndedIterator<Item = Ipv4Addr> + 'a {
         let subnet = subnet.to_string();
+        let start = (subnet.clone(), 0, String::new());
+        // Ids are ASCII, so every id sorts before `char::MAX`.
+        let end = (subnet, u32::MAX, char::MAX.to_string());
         self.index
             .addresses
-            .range((subnet.clone(), String::new(), String::new())..)
-            .take_while(move |(first, _, _)| *first == subnet)
-            .map(|(_, address, _)| address.as_str())
+            .range(start..=end)
+            .map(|(_, address, _)| Ipv4Addr::from(*address))
+    }
+
+    /// The resources whose `attribute` (one of [`REFERENCES`], or [`SOURCE_GROUP`] of a
+    /// security group's rules) names `target`, in id order.
+    pub fn referring<'a>(
+        &'a self,
+        attribute: &'static str,
+        target: &str,
+    ) -> impl Iterator<Item = &'a Resource> + 'a {
+        let target = target.to_string();
+        self.index
+            .references
+            .range((attribute, target.clone(), String::new())..)
+            .take_while(move |(named, referred, _)| *named == attribute && *referred == target)
+            .filter_map(|(_, _, id)| self.resources.get(id))
     }
 
     /// The groups that may be short of instances (see [`Index::unchecked_groups`]), in name
@@ -310,17 +410,21 @@ mod tests {
         (
             &index.kinds,
             &index.pending,
+            &index.booting,
             &index.forced,
             &index.members,
             &index.names,
             &index.addresses,
+            &index.references,
         ) == (
             &kept.kinds,
             &kept.pending,
+            &kept.booting,
             &kept.forced,
             &kept.members,
             &kept.names,
             &kept.addresses,
+            &kept.references,
         )
     }
 
@@ -342,6 +446,54 @@ mod tests {
         let members: Vec<&str> = region.members("web").map(|r| r.id.as_str()).collect();
         assert_eq!(members, ["i-1"]);
         assert_eq!(region.addresses_in("subnet-1").count(), 1);
+        assert!(same_lookups(&region));
+    }
+
+    fn referring_ids(region: &RegionState, attribute: &'static str, target: &str) -> Vec<String> {
+        region
+            .referring(attribute, target)
+            .map(|resource| resource.id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn references_follow_the_attributes_and_rules_that_make_them() {
+        let mut region = RegionState::default();
+        let group = |id: &str, source: &str| {
+            let rule = json!([{ "protocol": "tcp", "from_port": 80, "to_port": 80, "source_group_id": source }]);
+            let attributes = Attributes::from([
+                ("network_id".to_string(), json!("vpc-1")),
+                ("ingress".to_string(), rule),
+            ]);
+            Resource::new(Kind::SecurityGroup, id.to_string(), attributes, Tags::new())
+        };
+        region.insert(group("sg-1", "sg-2"));
+        region.insert(group("sg-2", "sg-2"));
+        let mut web = instance("i-1", "web", PENDING);
+        web.attributes
+            .insert("security_group_ids".to_string(), json!(["sg-1", "sg-2"]));
+        region.insert(web);
+        assert_eq!(
+            referring_ids(&region, "network_id", "vpc-1"),
+            ["sg-1", "sg-2"]
+        );
+        assert_eq!(
+            referring_ids(&region, SOURCE_GROUP, "sg-2"),
+            ["sg-1", "sg-2"]
+        );
+        assert_eq!(
+            referring_ids(&region, "security_group_ids", "sg-1"),
+            ["i-1"]
+        );
+        assert_eq!(referring_ids(&region, "subnet_id", "subnet-1"), ["i-1"]);
+        assert!(referring_ids(&region, "network_id", "vpc-2").is_empty());
+
+        if let Some(mut changed) = region.get_mut("sg-1") {
+            changed.attributes.insert("ingress".to_string(), json!([]));
+        }
+        assert_eq!(referring_ids(&region, SOURCE_GROUP, "sg-2"), ["sg-2"]);
+        region.remove("i-1");
+        assert!(referring_ids(&region, "security_group_ids", "sg-1").is_empty());
         assert!(same_lookups(&region));
     }
 

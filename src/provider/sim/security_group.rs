@@ -19,6 +19,7 @@ use super::error::api;
 use super::ids::RULE_PREFIX;
 use super::network::{CREATED_WITH_VPC, replace_attributes};
 use super::operations::Context;
+use super::region::SOURCE_GROUP;
 use crate::model::{Attributes, Kind, Tags, Value};
 use crate::provider::ProviderError;
 use serde_json::json;
@@ -88,16 +89,16 @@ pub fn delete(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(), Prov
             format!("the specified group: \"{id}\" name: \"default\" cannot be deleted by a user"),
         ));
     }
-    let referenced = cloud
-        .all_of(context.region, Kind::SecurityGroup)
-        .filter(|other| other.id != id)
-        .any(|other| references(other, id));
-    let used = cloud
-        .all_of(context.region, Kind::Instance)
-        .any(|instance| {
-            attributes::string_list(&instance.attributes, "security_group_ids")
-                .is_ok_and(|ids| ids.iter().any(|group_id| group_id == id))
-        });
+    // Who still names the group, from the region's lookups rather than a scan.
+    let region = cloud.region(context.region);
+    let referenced = region
+        .into_iter()
+        .flat_map(|state| state.referring(SOURCE_GROUP, id))
+        .any(|other| other.kind == Kind::SecurityGroup && other.id != id);
+    let used = region
+        .into_iter()
+        .flat_map(|state| state.referring("security_group_ids", id))
+        .any(|resource| resource.kind == Kind::Instance);
     let balanced = super::load_balancing::uses(cloud, context.region, "security_group_ids", id);
     if referenced || used || balanced {
         return Err(api(
@@ -107,21 +108,6 @@ pub fn delete(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(), Prov
     }
     cloud.remove(context.region, id);
     Ok(())
-}
-
-/// Whether any rule of `group` names `target` as its source.
-fn references(group: &Resource, target: &str) -> bool {
-    ["ingress", "egress"].iter().any(|direction| {
-        group
-            .attributes
-            .get(*direction)
-            .and_then(Value::as_array)
-            .is_some_and(|rules| {
-                rules
-                    .iter()
-                    .any(|rule| rule.get("source_group_id").and_then(Value::as_str) == Some(target))
-            })
-    })
 }
 
 fn normalize_all(

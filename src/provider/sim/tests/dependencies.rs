@@ -171,3 +171,62 @@ async fn a_security_group_referenced_by_a_rule_or_an_instance_cannot_be_deleted(
         .await?;
     Ok(())
 }
+
+/// A launch takes the address after the highest one taken (a lookup, not a walk over the
+/// subnet: filling a large subnet was quadratic, issue 14); once the subnet's last address is
+/// taken it hands out the lowest one freed, and a full subnet refuses.
+#[tokio::test]
+async fn a_launch_takes_the_next_address_then_a_freed_one_and_a_full_subnet_refuses() -> TestResult
+{
+    let h = harness();
+    let network = h.network("us-east-1", "10.0.0.0/16").await?;
+    // A /28: AWS reserves the first four addresses and the last, leaving .4 to .14.
+    let subnet = h.subnet(&network, "10.0.1.0/28", "us-east-1a").await?;
+    let mut instances = Vec::new();
+    for index in 0..11 {
+        let address = format!("instance.web[{index}]");
+        let instance = h
+            .create(
+                "us-east-1",
+                Kind::Instance,
+                &address,
+                json!({
+                    "image": "ami-1", "instance_type": "t3.micro", "subnet_id": subnet.id,
+                }),
+            )
+            .await?;
+        assert_eq!(
+            instance.attributes.get("private_ip"),
+            Some(&json!(format!("10.0.1.{}", 4 + index)))
+        );
+        instances.push(instance);
+    }
+    let launch = |address: &'static str| {
+        h.create(
+            "us-east-1",
+            Kind::Instance,
+            address,
+            json!({
+                "image": "ami-1", "instance_type": "t3.micro", "subnet_id": subnet.id,
+            }),
+        )
+    };
+    assert_eq!(
+        code(launch("instance.extra").await),
+        "InsufficientFreeAddressesInSubnet"
+    );
+    for freed in [&instances[5], &instances[2]] {
+        h.provider
+            .delete("us-east-1", Kind::Instance, &freed.id)
+            .await?;
+    }
+    let again = launch("instance.again").await?;
+    assert_eq!(again.attributes.get("private_ip"), Some(&json!("10.0.1.6")));
+    let last = launch("instance.last").await?;
+    assert_eq!(last.attributes.get("private_ip"), Some(&json!("10.0.1.9")));
+    assert_eq!(
+        code(launch("instance.extra").await),
+        "InsufficientFreeAddressesInSubnet"
+    );
+    Ok(())
+}
