@@ -5,7 +5,6 @@ use super::stack_args::{StackArgs, block_on};
 use super::views;
 use crate::ops;
 use crate::ops::Planned;
-use crate::plan;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -71,7 +70,7 @@ fn show(planned: &Planned, args: &PlanArgs) -> ExitCode {
     // Saved before anything is shown, so a plan that could not be saved is never presented
     // as one that can be applied.
     if let Some(out) = &args.out
-        && let Err(error) = plan::save(&planned.file, out)
+        && let Err(error) = planned.save(out)
     {
         return super::report::ops(error.into());
     }

@@ -218,14 +218,16 @@ impl Stack {
 
     /// `plan` with where it applies: the environment's cloud and state backend, so applying
     /// the saved file needs no configuration.
-    fn plan_file(&self, plan: Plan, state: &StateDocument) -> PlanFile {
+    fn plan_file(&self, plan: Plan) -> PlanFile {
         let encryption = self.store.encryption();
         PlanFile {
             plan,
             cloud: settings_for(&self.environment, &self.dir),
             state_backend: self.store.settings().clone(),
             state_encryption: encryption.is_on().then(|| encryption.settings().clone()),
-            state_digest: Some(plan::state_digest(state)),
+            // Filled in by `Planned::save`: only a saved plan is checked against its state,
+            // and digesting a 10,000-resource state is 9 MB of JSON (issue 14).
+            state_digest: None,
         }
     }
 }
@@ -258,6 +260,21 @@ pub struct Planned {
     pub policy: Option<crate::policy::Report>,
 }
 
+impl Planned {
+    /// Saves the plan to `path` (see [`plan::save`]) with the digest of the state it was made
+    /// against, so that applying it refuses a state replaced in the meantime.
+    ///
+    /// # Errors
+    /// As [`plan::save`].
+    pub fn save(&self, path: &std::path::Path) -> Result<(), plan::PlanError> {
+        let file = PlanFile {
+            state_digest: Some(plan::state_digest(&self.state)),
+            ..self.file.clone()
+        };
+        plan::save(&file, path)
+    }
+}
+
 /// Refreshes and plans; reads state but takes no lock and changes nothing.
 ///
 /// # Errors
@@ -288,7 +305,7 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
         plan.policy = check::plan_findings(report);
     }
     Ok(Planned {
-        file: stack.plan_file(plan, &state),
+        file: stack.plan_file(plan),
         state,
         policy,
     })
