@@ -119,6 +119,7 @@ pub(super) async fn run(
         env: ledger.state().environment.clone(),
     };
     let alarms = planned
+        .course
         .spec
         .abort_on
         .iter()
@@ -151,10 +152,10 @@ pub(super) async fn run(
         .unwrap_or_else(|| record(planned));
     // After the plan's steps the group runs the version being rolled out: that is the target,
     // whatever the record said before (a reference not yet known, an older target).
-    if !planned.first || crate::model::contains_reference(&record.to_version) {
+    if !planned.first || crate::model::contains_reference(&record.course.to_version) {
         match driver.read().await {
             Ok(live) => {
-                record.to_version = live
+                record.course.to_version = live
                     .attributes
                     .get("launch_template_version")
                     .cloned()
@@ -165,13 +166,13 @@ pub(super) async fn run(
     }
     ledger.emit(ApplyEvent::RolloutStarted {
         address: planned.address.clone(),
-        strategy: record.spec.strategy,
-        from_version: record.from_version.clone(),
-        to_version: record.to_version.clone(),
-        targets: record.targets.clone(),
+        strategy: record.course.spec.strategy,
+        from_version: record.course.from_version.clone(),
+        to_version: record.course.to_version.clone(),
+        targets: record.course.targets.clone(),
         resumed: planned.resume.is_some(),
     });
-    if record.spec.strategy == RolloutStrategy::BlueGreen {
+    if record.course.spec.strategy == RolloutStrategy::BlueGreen {
         let (end, steps_done) = blue_green::run(&mut driver, &mut record, ledger).await?;
         return Ok(result(end, steps_done));
     }
@@ -185,11 +186,11 @@ pub(super) async fn run(
         save(ledger, &planned.address, &record)?;
     }
     if record.phase == RolloutPhase::Forward {
-        for step in record.step..record.targets.len() {
+        for step in record.step..record.course.targets.len() {
             record.step = step;
             save(ledger, &planned.address, &record)?;
             let step_started = Instant::now();
-            let target = record.targets[step];
+            let target = record.course.targets[step];
             let outcome = driver.step(&mut record, target, true, ledger).await;
             match outcome {
                 Ok((old, new)) => {
@@ -197,9 +198,9 @@ pub(super) async fn run(
                     ledger.emit(ApplyEvent::RolloutStep {
                         address: planned.address.clone(),
                         step: step + 1,
-                        steps: record.targets.len(),
+                        steps: record.course.targets.len(),
                         target,
-                        capacity: record.capacity,
+                        capacity: record.course.capacity,
                         old_healthy: old,
                         new_healthy: new,
                         elapsed: step_started.elapsed(),
@@ -211,7 +212,7 @@ pub(super) async fn run(
                     record.reason = Some(format!(
                         "step {} of {}: {reason}",
                         step + 1,
-                        record.targets.len()
+                        record.course.targets.len()
                     ));
                     save(ledger, &planned.address, &record)?;
                     break;
@@ -221,7 +222,11 @@ pub(super) async fn run(
     }
     if record.phase == RolloutPhase::Forward {
         let finished = match canary::settle(&mut driver, &mut record, ledger).await {
-            Ok(()) => driver.finish(&record, &record.to_version, ledger).await,
+            Ok(()) => {
+                driver
+                    .finish(&record, &record.course.to_version, ledger)
+                    .await
+            }
             Err(reason) => Err(reason),
         };
         return match finished {
@@ -247,12 +252,12 @@ pub(super) async fn run(
     // A weighted canary's traffic goes back to the old instances before anything else.
     let restored = canary::restore(&mut driver, &mut record, ledger).await;
     let back = match restored {
-        Ok(()) => driver.set_version(&record.from_version).await,
+        Ok(()) => driver.set_version(&record.course.from_version).await,
         Err(failure) => Err(failure),
     };
     let back = match back {
         Ok(()) => {
-            let capacity = record.capacity;
+            let capacity = record.course.capacity;
             driver.step(&mut record, capacity, false, ledger).await
         }
         Err(failure) => Err(failure),
@@ -264,14 +269,17 @@ pub(super) async fn run(
                 address: planned.address.clone(),
                 step: 1,
                 steps: 1,
-                target: record.capacity,
-                capacity: record.capacity,
+                target: record.course.capacity,
+                capacity: record.course.capacity,
                 old_healthy: new,
                 new_healthy: old,
                 elapsed: step_started.elapsed(),
                 rolling_back: true,
             });
-            match driver.finish(&record, &record.from_version, ledger).await {
+            match driver
+                .finish(&record, &record.course.from_version, ledger)
+                .await
+            {
                 Ok(()) => {
                     ledger.persist()?;
                     Ok(result(RolloutEnd::RolledBack { reason }, steps_done))
@@ -297,15 +305,7 @@ pub(super) async fn run(
 /// process killed from the group's update on leaves a rollout the next apply resumes.
 pub(super) fn record(planned: &PlannedRollout) -> RolloutRecord {
     RolloutRecord {
-        region: planned.region.clone(),
-        spec: planned.spec.clone(),
-        capacity: planned.capacity,
-        min: planned.min,
-        max: planned.max,
-        from_version: planned.from_version.clone(),
-        to_version: planned.to_version.clone(),
-        targets: planned.targets.clone(),
-        weights: planned.weights.clone(),
+        course: planned.course.clone(),
         step: 0,
         phase: RolloutPhase::Forward,
         launched: Vec::new(),
@@ -350,7 +350,7 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     fn region(&self) -> &str {
-        &self.planned.region
+        &self.planned.course.region
     }
 
     async fn read(&self) -> Result<LiveResource, Abort> {
@@ -520,9 +520,9 @@ impl Driver<'_> {
         gated: bool,
         ledger: &mut dyn Ledger,
     ) -> Result<(usize, usize), Abort> {
-        let capacity = record.capacity as usize;
+        let capacity = record.course.capacity as usize;
         let target = target as usize;
-        let bounds = (record.min, record.max);
+        let bounds = (record.course.min, record.course.max);
         let (live, members) = self.members().await?;
         let (new, mut old): (Vec<&Member>, Vec<&Member>) = members
             .iter()
@@ -533,8 +533,10 @@ impl Driver<'_> {
         let known: Vec<String> = members.iter().map(|member| member.id.clone()).collect();
 
         // (1) What min_healthy spares goes before anything is launched (rolling only).
-        let spare = match record.spec.strategy {
-            RolloutStrategy::Rolling => record.capacity - in_service(&record.spec, record.capacity),
+        let spare = match record.course.spec.strategy {
+            RolloutStrategy::Rolling => {
+                record.course.capacity - in_service(&record.course.spec, record.course.capacity)
+            }
             _ => 0,
         } as usize;
         let down = need.min(spare).min(old.len());
@@ -587,7 +589,8 @@ impl Driver<'_> {
             }
         }
         if gated {
-            self.watch(record, record.spec.warmup_seconds, None).await?;
+            self.watch(record, record.course.spec.warmup_seconds, None)
+                .await?;
         }
 
         // (4) Back at capacity: the old instances this step replaced go.
@@ -607,12 +610,12 @@ impl Driver<'_> {
 
         // (5) Bake at a checkpoint: a weighted canary's traffic moved to it first, then every
         // gate, and min_healthy of capacity.
-        if gated && let Some(percent) = record.weights.get(record.step) {
+        if gated && let Some(percent) = record.course.weights.get(record.step) {
             canary::shift(self, record, *percent, ledger).await?;
         }
-        if gated && record.spec.strategy == RolloutStrategy::Canary {
-            let floor = in_service(&record.spec, record.capacity) as usize;
-            self.watch(record, record.spec.bake_seconds, Some(floor))
+        if gated && record.course.spec.strategy == RolloutStrategy::Canary {
+            let floor = in_service(&record.course.spec, record.course.capacity) as usize;
+            self.watch(record, record.course.spec.bake_seconds, Some(floor))
                 .await?;
         }
         let (_, members) = self.members().await?;
@@ -662,7 +665,7 @@ impl Driver<'_> {
         if gated {
             self.gates(record, None).await?;
         }
-        let timeout = Duration::from_secs(record.spec.timeout_seconds);
+        let timeout = Duration::from_secs(record.course.spec.timeout_seconds);
         if self.waited >= timeout {
             return Err(format!(
                 "{healthy} of {wanted} {what} healthy after {}",
@@ -713,7 +716,7 @@ impl Driver<'_> {
             if healthy < floor {
                 return Err(format!(
                     "{healthy} instances healthy, below min_healthy ({floor} of {})",
-                    record.capacity
+                    record.course.capacity
                 ));
             }
         }
@@ -731,9 +734,9 @@ impl Driver<'_> {
         let live = self.read().await?;
         self.set_group(
             &live,
-            Some(record.capacity),
+            Some(record.course.capacity),
             Some(version),
-            (record.min, record.max),
+            (record.course.min, record.course.max),
         )
         .await?;
         let live = self.read().await?;

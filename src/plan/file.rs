@@ -278,6 +278,60 @@ mod tests {
         );
     }
 
+    // Issue 9: a planned rollout embeds the course it shares with state's rollout record;
+    // a plan file the last release wrote (the course's fields at the top of each rollout)
+    // still loads, and is saved again unchanged.
+    #[test]
+    fn a_rollout_in_a_plan_file_of_the_last_release_loads_and_saves_unchanged() {
+        let (directory, path) = saved_to_disk();
+        let mut text: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let rollout = serde_json::json!({
+            "address": "autoscaling_group.web",
+            "region": "eu-west-1",
+            "spec": {
+                "strategy": "rolling",
+                "checkpoints": [],
+                "min_healthy": 50,
+                "max_surge": 1,
+                "warmup_seconds": 5,
+                "bake_seconds": 0,
+                "keep_old_seconds": 0,
+                "abort_on": [],
+                "timeout_seconds": 600,
+                "source": {"file": "main.hcl", "line": 7, "column": 5}
+            },
+            "capacity": 4,
+            "min": 2,
+            "max": 4,
+            "from_version": 1,
+            "to_version": "${launch_template.web.latest_version}",
+            "targets": [3, 4],
+            "resume": ["forward", 1],
+            "first": true
+        });
+        text["rollouts"] = serde_json::json!([rollout]);
+        std::fs::write(&path, serde_json::to_vec(&text).unwrap()).unwrap();
+        let file = load(&path).unwrap();
+        let [planned] = &file.plan.rollouts[..] else {
+            panic!("one rollout expected: {:?}", file.plan.rollouts);
+        };
+        assert_eq!(planned.address.to_string(), "autoscaling_group.web");
+        assert_eq!(planned.course.region, "eu-west-1");
+        assert_eq!((planned.course.min, planned.course.max), (2, 4));
+        assert_eq!(planned.course.targets, vec![3, 4]);
+        assert!(planned.course.weights.is_empty());
+        assert_eq!(
+            planned.resume,
+            Some((crate::state::RolloutPhase::Forward, 1))
+        );
+        let again = directory.path().join("again.json");
+        save(&file, &again).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&again).unwrap()).unwrap();
+        assert_eq!(written, text);
+    }
+
     #[test]
     fn invalid_and_newer_plan_files_are_refused() {
         let directory = tempfile::tempdir().unwrap();

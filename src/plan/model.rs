@@ -1,10 +1,9 @@
 //! The plan document: what a plan decided, in a form that can be rendered, saved to a file and
 //! executed by `apply` without reading the configuration again.
 
-use crate::model::rollout::RolloutSpec;
-use crate::model::{Address, Attributes, Kind, Lifecycle, Operation, Tags, Value};
+use crate::model::{Address, Attributes, Kind, Lifecycle, Operation, Tags};
 use crate::provider::CallCount;
-use crate::state::{Intent, RolloutPhase, StateOutput, StateResource};
+use crate::state::{Intent, RolloutCourse, RolloutPhase, StateOutput, StateResource};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -92,26 +91,8 @@ pub struct Kept {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedRollout {
     pub address: Address,
-    pub region: String,
-    pub spec: RolloutSpec,
-    /// Instances the group runs outside a rollout.
-    pub capacity: u32,
-    /// The group's `min` as configured.
-    pub min: u32,
-    /// The group's `max` as configured.
-    pub max: u32,
-    /// The launch template version the instances run now.
-    pub from_version: Value,
-    /// The version rolled out (a reference "known after apply" when the template changes in
-    /// the same plan).
-    pub to_version: Value,
-    /// New-version instances after each step.
-    pub targets: Vec<u32>,
-    /// A canary behind a listener: the percent of the listener's traffic the new instances
-    /// take after each step (weighted target groups); empty when the share follows the
-    /// instances.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub weights: Vec<u32>,
+    #[serde(flatten)]
+    pub course: RolloutCourse,
     /// Set when this continues a rollout an earlier apply left unfinished (state holds its
     /// record): the direction it was going, and the step it had reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,7 @@ use super::{ChangeAction, Plan, PlannedRollout};
 use crate::model::cloud::forward_entries;
 use crate::model::rollout::{RolloutSpec, RolloutStrategy};
 use crate::model::{Address, Attributes, Kind, Value};
-use crate::state::{RolloutPhase, StateDocument};
+use crate::state::{RolloutCourse, RolloutPhase, StateDocument};
 use std::collections::BTreeMap;
 
 /// Adds to `plan` the rollouts it implies: the unfinished ones of `state` first, then those of
@@ -40,18 +40,13 @@ pub fn plan_rollouts(
         let forward = record.phase == RolloutPhase::Forward;
         rollouts.push(PlannedRollout {
             address: address.clone(),
-            region: record.region.clone(),
-            spec: record.spec.clone(),
-            capacity: record.capacity,
-            min: record.min,
-            max: record.max,
-            from_version: record.from_version.clone(),
-            to_version: match moved.and_then(|change| change.after.as_ref()) {
-                Some(after) if forward => version(after),
-                _ => record.to_version.clone(),
+            course: RolloutCourse {
+                to_version: match moved.and_then(|change| change.after.as_ref()) {
+                    Some(after) if forward => version(after),
+                    _ => record.course.to_version.clone(),
+                },
+                ..record.course.clone()
             },
-            targets: record.targets.clone(),
-            weights: record.weights.clone(),
             resume: Some((record.phase, record.step)),
             first: !(forward && moved.is_some()),
         });
@@ -86,15 +81,17 @@ pub fn plan_rollouts(
             };
         rollouts.push(PlannedRollout {
             address: change.address.clone(),
-            region: change.region.clone(),
-            spec: spec.clone(),
-            capacity,
-            min: count(after, "min").unwrap_or(capacity).min(capacity),
-            max: count(after, "max").unwrap_or(capacity).max(capacity),
-            from_version,
-            to_version,
-            targets,
-            weights,
+            course: RolloutCourse {
+                region: change.region.clone(),
+                spec: spec.clone(),
+                capacity,
+                min: count(after, "min").unwrap_or(capacity).min(capacity),
+                max: count(after, "max").unwrap_or(capacity).max(capacity),
+                from_version,
+                to_version,
+                targets,
+                weights,
+            },
             resume: None,
             first: false,
         });

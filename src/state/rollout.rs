@@ -20,9 +20,12 @@ pub enum RolloutPhase {
     RollingBack,
 }
 
-/// One group's rollout in progress.
+/// What a rollout does, whether a plan announces it or state records it in progress: the
+/// group's region, its `rollout` settings and bounds, the versions it goes between and the
+/// steps it takes. Both the plan's rollout and state's record embed it (flattened, so the
+/// plan and state files keep the fields at the top of each entry, as they always had them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RolloutRecord {
+pub struct RolloutCourse {
     pub region: String,
     pub spec: RolloutSpec,
     /// Instances the group runs when no rollout is in progress.
@@ -34,7 +37,8 @@ pub struct RolloutRecord {
     pub max: u32,
     /// The launch template version the instances ran before.
     pub from_version: Value,
-    /// The version being rolled out.
+    /// The version rolled out (in a plan, a reference "known after apply" when the template
+    /// changes in the same plan).
     pub to_version: Value,
     /// New-version instances wanted after each step.
     pub targets: Vec<u32>,
@@ -42,6 +46,13 @@ pub struct RolloutRecord {
     /// step (a weight per target), empty when the share follows the instances.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weights: Vec<u32>,
+}
+
+/// One group's rollout in progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutRecord {
+    #[serde(flatten)]
+    pub course: RolloutCourse,
     /// The step being run (an index into `targets`).
     pub step: usize,
     pub phase: RolloutPhase,
@@ -114,5 +125,78 @@ impl RolloutRecord {
         } else {
             &mut self.relaunched
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A record as the release before `RolloutCourse` wrote it into state (every field at the
+    /// top of the entry): a weighted canary in progress, rolling back.
+    fn written_by_the_last_release() -> serde_json::Value {
+        json!({
+            "region": "eu-west-1",
+            "spec": {
+                "strategy": "canary",
+                "checkpoints": [10, 50, 100],
+                "min_healthy": 90,
+                "max_surge": 1,
+                "warmup_seconds": 0,
+                "bake_seconds": 30,
+                "keep_old_seconds": 0,
+                "abort_on": [],
+                "timeout_seconds": 600,
+                "source": {"file": "main.hcl", "line": 12, "column": 3}
+            },
+            "capacity": 4,
+            "min": 2,
+            "max": 6,
+            "from_version": 1,
+            "to_version": 2,
+            "targets": [1, 2, 4],
+            "weights": [10, 50, 100],
+            "step": 1,
+            "phase": "rolling_back",
+            "launched": ["i-0001"],
+            "canary": {
+                "name": "web-canary",
+                "target_group": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/web/1",
+                "listeners": []
+            },
+            "reason": "alarm `alarm.errors` fired",
+            "started": "2026-11-01T09:00:00Z"
+        })
+    }
+
+    // Issue 9: the record embeds the course it shares with the plan's rollout; state files
+    // written before that must still load, and a loaded record is written back unchanged.
+    #[test]
+    fn a_record_written_by_the_last_release_loads_and_is_written_back_unchanged() {
+        let old = written_by_the_last_release();
+        let record: RolloutRecord = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(record.course.region, "eu-west-1");
+        assert_eq!(record.course.capacity, 4);
+        assert_eq!((record.course.min, record.course.max), (2, 6));
+        assert_eq!(record.course.from_version, json!(1));
+        assert_eq!(record.course.to_version, json!(2));
+        assert_eq!(record.course.targets, vec![1, 2, 4]);
+        assert_eq!(record.course.weights, vec![10, 50, 100]);
+        assert_eq!(record.course.spec.bake_seconds, 30);
+        assert_eq!((record.step, record.phase), (1, RolloutPhase::RollingBack));
+        assert_eq!(record.launched, vec!["i-0001".to_string()]);
+        assert_eq!(serde_json::to_value(&record).unwrap(), old);
+    }
+
+    #[test]
+    fn a_record_without_weights_loads_with_empty_weights_and_writes_none_back() {
+        let mut old = written_by_the_last_release();
+        let fields = old.as_object_mut().unwrap();
+        fields.remove("weights");
+        fields.remove("canary");
+        let record: RolloutRecord = serde_json::from_value(old.clone()).unwrap();
+        assert!(record.course.weights.is_empty());
+        assert_eq!(serde_json::to_value(&record).unwrap(), old);
     }
 }

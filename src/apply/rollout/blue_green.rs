@@ -94,8 +94,8 @@ pub(super) async fn run(
                     address: address.clone(),
                     step: 1,
                     steps: 1,
-                    target: record.capacity,
-                    capacity: record.capacity,
+                    target: record.course.capacity,
+                    capacity: record.course.capacity,
                     old_healthy: old,
                     new_healthy: new,
                     elapsed: started.elapsed(),
@@ -164,7 +164,7 @@ async fn forward(
     }
     // The plan's update gave the blue group the new version; kept as it was, it must not
     // launch that version when it replaces an instance.
-    driver.set_version(&record.from_version).await?;
+    driver.set_version(&record.course.from_version).await?;
     match driver
         .provider
         .import(driver.region(), Kind::AutoscalingGroup, green)
@@ -188,7 +188,7 @@ async fn forward(
     }
     healthy(driver, record, green, true).await?;
     driver
-        .watch(record, record.spec.warmup_seconds, None)
+        .watch(record, record.course.spec.warmup_seconds, None)
         .await?;
 
     // The switch: the blue group leaves the target groups, where the green one is healthy.
@@ -204,7 +204,9 @@ async fn forward(
         healthy: serving,
         rolling_back: false,
     });
-    driver.watch(record, record.spec.bake_seconds, None).await?;
+    driver
+        .watch(record, record.course.spec.bake_seconds, None)
+        .await?;
     let old = healthy_count(driver, &blue).await?;
     let new = healthy_count(driver, green).await?;
     Ok((old, new))
@@ -265,7 +267,7 @@ async fn runs_what_comes(
     };
     let (kept, coming) = match (
         settings(kept_version).await,
-        settings(record.to_version.clone()).await,
+        settings(record.course.to_version.clone()).await,
     ) {
         (Ok(kept), Ok(coming)) => (kept, coming),
         (Err(ProviderError::Api { code, .. }), _) | (_, Err(ProviderError::Api { code, .. }))
@@ -297,11 +299,11 @@ async fn reinstate(
         .update(kept, |after| {
             after.insert(
                 "launch_template_version".to_string(),
-                record.to_version.clone(),
+                record.course.to_version.clone(),
             );
-            after.insert("desired".to_string(), Value::from(record.capacity));
-            after.insert("min".to_string(), Value::from(record.min));
-            after.insert("max".to_string(), Value::from(record.max));
+            after.insert("desired".to_string(), Value::from(record.course.capacity));
+            after.insert("min".to_string(), Value::from(record.course.min));
+            after.insert("max".to_string(), Value::from(record.course.max));
             after.insert("target_group_ids".to_string(), target_groups.clone());
         })
         .await
@@ -374,11 +376,11 @@ async fn create_green(
     attributes.insert("name".to_string(), Value::from(green));
     attributes.insert(
         "launch_template_version".to_string(),
-        record.to_version.clone(),
+        record.course.to_version.clone(),
     );
-    attributes.insert("desired".to_string(), Value::from(record.capacity));
-    attributes.insert("min".to_string(), Value::from(record.min));
-    attributes.insert("max".to_string(), Value::from(record.max));
+    attributes.insert("desired".to_string(), Value::from(record.course.capacity));
+    attributes.insert("min".to_string(), Value::from(record.course.min));
+    attributes.insert("max".to_string(), Value::from(record.course.max));
     attributes.insert("target_group_ids".to_string(), target_groups.clone());
     let mut tags = crate::plan::comparable_tags(&blue.tags);
     tags.remove(TAG_CREATE_TOKEN);
@@ -405,7 +407,7 @@ async fn healthy(
     name: &str,
     gated: bool,
 ) -> Result<usize, Abort> {
-    let wanted = record.capacity as usize;
+    let wanted = record.course.capacity as usize;
     let what = format!("instances of group `{name}`");
     driver.waited = Duration::ZERO;
     loop {
@@ -460,7 +462,7 @@ async fn back(
     ) {
         set_target_groups(driver, &blue_live, target_groups).await?;
     }
-    driver.set_version(&record.from_version).await?;
+    driver.set_version(&record.course.from_version).await?;
     let blue = driver.group.clone();
     let serving = healthy(driver, record, &blue, false).await?;
     ledger.emit(ApplyEvent::RolloutSwitched {
@@ -520,7 +522,7 @@ async fn finish(
         .now()
         .await
         .map_err(|error| format!("reading the cloud's clock failed: {error}"))?;
-    let until = i64::try_from(record.spec.keep_old_seconds)
+    let until = i64::try_from(record.course.spec.keep_old_seconds)
         .ok()
         .and_then(chrono::Duration::try_seconds)
         .and_then(|keep| now.checked_add_signed(keep))

@@ -49,13 +49,13 @@ pub(super) async fn prepare(
     record: &mut RolloutRecord,
     ledger: &mut dyn Ledger,
 ) -> Result<(), Abort> {
-    if record.weights.is_empty() {
+    if record.course.weights.is_empty() {
         return Ok(());
     }
     if record.canary.is_none() {
         match traffic(driver, ledger) {
             Some(canary) => record.canary = Some(canary),
-            None => record.weights.clear(),
+            None => record.course.weights.clear(),
         }
         save(ledger, &driver.planned.address, record)
             .map_err(|error| format!("saving state failed: {error}"))?;
@@ -94,7 +94,7 @@ pub(super) async fn prepare(
     let percent = record
         .step
         .checked_sub(1)
-        .and_then(|done| record.weights.get(done))
+        .and_then(|done| record.course.weights.get(done))
         .copied()
         .unwrap_or(0);
     shift(driver, record, percent, ledger).await
@@ -126,7 +126,7 @@ fn traffic(driver: &Driver<'_>, ledger: &mut dyn Ledger) -> Option<CanaryTraffic
         .values()
         .filter(|resource| {
             resource.kind == Kind::Listener
-                && resource.region == driver.planned.region
+                && resource.region == driver.planned.course.region
                 && forwards_to(&resource.attributes, &target_group)
         })
         .map(|listener| ListenerForward {
@@ -387,7 +387,7 @@ async fn serving(
     target_group: &str,
     instances: &[String],
 ) -> Result<(), Abort> {
-    let timeout = Duration::from_secs(record.spec.timeout_seconds);
+    let timeout = Duration::from_secs(record.course.spec.timeout_seconds);
     driver.waited = Duration::ZERO;
     loop {
         let health = driver

@@ -59,13 +59,14 @@ pub(super) fn render_rollouts(out: &mut String, plan: &Plan, painter: &Painter) 
             "  {} {} {verb}: {} from version {} to {}",
             painter.paint("~", Style::new().yellow()),
             painter.paint(rollout.address.as_str(), Style::new().bold()),
-            rollout.spec.strategy.name(),
-            version(&rollout.from_version),
-            version(&rollout.to_version),
+            rollout.course.spec.strategy.name(),
+            version(&rollout.course.from_version),
+            version(&rollout.course.to_version),
         );
         let _ = writeln!(out, "      steps: {}", steps(rollout));
-        if !rollout.weights.is_empty() {
+        if !rollout.course.weights.is_empty() {
             let shares: Vec<String> = rollout
+                .course
                 .weights
                 .iter()
                 .map(|percent| format!("{percent}%"))
@@ -76,17 +77,19 @@ pub(super) fn render_rollouts(out: &mut String, plan: &Plan, painter: &Painter) 
                 shares.join(" → ")
             );
         }
-        if rollout.spec.strategy == RolloutStrategy::BlueGreen {
+        if rollout.course.spec.strategy == RolloutStrategy::BlueGreen {
             let _ = writeln!(
                 out,
                 "      then: traffic switches to the new group, the old one is kept {}",
-                duration(rollout.spec.keep_old_seconds)
+                duration(rollout.course.spec.keep_old_seconds)
             );
         }
         let _ = writeln!(out, "      gates: {}", gates(rollout));
         if let Some((phase, step)) = rollout.resume {
             let at = match phase {
-                RolloutPhase::Forward => format!("step {} of {}", step + 1, rollout.targets.len()),
+                RolloutPhase::Forward => {
+                    format!("step {} of {}", step + 1, rollout.course.targets.len())
+                }
                 RolloutPhase::RollingBack => "its rollback".to_string(),
             };
             let _ = writeln!(
@@ -100,12 +103,12 @@ pub(super) fn render_rollouts(out: &mut String, plan: &Plan, painter: &Painter) 
 
 /// `1 → 5 → 10 of 10 instances on the new version`, with bake and warmup.
 fn steps(rollout: &PlannedRollout) -> String {
-    if rollout.spec.strategy == RolloutStrategy::BlueGreen {
+    if rollout.course.spec.strategy == RolloutStrategy::BlueGreen {
         let mut text = format!(
             "a second group of {} instances on the new version beside the old one",
-            rollout.capacity
+            rollout.course.capacity
         );
-        let spec = &rollout.spec;
+        let spec = &rollout.course.spec;
         if spec.warmup_seconds > 0 {
             let _ = write!(text, ", warmup {}", duration(spec.warmup_seconds));
         }
@@ -118,13 +121,13 @@ fn steps(rollout: &PlannedRollout) -> String {
         }
         return text;
     }
-    let counts: Vec<String> = rollout.targets.iter().map(u32::to_string).collect();
+    let counts: Vec<String> = rollout.course.targets.iter().map(u32::to_string).collect();
     let mut text = format!(
         "{} of {} instances on the new version",
         counts.join(" → "),
-        rollout.capacity
+        rollout.course.capacity
     );
-    let spec = &rollout.spec;
+    let spec = &rollout.course.spec;
     if spec.warmup_seconds > 0 {
         let _ = write!(text, ", warmup {}", duration(spec.warmup_seconds));
     }
@@ -136,7 +139,7 @@ fn steps(rollout: &PlannedRollout) -> String {
 
 /// Health within the timeout, min_healthy, the alarms, and Ctrl-C.
 fn gates(rollout: &PlannedRollout) -> String {
-    let spec = &rollout.spec;
+    let spec = &rollout.course.spec;
     let mut parts = vec![format!("healthy within {}", duration(spec.timeout_seconds))];
     // A blue-green rollout never takes an old instance out of service before the switch.
     if spec.strategy != RolloutStrategy::BlueGreen {
@@ -161,16 +164,16 @@ pub(super) fn json_rollouts(plan: &Plan) -> serde_json::Value {
     plan.rollouts
         .iter()
         .map(|rollout| {
-            let spec = &rollout.spec;
+            let spec = &rollout.course.spec;
             json!({
                 "address": rollout.address,
-                "region": rollout.region,
+                "region": rollout.course.region,
                 "strategy": spec.strategy,
-                "from_version": rollout.from_version,
-                "to_version": rollout.to_version,
-                "capacity": rollout.capacity,
-                "steps": rollout.targets,
-                "traffic_weights": (!rollout.weights.is_empty()).then_some(&rollout.weights),
+                "from_version": rollout.course.from_version,
+                "to_version": rollout.course.to_version,
+                "capacity": rollout.course.capacity,
+                "steps": rollout.course.targets,
+                "traffic_weights": (!rollout.course.weights.is_empty()).then_some(&rollout.course.weights),
                 "warmup_seconds": spec.warmup_seconds,
                 "bake_seconds": spec.bake_seconds,
                 "timeout_seconds": spec.timeout_seconds,
