@@ -89,8 +89,7 @@ pub fn delete_group(cloud: &mut Cloud, context: &Context, name: &str) -> Result<
     for id in owned {
         cloud.remove(context.region, &id);
     }
-    cloud.remove(context.region, name);
-    Ok(())
+    cloud.remove_target(context.region, Kind::AutoscalingGroup, name)
 }
 
 /// TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity: the instance

@@ -307,12 +307,14 @@ impl Cloud {
         if self.all_of(region, referrer).any(refers) {
             return Err(api(in_use.0, in_use.1));
         }
-        self.remove(region, id);
-        Ok(())
+        self.remove_target(region, kind, id)
     }
 
-    /// Removes the resource a delete targets, or [`ProviderError::NotFound`]: the whole delete
-    /// of a kind that nothing refers to and that takes nothing with it.
+    /// Removes the resource a delete targets, or [`ProviderError::NotFound`]. Every delete
+    /// ends here: the whole delete of a kind that nothing refers to and that takes nothing
+    /// with it, the last call of one that first checks what refuses it (a dependency, a
+    /// default object) or removes what goes with it (a network's default group and main
+    /// table, a balancer's listeners, a group's instances).
     pub fn remove_target(
         &mut self,
         region: &str,

@@ -246,10 +246,8 @@ pub fn delete_instance(
     context: &Context,
     id: &str,
 ) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::Instance, id)?;
     // A terminated instance leaves at once; an autoscaling group replaces it on a later call.
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::Instance, id)
 }
 
 fn check_instance_groups(

@@ -57,18 +57,16 @@ pub fn create_zone(
 }
 
 pub fn delete_zone(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::DnsZone, id)?;
-    let records = cloud
-        .all_of(context.region, Kind::DnsRecord)
-        .any(|record| record.text("zone_id") == Some(id));
-    if records {
-        return Err(api(
+    cloud.remove_unreferenced(
+        context.region,
+        (Kind::DnsZone, id),
+        Kind::DnsRecord,
+        |record| record.text("zone_id") == Some(id),
+        (
             "HostedZoneNotEmpty",
-            "The hosted zone contains resource records that are not SOA or NS records.",
-        ));
-    }
-    cloud.remove(context.region, id);
-    Ok(())
+            "The hosted zone contains resource records that are not SOA or NS records.".to_string(),
+        ),
+    )
 }
 
 fn check_health_check(attributes: &Attributes) -> Result<(), ProviderError> {

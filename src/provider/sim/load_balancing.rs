@@ -267,8 +267,7 @@ pub fn delete_load_balancer(
     for listener in listeners {
         cloud.remove(context.region, &listener);
     }
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::LoadBalancer, id)
 }
 
 /// Refuses a health check AWS refuses.

@@ -119,8 +119,7 @@ pub fn delete_network(cloud: &mut Cloud, context: &Context, id: &str) -> Result<
     for companion in companions {
         cloud.remove(context.region, &companion);
     }
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::Network, id)
 }
 
 pub fn create_subnet(
@@ -222,8 +221,7 @@ pub fn delete_subnet(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(
             }
         }
     }
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::Subnet, id)
 }
 
 pub fn create_internet_gateway(
@@ -255,10 +253,8 @@ pub fn delete_internet_gateway(
     context: &Context,
     id: &str,
 ) -> Result<(), ProviderError> {
-    cloud.target(context.region, Kind::InternetGateway, id)?;
     // Routes through a deleted gateway stay in their tables as black holes, as in AWS.
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::InternetGateway, id)
 }
 
 pub fn create_route_table(
@@ -304,8 +300,7 @@ pub fn delete_route_table(
             ),
         ));
     }
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::RouteTable, id)
 }
 
 fn check_routes(

@@ -106,8 +106,7 @@ pub fn delete(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(), Prov
             format!("resource {id} has a dependent object"),
         ));
     }
-    cloud.remove(context.region, id);
-    Ok(())
+    cloud.remove_target(context.region, Kind::SecurityGroup, id)
 }
 
 fn normalize_all(
