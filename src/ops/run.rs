@@ -225,8 +225,8 @@ impl Stack {
             cloud: settings_for(&self.environment, &self.dir),
             state_backend: self.store.settings().clone(),
             state_encryption: encryption.is_on().then(|| encryption.settings().clone()),
-            // Filled in by `Planned::save`: only a saved plan is checked against its state,
-            // and digesting a 10,000-resource state is 9 MB of JSON (issue 14).
+            // Given to `plan::save` by `Planned::save`: only a saved plan is checked against
+            // its state, and digesting a 10,000-resource state is 9 MB of JSON (issue 14).
             state_digest: None,
         }
     }
@@ -267,11 +267,8 @@ impl Planned {
     /// # Errors
     /// As [`plan::save`].
     pub fn save(&self, path: &std::path::Path) -> Result<(), plan::PlanError> {
-        let file = PlanFile {
-            state_digest: Some(plan::state_digest(&self.state)),
-            ..self.file.clone()
-        };
-        plan::save(&file, path)
+        let digest = plan::state_digest(&self.state);
+        plan::save(&self.file, Some(&digest), path)
     }
 }
 

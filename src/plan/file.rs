@@ -28,10 +28,22 @@ pub struct PlanFile {
     /// plan file itself is then sealed with the same key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_encryption: Option<EncryptionSettings>,
-    /// A digest of the state the plan was made against ([`state_digest`]): a state replaced
-    /// with the same serial but other content is caught too.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A digest of the state the plan was made against ([`state_digest`]), as a saved file
+    /// holds it: a state replaced with the same serial but other content is caught too.
+    /// Written by [`save`], which is given it (only a saved plan is checked against its
+    /// state), so this field is never serialized itself.
+    #[serde(default, skip_serializing)]
     pub state_digest: Option<String>,
+}
+
+/// A plan file as [`save`] writes it: the file, then the digest of its state. Borrowed, so
+/// that saving a plan with its digest copies neither.
+#[derive(Serialize)]
+struct Written<'a> {
+    #[serde(flatten)]
+    file: &'a PlanFile,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_digest: Option<&'a str>,
 }
 
 /// A SHA-256 digest of `state`'s content, as hex.
@@ -51,13 +63,14 @@ pub fn state_digest(state: &StateDocument) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// Writes `file` to `path` as JSON, atomically; sealed with the state's key when the state is
+/// Writes `file` to `path` as JSON, atomically, with the digest of the state it was made
+/// against (see [`PlanFile::state_digest`]); sealed with the state's key when the state is
 /// encrypted (a plan holds attribute values, sensitive ones included).
 ///
 /// # Errors
 /// [`PlanError::PlanFileWrite`] naming the file; [`PlanError::PlanFileSealed`] when the key
 /// is no longer set.
-pub fn save(file: &PlanFile, path: &Path) -> Result<(), PlanError> {
+pub fn save(file: &PlanFile, state_digest: Option<&str>, path: &Path) -> Result<(), PlanError> {
     let sealed = |source| PlanError::PlanFileSealed {
         path: path.to_path_buf(),
         source,
@@ -70,8 +83,9 @@ pub fn save(file: &PlanFile, path: &Path) -> Result<(), PlanError> {
         .map_err(sealed)?,
         None => Encryption::off(),
     };
+    let written = Written { file, state_digest };
     let mut bytes =
-        serde_json::to_vec_pretty(file).map_err(|source| PlanError::Serialize { source })?;
+        serde_json::to_vec_pretty(&written).map_err(|source| PlanError::Serialize { source })?;
     bytes.push(b'\n');
     let bytes = encryption.seal(bytes).map_err(sealed)?;
     write_atomically(path, &bytes).map_err(|source| PlanError::PlanFileWrite {
@@ -207,7 +221,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("plan.json");
         let file = saved(empty_plan(&StateDocument::new("shop", "staging")));
-        save(&file, &path).unwrap();
+        save(&file, None, &path).unwrap();
         (directory, path)
     }
 
@@ -218,8 +232,25 @@ mod tests {
         let mut state = StateDocument::new("shop", "staging");
         state.serial = 3;
         let file = saved(empty_plan(&state));
-        save(&file, &path).unwrap();
+        save(&file, None, &path).unwrap();
         assert_eq!(load(&path).unwrap(), file);
+    }
+
+    #[test]
+    fn the_state_digest_given_to_save_is_written_last_and_loads_back() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("plan.json");
+        let state = StateDocument::new("shop", "staging");
+        let file = saved(empty_plan(&state));
+        let digest = state_digest(&state);
+        save(&file, Some(&digest), &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.trim_end()
+                .ends_with(&format!("\"state_digest\": \"{digest}\"\n}}")),
+            "{text}"
+        );
+        assert_eq!(load(&path).unwrap().state_digest, Some(digest));
     }
 
     #[test]
@@ -326,7 +357,7 @@ mod tests {
             Some((crate::state::RolloutPhase::Forward, 1))
         );
         let again = directory.path().join("again.json");
-        save(&file, &again).unwrap();
+        save(&file, None, &again).unwrap();
         let written: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&again).unwrap()).unwrap();
         assert_eq!(written, text);
