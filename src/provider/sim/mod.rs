@@ -168,6 +168,22 @@ impl SimProvider {
         self.store.path()
     }
 
+    /// RegisterTargets (`register`) or DeregisterTargets of `instances` in `target_group`.
+    async fn registration(
+        &self,
+        region: &str,
+        target_group: &str,
+        instances: &[String],
+        register: bool,
+    ) -> Result<(), ProviderError> {
+        let request = Request::Registration {
+            target_group: target_group.to_string(),
+            instances: instances.to_vec(),
+            register,
+        };
+        self.call(region, request).await.map(|_| ())
+    }
+
     async fn call(&self, region: &str, request: Request) -> Result<Response, ProviderError> {
         let counter = if request.is_mutating() {
             &self.mutations
@@ -631,12 +647,8 @@ impl Provider for SimProvider {
         target_group: &str,
         instances: &[String],
     ) -> Result<(), ProviderError> {
-        let request = Request::Registration {
-            target_group: target_group.to_string(),
-            instances: instances.to_vec(),
-            register: true,
-        };
-        self.call(region, request).await.map(|_| ())
+        self.registration(region, target_group, instances, true)
+            .await
     }
 
     async fn deregister_targets(
@@ -645,12 +657,8 @@ impl Provider for SimProvider {
         target_group: &str,
         instances: &[String],
     ) -> Result<(), ProviderError> {
-        let request = Request::Registration {
-            target_group: target_group.to_string(),
-            instances: instances.to_vec(),
-            register: false,
-        };
-        self.call(region, request).await.map(|_| ())
+        self.registration(region, target_group, instances, false)
+            .await
     }
 
     /// With the cloud's clock set, moves it on by `duration` at once (no API call, so
