@@ -97,34 +97,24 @@ pub async fn execute(
         env: plan.environment.clone(),
     };
     let provider = Retrying::wrap(executor.provider.clone());
-    let (mut changed, failed_move) =
-        run_moves(provider.as_ref(), &owner, &mut executor.state, &plan.moves).await;
-    if let Some(error) = failed_move {
-        executor.save_then_fail(ApplyError::Move(Box::new(error)));
-        return executor.into_report(started);
+    // Moves, forgets and imports, in that order; the first that fails stops the apply, with
+    // what the ones before it changed saved.
+    let (provider, state) = (provider.as_ref(), &mut executor.state);
+    let (moved, failed_move) = run_moves(provider, &owner, state, &plan.moves).await;
+    let mut changed = moved;
+    let mut failed = failed_move.map(|error| ApplyError::Move(Box::new(error)));
+    if failed.is_none() {
+        let (forgot, failed_forget) = run_forgets(provider, &owner, state, &plan.forgets).await;
+        changed |= forgot;
+        failed = failed_forget.map(|error| ApplyError::Forget(Box::new(error)));
     }
-    let (forgot, failed_forget) = run_forgets(
-        provider.as_ref(),
-        &owner,
-        &mut executor.state,
-        &plan.forgets,
-    )
-    .await;
-    changed |= forgot;
-    if let Some(error) = failed_forget {
-        executor.save_then_fail(ApplyError::Forget(Box::new(error)));
-        return executor.into_report(started);
+    if failed.is_none() {
+        let (imported, failed_import) = run_imports(provider, &owner, state, &plan.imports).await;
+        changed |= imported;
+        failed = failed_import.map(|error| ApplyError::Import(Box::new(error)));
     }
-    let (imported, failed_import) = run_imports(
-        provider.as_ref(),
-        &owner,
-        &mut executor.state,
-        &plan.imports,
-    )
-    .await;
-    changed |= imported;
-    if let Some(error) = failed_import {
-        executor.save_then_fail(ApplyError::Import(Box::new(error)));
+    if let Some(error) = failed {
+        executor.save_then_fail(error);
         return executor.into_report(started);
     }
     executor.dirty |= changed;
