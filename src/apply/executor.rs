@@ -452,24 +452,16 @@ impl<'a> Executor<'a> {
                 elapsed: result.elapsed,
             });
             self.flush_events();
-            match &result.end {
-                RolloutEnd::Completed => {}
-                RolloutEnd::RolledBack { reason } => {
-                    self.failed.push((
-                        planned.address.clone(),
-                        Operation::Update,
-                        format!("rollout rolled back: {reason}"),
-                    ));
-                    self.stopping = true;
-                }
-                RolloutEnd::Failed { reason } => {
-                    self.failed.push((
-                        planned.address.clone(),
-                        Operation::Update,
-                        format!("rollout failed: {reason}"),
-                    ));
-                    self.stopping = true;
-                }
+            // A rollout that did not complete fails the apply, whichever way it ended.
+            let failure = match &result.end {
+                RolloutEnd::Completed => None,
+                RolloutEnd::RolledBack { reason } => Some(format!("rollout rolled back: {reason}")),
+                RolloutEnd::Failed { reason } => Some(format!("rollout failed: {reason}")),
+            };
+            if let Some(message) = failure {
+                self.failed
+                    .push((planned.address.clone(), Operation::Update, message));
+                self.stopping = true;
             }
             self.rollouts.push(result);
         }
