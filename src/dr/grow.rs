@@ -211,7 +211,7 @@ fn without<E: Clone>(dag: &Dag<Address, E>, removed: &BTreeSet<Address>) -> Dag<
     }
     for (from, to, label) in dag.edges() {
         if !removed.contains(from) && !removed.contains(to) {
-            kept.add_edge(from.clone(), to.clone(), label.clone());
+            kept.add_edge(from, to, label.clone());
         }
     }
     kept

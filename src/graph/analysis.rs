@@ -109,7 +109,7 @@ pub fn evaluation_order(config: &Config, module: &Module) -> Result<Vec<ItemKey>
                                 format!("`{key}` refers to itself"),
                             ));
                         } else {
-                            dag.add_edge(key.clone(), target, traversal.span_through(1));
+                            dag.add_edge(key, &target, traversal.span_through(1));
                         }
                     }
                     Ok(None) => {}

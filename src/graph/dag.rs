@@ -5,24 +5,32 @@
 //!
 //! An edge `from → to` means "`from` depends on `to`": `to` must come first. Every iteration
 //! order is by node key, so results never depend on insertion order.
+//!
+//! Nodes are found by hash, not by comparison: a graph of 10,000 resources is built from
+//! addresses that share long prefixes (`autoscaling.a1234[eu-west-1]`), and ordered-map
+//! lookups compared them a dozen times each (issue 14). Key order is restored wherever it is
+//! observable (nodes, edges, neighbours, the topological order, the cycle reported).
 
+use fnv::FnvHashMap;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
+use std::hash::Hash;
 
 /// A dependency graph.
 #[derive(Debug, Clone)]
 pub struct Dag<N, E> {
     graph: DiGraph<N, E>,
-    index: BTreeMap<N, NodeIndex>,
+    index: FnvHashMap<N, NodeIndex>,
 }
 
-impl<N: Ord + Clone, E: Clone> Default for Dag<N, E> {
+impl<N: Ord + Hash + Clone, E: Clone> Default for Dag<N, E> {
     fn default() -> Self {
         Dag {
             graph: DiGraph::new(),
-            index: BTreeMap::new(),
+            index: FnvHashMap::default(),
         }
     }
 }
@@ -53,19 +61,23 @@ impl<N: Display, E> Cycle<N, E> {
     }
 }
 
-impl<N: Ord + Clone, E: Clone> Dag<N, E> {
+impl<N: Ord + Hash + Clone, E: Clone> Dag<N, E> {
     pub fn new() -> Self {
         Dag::default()
     }
 
     /// Adds a node (once; adding it again does nothing).
     pub fn add_node(&mut self, node: N) {
-        self.node_index(node);
+        if let Entry::Vacant(vacant) = self.index.entry(node) {
+            let index = self.graph.add_node(vacant.key().clone());
+            vacant.insert(index);
+        }
     }
 
     /// Adds `from → to` ("`from` depends on `to`"), adding missing nodes. The first label
-    /// given for a pair is kept.
-    pub fn add_edge(&mut self, from: N, to: N, label: E) {
+    /// given for a pair is kept. Nodes are borrowed: a node already in the graph (every
+    /// dependency of a resource, say) is not copied again.
+    pub fn add_edge(&mut self, from: &N, to: &N, label: E) {
         let (from, to) = (self.node_index(from), self.node_index(to));
         if self.graph.find_edge(from, to).is_none() {
             self.graph.add_edge(from, to, label);
@@ -73,12 +85,12 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
     }
 
     /// The index of `node`, added if missing.
-    fn node_index(&mut self, node: N) -> NodeIndex {
-        if let Some(&index) = self.index.get(&node) {
+    fn node_index(&mut self, node: &N) -> NodeIndex {
+        if let Some(&index) = self.index.get(node) {
             return index;
         }
         let index = self.graph.add_node(node.clone());
-        self.index.insert(node, index);
+        self.index.insert(node.clone(), index);
         index
     }
 
@@ -96,7 +108,9 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
 
     /// Every node, in key order.
     pub fn nodes(&self) -> impl Iterator<Item = &N> {
-        self.index.keys()
+        let mut nodes: Vec<&N> = self.index.keys().collect();
+        nodes.sort_unstable();
+        nodes.into_iter()
     }
 
     /// Every edge as `(from, to, label)`, sorted by `(from, to)`.
@@ -180,7 +194,8 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
         let cycle = self
             .index
             .keys()
-            .find(|node| !placed.contains(node))
+            .filter(|node| !placed.contains(node))
+            .min()
             .and_then(|start| self.find_cycle_from(start, &placed));
         Err(cycle.unwrap_or(Cycle { edges: Vec::new() }))
     }
@@ -224,7 +239,7 @@ impl<N: Ord + Clone, E: Clone> Dag<N, E> {
     }
 }
 
-impl<N: Ord + Clone + Display, E: Clone> Dag<N, E> {
+impl<N: Ord + Hash + Clone + Display, E: Clone> Dag<N, E> {
     /// The graph in Graphviz DOT, nodes and edges sorted, edges from dependent to dependency.
     pub fn to_dot(&self, name: &str) -> String {
         let mut out = format!("digraph \"{}\" {{\n", escape(name));
@@ -256,11 +271,14 @@ mod tests {
     #[test]
     fn orders_dependencies_first_and_breaks_ties_by_key() {
         let mut dag: Dag<&str, u32> = Dag::new();
-        dag.add_edge("c", "a", 1);
-        dag.add_edge("b", "a", 2);
-        dag.add_edge("d", "c", 3);
+        dag.add_edge(&"c", &"a", 1);
+        dag.add_edge(&"b", &"a", 2);
+        dag.add_edge(&"d", &"c", 3);
         dag.add_node("e");
         assert_eq!(dag.topological_order(), Ok(vec!["a", "b", "c", "d", "e"]));
+        // Found by hash, listed by key, whatever the order they were added in.
+        let nodes: Vec<&&str> = dag.nodes().collect();
+        assert_eq!(nodes, [&"a", &"b", &"c", &"d", &"e"]);
         assert_eq!(dag.dependents(&"a"), [&"b", &"c"]);
         assert_eq!(dag.dependencies(&"d"), [&"c"]);
     }
@@ -268,10 +286,10 @@ mod tests {
     #[test]
     fn reports_the_cycle_with_its_labels() {
         let mut dag: Dag<&str, &str> = Dag::new();
-        dag.add_edge("x", "a", "x→a");
-        dag.add_edge("a", "b", "a→b");
-        dag.add_edge("b", "c", "b→c");
-        dag.add_edge("c", "a", "c→a");
+        dag.add_edge(&"x", &"a", "x→a");
+        dag.add_edge(&"a", &"b", "a→b");
+        dag.add_edge(&"b", &"c", "b→c");
+        dag.add_edge(&"c", &"a", "c→a");
         let Err(cycle) = dag.topological_order() else {
             panic!("the graph has a cycle");
         };
@@ -284,8 +302,9 @@ mod tests {
     #[test]
     fn dot_is_sorted_and_escaped() {
         let mut dag: Dag<String, ()> = Dag::new();
-        dag.add_edge("b[\"k\"]".to_string(), "a".to_string(), ());
-        dag.add_edge("b[\"k\"]".to_string(), "a".to_string(), ());
+        let (from, to) = ("b[\"k\"]".to_string(), "a".to_string());
+        dag.add_edge(&from, &to, ());
+        dag.add_edge(&from, &to, ());
         assert_eq!(dag.edge_count(), 1);
         assert_eq!(
             dag.to_dot("g"),

@@ -209,7 +209,7 @@ fn topological(specs: Vec<StepSpec>, edges: Vec<BTreeSet<usize>>) -> Result<Vec<
     for (index, after) in edges.iter().enumerate() {
         graph.add_node(index);
         for &before in after {
-            graph.add_edge(index, before, ());
+            graph.add_edge(&index, &before, ());
         }
     }
     let order = graph

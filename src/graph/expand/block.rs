@@ -166,24 +166,21 @@ impl<'c> Expander<'c> {
         let source = sources.location(block.label_span);
         let mut addresses = Vec::new();
         for produced in built.resources {
-            let attributes_value = Value::Object(
-                produced
-                    .attributes
-                    .iter()
-                    .map(|(name, value)| (name.clone(), value.clone()))
-                    .collect(),
-            );
             let mut dependencies = common.static_dependencies.clone();
             for after in &produced.after {
                 dependencies
                     .entry(after.clone())
                     .or_insert_with(|| source.clone());
             }
-            for found in references_in(&attributes_value) {
-                if found.address != produced.address {
-                    dependencies
-                        .entry(found.address)
-                        .or_insert_with(|| source.clone());
+            // Attribute by attribute: gathering them into one object first copied every value
+            // of every resource only to read it (issue 14).
+            for value in produced.attributes.values() {
+                for found in references_in(value) {
+                    if found.address != produced.address {
+                        dependencies
+                            .entry(found.address)
+                            .or_insert_with(|| source.clone());
+                    }
                 }
             }
             let mut tags = self.environment.tags.clone();

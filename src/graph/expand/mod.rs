@@ -284,8 +284,9 @@ impl<'c> Expander<'c> {
         }
         for (from, targets) in &self.dependencies {
             for (to, location) in targets {
-                if from != to && self.resources.contains_key(to) {
-                    dag.add_edge(from.clone(), to.clone(), location.clone());
+                // Every resource is a node by now, and the graph finds a node by hash.
+                if from != to && dag.contains(to) {
+                    dag.add_edge(from, to, location.clone());
                 }
             }
         }

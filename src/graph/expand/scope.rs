@@ -2,7 +2,10 @@
 //!
 //! An expression is evaluated with only the variables it reads (`var`, `env`, `region`,
 //! `each`, and the locals, blocks and modules it names), so building its context costs what
-//! the expression costs, not what the module holds.
+//! the expression costs, not what the module holds. Of a block it reads one attribute of
+//! (`network.main.id`), it sees that attribute only: the value evaluates the same, and a
+//! block's whole value (a network with its subnets and route tables) is not copied for every
+//! expression that names its id (issue 14).
 
 use super::Expander;
 use super::placement::Placement;
@@ -120,12 +123,26 @@ impl Expander<'_> {
         let sources = &self.config.sources;
         let mut bindings: BTreeMap<String, hcl::Value> = BTreeMap::new();
         let mut objects: BTreeMap<String, hcl::Map<String, hcl::Value>> = BTreeMap::new();
+        // The `(root, name)` bound to part of its value only (see `bind_part`).
+        let mut partial: BTreeSet<(String, String)> = BTreeSet::new();
         for traversal in found {
             let root = traversal.root.as_str();
             match root {
-                "var" => {
-                    bindings.insert("var".into(), hcl::Value::Object(scope.vars.clone()));
-                }
+                "var" => match traversal
+                    .attr(0)
+                    .and_then(|name| scope.vars.get_key_value(name))
+                {
+                    Some((name, value)) => {
+                        objects
+                            .entry("var".into())
+                            .or_default()
+                            .insert(name.clone(), value.clone());
+                    }
+                    // `var` as a whole, or a name hcl-rs will report missing from all of them.
+                    None => {
+                        bindings.insert("var".into(), hcl::Value::Object(scope.vars.clone()));
+                    }
+                },
                 "env" => {
                     bindings.insert("env".into(), self.env_value.clone());
                 }
@@ -178,12 +195,13 @@ impl Expander<'_> {
                         ));
                     }
                     match scope.entries.get(&key) {
-                        Some(entry) => {
-                            objects
-                                .entry(root.to_string())
-                                .or_default()
-                                .insert(name.to_string(), entry.value.clone());
-                        }
+                        Some(entry) => bind_part(
+                            objects.entry(root.to_string()).or_default(),
+                            &mut partial,
+                            (root, name),
+                            &entry.value,
+                            traversal.attr(1),
+                        ),
                         None => {
                             return Err(Some(Diagnostic::internal(format!(
                                 "`{key}` was used before it was evaluated"
@@ -194,7 +212,10 @@ impl Expander<'_> {
             }
         }
         for (root, object) in objects {
-            bindings.insert(root, hcl::Value::Object(object));
+            // `var` read whole was bound whole above; the names read one by one are in it.
+            bindings
+                .entry(root)
+                .or_insert_with(|| hcl::Value::Object(object));
         }
         Ok(bindings.into_iter().collect())
     }
@@ -209,5 +230,44 @@ impl Expander<'_> {
         let found = traversals(attr.file, &attr.edit);
         let bindings = self.bindings(scope, placement, &found, each)?;
         eval::evaluate(&self.config.sources, attr, bindings, &scope.module.dir).map_err(Some)
+    }
+}
+
+/// Binds `name` (of `root`) in `object` to what one traversal reads of `value`: the attribute
+/// `field` alone when the traversal reads one the value has, else the whole value. A name
+/// bound in part grows by each attribute another traversal reads, and becomes whole when one
+/// reads it whole; `partial` remembers which names are bound in part.
+fn bind_part(
+    object: &mut hcl::Map<String, hcl::Value>,
+    partial: &mut BTreeSet<(String, String)>,
+    (root, name): (&str, &str),
+    value: &hcl::Value,
+    field: Option<&str>,
+) {
+    let part = match (value, field) {
+        (hcl::Value::Object(fields), Some(field)) => fields.get_key_value(field),
+        _ => None,
+    };
+    let key = (root.to_string(), name.to_string());
+    let bound_whole = object.contains_key(name) && !partial.contains(&key);
+    if bound_whole {
+        return;
+    }
+    match (part, object.get_mut(name)) {
+        (Some((field, field_value)), Some(hcl::Value::Object(fields))) => {
+            if !fields.contains_key(field) {
+                fields.insert(field.clone(), field_value.clone());
+            }
+        }
+        (Some((field, field_value)), _) => {
+            let mut fields = hcl::Map::new();
+            fields.insert(field.clone(), field_value.clone());
+            object.insert(name.to_string(), hcl::Value::Object(fields));
+            partial.insert(key);
+        }
+        (None, _) => {
+            object.insert(name.to_string(), value.clone());
+            partial.remove(&key);
+        }
     }
 }
