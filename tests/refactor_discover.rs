@@ -331,3 +331,144 @@ volume "logs" {
     assert!(plan.contains("No changes."), "{plan}");
     Ok(())
 }
+
+/// A balancer in front of nothing, a zone and a record aliasing the balancer.
+const SITE: &str = r#"
+network "main" {
+  cidr = "10.0.0.0/16"
+  subnet "public" {
+    newbits = 8
+    public  = true
+  }
+}
+
+firewall "lb" {
+  network = network.main
+  ingress {
+    protocol = "tcp"
+    ports    = 80
+    from     = ["0.0.0.0/0"]
+  }
+}
+
+load_balancer "front" {
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  listener {
+    port     = 80
+    protocol = "HTTP"
+  }
+  health_check {
+    path = "/health"
+  }
+}
+
+dns_zone "site" {
+  name = "example.com"
+}
+
+dns_record "www" {
+  zone   = dns_zone.site
+  name   = "www"
+  target = load_balancer.front
+}
+"#;
+
+/// Applies `SITE` under `header`, lets every block go with `state rm`, and checks that
+/// `discover --write` brings them back: the written configuration holds each of `expected`,
+/// the plan right after only imports the ids state held (`imported` of them DNS objects),
+/// and after the apply the plan is empty and nothing is left unowned.
+fn dns_round_trip(header: &str, expected: &[&str], imported: &[&str]) -> TestResult {
+    let stack = Stack::from_text(&format!("{header}{SITE}"))?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let state = stack.state_resources("dev")?;
+    let before = ids(&stack)?;
+    for address in [
+        "network.main",
+        "firewall.lb",
+        "load_balancer.front",
+        "dns_record.www",
+        "dns_zone.site",
+    ] {
+        run(&stack, &["state", "rm", "-e", "dev", address])?;
+    }
+    std::fs::write(stack.path().join("main.hcl"), header)?;
+
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(&stack, &["discover", "-e", "dev", "--write", &path])?;
+    let text = std::fs::read_to_string(&written)?;
+    for expected in expected {
+        assert!(text.contains(expected), "{expected} not in\n{text}");
+    }
+    assert!(!text.contains("# Not declared here"), "{text}");
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{text}\n{plan}"
+    );
+    let imports: BTreeSet<String> = plan["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(imports, before, "{plan}");
+    for address in imported {
+        let id = state.get(*address).ok_or(*address)?;
+        assert!(
+            imports.contains(id),
+            "{address} `{id}` not imported: {plan}"
+        );
+    }
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert_eq!(ids(&stack)?, before);
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    let listed = run(&stack, &["discover", "-e", "dev"])?;
+    assert!(listed.contains("Nothing unowned found."), "{listed}");
+    Ok(())
+}
+
+/// Issue 17: a hosted zone and an alias record nobody owns come back from `discover
+/// --write` as a `dns_zone` and a `dns_record` naming the zone and the balancer by
+/// reference; the record takes no tags, so it is imported with its zone, whose ownership
+/// it follows.
+#[test]
+fn discover_write_round_trips_a_zone_and_its_alias_record() -> TestResult {
+    dns_round_trip(
+        HEADER,
+        &[
+            "dns_zone \"site\" {\n  name = \"example.com\"\n}",
+            "dns_record \"www\" {\n  zone   = dns_zone.site\n  name   = \"www\"\n  target = load_balancer.front\n}",
+            "  to = dns_record.www\n",
+        ],
+        &["dns_zone.site[global]", "dns_record.www[global]"],
+    )
+}
+
+/// Issue 17: with a `dr` block a record fails over: the primary record and the health check
+/// watching the balancer come back as one `dns_record` block, whose target gives the check
+/// its target.
+#[test]
+fn discover_write_round_trips_a_failover_record_and_its_health_check() -> TestResult {
+    let header = HEADER.replace(
+        "    zones = [\"us-east-1a\", \"us-east-1b\"]\n  }\n",
+        "    zones = [\"us-east-1a\", \"us-east-1b\"]\n  }\n  dr {\n    region = \"us-west-2\"\n    zones  = [\"us-west-2a\", \"us-west-2b\"]\n    mode   = \"backup_restore\"\n  }\n",
+    );
+    dns_round_trip(
+        &header,
+        &[
+            "dns_record \"www\" {\n  zone   = dns_zone.site\n  name   = \"www\"\n  target = load_balancer.front\n}",
+            "  to = dns_record.www.primary\n",
+            "  to = dns_record.www.health_check\n",
+        ],
+        &[
+            "dns_zone.site[global]",
+            "dns_record.www.primary[global]",
+            "dns_record.www.health_check[global]",
+        ],
+    )
+}
