@@ -662,3 +662,156 @@ fn block_name(text: &str) -> String {
         })
         .collect()
 }
+
+/// Issue 17: a hosted zone, a failover record aliasing a load balancer and the health check
+/// watching it, all made by hand with boto3, come back from `discover --write` in an
+/// environment with a `dr` block as a `dns_zone` and one `dns_record` (its zone and target by
+/// reference, the check part of it); the plan shows the imports (and the subnets' `Name`
+/// tags, as the comments announce), and after the apply the plan is empty. Route 53 keeps
+/// no tags on the record: it is imported with its zone, whose comment then records the
+/// environment's ownership after the comment the zone had.
+#[test]
+fn on_aws_discover_write_round_trips_a_hand_made_zone_failover_record_and_health_check()
+-> TestResult {
+    let name = format!(
+        "discover-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let made = moto::boto3(
+        r#"
+import boto3, json, sys
+name = sys.argv[1]
+ec2 = boto3.client("ec2", region_name="us-east-1")
+elb = boto3.client("elbv2", region_name="us-east-1")
+route53 = boto3.client("route53", region_name="us-east-1")
+adopt = {"Key": "adopt", "Value": name}
+def tags(display):
+    return [{"Key": "Name", "Value": display}, adopt]
+def tagged(kind, display):
+    return [{"ResourceType": kind, "Tags": tags(display)}]
+vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16", TagSpecifications=tagged("vpc", "legacy"))["Vpc"]["VpcId"]
+subnets = [
+    ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{index}.0/24", AvailabilityZone=zone,
+                      TagSpecifications=tagged("subnet", f"legacy-private-{zone}"))["Subnet"]["SubnetId"]
+    for index, zone in enumerate(["us-east-1a", "us-east-1b"])
+]
+group = ec2.create_security_group(GroupName="web-" + name, Description="web servers",
+                                  VpcId=vpc, TagSpecifications=tagged("security-group", "web"))["GroupId"]
+target_group = elb.create_target_group(
+    Name="tg-" + name, Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckPath="/health",
+    Tags=tags("tg-" + name))["TargetGroups"][0]["TargetGroupArn"]
+balancer = elb.create_load_balancer(
+    Name="lb-" + name, Subnets=subnets, SecurityGroups=[group],
+    Tags=tags("lb-" + name))["LoadBalancers"][0]
+listener = elb.create_listener(
+    LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+    DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}],
+    Tags=tags(f"lb-{name}-80"))["Listeners"][0]["ListenerArn"]
+domain = name + ".example"
+zone = route53.create_hosted_zone(
+    Name=domain, CallerReference="hand-" + name,
+    HostedZoneConfig={"Comment": "the shop's public names"})["HostedZone"]["Id"].split("/")[-1]
+route53.change_tags_for_resource(ResourceType="hostedzone", ResourceId=zone, AddTags=tags("site"))
+check = route53.create_health_check(CallerReference="hand-check-" + name, HealthCheckConfig={
+    "Type": "HTTP", "FullyQualifiedDomainName": balancer["DNSName"], "Port": 80,
+    "ResourcePath": "/health", "RequestInterval": 30, "FailureThreshold": 3})["HealthCheck"]["Id"]
+route53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check,
+                                 AddTags=[{"Key": "Name", "Value": f"www.{domain} primary"}])
+route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+    "Action": "CREATE", "ResourceRecordSet": {
+        "Name": "www." + domain, "Type": "A", "SetIdentifier": "primary", "Failover": "PRIMARY",
+        "HealthCheckId": check,
+        "AliasTarget": {"HostedZoneId": balancer["CanonicalHostedZoneId"],
+                        "DNSName": balancer["DNSName"], "EvaluateTargetHealth": True}}}]})
+print(json.dumps({"balancer": balancer["LoadBalancerArn"], "target_group": target_group,
+                  "listener": listener, "vpc": vpc, "subnets": subnets, "security_group": group,
+                  "zone": zone, "check": check, "record": f"{zone}/www.{domain}/A/primary"}))
+"#,
+        &[&name],
+    );
+    let id = |key: &str| made[key].as_str().map(str::to_string).unwrap_or_default();
+    let text = legacy_volumes_stack(&name).replace(
+        "    zones = [\"us-east-1a\"]\n  }\n",
+        "    zones = [\"us-east-1a\", \"us-east-1b\"]\n  }\n  dr {\n    region = \"us-west-2\"\n    zones  = [\"us-west-2a\", \"us-west-2b\"]\n    mode   = \"backup_restore\"\n  }\n",
+    );
+    let stack = Stack::from_text(&text[..text.find("volume \"legacy\"").ok_or("no block")?])?;
+
+    let tag = format!("adopt={name}");
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    let mut args = vec!["discover", "-e", "dev", "--tag", &tag, "--write", &path];
+    for kind in ["network", "firewall", "load_balancer", "dns_zone"] {
+        args.extend(["--kind", kind]);
+    }
+    run(&stack, &args)?;
+    let config = std::fs::read_to_string(&written)?;
+    for expected in [
+        format!(
+            "dns_zone \"site\" {{\n  name = \"{name}.example\"\n  tags = {{ Name = \"site\", adopt = \"{name}\" }}\n}}"
+        ),
+        format!(
+            "dns_record \"www\" {{\n  zone   = dns_zone.site\n  name   = \"www\"\n  target = load_balancer.{}\n}}",
+            block_name(&format!("lb-{name}"))
+        ),
+        "  to = dns_record.www.primary\n".to_string(),
+        format!(
+            "  to = dns_record.www.health_check\n  id = \"{}\"",
+            id("check")
+        ),
+    ] {
+        assert!(config.contains(&expected), "{expected} not in\n{config}");
+    }
+
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 2, "replace": 0, "delete": 0}),
+        "{config}\n{plan}"
+    );
+    let imported: BTreeSet<String> = plan["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["id"].as_str().map(str::to_string))
+        .collect();
+    let mut expected: BTreeSet<String> = made["subnets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|subnet| subnet.as_str().map(str::to_string))
+        .collect();
+    for key in [
+        "vpc",
+        "security_group",
+        "balancer",
+        "target_group",
+        "listener",
+        "zone",
+        "check",
+        "record",
+    ] {
+        expected.insert(id(key));
+    }
+    assert_eq!(imported, expected, "{plan}");
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let recorded: BTreeSet<String> = stack.state_resources("dev")?.into_values().collect();
+    assert!(recorded.is_superset(&expected), "{recorded:?}");
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    // The zone keeps the comment it was made with, Cairn's note after it.
+    let comment = moto::boto3(
+        r#"
+import boto3, json, sys
+route53 = boto3.client("route53", region_name="us-east-1")
+print(json.dumps(route53.get_hosted_zone(Id=sys.argv[1])["HostedZone"]["Config"]["Comment"]))
+"#,
+        &[&id("zone")],
+    );
+    let comment = comment.as_str().unwrap_or_default();
+    assert!(
+        comment.starts_with("the shop's public names | Managed by Cairn; its owner: "),
+        "{comment}"
+    );
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
+    Ok(())
+}
