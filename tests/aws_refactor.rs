@@ -697,9 +697,13 @@ subnets = [
 ]
 group = ec2.create_security_group(GroupName="web-" + name, Description="web servers",
                                   VpcId=vpc, TagSpecifications=tagged("security-group", "web"))["GroupId"]
+ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+    "IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+# Named as the balancer: its default group, whose health check the block's `health_check`
+# is, and the DNS health check's path.
 target_group = elb.create_target_group(
-    Name="tg-" + name, Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckPath="/health",
-    Tags=tags("tg-" + name))["TargetGroups"][0]["TargetGroupArn"]
+    Name="lb-" + name, Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckPath="/health",
+    Tags=tags("lb-" + name))["TargetGroups"][0]["TargetGroupArn"]
 balancer = elb.create_load_balancer(
     Name="lb-" + name, Subnets=subnets, SecurityGroups=[group],
     Tags=tags("lb-" + name))["LoadBalancers"][0]

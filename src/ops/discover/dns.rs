@@ -355,8 +355,8 @@ fn failover(
 }
 
 /// What a `dns_record` block's health check of `balancer` says: the protocol and port of its
-/// lowest listener, the health check path of the target group that listener forwards to, a
-/// check every 30 s, three failures.
+/// lowest listener, the path of the balancer block's `health_check` (its default target
+/// group's), a check every 30 s, three failures.
 fn expected_check(balancer: &Balancer<'_>, listed: &Listed) -> Vec<(&'static str, Value)> {
     let of = |kind: Kind| listed.get(&kind).map(Vec::as_slice).unwrap_or_default();
     let listener = of(Kind::Listener)
@@ -367,7 +367,10 @@ fn expected_check(balancer: &Balancer<'_>, listed: &Listed) -> Vec<(&'static str
         .and_then(|listener| attribute(listener, "forward")?.as_array()?.first())
         .and_then(|forward| forward.get("target_group_id")?.as_str())
         .and_then(|id| of(Kind::TargetGroup).iter().find(|group| group.id == id));
+    // The block's own `health_check`, which discover writes for a balancer's default group
+    // (named as the balancer) only; `target_group` blocks keep theirs.
     let path = group
+        .filter(|group| text(group, "name") == text(balancer.object, "name"))
         .and_then(|group| attribute(group, "health_check")?.get("path"))
         .cloned()
         .unwrap_or_else(|| Value::from("/"));
