@@ -489,7 +489,8 @@ print(json.dumps({"vpc": vpc, "subnets": subnets, "group": group, "instance": in
 /// network, come back from `discover --write` keeping their names and the group's version,
 /// referring to each other; the plan imports them all and changes nothing but the subnets'
 /// `Name` (as for any hand-made network), the apply keeps every id, and the next plan is
-/// empty.
+/// empty. The alarm's hand-written description comes back as its block's `description` and
+/// stays on the alarm, before Cairn's ownership note.
 #[test]
 fn on_aws_discover_write_round_trips_a_hand_made_group_balancer_and_alarm() -> TestResult {
     let name = format!(
@@ -540,7 +541,8 @@ autoscaling.create_auto_scaling_group(
     TargetGroupARNs=[target_group], HealthCheckType="ELB",
     Tags=[{"Key": tag["Key"], "Value": tag["Value"], "PropagateAtLaunch": False} for tag in tags("web-" + name)])
 cloudwatch.put_metric_alarm(
-    AlarmName="cpu-" + name, Namespace="AWS/EC2", MetricName="CPUUtilization",
+    AlarmName="cpu-" + name, AlarmDescription="Pages the on-call",
+    Namespace="AWS/EC2", MetricName="CPUUtilization",
     Statistic="Average", Period=300, EvaluationPeriods=2, Threshold=80.0,
     ComparisonOperator="GreaterThanThreshold",
     Dimensions=[{"Name": "AutoScalingGroupName", "Value": "web-" + name}],
@@ -593,6 +595,7 @@ print(json.dumps({"template": template, "group": "web-" + name, "balancer": bala
         format!("    name = \"tg-{name}\""),
         "      path = \"/health\"".to_string(),
         format!("  autoscaling = autoscaling.{}", block("web")),
+        "  description = \"Pages the on-call\"\n".to_string(),
         format!("  to = load_balancer.{}.listener.80", block("lb")),
     ] {
         assert!(config.contains(&expected), "{expected} not in\n{config}");
@@ -646,6 +649,21 @@ print(json.dumps({"template": template, "group": "web-" + name, "balancer": bala
     assert!(recorded.is_superset(&expected), "{recorded:?}");
     let text = run(&stack, &["plan", "-e", "dev"])?;
     assert!(text.contains("No changes."), "{text}");
+    // The import kept the alarm's description, Cairn's note after it.
+    let description = moto::boto3(
+        r#"
+import boto3, json, sys
+cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+alarm = cloudwatch.describe_alarms(AlarmNames=[sys.argv[1]])["MetricAlarms"][0]
+print(json.dumps(alarm.get("AlarmDescription", "")))
+"#,
+        &[&id("alarm")],
+    );
+    let description = description.as_str().unwrap_or_default();
+    assert!(
+        description.starts_with("Pages the on-call\n\nManaged by Cairn; its tags: "),
+        "{description}"
+    );
     run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
     Ok(())
 }
