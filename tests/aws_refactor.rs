@@ -837,3 +837,113 @@ print(json.dumps(route53.get_hosted_zone(Id=sys.argv[1])["HostedZone"]["Config"]
     run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
     Ok(())
 }
+
+/// Issue 17: `target_groups = [...]` registers a group in the target groups of two
+/// balancers on AWS (`TargetGroupARNs`), and the plan after the apply is empty.
+#[test]
+fn on_aws_a_group_registers_in_several_target_groups() -> TestResult {
+    let name = format!(
+        "groups-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let text = format!(
+        r#"stack "{name}" {{
+  backend "local" {{
+    path = ".cairn"
+  }}
+}}
+
+environment "dev" {{
+  cloud = "aws"
+  region "us-east-1" {{
+    zones = ["us-east-1a", "us-east-1b"]
+  }}
+}}
+
+network "main" {{
+  cidr = "10.0.0.0/16"
+  subnet "public" {{
+    newbits = 8
+    public  = true
+  }}
+}}
+
+firewall "lb" {{
+  network = network.main
+  ingress {{
+    protocol = "tcp"
+    ports    = 80
+    from     = ["0.0.0.0/0"]
+  }}
+}}
+
+launch_template "web" {{
+  image         = "ami-12c6146b"
+  instance_type = "t3.micro"
+}}
+
+load_balancer "front" {{
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  listener {{
+    port     = 80
+    protocol = "HTTP"
+  }}
+}}
+
+load_balancer "api" {{
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  listener {{
+    port     = 80
+    protocol = "HTTP"
+  }}
+}}
+
+autoscaling "web" {{
+  template      = launch_template.web
+  subnets       = network.main.subnet.public
+  target_groups = [load_balancer.front, load_balancer.api]
+  min           = 1
+  max           = 2
+}}
+"#
+    );
+    let stack = Stack::from_text(&text)?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let state = stack.state_resources("dev")?;
+    let group = state
+        .get("autoscaling.web[us-east-1]")
+        .ok_or("no group")?
+        .clone();
+    let registered = moto::boto3(
+        r#"
+import boto3, json, sys
+autoscaling = boto3.client("autoscaling", region_name="us-east-1")
+group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[sys.argv[1]])["AutoScalingGroups"][0]
+print(json.dumps(sorted(group["TargetGroupARNs"])))
+"#,
+        &[&group],
+    );
+    let registered: BTreeSet<String> = registered
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|arn| arn.as_str().map(str::to_string))
+        .collect();
+    let expected: BTreeSet<String> = [
+        "load_balancer.front.target_group.default[us-east-1]",
+        "load_balancer.api.target_group.default[us-east-1]",
+    ]
+    .iter()
+    .filter_map(|address| state.get(*address).cloned())
+    .collect();
+    assert_eq!(expected.len(), 2, "{state:?}");
+    assert_eq!(registered, expected);
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
+    Ok(())
+}
