@@ -192,10 +192,6 @@ pub(super) async fn describe(
                 ),
                 ("dimensions".to_string(), Value::Object(dimensions)),
                 (
-                    "description".to_string(),
-                    split_description(&alarm).0.map_or(Value::Null, Value::from),
-                ),
-                (
                     "state".to_string(),
                     Value::from(
                         alarm
@@ -205,6 +201,11 @@ pub(super) async fn describe(
                     ),
                 ),
             ]);
+            // Absent without one, as an alarm written without `description` holds it.
+            let mut attributes = attributes;
+            if let Some(own) = split_description(&alarm).0 {
+                attributes.insert("description".to_string(), Value::from(own));
+            }
             Some(context.live(Kind::Alarm, &name, attributes, tags))
         })
         .collect())
