@@ -489,7 +489,8 @@ print(json.dumps({"vpc": vpc, "subnets": subnets, "group": group, "instance": in
 /// network, come back from `discover --write` keeping their names and the group's version,
 /// referring to each other; the plan imports them all and changes nothing but the subnets'
 /// `Name` (as for any hand-made network), the apply keeps every id, and the next plan is
-/// empty.
+/// empty. The alarm's hand-written description comes back as its block's `description` and
+/// stays on the alarm, before Cairn's ownership note.
 #[test]
 fn on_aws_discover_write_round_trips_a_hand_made_group_balancer_and_alarm() -> TestResult {
     let name = format!(
@@ -540,7 +541,8 @@ autoscaling.create_auto_scaling_group(
     TargetGroupARNs=[target_group], HealthCheckType="ELB",
     Tags=[{"Key": tag["Key"], "Value": tag["Value"], "PropagateAtLaunch": False} for tag in tags("web-" + name)])
 cloudwatch.put_metric_alarm(
-    AlarmName="cpu-" + name, Namespace="AWS/EC2", MetricName="CPUUtilization",
+    AlarmName="cpu-" + name, AlarmDescription="Pages the on-call",
+    Namespace="AWS/EC2", MetricName="CPUUtilization",
     Statistic="Average", Period=300, EvaluationPeriods=2, Threshold=80.0,
     ComparisonOperator="GreaterThanThreshold",
     Dimensions=[{"Name": "AutoScalingGroupName", "Value": "web-" + name}],
@@ -593,6 +595,7 @@ print(json.dumps({"template": template, "group": "web-" + name, "balancer": bala
         format!("    name = \"tg-{name}\""),
         "      path = \"/health\"".to_string(),
         format!("  autoscaling = autoscaling.{}", block("web")),
+        "  description = \"Pages the on-call\"\n".to_string(),
         format!("  to = load_balancer.{}.listener.80", block("lb")),
     ] {
         assert!(config.contains(&expected), "{expected} not in\n{config}");
@@ -646,6 +649,21 @@ print(json.dumps({"template": template, "group": "web-" + name, "balancer": bala
     assert!(recorded.is_superset(&expected), "{recorded:?}");
     let text = run(&stack, &["plan", "-e", "dev"])?;
     assert!(text.contains("No changes."), "{text}");
+    // The import kept the alarm's description, Cairn's note after it.
+    let description = moto::boto3(
+        r#"
+import boto3, json, sys
+cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+alarm = cloudwatch.describe_alarms(AlarmNames=[sys.argv[1]])["MetricAlarms"][0]
+print(json.dumps(alarm.get("AlarmDescription", "")))
+"#,
+        &[&id("alarm")],
+    );
+    let description = description.as_str().unwrap_or_default();
+    assert!(
+        description.starts_with("Pages the on-call\n\nManaged by Cairn; its tags: "),
+        "{description}"
+    );
     run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
     Ok(())
 }
@@ -661,4 +679,271 @@ fn block_name(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Issue 17: a hosted zone, a failover record aliasing a load balancer and the health check
+/// watching it, all made by hand with boto3, come back from `discover --write` in an
+/// environment with a `dr` block as a `dns_zone` and one `dns_record` (its zone and target by
+/// reference, the check part of it); the plan shows the imports (and the subnets' `Name`
+/// tags, as the comments announce), and after the apply the plan is empty. Route 53 keeps
+/// no tags on the record: it is imported with its zone, whose comment then records the
+/// environment's ownership after the comment the zone had.
+#[test]
+fn on_aws_discover_write_round_trips_a_hand_made_zone_failover_record_and_health_check()
+-> TestResult {
+    let name = format!(
+        "discover-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let made = moto::boto3(
+        r#"
+import boto3, json, sys
+name = sys.argv[1]
+ec2 = boto3.client("ec2", region_name="us-east-1")
+elb = boto3.client("elbv2", region_name="us-east-1")
+route53 = boto3.client("route53", region_name="us-east-1")
+adopt = {"Key": "adopt", "Value": name}
+def tags(display):
+    return [{"Key": "Name", "Value": display}, adopt]
+def tagged(kind, display):
+    return [{"ResourceType": kind, "Tags": tags(display)}]
+vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16", TagSpecifications=tagged("vpc", "legacy"))["Vpc"]["VpcId"]
+subnets = [
+    ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{index}.0/24", AvailabilityZone=zone,
+                      TagSpecifications=tagged("subnet", f"legacy-private-{zone}"))["Subnet"]["SubnetId"]
+    for index, zone in enumerate(["us-east-1a", "us-east-1b"])
+]
+group = ec2.create_security_group(GroupName="web-" + name, Description="web servers",
+                                  VpcId=vpc, TagSpecifications=tagged("security-group", "web"))["GroupId"]
+ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+    "IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+# Named as the balancer: its default group, whose health check the block's `health_check`
+# is, and the DNS health check's path.
+target_group = elb.create_target_group(
+    Name="lb-" + name, Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckPath="/health",
+    Tags=tags("lb-" + name))["TargetGroups"][0]["TargetGroupArn"]
+balancer = elb.create_load_balancer(
+    Name="lb-" + name, Subnets=subnets, SecurityGroups=[group],
+    Tags=tags("lb-" + name))["LoadBalancers"][0]
+listener = elb.create_listener(
+    LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+    DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}],
+    Tags=tags(f"lb-{name}-80"))["Listeners"][0]["ListenerArn"]
+domain = name + ".example"
+zone = route53.create_hosted_zone(
+    Name=domain, CallerReference="hand-" + name,
+    HostedZoneConfig={"Comment": "the shop's public names"})["HostedZone"]["Id"].split("/")[-1]
+route53.change_tags_for_resource(ResourceType="hostedzone", ResourceId=zone, AddTags=tags("site"))
+check = route53.create_health_check(CallerReference="hand-check-" + name, HealthCheckConfig={
+    "Type": "HTTP", "FullyQualifiedDomainName": balancer["DNSName"], "Port": 80,
+    "ResourcePath": "/health", "RequestInterval": 30, "FailureThreshold": 3})["HealthCheck"]["Id"]
+route53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check,
+                                 AddTags=[{"Key": "Name", "Value": f"www.{domain} primary"}])
+route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+    "Action": "CREATE", "ResourceRecordSet": {
+        "Name": "www." + domain, "Type": "A", "SetIdentifier": "primary", "Failover": "PRIMARY",
+        "HealthCheckId": check,
+        "AliasTarget": {"HostedZoneId": balancer["CanonicalHostedZoneId"],
+                        "DNSName": balancer["DNSName"], "EvaluateTargetHealth": True}}}]})
+print(json.dumps({"balancer": balancer["LoadBalancerArn"], "target_group": target_group,
+                  "listener": listener, "vpc": vpc, "subnets": subnets, "security_group": group,
+                  "zone": zone, "check": check, "record": f"{zone}/www.{domain}/A/primary"}))
+"#,
+        &[&name],
+    );
+    let id = |key: &str| made[key].as_str().map(str::to_string).unwrap_or_default();
+    let text = legacy_volumes_stack(&name).replace(
+        "    zones = [\"us-east-1a\"]\n  }\n",
+        "    zones = [\"us-east-1a\", \"us-east-1b\"]\n  }\n  dr {\n    region = \"us-west-2\"\n    zones  = [\"us-west-2a\", \"us-west-2b\"]\n    mode   = \"backup_restore\"\n  }\n",
+    );
+    let stack = Stack::from_text(&text[..text.find("volume \"legacy\"").ok_or("no block")?])?;
+
+    let tag = format!("adopt={name}");
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    let mut args = vec!["discover", "-e", "dev", "--tag", &tag, "--write", &path];
+    for kind in ["network", "firewall", "load_balancer", "dns_zone"] {
+        args.extend(["--kind", kind]);
+    }
+    run(&stack, &args)?;
+    let config = std::fs::read_to_string(&written)?;
+    for expected in [
+        format!(
+            "dns_zone \"site\" {{\n  name = \"{name}.example\"\n  tags = {{ Name = \"site\", adopt = \"{name}\" }}\n}}"
+        ),
+        format!(
+            "dns_record \"www\" {{\n  zone   = dns_zone.site\n  name   = \"www\"\n  target = load_balancer.{}\n}}",
+            block_name(&format!("lb-{name}"))
+        ),
+        "  to = dns_record.www.primary\n".to_string(),
+        format!(
+            "  to = dns_record.www.health_check\n  id = \"{}\"",
+            id("check")
+        ),
+    ] {
+        assert!(config.contains(&expected), "{expected} not in\n{config}");
+    }
+
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 2, "replace": 0, "delete": 0}),
+        "{config}\n{plan}"
+    );
+    let imported: BTreeSet<String> = plan["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["id"].as_str().map(str::to_string))
+        .collect();
+    let mut expected: BTreeSet<String> = made["subnets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|subnet| subnet.as_str().map(str::to_string))
+        .collect();
+    for key in [
+        "vpc",
+        "security_group",
+        "balancer",
+        "target_group",
+        "listener",
+        "zone",
+        "check",
+        "record",
+    ] {
+        expected.insert(id(key));
+    }
+    assert_eq!(imported, expected, "{plan}");
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let recorded: BTreeSet<String> = stack.state_resources("dev")?.into_values().collect();
+    assert!(recorded.is_superset(&expected), "{recorded:?}");
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    // The zone keeps the comment it was made with, Cairn's note after it.
+    let comment = moto::boto3(
+        r#"
+import boto3, json, sys
+route53 = boto3.client("route53", region_name="us-east-1")
+print(json.dumps(route53.get_hosted_zone(Id=sys.argv[1])["HostedZone"]["Config"]["Comment"]))
+"#,
+        &[&id("zone")],
+    );
+    let comment = comment.as_str().unwrap_or_default();
+    assert!(
+        comment.starts_with("the shop's public names | Managed by Cairn; its owner: "),
+        "{comment}"
+    );
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
+    Ok(())
+}
+
+/// Issue 17: `target_groups = [...]` registers a group in the target groups of two
+/// balancers on AWS (`TargetGroupARNs`), and the plan after the apply is empty.
+#[test]
+fn on_aws_a_group_registers_in_several_target_groups() -> TestResult {
+    let name = format!(
+        "groups-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let text = format!(
+        r#"stack "{name}" {{
+  backend "local" {{
+    path = ".cairn"
+  }}
+}}
+
+environment "dev" {{
+  cloud = "aws"
+  region "us-east-1" {{
+    zones = ["us-east-1a", "us-east-1b"]
+  }}
+}}
+
+network "main" {{
+  cidr = "10.0.0.0/16"
+  subnet "public" {{
+    newbits = 8
+    public  = true
+  }}
+}}
+
+firewall "lb" {{
+  network = network.main
+  ingress {{
+    protocol = "tcp"
+    ports    = 80
+    from     = ["0.0.0.0/0"]
+  }}
+}}
+
+launch_template "web" {{
+  image         = "ami-12c6146b"
+  instance_type = "t3.micro"
+}}
+
+load_balancer "front" {{
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  listener {{
+    port     = 80
+    protocol = "HTTP"
+  }}
+}}
+
+load_balancer "api" {{
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  listener {{
+    port     = 80
+    protocol = "HTTP"
+  }}
+}}
+
+autoscaling "web" {{
+  template      = launch_template.web
+  subnets       = network.main.subnet.public
+  target_groups = [load_balancer.front, load_balancer.api]
+  min           = 1
+  max           = 2
+}}
+"#
+    );
+    let stack = Stack::from_text(&text)?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let state = stack.state_resources("dev")?;
+    let group = state
+        .get("autoscaling.web[us-east-1]")
+        .ok_or("no group")?
+        .clone();
+    let registered = moto::boto3(
+        r#"
+import boto3, json, sys
+autoscaling = boto3.client("autoscaling", region_name="us-east-1")
+group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[sys.argv[1]])["AutoScalingGroups"][0]
+print(json.dumps(sorted(group["TargetGroupARNs"])))
+"#,
+        &[&group],
+    );
+    let registered: BTreeSet<String> = registered
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|arn| arn.as_str().map(str::to_string))
+        .collect();
+    let expected: BTreeSet<String> = [
+        "load_balancer.front.target_group.default[us-east-1]",
+        "load_balancer.api.target_group.default[us-east-1]",
+    ]
+    .iter()
+    .filter_map(|address| state.get(*address).cloned())
+    .collect();
+    assert_eq!(expected.len(), 2, "{state:?}");
+    assert_eq!(registered, expected);
+    let text = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(text.contains("No changes."), "{text}");
+    run(&stack, &["destroy", "-e", "dev", "--auto-approve"])?;
+    Ok(())
 }

@@ -87,6 +87,7 @@ autoscaling "web" {
 
 alarm "cpu" {
   name        = "legacy-web-cpu"
+  description = "Pages the on-call: \"web\" is busy"
   autoscaling = autoscaling.web
   metric      = "CPUUtilization"
   above       = 80
@@ -113,7 +114,7 @@ fn ids(stack: &Stack) -> Result<BTreeSet<String>, Error> {
 
 /// Issue 17: hand-named compute and traffic objects, let go of with `state rm` and their
 /// blocks deleted, come back from `discover --write` keeping their cloud names (`name`), the
-/// group's template version, and references between them (a group's template, subnets and
+/// group's template version, the alarm's description, and references between them (a group's template, subnets and
 /// target group, a balancer's network, subnets and firewalls, an alarm's group); the plan
 /// shows only imports, and after the apply state holds the ids it held before.
 #[test]
@@ -146,6 +147,7 @@ fn discover_write_round_trips_named_templates_groups_balancers_and_alarms() -> T
         "  target_group \"legacy_blue\" {\n    name = \"legacy-blue\"\n    port = 8080\n\n    health_check {\n      path     = \"/health\"\n      interval = \"15s\"\n    }\n  }",
         "  listener {\n    port     = 80\n    protocol = \"HTTP\"\n  }",
         "  autoscaling = autoscaling.legacy_web",
+        "  description = \"Pages the on-call: \\\"web\\\" is busy\"\n",
         "  to = load_balancer.legacy_front.listener.80",
         "  to = load_balancer.legacy_front.target_group.legacy_blue",
     ] {
@@ -329,5 +331,379 @@ volume "logs" {
     run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
     let plan = run(&stack, &["plan", "-e", "dev"])?;
     assert!(plan.contains("No changes."), "{plan}");
+    Ok(())
+}
+
+/// A balancer in front of nothing, a zone and a record aliasing the balancer.
+const SITE: &str = r#"
+network "main" {
+  cidr = "10.0.0.0/16"
+  subnet "public" {
+    newbits = 8
+    public  = true
+  }
+}
+
+firewall "lb" {
+  network = network.main
+  ingress {
+    protocol = "tcp"
+    ports    = 80
+    from     = ["0.0.0.0/0"]
+  }
+}
+
+load_balancer "front" {
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  listener {
+    port     = 80
+    protocol = "HTTP"
+  }
+  health_check {
+    path = "/health"
+  }
+}
+
+dns_zone "site" {
+  name = "example.com"
+}
+
+dns_record "www" {
+  zone   = dns_zone.site
+  name   = "www"
+  target = load_balancer.front
+}
+"#;
+
+/// Applies `SITE` under `header`, lets every block go with `state rm`, and checks that
+/// `discover --write` brings them back: the written configuration holds each of `expected`,
+/// the plan right after only imports the ids state held (`imported` of them DNS objects),
+/// and after the apply the plan is empty and nothing is left unowned.
+fn dns_round_trip(header: &str, expected: &[&str], imported: &[&str]) -> TestResult {
+    let stack = Stack::from_text(&format!("{header}{SITE}"))?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let state = stack.state_resources("dev")?;
+    let before = ids(&stack)?;
+    for address in [
+        "network.main",
+        "firewall.lb",
+        "load_balancer.front",
+        "dns_record.www",
+        "dns_zone.site",
+    ] {
+        run(&stack, &["state", "rm", "-e", "dev", address])?;
+    }
+    std::fs::write(stack.path().join("main.hcl"), header)?;
+
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(&stack, &["discover", "-e", "dev", "--write", &path])?;
+    let text = std::fs::read_to_string(&written)?;
+    for expected in expected {
+        assert!(text.contains(expected), "{expected} not in\n{text}");
+    }
+    assert!(!text.contains("# Not declared here"), "{text}");
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{text}\n{plan}"
+    );
+    let imports: BTreeSet<String> = plan["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(imports, before, "{plan}");
+    for address in imported {
+        let id = state.get(*address).ok_or(*address)?;
+        assert!(
+            imports.contains(id),
+            "{address} `{id}` not imported: {plan}"
+        );
+    }
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert_eq!(ids(&stack)?, before);
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    let listed = run(&stack, &["discover", "-e", "dev"])?;
+    assert!(listed.contains("Nothing unowned found."), "{listed}");
+    Ok(())
+}
+
+/// Issue 17: a hosted zone and an alias record nobody owns come back from `discover
+/// --write` as a `dns_zone` and a `dns_record` naming the zone and the balancer by
+/// reference; the record takes no tags, so it is imported with its zone, whose ownership
+/// it follows.
+#[test]
+fn discover_write_round_trips_a_zone_and_its_alias_record() -> TestResult {
+    dns_round_trip(
+        HEADER,
+        &[
+            "dns_zone \"site\" {\n  name = \"example.com\"\n}",
+            "dns_record \"www\" {\n  zone   = dns_zone.site\n  name   = \"www\"\n  target = load_balancer.front\n}",
+            "  to = dns_record.www\n",
+        ],
+        &["dns_zone.site[global]", "dns_record.www[global]"],
+    )
+}
+
+/// Issue 17: with a `dr` block a record fails over: the primary record and the health check
+/// watching the balancer come back as one `dns_record` block, whose target gives the check
+/// its target.
+#[test]
+fn discover_write_round_trips_a_failover_record_and_its_health_check() -> TestResult {
+    let header = HEADER.replace(
+        "    zones = [\"us-east-1a\", \"us-east-1b\"]\n  }\n",
+        "    zones = [\"us-east-1a\", \"us-east-1b\"]\n  }\n  dr {\n    region = \"us-west-2\"\n    zones  = [\"us-west-2a\", \"us-west-2b\"]\n    mode   = \"backup_restore\"\n  }\n",
+    );
+    dns_round_trip(
+        &header,
+        &[
+            "dns_record \"www\" {\n  zone   = dns_zone.site\n  name   = \"www\"\n  target = load_balancer.front\n}",
+            "  to = dns_record.www.primary\n",
+            "  to = dns_record.www.health_check\n",
+        ],
+        &[
+            "dns_zone.site[global]",
+            "dns_record.www.primary[global]",
+            "dns_record.www.health_check[global]",
+        ],
+    )
+}
+
+/// Issue 17: a group that runs its template's latest version (pinned to it by number) comes
+/// back from `discover --write` without `template_version`, which a block defaults to the
+/// template's latest: the plan right after changes nothing.
+#[test]
+fn discover_writes_no_template_version_for_a_group_on_its_template_s_latest() -> TestResult {
+    let site = |image: &str, version: u32| {
+        format!(
+            r#"{HEADER}
+network "main" {{
+  cidr = "10.0.0.0/16"
+  subnet "public" {{
+    newbits = 8
+    public  = true
+  }}
+}}
+
+launch_template "web" {{
+  image         = "{image}"
+  instance_type = "t3.micro"
+}}
+
+autoscaling "web" {{
+  template         = launch_template.web
+  template_version = {version}
+  subnets          = network.main.subnet.public
+  min              = 1
+  max              = 2
+  desired          = 1
+}}
+"#
+        )
+    };
+    let stack = Stack::from_text(&site("ami-12c6146b", 1))?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    // A second version of the template, which the group then runs.
+    std::fs::write(stack.path().join("main.hcl"), site("ami-03cf127a", 2))?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let before = ids(&stack)?;
+    for address in ["network.main", "launch_template.web", "autoscaling.web"] {
+        run(&stack, &["state", "rm", "-e", "dev", address])?;
+    }
+    std::fs::write(stack.path().join("main.hcl"), HEADER)?;
+
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(&stack, &["discover", "-e", "dev", "--write", &path])?;
+    let text = std::fs::read_to_string(&written)?;
+    assert!(
+        text.contains("  template = launch_template.web\n  subnets  = network.main.subnet.public"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  image         = \"ami-03cf127a\""),
+        "{text}"
+    );
+    assert!(!text.contains("template_version"), "{text}");
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{text}\n{plan}"
+    );
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert_eq!(ids(&stack)?, before);
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    Ok(())
+}
+
+/// Two balancers, the second with two target groups, and a group registered in one target
+/// group of each.
+const TWO_BALANCERS: &str = r#"
+network "main" {
+  cidr = "10.0.0.0/16"
+  subnet "public" {
+    newbits = 8
+    public  = true
+  }
+}
+
+firewall "lb" {
+  network = network.main
+  ingress {
+    protocol = "tcp"
+    ports    = 80
+    from     = ["0.0.0.0/0"]
+  }
+}
+
+launch_template "web" {
+  image         = "ami-12c6146b"
+  instance_type = "t3.micro"
+}
+
+load_balancer "front" {
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  listener {
+    port     = 80
+    protocol = "HTTP"
+  }
+}
+
+load_balancer "api" {
+  network   = network.main
+  subnets   = network.main.subnet.public
+  firewalls = [firewall.lb]
+  target_group "blue" {
+    port = 8080
+  }
+  target_group "green" {
+    port = 8081
+  }
+  listener {
+    port     = 80
+    protocol = "HTTP"
+    forward  = { blue = 100, green = 0 }
+  }
+}
+
+autoscaling "web" {
+  template      = launch_template.web
+  subnets       = network.main.subnet.public
+  target_groups = [load_balancer.front, load_balancer.api.target_group.blue]
+  min           = 1
+  max           = 2
+}
+"#;
+
+/// Issue 17: `target_groups` registers a group in several target groups (Terraform's
+/// `target_group_arns`): the apply registers it in each, the plan after is empty, and
+/// `discover --write` writes the list back, so the round trip changes nothing.
+#[test]
+fn a_group_registers_in_several_target_groups_and_discover_writes_them_back() -> TestResult {
+    let stack = Stack::from_text(&format!("{HEADER}{TWO_BALANCERS}"))?;
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    let state = stack.state_resources("dev")?;
+    let group = state.get("autoscaling.web[us-east-1]").ok_or("no group")?;
+    let live = cairn::provider::sim::SimCloud::open(&stack.cloud_path())?
+        .resource(group)?
+        .ok_or("the group is not in the cloud")?;
+    let registered: BTreeSet<&str> = live.attributes["target_group_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let expected: BTreeSet<&str> = [
+        "load_balancer.front.target_group.default[us-east-1]",
+        "load_balancer.api.target_group.blue[us-east-1]",
+    ]
+    .iter()
+    .filter_map(|address| state.get(*address).map(String::as_str))
+    .collect();
+    assert_eq!(expected.len(), 2, "{state:?}");
+    assert_eq!(registered, expected);
+    assert_eq!(live.attributes["health_check_type"], json!("ELB"));
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+
+    let before = ids(&stack)?;
+    for address in [
+        "network.main",
+        "firewall.lb",
+        "launch_template.web",
+        "load_balancer.front",
+        "load_balancer.api",
+        "autoscaling.web",
+    ] {
+        run(&stack, &["state", "rm", "-e", "dev", address])?;
+    }
+    std::fs::write(stack.path().join("main.hcl"), HEADER)?;
+    let written = stack.path().join("discovered.hcl");
+    let path = written.to_string_lossy().to_string();
+    run(&stack, &["discover", "-e", "dev", "--write", &path])?;
+    let text = std::fs::read_to_string(&written)?;
+    assert!(
+        text.contains(
+            "  target_groups = [load_balancer.api.target_group.blue, load_balancer.front]\n"
+        ),
+        "{text}"
+    );
+    let plan = plan_json(&stack)?;
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0}),
+        "{text}\n{plan}"
+    );
+    run(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert_eq!(ids(&stack)?, before);
+    let plan = run(&stack, &["plan", "-e", "dev"])?;
+    assert!(plan.contains("No changes."), "{plan}");
+    Ok(())
+}
+
+/// `load_balancer` and `target_groups` both say where a group registers: one of them, at
+/// the second's line; a balancer of several target groups in the list names them.
+#[test]
+fn target_groups_beside_load_balancer_or_naming_a_balancer_of_several_is_an_error() -> TestResult {
+    let both = TWO_BALANCERS.replace(
+        "  target_groups = [",
+        "  load_balancer = load_balancer.front\n  target_groups = [",
+    );
+    let stack = Stack::from_text(&format!("{HEADER}{both}"))?;
+    let output = stack.cairn(&["plan", "-e", "dev"])?.output()?;
+    let error = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!output.status.success(), "{error}");
+    assert!(
+        error.contains("`load_balancer` and `target_groups` both say where the group registers"),
+        "{error}"
+    );
+    assert!(error.contains("main.hcl:"), "{error}");
+
+    let several =
+        TWO_BALANCERS.replace("load_balancer.api.target_group.blue]", "load_balancer.api]");
+    let stack = Stack::from_text(&format!("{HEADER}{several}"))?;
+    let output = stack.cairn(&["plan", "-e", "dev"])?.output()?;
+    let error = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!output.status.success(), "{error}");
+    assert!(
+        error.contains("the load balancer has 2 target groups; a group registers in one"),
+        "{error}"
+    );
+    assert!(
+        error.contains(
+            "`load_balancer.api.target_group.blue` or `load_balancer.api.target_group.green`"
+        ),
+        "{error}"
+    );
     Ok(())
 }

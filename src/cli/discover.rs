@@ -15,7 +15,8 @@ pub struct DiscoverArgs {
     pub stack: StackArgs,
 
     /// Only objects of block type KIND (`network`, `firewall`, `instance`, `volume`,
-    /// `launch_template`, `autoscaling`, `load_balancer`, `alarm`); repeatable.
+    /// `launch_template`, `autoscaling`, `load_balancer`, `alarm`, `dns_zone` with its
+    /// records); repeatable.
     #[arg(long = "kind", value_name = "KIND")]
     pub kinds: Vec<String>,
 

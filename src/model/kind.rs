@@ -21,7 +21,7 @@
 //! | `load_balancer` | `name` R, `subnet_ids` U, `security_group_ids` U; `dns_name` C, `zone_id` C (the hosted zone of its DNS name, for aliases), `arn_suffix` C (`app/NAME/ID`, the metrics dimension) — an application load balancer, its id its ARN |
 //! | `target_group` | `name` R, `network_id` R, `port` R, `protocol` R, `health_check` U (`{path, port, protocol, interval, timeout, healthy, unhealthy, matcher}`); `arn_suffix` C |
 //! | `listener` | `load_balancer_id` R, `port` U, `protocol` U, `certificate` U (HTTPS only), `forward` U (`[{target_group_id, weight}]`, the default action's weighted forward) |
-//! | `alarm` | `name` R, `namespace` U, `metric` U, `statistic` U, `comparison` U (`GreaterThanThreshold`, …), `threshold` U, `periods` U, `period` U (seconds), `dimensions` U (`{name: value}`); `state` C (`OK`, `ALARM`, `INSUFFICIENT_DATA`) — its id is its name |
+//! | `alarm` | `name` R, `namespace` U, `metric` U, `statistic` U, `comparison` U (`GreaterThanThreshold`, …), `threshold` U, `periods` U, `period` U (seconds), `dimensions` U (`{name: value}`), `description` U (the user's text, null for none); `state` C (`OK`, `ALARM`, `INSUFFICIENT_DATA`) — its id is its name |
 //! | `dns_zone` | `name` R (`example.com`, no trailing dot) |
 //! | `dns_health_check` | `type` R (`HTTP`, `HTTPS`), `target` U (a domain name), `port` U, `path` U, `interval` R (10 or 30 s), `failure_threshold` U |
 //! | `dns_record` | `zone_id` R, `name` R (the full name), `type` R, `set_identifier` R, `failover` U (`PRIMARY`, `SECONDARY`, or null), `alias` U (`{dns_name, zone_id, evaluate_target_health}`), `health_check_id` U — its id is `ZONE/NAME/TYPE/SET`; the cloud keeps no tags on it |

@@ -150,12 +150,16 @@ pub enum OpsError {
         address: String,
     },
     /// `import` of an object that takes no tags of its own (a scaling policy carries its
-    /// group's ownership) whose owner is not this environment.
+    /// group's ownership, a DNS record its zone's) whose owner is not this environment.
     #[error(
-        "{kind} `{id}` takes its ownership from its group, which this environment does not manage"
+        "{kind} `{id}` takes its ownership from its {parent}, which this environment does not manage"
     )]
-    #[diagnostic(help("import (or take over) its autoscaling group first"))]
-    ImportUntaggable { kind: Kind, id: String },
+    #[diagnostic(help("import (or take over) its {parent} first, or in the same plan"))]
+    ImportUntaggable {
+        kind: Kind,
+        id: String,
+        parent: Kind,
+    },
     /// `--allow` names a rule that does not exist.
     #[error("unknown policy rule `{rule}`")]
     #[diagnostic(help("`cairn check --rules` lists the rules and their ids"))]

@@ -108,7 +108,7 @@ async fn import_held(
     let (region, kind, id) = (&desired.region, desired.kind, request.id.as_str());
     let live = read_object(provider.as_ref(), region, kind, id).await?;
     let owner = stack.owner(deployment);
-    let previous = check_importable(&live, &owner, &desired.address, request.take_over)?;
+    let previous = check_importable(&live, &owner, &desired.address, request.take_over, false)?;
     let live = provider
         .set_ownership(region, kind, id, &owner.tags_for(&desired.address))
         .await
@@ -192,20 +192,23 @@ async fn read_object(
 /// from (`take_over`), or none.
 ///
 /// # Errors
-/// A kind without tags of its own whose group this environment does not own, or an object
-/// another stack or environment owns (without `take_over`).
+/// A kind without tags of its own whose parent this environment does not own (unless
+/// `brought`: its parent is imported with it), or an object another stack or environment
+/// owns (without `take_over`).
 fn check_importable(
     live: &LiveResource,
     owner: &Owner,
     address: &Address,
     take_over: bool,
+    brought: bool,
 ) -> Result<Option<Owner>, OpsError> {
     let (kind, id) = (live.kind, &live.id);
     let previous = Owner::of(&live.tags).filter(|previous| previous != owner);
-    if !kind.takes_tags() && Owner::of(&live.tags).as_ref() != Some(owner) {
+    if !kind.takes_tags() && !brought && Owner::of(&live.tags).as_ref() != Some(owner) {
         return Err(OpsError::ImportUntaggable {
             kind,
             id: id.clone(),
+            parent: parent(live).map_or(Kind::AutoscalingGroup, |(parent, _)| parent),
         });
     }
     if let Some(previous) = &previous
@@ -272,7 +275,18 @@ pub(super) async fn read_imports(
         let live = read_object(provider, region, kind, id)
             .await
             .map_err(in_block)?;
-        check_importable(&live, owner, &spec.address, false).map_err(in_block)?;
+        // A kind without tags of its own comes with its parent: a record whose zone (a
+        // policy whose group) an `import` block of this plan imports too is owned once that
+        // import ran.
+        let brought = parent(&live).is_some_and(|(parent_kind, parent_id)| {
+            imports.iter().any(|other| {
+                other.id == parent_id
+                    && desired
+                        .get(&other.address)
+                        .is_some_and(|parent| parent.kind == parent_kind)
+            })
+        });
+        check_importable(&live, owner, &spec.address, false, brought).map_err(in_block)?;
         if let Some(tagged) = live.tags.get(TAG_ADDRESS)
             && owner.owns(&live.tags)
             && tagged != spec.address.as_str()
@@ -513,4 +527,15 @@ async fn move_held(
 pub fn force_unlock(request: &PlanRequest, lock_id: &str) -> Result<(), OpsError> {
     let stack = Stack::open(request)?;
     Ok(stack.backend(&request.deployment)?.force_unlock(lock_id)?)
+}
+
+/// The object a kind without tags of its own takes its ownership from: a record's zone, a
+/// scaling policy's group.
+fn parent(live: &LiveResource) -> Option<(Kind, &str)> {
+    let text = |name: &str| live.attributes.get(name).and_then(|value| value.as_str());
+    match live.kind {
+        Kind::DnsRecord => Some((Kind::DnsZone, text("zone_id")?)),
+        Kind::ScalingPolicy => Some((Kind::AutoscalingGroup, text("group_name")?)),
+        _ => None,
+    }
 }

@@ -5,7 +5,8 @@
 //! `AutoScalingGroupName`); `load_balancer = load_balancer.web` a balancer's
 //! (`AWS/ApplicationELB`, dimension `LoadBalancer`), and a target group of it adds the
 //! `TargetGroup` dimension. `namespace` and `dimensions` say the rest, or everything for
-//! other metrics. `name` keeps an imported alarm's own name (its id: a new one replaces it).
+//! other metrics. `name` keeps an imported alarm's own name (its id: a new one replaces it),
+//! `description` its text for people.
 
 use super::{Built, Instance, attributes};
 use crate::config::diagnostics::Diagnostic;
@@ -56,8 +57,10 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         },
     };
     let watched = watched(instance);
+    let description = description(instance);
     let (metric, statistic, (comparison, threshold), periods, period, (namespace, dimensions)) =
         (metric?, statistic?, threshold?, periods?, period?, watched?);
+    let description = description?;
 
     let name = super::limits::cloud_name(instance, Kind::Alarm)?;
     let address = instance.at(&instance.region.name);
@@ -74,6 +77,10 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
             ("periods", json!(periods)),
             ("period", json!(period)),
             ("dimensions", Value::Object(dimensions)),
+            (
+                "description",
+                description.map_or(Value::Null, Value::String),
+            ),
         ]),
         instance.sensitive(&[("above", "threshold"), ("below", "threshold")]),
         name.clone(),
@@ -85,6 +92,39 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
             "name": name,
         }),
     ))
+}
+
+/// The longest `description`: CloudWatch takes 1024 characters, and the AWS provider adds
+/// its ownership note (about 200) after the user's text.
+const DESCRIPTION_LIMIT: usize = 800;
+
+/// `description`: the alarm's text for people (an imported alarm keeps its own). `Some(None)`
+/// when absent, `None` after a problem.
+fn description(instance: &Instance<'_>) -> Option<Option<String>> {
+    let block = instance.block;
+    let Some(attr) = block.attribute("description") else {
+        return Some(None);
+    };
+    let text = instance.optional_string(block, "description");
+    match text {
+        Some(text) if text.chars().count() > DESCRIPTION_LIMIT => {
+            instance.problem(
+                Diagnostic::at(
+                    instance.sources,
+                    attr.value_span,
+                    format!(
+                        "an alarm description of {} characters",
+                        text.chars().count()
+                    ),
+                )
+                .expected(format!("at most {DESCRIPTION_LIMIT} characters")),
+            );
+            None
+        }
+        Some(text) => Some(Some(text)),
+        // `null`, or a problem already reported.
+        None => instance.value(block, "description").map(|_| None),
+    }
 }
 
 /// `above = N` or `below = N`: the comparison and the threshold, which must be a number.

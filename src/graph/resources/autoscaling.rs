@@ -1,6 +1,8 @@
 //! `autoscaling` → an autoscaling group, a target-tracking scaling policy per `scaling` block,
 //! and the group's `rollout` settings. With `load_balancer`, the group registers its instances
-//! in the balancer's target group and takes the balancer's health check for its own.
+//! in the balancer's target group and takes the balancer's health check for its own; with
+//! `target_groups = [...]` (Terraform's `target_group_arns`) in each of several, balancers
+//! with one target group or target groups of balancers.
 //! `name` keeps an imported group's own name (a new one replaces the group) and
 //! `template_version` the template version it runs; by default the group is named after the
 //! stack, environment and block, and runs its template's latest version.
@@ -31,10 +33,7 @@ pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
         Some(_) => instance.count(block, "desired"),
         None => min,
     };
-    let target_groups = match block.attribute("load_balancer") {
-        Some(_) => target_group(instance, subnet_ids.as_deref().unwrap_or_default()),
-        None => Some(Vec::new()),
-    };
+    let target_groups = target_groups(instance, subnet_ids.as_deref().unwrap_or_default());
     let (template_id, subnet_ids, min, max, desired, target_groups) = (
         template_id?,
         subnet_ids?,
@@ -173,18 +172,84 @@ fn template_version(instance: &Instance<'_>) -> Option<Value> {
     }
 }
 
-/// The target group `load_balancer` names: a balancer with one target group
+/// Where the group registers its instances: the target group `load_balancer` names, or each
+/// of `target_groups` (not both); none without either.
+fn target_groups(instance: &Instance<'_>, subnet_ids: &[Value]) -> Option<Vec<Value>> {
+    let block = instance.block;
+    match (
+        block.attribute("load_balancer"),
+        block.attribute("target_groups"),
+    ) {
+        (None, None) => Some(Vec::new()),
+        (Some(_), None) => {
+            let (value, attr) = instance.value(block, "load_balancer")?;
+            target_group(instance, attr, &value, subnet_ids).map(|id| vec![id])
+        }
+        (None, Some(_)) => {
+            let (value, attr) = instance.value(block, "target_groups")?;
+            let Value::Array(items) = &value else {
+                instance.problem(eval::wrong_type(
+                    instance.sources,
+                    attr,
+                    &value,
+                    "a list of load balancers or target groups such as `[load_balancer.web.target_group.blue, load_balancer.api]`",
+                ));
+                return None;
+            };
+            let mut ids: Vec<Value> = Vec::new();
+            let mut failed = false;
+            for item in items {
+                match target_group(instance, attr, item, subnet_ids) {
+                    Some(id) if !ids.contains(&id) => ids.push(id),
+                    Some(_) => {}
+                    None => failed = true,
+                }
+            }
+            (!failed).then_some(ids)
+        }
+        (Some(_), Some(attr)) => {
+            instance.problem(
+                Diagnostic::at(
+                    instance.sources,
+                    attr.key_span,
+                    "`load_balancer` and `target_groups` both say where the group registers",
+                )
+                .expected("one of them")
+                .hint("list the load balancer in `target_groups` beside the others"),
+            );
+            None
+        }
+    }
+}
+
+/// The target group `value` (of attribute `attr`) names: a balancer with one target group
 /// (`load_balancer.web`) or one target group of it (`load_balancer.web.target_group.blue`),
 /// in the network of the group's subnets.
-fn target_group(instance: &Instance<'_>, subnet_ids: &[Value]) -> Option<Vec<Value>> {
+fn target_group(
+    instance: &Instance<'_>,
+    attr: &crate::config::tree::Attr,
+    value: &Value,
+    subnet_ids: &[Value],
+) -> Option<Value> {
     let expected = "a load balancer such as `load_balancer.web`, or one of its target groups such as `load_balancer.web.target_group.blue`";
-    let (value, attr) = instance.value(instance.block, "load_balancer")?;
     let Some(ids) = value.get("target_group_ids").and_then(Value::as_array) else {
-        instance.problem(eval::wrong_type(instance.sources, attr, &value, expected));
+        instance.problem(eval::wrong_type(instance.sources, attr, value, expected));
         return None;
     };
     let [id] = ids.as_slice() else {
-        let written = instance.sources.text(attr.value_span).trim().to_string();
+        // In a list, the balancer is one of its items: named by its own reference.
+        let written = match instance.sources.text(attr.value_span).trim() {
+            list if list.starts_with('[') => value
+                .get("id")
+                .map(references_in)
+                .and_then(|found| {
+                    found
+                        .first()
+                        .map(|found| found.address.block_path().to_string())
+                })
+                .unwrap_or_else(|| "load_balancer.NAME".to_string()),
+            written => written.to_string(),
+        };
         let names: Vec<String> = value
             .get("target_group")
             .and_then(Value::as_object)
@@ -236,5 +301,5 @@ fn target_group(instance: &Instance<'_>, subnet_ids: &[Value]) -> Option<Vec<Val
             return None;
         }
     }
-    Some(vec![id.clone()])
+    Some(id.clone())
 }

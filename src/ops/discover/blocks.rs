@@ -3,11 +3,12 @@
 //! every block with its attributes, nested blocks and `import` blocks, and a comment for each
 //! difference the language leaves between the object and its block.
 
+use super::dns;
 use super::hcl::{self, Block};
 use super::network::{SubnetBlock, subnet_blocks};
 use super::traffic::{self, TrafficReferences};
 use super::{Discovered, Naming, named};
-use crate::model::cloud::is_cloud_tag;
+use crate::model::cloud::{GLOBAL_REGION, is_cloud_tag};
 use crate::model::{Kind, OWNERSHIP_TAGS, Tags, Value};
 use crate::provider::LiveResource;
 use std::collections::BTreeMap;
@@ -70,6 +71,7 @@ pub(super) fn blocks(
                 ("autoscaling", Kind::AutoscalingGroup),
                 ("load_balancer", Kind::LoadBalancer),
                 ("alarm", Kind::Alarm),
+                ("dns_zone", Kind::DnsZone),
             ]
             .into_iter()
             .flat_map(|(block_type, kind)| {
@@ -201,11 +203,14 @@ pub(super) fn blocks(
                     }
                 }
                 "alarm" => traffic::alarm(naming, &mut item, &references, &traffic_references),
+                "dns_zone" => dns::zone(naming, &mut item),
                 _ => volume(naming, &mut item),
             }
             item
         })
         .collect();
+    // Records come with their zones, named after themselves (see [`dns`]).
+    found.extend(dns::records(naming, &names, listed, &mut left));
     found
         .sort_by(|left, right| (left.block_type, &left.name).cmp(&(right.block_type, &right.name)));
     (found, left)
@@ -215,16 +220,17 @@ pub(super) fn blocks(
 /// the object's (else it would be declared, and created, in every region).
 fn start(naming: &Naming, block_type: &str, name: &str, object: &LiveResource) -> Block {
     let mut block = Block::new(format!("{block_type} {}", hcl::quoted(name)));
-    if naming.pinned {
+    // DNS belongs to no region: declared once, whatever the environment's regions.
+    if naming.pinned && !object.kind.is_global() {
         block.attribute("regions", hcl::list(&[hcl::quoted(&object.region)]));
     }
     block
 }
 
 /// An `import` block's `to` for `path` in `region`: the region named unless it is the
-/// primary one.
+/// primary one (or no region: DNS is declared in the primary).
 pub(super) fn import_to(naming: &Naming, path: &str, region: &str) -> String {
-    if region == naming.primary {
+    if region == naming.primary || region == GLOBAL_REGION {
         path.to_string()
     } else {
         format!("{path}[{}]", hcl::quoted(region))

@@ -16,19 +16,22 @@
 //! listed: no block declares them.
 
 mod blocks;
+mod dns;
 mod hcl;
 mod network;
 mod traffic;
 
 use super::OpsError;
 use super::run::{PlanRequest, Stack};
+use crate::config::DrMode;
+use crate::model::cloud::GLOBAL_REGION;
 use crate::model::{Kind, TAG_STACK};
 use crate::provider::{LiveResource, Retrying};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The block types `cairn discover` lists and writes, with the kinds each declares (its main
 /// one first).
-pub const DISCOVERABLE: [(&str, &[Kind]); 8] = [
+pub const DISCOVERABLE: [(&str, &[Kind]); 9] = [
     (
         "network",
         &[
@@ -51,6 +54,12 @@ pub const DISCOVERABLE: [(&str, &[Kind]); 8] = [
         &[Kind::LoadBalancer, Kind::TargetGroup, Kind::Listener],
     ),
     ("alarm", &[Kind::Alarm]),
+    // A zone comes with its records (which take no tags: they belong to whoever owns their
+    // zone) and the health checks they use; see [`dns`].
+    (
+        "dns_zone",
+        &[Kind::DnsZone, Kind::DnsRecord, Kind::DnsHealthCheck],
+    ),
 ];
 
 /// The tag the cloud puts on the instances an autoscaling group launches.
@@ -107,6 +116,8 @@ struct Naming {
     zones: BTreeMap<String, Vec<String>>,
     /// The environment's `tags`, which every block applies: not written per block.
     environment_tags: crate::model::Tags,
+    /// The environment's `dr` mode, which decides the records a `dns_record` block declares.
+    dr: Option<DrMode>,
 }
 
 /// Lists the objects of the environment's regions that no stack owns and the blocks that
@@ -148,9 +159,15 @@ pub async fn discover(request: &DiscoverRequest) -> Result<Discovery, OpsError> 
     };
     let provider = Retrying::wrap(stack.provider().await?);
     let mut listed: BTreeMap<Kind, Vec<LiveResource>> = BTreeMap::new();
-    for (region, _) in &regions {
-        for (_, kinds) in &wanted {
-            for (position, kind) in kinds.iter().enumerate() {
+    for (_, kinds) in &wanted {
+        for (position, kind) in kinds.iter().enumerate() {
+            // DNS belongs to no region: listed once, whatever the environment's regions.
+            let listed_in: Vec<&str> = if kind.is_global() {
+                vec![GLOBAL_REGION]
+            } else {
+                regions.iter().map(|(region, _)| region.as_str()).collect()
+            };
+            for region in listed_in {
                 let objects =
                     provider
                         .discover(region, *kind)
@@ -186,6 +203,7 @@ pub async fn discover(request: &DiscoverRequest) -> Result<Discovery, OpsError> 
         pinned: regions.len() > 1,
         zones: regions.into_iter().collect(),
         environment_tags: stack.environment.tags.clone(),
+        dr: stack.environment.dr.as_ref().map(|dr| dr.mode),
     };
     let (found, left) = blocks::blocks(&naming, &listed);
     let configuration = configuration(&found, &left);
@@ -320,6 +338,7 @@ mod tests {
                 vec!["us-east-1a".to_string(), "us-east-1b".to_string()],
             )]),
             environment_tags: crate::model::Tags::new(),
+            dr: None,
         }
     }
 

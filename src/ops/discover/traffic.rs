@@ -273,7 +273,8 @@ pub(super) fn launch_template(
 }
 
 /// `autoscaling`: its name, template (and the version it runs when not the template's
-/// latest), subnets, sizes, target group and tags.
+/// latest), subnets, sizes, target groups (`load_balancer` for one, `target_groups` for
+/// several) and tags.
 pub(super) fn autoscaling(
     naming: &Naming,
     item: &mut Discovered,
@@ -355,12 +356,26 @@ pub(super) fn autoscaling(
             }
         },
         several => {
-            item.block.comments.push(format!(
-                "Group `{}` registers its instances in {} target groups; a block registers them in one: the plan stops registering them, an update.",
-                item.object.id,
-                several.len()
-            ));
-            false
+            let expressions: Option<Vec<String>> = several
+                .iter()
+                .map(|group| traffic.target_groups.get(group).cloned())
+                .collect();
+            match expressions {
+                Some(mut expressions) => {
+                    expressions.sort();
+                    item.block
+                        .attribute("target_groups", hcl::list(&expressions));
+                    true
+                }
+                None => {
+                    item.block.comments.push(format!(
+                        "Group `{}` registers its instances in {} target groups, not all of which a `load_balancer` block here declares: the plan stops registering them, an update.",
+                        item.object.id,
+                        several.len()
+                    ));
+                    false
+                }
+            }
         }
     };
     let expected = if registered { "ELB" } else { "EC2" };
@@ -555,7 +570,7 @@ fn health_check_block(group: &LiveResource) -> Option<Block> {
     (!block.attributes.is_empty()).then_some(block)
 }
 
-/// `alarm`: its name, metric, statistic, threshold, periods, what it watches (a group or
+/// `alarm`: its name, description, metric, statistic, threshold, periods, what it watches (a group or
 /// balancer written here by reference, else its namespace and dimensions) and tags.
 pub(super) fn alarm(
     naming: &Naming,
@@ -564,6 +579,10 @@ pub(super) fn alarm(
     traffic: &TrafficReferences,
 ) {
     let display = keep_name(item, &format!("{}{}", naming.prefix, item.name));
+    if let Some(description) = text(&item.object, "description") {
+        item.block
+            .attribute("description", hcl::quoted(description));
+    }
     if let Some(metric) = attribute(&item.object, "metric") {
         item.block.attribute("metric", hcl::value(metric));
     }

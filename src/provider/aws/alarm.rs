@@ -3,7 +3,8 @@
 //! Batching: DescribeAlarms lists the region's metric alarms (100 a page) with no tag filter,
 //! and CloudWatch reads tags one alarm at a time (ListTagsForResource). So that a refresh stays
 //! one listing per region, an alarm's description holds its tags as Cairn last wrote them
-//! (ownership tags included), and a refresh reads ownership and tags from there; the alarm is
+//! (ownership tags included), after the user's own description (an imported alarm keeps the
+//! one it had), and a refresh reads ownership and tags from there; the alarm is
 //! tagged as well, in the creating call and on every tag change. A tag changed behind Cairn's
 //! back with TagResource is therefore not seen by a plan; a changed threshold, period or
 //! dimension is.
@@ -22,21 +23,46 @@ use aws_sdk_cloudwatch::types::{
 };
 use serde_json::Map;
 
-/// How an alarm's description starts: Cairn's note, then its tags as JSON.
+/// How Cairn's note in an alarm's description starts: then come its tags as JSON. The note
+/// follows the user's description (`description` of the block), if any.
 const DESCRIPTION_PREFIX: &str = "Managed by Cairn; its tags: ";
 
-/// The description that carries `tags` (see the module documentation).
-fn description(tags: &Tags) -> String {
+/// Between the user's description and Cairn's note.
+const DESCRIPTION_SEPARATOR: &str = "\n\n";
+
+/// The description that carries the user's `own` text and `tags` (see the module
+/// documentation).
+fn description(own: Option<&str>, tags: &Tags) -> String {
     let json = serde_json::to_string(tags).unwrap_or_default();
-    format!("{DESCRIPTION_PREFIX}{json}")
+    match own {
+        Some(own) if !own.is_empty() => {
+            format!("{own}{DESCRIPTION_SEPARATOR}{DESCRIPTION_PREFIX}{json}")
+        }
+        _ => format!("{DESCRIPTION_PREFIX}{json}"),
+    }
+}
+
+/// An alarm's description as its user wrote it (without Cairn's note), and the tags the note
+/// carries, if Cairn wrote one.
+fn split_description(alarm: &MetricAlarm) -> (Option<&str>, Option<Tags>) {
+    let Some(text) = alarm.alarm_description() else {
+        return (None, None);
+    };
+    match text.rsplit_once(DESCRIPTION_PREFIX) {
+        Some((own, json)) => {
+            let own = own.strip_suffix(DESCRIPTION_SEPARATOR).unwrap_or(own);
+            (
+                (!own.is_empty()).then_some(own),
+                serde_json::from_str(json).ok(),
+            )
+        }
+        None => ((!text.is_empty()).then_some(text), None),
+    }
 }
 
 /// The tags an alarm's description carries, if Cairn wrote it.
 fn tags_of(alarm: &MetricAlarm) -> Option<Tags> {
-    let json = alarm
-        .alarm_description()?
-        .strip_prefix(DESCRIPTION_PREFIX)?;
-    serde_json::from_str(json).ok()
+    split_description(alarm).1
 }
 
 async fn alarms(
@@ -175,6 +201,11 @@ pub(super) async fn describe(
                     ),
                 ),
             ]);
+            // Absent without one, as an alarm written without `description` holds it.
+            let mut attributes = attributes;
+            if let Some(own) = split_description(&alarm).0 {
+                attributes.insert("description".to_string(), Value::from(own));
+            }
             Some(context.live(Kind::Alarm, &name, attributes, tags))
         })
         .collect())
@@ -203,7 +234,10 @@ async fn put(
         .cloudwatch
         .put_metric_alarm()
         .alarm_name(&name)
-        .alarm_description(description(tags))
+        .alarm_description(description(
+            attributes::optional_string(attributes, "description")?.as_deref(),
+            tags,
+        ))
         .namespace(attributes::string(attributes, "namespace")?)
         .metric_name(attributes::string(attributes, "metric")?)
         .statistic(Statistic::from(
@@ -339,10 +373,25 @@ mod tests {
             ("Name".to_string(), "shop-prod-cpu_high".to_string()),
         ]);
         let alarm = MetricAlarm::builder()
-            .alarm_description(description(&tags))
+            .alarm_description(description(None, &tags))
             .build();
-        assert_eq!(tags_of(&alarm), Some(tags));
+        assert_eq!(tags_of(&alarm), Some(tags.clone()));
+        assert_eq!(split_description(&alarm).0, None);
         let foreign = MetricAlarm::builder().alarm_description("paging").build();
-        assert_eq!(tags_of(&foreign), None);
+        assert_eq!(split_description(&foreign), (Some("paging"), None));
+    }
+
+    /// Issue 17: importing a hand-made alarm kept only Cairn's note; the user's text stays
+    /// before it, and reads back as the alarm's `description`.
+    #[test]
+    fn the_user_s_description_stays_before_the_note() {
+        let tags = Tags::from([("cairn:stack".to_string(), "shop".to_string())]);
+        let alarm = MetricAlarm::builder()
+            .alarm_description(description(Some("Pages the on-call"), &tags))
+            .build();
+        assert_eq!(
+            split_description(&alarm),
+            (Some("Pages the on-call"), Some(tags))
+        );
     }
 }

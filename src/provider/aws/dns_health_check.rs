@@ -3,7 +3,9 @@
 //!
 //! CreateHealthCheck takes no tags: a second call tags the check. Its caller reference starts
 //! with a hash of the owner (`cairn-HASH-TOKEN`), so a refresh lists the account's checks
-//! (ListHealthChecks, 1000 a page) and reads tags (ten a call) of the owner's only. A check
+//! (ListHealthChecks, 1000 a page) and reads tags (ten a call) of the owner's, and of the
+//! checks made outside Cairn (whose caller reference cannot change): one imported is the
+//! owner's by its tags. A check
 //! whose tagging call never happened (an answer lost, a run killed in between) carries no
 //! address, so no plan adopts it by its tags; but its caller reference holds the create's
 //! token, which a retry and a run resuming the interrupted create send again: a create first
@@ -11,7 +13,7 @@
 
 use super::attributes;
 use super::context::{RegionContext, Selector};
-use super::dns_zone::{list_route53, plain_name, sync_tags, tags_of};
+use super::dns_zone::{change_tags, list_route53, plain_name, sync_tags, tags_of};
 use super::error::CallError;
 use crate::model::{Attributes, Kind, Owner, TAG_ENV, TAG_STACK, Tags, Value};
 use crate::provider::{CreateRequest, LiveResource, ProviderError, UpdateRequest};
@@ -21,10 +23,13 @@ use aws_sdk_route53::types::{HealthCheck, HealthCheckConfig, HealthCheckType, Ta
 /// The longest caller reference Route 53 takes.
 const CALLER_REFERENCE_LIMIT: usize = 64;
 
+/// How the caller reference of every check Cairn makes starts.
+const CAIRN_REFERENCE: &str = "cairn-";
+
 /// The start of the caller references of `owner`'s health checks.
 fn reference_prefix(owner: &Owner) -> String {
     let hash = stable_hash(format!("{}\n{}", owner.stack, owner.env).as_bytes());
-    format!("cairn-{hash:016x}-")
+    format!("{CAIRN_REFERENCE}{hash:016x}-")
 }
 
 /// The owner a create request's tags name.
@@ -49,12 +54,17 @@ async fn checks(
     let error = |error| selector.error(Kind::DnsHealthCheck, &context.region, error);
     let found: Vec<HealthCheck> = match selector {
         Selector::Owner(_) | Selector::All => {
-            // An owner's checks are those whose caller reference starts with its prefix.
+            // An owner's checks are those whose caller reference starts with its prefix, and
+            // those made outside Cairn (whose reference is not `cairn-…`) that it imported,
+            // known by their tags, read below.
             let prefix = selector.owner().map(reference_prefix).unwrap_or_default();
             list_route53!(context, list_health_checks, 1000, health_checks)
                 .map_err(error)?
                 .into_iter()
-                .filter(|check| check.caller_reference().starts_with(&prefix))
+                .filter(|check| {
+                    let reference = check.caller_reference();
+                    reference.starts_with(&prefix) || !reference.starts_with(CAIRN_REFERENCE)
+                })
                 .collect()
         }
         Selector::Id(id) => context
@@ -77,14 +87,21 @@ async fn checks(
         .map_err(error)?;
     Ok(found
         .into_iter()
-        .map(|check| {
+        .filter_map(|check| {
             let mut all = tags.remove(check.id()).unwrap_or_default();
             if let Selector::Owner(owner) = selector {
-                // The prefix says whose it is, even before its tags are set.
-                all.insert(TAG_STACK.to_string(), owner.stack.clone());
-                all.insert(TAG_ENV.to_string(), owner.env.clone());
+                if check
+                    .caller_reference()
+                    .starts_with(&reference_prefix(owner))
+                {
+                    // The prefix says whose it is, even before its tags are set.
+                    all.insert(TAG_STACK.to_string(), owner.stack.clone());
+                    all.insert(TAG_ENV.to_string(), owner.env.clone());
+                } else if !owner.owns(&all) {
+                    return None;
+                }
             }
-            (check, all)
+            Some((check, all))
         })
         .collect())
 }
@@ -211,6 +228,24 @@ pub(super) async fn update(
         .mutate_on(Kind::DnsHealthCheck, &request.id, call.send())
         .await?;
     Ok(())
+}
+
+/// Sets the ownership tags of check `current` (an import, a move or a release).
+pub(super) async fn set_ownership(
+    context: &RegionContext,
+    current: &LiveResource,
+    ownership: &Tags,
+) -> Result<(), ProviderError> {
+    let (set, remove) = crate::provider::aws::tags::ownership_difference(&current.tags, ownership);
+    change_tags(
+        context,
+        TagResourceType::Healthcheck,
+        &current.id,
+        &set,
+        &remove,
+    )
+    .await
+    .map_err(|error| error.about(Kind::DnsHealthCheck, &context.region, &current.id))
 }
 
 pub(super) async fn delete(context: &RegionContext, id: &str) -> Result<(), ProviderError> {

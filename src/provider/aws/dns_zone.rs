@@ -21,8 +21,12 @@ use std::collections::BTreeMap;
 /// ListTagsForResources takes at most ten ids a call.
 const IDS_PER_CALL: usize = 10;
 
-/// How a zone's comment starts: Cairn's note, then its ownership tags as JSON.
+/// How Cairn's note in a zone's comment starts: then come its ownership tags as JSON. The
+/// note is the whole comment of a zone Cairn made, and follows the user's in one it imported.
 const COMMENT_PREFIX: &str = "Managed by Cairn; its owner: ";
+
+/// Between a user's comment and Cairn's note.
+const COMMENT_SEPARATOR: &str = " | ";
 
 /// Every item of a Route 53 listing that pages by marker (ListHostedZones, ListHealthChecks),
 /// each page one counted call: `$operation` is the client's method, `$maximum` the API's page
@@ -66,8 +70,77 @@ pub(super) fn plain_name(name: &str) -> String {
 
 /// The ownership tags a zone's comment records, if Cairn wrote it.
 fn owner_of(zone: &HostedZone) -> Option<Tags> {
-    let json = zone.config()?.comment()?.strip_prefix(COMMENT_PREFIX)?;
-    serde_json::from_str(json).ok()
+    let (_, json) = split_comment(zone.config()?.comment()?);
+    serde_json::from_str(json?).ok()
+}
+
+/// A zone's comment as its user wrote it, and the ownership JSON Cairn appended to it (a zone
+/// Cairn imported keeps the comment it had before the note).
+fn split_comment(comment: &str) -> (&str, Option<&str>) {
+    match comment.rsplit_once(COMMENT_PREFIX) {
+        Some((own, json)) => (
+            own.strip_suffix(COMMENT_SEPARATOR).unwrap_or(own),
+            Some(json),
+        ),
+        None => (comment, None),
+    }
+}
+
+/// The comment that records `ownership` after the user's `own` comment (none for a release).
+fn comment(own: &str, ownership: &Tags) -> String {
+    if ownership.is_empty() {
+        return own.to_string();
+    }
+    let note = format!(
+        "{COMMENT_PREFIX}{}",
+        serde_json::to_string(ownership).unwrap_or_default()
+    );
+    if own.is_empty() {
+        note
+    } else {
+        format!("{own}{COMMENT_SEPARATOR}{note}")
+    }
+}
+
+/// Sets the ownership of zone `current` (an import, a move or a release): its comment, which
+/// a refresh reads ownership from, then its tags. The records in it follow, being listed
+/// with their zone's ownership.
+pub(super) async fn set_ownership(
+    context: &RegionContext,
+    current: &LiveResource,
+    ownership: &Tags,
+) -> Result<(), ProviderError> {
+    let about = |error: CallError| error.about(Kind::DnsZone, &context.region, &current.id);
+    let zone = context
+        .read(context.route53.get_hosted_zone().id(&current.id).send())
+        .await
+        .map_err(about)?;
+    let existing = zone
+        .hosted_zone()
+        .and_then(|zone| zone.config()?.comment())
+        .unwrap_or_default();
+    let (own, _) = split_comment(existing);
+    let recorded: Tags = ownership
+        .iter()
+        .filter(|(key, _)| [TAG_STACK, TAG_ENV, TAG_ADDRESS].contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let call = context
+        .route53
+        .update_hosted_zone_comment()
+        .id(&current.id)
+        .comment(comment(own, &recorded));
+    context.mutate(call.send()).await.map_err(about)?;
+    let (set, remove) = tags::ownership_difference(&current.tags, ownership);
+    change_tags(
+        context,
+        TagResourceType::Hostedzone,
+        &current.id,
+        &set,
+        &remove,
+    )
+    .await
+    .map_err(about)
 }
 
 /// The zones `selector` picks, with the ownership tags their comments record; an owner's are
@@ -196,6 +269,18 @@ pub(super) async fn sync_tags(
     desired: &Tags,
 ) -> Result<(), CallError> {
     let (set, remove) = tags::difference(current, desired);
+    change_tags(context, resource_type, id, &set, &remove).await
+}
+
+/// Sets `set` and removes `remove` on a zone or health check with ChangeTagsForResource (ten
+/// changes of each sort a call).
+pub(super) async fn change_tags(
+    context: &RegionContext,
+    resource_type: TagResourceType,
+    id: &str,
+    set: &Tags,
+    remove: &[String],
+) -> Result<(), CallError> {
     let set: Vec<Tag> = set
         .iter()
         .map(|(key, value)| Tag::builder().key(key).value(value).build())
@@ -257,10 +342,7 @@ pub(super) async fn create(
         .filter(|(key, _)| [TAG_STACK, TAG_ENV, TAG_ADDRESS].contains(&key.as_str()))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
-    let comment = format!(
-        "{COMMENT_PREFIX}{}",
-        serde_json::to_string(&ownership).unwrap_or_default()
-    );
+    let comment = comment("", &ownership);
     // The token is the caller reference: a retry after a lost answer is refused as a
     // duplicate rather than making a second zone, and the refresh adopts the first.
     let call = context

@@ -360,7 +360,10 @@ impl Provider for AwsProvider {
             | Kind::LoadBalancer
             | Kind::TargetGroup
             | Kind::Listener
-            | Kind::Alarm => describe(&context, kind, Selector::All).await?,
+            | Kind::Alarm
+            | Kind::DnsZone
+            | Kind::DnsHealthCheck
+            | Kind::DnsRecord => describe(&context, kind, Selector::All).await?,
             _ => {
                 return Err(ProviderError::Api {
                     code: "UnsupportedOperation".to_string(),
@@ -509,8 +512,13 @@ impl Provider for AwsProvider {
         let context = self.region(region)?;
         let current = describe_existing(&context, kind, id).await?;
         match kind {
-            // A policy carries its group's ownership; it has no tags to rewrite.
-            Kind::ScalingPolicy => return Ok(current),
+            // A policy carries its group's ownership, a record its zone's; neither has tags
+            // to rewrite.
+            Kind::ScalingPolicy | Kind::DnsRecord => return Ok(current),
+            Kind::DnsZone => dns_zone::set_ownership(&context, &current, ownership).await?,
+            Kind::DnsHealthCheck => {
+                dns_health_check::set_ownership(&context, &current, ownership).await?
+            }
             Kind::AutoscalingGroup => {
                 autoscaling_group::set_ownership(&context, &current, ownership).await?
             }

@@ -9,7 +9,8 @@
 //! type have at most one PRIMARY and one SECONDARY, and no plain record beside them; an alias
 //! names a load balancer that exists, in the hosted zone of its region's load balancers; a
 //! health check a record names exists. Records take no tags: they are listed with their
-//! zone's `cairn:stack` and `cairn:env`, and their id is `ZONE/NAME/TYPE/SET`.
+//! zone's `cairn:stack` and `cairn:env` (copied onto them when written, and again when the
+//! zone's ownership changes), and their id is `ZONE/NAME/TYPE/SET`.
 //!
 //! A health check of type HTTP(S) is healthy while the load balancer its domain name belongs
 //! to answers on its port (see [`load_balancing::answers`]); a name resolves to its PRIMARY
@@ -292,6 +293,31 @@ pub fn update_record(
         ));
     }
     upsert_record(cloud, context, after).map(|_| ())
+}
+
+/// Gives the records of zone `id` the zone's new `ownership` (its `cairn:stack` and
+/// `cairn:env`): records take no tags, and are listed as their zone's owner's, so importing
+/// or releasing a zone takes its records with it, as on Route 53.
+pub fn own_records(
+    cloud: &mut Cloud,
+    context: &Context,
+    id: &str,
+    ownership: &Tags,
+) -> Result<(), ProviderError> {
+    let records: Vec<String> = cloud
+        .all_of(context.region, Kind::DnsRecord)
+        .filter(|record| record.text("zone_id") == Some(id))
+        .map(|record| record.id.clone())
+        .collect();
+    for record in records {
+        let mut resource = cloud.target_mut(context.region, Kind::DnsRecord, &record)?;
+        resource.tags = ownership
+            .iter()
+            .filter(|(key, _)| *key == TAG_STACK || *key == TAG_ENV)
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+    }
+    Ok(())
 }
 
 pub fn delete_record(cloud: &mut Cloud, context: &Context, id: &str) -> Result<(), ProviderError> {

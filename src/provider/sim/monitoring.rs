@@ -53,6 +53,9 @@ const COMPARISONS: [&str; 4] = [
 ];
 const STATISTICS: [&str; 5] = ["Average", "Sum", "Minimum", "Maximum", "SampleCount"];
 
+/// CloudWatch's longest alarm description.
+const DESCRIPTION_LIMIT: usize = 1024;
+
 fn check_alarm(attributes: &Attributes) -> Result<(), ProviderError> {
     let invalid = |message: String| api("InvalidParameterValue", message);
     let comparison = attributes::string(attributes, "comparison")?;
@@ -82,6 +85,13 @@ fn check_alarm(attributes: &Attributes) -> Result<(), ProviderError> {
         .ok_or_else(|| attributes::missing("threshold"))?;
     attributes::string(attributes, "metric")?;
     attributes::string(attributes, "namespace")?;
+    if let Some(description) = attributes::optional_string(attributes, "description")?
+        && description.chars().count() > DESCRIPTION_LIMIT
+    {
+        return Err(invalid(format!(
+            "The parameter AlarmDescription must be at most {DESCRIPTION_LIMIT} characters"
+        )));
+    }
     match attributes.get("dimensions") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Object(map)) if map.values().all(Value::is_string) => Ok(()),

@@ -324,6 +324,9 @@ pub fn perform(
                 resource.tags.extend(ownership.clone());
             }
             drop(resource);
+            if *kind == Kind::DnsZone {
+                dns::own_records(cloud, context, id, ownership)?;
+            }
             let resource = cloud.target(context.region, *kind, id)?;
             Ok(Response::One(live(cloud, context.region, resource)))
         }
