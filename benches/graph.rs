@@ -68,7 +68,7 @@ fn main() {
         &expansion.resources,
         &BTreeMap::new(),
         &state,
-        &Observed::not_refreshed(),
+        Observed::not_refreshed(),
         &PlanOptions::default(),
     ) {
         Ok(planned) => planned.steps.len(),

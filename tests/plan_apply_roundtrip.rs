@@ -268,7 +268,7 @@ impl Stack {
         )
         .await
         .unwrap();
-        plan(desired, &BTreeMap::new(), &state, &observed, &options).unwrap()
+        plan(desired, &BTreeMap::new(), &state, observed, &options).unwrap()
     }
 
     async fn apply(&self, plan: &Plan) {

@@ -84,8 +84,13 @@ pub async fn check(request: &CheckRequest) -> Result<CheckOutcome, OpsError> {
         let placement = super::phase("expand", || stack.place(&deployment, &state))?;
         let report = if request.live {
             let provider = stack.provider().await?;
-            let observed =
-                refresh_placed(&stack, &placement, &deployment, &state, provider.as_ref()).await?;
+            let observed = refresh_placed(
+                &stack.owner(&deployment),
+                &placement,
+                &state,
+                provider.as_ref(),
+            )
+            .await?;
             policy::check_live(&stack.config, &placement.expansion, &observed)?
         } else {
             super::phase("policy", || {

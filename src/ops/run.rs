@@ -13,13 +13,13 @@ use super::check::{self, AuditSite, PolicyGate};
 use super::history::{Ending, Recorder};
 use super::provider::{open_provider, settings_for};
 use crate::apply::{self, ApplyObserver, ApplyOptions, ApplyReport, StateSink};
-use crate::config::{Config, Diagnostic, Environment, LoadOptions};
+use crate::config::{Backend, Config, Diagnostic, Environment, LoadOptions};
 use crate::dr::{Deployment, Placement};
 use crate::graph::{self, ExpandOptions};
-use crate::model::{Owner, resolve};
+use crate::model::{Moved, Owner, Removed, resolve};
 use crate::plan::{self, Observed, Plan, PlanFile, PlanOptions};
-use crate::provider::Provider;
-use crate::state::{StateBackend, StateDocument, StateLock, StateOutput};
+use crate::provider::{CloudSettings, Provider};
+use crate::state::{EncryptionSettings, StateBackend, StateDocument, StateLock, StateOutput};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -216,20 +216,62 @@ impl Stack {
         .await
     }
 
-    /// `plan` with where it applies: the environment's cloud and state backend, so applying
-    /// the saved file needs no configuration.
-    fn plan_file(&self, plan: Plan) -> PlanFile {
+    /// Where a plan of this stack applies.
+    fn destination(&self) -> Destination {
         let encryption = self.store.encryption();
-        PlanFile {
-            plan,
+        Destination {
             cloud: settings_for(&self.environment, &self.dir),
             state_backend: self.store.settings().clone(),
             state_encryption: encryption.is_on().then(|| encryption.settings().clone()),
+        }
+    }
+
+    /// What planning `deployment` needs of this stack besides its expansion (see
+    /// [`Planning`]).
+    pub(super) fn planning(&self, deployment: &Deployment) -> Planning {
+        Planning {
+            owner: self.owner(deployment),
+            environment: self.environment.name.clone(),
+            protect: self.environment.protect,
+            moves: self.config.moves(),
+            removed: self.config.removed(),
+        }
+    }
+}
+
+/// Where a plan applies: the environment's cloud and state backend, so applying the saved
+/// file needs no configuration.
+struct Destination {
+    cloud: CloudSettings,
+    state_backend: Backend,
+    state_encryption: Option<EncryptionSettings>,
+}
+
+impl Destination {
+    /// `plan` with where it applies.
+    fn plan_file(self, plan: Plan) -> PlanFile {
+        PlanFile {
+            plan,
+            cloud: self.cloud,
+            state_backend: self.state_backend,
+            state_encryption: self.state_encryption,
             // Given to `plan::save` by `Planned::save`: only a saved plan is checked against
             // its state, and digesting a 10,000-resource state is 9 MB of JSON (issue 14).
             state_digest: None,
         }
     }
+}
+
+/// What planning needs of a stack besides its expansion: whose resources the refresh reads,
+/// the configuration's `moved` and `removed` blocks, and whether the environment is
+/// protected. Taken from the configuration once, so that `cairn plan` can let the
+/// configuration go before it reads the cloud (issue 14).
+pub(super) struct Planning {
+    owner: Owner,
+    environment: String,
+    protect: bool,
+    moves: Vec<Moved>,
+    removed: Vec<Removed>,
 }
 
 /// A state read under its lock; the lock is released when this is dropped.
@@ -274,6 +316,11 @@ impl Planned {
 
 /// Refreshes and plans; reads state but takes no lock and changes nothing.
 ///
+/// Each large input is let go once its last user is done, so they are never all alive at
+/// once (issue 14): the configuration once expanded and judged, the provider (with the
+/// simulated cloud it holds in memory) once the cloud is read, and what the refresh read
+/// as the diff takes it over. The state stays: the plan is saved against it.
+///
 /// # Errors
 /// Configuration, state, refresh or planning errors.
 pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
@@ -288,21 +335,29 @@ pub async fn make_plan(request: &PlanRequest) -> Result<Planned, OpsError> {
     } else {
         None
     };
-    let provider = phase_of("provider", stack.provider()).await?;
-    let mut plan = plan_placed(
-        &stack,
+    let planning = stack.planning(&request.deployment);
+    let destination = stack.destination();
+    drop(stack);
+    let provider = phase_of(
+        "provider",
+        open_provider(&destination.cloud, &planning.environment),
+    )
+    .await?;
+    let observed = observe(&planning, &placement, &state, request, provider.as_ref()).await?;
+    drop(provider);
+    let mut plan = diff_placed(
+        &planning,
         &placement,
         &state,
         request,
-        provider.as_ref(),
+        observed,
         request.force,
-    )
-    .await?;
+    )?;
     if let Some(report) = &policy {
         plan.policy = check::plan_findings(report);
     }
     Ok(Planned {
-        file: stack.plan_file(plan),
+        file: destination.plan_file(plan),
         state,
         policy,
     })
@@ -327,7 +382,36 @@ pub async fn phase_of<T>(name: &'static str, work: impl std::future::Future<Outp
 
 fn log_phase(name: &'static str, started: std::time::Instant) {
     let milliseconds = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::debug!(phase = name, milliseconds, "phase done");
+    // The resident set now and at its peak so far, to tell which phase holds the memory
+    // (issue 14); read only when the line is logged.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let (resident_mb, peak_mb) = resident_megabytes().unwrap_or_default();
+        tracing::debug!(
+            phase = name,
+            milliseconds,
+            resident_mb,
+            peak_mb,
+            "phase done"
+        );
+    }
+}
+
+/// The process's resident set and its peak so far, in MB, as Linux reports them in
+/// `/proc/self/status`; `None` where there is no such file.
+fn resident_megabytes() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|line| line.starts_with(name))?;
+        let kilobytes: u64 = line
+            .trim_start_matches(name)
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kilobytes / 1024)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
 /// Whether the policy judges what `request` plans. A refresh-only plan changes nothing in the
@@ -337,21 +421,19 @@ fn judged(request: &PlanRequest) -> bool {
     !request.destroy && !request.refresh_only
 }
 
-/// What the refresh reads of `placement` (parked regions left out) for `deployment`.
+/// What the refresh reads of `placement` (parked regions left out) for `owner`.
 ///
 /// # Errors
 /// A read fails.
 pub(super) async fn refresh_placed(
-    stack: &Stack,
+    owner: &Owner,
     placement: &Placement,
-    deployment: &Deployment,
     state: &StateDocument,
     provider: &dyn Provider,
 ) -> Result<Observed, OpsError> {
     let mut scopes = plan::refresh_scopes(&placement.expansion.resources, state);
     scopes.retain(|(region, _)| !placement.parked_regions.contains(region));
-    let owner = stack.owner(deployment);
-    Ok(phase_of("refresh", plan::refresh(provider, &owner, &scopes, state)).await?)
+    Ok(phase_of("refresh", plan::refresh(provider, owner, &scopes, state)).await?)
 }
 
 /// Refreshes what `state` and `placement` cover (parked regions left out) and plans; with
@@ -364,11 +446,24 @@ pub(super) async fn plan_placed(
     provider: &dyn Provider,
     force: bool,
 ) -> Result<Plan, OpsError> {
-    let desired = &placement.expansion.resources;
+    let planning = stack.planning(&request.deployment);
+    let observed = observe(&planning, placement, state, request, provider).await?;
+    diff_placed(&planning, placement, state, request, observed, force)
+}
+
+/// What a plan of `placement` sees of the cloud: the refresh (unless skipped) and the objects
+/// `import` blocks import.
+async fn observe(
+    planning: &Planning,
+    placement: &Placement,
+    state: &StateDocument,
+    request: &PlanRequest,
+    provider: &dyn Provider,
+) -> Result<Observed, OpsError> {
     let mut observed = if request.skip_refresh {
         Observed::not_refreshed()
     } else {
-        refresh_placed(stack, placement, &request.deployment, state, provider).await?
+        refresh_placed(&planning.owner, placement, state, provider).await?
     };
     // What `import` blocks import is read by id even without a refresh: without it, the
     // plan would create what exists. A destroy, a refresh-only plan or a drill (a copy of
@@ -376,13 +471,27 @@ pub(super) async fn plan_placed(
     if !request.destroy && !request.refresh_only && request.deployment.instance().is_none() {
         observed.imports = super::state_ops::read_imports(
             provider,
-            &stack.owner(&request.deployment),
+            &planning.owner,
             state,
-            desired,
+            &placement.expansion.resources,
             &placement.expansion.imports,
         )
         .await?;
     }
+    Ok(observed)
+}
+
+/// Plans `placement` against `state` and what was `observed` of the cloud; with `force`, a
+/// protected environment's resources may be replaced or destroyed.
+fn diff_placed(
+    planning: &Planning,
+    placement: &Placement,
+    state: &StateDocument,
+    request: &PlanRequest,
+    observed: Observed,
+    force: bool,
+) -> Result<Plan, OpsError> {
+    let desired = &placement.expansion.resources;
     // A destroyed environment has no outputs left to record.
     let outputs: BTreeMap<String, StateOutput> = placement
         .expansion
@@ -407,20 +516,20 @@ pub(super) async fn plan_placed(
         moves: if request.destroy {
             Vec::new()
         } else {
-            stack.config.moves()
+            planning.moves.clone()
         },
         // Forgetting holds in a destroy too: what a `removed` block lets go of stays alive.
-        removed: stack.config.removed(),
+        removed: planning.removed.clone(),
         // A destroy of a protected environment is refused (or forced) before planning; a
         // drill is a copy of the environment, not the protected environment itself.
-        protected_environment: (stack.environment.protect
+        protected_environment: (planning.protect
             && !force
             && !request.destroy
             && request.deployment.instance().is_none())
-        .then(|| stack.environment.name.clone()),
+        .then(|| planning.environment.clone()),
     };
     let mut planned = phase("diff", || {
-        plan::plan(desired, &outputs, state, &observed, &options)
+        plan::plan(desired, &outputs, state, observed, &options)
     })?;
     if !request.destroy {
         plan::plan_rollouts(&mut planned, &placement.expansion.rollouts, state);

@@ -55,7 +55,8 @@ pub struct PlanOptions {
 ///
 /// `desired` holds every resource instance of the environment, keyed by address; `outputs`
 /// are the configuration's outputs (copied into the plan); `observed` is what
-/// [`super::refresh`] saw (or [`Observed::not_refreshed`]).
+/// [`super::refresh`] saw (or [`Observed::not_refreshed`]), taken over by the plan: the live
+/// objects' attributes become the current objects' without being copied (issue 14).
 ///
 /// # Errors
 /// [`PlanError::PreventDestroy`] when the plan would replace or destroy a resource with
@@ -67,35 +68,29 @@ pub fn plan(
     desired: &BTreeMap<Address, DesiredResource>,
     outputs: &BTreeMap<String, StateOutput>,
     state: &StateDocument,
-    observed: &Observed,
+    observed: Observed,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     // Step 0: moves. What `moved` blocks move is recorded, and found by its tags, at its new
     // address before anything else looks at an address, so the rest of the plan compares the
     // object with its new block and never sees a destroy and a create.
-    let (mut moved_state, mut moved_observed, moves) =
-        apply_moves(state, observed, &options.moves)?;
+    let (mut moved_state, mut observed, moves) = apply_moves(state, observed, &options.moves)?;
     // Then what `removed` blocks forget leaves state and the refresh's view, so nothing
     // after this plans to delete or adopt it; their addresses are the moved ones.
-    let forgets = forget_removed(
-        desired,
-        &mut moved_state,
-        &mut moved_observed,
-        &options.removed,
-    )?;
+    let forgets = forget_removed(desired, &mut moved_state, &mut observed, &options.removed)?;
     // Then what `import` blocks import is recorded at its address, as the apply will
     // record it, so the rest of the plan compares it with its block: differences are
     // updates, and nothing is created for it.
-    let imports = import_objects(desired, &mut moved_state, &mut moved_observed);
-    let (state, observed) = (&*moved_state, &*moved_observed);
+    let imports = import_objects(desired, &mut moved_state, &mut observed);
+    let state = &*moved_state;
 
     // Step 1: the scope. `--target` and parked regions decide which addresses may be read as
     // gone, changed or deleted, so they come before anything is compared.
-    let scope = Scope::new(desired, state, observed, options)?;
+    let scope = Scope::new(desired, state, &observed, options)?;
 
     // Step 2: state reconciled with what the refresh saw. Drift and adoptions are part of
     // every plan, a refresh-only one included, so they are found before deciding anything.
-    let mut reconciled = reconcile(desired, state, observed, &scope);
+    let mut reconciled = reconcile(desired, state, &mut observed, &scope);
     // A destroy deletes what is kept until a deadline too (a blue-green rollout's old group).
     if options.destroy {
         for kept in reconciled.kept.iter_mut().filter(|kept| !kept.expired) {
@@ -130,7 +125,7 @@ pub fn plan(
     };
     if options.refresh_only {
         plan.interrupted =
-            interrupted::resolve(state, &scope, observed, &reconciled.adopted, &mut [], true);
+            interrupted::resolve(state, &scope, &observed, &reconciled.adopted, &mut [], true);
         return Ok(plan);
     }
 
@@ -196,7 +191,7 @@ pub fn plan(
     plan.interrupted = interrupted::resolve(
         state,
         &scope,
-        observed,
+        &observed,
         &reconciled.adopted,
         &mut plan.steps,
         false,
@@ -204,8 +199,8 @@ pub fn plan(
     Ok(plan)
 }
 
-/// State and the refresh's view once moves ran (borrowed when nothing moved), and the moves.
-type AfterMoves<'a> = (Cow<'a, StateDocument>, Cow<'a, Observed>, Vec<Move>);
+/// State once moves ran (borrowed when nothing moved), the refresh's view, and the moves.
+type AfterMoves<'a> = (Cow<'a, StateDocument>, Observed, Vec<Move>);
 
 /// `state` and `observed` as they are once `moves` ran, and the moves planned, one per object.
 ///
@@ -213,7 +208,7 @@ type AfterMoves<'a> = (Cow<'a, StateDocument>, Cow<'a, Observed>, Vec<Move>);
 /// [`PlanError::MoveTargetExists`] for a move onto an address state records for another object.
 fn apply_moves<'a>(
     state: &'a StateDocument,
-    observed: &'a Observed,
+    mut observed: Observed,
     moves: &[Moved],
 ) -> Result<AfterMoves<'a>, PlanError> {
     let renames = resolve_moves(moves, state.resources.keys()).map_err(|collision| {
@@ -237,17 +232,15 @@ fn apply_moves<'a>(
         })
         .collect();
     let pairs: Vec<(Address, Address)> = renames.into_iter().collect();
-    // State and the refresh's view are copied only when something changes in them: a plan
-    // without moves (the common case) reads them as they are (issue 14).
+    // State is copied only when something changes in it: a plan without moves (the common
+    // case) reads it as it is (issue 14).
     let mut state = Cow::Borrowed(state);
-    let mut observed = Cow::Borrowed(observed);
     if !pairs.is_empty() {
         state.to_mut().rename_all(&pairs);
     }
     // The refresh found the objects by their old address tags (the new ones, after a run that
     // died between rewriting the tags and saving state): either way they are the moved ones.
     for (from, to) in &pairs {
-        let observed = observed.to_mut();
         if let Some(objects) = observed.resources.remove(from) {
             // Their address tags as the apply leaves them, so the rewrite is not drift.
             let objects = objects.into_iter().map(|mut object| {
@@ -293,9 +286,8 @@ fn apply_moves<'a>(
     if !any_misplaced {
         return Ok((state, observed, planned));
     }
-    let observed_mut = observed.to_mut();
     let mut misplaced = Vec::new();
-    for (address, objects) in &mut observed_mut.resources {
+    for (address, objects) in &mut observed.resources {
         objects.retain(|object| {
             let key = (object.region.as_str(), object.kind, object.id.as_str());
             match recorded_at.get(&key) {
@@ -307,18 +299,12 @@ fn apply_moves<'a>(
             }
         });
     }
-    observed_mut
-        .resources
-        .retain(|_, objects| !objects.is_empty());
+    observed.resources.retain(|_, objects| !objects.is_empty());
     for (address, mut object) in misplaced {
         if let Some(tag) = object.tags.get_mut(TAG_ADDRESS) {
             *tag = address.to_string();
         }
-        observed_mut
-            .resources
-            .entry(address)
-            .or_default()
-            .push(object);
+        observed.resources.entry(address).or_default().push(object);
     }
     Ok((state, observed, planned))
 }
@@ -333,7 +319,7 @@ fn apply_moves<'a>(
 fn forget_removed(
     desired: &BTreeMap<Address, DesiredResource>,
     state: &mut Cow<'_, StateDocument>,
-    observed: &mut Cow<'_, Observed>,
+    observed: &mut Observed,
     removed: &[Removed],
 ) -> Result<Vec<Forget>, PlanError> {
     for block in removed {
@@ -367,7 +353,7 @@ fn forget_removed(
     if forgotten.is_empty() {
         return Ok(forgets);
     }
-    let (state, observed) = (state.to_mut(), observed.to_mut());
+    let state = state.to_mut();
     for address in forgotten {
         let recorded = state.resources.remove(&address);
         let live = observed.resources.remove(&address).unwrap_or_default();
@@ -403,12 +389,12 @@ fn forget_removed(
 fn import_objects(
     desired: &BTreeMap<Address, DesiredResource>,
     state: &mut Cow<'_, StateDocument>,
-    observed: &mut Cow<'_, Observed>,
+    observed: &mut Observed,
 ) -> Vec<StateResource> {
     if observed.imports.is_empty() {
         return Vec::new();
     }
-    let (state, observed) = (state.to_mut(), observed.to_mut());
+    let state = state.to_mut();
     let owner = Owner {
         stack: state.stack.clone(),
         env: state.environment.clone(),

@@ -135,7 +135,7 @@ impl Fixture {
             &self.desired,
             &BTreeMap::new(),
             &self.state,
-            &self.observed(),
+            self.observed(),
             &self.options,
         )
     }
@@ -656,7 +656,7 @@ fn live_object_of_another_kind_is_ignored() {
         &fixture.desired,
         &BTreeMap::new(),
         &fixture.state,
-        &observed,
+        observed,
         &fixture.options,
     )
     .unwrap();
@@ -716,7 +716,7 @@ fn without_refresh_the_recorded_state_is_trusted() {
         &fixture.desired,
         &BTreeMap::new(),
         &fixture.state,
-        &Observed::not_refreshed(),
+        Observed::not_refreshed(),
         &fixture.options,
     )
     .unwrap();
@@ -1357,7 +1357,7 @@ fn plan_at(fixture: &Fixture, now: &str) -> Plan {
         &fixture.desired,
         &BTreeMap::new(),
         &fixture.state,
-        &observed,
+        observed,
         &fixture.options,
     )
     .unwrap()
@@ -1382,7 +1382,7 @@ fn a_kept_old_group_is_deleted_only_once_its_deadline_has_passed_or_by_a_destroy
         &fixture.desired,
         &BTreeMap::new(),
         &fixture.state,
-        &Observed::not_refreshed(),
+        Observed::not_refreshed(),
         &fixture.options,
     )
     .unwrap();

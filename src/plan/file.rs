@@ -195,7 +195,7 @@ mod tests {
             &BTreeMap::new(),
             &BTreeMap::new(),
             state,
-            &Observed::not_refreshed(),
+            Observed::not_refreshed(),
             &PlanOptions::default(),
         )
         .unwrap()

@@ -156,7 +156,7 @@ fn sample_plan() -> crate::plan::Plan {
     live[1].attributes.insert("image".into(), json!("ami-9"));
     let observed = Observed::from_live(crate::plan::refresh_scopes(&wanted, &state), live);
     let options = PlanOptions::default();
-    plan(&wanted, &BTreeMap::new(), &state, &observed, &options).unwrap()
+    plan(&wanted, &BTreeMap::new(), &state, observed, &options).unwrap()
 }
 
 #[test]
@@ -210,7 +210,7 @@ fn empty_plan_says_no_changes() {
         &BTreeMap::new(),
         &BTreeMap::new(),
         &state,
-        &Observed::not_refreshed(),
+        Observed::not_refreshed(),
         &PlanOptions::default(),
     )
     .unwrap();
@@ -237,7 +237,7 @@ fn plan_between(
         &wanted,
         &BTreeMap::new(),
         &state,
-        &observed,
+        observed,
         &PlanOptions::default(),
     )
     .unwrap()
