@@ -1,0 +1,37 @@
+//! What a new user's walk through the README and a careless user's edits caught (issues 9,
+//! 17 and 14 hardening, session 9): each test is named after what it caught, fails on the
+//! tree before its fix and drives the binary on the simulated cloud.
+
+mod common;
+
+use common::{Stack, TestResult, refused_with};
+
+const QUICKSTART: &str = include_str!("../examples/quickstart/main.hcl");
+
+/// The quickstart's configuration with `from` replaced by `to` (which must be there once).
+fn quickstart_with(from: &str, to: &str) -> Result<Stack, common::Error> {
+    if QUICKSTART.matches(from).count() != 1 {
+        return Err(format!("`{from}` is not in the quickstart exactly once").into());
+    }
+    Stack::from_text(&QUICKSTART.replacen(from, to, 1))
+}
+
+/// `regions = ["us-wst-2"]` (a typo) was accepted, and the block silently made nothing in
+/// any environment: a region name the catalog does not have is an error at its element, with
+/// the closest name.
+#[test]
+fn a_mistyped_region_in_a_blocks_regions_is_an_error_at_its_line() -> TestResult {
+    let stack = quickstart_with(
+        "network \"main\" {\n",
+        "network \"main\" {\n  regions = [\"us-east-1\", \"us-wst-2\"]\n",
+    )?;
+    let output = stack.cairn(&["validate", "."])?.output()?;
+    let stderr = refused_with(&["validate", "."], &output);
+    assert!(
+        stderr.contains("unknown region `us-wst-2`")
+            && stderr.contains("main.hcl:33:")
+            && stderr.contains("did you mean `us-west-2`?"),
+        "{stderr}"
+    );
+    Ok(())
+}
