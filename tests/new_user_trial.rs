@@ -35,3 +35,27 @@ fn a_mistyped_region_in_a_blocks_regions_is_an_error_at_its_line() -> TestResult
     );
     Ok(())
 }
+
+/// A block with `for_each` referred to without a key (`network = network.main`) was reported
+/// with the engine's internal reference markers (`"\u0001network.ma...`): the message says
+/// the block has instances and how to name one.
+#[test]
+fn a_for_each_block_referred_to_without_a_key_says_to_pick_an_instance() -> TestResult {
+    let stack = quickstart_with(
+        "network \"main\" {\n",
+        "network \"main\" {\n  for_each = toset([\"blue\", \"green\"])\n",
+    )?;
+    let output = stack.cairn(&["validate", "."])?.output()?;
+    let stderr = refused_with(&["validate", "."], &output);
+    assert!(
+        !stderr.contains("\\u0001") && !stderr.contains('\u{1}'),
+        "no internal markers: {stderr}"
+    );
+    assert!(
+        stderr.contains("main.hcl:45:13")
+            && stderr.contains("`network.main` has `for_each`")
+            && stderr.contains("network.main[\"blue\"]"),
+        "{stderr}"
+    );
+    Ok(())
+}
