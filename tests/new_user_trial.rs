@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Stack, TestResult, refused_with};
+use common::{Stack, TestResult, refused_with, succeeded};
 
 const QUICKSTART: &str = include_str!("../examples/quickstart/main.hcl");
 
@@ -14,6 +14,42 @@ fn quickstart_with(from: &str, to: &str) -> Result<Stack, common::Error> {
         return Err(format!("`{from}` is not in the quickstart exactly once").into());
     }
     Stack::from_text(&QUICKSTART.replacen(from, to, 1))
+}
+
+/// A usage error (an unknown flag, a missing value) exited 2, clap's default, which is also
+/// what `plan --detailed-exitcode` answers for "changes present": a CI job checking for drift
+/// took a mistyped flag for drift. Usage errors exit 1 as every other error; `--help` and
+/// `--version` still exit 0.
+#[test]
+fn a_usage_error_exits_1_not_the_changes_present_code_of_detailed_exitcode() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    for args in [
+        &["plan", "-e", "dev", "--detailed-exitcode", "--no-such-flag"][..],
+        &[
+            "plan",
+            "-e",
+            "dev",
+            "--detailed-exitcode",
+            "--parallelism",
+            "0",
+        ],
+        &["completions", "tcsh"],
+        &["no-such-command"],
+        &[],
+    ] {
+        let output = stack.cairn(args)?.output()?;
+        let stderr = refused_with(args, &output);
+        assert!(
+            stderr.contains("error:") || stderr.contains("Usage: cairn"),
+            "cairn {args:?} should say what is wrong: {stderr}"
+        );
+    }
+    for args in [&["--help"][..], &["plan", "--help"], &["--version"]] {
+        let output = stack.cairn(args)?.output()?;
+        let stdout = succeeded(args, &output);
+        assert!(stdout.contains("cairn"), "cairn {args:?}: {stdout}");
+    }
+    Ok(())
 }
 
 /// `regions = ["us-wst-2"]` (a typo) was accepted, and the block silently made nothing in
