@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Stack, TestResult, refused_with, succeeded};
+use common::{Stack, TestResult, refused_with, stderr_of, succeeded};
 
 const QUICKSTART: &str = include_str!("../examples/quickstart/main.hcl");
 
@@ -49,6 +49,30 @@ fn a_usage_error_exits_1_not_the_changes_present_code_of_detailed_exitcode() -> 
         let stdout = succeeded(args, &output);
         assert!(stdout.contains("cairn"), "cairn {args:?}: {stdout}");
     }
+    Ok(())
+}
+
+/// Log lines (a warning, `-v`'s debug logs) went to a redirected stderr with ANSI colour
+/// codes, which the views never write off a terminal or under `NO_COLOR`: a CI log showed
+/// `^[[33m WARN^[[0m`.
+#[test]
+fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    let output = stack
+        .cairn(&["-v", "plan", "-e", "dev", "."])?
+        .env_remove("NO_COLOR")
+        .env_remove("CAIRN_LOG")
+        .output()?;
+    let stderr = stderr_of(&output);
+    succeeded(&["-v", "plan", "-e", "dev", "."], &output);
+    assert!(
+        stderr.contains("DEBUG"),
+        "-v should log the phases at debug level: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "a redirected stderr should get no escape codes: {stderr:?}"
+    );
     Ok(())
 }
 
