@@ -76,6 +76,24 @@ fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() -> TestResult {
     Ok(())
 }
 
+/// `cairn plan` without `-e` said `cairn validate` lists the environments, which it does not
+/// (it counts them): the hint names them itself.
+#[test]
+fn a_missing_environment_names_the_stacks_environments() -> TestResult {
+    let stack = Stack::webapp()?;
+    for args in [&["plan", "."][..], &["history", "."], &["show", "."]] {
+        let output = stack.cairn(args)?.output()?;
+        let stderr = refused_with(args, &output);
+        assert!(
+            stderr.contains("no environment given")
+                && stderr.contains("`aws`, `production` or `staging`")
+                && !stderr.contains("cairn validate"),
+            "cairn {args:?} should name the environments: {stderr}"
+        );
+    }
+    Ok(())
+}
+
 /// `regions = ["us-wst-2"]` (a typo) was accepted, and the block silently made nothing in
 /// any environment: a region name the catalog does not have is an error at its element, with
 /// the closest name.
