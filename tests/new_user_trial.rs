@@ -4,9 +4,206 @@
 
 mod common;
 
-use common::{Stack, TestResult, refused_with, succeeded};
+use common::{Stack, TestResult, refused_with, stderr_of, succeeded};
 
 const QUICKSTART: &str = include_str!("../examples/quickstart/main.hcl");
+
+/// The quickstart's configuration with `from` replaced by `to` (which must be there once).
+fn quickstart_with(from: &str, to: &str) -> Result<Stack, common::Error> {
+    if QUICKSTART.matches(from).count() != 1 {
+        return Err(format!("`{from}` is not in the quickstart exactly once").into());
+    }
+    Stack::from_text(&QUICKSTART.replacen(from, to, 1))
+}
+
+/// A usage error (an unknown flag, a missing value) exited 2, clap's default, which is also
+/// what `plan --detailed-exitcode` answers for "changes present": a CI job checking for drift
+/// took a mistyped flag for drift. Usage errors exit 1 as every other error; `--help` and
+/// `--version` still exit 0.
+#[test]
+fn a_usage_error_exits_1_not_the_changes_present_code_of_detailed_exitcode() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    for args in [
+        &["plan", "-e", "dev", "--detailed-exitcode", "--no-such-flag"][..],
+        &[
+            "plan",
+            "-e",
+            "dev",
+            "--detailed-exitcode",
+            "--parallelism",
+            "0",
+        ],
+        &["completions", "tcsh"],
+        &["no-such-command"],
+        &[],
+    ] {
+        let output = stack.cairn(args)?.output()?;
+        let stderr = refused_with(args, &output);
+        assert!(
+            stderr.contains("error:") || stderr.contains("Usage: cairn"),
+            "cairn {args:?} should say what is wrong: {stderr}"
+        );
+    }
+    for args in [&["--help"][..], &["plan", "--help"], &["--version"]] {
+        let output = stack.cairn(args)?.output()?;
+        let stdout = succeeded(args, &output);
+        assert!(stdout.contains("cairn"), "cairn {args:?}: {stdout}");
+    }
+    Ok(())
+}
+
+/// Log lines (a warning, `-v`'s debug logs) went to a redirected stderr with ANSI colour
+/// codes, which the views never write off a terminal or under `NO_COLOR`: a CI log showed
+/// `^[[33m WARN^[[0m`.
+#[test]
+fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    let output = stack
+        .cairn(&["-v", "plan", "-e", "dev", "."])?
+        .env_remove("NO_COLOR")
+        .env_remove("CAIRN_LOG")
+        .output()?;
+    let stderr = stderr_of(&output);
+    succeeded(&["-v", "plan", "-e", "dev", "."], &output);
+    assert!(
+        stderr.contains("DEBUG"),
+        "-v should log the phases at debug level: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "a redirected stderr should get no escape codes: {stderr:?}"
+    );
+    Ok(())
+}
+
+/// `cairn plan` without `-e` said `cairn validate` lists the environments, which it does not
+/// (it counts them): the hint names them itself.
+#[test]
+fn a_missing_environment_names_the_stacks_environments() -> TestResult {
+    let stack = Stack::webapp()?;
+    for args in [&["plan", "."][..], &["history", "."], &["show", "."]] {
+        let output = stack.cairn(args)?.output()?;
+        let stderr = refused_with(args, &output);
+        assert!(
+            stderr.contains("no environment given")
+                && stderr.contains("`aws`, `production` or `staging`")
+                && !stderr.contains("cairn validate"),
+            "cairn {args:?} should name the environments: {stderr}"
+        );
+    }
+    Ok(())
+}
+
+/// `regions = ["us-wst-2"]` (a typo) was accepted, and the block silently made nothing in
+/// any environment: a region name the catalog does not have is an error at its element, with
+/// the closest name.
+#[test]
+fn a_mistyped_region_in_a_blocks_regions_is_an_error_at_its_line() -> TestResult {
+    let stack = quickstart_with(
+        "network \"main\" {\n",
+        "network \"main\" {\n  regions = [\"us-east-1\", \"us-wst-2\"]\n",
+    )?;
+    let output = stack.cairn(&["validate", "."])?.output()?;
+    let stderr = refused_with(&["validate", "."], &output);
+    assert!(
+        stderr.contains("unknown region `us-wst-2`")
+            && stderr.contains("main.hcl:33:")
+            && stderr.contains("did you mean `us-west-2`?"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+/// A block with `for_each` referred to without a key (`network = network.main`) was reported
+/// with the engine's internal reference markers (`"\u0001network.ma...`): the message says
+/// the block has instances and how to name one.
+#[test]
+fn a_for_each_block_referred_to_without_a_key_says_to_pick_an_instance() -> TestResult {
+    let stack = quickstart_with(
+        "network \"main\" {\n",
+        "network \"main\" {\n  for_each = toset([\"blue\", \"green\"])\n",
+    )?;
+    let output = stack.cairn(&["validate", "."])?.output()?;
+    let stderr = refused_with(&["validate", "."], &output);
+    assert!(
+        !stderr.contains("\\u0001") && !stderr.contains('\u{1}'),
+        "no internal markers: {stderr}"
+    );
+    assert!(
+        stderr.contains("main.hcl:45:13")
+            && stderr.contains("`network.main` has `for_each`")
+            && stderr.contains("network.main[\"blue\"]"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+/// Every `cairn …` command line of the README's code blocks, split as a shell would, without
+/// the environment assignments before it and the comment, pipe or redirection after it
+/// (`cargo run … --` counts as `cairn`).
+fn readme_commands() -> Result<Vec<(usize, Vec<String>)>, common::Error> {
+    let readme = include_str!("../README.md");
+    let mut commands = Vec::new();
+    let mut in_block = false;
+    for (index, line) in readme.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        let line = line.strip_prefix("$ ").unwrap_or(line);
+        // A comment may hold an apostrophe (`the group's CPU`), which a shell never reads.
+        let line = line.split(" # ").next().unwrap_or(line);
+        if !in_block || !(line.contains("cairn ") || line.starts_with("cargo run")) {
+            continue;
+        }
+        let words =
+            shlex::split(line).ok_or(format!("README.md:{}: unbalanced quotes", index + 1))?;
+        let mut words = words.into_iter().skip_while(|word| {
+            word.split_once('=').is_some_and(|(name, _)| {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+        });
+        let command: Vec<String> = match words.next().as_deref() {
+            Some("cairn") => words.collect(),
+            Some("cargo") => words.skip_while(|word| word != "--").skip(1).collect(),
+            _ => continue,
+        };
+        let command = command
+            .into_iter()
+            .take_while(|word| {
+                !word.starts_with('#') && !["|", ">", "&&", "2>"].contains(&word.as_str())
+            })
+            .collect();
+        commands.push((index + 1, command));
+    }
+    Ok(commands)
+}
+
+/// The README's traffic section told users to run `cairn sim unhealthy ami-… examples/webapp`
+/// (and `healthy`, `alarm`, `load`), which take the stack directory as `--dir`: each failed
+/// with "unexpected argument". Every command line the README shows parses as written.
+#[test]
+fn every_cairn_command_line_in_the_readme_parses_as_written() -> TestResult {
+    use clap::Parser;
+    let commands = readme_commands()?;
+    assert!(commands.len() >= 50, "README commands found: {commands:?}");
+    let mut refused = Vec::new();
+    for (line, words) in &commands {
+        let arguments = std::iter::once("cairn").chain(words.iter().map(String::as_str));
+        if let Err(error) = cairn::cli::Cli::try_parse_from(arguments) {
+            refused.push(format!(
+                "README.md:{line}: cairn {}\n{error}",
+                words.join(" ")
+            ));
+        }
+    }
+    assert!(refused.is_empty(), "{}", refused.join("\n"));
+    Ok(())
+}
 
 /// A stack of `count` small volumes on the simulated cloud.
 fn volumes(count: usize) -> String {
