@@ -300,3 +300,27 @@ fn cairn_fmt_reports_a_syntax_error_where_validate_does() -> TestResult {
     );
     Ok(())
 }
+
+/// `--target network.mian` answered only what addresses look like: a typo is told the block
+/// path, or the whole address, it missed.
+#[test]
+fn a_mistyped_target_or_exclude_is_told_the_closest_address() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    for (flag, pattern, closest) in [
+        ("--target", "network.mian", "network.main"),
+        (
+            "--exclude",
+            "firewall.web[us-east-2]",
+            "firewall.web[us-east-1]",
+        ),
+    ] {
+        let args = ["plan", "-e", "dev", flag, pattern, "."];
+        let stderr = refused_with(&args, &stack.cairn(&args)?.output()?);
+        assert!(
+            stderr.contains(&format!("{flag} `{pattern}` matches no resource"))
+                && stderr.contains(&format!("did you mean `{closest}`?")),
+            "{stderr}"
+        );
+    }
+    Ok(())
+}
