@@ -52,7 +52,14 @@ pub fn run(args: FmtArgs) -> ExitCode {
                 unformatted.push(file);
             }
             Err(error) => {
-                views::config::not_formatted(&file, &format!("not valid HCL: {error}"));
+                // Said as `validate` says it, at the string or bracket left open: the
+                // parser's own message points where it gave up, often the end of the file.
+                match crate::config::tree::syntax_errors(&file.display().to_string(), &text) {
+                    Some(diagnostics) => {
+                        super::report::print(&diagnostics);
+                    }
+                    None => views::config::not_formatted(&file, &format!("not valid HCL: {error}")),
+                }
                 failed = true;
             }
         }

@@ -85,7 +85,10 @@ pub enum Command {
 /// Exit codes: 0 success, 1 error, 2 changes present with `--detailed-exitcode`. A reader
 /// that stops early (`| head`) changes none of them (see [`output`]).
 pub fn main() -> ExitCode {
-    let Cli { command, verbose } = Cli::parse();
+    let Cli { command, verbose } = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage(&error),
+    };
     init_tracing(verbose);
     report::set_verbose(verbose);
     let code = match command {
@@ -113,7 +116,30 @@ pub fn main() -> ExitCode {
     output::finish(code)
 }
 
-/// Logs go to stderr: warnings by default, debug with `-v`, or as `CAIRN_LOG` says.
+/// Reports a command line clap refused and its exit code: 1, as for every other error, not
+/// clap's 2, which `plan --detailed-exitcode` answers for "changes present" (a mistyped flag
+/// in a drift check would read as drift); `--help` and `--version` print and exit 0.
+fn usage(error: &clap::Error) -> ExitCode {
+    let stream = if error.use_stderr() {
+        "standard error"
+    } else {
+        "standard output"
+    };
+    // A reader that stopped early (`cairn --help | head`) is no error of ours; a full disk is.
+    if let Err(failure) = error.print()
+        && failure.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return report::error(miette::miette!("cannot write to {stream}: {failure}"));
+    }
+    if error.use_stderr() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Logs go to stderr: warnings by default, debug with `-v`, or as `CAIRN_LOG` says; coloured
+/// only on a terminal.
 fn init_tracing(verbose: bool) {
     let default = if verbose { "cairn=debug" } else { "cairn=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CAIRN_LOG")
@@ -121,6 +147,9 @@ fn init_tracing(verbose: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours as the views have them (a terminal, no `NO_COLOR`), but for standard error:
+        // a CI log or `2> file` gets plain text.
+        .with_ansi(views::stderr_color_enabled())
         .without_time()
         .try_init();
 }

@@ -38,6 +38,13 @@ pub fn block_on<F: std::future::Future>(future: F) -> std::io::Result<F::Output>
 
 /// As [`block_on`], but the first Ctrl-C only sends `stop` (an apply then starts nothing new,
 /// lets the calls in flight finish, saves and returns); a second one drops the operation.
+///
+/// The signals are listened to before the operation first runs, by a task of their own: a
+/// Ctrl-C that came while the operation had not yet awaited anything met the default handler
+/// (the process died where it was, without a word, leaving its state lock behind), and one
+/// that came while the operation kept the thread busy (the simulated cloud answers without
+/// waiting) went unseen until it ended. The task sends `stop` from another thread, and the
+/// executor reads it before scheduling each step.
 pub fn block_on_stoppable<F: std::future::Future>(
     future: F,
     stop: Option<tokio::sync::watch::Sender<bool>>,
@@ -46,45 +53,79 @@ pub fn block_on_stoppable<F: std::future::Future>(
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let mut future = std::pin::pin!(future);
-        if let Some(stop) = stop {
-            tokio::select! {
-                output = &mut future => return Ok(output),
-                () = interrupted() => {
-                    tracing::warn!("interrupted: finishing the calls in flight; interrupt again to stop at once");
-                    stop.send_replace(true);
-                }
+        let mut interrupts = Interrupts::listen();
+        let (drop_now, dropped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            if let Some(stop) = stop {
+                interrupts.next().await;
+                tracing::warn!(
+                    "interrupted: finishing the calls in flight; interrupt again to stop at once"
+                );
+                stop.send_replace(true);
             }
-        }
+            interrupts.next().await;
+            let _ = drop_now.send(());
+        });
+        let mut future = std::pin::pin!(future);
         tokio::select! {
-            output = &mut future => Ok(output),
-            () = interrupted() => Err(std::io::Error::new(
+            biased;
+            Ok(()) = dropped => Err(std::io::Error::new(
                 std::io::ErrorKind::Interrupted,
                 "interrupted",
             )),
+            output = &mut future => Ok(output),
         }
     })
 }
 
-/// Completes at Ctrl-C, or SIGTERM where there is one; never when no handler can be set up.
-async fn interrupted() {
+/// Ctrl-C and SIGTERM (where there is one), listened to from the moment this is made.
+struct Interrupts {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    /// Sets the handlers up now (a signal that cannot be listened to is never reported).
+    fn listen() -> Interrupts {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Interrupts {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => {
-            if result.is_err() {
-                std::future::pending::<()>().await;
+        #[cfg(not(unix))]
+        Interrupts {}
+    }
+
+    /// Completes at the next Ctrl-C or SIGTERM; never when no handler could be set up.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn next_of(signal: Option<&mut tokio::signal::unix::Signal>) {
+                let received = match signal {
+                    Some(signal) => signal.recv().await.is_some(),
+                    None => false,
+                };
+                if !received {
+                    std::future::pending::<()>().await;
+                }
+            }
+            let Interrupts {
+                interrupt,
+                terminate,
+            } = self;
+            tokio::select! {
+                () = next_of(interrupt.as_mut()) => {}
+                () = next_of(terminate.as_mut()) => {}
             }
         }
-        () = terminate => {}
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }

@@ -161,6 +161,16 @@ fn syntax_error(
 /// # Errors
 ///
 /// A syntax error (hcl-edit stops at the first one in a file) or an attribute defined twice.
+/// The syntax error of a file's `text`, as every command that loads a stack reports it (at
+/// the string or bracket left open), or `None` when it parses: for `cairn fmt`, which reads
+/// files one by one without loading a stack.
+pub fn syntax_errors(path: &str, text: &str) -> Option<Diagnostics> {
+    let error = hcl_edit::parser::parse_body(text).err()?;
+    let mut sources = Sources::default();
+    let file = sources.add(path.to_string(), text.to_string());
+    Some(syntax_error(&sources, file, text, &error).into())
+}
+
 pub fn parse_file(sources: &Sources, file: FileId) -> Result<FileBody, Diagnostics> {
     let text = &sources.file(file).text;
     let body = match hcl_edit::parser::parse_body(text) {

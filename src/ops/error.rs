@@ -86,8 +86,11 @@ pub enum OpsError {
     MoveTargetExists { from: String, to: String },
     /// A command that works on one environment was not told which.
     #[error("no environment given")]
-    #[diagnostic(help("pass `-e ENV`; `cairn validate` lists the environments of a stack"))]
-    NoEnvironment,
+    #[diagnostic(help("pass `-e ENV`, one of {environments}"))]
+    NoEnvironment {
+        /// The stack's environments, as a list in backticks.
+        environments: String,
+    },
     /// `import` of an address state already manages.
     #[error("`{address}` is already managed by cairn")]
     #[diagnostic(help(
@@ -213,6 +216,17 @@ pub enum OpsError {
 }
 
 /// The hint of an `import` block's failure: the one its reason carries.
+impl OpsError {
+    /// No `-e` given to a command that works on one environment, naming the stack's.
+    pub fn no_environment<'a>(names: impl IntoIterator<Item = &'a String>) -> OpsError {
+        let mut names: Vec<&str> = names.into_iter().map(String::as_str).collect();
+        names.sort_unstable();
+        OpsError::NoEnvironment {
+            environments: crate::config::schema::list(&names),
+        }
+    }
+}
+
 fn import_hint(source: &OpsError) -> String {
     use miette::Diagnostic;
     if let OpsError::PendingIntent { .. } = source {

@@ -409,10 +409,10 @@ impl Located {
     /// Configuration errors of the `stack` block, an unknown environment, or a backend this
     /// build cannot use.
     pub fn open(request: &PlanRequest, environment: &str) -> Result<Located, OpsError> {
-        if environment.is_empty() {
-            return Err(OpsError::NoEnvironment);
-        }
         let location = crate::config::locate(&request.dir, &request.load)?;
+        if environment.is_empty() {
+            return Err(OpsError::no_environment(&location.environments));
+        }
         if !location.environments.iter().any(|name| name == environment) {
             let mut diagnostic = crate::config::Diagnostic::error(format!(
                 "environment `{environment}` is not declared in stack `{}`",

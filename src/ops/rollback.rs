@@ -163,7 +163,7 @@ pub async fn promote(
     let target_environment = &request.apply.plan.environment;
     let located = Located::open(&request.apply.plan, &request.from)?;
     if target_environment.is_empty() {
-        return Err(OpsError::NoEnvironment);
+        return Err(OpsError::no_environment(&located.location.environments));
     }
     if *target_environment == request.from {
         return Err(OpsError::NoVersion {

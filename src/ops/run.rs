@@ -80,10 +80,10 @@ impl Stack {
     /// No environment given, configuration diagnostics (an unknown environment among them),
     /// or a backend this build cannot use.
     pub fn open(request: &PlanRequest) -> Result<Stack, OpsError> {
-        if request.environment.is_empty() {
-            return Err(OpsError::NoEnvironment);
-        }
         let config = crate::config::load(&request.dir, &request.load)?;
+        if request.environment.is_empty() {
+            return Err(OpsError::no_environment(config.environments.keys()));
+        }
         Stack::with_config(request, config)
     }
 

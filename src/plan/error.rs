@@ -82,8 +82,13 @@ pub enum PlanError {
     /// A `--target` or `--exclude` names nothing in the configuration, the state or the
     /// cloud.
     #[error("{flag} `{target}` matches no resource")]
-    #[diagnostic(help("addresses look like `network.main` or `network.main[us-east-1]`"))]
-    TargetMatchesNothing { flag: &'static str, target: String },
+    #[diagnostic(help("{}", target_hint(closest.as_deref())))]
+    TargetMatchesNothing {
+        flag: &'static str,
+        target: String,
+        /// The block path or address closest to `target`, when one is close.
+        closest: Option<String>,
+    },
 
     /// A plan file could not be read or written.
     #[error("could not {action} plan file `{path}`: {source}")]
@@ -241,5 +246,13 @@ impl fmt::Display for AddressList<'_> {
             .map(|address| format!("`{address}`"))
             .collect();
         f.write_str(&names.join(" -> "))
+    }
+}
+
+/// The hint of [`PlanError::TargetMatchesNothing`]: the closest name when a typo is likely.
+fn target_hint(closest: Option<&str>) -> String {
+    match closest {
+        Some(candidate) => format!("did you mean `{candidate}`?"),
+        None => "addresses look like `network.main` or `network.main[us-east-1]`".to_string(),
     }
 }

@@ -111,9 +111,22 @@ fn matching(
             .filter(|address| address.matches_target(pattern))
             .collect();
         if matched.is_empty() {
+            // A typo (`network.mian`) is told the name it missed: a block path, or a whole
+            // address when the pattern names a region or zone.
+            let names: BTreeSet<&str> = universe
+                .iter()
+                .map(|address| {
+                    if pattern.ends_with(']') {
+                        address.as_str()
+                    } else {
+                        address.block_path()
+                    }
+                })
+                .collect();
             return Err(PlanError::TargetMatchesNothing {
                 flag,
                 target: pattern.clone(),
+                closest: crate::config::diagnostics::closest(pattern, names).map(str::to_string),
             });
         }
         selected.extend(matched.into_iter().cloned());

@@ -35,6 +35,13 @@ pub fn color_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
 
+/// Whether to color what goes to standard error (log lines): as [`color_enabled`], for that
+/// stream.
+pub fn stderr_color_enabled() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
 /// Paints text when colors are on, and leaves it plain otherwise.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Painter {

@@ -30,6 +30,15 @@ impl Expander<'_> {
         };
         let value = self.evaluate(scope, placement, attr, None)?;
         let regions = eval::as_string_list(&self.config.sources, attr, &value).map_err(Some)?;
+        // A mistyped name would leave the block out of every environment without a word.
+        for (position, region) in regions.iter().enumerate() {
+            let span = crate::config::regions::element_span(attr, position);
+            if let Some(unknown) =
+                crate::config::regions::check_region(&self.config.sources, span, region)
+            {
+                return Err(Some(unknown));
+            }
+        }
         Ok(regions.iter().any(|region| region == placement.active_name))
     }
 

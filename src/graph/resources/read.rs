@@ -11,6 +11,24 @@ use crate::config::tree::{Attr, BlockDef};
 use crate::model::{Address, Kind, Value, references_in};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A block with `for_each` named without a key (`network.main`) is a map of its instances
+/// by key, not one object: says so, naming one instance, where a plain wrong-type message
+/// would print the map with the engine's reference markers in it.
+fn unkeyed_instances(sources: &Sources, attr: &Attr, value: &Value) -> Option<Diagnostic> {
+    let (key, first) = value.as_object()?.iter().next()?;
+    let reference = references_in(first.get("id")?).into_iter().next()?;
+    let instance = reference.address.block_path();
+    let block = instance.strip_suffix(&format!("[{}]", Value::String(key.clone())))?;
+    Some(
+        Diagnostic::at(
+            sources,
+            attr.value_span,
+            format!("`{block}` has `for_each`: it stands for one object per key, not one object"),
+        )
+        .hint(format!("name one instance, such as `{instance}`")),
+    )
+}
+
 /// The block path of the network a network or subnet id refers to (`network.main`, or
 /// `module.net.network.main`), when the id is a reference to one of the stack's own; `None`
 /// for a literal id, about which nothing is known.
@@ -113,7 +131,10 @@ impl Instance<'_> {
             Value::Object(map) => match map.get("id") {
                 Some(Value::String(id)) => Some(id.clone()),
                 _ => {
-                    self.problem(eval::wrong_type(self.sources, attr, whole, what));
+                    self.problem(
+                        unkeyed_instances(self.sources, attr, value)
+                            .unwrap_or_else(|| eval::wrong_type(self.sources, attr, whole, what)),
+                    );
                     None
                 }
             },

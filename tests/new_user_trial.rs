@@ -1,0 +1,326 @@
+//! What a new user's walk through the README and a careless user's edits caught (issues 9,
+//! 17 and 14 hardening, session 9): each test is named after what it caught, fails on the
+//! tree before its fix and drives the binary on the simulated cloud.
+
+mod common;
+
+use common::{Stack, TestResult, refused_with, stderr_of, succeeded};
+
+const QUICKSTART: &str = include_str!("../examples/quickstart/main.hcl");
+
+/// The quickstart's configuration with `from` replaced by `to` (which must be there once).
+fn quickstart_with(from: &str, to: &str) -> Result<Stack, common::Error> {
+    if QUICKSTART.matches(from).count() != 1 {
+        return Err(format!("`{from}` is not in the quickstart exactly once").into());
+    }
+    Stack::from_text(&QUICKSTART.replacen(from, to, 1))
+}
+
+/// A usage error (an unknown flag, a missing value) exited 2, clap's default, which is also
+/// what `plan --detailed-exitcode` answers for "changes present": a CI job checking for drift
+/// took a mistyped flag for drift. Usage errors exit 1 as every other error; `--help` and
+/// `--version` still exit 0.
+#[test]
+fn a_usage_error_exits_1_not_the_changes_present_code_of_detailed_exitcode() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    for args in [
+        &["plan", "-e", "dev", "--detailed-exitcode", "--no-such-flag"][..],
+        &[
+            "plan",
+            "-e",
+            "dev",
+            "--detailed-exitcode",
+            "--parallelism",
+            "0",
+        ],
+        &["completions", "tcsh"],
+        &["no-such-command"],
+        &[],
+    ] {
+        let output = stack.cairn(args)?.output()?;
+        let stderr = refused_with(args, &output);
+        assert!(
+            stderr.contains("error:") || stderr.contains("Usage: cairn"),
+            "cairn {args:?} should say what is wrong: {stderr}"
+        );
+    }
+    for args in [&["--help"][..], &["plan", "--help"], &["--version"]] {
+        let output = stack.cairn(args)?.output()?;
+        let stdout = succeeded(args, &output);
+        assert!(stdout.contains("cairn"), "cairn {args:?}: {stdout}");
+    }
+    Ok(())
+}
+
+/// Log lines (a warning, `-v`'s debug logs) went to a redirected stderr with ANSI colour
+/// codes, which the views never write off a terminal or under `NO_COLOR`: a CI log showed
+/// `^[[33m WARN^[[0m`.
+#[test]
+fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    let output = stack
+        .cairn(&["-v", "plan", "-e", "dev", "."])?
+        .env_remove("NO_COLOR")
+        .env_remove("CAIRN_LOG")
+        .output()?;
+    let stderr = stderr_of(&output);
+    succeeded(&["-v", "plan", "-e", "dev", "."], &output);
+    assert!(
+        stderr.contains("DEBUG"),
+        "-v should log the phases at debug level: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "a redirected stderr should get no escape codes: {stderr:?}"
+    );
+    Ok(())
+}
+
+/// `cairn plan` without `-e` said `cairn validate` lists the environments, which it does not
+/// (it counts them): the hint names them itself.
+#[test]
+fn a_missing_environment_names_the_stacks_environments() -> TestResult {
+    let stack = Stack::webapp()?;
+    for args in [&["plan", "."][..], &["history", "."], &["show", "."]] {
+        let output = stack.cairn(args)?.output()?;
+        let stderr = refused_with(args, &output);
+        assert!(
+            stderr.contains("no environment given")
+                && stderr.contains("`aws`, `production` or `staging`")
+                && !stderr.contains("cairn validate"),
+            "cairn {args:?} should name the environments: {stderr}"
+        );
+    }
+    Ok(())
+}
+
+/// `regions = ["us-wst-2"]` (a typo) was accepted, and the block silently made nothing in
+/// any environment: a region name the catalog does not have is an error at its element, with
+/// the closest name.
+#[test]
+fn a_mistyped_region_in_a_blocks_regions_is_an_error_at_its_line() -> TestResult {
+    let stack = quickstart_with(
+        "network \"main\" {\n",
+        "network \"main\" {\n  regions = [\"us-east-1\", \"us-wst-2\"]\n",
+    )?;
+    let output = stack.cairn(&["validate", "."])?.output()?;
+    let stderr = refused_with(&["validate", "."], &output);
+    assert!(
+        stderr.contains("unknown region `us-wst-2`")
+            && stderr.contains("main.hcl:33:")
+            && stderr.contains("did you mean `us-west-2`?"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+/// A block with `for_each` referred to without a key (`network = network.main`) was reported
+/// with the engine's internal reference markers (`"\u0001network.ma...`): the message says
+/// the block has instances and how to name one.
+#[test]
+fn a_for_each_block_referred_to_without_a_key_says_to_pick_an_instance() -> TestResult {
+    let stack = quickstart_with(
+        "network \"main\" {\n",
+        "network \"main\" {\n  for_each = toset([\"blue\", \"green\"])\n",
+    )?;
+    let output = stack.cairn(&["validate", "."])?.output()?;
+    let stderr = refused_with(&["validate", "."], &output);
+    assert!(
+        !stderr.contains("\\u0001") && !stderr.contains('\u{1}'),
+        "no internal markers: {stderr}"
+    );
+    assert!(
+        stderr.contains("main.hcl:45:13")
+            && stderr.contains("`network.main` has `for_each`")
+            && stderr.contains("network.main[\"blue\"]"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+/// Every `cairn …` command line of the README's code blocks, split as a shell would, without
+/// the environment assignments before it and the comment, pipe or redirection after it
+/// (`cargo run … --` counts as `cairn`).
+fn readme_commands() -> Result<Vec<(usize, Vec<String>)>, common::Error> {
+    let readme = include_str!("../README.md");
+    let mut commands = Vec::new();
+    let mut in_block = false;
+    for (index, line) in readme.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        let line = line.strip_prefix("$ ").unwrap_or(line);
+        // A comment may hold an apostrophe (`the group's CPU`), which a shell never reads.
+        let line = line.split(" # ").next().unwrap_or(line);
+        if !in_block || !(line.contains("cairn ") || line.starts_with("cargo run")) {
+            continue;
+        }
+        let words =
+            shlex::split(line).ok_or(format!("README.md:{}: unbalanced quotes", index + 1))?;
+        let mut words = words.into_iter().skip_while(|word| {
+            word.split_once('=').is_some_and(|(name, _)| {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+        });
+        let command: Vec<String> = match words.next().as_deref() {
+            Some("cairn") => words.collect(),
+            Some("cargo") => words.skip_while(|word| word != "--").skip(1).collect(),
+            _ => continue,
+        };
+        let command = command
+            .into_iter()
+            .take_while(|word| {
+                !word.starts_with('#') && !["|", ">", "&&", "2>"].contains(&word.as_str())
+            })
+            .collect();
+        commands.push((index + 1, command));
+    }
+    Ok(commands)
+}
+
+/// The README's traffic section told users to run `cairn sim unhealthy ami-… examples/webapp`
+/// (and `healthy`, `alarm`, `load`), which take the stack directory as `--dir`: each failed
+/// with "unexpected argument". Every command line the README shows parses as written.
+#[test]
+fn every_cairn_command_line_in_the_readme_parses_as_written() -> TestResult {
+    use clap::Parser;
+    let commands = readme_commands()?;
+    assert!(commands.len() >= 50, "README commands found: {commands:?}");
+    let mut refused = Vec::new();
+    for (line, words) in &commands {
+        let arguments = std::iter::once("cairn").chain(words.iter().map(String::as_str));
+        if let Err(error) = cairn::cli::Cli::try_parse_from(arguments) {
+            refused.push(format!(
+                "README.md:{line}: cairn {}\n{error}",
+                words.join(" ")
+            ));
+        }
+    }
+    assert!(refused.is_empty(), "{}", refused.join("\n"));
+    Ok(())
+}
+
+/// A stack of `count` small volumes on the simulated cloud.
+fn volumes(count: usize) -> String {
+    let sizes: Vec<String> = (0..count).map(|index| format!("v{index} = 1")).collect();
+    format!(
+        r#"stack "trial" {{
+  backend "local" {{
+    path = ".cairn"
+  }}
+}}
+
+environment "dev" {{
+  cloud = "sim"
+  region "us-east-1" {{
+    zones = ["us-east-1a"]
+  }}
+}}
+
+volume "scratch" {{
+  for_each  = {{ {} }}
+  zone      = region.zones[0]
+  size_gb   = each.value
+  encrypted = true
+}}
+"#,
+        sizes.join(", ")
+    )
+}
+
+/// A Ctrl-C that came before the operation first awaited anything met the default signal
+/// handler, since the handler was set up only once the operation yielded: the process died
+/// without a word and left its state lock behind (on S3 a stale lock to force-unlock), and
+/// one that came while the simulated cloud kept the thread busy went unseen until the run
+/// ended. Here the interrupt comes the moment a destroy holds its lock.
+#[cfg(unix)]
+#[test]
+fn a_ctrl_c_as_soon_as_a_run_holds_its_lock_stops_it_saying_so_and_releases_the_lock() -> TestResult
+{
+    let stack = Stack::from_text(&volumes(300))?;
+    let apply = ["apply", "-e", "dev", "--auto-approve", "."];
+    succeeded(&apply, &stack.cairn(&apply)?.output()?);
+    let lock = stack.lock_path("dev");
+    let destroy = ["destroy", "-e", "dev", "--auto-approve", "."];
+    let mut child = stack
+        .cairn_std(&destroy)?
+        .env("CAIRN_SIM_LATENCY_MS", "20")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    while !lock.exists() {
+        if let Some(status) = child.try_wait()? {
+            return Err(format!("the destroy ended before it took its lock: {status}").into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let pid = libc::pid_t::try_from(child.id())?;
+    // SAFETY: kill(2) with the id of a child this test spawned and has not waited for yet.
+    let sent = unsafe { libc::kill(pid, libc::SIGINT) };
+    assert_eq!(sent, 0, "SIGINT could not be sent");
+    let output = child.wait_with_output()?;
+    let stderr = refused_with(&destroy, &output);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        !lock.exists(),
+        "the interrupted run left its lock: {stderr}"
+    );
+    succeeded(&destroy, &stack.cairn(&destroy)?.output()?);
+    assert_eq!(stack.cairn_tagged_count()?, 0);
+    Ok(())
+}
+
+/// `cairn fmt` on a file with an unclosed block printed hcl-edit's raw report, pointing at
+/// the end of the file (`HCL parse error in line 7, column 24`), where `validate` names the
+/// `{` left open at its line: both say it the same way now, and the file is left alone.
+#[test]
+fn cairn_fmt_reports_a_syntax_error_where_validate_does() -> TestResult {
+    let text = "stack \"x\" {\n  backend \"local\" {\n    path = \".cairn\"\n  }\n}\n\nnetwork \"a\" {\n  cidr = \"10.0.0.0/16\"\n";
+    let stack = Stack::from_text(text)?;
+    for args in [&["fmt", "."][..], &["validate", "."]] {
+        let output = stack.cairn(args)?.output()?;
+        let stderr = refused_with(args, &output);
+        assert!(
+            stderr.contains("`{` is never closed") && stderr.contains("main.hcl:7:13"),
+            "cairn {args:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("HCL parse error"),
+            "cairn {args:?}: {stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(stack.path().join("main.hcl"))?,
+        text
+    );
+    Ok(())
+}
+
+/// `--target network.mian` answered only what addresses look like: a typo is told the block
+/// path, or the whole address, it missed.
+#[test]
+fn a_mistyped_target_or_exclude_is_told_the_closest_address() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    for (flag, pattern, closest) in [
+        ("--target", "network.mian", "network.main"),
+        (
+            "--exclude",
+            "firewall.web[us-east-2]",
+            "firewall.web[us-east-1]",
+        ),
+    ] {
+        let args = ["plan", "-e", "dev", flag, pattern, "."];
+        let stderr = refused_with(&args, &stack.cairn(&args)?.output()?);
+        assert!(
+            stderr.contains(&format!("{flag} `{pattern}` matches no resource"))
+                && stderr.contains(&format!("did you mean `{closest}`?")),
+            "{stderr}"
+        );
+    }
+    Ok(())
+}
