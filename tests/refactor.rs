@@ -194,6 +194,31 @@ fn a_moved_block_that_names_no_block_is_an_error_at_its_line() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn a_moved_block_whose_from_is_still_declared_is_an_error_and_destroys_nothing() -> TestResult {
+    // Found by a new user's trial: the `moved` block was added but the block not renamed; the
+    // move ran and the plan destroyed the network it had moved and created the old one again.
+    let stack = applied()?;
+    let before = tagged(&stack)?;
+    std::fs::write(
+        stack.path().join("moves.hcl"),
+        "moved {\n  from = network.main\n  to   = network.core\n}\n",
+    )?;
+    let error = refused(&stack, &["plan", "-e", "dev"])?;
+    assert!(
+        error.contains("moves.hcl:1:1 moves `network.main` to `network.core`, but the configuration still declares `network.main"),
+        "{error}"
+    );
+    assert!(error.contains("rename the block `network.main`"), "{error}");
+    refused(&stack, &["apply", "-e", "dev", "--auto-approve"])?;
+    assert_eq!(
+        tagged(&stack)?,
+        before,
+        "the refused apply changed the cloud"
+    );
+    Ok(())
+}
+
 /// Sets `protect = true` on the `dev` environment of the stack's `main.hcl`.
 fn protect(stack: &Stack) -> TestResult {
     let config = stack.path().join("main.hcl");

@@ -75,6 +75,7 @@ pub fn plan(
     // address before anything else looks at an address, so the rest of the plan compares the
     // object with its new block and never sees a destroy and a create.
     let (mut moved_state, mut observed, moves) = apply_moves(state, observed, &options.moves)?;
+    refuse_moves_from_declared(desired, &options.moves)?;
     // Then what `removed` blocks forget leaves state and the refresh's view, so nothing
     // after this plans to delete or adopt it; their addresses are the moved ones.
     let forgets = forget_removed(desired, &mut moved_state, &mut observed, &options.removed)?;
@@ -307,6 +308,35 @@ fn apply_moves<'a>(
         observed.resources.entry(address).or_default().push(object);
     }
     Ok((state, observed, planned))
+}
+
+/// Refuses a `moved` block whose `from` the configuration still declares: the object cannot
+/// be at its new address while its old block still asks for it (Terraform's "moved object
+/// still exists"). Without this check the move ran and the plan destroyed what moved and
+/// created the old block afresh.
+///
+/// # Errors
+/// [`PlanError::MovedStillDeclared`] naming the block and the declared address.
+fn refuse_moves_from_declared(
+    desired: &BTreeMap<Address, DesiredResource>,
+    moves: &[Moved],
+) -> Result<(), PlanError> {
+    for moved in moves {
+        // The shortest address covered names the block itself rather than a nested one.
+        if let Some(address) = desired
+            .keys()
+            .filter(|address| address.matches_target(&moved.from))
+            .min_by_key(|address| address.as_str().len())
+        {
+            return Err(PlanError::MovedStillDeclared {
+                from: moved.from.clone(),
+                to: moved.to.clone(),
+                address: address.clone(),
+                location: moved.source.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Takes what `removed` blocks with `destroy = false` cover out of `state` and `observed`, and

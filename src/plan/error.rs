@@ -54,6 +54,20 @@ pub enum PlanError {
         location: SourceLocation,
     },
 
+    /// A `moved` block moves an address the configuration still declares.
+    #[error(
+        "the `moved` block at {location} moves `{from}` to `{to}`, but the configuration still declares `{address}`"
+    )]
+    #[diagnostic(help(
+        "rename the block `{from}` to `{to}` in the configuration (the `moved` block says it was renamed), or delete the `moved` block"
+    ))]
+    MovedStillDeclared {
+        from: String,
+        to: String,
+        address: Address,
+        location: SourceLocation,
+    },
+
     /// A `removed` block names an address the configuration still declares.
     #[error(
         "the `removed` block at {location} removes `{from}`, but the configuration still declares `{address}`"
