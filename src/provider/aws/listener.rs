@@ -37,7 +37,7 @@ async fn listeners(
     };
     let mut found: Vec<(String, Listener)> = Vec::new();
     for parent in parents {
-        let pages = context
+        let listed = context
             .read_pages(
                 |token| {
                     let call = context.elbv2.describe_listeners().set_marker(token);
@@ -52,8 +52,13 @@ async fn listeners(
                 },
                 |page| page.next_marker(),
             )
-            .await
-            .map_err(error)?;
+            .await;
+        let pages = match listed {
+            // A balancer deleted between listing the balancers and its listeners has no
+            // listeners left to report (someone else's delete, or a concurrent run's).
+            Err(failure) if parent.is_some() && failure.is_not_found() => continue,
+            listed => listed.map_err(error)?,
+        };
         found.extend(
             pages
                 .into_iter()
