@@ -310,6 +310,19 @@ fn apply_moves<'a>(
     Ok((state, observed, planned))
 }
 
+/// The desired address that `pattern` (a `moved` or `removed` block's `from`, matched as a
+/// `--target` is) names, if the configuration still declares one: the shortest, which names
+/// the block itself rather than a nested one.
+fn declared<'a>(
+    desired: &'a BTreeMap<Address, DesiredResource>,
+    pattern: &str,
+) -> Option<&'a Address> {
+    desired
+        .keys()
+        .filter(|address| address.matches_target(pattern))
+        .min_by_key(|address| address.as_str().len())
+}
+
 /// Refuses a `moved` block whose `from` the configuration still declares: the object cannot
 /// be at its new address while its old block still asks for it (Terraform's "moved object
 /// still exists"). Without this check the move ran and the plan destroyed what moved and
@@ -322,12 +335,7 @@ fn refuse_moves_from_declared(
     moves: &[Moved],
 ) -> Result<(), PlanError> {
     for moved in moves {
-        // The shortest address covered names the block itself rather than a nested one.
-        if let Some(address) = desired
-            .keys()
-            .filter(|address| address.matches_target(&moved.from))
-            .min_by_key(|address| address.as_str().len())
-        {
+        if let Some(address) = declared(desired, &moved.from) {
             return Err(PlanError::MovedStillDeclared {
                 from: moved.from.clone(),
                 to: moved.to.clone(),
@@ -353,12 +361,7 @@ fn forget_removed(
     removed: &[Removed],
 ) -> Result<Vec<Forget>, PlanError> {
     for block in removed {
-        // The shortest address covered names the block itself rather than a nested one.
-        if let Some(address) = desired
-            .keys()
-            .filter(|address| block.covers(address))
-            .min_by_key(|address| address.as_str().len())
-        {
+        if let Some(address) = declared(desired, &block.from) {
             return Err(PlanError::RemovedStillDeclared {
                 from: block.from.clone(),
                 address: address.clone(),
