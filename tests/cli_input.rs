@@ -59,8 +59,8 @@ const TEMPLATE: &str = "launch_template.web[us-east-1]";
 #[test]
 fn a_required_variable_can_come_from_the_environment_alone() -> TestResult {
     let stack = Stack::fixture("variables")?;
-    let after = planned(&stack, &[("CAIRN_VAR_image", "ami-from-env")], &[])?;
-    assert_eq!(after[TEMPLATE]["image"], "ami-from-env");
+    let after = planned(&stack, &[("CAIRN_VAR_image", "ami-0e0e0e0e")], &[])?;
+    assert_eq!(after[TEMPLATE]["image"], "ami-0e0e0e0e");
     Ok(())
 }
 
@@ -68,7 +68,7 @@ fn a_required_variable_can_come_from_the_environment_alone() -> TestResult {
 fn precedence_is_default_then_environment_then_var_file_then_flag() -> TestResult {
     let stack = Stack::fixture("variables")?;
     std::fs::write(stack.path().join("sizes.vars"), "size_gb = 30\n")?;
-    let image = ("CAIRN_VAR_image", "ami-1");
+    let image = ("CAIRN_VAR_image", "ami-00000001");
     let from_env = ("CAIRN_VAR_size_gb", "20");
 
     let size = |after: &Value| after[VOLUME]["size_gb"].clone();
@@ -79,8 +79,8 @@ fn precedence_is_default_then_environment_then_var_file_then_flag() -> TestResul
     let with_flag = ["--var-file", "sizes.vars", "--var", "size_gb=40"];
     assert_eq!(size(&planned(&stack, &[image, from_env], &with_flag)?), 40);
     // A flag wins over the environment for the required variable as well.
-    let after = planned(&stack, &[image], &["--var", "image=ami-flag"])?;
-    assert_eq!(after[TEMPLATE]["image"], "ami-flag");
+    let after = planned(&stack, &[image], &["--var", "image=ami-0f1a90f1"])?;
+    assert_eq!(after[TEMPLATE]["image"], "ami-0f1a90f1");
     Ok(())
 }
 
@@ -90,7 +90,7 @@ fn a_map_variable_from_the_environment_is_read_as_hcl() -> TestResult {
     let plan = plan_json(
         &stack,
         &[
-            ("CAIRN_VAR_image", "ami-1"),
+            ("CAIRN_VAR_image", "ami-00000001"),
             ("CAIRN_VAR_volume_tags", r#"{ tier = "data", team = "db" }"#),
         ],
         &[],
@@ -112,7 +112,7 @@ fn a_secret_from_the_environment_never_appears_in_the_plan() -> TestResult {
         }
         let output = stack
             .cairn(&args)?
-            .env("CAIRN_VAR_image", "ami-1")
+            .env("CAIRN_VAR_image", "ami-00000001")
             .env("CAIRN_VAR_db_password", secret)
             .output()?;
         assert!(output.status.success(), "{}", stderr_of(&output));
@@ -129,12 +129,12 @@ fn an_environment_variable_for_an_undeclared_variable_is_ignored() -> TestResult
     let after = planned(
         &stack,
         &[
-            ("CAIRN_VAR_image", "ami-1"),
+            ("CAIRN_VAR_image", "ami-00000001"),
             ("CAIRN_VAR_some_other_stacks_variable", "x"),
         ],
         &[],
     )?;
-    assert_eq!(after[TEMPLATE]["image"], "ami-1");
+    assert_eq!(after[TEMPLATE]["image"], "ami-00000001");
     Ok(())
 }
 
@@ -143,7 +143,7 @@ fn a_wrong_value_from_the_environment_names_the_environment_variable() -> TestRe
     let stack = Stack::fixture("variables")?;
     let output = stack
         .cairn(&["plan", "-e", "dev", "."])?
-        .env("CAIRN_VAR_image", "ami-1")
+        .env("CAIRN_VAR_image", "ami-00000001")
         .env("CAIRN_VAR_size_gb", "large")
         .output()?;
     assert_eq!(output.status.code(), Some(1));

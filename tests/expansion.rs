@@ -274,7 +274,7 @@ fn images_follow_the_region_through_a_map_or_the_region_blocks() {
     let text = r#"
 stack "images" {}
 variable "images" {
-  default = { "us-east-1" = "ami-0east", "us-west-2" = "ami-0west" }
+  default = { "us-east-1" = "ami-0000ea51", "us-west-2" = "ami-00003e51" }
 }
 environment "by_map" {
   cloud = "sim"
@@ -288,12 +288,12 @@ environment "by_block" {
   cloud = "sim"
   region "us-east-1" {
     zones = ["us-east-1a"]
-    image = "ami-1east"
+    image = "ami-1000ea51"
   }
   dr {
     region = "us-west-2"
     zones  = ["us-west-2a"]
-    image  = "ami-1west"
+    image  = "ami-10003e51"
   }
 }
 launch_template "web" {
@@ -319,10 +319,10 @@ launch_template "web" {
             ["image"]
             .clone()
     };
-    assert_eq!(image("by_map", None), json!("ami-0east"));
-    assert_eq!(image("by_map", Some("us-west-2")), json!("ami-0west"));
-    assert_eq!(image("by_block", None), json!("ami-1east"));
-    assert_eq!(image("by_block", Some("us-west-2")), json!("ami-1west"));
+    assert_eq!(image("by_map", None), json!("ami-0000ea51"));
+    assert_eq!(image("by_map", Some("us-west-2")), json!("ami-00003e51"));
+    assert_eq!(image("by_block", None), json!("ami-1000ea51"));
+    assert_eq!(image("by_block", Some("us-west-2")), json!("ami-10003e51"));
 }
 
 /// The blocks of the quickstart, one string each, to spread over files in any order.

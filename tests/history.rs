@@ -483,7 +483,7 @@ fn a_damaged_history_is_refused_and_never_written_over() -> TestResult {
             "staging",
             "--auto-approve",
             "--var",
-            "image=ami-2",
+            "image=ami-00000002",
         ])?
         .env("CAIRN_VAR_db_password", SECRET)
         .output()?;

@@ -324,3 +324,33 @@ fn a_mistyped_target_or_exclude_is_told_the_closest_address() -> TestResult {
     }
     Ok(())
 }
+
+/// `image = "ubuntu"` (a name where AWS takes an id) planned, and the sim launched servers
+/// from it; AWS refuses it only when the autoscaling group is created, half-way through an
+/// apply. A malformed image id, written or from a variable, is an error at the attribute's
+/// line at `validate` and plan time, before any call to the cloud.
+#[test]
+fn a_malformed_image_id_is_an_error_at_its_line_before_any_call() -> TestResult {
+    let stack = quickstart_with("image         = var.image", "image         = \"ubuntu\"")?;
+    for args in [&["validate", "."][..], &["plan", "-e", "dev", "."]] {
+        let stderr = refused_with(args, &stack.cairn(args)?.output()?);
+        assert!(
+            stderr.contains("main.hcl:75:19")
+                && stderr.contains("`ubuntu` is not an image id")
+                && stderr.contains("`ami-` followed by 8 or 17 lowercase hexadecimal digits"),
+            "cairn {args:?}: {stderr}"
+        );
+    }
+    let stack = Stack::from_text(QUICKSTART)?;
+    let plan = ["plan", "-e", "dev", "--var", "image=ami-1", "."];
+    let stderr = refused_with(&plan, &stack.cairn(&plan)?.output()?);
+    assert!(
+        stderr.contains("main.hcl:75:19") && stderr.contains("`ami-1` is not an image id"),
+        "{stderr}"
+    );
+    assert!(
+        !stack.cloud_path().exists(),
+        "the plan reached the cloud: {stderr}"
+    );
+    Ok(())
+}

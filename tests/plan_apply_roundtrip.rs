@@ -302,7 +302,7 @@ fn actions(plan: &Plan) -> Vec<String> {
 #[tokio::test]
 async fn plan_apply_plan_converges_through_updates_replacements_and_destroy() {
     let stack = Stack::new();
-    let desired = config("10.0.0.0/16", "ami-1");
+    let desired = config("10.0.0.0/16", "ami-00000001");
 
     let first = stack.plan(&desired, PlanOptions::default()).await;
     assert_eq!(first.summary().create, 5);
@@ -313,7 +313,7 @@ async fn plan_apply_plan_converges_through_updates_replacements_and_destroy() {
     assert!(!second.has_changes(), "{:?}", actions(&second));
 
     // A new image makes a new template version, known only once the update ran.
-    let new_image = config("10.0.0.0/16", "ami-2");
+    let new_image = config("10.0.0.0/16", "ami-00000002");
     let update = stack.plan(&new_image, PlanOptions::default()).await;
     assert_eq!(
         actions(&update),
@@ -338,7 +338,7 @@ async fn plan_apply_plan_converges_through_updates_replacements_and_destroy() {
     );
 
     // A new network cidr replaces the network and everything built on its id.
-    let moved = config("10.9.0.0/16", "ami-2");
+    let moved = config("10.9.0.0/16", "ami-00000002");
     let replace = stack.plan(&moved, PlanOptions::default()).await;
     // The group and template take the new ids in place; the rest is replaced.
     assert_eq!(
@@ -378,7 +378,7 @@ async fn plan_apply_plan_converges_through_updates_replacements_and_destroy() {
 #[tokio::test]
 async fn objects_left_by_a_crash_are_adopted_not_created_twice() {
     let stack = Stack::new();
-    let desired = config("10.0.0.0/16", "ami-1");
+    let desired = config("10.0.0.0/16", "ami-00000001");
     let first = stack.plan(&desired, PlanOptions::default()).await;
     // The process died after the network's create call returned and before state was saved.
     let network_step = first
@@ -414,7 +414,7 @@ async fn objects_left_by_a_crash_are_adopted_not_created_twice() {
 #[tokio::test]
 async fn a_saved_plan_is_refused_after_the_state_moved_on() {
     let stack = Stack::new();
-    let desired = config("10.0.0.0/16", "ami-1");
+    let desired = config("10.0.0.0/16", "ami-00000001");
     let first = stack.plan(&desired, PlanOptions::default()).await;
     let stale = stack.plan(&desired, PlanOptions::default()).await;
     stack.apply(&first).await;

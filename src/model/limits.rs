@@ -107,6 +107,35 @@ pub fn check_volume_type(volume_type: &str) -> Result<(), String> {
     ))
 }
 
+/// Lengths of the hexadecimal part of an image id: the old short ids and today's long ones.
+pub const IMAGE_ID_DIGITS: [usize; 2] = [8, 17];
+
+/// Whether `image` is shaped as an image id: `ami-` and 8 or 17 lowercase hexadecimal digits.
+/// AWS refuses anything else with `InvalidAMIID.Malformed` before it looks the image up.
+pub fn is_image_id(image: &str) -> bool {
+    image.strip_prefix("ami-").is_some_and(|digits| {
+        IMAGE_ID_DIGITS.contains(&digits.len())
+            && digits
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
+}
+
+/// Checks the shape of an image id (not whether the image exists: only the cloud knows).
+///
+/// # Errors
+///
+/// What is wrong, with the shape expected.
+pub fn check_image_id(image: &str) -> Result<(), String> {
+    if is_image_id(image) {
+        return Ok(());
+    }
+    Err(format!(
+        "`{image}` is not an image id: AWS takes `ami-` followed by 8 or 17 lowercase \
+         hexadecimal digits, such as `ami-12c6146b` or `ami-0123456789abcdef0`"
+    ))
+}
+
 /// Longest description AWS takes on a security group rule.
 pub const RULE_DESCRIPTION_LENGTH: usize = 255;
 
@@ -221,6 +250,26 @@ mod tests {
         assert!(host_bits.contains("`10.0.0.0/16`"), "{host_bits}");
         assert!(check_network_block("fd00::/56").is_err());
         assert!(check_network_block("banana").is_err());
+    }
+
+    #[test]
+    fn image_ids_are_ami_and_8_or_17_lowercase_hex_digits() {
+        for good in ["ami-12c6146b", "ami-0123456789abcdef0"] {
+            assert!(check_image_id(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "ubuntu",
+            "ami-1",
+            "ami-12C6146B",
+            "ami-12c6146g",
+            "ami-0123456789abcdef",
+            "ami-12c6146b ",
+            "AMI-12c6146b",
+            "",
+        ] {
+            let message = check_image_id(bad).unwrap_err();
+            assert!(message.contains("8 or 17 lowercase"), "{bad}: {message}");
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@ use serde_json::json;
 
 pub(super) fn build(instance: &Instance<'_>) -> Option<Built> {
     let block = instance.block;
-    let image = instance.string(block, "image");
+    let image = instance
+        .string(block, "image")
+        .and_then(|image| super::limits::image(instance, block, image));
     let instance_type = instance.string(block, "instance_type");
     let subnet_id = instance.id(
         block,

@@ -7,7 +7,7 @@ use super::Instance;
 use crate::config::diagnostics::Diagnostic;
 use crate::config::source::{Sources, Span};
 use crate::config::tree::BlockDef;
-use crate::model::{Kind, limits};
+use crate::model::{Kind, Value, contains_reference, limits};
 
 /// The cloud name of the block's `kind` resource: its `name` attribute when it has one (an
 /// object imported with a name of its own keeps it, since a new name would replace it), else
@@ -69,6 +69,26 @@ pub fn volume_type(
         limits::check_volume_type(&volume_type),
     )
     .map(|()| volume_type)
+}
+
+/// The image id, or `None` (and a problem) when it is not shaped as one: AWS refuses a
+/// malformed id only when an instance is launched, so a template holding one fails at the
+/// autoscaling group, half-way through an apply. An id the cloud assigns later (a reference)
+/// is left to the cloud.
+pub fn image(instance: &Instance<'_>, block: &BlockDef, image: String) -> Option<String> {
+    if contains_reference(&Value::String(image.clone())) {
+        return Some(image);
+    }
+    let result = limits::check_image_id(&image).map_err(|message| {
+        if instance.sensitive(&[("image", "image")]).is_empty() {
+            message
+        } else {
+            "the (sensitive) image is not an image id: AWS takes `ami-` followed by 8 or 17 \
+             lowercase hexadecimal digits"
+                .to_string()
+        }
+    });
+    checked(instance, block, "image", result).map(|()| image)
 }
 
 /// The region, or `None` (and a problem) when the catalog has no such region.

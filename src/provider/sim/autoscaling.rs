@@ -136,12 +136,19 @@ fn check_group(
 ) -> Result<(), ProviderError> {
     let validation = |message: String| api("ValidationError", message);
     let template_id = attributes::string(attributes, "launch_template_id")?;
-    compute::template_version(
+    let (_, settings) = compute::template_version(
         cloud,
         context.region,
         template_id,
         attributes.get("launch_template_version"),
     )?;
+    if let Some(malformed) =
+        attributes::optional_string(&settings, "image")?.and_then(compute::malformed_image)
+    {
+        return Err(validation(format!(
+            "You must use a valid fully-formed launch template. {malformed}"
+        )));
+    }
     let subnet_ids = attributes::string_list(attributes, "subnet_ids")?;
     if subnet_ids.is_empty() {
         return Err(validation(

@@ -268,6 +268,14 @@ fn check_instance_groups(
     Ok(())
 }
 
+/// AWS's message for an image id that is not `ami-` and 8 or 17 lowercase hexadecimal digits,
+/// or `None` for a well-formed one. A launch template takes such an id (AWS only warns); the
+/// launch refuses it.
+pub fn malformed_image(image: &str) -> Option<String> {
+    (!limits::is_image_id(image))
+        .then(|| format!("Invalid id: \"{image}\" (expecting \"ami-...\")"))
+}
+
 /// Starts one instance in `attributes["subnet_id"]`: `pending`, with a private address.
 ///
 /// # Errors
@@ -280,13 +288,16 @@ pub fn launch(
     mut internal: Attributes,
 ) -> Result<String, ProviderError> {
     let subnet_id = attributes::string(&attributes, "subnet_id")?.to_string();
-    if let Some(image) = attributes::optional_string(&attributes, "image")?
-        && cloud.image_missing(context.region, image)
-    {
-        return Err(api(
-            "InvalidAMIID.NotFound",
-            format!("The image id '[{image}]' does not exist"),
-        ));
+    if let Some(image) = attributes::optional_string(&attributes, "image")? {
+        if let Some(malformed) = malformed_image(image) {
+            return Err(api("InvalidAMIID.Malformed", malformed));
+        }
+        if cloud.image_missing(context.region, image) {
+            return Err(api(
+                "InvalidAMIID.NotFound",
+                format!("The image id '[{image}]' does not exist"),
+            ));
+        }
     }
     cloud.check_quota(
         context.region,

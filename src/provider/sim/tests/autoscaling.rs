@@ -29,7 +29,7 @@ async fn setup(h: &Harness) -> Result<Setup, Box<dyn std::error::Error>> {
             "us-east-1",
             Kind::LaunchTemplate,
             "launch_template.web[us-east-1]",
-            json!({ "name": "web", "image": "ami-1", "instance_type": "t3.small" }),
+            json!({ "name": "web", "image": "ami-00000001", "instance_type": "t3.small" }),
         )
         .await?;
     Ok(Setup { subnets, template })
@@ -139,7 +139,7 @@ async fn scaling_in_keeps_zones_balanced_and_new_versions_launch_from_the_templa
         "{counts:?}"
     );
 
-    h.update(&setup.template, json!({ "image": "ami-2" }))
+    h.update(&setup.template, json!({ "image": "ami-00000002" }))
         .await?;
     // A terminated instance is replaced from the latest version on a later call.
     let victim = instances(&smaller)[0]["id"]
@@ -180,7 +180,10 @@ async fn scaling_in_keeps_zones_balanced_and_new_versions_launch_from_the_templa
             replacement["id"].as_str().unwrap_or_default(),
         )
         .await?;
-    assert_eq!(replacement.attributes.get("image"), Some(&json!("ami-2")));
+    assert_eq!(
+        replacement.attributes.get("image"),
+        Some(&json!("ami-00000002"))
+    );
 
     // Pinned version 1 launches version 1 even though 2 exists.
     let pinned = h

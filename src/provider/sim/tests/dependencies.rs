@@ -101,7 +101,7 @@ async fn a_subnet_with_instances_cannot_be_deleted() -> TestResult {
             "us-east-1",
             Kind::Instance,
             "instance.bastion[us-east-1]",
-            json!({ "image": "ami-1", "instance_type": "t3.micro", "subnet_id": subnet.id }),
+            json!({ "image": "ami-00000001", "instance_type": "t3.micro", "subnet_id": subnet.id }),
         )
         .await?;
     assert_eq!(
@@ -153,7 +153,7 @@ async fn a_security_group_referenced_by_a_rule_or_an_instance_cannot_be_deleted(
     h.update(&app, json!({ "ingress": [] })).await?;
 
     let instance = h.create("us-east-1", Kind::Instance, "instance.bastion[us-east-1]", json!({
-        "image": "ami-1", "instance_type": "t3.micro", "subnet_id": subnet.id, "security_group_ids": [web.id],
+        "image": "ami-00000001", "instance_type": "t3.micro", "subnet_id": subnet.id, "security_group_ids": [web.id],
     })).await?;
     assert_eq!(
         code(
@@ -191,7 +191,7 @@ async fn a_launch_takes_the_next_address_then_a_freed_one_and_a_full_subnet_refu
                 Kind::Instance,
                 &address,
                 json!({
-                    "image": "ami-1", "instance_type": "t3.micro", "subnet_id": subnet.id,
+                    "image": "ami-00000001", "instance_type": "t3.micro", "subnet_id": subnet.id,
                 }),
             )
             .await?;
@@ -207,7 +207,7 @@ async fn a_launch_takes_the_next_address_then_a_freed_one_and_a_full_subnet_refu
             Kind::Instance,
             address,
             json!({
-                "image": "ami-1", "instance_type": "t3.micro", "subnet_id": subnet.id,
+                "image": "ami-00000001", "instance_type": "t3.micro", "subnet_id": subnet.id,
             }),
         )
     };

@@ -236,13 +236,15 @@ async fn updates_read_back_as_asked() -> TestResult {
             Kind::LaunchTemplate,
             "launch_template.web[us-east-1]",
             json!({
-                "name": "web", "image": "ami-1", "instance_type": "t3.small",
+                "name": "web", "image": "ami-00000001", "instance_type": "t3.small",
             }),
         )
         .await?;
-    let second = h.update(&template, json!({ "image": "ami-2" })).await?;
+    let second = h
+        .update(&template, json!({ "image": "ami-00000002" }))
+        .await?;
     assert_eq!(second.attributes.get("latest_version"), Some(&json!(2)));
-    assert_eq!(second.attributes.get("image"), Some(&json!("ami-2")));
+    assert_eq!(second.attributes.get("image"), Some(&json!("ami-00000002")));
     // A tag-only change makes no version.
     let mut retagged = second.clone();
     retagged.tags.insert("team".to_string(), "web".to_string());

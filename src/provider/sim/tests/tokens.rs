@@ -34,11 +34,11 @@ async fn a_template_update_retried_with_its_token_makes_one_version() -> TestRes
             "us-east-1",
             Kind::LaunchTemplate,
             "launch_template.web[us-east-1]",
-            json!({ "name": "web", "image": "ami-1" }),
+            json!({ "name": "web", "image": "ami-00000001" }),
         )
         .await?;
     let mut after = template.attributes.clone();
-    after.insert("image".to_string(), json!("ami-2"));
+    after.insert("image".to_string(), json!("ami-00000002"));
     let request = UpdateRequest {
         kind: Kind::LaunchTemplate,
         region: "us-east-1".to_string(),

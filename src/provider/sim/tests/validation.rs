@@ -147,7 +147,7 @@ async fn duplicate_names_and_group_sizes_are_refused() -> TestResult {
     let h = harness();
     let network = h.network("us-east-1", "10.0.0.0/16").await?;
     let subnet = h.subnet(&network, "10.0.1.0/24", "us-east-1a").await?;
-    let template = json!({ "name": "web", "image": "ami-1", "instance_type": "t3.small" });
+    let template = json!({ "name": "web", "image": "ami-00000001", "instance_type": "t3.small" });
     let created = h
         .create(
             "us-east-1",
@@ -235,7 +235,7 @@ async fn duplicate_names_and_group_sizes_are_refused() -> TestResult {
             "us-west-2",
             Kind::LaunchTemplate,
             "launch_template.web[us-west-2]",
-            json!({ "name": "web", "image": "ami-1", "instance_type": "t3.small" }),
+            json!({ "name": "web", "image": "ami-00000001", "instance_type": "t3.small" }),
         )
         .await?;
     h.create(
@@ -278,6 +278,83 @@ async fn deleting_what_is_gone_is_not_found() -> TestResult {
     assert!(
         matches!(wrong_kind, Err(ProviderError::NotFound { .. })),
         "{wrong_kind:?}"
+    );
+    Ok(())
+}
+
+/// AWS checks an image id's shape (`ami-` and 8 or 17 lowercase hex digits) when an instance
+/// is launched, before it looks the image up: a malformed id is `InvalidAMIID.Malformed`, an
+/// unknown well-formed one `InvalidAMIID.NotFound`. A launch template takes either (AWS only
+/// warns); an autoscaling group refuses a template whose image is malformed.
+#[tokio::test]
+async fn a_malformed_image_id_is_refused_where_aws_refuses_it() -> TestResult {
+    let h = harness();
+    let network = h.network("us-east-1", "10.0.0.0/16").await?;
+    let subnet = h.subnet(&network, "10.0.1.0/24", "us-east-1a").await?;
+    let instance = |image: &str| json!({ "image": image, "instance_type": "t3.micro", "subnet_id": subnet.id });
+    for image in ["ubuntu", "ami-1", "ami-12C6146B"] {
+        let refused = h
+            .create(
+                "us-east-1",
+                Kind::Instance,
+                "instance.web[us-east-1]",
+                instance(image),
+            )
+            .await;
+        let message = format!("{refused:?}");
+        assert_eq!(code(refused), "InvalidAMIID.Malformed", "{image}");
+        assert!(
+            message.contains(&format!("Invalid id: \\\"{image}\\\"")),
+            "{message}"
+        );
+    }
+    crate::provider::sim::SimCloud::open(&h.cloud_file())?.set_image(
+        "ami-00000001",
+        "us-east-1",
+        false,
+    )?;
+    assert_eq!(
+        code(
+            h.create(
+                "us-east-1",
+                Kind::Instance,
+                "instance.web[us-east-1]",
+                instance("ami-00000001")
+            )
+            .await
+        ),
+        "InvalidAMIID.NotFound"
+    );
+    h.create(
+        "us-east-1",
+        Kind::Instance,
+        "instance.web[us-east-1]",
+        instance("ami-0123456789abcdef0"),
+    )
+    .await?;
+
+    let template = h
+        .create(
+            "us-east-1",
+            Kind::LaunchTemplate,
+            "launch_template.web[us-east-1]",
+            json!({ "name": "web", "image": "ubuntu", "instance_type": "t3.small" }),
+        )
+        .await?;
+    let group = h
+        .create(
+            "us-east-1",
+            Kind::AutoscalingGroup,
+            "autoscaling.web[us-east-1]",
+            json!({ "name": "web", "launch_template_id": template.id, "subnet_ids": [subnet.id],
+                    "min": 1, "max": 1, "desired": 1 }),
+        )
+        .await;
+    let message = format!("{group:?}");
+    assert_eq!(code(group), "ValidationError");
+    assert!(
+        message.contains("valid fully-formed launch template") && message.contains("ubuntu"),
+        "{message}"
     );
     Ok(())
 }
