@@ -354,3 +354,45 @@ fn a_malformed_image_id_is_an_error_at_its_line_before_any_call() -> TestResult 
     );
     Ok(())
 }
+
+/// `cairn sim clock --set yesterday` answered chrono's "input contains invalid characters"
+/// without saying what a time looks like, and `--advance -5h` was taken for a flag ("unexpected
+/// argument '-5'"), while `--set` could already move the clock back: the error shows the
+/// formats taken, and a negative duration moves the clock back.
+#[test]
+fn sim_clock_says_what_a_time_looks_like_and_moves_back_by_a_negative_duration() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    let set = ["sim", "clock", "--set", "yesterday"];
+    let stderr = refused_with(&set, &stack.cairn(&set)?.output()?);
+    assert!(
+        stderr.contains("`yesterday` is not a time")
+            && stderr.contains("RFC 3339 such as `2026-03-01T09:30:00Z`"),
+        "{stderr}"
+    );
+    let advance = ["sim", "clock", "--advance", "soon"];
+    let stderr = refused_with(&advance, &stack.cairn(&advance)?.output()?);
+    assert!(
+        stderr.contains("`soon` is not a duration")
+            && stderr.contains("`-5h` moves the clock back"),
+        "{stderr}"
+    );
+    let set = ["sim", "clock", "--set", "2026-03-01"];
+    let stdout = succeeded(&set, &stack.cairn(&set)?.output()?);
+    assert!(
+        stdout.contains("stands at 2026-03-01T00:00:00Z"),
+        "{stdout}"
+    );
+    let back = ["sim", "clock", "--advance", "-5h"];
+    let stdout = succeeded(&back, &stack.cairn(&back)?.output()?);
+    assert!(
+        stdout.contains("stands at 2026-02-28T19:00:00Z"),
+        "{stdout}"
+    );
+    let show = ["sim", "clock"];
+    let stdout = succeeded(&show, &stack.cairn(&show)?.output()?);
+    assert!(
+        stdout.contains("stands at 2026-02-28T19:00:00Z"),
+        "{stdout}"
+    );
+    Ok(())
+}

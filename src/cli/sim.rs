@@ -100,12 +100,14 @@ pub enum SimCommand {
     /// Show or set the cloud's clock, which snapshots start at and backup windows and RPOs
     /// are measured on. A clock that is set stands still until set or advanced again.
     Clock {
-        /// Set the clock to TIME (RFC 3339, `2026-03-01T00:00:00Z`).
-        #[arg(long, value_name = "TIME", conflicts_with_all = ["advance", "wall"])]
+        /// Set the clock to TIME: RFC 3339 (`2026-03-01T00:00:00Z`) or a date (`2026-03-01`,
+        /// midnight UTC).
+        #[arg(long, value_name = "TIME", conflicts_with_all = ["advance", "wall"], value_parser = parse_time)]
         set: Option<DateTime<Utc>>,
-        /// Move the clock forward by DURATION (`25h`, `90m`, `2days`) and stop it there.
-        #[arg(long, value_name = "DURATION", conflicts_with = "wall")]
-        advance: Option<humantime::Duration>,
+        /// Move the clock by DURATION (`25h`, `90m`, `2days`; `-5h` moves it back) and stop it
+        /// there.
+        #[arg(long, value_name = "DURATION", conflicts_with = "wall", allow_hyphen_values = true, value_parser = parse_shift)]
+        advance: Option<chrono::Duration>,
         /// Follow the wall clock again.
         #[arg(long)]
         wall: bool,
@@ -364,7 +366,7 @@ fn execute(command: SimCommand) -> Result<ExitCode, SimError> {
             let cloud = open(&dir)?;
             let now = match (set, advance) {
                 (Some(time), _) => Some(cloud.set_clock(Some(time))?),
-                (None, Some(by)) => Some(cloud.advance_clock(by.into())?),
+                (None, Some(by)) => Some(cloud.advance_clock(by)?),
                 (None, None) if wall => {
                     cloud.set_clock(None)?;
                     None
@@ -375,4 +377,76 @@ fn execute(command: SimCommand) -> Result<ExitCode, SimError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A time for `sim clock --set`: RFC 3339, or a date (midnight UTC).
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc())
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not a time: expected RFC 3339 such as `2026-03-01T09:30:00Z`, or a \
+                 date such as `2026-03-01` (midnight UTC)"
+            )
+        })
+}
+
+/// A shift of the clock for `sim clock --advance`: a duration (`25h`, `90m`, `2days`), back
+/// in time with a leading `-`.
+fn parse_shift(text: &str) -> Result<chrono::Duration, String> {
+    let (back, magnitude) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let expected = || {
+        format!(
+            "`{text}` is not a duration: expected a number and a unit such as `25h`, `90m` or \
+             `2days` (`-5h` moves the clock back)"
+        )
+    };
+    let duration = humantime::parse_duration(magnitude).map_err(|_| expected())?;
+    let duration = chrono::Duration::from_std(duration).map_err(|_| expected())?;
+    Ok(if back { -duration } else { duration })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_times_are_rfc_3339_or_a_date() {
+        let expected = "2026-03-01T09:30:00Z".parse::<DateTime<Utc>>();
+        assert_eq!(parse_time("2026-03-01T09:30:00Z").ok(), expected.ok());
+        assert_eq!(
+            parse_time("2026-03-01T10:30:00+01:00").ok(),
+            parse_time("2026-03-01T09:30:00Z").ok()
+        );
+        assert_eq!(
+            parse_time("2026-03-01").ok(),
+            "2026-03-01T00:00:00Z".parse::<DateTime<Utc>>().ok()
+        );
+        let refused = parse_time("yesterday").unwrap_err();
+        assert!(
+            refused.contains("`yesterday` is not a time")
+                && refused.contains("2026-03-01T09:30:00Z"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn clock_shifts_are_durations_with_an_optional_sign() {
+        assert_eq!(parse_shift("90m"), Ok(chrono::Duration::minutes(90)));
+        assert_eq!(parse_shift("+2days"), Ok(chrono::Duration::days(2)));
+        assert_eq!(parse_shift("-5h"), Ok(chrono::Duration::hours(-5)));
+        let refused = parse_shift("-five").unwrap_err();
+        assert!(
+            refused.contains("`-five` is not a duration") && refused.contains("`25h`"),
+            "{refused}"
+        );
+    }
 }

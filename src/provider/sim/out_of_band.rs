@@ -480,22 +480,19 @@ impl SimCloud {
         })
     }
 
-    /// Moves the cloud's clock `by` forward from what it says now (the wall clock's time when
-    /// it follows the wall clock), and stops it there. Returns the new time.
+    /// Moves the cloud's clock `by` from what it says now (the wall clock's time when it
+    /// follows the wall clock; back in time when `by` is negative, as `set_clock` may), and
+    /// stops it there. Returns the new time.
     ///
     /// # Errors
     /// [`SimError::InvalidClock`] when the time would be out of range; a file error.
-    pub fn advance_clock(&self, by: std::time::Duration) -> Result<DateTime<Utc>, SimError> {
+    pub fn advance_clock(&self, by: chrono::Duration) -> Result<DateTime<Utc>, SimError> {
         self.change(|cloud| {
             let now = cloud.now();
-            let later = chrono::Duration::from_std(by)
-                .ok()
-                .and_then(|by| now.checked_add_signed(by))
+            let later = now
+                .checked_add_signed(by)
                 .ok_or_else(|| SimError::InvalidClock {
-                    reason: format!(
-                        "{now} plus {} is out of range",
-                        humantime::format_duration(by)
-                    ),
+                    reason: format!("{now} moved by {by} is out of range"),
                 })?;
             cloud.clock = Some(later);
             Ok(later)
