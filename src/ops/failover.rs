@@ -7,6 +7,7 @@
 //! apply the environment in between; the lock is released before waiting for the groups.
 
 use super::OpsError;
+use super::backup::cloud_now;
 use super::check::PolicyGate;
 use super::history::recorded_dr;
 use super::run::{
@@ -23,6 +24,7 @@ use crate::dr::{
 };
 use crate::model::{Address, Kind};
 use crate::plan::Plan;
+use crate::provider::{Provider, ProviderError};
 use crate::state::Failover;
 use crate::state::StateDocument;
 use chrono::{DateTime, Utc};
@@ -396,7 +398,8 @@ async fn converge(
                 .iter()
                 .map(|(address, _, _)| address.clone())
                 .collect(),
-            switched: Mutex::new(BTreeMap::new()),
+            cloud: Arc::clone(&session.cloud),
+            readings: Mutex::new(Vec::new()),
         };
         let outcome = apply_held(
             stack,
@@ -409,10 +412,7 @@ async fn converge(
         )
         .await?;
         let changes = changes(outcome, run.operation)?;
-        let switched = watch
-            .switched
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let switched = watch.switch_times().await?;
         let dns = records
             .into_iter()
             .map(|(address, name, region)| DnsSwitch {
@@ -438,12 +438,47 @@ async fn converge(
     run.finish(&audit, rto, converged)
 }
 
-/// Passes every apply event on, noting when the records of DNS names complete: that is when
-/// a name was switched.
+/// Passes every apply event on, reading the cloud's clock when the record of a DNS name
+/// completes: that is when the name was switched. The time is the cloud's, as every other
+/// time of a move (its start, the RPO, the RTO), so a simulated cloud whose clock is set
+/// reports the switch on that clock, not the wall clock's.
 struct DnsWatch<'a> {
     inner: &'a dyn ApplyObserver,
     watched: BTreeSet<Address>,
-    switched: Mutex<BTreeMap<Address, DateTime<Utc>>>,
+    cloud: Arc<dyn Provider>,
+    /// Events are not awaited, so each reading runs as a task of its own, started when the
+    /// record completed (`None`: no runtime to start it on; the clock is read at the end).
+    readings: Mutex<Vec<(Address, Option<ClockReading>)>>,
+}
+
+type ClockReading = tokio::task::JoinHandle<Result<DateTime<Utc>, ProviderError>>;
+
+impl DnsWatch<'_> {
+    /// When each watched record completed.
+    async fn switch_times(&self) -> Result<BTreeMap<Address, DateTime<Utc>>, OpsError> {
+        let readings = std::mem::take(
+            &mut *self
+                .readings
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        let mut switched = BTreeMap::new();
+        for (address, reading) in readings {
+            let time = match reading {
+                Some(reading) => match reading.await {
+                    Ok(time) => time.map_err(|source| OpsError::Cloud {
+                        action: "read the cloud's clock".to_string(),
+                        source,
+                    })?,
+                    // The reading's task was cancelled: the clock now is the nearest answer.
+                    Err(_) => cloud_now(self.cloud.as_ref()).await?,
+                },
+                None => cloud_now(self.cloud.as_ref()).await?,
+            };
+            switched.insert(address, time);
+        }
+        Ok(switched)
+    }
 }
 
 impl ApplyObserver for DnsWatch<'_> {
@@ -455,10 +490,14 @@ impl ApplyObserver for DnsWatch<'_> {
         } = event
             && self.watched.contains(address)
         {
-            self.switched
+            let reading = tokio::runtime::Handle::try_current().ok().map(|runtime| {
+                let cloud = Arc::clone(&self.cloud);
+                runtime.spawn(async move { cloud.now().await })
+            });
+            self.readings
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .insert(address.clone(), Utc::now());
+                .push((address.clone(), reading));
         }
         self.inner.on_event(event);
     }
