@@ -349,9 +349,9 @@ fn a_rollback_of_a_weighted_canary_puts_the_traffic_back_before_replacing_anythi
     Ok(())
 }
 
-#[test]
-fn an_unhealthy_new_image_aborts_at_the_first_checkpoint_and_every_instance_runs_the_old_one()
--> TestResult {
+/// Staging applied, then released with `NEW_IMAGE` made unhealthy: the canary rolls back and
+/// the apply fails. The stack, and the apply's output.
+fn rolled_back_on_staging() -> Result<(Stack, std::process::Output), common::Error> {
     let stack = applied("staging")?;
     stack
         .cairn(&["sim", "unhealthy", NEW_IMAGE])?
@@ -359,6 +359,13 @@ fn an_unhealthy_new_image_aborts_at_the_first_checkpoint_and_every_instance_runs
         .success();
     let output = new_image(&stack, "staging")?;
     assert_eq!(output.status.code(), Some(1), "{}", stdout_of(&output));
+    Ok((stack, output))
+}
+
+#[test]
+fn an_unhealthy_new_image_aborts_at_the_first_checkpoint_and_every_instance_runs_the_old_one()
+-> TestResult {
+    let (stack, output) = rolled_back_on_staging()?;
     let printed = stdout_of(&output);
     assert!(
         printed.contains(&format!("{GROUP}: rolling back: step 1 of 3:")),
@@ -377,22 +384,115 @@ fn an_unhealthy_new_image_aborts_at_the_first_checkpoint_and_every_instance_runs
     );
     assert_eq!(instances, vec![Value::from(1); 2]);
     assert!(stack.state("staging")?.get("rollouts").is_none());
-    // The change is still wanted: the next plan rolls it out again.
-    let plan = stack
-        .cairn(&[
-            "plan",
-            "-e",
-            "staging",
-            "--var",
-            &format!("image={NEW_IMAGE}"),
-        ])?
+    Ok(())
+}
+
+/// `cairn plan` (or `apply`) of `environment` with the image variable set to `image` and
+/// `extra` arguments.
+fn plan_with(
+    stack: &Stack,
+    environment: &str,
+    image: &str,
+    extra: &[&str],
+) -> Result<std::process::Output, common::Error> {
+    let image = format!("image={image}");
+    let mut args = vec!["plan", "-e", environment, "--var", &image];
+    args.extend_from_slice(extra);
+    Ok(stack.cairn(&args)?.output()?)
+}
+
+/// After an automatic rollback the next apply of the same definitions started the same
+/// rollout again, and failed the same way (found by the new user's trial, session 9). As in
+/// Argo Rollouts or Spinnaker, the rolled-back release is remembered: plans say when and why
+/// it was rolled back and keep the group where it went back to, until the definition changes
+/// or `--retry-rollout` asks for it again.
+#[test]
+fn a_rolled_back_release_is_held_until_the_definition_changes_or_a_retry() -> TestResult {
+    let (stack, _) = rolled_back_on_staging()?;
+    let state = stack.state("staging")?;
+    let remembered = &state["rolled_back"][GROUP];
+    assert_eq!(remembered["version"], 2, "{state:#}");
+    assert_eq!(remembered["back_to"], 1, "{state:#}");
+    assert!(
+        remembered["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.starts_with("step 1 of 3:")),
+        "{remembered}"
+    );
+    // On the sim's clock, which was set (and moved by the rollout's waits), not the wall's.
+    assert!(
+        remembered["at"]
+            .as_str()
+            .is_some_and(|at| at.starts_with("2026-01-01T")),
+        "{remembered}"
+    );
+
+    // The same definitions: the plan says why the group stays, and nothing rolls out.
+    let plan = plan_with(&stack, "staging", NEW_IMAGE, &["--detailed-exitcode"])?;
+    let shown = stdout_of(&plan);
+    assert_eq!(plan.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "{GROUP} stays on version 1: version 2 was rolled back at 2026-01-01T"
+        )) && shown.contains("step 1 of 3:")
+            && shown.contains(&format!("`--retry-rollout {GROUP}`"))
+            && !shown.contains("to roll out"),
+        "{shown}"
+    );
+    let calls = group_calls(&stack)?.len();
+    let again = new_image(&stack, "staging")?;
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert_eq!(
+        group_calls(&stack)?.len(),
+        calls,
+        "the held group was touched"
+    );
+    assert_eq!(versions(&stack, "staging")?.1, vec![Value::from(1); 2]);
+
+    // A retry names a rolled-back group (its block path names every region's).
+    let typo = plan_with(
+        &stack,
+        "staging",
+        NEW_IMAGE,
+        &["--retry-rollout", "autoscaling.web"],
+    )?;
+    assert!(
+        stderr_of(&typo)
+            .contains("--retry-rollout `autoscaling.web` matches no rolled-back rollout")
+            && stderr_of(&typo).contains(GROUP),
+        "{}",
+        stderr_of(&typo)
+    );
+    let retry = ["--retry-rollout", "module.web.autoscaling.web"];
+    let shown = stdout_of(&plan_with(&stack, "staging", NEW_IMAGE, &retry)?);
+    assert!(shown.contains("1 group to roll out"), "{shown}");
+
+    // Another image is another release: it rolls out without being asked.
+    let shown = stdout_of(&plan_with(&stack, "staging", "ami-0b5d7e2f", &[])?);
+    assert!(
+        shown.contains("1 group to roll out") && !shown.contains("stays on version"),
+        "{shown}"
+    );
+
+    // Retried once the image is fixed, the release completes and is forgotten.
+    stack
+        .cairn(&["sim", "healthy", NEW_IMAGE])?
+        .assert()
+        .success();
+    let image = format!("image={NEW_IMAGE}");
+    let output = stack
+        .cairn(&["apply", "-e", "staging", "--var", &image, "--auto-approve"])?
+        .args(retry)
         .output()?;
     assert!(
-        stdout_of(&plan).contains("1 group to roll out"),
-        "{}",
-        stdout_of(&plan)
+        output.status.success(),
+        "{}{}",
+        stdout_of(&output),
+        stderr_of(&output)
     );
-    Ok(())
+    assert_eq!(versions(&stack, "staging")?.1, vec![Value::from(2); 2]);
+    assert!(stack.state("staging")?.get("rolled_back").is_none());
+    plan_is_empty(&stack, "staging", NEW_IMAGE)
 }
 
 #[test]

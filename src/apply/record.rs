@@ -30,6 +30,8 @@ pub(crate) fn record_step(
 ) {
     match outcome {
         CallOutcome::Created(live) => {
+            // A new object starts on its own version: nothing is held back any more.
+            state.rolled_back.remove(&step.address);
             if let Some(old) = state.resources.remove(&step.address)
                 && depose_existing
             {
@@ -86,6 +88,7 @@ fn remove_deleted(state: &mut StateDocument, step: &Step) {
         && matches(entry)
     {
         state.resources.remove(&step.address);
+        state.rolled_back.remove(&step.address);
         return;
     }
     if let Some(position) = state.deposed.iter().position(matches) {

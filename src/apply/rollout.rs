@@ -39,7 +39,7 @@ use crate::model::{Address, Attributes, Kind, Owner, Value};
 use crate::plan::PlannedRollout;
 use crate::plan::rollout::in_service;
 use crate::provider::{LiveResource, Provider, ProviderError, UpdateRequest};
-use crate::state::{RolloutPhase, RolloutRecord, StateDocument};
+use crate::state::{RolledBack, RolloutPhase, RolloutRecord, StateDocument};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -172,31 +172,89 @@ pub(super) async fn run(
         targets: record.course.targets.clone(),
         resumed: planned.resume.is_some(),
     });
+    let versions = (
+        record.course.from_version.clone(),
+        record.course.to_version.clone(),
+    );
+    let (end, steps_done) = drive(&mut driver, &mut record, ledger).await?;
+    remember(ledger, provider, &planned.address, &end, versions).await?;
+    Ok(result(end, steps_done))
+}
+
+/// What a rollout that ended leaves for later plans: a rollback remembers the version it
+/// undid, so that the next plan keeps the group where it went back to instead of rolling the
+/// same version out again; a completed rollout forgets any such memory.
+///
+/// # Errors
+/// A failed save of state.
+async fn remember(
+    ledger: &mut dyn Ledger,
+    provider: &dyn Provider,
+    address: &Address,
+    end: &RolloutEnd,
+    (back_to, version): (Value, Value),
+) -> Result<(), ApplyError> {
+    match end {
+        RolloutEnd::RolledBack { reason } => {
+            // The wall clock stands in only when the cloud's cannot be read.
+            let at = provider.now().await.unwrap_or_else(|_| chrono::Utc::now());
+            let rolled_back = RolledBack {
+                version,
+                back_to,
+                reason: reason.clone(),
+                at,
+            };
+            ledger
+                .state()
+                .rolled_back
+                .insert(address.clone(), rolled_back);
+            ledger.persist()
+        }
+        RolloutEnd::Completed => {
+            if ledger.state().rolled_back.remove(address).is_some() {
+                ledger.persist()?;
+            }
+            Ok(())
+        }
+        RolloutEnd::Failed { .. } => Ok(()),
+    }
+}
+
+/// Runs a rollout from where `record` stands to its end: forward step by step, and back when
+/// a gate fails. Returns how it ended and the steps it completed going forward.
+///
+/// # Errors
+/// Only a failed save of state.
+async fn drive(
+    driver: &mut Driver<'_>,
+    record: &mut RolloutRecord,
+    ledger: &mut dyn Ledger,
+) -> Result<(RolloutEnd, usize), ApplyError> {
     if record.course.spec.strategy == RolloutStrategy::BlueGreen {
-        let (end, steps_done) = blue_green::run(&mut driver, &mut record, ledger).await?;
-        return Ok(result(end, steps_done));
+        let (end, steps_done) = blue_green::run(driver, record, ledger).await?;
+        return Ok((end, steps_done));
     }
 
     let mut steps_done = 0;
     if record.phase == RolloutPhase::Forward
-        && let Err(reason) = canary::prepare(&mut driver, &mut record, ledger).await
+        && let Err(reason) = canary::prepare(driver, record, ledger).await
     {
         record.phase = RolloutPhase::RollingBack;
         record.reason = Some(format!("setting up the canary's traffic: {reason}"));
-        save(ledger, &planned.address, &record)?;
+        save(ledger, &driver.planned.address, record)?;
     }
     if record.phase == RolloutPhase::Forward {
         for step in record.step..record.course.targets.len() {
             record.step = step;
-            save(ledger, &planned.address, &record)?;
+            save(ledger, &driver.planned.address, record)?;
             let step_started = Instant::now();
             let target = record.course.targets[step];
-            let outcome = driver.step(&mut record, target, true, ledger).await;
+            let outcome = driver.step(record, target, true, ledger).await;
             match outcome {
                 Ok((old, new)) => {
                     steps_done += 1;
                     ledger.emit(ApplyEvent::RolloutStep {
-                        address: planned.address.clone(),
+                        address: driver.planned.address.clone(),
                         step: step + 1,
                         steps: record.course.targets.len(),
                         target,
@@ -214,17 +272,17 @@ pub(super) async fn run(
                         step + 1,
                         record.course.targets.len()
                     ));
-                    save(ledger, &planned.address, &record)?;
+                    save(ledger, &driver.planned.address, record)?;
                     break;
                 }
             }
         }
     }
     if record.phase == RolloutPhase::Forward {
-        let finished = match canary::settle(&mut driver, &mut record, ledger).await {
+        let finished = match canary::settle(driver, record, ledger).await {
             Ok(()) => {
                 driver
-                    .finish(&record, &record.course.to_version, ledger)
+                    .finish(record, &record.course.to_version, ledger)
                     .await
             }
             Err(reason) => Err(reason),
@@ -232,9 +290,9 @@ pub(super) async fn run(
         return match finished {
             Ok(()) => {
                 ledger.persist()?;
-                Ok(result(RolloutEnd::Completed, steps_done))
+                Ok((RolloutEnd::Completed, steps_done))
             }
-            Err(reason) => Ok(result(RolloutEnd::Failed { reason }, steps_done)),
+            Err(reason) => Ok((RolloutEnd::Failed { reason }, steps_done)),
         };
     }
 
@@ -245,12 +303,12 @@ pub(super) async fn run(
         .clone()
         .unwrap_or_else(|| "an earlier apply was rolling back".to_string());
     ledger.emit(ApplyEvent::RolloutRollingBack {
-        address: planned.address.clone(),
+        address: driver.planned.address.clone(),
         reason: reason.clone(),
     });
     let step_started = Instant::now();
     // A weighted canary's traffic goes back to the old instances before anything else.
-    let restored = canary::restore(&mut driver, &mut record, ledger).await;
+    let restored = canary::restore(driver, record, ledger).await;
     let back = match restored {
         Ok(()) => driver.set_version(&record.course.from_version).await,
         Err(failure) => Err(failure),
@@ -258,7 +316,7 @@ pub(super) async fn run(
     let back = match back {
         Ok(()) => {
             let capacity = record.course.capacity;
-            driver.step(&mut record, capacity, false, ledger).await
+            driver.step(record, capacity, false, ledger).await
         }
         Err(failure) => Err(failure),
     };
@@ -266,7 +324,7 @@ pub(super) async fn run(
         Ok((old, new)) => {
             // The step counted the old version as the one it brings in.
             ledger.emit(ApplyEvent::RolloutStep {
-                address: planned.address.clone(),
+                address: driver.planned.address.clone(),
                 step: 1,
                 steps: 1,
                 target: record.course.capacity,
@@ -277,14 +335,14 @@ pub(super) async fn run(
                 rolling_back: true,
             });
             match driver
-                .finish(&record, &record.course.from_version, ledger)
+                .finish(record, &record.course.from_version, ledger)
                 .await
             {
                 Ok(()) => {
                     ledger.persist()?;
-                    Ok(result(RolloutEnd::RolledBack { reason }, steps_done))
+                    Ok((RolloutEnd::RolledBack { reason }, steps_done))
                 }
-                Err(failure) => Ok(result(
+                Err(failure) => Ok((
                     RolloutEnd::Failed {
                         reason: format!("{reason}; then the rollback failed: {failure}"),
                     },
@@ -292,7 +350,7 @@ pub(super) async fn run(
                 )),
             }
         }
-        Err(failure) => Ok(result(
+        Err(failure) => Ok((
             RolloutEnd::Failed {
                 reason: format!("{reason}; then the rollback failed: {failure}"),
             },

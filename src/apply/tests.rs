@@ -387,6 +387,7 @@ fn plan_for(state: &StateDocument, steps: Vec<Step>) -> Plan {
         interrupted: Vec::new(),
         policy: Vec::new(),
         rollouts: Vec::new(),
+        held: Vec::new(),
         kept: Vec::new(),
     }
 }

@@ -34,6 +34,11 @@ pub struct ApplyArgs {
     #[arg(long = "exclude", value_name = "ADDRESS")]
     pub exclude: Vec<String>,
 
+    /// Roll out again the release of group ADDRESS that a failed rollout rolled back (plans
+    /// otherwise keep the group on the version it went back to); repeatable.
+    #[arg(long = "retry-rollout", value_name = "ADDRESS")]
+    pub retry_rollout: Vec<String>,
+
     /// Replace or destroy resources even in an environment with `protect = true` (never a
     /// resource with `prevent_destroy`).
     #[arg(long)]
@@ -100,6 +105,7 @@ pub fn run_apply(args: ApplyArgs) -> ExitCode {
     }
     request.plan.target = args.target;
     request.plan.exclude = args.exclude;
+    request.plan.retry_rollouts = args.retry_rollout;
     request.plan.refresh_only = args.refresh_only;
     if args.json {
         return execute_json(request, args.auto_approve);

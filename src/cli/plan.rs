@@ -42,6 +42,11 @@ pub struct PlanArgs {
     #[arg(long = "exclude", value_name = "ADDRESS")]
     pub exclude: Vec<String>,
 
+    /// Roll out again the release of group ADDRESS that a failed rollout rolled back (plans
+    /// otherwise keep the group on the version it went back to); repeatable.
+    #[arg(long = "retry-rollout", value_name = "ADDRESS")]
+    pub retry_rollout: Vec<String>,
+
     /// Plan against the recorded state without reading the cloud.
     #[arg(long)]
     pub no_refresh: bool,
@@ -56,6 +61,7 @@ pub fn run(args: PlanArgs) -> ExitCode {
     let mut request = args.stack.request();
     request.target = args.target.clone();
     request.exclude = args.exclude.clone();
+    request.retry_rollouts = args.retry_rollout.clone();
     request.refresh_only = args.refresh_only;
     request.destroy = args.destroy;
     request.skip_refresh = args.no_refresh;

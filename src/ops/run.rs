@@ -34,6 +34,8 @@ pub struct PlanRequest {
     pub target: Vec<String>,
     /// `--exclude` addresses.
     pub exclude: Vec<String>,
+    /// `--retry-rollout`: the groups whose rolled-back release rolls out again.
+    pub retry_rollouts: Vec<String>,
     pub refresh_only: bool,
     pub destroy: bool,
     /// `false` plans against state alone, without reading the cloud.
@@ -520,6 +522,7 @@ fn diff_placed(
         },
         // Forgetting holds in a destroy too: what a `removed` block lets go of stays alive.
         removed: planning.removed.clone(),
+        retry_rollouts: request.retry_rollouts.clone(),
         // A destroy of a protected environment is refused (or forced) before planning; a
         // drill is a copy of the environment, not the protected environment itself.
         protected_environment: (planning.protect

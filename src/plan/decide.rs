@@ -34,12 +34,16 @@ pub(super) struct Decision {
 /// The decisions of a plan.
 pub(super) struct Decisions {
     pub by_address: BTreeMap<Address, Decision>,
+    /// The groups kept on their version because a rollback undid the one the configuration
+    /// asks for.
+    pub held: BTreeSet<Address>,
     /// The replaced addresses that create their new object before deleting the old one.
     pub create_before_destroy: BTreeSet<Address>,
 }
 
 /// Decides what to do to every address of `desired` (those in scope), given what exists now
-/// (`current`) and who owns it.
+/// (`current`), who owns it, and the launch template version each group in `held` must not be
+/// moved to again (a rollback undid it).
 ///
 /// # Errors
 /// [`PlanError::DependencyCycle`] when the desired resources depend on each other in a circle.
@@ -47,15 +51,17 @@ pub(super) fn decide(
     desired: &BTreeMap<&Address, &DesiredResource>,
     current: &BTreeMap<Address, StateResource>,
     owner: &Owner,
+    held: &BTreeMap<Address, Value>,
 ) -> Result<Decisions, PlanError> {
     // Dependencies first: a reference resolves against its target's decision, which must be
     // made before.
     let order = dependency_order(desired)?;
-    let by_address = decide_in_order(desired, &order, current, owner);
+    let (by_address, held) = decide_in_order(desired, &order, current, owner, held);
     // Last, because it looks at the decisions of an address's dependents.
     let create_before_destroy = effective_create_before_destroy(desired, &order, &by_address);
     Ok(Decisions {
         by_address,
+        held,
         create_before_destroy,
     })
 }
@@ -91,8 +97,10 @@ fn decide_in_order(
     order: &[&Address],
     current: &BTreeMap<Address, StateResource>,
     owner: &Owner,
-) -> BTreeMap<Address, Decision> {
+    held: &BTreeMap<Address, Value>,
+) -> (BTreeMap<Address, Decision>, BTreeSet<Address>) {
     let mut decisions: BTreeMap<Address, Decision> = BTreeMap::new();
+    let mut holding = BTreeSet::new();
     // A secret travels only from a resource that has one: without any, no attribute's
     // references need parsing to find one (most stacks; issue 14).
     let any_secret = desired
@@ -112,6 +120,9 @@ fn decide_in_order(
             .map(|(name, value)| (name.clone(), resolve(value, &lookup)))
             .collect();
         blue_green_name(resource, existing, &mut resolved);
+        if hold_version(held.get(address), existing, &mut resolved) {
+            holding.insert(address.clone());
+        }
         let mut sensitive = resource.sensitive.clone();
         for (name, value) in resource.attributes.iter().filter(|_| any_secret) {
             let carries_secret = references_in(value).iter().any(|reference| {
@@ -179,7 +190,44 @@ fn decide_in_order(
         }
         decisions.insert(address.clone(), decision);
     }
-    decisions
+    (decisions, holding)
+}
+
+/// Keeps a group on the launch template version it runs when the configuration asks for
+/// `rolled_back`, the version a rollback undid: moving it there would only roll the same
+/// release out again. A template changed since asks for another version, which goes ahead.
+/// Returns whether the version was held.
+fn hold_version(
+    rolled_back: Option<&Value>,
+    existing: Option<&StateResource>,
+    resolved: &mut Attributes,
+) -> bool {
+    const VERSION: &str = "launch_template_version";
+    let (Some(rolled_back), Some(existing)) = (rolled_back, existing) else {
+        return false;
+    };
+    let Some(running) = existing.attributes.get(VERSION) else {
+        return false;
+    };
+    let asked = resolved.get(VERSION);
+    if !asked.is_some_and(|asked| same_version(asked, rolled_back))
+        || same_version(running, rolled_back)
+    {
+        return false;
+    }
+    resolved.insert(VERSION.to_string(), running.clone());
+    true
+}
+
+/// Whether two launch template versions are the same, written as numbers or as text (AWS
+/// answers `"2"` where a template's `latest_version` is `2`).
+fn same_version(left: &Value, right: &Value) -> bool {
+    let number = |value: &Value| {
+        value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+    };
+    left == right || number(left).is_some_and(|left| Some(left) == number(right))
 }
 
 /// What an update of `existing` to `resolved` sends: the attributes the cloud does not

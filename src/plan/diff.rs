@@ -13,8 +13,8 @@ use super::reconcile::{Reconciled, adopt, reconcile};
 use super::refresh::Observed;
 use super::scope::Scope;
 use super::{
-    Change, ChangeAction, Forget, Move, Operation, PLAN_FORMAT_VERSION, Plan, PlanError,
-    ProtectedResource, Step,
+    Change, ChangeAction, Forget, HeldRollout, Move, Operation, PLAN_FORMAT_VERSION, Plan,
+    PlanError, ProtectedResource, Step,
 };
 use crate::model::{
     Address, Attributes, DesiredResource, Kind, Moved, Owner, Removed, TAG_ADDRESS, Tags, Value,
@@ -45,10 +45,42 @@ pub struct PlanOptions {
     pub moves: Vec<Moved>,
     /// The configuration's `removed` blocks.
     pub removed: Vec<Removed>,
+    /// `--retry-rollout`: the groups (addresses or block paths) whose rolled-back release is
+    /// rolled out again; every other rolled-back release is held back (see
+    /// [`crate::state::RolledBack`]).
+    pub retry_rollouts: Vec<String>,
     /// The environment's name when it has `protect = true` and the plan may not replace or
     /// destroy any of its resources (no `--force`, not a destroy, which `--force` guards
     /// itself).
     pub protected_environment: Option<String>,
+}
+
+/// The releases a rollback undid that this plan holds back, by group: the version each must
+/// not be moved to again. `--retry-rollout` lets the ones it names go.
+///
+/// # Errors
+/// [`PlanError::RetryMatchesNothing`] for a `--retry-rollout` that names no rolled-back group.
+fn held_back(
+    state: &StateDocument,
+    retry: &[String],
+) -> Result<BTreeMap<Address, Value>, PlanError> {
+    if let Some(pattern) = retry.iter().find(|pattern| {
+        !state
+            .rolled_back
+            .keys()
+            .any(|address| address.matches_target(pattern))
+    }) {
+        return Err(PlanError::RetryMatchesNothing {
+            pattern: pattern.clone(),
+            rolled_back: state.rolled_back.keys().cloned().collect(),
+        });
+    }
+    Ok(state
+        .rolled_back
+        .iter()
+        .filter(|(address, _)| !retry.iter().any(|pattern| address.matches_target(pattern)))
+        .map(|(address, rolled_back)| (address.clone(), rolled_back.version.clone()))
+        .collect())
 }
 
 /// Plans the changes that make the cloud match `desired`.
@@ -122,6 +154,7 @@ pub fn plan(
         interrupted: Vec::new(),
         policy: Vec::new(),
         rollouts: Vec::new(),
+        held: Vec::new(),
         kept: reconciled.kept.clone(),
     };
     if options.refresh_only {
@@ -144,7 +177,19 @@ pub fn plan(
         stack: state.stack.clone(),
         env: state.environment.clone(),
     };
-    let decisions = decide(&in_scope, &reconciled.current, &owner)?;
+    let held = held_back(state, &options.retry_rollouts)?;
+    let decisions = decide(&in_scope, &reconciled.current, &owner, &held)?;
+    plan.held = decisions
+        .held
+        .iter()
+        .filter_map(|address| {
+            let rolled_back = state.rolled_back.get(address)?;
+            Some(HeldRollout {
+                address: address.clone(),
+                rolled_back: rolled_back.clone(),
+            })
+        })
+        .collect();
     let deletes: Vec<&StateResource> = reconciled
         .current
         .values()

@@ -104,6 +104,15 @@ pub enum PlanError {
         closest: Option<String>,
     },
 
+    /// A `--retry-rollout` names no group whose release a rollback undid.
+    #[error("--retry-rollout `{pattern}` matches no rolled-back rollout")]
+    #[diagnostic(help("{}", retry_hint(.rolled_back)))]
+    RetryMatchesNothing {
+        pattern: String,
+        /// The groups whose release was rolled back, if any.
+        rolled_back: Vec<Address>,
+    },
+
     /// A plan file could not be read or written.
     #[error("could not {action} plan file `{path}`: {source}")]
     PlanFileIo {
@@ -261,6 +270,20 @@ impl fmt::Display for AddressList<'_> {
             .collect();
         f.write_str(&names.join(" -> "))
     }
+}
+
+/// The hint of [`PlanError::RetryMatchesNothing`]: the groups it could name.
+fn retry_hint(rolled_back: &[Address]) -> String {
+    if rolled_back.is_empty() {
+        return "no rollout of this environment was rolled back; a plain `cairn apply` rolls \
+                out what changed"
+            .to_string();
+    }
+    let names: Vec<String> = rolled_back
+        .iter()
+        .map(|address| format!("`{address}`"))
+        .collect();
+    format!("rolled back: {}", names.join(", "))
 }
 
 /// The hint of [`PlanError::TargetMatchesNothing`]: the closest name when a typo is likely.

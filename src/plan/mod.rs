@@ -22,8 +22,8 @@ pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
 pub use file::{PlanFile, ensure_applicable, load, save, state_digest};
 pub use model::{
-    Change, ChangeAction, Drift, DriftKind, Forget, Interrupted, Kept, Move, PLAN_FORMAT_VERSION,
-    Plan, PlannedRollout, PolicyFinding, Resolution, Step, Summary,
+    Change, ChangeAction, Drift, DriftKind, Forget, HeldRollout, Interrupted, Kept, Move,
+    PLAN_FORMAT_VERSION, Plan, PlannedRollout, PolicyFinding, Resolution, Step, Summary,
 };
 pub use reconcile::comparable_tags;
 pub use refresh::{Observed, RefreshScope, refresh, refresh_scopes};

@@ -3,7 +3,7 @@
 
 use crate::model::{Address, Attributes, Kind, Lifecycle, Operation, Tags};
 use crate::provider::CallCount;
-use crate::state::{Intent, RolloutCourse, RolloutPhase, StateOutput, StateResource};
+use crate::state::{Intent, RolledBack, RolloutCourse, RolloutPhase, StateOutput, StateResource};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -67,6 +67,11 @@ pub struct Plan {
     /// above completed (or, to resume an interrupted rollout, before them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rollouts: Vec<PlannedRollout>,
+    /// Groups held on the version a rollback took them back to, though the configuration
+    /// still asks for the version rolled back: the plan neither moves them nor rolls out,
+    /// until the definition changes or `--retry-rollout` names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldRollout>,
     /// Deposed objects kept until a deadline (the old group of a blue-green rollout during
     /// `keep_old`): left alive before it, deleted by the plan's steps once it has passed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -102,6 +107,15 @@ pub struct PlannedRollout {
     /// changes). A new rollout, or one the plan moves on to a newer version, runs after them.
     #[serde(default)]
     pub first: bool,
+}
+
+/// A group the plan holds on its version because a rollback undid the version the
+/// configuration asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldRollout {
+    pub address: Address,
+    #[serde(flatten)]
+    pub rolled_back: RolledBack,
 }
 
 /// A call of an earlier run whose outcome is unknown, and how this plan resolves it.

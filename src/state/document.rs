@@ -52,6 +52,10 @@ pub struct StateDocument {
     /// Rollouts in progress, by autoscaling group address (see [`super::rollout`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rollouts: BTreeMap<Address, super::rollout::RolloutRecord>,
+    /// Releases an automatic rollback undid, by autoscaling group address: plans hold the
+    /// group on the version it went back to (see [`super::rollout::RolledBack`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rolled_back: BTreeMap<Address, super::rollout::RolledBack>,
     /// Deposed objects kept alive until a deadline, by id: the old group of a blue-green
     /// rollout, kept scaled as it was for `keep_old` after the switch. Until then no plan
     /// deletes it; the first plan after it deletes it as any deposed object.
@@ -84,6 +88,9 @@ impl StateDocument {
             return false;
         };
         resource.address = to.clone();
+        if let Some(rolled_back) = self.rolled_back.remove(from) {
+            self.rolled_back.insert(to.clone(), rolled_back);
+        }
         if let Some(tag) = resource.tags.get_mut(crate::model::TAG_ADDRESS) {
             *tag = to.to_string();
         }
@@ -118,6 +125,7 @@ impl StateDocument {
             intents: Vec::new(),
             changed_at: None,
             rollouts: BTreeMap::new(),
+            rolled_back: BTreeMap::new(),
             keep_until: BTreeMap::new(),
             migrated: None,
         }

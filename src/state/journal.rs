@@ -88,6 +88,7 @@ rest_fields!(
     intents,
     changed_at,
     rollouts,
+    rolled_back,
     migrated,
     keep_until,
 );

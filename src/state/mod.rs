@@ -33,7 +33,9 @@ pub use history::{Changes, History, Outcome, RecordedSource, Version};
 pub use intent::Intent;
 pub use local::LocalBackend;
 pub use lock::{LockInfo, StateLock};
-pub use rollout::{CanaryTraffic, ListenerForward, RolloutCourse, RolloutPhase, RolloutRecord};
+pub use rollout::{
+    CanaryTraffic, ListenerForward, RolledBack, RolloutCourse, RolloutPhase, RolloutRecord,
+};
 #[cfg(feature = "aws")]
 pub use s3::{S3Backend, S3Location};
 

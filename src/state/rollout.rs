@@ -8,6 +8,7 @@
 
 use crate::model::Value;
 use crate::model::rollout::RolloutSpec;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Which way a rollout is going.
@@ -81,6 +82,22 @@ pub struct RolloutRecord {
     pub reason: Option<String>,
     /// RFC 3339 time the rollout started.
     pub started: String,
+}
+
+/// A release an automatic rollback undid, remembered so that later plans keep the group on
+/// the version it went back to instead of rolling the same version out again (and failing
+/// the same way): as Argo Rollouts keeps an aborted revision aborted, until the definition
+/// changes (the template gets another version) or the user retries it (`--retry-rollout`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolledBack {
+    /// The launch template version that was rolled back.
+    pub version: Value,
+    /// The version the group went back to.
+    pub back_to: Value,
+    /// Why: the gate that failed.
+    pub reason: String,
+    /// When the rollback ended, on the cloud's clock.
+    pub at: DateTime<Utc>,
 }
 
 /// The traffic of a weighted canary: the new instances serve from a target group of their own

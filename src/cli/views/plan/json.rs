@@ -23,8 +23,8 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "region", "id"}], "forgets": [{"address", "kind", "region", "id"}], "imports": [{"address",
 /// "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
 /// "policy": [{"rule", "severity", "message", "location", "addresses"}], "rollouts": [...]
-/// (see `rollout::json_rollouts`), "kept": [{"address", "kind", "region", "id", "until",
-/// "expired"}]}`.
+/// (see `rollout::json_rollouts`), "held": [{"address", "version", "back_to", "reason",
+/// "at"}], "kept": [{"address", "kind", "region", "id", "until", "expired"}]}`.
 /// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
 pub fn render_json(plan: &Plan) -> Value {
@@ -105,6 +105,7 @@ pub fn render_json(plan: &Plan) -> Value {
         "refresh_calls": plan.refresh_calls,
         "policy": plan.policy,
         "rollouts": super::rollout::json_rollouts(plan),
+        "held": plan.held,
         "kept": plan.kept,
     })
 }

@@ -24,6 +24,40 @@ pub fn version(value: &Value) -> String {
     }
 }
 
+/// Text: the groups kept on the version a rollback took them back to, when, why, and how to
+/// release again.
+fn render_held(out: &mut String, plan: &Plan, painter: &Painter) {
+    if plan.held.is_empty() {
+        return;
+    }
+    out.push_str(
+        "Cairn keeps these groups on the version a failed rollout took them back to; the \
+         configuration still asks for the version rolled back:\n\n",
+    );
+    for held in &plan.held {
+        let rolled_back = &held.rolled_back;
+        let _ = writeln!(
+            out,
+            "  {} {} stays on version {}: version {} was rolled back at {} ({})",
+            painter.paint("#", Style::new().bold()),
+            painter.paint(held.address.as_str(), Style::new().bold()),
+            version(&rolled_back.back_to),
+            version(&rolled_back.version),
+            rolled_back
+                .at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            rolled_back.reason,
+        );
+        let _ = writeln!(
+            out,
+            "      change the definition to release again, or retry this version with \
+             `--retry-rollout {}`",
+            held.address
+        );
+    }
+    out.push('\n');
+}
+
 /// Text: one paragraph per rollout.
 pub(super) fn render_rollouts(out: &mut String, plan: &Plan, painter: &Painter) {
     let waiting: Vec<_> = plan.kept.iter().filter(|kept| !kept.expired).collect();
@@ -44,6 +78,7 @@ pub(super) fn render_rollouts(out: &mut String, plan: &Plan, painter: &Painter) 
         }
         out.push('\n');
     }
+    render_held(out, plan, painter);
     if plan.rollouts.is_empty() {
         return;
     }

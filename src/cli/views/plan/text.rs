@@ -44,7 +44,14 @@ pub fn summary_line(plan: &Plan) -> String {
         && plan.imports.is_empty()
         && plan.rollouts.is_empty()
     {
-        return "No changes. Your infrastructure matches the configuration.".to_string();
+        return match plan.held.len() {
+            0 => "No changes. Your infrastructure matches the configuration.".to_string(),
+            held => format!(
+                "No changes. {} held on the version a rollback took {} back to (see above).",
+                super::super::counted(held, "group"),
+                if held == 1 { "it" } else { "them" }
+            ),
+        };
     }
     let summary = plan.summary();
     let moves = match plan.moves.len() {
