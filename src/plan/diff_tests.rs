@@ -1472,3 +1472,104 @@ fn the_second_group_of_a_blue_green_rollout_in_progress_is_neither_adopted_nor_a
     assert!(plan.steps.is_empty(), "{:?}", step_names(&plan));
     assert!(plan.adopted.is_empty());
 }
+
+/// A template at version 2 and a group that a rollback took back to version 1, with the
+/// release of version 2 remembered; the group wants the template's latest version and
+/// `desired` instances.
+fn rolled_back_group(desired: u64) -> Fixture {
+    let mut fixture = Fixture::new();
+    let template = json!({"name": "web", "image": "ami-00000002", "latest_version": 2});
+    fixture.want(TEMPLATE, Kind::LaunchTemplate, template.clone(), &[]);
+    fixture.record(TEMPLATE, Kind::LaunchTemplate, "lt-1", template, &[]);
+    let group = |version: Value, desired: u64| {
+        json!({"name": "web", "launch_template_id": "lt-1", "launch_template_version": version,
+               "min": 1, "max": 4, "desired": desired})
+    };
+    let latest = Value::String(reference(&Address::new(TEMPLATE), "latest_version"));
+    fixture.want(
+        AUTOSCALING,
+        Kind::AutoscalingGroup,
+        group(latest, desired),
+        &[TEMPLATE],
+    );
+    fixture.record(
+        AUTOSCALING,
+        Kind::AutoscalingGroup,
+        "web",
+        group(json!(1), 2),
+        &[TEMPLATE],
+    );
+    fixture.state.rolled_back.insert(
+        Address::new(AUTOSCALING),
+        crate::state::RolledBack {
+            version: json!(2),
+            back_to: json!(1),
+            reason: "step 1 of 3: 0 of 1 new instances healthy after 2m".to_string(),
+            at: "2026-01-01T00:02:00Z".parse().unwrap(),
+        },
+    );
+    fixture
+}
+
+fn planned_version(plan: &Plan) -> Option<Value> {
+    let change = plan
+        .changes
+        .iter()
+        .find(|change| change.address.as_str() == AUTOSCALING)?;
+    change
+        .after
+        .as_ref()?
+        .get("launch_template_version")
+        .cloned()
+}
+
+#[test]
+fn a_rolled_back_version_is_held_until_the_template_changes() {
+    let plan = rolled_back_group(2).plan().unwrap();
+    assert!(plan.changes.is_empty(), "{:?}", actions(&plan));
+    assert_eq!(plan.held.len(), 1);
+    assert_eq!(plan.held[0].address.as_str(), AUTOSCALING);
+    assert_eq!(plan.held[0].rolled_back.back_to, json!(1));
+
+    // Another change to the group goes ahead on the version it runs.
+    let plan = rolled_back_group(3).plan().unwrap();
+    assert_eq!(
+        actions(&plan),
+        [(AUTOSCALING.to_string(), ChangeAction::Update)]
+    );
+    assert_eq!(planned_version(&plan), Some(json!(1)));
+    assert_eq!(plan.held.len(), 1);
+
+    // A changed template is another release: its new version is not held.
+    let mut changed = rolled_back_group(2);
+    changed
+        .desired
+        .get_mut(&Address::new(TEMPLATE))
+        .unwrap()
+        .attributes
+        .insert("image".to_string(), json!("ami-00000003"));
+    let plan = changed.plan().unwrap();
+    assert!(plan.held.is_empty());
+    assert!(!is_known(&planned_version(&plan).unwrap()));
+}
+
+#[test]
+fn retry_rollout_lets_the_held_version_go_and_must_name_a_rolled_back_group() {
+    let mut retried = rolled_back_group(2);
+    retried.options.retry_rollouts = vec!["autoscaling.web".to_string()];
+    let plan = retried.plan().unwrap();
+    assert!(plan.held.is_empty());
+    assert_eq!(planned_version(&plan), Some(json!(2)));
+
+    retried.options.retry_rollouts = vec!["autoscaling.api".to_string()];
+    match retried.plan() {
+        Err(PlanError::RetryMatchesNothing {
+            pattern,
+            rolled_back,
+        }) => {
+            assert_eq!(pattern, "autoscaling.api");
+            assert_eq!(rolled_back, [Address::new(AUTOSCALING)]);
+        }
+        other => panic!("expected RetryMatchesNothing, got {other:?}"),
+    }
+}
