@@ -396,3 +396,59 @@ fn sim_clock_says_what_a_time_looks_like_and_moves_back_by_a_negative_duration()
     );
     Ok(())
 }
+
+/// The quickstart with its firewall `web` renamed `frontend` (a new security group; the old
+/// one's delete is what failed).
+fn renamed_firewall(text: &str) -> String {
+    text.replace("firewall \"web\"", "firewall \"frontend\"")
+        .replace("firewall.web", "firewall.frontend")
+}
+
+/// Renaming a firewall that running servers use failed half-way with AWS's
+/// `DependencyViolation`: the apply deleted the old security group while the group's
+/// instances still ran with it (they keep the groups of the template version they were
+/// launched from until replaced, and a rollout replaces them only after the plan's steps),
+/// and every later apply failed the same way. The old group now stays, and the plan says what
+/// uses it, until the instances let go: the next apply after the rollout deletes it; a group
+/// without a `rollout` block keeps it.
+#[test]
+fn renaming_a_firewall_that_servers_use_keeps_the_old_group_until_they_move_off() -> TestResult {
+    let with_rollout = QUICKSTART.replacen(
+        "  scaling \"cpu\" {",
+        "  rollout {\n    strategy    = \"rolling\"\n    min_healthy = 50\n  }\n  scaling \"cpu\" {",
+        1,
+    );
+    let apply = ["apply", "-e", "dev", "--auto-approve", "."];
+    let plan = ["plan", "-e", "dev", "--detailed-exitcode", "."];
+    let in_use = "firewall.web[us-east-1] `sg-";
+    let used_by = "is still used by the instances of `autoscaling.web[us-east-1]`";
+    for (text, rolls_out) in [(QUICKSTART.to_string(), false), (with_rollout, true)] {
+        let stack = Stack::from_text(&text)?;
+        let clock = ["sim", "clock", "--set", "2026-03-01T00:00:00Z"];
+        succeeded(&clock, &stack.cairn(&clock)?.output()?);
+        succeeded(&apply, &stack.cairn(&apply)?.output()?);
+        std::fs::write(stack.path().join("main.hcl"), renamed_firewall(&text))?;
+        let stdout = succeeded(&apply, &stack.cairn(&apply)?.output()?);
+        assert!(
+            stdout.contains(in_use) && stdout.contains(used_by),
+            "rollout {rolls_out}: {stdout}"
+        );
+        assert_eq!(stdout.contains("rollout complete"), rolls_out, "{stdout}");
+        let output = stack.cairn(&apply)?.output()?;
+        let stdout = succeeded(&apply, &output);
+        let deleted = stdout.contains("firewall.web[us-east-1]: Destruction complete");
+        assert_eq!(deleted, rolls_out, "rollout {rolls_out}: {stdout}");
+        let state = stack.state("dev")?;
+        assert_eq!(
+            state["resources"].get("firewall.web[us-east-1]").is_none(),
+            rolls_out,
+            "{state:#}"
+        );
+        // Nothing left to do either way: the plan says what stays, and why.
+        let output = stack.cairn(&plan)?.output()?;
+        assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+        let stdout = common::stdout_of(&output);
+        assert_eq!(stdout.contains(used_by), !rolls_out, "{stdout}");
+    }
+    Ok(())
+}

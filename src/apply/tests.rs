@@ -388,6 +388,7 @@ fn plan_for(state: &StateDocument, steps: Vec<Step>) -> Plan {
         policy: Vec::new(),
         rollouts: Vec::new(),
         held: Vec::new(),
+        in_use: Vec::new(),
         kept: Vec::new(),
     }
 }

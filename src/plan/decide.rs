@@ -221,7 +221,7 @@ fn hold_version(
 
 /// Whether two launch template versions are the same, written as numbers or as text (AWS
 /// answers `"2"` where a template's `latest_version` is `2`).
-fn same_version(left: &Value, right: &Value) -> bool {
+pub(super) fn same_version(left: &Value, right: &Value) -> bool {
     let number = |value: &Value| {
         value
             .as_i64()

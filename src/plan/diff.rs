@@ -7,6 +7,7 @@
 //! order ([`super::order`]).
 
 use super::decide::{Decisions, decide};
+use super::in_use::hold_in_use;
 use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
 use super::reconcile::{Reconciled, adopt, reconcile};
@@ -155,6 +156,7 @@ pub fn plan(
         policy: Vec::new(),
         rollouts: Vec::new(),
         held: Vec::new(),
+        in_use: Vec::new(),
         kept: reconciled.kept.clone(),
     };
     if options.refresh_only {
@@ -195,6 +197,9 @@ pub fn plan(
         .values()
         .filter(|object| scope.contains(&object.address) && !in_scope.contains_key(&object.address))
         .collect();
+    // What instances still use stays until they let go: the cloud would refuse its delete.
+    let (deletes, in_use) = hold_in_use(deletes, &reconciled.current, &decisions);
+    plan.in_use = in_use;
 
     // Step 4: refuse the plan if it replaces or destroys a protected resource, before
     // building anything that would suggest otherwise.

@@ -1573,3 +1573,51 @@ fn retry_rollout_lets_the_held_version_go_and_must_name_a_rolled_back_group() {
         other => panic!("expected RetryMatchesNothing, got {other:?}"),
     }
 }
+
+/// A security group recorded with a template that lists it and a group whose instance runs
+/// that template; the configuration keeps the template (without the security group) and,
+/// when `group_stays`, the group.
+fn security_group_in_use(group_stays: bool) -> Fixture {
+    let mut fixture = Fixture::new();
+    group_and_template(&mut fixture);
+    fixture.desired.remove(&Address::new(GROUP));
+    fixture
+        .desired
+        .get_mut(&Address::new(TEMPLATE))
+        .unwrap()
+        .attributes
+        .insert("security_group_ids".to_string(), json!([]));
+    let group = json!({"name": "web", "launch_template_id": "lt-1", "launch_template_version": 1,
+                       "min": 1, "max": 1, "desired": 1,
+                       "instances": [{"id": "i-1", "launch_template_version": 1}]});
+    fixture.record(
+        AUTOSCALING,
+        Kind::AutoscalingGroup,
+        "web",
+        group.clone(),
+        &[TEMPLATE],
+    );
+    if group_stays {
+        fixture.want(AUTOSCALING, Kind::AutoscalingGroup, group, &[TEMPLATE]);
+    }
+    fixture
+}
+
+#[test]
+fn a_security_group_instances_still_use_stays_until_they_let_go() {
+    let plan = security_group_in_use(true).plan().unwrap();
+    assert!(
+        !step_names(&plan).iter().any(|name| name.contains(GROUP)),
+        "{:?}",
+        step_names(&plan)
+    );
+    assert_eq!(plan.in_use.len(), 1);
+    assert_eq!(plan.in_use[0].id, "sg-1");
+    assert_eq!(plan.in_use[0].users, [Address::new(AUTOSCALING)]);
+
+    // With its group deleted too, nothing stays to use it: it is deleted in the same plan.
+    let plan = security_group_in_use(false).plan().unwrap();
+    assert!(plan.in_use.is_empty());
+    let names = step_names(&plan);
+    assert!(names.contains(&format!("delete {GROUP}")), "{names:?}");
+}

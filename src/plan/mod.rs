@@ -9,6 +9,7 @@ mod decide;
 mod diff;
 mod error;
 mod file;
+mod in_use;
 mod interrupted;
 mod model;
 mod order;
@@ -22,7 +23,7 @@ pub use diff::{PlanOptions, plan};
 pub use error::{PlanError, ProtectedResource};
 pub use file::{PlanFile, ensure_applicable, load, save, state_digest};
 pub use model::{
-    Change, ChangeAction, Drift, DriftKind, Forget, HeldRollout, Interrupted, Kept, Move,
+    Change, ChangeAction, Drift, DriftKind, Forget, HeldRollout, InUse, Interrupted, Kept, Move,
     PLAN_FORMAT_VERSION, Plan, PlannedRollout, PolicyFinding, Resolution, Step, Summary,
 };
 pub use reconcile::comparable_tags;

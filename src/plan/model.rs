@@ -72,6 +72,10 @@ pub struct Plan {
     /// until the definition changes or `--retry-rollout` names them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<HeldRollout>,
+    /// Objects the plan would delete but leaves in place while something still uses them
+    /// (a security group the instances of a group still run with): a later plan deletes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_use: Vec<InUse>,
     /// Deposed objects kept until a deadline (the old group of a blue-green rollout during
     /// `keep_old`): left alive before it, deleted by the plan's steps once it has passed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -116,6 +120,18 @@ pub struct HeldRollout {
     pub address: Address,
     #[serde(flatten)]
     pub rolled_back: RolledBack,
+}
+
+/// An object no longer wanted that the plan does not delete yet, because something still
+/// uses it and the cloud would refuse the delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InUse {
+    pub address: Address,
+    pub kind: Kind,
+    pub region: String,
+    pub id: String,
+    /// What uses it: the autoscaling groups whose instances may run with it.
+    pub users: Vec<Address>,
 }
 
 /// A call of an earlier run whose outcome is unknown, and how this plan resolves it.

@@ -24,7 +24,8 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// "kind", "region", "id"}], "refresh_calls": {"reads", "mutations"},
 /// "policy": [{"rule", "severity", "message", "location", "addresses"}], "rollouts": [...]
 /// (see `rollout::json_rollouts`), "held": [{"address", "version", "back_to", "reason",
-/// "at"}], "kept": [{"address", "kind", "region", "id", "until", "expired"}]}`.
+/// "at"}], "in_use": [{"address", "kind", "region", "id", "users"}], "kept": [{"address",
+/// "kind", "region", "id", "until", "expired"}]}`.
 /// Sensitive values are `"(sensitive value)"`; values only known after apply are
 /// `"(known after apply)"`.
 pub fn render_json(plan: &Plan) -> Value {
@@ -106,6 +107,7 @@ pub fn render_json(plan: &Plan) -> Value {
         "policy": plan.policy,
         "rollouts": super::rollout::json_rollouts(plan),
         "held": plan.held,
+        "in_use": plan.in_use,
         "kept": plan.kept,
     })
 }

@@ -44,12 +44,17 @@ pub fn summary_line(plan: &Plan) -> String {
         && plan.imports.is_empty()
         && plan.rollouts.is_empty()
     {
-        return match plan.held.len() {
-            0 => "No changes. Your infrastructure matches the configuration.".to_string(),
-            held => format!(
+        return match (plan.held.len(), plan.in_use.len()) {
+            (0, 0) => "No changes. Your infrastructure matches the configuration.".to_string(),
+            (held, 0) => format!(
                 "No changes. {} held on the version a rollback took {} back to (see above).",
                 super::super::counted(held, "group"),
                 if held == 1 { "it" } else { "them" }
+            ),
+            (_, in_use) => format!(
+                "No changes now. {} to delete once nothing uses {} (see above).",
+                super::super::counted(in_use, "object"),
+                if in_use == 1 { "it" } else { "them" }
             ),
         };
     }
@@ -161,6 +166,32 @@ pub fn render_text(plan: &Plan, options: &RenderOptions) -> String {
             );
         }
         out.push('\n');
+    }
+    if !plan.in_use.is_empty() {
+        out.push_str(
+            "Cairn leaves these objects in place while instances still use them (AWS refuses \
+             to delete them until then); a later apply deletes them once nothing does:\n\n",
+        );
+        for in_use in &plan.in_use {
+            let users: Vec<String> = in_use
+                .users
+                .iter()
+                .map(|user| format!("`{user}`"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {} {} `{}` is still used by the instances of {}",
+                painter.paint("#", Style::new().bold()),
+                painter.paint(in_use.address.as_str(), Style::new().bold()),
+                in_use.id,
+                users.join(", ")
+            );
+        }
+        out.push_str(
+            "      instances move off it only when replaced: by the rollout of a group with a \
+             `rollout` block, which runs after the plan's steps; a group without one keeps \
+             its instances until they end\n\n",
+        );
     }
     if !plan.changes.is_empty() {
         out.push_str("Cairn will perform the following actions:\n\n");

@@ -1,0 +1,102 @@
+//! Deletes the cloud refuses while something still uses the object: AWS answers
+//! `DependencyViolation` to the delete of a security group any instance still runs with.
+//!
+//! An autoscaling group's instances keep the security groups of the template version they
+//! were launched from; they move off an old group only when they are replaced, which a
+//! rollout does after every step of its apply (or a later release, or never without a
+//! `rollout` block). Deleting the old group of a renamed firewall in the same apply therefore
+//! failed half-way. Terraform retries such a delete until its timeout and then fails; here the
+//! plan leaves the object in place and says what still uses it, and a later plan deletes it
+//! once nothing does.
+
+use super::InUse;
+use super::decide::{Decisions, same_version};
+use super::model::ChangeAction;
+use crate::model::{Address, Kind, Value};
+use crate::state::StateResource;
+use std::collections::BTreeMap;
+
+/// Splits `deletes` into those that can go now and the objects something still uses, with
+/// what uses them.
+pub(super) fn hold_in_use<'s>(
+    deletes: Vec<&'s StateResource>,
+    current: &BTreeMap<Address, StateResource>,
+    decisions: &Decisions,
+) -> (Vec<&'s StateResource>, Vec<InUse>) {
+    // Groups that stay, with their instances: a group deleted or replaced takes its instances
+    // with it, before the delete of what they used (deletes run in reverse dependency order).
+    let staying: Vec<&StateResource> = current
+        .values()
+        .filter(|object| object.kind == Kind::AutoscalingGroup)
+        .filter(|group| {
+            decisions
+                .by_address
+                .get(&group.address)
+                .is_some_and(|decision| decision.action != Some(ChangeAction::Replace))
+        })
+        .collect();
+    let mut now = Vec::new();
+    let mut in_use = Vec::new();
+    for object in deletes {
+        let users: Vec<Address> = match object.kind {
+            Kind::SecurityGroup => staying
+                .iter()
+                .filter(|group| instances_may_use(group, &object.id, current))
+                .map(|group| group.address.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        if users.is_empty() {
+            now.push(object);
+        } else {
+            in_use.push(InUse {
+                address: object.address.clone(),
+                kind: object.kind,
+                region: object.region.clone(),
+                id: object.id.clone(),
+                users,
+            });
+        }
+    }
+    (now, in_use)
+}
+
+/// Whether instances of `group` may run with security group `security_group_id`: its
+/// template (as recorded) lists it, or some instance runs another version than the
+/// template's latest, whose groups state does not record.
+fn instances_may_use(
+    group: &StateResource,
+    security_group_id: &str,
+    current: &BTreeMap<Address, StateResource>,
+) -> bool {
+    let instances: Vec<&Value> = group
+        .attributes
+        .get("instances")
+        .and_then(Value::as_array)
+        .map(|instances| instances.iter().collect())
+        .unwrap_or_default();
+    if instances.is_empty() {
+        return false;
+    }
+    let template_id = group.attributes.get("launch_template_id");
+    let Some(template) = current.values().find(|object| {
+        object.kind == Kind::LaunchTemplate
+            && Some(&Value::String(object.id.clone())) == template_id
+    }) else {
+        return false;
+    };
+    let listed = template
+        .attributes
+        .get("security_group_ids")
+        .and_then(Value::as_array)
+        .is_some_and(|ids| ids.iter().any(|id| id.as_str() == Some(security_group_id)));
+    let latest = template.attributes.get("latest_version");
+    let older =
+        instances.iter().any(
+            |instance| match (instance.get("launch_template_version"), latest) {
+                (Some(running), Some(latest)) => !same_version(running, latest),
+                _ => false,
+            },
+        );
+    listed || older
+}
