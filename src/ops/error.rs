@@ -213,6 +213,10 @@ pub enum OpsError {
     /// The plan file belongs to another environment than the one asked for.
     #[error("the plan file is for environment `{found}`, not `{wanted}`")]
     PlanEnvironment { found: String, wanted: String },
+    /// Options that shape a fresh plan given with a saved one, which they cannot change.
+    #[error("{flags} cannot change a saved plan: it is applied as it was made")]
+    #[diagnostic(help("give them to `cairn plan -o FILE`, or apply without a plan file"))]
+    PlanFileOptions { flags: String },
 }
 
 /// The hint of an `import` block's failure: the one its reason carries.

@@ -736,6 +736,20 @@ async fn apply_saved(
     confirm: Confirm<'_>,
     observer: &dyn ApplyObserver,
 ) -> Result<ApplyOutcome, OpsError> {
+    // What shapes a fresh plan would be silently ignored here.
+    let shaping: Vec<&str> = [
+        ("`--target`", !request.plan.target.is_empty()),
+        ("`--exclude`", !request.plan.exclude.is_empty()),
+        ("`--retry-rollout`", !request.plan.retry_rollouts.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, given)| given.then_some(flag))
+    .collect();
+    if !shaping.is_empty() {
+        return Err(OpsError::PlanFileOptions {
+            flags: shaping.join(", "),
+        });
+    }
     let PlanFile {
         plan,
         cloud,
