@@ -3,8 +3,9 @@
 //!
 //! [`plan`] is a list of steps, each in a file of its own: the scope a plan may touch
 //! ([`super::scope`]), state reconciled with the refresh ([`super::reconcile`]), a decision per
-//! desired address ([`super::decide`]), the changes and primitive steps built here, and their
-//! order ([`super::order`]).
+//! desired address ([`super::decide`]), the deletes the cloud would refuse while something
+//! still uses the object ([`super::in_use`]), the changes and primitive steps built here, and
+//! their order ([`super::order`]).
 
 use super::decide::{Decisions, decide};
 use super::in_use::hold_in_use;
@@ -166,7 +167,9 @@ pub fn plan(
     }
 
     // Step 3: a decision per desired address in scope, against what exists now (a destroy
-    // wants nothing, so everything in scope is deleted).
+    // wants nothing, so everything in scope is deleted); a group a rollback took back stays on
+    // its version unless `--retry-rollout` names it, and what instances still use is not
+    // deleted yet.
     let in_scope: BTreeMap<&Address, &DesiredResource> = if options.destroy {
         BTreeMap::new()
     } else {
