@@ -153,7 +153,13 @@ pub(super) async fn describe(
             };
             let mut found = Vec::new();
             for (zone, tags) in zones {
-                for record in records(context, &zone, None).await.map_err(error)? {
+                let records = match records(context, &zone, None).await {
+                    // A zone deleted between listing the zones and its records has no records
+                    // left to report (someone else's delete, or a concurrent run's).
+                    Err(failure) if failure.is_not_found() => continue,
+                    records => records.map_err(error)?,
+                };
+                for record in records {
                     found.push(live(context, &zone, &record, &tags));
                 }
             }

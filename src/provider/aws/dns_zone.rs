@@ -221,7 +221,9 @@ fn ownership(tags: Tags) -> Tags {
         .collect()
 }
 
-/// The tags of each of `ids` (of one resource type), ten a call.
+/// The tags of each of `ids` (of one resource type), ten a call. One deleted since it was
+/// listed (someone else's delete, or a concurrent run's) fails its whole call with
+/// `NoSuch...`: that call's ids are then read one by one, and the deleted one left out.
 pub(super) async fn tags_of(
     context: &RegionContext,
     resource_type: TagResourceType,
@@ -229,20 +231,41 @@ pub(super) async fn tags_of(
 ) -> Result<BTreeMap<String, Tags>, CallError> {
     let mut found = BTreeMap::new();
     for chunk in ids.chunks(IDS_PER_CALL) {
-        let output = context
-            .read(
-                context
-                    .route53
-                    .list_tags_for_resources()
-                    .resource_type(resource_type.clone())
-                    .set_resource_ids(Some(chunk.to_vec()))
-                    .send(),
-            )
-            .await?;
-        for set in output.resource_tag_sets() {
-            let Some(id) = set.resource_id() else {
-                continue;
-            };
+        match tag_sets(context, &resource_type, chunk).await {
+            Err(failure) if failure.is_not_found() => {
+                for id in chunk {
+                    match tag_sets(context, &resource_type, std::slice::from_ref(id)).await {
+                        Err(failure) if failure.is_not_found() => {}
+                        sets => found.extend(sets?),
+                    }
+                }
+            }
+            sets => found.extend(sets?),
+        }
+    }
+    Ok(found)
+}
+
+/// The tags of `ids` (at most ten), by id, in one ListTagsForResources call.
+async fn tag_sets(
+    context: &RegionContext,
+    resource_type: &TagResourceType,
+    ids: &[String],
+) -> Result<Vec<(String, Tags)>, CallError> {
+    let output = context
+        .read(
+            context
+                .route53
+                .list_tags_for_resources()
+                .resource_type(resource_type.clone())
+                .set_resource_ids(Some(ids.to_vec()))
+                .send(),
+        )
+        .await?;
+    Ok(output
+        .resource_tag_sets()
+        .iter()
+        .filter_map(|set| {
             let tags = set
                 .tags()
                 .iter()
@@ -253,10 +276,9 @@ pub(super) async fn tags_of(
                     ))
                 })
                 .collect();
-            found.insert(id.to_string(), tags);
-        }
-    }
-    Ok(found)
+            Some((set.resource_id()?.to_string(), tags))
+        })
+        .collect())
 }
 
 /// Brings the tags of a zone or health check to `desired` with ChangeTagsForResource (ten
