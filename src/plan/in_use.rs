@@ -23,6 +23,13 @@ pub(super) fn hold_in_use<'s>(
     current: &BTreeMap<Address, StateResource>,
     decisions: &Decisions,
 ) -> (Vec<&'s StateResource>, Vec<InUse>) {
+    // Most plans delete no security group: they need no look at every group (issue 14).
+    if !deletes
+        .iter()
+        .any(|object| object.kind == Kind::SecurityGroup)
+    {
+        return (deletes, Vec::new());
+    }
     // Groups that stay, with their instances: a group deleted or replaced takes its instances
     // with it, before the delete of what they used (deletes run in reverse dependency order).
     let staying: Vec<&StateResource> = current
@@ -35,13 +42,19 @@ pub(super) fn hold_in_use<'s>(
                 .is_some_and(|decision| decision.action != Some(ChangeAction::Replace))
         })
         .collect();
+    // Each group's template by id, looked up once per group rather than searched for.
+    let templates: BTreeMap<&str, &StateResource> = current
+        .values()
+        .filter(|object| object.kind == Kind::LaunchTemplate)
+        .map(|template| (template.id.as_str(), template))
+        .collect();
     let mut now = Vec::new();
     let mut in_use = Vec::new();
     for object in deletes {
         let users: Vec<Address> = match object.kind {
             Kind::SecurityGroup => staying
                 .iter()
-                .filter(|group| instances_may_use(group, &object.id, current))
+                .filter(|group| instances_may_use(group, &object.id, &templates))
                 .map(|group| group.address.clone())
                 .collect(),
             _ => Vec::new(),
@@ -67,7 +80,7 @@ pub(super) fn hold_in_use<'s>(
 fn instances_may_use(
     group: &StateResource,
     security_group_id: &str,
-    current: &BTreeMap<Address, StateResource>,
+    templates: &BTreeMap<&str, &StateResource>,
 ) -> bool {
     let instances: Vec<&Value> = group
         .attributes
@@ -78,11 +91,12 @@ fn instances_may_use(
     if instances.is_empty() {
         return false;
     }
-    let template_id = group.attributes.get("launch_template_id");
-    let Some(template) = current.values().find(|object| {
-        object.kind == Kind::LaunchTemplate
-            && Some(&Value::String(object.id.clone())) == template_id
-    }) else {
+    let Some(template) = group
+        .attributes
+        .get("launch_template_id")
+        .and_then(Value::as_str)
+        .and_then(|id| templates.get(id))
+    else {
         return false;
     };
     let listed = template
