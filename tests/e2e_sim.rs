@@ -32,6 +32,26 @@ fn assert_converged(stack: &Stack, vars: &[&str]) -> TestResult {
     Ok(())
 }
 
+/// The next command reads the simulated cloud as one document: an apply folds the journal its
+/// calls appended into the cloud file before it returns, as it writes its state whole (issue
+/// 14: the first plan after a 100,000-resource apply parsed and replayed a journal as large as
+/// the file).
+#[test]
+fn an_apply_leaves_the_simulated_cloud_in_one_file_without_a_journal() -> TestResult {
+    let stack = applied()?;
+    let journal = stack.path().join(".cairn/sim/cloud.json.journal");
+    assert!(!journal.exists(), "the apply left {}", journal.display());
+    let cloud: serde_json::Value = serde_json::from_slice(&std::fs::read(stack.cloud_path())?)?;
+    let volumes = cloud["regions"]["us-east-1"]["resources"]
+        .as_object()
+        .ok_or("no resources in the cloud file")?
+        .values()
+        .filter(|resource| resource["kind"] == "volume")
+        .count();
+    assert_eq!(volumes, 2);
+    assert_converged(&stack, &[])
+}
+
 #[test]
 fn apply_then_plan_has_no_changes() -> TestResult {
     let stack = applied()?;

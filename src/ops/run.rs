@@ -861,13 +861,22 @@ async fn execute(
     let mut sink = BackendSink(held.backend.as_ref());
     let report = apply::execute(
         &plan,
-        provider,
+        Arc::clone(&provider),
         held.state.clone(),
         &mut sink,
         &options,
         observer,
     )
     .await;
+    // The apply's calls are all made and saved: the cloud may now put its files in the shape
+    // the next command reads fastest (issue 14). A failure costs only that command's time, so
+    // it is a warning, not the apply's failure.
+    if let Err(error) = phase_of("finish", provider.finish()).await {
+        tracing::warn!(
+            "could not compact the cloud's files after the apply: {}",
+            crate::util::errors::error_chain(&error)
+        );
+    }
     Ok(ApplyOutcome {
         plan,
         report: Some(report),

@@ -211,4 +211,8 @@ impl<C: CoreProvider> Provider for C {
     fn calls(&self) -> CallCount {
         CoreProvider::calls(self)
     }
+
+    async fn finish(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
 }

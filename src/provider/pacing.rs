@@ -440,6 +440,10 @@ mod tests {
                 mutations: 4,
             }
         }
+        async fn finish(&self) -> Result<(), ProviderError> {
+            self.reach("finish");
+            Ok(())
+        }
     }
 
     /// Deletes `count` volumes in `regions`, `parallel` at a time, through `provider`; the
@@ -593,6 +597,7 @@ mod tests {
         provider.quotas(region).await.unwrap();
         drop(provider.read_session());
         assert_eq!(provider.calls().mutations, 4);
+        provider.finish().await.unwrap();
         assert_eq!(*cloud.deletes.lock().unwrap(), 1);
         assert_eq!(
             *cloud.reached.lock().unwrap(),
@@ -616,6 +621,7 @@ mod tests {
                 "quotas",
                 "read_session",
                 "calls",
+                "finish",
             ]
         );
     }

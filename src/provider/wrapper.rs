@@ -309,4 +309,9 @@ impl<L: Layer> Provider for Wrapped<L> {
     fn calls(&self) -> CallCount {
         self.inner.calls()
     }
+
+    /// Not a call to the cloud's API: nothing to pace or retry.
+    async fn finish(&self) -> Result<(), ProviderError> {
+        self.inner.finish().await
+    }
 }

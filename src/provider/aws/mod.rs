@@ -637,6 +637,11 @@ impl Provider for AwsProvider {
     fn calls(&self) -> CallCount {
         self.counter.snapshot()
     }
+
+    /// AWS keeps nothing on this machine.
+    async fn finish(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
 }
 
 /// The failure of a create whose object exists (its creating call went through, a later
