@@ -11,7 +11,8 @@
 //! Run with `cargo bench --no-default-features --bench scale` (sizes 1000 and 10000), or name
 //! the sizes: `cargo bench --no-default-features --bench scale -- 1000 100000`. With `paced`
 //! (`-- paced 1000`) it measures instead how an apply and a no-op plan fare under AWS's API
-//! rate limits as the simulated cloud emulates them (see [`paced`]). To measure
+//! rate limits as the simulated cloud emulates them (see [`paced`]); `-- paced timeline 1000`
+//! adds each mutating bucket's admitted calls second by second. To measure
 //! another build of `cairn` (an older one, for a before/after table), name its binary in
 //! `CAIRN_BENCH_BINARY`.
 
@@ -36,6 +37,8 @@ const RESOURCES_OF_NETWORK: usize = 14;
 const MEASURE: &str = "--measure-child";
 /// The argument that measures the pacing figures instead (see [`paced`]).
 const PACED: &str = "paced";
+/// With [`PACED`]: also print each mutating bucket's admitted calls second by second.
+const TIMELINE: &str = "timeline";
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -280,8 +283,9 @@ fn main() -> BenchResult<()> {
         .filter_map(|argument| argument.parse().ok())
         .collect();
     if arguments.iter().any(|argument| argument == PACED) {
+        let timeline = arguments.iter().any(|argument| argument == TIMELINE);
         for size in if sizes.is_empty() { vec![1_000] } else { sizes } {
-            println!("{}", paced::measure(size)?);
+            println!("{}", paced::measure(size, timeline)?);
         }
         return Ok(());
     }
@@ -320,7 +324,11 @@ mod paced {
     use std::time::Instant;
 
     fn cairn(dir: &Path, args: &[&str]) -> BenchResult<std::process::Output> {
-        let output = super::common::cairn()
+        // `$CAIRN_BENCH_BINARY` too, for a before/after table of the pacer.
+        let mut command = std::process::Command::new(super::cairn_binary());
+        super::common::isolate(&mut command, std::env::vars_os().map(|(name, _)| name));
+        let output = command
+            .env("NO_COLOR", "1")
             .args(args)
             .current_dir(dir)
             .env("CAIRN_SIM_RATE_LIMITS", "aws")
@@ -357,7 +365,53 @@ mod paced {
         Ok(cloud.clock()?.ok_or("the cloud's clock is not set")?)
     }
 
-    pub fn measure(resources: usize) -> BenchResult<String> {
+    /// Each mutating bucket's calls second by second on the cloud's clock from `started`: the
+    /// admitted count of each second (a throttled call adds a `!`), twenty seconds a line, and
+    /// when its first and last call came. Where a bucket falls behind its rate shows here.
+    fn timeline(
+        calls: &[CallRecord],
+        started: chrono::DateTime<chrono::Utc>,
+        seconds: f64,
+    ) -> String {
+        let mut rows: BTreeMap<(String, Bucket), Vec<(usize, usize)>> = BTreeMap::new();
+        let width = seconds.ceil() as usize + 1;
+        for call in calls.iter().filter(|call| call.mutating) {
+            let bucket = bucket_of(call);
+            let row = rows
+                .entry((bucket.scope(&call.region).to_string(), bucket))
+                .or_insert_with(|| vec![(0, 0); width]);
+            let second = ((call.time - started).as_seconds_f64().max(0.0) as usize).min(width - 1);
+            if call.outcome == CallOutcome::Throttled {
+                row[second].1 += 1;
+            } else {
+                row[second].0 += 1;
+            }
+        }
+        let mut text = String::new();
+        for ((region, bucket), row) in &rows {
+            let first = row.iter().position(|&(admitted, _)| admitted > 0);
+            let last = row.iter().rposition(|&(admitted, _)| admitted > 0);
+            let _ = writeln!(
+                text,
+                "{region} {bucket}: {} a second allowed; calls from second {} to {}",
+                bucket.limit().per_second,
+                first.unwrap_or(0),
+                last.unwrap_or(0)
+            );
+            for (line, chunk) in row.chunks(20).enumerate() {
+                let cells: Vec<String> = chunk
+                    .iter()
+                    .map(|&(admitted, throttled)| {
+                        format!("{admitted:>3}{:<2}", "!".repeat(throttled.min(2)))
+                    })
+                    .collect();
+                let _ = writeln!(text, "  {:>4}s {}", line * 20, cells.join(""));
+            }
+        }
+        text
+    }
+
+    pub fn measure(resources: usize, show_timeline: bool) -> BenchResult<String> {
         let directory = tempfile::tempdir()?;
         let dir = directory.path();
         generate(dir, resources)?;
@@ -408,6 +462,10 @@ mod paced {
                 "| {region:<9} | {bucket:<17} | {made:>5} | {seconds:>14.1} | {allowed:>7.0} | {:>6.1}% |",
                 100.0 * *made as f64 / allowed
             );
+        }
+
+        if show_timeline {
+            text.push_str(&timeline(&calls, started, seconds));
         }
 
         let before = calls.len();

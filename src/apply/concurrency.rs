@@ -6,32 +6,6 @@
 //! Only one halving happens per "generation": calls launched before the last halving were
 //! sent at the old rate, and their throttles say nothing new, so ten calls throttled at once
 //! halve the limit once, not ten times.
-//!
-//! On a rate-limited cloud the calls are also spread over the cloud's API buckets: a bucket
-//! gets [`queue_bound`] calls in flight at most, so that a step released by another does not
-//! queue behind a bucket's worth of calls that could have waited.
-
-use crate::model::Operation;
-use crate::plan::Step;
-use crate::provider::rate_limits::{Bucket, Call};
-
-/// With a rate-limited cloud, how many calls drawing on `bucket` (in one region) the executor
-/// has in flight at once. Enough to keep the bucket busy while calls take half a second to
-/// answer; more would only queue in the pacer, where a step on the critical path (the next of
-/// a chain of firewalls) that becomes ready waits behind every call queued before it, however
-/// little hurry they are in.
-pub(crate) fn queue_bound(bucket: Bucket) -> usize {
-    usize::try_from(bucket.limit().per_second / 2)
-        .unwrap_or(usize::MAX)
-        .max(2)
-}
-
-/// The bucket a step's call draws on, and where.
-pub(crate) fn bucket_of(step: &Step) -> (&str, Bucket) {
-    let create = step.operation == Operation::Create;
-    let bucket = Bucket::of(step.kind, Call::of(step.kind, true, create));
-    (bucket.scope(&step.region), bucket)
-}
 
 /// The working concurrency limit.
 #[derive(Debug)]

@@ -17,7 +17,7 @@
 //! call before it is sent costs no extra save once the apply is under way.
 
 use super::ambiguity::{Search, adopt, look_for};
-use super::concurrency::{Concurrency, LimitChange, bucket_of, queue_bound};
+use super::concurrency::{Concurrency, LimitChange};
 use super::error::{ApplyError, StepError};
 use super::events::{ApplyEvent, ApplyObserver, RolloutEnd};
 use super::forget::run_forgets;
@@ -25,6 +25,7 @@ use super::import::run_imports;
 use super::moves::run_moves;
 use super::options::ApplyOptions;
 use super::prepare::{Prepared, ProviderCall, idempotency_token, prepare};
+use super::ready::Ready;
 use super::record::{
     CallOutcome, record_adopted, record_drift, record_outputs, record_resolved, record_step,
 };
@@ -33,7 +34,6 @@ use super::rollout::RolloutResult;
 use super::sink::StateSink;
 use crate::model::{Address, Owner};
 use crate::plan::{Operation, Plan};
-use crate::provider::rate_limits::Bucket;
 use crate::provider::{Provider, ProviderError, Retrying};
 use crate::state::{HistoryEntry, Intent, StateDocument};
 use crate::util::backoff::Backoff;
@@ -280,8 +280,6 @@ struct Executor<'a> {
     options: &'a ApplyOptions,
     observer: &'a dyn ApplyObserver,
     concurrency: Concurrency,
-    /// Whether the cloud is rate limited: calls are then spread over its buckets.
-    paced: bool,
     backoff: Backoff,
     /// The environment's ownership tags, by which the object of an ambiguous create is found.
     owner: Owner,
@@ -294,7 +292,7 @@ struct Executor<'a> {
     /// Per step: how many of its `after_steps` have not completed.
     waiting: Vec<usize>,
     dependents: Vec<Vec<usize>>,
-    ready: BTreeSet<usize>,
+    ready: Ready,
     launched: Vec<bool>,
     running: HashMap<usize, Running>,
     /// Steps started in this round, whose first call goes out once the round is saved.
@@ -366,7 +364,12 @@ impl<'a> Executor<'a> {
                 }
             }
         }
-        let ready = (0..count).filter(|&step| waiting[step] == 0).collect();
+        let mut ready = Ready::new(provider.rate_limited());
+        for (index, step) in plan.steps.iter().enumerate() {
+            if waiting[index] == 0 {
+                ready.insert(index, step);
+            }
+        }
         let deposing = plan
             .steps
             .iter()
@@ -379,7 +382,6 @@ impl<'a> Executor<'a> {
             .filter(|step| step.operation == Operation::Delete)
             .filter_map(|step| step.id.clone())
             .collect();
-        let paced = provider.rate_limited();
         let window = options
             .consistency_window
             .unwrap_or_else(|| provider.consistency_window());
@@ -391,7 +393,6 @@ impl<'a> Executor<'a> {
             options,
             observer,
             concurrency: Concurrency::new(options.parallelism),
-            paced,
             backoff: Backoff::new(
                 options.backoff_base,
                 options.backoff_cap,
@@ -540,31 +541,12 @@ impl<'a> Executor<'a> {
             self.interrupted = true;
         }
         while !self.stopping && self.running.len() < self.concurrency.limit() {
-            let Some(index) = self.next_to_start() else {
+            let running = self.running.keys().map(|&index| &self.plan.steps[index]);
+            let Some(index) = self.ready.take_next(running) else {
                 break;
             };
-            self.ready.remove(&index);
             self.start(index);
         }
-    }
-
-    /// The ready step to start next: the first; on a rate-limited cloud, the first whose
-    /// bucket has fewer than [`queue_bound`] calls in flight, among the first few hundred
-    /// ready (past those, a wide apply's scan would cost more than the wait it saves).
-    fn next_to_start(&self) -> Option<usize> {
-        if !self.paced {
-            return self.ready.first().copied();
-        }
-        let mut in_flight: HashMap<(&str, Bucket), usize> = HashMap::new();
-        for &index in self.running.keys() {
-            *in_flight
-                .entry(bucket_of(&self.plan.steps[index]))
-                .or_default() += 1;
-        }
-        self.ready.iter().take(256).copied().find(|&index| {
-            let key = bucket_of(&self.plan.steps[index]);
-            in_flight.get(&key).copied().unwrap_or(0) < queue_bound(key.1)
-        })
     }
 
     /// Starts a step: prepares its call and writes its intent into state; the call goes out
@@ -795,7 +777,7 @@ impl<'a> Executor<'a> {
             for dependent in dependents {
                 self.waiting[dependent] -= 1;
                 if self.waiting[dependent] == 0 {
-                    self.ready.insert(dependent);
+                    self.ready.insert(dependent, &plan.steps[dependent]);
                 }
             }
         }

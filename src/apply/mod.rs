@@ -36,6 +36,7 @@ mod import;
 mod moves;
 mod options;
 mod prepare;
+mod ready;
 mod record;
 mod report;
 mod rollout;

@@ -222,6 +222,18 @@ impl TokenBucket {
         ready
     }
 
+    /// Counts the latest call as made no earlier than `now`: a call counted at an instant
+    /// older than the one the bucket's owner saw it at left this copy fuller than that bucket.
+    /// Only ever empties the copy, never fills it.
+    pub fn seen_at(&mut self, now: i64, interval: i64) {
+        self.arrival = self.arrival.max(now.saturating_add(interval));
+    }
+
+    /// Whether the bucket is full at `now`: no call counted in it is still being paid for.
+    pub fn is_full(&self, now: i64) -> bool {
+        self.arrival <= now
+    }
+
     /// Empties the bucket at `now`: the next token comes one `interval` later.
     pub fn drain(&mut self, now: i64, interval: i64, burst: u32) {
         let empty = now.saturating_add(interval.saturating_mul(i64::from(burst.max(1))));
