@@ -126,15 +126,17 @@ pub async fn execute(
     // on a killed process leaves a rollout the next apply resumes, never a group that state
     // calls done while its instances run the old version.
     if !plan.refresh_only && plan.rollouts.iter().any(|rollout| rollout.resume.is_none()) {
+        // On the cloud's clock, as the rollout's gates and history are.
+        let now = crate::provider::recorded_time(executor.provider.as_ref()).await;
         for planned in plan
             .rollouts
             .iter()
             .filter(|rollout| rollout.resume.is_none())
         {
-            executor
-                .state
-                .rollouts
-                .insert(planned.address.clone(), super::rollout::record(planned));
+            executor.state.rollouts.insert(
+                planned.address.clone(),
+                super::rollout::record(planned, now),
+            );
         }
         if let Err(error) = executor.persist() {
             executor.fatal = Some(error);

@@ -144,12 +144,11 @@ pub(super) async fn run(
         admitted: Vec::new(),
     };
 
-    let mut record = ledger
-        .state()
-        .rollouts
-        .get(&planned.address)
-        .cloned()
-        .unwrap_or_else(|| record(planned));
+    let recorded = ledger.state().rollouts.get(&planned.address).cloned();
+    let mut record = match recorded {
+        Some(record) => record,
+        None => record(planned, crate::provider::recorded_time(provider).await),
+    };
     // After the plan's steps the group runs the version being rolled out: that is the target,
     // whatever the record said before (a reference not yet known, an older target).
     if !planned.first || crate::model::contains_reference(&record.course.to_version) {
@@ -196,8 +195,7 @@ async fn remember(
 ) -> Result<(), ApplyError> {
     match end {
         RolloutEnd::RolledBack { reason } => {
-            // The wall clock stands in only when the cloud's cannot be read.
-            let at = provider.now().await.unwrap_or_else(|_| chrono::Utc::now());
+            let at = crate::provider::recorded_time(provider).await;
             let rolled_back = RolledBack {
                 version,
                 back_to,
@@ -361,7 +359,11 @@ async fn drive(
 
 /// The record of a rollout about to start: written before the plan's steps, so that a
 /// process killed from the group's update on leaves a rollout the next apply resumes.
-pub(super) fn record(planned: &PlannedRollout) -> RolloutRecord {
+/// `now` is when it starts, on the cloud's clock.
+pub(super) fn record(
+    planned: &PlannedRollout,
+    now: chrono::DateTime<chrono::Utc>,
+) -> RolloutRecord {
     RolloutRecord {
         course: planned.course.clone(),
         step: 0,
@@ -372,7 +374,7 @@ pub(super) fn record(planned: &PlannedRollout) -> RolloutRecord {
         returning: false,
         canary: None,
         reason: None,
-        started: chrono::Utc::now().to_rfc3339(),
+        started: now.to_rfc3339(),
     }
 }
 

@@ -158,6 +158,12 @@ pub(crate) async fn wait_on_wall_clock(
     chrono::Utc::now()
 }
 
+/// What the cloud's clock reads, or the wall clock when the cloud's cannot be read: for a time
+/// that is only recorded (when a rollout started, when one was rolled back), never waited on.
+pub(crate) async fn recorded_time(provider: &dyn Provider) -> chrono::DateTime<chrono::Utc> {
+    provider.now().await.unwrap_or_else(|_| chrono::Utc::now())
+}
+
 /// The operations the engine needs from a cloud.
 ///
 /// No method has a default body: every implementation says what each one does, so that a

@@ -316,3 +316,77 @@ impl<'a> Selector<'a> {
         }
     }
 }
+
+/// Reads `ids` `per_call` at a time with `read`, which makes one call for a batch. A batch call
+/// fails as a whole (`...NotFound`, `NoSuch...`) when one of its ids was deleted since it was
+/// listed (someone else's delete, or a concurrent run's): that batch is then read one id at a
+/// time, and a deleted one left out.
+pub(super) async fn read_batches<T, Fut>(
+    ids: &[String],
+    per_call: usize,
+    read: impl Fn(Vec<String>) -> Fut,
+) -> Result<Vec<T>, CallError>
+where
+    Fut: Future<Output = Result<Vec<T>, CallError>>,
+{
+    let mut found = Vec::new();
+    for batch in ids.chunks(per_call) {
+        match read(batch.to_vec()).await {
+            Err(failure) if failure.is_not_found() && batch.len() > 1 => {
+                for id in batch {
+                    match read(vec![id.clone()]).await {
+                        Err(failure) if failure.is_not_found() => {}
+                        one => found.extend(one?),
+                    }
+                }
+            }
+            Err(failure) if failure.is_not_found() => {}
+            read => found.extend(read?),
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::{CallError, read_batches};
+
+    /// A batch read over `existing`: a batch naming any other id fails as AWS's does.
+    async fn read(existing: &[&str], batch: Vec<String>) -> Result<Vec<String>, CallError> {
+        match batch.iter().find(|id| !existing.contains(&id.as_str())) {
+            Some(gone) => Err(CallError::from_code(
+                "NoSuchHostedZone",
+                &format!("No hosted zone found with ID: {gone}"),
+                Some(404),
+            )),
+            None => Ok(batch),
+        }
+    }
+
+    fn ids(count: usize) -> Vec<String> {
+        (0..count).map(|index| format!("id-{index}")).collect()
+    }
+
+    #[tokio::test]
+    async fn an_id_deleted_since_it_was_listed_is_left_out_and_the_rest_of_its_batch_read() {
+        let listed = ids(25);
+        let existing: Vec<&str> = listed
+            .iter()
+            .map(String::as_str)
+            .filter(|id| *id != "id-12")
+            .collect();
+        let found = read_batches(&listed, 10, |batch| read(&existing, batch))
+            .await
+            .unwrap();
+        assert_eq!(found, existing);
+    }
+
+    #[tokio::test]
+    async fn another_failure_is_the_read_s_failure() {
+        let failed = read_batches(&ids(3), 10, |_| async {
+            Err::<Vec<String>, _>(CallError::from_code("AccessDenied", "no", Some(403)))
+        })
+        .await;
+        assert!(failed.is_err());
+    }
+}

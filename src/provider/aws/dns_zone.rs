@@ -9,7 +9,7 @@
 //! session the two share one listing (see [`super::shared`]). Route 53 is global: these
 //! resources live in the pseudo-region `global`.
 
-use super::context::{RegionContext, Selector};
+use super::context::{RegionContext, Selector, read_batches};
 use super::error::CallError;
 use super::shared::Zones;
 use super::{attributes, tags};
@@ -221,36 +221,25 @@ fn ownership(tags: Tags) -> Tags {
         .collect()
 }
 
-/// The tags of each of `ids` (of one resource type), ten a call. One deleted since it was
-/// listed (someone else's delete, or a concurrent run's) fails its whole call with
-/// `NoSuch...`: that call's ids are then read one by one, and the deleted one left out.
+/// The tags of each of `ids` (of one resource type), ten a call; one deleted since it was
+/// listed is left out.
 pub(super) async fn tags_of(
     context: &RegionContext,
     resource_type: TagResourceType,
     ids: &[String],
 ) -> Result<BTreeMap<String, Tags>, CallError> {
-    let mut found = BTreeMap::new();
-    for chunk in ids.chunks(IDS_PER_CALL) {
-        match tag_sets(context, &resource_type, chunk).await {
-            Err(failure) if failure.is_not_found() => {
-                for id in chunk {
-                    match tag_sets(context, &resource_type, std::slice::from_ref(id)).await {
-                        Err(failure) if failure.is_not_found() => {}
-                        sets => found.extend(sets?),
-                    }
-                }
-            }
-            sets => found.extend(sets?),
-        }
-    }
-    Ok(found)
+    let sets = read_batches(ids, IDS_PER_CALL, |batch| {
+        tag_sets(context, &resource_type, batch)
+    })
+    .await?;
+    Ok(sets.into_iter().collect())
 }
 
 /// The tags of `ids` (at most ten), by id, in one ListTagsForResources call.
 async fn tag_sets(
     context: &RegionContext,
     resource_type: &TagResourceType,
-    ids: &[String],
+    ids: Vec<String>,
 ) -> Result<Vec<(String, Tags)>, CallError> {
     let output = context
         .read(
@@ -258,7 +247,7 @@ async fn tag_sets(
                 .route53
                 .list_tags_for_resources()
                 .resource_type(resource_type.clone())
-                .set_resource_ids(Some(ids.to_vec()))
+                .set_resource_ids(Some(ids))
                 .send(),
         )
         .await?;

@@ -2,7 +2,7 @@
 //! read in batches by ARN (ELB lists resources without their tags, and filters by none), the
 //! ownership that decides what a refresh keeps, and the sync of tags on update.
 
-use super::context::RegionContext;
+use super::context::{RegionContext, read_batches};
 use super::error::CallError;
 use crate::model::{Owner, Tags};
 use aws_sdk_elasticloadbalancingv2::types::Tag;
@@ -11,30 +11,34 @@ use std::collections::BTreeMap;
 /// DescribeTags takes at most 20 ARNs a call.
 const ARNS_PER_CALL: usize = 20;
 
-/// The tags of each of `arns`, 20 ARNs a call.
+/// The tags of each of `arns`, 20 ARNs a call; one deleted since it was listed is left out.
 pub(super) async fn tags_of(
     context: &RegionContext,
     arns: &[String],
 ) -> Result<BTreeMap<String, Tags>, CallError> {
-    let mut found = BTreeMap::new();
-    for chunk in arns.chunks(ARNS_PER_CALL) {
+    let descriptions = read_batches(arns, ARNS_PER_CALL, |batch| async move {
         let output = context
             .read(
                 context
                     .elbv2
                     .describe_tags()
-                    .set_resource_arns(Some(chunk.to_vec()))
+                    .set_resource_arns(Some(batch))
                     .send(),
             )
             .await?;
-        for description in output.tag_descriptions() {
-            let Some(arn) = description.resource_arn() else {
-                continue;
-            };
-            found.insert(arn.to_string(), from_elb(description.tags()));
-        }
-    }
-    Ok(found)
+        Ok(output
+            .tag_descriptions()
+            .iter()
+            .filter_map(|description| {
+                Some((
+                    description.resource_arn()?.to_string(),
+                    from_elb(description.tags()),
+                ))
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(descriptions.into_iter().collect())
 }
 
 /// The resources among `items` (with their ARNs) that `owner` owns, each with its tags.
