@@ -110,9 +110,17 @@ pub fn check_volume_type(volume_type: &str) -> Result<(), String> {
 /// Lengths of the hexadecimal part of an image id: the old short ids and today's long ones.
 pub const IMAGE_ID_DIGITS: [usize; 2] = [8, 17];
 
-/// Whether `image` is shaped as an image id: `ami-` and 8 or 17 lowercase hexadecimal digits.
-/// AWS refuses anything else with `InvalidAMIID.Malformed` before it looks the image up.
+/// The prefix of an image id that names a Systems Manager parameter holding the image id
+/// (`resolve:ssm:/aws/service/ami-amazon-linux-latest/...`), which AWS resolves at launch.
+pub const SSM_IMAGE_PREFIX: &str = "resolve:ssm:";
+
+/// Whether `image` is shaped as an image id: `ami-` and 8 or 17 lowercase hexadecimal digits,
+/// or `resolve:ssm:` and a parameter's name or ARN. AWS refuses anything else with
+/// `InvalidAMIID.Malformed` before it looks the image up.
 pub fn is_image_id(image: &str) -> bool {
+    if let Some(parameter) = image.strip_prefix(SSM_IMAGE_PREFIX) {
+        return !parameter.is_empty() && !parameter.contains(char::is_whitespace);
+    }
     image.strip_prefix("ami-").is_some_and(|digits| {
         IMAGE_ID_DIGITS.contains(&digits.len())
             && digits
@@ -132,7 +140,8 @@ pub fn check_image_id(image: &str) -> Result<(), String> {
     }
     Err(format!(
         "`{image}` is not an image id: AWS takes `ami-` followed by 8 or 17 lowercase \
-         hexadecimal digits, such as `ami-12c6146b` or `ami-0123456789abcdef0`"
+         hexadecimal digits, such as `ami-12c6146b` or `ami-0123456789abcdef0`, or \
+         `resolve:ssm:` and a parameter holding one"
     ))
 }
 
@@ -253,8 +262,13 @@ mod tests {
     }
 
     #[test]
-    fn image_ids_are_ami_and_8_or_17_lowercase_hex_digits() {
-        for good in ["ami-12c6146b", "ami-0123456789abcdef0"] {
+    fn image_ids_are_ami_and_8_or_17_lowercase_hex_digits_or_an_ssm_parameter() {
+        for good in [
+            "ami-12c6146b",
+            "ami-0123456789abcdef0",
+            "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+            "resolve:ssm:golden-image:3",
+        ] {
             assert!(check_image_id(good).is_ok(), "{good}");
         }
         for bad in [
@@ -266,6 +280,7 @@ mod tests {
             "ami-12c6146b ",
             "AMI-12c6146b",
             "",
+            "resolve:ssm:",
         ] {
             let message = check_image_id(bad).unwrap_err();
             assert!(message.contains("8 or 17 lowercase"), "{bad}: {message}");
