@@ -453,20 +453,25 @@ fn renaming_a_firewall_that_servers_use_keeps_the_old_group_until_they_move_off(
     Ok(())
 }
 
-/// `cairn apply PLAN_FILE --target …` (or `--exclude`, `--retry-rollout`) applied the saved
-/// plan whole and ignored the option without a word: the options that shape a fresh plan
-/// are refused with a saved one, before anything is applied.
+/// `cairn apply PLAN_FILE --target …` (or `--exclude`, `--retry-rollout`, `--refresh-only`,
+/// `--var`, `--var-file`) applied the saved plan whole and ignored the option without a word:
+/// the options that shape a fresh plan are refused with a saved one, before anything is
+/// applied.
 #[test]
 fn options_that_shape_a_plan_are_refused_with_a_saved_plan() -> TestResult {
     let stack = Stack::from_text(QUICKSTART)?;
     let plan = ["plan", "-e", "dev", "-o", "saved.plan", "."];
     succeeded(&plan, &stack.cairn(&plan)?.output()?);
     for (flag, value) in [
-        ("--target", "network.main"),
-        ("--exclude", "network.main"),
-        ("--retry-rollout", "autoscaling.web"),
+        ("--target", Some("network.main")),
+        ("--exclude", Some("network.main")),
+        ("--retry-rollout", Some("autoscaling.web")),
+        ("--refresh-only", None),
+        ("--var", Some("servers=3")),
+        ("--var-file", Some("prod.tfvars")),
     ] {
-        let apply = ["apply", "saved.plan", "--auto-approve", flag, value];
+        let mut apply = vec!["apply", "saved.plan", "--auto-approve", flag];
+        apply.extend(value);
         let stderr = refused_with(&apply, &stack.cairn(&apply)?.output()?);
         assert!(
             stderr.contains(&format!("`{flag}` cannot change a saved plan")),

@@ -741,6 +741,9 @@ async fn apply_saved(
         ("`--target`", !request.plan.target.is_empty()),
         ("`--exclude`", !request.plan.exclude.is_empty()),
         ("`--retry-rollout`", !request.plan.retry_rollouts.is_empty()),
+        ("`--refresh-only`", request.plan.refresh_only),
+        ("`--var`", !request.plan.load.vars.is_empty()),
+        ("`--var-file`", !request.plan.load.var_files.is_empty()),
     ]
     .into_iter()
     .filter_map(|(flag, given)| given.then_some(flag))
