@@ -7,7 +7,6 @@
 //! apply the environment in between; the lock is released before waiting for the groups.
 
 use super::OpsError;
-use super::backup::cloud_now;
 use super::check::PolicyGate;
 use super::history::recorded_dr;
 use super::run::{
@@ -412,7 +411,7 @@ async fn converge(
         )
         .await?;
         let changes = changes(outcome, run.operation)?;
-        let switched = watch.switch_times().await?;
+        let switched = watch.switch_times().await;
         let dns = records
             .into_iter()
             .map(|(address, name, region)| DnsSwitch {
@@ -454,8 +453,9 @@ struct DnsWatch<'a> {
 type ClockReading = tokio::task::JoinHandle<Result<DateTime<Utc>, ProviderError>>;
 
 impl DnsWatch<'_> {
-    /// When each watched record completed.
-    async fn switch_times(&self) -> Result<BTreeMap<Address, DateTime<Utc>>, OpsError> {
+    /// When each watched record completed. Only recorded, after the move is made: a clock the
+    /// cloud could not answer then is the wall clock's reading, not the move's failure.
+    async fn switch_times(&self) -> BTreeMap<Address, DateTime<Utc>> {
         let readings = std::mem::take(
             &mut *self
                 .readings
@@ -466,18 +466,16 @@ impl DnsWatch<'_> {
         for (address, reading) in readings {
             let time = match reading {
                 Some(reading) => match reading.await {
-                    Ok(time) => time.map_err(|source| OpsError::Cloud {
-                        action: "read the cloud's clock".to_string(),
-                        source,
-                    })?,
+                    Ok(Ok(time)) => time,
+                    Ok(Err(_)) => Utc::now(),
                     // The reading's task was cancelled: the clock now is the nearest answer.
-                    Err(_) => cloud_now(self.cloud.as_ref()).await?,
+                    Err(_) => crate::provider::recorded_time(self.cloud.as_ref()).await,
                 },
-                None => cloud_now(self.cloud.as_ref()).await?,
+                None => crate::provider::recorded_time(self.cloud.as_ref()).await,
             };
             switched.insert(address, time);
         }
-        Ok(switched)
+        switched
     }
 }
 
