@@ -475,7 +475,7 @@ impl SimCloud {
     /// A file error.
     pub fn set_clock(&self, time: Option<DateTime<Utc>>) -> Result<DateTime<Utc>, SimError> {
         self.change(|cloud| {
-            cloud.clock = time;
+            move_clock(cloud, time);
             Ok(cloud.now())
         })
     }
@@ -494,7 +494,7 @@ impl SimCloud {
                 .ok_or_else(|| SimError::InvalidClock {
                     reason: format!("{now} moved by {by} is out of range"),
                 })?;
-            cloud.clock = Some(later);
+            move_clock(cloud, Some(later));
             Ok(later)
         })
     }
@@ -626,4 +626,35 @@ fn console_action<T, E>(
     let result = operation(&mut draft, &context)?;
     *cloud = draft;
     Ok(result)
+}
+
+/// Sets the cloud's clock to `time` (`None`: the wall clock). A clock moved back also empties
+/// the API rate buckets' record: their calls were counted on the later timeline, and kept they
+/// would throttle every call until the clock caught up with them again.
+fn move_clock(cloud: &mut Cloud, time: Option<DateTime<Utc>>) {
+    let before = cloud.now();
+    cloud.clock = time;
+    if cloud.now() < before {
+        cloud.rate_buckets.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cloud, move_clock};
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_clock_moved_back_forgets_the_rate_buckets_and_one_moved_on_keeps_them() {
+        let mut cloud = Cloud::default();
+        let noon = Utc.with_ymd_and_hms(2030, 1, 1, 12, 0, 0).unwrap();
+        move_clock(&mut cloud, Some(noon));
+        cloud
+            .rate_buckets
+            .insert("us-east-1/ec2_mutate".to_string(), Default::default());
+        move_clock(&mut cloud, Some(noon + chrono::Duration::hours(1)));
+        assert_eq!(cloud.rate_buckets.len(), 1);
+        move_clock(&mut cloud, Some(noon - chrono::Duration::hours(5)));
+        assert!(cloud.rate_buckets.is_empty());
+    }
 }
