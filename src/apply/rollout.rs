@@ -182,7 +182,8 @@ pub(super) async fn run(
 
 /// What a rollout that ended leaves for later plans: a rollback remembers the version it
 /// undid, so that the next plan keeps the group where it went back to instead of rolling the
-/// same version out again; a completed rollout forgets any such memory.
+/// same version out again; a completed rollout forgets any such memory. A rollback's end is
+/// saved here, in the same save as its memory (`drive` leaves it unsaved).
 ///
 /// # Errors
 /// A failed save of state.
@@ -336,10 +337,9 @@ async fn drive(
                 .finish(record, &record.course.from_version, ledger)
                 .await
             {
-                Ok(()) => {
-                    ledger.persist()?;
-                    Ok((RolloutEnd::RolledBack { reason }, steps_done))
-                }
+                // Saved by `remember`, in one save with the release rolled back: a crash
+                // between two saves would leave neither the rollout nor its memory.
+                Ok(()) => Ok((RolloutEnd::RolledBack { reason }, steps_done)),
                 Err(failure) => Ok((
                     RolloutEnd::Failed {
                         reason: format!("{reason}; then the rollback failed: {failure}"),

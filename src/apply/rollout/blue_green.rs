@@ -131,10 +131,8 @@ pub(super) async fn run(
         reason: reason.clone(),
     });
     match back(driver, record, &green, &target_groups, ledger).await {
-        Ok(()) => {
-            ledger.persist()?;
-            Ok((RolloutEnd::RolledBack { reason }, 0))
-        }
+        // Saved with the memory of the release rolled back, in one save (`rollout::remember`).
+        Ok(()) => Ok((RolloutEnd::RolledBack { reason }, 0)),
         Err(failure) => Ok((
             RolloutEnd::Failed {
                 reason: format!("{reason}; then the rollback failed: {failure}"),
