@@ -195,7 +195,8 @@ fn decide_in_order(
 
 /// Keeps a group on the launch template version it runs when the configuration asks for
 /// `rolled_back`, the version a rollback undid: moving it there would only roll the same
-/// release out again. A template changed since asks for another version, which goes ahead.
+/// release out again. A template changed since asks for another version, and another
+/// template for versions of its own (numbers start at 1 in every template): both go ahead.
 /// Returns whether the version was held.
 fn hold_version(
     rolled_back: Option<&Value>,
@@ -203,9 +204,13 @@ fn hold_version(
     resolved: &mut Attributes,
 ) -> bool {
     const VERSION: &str = "launch_template_version";
+    const TEMPLATE: &str = "launch_template_id";
     let (Some(rolled_back), Some(existing)) = (rolled_back, existing) else {
         return false;
     };
+    if resolved.get(TEMPLATE) != existing.attributes.get(TEMPLATE) {
+        return false;
+    }
     let Some(running) = existing.attributes.get(VERSION) else {
         return false;
     };
@@ -367,4 +372,67 @@ fn effective_create_before_destroy(
         }
     }
     create_first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hold_version;
+    use crate::model::{Address, Attributes, Kind, Value};
+    use crate::state::StateResource;
+    use serde_json::json;
+
+    fn attributes(template: &str, version: i64) -> Attributes {
+        [
+            ("launch_template_id".to_string(), json!(template)),
+            ("launch_template_version".to_string(), json!(version)),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    /// A group running version `version` of template `template`.
+    fn group(template: &str, version: i64) -> StateResource {
+        StateResource {
+            address: Address::new("autoscaling.web[us-east-1]"),
+            kind: Kind::AutoscalingGroup,
+            region: "us-east-1".to_string(),
+            id: "web".to_string(),
+            attributes: attributes(template, version),
+            tags: Default::default(),
+            dependencies: Default::default(),
+            lifecycle: Default::default(),
+            sensitive: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_version_rolled_back_is_held_only_in_the_template_it_was_rolled_back_in() {
+        let rolled_back: Value = json!(3);
+        let running = group("lt-a", 2);
+
+        let mut same_template = attributes("lt-a", 3);
+        assert!(hold_version(
+            Some(&rolled_back),
+            Some(&running),
+            &mut same_template
+        ));
+        assert_eq!(same_template["launch_template_version"], json!(2));
+
+        // Another template's version 3 is another release: it goes ahead.
+        let mut other_template = attributes("lt-b", 3);
+        assert!(!hold_version(
+            Some(&rolled_back),
+            Some(&running),
+            &mut other_template
+        ));
+        assert_eq!(other_template["launch_template_version"], json!(3));
+
+        // A newer version of the same template goes ahead too.
+        let mut newer = attributes("lt-a", 4);
+        assert!(!hold_version(
+            Some(&rolled_back),
+            Some(&running),
+            &mut newer
+        ));
+    }
 }
