@@ -486,3 +486,34 @@ fn options_that_shape_a_plan_are_refused_with_a_saved_plan() -> TestResult {
     succeeded(&apply, &stack.cairn(&apply)?.output()?);
     Ok(())
 }
+
+/// The same rename applied with the servers' group left out of the plan (`--exclude`): the
+/// group the plan does not look at still runs instances on the old security group, so the old
+/// group stays, where its delete failed with `DependencyViolation` (review).
+#[test]
+fn a_group_left_out_of_the_plan_still_keeps_the_security_group_its_servers_use() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    let apply = ["apply", "-e", "dev", "--auto-approve", "."];
+    succeeded(&apply, &stack.cairn(&apply)?.output()?);
+    std::fs::write(stack.path().join("main.hcl"), renamed_firewall(QUICKSTART))?;
+    let excluded = [
+        "apply",
+        "-e",
+        "dev",
+        "--auto-approve",
+        "--exclude",
+        "autoscaling.web",
+        ".",
+    ];
+    let stdout = succeeded(&excluded, &stack.cairn(&excluded)?.output()?);
+    assert!(
+        stdout.contains("is still used by the instances of `autoscaling.web[us-east-1]`"),
+        "{stdout}"
+    );
+    let state = stack.state("dev")?;
+    assert!(
+        state["resources"].get("firewall.web[us-east-1]").is_some(),
+        "{state:#}"
+    );
+    Ok(())
+}

@@ -14,7 +14,7 @@ use super::decide::{Decisions, same_version};
 use super::model::ChangeAction;
 use crate::model::{Address, Kind, Value};
 use crate::state::StateResource;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Splits `deletes` into those that can go now and the objects something still uses, with
 /// what uses them.
@@ -32,14 +32,17 @@ pub(super) fn hold_in_use<'s>(
     }
     // Groups that stay, with their instances: a group deleted or replaced takes its instances
     // with it, before the delete of what they used (deletes run in reverse dependency order).
+    // A group this plan does not look at (outside `--target`, or `--exclude`d) stays too.
+    let deleted: BTreeSet<&Address> = deletes.iter().map(|object| &object.address).collect();
     let staying: Vec<&StateResource> = current
         .values()
         .filter(|object| object.kind == Kind::AutoscalingGroup)
+        .filter(|group| !deleted.contains(&group.address))
         .filter(|group| {
             decisions
                 .by_address
                 .get(&group.address)
-                .is_some_and(|decision| decision.action != Some(ChangeAction::Replace))
+                .is_none_or(|decision| decision.action != Some(ChangeAction::Replace))
         })
         .collect();
     // Each group's template by id, looked up once per group rather than searched for.
