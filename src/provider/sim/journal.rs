@@ -21,6 +21,7 @@ use imbl::ordmap::DiffItem;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The journal of the cloud file at `cloud_file`.
 pub fn journal_path(cloud_file: &Path) -> PathBuf {
@@ -40,7 +41,7 @@ pub struct Entry {
     /// The cloud after the batch, without its regions' resources and its tokens.
     head: Cloud,
     /// Region → resource id → the resource now, or `None` when it was removed.
-    resources: BTreeMap<String, BTreeMap<String, Option<Resource>>>,
+    resources: BTreeMap<String, BTreeMap<String, Option<Arc<Resource>>>>,
     create_tokens: BTreeMap<String, Option<TokenRecord>>,
     update_tokens: BTreeMap<String, Option<TokenRecord>>,
 }

@@ -23,6 +23,7 @@ use imbl::{OrdMap, OrdSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 /// The state of a pending instance or snapshot.
 const PENDING: &str = "pending";
@@ -45,8 +46,10 @@ pub const SOURCE_GROUP: &str = "source_group_id";
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(from = "Stored")]
 pub struct RegionState {
-    /// Id → resource. Autoscaling groups and scaling policies are keyed by name.
-    resources: OrdMap<String, Resource>,
+    /// Id → resource. Autoscaling groups and scaling policies are keyed by name. Shared
+    /// (`Arc`): a draft of the region copies the map's nodes it changes, and a node holds
+    /// up to 64 resources, which it then copies as pointers instead of whole (issue 14).
+    resources: OrdMap<String, Arc<Resource>>,
     #[serde(skip)]
     index: Index,
 }
@@ -54,7 +57,7 @@ pub struct RegionState {
 /// What the cloud file holds of a region.
 #[derive(Deserialize)]
 struct Stored {
-    resources: OrdMap<String, Resource>,
+    resources: OrdMap<String, Arc<Resource>>,
 }
 
 impl From<Stored> for RegionState {
@@ -247,12 +250,12 @@ impl Drop for ResourceMut<'_> {
 
 impl RegionState {
     /// Every resource by id.
-    pub fn resources(&self) -> &OrdMap<String, Resource> {
+    pub fn resources(&self) -> &OrdMap<String, Arc<Resource>> {
         &self.resources
     }
 
     pub fn get(&self, id: &str) -> Option<&Resource> {
-        self.resources.get(id)
+        self.resources.get(id).map(Arc::as_ref)
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -261,7 +264,7 @@ impl RegionState {
 
     /// The resource `id`, to change in place (see [`ResourceMut`]).
     pub fn get_mut(&mut self, id: &str) -> Option<ResourceMut<'_>> {
-        let resource = self.resources.get_mut(id)?;
+        let resource = Arc::make_mut(self.resources.get_mut(id)?);
         self.index.forget(resource);
         Some(ResourceMut {
             resource,
@@ -270,7 +273,8 @@ impl RegionState {
     }
 
     /// Adds `resource`, or replaces the one with its id.
-    pub fn insert(&mut self, resource: Resource) {
+    pub fn insert(&mut self, resource: impl Into<Arc<Resource>>) {
+        let resource = resource.into();
         if let Some(old) = self.resources.get(&resource.id) {
             self.index.forget(old);
         }
@@ -282,12 +286,12 @@ impl RegionState {
     pub fn remove(&mut self, id: &str) -> Option<Resource> {
         let removed = self.resources.remove(id)?;
         self.index.forget(&removed);
-        Some(removed)
+        Some(Arc::unwrap_or_clone(removed))
     }
 
     /// Every resource of `kind`, in id order.
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
-        ids_under(&self.index.kinds, kind).filter_map(|id| self.resources.get(id))
+        ids_under(&self.index.kinds, kind).filter_map(|id| self.get(id))
     }
 
     /// The ids of the resources of `kind` (instances or snapshots) in state `pending`, in
@@ -312,15 +316,12 @@ impl RegionState {
 
     /// The alarms held in a forced state, in id order.
     pub fn forced_alarms(&self) -> impl Iterator<Item = &Resource> {
-        self.index
-            .forced
-            .iter()
-            .filter_map(|id| self.resources.get(id))
+        self.index.forced.iter().filter_map(|id| self.get(id))
     }
 
     /// The instances of the group `name`, in id order.
     pub fn members<'a>(&'a self, group: &str) -> impl Iterator<Item = &'a Resource> + 'a {
-        ids_under(&self.index.members, group.to_string()).filter_map(|id| self.resources.get(id))
+        ids_under(&self.index.members, group.to_string()).filter_map(|id| self.get(id))
     }
 
     /// The resources of `kind` whose `name` attribute is `name`, in id order.
@@ -330,7 +331,7 @@ impl RegionState {
             .names
             .range((kind, name.to_string(), String::new())..)
             .take_while(move |(kind, name, _)| (*kind, name) == (prefix.0, &prefix.1))
-            .filter_map(|(_, _, id)| self.resources.get(id))
+            .filter_map(|(_, _, id)| self.get(id))
     }
 
     /// The private addresses of the instances in `subnet`, in address order.
@@ -360,7 +361,7 @@ impl RegionState {
             .references
             .range((attribute, target.clone(), String::new())..)
             .take_while(move |(named, referred, _)| *named == attribute && *referred == target)
-            .filter_map(|(_, _, id)| self.resources.get(id))
+            .filter_map(|(_, _, id)| self.get(id))
     }
 
     /// The groups that may be short of instances (see [`Index::unchecked_groups`]), in name
