@@ -416,10 +416,8 @@ pub fn reconcile_all(cloud: &mut Cloud, context: &Context) {
         .unwrap_or_default();
     for name in unchecked {
         if !settled(cloud, region, &name) {
-            let mut draft = cloud.clone();
-            if reconcile(&mut draft, context, &name).is_ok() {
-                *cloud = draft;
-            }
+            // A launch that fails leaves nothing behind.
+            let _ = cloud.attempt(|cloud| reconcile(cloud, context, &name));
         }
         if settled(cloud, region, &name) {
             cloud.region_mut(region).checked_group(&name);

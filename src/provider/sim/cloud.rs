@@ -43,12 +43,13 @@ pub struct Cloud {
     pub epoch: u64,
     #[serde(default)]
     pub regions: BTreeMap<String, RegionState>,
-    /// Create tokens already used, and what each created.
+    /// Create tokens already used, and what each created. Changed only through
+    /// [`Cloud::record_token`], which notes the change.
     #[serde(default)]
-    pub create_tokens: OrdMap<String, TokenRecord>,
+    create_tokens: OrdMap<String, TokenRecord>,
     /// Update tokens already applied.
     #[serde(default)]
-    pub update_tokens: OrdMap<String, TokenRecord>,
+    update_tokens: OrdMap<String, TokenRecord>,
     /// Fault settings stored by `cairn sim fault`.
     #[serde(default)]
     pub faults: FaultSettings,
@@ -77,6 +78,44 @@ pub struct Cloud {
     /// AWS's rate limits (see `rate_limits`); a bucket never drawn on is full.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rate_buckets: BTreeMap<String, crate::provider::rate_limits::TokenBucket>,
+    /// What changed since the cloud was last saved or read, and what the attempts in
+    /// progress changed (see [`Cloud::attempt`]); never stored.
+    #[serde(skip)]
+    book: Book,
+}
+
+/// Which of the cloud's idempotency tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TokenUse {
+    Create,
+    Update,
+}
+
+/// The cloud's own bookkeeping of its changes (the regions keep theirs, see
+/// `region::ChangeLog`). Not part of what the cloud is: two clouds that differ only in it are
+/// equal.
+#[derive(Debug, Clone, Default)]
+struct Book {
+    /// Tokens recorded since the cloud was last saved or read.
+    unsaved_tokens: BTreeSet<(TokenUse, String)>,
+    /// Attempts in progress, nested.
+    attempts: usize,
+    /// While an attempt is in progress: each token recorded, with what it replaced.
+    token_undo: Vec<(TokenUse, String, Option<TokenRecord>)>,
+}
+
+impl PartialEq for Book {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// Where an attempt started: what [`Cloud::attempt`] puts back when it fails.
+struct Savepoint {
+    id_counter: u64,
+    /// The regions then, each with where its changes since start.
+    regions: Vec<(String, usize)>,
+    tokens: usize,
 }
 
 /// What an idempotency token was used for.
@@ -129,11 +168,197 @@ impl Default for Cloud {
             missing_images: BTreeMap::new(),
             quotas: BTreeMap::new(),
             rate_buckets: BTreeMap::new(),
+            book: Book::default(),
         }
     }
 }
 
 impl Cloud {
+    /// Makes `change`, keeping what it did only when it succeeds: a failure puts back every
+    /// resource it changed, the ids it drew and the tokens it recorded, and takes away the
+    /// regions it began, as if it never ran (a refused call may have been partly made).
+    /// Undone from a log of what each change replaced, not by changing a copy: a copy shares
+    /// the persistent maps' nodes, and each change beside it copied up to 64 entries per
+    /// level of the tree, a cost that grew with the cloud (issue 14). Attempts nest.
+    pub fn attempt<T, E>(
+        &mut self,
+        change: impl FnOnce(&mut Cloud) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let savepoint = Savepoint {
+            id_counter: self.id_counter,
+            regions: self
+                .regions
+                .iter_mut()
+                .map(|(name, state)| (name.clone(), state.begin_undo()))
+                .collect(),
+            tokens: self.book.token_undo.len(),
+        };
+        self.book.attempts += 1;
+        let result = change(self);
+        self.book.attempts -= 1;
+        if result.is_err() {
+            self.undo(savepoint);
+        }
+        if self.book.attempts == 0 {
+            for state in self.regions.values_mut() {
+                state.end_undo();
+            }
+            self.book.token_undo.clear();
+        }
+        result
+    }
+
+    fn undo(&mut self, savepoint: Savepoint) {
+        let Savepoint {
+            id_counter,
+            regions,
+            tokens,
+        } = savepoint;
+        let kept: BTreeSet<&str> = regions.iter().map(|(name, _)| name.as_str()).collect();
+        self.regions.retain(|name, _| kept.contains(name.as_str()));
+        for (name, mark) in &regions {
+            if let Some(state) = self.regions.get_mut(name) {
+                state.undo_to(*mark);
+            }
+        }
+        let recorded = self
+            .book
+            .token_undo
+            .split_off(tokens.min(self.book.token_undo.len()));
+        for (token_use, token, old) in recorded.into_iter().rev() {
+            let map = self.tokens_mut(token_use);
+            match old {
+                Some(old) => map.insert(token, old),
+                None => map.remove(&token),
+            };
+        }
+        self.id_counter = id_counter;
+    }
+
+    /// What the token `token` of `token_use` was used for, if it was.
+    pub fn token(&self, token_use: TokenUse, token: &str) -> Option<&TokenRecord> {
+        self.tokens(token_use).get(token)
+    }
+
+    /// Records that `token` of `token_use` was used for `record`.
+    pub fn record_token(&mut self, token_use: TokenUse, token: &str, record: TokenRecord) {
+        let old = self.tokens_mut(token_use).insert(token.to_string(), record);
+        if self.book.attempts > 0 {
+            self.book
+                .token_undo
+                .push((token_use, token.to_string(), old));
+        }
+        self.book
+            .unsaved_tokens
+            .insert((token_use, token.to_string()));
+    }
+
+    pub(super) fn tokens(&self, token_use: TokenUse) -> &OrdMap<String, TokenRecord> {
+        match token_use {
+            TokenUse::Create => &self.create_tokens,
+            TokenUse::Update => &self.update_tokens,
+        }
+    }
+
+    fn tokens_mut(&mut self, token_use: TokenUse) -> &mut OrdMap<String, TokenRecord> {
+        match token_use {
+            TokenUse::Create => &mut self.create_tokens,
+            TokenUse::Update => &mut self.update_tokens,
+        }
+    }
+
+    /// The tokens recorded since the cloud was last saved or read, with what each is for
+    /// now.
+    pub(super) fn unsaved_tokens(
+        &self,
+    ) -> impl Iterator<Item = (TokenUse, &String, Option<&TokenRecord>)> {
+        self.book
+            .unsaved_tokens
+            .iter()
+            .map(|(token_use, token)| (*token_use, token, self.tokens(*token_use).get(token)))
+    }
+
+    /// Sets a token as a journal line left it (`None`: not used).
+    pub(super) fn replay_token(
+        &mut self,
+        token_use: TokenUse,
+        token: String,
+        record: Option<TokenRecord>,
+    ) {
+        let map = self.tokens_mut(token_use);
+        match record {
+            Some(record) => map.insert(token, record),
+            None => map.remove(&token),
+        };
+    }
+
+    /// The cloud without its large maps (resources and tokens): what a journal line holds
+    /// whole.
+    pub(super) fn head(&self) -> Cloud {
+        Cloud {
+            format: self.format,
+            sequence: self.sequence,
+            id_counter: self.id_counter,
+            salt: self.salt,
+            epoch: self.epoch,
+            regions: BTreeMap::new(),
+            create_tokens: OrdMap::new(),
+            update_tokens: OrdMap::new(),
+            faults: self.faults.clone(),
+            outages: self.outages.clone(),
+            unhealthy_images: self.unhealthy_images.clone(),
+            clock: self.clock,
+            missing_images: self.missing_images.clone(),
+            quotas: self.quotas.clone(),
+            rate_buckets: self.rate_buckets.clone(),
+            book: Book::default(),
+        }
+    }
+
+    /// Takes the small fields of `head` (a journal line's, see [`Cloud::head`]), keeping the
+    /// epoch, the resources, the tokens and the bookkeeping.
+    pub(super) fn set_head(&mut self, head: Cloud) {
+        // Every field named, so that a new one is placed here or there on purpose.
+        let Cloud {
+            format,
+            sequence,
+            id_counter,
+            salt,
+            epoch: _,
+            regions: _,
+            create_tokens: _,
+            update_tokens: _,
+            faults,
+            outages,
+            unhealthy_images,
+            clock,
+            missing_images,
+            quotas,
+            rate_buckets,
+            book: _,
+        } = head;
+        self.format = format;
+        self.sequence = sequence;
+        self.id_counter = id_counter;
+        self.salt = salt;
+        self.faults = faults;
+        self.outages = outages;
+        self.unhealthy_images = unhealthy_images;
+        self.clock = clock;
+        self.missing_images = missing_images;
+        self.quotas = quotas;
+        self.rate_buckets = rate_buckets;
+    }
+
+    /// Records that the cloud as it is now is saved (or was just read): what changes from
+    /// here is what the journal's next line holds.
+    pub fn saved(&mut self) {
+        for state in self.regions.values_mut() {
+            state.saved();
+        }
+        self.book.unsaved_tokens.clear();
+    }
+
     /// What the cloud's clock says now.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.unwrap_or_else(Utc::now)
@@ -437,5 +662,120 @@ impl Resource {
             attributes: self.attributes.clone(),
             tags: self.tags.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::sim::journal::Entry;
+    use serde_json::json;
+
+    fn volume(cloud: &mut Cloud, region: &str, size: u64) -> String {
+        let attributes = Attributes::from([("size_gb".to_string(), json!(size))]);
+        let resource = cloud.new_resource(Kind::Volume, &attributes, &Tags::new());
+        cloud.add(region, resource)
+    }
+
+    fn token_for(id: &str) -> TokenRecord {
+        TokenRecord {
+            region: "us-east-1".to_string(),
+            kind: Kind::Volume,
+            id: id.to_string(),
+        }
+    }
+
+    /// Every kind of change an attempt can make: adds, changes and removes resources, draws
+    /// ids, records a token over an old one, begins a region.
+    fn change_everything(cloud: &mut Cloud, kept: &str, gone: &str) {
+        volume(cloud, "us-east-1", 7);
+        volume(cloud, "eu-west-1", 8);
+        if let Some(mut resource) = cloud.find_mut("us-east-1", Kind::Volume, kept) {
+            resource.attributes.insert("size_gb".to_string(), json!(99));
+        }
+        cloud.remove("us-east-1", gone);
+        cloud.record_token(TokenUse::Create, "old", token_for("vol-new"));
+        cloud.record_token(TokenUse::Update, "new", token_for(kept));
+    }
+
+    fn start() -> (Cloud, String, String) {
+        let mut cloud = Cloud::default();
+        let kept = volume(&mut cloud, "us-east-1", 1);
+        let gone = volume(&mut cloud, "us-east-1", 2);
+        cloud.record_token(TokenUse::Create, "old", token_for(&kept));
+        cloud.saved();
+        (cloud, kept, gone)
+    }
+
+    #[test]
+    fn a_failed_attempt_leaves_the_cloud_as_it_was() {
+        let (mut cloud, kept, gone) = start();
+        let original = cloud.clone();
+        let result: Result<(), &str> = cloud.attempt(|cloud| {
+            change_everything(cloud, &kept, &gone);
+            Err("refused")
+        });
+        assert_eq!(result, Err("refused"));
+        assert_eq!(cloud, original);
+        assert_eq!(cloud.id_counter, original.id_counter);
+        assert!(!cloud.regions.contains_key("eu-west-1"));
+        assert_eq!(
+            cloud.token(TokenUse::Create, "old"),
+            Some(&token_for(&kept))
+        );
+        assert_eq!(cloud.token(TokenUse::Update, "new"), None);
+        // What it touched is written again as it is: the journal line stays true.
+        let mut replayed = original.clone();
+        assert!(Entry::unsaved(&cloud).apply(&mut replayed));
+        assert_eq!(replayed, original);
+    }
+
+    #[test]
+    fn a_successful_attempt_keeps_its_changes_and_notes_them_for_the_journal() {
+        let (mut cloud, kept, gone) = start();
+        let original = cloud.clone();
+        let result: Result<(), &str> = cloud.attempt(|cloud| {
+            change_everything(cloud, &kept, &gone);
+            Ok(())
+        });
+        assert_eq!(result, Ok(()));
+        assert_ne!(cloud, original);
+        assert!(cloud.find("us-east-1", Kind::Volume, &gone).is_none());
+        let mut replayed = original.clone();
+        assert!(Entry::unsaved(&cloud).apply(&mut replayed));
+        assert_eq!(replayed, cloud);
+    }
+
+    #[test]
+    fn nested_attempts_undo_only_what_failed() {
+        let (mut cloud, kept, gone) = start();
+        let original = cloud.clone();
+        // The inner one fails, the outer one goes on and succeeds.
+        let outer: Result<String, &str> = cloud.attempt(|cloud| {
+            let first = volume(cloud, "us-east-1", 3);
+            let inner: Result<(), &str> = cloud.attempt(|cloud| {
+                change_everything(cloud, &kept, &gone);
+                Err("refused")
+            });
+            assert!(inner.is_err());
+            Ok(first)
+        });
+        let first = outer.unwrap_or_default();
+        assert!(cloud.find("us-east-1", Kind::Volume, &first).is_some());
+        assert!(cloud.find("us-east-1", Kind::Volume, &gone).is_some());
+        assert!(!cloud.regions.contains_key("eu-west-1"));
+
+        // The inner one succeeds, the outer one fails: both are undone.
+        let mut cloud = original.clone();
+        let outer: Result<(), &str> = cloud.attempt(|cloud| {
+            let inner: Result<(), &str> = cloud.attempt(|cloud| {
+                change_everything(cloud, &kept, &gone);
+                Ok(())
+            });
+            assert!(inner.is_ok());
+            Err("refused")
+        });
+        assert!(outer.is_err());
+        assert_eq!(cloud, original);
     }
 }

@@ -14,11 +14,9 @@
 //! - A last line cut short (the machine stopped mid-write) is ignored as never written; any
 //!   other line that does not parse is corruption, reported, never skipped.
 
-use super::cloud::{Cloud, Resource, TokenRecord};
+use super::cloud::{Cloud, Resource, TokenRecord, TokenUse};
 use super::error::SimError;
 use super::region::Text;
-use imbl::OrdMap;
-use imbl::ordmap::DiffItem;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,37 +46,35 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// What turns `before` into `after`. The diffs skip what the two still share, so this
-    /// costs about what changed.
-    pub fn between(before: &Cloud, after: &Cloud) -> Entry {
-        let empty = OrdMap::new();
+    /// What `cloud` changed since it was last saved or read (see [`Cloud::saved`]): the
+    /// resources and tokens it noted as changed, each as it is now, so this costs what
+    /// changed, not the size of the cloud.
+    pub fn unsaved(cloud: &Cloud) -> Entry {
         let mut resources = BTreeMap::new();
-        for (region, state) in &after.regions {
-            let old = before
-                .regions
-                .get(region)
-                .map_or(&empty, |state| state.resources());
-            let changes = changes(old, state.resources());
+        for (region, state) in &cloud.regions {
+            let changes: BTreeMap<Text, Option<Arc<Resource>>> = state
+                .unsaved()
+                .map(|(id, resource)| (id.clone(), resource.cloned()))
+                .collect();
             if !changes.is_empty() {
                 resources.insert(region.clone(), changes);
             }
         }
-        for (region, state) in &before.regions {
-            if !after.regions.contains_key(region) {
-                let removed = state
-                    .resources()
-                    .keys()
-                    .map(|id| (id.clone(), None))
-                    .collect();
-                resources.insert(region.clone(), removed);
-            }
+        let mut create_tokens = BTreeMap::new();
+        let mut update_tokens = BTreeMap::new();
+        for (token_use, token, record) in cloud.unsaved_tokens() {
+            let tokens = match token_use {
+                TokenUse::Create => &mut create_tokens,
+                TokenUse::Update => &mut update_tokens,
+            };
+            tokens.insert(token.clone(), record.cloned());
         }
         Entry {
-            epoch: before.epoch,
-            head: head(after),
+            epoch: cloud.epoch,
+            head: cloud.head(),
             resources,
-            create_tokens: changes(&before.create_tokens, &after.create_tokens),
-            update_tokens: changes(&before.update_tokens, &after.update_tokens),
+            create_tokens,
+            update_tokens,
         }
     }
 
@@ -87,14 +83,13 @@ impl Entry {
         if self.epoch != cloud.epoch {
             return false;
         }
-        let regions = std::mem::take(&mut cloud.regions);
-        let create_tokens = std::mem::take(&mut cloud.create_tokens);
-        let update_tokens = std::mem::take(&mut cloud.update_tokens);
-        *cloud = self.head;
-        cloud.epoch = self.epoch;
-        cloud.regions = regions;
-        cloud.create_tokens = replay(create_tokens, self.create_tokens);
-        cloud.update_tokens = replay(update_tokens, self.update_tokens);
+        cloud.set_head(self.head);
+        for (token, record) in self.create_tokens {
+            cloud.replay_token(TokenUse::Create, token, record);
+        }
+        for (token, record) in self.update_tokens {
+            cloud.replay_token(TokenUse::Update, token, record);
+        }
         for (region, changes) in self.resources {
             let state = cloud.region_mut(&region);
             for (id, resource) in changes {
@@ -108,48 +103,6 @@ impl Entry {
         }
         true
     }
-}
-
-/// The cloud without its large maps: what a line holds whole.
-fn head(cloud: &Cloud) -> Cloud {
-    let mut head = cloud.clone();
-    head.regions = BTreeMap::new();
-    head.create_tokens = OrdMap::new();
-    head.update_tokens = OrdMap::new();
-    head
-}
-
-fn changes<K: Ord + Clone, V: Clone + PartialEq>(
-    before: &OrdMap<K, V>,
-    after: &OrdMap<K, V>,
-) -> BTreeMap<K, Option<V>> {
-    before
-        .diff(after)
-        .map(|item| match item {
-            DiffItem::Add(key, value)
-            | DiffItem::Update {
-                new: (key, value), ..
-            } => (key.clone(), Some(value.clone())),
-            DiffItem::Remove(key, _) => (key.clone(), None),
-        })
-        .collect()
-}
-
-fn replay<V: Clone>(
-    mut map: OrdMap<String, V>,
-    changes: BTreeMap<String, Option<V>>,
-) -> OrdMap<String, V> {
-    for (key, value) in changes {
-        match value {
-            Some(value) => {
-                map.insert(key, value);
-            }
-            None => {
-                map.remove(&key);
-            }
-        }
-    }
-    map
 }
 
 /// Replays the journal `text` (read from `path`) over `cloud`.
@@ -178,6 +131,8 @@ pub fn replay_text(cloud: &mut Cloud, text: &[u8], path: &Path) -> Result<(), Si
             }
         }
     }
+    // The cloud is now as its files hold it.
+    cloud.saved();
     Ok(())
 }
 
@@ -200,6 +155,8 @@ mod tests {
         let kept = volume(&mut before, 1);
         let removed = volume(&mut before, 2);
         let changed = volume(&mut before, 3);
+        // As loaded: what changes from here is what the line holds.
+        before.saved();
         let mut after = before.clone();
         after.sequence = 9;
         after.remove("us-east-1", &removed);
@@ -208,8 +165,9 @@ mod tests {
         }
         volume(&mut after, 4);
         after.region_mut("eu-west-1");
-        after.create_tokens.insert(
-            "token".to_string(),
+        after.record_token(
+            TokenUse::Create,
+            "token",
             TokenRecord {
                 region: "us-east-1".to_string(),
                 kind: Kind::Volume,
@@ -217,7 +175,7 @@ mod tests {
             },
         );
 
-        let entry = Entry::between(&before, &after);
+        let entry = Entry::unsaved(&after);
         assert_eq!(entry.resources["us-east-1"].len(), 3, "{entry:?}");
         let line = serde_json::to_vec(&entry)?;
         let mut replayed = before.clone();
@@ -233,7 +191,7 @@ mod tests {
         let before = Cloud::default();
         let mut after = before.clone();
         volume(&mut after, 1);
-        let line = serde_json::to_vec(&Entry::between(&before, &after))?;
+        let line = serde_json::to_vec(&Entry::unsaved(&after))?;
         let mut rewritten = before.clone();
         rewritten.epoch = before.epoch.wrapping_add(1);
         let unchanged = rewritten.clone();
@@ -248,7 +206,7 @@ mod tests {
         let before = Cloud::default();
         let mut after = before.clone();
         volume(&mut after, 1);
-        let mut text = serde_json::to_vec(&Entry::between(&before, &after))?;
+        let mut text = serde_json::to_vec(&Entry::unsaved(&after))?;
         text.push(b'\n');
         let mut torn = text.clone();
         torn.extend_from_slice(b"{\"epoch\":");

@@ -307,9 +307,8 @@ fn run_batch(
     calls: &[(String, Request)],
 ) -> Result<Vec<Answer>, SimError> {
     let locked = store.lock()?;
+    // The cloud notes what the batch changes (see `Cloud::saved`): the journal saves that.
     let mut cloud = locked.load()?;
-    // Shares all but what the batch changes (see `cloud`): the journal saves the difference.
-    let before = cloud.clone();
     let mut answers = Vec::with_capacity(calls.len());
     let mut records = Vec::with_capacity(calls.len());
     let mut crash = false;
@@ -324,7 +323,7 @@ fn run_batch(
             break;
         }
     }
-    locked.save_changes(&before, cloud)?;
+    locked.save_changes(cloud)?;
     locked.append_calls(&records)?;
     if crash {
         // The simulated kill: the change is saved and logged, the caller never hears back.
@@ -393,13 +392,8 @@ fn execute_one(
     } else {
         operations::advance(cloud, &context);
         let performed = if request.is_mutating() {
-            // A refused change may have been partly made: it is made on a copy.
-            let mut draft = cloud.clone();
-            let performed = operations::perform(&mut draft, &context, request);
-            if performed.is_ok() {
-                *cloud = draft;
-            }
-            performed
+            // A refused change may have been partly made: what it made is undone.
+            cloud.attempt(|cloud| operations::perform(cloud, &context, request))
         } else {
             operations::perform(cloud, &context, request)
         };
@@ -708,12 +702,11 @@ impl Provider for SimProvider {
                 tokio::task::spawn_blocking(move || -> Result<_, SimError> {
                     let locked = store.lock()?;
                     let mut cloud = locked.load()?;
-                    let before = cloud.clone();
                     // Another caller may have moved it further meanwhile: never back.
                     cloud.clock = cloud.clock.map(|now| now.max(when));
                     let moved = cloud.clock;
                     // Only the clock changed: a journal line, not the whole cloud.
-                    locked.save_changes(&before, cloud)?;
+                    locked.save_changes(cloud)?;
                     Ok(moved)
                 })
                 .await

@@ -7,7 +7,7 @@
 
 use super::autoscaling;
 use super::block_storage;
-use super::cloud::{Cloud, Resource, TokenRecord};
+use super::cloud::{Cloud, Resource, TokenRecord, TokenUse};
 use super::compute;
 use super::dns;
 use super::error::api;
@@ -389,7 +389,7 @@ fn create(
     context: &Context,
     request: &CreateRequest,
 ) -> Result<LiveResource, ProviderError> {
-    if let Some(record) = cloud.create_tokens.get(&request.token).cloned() {
+    if let Some(record) = cloud.token(TokenUse::Create, &request.token).cloned() {
         if record.kind != request.kind || record.region != context.region {
             return Err(api(
                 "IdempotentParameterMismatch",
@@ -433,8 +433,9 @@ fn create(
         resource.created = Some(context.wall_clock);
     }
     if !request.token.is_empty() {
-        cloud.create_tokens.insert(
-            request.token.clone(),
+        cloud.record_token(
+            TokenUse::Create,
+            &request.token,
             TokenRecord {
                 region: context.region.to_string(),
                 kind: request.kind,
@@ -452,7 +453,8 @@ fn update(
     request: &UpdateRequest,
 ) -> Result<LiveResource, ProviderError> {
     let kind = request.kind;
-    let applied = !request.token.is_empty() && cloud.update_tokens.contains_key(&request.token);
+    let applied =
+        !request.token.is_empty() && cloud.token(TokenUse::Update, &request.token).is_some();
     if !applied {
         let current = cloud.target(context.region, kind, &request.id)?;
         let after = settable(kind, &request.after);
@@ -501,8 +503,9 @@ fn update(
             cloud.target_mut(context.region, kind, id)?.tags = request.tags.clone();
         }
         if !request.token.is_empty() {
-            cloud.update_tokens.insert(
-                request.token.clone(),
+            cloud.record_token(
+                TokenUse::Update,
+                &request.token,
                 TokenRecord {
                     region: context.region.to_string(),
                     kind,

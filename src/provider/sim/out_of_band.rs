@@ -622,10 +622,7 @@ fn console_action<T, E>(
         // What a console action starts completes at once; the profile is the API's.
         timings: crate::model::timings::Timings::INSTANT,
     };
-    let mut draft = cloud.clone();
-    let result = operation(&mut draft, &context)?;
-    *cloud = draft;
-    Ok(result)
+    cloud.attempt(|cloud| operation(cloud, &context))
 }
 
 /// Sets the cloud's clock to `time` (`None`: the wall clock). A clock moved back also empties

@@ -19,6 +19,11 @@
 //!   copying strings (issue 14).
 //! - Replacing a resource with one filed under the same keys (most updates) leaves the sets
 //!   untouched.
+//! - Every change is noted ([`ChangeLog`]): the ids changed since the region was last saved,
+//!   which the journal's next line holds, and, while a call is attempted, what each change
+//!   replaced, to put back if the call fails. Neither needs a copy of the region: a copy
+//!   shares the persistent maps' nodes, so each change made beside it copied up to 64 entries
+//!   per level of the tree, a cost that grew with the region (issue 14).
 
 use super::cloud::Resource;
 use super::compute::{GROUP, RUNNING_AT};
@@ -27,6 +32,7 @@ use crate::model::Kind;
 use imbl::{OrdMap, OrdSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -61,6 +67,18 @@ pub struct RegionState {
     resources: OrdMap<Text, Arc<Resource>>,
     #[serde(skip)]
     index: Index,
+    #[serde(skip)]
+    log: ChangeLog,
+}
+
+/// What changed in a region, kept beside it (never stored).
+#[derive(Debug, Clone, Default)]
+struct ChangeLog {
+    /// Ids changed since the region was last saved or read.
+    unsaved: BTreeSet<Text>,
+    /// While a call is attempted: for each change in order, the id and the version it
+    /// replaced (`None`: there was none).
+    undo: Option<Vec<(Text, Option<Arc<Resource>>)>>,
 }
 
 /// What the cloud file holds of a region.
@@ -78,6 +96,7 @@ impl From<Stored> for RegionState {
         RegionState {
             resources: stored.resources,
             index,
+            log: ChangeLog::default(),
         }
     }
 }
@@ -161,6 +180,19 @@ impl<'a> Keys<'a> {
                 })
                 .flatten(),
             references: references(resource),
+        }
+    }
+}
+
+impl ChangeLog {
+    /// Notes a change to `id`; `old` is the version it replaces, asked for only while a call
+    /// is attempted.
+    fn changed(&mut self, id: &Text, old: impl FnOnce() -> Option<Arc<Resource>>) {
+        if !self.unsaved.contains(id) {
+            self.unsaved.insert(id.clone());
+        }
+        if let Some(undo) = &mut self.undo {
+            undo.push((id.clone(), old()));
         }
     }
 }
@@ -330,6 +362,7 @@ impl RegionState {
     pub fn get_mut(&mut self, id: &str) -> Option<ResourceMut<'_>> {
         let (id, resource) = self.resources.get_key_value_mut(id)?;
         let id = id.clone();
+        self.log.changed(&id, || Some(Arc::clone(resource)));
         let resource = Arc::make_mut(resource);
         self.index.forget(&id, resource);
         Some(ResourceMut {
@@ -346,11 +379,13 @@ impl RegionState {
             Some((id, old)) => {
                 let id = id.clone();
                 self.index.refile(&id, old, &resource);
+                self.log.changed(&id, || Some(Arc::clone(old)));
                 id
             }
             None => {
                 let id = Text::from(resource.id.as_str());
                 self.index.learn(&id, &resource);
+                self.log.changed(&id, || None);
                 id
             }
         };
@@ -361,7 +396,49 @@ impl RegionState {
     pub fn remove(&mut self, id: &str) -> Option<Resource> {
         let (id, removed) = self.resources.remove_with_key(id)?;
         self.index.forget(&id, &removed);
+        self.log.changed(&id, || Some(Arc::clone(&removed)));
         Some(Arc::unwrap_or_clone(removed))
+    }
+
+    /// The ids changed since the region was last saved or read, in id order: the resource
+    /// now, or gone.
+    pub fn unsaved(&self) -> impl Iterator<Item = (&Text, Option<&Arc<Resource>>)> {
+        self.log
+            .unsaved
+            .iter()
+            .map(|id| (id, self.resources.get(id)))
+    }
+
+    /// Records that the region as it is now is saved (or was just read).
+    pub fn saved(&mut self) {
+        self.log.unsaved.clear();
+    }
+
+    /// Starts noting what each change replaces, if not already: returns where the changes
+    /// made from now on start, for [`RegionState::undo_to`].
+    pub fn begin_undo(&mut self) -> usize {
+        self.log.undo.get_or_insert_with(Vec::new).len()
+    }
+
+    /// Puts back what the changes since `mark` replaced, latest first.
+    pub fn undo_to(&mut self, mark: usize) {
+        let Some(mut undo) = self.log.undo.take() else {
+            return;
+        };
+        for (id, old) in undo.drain(mark.min(undo.len())..).rev() {
+            match old {
+                Some(old) => self.insert(old),
+                None => {
+                    self.remove(&id);
+                }
+            }
+        }
+        self.log.undo = Some(undo);
+    }
+
+    /// Stops noting what changes replace.
+    pub fn end_undo(&mut self) {
+        self.log.undo = None;
     }
 
     /// Every resource of `kind`, in id order.
@@ -548,6 +625,30 @@ mod tests {
         assert_eq!(region.members("web").count(), 0);
         assert_eq!(region.members("api").count(), 1);
         assert_eq!(region.unchecked_groups(), ["api", "web"]);
+    }
+
+    #[test]
+    fn undoing_changes_puts_back_the_resources_and_their_lookups() {
+        let mut region = RegionState::default();
+        region.insert(instance("i-1", "web", PENDING));
+        region.insert(instance("i-2", "web", "running"));
+        let original = region.clone();
+        let mark = region.begin_undo();
+        region.insert(instance("i-3", "api", PENDING));
+        if let Some(mut started) = region.get_mut("i-1") {
+            started
+                .attributes
+                .insert("state".to_string(), json!("running"));
+        }
+        region.insert(instance("i-1", "api", "stopped"));
+        region.remove("i-2");
+        region.undo_to(mark);
+        region.end_undo();
+        assert_eq!(region, original);
+        assert!(same_lookups(&region));
+        assert_eq!(region.pending(Kind::Instance), ["i-1"]);
+        let unsaved: Vec<&str> = region.unsaved().map(|(id, _)| &**id).collect();
+        assert_eq!(unsaved, ["i-1", "i-2", "i-3"]);
     }
 
     fn referring_ids(region: &RegionState, attribute: &'static str, target: &str) -> Vec<String> {

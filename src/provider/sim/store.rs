@@ -291,6 +291,7 @@ impl Locked<'_> {
     /// # Errors
     /// [`SimError::Io`] when writing or renaming fails; the old file is then intact.
     pub fn save(&self, mut cloud: Cloud) -> Result<(), SimError> {
+        cloud.saved();
         let store = self.store;
         // Lines of the old journal name the old epoch, so none applies to the new file, also
         // when a stop comes before the journal is removed.
@@ -338,13 +339,14 @@ impl Locked<'_> {
         self.save(cloud)
     }
 
-    /// Saves `cloud`, loaded as `before` and changed since, by appending what changed to the
-    /// journal; writes it whole instead when there is no cloud file yet or the journal has
-    /// grown larger than the file (so the bytes written stay proportional to the changes).
+    /// Saves `cloud`, loaded and changed since, by appending what it noted as changed (see
+    /// [`Cloud::saved`]) to the journal; writes it whole instead when there is no cloud file
+    /// yet or the journal has grown larger than the file (so the bytes written stay
+    /// proportional to the changes).
     ///
     /// # Errors
     /// As [`Locked::save`]; [`SimError::Io`] when the journal cannot be appended to.
-    pub fn save_changes(&self, before: &Cloud, cloud: Cloud) -> Result<(), SimError> {
+    pub fn save_changes(&self, mut cloud: Cloud) -> Result<(), SimError> {
         let store = self.store;
         let journal_path = store.journal_path();
         let file_length = match std::fs::metadata(&store.path) {
@@ -358,12 +360,11 @@ impl Locked<'_> {
         if journal_length > file_length {
             return self.save(cloud);
         }
-        let mut line = serde_json::to_vec(&Entry::between(before, &cloud)).map_err(|source| {
-            SimError::Corrupt {
+        let mut line =
+            serde_json::to_vec(&Entry::unsaved(&cloud)).map_err(|source| SimError::Corrupt {
                 path: journal_path.clone(),
                 source,
-            }
-        })?;
+            })?;
         line.push(b'\n');
         let io = |action: &'static str| {
             let path = journal_path.clone();
@@ -381,6 +382,7 @@ impl Locked<'_> {
         // One write of the whole line: a reader never sees half of it unless the machine
         // stops, and a cut-short last line is ignored (see `journal`).
         journal.write_all(&line).map_err(io("append to"))?;
+        cloud.saved();
         let held_journal = File::open(&journal_path).ok().and_then(HeldFile::hold);
         let held_file = File::open(&store.path).ok().and_then(HeldFile::hold);
         match (held_file, held_journal) {
@@ -444,11 +446,9 @@ mod tests {
     }
 
     /// `loaded` with the epoch of `cloud`: a whole save draws a new one.
-    fn same_epoch(loaded: Cloud, cloud: &Cloud) -> Cloud {
-        Cloud {
-            epoch: cloud.epoch,
-            ..loaded
-        }
+    fn same_epoch(mut loaded: Cloud, cloud: &Cloud) -> Cloud {
+        loaded.epoch = cloud.epoch;
+        loaded
     }
 
     #[test]
@@ -464,7 +464,7 @@ mod tests {
         let mut after = before.clone();
         after.sequence = 3;
         add_volume(&mut after);
-        mine.lock()?.save_changes(&before, after.clone())?;
+        mine.lock()?.save_changes(after.clone())?;
 
         assert!(journal::journal_path(&path).exists());
         assert_eq!(theirs.lock()?.load()?, after);
@@ -484,9 +484,8 @@ mod tests {
         let mut cloud = store.lock()?.load()?;
         // Each batch adds a volume; the journal outgrows the file and is folded in.
         for _ in 0..50 {
-            let before = cloud.clone();
             add_volume(&mut cloud);
-            store.lock()?.save_changes(&before, cloud.clone())?;
+            store.lock()?.save_changes(cloud.clone())?;
             cloud = store.lock()?.load()?;
         }
         let journal = std::fs::metadata(journal::journal_path(&path)).map_or(0, |m| m.len());
@@ -505,7 +504,7 @@ mod tests {
         let before = store.lock()?.load()?;
         let mut after = before.clone();
         add_volume(&mut after);
-        store.lock()?.save_changes(&before, after.clone())?;
+        store.lock()?.save_changes(after.clone())?;
         assert!(journal::journal_path(&path).exists());
 
         store.lock()?.compact()?;
