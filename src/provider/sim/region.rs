@@ -17,8 +17,9 @@
 //!   the resources' ids, are shared text ([`Text`]): the first change a draft makes to a node
 //!   of a set copies the node's up to 64 keys, which then counts references instead of
 //!   copying strings (issue 14).
-//! - Replacing a resource with one filed under the same keys (most updates) leaves the sets
-//!   untouched.
+//! - Replacing a resource ([`RegionState::insert`]) with one filed under the same keys leaves
+//!   the sets untouched; a change in place ([`RegionState::get_mut`]) takes the resource out of
+//!   them and files it again when done.
 //! - Every change is noted ([`ChangeLog`]): the ids changed since the region was last saved,
 //!   which the journal's next line holds, and, while a call is attempted, what each change
 //!   replaced, to put back if the call fails. Neither needs a copy of the region: a copy
