@@ -495,6 +495,55 @@ fn a_rolled_back_release_is_held_until_the_definition_changes_or_a_retry() -> Te
     plan_is_empty(&stack, "staging", NEW_IMAGE)
 }
 
+/// `text` without the top-level block that starts with the line `header` (up to its closing
+/// `}` at the start of a line).
+fn without_block(text: &str, header: &str) -> Result<String, common::Error> {
+    let start = text
+        .find(header)
+        .ok_or_else(|| format!("no `{header}` in the text"))?;
+    let end = text[start..]
+        .find("\n}\n")
+        .ok_or_else(|| format!("`{header}` does not end"))?;
+    Ok(format!("{}{}", &text[..start], &text[start + end + 3..]))
+}
+
+/// A group a `removed` block forgets (`destroy = false`) left the release its rollback undid
+/// remembered in state: whatever was recorded at the address later (an import, an adoption)
+/// was held on another group's history, and `--retry-rollout` still offered it (review).
+#[test]
+fn a_group_a_removed_block_forgets_leaves_no_rolled_back_release_behind() -> TestResult {
+    let (stack, _) = rolled_back_on_staging()?;
+    assert!(stack.state("staging")?["rolled_back"].get(GROUP).is_some());
+    let module = stack.directory.path().join("modules/web-tier/main.hcl");
+    let mut text = std::fs::read_to_string(&module)?;
+    for header in [
+        "autoscaling \"web\" {",
+        "alarm \"cpu_high\" {",
+        "output \"group_name\" {",
+    ] {
+        text = without_block(&text, header)?;
+    }
+    text.push_str(
+        "\nremoved {\n  from = autoscaling.web\n  lifecycle {\n    destroy = false\n  }\n}\n",
+    );
+    std::fs::write(&module, text)?;
+    let root = stack.path().join("main.hcl");
+    let text = without_block(&std::fs::read_to_string(&root)?, "output \"web_group\" {")?;
+    std::fs::write(&root, text)?;
+
+    let output = new_image(&stack, "staging")?;
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout_of(&output),
+        stderr_of(&output)
+    );
+    let state = stack.state("staging")?;
+    assert!(state["resources"].get(GROUP).is_none(), "{state:#}");
+    assert!(state.get("rolled_back").is_none(), "{state:#}");
+    Ok(())
+}
+
 #[test]
 fn an_abort_on_alarm_during_bake_rolls_back() -> TestResult {
     // The wall clock this time: the bake lasts, and the alarm is forced while it runs.

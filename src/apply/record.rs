@@ -87,8 +87,7 @@ fn remove_deleted(state: &mut StateDocument, step: &Step) {
         && let Some(entry) = state.resources.get(&step.address)
         && matches(entry)
     {
-        state.resources.remove(&step.address);
-        state.rolled_back.remove(&step.address);
+        state.remove(&step.address);
         return;
     }
     if let Some(position) = state.deposed.iter().position(matches) {
@@ -125,7 +124,7 @@ pub(crate) fn record_resolved(state: &mut StateDocument, interrupted: &[Interrup
                         .get(&intent.address)
                         .is_some_and(|entry| entry.id == *id)
                     {
-                        state.resources.remove(&intent.address);
+                        state.remove(&intent.address);
                     }
                     state.deposed.retain(|entry| entry.id != *id);
                 }
@@ -142,7 +141,7 @@ pub(crate) fn record_drift(state: &mut StateDocument, drift: &[Drift]) -> bool {
     let mut changed = false;
     for found in drift {
         match found.what {
-            DriftKind::Deleted => changed |= state.resources.remove(&found.address).is_some(),
+            DriftKind::Deleted => changed |= state.remove(&found.address).is_some(),
             DriftKind::Changed => {
                 let Some(entry) = state.resources.get_mut(&found.address) else {
                     continue;

@@ -108,6 +108,17 @@ impl StateDocument {
         true
     }
 
+    /// Takes the resource at `address` out of state, with what state remembers about the
+    /// address: a release a rollback undid is held for the group it was rolled back in, not for
+    /// whatever is recorded at the address later (an import, an adoption). Every path by which
+    /// a resource leaves state (a delete, a forget, `cairn state rm`, a refresh that finds it
+    /// gone) goes through here.
+    pub fn remove(&mut self, address: &Address) -> Option<StateResource> {
+        let removed = self.resources.remove(address)?;
+        self.rolled_back.remove(address);
+        Some(removed)
+    }
+
     /// An empty state with a fresh lineage.
     pub fn new(stack: &str, environment: &str) -> Self {
         StateDocument {
@@ -203,4 +214,45 @@ pub struct Migrated {
     pub to: String,
     /// RFC 3339 time of the migration.
     pub time: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::RolledBack;
+
+    /// A `removed` block (or `cairn state rm`) forgot a group and kept the memory of its
+    /// rolled-back release: a group imported at the address later was held on a version of
+    /// another group's history (review).
+    #[test]
+    fn a_resource_leaving_state_takes_its_rolled_back_release_with_it() {
+        let mut state = StateDocument::new("shop", "staging");
+        let group = Address::new("autoscaling.web[us-east-1]");
+        state.resources.insert(
+            group.clone(),
+            StateResource {
+                address: group.clone(),
+                kind: Kind::AutoscalingGroup,
+                region: "us-east-1".to_string(),
+                id: "web".to_string(),
+                attributes: Attributes::new(),
+                tags: Tags::new(),
+                dependencies: BTreeSet::new(),
+                lifecycle: Lifecycle::default(),
+                sensitive: BTreeSet::new(),
+            },
+        );
+        state.rolled_back.insert(
+            group.clone(),
+            RolledBack {
+                version: Value::from(2),
+                back_to: Value::from(1),
+                reason: "step 1 of 3: unhealthy".to_string(),
+                at: DateTime::<Utc>::UNIX_EPOCH,
+            },
+        );
+        assert!(state.remove(&group).is_some());
+        assert!(state.resources.is_empty() && state.rolled_back.is_empty());
+        assert!(state.remove(&group).is_none());
+    }
 }
