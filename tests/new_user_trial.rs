@@ -487,6 +487,31 @@ fn options_that_shape_a_plan_are_refused_with_a_saved_plan() -> TestResult {
     Ok(())
 }
 
+/// `--retry-rollout` with `--refresh-only` was accepted and did nothing: a refresh-only plan
+/// rolls nothing out, so the combination is refused as a saved plan refuses it (review).
+#[test]
+fn retry_rollout_is_refused_with_refresh_only() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    for verb in ["plan", "apply"] {
+        let args = [
+            verb,
+            "-e",
+            "dev",
+            "--refresh-only",
+            "--retry-rollout",
+            "autoscaling.web",
+            ".",
+        ];
+        let stderr = refused_with(&args, &stack.cairn(&args)?.output()?);
+        assert!(
+            stderr.contains("--retry-rollout `autoscaling.web` cannot be used with --refresh-only"),
+            "cairn {verb}: {stderr}"
+        );
+    }
+    assert!(!stack.state_path("dev").exists());
+    Ok(())
+}
+
 /// The same rename applied with the servers' group left out of the plan (`--exclude`): the
 /// group the plan does not look at still runs instances on the old security group, so the old
 /// group stays, where its delete failed with `DependencyViolation` (review).

@@ -495,6 +495,36 @@ fn a_rolled_back_release_is_held_until_the_definition_changes_or_a_retry() -> Te
     plan_is_empty(&stack, "staging", NEW_IMAGE)
 }
 
+/// A `--retry-rollout` naming a rolled-back group that `--target` or `--exclude` leaves out
+/// was accepted and rolled nothing out: it is refused, naming the group (review).
+#[test]
+fn a_retry_of_a_group_the_plan_leaves_out_is_refused_naming_it() -> TestResult {
+    let (stack, _) = rolled_back_on_staging()?;
+    let retry = ["--retry-rollout", "module.web.autoscaling.web"];
+    for scope in [
+        ["--target", "module.web.load_balancer.web"],
+        ["--exclude", "module.web.autoscaling.web"],
+    ] {
+        let mut extra = retry.to_vec();
+        extra.extend(scope);
+        let output = plan_with(&stack, "staging", NEW_IMAGE, &extra)?;
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(1), "{scope:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "--retry-rollout `module.web.autoscaling.web` names `{GROUP}`, which this plan leaves out"
+            )),
+            "{scope:?}: {stderr}"
+        );
+    }
+    // With the group in scope the retry goes ahead.
+    let mut extra = retry.to_vec();
+    extra.extend(["--target", "module.web.autoscaling.web"]);
+    let shown = stdout_of(&plan_with(&stack, "staging", NEW_IMAGE, &extra)?);
+    assert!(shown.contains("1 group to roll out"), "{shown}");
+    Ok(())
+}
+
 /// `text` without the top-level block that starts with the line `header` (up to its closing
 /// `}` at the start of a line).
 fn without_block(text: &str, header: &str) -> Result<String, common::Error> {

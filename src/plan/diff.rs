@@ -3,11 +3,13 @@
 //!
 //! [`plan`] is a list of steps, each in a file of its own: the scope a plan may touch
 //! ([`super::scope`]), state reconciled with the refresh ([`super::reconcile`]), a decision per
-//! desired address ([`super::decide`]), the deletes the cloud would refuse while something
+//! desired address ([`super::decide`]) with the releases it holds back ([`super::held`]), the
+//! deletes the cloud would refuse while something
 //! still uses the object ([`super::in_use`]), the changes and primitive steps built here, and
 //! their order ([`super::order`]).
 
 use super::decide::{Decisions, decide};
+use super::held::{held_back, refuse_retry_with_refresh_only};
 use super::in_use::hold_in_use;
 use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
@@ -57,34 +59,6 @@ pub struct PlanOptions {
     pub protected_environment: Option<String>,
 }
 
-/// The releases a rollback undid that this plan holds back, by group: the version each must
-/// not be moved to again. `--retry-rollout` lets the ones it names go.
-///
-/// # Errors
-/// [`PlanError::RetryMatchesNothing`] for a `--retry-rollout` that names no rolled-back group.
-fn held_back(
-    state: &StateDocument,
-    retry: &[String],
-) -> Result<BTreeMap<Address, Value>, PlanError> {
-    if let Some(pattern) = retry.iter().find(|pattern| {
-        !state
-            .rolled_back
-            .keys()
-            .any(|address| address.matches_target(pattern))
-    }) {
-        return Err(PlanError::RetryMatchesNothing {
-            pattern: pattern.clone(),
-            rolled_back: state.rolled_back.keys().cloned().collect(),
-        });
-    }
-    Ok(state
-        .rolled_back
-        .iter()
-        .filter(|(address, _)| !retry.iter().any(|pattern| address.matches_target(pattern)))
-        .map(|(address, rolled_back)| (address.clone(), rolled_back.version.clone()))
-        .collect())
-}
-
 /// Plans the changes that make the cloud match `desired`.
 ///
 /// `desired` holds every resource instance of the environment, keyed by address; `outputs`
@@ -97,7 +71,8 @@ fn held_back(
 /// `prevent_destroy`, [`PlanError::ProtectedEnvironment`] when it would replace or destroy
 /// any resource of an environment protected with `protect = true`,
 /// [`PlanError::DependencyCycle`] / [`PlanError::StepCycle`] when nothing can be ordered, and
-/// [`PlanError::TargetMatchesNothing`] for a `--target` or `--exclude` that names nothing.
+/// [`PlanError::TargetMatchesNothing`] for a `--target` or `--exclude` that names nothing,
+/// and the refusals of a `--retry-rollout` that would do nothing ([`super::held`]).
 pub fn plan(
     desired: &BTreeMap<Address, DesiredResource>,
     outputs: &BTreeMap<String, StateOutput>,
@@ -105,6 +80,8 @@ pub fn plan(
     observed: Observed,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
+    refuse_retry_with_refresh_only(&options.retry_rollouts, options.refresh_only)?;
+
     // Step 0: moves. What `moved` blocks move is recorded, and found by its tags, at its new
     // address before anything else looks at an address, so the rest of the plan compares the
     // object with its new block and never sees a destroy and a create.
@@ -182,7 +159,7 @@ pub fn plan(
         stack: state.stack.clone(),
         env: state.environment.clone(),
     };
-    let held = held_back(state, &options.retry_rollouts)?;
+    let held = held_back(state, &scope, &options.retry_rollouts)?;
     let decisions = decide(&in_scope, &reconciled.current, &owner, &held)?;
     plan.held = decisions
         .held
@@ -441,7 +418,7 @@ fn forget_removed(
     }
     let state = state.to_mut();
     for address in forgotten {
-        let recorded = state.resources.remove(&address);
+        let recorded = state.remove(&address);
         let live = observed.resources.remove(&address).unwrap_or_default();
         if let Some(object) = &recorded {
             forgets.push(Forget {

@@ -113,6 +113,28 @@ pub enum PlanError {
         rolled_back: Vec<Address>,
     },
 
+    /// `--retry-rollout` with `--refresh-only`, which rolls nothing out.
+    #[error("--retry-rollout `{pattern}` cannot be used with --refresh-only")]
+    #[diagnostic(help(
+        "a refresh-only plan changes nothing in the cloud; drop `--refresh-only` to roll the \
+         release out again"
+    ))]
+    RetryWithRefreshOnly { pattern: String },
+
+    /// A `--retry-rollout` whose rolled-back groups the plan leaves out (`--target`,
+    /// `--exclude`, a parked region): retrying them would do nothing.
+    #[error(
+        "--retry-rollout `{pattern}` names {}, which this plan leaves out",
+        addresses_list(.addresses)
+    )]
+    #[diagnostic(help(
+        "include the group in `--target` (or drop it from `--exclude`) to roll it out again"
+    ))]
+    RetryOutOfScope {
+        pattern: String,
+        addresses: Vec<Address>,
+    },
+
     /// A plan file could not be read or written.
     #[error("could not {action} plan file `{path}`: {source}")]
     PlanFileIo {
@@ -279,11 +301,16 @@ fn retry_hint(rolled_back: &[Address]) -> String {
                 out what changed"
             .to_string();
     }
-    let names: Vec<String> = rolled_back
+    format!("rolled back: {}", addresses_list(rolled_back))
+}
+
+/// `addresses` in backticks, separated by commas.
+fn addresses_list(addresses: &[Address]) -> String {
+    let names: Vec<String> = addresses
         .iter()
         .map(|address| format!("`{address}`"))
         .collect();
-    format!("rolled back: {}", names.join(", "))
+    names.join(", ")
 }
 
 /// The hint of [`PlanError::TargetMatchesNothing`]: the closest name when a typo is likely.
