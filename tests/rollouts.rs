@@ -525,6 +525,37 @@ fn a_retry_of_a_group_the_plan_leaves_out_is_refused_naming_it() -> TestResult {
     Ok(())
 }
 
+/// While a rolled-back group's instances ran the template's older version, the plan counted
+/// that group as using every security group it deleted: an unrelated firewall removed from
+/// the definitions stayed, "still used by" the held group (review). The groups of the version
+/// the instances run are known, so only those stay.
+#[test]
+fn a_held_group_keeps_only_the_security_groups_its_instances_run_with() -> TestResult {
+    let (stack, _) = rolled_back_on_staging()?;
+    let scratch = stack.path().join("scratch.hcl");
+    std::fs::write(
+        &scratch,
+        "firewall \"scratch\" {\n  network = module.network.network\n  ingress {\n    protocol = \"tcp\"\n    ports    = 8443\n    from     = [\"10.0.0.0/16\"]\n  }\n}\n",
+    )?;
+    let output = new_image(&stack, "staging")?;
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let firewall = "firewall.scratch[us-east-1]";
+    assert!(stack.state("staging")?["resources"].get(firewall).is_some());
+
+    std::fs::remove_file(&scratch)?;
+    let output = new_image(&stack, "staging")?;
+    let printed = stdout_of(&output);
+    assert!(output.status.success(), "{printed}{}", stderr_of(&output));
+    assert!(!printed.contains("is still used by"), "{printed}");
+    assert!(
+        printed.contains(&format!("{firewall}: Destruction complete")),
+        "{printed}"
+    );
+    // The group is still held on the version it went back to.
+    assert_eq!(versions(&stack, "staging")?.1, vec![Value::from(1); 2]);
+    Ok(())
+}
+
 /// `text` without the top-level block that starts with the line `header` (up to its closing
 /// `}` at the start of a line).
 fn without_block(text: &str, header: &str) -> Result<String, common::Error> {

@@ -178,7 +178,7 @@ pub fn plan(
         .filter(|object| scope.contains(&object.address) && !in_scope.contains_key(&object.address))
         .collect();
     // What instances still use stays until they let go: the cloud would refuse its delete.
-    let (deletes, in_use) = hold_in_use(deletes, &reconciled.current, &decisions);
+    let (deletes, in_use) = hold_in_use(deletes, &reconciled.current, &decisions, state);
     plan.in_use = in_use;
 
     // Step 4: refuse the plan if it replaces or destroys a protected resource, before

@@ -13,15 +13,16 @@ use super::InUse;
 use super::decide::{Decisions, same_version};
 use super::model::ChangeAction;
 use crate::model::{Address, Kind, Value};
-use crate::state::StateResource;
+use crate::state::{StateDocument, StateResource};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Splits `deletes` into those that can go now and the objects something still uses, with
-/// what uses them.
+/// what uses them. `state` knows the security groups of the template versions Cairn made.
 pub(super) fn hold_in_use<'s>(
     deletes: Vec<&'s StateResource>,
     current: &BTreeMap<Address, StateResource>,
     decisions: &Decisions,
+    state: &StateDocument,
 ) -> (Vec<&'s StateResource>, Vec<InUse>) {
     // Most plans delete no security group: they need no look at every group (issue 14).
     if !deletes
@@ -57,7 +58,7 @@ pub(super) fn hold_in_use<'s>(
         let users: Vec<Address> = match object.kind {
             Kind::SecurityGroup => staying
                 .iter()
-                .filter(|group| instances_may_use(group, &object.id, &templates))
+                .filter(|group| instances_may_use(group, &object.id, &templates, state))
                 .map(|group| group.address.clone())
                 .collect(),
             _ => Vec::new(),
@@ -79,11 +80,13 @@ pub(super) fn hold_in_use<'s>(
 
 /// Whether instances of `group` may run with security group `security_group_id`: its
 /// template (as recorded) lists it, or some instance runs another version than the
-/// template's latest, whose groups state does not record.
+/// template's latest whose groups list it. A version whose groups state does not know (made
+/// before they were recorded, or outside Cairn) may use any.
 fn instances_may_use(
     group: &StateResource,
     security_group_id: &str,
     templates: &BTreeMap<&str, &StateResource>,
+    state: &StateDocument,
 ) -> bool {
     let instances: Vec<&Value> = group
         .attributes
@@ -108,12 +111,17 @@ fn instances_may_use(
         .and_then(Value::as_array)
         .is_some_and(|ids| ids.iter().any(|id| id.as_str() == Some(security_group_id)));
     let latest = template.attributes.get("latest_version");
-    let older =
-        instances.iter().any(
-            |instance| match (instance.get("launch_template_version"), latest) {
-                (Some(running), Some(latest)) => !same_version(running, latest),
+    let older_uses = |running: &Value| match state.template_version_groups(&template.id, running) {
+        Some(groups) => groups.iter().any(|id| id == security_group_id),
+        None => true,
+    };
+    listed
+        || instances.iter().any(|instance| {
+            match (instance.get("launch_template_version"), latest) {
+                (Some(running), Some(latest)) => {
+                    !same_version(running, latest) && older_uses(running)
+                }
                 _ => false,
-            },
-        );
-    listed || older
+            }
+        })
 }
