@@ -453,6 +453,78 @@ fn renaming_a_firewall_that_servers_use_keeps_the_old_group_until_they_move_off(
     Ok(())
 }
 
+/// A firewall whose name or description changes is replaced, and the replacement skipped the
+/// in-use check: the old security group's delete failed with `DependencyViolation` while the
+/// servers ran with it (review). Destroy-then-create cannot wait for them, so the plan is
+/// refused with what to do; with `create_before_destroy` the old group stays, reported as
+/// in use, until the rollout moved the servers off, and the next apply deletes it.
+#[test]
+fn a_replaced_firewall_that_servers_use_is_kept_until_they_move_off_or_refused() -> TestResult {
+    let text = QUICKSTART.replacen(
+        "  scaling \"cpu\" {",
+        "  rollout {\n    strategy    = \"rolling\"\n    min_healthy = 50\n  }\n  scaling \"cpu\" {",
+        1,
+    );
+    let stack = Stack::from_text(&text)?;
+    let clock = ["sim", "clock", "--set", "2026-03-01T00:00:00Z"];
+    succeeded(&clock, &stack.cairn(&clock)?.output()?);
+    let apply = ["apply", "-e", "dev", "--auto-approve", "."];
+    succeeded(&apply, &stack.cairn(&apply)?.output()?);
+    let header = "firewall \"web\" {\n  network = network.main\n";
+
+    let described = text.replacen(
+        header,
+        &format!("{header}  description = \"front door\"\n"),
+        1,
+    );
+    std::fs::write(stack.path().join("main.hcl"), &described)?;
+    let stderr = refused_with(&apply, &stack.cairn(&apply)?.output()?);
+    assert!(
+        stderr.contains("changing `description` replaces `firewall.web[us-east-1]` (`sg-")
+            && stderr.contains("the instances of `autoscaling.web[us-east-1]` still run with it")
+            && stderr.contains("create_before_destroy = true"),
+        "{stderr}"
+    );
+
+    let replaced = text.replacen(
+        header,
+        &format!("{header}  name    = \"front\"\n  lifecycle {{\n    create_before_destroy = true\n  }}\n"),
+        1,
+    );
+    std::fs::write(stack.path().join("main.hcl"), &replaced)?;
+    let stdout = succeeded(&apply, &stack.cairn(&apply)?.output()?);
+    assert!(
+        stdout.contains("firewall.web[us-east-1] `sg-")
+            && stdout.contains("is still used by the instances of `autoscaling.web[us-east-1]`")
+            && stdout.contains("rollout complete"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stack.state("dev")?["deposed"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let stdout = succeeded(&apply, &stack.cairn(&apply)?.output()?);
+    assert!(
+        stdout.contains("firewall.web[us-east-1]: Destruction complete"),
+        "{stdout}"
+    );
+    assert!(
+        stack
+            .state("dev")?
+            .get("deposed")
+            .is_none_or(|deposed| deposed.as_array().is_some_and(Vec::is_empty))
+    );
+    let plan = ["plan", "-e", "dev", "--detailed-exitcode", "."];
+    let output = stack.cairn(&plan)?.output()?;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::stdout_of(&output)
+    );
+    Ok(())
+}
+
 /// `cairn apply PLAN_FILE --target …` (or `--exclude`, `--retry-rollout`, `--refresh-only`,
 /// `--var`, `--var-file`) applied the saved plan whole and ignored the option without a word:
 /// the options that shape a fresh plan are refused with a saved one, before anything is

@@ -10,7 +10,7 @@
 
 use super::decide::{Decisions, decide};
 use super::held::{held_back, refuse_retry_with_refresh_only};
-use super::in_use::hold_in_use;
+use super::in_use::InUseCheck;
 use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
 use super::reconcile::{Reconciled, adopt, reconcile};
@@ -177,16 +177,31 @@ pub fn plan(
         .values()
         .filter(|object| scope.contains(&object.address) && !in_scope.contains_key(&object.address))
         .collect();
-    // What instances still use stays until they let go: the cloud would refuse its delete.
-    let (deletes, in_use) = hold_in_use(deletes, &reconciled.current, &decisions, state);
-    plan.in_use = in_use;
+    // What instances still use stays until they let go: the cloud would refuse its delete,
+    // whether it is no longer configured, replaced, or deposed by an earlier replacement.
+    let check = InUseCheck::new(
+        &deletes,
+        &reconciled.garbage,
+        &reconciled.current,
+        &decisions,
+        state,
+    );
+    let (deletes, mut in_use) = check.split(deletes);
+    let replacements = check.replacements(&decisions, &reconciled.current);
+    in_use.extend(check.keep_deposed(&mut reconciled.garbage));
 
     // Step 4: refuse the plan if it replaces or destroys a protected resource, before
-    // building anything that would suggest otherwise.
+    // building anything that would suggest otherwise; then if it replaces, destroy first,
+    // what instances still use (protection is the error worth reading first: no flag of
+    // this plan gets past it).
     refuse_protected(desired, &in_scope, &decisions, &deletes, options)?;
+    let (kept_replaced, replaced_in_use) = replacements?;
+    in_use.extend(replaced_in_use);
+    plan.in_use = in_use;
 
     // Step 5: the changes users read and the steps apply runs, address by address.
-    let (changes, specs) = changes_and_steps(&in_scope, &decisions, &reconciled, &deletes);
+    let (changes, specs) =
+        changes_and_steps(&in_scope, &decisions, &reconciled, &deletes, &kept_replaced);
 
     // Step 6: the steps ordered by the dependencies of the new configuration (creates and
     // updates) and of what was recorded (deletes). A plan with nothing to do has nothing to
@@ -541,6 +556,7 @@ fn changes_and_steps(
     decisions: &Decisions,
     reconciled: &Reconciled,
     deletes: &[&StateResource],
+    kept_replaced: &BTreeSet<Address>,
 ) -> (Vec<Change>, Vec<StepSpec>) {
     let mut changes = Vec::new();
     let mut specs = Vec::new();
@@ -607,13 +623,16 @@ fn changes_and_steps(
                         Replacement::DestroyFirst
                     };
                     specs.push(write(Operation::Create, Role::Create, &decision.resolved));
-                    specs.push(delete_spec(
-                        current,
-                        Role::DeleteCurrent {
-                            replacement: Some(replacement),
-                        },
-                        cbd,
-                    ));
+                    // An old object instances still use stays deposed until they let go.
+                    if !kept_replaced.contains(address) {
+                        specs.push(delete_spec(
+                            current,
+                            Role::DeleteCurrent {
+                                replacement: Some(replacement),
+                            },
+                            cbd,
+                        ));
+                    }
                 }
                 _ => specs.push(write(Operation::Create, Role::Create, &decision.resolved)),
             }

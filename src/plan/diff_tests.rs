@@ -1635,6 +1635,98 @@ fn an_instance_on_an_older_version_uses_that_versions_security_groups_only() {
     assert_eq!(in_use_with(None), ["sg-1"]);
 }
 
+/// `group_and_template` with the autoscaling group recorded and wanted as it is, its
+/// instance running template version `version`.
+fn servers_on_version(version: u64) -> Fixture {
+    let mut fixture = Fixture::new();
+    group_and_template(&mut fixture);
+    let group = json!({"name": "web", "launch_template_id": "lt-1", "launch_template_version": 1,
+                       "min": 1, "max": 1, "desired": 1,
+                       "instances": [{"id": "i-1", "launch_template_version": version}]});
+    fixture.record(
+        AUTOSCALING,
+        Kind::AutoscalingGroup,
+        "web",
+        group.clone(),
+        &[TEMPLATE],
+    );
+    fixture.want(AUTOSCALING, Kind::AutoscalingGroup, group, &[TEMPLATE]);
+    fixture
+}
+
+/// A replaced security group (a new name or description) skipped the in-use check: its old
+/// object's delete ran while instances still used it and failed with `DependencyViolation`
+/// (review). With `create_before_destroy` the old one stays deposed until they let go;
+/// destroy-then-create cannot wait, and is refused.
+#[test]
+fn a_replaced_security_group_instances_use_is_kept_or_refused() {
+    let mut fixture = servers_on_version(1);
+    let group = fixture.desired.get_mut(&Address::new(GROUP)).unwrap();
+    group.attributes.insert("name".into(), json!("web-2"));
+    group.lifecycle.create_before_destroy = true;
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        step_names(&plan),
+        vec![format!("create {GROUP}"), format!("update {TEMPLATE}")]
+    );
+    assert!(plan.changes[0].create_before_destroy);
+    assert_eq!(plan.in_use.len(), 1);
+    assert_eq!(plan.in_use[0].id, "sg-1");
+    assert_eq!(plan.in_use[0].users, [Address::new(AUTOSCALING)]);
+
+    let mut fixture = servers_on_version(1);
+    let group = fixture.desired.get_mut(&Address::new(GROUP)).unwrap();
+    group
+        .attributes
+        .insert("description".into(), json!("front"));
+    match fixture.plan() {
+        Err(PlanError::ReplaceInUse {
+            address,
+            id,
+            replace_because,
+            users,
+        }) => {
+            assert_eq!(address, Address::new(GROUP));
+            assert_eq!(id, "sg-1");
+            assert_eq!(replace_because, ["description"]);
+            assert_eq!(users, [Address::new(AUTOSCALING)]);
+        }
+        other => panic!("expected ReplaceInUse, got {other:?}"),
+    }
+}
+
+/// The deposed old object of an earlier replacement is deleted only once no instance runs
+/// the version that uses it.
+#[test]
+fn a_deposed_security_group_instances_use_stays_until_they_let_go() {
+    let deposed_plan = |running: u64| {
+        let mut fixture = servers_on_version(running);
+        let latest = attributes(json!({"latest_version": 2}));
+        fixture
+            .state
+            .resources
+            .get_mut(&Address::new(TEMPLATE))
+            .unwrap()
+            .attributes
+            .extend(latest.clone());
+        fixture.live_mut("lt-1").attributes.extend(latest);
+        let version = attributes(json!({"latest_version": 1, "security_group_ids": ["sg-0"]}));
+        fixture.state.record_template_version("lt-1", &version);
+        let mut old = fixture.state.resources[&Address::new(GROUP)].clone();
+        old.id = "sg-0".to_string();
+        fixture.state.deposed.push(old);
+        fixture.plan().unwrap()
+    };
+    let plan = deposed_plan(1);
+    assert!(step_names(&plan).is_empty(), "{:?}", step_names(&plan));
+    assert_eq!(plan.in_use.len(), 1);
+    assert_eq!(plan.in_use[0].id, "sg-0");
+
+    let plan = deposed_plan(2);
+    assert_eq!(step_names(&plan), vec![format!("delete-old {GROUP}")]);
+    assert!(plan.in_use.is_empty());
+}
+
 #[test]
 fn a_security_group_instances_still_use_stays_until_they_let_go() {
     let plan = security_group_in_use(true).plan().unwrap();
@@ -1648,8 +1740,23 @@ fn a_security_group_instances_still_use_stays_until_they_let_go() {
     assert_eq!(plan.in_use[0].users, [Address::new(AUTOSCALING)]);
 
     // With its group deleted too, nothing stays to use it: it is deleted in the same plan.
-    let plan = security_group_in_use(false).plan().unwrap();
+    let mut fixture = security_group_in_use(false);
+    fixture
+        .desired
+        .get_mut(&Address::new(TEMPLATE))
+        .unwrap()
+        .depends_on
+        .clear();
+    let plan = fixture.plan().unwrap();
     assert!(plan.in_use.is_empty());
     let names = step_names(&plan);
     assert!(names.contains(&format!("delete {GROUP}")), "{names:?}");
+    assert!(
+        waits_for(
+            &plan,
+            &format!("delete {GROUP}"),
+            &format!("delete {AUTOSCALING}")
+        ),
+        "{names:?}"
+    );
 }
