@@ -10,7 +10,7 @@
 
 use super::decide::{Decisions, decide};
 use super::held::{held_back, refuse_retry_with_refresh_only};
-use super::in_use::InUseCheck;
+use super::in_use::{InUseCheck, deleted_uses};
 use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
 use super::reconcile::{Reconciled, adopt, reconcile};
@@ -222,6 +222,20 @@ pub fn plan(
                 .entry(object.address.clone())
                 .or_default()
                 .extend(object.dependencies.iter().cloned());
+        }
+        // A security group deleted with a group whose instances run with it goes after the
+        // group, even when state no longer records the group's template using it (the
+        // instances run an older version).
+        let deleted: Vec<&StateResource> = specs
+            .iter()
+            .filter(|spec| spec.step.operation == Operation::Delete)
+            .filter_map(|spec| deleted_object(spec, &reconciled))
+            .collect();
+        for (group, security_group) in deleted_uses(&deleted, &reconciled.current, state) {
+            old_dependencies
+                .entry(group)
+                .or_default()
+                .insert(security_group);
         }
         plan.steps = order_steps(
             specs,
@@ -659,6 +673,23 @@ fn changes_and_steps(
         }
     }
     (changes, specs)
+}
+
+/// The object the delete step of `spec` deletes: the current object at its address, or a
+/// deposed, duplicate or half-deleted one.
+fn deleted_object<'r>(spec: &StepSpec, reconciled: &'r Reconciled) -> Option<&'r StateResource> {
+    let id = spec.step.id.as_deref()?;
+    reconciled
+        .current
+        .get(&spec.step.address)
+        .filter(|object| object.id == id)
+        .or_else(|| {
+            reconciled
+                .garbage
+                .iter()
+                .map(|(object, _)| object)
+                .find(|object| object.address == spec.step.address && object.id == id)
+        })
 }
 
 /// The recorded attributes plus the cloud id, as a change's `before`.

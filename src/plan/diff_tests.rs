@@ -1727,6 +1727,44 @@ fn a_deposed_security_group_instances_use_stays_until_they_let_go() {
     assert!(plan.in_use.is_empty());
 }
 
+/// A plan that deleted a security group and the group whose instances ran with it, keeping
+/// their template, deleted the security group first when state no longer recorded the
+/// template using it (the template had moved on to another security group while the instances
+/// still ran the older version), and the cloud refused it (review).
+#[test]
+fn a_security_group_is_deleted_after_the_groups_whose_instances_use_it() {
+    let mut fixture = servers_on_version(1);
+    fixture.desired.remove(&Address::new(GROUP));
+    fixture.desired.remove(&Address::new(AUTOSCALING));
+    let template = fixture.desired.get_mut(&Address::new(TEMPLATE)).unwrap();
+    template.depends_on.clear();
+    template
+        .attributes
+        .insert("security_group_ids".into(), json!(["sg-2"]));
+    let moved_on = attributes(json!({"security_group_ids": ["sg-2"], "latest_version": 2}));
+    let recorded = fixture
+        .state
+        .resources
+        .get_mut(&Address::new(TEMPLATE))
+        .unwrap();
+    recorded.attributes.extend(moved_on.clone());
+    recorded.dependencies.clear();
+    fixture.live_mut("lt-1").attributes.extend(moved_on);
+    let version = attributes(json!({"latest_version": 1, "security_group_ids": ["sg-1"]}));
+    fixture.state.record_template_version("lt-1", &version);
+    let plan = fixture.plan().unwrap();
+    assert!(plan.in_use.is_empty());
+    assert!(
+        waits_for(
+            &plan,
+            &format!("delete {GROUP}"),
+            &format!("delete {AUTOSCALING}")
+        ),
+        "{:?}",
+        step_names(&plan)
+    );
+}
+
 #[test]
 fn a_security_group_instances_still_use_stays_until_they_let_go() {
     let plan = security_group_in_use(true).plan().unwrap();

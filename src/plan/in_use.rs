@@ -12,7 +12,8 @@
 //! Every delete of a security group goes through the same check: one no longer configured,
 //! the old object of a `create_before_destroy` replacement (kept deposed), and a deposed one
 //! left by an earlier replacement. A destroy-then-create replacement cannot wait (its new
-//! object needs the old one gone), so the plan refuses it while instances use the group.
+//! object needs the old one gone), so the plan refuses it while instances use the group. And
+//! a security group deleted with the groups whose instances use it is deleted after them.
 
 use super::decide::{Decisions, same_version};
 use super::model::ChangeAction;
@@ -186,6 +187,37 @@ fn templates(objects: &BTreeMap<Address, StateResource>) -> BTreeMap<&str, &Stat
         .filter(|object| object.kind == Kind::LaunchTemplate)
         .map(|template| (template.id.as_str(), template))
         .collect()
+}
+
+/// The uses of security groups by the instances of autoscaling groups that the same plan
+/// deletes, as `(group, security group)` address pairs: the security group's delete must
+/// wait for the group's, as for a recorded dependency. State may no longer record one (the
+/// template moved to another group while the instances still run an older version).
+pub(super) fn deleted_uses(
+    deleted: &[&StateResource],
+    current: &BTreeMap<Address, StateResource>,
+    state: &StateDocument,
+) -> Vec<(Address, Address)> {
+    let security_groups: Vec<&&StateResource> = deleted
+        .iter()
+        .filter(|object| object.kind == Kind::SecurityGroup)
+        .collect();
+    if security_groups.is_empty() {
+        return Vec::new();
+    }
+    let templates = templates(current);
+    let mut uses = Vec::new();
+    for group in deleted
+        .iter()
+        .filter(|object| object.kind == Kind::AutoscalingGroup)
+    {
+        for security_group in &security_groups {
+            if instances_may_use(group, &security_group.id, &templates, state) {
+                uses.push((group.address.clone(), security_group.address.clone()));
+            }
+        }
+    }
+    uses
 }
 
 /// Whether instances of `group` may run with security group `security_group_id`: its
