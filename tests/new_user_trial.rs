@@ -355,6 +355,28 @@ fn a_malformed_image_id_is_an_error_at_its_line_before_any_call() -> TestResult 
     Ok(())
 }
 
+/// `cairn sim image ubuntu --missing-in us-east-1` was taken, and marked an image no
+/// configuration can name (validate refuses it): the malformed id is refused the same way,
+/// before the cloud file is touched (review).
+#[test]
+fn sim_image_refuses_a_malformed_image_id_as_validate_does() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    for (image, flag) in [("ubuntu", "--missing-in"), ("ami-1", "--copy-to")] {
+        let args = ["sim", "image", image, flag, "us-east-1"];
+        let stderr = refused_with(&args, &stack.cairn(&args)?.output()?);
+        assert!(
+            stderr.contains(&format!("`{image}` is not an image id"))
+                && stderr.contains("`ami-` followed by 8 or 17 lowercase hexadecimal digits"),
+            "{stderr}"
+        );
+    }
+    assert!(!stack.cloud_path().exists(), "the cloud file was written");
+    let args = ["sim", "image", "ami-12c6146b", "--missing-in", "us-east-1"];
+    let stdout = succeeded(&args, &stack.cairn(&args)?.output()?);
+    assert!(stdout.contains("is now missing in `us-east-1`"), "{stdout}");
+    Ok(())
+}
+
 /// `cairn sim clock --set yesterday` answered chrono's "input contains invalid characters"
 /// without saying what a time looks like, and `--advance -5h` was taken for a flag ("unexpected
 /// argument '-5'"), while `--set` could already move the clock back: the error shows the
