@@ -492,14 +492,14 @@ fn a_replaced_firewall_that_servers_use_is_kept_until_they_move_off_or_refused()
     succeeded(&clock, &stack.cairn(&clock)?.output()?);
     let apply = ["apply", "-e", "dev", "--auto-approve", "."];
     succeeded(&apply, &stack.cairn(&apply)?.output()?);
+    // The quickstart with `lines` added to its firewall `web`.
     let header = "firewall \"web\" {\n  network = network.main\n";
+    let write_firewall_with = |lines: &str| {
+        let changed = text.replacen(header, &format!("{header}{lines}"), 1);
+        std::fs::write(stack.path().join("main.hcl"), changed)
+    };
 
-    let described = text.replacen(
-        header,
-        &format!("{header}  description = \"front door\"\n"),
-        1,
-    );
-    std::fs::write(stack.path().join("main.hcl"), &described)?;
+    write_firewall_with("  description = \"front door\"\n")?;
     let stderr = refused_with(&apply, &stack.cairn(&apply)?.output()?);
     assert!(
         stderr.contains("changing `description` replaces `firewall.web[us-east-1]` (`sg-")
@@ -508,12 +508,9 @@ fn a_replaced_firewall_that_servers_use_is_kept_until_they_move_off_or_refused()
         "{stderr}"
     );
 
-    let replaced = text.replacen(
-        header,
-        &format!("{header}  name    = \"front\"\n  lifecycle {{\n    create_before_destroy = true\n  }}\n"),
-        1,
-    );
-    std::fs::write(stack.path().join("main.hcl"), &replaced)?;
+    write_firewall_with(
+        "  name    = \"front\"\n  lifecycle {\n    create_before_destroy = true\n  }\n",
+    )?;
     let stdout = succeeded(&apply, &stack.cairn(&apply)?.output()?);
     assert!(
         stdout.contains("firewall.web[us-east-1] `sg-")
