@@ -582,7 +582,7 @@ pub async fn apply(
     if let Some(file) = &request.plan_file {
         return apply_saved(file, request, confirm, observer).await;
     }
-    let stack = Stack::open(&request.plan)?;
+    let stack = phase("parse", || Stack::open(&request.plan))?;
     let recorded = apply_recorded(&stack, request, confirm, observer, operation(request)).await?;
     Ok(recorded.outcome)
 }
@@ -625,10 +625,10 @@ pub(super) async fn apply_recorded(
             &super::history::not_recorded,
         )?)
     };
-    let held = stack.hold(deployment, operation(request))?;
+    let held = phase("state load", || stack.hold(deployment, operation(request)))?;
     let recorder = Recorder::start(label, snapshot);
     let result = async {
-        let placement = stack.place(deployment, &held.state)?;
+        let placement = phase("expand", || stack.place(deployment, &held.state))?;
         let provider = stack.provider().await?;
         apply_placed(
             stack, &held, &placement, request, provider, confirm, observer,
@@ -642,12 +642,14 @@ pub(super) async fn apply_recorded(
         Err(error) => Some(Ending::failed(error, region)),
     };
     let version = match ending {
-        Some(ending) => Some(recorder.finish(
-            held.backend.as_ref(),
-            &stack.config.stack,
-            &held.state.environment,
-            ending,
-        )?),
+        Some(ending) => Some(phase("record", || {
+            recorder.finish(
+                held.backend.as_ref(),
+                &stack.config.stack,
+                &held.state.environment,
+                ending,
+            )
+        })?),
         None => None,
     };
     Ok(Recorded {
@@ -862,13 +864,16 @@ async fn execute(
     let mut options = request.options.clone();
     options.operation = operation(request).to_string();
     let mut sink = BackendSink(held.backend.as_ref());
-    let report = apply::execute(
-        &plan,
-        Arc::clone(&provider),
-        held.state.clone(),
-        &mut sink,
-        &options,
-        observer,
+    let report = phase_of(
+        "execute",
+        apply::execute(
+            &plan,
+            Arc::clone(&provider),
+            held.state.clone(),
+            &mut sink,
+            &options,
+            observer,
+        ),
     )
     .await;
     // The apply's calls are all made and saved: the cloud may now put its files in the shape

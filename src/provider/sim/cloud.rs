@@ -88,7 +88,12 @@ pub struct TokenRecord {
 }
 
 /// One resource as the cloud stores it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Eq`, so that two `Arc<Resource>` pointing at the same allocation compare equal without
+/// reading either: the journal's diff of a draft against the cloud it was taken from then
+/// compares the resources a batch changed, not the up to 64 in each map node it copied
+/// (issue 14).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     pub kind: Kind,
     pub id: String,

@@ -16,6 +16,7 @@
 
 use super::cloud::{Cloud, Resource, TokenRecord};
 use super::error::SimError;
+use super::region::Text;
 use imbl::OrdMap;
 use imbl::ordmap::DiffItem;
 use serde::{Deserialize, Serialize};
@@ -41,7 +42,7 @@ pub struct Entry {
     /// The cloud after the batch, without its regions' resources and its tokens.
     head: Cloud,
     /// Region → resource id → the resource now, or `None` when it was removed.
-    resources: BTreeMap<String, BTreeMap<String, Option<Arc<Resource>>>>,
+    resources: BTreeMap<String, BTreeMap<Text, Option<Arc<Resource>>>>,
     create_tokens: BTreeMap<String, Option<TokenRecord>>,
     update_tokens: BTreeMap<String, Option<TokenRecord>>,
 }
@@ -118,10 +119,10 @@ fn head(cloud: &Cloud) -> Cloud {
     head
 }
 
-fn changes<V: Clone + PartialEq>(
-    before: &OrdMap<String, V>,
-    after: &OrdMap<String, V>,
-) -> BTreeMap<String, Option<V>> {
+fn changes<K: Ord + Clone, V: Clone + PartialEq>(
+    before: &OrdMap<K, V>,
+    after: &OrdMap<K, V>,
+) -> BTreeMap<K, Option<V>> {
     before
         .diff(after)
         .map(|item| match item {

@@ -13,7 +13,12 @@
 //!   the lookups are rebuilt when a region is read. Two regions are equal when their
 //!   resources are.
 //! - Like the resources, the lookups are persistent sets ([`imbl::OrdSet`]): a draft of the
-//!   cloud shares them with its original for the price of what it changes.
+//!   cloud shares them with its original for the price of what it changes. Their keys, like
+//!   the resources' ids, are shared text ([`Text`]): the first change a draft makes to a node
+//!   of a set copies the node's up to 64 keys, which then counts references instead of
+//!   copying strings (issue 14).
+//! - Replacing a resource with one filed under the same keys (most updates) leaves the sets
+//!   untouched.
 
 use super::cloud::Resource;
 use super::compute::{GROUP, RUNNING_AT};
@@ -42,6 +47,10 @@ pub const REFERENCES: [&str; 5] = [
 /// The attribute of a security group rule naming its source group.
 pub const SOURCE_GROUP: &str = "source_group_id";
 
+/// An id, name or other text as the region's map and lookups hold it: shared, so that
+/// copying a node copies pointers.
+pub type Text = Arc<str>;
+
 /// The resources of one region.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(from = "Stored")]
@@ -49,7 +58,7 @@ pub struct RegionState {
     /// Id → resource. Autoscaling groups and scaling policies are keyed by name. Shared
     /// (`Arc`): a draft of the region copies the map's nodes it changes, and a node holds
     /// up to 64 resources, which it then copies as pointers instead of whole (issue 14).
-    resources: OrdMap<String, Arc<Resource>>,
+    resources: OrdMap<Text, Arc<Resource>>,
     #[serde(skip)]
     index: Index,
 }
@@ -57,14 +66,14 @@ pub struct RegionState {
 /// What the cloud file holds of a region.
 #[derive(Deserialize)]
 struct Stored {
-    resources: OrdMap<String, Arc<Resource>>,
+    resources: OrdMap<Text, Arc<Resource>>,
 }
 
 impl From<Stored> for RegionState {
     fn from(stored: Stored) -> Self {
         let mut index = Index::default();
-        for resource in stored.resources.values() {
-            index.learn(resource);
+        for (id, resource) in &stored.resources {
+            index.learn(id, resource);
         }
         RegionState {
             resources: stored.resources,
@@ -85,90 +94,144 @@ impl PartialEq for RegionState {
 #[derive(Debug, Clone, Default)]
 struct Index {
     /// (kind, id) of every resource.
-    kinds: OrdSet<(Kind, String)>,
+    kinds: OrdSet<(Kind, Text)>,
     /// (kind, id) of the instances and snapshots in state `pending`: what time moves on.
-    pending: OrdSet<(Kind, String)>,
+    pending: OrdSet<(Kind, Text)>,
     /// (time it is running at, id) of the pending instances, the time as the instance holds
     /// it (RFC 3339, whole seconds, UTC) or empty when it has none: under a timing profile
     /// many instances boot at once, and a call looks only at those whose time has come.
-    booting: OrdSet<(String, String)>,
+    booting: OrdSet<(Text, Text)>,
     /// Alarms held in a forced state until their metric says otherwise.
-    forced: OrdSet<String>,
+    forced: OrdSet<Text>,
     /// (group, instance id) of every instance launched by an autoscaling group.
-    members: OrdSet<(String, String)>,
+    members: OrdSet<(Text, Text)>,
     /// (kind, name, id) of every resource with a `name` attribute.
-    names: OrdSet<(Kind, String, String)>,
+    names: OrdSet<(Kind, Text, Text)>,
     /// (subnet id, private address, instance id) of every instance with an address; the
     /// address as a number, so that the subnet's addresses are in address order.
-    addresses: OrdSet<(String, u32, String)>,
+    addresses: OrdSet<(Text, u32, Text)>,
     /// (attribute, id or name referred to, referrer id) of every reference in
     /// [`REFERENCES`]: what a delete asks "who still uses this?", answered without scanning
     /// the region (which made destroying a large stack quadratic, issue 14).
-    references: OrdSet<(&'static str, String, String)>,
+    references: OrdSet<(&'static str, Text, Text)>,
     /// Groups that may not have their desired instances: every group that changed, or whose
     /// instances changed, since the background reconcile last found it settled. Not derived
     /// from the resources, but a superset of the unsettled groups, which is all the reconcile
     /// needs; a region read from the file starts with every group.
-    unchecked_groups: OrdSet<String>,
+    unchecked_groups: OrdSet<Text>,
+}
+
+/// What a resource is filed under, borrowed from it: two versions of a resource with equal
+/// keys are filed alike.
+#[derive(PartialEq)]
+struct Keys<'a> {
+    kind: Kind,
+    /// An instance or snapshot in state `pending`.
+    pending: bool,
+    /// A pending instance's time it is running at (empty when it holds none).
+    booting: Option<&'a str>,
+    /// An alarm held in a forced state.
+    forced: bool,
+    name: Option<&'a str>,
+    /// The autoscaling group that launched an instance.
+    group: Option<&'a str>,
+    /// An instance's subnet and private address.
+    address: Option<(&'a str, u32)>,
+    references: Vec<(&'static str, &'a str)>,
+}
+
+impl<'a> Keys<'a> {
+    fn of(resource: &'a Resource) -> Keys<'a> {
+        let kind = resource.kind;
+        let pending = matches!(kind, Kind::Instance | Kind::Snapshot)
+            && resource.text("state") == Some(PENDING);
+        let instance = kind == Kind::Instance;
+        Keys {
+            kind,
+            pending,
+            booting: (pending && instance)
+                .then(|| resource.internal_text(RUNNING_AT).unwrap_or_default()),
+            forced: kind == Kind::Alarm && resource.internal_text(FORCED_AGAINST).is_some(),
+            name: resource.text("name"),
+            group: instance.then(|| resource.internal_text(GROUP)).flatten(),
+            address: instance
+                .then(|| {
+                    let address = resource.text("private_ip")?.parse::<Ipv4Addr>().ok()?;
+                    Some((resource.text("subnet_id")?, u32::from(address)))
+                })
+                .flatten(),
+            references: references(resource),
+        }
+    }
 }
 
 impl Index {
-    fn learn(&mut self, resource: &Resource) {
-        self.file(resource, true);
+    fn learn(&mut self, id: &Text, resource: &Resource) {
+        let keys = Keys::of(resource);
+        self.file(id, &keys, true);
+        self.touched(id, &keys);
     }
 
-    fn forget(&mut self, resource: &Resource) {
-        self.file(resource, false);
+    fn forget(&mut self, id: &Text, resource: &Resource) {
+        let keys = Keys::of(resource);
+        self.file(id, &keys, false);
+        self.touched(id, &keys);
     }
 
-    /// Adds (`present`) or removes the keys of `resource`.
-    fn file(&mut self, resource: &Resource, present: bool) {
-        let id = &resource.id;
-        let kind = resource.kind;
-        put(&mut self.kinds, (kind, id.clone()), present);
-        if matches!(kind, Kind::Instance | Kind::Snapshot)
-            && resource.text("state") == Some(PENDING)
-        {
-            put(&mut self.pending, (kind, id.clone()), present);
-            if kind == Kind::Instance {
-                let due = resource.internal_text(RUNNING_AT).unwrap_or_default();
-                put(&mut self.booting, (due.to_string(), id.clone()), present);
-            }
+    /// Files `new` in place of `old`, both versions of the resource `id`: only when they are
+    /// filed under other keys.
+    fn refile(&mut self, id: &Text, old: &Resource, new: &Resource) {
+        let (old, new) = (Keys::of(old), Keys::of(new));
+        if old != new {
+            self.file(id, &old, false);
+            self.file(id, &new, true);
         }
-        if kind == Kind::Alarm && resource.internal_text(FORCED_AGAINST).is_some() {
+        self.touched(id, &old);
+        self.touched(id, &new);
+    }
+
+    /// Adds (`present`) or removes the keys of the resource `id`.
+    fn file(&mut self, id: &Text, keys: &Keys, present: bool) {
+        let kind = keys.kind;
+        put(&mut self.kinds, (kind, id.clone()), present);
+        if keys.pending {
+            put(&mut self.pending, (kind, id.clone()), present);
+        }
+        if let Some(due) = keys.booting {
+            put(&mut self.booting, (due.into(), id.clone()), present);
+        }
+        if keys.forced {
             put(&mut self.forced, id.clone(), present);
         }
-        if let Some(name) = resource.text("name") {
+        if let Some(name) = keys.name {
+            put(&mut self.names, (kind, name.into(), id.clone()), present);
+        }
+        if let Some(group) = keys.group {
+            put(&mut self.members, (group.into(), id.clone()), present);
+        }
+        if let Some((subnet, address)) = keys.address {
             put(
-                &mut self.names,
-                (kind, name.to_string(), id.clone()),
+                &mut self.addresses,
+                (subnet.into(), address, id.clone()),
                 present,
             );
         }
-        if kind == Kind::Instance {
-            if let Some(group) = resource.internal_text(GROUP) {
-                put(&mut self.members, (group.to_string(), id.clone()), present);
-                // Gaining or losing an instance may settle or unsettle the group.
-                self.unchecked_groups.insert(group.to_string());
-            }
-            if let (Some(subnet), Some(address)) = (
-                resource.text("subnet_id"),
-                resource
-                    .text("private_ip")
-                    .and_then(|text| text.parse::<Ipv4Addr>().ok()),
-            ) {
-                let key = (subnet.to_string(), u32::from(address), id.clone());
-                put(&mut self.addresses, key, present);
-            }
-        }
-        for (attribute, target) in references(resource) {
+        for &(attribute, target) in &keys.references {
             put(
                 &mut self.references,
-                (attribute, target.to_string(), id.clone()),
+                (attribute, target.into(), id.clone()),
                 present,
             );
         }
-        if kind == Kind::AutoscalingGroup {
+    }
+
+    /// Notes that the resource `id`, filed under `keys`, came, changed or went: a group
+    /// that changed, or gained or lost an instance, may now be settled or unsettled.
+    fn touched(&mut self, id: &Text, keys: &Keys) {
+        if let Some(group) = keys.group {
+            self.unchecked_groups.insert(group.into());
+        }
+        if keys.kind == Kind::AutoscalingGroup {
             self.unchecked_groups.insert(id.clone());
         }
     }
@@ -213,17 +276,18 @@ fn put<T: Ord + Clone>(set: &mut OrdSet<T>, key: T, present: bool) {
 
 /// The ids of `set` whose keys start with `prefix`, in order: the keys are `(prefix, id)`.
 fn ids_under<'a, P: Ord + Clone + 'a>(
-    set: &'a OrdSet<(P, String)>,
+    set: &'a OrdSet<(P, Text)>,
     prefix: P,
 ) -> impl Iterator<Item = &'a str> + 'a {
-    set.range((prefix.clone(), String::new())..)
+    set.range((prefix.clone(), Text::from(""))..)
         .take_while(move |(first, _)| *first == prefix)
-        .map(|(_, id)| id.as_str())
+        .map(|(_, id)| &**id)
 }
 
 /// A resource being changed in place: when the change is done (the guard dropped), the
 /// resource is filed again under what it has become.
 pub struct ResourceMut<'a> {
+    id: Text,
     resource: &'a mut Resource,
     index: &'a mut Index,
 }
@@ -244,13 +308,13 @@ impl std::ops::DerefMut for ResourceMut<'_> {
 
 impl Drop for ResourceMut<'_> {
     fn drop(&mut self) {
-        self.index.learn(self.resource);
+        self.index.learn(&self.id, self.resource);
     }
 }
 
 impl RegionState {
     /// Every resource by id.
-    pub fn resources(&self) -> &OrdMap<String, Arc<Resource>> {
+    pub fn resources(&self) -> &OrdMap<Text, Arc<Resource>> {
         &self.resources
     }
 
@@ -264,9 +328,12 @@ impl RegionState {
 
     /// The resource `id`, to change in place (see [`ResourceMut`]).
     pub fn get_mut(&mut self, id: &str) -> Option<ResourceMut<'_>> {
-        let resource = Arc::make_mut(self.resources.get_mut(id)?);
-        self.index.forget(resource);
+        let (id, resource) = self.resources.get_key_value_mut(id)?;
+        let id = id.clone();
+        let resource = Arc::make_mut(resource);
+        self.index.forget(&id, resource);
         Some(ResourceMut {
+            id,
             resource,
             index: &mut self.index,
         })
@@ -275,17 +342,25 @@ impl RegionState {
     /// Adds `resource`, or replaces the one with its id.
     pub fn insert(&mut self, resource: impl Into<Arc<Resource>>) {
         let resource = resource.into();
-        if let Some(old) = self.resources.get(&resource.id) {
-            self.index.forget(old);
-        }
-        self.index.learn(&resource);
-        self.resources.insert(resource.id.clone(), resource);
+        let id = match self.resources.get_key_value(resource.id.as_str()) {
+            Some((id, old)) => {
+                let id = id.clone();
+                self.index.refile(&id, old, &resource);
+                id
+            }
+            None => {
+                let id = Text::from(resource.id.as_str());
+                self.index.learn(&id, &resource);
+                id
+            }
+        };
+        self.resources.insert(id, resource);
     }
 
     /// Removes a resource, returning it.
     pub fn remove(&mut self, id: &str) -> Option<Resource> {
-        let removed = self.resources.remove(id)?;
-        self.index.forget(&removed);
+        let (id, removed) = self.resources.remove_with_key(id)?;
+        self.index.forget(&id, &removed);
         Some(Arc::unwrap_or_clone(removed))
     }
 
@@ -306,11 +381,11 @@ impl RegionState {
     /// whole seconds, UTC, as instances hold their time), or that hold no time, in time order.
     pub fn booting_by(&self, now: &str) -> Vec<String> {
         // Ids are ASCII, so every id sorts before `char::MAX`.
-        let end = (now.to_string(), char::MAX.to_string());
+        let end = (Text::from(now), Text::from(char::MAX.to_string()));
         self.index
             .booting
             .range(..=end)
-            .map(|(_, id)| id.clone())
+            .map(|(_, id)| id.to_string())
             .collect()
     }
 
@@ -321,16 +396,16 @@ impl RegionState {
 
     /// The instances of the group `name`, in id order.
     pub fn members<'a>(&'a self, group: &str) -> impl Iterator<Item = &'a Resource> + 'a {
-        ids_under(&self.index.members, group.to_string()).filter_map(|id| self.get(id))
+        ids_under(&self.index.members, Text::from(group)).filter_map(|id| self.get(id))
     }
 
     /// The resources of `kind` whose `name` attribute is `name`, in id order.
     pub fn named<'a>(&'a self, kind: Kind, name: &str) -> impl Iterator<Item = &'a Resource> + 'a {
-        let prefix = (kind, name.to_string());
+        let name = Text::from(name);
         self.index
             .names
-            .range((kind, name.to_string(), String::new())..)
-            .take_while(move |(kind, name, _)| (*kind, name) == (prefix.0, &prefix.1))
+            .range((kind, name.clone(), Text::from(""))..)
+            .take_while(move |(found, named, _)| (*found, named) == (kind, &name))
             .filter_map(|(_, _, id)| self.get(id))
     }
 
@@ -339,10 +414,10 @@ impl RegionState {
         &'a self,
         subnet: &str,
     ) -> impl DoubleEndedIterator<Item = Ipv4Addr> + 'a {
-        let subnet = subnet.to_string();
-        let start = (subnet.clone(), 0, String::new());
+        let subnet = Text::from(subnet);
+        let start = (subnet.clone(), 0, Text::from(""));
         // Ids are ASCII, so every id sorts before `char::MAX`.
-        let end = (subnet, u32::MAX, char::MAX.to_string());
+        let end = (subnet, u32::MAX, Text::from(char::MAX.to_string()));
         self.index
             .addresses
             .range(start..=end)
@@ -356,10 +431,10 @@ impl RegionState {
         attribute: &'static str,
         target: &str,
     ) -> impl Iterator<Item = &'a Resource> + 'a {
-        let target = target.to_string();
+        let target = Text::from(target);
         self.index
             .references
-            .range((attribute, target.clone(), String::new())..)
+            .range((attribute, target.clone(), Text::from(""))..)
             .take_while(move |(named, referred, _)| *named == attribute && *referred == target)
             .filter_map(|(_, _, id)| self.get(id))
     }
@@ -367,7 +442,11 @@ impl RegionState {
     /// The groups that may be short of instances (see [`Index::unchecked_groups`]), in name
     /// order.
     pub fn unchecked_groups(&self) -> Vec<String> {
-        self.index.unchecked_groups.iter().cloned().collect()
+        self.index
+            .unchecked_groups
+            .iter()
+            .map(|name| name.to_string())
+            .collect()
     }
 
     /// Records that the group `name` was found settled (or gone).
@@ -399,8 +478,8 @@ mod tests {
     /// The lookups of `region` rebuilt from its resources, as a read of the file does.
     fn rebuilt(region: &RegionState) -> Index {
         let mut index = Index::default();
-        for resource in region.resources.values() {
-            index.learn(resource);
+        for (id, resource) in &region.resources {
+            index.learn(id, resource);
         }
         index
     }
@@ -448,6 +527,27 @@ mod tests {
         assert_eq!(members, ["i-1"]);
         assert_eq!(region.addresses_in("subnet-1").count(), 1);
         assert!(same_lookups(&region));
+    }
+
+    #[test]
+    fn replacing_a_resource_refiles_it_under_its_new_keys_and_rechecks_its_group() {
+        let mut region = RegionState::default();
+        region.insert(instance("i-1", "web", PENDING));
+        region.checked_group("web");
+        // Same keys (a change the lookups do not see): filed as before, the group rechecked.
+        let mut tagged = instance("i-1", "web", PENDING);
+        tagged.tags.insert("team".to_string(), "a".to_string());
+        region.insert(tagged);
+        assert!(same_lookups(&region));
+        assert_eq!(region.unchecked_groups(), ["web"]);
+        // Other keys: out of the old ones, into the new.
+        region.checked_group("web");
+        region.insert(instance("i-1", "api", "running"));
+        assert!(same_lookups(&region));
+        assert!(region.pending(Kind::Instance).is_empty());
+        assert_eq!(region.members("web").count(), 0);
+        assert_eq!(region.members("api").count(), 1);
+        assert_eq!(region.unchecked_groups(), ["api", "web"]);
     }
 
     fn referring_ids(region: &RegionState, attribute: &'static str, target: &str) -> Vec<String> {
