@@ -355,6 +355,28 @@ fn a_malformed_image_id_is_an_error_at_its_line_before_any_call() -> TestResult 
     Ok(())
 }
 
+/// `cairn sim image ubuntu --missing-in us-east-1` was taken, and marked an image no
+/// configuration can name (validate refuses it): the malformed id is refused the same way,
+/// before the cloud file is touched (review).
+#[test]
+fn sim_image_refuses_a_malformed_image_id_as_validate_does() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    for (image, flag) in [("ubuntu", "--missing-in"), ("ami-1", "--copy-to")] {
+        let args = ["sim", "image", image, flag, "us-east-1"];
+        let stderr = refused_with(&args, &stack.cairn(&args)?.output()?);
+        assert!(
+            stderr.contains(&format!("`{image}` is not an image id"))
+                && stderr.contains("`ami-` followed by 8 or 17 lowercase hexadecimal digits"),
+            "{stderr}"
+        );
+    }
+    assert!(!stack.cloud_path().exists(), "the cloud file was written");
+    let args = ["sim", "image", "ami-12c6146b", "--missing-in", "us-east-1"];
+    let stdout = succeeded(&args, &stack.cairn(&args)?.output()?);
+    assert!(stdout.contains("is now missing in `us-east-1`"), "{stdout}");
+    Ok(())
+}
+
 /// `cairn sim clock --set yesterday` answered chrono's "input contains invalid characters"
 /// without saying what a time looks like, and `--advance -5h` was taken for a flag ("unexpected
 /// argument '-5'"), while `--set` could already move the clock back: the error shows the
@@ -453,6 +475,75 @@ fn renaming_a_firewall_that_servers_use_keeps_the_old_group_until_they_move_off(
     Ok(())
 }
 
+/// A firewall whose name or description changes is replaced, and the replacement skipped the
+/// in-use check: the old security group's delete failed with `DependencyViolation` while the
+/// servers ran with it (review). Destroy-then-create cannot wait for them, so the plan is
+/// refused with what to do; with `create_before_destroy` the old group stays, reported as
+/// in use, until the rollout moved the servers off, and the next apply deletes it.
+#[test]
+fn a_replaced_firewall_that_servers_use_is_kept_until_they_move_off_or_refused() -> TestResult {
+    let text = QUICKSTART.replacen(
+        "  scaling \"cpu\" {",
+        "  rollout {\n    strategy    = \"rolling\"\n    min_healthy = 50\n  }\n  scaling \"cpu\" {",
+        1,
+    );
+    let stack = Stack::from_text(&text)?;
+    let clock = ["sim", "clock", "--set", "2026-03-01T00:00:00Z"];
+    succeeded(&clock, &stack.cairn(&clock)?.output()?);
+    let apply = ["apply", "-e", "dev", "--auto-approve", "."];
+    succeeded(&apply, &stack.cairn(&apply)?.output()?);
+    // The quickstart with `lines` added to its firewall `web`.
+    let header = "firewall \"web\" {\n  network = network.main\n";
+    let write_firewall_with = |lines: &str| {
+        let changed = text.replacen(header, &format!("{header}{lines}"), 1);
+        std::fs::write(stack.path().join("main.hcl"), changed)
+    };
+
+    write_firewall_with("  description = \"front door\"\n")?;
+    let stderr = refused_with(&apply, &stack.cairn(&apply)?.output()?);
+    assert!(
+        stderr.contains("changing `description` replaces `firewall.web[us-east-1]` (`sg-")
+            && stderr.contains("the instances of `autoscaling.web[us-east-1]` still run with it")
+            && stderr.contains("create_before_destroy = true"),
+        "{stderr}"
+    );
+
+    write_firewall_with(
+        "  name    = \"front\"\n  lifecycle {\n    create_before_destroy = true\n  }\n",
+    )?;
+    let stdout = succeeded(&apply, &stack.cairn(&apply)?.output()?);
+    assert!(
+        stdout.contains("firewall.web[us-east-1] `sg-")
+            && stdout.contains("is still used by the instances of `autoscaling.web[us-east-1]`")
+            && stdout.contains("rollout complete"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stack.state("dev")?["deposed"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let stdout = succeeded(&apply, &stack.cairn(&apply)?.output()?);
+    assert!(
+        stdout.contains("firewall.web[us-east-1]: Destruction complete"),
+        "{stdout}"
+    );
+    assert!(
+        stack
+            .state("dev")?
+            .get("deposed")
+            .is_none_or(|deposed| deposed.as_array().is_some_and(Vec::is_empty))
+    );
+    let plan = ["plan", "-e", "dev", "--detailed-exitcode", "."];
+    let output = stack.cairn(&plan)?.output()?;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::stdout_of(&output)
+    );
+    Ok(())
+}
+
 /// `cairn apply PLAN_FILE --target …` (or `--exclude`, `--retry-rollout`, `--refresh-only`,
 /// `--var`, `--var-file`) applied the saved plan whole and ignored the option without a word:
 /// the options that shape a fresh plan are refused with a saved one, before anything is
@@ -484,6 +575,31 @@ fn options_that_shape_a_plan_are_refused_with_a_saved_plan() -> TestResult {
     );
     let apply = ["apply", "saved.plan", "--auto-approve"];
     succeeded(&apply, &stack.cairn(&apply)?.output()?);
+    Ok(())
+}
+
+/// `--retry-rollout` with `--refresh-only` was accepted and did nothing: a refresh-only plan
+/// rolls nothing out, so the combination is refused as a saved plan refuses it (review).
+#[test]
+fn retry_rollout_is_refused_with_refresh_only() -> TestResult {
+    let stack = Stack::from_text(QUICKSTART)?;
+    for verb in ["plan", "apply"] {
+        let args = [
+            verb,
+            "-e",
+            "dev",
+            "--refresh-only",
+            "--retry-rollout",
+            "autoscaling.web",
+            ".",
+        ];
+        let stderr = refused_with(&args, &stack.cairn(&args)?.output()?);
+        assert!(
+            stderr.contains("--retry-rollout `autoscaling.web` cannot be used with --refresh-only"),
+            "cairn {verb}: {stderr}"
+        );
+    }
+    assert!(!stack.state_path("dev").exists());
     Ok(())
 }
 

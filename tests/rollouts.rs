@@ -495,6 +495,116 @@ fn a_rolled_back_release_is_held_until_the_definition_changes_or_a_retry() -> Te
     plan_is_empty(&stack, "staging", NEW_IMAGE)
 }
 
+/// A `--retry-rollout` naming a rolled-back group that `--target` or `--exclude` leaves out
+/// was accepted and rolled nothing out: it is refused, naming the group (review).
+#[test]
+fn a_retry_of_a_group_the_plan_leaves_out_is_refused_naming_it() -> TestResult {
+    let (stack, _) = rolled_back_on_staging()?;
+    let retry = ["--retry-rollout", "module.web.autoscaling.web"];
+    for scope in [
+        ["--target", "module.web.load_balancer.web"],
+        ["--exclude", "module.web.autoscaling.web"],
+    ] {
+        let mut extra = retry.to_vec();
+        extra.extend(scope);
+        let output = plan_with(&stack, "staging", NEW_IMAGE, &extra)?;
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(1), "{scope:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "--retry-rollout `module.web.autoscaling.web` names `{GROUP}`, which this plan leaves out"
+            )),
+            "{scope:?}: {stderr}"
+        );
+    }
+    // With the group in scope the retry goes ahead.
+    let mut extra = retry.to_vec();
+    extra.extend(["--target", "module.web.autoscaling.web"]);
+    let shown = stdout_of(&plan_with(&stack, "staging", NEW_IMAGE, &extra)?);
+    assert!(shown.contains("1 group to roll out"), "{shown}");
+    Ok(())
+}
+
+/// While a rolled-back group's instances ran the template's older version, the plan counted
+/// that group as using every security group it deleted: an unrelated firewall removed from
+/// the definitions stayed, "still used by" the held group (review). The groups of the version
+/// the instances run are known, so only those stay.
+#[test]
+fn a_held_group_keeps_only_the_security_groups_its_instances_run_with() -> TestResult {
+    let (stack, _) = rolled_back_on_staging()?;
+    let scratch = stack.path().join("scratch.hcl");
+    std::fs::write(
+        &scratch,
+        "firewall \"scratch\" {\n  network = module.network.network\n  ingress {\n    protocol = \"tcp\"\n    ports    = 8443\n    from     = [\"10.0.0.0/16\"]\n  }\n}\n",
+    )?;
+    let output = new_image(&stack, "staging")?;
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let firewall = "firewall.scratch[us-east-1]";
+    assert!(stack.state("staging")?["resources"].get(firewall).is_some());
+
+    std::fs::remove_file(&scratch)?;
+    let output = new_image(&stack, "staging")?;
+    let printed = stdout_of(&output);
+    assert!(output.status.success(), "{printed}{}", stderr_of(&output));
+    assert!(!printed.contains("is still used by"), "{printed}");
+    assert!(
+        printed.contains(&format!("{firewall}: Destruction complete")),
+        "{printed}"
+    );
+    // The group is still held on the version it went back to.
+    assert_eq!(versions(&stack, "staging")?.1, vec![Value::from(1); 2]);
+    Ok(())
+}
+
+/// `text` without the top-level block that starts with the line `header` (up to its closing
+/// `}` at the start of a line).
+fn without_block(text: &str, header: &str) -> Result<String, common::Error> {
+    let start = text
+        .find(header)
+        .ok_or_else(|| format!("no `{header}` in the text"))?;
+    let end = text[start..]
+        .find("\n}\n")
+        .ok_or_else(|| format!("`{header}` does not end"))?;
+    Ok(format!("{}{}", &text[..start], &text[start + end + 3..]))
+}
+
+/// A group a `removed` block forgets (`destroy = false`) left the release its rollback undid
+/// remembered in state: whatever was recorded at the address later (an import, an adoption)
+/// was held on another group's history, and `--retry-rollout` still offered it (review).
+#[test]
+fn a_group_a_removed_block_forgets_leaves_no_rolled_back_release_behind() -> TestResult {
+    let (stack, _) = rolled_back_on_staging()?;
+    assert!(stack.state("staging")?["rolled_back"].get(GROUP).is_some());
+    let module = stack.directory.path().join("modules/web-tier/main.hcl");
+    let mut text = std::fs::read_to_string(&module)?;
+    for header in [
+        "autoscaling \"web\" {",
+        "alarm \"cpu_high\" {",
+        "output \"group_name\" {",
+    ] {
+        text = without_block(&text, header)?;
+    }
+    text.push_str(
+        "\nremoved {\n  from = autoscaling.web\n  lifecycle {\n    destroy = false\n  }\n}\n",
+    );
+    std::fs::write(&module, text)?;
+    let root = stack.path().join("main.hcl");
+    let text = without_block(&std::fs::read_to_string(&root)?, "output \"web_group\" {")?;
+    std::fs::write(&root, text)?;
+
+    let output = new_image(&stack, "staging")?;
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout_of(&output),
+        stderr_of(&output)
+    );
+    let state = stack.state("staging")?;
+    assert!(state["resources"].get(GROUP).is_none(), "{state:#}");
+    assert!(state.get("rolled_back").is_none(), "{state:#}");
+    Ok(())
+}
+
 #[test]
 fn an_abort_on_alarm_during_bake_rolls_back() -> TestResult {
     // The wall clock this time: the bake lasts, and the alarm is forced while it runs.

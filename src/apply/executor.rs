@@ -372,11 +372,19 @@ impl<'a> Executor<'a> {
                 ready.insert(index, step);
             }
         }
+        // A `create_before_destroy` replacement deposes the old object even when the plan
+        // does not delete it yet (instances still use it): it stays in state, deposed.
         let deposing = plan
             .steps
             .iter()
             .filter(|step| step.operation == Operation::Delete && step.deposed)
             .map(|step| step.address.clone())
+            .chain(
+                plan.changes
+                    .iter()
+                    .filter(|change| change.create_before_destroy)
+                    .map(|change| change.address.clone()),
+            )
             .collect();
         let deleting = plan
             .steps

@@ -89,7 +89,7 @@ pub(crate) async fn run_forgets(
             .get(&forget.address)
             .is_some_and(|recorded| recorded.id == forget.id)
         {
-            state.resources.remove(&forget.address);
+            state.remove(&forget.address);
             changed = true;
         }
     }

@@ -2,7 +2,7 @@
 //! drift, resolved interrupted calls, outputs. Pure functions of the state and their inputs;
 //! saving is the executor's job.
 
-use crate::model::{Reference, Tags, Value, is_known, resolve};
+use crate::model::{Kind, Reference, Tags, Value, is_known, resolve};
 use crate::plan::{Drift, DriftKind, Interrupted, Operation, Resolution, Step};
 use crate::provider::LiveResource;
 use crate::state::{StateDocument, StateOutput, StateResource};
@@ -32,32 +32,46 @@ pub(crate) fn record_step(
         CallOutcome::Created(live) => {
             // A new object starts on its own version: nothing is held back any more.
             state.rolled_back.remove(&step.address);
-            if let Some(old) = state.resources.remove(&step.address)
-                && depose_existing
-            {
-                state.deposed.push(old);
+            if step.kind == Kind::LaunchTemplate {
+                state.record_template_version(&live.id, &live.attributes);
+            }
+            if let Some(old) = state.resources.remove(&step.address) {
+                if depose_existing {
+                    state.deposed.push(old);
+                } else {
+                    state.forget_versions(&old);
+                }
             }
             state
                 .resources
                 .insert(step.address.clone(), new_entry(step, live));
         }
-        CallOutcome::Updated(live) => match state.resources.get_mut(&step.address) {
-            Some(entry) => {
-                entry.id = live.id;
-                entry.region = live.region;
-                entry.attributes = live.attributes;
-                entry.tags = live.tags;
-                entry.dependencies = step.dependencies.clone();
-                entry.lifecycle = step.lifecycle.clone();
-                entry.sensitive = step.sensitive.clone();
+        CallOutcome::Updated(live) => {
+            if step.kind == Kind::LaunchTemplate {
+                state.record_template_version(&live.id, &live.attributes);
             }
-            None => {
-                state
-                    .resources
-                    .insert(step.address.clone(), new_entry(step, live));
-            }
-        },
+            record_updated(state, step, live);
+        }
         CallOutcome::Deleted | CallOutcome::AlreadyGone => remove_deleted(state, step),
+    }
+}
+
+fn record_updated(state: &mut StateDocument, step: &Step, live: LiveResource) {
+    match state.resources.get_mut(&step.address) {
+        Some(entry) => {
+            entry.id = live.id;
+            entry.region = live.region;
+            entry.attributes = live.attributes;
+            entry.tags = live.tags;
+            entry.dependencies = step.dependencies.clone();
+            entry.lifecycle = step.lifecycle.clone();
+            entry.sensitive = step.sensitive.clone();
+        }
+        None => {
+            state
+                .resources
+                .insert(step.address.clone(), new_entry(step, live));
+        }
     }
 }
 
@@ -87,14 +101,14 @@ fn remove_deleted(state: &mut StateDocument, step: &Step) {
         && let Some(entry) = state.resources.get(&step.address)
         && matches(entry)
     {
-        state.resources.remove(&step.address);
-        state.rolled_back.remove(&step.address);
+        state.remove(&step.address);
         return;
     }
     if let Some(position) = state.deposed.iter().position(matches) {
         let gone = state.deposed.remove(position);
         // Its keep deadline goes with it (a blue-green rollout's old group).
         state.keep_until.remove(&gone.id);
+        state.forget_versions(&gone);
     }
 }
 
@@ -125,7 +139,7 @@ pub(crate) fn record_resolved(state: &mut StateDocument, interrupted: &[Interrup
                         .get(&intent.address)
                         .is_some_and(|entry| entry.id == *id)
                     {
-                        state.resources.remove(&intent.address);
+                        state.remove(&intent.address);
                     }
                     state.deposed.retain(|entry| entry.id != *id);
                 }
@@ -142,7 +156,7 @@ pub(crate) fn record_drift(state: &mut StateDocument, drift: &[Drift]) -> bool {
     let mut changed = false;
     for found in drift {
         match found.what {
-            DriftKind::Deleted => changed |= state.resources.remove(&found.address).is_some(),
+            DriftKind::Deleted => changed |= state.remove(&found.address).is_some(),
             DriftKind::Changed => {
                 let Some(entry) = state.resources.get_mut(&found.address) else {
                     continue;

@@ -407,7 +407,7 @@ async fn remove_held(
             .map(|resource| resource.address.to_string())
             .collect();
         for resource in forgotten {
-            held.state.resources.remove(&resource.address);
+            held.state.remove(&resource.address);
         }
         held.write("state rm", &format!("removed {}", addresses.join(", ")))?;
     }

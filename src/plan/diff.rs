@@ -3,12 +3,14 @@
 //!
 //! [`plan`] is a list of steps, each in a file of its own: the scope a plan may touch
 //! ([`super::scope`]), state reconciled with the refresh ([`super::reconcile`]), a decision per
-//! desired address ([`super::decide`]), the deletes the cloud would refuse while something
+//! desired address ([`super::decide`]) with the releases it holds back ([`super::held`]), the
+//! deletes the cloud would refuse while something
 //! still uses the object ([`super::in_use`]), the changes and primitive steps built here, and
 //! their order ([`super::order`]).
 
 use super::decide::{Decisions, decide};
-use super::in_use::hold_in_use;
+use super::held::{held_back, refuse_retry_with_refresh_only};
+use super::in_use::{InUseCheck, deleted_uses};
 use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
 use super::reconcile::{Reconciled, adopt, reconcile};
@@ -57,34 +59,6 @@ pub struct PlanOptions {
     pub protected_environment: Option<String>,
 }
 
-/// The releases a rollback undid that this plan holds back, by group: the version each must
-/// not be moved to again. `--retry-rollout` lets the ones it names go.
-///
-/// # Errors
-/// [`PlanError::RetryMatchesNothing`] for a `--retry-rollout` that names no rolled-back group.
-fn held_back(
-    state: &StateDocument,
-    retry: &[String],
-) -> Result<BTreeMap<Address, Value>, PlanError> {
-    if let Some(pattern) = retry.iter().find(|pattern| {
-        !state
-            .rolled_back
-            .keys()
-            .any(|address| address.matches_target(pattern))
-    }) {
-        return Err(PlanError::RetryMatchesNothing {
-            pattern: pattern.clone(),
-            rolled_back: state.rolled_back.keys().cloned().collect(),
-        });
-    }
-    Ok(state
-        .rolled_back
-        .iter()
-        .filter(|(address, _)| !retry.iter().any(|pattern| address.matches_target(pattern)))
-        .map(|(address, rolled_back)| (address.clone(), rolled_back.version.clone()))
-        .collect())
-}
-
 /// Plans the changes that make the cloud match `desired`.
 ///
 /// `desired` holds every resource instance of the environment, keyed by address; `outputs`
@@ -97,7 +71,8 @@ fn held_back(
 /// `prevent_destroy`, [`PlanError::ProtectedEnvironment`] when it would replace or destroy
 /// any resource of an environment protected with `protect = true`,
 /// [`PlanError::DependencyCycle`] / [`PlanError::StepCycle`] when nothing can be ordered, and
-/// [`PlanError::TargetMatchesNothing`] for a `--target` or `--exclude` that names nothing.
+/// [`PlanError::TargetMatchesNothing`] for a `--target` or `--exclude` that names nothing,
+/// and the refusals of a `--retry-rollout` that would do nothing ([`super::held`]).
 pub fn plan(
     desired: &BTreeMap<Address, DesiredResource>,
     outputs: &BTreeMap<String, StateOutput>,
@@ -105,6 +80,8 @@ pub fn plan(
     observed: Observed,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
+    refuse_retry_with_refresh_only(&options.retry_rollouts, options.refresh_only)?;
+
     // Step 0: moves. What `moved` blocks move is recorded, and found by its tags, at its new
     // address before anything else looks at an address, so the rest of the plan compares the
     // object with its new block and never sees a destroy and a create.
@@ -182,7 +159,7 @@ pub fn plan(
         stack: state.stack.clone(),
         env: state.environment.clone(),
     };
-    let held = held_back(state, &options.retry_rollouts)?;
+    let held = held_back(state, &scope, &options.retry_rollouts)?;
     let decisions = decide(&in_scope, &reconciled.current, &owner, &held)?;
     plan.held = decisions
         .held
@@ -200,16 +177,31 @@ pub fn plan(
         .values()
         .filter(|object| scope.contains(&object.address) && !in_scope.contains_key(&object.address))
         .collect();
-    // What instances still use stays until they let go: the cloud would refuse its delete.
-    let (deletes, in_use) = hold_in_use(deletes, &reconciled.current, &decisions);
-    plan.in_use = in_use;
+    // What instances still use stays until they let go: the cloud would refuse its delete,
+    // whether it is no longer configured, replaced, or deposed by an earlier replacement.
+    let check = InUseCheck::new(
+        &deletes,
+        &reconciled.garbage,
+        &reconciled.current,
+        &decisions,
+        state,
+    );
+    let (deletes, mut in_use) = check.split(deletes);
+    let replacements = check.replacements(&decisions, &reconciled.current);
+    in_use.extend(check.keep_deposed(&mut reconciled.garbage));
 
     // Step 4: refuse the plan if it replaces or destroys a protected resource, before
-    // building anything that would suggest otherwise.
+    // building anything that would suggest otherwise; then if it replaces, destroy first,
+    // what instances still use (protection is the error worth reading first: no flag of
+    // this plan gets past it).
     refuse_protected(desired, &in_scope, &decisions, &deletes, options)?;
+    let (kept_replaced, replaced_in_use) = replacements?;
+    in_use.extend(replaced_in_use);
+    plan.in_use = in_use;
 
     // Step 5: the changes users read and the steps apply runs, address by address.
-    let (changes, specs) = changes_and_steps(&in_scope, &decisions, &reconciled, &deletes);
+    let (changes, specs) =
+        changes_and_steps(&in_scope, &decisions, &reconciled, &deletes, &kept_replaced);
 
     // Step 6: the steps ordered by the dependencies of the new configuration (creates and
     // updates) and of what was recorded (deletes). A plan with nothing to do has nothing to
@@ -230,6 +222,20 @@ pub fn plan(
                 .entry(object.address.clone())
                 .or_default()
                 .extend(object.dependencies.iter().cloned());
+        }
+        // A security group deleted with a group whose instances run with it goes after the
+        // group, even when state no longer records the group's template using it (the
+        // instances run an older version).
+        let deleted: Vec<&StateResource> = specs
+            .iter()
+            .filter(|spec| spec.step.operation == Operation::Delete)
+            .filter_map(|spec| deleted_object(spec, &reconciled))
+            .collect();
+        for (group, security_group) in deleted_uses(&deleted, &reconciled.current, state) {
+            old_dependencies
+                .entry(group)
+                .or_default()
+                .insert(security_group);
         }
         plan.steps = order_steps(
             specs,
@@ -441,7 +447,7 @@ fn forget_removed(
     }
     let state = state.to_mut();
     for address in forgotten {
-        let recorded = state.resources.remove(&address);
+        let recorded = state.remove(&address);
         let live = observed.resources.remove(&address).unwrap_or_default();
         if let Some(object) = &recorded {
             forgets.push(Forget {
@@ -564,6 +570,7 @@ fn changes_and_steps(
     decisions: &Decisions,
     reconciled: &Reconciled,
     deletes: &[&StateResource],
+    kept_replaced: &BTreeSet<Address>,
 ) -> (Vec<Change>, Vec<StepSpec>) {
     let mut changes = Vec::new();
     let mut specs = Vec::new();
@@ -630,13 +637,16 @@ fn changes_and_steps(
                         Replacement::DestroyFirst
                     };
                     specs.push(write(Operation::Create, Role::Create, &decision.resolved));
-                    specs.push(delete_spec(
-                        current,
-                        Role::DeleteCurrent {
-                            replacement: Some(replacement),
-                        },
-                        cbd,
-                    ));
+                    // An old object instances still use stays deposed until they let go.
+                    if !kept_replaced.contains(address) {
+                        specs.push(delete_spec(
+                            current,
+                            Role::DeleteCurrent {
+                                replacement: Some(replacement),
+                            },
+                            cbd,
+                        ));
+                    }
                 }
                 _ => specs.push(write(Operation::Create, Role::Create, &decision.resolved)),
             }
@@ -663,6 +673,23 @@ fn changes_and_steps(
         }
     }
     (changes, specs)
+}
+
+/// The object the delete step of `spec` deletes: the current object at its address, or a
+/// deposed, duplicate or half-deleted one.
+fn deleted_object<'r>(spec: &StepSpec, reconciled: &'r Reconciled) -> Option<&'r StateResource> {
+    let id = spec.step.id.as_deref()?;
+    reconciled
+        .current
+        .get(&spec.step.address)
+        .filter(|object| object.id == id)
+        .or_else(|| {
+            reconciled
+                .garbage
+                .iter()
+                .map(|(object, _)| object)
+                .find(|object| object.address == spec.step.address && object.id == id)
+        })
 }
 
 /// The recorded attributes plus the cloud id, as a change's `before`.

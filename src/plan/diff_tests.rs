@@ -1574,6 +1574,25 @@ fn retry_rollout_lets_the_held_version_go_and_must_name_a_rolled_back_group() {
     }
 }
 
+/// Moves the recorded template (in state and in the cloud) on to version 2 with security
+/// groups `latest`, and records version 1's as `version_1` when given (as the apply that made
+/// it does).
+fn template_moved_on(fixture: &mut Fixture, latest: &[&str], version_1: Option<&[&str]>) {
+    let moved_on = attributes(json!({"security_group_ids": latest, "latest_version": 2}));
+    fixture
+        .state
+        .resources
+        .get_mut(&Address::new(TEMPLATE))
+        .unwrap()
+        .attributes
+        .extend(moved_on.clone());
+    fixture.live_mut("lt-1").attributes.extend(moved_on);
+    if let Some(groups) = version_1 {
+        let version = attributes(json!({"latest_version": 1, "security_group_ids": groups}));
+        fixture.state.record_template_version("lt-1", &version);
+    }
+}
+
 /// A security group recorded with a template that lists it and a group whose instance runs
 /// that template; the configuration keeps the template (without the security group) and,
 /// when `group_stays`, the group.
@@ -1587,9 +1606,16 @@ fn security_group_in_use(group_stays: bool) -> Fixture {
         .unwrap()
         .attributes
         .insert("security_group_ids".to_string(), json!([]));
+    record_servers(&mut fixture, 1, group_stays);
+    fixture
+}
+
+/// Records the autoscaling group of `group_and_template`, its instance running template
+/// version `version`, and wants it as it is when it `stays`.
+fn record_servers(fixture: &mut Fixture, version: u64, stays: bool) {
     let group = json!({"name": "web", "launch_template_id": "lt-1", "launch_template_version": 1,
                        "min": 1, "max": 1, "desired": 1,
-                       "instances": [{"id": "i-1", "launch_template_version": 1}]});
+                       "instances": [{"id": "i-1", "launch_template_version": version}]});
     fixture.record(
         AUTOSCALING,
         Kind::AutoscalingGroup,
@@ -1597,10 +1623,137 @@ fn security_group_in_use(group_stays: bool) -> Fixture {
         group.clone(),
         &[TEMPLATE],
     );
-    if group_stays {
+    if stays {
         fixture.want(AUTOSCALING, Kind::AutoscalingGroup, group, &[TEMPLATE]);
     }
+}
+
+/// A group whose instance still ran an older template version counted as using every
+/// security group the plan deleted, in any network: a held group (a rolled-back release)
+/// blocked unrelated deletes (review). The groups of a version Cairn made are recorded; only
+/// a version whose groups are unknown still counts as using any.
+#[test]
+fn an_instance_on_an_older_version_uses_that_versions_security_groups_only() {
+    let in_use_with = |recorded: Option<&[&str]>| {
+        let mut fixture = security_group_in_use(true);
+        template_moved_on(&mut fixture, &[], recorded);
+        let plan = fixture.plan().unwrap();
+        let deleted = step_names(&plan).contains(&format!("delete {GROUP}"));
+        let in_use: Vec<String> = plan.in_use.iter().map(|held| held.id.clone()).collect();
+        assert_eq!(deleted, in_use.is_empty(), "{:?}", step_names(&plan));
+        in_use
+    };
+    assert!(in_use_with(Some(&["sg-9"])).is_empty());
+    assert_eq!(in_use_with(Some(&["sg-9", "sg-1"])), ["sg-1"]);
+    // Made before versions were recorded, or outside Cairn: it may use any.
+    assert_eq!(in_use_with(None), ["sg-1"]);
+}
+
+/// `group_and_template` with the autoscaling group recorded and wanted as it is, its
+/// instance running template version `version`.
+fn servers_on_version(version: u64) -> Fixture {
+    let mut fixture = Fixture::new();
+    group_and_template(&mut fixture);
+    record_servers(&mut fixture, version, true);
     fixture
+}
+
+/// A replaced security group (a new name or description) skipped the in-use check: its old
+/// object's delete ran while instances still used it and failed with `DependencyViolation`
+/// (review). With `create_before_destroy` the old one stays deposed until they let go;
+/// destroy-then-create cannot wait, and is refused.
+#[test]
+fn a_replaced_security_group_instances_use_is_kept_or_refused() {
+    let mut fixture = servers_on_version(1);
+    let group = fixture.desired.get_mut(&Address::new(GROUP)).unwrap();
+    group.attributes.insert("name".into(), json!("web-2"));
+    group.lifecycle.create_before_destroy = true;
+    let plan = fixture.plan().unwrap();
+    assert_eq!(
+        step_names(&plan),
+        vec![format!("create {GROUP}"), format!("update {TEMPLATE}")]
+    );
+    assert!(plan.changes[0].create_before_destroy);
+    assert_eq!(plan.in_use.len(), 1);
+    assert_eq!(plan.in_use[0].id, "sg-1");
+    assert_eq!(plan.in_use[0].users, [Address::new(AUTOSCALING)]);
+
+    let mut fixture = servers_on_version(1);
+    let group = fixture.desired.get_mut(&Address::new(GROUP)).unwrap();
+    group
+        .attributes
+        .insert("description".into(), json!("front"));
+    match fixture.plan() {
+        Err(PlanError::ReplaceInUse {
+            address,
+            id,
+            replace_because,
+            users,
+        }) => {
+            assert_eq!(address, Address::new(GROUP));
+            assert_eq!(id, "sg-1");
+            assert_eq!(replace_because, ["description"]);
+            assert_eq!(users, [Address::new(AUTOSCALING)]);
+        }
+        other => panic!("expected ReplaceInUse, got {other:?}"),
+    }
+}
+
+/// The deposed old object of an earlier replacement is deleted only once no instance runs
+/// the version that uses it.
+#[test]
+fn a_deposed_security_group_instances_use_stays_until_they_let_go() {
+    let deposed_plan = |running: u64| {
+        let mut fixture = servers_on_version(running);
+        template_moved_on(&mut fixture, &["sg-1"], Some(&["sg-0"]));
+        let mut old = fixture.state.resources[&Address::new(GROUP)].clone();
+        old.id = "sg-0".to_string();
+        fixture.state.deposed.push(old);
+        fixture.plan().unwrap()
+    };
+    let plan = deposed_plan(1);
+    assert!(step_names(&plan).is_empty(), "{:?}", step_names(&plan));
+    assert_eq!(plan.in_use.len(), 1);
+    assert_eq!(plan.in_use[0].id, "sg-0");
+
+    let plan = deposed_plan(2);
+    assert_eq!(step_names(&plan), vec![format!("delete-old {GROUP}")]);
+    assert!(plan.in_use.is_empty());
+}
+
+/// A plan that deleted a security group and the group whose instances ran with it, keeping
+/// their template, deleted the security group first when state no longer recorded the
+/// template using it (the template had moved on to another security group while the instances
+/// still ran the older version), and the cloud refused it (review).
+#[test]
+fn a_security_group_is_deleted_after_the_groups_whose_instances_use_it() {
+    let mut fixture = servers_on_version(1);
+    fixture.desired.remove(&Address::new(GROUP));
+    fixture.desired.remove(&Address::new(AUTOSCALING));
+    let template = fixture.desired.get_mut(&Address::new(TEMPLATE)).unwrap();
+    template.depends_on.clear();
+    template
+        .attributes
+        .insert("security_group_ids".into(), json!(["sg-2"]));
+    template_moved_on(&mut fixture, &["sg-2"], Some(&["sg-1"]));
+    fixture
+        .state
+        .resources
+        .get_mut(&Address::new(TEMPLATE))
+        .unwrap()
+        .dependencies
+        .clear();
+    let plan = fixture.plan().unwrap();
+    assert!(plan.in_use.is_empty());
+    assert!(
+        waits_for(
+            &plan,
+            &format!("delete {GROUP}"),
+            &format!("delete {AUTOSCALING}")
+        ),
+        "{:?}",
+        step_names(&plan)
+    );
 }
 
 #[test]

@@ -113,6 +113,48 @@ pub enum PlanError {
         rolled_back: Vec<Address>,
     },
 
+    /// A destroy-then-create replacement of an object instances still use: the cloud refuses
+    /// the old object's delete until they move to the new one, which needs it gone first.
+    #[error(
+        "changing {} replaces `{address}` (`{id}`), but the instances of {} still run with it",
+        backticked(.replace_because),
+        backticked(.users)
+    )]
+    #[diagnostic(help(
+        "add `lifecycle {{ create_before_destroy = true }}` to its block (in the same network, \
+         with another name: a network holds one security group of a name): the new one is \
+         created, the instances move to it with their next rollout, and a later apply deletes \
+         the old one"
+    ))]
+    ReplaceInUse {
+        address: Address,
+        id: String,
+        replace_because: Vec<String>,
+        users: Vec<Address>,
+    },
+
+    /// `--retry-rollout` with `--refresh-only`, which rolls nothing out.
+    #[error("--retry-rollout `{pattern}` cannot be used with --refresh-only")]
+    #[diagnostic(help(
+        "a refresh-only plan changes nothing in the cloud; drop `--refresh-only` to roll the \
+         release out again"
+    ))]
+    RetryWithRefreshOnly { pattern: String },
+
+    /// A `--retry-rollout` whose rolled-back groups the plan leaves out (`--target`,
+    /// `--exclude`, a parked region): retrying them would do nothing.
+    #[error(
+        "--retry-rollout `{pattern}` names {}, which this plan leaves out",
+        backticked(.addresses)
+    )]
+    #[diagnostic(help(
+        "include the group in `--target` (or drop it from `--exclude`) to roll it out again"
+    ))]
+    RetryOutOfScope {
+        pattern: String,
+        addresses: Vec<Address>,
+    },
+
     /// A plan file could not be read or written.
     #[error("could not {action} plan file `{path}`: {source}")]
     PlanFileIo {
@@ -279,11 +321,13 @@ fn retry_hint(rolled_back: &[Address]) -> String {
                 out what changed"
             .to_string();
     }
-    let names: Vec<String> = rolled_back
-        .iter()
-        .map(|address| format!("`{address}`"))
-        .collect();
-    format!("rolled back: {}", names.join(", "))
+    format!("rolled back: {}", backticked(rolled_back))
+}
+
+/// `items` in backticks, separated by commas.
+fn backticked<T: fmt::Display>(items: &[T]) -> String {
+    let names: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
+    names.join(", ")
 }
 
 /// The hint of [`PlanError::TargetMatchesNothing`]: the closest name when a typo is likely.

@@ -9,6 +9,7 @@ mod decide;
 mod diff;
 mod error;
 mod file;
+mod held;
 mod in_use;
 mod interrupted;
 mod model;

@@ -8,6 +8,8 @@
 //!    does the create of an address whose object an interrupted delete is finishing.
 //! 3. A delete waits for the deletes of everything whose old object depended on it, looking
 //!    through dependents that stay, so objects go in the reverse of the order they came in.
+//!    The plan counts the autoscaling groups whose instances run with a security group among
+//!    its old dependents ([`super::in_use`]), as state may no longer record that use.
 //! 4. A delete waits for the updates of dependents that stop depending on it.
 //! 5. The old object of a `create_before_destroy` replacement (and a deposed object left by an
 //!    interrupted one) is deleted after the new object exists and after its dependents have

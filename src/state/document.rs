@@ -61,6 +61,12 @@ pub struct StateDocument {
     /// deletes it; the first plan after it deletes it as any deposed object.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub keep_until: BTreeMap<String, DateTime<Utc>>,
+    /// The security groups of each launch template version Cairn made, by template id and
+    /// version number, recorded when the version is made: instances keep running a version
+    /// after the template moves on, and a security group they run with cannot be deleted.
+    /// The cloud reads only a template's latest version, so this is where older ones are known.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub template_versions: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// Set on the copy left behind by `cairn state migrate`: the state now lives elsewhere,
     /// and this copy is refused for any further use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +114,58 @@ impl StateDocument {
         true
     }
 
+    /// Takes the resource at `address` out of state, with what state remembers about the
+    /// address: a release a rollback undid is held for the group it was rolled back in, not for
+    /// whatever is recorded at the address later (an import, an adoption). Every path by which
+    /// a resource leaves state (a delete, a forget, `cairn state rm`, a refresh that finds it
+    /// gone) goes through here.
+    pub fn remove(&mut self, address: &Address) -> Option<StateResource> {
+        let removed = self.resources.remove(address)?;
+        self.rolled_back.remove(address);
+        self.forget_versions(&removed);
+        Some(removed)
+    }
+
+    /// Forgets what was recorded about the versions of `object` once it is gone from state
+    /// (a launch template deleted, forgotten, or a deposed one deleted).
+    pub fn forget_versions(&mut self, object: &StateResource) {
+        if object.kind == Kind::LaunchTemplate {
+            self.template_versions.remove(&object.id);
+        }
+    }
+
+    /// Records the security groups of launch template `template`'s latest version, as a create
+    /// or an update answered it (`latest_version`, `security_group_ids`); an answer without
+    /// them records nothing, and the version's groups stay unknown.
+    pub fn record_template_version(&mut self, template: &str, attributes: &Attributes) {
+        let Some(version) = attributes.get("latest_version").and_then(version_key) else {
+            return;
+        };
+        let Some(groups) = attributes
+            .get("security_group_ids")
+            .and_then(Value::as_array)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+        else {
+            return;
+        };
+        self.template_versions
+            .entry(template.to_string())
+            .or_default()
+            .insert(version, groups);
+    }
+
+    /// The security groups of version `version` of launch template `template`, when a create
+    /// or update recorded them.
+    pub fn template_version_groups(&self, template: &str, version: &Value) -> Option<&[String]> {
+        let versions = self.template_versions.get(template)?;
+        versions.get(&version_key(version)?).map(Vec::as_slice)
+    }
+
     /// An empty state with a fresh lineage.
     pub fn new(stack: &str, environment: &str) -> Self {
         StateDocument {
@@ -127,6 +185,7 @@ impl StateDocument {
             rollouts: BTreeMap::new(),
             rolled_back: BTreeMap::new(),
             keep_until: BTreeMap::new(),
+            template_versions: BTreeMap::new(),
             migrated: None,
         }
     }
@@ -139,6 +198,16 @@ impl StateDocument {
             return Some(Value::String(resource.id.clone()));
         }
         resource.attributes.get(&reference.attribute).cloned()
+    }
+}
+
+/// A launch template version number as the key of [`StateDocument::template_versions`]: AWS
+/// answers a number in one place and its text in another; an alias (`$Latest`) is no number.
+fn version_key(version: &Value) -> Option<String> {
+    match version {
+        Value::Number(number) => number.as_u64().map(|number| number.to_string()),
+        Value::String(text) => text.parse::<u64>().ok().map(|number| number.to_string()),
+        _ => None,
     }
 }
 
@@ -203,4 +272,92 @@ pub struct Migrated {
     pub to: String,
     /// RFC 3339 time of the migration.
     pub time: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::RolledBack;
+
+    /// A `removed` block (or `cairn state rm`) forgot a group and kept the memory of its
+    /// rolled-back release: a group imported at the address later was held on a version of
+    /// another group's history (review).
+    #[test]
+    fn a_resource_leaving_state_takes_its_rolled_back_release_with_it() {
+        let mut state = StateDocument::new("shop", "staging");
+        let group = Address::new("autoscaling.web[us-east-1]");
+        state.resources.insert(
+            group.clone(),
+            StateResource {
+                address: group.clone(),
+                kind: Kind::AutoscalingGroup,
+                region: "us-east-1".to_string(),
+                id: "web".to_string(),
+                attributes: Attributes::new(),
+                tags: Tags::new(),
+                dependencies: BTreeSet::new(),
+                lifecycle: Lifecycle::default(),
+                sensitive: BTreeSet::new(),
+            },
+        );
+        state.rolled_back.insert(
+            group.clone(),
+            RolledBack {
+                version: Value::from(2),
+                back_to: Value::from(1),
+                reason: "step 1 of 3: unhealthy".to_string(),
+                at: DateTime::<Utc>::UNIX_EPOCH,
+            },
+        );
+        assert!(state.remove(&group).is_some());
+        assert!(state.resources.is_empty() && state.rolled_back.is_empty());
+        assert!(state.remove(&group).is_none());
+    }
+
+    #[test]
+    fn a_template_versions_groups_are_known_by_number_or_text_until_the_template_goes() {
+        let mut state = StateDocument::new("shop", "staging");
+        let template = Address::new("launch_template.web[us-east-1]");
+        for (version, groups) in [(1, ["sg-1"]), (2, ["sg-2"])] {
+            let attributes = Attributes::from([
+                ("latest_version".to_string(), Value::from(version)),
+                (
+                    "security_group_ids".to_string(),
+                    Value::from(groups.to_vec()),
+                ),
+            ]);
+            state.record_template_version("lt-1", &attributes);
+        }
+        let groups = |state: &StateDocument, version: Value| {
+            state
+                .template_version_groups("lt-1", &version)
+                .map(<[String]>::to_vec)
+        };
+        assert_eq!(
+            groups(&state, Value::from(1)),
+            Some(vec!["sg-1".to_string()])
+        );
+        assert_eq!(
+            groups(&state, Value::from("2")),
+            Some(vec!["sg-2".to_string()])
+        );
+        assert_eq!(groups(&state, Value::from(3)), None);
+        assert_eq!(groups(&state, Value::from("$Latest")), None);
+        state.resources.insert(
+            template.clone(),
+            StateResource {
+                address: template.clone(),
+                kind: Kind::LaunchTemplate,
+                region: "us-east-1".to_string(),
+                id: "lt-1".to_string(),
+                attributes: Attributes::new(),
+                tags: Tags::new(),
+                dependencies: BTreeSet::new(),
+                lifecycle: Lifecycle::default(),
+                sensitive: BTreeSet::new(),
+            },
+        );
+        state.remove(&template);
+        assert!(state.template_versions.is_empty());
+    }
 }

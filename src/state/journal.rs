@@ -91,6 +91,7 @@ rest_fields!(
     rolled_back,
     migrated,
     keep_until,
+    template_versions,
 );
 
 /// What one save changed.

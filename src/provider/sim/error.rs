@@ -57,6 +57,9 @@ pub enum SimError {
         #[source]
         source: serde_json::Error,
     },
+    /// An image id (`cairn sim image`) not shaped as AWS takes one: `reason` says what is.
+    #[error("{reason}")]
+    MalformedImage { reason: String },
     /// No resource in any region has this id.
     #[error("no resource `{id}` exists in the simulated cloud")]
     #[diagnostic(help("run `cairn sim show` to list the ids that exist"))]

@@ -365,8 +365,13 @@ impl SimCloud {
     /// CopyImage would).
     ///
     /// # Errors
-    /// [`SimError::UnknownRegion`] for a region AWS does not have.
+    /// [`SimError::MalformedImage`] for an image id not shaped as AWS takes one (as
+    /// `cairn validate` refuses it), [`SimError::UnknownRegion`] for a region AWS does not
+    /// have.
     pub fn set_image(&self, image: &str, region: &str, present: bool) -> Result<(), SimError> {
+        // As validate does: an image no configuration can name would be marked for nothing.
+        crate::model::limits::check_image_id(image)
+            .map_err(|reason| SimError::MalformedImage { reason })?;
         if !regions::is_region(region) {
             return Err(SimError::UnknownRegion {
                 region: region.to_string(),
