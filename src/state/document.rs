@@ -65,8 +65,10 @@ pub struct StateDocument {
     /// version number, recorded when the version is made: instances keep running a version
     /// after the template moves on, and a security group they run with cannot be deleted.
     /// The cloud reads only a template's latest version, so this is where older ones are known.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub template_versions: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// A persistent map: the journal compares it with the last save's copy for the templates
+    /// that changed, which costs what changed, not the number of templates (issue 14).
+    #[serde(default, skip_serializing_if = "TemplateVersions::is_empty")]
+    pub template_versions: TemplateVersions,
     /// Set on the copy left behind by `cairn state migrate`: the state now lives elsewhere,
     /// and this copy is refused for any further use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,7 +187,7 @@ impl StateDocument {
             rollouts: BTreeMap::new(),
             rolled_back: BTreeMap::new(),
             keep_until: BTreeMap::new(),
-            template_versions: BTreeMap::new(),
+            template_versions: TemplateVersions::new(),
             migrated: None,
         }
     }
@@ -210,6 +212,10 @@ fn version_key(version: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// The security groups of each launch template version Cairn made: template id → version
+/// number → security group ids.
+pub type TemplateVersions = imbl::OrdMap<String, BTreeMap<String, Vec<String>>>;
 
 /// One managed resource as last recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

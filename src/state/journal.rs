@@ -15,8 +15,10 @@
 //! - A last line cut short (the machine stopped mid-write) is ignored as never saved; any
 //!   other line that does not parse is corruption, reported, never skipped.
 
+use super::document::TemplateVersions;
 use super::{StateDocument, StateError, StateResource};
 use crate::model::Address;
+use imbl::ordmap::DiffItem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,10 +35,14 @@ pub fn journal_path(state_path: &Path) -> PathBuf {
 }
 
 /// Every field of a state document but its resources (journaled by address), lineage and
-/// serial (in every line), by name, as JSON: what a save compares with the last one to
-/// journal the fields that changed.
+/// serial (in every line), by name, as JSON, and its template versions (journaled by
+/// template): what a save compares with the last one to journal what changed.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Rest(BTreeMap<&'static str, Value>);
+pub struct Rest {
+    fields: BTreeMap<&'static str, Value>,
+    /// A copy of the template versions, which shares the map's nodes with the document's.
+    template_versions: TemplateVersions,
+}
 
 /// Writes [`Rest::of`] and [`put`] for the listed fields. `Rest::of` names every field of
 /// [`StateDocument`], so one added to the document and missing here does not compile: no
@@ -53,11 +59,15 @@ macro_rules! rest_fields {
                     lineage: _,
                     serial: _,
                     resources: _,
+                    template_versions,
                     $($field),*
                 } = document;
                 let mut fields = BTreeMap::new();
                 $(fields.insert(stringify!($field), serde_json::to_value($field)?);)*
-                Ok(Rest(fields))
+                Ok(Rest {
+                    fields,
+                    template_versions: template_versions.clone(),
+                })
             }
         }
 
@@ -65,6 +75,8 @@ macro_rules! rest_fields {
         fn put(document: &mut StateDocument, name: &str, value: Value) -> Result<(), serde_json::Error> {
             match name {
                 $(stringify!($field) => document.$field = serde_json::from_value(value)?,)*
+                // Whole, as lines written before they were journaled by template hold them.
+                "template_versions" => document.template_versions = serde_json::from_value(value)?,
                 _ => {
                     return Err(<serde_json::Error as serde::de::Error>::custom(format!(
                         "unknown state field `{name}`"
@@ -91,7 +103,6 @@ rest_fields!(
     rolled_back,
     migrated,
     keep_until,
-    template_versions,
 );
 
 /// What one save changed.
@@ -104,6 +115,10 @@ pub struct Entry {
     /// The other fields that differ from the save before, whole.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     rest: BTreeMap<String, Value>,
+    /// Template id → its versions now, or `None` when they were forgotten: the templates whose
+    /// versions differ from the save before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    template_versions: BTreeMap<String, Option<BTreeMap<String, Vec<String>>>>,
 }
 
 impl Entry {
@@ -121,10 +136,23 @@ impl Entry {
     ) -> Result<(Entry, Rest), serde_json::Error> {
         let now = Rest::of(document)?;
         let rest = now
-            .0
+            .fields
             .iter()
-            .filter(|(name, value)| saved.0.get(*name) != Some(*value))
+            .filter(|(name, value)| saved.fields.get(*name) != Some(*value))
             .map(|(name, value)| (name.to_string(), value.clone()))
+            .collect();
+        // The diff skips the nodes the two copies still share.
+        let template_versions = saved
+            .template_versions
+            .diff(&document.template_versions)
+            .map(|item| match item {
+                DiffItem::Add(template, versions)
+                | DiffItem::Update {
+                    new: (template, versions),
+                    ..
+                } => (template.clone(), Some(versions.clone())),
+                DiffItem::Remove(template, _) => (template.clone(), None),
+            })
             .collect();
         let entry = Entry {
             lineage: document.lineage.clone(),
@@ -134,6 +162,7 @@ impl Entry {
                 .map(|address| (address.clone(), document.resources.get(address).cloned()))
                 .collect(),
             rest,
+            template_versions,
         };
         Ok((entry, now))
     }
@@ -156,6 +185,16 @@ impl Entry {
         }
         for (name, value) in self.rest {
             put(document, &name, value)?;
+        }
+        for (template, versions) in self.template_versions {
+            match versions {
+                Some(versions) => {
+                    document.template_versions.insert(template, versions);
+                }
+                None => {
+                    document.template_versions.remove(&template);
+                }
+            }
         }
         Ok(true)
     }
@@ -278,6 +317,68 @@ mod tests {
         let mut replayed = saved.clone();
         assert!(replay(&mut replayed, &text, Path::new("dev.json.journal"))?);
         assert_eq!(replayed, document);
+        Ok(())
+    }
+
+    #[test]
+    fn a_line_holds_the_versions_of_the_templates_that_changed_only()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let record = |document: &mut StateDocument, template: &str, version: u64| {
+            let attributes = crate::model::Attributes::from([
+                ("latest_version".to_string(), serde_json::json!(version)),
+                (
+                    "security_group_ids".to_string(),
+                    serde_json::json!([format!("sg-{template}-{version}")]),
+                ),
+            ]);
+            document.record_template_version(template, &attributes);
+        };
+        let mut saved = StateDocument::new("shop", "dev");
+        for template in 0..100 {
+            record(&mut saved, &format!("lt-{template}"), 1);
+        }
+        let mut document = saved.clone();
+        let mut fields = Rest::of(&saved)?;
+
+        let mut text = Vec::new();
+        document.serial = 1;
+        record(&mut document, "lt-7", 2);
+        record(&mut document, "lt-new", 1);
+        let sent = line(&document, &[], &mut fields)?;
+        let written: Entry = serde_json::from_slice(&sent)?;
+        assert_eq!(
+            written.template_versions.keys().collect::<Vec<_>>(),
+            ["lt-7", "lt-new"]
+        );
+        assert!(written.rest.is_empty(), "{:?}", written.rest);
+        text.extend(sent);
+        document.serial = 2;
+        document.template_versions.remove("lt-3");
+        text.extend(line(&document, &[], &mut fields)?);
+
+        let mut replayed = saved.clone();
+        assert!(replay(&mut replayed, &text, Path::new("dev.json.journal"))?);
+        assert_eq!(replayed, document);
+        Ok(())
+    }
+
+    #[test]
+    fn a_line_written_before_versions_were_journaled_by_template_still_replays()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let mut document = StateDocument::new("shop", "dev");
+        let line = serde_json::json!({
+            "lineage": document.lineage,
+            "serial": 1,
+            "resources": {},
+            "rest": { "template_versions": { "lt-1": { "1": ["sg-1"] } } },
+        });
+        let mut text = serde_json::to_vec(&line)?;
+        text.push(b'\n');
+        assert!(replay(&mut document, &text, Path::new("dev.json.journal"))?);
+        assert_eq!(
+            document.template_version_groups("lt-1", &serde_json::json!(1)),
+            Some(&["sg-1".to_string()][..])
+        );
         Ok(())
     }
 

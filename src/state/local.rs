@@ -407,8 +407,11 @@ impl StateBackend for LocalBackend {
                 source,
             }
         };
-        let saved = match self.written().as_ref() {
-            Some(written) => written.rest.clone(),
+        // Taken, not copied: it is put back (as `document`'s) once the line is written. Lost
+        // on a failure in between, the next line compares with nothing, and holds every
+        // field: more than needed, never less.
+        let saved = match self.written().as_mut() {
+            Some(written) => std::mem::take(&mut written.rest),
             None => return self.persist(document),
         };
         let (entry, rest) = journal::Entry::of(document, changed, &saved)
