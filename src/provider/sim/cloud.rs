@@ -6,10 +6,13 @@
 //! (`network`, `security_group`, `compute`, `autoscaling`, `block_storage`), which change it.
 //!
 //! The maps that grow with the cloud (each region's resources, the idempotency tokens) are
-//! persistent maps ([`imbl::OrdMap`]): a clone shares everything with its original and a
-//! change copies only the path to what changed, so a call is tried on a draft for the price
-//! of what it changes, not of the whole cloud (issue 14), and a diff of two versions skips
-//! what they still share. They serialize as the ordered maps they were before.
+//! persistent maps ([`imbl::OrdMap`]): a clone shares everything with its original, so a
+//! reader's copy costs nothing. A call is not made on a copy, though: a change beside a copy
+//! copies the path of tree nodes to it, which grows with the cloud. The cloud instead notes
+//! each change it makes: a failed call is undone from what its changes replaced
+//! ([`Cloud::attempt`]), and the journal's next line holds what changed since the last save
+//! ([`Cloud::saved`]), so a call costs what it changes, not the size of the cloud (issue 14).
+//! They serialize as the ordered maps they were before.
 
 use super::error::{api, missing_reference};
 use super::faults::FaultSettings;
@@ -129,9 +132,8 @@ pub struct TokenRecord {
 /// One resource as the cloud stores it.
 ///
 /// `Eq`, so that two `Arc<Resource>` pointing at the same allocation compare equal without
-/// reading either: the journal's diff of a draft against the cloud it was taken from then
-/// compares the resources a batch changed, not the up to 64 in each map node it copied
-/// (issue 14).
+/// reading either: comparing two versions of a region compares the resources that differ,
+/// not the up to 64 in each map node one of them copied (issue 14).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     pub kind: Kind,
