@@ -578,25 +578,33 @@ fn options_that_shape_a_plan_are_refused_with_a_saved_plan() -> TestResult {
     Ok(())
 }
 
-/// `--retry-rollout` with `--refresh-only` was accepted and did nothing: a refresh-only plan
-/// rolls nothing out, so the combination is refused as a saved plan refuses it (review).
+/// `--retry-rollout` with `--refresh-only` or `--destroy` was accepted and did nothing: a
+/// refresh-only plan rolls nothing out and a destroy deletes the groups, so the combination is
+/// refused as a saved plan refuses it (review).
 #[test]
-fn retry_rollout_is_refused_with_refresh_only() -> TestResult {
+fn retry_rollout_is_refused_where_nothing_rolls_out() -> TestResult {
     let stack = Stack::from_text(QUICKSTART)?;
-    for verb in ["plan", "apply"] {
+    let refused = [
+        ("plan", "--refresh-only"),
+        ("apply", "--refresh-only"),
+        ("plan", "--destroy"),
+    ];
+    for (verb, flag) in refused {
         let args = [
             verb,
             "-e",
             "dev",
-            "--refresh-only",
+            flag,
             "--retry-rollout",
             "autoscaling.web",
             ".",
         ];
         let stderr = refused_with(&args, &stack.cairn(&args)?.output()?);
         assert!(
-            stderr.contains("--retry-rollout `autoscaling.web` cannot be used with --refresh-only"),
-            "cairn {verb}: {stderr}"
+            stderr.contains(&format!(
+                "--retry-rollout `autoscaling.web` cannot be used with {flag}"
+            )),
+            "cairn {verb} {flag}: {stderr}"
         );
     }
     assert!(!stack.state_path("dev").exists());

@@ -9,7 +9,7 @@
 //! their order ([`super::order`]).
 
 use super::decide::{Decisions, decide};
-use super::held::{held_back, refuse_retry_with_refresh_only};
+use super::held::{held_back, refuse_retry_where_nothing_rolls_out};
 use super::in_use::{InUseCheck, deleted_uses};
 use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
@@ -80,7 +80,11 @@ pub fn plan(
     observed: Observed,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    refuse_retry_with_refresh_only(&options.retry_rollouts, options.refresh_only)?;
+    refuse_retry_where_nothing_rolls_out(
+        &options.retry_rollouts,
+        options.refresh_only,
+        options.destroy,
+    )?;
 
     // Step 0: moves. What `moved` blocks move is recorded, and found by its tags, at its new
     // address before anything else looks at an address, so the rest of the plan compares the

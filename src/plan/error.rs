@@ -133,13 +133,10 @@ pub enum PlanError {
         users: Vec<Address>,
     },
 
-    /// `--retry-rollout` with `--refresh-only`, which rolls nothing out.
-    #[error("--retry-rollout `{pattern}` cannot be used with --refresh-only")]
-    #[diagnostic(help(
-        "a refresh-only plan changes nothing in the cloud; drop `--refresh-only` to roll the \
-         release out again"
-    ))]
-    RetryWithRefreshOnly { pattern: String },
+    /// `--retry-rollout` with `--refresh-only` or `--destroy` (`flag`), which roll nothing out.
+    #[error("--retry-rollout `{pattern}` cannot be used with {flag}")]
+    #[diagnostic(help("{}", retry_rolls_nothing_out_hint(flag)))]
+    RetryRollsNothingOut { pattern: String, flag: &'static str },
 
     /// A `--retry-rollout` whose rolled-back groups the plan leaves out (`--target`,
     /// `--exclude`, a parked region): retrying them would do nothing.
@@ -322,6 +319,17 @@ fn retry_hint(rolled_back: &[Address]) -> String {
             .to_string();
     }
     format!("rolled back: {}", backticked(rolled_back))
+}
+
+/// The hint of [`PlanError::RetryRollsNothingOut`]: why the plan `flag` makes rolls nothing out.
+fn retry_rolls_nothing_out_hint(flag: &str) -> &'static str {
+    if flag == "--destroy" {
+        "a destroy deletes the groups; drop `--retry-rollout` to destroy, or `--destroy` to roll \
+         the release out again"
+    } else {
+        "a refresh-only plan changes nothing in the cloud; drop `--refresh-only` to roll the \
+         release out again"
+    }
 }
 
 /// `items` in backticks, separated by commas.
