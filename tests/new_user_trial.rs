@@ -499,12 +499,54 @@ fn a_replaced_firewall_that_servers_use_is_kept_until_they_move_off_or_refused()
         std::fs::write(stack.path().join("main.hcl"), changed)
     };
 
-    write_firewall_with("  description = \"front door\"\n")?;
+    // Both firewalls replaced: the refusal names each, with the block to change (it named
+    // only the first, without a file or line; review).
+    let app_header = "firewall \"app\" {\n  network = network.main\n";
+    let both = text
+        .replacen(
+            header,
+            &format!("{header}  description = \"front door\"\n"),
+            1,
+        )
+        .replacen(
+            app_header,
+            &format!("{app_header}  description = \"app\"\n"),
+            1,
+        );
+    std::fs::write(stack.path().join("main.hcl"), &both)?;
+    let line_of = |block: &str| {
+        both.lines()
+            .position(|line| line.starts_with(block))
+            .map_or(0, |index| index + 1)
+    };
+    let stderr = refused_with(&apply, &stack.cairn(&apply)?.output()?);
+    for (address, block) in [("web", "firewall \"web\""), ("app", "firewall \"app\"")] {
+        let line = line_of(block);
+        assert!(
+            stderr.contains(&format!(
+                "changing `description` replaces `firewall.{address}[us-east-1]` (`sg-"
+            )) && stderr.contains(&format!("defined at ./main.hcl:{line}:")),
+            "{address}: {stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("the instances of `autoscaling.web[us-east-1]` still run with it")
+            && stderr.contains("create_before_destroy = true"),
+        "{stderr}"
+    );
+
+    // Created first, the new group would keep the default name in the same network, which
+    // the cloud refuses while the old one exists: the plan says so rather than failing
+    // half-way with `InvalidGroup.Duplicate` (review).
+    write_firewall_with(
+        "  description = \"front door\"\n  lifecycle {\n    create_before_destroy = true\n  }\n",
+    )?;
     let stderr = refused_with(&apply, &stack.cairn(&apply)?.output()?);
     assert!(
-        stderr.contains("changing `description` replaces `firewall.web[us-east-1]` (`sg-")
-            && stderr.contains("the instances of `autoscaling.web[us-east-1]` still run with it")
-            && stderr.contains("create_before_destroy = true"),
+        stderr.contains(
+            "changing `description` replaces `firewall.web[us-east-1]` (defined at ./main.hcl:43:"
+        ) && stderr.contains("the new object would be named `quickstart-dev-web` too")
+            && stderr.contains("set another `name`"),
         "{stderr}"
     );
 

@@ -15,6 +15,7 @@ use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
 use super::reconcile::{Reconciled, adopt, reconcile};
 use super::refresh::Observed;
+use super::same_name::refuse_same_name;
 use super::scope::Scope;
 use super::{
     Change, ChangeAction, Forget, HeldRollout, Move, Operation, PLAN_FORMAT_VERSION, Plan,
@@ -191,15 +192,17 @@ pub fn plan(
         state,
     );
     let (deletes, mut in_use) = check.split(deletes);
-    let replacements = check.replacements(&decisions, &reconciled.current);
+    let replacements = check.replacements(&decisions, &reconciled.current, desired);
     in_use.extend(check.keep_deposed(&mut reconciled.garbage));
 
     // Step 4: refuse the plan if it replaces or destroys a protected resource, before
     // building anything that would suggest otherwise; then if it replaces, destroy first,
     // what instances still use (protection is the error worth reading first: no flag of
-    // this plan gets past it).
+    // this plan gets past it); then if it creates first a security group the cloud would
+    // refuse for its name.
     refuse_protected(desired, &in_scope, &decisions, &deletes, options)?;
     let (kept_replaced, replaced_in_use) = replacements?;
+    refuse_same_name(&decisions, &reconciled.current, desired)?;
     in_use.extend(replaced_in_use);
     plan.in_use = in_use;
 

@@ -1684,19 +1684,43 @@ fn a_replaced_security_group_instances_use_is_kept_or_refused() {
         .attributes
         .insert("description".into(), json!("front"));
     match fixture.plan() {
-        Err(PlanError::ReplaceInUse {
-            address,
-            id,
-            replace_because,
-            users,
-        }) => {
-            assert_eq!(address, Address::new(GROUP));
-            assert_eq!(id, "sg-1");
-            assert_eq!(replace_because, ["description"]);
-            assert_eq!(users, [Address::new(AUTOSCALING)]);
+        Err(PlanError::ReplaceInUse { replacements }) => {
+            let [replaced] = replacements.as_slice() else {
+                panic!("expected one refused replacement, got {replacements:?}");
+            };
+            assert_eq!(replaced.address, Address::new(GROUP));
+            assert_eq!(replaced.id, "sg-1");
+            assert_eq!(replaced.replace_because, ["description"]);
+            assert_eq!(replaced.users, [Address::new(AUTOSCALING)]);
         }
         other => panic!("expected ReplaceInUse, got {other:?}"),
     }
+}
+
+/// A `create_before_destroy` replacement of a security group that keeps its name in its
+/// network (only the description changed) was planned, and its create failed with
+/// `InvalidGroup.Duplicate` while the old group existed (review): the plan refuses it.
+#[test]
+fn a_created_first_security_group_that_keeps_its_name_is_refused() {
+    let mut fixture = servers_on_version(1);
+    let group = fixture.desired.get_mut(&Address::new(GROUP)).unwrap();
+    group
+        .attributes
+        .insert("description".into(), json!("front"));
+    group.lifecycle.create_before_destroy = true;
+    match fixture.plan() {
+        Err(PlanError::ReplaceKeepsName { replacements }) => {
+            let [replaced] = replacements.as_slice() else {
+                panic!("expected one refused replacement, got {replacements:?}");
+            };
+            assert_eq!(replaced.address, Address::new(GROUP));
+            assert_eq!(replaced.replace_because, ["description"]);
+        }
+        other => panic!("expected ReplaceKeepsName, got {other:?}"),
+    }
+    let group = fixture.desired.get_mut(&Address::new(GROUP)).unwrap();
+    group.attributes.insert("name".into(), json!("web-2"));
+    assert!(fixture.plan().is_ok());
 }
 
 /// The deposed old object of an earlier replacement is deleted only once no instance runs

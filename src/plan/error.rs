@@ -113,24 +113,33 @@ pub enum PlanError {
         rolled_back: Vec<Address>,
     },
 
-    /// A destroy-then-create replacement of an object instances still use: the cloud refuses
-    /// the old object's delete until they move to the new one, which needs it gone first.
+    /// Destroy-then-create replacements of objects instances still use: the cloud refuses
+    /// an old object's delete until they move to the new one, which needs it gone first.
     #[error(
-        "changing {} replaces `{address}` (`{id}`), but the instances of {} still run with it",
-        backticked(.replace_because),
-        backticked(.users)
+        "the plan replaces what instances still run with, destroying it first:{}",
+        ReplacedInUseList(.replacements)
     )]
     #[diagnostic(help(
-        "add `lifecycle {{ create_before_destroy = true }}` to its block (in the same network, \
-         with another name: a network holds one security group of a name): the new one is \
+        "add `lifecycle {{ create_before_destroy = true }}` to each block (in the same network, \
+         with another `name`: a network holds one security group of a name): the new one is \
          created, the instances move to it with their next rollout, and a later apply deletes \
          the old one"
     ))]
-    ReplaceInUse {
-        address: Address,
-        id: String,
-        replace_because: Vec<String>,
-        users: Vec<Address>,
+    ReplaceInUse { replacements: Vec<ReplacedInUse> },
+
+    /// `create_before_destroy` replacements whose new object takes the old one's name where
+    /// the cloud allows one of a name: the create fails while the old object exists.
+    #[error(
+        "the plan creates a replacement before deleting the old object, but both would have \
+         the same name:{}",
+        SameNameList(.replacements)
+    )]
+    #[diagnostic(help(
+        "set another `name` in each block (a network holds one security group of a name), or \
+         drop `create_before_destroy` if nothing uses the old object"
+    ))]
+    ReplaceKeepsName {
+        replacements: Vec<SameNameReplacement>,
     },
 
     /// `--retry-rollout` with `--refresh-only` or `--destroy` (`flag`), which roll nothing out.
@@ -251,6 +260,81 @@ pub enum PlanError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+/// A destroy-then-create replacement refused because instances still use the old object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplacedInUse {
+    pub address: Address,
+    /// The old object's cloud id.
+    pub id: String,
+    /// The block to change; `None` only if the configuration has none (never for a
+    /// replacement, which the configuration asks for).
+    pub source: Option<SourceLocation>,
+    /// The attributes whose change forces the replacement.
+    pub replace_because: Vec<String>,
+    /// The groups whose instances run with the old object.
+    pub users: Vec<Address>,
+}
+
+/// One line each: ``changing `description` replaces `a` (`sg-1`, defined at main.hcl:3:1),
+/// but the instances of `b` still run with it``.
+struct ReplacedInUseList<'a>(&'a [ReplacedInUse]);
+
+impl fmt::Display for ReplacedInUseList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for replaced in self.0 {
+            write!(
+                f,
+                "\n  changing {} replaces `{}` (`{}`",
+                backticked(&replaced.replace_because),
+                replaced.address,
+                replaced.id
+            )?;
+            if let Some(source) = &replaced.source {
+                write!(f, ", defined at {source}")?;
+            }
+            write!(
+                f,
+                "), but the instances of {} still run with it",
+                backticked(&replaced.users)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A `create_before_destroy` replacement whose new object would take the old one's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SameNameReplacement {
+    pub address: Address,
+    /// The name both objects would have.
+    pub name: String,
+    pub source: Option<SourceLocation>,
+    /// The attributes whose change forces the replacement.
+    pub replace_because: Vec<String>,
+}
+
+/// One line each: ``changing `description` replaces `a` (defined at main.hcl:3:1): the new
+/// object would be named `web` too``.
+struct SameNameList<'a>(&'a [SameNameReplacement]);
+
+impl fmt::Display for SameNameList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for replaced in self.0 {
+            write!(
+                f,
+                "\n  changing {} replaces `{}`",
+                backticked(&replaced.replace_because),
+                replaced.address
+            )?;
+            if let Some(source) = &replaced.source {
+                write!(f, " (defined at {source})")?;
+            }
+            write!(f, ": the new object would be named `{}` too", replaced.name)?;
+        }
+        Ok(())
+    }
 }
 
 /// A protected resource a plan would replace or destroy, where it was defined and why.
