@@ -1649,6 +1649,36 @@ fn an_instance_on_an_older_version_uses_that_versions_security_groups_only() {
     assert_eq!(in_use_with(None), ["sg-1"]);
 }
 
+/// An instance launched from a template since replaced ran a version number of the old one,
+/// which the check read as a version of the group's new template: version 2 of the new one
+/// (the latest) or its recorded version 1 without the security group said "not in use", and
+/// the delete failed with `DependencyViolation` (review). An instance whose template is not
+/// the group's may use any security group.
+#[test]
+fn an_instance_launched_from_a_replaced_template_may_use_any_security_group() {
+    for version in [1, 2] {
+        let mut fixture = security_group_in_use(true);
+        template_moved_on(&mut fixture, &[], Some(&["sg-9"]));
+        let on_old_template = json!([{"id": "i-1", "launch_template_id": "lt-0",
+                                      "launch_template_version": version}]);
+        fixture
+            .state
+            .resources
+            .get_mut(&Address::new(AUTOSCALING))
+            .unwrap()
+            .attributes
+            .insert("instances".into(), on_old_template.clone());
+        fixture
+            .live_mut("web")
+            .attributes
+            .insert("instances".into(), on_old_template);
+        let plan = fixture.plan().unwrap();
+        let in_use: Vec<&str> = plan.in_use.iter().map(|held| held.id.as_str()).collect();
+        assert_eq!(in_use, ["sg-1"], "version {version}");
+        assert!(!step_names(&plan).contains(&format!("delete {GROUP}")));
+    }
+}
+
 /// `group_and_template` with the autoscaling group recorded and wanted as it is, its
 /// instance running template version `version`.
 fn servers_on_version(version: u64) -> Fixture {

@@ -234,7 +234,9 @@ pub(super) fn deleted_uses(
 /// Whether instances of `group` may run with security group `security_group_id`: its
 /// template (as recorded) lists it, or some instance runs another version than the
 /// template's latest whose groups list it. A version whose groups state does not know (made
-/// before they were recorded, or outside Cairn) may use any.
+/// before they were recorded, or outside Cairn) may use any, and so does an instance launched
+/// from another template than the group's (one replaced since): its version number says
+/// nothing about the group's template.
 fn instances_may_use(
     group: &StateResource,
     security_group_id: &str,
@@ -268,8 +270,17 @@ fn instances_may_use(
         Some(groups) => groups.iter().any(|id| id == security_group_id),
         None => true,
     };
+    let on_another_template = |instance: &Value| {
+        instance
+            .get("launch_template_id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| id != template.id)
+    };
     listed
         || instances.iter().any(|instance| {
+            if on_another_template(instance) {
+                return true;
+            }
             match (instance.get("launch_template_version"), latest) {
                 (Some(running), Some(latest)) => {
                     !same_version(running, latest) && older_uses(running)
