@@ -126,6 +126,17 @@ impl StateDocument {
         Some(removed)
     }
 
+    /// Takes the deposed object with cloud id `id` out of state, with what state remembers
+    /// about it: its keep deadline (a blue-green rollout's old group) and, for a template,
+    /// its versions. Every path by which a deposed object leaves state goes through here.
+    pub fn remove_deposed(&mut self, id: &str) -> Option<StateResource> {
+        let position = self.deposed.iter().position(|entry| entry.id == id)?;
+        let removed = self.deposed.remove(position);
+        self.keep_until.remove(&removed.id);
+        self.forget_versions(&removed);
+        Some(removed)
+    }
+
     /// Forgets what was recorded about the versions of `object` once it is gone from state
     /// (a launch template deleted, forgotten, or a deposed one deleted).
     pub fn forget_versions(&mut self, object: &StateResource) {
