@@ -1553,6 +1553,34 @@ fn a_rolled_back_version_is_held_until_the_template_changes() {
     assert!(!is_known(&planned_version(&plan).unwrap()));
 }
 
+/// A `--retry-rollout` of a group in a parked region (the environment failed over) was told
+/// to use `--target` or drop an `--exclude`, neither of which brings it into the plan
+/// (review): the hint says the region is out of every plan until failback.
+#[test]
+fn retry_rollout_of_a_group_in_a_parked_region_says_it_waits_for_failback() {
+    let mut retried = rolled_back_group(2);
+    retried.options.retry_rollouts = vec!["autoscaling.web".to_string()];
+    retried.options.parked_regions = BTreeSet::from([REGION.to_string()]);
+    let error = retried.plan().unwrap_err();
+    assert!(
+        matches!(error, PlanError::RetryOutOfScope { parked: true, .. }),
+        "{error:?}"
+    );
+    let help = miette::Diagnostic::help(&error).map(|help| help.to_string());
+    assert!(
+        help.as_deref()
+            .is_some_and(|help| help.contains("cairn dr failback")),
+        "{help:?}"
+    );
+    retried.options.parked_regions.clear();
+    retried.options.exclude = vec!["autoscaling.web".to_string()];
+    let error = retried.plan().unwrap_err();
+    assert!(
+        matches!(error, PlanError::RetryOutOfScope { parked: false, .. }),
+        "{error:?}"
+    );
+}
+
 #[test]
 fn retry_rollout_lets_the_held_version_go_and_must_name_a_rolled_back_group() {
     let mut retried = rolled_back_group(2);

@@ -153,12 +153,13 @@ pub enum PlanError {
         "--retry-rollout `{pattern}` names {}, which this plan leaves out",
         backticked(.addresses)
     )]
-    #[diagnostic(help(
-        "include the group in `--target` (or drop it from `--exclude`) to roll it out again"
-    ))]
+    #[diagnostic(help("{}", retry_out_of_scope_hint(*.parked)))]
     RetryOutOfScope {
         pattern: String,
         addresses: Vec<Address>,
+        /// Whether they lie in a parked region (a failed-over environment's primary), which
+        /// no flag of this plan brings back.
+        parked: bool,
     },
 
     /// A plan file could not be read or written.
@@ -413,6 +414,16 @@ fn retry_rolls_nothing_out_hint(flag: &str) -> &'static str {
     } else {
         "a refresh-only plan changes nothing in the cloud; drop `--refresh-only` to roll the \
          release out again"
+    }
+}
+
+/// The hint of [`PlanError::RetryOutOfScope`]: how to bring the groups into the plan.
+fn retry_out_of_scope_hint(parked: bool) -> &'static str {
+    if parked {
+        "the environment failed over, and its groups in the region it left are out of every \
+         plan until `cairn dr failback`; retry the rollout after it"
+    } else {
+        "include the group in `--target` (or drop it from `--exclude`) to roll it out again"
     }
 }
 

@@ -61,6 +61,7 @@ pub(super) fn held_back(
         if !named.iter().any(|address| scope.contains(address)) {
             return Err(PlanError::RetryOutOfScope {
                 pattern: pattern.clone(),
+                parked: named.iter().all(|address| scope.is_parked(address)),
                 addresses: named.into_iter().cloned().collect(),
             });
         }
