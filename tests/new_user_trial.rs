@@ -370,10 +370,41 @@ fn sim_image_refuses_a_malformed_image_id_as_validate_does() -> TestResult {
             "{stderr}"
         );
     }
+    // `cairn sim unhealthy IMAGE` took `ubuntu` too (review).
+    let args = ["sim", "unhealthy", "ubuntu"];
+    let stderr = refused_with(&args, &stack.cairn(&args)?.output()?);
+    assert!(stderr.contains("`ubuntu` is not an image id"), "{stderr}");
     assert!(!stack.cloud_path().exists(), "the cloud file was written");
     let args = ["sim", "image", "ami-12c6146b", "--missing-in", "us-east-1"];
     let stdout = succeeded(&args, &stack.cairn(&args)?.output()?);
     assert!(stdout.contains("is now missing in `us-east-1`"), "{stdout}");
+
+    // A malformed id an older build marked can still be cleared: refusing it too left it in
+    // the cloud file for good (review).
+    let mut cloud: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stack.cloud_path())?)?;
+    cloud["missing_images"]["us-east-1"] = serde_json::json!(["ami-12c6146b", "ubuntu"]);
+    cloud["unhealthy_images"] = serde_json::json!(["ubuntu"]);
+    std::fs::write(stack.cloud_path(), serde_json::to_string(&cloud)?)?;
+    for args in [
+        ["sim", "image", "ubuntu", "--copy-to", "us-east-1"].as_slice(),
+        ["sim", "healthy", "ubuntu"].as_slice(),
+    ] {
+        succeeded(args, &stack.cairn(args)?.output()?);
+    }
+    let cloud: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stack.cloud_path())?)?;
+    assert_eq!(
+        cloud["missing_images"]["us-east-1"],
+        serde_json::json!(["ami-12c6146b"]),
+        "{cloud:#}"
+    );
+    assert!(
+        cloud
+            .get("unhealthy_images")
+            .is_none_or(|images| images.as_array().is_some_and(Vec::is_empty)),
+        "{cloud:#}"
+    );
     Ok(())
 }
 
