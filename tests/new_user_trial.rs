@@ -591,6 +591,14 @@ fn a_replaced_firewall_that_servers_use_is_kept_until_they_move_off_or_refused()
             && stdout.contains("rollout complete"),
         "{stdout}"
     );
+    // Nothing is destroyed in this apply: the old group stays, and the plan counted it as a
+    // destroy (review).
+    assert!(
+        stdout.contains(
+            "must be replaced (the new object is created; the old one is kept while in use)"
+        ) && stdout.contains("to change, 0 to destroy."),
+        "{stdout}"
+    );
     assert_eq!(
         stack.state("dev")?["deposed"].as_array().map(Vec::len),
         Some(1)

@@ -605,6 +605,7 @@ fn changes_and_steps(
                 after_tags: decision.tags.clone(),
                 replace_because: decision.replace_because.clone(),
                 create_before_destroy: action == ChangeAction::Replace && cbd,
+                keeps_old: action == ChangeAction::Replace && kept_replaced.contains(address),
                 sensitive: decision.sensitive.clone(),
             });
             let write = |operation, role, after: &Attributes| StepSpec {
@@ -720,6 +721,7 @@ fn delete_change(object: &StateResource) -> Change {
         after_tags: Tags::new(),
         replace_because: Vec::new(),
         create_before_destroy: false,
+        keeps_old: false,
         sensitive: object.sensitive.clone(),
     }
 }

@@ -1732,6 +1732,9 @@ fn a_replaced_security_group_instances_use_is_kept_or_refused() {
         vec![format!("create {GROUP}"), format!("update {TEMPLATE}")]
     );
     assert!(plan.changes[0].create_before_destroy);
+    // Nothing is destroyed now: the replacement keeps its old object (review).
+    assert!(plan.changes[0].keeps_old);
+    assert_eq!(plan.summary().destroyed(), 0);
     assert_eq!(plan.in_use.len(), 1);
     assert_eq!(plan.in_use[0].id, "sg-1");
     assert_eq!(plan.in_use[0].users, [Address::new(AUTOSCALING)]);
