@@ -285,19 +285,12 @@ struct ReplacedInUseList<'a>(&'a [ReplacedInUse]);
 impl fmt::Display for ReplacedInUseList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for replaced in self.0 {
+            let id = format!("`{}`", replaced.id);
+            let details = [Some(id), replaced.source.as_ref().map(defined_at)];
+            write_replacement(f, &replaced.replace_because, &replaced.address, &details)?;
             write!(
                 f,
-                "\n  changing {} replaces `{}` (`{}`",
-                backticked(&replaced.replace_because),
-                replaced.address,
-                replaced.id
-            )?;
-            if let Some(source) = &replaced.source {
-                write!(f, ", defined at {source}")?;
-            }
-            write!(
-                f,
-                "), but the instances of {} still run with it",
+                ", but the instances of {} still run with it",
                 backticked(&replaced.users)
             )?;
         }
@@ -323,19 +316,36 @@ struct SameNameList<'a>(&'a [SameNameReplacement]);
 impl fmt::Display for SameNameList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for replaced in self.0 {
-            write!(
-                f,
-                "\n  changing {} replaces `{}`",
-                backticked(&replaced.replace_because),
-                replaced.address
-            )?;
-            if let Some(source) = &replaced.source {
-                write!(f, " (defined at {source})")?;
-            }
+            let details = [replaced.source.as_ref().map(defined_at)];
+            write_replacement(f, &replaced.replace_because, &replaced.address, &details)?;
             write!(f, ": the new object would be named `{}` too", replaced.name)?;
         }
         Ok(())
     }
+}
+
+/// Writes a line ``changing `a`, `b` replaces `address` (details)``, the details that are
+/// known separated by commas.
+fn write_replacement(
+    f: &mut fmt::Formatter<'_>,
+    replace_because: &[String],
+    address: &Address,
+    details: &[Option<String>],
+) -> fmt::Result {
+    write!(
+        f,
+        "\n  changing {} replaces `{address}`",
+        backticked(replace_because)
+    )?;
+    let known: Vec<&str> = details.iter().flatten().map(String::as_str).collect();
+    if !known.is_empty() {
+        write!(f, " ({})", known.join(", "))?;
+    }
+    Ok(())
+}
+
+fn defined_at(source: &SourceLocation) -> String {
+    format!("defined at {source}")
 }
 
 /// A protected resource a plan would replace or destroy, where it was defined and why.
