@@ -370,10 +370,41 @@ fn sim_image_refuses_a_malformed_image_id_as_validate_does() -> TestResult {
             "{stderr}"
         );
     }
+    // `cairn sim unhealthy IMAGE` took `ubuntu` too (review).
+    let args = ["sim", "unhealthy", "ubuntu"];
+    let stderr = refused_with(&args, &stack.cairn(&args)?.output()?);
+    assert!(stderr.contains("`ubuntu` is not an image id"), "{stderr}");
     assert!(!stack.cloud_path().exists(), "the cloud file was written");
     let args = ["sim", "image", "ami-12c6146b", "--missing-in", "us-east-1"];
     let stdout = succeeded(&args, &stack.cairn(&args)?.output()?);
     assert!(stdout.contains("is now missing in `us-east-1`"), "{stdout}");
+
+    // A malformed id an older build marked can still be cleared: refusing it too left it in
+    // the cloud file for good (review).
+    let mut cloud: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stack.cloud_path())?)?;
+    cloud["missing_images"]["us-east-1"] = serde_json::json!(["ami-12c6146b", "ubuntu"]);
+    cloud["unhealthy_images"] = serde_json::json!(["ubuntu"]);
+    std::fs::write(stack.cloud_path(), serde_json::to_string(&cloud)?)?;
+    for args in [
+        ["sim", "image", "ubuntu", "--copy-to", "us-east-1"].as_slice(),
+        ["sim", "healthy", "ubuntu"].as_slice(),
+    ] {
+        succeeded(args, &stack.cairn(args)?.output()?);
+    }
+    let cloud: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stack.cloud_path())?)?;
+    assert_eq!(
+        cloud["missing_images"]["us-east-1"],
+        serde_json::json!(["ami-12c6146b"]),
+        "{cloud:#}"
+    );
+    assert!(
+        cloud
+            .get("unhealthy_images")
+            .is_none_or(|images| images.as_array().is_some_and(Vec::is_empty)),
+        "{cloud:#}"
+    );
     Ok(())
 }
 
@@ -499,12 +530,54 @@ fn a_replaced_firewall_that_servers_use_is_kept_until_they_move_off_or_refused()
         std::fs::write(stack.path().join("main.hcl"), changed)
     };
 
-    write_firewall_with("  description = \"front door\"\n")?;
+    // Both firewalls replaced: the refusal names each, with the block to change (it named
+    // only the first, without a file or line; review).
+    let app_header = "firewall \"app\" {\n  network = network.main\n";
+    let both = text
+        .replacen(
+            header,
+            &format!("{header}  description = \"front door\"\n"),
+            1,
+        )
+        .replacen(
+            app_header,
+            &format!("{app_header}  description = \"app\"\n"),
+            1,
+        );
+    std::fs::write(stack.path().join("main.hcl"), &both)?;
+    let line_of = |block: &str| {
+        both.lines()
+            .position(|line| line.starts_with(block))
+            .map_or(0, |index| index + 1)
+    };
+    let stderr = refused_with(&apply, &stack.cairn(&apply)?.output()?);
+    for (address, block) in [("web", "firewall \"web\""), ("app", "firewall \"app\"")] {
+        let line = line_of(block);
+        assert!(
+            stderr.contains(&format!(
+                "changing `description` replaces `firewall.{address}[us-east-1]` (`sg-"
+            )) && stderr.contains(&format!("defined at ./main.hcl:{line}:")),
+            "{address}: {stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("the instances of `autoscaling.web[us-east-1]` still run with it")
+            && stderr.contains("create_before_destroy = true"),
+        "{stderr}"
+    );
+
+    // Created first, the new group would keep the default name in the same network, which
+    // the cloud refuses while the old one exists: the plan says so rather than failing
+    // half-way with `InvalidGroup.Duplicate` (review).
+    write_firewall_with(
+        "  description = \"front door\"\n  lifecycle {\n    create_before_destroy = true\n  }\n",
+    )?;
     let stderr = refused_with(&apply, &stack.cairn(&apply)?.output()?);
     assert!(
-        stderr.contains("changing `description` replaces `firewall.web[us-east-1]` (`sg-")
-            && stderr.contains("the instances of `autoscaling.web[us-east-1]` still run with it")
-            && stderr.contains("create_before_destroy = true"),
+        stderr.contains(
+            "changing `description` replaces `firewall.web[us-east-1]` (defined at ./main.hcl:43:"
+        ) && stderr.contains("the new object would be named `quickstart-dev-web` too")
+            && stderr.contains("set another `name`"),
         "{stderr}"
     );
 
@@ -516,6 +589,14 @@ fn a_replaced_firewall_that_servers_use_is_kept_until_they_move_off_or_refused()
         stdout.contains("firewall.web[us-east-1] `sg-")
             && stdout.contains("is still used by the instances of `autoscaling.web[us-east-1]`")
             && stdout.contains("rollout complete"),
+        "{stdout}"
+    );
+    // Nothing is destroyed in this apply: the old group stays, and the plan counted it as a
+    // destroy (review).
+    assert!(
+        stdout.contains(
+            "must be replaced (the new object is created; the old one is kept while in use)"
+        ) && stdout.contains("to change, 0 to destroy."),
         "{stdout}"
     );
     assert_eq!(
@@ -578,25 +659,33 @@ fn options_that_shape_a_plan_are_refused_with_a_saved_plan() -> TestResult {
     Ok(())
 }
 
-/// `--retry-rollout` with `--refresh-only` was accepted and did nothing: a refresh-only plan
-/// rolls nothing out, so the combination is refused as a saved plan refuses it (review).
+/// `--retry-rollout` with `--refresh-only` or `--destroy` was accepted and did nothing: a
+/// refresh-only plan rolls nothing out and a destroy deletes the groups, so the combination is
+/// refused as a saved plan refuses it (review).
 #[test]
-fn retry_rollout_is_refused_with_refresh_only() -> TestResult {
+fn retry_rollout_is_refused_where_nothing_rolls_out() -> TestResult {
     let stack = Stack::from_text(QUICKSTART)?;
-    for verb in ["plan", "apply"] {
+    let refused = [
+        ("plan", "--refresh-only"),
+        ("apply", "--refresh-only"),
+        ("plan", "--destroy"),
+    ];
+    for (verb, flag) in refused {
         let args = [
             verb,
             "-e",
             "dev",
-            "--refresh-only",
+            flag,
             "--retry-rollout",
             "autoscaling.web",
             ".",
         ];
         let stderr = refused_with(&args, &stack.cairn(&args)?.output()?);
         assert!(
-            stderr.contains("--retry-rollout `autoscaling.web` cannot be used with --refresh-only"),
-            "cairn {verb}: {stderr}"
+            stderr.contains(&format!(
+                "--retry-rollout `autoscaling.web` cannot be used with {flag}"
+            )),
+            "cairn {verb} {flag}: {stderr}"
         );
     }
     assert!(!stack.state_path("dev").exists());

@@ -32,15 +32,18 @@ pub(crate) fn record_step(
         CallOutcome::Created(live) => {
             // A new object starts on its own version: nothing is held back any more.
             state.rolled_back.remove(&step.address);
-            if step.kind == Kind::LaunchTemplate {
-                state.record_template_version(&live.id, &live.attributes);
-            }
+            // The old entry goes before the new object's version is recorded: a create that
+            // an idempotency token replayed onto the recorded object answers with its id, and
+            // forgetting that id's versions after recording wiped the version just made.
             if let Some(old) = state.resources.remove(&step.address) {
                 if depose_existing {
                     state.deposed.push(old);
-                } else {
+                } else if old.id != live.id {
                     state.forget_versions(&old);
                 }
+            }
+            if step.kind == Kind::LaunchTemplate {
+                state.record_template_version(&live.id, &live.attributes);
             }
             state
                 .resources
@@ -104,20 +107,27 @@ fn remove_deleted(state: &mut StateDocument, step: &Step) {
         state.remove(&step.address);
         return;
     }
-    if let Some(position) = state.deposed.iter().position(matches) {
-        let gone = state.deposed.remove(position);
-        // Its keep deadline goes with it (a blue-green rollout's old group).
-        state.keep_until.remove(&gone.id);
-        state.forget_versions(&gone);
+    if let Some(id) = state
+        .deposed
+        .iter()
+        .find(|entry| matches(entry))
+        .map(|entry| entry.id.clone())
+    {
+        state.remove_deposed(&id);
     }
 }
 
 /// Records resources a refresh found by their ownership tags. Returns whether state changed.
 pub(crate) fn record_adopted(state: &mut StateDocument, adopted: &[StateResource]) -> bool {
     for resource in adopted {
-        state
+        let replaced = state
             .resources
             .insert(resource.address.clone(), resource.clone());
+        // Another object at the address (a template adopted in place of a recorded one):
+        // what was recorded about the old one's versions says nothing about the new one's.
+        if let Some(old) = replaced.filter(|old| old.id != resource.id) {
+            state.forget_versions(&old);
+        }
     }
     !adopted.is_empty()
 }
@@ -141,7 +151,7 @@ pub(crate) fn record_resolved(state: &mut StateDocument, interrupted: &[Interrup
                     {
                         state.remove(&intent.address);
                     }
-                    state.deposed.retain(|entry| entry.id != *id);
+                    state.remove_deposed(id);
                 }
             }
         }
@@ -239,6 +249,24 @@ mod tests {
         }
     }
 
+    /// A recorded launch template `id`, with its version 1 recorded.
+    fn template(state: &mut StateDocument, id: &str) -> StateResource {
+        state.record_template_version(
+            id,
+            &Attributes::from([
+                ("latest_version".to_string(), Value::from(1)),
+                ("security_group_ids".to_string(), Value::from(vec!["sg-1"])),
+            ]),
+        );
+        StateResource {
+            address: Address::new(TEMPLATE),
+            kind: Kind::LaunchTemplate,
+            ..entry(id)
+        }
+    }
+
+    const TEMPLATE: &str = "launch_template.web[us-east-1]";
+
     fn delete_step(id: &str, deposed: bool) -> Step {
         Step {
             index: 0,
@@ -287,5 +315,64 @@ mod tests {
             false,
         );
         assert!(state.resources.is_empty());
+    }
+
+    /// Some paths left a launch template's recorded versions behind, or wiped the one just
+    /// recorded (review): an interrupted create of a deposed template resolved as gone, a
+    /// template adopted in place of another, a create replayed onto the recorded object.
+    #[test]
+    fn a_templates_versions_leave_with_it_on_every_path_and_stay_with_the_same_object() {
+        use crate::plan::{Interrupted, Resolution};
+        use crate::state::Intent;
+
+        let mut state = StateDocument::new("shop", "staging");
+        let old = template(&mut state, "lt-old");
+        state.deposed.push(old);
+        let gone = Interrupted {
+            intent: Intent {
+                operation: Operation::Delete,
+                address: Address::new(TEMPLATE),
+                kind: Kind::LaunchTemplate,
+                region: "us-east-1".into(),
+                id: Some("lt-old".into()),
+                token: "t-1".into(),
+                since: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            },
+            resolution: Resolution::Gone,
+        };
+        assert!(record_resolved(&mut state, &[gone]));
+        assert!(state.deposed.is_empty() && state.template_versions.is_empty());
+
+        let recorded = template(&mut state, "lt-1");
+        state.resources.insert(Address::new(TEMPLATE), recorded);
+        let adopted = StateResource {
+            id: "lt-2".into(),
+            ..state.resources[&Address::new(TEMPLATE)].clone()
+        };
+        record_adopted(&mut state, &[adopted]);
+        assert!(!state.template_versions.contains_key("lt-1"));
+
+        let replayed = LiveResource {
+            id: "lt-2".into(),
+            kind: Kind::LaunchTemplate,
+            region: "us-east-1".into(),
+            attributes: Attributes::from([
+                ("latest_version".to_string(), Value::from(1)),
+                ("security_group_ids".to_string(), Value::from(vec!["sg-2"])),
+            ]),
+            tags: Tags::new(),
+        };
+        let create = Step {
+            operation: Operation::Create,
+            kind: Kind::LaunchTemplate,
+            address: Address::new(TEMPLATE),
+            id: None,
+            ..delete_step("lt-2", false)
+        };
+        record_step(&mut state, &create, CallOutcome::Created(replayed), false);
+        assert_eq!(
+            state.template_version_groups("lt-2", &Value::from(1)),
+            Some(["sg-2".to_string()].as_slice())
+        );
     }
 }

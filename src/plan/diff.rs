@@ -9,12 +9,13 @@
 //! their order ([`super::order`]).
 
 use super::decide::{Decisions, decide};
-use super::held::{held_back, refuse_retry_with_refresh_only};
+use super::held::{held_back, refuse_retry_where_nothing_rolls_out};
 use super::in_use::{InUseCheck, deleted_uses};
 use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
 use super::reconcile::{Reconciled, adopt, reconcile};
 use super::refresh::Observed;
+use super::same_name::refuse_same_name;
 use super::scope::Scope;
 use super::{
     Change, ChangeAction, Forget, HeldRollout, Move, Operation, PLAN_FORMAT_VERSION, Plan,
@@ -80,7 +81,11 @@ pub fn plan(
     observed: Observed,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    refuse_retry_with_refresh_only(&options.retry_rollouts, options.refresh_only)?;
+    refuse_retry_where_nothing_rolls_out(
+        &options.retry_rollouts,
+        options.refresh_only,
+        options.destroy,
+    )?;
 
     // Step 0: moves. What `moved` blocks move is recorded, and found by its tags, at its new
     // address before anything else looks at an address, so the rest of the plan compares the
@@ -187,15 +192,17 @@ pub fn plan(
         state,
     );
     let (deletes, mut in_use) = check.split(deletes);
-    let replacements = check.replacements(&decisions, &reconciled.current);
+    let replacements = check.replacements(&decisions, &reconciled.current, desired);
     in_use.extend(check.keep_deposed(&mut reconciled.garbage));
 
     // Step 4: refuse the plan if it replaces or destroys a protected resource, before
     // building anything that would suggest otherwise; then if it replaces, destroy first,
     // what instances still use (protection is the error worth reading first: no flag of
-    // this plan gets past it).
+    // this plan gets past it); then if it creates first a security group the cloud would
+    // refuse for its name.
     refuse_protected(desired, &in_scope, &decisions, &deletes, options)?;
     let (kept_replaced, replaced_in_use) = replacements?;
+    refuse_same_name(&decisions, &reconciled.current, desired)?;
     in_use.extend(replaced_in_use);
     plan.in_use = in_use;
 
@@ -598,6 +605,7 @@ fn changes_and_steps(
                 after_tags: decision.tags.clone(),
                 replace_because: decision.replace_because.clone(),
                 create_before_destroy: action == ChangeAction::Replace && cbd,
+                keeps_old: action == ChangeAction::Replace && kept_replaced.contains(address),
                 sensitive: decision.sensitive.clone(),
             });
             let write = |operation, role, after: &Attributes| StepSpec {
@@ -713,6 +721,7 @@ fn delete_change(object: &StateResource) -> Change {
         after_tags: Tags::new(),
         replace_because: Vec::new(),
         create_before_destroy: false,
+        keeps_old: false,
         sensitive: object.sensitive.clone(),
     }
 }

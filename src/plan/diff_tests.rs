@@ -1553,6 +1553,34 @@ fn a_rolled_back_version_is_held_until_the_template_changes() {
     assert!(!is_known(&planned_version(&plan).unwrap()));
 }
 
+/// A `--retry-rollout` of a group in a parked region (the environment failed over) was told
+/// to use `--target` or drop an `--exclude`, neither of which brings it into the plan
+/// (review): the hint says the region is out of every plan until failback.
+#[test]
+fn retry_rollout_of_a_group_in_a_parked_region_says_it_waits_for_failback() {
+    let mut retried = rolled_back_group(2);
+    retried.options.retry_rollouts = vec!["autoscaling.web".to_string()];
+    retried.options.parked_regions = BTreeSet::from([REGION.to_string()]);
+    let error = retried.plan().unwrap_err();
+    assert!(
+        matches!(error, PlanError::RetryOutOfScope { parked: true, .. }),
+        "{error:?}"
+    );
+    let help = miette::Diagnostic::help(&error).map(|help| help.to_string());
+    assert!(
+        help.as_deref()
+            .is_some_and(|help| help.contains("cairn dr failback")),
+        "{help:?}"
+    );
+    retried.options.parked_regions.clear();
+    retried.options.exclude = vec!["autoscaling.web".to_string()];
+    let error = retried.plan().unwrap_err();
+    assert!(
+        matches!(error, PlanError::RetryOutOfScope { parked: false, .. }),
+        "{error:?}"
+    );
+}
+
 #[test]
 fn retry_rollout_lets_the_held_version_go_and_must_name_a_rolled_back_group() {
     let mut retried = rolled_back_group(2);
@@ -1649,6 +1677,36 @@ fn an_instance_on_an_older_version_uses_that_versions_security_groups_only() {
     assert_eq!(in_use_with(None), ["sg-1"]);
 }
 
+/// An instance launched from a template since replaced ran a version number of the old one,
+/// which the check read as a version of the group's new template: version 2 of the new one
+/// (the latest) or its recorded version 1 without the security group said "not in use", and
+/// the delete failed with `DependencyViolation` (review). An instance whose template is not
+/// the group's may use any security group.
+#[test]
+fn an_instance_launched_from_a_replaced_template_may_use_any_security_group() {
+    for version in [1, 2] {
+        let mut fixture = security_group_in_use(true);
+        template_moved_on(&mut fixture, &[], Some(&["sg-9"]));
+        let on_old_template = json!([{"id": "i-1", "launch_template_id": "lt-0",
+                                      "launch_template_version": version}]);
+        fixture
+            .state
+            .resources
+            .get_mut(&Address::new(AUTOSCALING))
+            .unwrap()
+            .attributes
+            .insert("instances".into(), on_old_template.clone());
+        fixture
+            .live_mut("web")
+            .attributes
+            .insert("instances".into(), on_old_template);
+        let plan = fixture.plan().unwrap();
+        let in_use: Vec<&str> = plan.in_use.iter().map(|held| held.id.as_str()).collect();
+        assert_eq!(in_use, ["sg-1"], "version {version}");
+        assert!(!step_names(&plan).contains(&format!("delete {GROUP}")));
+    }
+}
+
 /// `group_and_template` with the autoscaling group recorded and wanted as it is, its
 /// instance running template version `version`.
 fn servers_on_version(version: u64) -> Fixture {
@@ -1674,6 +1732,9 @@ fn a_replaced_security_group_instances_use_is_kept_or_refused() {
         vec![format!("create {GROUP}"), format!("update {TEMPLATE}")]
     );
     assert!(plan.changes[0].create_before_destroy);
+    // Nothing is destroyed now: the replacement keeps its old object (review).
+    assert!(plan.changes[0].keeps_old);
+    assert_eq!(plan.summary().destroyed(), 0);
     assert_eq!(plan.in_use.len(), 1);
     assert_eq!(plan.in_use[0].id, "sg-1");
     assert_eq!(plan.in_use[0].users, [Address::new(AUTOSCALING)]);
@@ -1684,19 +1745,43 @@ fn a_replaced_security_group_instances_use_is_kept_or_refused() {
         .attributes
         .insert("description".into(), json!("front"));
     match fixture.plan() {
-        Err(PlanError::ReplaceInUse {
-            address,
-            id,
-            replace_because,
-            users,
-        }) => {
-            assert_eq!(address, Address::new(GROUP));
-            assert_eq!(id, "sg-1");
-            assert_eq!(replace_because, ["description"]);
-            assert_eq!(users, [Address::new(AUTOSCALING)]);
+        Err(PlanError::ReplaceInUse { replacements }) => {
+            let [replaced] = replacements.as_slice() else {
+                panic!("expected one refused replacement, got {replacements:?}");
+            };
+            assert_eq!(replaced.address, Address::new(GROUP));
+            assert_eq!(replaced.id, "sg-1");
+            assert_eq!(replaced.replace_because, ["description"]);
+            assert_eq!(replaced.users, [Address::new(AUTOSCALING)]);
         }
         other => panic!("expected ReplaceInUse, got {other:?}"),
     }
+}
+
+/// A `create_before_destroy` replacement of a security group that keeps its name in its
+/// network (only the description changed) was planned, and its create failed with
+/// `InvalidGroup.Duplicate` while the old group existed (review): the plan refuses it.
+#[test]
+fn a_created_first_security_group_that_keeps_its_name_is_refused() {
+    let mut fixture = servers_on_version(1);
+    let group = fixture.desired.get_mut(&Address::new(GROUP)).unwrap();
+    group
+        .attributes
+        .insert("description".into(), json!("front"));
+    group.lifecycle.create_before_destroy = true;
+    match fixture.plan() {
+        Err(PlanError::ReplaceKeepsName { replacements }) => {
+            let [replaced] = replacements.as_slice() else {
+                panic!("expected one refused replacement, got {replacements:?}");
+            };
+            assert_eq!(replaced.address, Address::new(GROUP));
+            assert_eq!(replaced.replace_because, ["description"]);
+        }
+        other => panic!("expected ReplaceKeepsName, got {other:?}"),
+    }
+    let group = fixture.desired.get_mut(&Address::new(GROUP)).unwrap();
+    group.attributes.insert("name".into(), json!("web-2"));
+    assert!(fixture.plan().is_ok());
 }
 
 /// The deposed old object of an earlier replacement is deleted only once no instance runs

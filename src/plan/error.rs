@@ -113,33 +113,39 @@ pub enum PlanError {
         rolled_back: Vec<Address>,
     },
 
-    /// A destroy-then-create replacement of an object instances still use: the cloud refuses
-    /// the old object's delete until they move to the new one, which needs it gone first.
+    /// Destroy-then-create replacements of objects instances still use: the cloud refuses
+    /// an old object's delete until they move to the new one, which needs it gone first.
     #[error(
-        "changing {} replaces `{address}` (`{id}`), but the instances of {} still run with it",
-        backticked(.replace_because),
-        backticked(.users)
+        "the plan replaces what instances still run with, destroying it first:{}",
+        ReplacedInUseList(.replacements)
     )]
     #[diagnostic(help(
-        "add `lifecycle {{ create_before_destroy = true }}` to its block (in the same network, \
-         with another name: a network holds one security group of a name): the new one is \
+        "add `lifecycle {{ create_before_destroy = true }}` to each block (in the same network, \
+         with another `name`: a network holds one security group of a name): the new one is \
          created, the instances move to it with their next rollout, and a later apply deletes \
          the old one"
     ))]
-    ReplaceInUse {
-        address: Address,
-        id: String,
-        replace_because: Vec<String>,
-        users: Vec<Address>,
+    ReplaceInUse { replacements: Vec<ReplacedInUse> },
+
+    /// `create_before_destroy` replacements whose new object takes the old one's name where
+    /// the cloud allows one of a name: the create fails while the old object exists.
+    #[error(
+        "the plan creates a replacement before deleting the old object, but both would have \
+         the same name:{}",
+        SameNameList(.replacements)
+    )]
+    #[diagnostic(help(
+        "set another `name` in each block (a network holds one security group of a name), or \
+         drop `create_before_destroy` if nothing uses the old object"
+    ))]
+    ReplaceKeepsName {
+        replacements: Vec<SameNameReplacement>,
     },
 
-    /// `--retry-rollout` with `--refresh-only`, which rolls nothing out.
-    #[error("--retry-rollout `{pattern}` cannot be used with --refresh-only")]
-    #[diagnostic(help(
-        "a refresh-only plan changes nothing in the cloud; drop `--refresh-only` to roll the \
-         release out again"
-    ))]
-    RetryWithRefreshOnly { pattern: String },
+    /// `--retry-rollout` with `--refresh-only` or `--destroy` (`flag`), which roll nothing out.
+    #[error("--retry-rollout `{pattern}` cannot be used with {flag}")]
+    #[diagnostic(help("{}", retry_rolls_nothing_out_hint(flag)))]
+    RetryRollsNothingOut { pattern: String, flag: &'static str },
 
     /// A `--retry-rollout` whose rolled-back groups the plan leaves out (`--target`,
     /// `--exclude`, a parked region): retrying them would do nothing.
@@ -147,12 +153,13 @@ pub enum PlanError {
         "--retry-rollout `{pattern}` names {}, which this plan leaves out",
         backticked(.addresses)
     )]
-    #[diagnostic(help(
-        "include the group in `--target` (or drop it from `--exclude`) to roll it out again"
-    ))]
+    #[diagnostic(help("{}", retry_out_of_scope_hint(*.parked)))]
     RetryOutOfScope {
         pattern: String,
         addresses: Vec<Address>,
+        /// Whether they lie in a parked region (a failed-over environment's primary), which
+        /// no flag of this plan brings back.
+        parked: bool,
     },
 
     /// A plan file could not be read or written.
@@ -256,6 +263,91 @@ pub enum PlanError {
     },
 }
 
+/// A destroy-then-create replacement refused because instances still use the old object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplacedInUse {
+    pub address: Address,
+    /// The old object's cloud id.
+    pub id: String,
+    /// The block to change; `None` only if the configuration has none (never for a
+    /// replacement, which the configuration asks for).
+    pub source: Option<SourceLocation>,
+    /// The attributes whose change forces the replacement.
+    pub replace_because: Vec<String>,
+    /// The groups whose instances run with the old object.
+    pub users: Vec<Address>,
+}
+
+/// One line each: ``changing `description` replaces `a` (`sg-1`, defined at main.hcl:3:1),
+/// but the instances of `b` still run with it``.
+struct ReplacedInUseList<'a>(&'a [ReplacedInUse]);
+
+impl fmt::Display for ReplacedInUseList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for replaced in self.0 {
+            let id = format!("`{}`", replaced.id);
+            let details = [Some(id), replaced.source.as_ref().map(defined_at)];
+            write_replacement(f, &replaced.replace_because, &replaced.address, &details)?;
+            write!(
+                f,
+                ", but the instances of {} still run with it",
+                backticked(&replaced.users)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A `create_before_destroy` replacement whose new object would take the old one's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SameNameReplacement {
+    pub address: Address,
+    /// The name both objects would have.
+    pub name: String,
+    pub source: Option<SourceLocation>,
+    /// The attributes whose change forces the replacement.
+    pub replace_because: Vec<String>,
+}
+
+/// One line each: ``changing `description` replaces `a` (defined at main.hcl:3:1): the new
+/// object would be named `web` too``.
+struct SameNameList<'a>(&'a [SameNameReplacement]);
+
+impl fmt::Display for SameNameList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for replaced in self.0 {
+            let details = [replaced.source.as_ref().map(defined_at)];
+            write_replacement(f, &replaced.replace_because, &replaced.address, &details)?;
+            write!(f, ": the new object would be named `{}` too", replaced.name)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a line ``changing `a`, `b` replaces `address` (details)``, the details that are
+/// known separated by commas.
+fn write_replacement(
+    f: &mut fmt::Formatter<'_>,
+    replace_because: &[String],
+    address: &Address,
+    details: &[Option<String>],
+) -> fmt::Result {
+    write!(
+        f,
+        "\n  changing {} replaces `{address}`",
+        backticked(replace_because)
+    )?;
+    let known: Vec<&str> = details.iter().flatten().map(String::as_str).collect();
+    if !known.is_empty() {
+        write!(f, " ({})", known.join(", "))?;
+    }
+    Ok(())
+}
+
+fn defined_at(source: &SourceLocation) -> String {
+    format!("defined at {source}")
+}
+
 /// A protected resource a plan would replace or destroy, where it was defined and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtectedResource {
@@ -322,6 +414,27 @@ fn retry_hint(rolled_back: &[Address]) -> String {
             .to_string();
     }
     format!("rolled back: {}", backticked(rolled_back))
+}
+
+/// The hint of [`PlanError::RetryRollsNothingOut`]: why the plan `flag` makes rolls nothing out.
+fn retry_rolls_nothing_out_hint(flag: &str) -> &'static str {
+    if flag == "--destroy" {
+        "a destroy deletes the groups; drop `--retry-rollout` to destroy, or `--destroy` to roll \
+         the release out again"
+    } else {
+        "a refresh-only plan changes nothing in the cloud; drop `--refresh-only` to roll the \
+         release out again"
+    }
+}
+
+/// The hint of [`PlanError::RetryOutOfScope`]: how to bring the groups into the plan.
+fn retry_out_of_scope_hint(parked: bool) -> &'static str {
+    if parked {
+        "the environment failed over, and its groups in the region it left are out of every \
+         plan until `cairn dr failback`; retry the rollout after it"
+    } else {
+        "include the group in `--target` (or drop it from `--exclude`) to roll it out again"
+    }
 }
 
 /// `items` in backticks, separated by commas.

@@ -3,7 +3,7 @@
 //!
 //! Promise: a `--retry-rollout` either lets a held release go in this plan or is refused with
 //! the reason; it is never accepted to do nothing (a typo, a group the plan leaves out with
-//! `--target` or `--exclude`, a refresh-only plan that rolls nothing out).
+//! `--target` or `--exclude`, a refresh-only or destroy plan that rolls nothing out).
 
 use super::PlanError;
 use super::scope::Scope;
@@ -11,20 +11,27 @@ use crate::model::{Address, Value};
 use crate::state::StateDocument;
 use std::collections::BTreeMap;
 
-/// Refuses `--retry-rollout` with `--refresh-only`: a refresh-only plan changes nothing in the
-/// cloud, so it cannot roll a release out again.
+/// Refuses `--retry-rollout` with `--refresh-only` or `--destroy`: a refresh-only plan changes
+/// nothing in the cloud and a destroy deletes the groups, so neither rolls a release out again.
 ///
 /// # Errors
-/// [`PlanError::RetryWithRefreshOnly`] when both are given.
-pub(super) fn refuse_retry_with_refresh_only(
+/// [`PlanError::RetryRollsNothingOut`] when `retry` names a group and the plan is either.
+pub(super) fn refuse_retry_where_nothing_rolls_out(
     retry: &[String],
     refresh_only: bool,
+    destroy: bool,
 ) -> Result<(), PlanError> {
+    let flag = match (refresh_only, destroy) {
+        (true, _) => "--refresh-only",
+        (false, true) => "--destroy",
+        (false, false) => return Ok(()),
+    };
     match retry.first() {
-        Some(pattern) if refresh_only => Err(PlanError::RetryWithRefreshOnly {
+        Some(pattern) => Err(PlanError::RetryRollsNothingOut {
             pattern: pattern.clone(),
+            flag,
         }),
-        _ => Ok(()),
+        None => Ok(()),
     }
 }
 
@@ -54,6 +61,7 @@ pub(super) fn held_back(
         if !named.iter().any(|address| scope.contains(address)) {
             return Err(PlanError::RetryOutOfScope {
                 pattern: pattern.clone(),
+                parked: named.iter().all(|address| scope.is_parked(address)),
                 addresses: named.into_iter().cloned().collect(),
             });
         }

@@ -18,8 +18,8 @@
 use super::decide::{Decisions, same_version};
 use super::model::ChangeAction;
 use super::order::Role;
-use super::{InUse, PlanError};
-use crate::model::{Address, Kind, Value};
+use super::{InUse, PlanError, ReplacedInUse};
+use crate::model::{Address, DesiredResource, Kind, Value};
 use crate::state::{StateDocument, StateResource};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -127,15 +127,17 @@ impl<'s> InUseCheck<'s> {
     /// one deposed until nothing uses it. Returns their addresses and what uses them.
     ///
     /// # Errors
-    /// [`PlanError::ReplaceInUse`] for a destroy-then-create replacement of an object
-    /// instances still use: the old object cannot go before they move to the new one.
+    /// [`PlanError::ReplaceInUse`], naming every one, for destroy-then-create replacements of
+    /// objects instances still use: an old object cannot go before they move to the new one.
     pub(super) fn replacements(
         &self,
         decisions: &Decisions,
         current: &BTreeMap<Address, StateResource>,
+        desired: &BTreeMap<Address, DesiredResource>,
     ) -> Result<(BTreeSet<Address>, Vec<InUse>), PlanError> {
         let mut kept = BTreeSet::new();
         let mut in_use = Vec::new();
+        let mut refused = Vec::new();
         for (address, decision) in &decisions.by_address {
             if decision.action != Some(ChangeAction::Replace) {
                 continue;
@@ -148,15 +150,24 @@ impl<'s> InUseCheck<'s> {
                 continue;
             }
             if !decisions.create_before_destroy.contains(address) {
-                return Err(PlanError::ReplaceInUse {
+                refused.push(ReplacedInUse {
                     address: address.clone(),
                     id: object.id.clone(),
+                    source: desired
+                        .get(address)
+                        .and_then(|resource| resource.source.clone()),
                     replace_because: decision.replace_because.clone(),
                     users,
                 });
+                continue;
             }
             kept.insert(address.clone());
             in_use.push(Self::held(object, users));
+        }
+        if !refused.is_empty() {
+            return Err(PlanError::ReplaceInUse {
+                replacements: refused,
+            });
         }
         Ok((kept, in_use))
     }
@@ -223,7 +234,9 @@ pub(super) fn deleted_uses(
 /// Whether instances of `group` may run with security group `security_group_id`: its
 /// template (as recorded) lists it, or some instance runs another version than the
 /// template's latest whose groups list it. A version whose groups state does not know (made
-/// before they were recorded, or outside Cairn) may use any.
+/// before they were recorded, or outside Cairn) may use any, and so does an instance launched
+/// from another template than the group's (one replaced since): its version number says
+/// nothing about the group's template.
 fn instances_may_use(
     group: &StateResource,
     security_group_id: &str,
@@ -257,8 +270,17 @@ fn instances_may_use(
         Some(groups) => groups.iter().any(|id| id == security_group_id),
         None => true,
     };
+    let on_another_template = |instance: &Value| {
+        instance
+            .get("launch_template_id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| id != template.id)
+    };
     listed
         || instances.iter().any(|instance| {
+            if on_another_template(instance) {
+                return true;
+            }
             match (instance.get("launch_template_version"), latest) {
                 (Some(running), Some(latest)) => {
                     !same_version(running, latest) && older_uses(running)

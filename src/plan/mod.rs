@@ -17,11 +17,12 @@ mod order;
 mod reconcile;
 mod refresh;
 pub mod rollout;
+mod same_name;
 mod scope;
 
 pub use crate::model::Operation;
 pub use diff::{PlanOptions, plan};
-pub use error::{PlanError, ProtectedResource};
+pub use error::{PlanError, ProtectedResource, ReplacedInUse, SameNameReplacement};
 pub use file::{PlanFile, ensure_applicable, load, save, state_digest};
 pub use model::{
     Change, ChangeAction, Drift, DriftKind, Forget, HeldRollout, InUse, Interrupted, Kept, Move,

@@ -233,6 +233,10 @@ pub struct Change {
     pub replace_because: Vec<String>,
     #[serde(default)]
     pub create_before_destroy: bool,
+    /// For a `create_before_destroy` replace: the old object stays, deposed, while instances
+    /// use it (see [`Plan::in_use`]); this plan creates the new one and destroys nothing.
+    #[serde(default)]
+    pub keeps_old: bool,
     #[serde(default)]
     pub sensitive: BTreeSet<String>,
 }
@@ -306,6 +310,23 @@ pub struct Summary {
     pub update: usize,
     pub replace: usize,
     pub delete: usize,
+    /// Of `replace`, those whose old object stays while instances use it: they add an object
+    /// and destroy none. Left out of JSON when 0, so the summary readers compare whole keeps
+    /// its shape for every plan without such a replacement.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub kept_old: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
+impl Summary {
+    /// The objects the plan destroys: deletes, and the old objects of replacements that do
+    /// not keep theirs.
+    pub fn destroyed(&self) -> usize {
+        self.delete + self.replace - self.kept_old
+    }
 }
 
 impl Plan {
@@ -315,7 +336,10 @@ impl Plan {
             match change.action {
                 ChangeAction::Create => summary.create += 1,
                 ChangeAction::Update => summary.update += 1,
-                ChangeAction::Replace => summary.replace += 1,
+                ChangeAction::Replace => {
+                    summary.replace += 1;
+                    summary.kept_old += usize::from(change.keeps_old);
+                }
                 ChangeAction::Delete => summary.delete += 1,
             }
         }

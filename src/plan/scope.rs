@@ -87,6 +87,11 @@ impl Scope {
     }
 
     /// Whether the plan may touch `address`.
+    /// Whether `address` lies in a parked region, out of every plan whatever its flags.
+    pub(super) fn is_parked(&self, address: &Address) -> bool {
+        self.parked.contains(address)
+    }
+
     pub(super) fn contains(&self, address: &Address) -> bool {
         !self.parked.contains(address)
             && !self.excluded.contains(address)

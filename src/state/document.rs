@@ -128,6 +128,17 @@ impl StateDocument {
         Some(removed)
     }
 
+    /// Takes the deposed object with cloud id `id` out of state, with what state remembers
+    /// about it: its keep deadline (a blue-green rollout's old group) and, for a template,
+    /// its versions. Every path by which a deposed object leaves state goes through here.
+    pub fn remove_deposed(&mut self, id: &str) -> Option<StateResource> {
+        let position = self.deposed.iter().position(|entry| entry.id == id)?;
+        let removed = self.deposed.remove(position);
+        self.keep_until.remove(&removed.id);
+        self.forget_versions(&removed);
+        Some(removed)
+    }
+
     /// Forgets what was recorded about the versions of `object` once it is gone from state
     /// (a launch template deleted, forgotten, or a deposed one deleted).
     pub fn forget_versions(&mut self, object: &StateResource) {
@@ -139,6 +150,11 @@ impl StateDocument {
     /// Records the security groups of launch template `template`'s latest version, as a create
     /// or an update answered it (`latest_version`, `security_group_ids`); an answer without
     /// them records nothing, and the version's groups stay unknown.
+    ///
+    /// Only the versions instances may still run are kept (see [`Self::versions_in_use`]):
+    /// a template updated daily gained an entry a day for good, and every save that changes
+    /// the map journals it whole. A version pruned and run again later reads as unknown, which
+    /// the in-use check answers with "may use any".
     pub fn record_template_version(&mut self, template: &str, attributes: &Attributes) {
         let Some(version) = attributes.get("latest_version").and_then(version_key) else {
             return;
@@ -155,10 +171,57 @@ impl StateDocument {
         else {
             return;
         };
-        self.template_versions
+        let in_use = self.versions_in_use(template);
+        let versions = self
+            .template_versions
             .entry(template.to_string())
-            .or_default()
-            .insert(version, groups);
+            .or_default();
+        versions.retain(|recorded, _| in_use.contains(recorded));
+        versions.insert(version, groups);
+    }
+
+    /// The versions of launch template `template` that recorded autoscaling groups (deposed
+    /// ones too) may run instances of: the version each group on it launches, the ones its
+    /// instances were launched from, and both sides of a release a rollback undid for it.
+    fn versions_in_use(&self, template: &str) -> BTreeSet<String> {
+        let mut versions = BTreeSet::new();
+        let groups = self
+            .resources
+            .values()
+            .chain(&self.deposed)
+            .filter(|object| object.kind == Kind::AutoscalingGroup);
+        for group in groups {
+            let on_template = group
+                .attributes
+                .get("launch_template_id")
+                .and_then(Value::as_str)
+                == Some(template);
+            if on_template {
+                versions.extend(
+                    group
+                        .attributes
+                        .get("launch_template_version")
+                        .and_then(version_key),
+                );
+                if let Some(rolled_back) = self.rolled_back.get(&group.address) {
+                    versions.extend(version_key(&rolled_back.version));
+                    versions.extend(version_key(&rolled_back.back_to));
+                }
+            }
+            let instances = group.attributes.get("instances").and_then(Value::as_array);
+            for instance in instances.into_iter().flatten() {
+                // An instance that does not say its template (an older read) runs the group's.
+                let launched_from = instance.get("launch_template_id").and_then(Value::as_str);
+                if launched_from.map_or(on_template, |id| id == template) {
+                    versions.extend(
+                        instance
+                            .get("launch_template_version")
+                            .and_then(version_key),
+                    );
+                }
+            }
+        }
+        versions
     }
 
     /// The security groups of version `version` of launch template `template`, when a create
@@ -285,6 +348,41 @@ mod tests {
     use super::*;
     use crate::state::RolledBack;
 
+    /// A resource of `kind` with cloud id `id` recorded at `address`, with `attributes`.
+    fn recorded(address: &Address, kind: Kind, id: &str, attributes: Attributes) -> StateResource {
+        StateResource {
+            address: address.clone(),
+            kind,
+            region: "us-east-1".to_string(),
+            id: id.to_string(),
+            attributes,
+            tags: Tags::new(),
+            dependencies: BTreeSet::new(),
+            lifecycle: Lifecycle::default(),
+            sensitive: BTreeSet::new(),
+        }
+    }
+
+    /// The attributes a template's create or update answers: `version` with `groups`.
+    fn template_answer(version: u64, groups: &[&str]) -> Attributes {
+        Attributes::from([
+            ("latest_version".to_string(), Value::from(version)),
+            (
+                "security_group_ids".to_string(),
+                Value::from(groups.to_vec()),
+            ),
+        ])
+    }
+
+    /// The recorded versions of template `lt-1`.
+    fn recorded_versions(state: &StateDocument) -> Vec<String> {
+        state
+            .template_versions
+            .get("lt-1")
+            .map(|versions| versions.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// A `removed` block (or `cairn state rm`) forgot a group and kept the memory of its
     /// rolled-back release: a group imported at the address later was held on a version of
     /// another group's history (review).
@@ -294,17 +392,7 @@ mod tests {
         let group = Address::new("autoscaling.web[us-east-1]");
         state.resources.insert(
             group.clone(),
-            StateResource {
-                address: group.clone(),
-                kind: Kind::AutoscalingGroup,
-                region: "us-east-1".to_string(),
-                id: "web".to_string(),
-                attributes: Attributes::new(),
-                tags: Tags::new(),
-                dependencies: BTreeSet::new(),
-                lifecycle: Lifecycle::default(),
-                sensitive: BTreeSet::new(),
-            },
+            recorded(&group, Kind::AutoscalingGroup, "web", Attributes::new()),
         );
         state.rolled_back.insert(
             group.clone(),
@@ -324,16 +412,20 @@ mod tests {
     fn a_template_versions_groups_are_known_by_number_or_text_until_the_template_goes() {
         let mut state = StateDocument::new("shop", "staging");
         let template = Address::new("launch_template.web[us-east-1]");
-        for (version, groups) in [(1, ["sg-1"]), (2, ["sg-2"])] {
-            let attributes = Attributes::from([
-                ("latest_version".to_string(), Value::from(version)),
-                (
-                    "security_group_ids".to_string(),
-                    Value::from(groups.to_vec()),
-                ),
-            ]);
-            state.record_template_version("lt-1", &attributes);
-        }
+        let group = Address::new("autoscaling.web[us-east-1]");
+        let on_version_1 = serde_json::json!({"launch_template_id": "lt-1",
+            "launch_template_version": 1, "instances": []});
+        state.resources.insert(
+            group.clone(),
+            recorded(
+                &group,
+                Kind::AutoscalingGroup,
+                "web",
+                attributes(on_version_1),
+            ),
+        );
+        state.record_template_version("lt-1", &template_answer(1, &["sg-1"]));
+        state.record_template_version("lt-1", &template_answer(2, &["sg-2"]));
         let groups = |state: &StateDocument, version: Value| {
             state
                 .template_version_groups("lt-1", &version)
@@ -351,19 +443,66 @@ mod tests {
         assert_eq!(groups(&state, Value::from("$Latest")), None);
         state.resources.insert(
             template.clone(),
-            StateResource {
-                address: template.clone(),
-                kind: Kind::LaunchTemplate,
-                region: "us-east-1".to_string(),
-                id: "lt-1".to_string(),
-                attributes: Attributes::new(),
-                tags: Tags::new(),
-                dependencies: BTreeSet::new(),
-                lifecycle: Lifecycle::default(),
-                sensitive: BTreeSet::new(),
-            },
+            recorded(&template, Kind::LaunchTemplate, "lt-1", Attributes::new()),
         );
         state.remove(&template);
         assert!(state.template_versions.is_empty());
+    }
+
+    /// `template_versions` kept every version a template ever had: a template updated daily
+    /// gained an entry a day, each journalled whole with every change (review). Recording a
+    /// version keeps only the versions a group may still run: the new one, the one each group
+    /// on the template launches, the ones its instances run (of this template), and both
+    /// sides of a rolled-back release.
+    #[test]
+    fn recording_a_template_version_forgets_the_versions_no_group_runs() {
+        let mut state = StateDocument::new("shop", "staging");
+        let group = Address::new("autoscaling.web[us-east-1]");
+        let group_on = |version: u64, instances: Value| {
+            let attributes = attributes(serde_json::json!({"launch_template_id": "lt-1",
+                "launch_template_version": version, "instances": instances}));
+            recorded(&group, Kind::AutoscalingGroup, "web", attributes)
+        };
+        for version in 1..=5 {
+            state.record_template_version("lt-1", &template_answer(version, &["sg-1"]));
+        }
+        assert_eq!(recorded_versions(&state), ["5"]);
+
+        // Instances of version 5 and of another template's version 6 (kept by neither), the
+        // group launching version 5, a release of 7 rolled back to 5.
+        let instances = serde_json::json!([{"id": "i-1", "launch_template_version": 5},
+            {"id": "i-2", "launch_template_id": "lt-0", "launch_template_version": 6}]);
+        state
+            .resources
+            .insert(group.clone(), group_on(5, instances));
+        for version in [6, 7] {
+            state.record_template_version("lt-1", &template_answer(version, &["sg-1"]));
+        }
+        assert_eq!(recorded_versions(&state), ["5", "7"]);
+        state.rolled_back.insert(
+            group.clone(),
+            RolledBack {
+                version: Value::from(7),
+                back_to: Value::from(5),
+                reason: "step 1 of 3: unhealthy".to_string(),
+                at: DateTime::<Utc>::UNIX_EPOCH,
+            },
+        );
+        state.record_template_version("lt-1", &template_answer(8, &["sg-1"]));
+        assert_eq!(recorded_versions(&state), ["5", "7", "8"]);
+        // Deposed groups run instances too.
+        let deposed = state.resources.remove(&group).into_iter();
+        state.deposed.extend(deposed);
+        state.rolled_back.clear();
+        state.record_template_version("lt-1", &template_answer(9, &["sg-1"]));
+        assert_eq!(recorded_versions(&state), ["5", "9"]);
+    }
+
+    /// Attributes from a JSON object.
+    fn attributes(value: Value) -> Attributes {
+        value
+            .as_object()
+            .map(|object| object.clone().into_iter().collect())
+            .unwrap_or_default()
     }
 }

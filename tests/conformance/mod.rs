@@ -907,8 +907,11 @@ pub async fn autoscaling_group_and_policy(provider: &dyn Provider, fixture: &Fix
     delete(provider, &network).await;
 }
 
-/// The group reports `count` instances, each in one of its subnets and zones.
+/// The group reports `count` instances, each in one of its subnets and zones, launched from
+/// the group's template (the in-use check of a security group tells an instance still on a
+/// replaced template by it).
 fn assert_instances(group: &LiveResource, count: usize, subnet_ids: &[String], zones: &[String]) {
+    let template = group.attributes["launch_template_id"].as_str();
     let instances = group.attributes["instances"].as_array().unwrap_or_else(|| {
         panic!(
             "`instances` is not a list: {}",
@@ -923,6 +926,11 @@ fn assert_instances(group: &LiveResource, count: usize, subnet_ids: &[String], z
         assert!(zones.iter().any(|known| known == zone), "{instance}");
         assert!(
             ["pending", "running"].contains(&instance["state"].as_str().unwrap_or_default()),
+            "{instance}"
+        );
+        assert_eq!(
+            instance["launch_template_id"].as_str(),
+            template,
             "{instance}"
         );
     }

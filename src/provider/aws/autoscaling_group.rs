@@ -184,6 +184,16 @@ pub(super) async fn describe(
                                     .map(version_value)
                                     .unwrap_or(Value::Null),
                             ),
+                            // And from which template: after a template is replaced, old
+                            // instances run a version of the one that is gone.
+                            (
+                                "launch_template_id".to_string(),
+                                member
+                                    .launch_template()
+                                    .and_then(|template| template.launch_template_id())
+                                    .map(Value::from)
+                                    .unwrap_or(Value::Null),
+                            ),
                         ])),
                     ))
                 })

@@ -15,7 +15,7 @@
 use super::attributes;
 use super::cloud::Cloud;
 use super::cloud::Resource;
-use super::compute::{self, GROUP, GROUP_TAG, LAUNCHED_AT, TEMPLATE_VERSION, ZONE};
+use super::compute::{self, GROUP, GROUP_TAG, LAUNCHED_AT, TEMPLATE_ID, TEMPLATE_VERSION, ZONE};
 use super::error::api;
 use super::load_balancing;
 use super::network::replace_attributes;
@@ -278,6 +278,7 @@ pub fn reconcile(cloud: &mut Cloud, context: &Context, name: &str) -> Result<(),
             let internal = Attributes::from([
                 (GROUP.to_string(), json!(name)),
                 (TEMPLATE_VERSION.to_string(), json!(version)),
+                (TEMPLATE_ID.to_string(), json!(template_id)),
             ]);
             let tags = Tags::from([(GROUP_TAG.to_string(), name.to_string())]);
             compute::launch(cloud, context, instance, tags, internal)?;
@@ -295,6 +296,8 @@ struct Member {
     subnet_id: String,
     state: String,
     version: i64,
+    /// `None` for an instance of an older cloud file, which did not record it.
+    template_id: Option<String>,
     launched: u64,
     checking_health: bool,
 }
@@ -314,6 +317,7 @@ fn members(cloud: &Cloud, region: &str, name: &str) -> Vec<Member> {
                 .get(TEMPLATE_VERSION)
                 .and_then(Value::as_i64)
                 .unwrap_or_default(),
+            template_id: instance.internal_text(TEMPLATE_ID).map(str::to_string),
             launched: instance
                 .internal
                 .get(LAUNCHED_AT)
@@ -395,6 +399,7 @@ pub fn complete_live(cloud: &Cloud, region: &str, group: &Resource, live: &mut A
                 "state": member.state,
                 "health": health,
                 "launch_template_version": member.version,
+                "launch_template_id": member.template_id,
             })
         })
         .collect();

@@ -34,6 +34,9 @@ const HEALTHY_AT: &str = "healthy_at";
 pub const GROUP: &str = "group";
 /// Internal key: the launch template version an instance was launched from.
 pub const TEMPLATE_VERSION: &str = "launch_template_version";
+/// Internal key: the launch template an instance was launched from (absent on instances of
+/// older cloud files).
+pub const TEMPLATE_ID: &str = "launch_template_id";
 /// The tag AWS puts on instances launched by an autoscaling group.
 pub const GROUP_TAG: &str = "aws:autoscaling:groupName";
 

@@ -331,7 +331,9 @@ impl SimCloud {
     /// instance launched from it, now and later).
     ///
     /// # Errors
-    /// A file error.
+    /// [`SimError::MalformedImage`] for a target that is neither an instance nor an image id
+    /// shaped as AWS takes one (an image marked by an older build can still be cleared), or
+    /// a file error.
     pub fn set_health(&self, target: &str, healthy: bool) -> Result<HealthTarget, SimError> {
         self.change(|cloud| {
             let regions = cloud.regions_with(target);
@@ -351,6 +353,12 @@ impl SimCloud {
                     .insert(INSTANCE_HEALTH.to_string(), Value::from(health));
                 return Ok(HealthTarget::Instance);
             }
+            // Not an instance: an image, shaped as validate takes one, unless it is the
+            // marking of an older build being cleared.
+            let clears_recorded = healthy && cloud.unhealthy_images.contains(target);
+            if !clears_recorded {
+                check_image(target)?;
+            }
             if healthy {
                 cloud.unhealthy_images.remove(target);
             } else {
@@ -366,12 +374,9 @@ impl SimCloud {
     ///
     /// # Errors
     /// [`SimError::MalformedImage`] for an image id not shaped as AWS takes one (as
-    /// `cairn validate` refuses it), [`SimError::UnknownRegion`] for a region AWS does not
-    /// have.
+    /// `cairn validate` refuses it; one an older build marked missing can still be marked
+    /// present), [`SimError::UnknownRegion`] for a region AWS does not have.
     pub fn set_image(&self, image: &str, region: &str, present: bool) -> Result<(), SimError> {
-        // As validate does: an image no configuration can name would be marked for nothing.
-        crate::model::limits::check_image_id(image)
-            .map_err(|reason| SimError::MalformedImage { reason })?;
         if !regions::is_region(region) {
             return Err(SimError::UnknownRegion {
                 region: region.to_string(),
@@ -379,6 +384,10 @@ impl SimCloud {
         }
         self.change(|cloud| {
             let missing = cloud.missing_images.entry(region.to_string()).or_default();
+            // An id an older build marked missing can still be cleared, whatever its shape.
+            if !(present && missing.contains(image)) {
+                check_image(image)?;
+            }
             if present {
                 missing.remove(image);
             } else {
@@ -511,6 +520,16 @@ impl SimCloud {
     pub fn calls(&self) -> Result<Vec<call_log::CallRecord>, SimError> {
         call_log::read_call_log(self.store.path())
     }
+}
+
+/// Refuses an image id `cairn validate` refuses: marking an image no configuration can name
+/// (`ubuntu`) would change nothing a run does, and say nothing of the typo.
+///
+/// # Errors
+/// [`SimError::MalformedImage`] with the reason.
+fn check_image(image: &str) -> Result<(), SimError> {
+    crate::model::limits::check_image_id(image)
+        .map_err(|reason| SimError::MalformedImage { reason })
 }
 
 /// What `cairn sim unhealthy|healthy` marked.

@@ -16,7 +16,8 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// The plan as JSON:
 /// `{"format_version", "stack", "environment", "refresh_only", "changes": [{"address", "kind",
 /// "region", "action", "before", "after", "before_tags", "after_tags", "replace_because",
-/// "create_before_destroy"}], "summary": {"create", "update", "replace", "delete"}, "drift":
+/// "create_before_destroy", "keeps_old"}], "summary": {"create", "update", "replace", "delete",
+/// "kept_old" (when not 0)}, "drift":
 /// [{"address", "kind", "region", "what", "attributes": {name: {"before", "after"}}}],
 /// "adopted": [{"address", "kind", "region", "id"}], "interrupted": [{"operation", "address",
 /// "kind", "region", "id", "since", "resolution", "message"}], "moves": [{"from", "to", "kind",
@@ -44,6 +45,7 @@ pub fn render_json(plan: &Plan) -> Value {
                 "after_tags": change.after_tags,
                 "replace_because": change.replace_because,
                 "create_before_destroy": change.create_before_destroy,
+                "keeps_old": change.keeps_old,
             })
         })
         .collect();

@@ -24,7 +24,7 @@ pub struct RenderOptions {
 }
 
 /// The final line: `Plan: 3 to add, 1 to change, 0 to destroy.` (a replacement counts once as
-/// an add and once as a destroy) or `No changes. Your infrastructure matches the
+/// an add and once as a destroy, unless its old object is kept while in use) or `No changes. Your infrastructure matches the
 /// configuration.`
 pub fn summary_line(plan: &Plan) -> String {
     if plan.refresh_only {
@@ -75,7 +75,7 @@ pub fn summary_line(plan: &Plan) -> String {
         "Plan: {} to add, {} to change, {} to destroy{moves}{forgets}{imports}.",
         summary.create + summary.replace,
         summary.update,
-        summary.delete + summary.replace
+        summary.destroyed()
     );
     if !plan.rollouts.is_empty() {
         line.push_str(&format!(
@@ -307,6 +307,11 @@ fn render_change(out: &mut String, plan: &Plan, change: &Change, painter: &Paint
         ChangeAction::Update => (
             "will be updated in place".to_string(),
             Symbol::Update.painted(painter),
+        ),
+        ChangeAction::Replace if change.keeps_old => (
+            "must be replaced (the new object is created; the old one is kept while in use)"
+                .to_string(),
+            Symbol::Create.painted(painter),
         ),
         ChangeAction::Replace if change.create_before_destroy => (
             "must be replaced (the new object is created first)".to_string(),
