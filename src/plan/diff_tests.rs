@@ -1707,6 +1707,58 @@ fn an_instance_launched_from_a_replaced_template_may_use_any_security_group() {
     }
 }
 
+/// The old group of a blue-green rollout, kept (deposed) until its `keep_old` passed, was
+/// not counted as running anything: its instances, still on the old version, kept a
+/// security group the plan deleted, and the delete failed with `DependencyViolation`.
+#[test]
+fn the_kept_old_group_of_a_blue_green_rollout_keeps_the_security_groups_it_runs_with() {
+    let mut fixture = security_group_in_use(true);
+    template_moved_on(&mut fixture, &[], Some(&["sg-1"]));
+    let on_version = |version: u64| json!([{"id": "i-1", "launch_template_version": version}]);
+    let serving = fixture
+        .state
+        .resources
+        .get_mut(&Address::new(AUTOSCALING))
+        .unwrap();
+    serving.attributes.insert("instances".into(), on_version(2));
+    let mut old = serving.clone();
+    fixture
+        .live_mut("web")
+        .attributes
+        .insert("instances".into(), on_version(2));
+    let plan = plan_at(&fixture, "2026-01-01T09:00:00Z");
+    assert!(plan.in_use.is_empty(), "{:?}", plan.in_use);
+
+    old.id = "web-blue".to_string();
+    old.attributes.insert("name".into(), json!("web-blue"));
+    old.attributes.insert("instances".into(), on_version(1));
+    fixture.live_object(
+        AUTOSCALING,
+        Kind::AutoscalingGroup,
+        "web-blue",
+        Value::Object(old.attributes.clone().into_iter().collect()),
+    );
+    fixture.state.deposed.push(old);
+    fixture.state.keep_until.insert(
+        "web-blue".to_string(),
+        "2026-01-01T10:00:00Z".parse().unwrap(),
+    );
+    let plan = plan_at(&fixture, "2026-01-01T09:00:00Z");
+    let in_use: Vec<&str> = plan.in_use.iter().map(|held| held.id.as_str()).collect();
+    assert_eq!(in_use, ["sg-1"]);
+    assert!(!step_names(&plan).contains(&format!("delete {GROUP}")));
+    // Once its deadline passed, the old group goes first, and the security group after it.
+    let plan = plan_at(&fixture, "2026-01-01T10:00:00Z");
+    assert!(plan.in_use.is_empty(), "{:?}", plan.in_use);
+    let steps = step_names(&plan);
+    let position = |name: String| steps.iter().position(|step| *step == name);
+    assert!(
+        position(format!("delete-old {AUTOSCALING}")) < position(format!("delete {GROUP}")),
+        "{steps:?}"
+    );
+    assert!(position(format!("delete {GROUP}")).is_some(), "{steps:?}");
+}
+
 /// `group_and_template` with the autoscaling group recorded and wanted as it is, its
 /// instance running template version `version`.
 fn servers_on_version(version: u64) -> Fixture {

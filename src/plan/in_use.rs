@@ -29,7 +29,7 @@ pub(super) struct InUseCheck<'s> {
     /// Groups that stay, with their instances: a group deleted or replaced takes its
     /// instances with it, before the delete of what they used (deletes run in reverse
     /// dependency order). A group this plan does not look at (outside `--target`, or
-    /// `--exclude`d) stays too.
+    /// `--exclude`d) stays too, and so does a deposed one kept until a deadline.
     staying: Vec<&'s StateResource>,
     /// Each group's template by id, looked up once per group rather than searched for.
     templates: BTreeMap<&'s str, &'s StateResource>,
@@ -62,7 +62,7 @@ impl<'s> InUseCheck<'s> {
             };
         }
         let deleted: BTreeSet<&Address> = deletes.iter().map(|object| &object.address).collect();
-        let staying = current
+        let mut staying: Vec<&StateResource> = current
             .values()
             .filter(|object| object.kind == Kind::AutoscalingGroup)
             .filter(|group| !deleted.contains(&group.address))
@@ -73,6 +73,15 @@ impl<'s> InUseCheck<'s> {
                     .is_none_or(|decision| decision.action != Some(ChangeAction::Replace))
             })
             .collect();
+        // A deposed group this plan does not delete keeps running its instances: the old
+        // group of a blue-green rollout, kept until its `keep_old` has passed.
+        let going: BTreeSet<&str> = garbage
+            .iter()
+            .map(|(object, _)| object.id.as_str())
+            .collect();
+        staying.extend(state.deposed.iter().filter(|object| {
+            object.kind == Kind::AutoscalingGroup && !going.contains(object.id.as_str())
+        }));
         InUseCheck {
             staying,
             templates: templates(current),
@@ -85,11 +94,15 @@ impl<'s> InUseCheck<'s> {
         if object.kind != Kind::SecurityGroup {
             return Vec::new();
         }
-        self.staying
+        // A kept deposed group shares its address with the group serving there: each address
+        // once.
+        let users: BTreeSet<&Address> = self
+            .staying
             .iter()
             .filter(|group| instances_may_use(group, &object.id, &self.templates, self.state))
-            .map(|group| group.address.clone())
-            .collect()
+            .map(|group| &group.address)
+            .collect();
+        users.into_iter().cloned().collect()
     }
 
     /// `object` as held back while `users` use it.
