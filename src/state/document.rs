@@ -152,8 +152,8 @@ impl StateDocument {
     /// them records nothing, and the version's groups stay unknown.
     ///
     /// Only the versions instances may still run are kept (see [`Self::versions_in_use`]):
-    /// a template updated daily gained an entry a day for good, and every save that changes
-    /// the map journals it whole. A version pruned and run again later reads as unknown, which
+    /// a template updated daily gained an entry a day for good, each carried in every save
+    /// and journal line of the template. A version pruned and run again later reads as unknown, which
     /// the in-use check answers with "may use any".
     pub fn record_template_version(&mut self, template: &str, attributes: &Attributes) {
         let Some(version) = attributes.get("latest_version").and_then(version_key) else {
@@ -171,12 +171,20 @@ impl StateDocument {
         else {
             return;
         };
-        let in_use = self.versions_in_use(template);
+        // Looking for the versions in use reads every group: only when there is an older
+        // version to forget, so the creates of a large apply do not each read them all.
+        let older = self
+            .template_versions
+            .get(template)
+            .is_some_and(|versions| versions.keys().any(|recorded| *recorded != version));
+        let in_use = older.then(|| self.versions_in_use(template));
         let versions = self
             .template_versions
             .entry(template.to_string())
             .or_default();
-        versions.retain(|recorded, _| in_use.contains(recorded));
+        if let Some(in_use) = in_use {
+            versions.retain(|recorded, _| in_use.contains(recorded));
+        }
         versions.insert(version, groups);
     }
 
