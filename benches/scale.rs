@@ -9,7 +9,11 @@
 //! Prints numbers; asserts nothing.
 //!
 //! Run with `cargo bench --no-default-features --bench scale` (sizes 1000 and 10000), or name
-//! the sizes: `cargo bench --no-default-features --bench scale -- 1000 100000`. With `paced`
+//! the sizes: `cargo bench --no-default-features --bench scale -- 1000 100000`. Each size
+//! below 50,000 resources is measured three times, each in a new directory (`runs=N` says how
+//! often, for every size), a row per run; after the table, the median apply of each size and
+//! how it grew against the resources, since a single sub-second apply varies by a third from
+//! run to run on this machine. With `paced`
 //! (`-- paced 1000`) it measures instead how an apply and a no-op plan fare under AWS's API
 //! rate limits as the simulated cloud emulates them (see [`paced`]); `-- paced timeline 1000`
 //! adds each mutating bucket's admitted calls second by second. To measure
@@ -234,8 +238,21 @@ fn checked(what: &str, run: Run, expected: i32) -> BenchResult<Run> {
     }
 }
 
+/// Sizes from this many resources are measured once unless `runs=N` says otherwise: a
+/// 100,000-resource run takes minutes, and varies less.
+const LARGE: usize = 50_000;
+/// How often a smaller size is measured unless `runs=N` says otherwise.
+const RUNS: usize = 3;
+
+/// One measured run of a size: its row of the table, and what the summary needs of it.
+struct Row {
+    text: String,
+    resources: usize,
+    apply: Duration,
+}
+
 /// One row of the table.
-fn measure(resources: usize) -> BenchResult<String> {
+fn measure(resources: usize) -> BenchResult<Row> {
     let directory = tempfile::tempdir()?;
     let dir = directory.path();
     generate(dir, resources)?;
@@ -261,7 +278,7 @@ fn measure(resources: usize) -> BenchResult<String> {
         run(dir, &["destroy", "-e", "bench", "--auto-approve", "."])?,
         0,
     )?;
-    Ok(format!(
+    let text = format!(
         "| {count:>9} | {:>10.2?} | {:>10.2?} | {:>7} MB | {reads:>6} | {:>10.2?} | {:>7} MB | {:>10.2?} | {:>7} MB |",
         apply.wall,
         plan.wall,
@@ -270,7 +287,44 @@ fn measure(resources: usize) -> BenchResult<String> {
         apply.peak_kib / 1024,
         destroy.wall,
         destroy.peak_kib / 1024,
-    ))
+    );
+    Ok(Row {
+        text,
+        resources: count,
+        apply: apply.wall,
+    })
+}
+
+/// The lines after the table: each size's median apply over its runs, and from the second
+/// size on, how many times the previous size's median it took against how many times the
+/// resources.
+fn summary(sizes: &[Vec<Row>]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut previous: Option<(usize, Duration)> = None;
+    for runs in sizes {
+        let Some(first) = runs.first() else {
+            continue;
+        };
+        let mut applies: Vec<Duration> = runs.iter().map(|row| row.apply).collect();
+        applies.sort();
+        let median = applies[applies.len() / 2];
+        let mut line = format!(
+            "apply of {} resources: median {median:.2?} of {} run(s)",
+            first.resources,
+            runs.len()
+        );
+        if let Some((resources, apply)) = previous {
+            let _ = write!(
+                line,
+                ", {:.1}x the median of {resources} for {:.1}x the resources",
+                median.as_secs_f64() / apply.as_secs_f64(),
+                first.resources as f64 / resources as f64
+            );
+        }
+        lines.push(line);
+        previous = Some((first.resources, median));
+    }
+    lines
 }
 
 fn main() -> BenchResult<()> {
@@ -292,14 +346,31 @@ fn main() -> BenchResult<()> {
     if sizes.is_empty() {
         sizes = vec![1_000, 10_000];
     }
+    let runs: Option<usize> = arguments
+        .iter()
+        .find_map(|argument| argument.strip_prefix("runs="))
+        .map(str::parse)
+        .transpose()?;
     println!(
         "| resources | apply      | no-op plan | plan peak | reads  | check      | apply peak | destroy    | destroy peak |"
     );
     println!(
         "|-----------|------------|------------|-----------|--------|------------|------------|------------|--------------|"
     );
+    let mut measured = Vec::new();
     for size in sizes {
-        println!("{}", measure(size)?);
+        let times = runs.unwrap_or(if size < LARGE { RUNS } else { 1 });
+        let mut rows = Vec::new();
+        for _ in 0..times {
+            let row = measure(size)?;
+            println!("{}", row.text);
+            rows.push(row);
+        }
+        measured.push(rows);
+    }
+    println!();
+    for line in summary(&measured) {
+        println!("{line}");
     }
     Ok(())
 }
