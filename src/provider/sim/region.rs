@@ -6,7 +6,7 @@
 //! Promises:
 //! - The lookups are derived from the resources alone and kept in step with them by every
 //!   change: [`RegionState::insert`], [`RegionState::remove`], and [`RegionState::get_mut`],
-//!   whose guard files the resource again when it is dropped. So a call costs what it looks
+//!   whose guard files the resource again, when its keys changed, as it is dropped. So a call costs what it looks
 //!   at, not the size of the region: scanning the region before every call made a large
 //!   apply quadratic (issue 14).
 //! - They are never stored: the cloud file and its journal hold the resources as before, and
@@ -17,9 +17,10 @@
 //!   the resources' ids, are shared text ([`Text`]): the first change a draft makes to a node
 //!   of a set copies the node's up to 64 keys, which then counts references instead of
 //!   copying strings (issue 14).
-//! - Replacing a resource ([`RegionState::insert`]) with one filed under the same keys leaves
-//!   the sets untouched; a change in place ([`RegionState::get_mut`]) takes the resource out of
-//!   them and files it again when done.
+//! - A resource replaced ([`RegionState::insert`]) or changed in place
+//!   ([`RegionState::get_mut`]) and still filed under the same keys leaves the sets untouched:
+//!   most changes (a state, a count, a tag) touch no key, and taking the resource out of every
+//!   set and filing it again cost lookups that grow with the region (issue 14).
 //! - Every change is noted ([`ChangeLog`]): the ids changed since the region was last saved,
 //!   which the journal's next line holds, and, while a call is attempted, what each change
 //!   replaced, to put back if the call fails. Neither needs a copy of the region: a copy
@@ -318,9 +319,12 @@ fn ids_under<'a, P: Ord + Clone + 'a>(
 }
 
 /// A resource being changed in place: when the change is done (the guard dropped), the
-/// resource is filed again under what it has become.
+/// resource is filed again under what it has become, if that changed its keys.
 pub struct ResourceMut<'a> {
     id: Text,
+    /// The resource as it was, shared with the undo log (a call's change is made on a copy
+    /// of it either way): what its keys were.
+    old: Arc<Resource>,
     resource: &'a mut Resource,
     index: &'a mut Index,
 }
@@ -341,7 +345,7 @@ impl std::ops::DerefMut for ResourceMut<'_> {
 
 impl Drop for ResourceMut<'_> {
     fn drop(&mut self) {
-        self.index.learn(&self.id, self.resource);
+        self.index.refile(&self.id, &self.old, self.resource);
     }
 }
 
@@ -363,11 +367,12 @@ impl RegionState {
     pub fn get_mut(&mut self, id: &str) -> Option<ResourceMut<'_>> {
         let (id, resource) = self.resources.get_key_value_mut(id)?;
         let id = id.clone();
-        self.log.changed(&id, || Some(Arc::clone(resource)));
+        let old = Arc::clone(resource);
+        self.log.changed(&id, || Some(Arc::clone(&old)));
         let resource = Arc::make_mut(resource);
-        self.index.forget(&id, resource);
         Some(ResourceMut {
             id,
+            old,
             resource,
             index: &mut self.index,
         })
