@@ -425,6 +425,7 @@ impl StateBackend for LocalBackend {
             .append(true)
             .open(&journal)
             .map_err(io("open"))?;
+        crate::util::append_room::reserve(&file, line.len() as u64);
         file.write_all(&line).map_err(io("append to"))?;
         file.sync_data().map_err(io("flush"))?;
         if created {
