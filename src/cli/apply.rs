@@ -1,6 +1,6 @@
 //! `cairn apply` and `cairn destroy`: show the plan, confirm, execute, report.
 
-use super::report::outcome;
+use super::report::final_outcome;
 use super::stack_args::{StackArgs, block_on_stoppable};
 use super::views;
 use crate::apply::ApplyOptions;
@@ -126,7 +126,7 @@ fn execute_json(mut request: ApplyRequest, auto_approve: bool) -> ExitCode {
     };
     let (stop, stop_requested) = tokio::sync::watch::channel(false);
     request.options.stop = Some(stop_requested);
-    outcome(
+    final_outcome(
         block_on_stoppable(
             ops::apply(&request, &mut confirm, &views::apply_json::JsonProgress),
             Some(stop),
@@ -162,7 +162,7 @@ fn execute(mut request: ApplyRequest, auto_approve: bool, verb: &str) -> ExitCod
     // The first Ctrl-C lets the calls in flight finish and saves; see `block_on_stoppable`.
     let (stop, stop_requested) = tokio::sync::watch::channel(false);
     request.options.stop = Some(stop_requested);
-    outcome(
+    final_outcome(
         block_on_stoppable(ops::apply(&request, &mut confirm, &Progress), Some(stop)),
         |done| views::apply::finished(done, verb),
     )

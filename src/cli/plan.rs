@@ -1,6 +1,6 @@
 //! `cairn plan -e ENV [DIR]`: refresh, diff and show what apply would do.
 
-use super::report::outcome;
+use super::report::final_outcome;
 use super::stack_args::{StackArgs, block_on};
 use super::views;
 use crate::ops;
@@ -66,7 +66,7 @@ pub fn run(args: PlanArgs) -> ExitCode {
     request.destroy = args.destroy;
     request.skip_refresh = args.no_refresh;
     request.force = args.force;
-    outcome(block_on(ops::make_plan(&request)), |planned| {
+    final_outcome(block_on(ops::make_plan(&request)), |planned| {
         show(planned, &args)
     })
 }

@@ -102,6 +102,26 @@ pub fn outcome<T>(
     }
 }
 
+/// A command's result that may be left to the process's exit to reclaim: plain data, holding
+/// no lock, file, connection or anything else whose drop does work.
+pub trait ExitData {}
+
+impl ExitData for crate::ops::ApplyOutcome {}
+impl ExitData for crate::ops::Planned {}
+
+/// [`outcome`] for a result the command exits with: once shown, it is left for the process's
+/// exit to reclaim rather than freed piece by piece. Freeing the plan, state and report of a
+/// 10,000-resource apply took 35 ms, 20 times what 1,000 took (issue 14).
+pub fn final_outcome<T: ExitData>(
+    result: std::io::Result<Result<T, crate::ops::OpsError>>,
+    view: impl FnOnce(&T) -> ExitCode,
+) -> ExitCode {
+    outcome(
+        result.map(|done| done.map(std::mem::ManuallyDrop::new)),
+        |value| view(value),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
