@@ -12,8 +12,11 @@
 
 use std::fs::File;
 
-/// The least room reserved at once; a longer file gets as much again as it holds.
-const STEP: u64 = 1 << 20;
+/// The least room reserved at once; a longer file gets as much again as it holds. The
+/// journal of a 10,000-resource apply (8.5 MB) fits in the first reservation: in steps of
+/// 1 MiB its several pieces still needed the mapping block written with many flushes, and the
+/// apply took 8% longer. The room is held only while the journal exists.
+const STEP: u64 = 16 << 20;
 
 /// Makes sure `file`, about to have `appending` bytes appended, has room reserved for them,
 /// reserving more when it has not. Best effort: where space cannot be reserved (another
