@@ -6,9 +6,9 @@
 //! Promises:
 //! - The lookups are derived from the resources alone and kept in step with them by every
 //!   change: [`RegionState::insert`], [`RegionState::remove`], and [`RegionState::get_mut`],
-//!   whose guard files the resource again, when its keys changed, as it is dropped. So a call costs what it looks
-//!   at, not the size of the region: scanning the region before every call made a large
-//!   apply quadratic (issue 14).
+//!   whose guard files the resource again, when its keys changed, as it is dropped. So a
+//!   call costs what it looks at, not the size of the region: scanning the region before
+//!   every call made a large apply quadratic (issue 14).
 //! - They are never stored: the cloud file and its journal hold the resources as before, and
 //!   the lookups are rebuilt when a region is read. Two regions are equal when their
 //!   resources are.
@@ -17,10 +17,12 @@
 //!   the resources' ids, are shared text ([`Text`]): the first change a draft makes to a node
 //!   of a set copies the node's up to 64 keys, which then counts references instead of
 //!   copying strings (issue 14).
-//! - A resource replaced ([`RegionState::insert`]) or changed in place
-//!   ([`RegionState::get_mut`]) and still filed under the same keys leaves the sets untouched:
-//!   most changes (a state, a count, a tag) touch no key, and taking the resource out of every
-//!   set and filing it again cost lookups that grow with the region (issue 14).
+//! - A resource replaced ([`RegionState::insert`]) or changed in place on a copy
+//!   ([`RegionState::get_mut`] during a call, whose undo log holds the old version) and still
+//!   filed under the same keys leaves the sets untouched: most changes (a state, a count, a
+//!   tag) touch no key, and taking the resource out of every set and filing it again cost
+//!   lookups that grow with the region (issue 14). A change made in place, with no other
+//!   holder to compare with, is taken out and filed again rather than copied.
 //! - Every change is noted ([`ChangeLog`]): the ids changed since the region was last saved,
 //!   which the journal's next line holds, and, while a call is attempted, what each change
 //!   replaced, to put back if the call fails. Neither needs a copy of the region: a copy
@@ -322,9 +324,11 @@ fn ids_under<'a, P: Ord + Clone + 'a>(
 /// resource is filed again under what it has become, if that changed its keys.
 pub struct ResourceMut<'a> {
     id: Text,
-    /// The resource as it was, shared with the undo log (a call's change is made on a copy
-    /// of it either way): what its keys were.
-    old: Arc<Resource>,
+    /// The resource as it was, when another holder (the undo log of a call, a reader's copy
+    /// of the region) shares it, so that the change is made on a copy anyway: what its keys
+    /// were. `None` when the change is made in place (time moving on outside a call); the
+    /// resource is then taken out of the lookups before, rather than copied.
+    old: Option<Arc<Resource>>,
     resource: &'a mut Resource,
     index: &'a mut Index,
 }
@@ -345,7 +349,10 @@ impl std::ops::DerefMut for ResourceMut<'_> {
 
 impl Drop for ResourceMut<'_> {
     fn drop(&mut self) {
-        self.index.refile(&self.id, &self.old, self.resource);
+        match &self.old {
+            Some(old) => self.index.refile(&self.id, old, self.resource),
+            None => self.index.learn(&self.id, self.resource),
+        }
     }
 }
 
@@ -367,9 +374,12 @@ impl RegionState {
     pub fn get_mut(&mut self, id: &str) -> Option<ResourceMut<'_>> {
         let (id, resource) = self.resources.get_key_value_mut(id)?;
         let id = id.clone();
-        let old = Arc::clone(resource);
-        self.log.changed(&id, || Some(Arc::clone(&old)));
+        self.log.changed(&id, || Some(Arc::clone(resource)));
+        let old = (Arc::strong_count(resource) > 1).then(|| Arc::clone(resource));
         let resource = Arc::make_mut(resource);
+        if old.is_none() {
+            self.index.forget(&id, resource);
+        }
         Some(ResourceMut {
             id,
             old,
@@ -646,6 +656,9 @@ mod tests {
                 .attributes
                 .insert("state".to_string(), json!("running"));
         }
+        // Changed on a copy the undo log shares: filed again from the old version's keys.
+        assert_eq!(region.pending(Kind::Instance), ["i-3"]);
+        assert!(same_lookups(&region));
         region.insert(instance("i-1", "api", "stopped"));
         region.remove("i-2");
         region.undo_to(mark);
