@@ -10,7 +10,7 @@
 
 use super::decide::{Decisions, decide};
 use super::held::{held_back, refuse_retry_where_nothing_rolls_out};
-use super::in_use::{InUseCheck, deleted_uses};
+use super::in_use::InUseCheck;
 use super::interrupted;
 use super::order::{Dependencies, Replacement, Role, StepSpec, order_steps};
 use super::reconcile::{Reconciled, adopt, reconcile};
@@ -238,7 +238,7 @@ pub fn plan(
             .filter(|spec| spec.step.operation == Operation::Delete)
             .filter_map(|spec| deleted_object(spec, &reconciled))
             .collect();
-        for (group, security_group) in deleted_uses(&deleted, &reconciled.current, state) {
+        for (group, security_group) in check.deleted_uses(&deleted) {
             old_dependencies
                 .entry(group)
                 .or_default()

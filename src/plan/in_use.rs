@@ -38,6 +38,10 @@ pub(super) struct InUseCheck<'s> {
     users: BTreeMap<&'s str, BTreeSet<&'s Address>>,
     /// The staying groups whose instances may run with any security group (see [`Uses`]).
     users_of_any: BTreeSet<&'s Address>,
+    /// Each launch template by id, looked up once per group rather than searched for; empty
+    /// when the plan deletes no security group.
+    templates: BTreeMap<&'s str, &'s StateResource>,
+    state: &'s StateDocument,
 }
 
 impl<'s> InUseCheck<'s> {
@@ -58,11 +62,14 @@ impl<'s> InUseCheck<'s> {
                 decision.action == Some(ChangeAction::Replace)
                     && current.get(address).is_some_and(is_security_group)
             });
+        let mut check = InUseCheck {
+            users: BTreeMap::new(),
+            users_of_any: BTreeSet::new(),
+            templates: BTreeMap::new(),
+            state,
+        };
         if !involved {
-            return InUseCheck {
-                users: BTreeMap::new(),
-                users_of_any: BTreeSet::new(),
-            };
+            return check;
         }
         let deleted: BTreeSet<&Address> = deletes.iter().map(|object| &object.address).collect();
         let mut staying: Vec<&StateResource> = current
@@ -85,13 +92,9 @@ impl<'s> InUseCheck<'s> {
         staying.extend(state.deposed.iter().filter(|object| {
             object.kind == Kind::AutoscalingGroup && !going.contains(object.id.as_str())
         }));
-        let templates = templates(current);
-        let mut check = InUseCheck {
-            users: BTreeMap::new(),
-            users_of_any: BTreeSet::new(),
-        };
+        check.templates = templates(current);
         for group in staying {
-            match uses(group, &templates, state) {
+            match uses(group, &check.templates, state) {
                 Uses::Any => {
                     check.users_of_any.insert(&group.address);
                 }
@@ -216,6 +219,40 @@ impl<'s> InUseCheck<'s> {
         });
         in_use
     }
+
+    /// The uses of security groups by the instances of autoscaling groups that the same plan
+    /// deletes (`deleted`), as `(group, security group)` address pairs: the security group's
+    /// delete must wait for the group's, as for a recorded dependency. State may no longer
+    /// record one (the template moved to another group while the instances still run an
+    /// older version).
+    pub(super) fn deleted_uses(&self, deleted: &[&StateResource]) -> Vec<(Address, Address)> {
+        let security_groups: BTreeMap<&str, &Address> = deleted
+            .iter()
+            .filter(|object| object.kind == Kind::SecurityGroup)
+            .map(|object| (object.id.as_str(), &object.address))
+            .collect();
+        if security_groups.is_empty() {
+            return Vec::new();
+        }
+        let mut uses_found = Vec::new();
+        for group in deleted
+            .iter()
+            .filter(|object| object.kind == Kind::AutoscalingGroup)
+        {
+            let used: Vec<&Address> = match uses(group, &self.templates, self.state) {
+                Uses::Any => security_groups.values().copied().collect(),
+                Uses::These(ids) => ids
+                    .into_iter()
+                    .filter_map(|id| security_groups.get(id).copied())
+                    .collect(),
+            };
+            uses_found.extend(
+                used.into_iter()
+                    .map(|security_group| (group.address.clone(), security_group.clone())),
+            );
+        }
+        uses_found
+    }
 }
 
 /// Each launch template of `objects` by id.
@@ -225,44 +262,6 @@ fn templates(objects: &BTreeMap<Address, StateResource>) -> BTreeMap<&str, &Stat
         .filter(|object| object.kind == Kind::LaunchTemplate)
         .map(|template| (template.id.as_str(), template))
         .collect()
-}
-
-/// The uses of security groups by the instances of autoscaling groups that the same plan
-/// deletes, as `(group, security group)` address pairs: the security group's delete must
-/// wait for the group's, as for a recorded dependency. State may no longer record one (the
-/// template moved to another group while the instances still run an older version).
-pub(super) fn deleted_uses(
-    deleted: &[&StateResource],
-    current: &BTreeMap<Address, StateResource>,
-    state: &StateDocument,
-) -> Vec<(Address, Address)> {
-    let security_groups: BTreeMap<&str, &Address> = deleted
-        .iter()
-        .filter(|object| object.kind == Kind::SecurityGroup)
-        .map(|object| (object.id.as_str(), &object.address))
-        .collect();
-    if security_groups.is_empty() {
-        return Vec::new();
-    }
-    let templates = templates(current);
-    let mut uses_found = Vec::new();
-    for group in deleted
-        .iter()
-        .filter(|object| object.kind == Kind::AutoscalingGroup)
-    {
-        let used: Vec<&Address> = match uses(group, &templates, state) {
-            Uses::Any => security_groups.values().copied().collect(),
-            Uses::These(ids) => ids
-                .into_iter()
-                .filter_map(|id| security_groups.get(id).copied())
-                .collect(),
-        };
-        uses_found.extend(
-            used.into_iter()
-                .map(|security_group| (group.address.clone(), security_group.clone())),
-        );
-    }
-    uses_found
 }
 
 /// The security groups the instances of a group may run with.
