@@ -86,12 +86,12 @@ impl Scope {
         })
     }
 
-    /// Whether the plan may touch `address`.
     /// Whether `address` lies in a parked region, out of every plan whatever its flags.
     pub(super) fn is_parked(&self, address: &Address) -> bool {
         self.parked.contains(address)
     }
 
+    /// Whether the plan may touch `address`.
     pub(super) fn contains(&self, address: &Address) -> bool {
         !self.parked.contains(address)
             && !self.excluded.contains(address)

@@ -153,8 +153,8 @@ impl StateDocument {
     ///
     /// Only the versions instances may still run are kept (see [`Self::versions_in_use`]):
     /// a template updated daily gained an entry a day for good, each carried in every save
-    /// and journal line of the template. A version pruned and run again later reads as unknown, which
-    /// the in-use check answers with "may use any".
+    /// and journal line of the template. A version pruned and run again later reads as
+    /// unknown, which the in-use check answers with "may use any".
     pub fn record_template_version(&mut self, template: &str, attributes: &Attributes) {
         let Some(version) = attributes.get("latest_version").and_then(version_key) else {
             return;

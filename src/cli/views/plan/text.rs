@@ -24,8 +24,8 @@ pub struct RenderOptions {
 }
 
 /// The final line: `Plan: 3 to add, 1 to change, 0 to destroy.` (a replacement counts once as
-/// an add and once as a destroy, unless its old object is kept while in use) or `No changes. Your infrastructure matches the
-/// configuration.`
+/// an add and once as a destroy, unless its old object is kept while in use) or `No changes.
+/// Your infrastructure matches the configuration.`
 pub fn summary_line(plan: &Plan) -> String {
     if plan.refresh_only {
         return if plan.drift.is_empty() && plan.adopted.is_empty() {
